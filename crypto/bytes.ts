@@ -1,0 +1,89 @@
+/** Byte helpers shared by every layer. Strict: malformed input throws a typed error. */
+import { CryptoError } from './errors.ts';
+
+const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
+
+/** Lower-case hex without a prefix. */
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** Parses hex (optionally `0x`-prefixed). Odd length or non-hex characters → `INVALID_HEX`. */
+export function fromHex(hex: string): Uint8Array {
+  const body = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex;
+  if (!HEX_RE.test(body)) throw new CryptoError('INVALID_HEX', `not a hex string: ${preview(hex)}`);
+  const buf = Buffer.from(body, 'hex');
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** Parses hex and checks the decoded length. */
+export function fromHexExact(hex: string, length: number, what = 'value'): Uint8Array {
+  const bytes = fromHex(hex);
+  if (bytes.length !== length) {
+    throw new CryptoError('INVALID_LENGTH', `${what} must be ${length} bytes, got ${bytes.length}`);
+  }
+  return bytes;
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Lexicographic order; shorter prefix first. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+export function utf8(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+export function fromUtf8(bytes: Uint8Array): string {
+  return strictDecoder.decode(bytes);
+}
+
+export function isBytes(x: unknown): x is Uint8Array {
+  return x instanceof Uint8Array;
+}
+
+/** Big-endian unsigned 64-bit encoding of a non-negative integer. */
+export function u64be(n: number | bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  return out;
+}
+
+export function u32be(n: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n);
+  return out;
+}
+
+/** Unsigned big-endian bytes → bigint. */
+export function bytesToBigInt(bytes: Uint8Array): bigint {
+  return bytes.length === 0 ? 0n : BigInt(`0x${toHex(bytes)}`);
+}
+
+function preview(s: string): string {
+  return s.length > 24 ? `${s.slice(0, 24)}…` : s;
+}

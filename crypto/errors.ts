@@ -1,0 +1,34 @@
+/**
+ * The one error shape used across Verity: a machine-readable `code` plus a human message and
+ * optional metadata. Callers branch on `code`, never on message text.
+ */
+export class VerityError<C extends string = string> extends Error {
+  readonly code: C;
+  readonly meta: Readonly<Record<string, unknown>>;
+
+  constructor(code: C, message: string, meta: Record<string, unknown> = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.meta = meta;
+  }
+
+  toJSON(): { code: C; message: string; meta: Readonly<Record<string, unknown>> } {
+    return { code: this.code, message: this.message, meta: this.meta };
+  }
+}
+
+export type CryptoErrorCode =
+  | 'INVALID_LENGTH'
+  | 'INVALID_KEY'
+  | 'INVALID_HEX'
+  | 'THRESHOLD_PARAMS'
+  | 'THRESHOLD_NOT_ENOUGH_PARTIALS'
+  | 'THRESHOLD_DUPLICATE_INDEX'
+  | 'THRESHOLD_BAD_PARTIAL'
+  | 'KEYFILE_MALFORMED'
+  | 'KEYFILE_UNSUPPORTED_VERSION'
+  | 'KEYFILE_BAD_PASSPHRASE'
+  | 'KEYFILE_PASSPHRASE_REQUIRED';
+
+export class CryptoError extends VerityError<CryptoErrorCode> {}

@@ -1,0 +1,169 @@
+/**
+ * The storage port every persistent structure is written against. Implementations: the in-memory
+ * store below (tests, simulator) and `src/storage/level-kv.ts` (disk). `batch` is atomic: after a
+ * crash either all of its operations are visible or none is.
+ */
+export type KvOp =
+  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly type: 'del'; readonly key: Uint8Array };
+
+export interface KvIterateOptions {
+  /** Iterate from the largest key down. */
+  readonly reverse?: boolean;
+  /** Stop after this many entries. */
+  readonly limit?: number;
+}
+
+export interface KvStore {
+  get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  batch(ops: readonly KvOp[]): Promise<void>;
+  /** Entries whose key starts with `prefix`, in byte order of the key. */
+  iterate(prefix: Uint8Array, opts?: KvIterateOptions): AsyncIterable<readonly [Uint8Array, Uint8Array]>;
+  close(): Promise<void>;
+}
+
+function keyString(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+}
+
+function keyBytes(s: string): Uint8Array {
+  const b = Buffer.from(s, 'latin1');
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * In-memory store. Values are copied on write so callers can reuse buffers. Latin-1 strings keep
+ * byte order under string comparison, so prefix iteration is a sort of matching keys.
+ */
+export class MemoryKvStore implements KvStore {
+  readonly #data = new Map<string, Uint8Array>();
+  #closed = false;
+
+  get size(): number {
+    return this.#data.size;
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.getSync(key);
+  }
+
+  /** Synchronous read, for pure cores that run over an in-memory store (the simulator). */
+  getSync(key: Uint8Array): Uint8Array | undefined {
+    this.#checkOpen();
+    return this.#data.get(keyString(key));
+  }
+
+  async batch(ops: readonly KvOp[]): Promise<void> {
+    this.batchSync(ops);
+  }
+
+  batchSync(ops: readonly KvOp[]): void {
+    this.#checkOpen();
+    for (const op of ops) {
+      if (op.type === 'put') this.#data.set(keyString(op.key), op.value.slice());
+      else this.#data.delete(keyString(op.key));
+    }
+  }
+
+  async *iterate(
+    prefix: Uint8Array,
+    opts: KvIterateOptions = {},
+  ): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
+    for (const entry of this.entriesSync(prefix, opts)) yield entry;
+  }
+
+  entriesSync(prefix: Uint8Array, opts: KvIterateOptions = {}): Array<readonly [Uint8Array, Uint8Array]> {
+    this.#checkOpen();
+    const p = keyString(prefix);
+    const keys: string[] = [];
+    for (const k of this.#data.keys()) if (k.startsWith(p)) keys.push(k);
+    keys.sort();
+    if (opts.reverse) keys.reverse();
+    const limited = opts.limit === undefined ? keys : keys.slice(0, opts.limit);
+    return limited.map((k) => [keyBytes(k), this.#data.get(k) as Uint8Array] as const);
+  }
+
+  /** A deep copy: what a crashed process would find on "disk" at this instant. */
+  clone(): MemoryKvStore {
+    const copy = new MemoryKvStore();
+    for (const [k, v] of this.#data) copy.#data.set(k, v.slice());
+    return copy;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error('MemoryKvStore is closed');
+  }
+}
+
+/**
+ * A write overlay on another store: writes are staged in memory, reads see them, and `flush()`
+ * writes everything staged as one atomic batch on the base store. This is how a block commit
+ * combines the trie, the log and the indexes into a single atomic write without those structures
+ * knowing about each other.
+ */
+export class StagedKvStore implements KvStore {
+  readonly #base: KvStore;
+  /** latin1 key → value, or `null` for a staged delete. Insertion order = write order. */
+  readonly #staged = new Map<string, Uint8Array | null>();
+
+  constructor(base: KvStore) {
+    this.#base = base;
+  }
+
+  get pending(): number {
+    return this.#staged.size;
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const staged = this.#staged.get(keyString(key));
+    if (staged === null) return undefined;
+    if (staged !== undefined) return staged;
+    return this.#base.get(key);
+  }
+
+  async batch(ops: readonly KvOp[]): Promise<void> {
+    for (const op of ops) this.#staged.set(keyString(op.key), op.type === 'put' ? op.value.slice() : null);
+  }
+
+  async *iterate(
+    prefix: Uint8Array,
+    opts: KvIterateOptions = {},
+  ): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
+    // Merge the base range with staged writes; correctness over speed (used for small ranges).
+    const p = keyString(prefix);
+    const merged = new Map<string, Uint8Array>();
+    for await (const [k, v] of this.#base.iterate(prefix)) merged.set(keyString(k), v);
+    for (const [k, v] of this.#staged) {
+      if (!k.startsWith(p)) continue;
+      if (v === null) merged.delete(k);
+      else merged.set(k, v);
+    }
+    const keys = [...merged.keys()].sort();
+    if (opts.reverse) keys.reverse();
+    const limited = opts.limit === undefined ? keys : keys.slice(0, opts.limit);
+    for (const k of limited) yield [keyBytes(k), merged.get(k) as Uint8Array] as const;
+  }
+
+  /** Writes every staged operation in one atomic batch on the base store, then clears the overlay. */
+  async flush(): Promise<void> {
+    const ops: KvOp[] = [];
+    for (const [k, v] of this.#staged) {
+      ops.push(v === null ? { type: 'del', key: keyBytes(k) } : { type: 'put', key: keyBytes(k), value: v });
+    }
+    await this.#base.batch(ops);
+    this.#staged.clear();
+  }
+
+  /** Drops every staged write (the commit was abandoned). */
+  discard(): void {
+    this.#staged.clear();
+  }
+
+  async close(): Promise<void> {
+    this.#staged.clear();
+  }
+}
