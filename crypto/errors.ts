@@ -21,6 +21,8 @@ export class VerityError<C extends string = string> extends Error {
 export type CryptoErrorCode =
   | 'INVALID_LENGTH'
   | 'INVALID_KEY'
+  | 'INVALID_SIGNATURE'
+  | 'INVALID_PROOF'
   | 'INVALID_HEX'
   | 'THRESHOLD_PARAMS'
   | 'THRESHOLD_NOT_ENOUGH_PARTIALS'

@@ -1,0 +1,14 @@
+/** Public-key derivation per key-file type, so a decoded key file can be checked against itself. */
+import { bls } from './bls/index.ts';
+import { ed25519 } from './ed25519.ts';
+import type { KeyType } from './keyfile.ts';
+
+export function derivePublicKey(type: KeyType, secretKey: Uint8Array): Uint8Array {
+  switch (type) {
+    case 'ed25519':
+      return ed25519.publicKeyFromSecret(secretKey);
+    case 'bls12-381':
+    case 'bls12-381-threshold-share':
+      return bls.secretKeyToPublicKey(secretKey);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * npm run bench:crypto — operations/s for every primitive Verity's hot paths use, with the
+ * baselines measured in the same run: ed25519 on node:crypto vs @noble/curves, BLS on blst vs
+ * noble, and aggregate verification against a single verification (it should cost about one
+ * pairing check whatever the number of signers).
+ *   --quick   shorter measurement windows (CI smoke run)
+ */
+import { ed25519 as nobleEd } from '@noble/curves/ed25519.js';
+import { blstAvailable, createBls } from '../../crypto/bls/index.ts';
+import { ed25519 } from '../../crypto/ed25519.ts';
+import { vrf } from '../../crypto/vrf.ts';
+import { seededBytes } from '../helpers/seeded.ts';
+import { fmt, header, measure, table } from './harness.ts';
+
+const quick = process.argv.includes('--quick');
+const minMs = quick ? 200 : 1000;
+const rand = seededBytes('bench-crypto');
+
+header('Verity crypto benchmark');
+
+// ed25519 ------------------------------------------------------------------------------------
+{
+  const msg = rand(100);
+  const { secretKey, publicKey } = ed25519.keygen(rand(32));
+  const sig = ed25519.sign(msg, secretKey);
+  const ours = {
+    sign: measure('sign', () => ed25519.sign(msg, secretKey), { minMs }),
+    verify: measure('verify', () => ed25519.verify(sig, msg, publicKey), { minMs }),
+  };
+  const noble = {
+    sign: measure('sign', () => nobleEd.sign(msg, secretKey), { minMs }),
+    verify: measure('verify', () => nobleEd.verify(sig, msg, publicKey, { zip215: false }), { minMs }),
+  };
+  // Many distinct keys: the KeyObject cache does not help (transaction senders).
+  const keys = Array.from({ length: 5000 }, () => ed25519.keygen(rand(32)));
+  const sigs = keys.map((k) => ed25519.sign(msg, k.secretKey));
+  let i = 0;
+  const coldVerify = measure(
+    'verify (5000 distinct keys)',
+    () => {
+      const k = keys[i % keys.length] as (typeof keys)[number];
+      ed25519.verify(sigs[i % keys.length] as Uint8Array, msg, k.publicKey);
+      i++;
+    },
+    { minMs },
+  );
+  console.log('## ed25519 (100-byte message)');
+  table([
+    {
+      op: 'sign',
+      'node:crypto ops/s': fmt(ours.sign.opsPerSec),
+      'noble ops/s': fmt(noble.sign.opsPerSec),
+      ratio: `${fmt(ours.sign.opsPerSec / noble.sign.opsPerSec, 1)}×`,
+    },
+    {
+      op: 'verify',
+      'node:crypto ops/s': fmt(ours.verify.opsPerSec),
+      'noble ops/s': fmt(noble.verify.opsPerSec),
+      ratio: `${fmt(ours.verify.opsPerSec / noble.verify.opsPerSec, 1)}×`,
+    },
+    { op: 'verify, 5000 keys', 'node:crypto ops/s': fmt(coldVerify.opsPerSec), 'noble ops/s': '', ratio: '' },
+  ]);
+}
+
+// VRF ----------------------------------------------------------------------------------------
+{
+  const sk = rand(32);
+  const pk = vrf.publicKeyFromSecret(sk);
+  const alpha = rand(32);
+  const pi = vrf.prove(sk, alpha);
+  console.log('## ECVRF-EDWARDS25519-SHA512-TAI (RFC 9381)');
+  table([
+    { op: 'prove', 'ops/s': fmt(measure('prove', () => vrf.prove(sk, alpha), { minMs }).opsPerSec) },
+    { op: 'verify', 'ops/s': fmt(measure('verify', () => vrf.verify(pk, pi, alpha), { minMs }).opsPerSec) },
+    { op: 'proofToHash', 'ops/s': fmt(measure('p2h', () => vrf.proofToHash(pi), { minMs }).opsPerSec) },
+  ]);
+}
+
+// BLS ----------------------------------------------------------------------------------------
+const backends = blstAvailable() ? (['blst', 'noble'] as const) : (['noble'] as const);
+for (const name of backends) {
+  const bls = createBls(name);
+  const msg = rand(32);
+  const keys = Array.from({ length: 128 }, () => bls.keygen(rand(32)));
+  const sigs = keys.map((k) => bls.sign(k.secretKey, msg));
+  const single = measure('verify', () => bls.verify(keys[0]!.publicKey, msg, sigs[0]!), { minMs });
+  const rows: Array<Record<string, string>> = [
+    {
+      op: 'sign',
+      'ops/s': fmt(measure('sign', () => bls.sign(keys[0]!.secretKey, msg), { minMs }).opsPerSec, 1),
+      'ms/op': '',
+      'vs 1 verify': '',
+    },
+    {
+      op: 'verify',
+      'ops/s': fmt(single.opsPerSec, 1),
+      'ms/op': fmt(1000 / single.opsPerSec, 2),
+      'vs 1 verify': '1.00×',
+    },
+  ];
+  for (const n of [4, 16, 64, 128]) {
+    const pks = keys.slice(0, n).map((k) => k.publicKey);
+    const agg = bls.aggregateSignatures(sigs.slice(0, n));
+    const r = measure(`fastAggregateVerify ${n}`, () => bls.fastAggregateVerify(pks, msg, agg), { minMs });
+    rows.push({
+      op: `fastAggregateVerify, ${n} signers`,
+      'ops/s': fmt(r.opsPerSec, 1),
+      'ms/op': fmt(1000 / r.opsPerSec, 2),
+      'vs 1 verify': `${fmt(single.opsPerSec / r.opsPerSec, 2)}×`,
+    });
+  }
+  for (const t of [3, 11, 43, 86]) {
+    const n = Math.min(128, Math.ceil((t * 3) / 2));
+    const deal = bls.threshold.deal(t, n, rand(32));
+    const partials = deal.shares.slice(0, t).map((s) => bls.threshold.signShare(s, msg));
+    const r = measure(`combine ${t}`, () => bls.threshold.combine(partials, t), { minMs });
+    const combined = bls.threshold.combine(partials, t);
+    if (!bls.verify(deal.groupPublicKey, msg, combined))
+      throw new Error('threshold combine produced a bad signature');
+    rows.push({
+      op: `threshold combine, t = ${t}`,
+      'ops/s': fmt(r.opsPerSec, 1),
+      'ms/op': fmt(1000 / r.opsPerSec, 2),
+      'vs 1 verify': '',
+    });
+  }
+  console.log(`## BLS12-381 (${name} backend)`);
+  table(rows);
+}
