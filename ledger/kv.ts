@@ -150,12 +150,24 @@ export class StagedKvStore implements KvStore {
 
   /** Writes every staged operation in one atomic batch on the base store, then clears the overlay. */
   async flush(): Promise<void> {
+    const ops = this.takeOps();
+    try {
+      await this.#base.batch(ops);
+    } catch (e) {
+      // Nothing reached the base: put the writes back so the caller can retry or discard.
+      await this.batch(ops);
+      throw e;
+    }
+  }
+
+  /** Removes and returns every staged operation (to move them into another store's batch). */
+  takeOps(): KvOp[] {
     const ops: KvOp[] = [];
     for (const [k, v] of this.#staged) {
       ops.push(v === null ? { type: 'del', key: keyBytes(k) } : { type: 'put', key: keyBytes(k), value: v });
     }
-    await this.#base.batch(ops);
     this.#staged.clear();
+    return ops;
   }
 
   /** Drops every staged write (the commit was abandoned). */
