@@ -1,0 +1,367 @@
+/**
+ * Light-client proof bundles: self-contained JSON documents that anyone can verify offline,
+ * trusting only the genesis file. Every byte that matters is carried as hex of its canonical
+ * encoding (header, certificate, transaction), so the verifier re-derives every hash itself and
+ * any tampered byte is caught.
+ *
+ *  - account / record: value or absence + Merkle-Patricia proof against header.stateRoot
+ *  - tx: transaction + receipt + log index + RFC 9162 inclusion proof against (logSize, logRoot)
+ *  - consistency: RFC 9162 consistency proof between the logs of two certified headers
+ * Each carries the header(s) and commit certificate(s); `verifyBundle` checks the certificate
+ * against the trusted validator set first, then the Merkle proof against the certified roots.
+ */
+import { equalBytes, fromHex, fromUtf8, toHex } from '../crypto/bytes.ts';
+import { formatAddress, parseAddress } from './address.ts';
+import { type BlockHeader, decodeHeader, headerHash } from './block.ts';
+import {
+  type CertificateSchemes,
+  type CommitCertificate,
+  decodeCertificate,
+  encodeCertificate,
+  LEDGER_CERTIFICATE_SCHEMES,
+  type TrustAnchor,
+  verifyCertificate,
+} from './certificate.ts';
+import { leafHash, verifyConsistency, verifyInclusion } from './log/index.ts';
+import { verifyMptProof } from './mpt/index.ts';
+import {
+  encodeLogEntry,
+  RECEIPT_CODES,
+  type Receipt,
+  receiptCodeNumber,
+  receiptFromNumber,
+  receiptToJson,
+} from './receipt.ts';
+import { accountKey, decodeAccount, decodeRecord, recordKey } from './state.ts';
+import { decodeTransaction, verifyTransaction } from './tx.ts';
+
+export const BUNDLE_VERSION = 1;
+const MAX_PROOF_NODES = 128;
+
+export interface CertifiedHeaderJson {
+  /** Hex of the canonical header encoding. */
+  readonly header: string;
+  /** Hex of the canonical certificate encoding. */
+  readonly certificate: string;
+}
+
+export interface AccountProofJson extends CertifiedHeaderJson {
+  readonly version: number;
+  readonly kind: 'account';
+  readonly address: string;
+  /** Hex MPT proof nodes, root first. */
+  readonly proof: readonly string[];
+}
+
+export interface RecordProofJson extends CertifiedHeaderJson {
+  readonly version: number;
+  readonly kind: 'record';
+  /** Hex of the record key bytes. */
+  readonly key: string;
+  readonly proof: readonly string[];
+}
+
+export interface TxProofJson extends CertifiedHeaderJson {
+  readonly version: number;
+  readonly kind: 'tx';
+  /** Hex of the canonical signed transaction. */
+  readonly tx: string;
+  /** Height of the block that committed the transaction. */
+  readonly height: number;
+  readonly receipt: { readonly ok: boolean; readonly code?: string };
+  readonly logIndex: number;
+  readonly proof: readonly string[];
+}
+
+export interface ConsistencyProofJson {
+  readonly version: number;
+  readonly kind: 'consistency';
+  readonly from: CertifiedHeaderJson;
+  readonly to: CertifiedHeaderJson;
+  readonly proof: readonly string[];
+}
+
+export type BundleJson = AccountProofJson | RecordProofJson | TxProofJson | ConsistencyProofJson;
+
+export type BundleErrorCode =
+  | 'MALFORMED'
+  | 'UNSUPPORTED_VERSION'
+  | 'WRONG_CHAIN'
+  | 'BAD_CERTIFICATE'
+  | 'BAD_PROOF'
+  | 'BAD_TRANSACTION';
+
+export type BundleResult =
+  | { readonly ok: true; readonly value: Record<string, unknown> }
+  | { readonly ok: false; readonly code: BundleErrorCode; readonly reason: string };
+
+class Reject extends Error {
+  readonly code: BundleErrorCode;
+  constructor(code: BundleErrorCode, reason: string) {
+    super(reason);
+    this.code = code;
+  }
+}
+
+function field(o: Record<string, unknown>, name: string): unknown {
+  if (!(name in o)) throw new Reject('MALFORMED', `missing field "${name}"`);
+  return o[name];
+}
+
+function hexField(o: Record<string, unknown>, name: string, maxBytes = 1 << 20): Uint8Array {
+  const v = field(o, name);
+  if (typeof v !== 'string' || v.length > maxBytes * 2 + 2)
+    throw new Reject('MALFORMED', `"${name}" must be hex`);
+  try {
+    return fromHex(v);
+  } catch {
+    throw new Reject('MALFORMED', `"${name}" is not valid hex`);
+  }
+}
+
+function proofField(o: Record<string, unknown>, name = 'proof'): Uint8Array[] {
+  const v = field(o, name);
+  if (!Array.isArray(v) || v.length > MAX_PROOF_NODES) {
+    throw new Reject('MALFORMED', `"${name}" must be an array of at most ${MAX_PROOF_NODES} hex strings`);
+  }
+  return v.map((x, i) => {
+    if (typeof x !== 'string' || x.length > 2 * 4096 + 2)
+      throw new Reject('MALFORMED', `"${name}[${i}]" must be hex`);
+    try {
+      return fromHex(x);
+    } catch {
+      throw new Reject('MALFORMED', `"${name}[${i}]" is not valid hex`);
+    }
+  });
+}
+
+function safeInt(o: Record<string, unknown>, name: string): number {
+  const v = field(o, name);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new Reject('MALFORMED', `"${name}" must be a non-negative integer`);
+  }
+  return v;
+}
+
+/** Decodes and certifies a header; returns it only if its certificate verifies under `trust`. */
+function certifiedHeader(
+  o: Record<string, unknown>,
+  trust: TrustAnchor,
+  schemes: CertificateSchemes,
+): { header: BlockHeader; certificate: CommitCertificate } {
+  let header: BlockHeader;
+  try {
+    header = decodeHeader(hexField(o, 'header', 4096));
+  } catch (e) {
+    if (e instanceof Reject) throw e;
+    throw new Reject('MALFORMED', `header: ${(e as Error).message}`);
+  }
+  if (header.chainId !== trust.chainId) {
+    throw new Reject('WRONG_CHAIN', `header is for chain "${header.chainId}", genesis is "${trust.chainId}"`);
+  }
+  let certificate: CommitCertificate;
+  try {
+    certificate = decodeCertificate(hexField(o, 'certificate', 256 * 1024), schemes);
+  } catch (e) {
+    if (e instanceof Reject) throw e;
+    throw new Reject('BAD_CERTIFICATE', (e as Error).message);
+  }
+  const check = verifyCertificate(certificate, header, trust, schemes);
+  if (!check.ok) throw new Reject('BAD_CERTIFICATE', check.reason);
+  return { header, certificate };
+}
+
+function headerSummary(h: BlockHeader): Record<string, unknown> {
+  return {
+    height: h.height,
+    hash: toHex(headerHash(h)),
+    stateRoot: toHex(h.stateRoot),
+    logSize: h.logSize,
+    logRoot: toHex(h.logRoot),
+    time: h.time.ms,
+  };
+}
+
+function mptValue(root: Uint8Array, key: Uint8Array, proof: Uint8Array[]): Uint8Array | undefined {
+  try {
+    return verifyMptProof(root, key, proof, { secure: true });
+  } catch (e) {
+    throw new Reject('BAD_PROOF', `state proof: ${(e as Error).message}`);
+  }
+}
+
+function verifyAccount(o: Record<string, unknown>, trust: TrustAnchor, schemes: CertificateSchemes) {
+  const addrText = field(o, 'address');
+  let address: Uint8Array;
+  try {
+    address = parseAddress(String(addrText));
+  } catch (e) {
+    throw new Reject('MALFORMED', (e as Error).message);
+  }
+  const proof = proofField(o);
+  const { header } = certifiedHeader(o, trust, schemes);
+  const raw = mptValue(header.stateRoot, accountKey(address), proof);
+  const account = raw === undefined ? undefined : decodeAccount(raw);
+  return {
+    kind: 'account',
+    address: formatAddress(address),
+    exists: account !== undefined,
+    nonce: account?.nonce ?? 0,
+    balance: (account?.balance ?? 0n).toString(),
+    stake: (account?.stake ?? 0n).toString(),
+    header: headerSummary(header),
+  };
+}
+
+function verifyRecord(o: Record<string, unknown>, trust: TrustAnchor, schemes: CertificateSchemes) {
+  const key = hexField(o, 'key', 256);
+  const proof = proofField(o);
+  const { header } = certifiedHeader(o, trust, schemes);
+  const raw = mptValue(header.stateRoot, recordKey(key), proof);
+  const record = raw === undefined ? undefined : decodeRecord(raw);
+  let keyText: string;
+  try {
+    keyText = fromUtf8(key);
+  } catch {
+    keyText = `0x${toHex(key)}`;
+  }
+  return {
+    kind: 'record',
+    key: keyText,
+    exists: record !== undefined,
+    ...(record === undefined
+      ? {}
+      : {
+          owner: formatAddress(record.owner),
+          value: Buffer.from(record.value).toString('utf8'),
+          valueHex: toHex(record.value),
+        }),
+    header: headerSummary(header),
+  };
+}
+
+function parseReceipt(v: unknown): Receipt {
+  if (typeof v !== 'object' || v === null) throw new Reject('MALFORMED', '"receipt" must be an object');
+  const r = v as { ok?: unknown; code?: unknown };
+  if (r.ok === true && r.code === undefined) return receiptFromNumber(0);
+  const idx = RECEIPT_CODES.indexOf(r.code as (typeof RECEIPT_CODES)[number]);
+  if (r.ok !== false || idx <= 0) throw new Reject('MALFORMED', '"receipt" is not a valid receipt');
+  return receiptFromNumber(idx);
+}
+
+function verifyTx(o: Record<string, unknown>, trust: TrustAnchor, schemes: CertificateSchemes) {
+  const txBytes = hexField(o, 'tx', 64 * 1024);
+  let etx: ReturnType<typeof decodeTransaction>;
+  try {
+    etx = decodeTransaction(txBytes);
+    verifyTransaction(etx, trust.chainId);
+  } catch (e) {
+    throw new Reject('BAD_TRANSACTION', (e as Error).message);
+  }
+  const height = safeInt(o, 'height');
+  const logIndex = safeInt(o, 'logIndex');
+  const receipt = parseReceipt(field(o, 'receipt'));
+  const proof = proofField(o);
+  const { header } = certifiedHeader(o, trust, schemes);
+  if (height > header.height)
+    throw new Reject('BAD_PROOF', `inclusion height ${height} is after the header (${header.height})`);
+  const entry = encodeLogEntry({ height, txId: etx.id, receipt });
+  if (!verifyInclusion(leafHash(entry), logIndex, header.logSize, proof, header.logRoot)) {
+    throw new Reject('BAD_PROOF', 'log inclusion proof does not verify against the certified log root');
+  }
+  return {
+    kind: 'tx',
+    id: toHex(etx.id),
+    from: formatAddress(etx.from),
+    nonce: etx.tx.nonce,
+    height,
+    logIndex,
+    receipt: receiptToJson(receipt),
+    receiptCode: receiptCodeNumber(receipt),
+    header: headerSummary(header),
+  };
+}
+
+function asObject(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new Reject('MALFORMED', `${what} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+function verifyConsistencyBundle(
+  o: Record<string, unknown>,
+  trust: TrustAnchor,
+  schemes: CertificateSchemes,
+) {
+  const from = certifiedHeader(asObject(field(o, 'from'), '"from"'), trust, schemes).header;
+  const to = certifiedHeader(asObject(field(o, 'to'), '"to"'), trust, schemes).header;
+  const proof = proofField(o);
+  if (from.height > to.height) throw new Reject('BAD_PROOF', '"from" is higher than "to"');
+  if (from.logSize > to.logSize) throw new Reject('BAD_PROOF', 'the log shrank between the two headers');
+  if (!verifyConsistency(from.logSize, to.logSize, from.logRoot, to.logRoot, proof)) {
+    throw new Reject(
+      'BAD_PROOF',
+      'consistency proof does not verify: the later log does not extend the earlier one',
+    );
+  }
+  return { kind: 'consistency', from: headerSummary(from), to: headerSummary(to) };
+}
+
+/**
+ * Verifies a bundle (its parsed JSON) against the trusted genesis validator set. Pure; never
+ * throws on hostile input.
+ */
+export function verifyBundle(
+  bundle: unknown,
+  trusted: TrustAnchor,
+  opts: { schemes?: CertificateSchemes } = {},
+): BundleResult {
+  const schemes = opts.schemes ?? LEDGER_CERTIFICATE_SCHEMES;
+  try {
+    const o = asObject(bundle, 'bundle');
+    if (o.version !== BUNDLE_VERSION) {
+      return {
+        ok: false,
+        code: 'UNSUPPORTED_VERSION',
+        reason: `unsupported bundle version ${String(o.version)}`,
+      };
+    }
+    let value: Record<string, unknown>;
+    switch (o.kind) {
+      case 'account':
+        value = verifyAccount(o, trusted, schemes);
+        break;
+      case 'record':
+        value = verifyRecord(o, trusted, schemes);
+        break;
+      case 'tx':
+        value = verifyTx(o, trusted, schemes);
+        break;
+      case 'consistency':
+        value = verifyConsistencyBundle(o, trusted, schemes);
+        break;
+      default:
+        return { ok: false, code: 'MALFORMED', reason: `unknown bundle kind ${JSON.stringify(o.kind)}` };
+    }
+    return { ok: true, value };
+  } catch (e) {
+    if (e instanceof Reject) return { ok: false, code: e.code, reason: e.message };
+    return { ok: false, code: 'MALFORMED', reason: (e as Error).message };
+  }
+}
+
+export function certifiedHeaderJson(
+  header: Uint8Array,
+  certificate: CommitCertificate,
+  schemes: CertificateSchemes,
+): CertifiedHeaderJson {
+  return { header: toHex(header), certificate: toHex(encodeCertificate(certificate, schemes)) };
+}
+
+export function proofToJson(proof: readonly Uint8Array[]): string[] {
+  return proof.map(toHex);
+}
+
+export function sameHeader(a: BlockHeader, b: BlockHeader): boolean {
+  return equalBytes(headerHash(a), headerHash(b));
+}

@@ -1,0 +1,183 @@
+/**
+ * Commit certificates: the proof that a block is committed, checked by one function given the
+ * trusted validator set. Each engine family contributes a `CertificateScheme` (ed25519 vote
+ * quorum here; BLS aggregate / threshold, PoW, sortition in their engines). Schemes are passed
+ * explicitly — there is no global registry to mutate — so a verifier knows exactly what it accepts.
+ *
+ * Wire form: RLP([kind, payload]), the payload's shape belongs to the scheme.
+ */
+import { concatBytes, equalBytes, fromUtf8, utf8 } from '../crypto/bytes.ts';
+import { ed25519 } from '../crypto/ed25519.ts';
+import { VerityError } from '../crypto/errors.ts';
+import { type BlockHeader, headerHash } from './block.ts';
+import {
+  asBytes,
+  asList,
+  asSafeUint,
+  DecodeError,
+  type RlpInput,
+  type RlpItem,
+  rlpDecodeStrict,
+  rlpEncode,
+} from './codec.ts';
+import type { ValidatorSet } from './validators.ts';
+
+export const MAX_CERTIFICATE_BYTES = 256 * 1024;
+
+export interface CommitCertificate {
+  readonly kind: string;
+  readonly height: number;
+  readonly blockHash: Uint8Array;
+}
+
+/** What a verifier trusts: everything comes from the genesis file. */
+export interface TrustAnchor {
+  readonly chainId: string;
+  readonly validators: ValidatorSet;
+  /** Threshold-BLS group key dealt at genesis (HotStuff threshold mode), if any. */
+  readonly thresholdGroupPublicKey?: Uint8Array;
+}
+
+export type CertificateCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+export interface CertificateScheme<C extends CommitCertificate = CommitCertificate> {
+  readonly kind: string;
+  encodePayload(cert: C): RlpInput;
+  decodePayload(item: RlpItem, height: number, blockHash: Uint8Array): C;
+  /** Checks the certificate's own evidence (signatures, quorum) for `cert.blockHash` at `cert.height`. */
+  verify(cert: C, trust: TrustAnchor): CertificateCheck;
+}
+
+export type CertificateSchemes = ReadonlyMap<string, CertificateScheme>;
+
+export class CertificateError extends VerityError<'CERT_MALFORMED' | 'CERT_UNKNOWN_KIND'> {}
+
+export function schemeSet(...schemes: CertificateScheme[]): CertificateSchemes {
+  return new Map(schemes.map((s) => [s.kind, s]));
+}
+
+export function encodeCertificate(cert: CommitCertificate, schemes: CertificateSchemes): Uint8Array {
+  const scheme = schemes.get(cert.kind);
+  if (scheme === undefined)
+    throw new CertificateError('CERT_UNKNOWN_KIND', `unknown certificate kind ${cert.kind}`);
+  return rlpEncode([utf8(cert.kind), cert.height, cert.blockHash, scheme.encodePayload(cert)]);
+}
+
+export function decodeCertificate(bytes: Uint8Array, schemes: CertificateSchemes): CommitCertificate {
+  try {
+    const f = asList(rlpDecodeStrict(bytes, MAX_CERTIFICATE_BYTES, 'certificate'), 'certificate', 4);
+    const kind = fromUtf8(asBytes(f[0], 'certificate.kind', { max: 32 }));
+    const scheme = schemes.get(kind);
+    if (scheme === undefined)
+      throw new CertificateError('CERT_UNKNOWN_KIND', `unknown certificate kind "${kind}"`);
+    const height = asSafeUint(f[1], 'certificate.height');
+    const blockHash = asBytes(f[2], 'certificate.blockHash', { length: 32 });
+    return scheme.decodePayload(f[3] as RlpItem, height, blockHash);
+  } catch (e) {
+    if (e instanceof CertificateError) throw e;
+    throw new CertificateError('CERT_MALFORMED', `certificate: ${(e as Error).message}`);
+  }
+}
+
+/** Full check: the certificate is for exactly this header, and its evidence verifies. */
+export function verifyCertificate(
+  cert: CommitCertificate,
+  header: BlockHeader,
+  trust: TrustAnchor,
+  schemes: CertificateSchemes,
+): CertificateCheck {
+  const scheme = schemes.get(cert.kind);
+  if (scheme === undefined) return { ok: false, reason: `unknown certificate kind "${cert.kind}"` };
+  if (header.chainId !== trust.chainId)
+    return { ok: false, reason: `header is for chain "${header.chainId}"` };
+  if (!equalBytes(header.validatorsHash, trust.validators.hash)) {
+    return { ok: false, reason: 'header validatorsHash does not match the trusted validator set' };
+  }
+  if (cert.height !== header.height) {
+    return { ok: false, reason: `certificate is for height ${cert.height}, header is ${header.height}` };
+  }
+  if (!equalBytes(cert.blockHash, headerHash(header))) {
+    return { ok: false, reason: 'certificate is for a different block hash' };
+  }
+  return scheme.verify(cert, trust);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ed25519 vote quorum: > 2/3 of voting power signed the same commit vote.
+
+const COMMIT_VOTE_DOMAIN = concatBytes(utf8('verity-commit-v1'), new Uint8Array([0]));
+
+/**
+ * The message a validator signs to commit `blockHash` at `height` in `round` (Tendermint's
+ * precommit, PBFT's COMMIT with view = round). Engines sign exactly these bytes, so one verifier
+ * checks every ed25519-quorum certificate.
+ */
+export function commitVoteBytes(
+  chainId: string,
+  height: number,
+  round: number,
+  blockHash: Uint8Array,
+): Uint8Array {
+  return concatBytes(COMMIT_VOTE_DOMAIN, rlpEncode([utf8(chainId), height, round, blockHash]));
+}
+
+export interface QuorumVote {
+  readonly validator: number;
+  readonly signature: Uint8Array;
+}
+
+export interface QuorumCertificate extends CommitCertificate {
+  readonly kind: 'ed25519-quorum';
+  readonly round: number;
+  /** Strictly increasing validator index: one canonical encoding, no double counting. */
+  readonly votes: readonly QuorumVote[];
+}
+
+export const ed25519QuorumScheme: CertificateScheme<QuorumCertificate> = {
+  kind: 'ed25519-quorum',
+  encodePayload(cert) {
+    return [cert.round, cert.votes.map((v) => [v.validator, v.signature])];
+  },
+  decodePayload(item, height, blockHash) {
+    const f = asList(item, 'quorum', 2);
+    const votes = asList(f[1], 'quorum.votes').map((v, i) => {
+      const pair = asList(v, `quorum.votes[${i}]`, 2);
+      return {
+        validator: asSafeUint(pair[0], `quorum.votes[${i}].validator`),
+        signature: asBytes(pair[1], `quorum.votes[${i}].signature`, { length: 64 }),
+      };
+    });
+    if (votes.length > 10_000) throw new DecodeError('MALFORMED', 'quorum: too many votes');
+    return { kind: 'ed25519-quorum', height, blockHash, round: asSafeUint(f[0], 'quorum.round'), votes };
+  },
+  verify(cert, trust) {
+    const { validators } = trust;
+    let last = -1;
+    let power = 0;
+    const message = commitVoteBytes(trust.chainId, cert.height, cert.round, cert.blockHash);
+    for (const vote of cert.votes) {
+      if (vote.validator <= last)
+        return { ok: false, reason: 'votes are not in strictly increasing validator order' };
+      last = vote.validator;
+      const v = validators.at(vote.validator);
+      if (v === undefined)
+        return { ok: false, reason: `vote from unknown validator index ${vote.validator}` };
+      if (!ed25519.verify(vote.signature, message, v.publicKey)) {
+        return { ok: false, reason: `bad signature from validator ${vote.validator} (${v.name})` };
+      }
+      power += v.power;
+    }
+    if (power < validators.quorumPower) {
+      return {
+        ok: false,
+        reason: `signers hold ${power} of ${validators.totalPower} power; need ${validators.quorumPower}`,
+      };
+    }
+    return { ok: true };
+  },
+};
+
+/** The schemes the ledger itself knows; engines extend the set. */
+export const LEDGER_CERTIFICATE_SCHEMES: CertificateSchemes = schemeSet(
+  ed25519QuorumScheme as unknown as CertificateScheme,
+);

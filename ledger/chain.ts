@@ -1,0 +1,488 @@
+/**
+ * The chain store: committed blocks, certificates, the transaction index, the state trie and the
+ * transparency log, all in one KvStore under separate key spaces:
+ *
+ *   b/ height(8)  → block bytes            h/ hash(32)  → height(8)
+ *   c/ height(8)  → certificate bytes      t/ txId(32)  → RLP([height, position, logIndex, receipt])
+ *   s/ …          → state trie nodes       l/ …         → transparency log
+ *   m/head        → height(8)              m/genesis    → genesis block hash
+ *
+ * Committing a block (block + certificate + trie nodes + log entries + index + head) is ONE atomic
+ * batch: everything is staged in a StagedKvStore overlay and flushed once. On open, the stored
+ * head is checked against the stored state and log (roots and sizes); a mismatch is a startup
+ * error, never ignored.
+ */
+import { concatBytes, equalBytes, toHex, u64be, utf8 } from '../crypto/bytes.ts';
+import { VerityError } from '../crypto/errors.ts';
+import {
+  type Block,
+  type BlockHeader,
+  type BlockLimits,
+  checkBody,
+  decodeBlock,
+  encodeBlock,
+  encodeHeader,
+  headerHash,
+  txRoot,
+} from './block.ts';
+import {
+  type CertificateSchemes,
+  type CommitCertificate,
+  decodeCertificate,
+  encodeCertificate,
+} from './certificate.ts';
+import { asList, asSafeUint, rlpDecodeStrict, rlpEncode } from './codec.ts';
+import { buildGenesisState, type Genesis, genesisHeader } from './genesis.ts';
+import { checkBlockTime, type Hlc } from './hlc.ts';
+import { type KvOp, type KvStore, StagedKvStore } from './kv.ts';
+import { TransparencyLog } from './log/index.ts';
+import { MerklePatriciaTrie } from './mpt/index.ts';
+import { encodeLogEntry, type Receipt, receiptCodeNumber, receiptFromNumber } from './receipt.ts';
+import { applyBlock, LedgerState } from './state.ts';
+import { decodeTransaction, type EncodedTransaction, verifyTransaction } from './tx.ts';
+
+const P_BLOCK = utf8('b/');
+const P_HASH = utf8('h/');
+const P_CERT = utf8('c/');
+const P_TX = utf8('t/');
+export const STATE_PREFIX = utf8('s/');
+export const LOG_PREFIX = utf8('l/');
+const K_HEAD = utf8('m/head');
+const K_GENESIS = utf8('m/genesis');
+
+export type ChainErrorCode =
+  | 'CHAIN_CORRUPT'
+  | 'GENESIS_MISMATCH'
+  | 'BLOCK_REJECTED'
+  | 'NOT_FOUND'
+  | 'OUT_OF_ORDER';
+
+export class ChainError extends VerityError<ChainErrorCode> {}
+
+export interface TxLocation {
+  readonly height: number;
+  readonly position: number;
+  readonly logIndex: number;
+  readonly receipt: Receipt;
+}
+
+/**
+ * A block executed on top of its parent, not yet committed. The parent is either the committed
+ * head or another executed block (speculative chains: HotStuff and pipelined PBFT propose on
+ * certified-but-uncommitted blocks). The state trie's new nodes live in `overlay`, an in-memory
+ * layer over the parent's overlay (or the chain store), until the block is committed.
+ */
+export interface ExecutedBlock {
+  readonly block: Block;
+  readonly hash: Uint8Array;
+  readonly txs: readonly EncodedTransaction[];
+  readonly receipts: readonly Receipt[];
+  /** The state after the block. */
+  readonly state: LedgerState;
+  readonly stateRoot: Uint8Array;
+  readonly logSize: number;
+  readonly logRoot: Uint8Array;
+  /** This block's log entries. */
+  readonly entries: readonly Uint8Array[];
+  readonly parent: ExecutedBlock | undefined;
+  readonly overlay: StagedKvStore;
+}
+
+export interface ChainOptions {
+  readonly schemes: CertificateSchemes;
+  readonly limits?: BlockLimits;
+  /** Maximum transaction size accepted inside a block. */
+  readonly maxTxBytes?: number;
+}
+
+function heightKey(prefix: Uint8Array, height: number): Uint8Array {
+  return concatBytes(prefix, u64be(height));
+}
+
+function readHeight(bytes: Uint8Array): number {
+  return Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0));
+}
+
+export class ChainStore {
+  readonly genesis: Genesis;
+  readonly #base: KvStore;
+  readonly #staged: StagedKvStore;
+  readonly #opts: ChainOptions;
+  readonly log: TransparencyLog;
+  #head: BlockHeader;
+  #headHash: Uint8Array;
+  #genesisHash: Uint8Array;
+  #committing = false;
+
+  private constructor(
+    genesis: Genesis,
+    base: KvStore,
+    staged: StagedKvStore,
+    log: TransparencyLog,
+    head: BlockHeader,
+    genesisHash: Uint8Array,
+    opts: ChainOptions,
+  ) {
+    this.genesis = genesis;
+    this.#base = base;
+    this.#staged = staged;
+    this.log = log;
+    this.#head = head;
+    this.#headHash = headerHash(head);
+    this.#genesisHash = genesisHash;
+    this.#opts = opts;
+  }
+
+  /** Opens (or initialises from genesis) the chain in `base`, checking its integrity. */
+  static async open(base: KvStore, genesis: Genesis, opts: ChainOptions): Promise<ChainStore> {
+    const staged = new StagedKvStore(base);
+    const storedHead = await base.get(K_HEAD);
+    if (storedHead === undefined) {
+      // Fresh store: write the genesis block in one batch.
+      const trie = await MerklePatriciaTrie.create({ store: staged, secure: true, prefix: STATE_PREFIX });
+      const state = await buildGenesisState(genesis, trie);
+      const header = genesisHeader(genesis, state.root());
+      await trie.commit();
+      const hash = headerHash(header);
+      await staged.batch([
+        { type: 'put', key: heightKey(P_BLOCK, 0), value: encodeBlock({ header, txs: [] }) },
+        { type: 'put', key: concatBytes(P_HASH, hash), value: u64be(0) },
+        { type: 'put', key: K_GENESIS, value: hash },
+        { type: 'put', key: K_HEAD, value: u64be(0) },
+      ]);
+      await staged.flush();
+      const log = await TransparencyLog.create({ store: staged, prefix: LOG_PREFIX });
+      return new ChainStore(genesis, base, staged, log, header, hash, opts);
+    }
+    // Existing store: it must be this genesis, and head, state and log must agree.
+    const scratch = await MerklePatriciaTrie.create({ secure: true });
+    const expectedGenesis = headerHash(
+      genesisHeader(genesis, (await buildGenesisState(genesis, scratch)).root()),
+    );
+    const storedGenesis = await base.get(K_GENESIS);
+    if (storedGenesis === undefined || !equalBytes(storedGenesis, expectedGenesis)) {
+      throw new ChainError(
+        'GENESIS_MISMATCH',
+        'the data directory holds a different chain than this genesis file (use a fresh --home, or the matching genesis)',
+      );
+    }
+    const height = readHeight(storedHead);
+    const raw = await base.get(heightKey(P_BLOCK, height));
+    if (raw === undefined)
+      throw new ChainError('CHAIN_CORRUPT', `head block ${height} is missing from the store`);
+    const head = decodeBlock(raw, opts.limits).header;
+    const log = await TransparencyLog.create({ store: staged, prefix: LOG_PREFIX });
+    if (log.size !== head.logSize) {
+      throw new ChainError(
+        'CHAIN_CORRUPT',
+        `log holds ${log.size} entries but head block ${height} says ${head.logSize}`,
+      );
+    }
+    if (!equalBytes(await log.root(), head.logRoot)) {
+      throw new ChainError('CHAIN_CORRUPT', `log root does not match head block ${height}`);
+    }
+    try {
+      await MerklePatriciaTrie.create({
+        store: staged,
+        secure: true,
+        prefix: STATE_PREFIX,
+        root: head.stateRoot,
+      });
+    } catch (e) {
+      throw new ChainError(
+        'CHAIN_CORRUPT',
+        `state root of head block ${height} is missing: ${(e as Error).message}`,
+      );
+    }
+    return new ChainStore(genesis, base, staged, log, head, storedGenesis, opts);
+  }
+
+  get schemes(): CertificateSchemes {
+    return this.#opts.schemes;
+  }
+
+  get height(): number {
+    return this.#head.height;
+  }
+
+  get head(): BlockHeader {
+    return this.#head;
+  }
+
+  get headHash(): Uint8Array {
+    return this.#headHash;
+  }
+
+  get genesisHash(): Uint8Array {
+    return this.#genesisHash;
+  }
+
+  /** A view of the state after block `height` (default: the head). */
+  async stateAt(height = this.#head.height): Promise<LedgerState> {
+    const header = height === this.#head.height ? this.#head : (await this.getBlock(height))?.header;
+    if (header === undefined) throw new ChainError('NOT_FOUND', `no block at height ${height}`);
+    const trie = await MerklePatriciaTrie.create({
+      store: this.#staged,
+      secure: true,
+      prefix: STATE_PREFIX,
+      root: header.stateRoot,
+    });
+    return new LedgerState(trie);
+  }
+
+  async getBlockBytes(height: number): Promise<Uint8Array | undefined> {
+    if (!Number.isSafeInteger(height) || height < 0 || height > this.#head.height) return undefined;
+    return this.#staged.get(heightKey(P_BLOCK, height));
+  }
+
+  async getBlock(height: number): Promise<Block | undefined> {
+    const raw = await this.getBlockBytes(height);
+    return raw === undefined ? undefined : decodeBlock(raw, this.#opts.limits);
+  }
+
+  async heightOfHash(hash: Uint8Array): Promise<number | undefined> {
+    const raw = await this.#staged.get(concatBytes(P_HASH, hash));
+    return raw === undefined ? undefined : readHeight(raw);
+  }
+
+  async getCertificateBytes(height: number): Promise<Uint8Array | undefined> {
+    return this.#staged.get(heightKey(P_CERT, height));
+  }
+
+  async getCertificate(height: number): Promise<CommitCertificate | undefined> {
+    const raw = await this.getCertificateBytes(height);
+    return raw === undefined ? undefined : decodeCertificate(raw, this.#opts.schemes);
+  }
+
+  async getTxLocation(id: Uint8Array): Promise<TxLocation | undefined> {
+    const raw = await this.#staged.get(concatBytes(P_TX, id));
+    if (raw === undefined) return undefined;
+    const f = asList(rlpDecodeStrict(raw, 64, 'tx index'), 'tx index', 4);
+    return {
+      height: asSafeUint(f[0], 'height'),
+      position: asSafeUint(f[1], 'position'),
+      logIndex: asSafeUint(f[2], 'logIndex'),
+      receipt: receiptFromNumber(asSafeUint(f[3], 'receipt')),
+    };
+  }
+
+  /** Decodes and signature-checks a block's transactions. Throws BLOCK_REJECTED on any bad one. */
+  decodeTxs(txs: readonly Uint8Array[]): EncodedTransaction[] {
+    return txs.map((bytes, i) => {
+      try {
+        const etx = decodeTransaction(bytes, this.#opts.maxTxBytes);
+        verifyTransaction(etx, this.genesis.chainId);
+        return etx;
+      } catch (e) {
+        throw new ChainError('BLOCK_REJECTED', `transaction ${i}: ${(e as Error).message}`);
+      }
+    });
+  }
+
+  /** Log entries of uncommitted ancestors (oldest first), for chained log previews. */
+  #pendingEntries(parent: ExecutedBlock | undefined): Uint8Array[] {
+    const chain: ExecutedBlock[] = [];
+    for (let p = parent; p !== undefined && p.block.header.height > this.#head.height; p = p.parent)
+      chain.push(p);
+    return chain.reverse().flatMap((p) => p.entries);
+  }
+
+  #parentOf(parent: ExecutedBlock | undefined): { header: BlockHeader; hash: Uint8Array } {
+    return parent === undefined
+      ? { header: this.#head, hash: this.#headHash }
+      : { header: parent.block.header, hash: parent.hash };
+  }
+
+  /**
+   * Executes `txs` as block `height` on top of `parent` (default: the committed head). Nothing is
+   * written to the store: the trie's new nodes go to an in-memory overlay.
+   */
+  async #execute(txs: readonly EncodedTransaction[], height: number, parent: ExecutedBlock | undefined) {
+    const p = this.#parentOf(parent);
+    if (height !== p.header.height + 1) {
+      throw new ChainError('OUT_OF_ORDER', `cannot execute height ${height} on parent ${p.header.height}`);
+    }
+    if (parent !== undefined && parent.block.header.height <= this.#head.height) {
+      throw new ChainError(
+        'OUT_OF_ORDER',
+        `parent ${parent.block.header.height} is already behind the committed head`,
+      );
+    }
+    const overlay = new StagedKvStore(parent?.overlay ?? this.#staged);
+    const trie = await MerklePatriciaTrie.create({
+      store: overlay,
+      secure: true,
+      prefix: STATE_PREFIX,
+      root: p.header.stateRoot,
+    });
+    const state = new LedgerState(trie);
+    const { stateRoot, receipts } = await applyBlock(state, txs);
+    await trie.commit(); // into the overlay: children read these nodes through it
+    const entries = txs.map((etx, i) =>
+      encodeLogEntry({ height, txId: etx.id, receipt: receipts[i] as Receipt }),
+    );
+    const preview = this.log.previewAppend([...this.#pendingEntries(parent), ...entries]);
+    return {
+      state,
+      receipts: [...receipts],
+      stateRoot,
+      logSize: preview.size,
+      logRoot: preview.root,
+      entries,
+      overlay,
+      parent,
+    };
+  }
+
+  /**
+   * Validates a proposed block — structure, parent link, time, body, signatures — executes it on
+   * its parent (the head, or `opts.parent`) and checks the header's state and log commitments.
+   * Nothing is written.
+   */
+  async validateAndExecute(
+    block: Block,
+    opts: { parent?: ExecutedBlock; nowMs?: number; maxFutureDriftMs?: number } = {},
+  ): Promise<ExecutedBlock> {
+    const h = block.header;
+    const reject = (reason: string): never => {
+      throw new ChainError('BLOCK_REJECTED', `block ${h.height}: ${reason}`);
+    };
+    const p = this.#parentOf(opts.parent);
+    if (h.chainId !== this.genesis.chainId) reject(`wrong chain "${h.chainId}"`);
+    if (h.height !== p.header.height + 1) reject(`expected height ${p.header.height + 1}`);
+    if (!equalBytes(h.parentHash, p.hash)) reject('parent hash does not match its parent');
+    if (!equalBytes(h.validatorsHash, this.genesis.validators.hash)) reject('validatorsHash does not match');
+    if (h.engine !== this.genesis.engine.name)
+      reject(`engine "${h.engine}" is not "${this.genesis.engine.name}"`);
+    if (this.genesis.validators.byAddress(h.proposer) === undefined) reject('proposer is not a validator');
+    try {
+      checkBlockTime(
+        h.time,
+        p.header.time,
+        opts.nowMs ?? Number.MAX_SAFE_INTEGER,
+        opts.maxFutureDriftMs ?? 0,
+      );
+      checkBody(block);
+    } catch (e) {
+      reject((e as Error).message);
+    }
+    const txs = this.decodeTxs(block.txs);
+    const exec = await this.#execute(txs, h.height, opts.parent);
+    if (!equalBytes(exec.stateRoot, h.stateRoot)) reject('stateRoot does not match execution');
+    if (exec.logSize !== h.logSize || !equalBytes(exec.logRoot, h.logRoot))
+      reject('log size/root does not match');
+    return { block, hash: headerHash(h), txs, ...exec };
+  }
+
+  /** Builds and executes a new block on top of `parent` (default: the committed head). */
+  async propose(args: {
+    txs: readonly EncodedTransaction[];
+    time: Hlc;
+    proposer: Uint8Array;
+    engineData: Uint8Array;
+    parent?: ExecutedBlock;
+  }): Promise<ExecutedBlock> {
+    const p = this.#parentOf(args.parent);
+    const height = p.header.height + 1;
+    const exec = await this.#execute(args.txs, height, args.parent);
+    const txBytes = args.txs.map((t) => t.bytes);
+    const header: BlockHeader = {
+      chainId: this.genesis.chainId,
+      height,
+      parentHash: p.hash,
+      time: args.time,
+      proposer: args.proposer,
+      txRoot: txRoot(txBytes),
+      txCount: txBytes.length,
+      stateRoot: exec.stateRoot,
+      logSize: exec.logSize,
+      logRoot: exec.logRoot,
+      validatorsHash: this.genesis.validators.hash,
+      engine: this.genesis.engine.name,
+      engineData: args.engineData,
+    };
+    return { block: { header, txs: txBytes }, hash: headerHash(header), txs: args.txs, ...exec };
+  }
+
+  /**
+   * Commits an executed child of the head with its certificate, in one atomic batch. The caller
+   * (consensus) has checked the certificate.
+   */
+  async commit(executed: ExecutedBlock, certificate: CommitCertificate): Promise<void> {
+    if (this.#committing) throw new ChainError('OUT_OF_ORDER', 'a commit is already in progress');
+    this.#committing = true;
+    let trieOpsBackup: KvOp[] | undefined;
+    try {
+      const { block } = executed;
+      const h = block.header;
+      if (h.height !== this.#head.height + 1 || !equalBytes(h.parentHash, this.#headHash)) {
+        throw new ChainError('OUT_OF_ORDER', `block ${h.height} does not extend head ${this.#head.height}`);
+      }
+      if (!equalBytes(certificate.blockHash, executed.hash) || certificate.height !== h.height) {
+        throw new ChainError('BLOCK_REJECTED', 'certificate is for a different block');
+      }
+      if (this.#staged.pending !== 0) this.#staged.discard();
+      // The block's trie nodes move from its overlay into this commit's batch. (Not flushed into the
+      // overlay's base: that may be a committed parent's overlay, which no longer reaches the store.)
+      const trieOps = executed.overlay.takeOps();
+      trieOpsBackup = trieOps;
+      await this.#staged.batch(trieOps);
+      const appended = await this.log.append(executed.entries);
+      if (appended.size !== h.logSize || !equalBytes(appended.root, h.logRoot)) {
+        throw new ChainError('CHAIN_CORRUPT', 'log after append does not match the header');
+      }
+      const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = [
+        { type: 'put', key: heightKey(P_BLOCK, h.height), value: encodeBlock(block) },
+        { type: 'put', key: concatBytes(P_HASH, executed.hash), value: u64be(h.height) },
+        {
+          type: 'put',
+          key: heightKey(P_CERT, h.height),
+          value: encodeCertificate(certificate, this.#opts.schemes),
+        },
+        { type: 'put', key: K_HEAD, value: u64be(h.height) },
+      ];
+      for (let i = 0; i < executed.txs.length; i++) {
+        const etx = executed.txs[i] as EncodedTransaction;
+        const key = concatBytes(P_TX, etx.id);
+        // First inclusion wins: a replayed copy (which can only fail with BAD_NONCE) is in the log
+        // but never shadows where the transaction actually took effect.
+        if ((await this.#staged.get(key)) !== undefined) continue;
+        ops.push({
+          type: 'put',
+          key,
+          value: rlpEncode([
+            h.height,
+            i,
+            appended.firstIndex + i,
+            receiptCodeNumber(executed.receipts[i] as Receipt),
+          ]),
+        });
+      }
+      await this.#staged.batch(ops);
+      await this.#staged.flush();
+      this.#head = h;
+      this.#headHash = executed.hash;
+    } catch (e) {
+      this.#staged.discard();
+      // Put the trie nodes back in the overlay so children executed on this block still read them.
+      if (trieOpsBackup !== undefined) await executed.overlay.batch(trieOpsBackup);
+      // In-memory structures (log frontier) may be ahead of the store: reload them from disk.
+      await this.log.reload();
+      throw e;
+    } finally {
+      this.#committing = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#base.close();
+  }
+
+  describeHead(): { height: number; hash: string } {
+    return { height: this.#head.height, hash: toHex(this.#headHash) };
+  }
+
+  encodeHead(): Uint8Array {
+    return encodeHeader(this.#head);
+  }
+}

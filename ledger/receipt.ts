@@ -1,0 +1,63 @@
+/**
+ * Receipts and transparency-log entries. Every committed transaction — successful or not — is
+ * appended to the log as  RLP([height, txId, receiptCode]), so an RFC 9162 inclusion proof shows
+ * both that the transaction was committed (and where) and what it did.
+ */
+import { VerityError } from '../crypto/errors.ts';
+import { asBytes, asList, asSafeUint, type RlpItem, rlpDecodeStrict, rlpEncode } from './codec.ts';
+
+/** Failure codes, by wire number. Numbers are append-only: never renumber. */
+export const RECEIPT_CODES = [
+  'OK',
+  'BAD_NONCE',
+  'INSUFFICIENT_FUNDS',
+  'INSUFFICIENT_STAKE',
+  'RECORD_OWNED_BY_OTHER',
+  'BALANCE_OVERFLOW',
+] as const;
+
+export type ReceiptFailureCode = Exclude<(typeof RECEIPT_CODES)[number], 'OK'>;
+export type Receipt = { readonly ok: true } | { readonly ok: false; readonly code: ReceiptFailureCode };
+
+export const OK: Receipt = Object.freeze({ ok: true });
+
+export function fail(code: ReceiptFailureCode): Receipt {
+  return { ok: false, code };
+}
+
+export function receiptCodeNumber(r: Receipt): number {
+  return r.ok ? 0 : RECEIPT_CODES.indexOf(r.code);
+}
+
+export function receiptFromNumber(n: number): Receipt {
+  const name = RECEIPT_CODES[n];
+  if (name === undefined) throw new VerityError('MALFORMED', `unknown receipt code ${n}`);
+  return name === 'OK' ? OK : fail(name);
+}
+
+export interface LogEntry {
+  readonly height: number;
+  readonly txId: Uint8Array;
+  readonly receipt: Receipt;
+}
+
+export function encodeLogEntry(e: LogEntry): Uint8Array {
+  return rlpEncode([e.height, e.txId, receiptCodeNumber(e.receipt)]);
+}
+
+export function decodeLogEntryItem(item: RlpItem | undefined): LogEntry {
+  const f = asList(item, 'log entry', 3);
+  return {
+    height: asSafeUint(f[0], 'log entry height'),
+    txId: asBytes(f[1], 'log entry txId', { length: 32 }),
+    receipt: receiptFromNumber(asSafeUint(f[2], 'log entry receipt')),
+  };
+}
+
+export function decodeLogEntry(bytes: Uint8Array): LogEntry {
+  return decodeLogEntryItem(rlpDecodeStrict(bytes, 128, 'log entry'));
+}
+
+export function receiptToJson(r: Receipt): { ok: boolean; code?: string } {
+  return r.ok ? { ok: true } : { ok: false, code: r.code };
+}

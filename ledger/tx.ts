@@ -1,0 +1,276 @@
+/**
+ * Signed transactions.
+ *
+ * Wire form (canonical RLP): [version, chainId, sender, nonce, operation, signature]
+ *   operation: [1, to(20), amount] transfer | [2, key, value] put | [3, amount] stake | [4, amount] unstake
+ * The signature is ed25519 over  "verity-tx-v1" ‖ 0x00 ‖ RLP([version, chainId, sender, nonce, operation])
+ * — domain-separated from every other signed message, with the chain id inside so a transaction
+ * never replays on another chain. The id is SHA-256 of the wire bytes; strict decoding and strict
+ * signature verification (canonical S) mean a transaction has exactly one id.
+ */
+import { concatBytes, equalBytes, fromUtf8, utf8 } from '../crypto/bytes.ts';
+import { ed25519 } from '../crypto/ed25519.ts';
+import { VerityError } from '../crypto/errors.ts';
+import { sha256 } from '../crypto/hash.ts';
+import { ADDRESS_LENGTH, addressFromPublicKey } from './address.ts';
+import {
+  asBytes,
+  asList,
+  asSafeUint,
+  asUint,
+  asUtf8,
+  DecodeError,
+  type RlpInput,
+  type RlpItem,
+  rlpDecodeStrict,
+  rlpEncode,
+} from './codec.ts';
+
+export const TX_VERSION = 1;
+export const DEFAULT_MAX_TX_BYTES = 64 * 1024;
+export const MAX_CHAIN_ID_LENGTH = 64;
+export const MAX_RECORD_KEY_LENGTH = 256;
+export const MAX_RECORD_VALUE_LENGTH = 32 * 1024;
+/** Amounts are unsigned 128-bit integers: large enough for any supply, small enough to bound work. */
+export const MAX_AMOUNT = (1n << 128n) - 1n;
+
+const SIGN_DOMAIN = concatBytes(utf8('verity-tx-v1'), new Uint8Array([0]));
+
+export type Operation =
+  | { readonly type: 'transfer'; readonly to: Uint8Array; readonly amount: bigint }
+  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly type: 'stake'; readonly amount: bigint }
+  | { readonly type: 'unstake'; readonly amount: bigint };
+
+export type OperationType = Operation['type'];
+
+const OP_CODES: Record<OperationType, number> = { transfer: 1, put: 2, stake: 3, unstake: 4 };
+
+export interface UnsignedTransaction {
+  readonly chainId: string;
+  /** ed25519 public key of the sender. */
+  readonly sender: Uint8Array;
+  readonly nonce: number;
+  readonly op: Operation;
+}
+
+export interface Transaction extends UnsignedTransaction {
+  readonly signature: Uint8Array;
+}
+
+/** A transaction together with its canonical bytes and derived identifiers, computed once. */
+export interface EncodedTransaction {
+  readonly tx: Transaction;
+  readonly bytes: Uint8Array;
+  readonly id: Uint8Array;
+  /** Address of the sender. */
+  readonly from: Uint8Array;
+}
+
+export type TxErrorCode =
+  | 'TX_MALFORMED'
+  | 'TX_TOO_LARGE'
+  | 'TX_NON_CANONICAL'
+  | 'TX_UNSUPPORTED_VERSION'
+  | 'TX_UNKNOWN_OPERATION'
+  | 'TX_INVALID_FIELD'
+  | 'TX_WRONG_CHAIN'
+  | 'TX_BAD_SIGNATURE';
+
+export class TxError extends VerityError<TxErrorCode> {}
+
+function invalid(message: string): TxError {
+  return new TxError('TX_INVALID_FIELD', message);
+}
+
+/** Checks field ranges; used both when building and after decoding. */
+export function validateFields(tx: UnsignedTransaction): void {
+  if (
+    typeof tx.chainId !== 'string' ||
+    tx.chainId.length === 0 ||
+    utf8(tx.chainId).length > MAX_CHAIN_ID_LENGTH
+  ) {
+    throw invalid(`chainId must be 1..${MAX_CHAIN_ID_LENGTH} bytes of UTF-8`);
+  }
+  if (!(tx.sender instanceof Uint8Array) || tx.sender.length !== 32)
+    throw invalid('sender must be a 32-byte key');
+  if (!Number.isSafeInteger(tx.nonce) || tx.nonce < 0)
+    throw invalid('nonce must be a non-negative safe integer');
+  const op = tx.op;
+  switch (op.type) {
+    case 'transfer':
+      if (!(op.to instanceof Uint8Array) || op.to.length !== ADDRESS_LENGTH) {
+        throw invalid(`transfer.to must be a ${ADDRESS_LENGTH}-byte address`);
+      }
+      checkAmount(op.amount, 'transfer.amount');
+      return;
+    case 'put':
+      if (!(op.key instanceof Uint8Array) || op.key.length === 0 || op.key.length > MAX_RECORD_KEY_LENGTH) {
+        throw invalid(`put.key must be 1..${MAX_RECORD_KEY_LENGTH} bytes`);
+      }
+      if (!(op.value instanceof Uint8Array) || op.value.length > MAX_RECORD_VALUE_LENGTH) {
+        throw invalid(`put.value must be at most ${MAX_RECORD_VALUE_LENGTH} bytes`);
+      }
+      return;
+    case 'stake':
+    case 'unstake':
+      checkAmount(op.amount, `${op.type}.amount`);
+      return;
+    default:
+      throw new TxError(
+        'TX_UNKNOWN_OPERATION',
+        `unknown operation ${JSON.stringify((op as { type: unknown }).type)}`,
+      );
+  }
+}
+
+function checkAmount(amount: bigint, what: string): void {
+  if (typeof amount !== 'bigint' || amount <= 0n || amount > MAX_AMOUNT) {
+    throw invalid(`${what} must be an integer in 1..2^128-1`);
+  }
+}
+
+function encodeOperation(op: Operation): RlpInput {
+  switch (op.type) {
+    case 'transfer':
+      return [OP_CODES.transfer, op.to, op.amount];
+    case 'put':
+      return [OP_CODES.put, op.key, op.value];
+    case 'stake':
+      return [OP_CODES.stake, op.amount];
+    case 'unstake':
+      return [OP_CODES.unstake, op.amount];
+  }
+}
+
+function unsignedFields(tx: UnsignedTransaction): RlpInput[] {
+  return [TX_VERSION, utf8(tx.chainId), tx.sender, tx.nonce, encodeOperation(tx.op)];
+}
+
+/** The exact bytes the sender signs. */
+export function signingBytes(tx: UnsignedTransaction): Uint8Array {
+  return concatBytes(SIGN_DOMAIN, rlpEncode(unsignedFields(tx)));
+}
+
+export function signTransaction(tx: UnsignedTransaction, secretKey: Uint8Array): EncodedTransaction {
+  validateFields(tx);
+  const signature = ed25519.sign(signingBytes(tx), secretKey);
+  const signed: Transaction = { ...tx, signature };
+  if (!ed25519.verify(signature, signingBytes(tx), tx.sender)) {
+    throw new TxError('TX_BAD_SIGNATURE', 'the secret key does not match the sender public key');
+  }
+  return encodeTransaction(signed);
+}
+
+export function encodeTransaction(tx: Transaction): EncodedTransaction {
+  const bytes = rlpEncode([...unsignedFields(tx), tx.signature]);
+  return { tx, bytes, id: sha256(bytes), from: addressFromPublicKey(tx.sender) };
+}
+
+function decodeOperation(item: RlpItem | undefined): Operation {
+  const fields = asList(item, 'operation');
+  const code = asSafeUint(fields[0], 'operation.type');
+  const expect = (n: number) => {
+    if (fields.length !== n)
+      throw new DecodeError('MALFORMED', `operation: expected ${n} fields, got ${fields.length}`);
+  };
+  switch (code) {
+    case OP_CODES.transfer:
+      expect(3);
+      return {
+        type: 'transfer',
+        to: asBytes(fields[1], 'transfer.to', { length: ADDRESS_LENGTH }),
+        amount: asUint(fields[2], 'transfer.amount', 16),
+      };
+    case OP_CODES.put:
+      expect(3);
+      return {
+        type: 'put',
+        key: asBytes(fields[1], 'put.key', { max: MAX_RECORD_KEY_LENGTH }),
+        value: asBytes(fields[2], 'put.value', { max: MAX_RECORD_VALUE_LENGTH }),
+      };
+    case OP_CODES.stake:
+      expect(2);
+      return { type: 'stake', amount: asUint(fields[1], 'stake.amount', 16) };
+    case OP_CODES.unstake:
+      expect(2);
+      return { type: 'unstake', amount: asUint(fields[1], 'unstake.amount', 16) };
+    default:
+      throw new TxError('TX_UNKNOWN_OPERATION', `unknown operation type ${code}`);
+  }
+}
+
+/**
+ * Strictly decodes wire bytes. Does not check the signature or chain (see `verifyTransaction`):
+ * decoding is cheap and done first, so garbage is rejected before any signature work.
+ */
+export function decodeTransaction(bytes: Uint8Array, maxBytes = DEFAULT_MAX_TX_BYTES): EncodedTransaction {
+  try {
+    const fields = asList(rlpDecodeStrict(bytes, maxBytes, 'transaction'), 'transaction');
+    if (fields.length === 0) throw new DecodeError('MALFORMED', 'transaction: empty list');
+    const version = asSafeUint(fields[0], 'version');
+    if (version !== TX_VERSION) {
+      throw new TxError('TX_UNSUPPORTED_VERSION', `unsupported transaction version ${version}`);
+    }
+    if (fields.length !== 6)
+      throw new DecodeError('MALFORMED', `transaction: expected 6 fields, got ${fields.length}`);
+    const tx: Transaction = {
+      chainId: asUtf8(fields[1], 'chainId', MAX_CHAIN_ID_LENGTH),
+      sender: asBytes(fields[2], 'sender', { length: 32 }),
+      nonce: asSafeUint(fields[3], 'nonce'),
+      op: decodeOperation(fields[4]),
+      signature: asBytes(fields[5], 'signature', { length: 64 }),
+    };
+    validateFields(tx);
+    return { tx, bytes, id: sha256(bytes), from: addressFromPublicKey(tx.sender) };
+  } catch (e) {
+    if (e instanceof TxError) throw e;
+    if (e instanceof DecodeError) {
+      const code =
+        e.code === 'TOO_LARGE'
+          ? 'TX_TOO_LARGE'
+          : e.code === 'NON_CANONICAL'
+            ? 'TX_NON_CANONICAL'
+            : 'TX_MALFORMED';
+      throw new TxError(code, e.message, e.meta as Record<string, unknown>);
+    }
+    throw new TxError('TX_MALFORMED', `transaction: ${(e as Error).message}`);
+  }
+}
+
+/** Checks the chain id and the signature. Throws TX_WRONG_CHAIN / TX_BAD_SIGNATURE. */
+export function verifyTransaction(encoded: EncodedTransaction, chainId: string): void {
+  if (encoded.tx.chainId !== chainId) {
+    throw new TxError(
+      'TX_WRONG_CHAIN',
+      `transaction is for chain "${encoded.tx.chainId}", this is "${chainId}"`,
+    );
+  }
+  if (!ed25519.verify(encoded.tx.signature, signingBytes(encoded.tx), encoded.tx.sender)) {
+    throw new TxError('TX_BAD_SIGNATURE', 'transaction signature does not verify');
+  }
+}
+
+/** Decode + verify: what a node does with bytes from a client or a peer. */
+export function parseTransaction(
+  bytes: Uint8Array,
+  chainId: string,
+  maxBytes = DEFAULT_MAX_TX_BYTES,
+): EncodedTransaction {
+  const encoded = decodeTransaction(bytes, maxBytes);
+  verifyTransaction(encoded, chainId);
+  return encoded;
+}
+
+export function sameTransaction(a: EncodedTransaction, b: EncodedTransaction): boolean {
+  return equalBytes(a.id, b.id);
+}
+
+/** Record keys are bytes; text keys are UTF-8. Shown as text when they decode as such. */
+export function recordKeyText(key: Uint8Array): string {
+  try {
+    return fromUtf8(key);
+  } catch {
+    return `0x${Buffer.from(key).toString('hex')}`;
+  }
+}

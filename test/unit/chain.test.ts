@@ -1,0 +1,255 @@
+import { describe, expect, it } from 'vitest';
+import { toHex, utf8 } from '../../crypto/bytes.ts';
+import { headerHash } from '../../ledger/block.ts';
+import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
+import { type ChainError, ChainStore } from '../../ledger/chain.ts';
+import { MemoryKvStore } from '../../ledger/kv.ts';
+import { type EncodedTransaction, signTransaction } from '../../ledger/tx.ts';
+import { makeTestChain, quorumCertificate, type TestChain, type TestKey } from '../helpers/chain.ts';
+import { CrashingKvStore } from '../helpers/faulty-store.ts';
+
+const OPTS = { schemes: LEDGER_CERTIFICATE_SCHEMES };
+
+function transfers(chain: TestChain, nonce: number, count: number): EncodedTransaction[] {
+  return Array.from({ length: count }, (_, i) => {
+    const from = chain.accounts[i % chain.accounts.length] as TestKey;
+    const to = chain.accounts[(i + 1) % chain.accounts.length] as TestKey;
+    return signTransaction(
+      {
+        chainId: chain.genesis.chainId,
+        sender: from.publicKey,
+        nonce: nonce + Math.floor(i / chain.accounts.length),
+        op: { type: 'transfer', to: to.address, amount: 1n },
+      },
+      from.secretKey,
+    );
+  });
+}
+
+async function commitNext(store: ChainStore, chain: TestChain, txs: EncodedTransaction[]) {
+  const head = store.head;
+  const executed = await store.propose({
+    txs,
+    time: { ms: head.time.ms + 1000, logical: 0 },
+    proposer: (chain.validators[0] as TestKey).address,
+    engineData: new Uint8Array(0),
+  });
+  await store.commit(executed, quorumCertificate(chain, executed.block.header.height, executed.hash));
+  return executed;
+}
+
+function codeOf(e: unknown): string | undefined {
+  return (e as ChainError).code;
+}
+
+describe('chain store', () => {
+  const chain = makeTestChain();
+
+  it('initialises from genesis, commits blocks, and reopens at the same head, state and log', async () => {
+    const base = new MemoryKvStore();
+    const store = await ChainStore.open(base, chain.genesis, OPTS);
+    expect(store.height).toBe(0);
+    const b1 = await commitNext(store, chain, transfers(chain, 0, 4));
+    const b2 = await commitNext(store, chain, transfers(chain, 1, 8));
+    expect(store.height).toBe(2);
+    expect(store.log.size).toBe(12);
+    expect(b2.block.header.logSize).toBe(12);
+    const loc = await store.getTxLocation(b1.txs[2]!.id);
+    expect(loc).toEqual({ height: 1, position: 2, logIndex: 2, receipt: { ok: true } });
+
+    const reopened = await ChainStore.open(base, chain.genesis, OPTS);
+    expect(reopened.height).toBe(2);
+    expect(toHex(reopened.headHash)).toBe(toHex(b2.hash));
+    const acct = await (await reopened.stateAt()).getAccount(chain.accounts[0]!.address);
+    expect(acct.nonce).toBe(3);
+    expect(toHex(await reopened.log.root())).toBe(toHex(b2.block.header.logRoot));
+    expect((await reopened.getCertificate(2))?.kind).toBe('ed25519-quorum');
+    // Past state is still readable.
+    expect((await (await reopened.stateAt(1)).getAccount(chain.accounts[0]!.address)).nonce).toBe(1);
+  });
+
+  it('a crash during a commit loses the whole block and nothing else', async () => {
+    const base = new MemoryKvStore();
+    const crashing = new CrashingKvStore(base);
+    const store = await ChainStore.open(crashing, chain.genesis, OPTS);
+    await commitNext(store, chain, transfers(chain, 0, 4));
+    const before = base.clone();
+    crashing.budget = 0; // the next batch is lost
+    const failing = transfers(chain, 1, 4);
+    await expect(commitNext(store, chain, failing)).rejects.toThrow(/simulated crash/);
+    expect(crashing.batches).toBe(3); // genesis, block 1, the failed block 2: one batch each
+    // What is on disk is exactly what was there before the failed commit.
+    expect(base.entriesSync(new Uint8Array(0)).length).toBe(before.entriesSync(new Uint8Array(0)).length);
+    const reopened = await ChainStore.open(base, chain.genesis, OPTS);
+    expect(reopened.height).toBe(1);
+    expect(await reopened.getTxLocation(failing[0]!.id)).toBeUndefined();
+    // The node can carry on from there.
+    await commitNext(reopened, chain, failing);
+    expect(reopened.height).toBe(2);
+  });
+
+  it('the in-memory store keeps working after a failed commit (log reloaded)', async () => {
+    const crashing = new CrashingKvStore(new MemoryKvStore());
+    const store = await ChainStore.open(crashing, chain.genesis, OPTS);
+    crashing.budget = 0;
+    await expect(commitNext(store, chain, transfers(chain, 0, 2))).rejects.toThrow();
+    crashing.budget = Number.POSITIVE_INFINITY;
+    expect(store.log.size).toBe(0);
+    await commitNext(store, chain, transfers(chain, 0, 2));
+    expect(store.height).toBe(1);
+  });
+
+  it('refuses to open a store that holds another chain', async () => {
+    const base = new MemoryKvStore();
+    await ChainStore.open(base, chain.genesis, OPTS);
+    const other = makeTestChain({ label: 'other' });
+    await expect(ChainStore.open(base, other.genesis, OPTS)).rejects.toSatisfy(
+      (e) => codeOf(e) === 'GENESIS_MISMATCH',
+    );
+  });
+
+  it('detects a head that disagrees with the stored log (corruption is a startup error)', async () => {
+    const base = new MemoryKvStore();
+    const store = await ChainStore.open(base, chain.genesis, OPTS);
+    await commitNext(store, chain, transfers(chain, 0, 4));
+    await commitNext(store, chain, transfers(chain, 1, 4));
+    // Roll the head pointer back to 1 without rolling back the log.
+    await base.batch([{ type: 'put', key: utf8('m/head'), value: new Uint8Array([0, 0, 0, 0, 0, 0, 0, 1]) }]);
+    await expect(ChainStore.open(base, chain.genesis, OPTS)).rejects.toSatisfy(
+      (e) => codeOf(e) === 'CHAIN_CORRUPT',
+    );
+  });
+
+  it('validates proposals: parent, time, body, signatures, and execution results', async () => {
+    const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+    const good = await store.propose({
+      txs: transfers(chain, 0, 3),
+      time: { ms: store.head.time.ms + 1, logical: 0 },
+      proposer: chain.validators[1]!.address,
+      engineData: new Uint8Array(0),
+    });
+    const ok = await store.validateAndExecute(good.block, {
+      nowMs: store.head.time.ms + 10,
+      maxFutureDriftMs: 100,
+    });
+    expect(toHex(ok.hash)).toBe(toHex(good.hash));
+    const h = good.block.header;
+    const variants: Array<[string, typeof good.block]> = [
+      ['parent', { ...good.block, header: { ...h, parentHash: new Uint8Array(32) } }],
+      ['height', { ...good.block, header: { ...h, height: 2 } }],
+      ['stateRoot', { ...good.block, header: { ...h, stateRoot: new Uint8Array(32) } }],
+      ['logRoot', { ...good.block, header: { ...h, logRoot: new Uint8Array(32) } }],
+      ['time', { ...good.block, header: { ...h, time: store.head.time } }],
+      ['future', { ...good.block, header: { ...h, time: { ms: h.time.ms + 1_000_000, logical: 0 } } }],
+      ['proposer', { ...good.block, header: { ...h, proposer: chain.accounts[0]!.address } }],
+      ['body', { ...good.block, txs: good.block.txs.slice(1) }],
+      ['validators', { ...good.block, header: { ...h, validatorsHash: new Uint8Array(32) } }],
+    ];
+    const badSig = good.block.txs[0]!.slice();
+    badSig[badSig.length - 1] = (badSig[badSig.length - 1] as number) ^ 1;
+    const { txRoot } = await import('../../ledger/block.ts');
+    const txs = [badSig, ...good.block.txs.slice(1)];
+    variants.push(['signature', { header: { ...h, txRoot: txRoot(txs) }, txs }]);
+    for (const [name, block] of variants) {
+      await expect(
+        store.validateAndExecute(block, { nowMs: store.head.time.ms + 10, maxFutureDriftMs: 100 }),
+        name,
+      ).rejects.toSatisfy((e) => codeOf(e) === 'BLOCK_REJECTED');
+    }
+    expect(toHex(headerHash(h))).toBe(toHex(good.hash));
+  });
+
+  it('keeps the first inclusion of a replayed transaction in the index', async () => {
+    const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+    const [tx] = transfers(chain, 0, 1) as [EncodedTransaction];
+    await commitNext(store, chain, [tx]);
+    await commitNext(store, chain, [tx]); // a Byzantine proposer re-includes it
+    const loc = await store.getTxLocation(tx.id);
+    expect(loc?.height).toBe(1);
+    expect(loc?.receipt).toEqual({ ok: true });
+    expect(store.log.size).toBe(2); // the log records both: it is the history of what happened
+  });
+});
+
+describe('speculative execution on uncommitted parents', () => {
+  const chain = makeTestChain({ label: 'spec' });
+
+  it('proposes and validates a chain of uncommitted blocks, then commits them in order', async () => {
+    const leaderBase = new MemoryKvStore();
+    const leader = await ChainStore.open(leaderBase, chain.genesis, OPTS);
+    const follower = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+    const proposer = chain.validators[0]!.address;
+    const b1 = await leader.propose({
+      txs: transfers(chain, 0, 4),
+      time: { ms: leader.head.time.ms + 1, logical: 0 },
+      proposer,
+      engineData: new Uint8Array(0),
+    });
+    const b2 = await leader.propose({
+      txs: transfers(chain, 1, 4),
+      time: { ms: leader.head.time.ms + 2, logical: 0 },
+      proposer,
+      engineData: new Uint8Array(0),
+      parent: b1,
+    });
+    const b3 = await leader.propose({
+      txs: transfers(chain, 2, 4),
+      time: { ms: leader.head.time.ms + 3, logical: 0 },
+      proposer,
+      engineData: new Uint8Array(0),
+      parent: b2,
+    });
+    expect(b3.block.header.logSize).toBe(12);
+    // A follower validates the same chain speculatively.
+    const f1 = await follower.validateAndExecute(b1.block);
+    const f2 = await follower.validateAndExecute(b2.block, { parent: f1 });
+    const f3 = await follower.validateAndExecute(b3.block, { parent: f2 });
+    expect(toHex(f3.stateRoot)).toBe(toHex(b3.stateRoot));
+    // b2 on the head directly is rejected: wrong parent.
+    await expect(follower.validateAndExecute(b2.block)).rejects.toThrow(/expected height 1/);
+    for (const [store, blocks] of [
+      [leader, [b1, b2, b3]],
+      [follower, [f1, f2, f3]],
+    ] as const) {
+      for (const b of blocks) await store.commit(b, quorumCertificate(chain, b.block.header.height, b.hash));
+      expect(store.height).toBe(3);
+    }
+    const reopened = await ChainStore.open(leaderBase, chain.genesis, OPTS);
+    expect(reopened.height).toBe(3);
+    expect((await (await reopened.stateAt(2)).getAccount(chain.accounts[0]!.address)).nonce).toBe(2);
+    expect((await (await reopened.stateAt(3)).getAccount(chain.accounts[0]!.address)).nonce).toBe(3);
+  });
+
+  it('abandons a fork without a trace, and refuses to commit out of order', async () => {
+    const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+    const proposer = chain.validators[0]!.address;
+    const a1 = await store.propose({
+      txs: transfers(chain, 0, 2),
+      time: { ms: store.head.time.ms + 1, logical: 0 },
+      proposer,
+      engineData: new Uint8Array(0),
+    });
+    const a2 = await store.propose({
+      txs: [],
+      time: { ms: store.head.time.ms + 2, logical: 0 },
+      proposer,
+      engineData: new Uint8Array(0),
+      parent: a1,
+    });
+    const b1 = await store.propose({
+      txs: transfers(chain, 0, 1),
+      time: { ms: store.head.time.ms + 5, logical: 0 },
+      proposer,
+      engineData: new Uint8Array(0),
+    });
+    await expect(store.commit(a2, quorumCertificate(chain, 2, a2.hash))).rejects.toSatisfy(
+      (e) => codeOf(e) === 'OUT_OF_ORDER',
+    );
+    await store.commit(b1, quorumCertificate(chain, 1, b1.hash));
+    expect(store.log.size).toBe(1);
+    expect(toHex(store.head.stateRoot)).toBe(toHex(b1.stateRoot));
+    await expect(store.commit(a1, quorumCertificate(chain, 1, a1.hash))).rejects.toSatisfy(
+      (e) => codeOf(e) === 'OUT_OF_ORDER',
+    );
+  });
+});

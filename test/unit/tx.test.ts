@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { concatBytes, toHex, utf8 } from '../../crypto/bytes.ts';
+import { ed25519 } from '../../crypto/ed25519.ts';
+import { addressFromPublicKey, formatAddress, parseAddress } from '../../ledger/address.ts';
+import { rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import {
+  decodeTransaction,
+  MAX_AMOUNT,
+  parseTransaction,
+  signingBytes,
+  signTransaction,
+  type TxError,
+  type UnsignedTransaction,
+} from '../../ledger/tx.ts';
+
+const alice = ed25519.keygen(new Uint8Array(32).fill(1));
+const bob = ed25519.keygen(new Uint8Array(32).fill(2));
+const bobAddr = addressFromPublicKey(bob.publicKey);
+
+function transfer(overrides: Partial<UnsignedTransaction> = {}): UnsignedTransaction {
+  return {
+    chainId: 'test-chain',
+    sender: alice.publicKey,
+    nonce: 0,
+    op: { type: 'transfer', to: bobAddr, amount: 100n },
+    ...overrides,
+  };
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return (e as TxError).code;
+  }
+  return undefined;
+}
+
+describe('addresses', () => {
+  it('round-trip through the checksummed text form', () => {
+    const text = formatAddress(bobAddr);
+    expect(text.startsWith('verity1')).toBe(true);
+    expect(toHex(parseAddress(text))).toBe(toHex(bobAddr));
+  });
+
+  it('reject a single-character typo, a wrong prefix and mixed case', () => {
+    const text = formatAddress(bobAddr);
+    const last = text.at(-1) === 'q' ? 'p' : 'q';
+    expect(() => parseAddress(text.slice(0, -1) + last)).toThrow(/invalid address/);
+    expect(() => parseAddress(text.replace('verity1', 'other1'))).toThrow();
+    expect(() => parseAddress(text.slice(0, 10) + text.slice(10).toUpperCase())).toThrow();
+    expect(() => parseAddress('')).toThrow();
+  });
+});
+
+describe('transactions', () => {
+  it('sign, encode, decode and verify round-trip for every operation', () => {
+    const ops: UnsignedTransaction['op'][] = [
+      { type: 'transfer', to: bobAddr, amount: 5n },
+      { type: 'put', key: utf8('greeting'), value: utf8('hello') },
+      { type: 'put', key: utf8('deleted'), value: new Uint8Array(0) },
+      { type: 'stake', amount: 7n },
+      { type: 'unstake', amount: MAX_AMOUNT },
+    ];
+    for (const [nonce, op] of ops.entries()) {
+      const signed = signTransaction(transfer({ nonce, op }), alice.secretKey);
+      const parsed = parseTransaction(signed.bytes, 'test-chain');
+      expect(toHex(parsed.id)).toBe(toHex(signed.id));
+      expect(parsed.tx.op).toEqual(op);
+      expect(parsed.tx.nonce).toBe(nonce);
+      expect(toHex(parsed.from)).toBe(toHex(addressFromPublicKey(alice.publicKey)));
+    }
+  });
+
+  it('cannot be replayed on another chain', () => {
+    const signed = signTransaction(transfer(), alice.secretKey);
+    expect(codeOf(() => parseTransaction(signed.bytes, 'other-chain'))).toBe('TX_WRONG_CHAIN');
+    // Re-labelling the chain id breaks the signature: the chain id is inside the signed bytes.
+    const relabelled = rlpDecodeStrict(signed.bytes, 1 << 16) as Uint8Array[];
+    relabelled[1] = utf8('other-chain');
+    expect(codeOf(() => parseTransaction(rlpEncode(relabelled), 'other-chain'))).toBe('TX_BAD_SIGNATURE');
+  });
+
+  it('rejects every single-bit flip (decode error or bad signature — never accepted)', () => {
+    const signed = signTransaction(transfer(), alice.secretKey);
+    const codes = new Set<string>();
+    for (let bit = 0; bit < signed.bytes.length * 8; bit++) {
+      const bad = signed.bytes.slice();
+      bad[bit >> 3] = (bad[bit >> 3] as number) ^ (1 << (bit & 7));
+      const code = codeOf(() => parseTransaction(bad, 'test-chain'));
+      expect(code, `bit ${bit}`).toBeDefined();
+      codes.add(code as string);
+    }
+    expect(codes.has('TX_BAD_SIGNATURE')).toBe(true);
+    expect(codes.has('TX_MALFORMED')).toBe(true);
+  });
+
+  it('rejects each mutated field with the right code', () => {
+    const signed = signTransaction(transfer(), alice.secretKey);
+    const fields = rlpDecodeStrict(signed.bytes, 1 << 16) as unknown[];
+    const variant = (i: number, v: unknown) => {
+      const f = [...fields];
+      f[i] = v;
+      return rlpEncode(f as never);
+    };
+    expect(codeOf(() => decodeTransaction(variant(0, 2)))).toBe('TX_UNSUPPORTED_VERSION');
+    expect(codeOf(() => decodeTransaction(variant(2, new Uint8Array(31))))).toBe('TX_MALFORMED');
+    expect(codeOf(() => decodeTransaction(variant(3, new Uint8Array([0, 1]))))).toBe('TX_NON_CANONICAL');
+    expect(codeOf(() => decodeTransaction(variant(4, [9, bobAddr, 1])))).toBe('TX_UNKNOWN_OPERATION');
+    expect(codeOf(() => decodeTransaction(variant(4, [1, bobAddr, 0])))).toBe('TX_INVALID_FIELD');
+    expect(codeOf(() => decodeTransaction(variant(4, [1, bobAddr.subarray(1), 1])))).toBe('TX_MALFORMED');
+    expect(codeOf(() => decodeTransaction(variant(4, [1, bobAddr, 1, 1])))).toBe('TX_MALFORMED');
+    expect(codeOf(() => decodeTransaction(variant(5, new Uint8Array(63))))).toBe('TX_MALFORMED');
+    expect(codeOf(() => decodeTransaction(rlpEncode([...(fields as never[]), new Uint8Array(1)])))).toBe(
+      'TX_MALFORMED',
+    );
+    expect(codeOf(() => decodeTransaction(variant(4, [2, new Uint8Array(0), utf8('v')])))).toBe(
+      'TX_INVALID_FIELD',
+    );
+  });
+
+  it('rejects oversized, non-canonical and garbage encodings', () => {
+    const big = signTransaction(
+      transfer({ op: { type: 'put', key: utf8('k'), value: new Uint8Array(30_000) } }),
+      alice.secretKey,
+    );
+    expect(codeOf(() => decodeTransaction(big.bytes, 1024))).toBe('TX_TOO_LARGE');
+    expect(codeOf(() => decodeTransaction(new Uint8Array(70_000)))).toBe('TX_TOO_LARGE');
+    for (const garbage of [
+      new Uint8Array(0),
+      new Uint8Array([0xc0]),
+      new Uint8Array([0xff, 0xff]),
+      utf8('hello'),
+    ]) {
+      expect(codeOf(() => decodeTransaction(garbage))).toMatch(/^TX_/);
+    }
+    // Long-form length where the short form fits: same item, different bytes.
+    const signed = signTransaction(transfer(), alice.secretKey);
+    const inner = signed.bytes.subarray(signed.bytes[0] === 0xf8 ? 2 : 1);
+    if (inner.length < 56) {
+      const longForm = concatBytes(new Uint8Array([0xf8, inner.length]), inner);
+      expect(codeOf(() => decodeTransaction(longForm))).toBe('TX_NON_CANONICAL');
+    }
+  });
+
+  it('signing with a key that is not the sender fails', () => {
+    expect(codeOf(() => signTransaction(transfer(), bob.secretKey))).toBe('TX_BAD_SIGNATURE');
+  });
+
+  it('signs domain-separated bytes that include the chain id', () => {
+    const bytes = signingBytes(transfer());
+    expect(Buffer.from(bytes.subarray(0, 12)).toString()).toBe('verity-tx-v1');
+    expect(Buffer.from(bytes).includes(Buffer.from('test-chain'))).toBe(true);
+  });
+});
