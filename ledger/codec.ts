@@ -19,7 +19,20 @@ export type DecodeErrorCode = 'MALFORMED' | 'TOO_LARGE' | 'NON_CANONICAL';
 export class DecodeError extends VerityError<DecodeErrorCode> {}
 
 export function rlpEncode(input: RlpInput): Uint8Array {
+  checkNumbers(input);
   return RLP.encode(input as never);
+}
+
+/** Numbers must be non-negative safe integers: anything else would encode as garbage. */
+function checkNumbers(input: RlpInput): void {
+  if (typeof input === 'number') {
+    if (!Number.isSafeInteger(input) || input < 0)
+      throw new DecodeError('MALFORMED', `cannot RLP-encode the number ${input}`);
+  } else if (typeof input === 'bigint') {
+    if (input < 0n) throw new DecodeError('MALFORMED', 'cannot RLP-encode a negative integer');
+  } else if (Array.isArray(input)) {
+    for (const x of input) checkNumbers(x);
+  }
 }
 
 /** Decodes `bytes` as one canonical RLP item of at most `maxBytes`. */

@@ -1,0 +1,85 @@
+/**
+ * The signing boundary. Every consensus message travels in an envelope
+ *   RLP([engine message bytes, signer validator index, ed25519 signature])
+ * where the signature covers the engine's domain-separated signing bytes of the message. The
+ * runtime seals outgoing messages and opens incoming ones here, once, so engines only ever see
+ * authenticated messages. Size caps are checked before anything is decoded.
+ */
+import { ed25519 } from '../crypto/ed25519.ts';
+import { VerityError } from '../crypto/errors.ts';
+import { asBytes, asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../ledger/codec.ts';
+import type { ValidatorSet } from '../ledger/validators.ts';
+import type { MessageCodec } from './types.ts';
+
+export type EnvelopeErrorCode =
+  | 'ENVELOPE_MALFORMED'
+  | 'ENVELOPE_TOO_LARGE'
+  | 'UNKNOWN_VALIDATOR'
+  | 'BAD_SIGNATURE';
+export class EnvelopeError extends VerityError<EnvelopeErrorCode> {}
+
+/** Verification function, injectable so a simulator can memoise identical checks across nodes. */
+export type SignatureVerifier = (
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+) => boolean;
+
+export interface OpenedEnvelope<M> {
+  readonly from: number;
+  readonly msg: M;
+  readonly msgBytes: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+export function sealEnvelope<M>(
+  codec: MessageCodec<M>,
+  msg: M,
+  chainId: string,
+  signer: number,
+  secretKey: Uint8Array,
+): { bytes: Uint8Array; msgBytes: Uint8Array; signature: Uint8Array } {
+  const msgBytes = codec.encode(msg);
+  const signature = ed25519.sign(codec.signingBytes(msg, chainId), secretKey);
+  return { bytes: rlpEncode([msgBytes, signer, signature]), msgBytes, signature };
+}
+
+/** Wraps already-signed parts (used to forge bad envelopes in tests and Byzantine modes). */
+export function encodeEnvelope(msgBytes: Uint8Array, signer: number, signature: Uint8Array): Uint8Array {
+  return rlpEncode([msgBytes, signer, signature]);
+}
+
+export function openEnvelope<M>(
+  bytes: Uint8Array,
+  codec: MessageCodec<M>,
+  validators: ValidatorSet,
+  chainId: string,
+  verify: SignatureVerifier = ed25519.verify,
+): OpenedEnvelope<M> {
+  if (bytes.length > codec.maxBytes + 128) {
+    throw new EnvelopeError(
+      'ENVELOPE_TOO_LARGE',
+      `consensus message of ${bytes.length} bytes exceeds ${codec.maxBytes}`,
+    );
+  }
+  let msgBytes: Uint8Array;
+  let from: number;
+  let signature: Uint8Array;
+  let msg: M;
+  try {
+    const f = asList(rlpDecodeStrict(bytes, codec.maxBytes + 128, 'envelope'), 'envelope', 3);
+    msgBytes = asBytes(f[0], 'envelope.message', { max: codec.maxBytes });
+    from = asSafeUint(f[1], 'envelope.signer');
+    signature = asBytes(f[2], 'envelope.signature', { length: 64 });
+    msg = codec.decode(msgBytes);
+  } catch (e) {
+    throw new EnvelopeError('ENVELOPE_MALFORMED', `undecodable consensus message: ${(e as Error).message}`);
+  }
+  const validator = validators.at(from);
+  if (validator === undefined)
+    throw new EnvelopeError('UNKNOWN_VALIDATOR', `signer ${from} is not a validator`);
+  if (!verify(signature, codec.signingBytes(msg, chainId), validator.publicKey)) {
+    throw new EnvelopeError('BAD_SIGNATURE', `bad signature from validator ${from} (${validator.name})`);
+  }
+  return { from, msg, msgBytes, signature };
+}

@@ -1,0 +1,15 @@
+/** Every consensus engine this build knows, by name. */
+import { tendermint } from './tendermint/index.ts';
+import type { EngineModule } from './types.ts';
+
+export const ENGINES: Readonly<Record<string, EngineModule<unknown>>> = {
+  tendermint: tendermint as EngineModule<unknown>,
+};
+
+export function engineNames(): string[] {
+  return Object.keys(ENGINES).sort();
+}
+
+export function getEngine(name: string): EngineModule<unknown> | undefined {
+  return Object.hasOwn(ENGINES, name) ? ENGINES[name] : undefined;
+}

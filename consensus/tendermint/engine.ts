@@ -1,0 +1,741 @@
+/**
+ * Tendermint (Buchman, Kwon, Milosevic, "The latest gossip on BFT consensus", 2018, Algorithm 1)
+ * as a sans-I/O engine. The code mirrors the paper's "upon" rules: after every input, every rule
+ * whose condition holds fires (each "for the first time" rule at most once), until none does.
+ *
+ * Values are blocks, identified by their hash; valid(v) is asynchronous (the runtime executes the
+ * block), so rules that need validity wait for the `executed` input. Quorums are by voting power:
+ * 2f+1 means > 2/3 of the total power, f+1 means > 1/3.
+ *
+ * Persisted before any vote of a step leaves: (height, round, step, lockedRound, lockedValue,
+ * validRound, validValue). With the runtime's per-slot signing guard this means a validator never
+ * votes against its lock nor signs two votes for one (height, round, step) after a crash.
+ */
+import { equalBytes, toHex } from '../../crypto/bytes.ts';
+import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
+import type { QuorumCertificate } from '../../ledger/certificate.ts';
+import { asBytes, asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import type { ValidatorSet } from '../../ledger/validators.ts';
+import { ProposerSchedule } from '../proposer.ts';
+import { linearTimeout } from '../timeouts.ts';
+import type {
+  ConsensusEngine,
+  EngineContext,
+  EngineInput,
+  EngineOutput,
+  EngineStatus,
+  HeadInfo,
+} from '../types.ts';
+import { NIL, VoteSet } from '../vote-set.ts';
+import { proposal, type TmMessage } from './messages.ts';
+
+export interface TendermintParams {
+  readonly timeoutProposeMs: number;
+  readonly timeoutProposeDeltaMs: number;
+  readonly timeoutPrevoteMs: number;
+  readonly timeoutPrevoteDeltaMs: number;
+  readonly timeoutPrecommitMs: number;
+  readonly timeoutPrecommitDeltaMs: number;
+  /** With an empty mempool, the round-0 proposer waits this long for transactions. */
+  readonly emptyBlockIntervalMs: number;
+  /** Pause after a commit before starting the next height (CometBFT's timeout_commit). */
+  readonly blockIntervalMs: number;
+  /**
+   * Re-broadcast this round's own messages at this interval while the round lasts. The paper
+   * assumes gossip that eventually delivers every message; over lossy links this is what provides it.
+   */
+  readonly rebroadcastMs: number;
+}
+
+export const TENDERMINT_DEFAULTS: TendermintParams = {
+  timeoutProposeMs: 1000,
+  timeoutProposeDeltaMs: 500,
+  timeoutPrevoteMs: 500,
+  timeoutPrevoteDeltaMs: 250,
+  timeoutPrecommitMs: 500,
+  timeoutPrecommitDeltaMs: 250,
+  emptyBlockIntervalMs: 1000,
+  blockIntervalMs: 0,
+  rebroadcastMs: 1000,
+};
+
+type Step = 'propose' | 'prevote' | 'precommit';
+const STEP_NUM: Record<Step, number> = { propose: 0, prevote: 1, precommit: 2 };
+
+/** Rounds this far ahead of ours are ignored (bounds memory against Byzantine round spam). */
+const MAX_ROUND_AHEAD = 64;
+/** Messages buffered for the next height while this node finishes the current one. */
+const MAX_BUFFERED = 4096;
+
+interface Proposal {
+  readonly block: Block;
+  readonly hash: string;
+  readonly hashBytes: Uint8Array;
+  readonly validRound: number;
+}
+
+/**
+ * What survives a crash. Besides the round and the lock, the valid value keeps its justification
+ * — the polka (2f+1 prevote signatures) — and, under its own key, its block: after a restart the
+ * node can still re-propose it and relay the polka, without which no correct node would accept
+ * the re-proposal and a round could stall forever.
+ */
+interface Persisted {
+  height: number;
+  round: number;
+  step: number;
+  lockedRound: number;
+  lockedValue: Uint8Array;
+  validRound: number;
+  validValue: Uint8Array;
+  polka: Array<{ validator: number; signature: Uint8Array }>;
+}
+
+const RECORD_KEY = 'state';
+const VALID_BLOCK_KEY = 'valid-block';
+
+function encodeRecord(p: Persisted): Uint8Array {
+  return rlpEncode([
+    2,
+    p.height,
+    p.round,
+    p.step,
+    p.lockedRound + 1,
+    p.lockedValue,
+    p.validRound + 1,
+    p.validValue,
+    p.polka.map((v) => [v.validator, v.signature]),
+  ]);
+}
+
+function decodeRecord(bytes: Uint8Array): Persisted {
+  const f = asList(rlpDecodeStrict(bytes, 1 << 20, 'tendermint record'), 'tendermint record', 9);
+  return {
+    height: asSafeUint(f[1], 'height'),
+    round: asSafeUint(f[2], 'round'),
+    step: asSafeUint(f[3], 'step'),
+    lockedRound: asSafeUint(f[4], 'lockedRound') - 1,
+    lockedValue: asBytes(f[5], 'lockedValue'),
+    validRound: asSafeUint(f[6], 'validRound') - 1,
+    validValue: asBytes(f[7], 'validValue'),
+    polka: asList(f[8], 'polka').map((v) => {
+      const pair = asList(v, 'polka vote', 2);
+      return {
+        validator: asSafeUint(pair[0], 'validator'),
+        signature: asBytes(pair[1], 'signature', { length: 64 }),
+      };
+    }),
+  };
+}
+
+export class TendermintEngine implements ConsensusEngine<TmMessage> {
+  readonly #ctx: EngineContext;
+  readonly #p: TendermintParams;
+  readonly #validators: ValidatorSet;
+  readonly #proposers: ProposerSchedule;
+  #out: EngineOutput<TmMessage>[] = [];
+
+  // Algorithm 1 state.
+  #height = 1;
+  #round = 0;
+  #step: Step = 'propose';
+  #lockedValue: string | undefined;
+  #lockedRound = -1;
+  #validValue: string | undefined;
+  #validRound = -1;
+  #decided = false;
+  #started = false;
+  #recovered: Persisted | undefined;
+  #recoveredBlock: Block | undefined;
+
+  #head: HeadInfo | undefined;
+  readonly #proposals = new Map<number, Proposal>();
+  readonly #proposalSigs = new Map<number, Uint8Array>();
+  readonly #prevotes = new Map<number, VoteSet<Uint8Array>>();
+  readonly #precommits = new Map<number, VoteSet<Uint8Array>>();
+  /** Validators seen sending anything for a round (for the f+1 round-skip rule). */
+  readonly #roundSenders = new Map<number, Set<number>>();
+  readonly #blocks = new Map<string, Block>();
+  readonly #validity = new Map<string, 'pending' | 'valid' | 'invalid'>();
+  readonly #fired = new Set<string>();
+  #buffered: Array<{ from: number; msg: TmMessage; signature: Uint8Array }> = [];
+  #proposedInRound = -1;
+  #buildingRound = -1;
+  #txsPending = false;
+  #waitingForTxs = false;
+  #viewChanges = 0;
+  /** Own messages of this height by round, for re-broadcast. */
+  readonly #sent = new Map<number, TmMessage[]>();
+
+  constructor(ctx: EngineContext, params: TendermintParams) {
+    this.#ctx = ctx;
+    this.#p = params;
+    this.#validators = ctx.validators;
+    this.#proposers = new ProposerSchedule(ctx.validators);
+  }
+
+  status(): EngineStatus {
+    return {
+      height: this.#height,
+      round: this.#round,
+      step: this.#decided ? 'commit' : this.#step,
+      leader: this.#proposers.proposer(this.#height, this.#round),
+      viewChanges: this.#viewChanges,
+    };
+  }
+
+  step(input: EngineInput<TmMessage>): EngineOutput<TmMessage>[] {
+    this.#out = [];
+    switch (input.kind) {
+      case 'start':
+        this.#onStart(input.head, input.recovered);
+        break;
+      case 'message':
+        if (this.#started) this.#onMessage(input.from, input.msg, input.signature);
+        break;
+      case 'timeout':
+        if (this.#started) this.#onTimeout(input.timer);
+        break;
+      case 'txs-available':
+        this.#txsPending = true;
+        if (this.#waitingForTxs) this.#proposeNow();
+        break;
+      case 'block-built':
+        this.#onBlockBuilt(input.height, input.round, input.hash, input.block);
+        break;
+      case 'executed':
+        this.#validity.set(toHex(input.hash), input.valid ? 'valid' : 'invalid');
+        break;
+      case 'committed':
+        this.#onCommitted(input.head);
+        break;
+    }
+    if (this.#started && !this.#decided) this.#evaluate();
+    return this.#out;
+  }
+
+  // -- lifecycle ------------------------------------------------------------------------------
+
+  #onStart(head: HeadInfo, recovered: ReadonlyMap<string, Uint8Array>): void {
+    this.#started = true;
+    this.#head = head;
+    this.#resetHeight(head.height + 1);
+    const record = recovered.get(RECORD_KEY);
+    this.#recovered = record === undefined ? undefined : decodeRecord(record);
+    const blockBytes = recovered.get(VALID_BLOCK_KEY);
+    if (blockBytes !== undefined) {
+      try {
+        this.#recoveredBlock = decodeBlock(blockBytes);
+      } catch {
+        this.#recoveredBlock = undefined;
+      }
+    }
+    this.#startRound(this.#restoreRecovered());
+  }
+
+  /**
+   * If the state persisted before a crash is for the height we are entering, resume its round
+   * with its lock and valid value. (The local chain may be behind that height — a lost unsynced
+   * write — and catch up by sync: the record is applied when the height is reached.)
+   */
+  #restoreRecovered(): number {
+    const r = this.#recovered;
+    if (r === undefined || r.height < this.#height) {
+      this.#recovered = undefined;
+      return 0;
+    }
+    if (r.height > this.#height) return 0;
+    this.#recovered = undefined;
+    this.#lockedRound = r.lockedRound;
+    this.#lockedValue = r.lockedValue.length ? toHex(r.lockedValue) : undefined;
+    this.#validRound = r.validRound;
+    this.#validValue = r.validValue.length ? toHex(r.validValue) : undefined;
+    if (this.#validValue !== undefined && this.#validRound >= 0) {
+      const set = new VoteSet<Uint8Array>(this.#validators);
+      for (const v of r.polka) set.add(v.validator, this.#validValue, v.signature);
+      this.#prevotes.set(this.#validRound, set);
+      const block = this.#recoveredBlock;
+      if (block !== undefined && toHex(headerHash(block.header)) === this.#validValue) {
+        this.#blocks.set(this.#validValue, block);
+        this.#validity.set(this.#validValue, 'pending');
+        this.#out.push({ kind: 'execute', block, hash: fromHexId(this.#validValue) });
+      }
+    }
+    this.#recoveredBlock = undefined;
+    return r.round;
+  }
+
+  #resetHeight(height: number): void {
+    this.#height = height;
+    this.#round = 0;
+    this.#step = 'propose';
+    this.#lockedValue = undefined;
+    this.#lockedRound = -1;
+    this.#validValue = undefined;
+    this.#validRound = -1;
+    this.#decided = false;
+    this.#proposals.clear();
+    this.#proposalSigs.clear();
+    this.#prevotes.clear();
+    this.#precommits.clear();
+    this.#roundSenders.clear();
+    this.#blocks.clear();
+    this.#validity.clear();
+    this.#fired.clear();
+    this.#sent.clear();
+    this.#proposedInRound = -1;
+    this.#buildingRound = -1;
+    this.#waitingForTxs = false;
+  }
+
+  #onCommitted(head: HeadInfo): void {
+    if (head.height < this.#height) return;
+    this.#head = head;
+    for (const t of ['propose', 'prevote', 'precommit', 'empty-block', 'rebroadcast'])
+      this.#out.push({ kind: 'cancel-timer', timer: t });
+    this.#txsPending = false; // the runtime re-announces a non-empty mempool right after
+    const next = head.height + 1;
+    const replay = this.#buffered.filter((b) => b.msg.height === next);
+    this.#buffered = [];
+    this.#resetHeight(next);
+    const resumeRound = this.#restoreRecovered();
+    this.#persist();
+    if (this.#p.blockIntervalMs > 0 && resumeRound === 0) {
+      this.#out.push({ kind: 'set-timer', timer: 'new-height', afterMs: this.#p.blockIntervalMs });
+      this.#decided = true; // hold rules until the interval ends
+      this.#buffered = replay;
+      return;
+    }
+    this.#startRound(resumeRound);
+    for (const b of replay) this.#onMessage(b.from, b.msg, b.signature);
+  }
+
+  // -- StartRound -----------------------------------------------------------------------------
+
+  #proposer(round: number): number {
+    return this.#proposers.proposer(this.#height, round);
+  }
+
+  #startRound(round: number): void {
+    if (round > this.#round) this.#viewChanges += round - this.#round;
+    this.#out.push({
+      kind: 'log',
+      level: 'debug',
+      message: 'start round',
+      fields: { height: this.#height, round },
+    });
+    this.#round = round;
+    this.#step = 'propose';
+    this.#waitingForTxs = false;
+    this.#persist();
+    if (this.#p.rebroadcastMs > 0)
+      this.#out.push({ kind: 'set-timer', timer: 'rebroadcast', afterMs: this.#p.rebroadcastMs });
+    if (this.#ctx.self !== undefined && this.#proposer(round) === this.#ctx.self) {
+      if (this.#validValue !== undefined) {
+        const block = this.#blocks.get(this.#validValue);
+        // Re-propose the valid value (we may lack its body after a restart: then we stay silent).
+        if (block !== undefined) this.#broadcastProposal(block, this.#validValue, this.#validRound);
+      } else if (round === 0 && !this.#txsPending && this.#p.emptyBlockIntervalMs > 0) {
+        this.#waitingForTxs = true;
+        this.#out.push({ kind: 'set-timer', timer: 'empty-block', afterMs: this.#p.emptyBlockIntervalMs });
+      } else {
+        this.#proposeNow();
+      }
+    }
+    const proposeTimeout =
+      linearTimeout(this.#p.timeoutProposeMs, this.#p.timeoutProposeDeltaMs, round) +
+      (round === 0 ? this.#p.emptyBlockIntervalMs : 0);
+    this.#out.push({ kind: 'set-timer', timer: 'propose', afterMs: proposeTimeout });
+    this.#timerRound.set('propose', [this.#height, round]);
+  }
+
+  readonly #timerRound = new Map<string, [number, number]>();
+
+  /**
+   * Gossip: forward the messages we hold from others for the rounds that matter — the current
+   * and previous round, and the valid value's round (its proposal and polka let every correct
+   * node accept its re-proposal). Only when a round stalls (this runs on the re-broadcast timer).
+   */
+  #relayHeld(): void {
+    const rounds = new Set([this.#round - 1, this.#round, this.#validRound].filter((r) => r >= 0));
+    for (const r of rounds) {
+      const prop = this.#proposals.get(r);
+      const proposerOf = this.#proposer(r);
+      if (
+        prop !== undefined &&
+        proposerOf !== this.#ctx.self &&
+        (r === this.#round || r === this.#validRound)
+      ) {
+        const sig = this.#proposalSigs.get(r);
+        if (sig !== undefined) {
+          this.#out.push({
+            kind: 'relay',
+            from: proposerOf,
+            msg: proposal(this.#height, r, prop.validRound, prop.block, prop.hashBytes),
+            signature: sig,
+          });
+        }
+      }
+      for (const [type, sets] of [
+        ['prevote', this.#prevotes],
+        ['precommit', this.#precommits],
+      ] as const) {
+        const set = sets.get(r);
+        if (set === undefined) continue;
+        for (const v of set.all()) {
+          if (v.validator === this.#ctx.self && r >= this.#round - 1) continue; // re-broadcast already
+          const id = v.value === NIL ? new Uint8Array(0) : fromHexId(v.value);
+          this.#out.push({
+            kind: 'relay',
+            from: v.validator,
+            msg: { type, height: this.#height, round: r, id },
+            signature: v.vote,
+          });
+        }
+      }
+    }
+  }
+
+  #remember(msg: TmMessage): void {
+    let list = this.#sent.get(msg.round);
+    if (list === undefined) this.#sent.set(msg.round, (list = []));
+    list.push(msg);
+  }
+
+  #proposeNow(): void {
+    this.#waitingForTxs = false;
+    if (
+      this.#buildingRound === this.#round ||
+      this.#proposedInRound === this.#round ||
+      this.#head === undefined
+    )
+      return;
+    this.#buildingRound = this.#round;
+    this.#out.push({
+      kind: 'build-block',
+      height: this.#height,
+      round: this.#round,
+      parent: this.#head.hash,
+      engineData: rlpEncode([this.#round]),
+    });
+  }
+
+  #onBlockBuilt(height: number, round: number, hash: Uint8Array, block: Block): void {
+    if (height !== this.#height || round !== this.#round || this.#step !== 'propose' || this.#decided) return;
+    const id = toHex(hash);
+    this.#blocks.set(id, block);
+    this.#validity.set(id, 'valid');
+    this.#broadcastProposal(block, id, -1);
+  }
+
+  #broadcastProposal(block: Block, id: string, validRound: number): void {
+    if (this.#proposedInRound === this.#round) return;
+    this.#proposedInRound = this.#round;
+    const msg = proposal(this.#height, this.#round, validRound, block, fromHexId(id));
+    this.#remember(msg);
+    this.#out.push({ kind: 'broadcast', msg });
+  }
+
+  // -- messages -------------------------------------------------------------------------------
+
+  #onMessage(from: number, msg: TmMessage, signature: Uint8Array): void {
+    if (msg.height === this.#height + 1 || (msg.height === this.#height && this.#decided)) {
+      if (this.#buffered.length < MAX_BUFFERED) this.#buffered.push({ from, msg, signature });
+      return;
+    }
+    if (msg.height !== this.#height || msg.round > this.#round + MAX_ROUND_AHEAD) return;
+    let senders = this.#roundSenders.get(msg.round);
+    if (senders === undefined) this.#roundSenders.set(msg.round, (senders = new Set()));
+    senders.add(from);
+    switch (msg.type) {
+      case 'proposal':
+        this.#onProposal(from, msg, signature);
+        break;
+      case 'prevote':
+      case 'precommit': {
+        const sets = msg.type === 'prevote' ? this.#prevotes : this.#precommits;
+        let set = sets.get(msg.round);
+        if (set === undefined) sets.set(msg.round, (set = new VoteSet(this.#validators)));
+        const value = msg.id.length === 0 ? NIL : toHex(msg.id);
+        const r = set.add(from, value, signature);
+        if (r.conflict !== undefined) {
+          this.#out.push({
+            kind: 'evidence',
+            evidence: {
+              type: 'duplicate-vote',
+              validator: from,
+              height: msg.height,
+              round: msg.round,
+              detail: `${msg.type} for ${r.conflict.value.slice(0, 12)} and ${value.slice(0, 12)}`,
+            },
+          });
+        }
+        break;
+      }
+    }
+  }
+
+  #onProposal(from: number, msg: Extract<TmMessage, { type: 'proposal' }>, signature: Uint8Array): void {
+    if (from !== this.#proposer(msg.round)) return; // only the round's proposer may propose
+    if (msg.validRound >= msg.round || msg.validRound < -1) return;
+    const id = toHex(msg.hash);
+    const existing = this.#proposals.get(msg.round);
+    if (existing !== undefined) {
+      if (existing.hash !== id) {
+        this.#out.push({
+          kind: 'evidence',
+          evidence: {
+            type: 'duplicate-proposal',
+            validator: from,
+            height: msg.height,
+            round: msg.round,
+            detail: `${existing.hash.slice(0, 12)} and ${id.slice(0, 12)}`,
+          },
+        });
+      }
+      return;
+    }
+    if (
+      msg.block.header.height !== this.#height ||
+      (this.#head !== undefined && !equalBytes(msg.block.header.parentHash, this.#head.hash))
+    ) {
+      return;
+    }
+    this.#proposals.set(msg.round, {
+      block: msg.block,
+      hash: id,
+      hashBytes: msg.hash,
+      validRound: msg.validRound,
+    });
+    this.#proposalSigs.set(msg.round, signature);
+    this.#blocks.set(id, msg.block);
+    if (!this.#validity.has(id)) {
+      this.#validity.set(id, 'pending');
+      this.#out.push({ kind: 'execute', block: msg.block, hash: msg.hash });
+    }
+  }
+
+  // -- timeouts -------------------------------------------------------------------------------
+
+  #onTimeout(timer: string): void {
+    if (timer === 'new-height') {
+      this.#decided = false;
+      const replay = this.#buffered.filter((b) => b.msg.height === this.#height);
+      this.#buffered = this.#buffered.filter((b) => b.msg.height !== this.#height);
+      this.#startRound(0);
+      for (const b of replay) this.#onMessage(b.from, b.msg, b.signature);
+      return;
+    }
+    if (timer === 'rebroadcast') {
+      if (this.#decided) return;
+      // This round's and the previous round's messages: a peer one round behind needs the
+      // latter to reach the quorum (and the timeout) that moves it forward.
+      for (const r of [this.#round - 1, this.#round])
+        for (const msg of this.#sent.get(r) ?? []) this.#out.push({ kind: 'broadcast', msg });
+      this.#relayHeld();
+      this.#out.push({ kind: 'set-timer', timer: 'rebroadcast', afterMs: this.#p.rebroadcastMs });
+      return;
+    }
+    if (timer === 'empty-block') {
+      if (this.#waitingForTxs && this.#round === 0 && this.#step === 'propose') this.#proposeNow();
+      return;
+    }
+    const at = this.#timerRound.get(timer);
+    if (at === undefined || at[0] !== this.#height || at[1] !== this.#round) return;
+    if (timer === 'propose' && this.#step === 'propose') {
+      this.#vote('prevote', NIL);
+      this.#step = 'prevote';
+      this.#persist();
+    } else if (timer === 'prevote' && this.#step === 'prevote') {
+      this.#vote('precommit', NIL);
+      this.#step = 'precommit';
+      this.#persist();
+    } else if (timer === 'precommit') {
+      this.#startRound(this.#round + 1);
+    }
+  }
+
+  #arm(timer: 'prevote' | 'precommit', afterMs: number): void {
+    this.#timerRound.set(timer, [this.#height, this.#round]);
+    this.#out.push({ kind: 'set-timer', timer, afterMs });
+  }
+
+  // -- the upon rules -------------------------------------------------------------------------
+
+  #once(key: string): boolean {
+    if (this.#fired.has(key)) return false;
+    this.#fired.add(key);
+    return true;
+  }
+
+  #vote(type: 'prevote' | 'precommit', value: string): void {
+    if (this.#ctx.self === undefined) return;
+    const id = value === NIL ? new Uint8Array(0) : fromHexId(value);
+    const msg: TmMessage = { type, height: this.#height, round: this.#round, id };
+    this.#remember(msg);
+    this.#out.push({ kind: 'broadcast', msg });
+  }
+
+  #valid(id: string): boolean {
+    return this.#validity.get(id) === 'valid';
+  }
+
+  #evaluate(): void {
+    const quorum = this.#validators.quorumPower;
+    for (let guard = 0; guard < 1000; guard++) {
+      if (this.#decided || !this.#applyOneRule(quorum)) return;
+    }
+  }
+
+  /** Fires the first applicable rule; returns whether one fired. */
+  #applyOneRule(quorum: number): boolean {
+    const h = this.#height;
+    const r = this.#round;
+    const prop = this.#proposals.get(r);
+    const prevotes = this.#prevotes.get(r);
+    const precommits = this.#precommits.get(r);
+
+    // Decision (any round): PROPOSAL(h, r', v) and 2f+1 PRECOMMIT(h, r', id(v)) with valid(v).
+    for (const [round, set] of this.#precommits) {
+      const value = set.valueWith(quorum);
+      if (value === undefined || value === NIL) continue;
+      const block = this.#blocks.get(value);
+      if (block === undefined) {
+        // We know the decision but not the block: fetch by executing a proposal later, or sync.
+        continue;
+      }
+      if (this.#validity.get(value) === undefined) {
+        this.#validity.set(value, 'pending');
+        this.#out.push({ kind: 'execute', block, hash: fromHexId(value) });
+        continue;
+      }
+      if (!this.#valid(value)) continue;
+      const votes = set.votesFor(value);
+      const certificate: QuorumCertificate = {
+        kind: 'ed25519-quorum',
+        height: h,
+        blockHash: fromHexId(value),
+        round,
+        votes: votes.map((v) => ({ validator: v.validator, signature: v.vote })),
+      };
+      this.#decided = true;
+      for (const t of ['propose', 'prevote', 'precommit', 'empty-block', 'rebroadcast'])
+        this.#out.push({ kind: 'cancel-timer', timer: t });
+      this.#out.push({
+        kind: 'log',
+        level: 'debug',
+        message: 'decided',
+        fields: { height: h, round, hash: value.slice(0, 16) },
+      });
+      this.#out.push({ kind: 'commit', hash: fromHexId(value), certificate });
+      return true;
+    }
+
+    // Round skip: f+1 (by power) senders of round r' > r.
+    for (const [round, senders] of this.#roundSenders) {
+      if (round > r && this.#validators.powerOf(senders) >= this.#validators.oneHonestPower) {
+        this.#startRound(round);
+        return true;
+      }
+    }
+
+    if (this.#step === 'propose' && prop !== undefined) {
+      const v = prop.hash;
+      if (prop.validRound === -1) {
+        if (this.#validity.get(v) === 'pending') return false;
+        const ok = this.#valid(v) && (this.#lockedRound === -1 || this.#lockedValue === v);
+        this.#vote('prevote', ok ? v : NIL);
+        this.#step = 'prevote';
+        this.#persist();
+        return true;
+      }
+      // PROPOSAL(h, r, v, vr) with 2f+1 PREVOTE(h, vr, id(v)), 0 ≤ vr < r.
+      const vrVotes = this.#prevotes.get(prop.validRound);
+      if (vrVotes !== undefined && vrVotes.powerFor(v) >= quorum) {
+        if (this.#validity.get(v) === 'pending') return false;
+        const ok = this.#valid(v) && (this.#lockedRound <= prop.validRound || this.#lockedValue === v);
+        this.#vote('prevote', ok ? v : NIL);
+        this.#step = 'prevote';
+        this.#persist();
+        return true;
+      }
+    }
+
+    // 2f+1 PREVOTE(h, r, *) while step = prevote, first time: schedule OnTimeoutPrevote.
+    if (
+      this.#step === 'prevote' &&
+      prevotes !== undefined &&
+      prevotes.totalPower >= quorum &&
+      this.#once(`pv-any:${r}`)
+    ) {
+      this.#arm('prevote', linearTimeout(this.#p.timeoutPrevoteMs, this.#p.timeoutPrevoteDeltaMs, r));
+      return true;
+    }
+
+    // PROPOSAL(h, r, v) and 2f+1 PREVOTE(h, r, id(v)), valid(v), step ≥ prevote, first time.
+    if (
+      prop !== undefined &&
+      prevotes !== undefined &&
+      this.#step !== 'propose' &&
+      prevotes.powerFor(prop.hash) >= quorum &&
+      this.#valid(prop.hash)
+    ) {
+      if (this.#once(`pv-value:${r}`)) {
+        if (this.#step === 'prevote') {
+          this.#lockedValue = prop.hash;
+          this.#lockedRound = r;
+          this.#vote('precommit', prop.hash);
+          this.#step = 'precommit';
+        }
+        this.#validValue = prop.hash;
+        this.#validRound = r;
+        this.#out.push({ kind: 'persist', key: VALID_BLOCK_KEY, record: encodeBlock(prop.block) });
+        this.#persist();
+        return true;
+      }
+    }
+
+    // 2f+1 PREVOTE(h, r, nil) while step = prevote.
+    if (this.#step === 'prevote' && prevotes !== undefined && prevotes.powerFor(NIL) >= quorum) {
+      this.#vote('precommit', NIL);
+      this.#step = 'precommit';
+      this.#persist();
+      return true;
+    }
+
+    // 2f+1 PRECOMMIT(h, r, *) first time: schedule OnTimeoutPrecommit.
+    if (precommits !== undefined && precommits.totalPower >= quorum && this.#once(`pc-any:${r}`)) {
+      this.#arm('precommit', linearTimeout(this.#p.timeoutPrecommitMs, this.#p.timeoutPrecommitDeltaMs, r));
+      return true;
+    }
+    return false;
+  }
+
+  #persist(): void {
+    const polka =
+      this.#validValue === undefined
+        ? []
+        : (this.#prevotes.get(this.#validRound)?.votesFor(this.#validValue) ?? []).map((v) => ({
+            validator: v.validator,
+            signature: v.vote,
+          }));
+    this.#out.push({
+      kind: 'persist',
+      key: RECORD_KEY,
+      record: encodeRecord({
+        height: this.#height,
+        round: this.#round,
+        step: STEP_NUM[this.#step],
+        lockedRound: this.#lockedRound,
+        lockedValue: this.#lockedValue === undefined ? new Uint8Array(0) : fromHexId(this.#lockedValue),
+        validRound: this.#validRound,
+        validValue: this.#validValue === undefined ? new Uint8Array(0) : fromHexId(this.#validValue),
+        polka,
+      }),
+    });
+  }
+}
+
+function fromHexId(id: string): Uint8Array {
+  return new Uint8Array(Buffer.from(id, 'hex'));
+}

@@ -1,0 +1,177 @@
+/**
+ * The engine contract. An engine is a synchronous, deterministic state machine:
+ * `step(input) → outputs`. It never touches the network, storage, timers, the clock or ambient
+ * randomness: the runtime (src/runtime) feeds it inputs and carries out its outputs, in order.
+ *
+ * Contract the runtime guarantees:
+ *  - `message` inputs are authenticated: the envelope signature was verified against `from`'s key
+ *    (the engine gets the signature too, to put in certificates); own broadcasts are looped back.
+ *  - Outputs of one step are executed in order, except that every `persist` of the step — and the
+ *    double-sign guard entry of every message the step signs — is made durable in one fsynced
+ *    batch BEFORE any message of that step leaves the node.
+ *  - `build-block` is answered with `block-built`, `execute` with `executed`, `commit` with
+ *    `committed`; in between, other inputs may arrive.
+ *  - `committed` is also delivered when block sync advanced the chain (`bySync`).
+ */
+import type { Block } from '../ledger/block.ts';
+import type { CommitCertificate } from '../ledger/certificate.ts';
+import type { EngineParams, ThresholdGenesis } from '../ledger/genesis.ts';
+import type { Hlc } from '../ledger/hlc.ts';
+import type { ValidatorSet } from '../ledger/validators.ts';
+import type { Rng } from './rng.ts';
+
+export interface HeadInfo {
+  readonly height: number;
+  readonly hash: Uint8Array;
+  readonly time: Hlc;
+}
+
+export type EngineInput<M> =
+  /** First input after construction: the committed head and the last record persisted under each key. */
+  | { readonly kind: 'start'; readonly head: HeadInfo; readonly recovered: ReadonlyMap<string, Uint8Array> }
+  | { readonly kind: 'message'; readonly from: number; readonly msg: M; readonly signature: Uint8Array }
+  | { readonly kind: 'timeout'; readonly timer: string }
+  /** The mempool went from empty to non-empty. */
+  | { readonly kind: 'txs-available' }
+  | {
+      readonly kind: 'block-built';
+      readonly height: number;
+      readonly round: number;
+      readonly hash: Uint8Array;
+      readonly block: Block;
+    }
+  | {
+      readonly kind: 'executed';
+      readonly hash: Uint8Array;
+      readonly valid: boolean;
+      readonly reason?: string;
+    }
+  | { readonly kind: 'committed'; readonly head: HeadInfo; readonly bySync: boolean };
+
+export interface Evidence {
+  readonly type: 'duplicate-vote' | 'duplicate-proposal' | 'invalid-message';
+  readonly validator: number;
+  readonly height: number;
+  readonly round: number;
+  readonly detail: string;
+}
+
+export type EngineOutput<M> =
+  | { readonly kind: 'broadcast'; readonly msg: M }
+  | { readonly kind: 'send'; readonly to: number; readonly msg: M }
+  /**
+   * Forward another validator's signed message unchanged (gossip). The algorithms assume that
+   * what one correct node receives, every correct node eventually receives; relaying is how.
+   */
+  | { readonly kind: 'relay'; readonly from: number; readonly msg: M; readonly signature: Uint8Array }
+  | { readonly kind: 'set-timer'; readonly timer: string; readonly afterMs: number }
+  | { readonly kind: 'cancel-timer'; readonly timer: string }
+  /**
+   * Safety state (lock, last vote, view…) to make durable before this step's messages leave.
+   * Records are kept per `key` (latest wins); all are handed back on `start`.
+   */
+  | { readonly kind: 'persist'; readonly key: string; readonly record: Uint8Array }
+  /**
+   * Ask the runtime for a block at `height` on top of `parent` (the committed head or a block
+   * this node executed), with `engineData` in its header.
+   */
+  | {
+      readonly kind: 'build-block';
+      readonly height: number;
+      readonly round: number;
+      readonly parent: Uint8Array;
+      readonly engineData: Uint8Array;
+      /** Build an empty block even if transactions are waiting (e.g. to finish a chain). */
+      readonly empty?: boolean;
+    }
+  /** Validate and execute a block (on its parent, found by `header.parentHash`). */
+  | { readonly kind: 'execute'; readonly block: Block; readonly hash: Uint8Array }
+  /** Commit an executed child of the committed head with its certificate. */
+  | { readonly kind: 'commit'; readonly hash: Uint8Array; readonly certificate: CommitCertificate }
+  | { readonly kind: 'evidence'; readonly evidence: Evidence }
+  | {
+      readonly kind: 'log';
+      readonly level: 'debug' | 'info' | 'warn';
+      readonly message: string;
+      readonly fields?: Record<string, unknown>;
+    };
+
+/** Where a message sits in a validator's signing history: two different messages in one slot is equivocation. */
+export interface SignSlot {
+  readonly height: number;
+  readonly round: number;
+  /** Engine-defined message kind within the round. */
+  readonly step: number;
+}
+
+/**
+ * How an engine's messages cross the wire. Decoding is strict and size-capped; signing bytes are
+ * domain-separated per engine and kind (certificate votes sign the ledger's commit-vote bytes).
+ */
+export interface MessageCodec<M> {
+  readonly maxBytes: number;
+  encode(msg: M): Uint8Array;
+  decode(bytes: Uint8Array): M;
+  signingBytes(msg: M, chainId: string): Uint8Array;
+  /** The double-sign slot of a message; undefined for messages that may be re-signed freely. */
+  slot(msg: M): SignSlot | undefined;
+  /** One-line description for logs and traces. */
+  describe(msg: M): string;
+}
+
+export interface EngineStatus {
+  readonly height: number;
+  readonly round: number;
+  readonly step: string;
+  readonly leader?: number;
+  /** Rounds/views abandoned by timeout since start (liveness metric). */
+  readonly viewChanges: number;
+}
+
+/** Signing capabilities an engine may need inside its logic (BLS votes); pure computations. */
+export interface EngineSigner {
+  blsSign?(message: Uint8Array): Uint8Array;
+  blsShareSign?(message: Uint8Array): { index: number; signature: Uint8Array };
+}
+
+export interface EngineContext {
+  readonly chainId: string;
+  readonly validators: ValidatorSet;
+  /** This node's validator index, or undefined for a non-validator (observer) node. */
+  readonly self: number | undefined;
+  readonly params: EngineParams;
+  readonly rng: Rng;
+  readonly signer: EngineSigner;
+  readonly threshold?: ThresholdGenesis;
+}
+
+export interface ConsensusEngine<M> {
+  step(input: EngineInput<M>): EngineOutput<M>[];
+  status(): EngineStatus;
+}
+
+/**
+ * Byzantine helpers for the simulator: a conflicting variant of a message this node is about to
+ * send (another block, another vote), used by the `equivocate` mode. Optional per engine.
+ */
+export interface ByzantineContext {
+  readonly rng: Rng;
+  /** A different, valid block at the same position as the block `hash` (the runtime built both). */
+  alternative(hash: Uint8Array): { readonly block: Block; readonly hash: Uint8Array } | undefined;
+}
+
+export interface EngineByzantine<M> {
+  conflicting(msg: M, ctx: ByzantineContext): M | undefined;
+}
+
+export interface EngineModule<M = unknown> {
+  readonly name: string;
+  readonly description: string;
+  /** Fault model: 'bft' tolerates f < n/3 Byzantine power, 'cft' f < n/2 crashed. */
+  readonly faultModel: 'bft' | 'cft';
+  readonly codec: MessageCodec<M>;
+  /** Validates engine parameters from genesis (throws a typed error) and fills defaults. */
+  parseParams(params: EngineParams): Record<string, string | number | boolean>;
+  create(ctx: EngineContext): ConsensusEngine<M>;
+  readonly byzantine?: EngineByzantine<M>;
+}

@@ -1,0 +1,97 @@
+/**
+ * Votes for one (height, round, kind), weighted by voting power.
+ *
+ * A validator that votes for two different values is equivocating: the second vote is reported
+ * (with the first) as evidence — and still counted, for its own value. Counting an equivocator
+ * on both sides is safe: two quorums (> 2/3 of power each) for different values intersect in more
+ * than 1/3 of the power, which includes an honest validator, and an honest validator never votes
+ * twice. Not counting it would be worse: different nodes would see different "first" votes from
+ * the equivocator, and a quorum one node observed could never be reconstructed by another from
+ * relayed votes (CometBFT solves the same problem with its peer "maj23" claims).
+ * `totalPower` counts each validator once, whatever it voted.
+ */
+import type { ValidatorSet } from '../ledger/validators.ts';
+
+export const NIL = 'nil';
+
+/** Distinct values kept per validator: bounds memory against a vote-spamming equivocator. */
+const MAX_VALUES_PER_VALIDATOR = 8;
+
+export interface AddResult<V> {
+  /** The vote was new and counted. */
+  readonly added: boolean;
+  /** The validator had already voted for a different value: that earlier vote. */
+  readonly conflict?: { readonly value: string; readonly vote: V };
+}
+
+export class VoteSet<V> {
+  readonly #validators: ValidatorSet;
+  /** validator → (value → vote), in arrival order. */
+  readonly #byValidator = new Map<number, Map<string, V>>();
+  readonly #power = new Map<string, number>();
+  #total = 0;
+
+  constructor(validators: ValidatorSet) {
+    this.#validators = validators;
+  }
+
+  add(validator: number, value: string, vote: V): AddResult<V> {
+    const power = this.#validators.at(validator)?.power ?? 0;
+    if (power === 0) return { added: false };
+    let mine = this.#byValidator.get(validator);
+    if (mine?.has(value)) return { added: false };
+    let conflict: { value: string; vote: V } | undefined;
+    if (mine === undefined) {
+      this.#byValidator.set(validator, (mine = new Map()));
+      this.#total += power;
+    } else {
+      const [firstValue, firstVote] = mine.entries().next().value as [string, V];
+      conflict = { value: firstValue, vote: firstVote };
+      if (mine.size >= MAX_VALUES_PER_VALIDATOR) return { added: false, conflict };
+    }
+    mine.set(value, vote);
+    this.#power.set(value, (this.#power.get(value) ?? 0) + power);
+    return conflict === undefined ? { added: true } : { added: true, conflict };
+  }
+
+  has(validator: number): boolean {
+    return this.#byValidator.has(validator);
+  }
+
+  /** Total power of the validators that voted (each once, whatever the value). */
+  get totalPower(): number {
+    return this.#total;
+  }
+
+  powerFor(value: string): number {
+    return this.#power.get(value) ?? 0;
+  }
+
+  /** A value holding at least `threshold` power (unique for > 2/3 while ≤ 1/3 is Byzantine). */
+  valueWith(threshold: number): string | undefined {
+    for (const [value, power] of this.#power) if (power >= threshold) return value;
+    return undefined;
+  }
+
+  /** Votes for `value`, by ascending validator index (canonical certificate order). */
+  votesFor(value: string): Array<{ validator: number; vote: V }> {
+    const out: Array<{ validator: number; vote: V }> = [];
+    for (const [validator, values] of this.#byValidator) {
+      const vote = values.get(value);
+      if (vote !== undefined) out.push({ validator, vote });
+    }
+    return out.sort((a, b) => a.validator - b.validator);
+  }
+
+  /** Every counted vote, by ascending validator index. */
+  all(): Array<{ validator: number; value: string; vote: V }> {
+    const out: Array<{ validator: number; value: string; vote: V }> = [];
+    for (const [validator, values] of this.#byValidator)
+      for (const [value, vote] of values) out.push({ validator, value, vote });
+    return out.sort((a, b) => a.validator - b.validator);
+  }
+
+  voters(): number[] {
+    return [...this.#byValidator.keys()].sort((a, b) => a - b);
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The runtime's environment, injected: the node wires libp2p, real timers and the system clock;
+ * the simulator wires a virtual network, virtual timers and skewed virtual clocks. The runtime and
+ * the engines cannot tell the difference.
+ */
+
+/** Channels multiplexed over one peer connection. */
+export type Channel = 'consensus' | 'tx' | 'sync';
+
+export type MessageHandler = (from: string, channel: Channel, bytes: Uint8Array) => void;
+
+export interface Transport {
+  /** This node's peer id. */
+  readonly self: string;
+  send(to: string, channel: Channel, bytes: Uint8Array): void;
+  /** To every connected peer (not to self). */
+  broadcast(channel: Channel, bytes: Uint8Array): void;
+  /** Registers the (single) handler for inbound messages. */
+  onMessage(handler: MessageHandler): void;
+  /** Connected peers. */
+  peers(): string[];
+  /** Reports a misbehaving peer (the transport may score it down and disconnect). */
+  penalize(peer: string, reason: string, severity: 'minor' | 'major'): void;
+}
+
+export interface Timers {
+  /** (Re)arms timer `id` to fire `cb` after `ms`; an armed timer with the same id is replaced. */
+  set(id: string, ms: number, cb: () => void): void;
+  cancel(id: string): void;
+  cancelAll(): void;
+}
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};

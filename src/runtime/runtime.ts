@@ -1,0 +1,758 @@
+/**
+ * The consensus runtime: drives one engine over the ledger. It owns the things an engine may not
+ * touch — network, storage, timers, clock, keys — and turns engine outputs into effects:
+ *
+ *  - signs outgoing messages at the boundary (consensus/envelope.ts), verifies incoming ones once;
+ *  - keeps a persisted double-sign guard: before a message leaves, its (height, round, step) slot
+ *    and hash are fsynced; a different message for a signed slot is refused, across restarts;
+ *  - makes the engine's `persist` records durable before the step's messages are sent;
+ *  - builds, executes and commits blocks on the chain store (with speculative parents);
+ *  - runs the mempool, transaction gossip and block sync (status / get-blocks / blocks).
+ *
+ * Everything is processed one event at a time from a FIFO queue, so the runtime behaves the same
+ * under the simulator (which awaits `idle()` after each event) and in the real node.
+ */
+
+import {
+  type EnvelopeError,
+  encodeEnvelope,
+  openEnvelope,
+  type SignatureVerifier,
+  sealEnvelope,
+} from '../../consensus/envelope.ts';
+import type { Rng } from '../../consensus/rng.ts';
+import type {
+  ConsensusEngine,
+  EngineInput,
+  EngineModule,
+  EngineOutput,
+  EngineStatus,
+  Evidence,
+  HeadInfo,
+  SignSlot,
+} from '../../consensus/types.ts';
+import { bls } from '../../crypto/bls/index.ts';
+import { concatBytes, equalBytes, toHex, u32be, u64be, utf8 } from '../../crypto/bytes.ts';
+import { ed25519 as ed } from '../../crypto/ed25519.ts';
+import { sha256 } from '../../crypto/hash.ts';
+import type { Block } from '../../ledger/block.ts';
+import { decodeBlock } from '../../ledger/block.ts';
+import type { CommitCertificate } from '../../ledger/certificate.ts';
+import { decodeCertificate, verifyCertificate } from '../../ledger/certificate.ts';
+import type { ChainStore, ExecutedBlock } from '../../ledger/chain.ts';
+import type { Clock } from '../../ledger/clock.ts';
+import { type Genesis, trustAnchor } from '../../ledger/genesis.ts';
+import { nextHlc } from '../../ledger/hlc.ts';
+import type { KvOp, KvStore } from '../../ledger/kv.ts';
+import type { LedgerState } from '../../ledger/state.ts';
+import { type EncodedTransaction, parseTransaction } from '../../ledger/tx.ts';
+import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
+import { type Channel, type Logger, silentLogger, type Timers, type Transport } from './ports.ts';
+import { decodeSync, encodeSync, MAX_SYNC_BATCH, type SyncMessage } from './sync-codec.ts';
+
+const WAL_ENGINE = utf8('w/engine/');
+const WAL_GUARD = utf8('w/guard/');
+
+export interface ValidatorKeys {
+  readonly ed25519: Uint8Array;
+  readonly bls?: Uint8Array;
+  readonly blsShare?: {
+    readonly index: number;
+    readonly secretKey: Uint8Array;
+    readonly publicKey: Uint8Array;
+  };
+}
+
+export interface RuntimeHooks {
+  /** Every message this node signed (after the guard allowed it). */
+  onSigned?(slot: SignSlot | undefined, hash: Uint8Array, description: string): void;
+  onCommit?(executed: ExecutedBlock, certificate: CommitCertificate, bySync: boolean): void;
+  onEvidence?(evidence: Evidence): void;
+  /** A message the guard refused to sign (would have been a double sign). */
+  onRefused?(slot: SignSlot, description: string): void;
+}
+
+export interface RuntimeOptions<M> {
+  readonly engine: EngineModule<M>;
+  readonly genesis: Genesis;
+  readonly chain: ChainStore;
+  readonly transport: Transport;
+  readonly timers: Timers;
+  readonly clock: Clock;
+  /** Consensus write-ahead store: the engine record and the double-sign guard. Must be synced. */
+  readonly wal: KvStore;
+  /** Undefined for a non-validator (observer) node. */
+  readonly keys: ValidatorKeys | undefined;
+  readonly rng: Rng;
+  readonly logger?: Logger;
+  readonly verify?: SignatureVerifier;
+  readonly mempool?: MempoolOptions;
+  readonly maxBlockTxs?: number;
+  readonly maxBlockBytes?: number;
+  readonly maxFutureDriftMs?: number;
+  readonly statusIntervalMs?: number;
+  /** With no new block for this long while a peer is ahead, sync from it. */
+  readonly syncStaleMs?: number;
+  readonly hooks?: RuntimeHooks;
+  /** Simulation only: also build a conflicting alternative of every block (equivocation). */
+  readonly buildAlternatives?: boolean;
+}
+
+function slotKey(slot: SignSlot): Uint8Array {
+  return concatBytes(u64be(slot.height), u32be(slot.round), new Uint8Array([slot.step & 0xff]));
+}
+
+export class ConsensusRuntime<M> {
+  readonly #o: RuntimeOptions<M>;
+  readonly #engine: ConsensusEngine<M>;
+  readonly #log: Logger;
+  readonly mempool: Mempool;
+  readonly self: number | undefined;
+  readonly #selfAddress: Uint8Array | undefined;
+  readonly #chainId: string;
+  readonly #queue: Array<() => Promise<void> | void> = [];
+  #draining: Promise<void> | undefined;
+  #running = false;
+  #stopped = false;
+  readonly #executed = new Map<string, ExecutedBlock>();
+  readonly #alternatives = new Map<string, { block: Block; hash: Uint8Array }>();
+  /** Signed slots: slot key (hex) → hash of the signed bytes and the sealed envelope. */
+  readonly #guard = new Map<string, { hash: string; envelope: Uint8Array }>();
+  readonly #peerHeights = new Map<string, number>();
+  #inflight: { peer: string; from: number } | undefined;
+  #lastProgressAt = 0;
+  #headState: LedgerState | undefined;
+  readonly #commitWaiters = new Map<string, Array<(h: number) => void>>();
+  /** Counters for metrics and the simulator summary. */
+  readonly counters = {
+    messagesIn: 0,
+    messagesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    rejected: 0,
+    syncedBlocks: 0,
+    evidence: 0,
+  };
+
+  constructor(opts: RuntimeOptions<M>) {
+    this.#o = opts;
+    this.#log = opts.logger ?? silentLogger;
+    this.#chainId = opts.genesis.chainId;
+    const validators = opts.genesis.validators;
+    let self: number | undefined;
+    if (opts.keys !== undefined)
+      self = validators.byPublicKey(ed.publicKeyFromSecret(opts.keys.ed25519))?.index;
+    this.self = self;
+    this.#selfAddress = self === undefined ? undefined : validators.at(self)?.address;
+    const signer = {
+      ...(opts.keys?.bls === undefined ? {} : { blsSign: (m: Uint8Array) => this.#blsSign(m) }),
+      ...(opts.keys?.blsShare === undefined
+        ? {}
+        : { blsShareSign: (m: Uint8Array) => this.#blsShareSign(m) }),
+    };
+    this.#engine = opts.engine.create({
+      chainId: this.#chainId,
+      validators,
+      self,
+      params: opts.engine.parseParams(opts.genesis.engine.params),
+      rng: opts.rng.derive('engine'),
+      signer,
+      ...(opts.genesis.threshold === undefined ? {} : { threshold: opts.genesis.threshold }),
+    });
+    this.mempool = new Mempool(
+      async (address) => (await this.#headStateView()).getAccount(address),
+      opts.mempool,
+    );
+    this.mempool.onAvailable = () => this.#enqueue(() => this.#step({ kind: 'txs-available' }));
+  }
+
+  #blsSign(message: Uint8Array): Uint8Array {
+    return bls.sign(this.#o.keys?.bls as Uint8Array, message);
+  }
+
+  #blsShareSign(message: Uint8Array): { index: number; signature: Uint8Array } {
+    const share = this.#o.keys?.blsShare;
+    if (share === undefined) throw new Error('no threshold share');
+    return bls.threshold.signShare(share, message);
+  }
+
+  get chain(): ChainStore {
+    return this.#o.chain;
+  }
+
+  status(): EngineStatus {
+    return this.#engine.status();
+  }
+
+  /** Loads the write-ahead state, starts the engine and the status ticker. */
+  async start(): Promise<void> {
+    for await (const [k, v] of this.#o.wal.iterate(WAL_GUARD)) {
+      this.#guard.set(toHex(k.subarray(WAL_GUARD.length)), {
+        hash: toHex(v.subarray(0, 32)),
+        envelope: v.subarray(32),
+      });
+    }
+    const recovered = new Map<string, Uint8Array>();
+    for await (const [k, v] of this.#o.wal.iterate(WAL_ENGINE))
+      recovered.set(Buffer.from(k.subarray(WAL_ENGINE.length)).toString('utf8'), v);
+    this.#o.transport.onMessage((from, channel, bytes) => this.#onNetwork(from, channel, bytes));
+    this.#lastProgressAt = this.#o.clock.now();
+    this.#enqueue(() => this.#step({ kind: 'start', head: this.#headInfo(), recovered }));
+    this.#enqueue(() => this.#broadcastStatus());
+    this.#armStatusTimer();
+    await this.idle();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#o.timers.cancelAll();
+    this.#queue.length = 0;
+  }
+
+  debugBusy(): string {
+    return `q=${this.#queue.length} draining=${this.#draining !== undefined}`;
+  }
+
+  /** Resolves once every queued event has been processed. */
+  async idle(): Promise<void> {
+    while (this.#draining !== undefined) await this.#draining;
+  }
+
+  /** Admits a transaction from a client (decoded + verified by the caller) and gossips it. */
+  submit(etx: EncodedTransaction): Promise<AdmitResult> {
+    return new Promise((resolve) => {
+      this.#enqueue(async () => {
+        const r = await this.mempool.add(etx);
+        if (r.ok) this.#send(undefined, 'tx', etx.bytes);
+        resolve(r);
+      });
+    });
+  }
+
+  /** Resolves with the height at which transaction `id` is committed (by any path). */
+  async waitForCommit(id: Uint8Array, signal?: AbortSignal): Promise<number> {
+    const loc = await this.#o.chain.getTxLocation(id);
+    if (loc !== undefined) return loc.height;
+    return new Promise((resolve, reject) => {
+      const key = toHex(id);
+      const list = this.#commitWaiters.get(key) ?? [];
+      const entry = (h: number) => resolve(h);
+      list.push(entry);
+      this.#commitWaiters.set(key, list);
+      signal?.addEventListener('abort', () => {
+        const l = this.#commitWaiters.get(key);
+        if (l)
+          this.#commitWaiters.set(
+            key,
+            l.filter((x) => x !== entry),
+          );
+        reject(signal.reason);
+      });
+    });
+  }
+
+  alternative(hash: Uint8Array): { block: Block; hash: Uint8Array } | undefined {
+    return this.#alternatives.get(toHex(hash));
+  }
+
+  // -- event queue ---------------------------------------------------------------------------
+
+  #enqueue(fn: () => Promise<void> | void): void {
+    if (this.#stopped) return;
+    this.#queue.push(fn);
+    // The flag is set before #drain runs: its first event may enqueue more work synchronously,
+    // and that must not start a second, concurrent drain.
+    if (!this.#running) {
+      this.#running = true;
+      this.#draining = this.#drain();
+    }
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0 && !this.#stopped) {
+        const fn = this.#queue.shift() as () => Promise<void> | void;
+        try {
+          await fn();
+        } catch (e) {
+          this.#log.error('runtime event failed', { error: (e as Error).message, stack: (e as Error).stack });
+        }
+      }
+    } finally {
+      this.#running = false;
+      this.#draining = undefined;
+    }
+  }
+
+  #headInfo(): HeadInfo {
+    const chain = this.#o.chain;
+    return { height: chain.height, hash: chain.headHash, time: chain.head.time };
+  }
+
+  async #headStateView(): Promise<LedgerState> {
+    if (this.#headState === undefined) this.#headState = await this.#o.chain.stateAt();
+    return this.#headState;
+  }
+
+  // -- engine --------------------------------------------------------------------------------
+
+  async #step(input: EngineInput<M>): Promise<void> {
+    const outputs = this.#engine.step(input);
+    if (outputs.length > 0) await this.#apply(outputs);
+  }
+
+  async #apply(outputs: EngineOutput<M>[]): Promise<void> {
+    // 1. Durable first: the engine record, and the guard entry (slot → signed envelope) of every
+    //    message this step signs, in one synced batch before anything leaves the node.
+    const codec = this.#o.engine.codec;
+    const walOps: KvOp[] = [];
+    const sealed = new Map<EngineOutput<M>, Uint8Array>();
+    const replaced = new Map<EngineOutput<M>, Uint8Array>();
+    const keys = this.#o.keys;
+    for (const out of outputs) {
+      if (out.kind === 'persist')
+        walOps.push({ type: 'put', key: concatBytes(WAL_ENGINE, utf8(out.key)), value: out.record });
+      if ((out.kind !== 'broadcast' && out.kind !== 'send') || keys === undefined || this.self === undefined)
+        continue;
+      const envelope = sealEnvelope(codec, out.msg, this.#chainId, this.self, keys.ed25519).bytes;
+      const slot = codec.slot(out.msg);
+      if (slot === undefined) {
+        sealed.set(out, envelope);
+        continue;
+      }
+      const key = toHex(slotKey(slot));
+      const hash = sha256(codec.signingBytes(out.msg, this.#chainId));
+      const prior = this.#guard.get(key);
+      if (prior !== undefined && prior.hash !== toHex(hash)) {
+        // Already signed something else for this slot (before a crash, typically): never sign a
+        // second message — re-send the one we signed, which keeps this validator participating.
+        this.#log.warn('double-sign guard: re-sending the message already signed for this slot', {
+          slot,
+          refused: codec.describe(out.msg),
+        });
+        this.#o.hooks?.onRefused?.(slot, codec.describe(out.msg));
+        replaced.set(out, prior.envelope);
+        continue;
+      }
+      sealed.set(out, envelope);
+      if (prior === undefined) {
+        this.#guard.set(key, { hash: toHex(hash), envelope });
+        walOps.push({
+          type: 'put',
+          key: concatBytes(WAL_GUARD, slotKey(slot)),
+          value: concatBytes(hash, envelope),
+        });
+      }
+    }
+    if (walOps.length > 0) await this.#o.wal.batch(walOps);
+
+    // 2. Effects, in order.
+    for (const out of outputs) {
+      switch (out.kind) {
+        case 'broadcast':
+        case 'send': {
+          const to = out.kind === 'send' ? out.to : undefined;
+          const original = replaced.get(out);
+          if (original !== undefined) this.#sendSealed(original, undefined, to);
+          else {
+            const envelope = sealed.get(out);
+            if (envelope !== undefined) this.#sendSealed(envelope, out.msg, to);
+          }
+          break;
+        }
+        case 'relay':
+          this.#send(undefined, 'consensus', encodeEnvelope(codec.encode(out.msg), out.from, out.signature));
+          break;
+        case 'set-timer': {
+          const timer = out.timer;
+          this.#o.timers.set(`engine:${timer}`, out.afterMs, () =>
+            this.#enqueue(() => this.#step({ kind: 'timeout', timer })),
+          );
+          break;
+        }
+        case 'cancel-timer':
+          this.#o.timers.cancel(`engine:${out.timer}`);
+          break;
+        case 'persist':
+          break; // done above
+        case 'build-block':
+          this.#enqueue(() => this.#buildBlock(out));
+          break;
+        case 'execute':
+          this.#enqueue(() => this.#execute(out.block, out.hash));
+          break;
+        case 'commit':
+          this.#enqueue(() => this.#commit(out.hash, out.certificate));
+          break;
+        case 'evidence':
+          this.counters.evidence++;
+          this.#log.warn('byzantine evidence', { ...out.evidence });
+          this.#o.hooks?.onEvidence?.(out.evidence);
+          break;
+        case 'log':
+          this.#log[out.level](out.message, out.fields);
+          break;
+      }
+    }
+  }
+
+  /** Sends a sealed envelope; `msg` is its decoded content if known (else decoded for the loopback). */
+  #sendSealed(envelope: Uint8Array, msg: M | undefined, to: number | undefined): void {
+    const self = this.self;
+    if (self === undefined) return;
+    const codec = this.#o.engine.codec;
+    const opened = openEnvelope(envelope, codec, this.#o.genesis.validators, this.#chainId, () => true);
+    const own = msg ?? opened.msg;
+    this.#o.hooks?.onSigned?.(
+      codec.slot(own),
+      sha256(codec.signingBytes(own, this.#chainId)),
+      codec.describe(own),
+    );
+    if (to === undefined || to === self) {
+      // Own messages take the same path as everyone else's: loop back into the engine.
+      this.#enqueue(() => this.#step({ kind: 'message', from: self, msg: own, signature: opened.signature }));
+    }
+    if (to === undefined) this.#send(undefined, 'consensus', envelope);
+    else if (to !== self) {
+      const peer = this.#o.genesis.validators.at(to)?.peerId;
+      if (peer !== undefined) this.#send(peer, 'consensus', envelope);
+    }
+  }
+
+  #send(to: string | undefined, channel: Channel, bytes: Uint8Array): void {
+    this.counters.messagesOut++;
+    this.counters.bytesOut += bytes.length;
+    if (to === undefined) this.#o.transport.broadcast(channel, bytes);
+    else this.#o.transport.send(to, channel, bytes);
+  }
+
+  #parentOf(hash: Uint8Array): { parent: ExecutedBlock | undefined; ok: boolean } {
+    if (equalBytes(hash, this.#o.chain.headHash)) return { parent: undefined, ok: true };
+    const p = this.#executed.get(toHex(hash));
+    return { parent: p, ok: p !== undefined };
+  }
+
+  async #buildBlock(req: Extract<EngineOutput<M>, { kind: 'build-block' }>): Promise<void> {
+    const chain = this.#o.chain;
+    if (this.#selfAddress === undefined) return;
+    const { parent, ok } = this.#parentOf(req.parent);
+    if (!ok) {
+      this.#log.warn('cannot build block: unknown parent', { height: req.height, parent: toHex(req.parent) });
+      return;
+    }
+    const parentHeader = parent?.block.header ?? chain.head;
+    if (req.height !== parentHeader.height + 1) {
+      this.#log.warn('cannot build block: height does not follow parent', { height: req.height });
+      return;
+    }
+    const exclude = new Set<string>();
+    for (let p = parent; p !== undefined && p.block.header.height > chain.height; p = p.parent) {
+      for (const t of p.txs) exclude.add(toHex(t.id));
+    }
+    const state = parent?.state ?? (await this.#headStateView());
+    const txs = req.empty
+      ? []
+      : await this.mempool.select({
+          maxTxs: this.#o.maxBlockTxs ?? 5000,
+          maxBytes: this.#o.maxBlockBytes ?? 4 * 1024 * 1024,
+          nonceAt: async (addr) => (await state.getAccount(addr)).nonce,
+          exclude,
+        });
+    const time = nextHlc(parentHeader.time, this.#o.clock.now());
+    const executed = await chain.propose({
+      txs,
+      time,
+      proposer: this.#selfAddress,
+      engineData: req.engineData,
+      ...(parent === undefined ? {} : { parent }),
+    });
+    this.#remember(executed);
+    if (this.#o.buildAlternatives) {
+      const alt = await chain.propose({
+        txs: txs.slice(0, Math.max(0, txs.length - 1)),
+        time: { ms: time.ms, logical: time.logical + 1 },
+        proposer: this.#selfAddress,
+        engineData: req.engineData,
+        ...(parent === undefined ? {} : { parent }),
+      });
+      this.#alternatives.set(toHex(executed.hash), { block: alt.block, hash: alt.hash });
+      this.#remember(alt);
+    }
+    await this.#step({
+      kind: 'block-built',
+      height: req.height,
+      round: req.round,
+      hash: executed.hash,
+      block: executed.block,
+    });
+  }
+
+  #remember(executed: ExecutedBlock): void {
+    this.#executed.set(toHex(executed.hash), executed);
+    // Bound memory against a flood of (Byzantine) proposals: drop the oldest beyond the cap.
+    if (this.#executed.size > 512) this.#executed.delete(this.#executed.keys().next().value as string);
+  }
+
+  async #execute(block: Block, hash: Uint8Array): Promise<void> {
+    const known = this.#executed.get(toHex(hash));
+    if (known !== undefined) return this.#step({ kind: 'executed', hash, valid: true });
+    const chain = this.#o.chain;
+    if (block.header.height <= chain.height)
+      return this.#step({ kind: 'executed', hash, valid: false, reason: 'stale height' });
+    const { parent, ok } = this.#parentOf(block.header.parentHash);
+    if (!ok) return this.#step({ kind: 'executed', hash, valid: false, reason: 'unknown parent' });
+    try {
+      const executed = await chain.validateAndExecute(block, {
+        nowMs: this.#o.clock.now(),
+        maxFutureDriftMs: this.#o.maxFutureDriftMs ?? 10_000,
+        ...(parent === undefined ? {} : { parent }),
+      });
+      if (!equalBytes(executed.hash, hash)) throw new Error('block hash mismatch');
+      this.#remember(executed);
+      await this.#step({ kind: 'executed', hash, valid: true });
+    } catch (e) {
+      this.#log.info('rejected proposed block', {
+        height: block.header.height,
+        reason: (e as Error).message,
+      });
+      await this.#step({ kind: 'executed', hash, valid: false, reason: (e as Error).message });
+    }
+  }
+
+  async #commit(hash: Uint8Array, certificate: CommitCertificate): Promise<void> {
+    const chain = this.#o.chain;
+    const executed = this.#executed.get(toHex(hash));
+    if (executed === undefined) {
+      this.#log.error('engine committed a block this node never executed', { hash: toHex(hash) });
+      return;
+    }
+    if (executed.block.header.height <= chain.height) return; // already committed through sync
+    await chain.commit(executed, certificate);
+    await this.#afterCommit(executed, certificate, false);
+  }
+
+  async #afterCommit(
+    executed: ExecutedBlock,
+    certificate: CommitCertificate,
+    bySync: boolean,
+  ): Promise<void> {
+    const height = executed.block.header.height;
+    this.#headState = undefined;
+    this.#lastProgressAt = this.#o.clock.now();
+    for (const [k, e] of this.#executed) if (e.block.header.height <= height) this.#executed.delete(k);
+    for (const [k, a] of this.#alternatives)
+      if (a.block.header.height <= height) this.#alternatives.delete(k);
+    await this.mempool.update(executed.txs);
+    this.#pruneGuard(height);
+    for (const etx of executed.txs) {
+      const key = toHex(etx.id);
+      const waiters = this.#commitWaiters.get(key);
+      if (waiters) {
+        this.#commitWaiters.delete(key);
+        for (const w of waiters) w(height);
+      }
+    }
+    this.#o.hooks?.onCommit?.(executed, certificate, bySync);
+    this.#broadcastStatus();
+    await this.#step({ kind: 'committed', head: this.#headInfo(), bySync });
+    if (this.mempool.size > 0) await this.#step({ kind: 'txs-available' });
+  }
+
+  #pruneGuard(height: number): void {
+    // Slots two heights back can never be signed again by a correct engine; forget them.
+    if (height < 3) return;
+    const limit = height - 2;
+    const ops: KvOp[] = [];
+    for (const k of [...this.#guard.keys()]) {
+      const slotHeight = Number(BigInt(`0x${k.slice(0, 16)}`));
+      if (slotHeight < limit) {
+        this.#guard.delete(k);
+        ops.push({ type: 'del', key: concatBytes(WAL_GUARD, Buffer.from(k, 'hex')) });
+      }
+    }
+    if (ops.length > 0) this.#enqueue(() => this.#o.wal.batch(ops));
+  }
+
+  // -- network -------------------------------------------------------------------------------
+
+  #onNetwork(from: string, channel: Channel, bytes: Uint8Array): void {
+    this.counters.messagesIn++;
+    this.counters.bytesIn += bytes.length;
+    switch (channel) {
+      case 'consensus':
+        this.#enqueue(() => this.#onConsensus(from, bytes));
+        break;
+      case 'tx':
+        this.#enqueue(() => this.#onTx(from, bytes));
+        break;
+      case 'sync':
+        this.#enqueue(() => this.#onSync(from, bytes));
+        break;
+    }
+  }
+
+  async #onConsensus(from: string, bytes: Uint8Array): Promise<void> {
+    const { genesis, engine } = this.#o;
+    let opened: ReturnType<typeof openEnvelope<M>>;
+    try {
+      opened = openEnvelope(bytes, engine.codec, genesis.validators, this.#chainId, this.#o.verify);
+    } catch (e) {
+      this.counters.rejected++;
+      const code = (e as EnvelopeError).code;
+      this.#o.transport.penalize(
+        from,
+        `consensus message rejected: ${code}`,
+        code === 'BAD_SIGNATURE' ? 'major' : 'minor',
+      );
+      return;
+    }
+    // Our own messages can come back (relayed by peers): after a restart they are how we relearn
+    // our own votes. The engine's vote sets ignore duplicates.
+    await this.#step({ kind: 'message', from: opened.from, msg: opened.msg, signature: opened.signature });
+  }
+
+  async #onTx(from: string, bytes: Uint8Array): Promise<void> {
+    let etx: EncodedTransaction;
+    try {
+      etx = parseTransaction(bytes, this.#chainId);
+    } catch {
+      this.counters.rejected++;
+      this.#o.transport.penalize(from, 'invalid transaction gossiped', 'minor');
+      return;
+    }
+    if (this.mempool.seen(etx.id)) return;
+    const r = await this.mempool.add(etx);
+    if (r.ok) this.#send(undefined, 'tx', bytes);
+  }
+
+  #armStatusTimer(): void {
+    this.#o.timers.set('status', this.#o.statusIntervalMs ?? 1000, () =>
+      this.#enqueue(() => {
+        this.#broadcastStatus();
+        this.#maybeRequestBlocks();
+        this.#armStatusTimer();
+      }),
+    );
+  }
+
+  #broadcastStatus(): void {
+    this.#send(
+      undefined,
+      'sync',
+      encodeSync({ kind: 'status', height: this.#o.chain.height, hash: this.#o.chain.headHash }),
+    );
+  }
+
+  async #onSync(from: string, bytes: Uint8Array): Promise<void> {
+    let msg: SyncMessage;
+    try {
+      msg = decodeSync(bytes);
+    } catch {
+      this.counters.rejected++;
+      this.#o.transport.penalize(from, 'undecodable sync message', 'major');
+      return;
+    }
+    switch (msg.kind) {
+      case 'status':
+        this.#peerHeights.set(from, msg.height);
+        this.#maybeRequestBlocks();
+        return;
+      case 'get-blocks':
+        return this.#serveBlocks(from, msg.from, msg.count);
+      case 'blocks':
+        return this.#applySyncedBlocks(from, msg.items);
+    }
+  }
+
+  async #serveBlocks(to: string, fromHeight: number, count: number): Promise<void> {
+    const chain = this.#o.chain;
+    const items: Array<{ block: Uint8Array; certificate: Uint8Array }> = [];
+    let bytes = 0;
+    for (let h = Math.max(1, fromHeight); h <= chain.height && items.length < count; h++) {
+      const block = await chain.getBlockBytes(h);
+      const certificate = await chain.getCertificateBytes(h);
+      if (block === undefined || certificate === undefined) break;
+      bytes += block.length + certificate.length;
+      if (bytes > 8 * 1024 * 1024 && items.length > 0) break;
+      items.push({ block, certificate });
+    }
+    if (items.length > 0) this.#send(to, 'sync', encodeSync({ kind: 'blocks', items }));
+  }
+
+  #maybeRequestBlocks(): void {
+    if (this.#inflight !== undefined) return;
+    const height = this.#o.chain.height;
+    let best: string | undefined;
+    let bestHeight = height;
+    for (const [peer, h] of [...this.#peerHeights].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      if (h > bestHeight) {
+        best = peer;
+        bestHeight = h;
+      }
+    }
+    if (best === undefined) return;
+    const stale = this.#o.clock.now() - this.#lastProgressAt >= (this.#o.syncStaleMs ?? 2000);
+    // One block behind is normal while consensus finishes a height; sync only when clearly behind.
+    if (bestHeight < height + 2 && !stale) return;
+    this.#inflight = { peer: best, from: height + 1 };
+    this.#send(
+      best,
+      'sync',
+      encodeSync({
+        kind: 'get-blocks',
+        from: height + 1,
+        count: Math.min(MAX_SYNC_BATCH, bestHeight - height),
+      }),
+    );
+    this.#o.timers.set('sync-timeout', 5000, () =>
+      this.#enqueue(() => {
+        this.#inflight = undefined;
+        this.#maybeRequestBlocks();
+      }),
+    );
+  }
+
+  async #applySyncedBlocks(
+    from: string,
+    items: Extract<SyncMessage, { kind: 'blocks' }>['items'],
+  ): Promise<void> {
+    if (this.#inflight?.peer !== from) return; // unsolicited
+    this.#inflight = undefined;
+    this.#o.timers.cancel('sync-timeout');
+    const chain = this.#o.chain;
+    const trust = trustAnchor(this.#o.genesis);
+    for (const item of items) {
+      let block: Block;
+      let cert: CommitCertificate;
+      try {
+        block = decodeBlock(item.block);
+        cert = decodeCertificate(item.certificate, chain.schemes);
+      } catch (e) {
+        this.#o.transport.penalize(from, `bad synced block: ${(e as Error).message}`, 'major');
+        return;
+      }
+      if (block.header.height <= chain.height) continue;
+      if (block.header.height !== chain.height + 1) break;
+      const check = verifyCertificate(cert, block.header, trust, chain.schemes);
+      if (!check.ok) {
+        this.#o.transport.penalize(from, `synced block certificate invalid: ${check.reason}`, 'major');
+        return;
+      }
+      try {
+        // The certificate proves the block committed; execution must still reproduce its roots.
+        const executed = await chain.validateAndExecute(block);
+        await chain.commit(executed, cert);
+        this.counters.syncedBlocks++;
+        await this.#afterCommit(executed, cert, true);
+      } catch (e) {
+        this.#log.error('synced block failed validation', {
+          height: block.header.height,
+          error: (e as Error).message,
+        });
+        this.#o.transport.penalize(from, 'synced block failed validation', 'major');
+        return;
+      }
+    }
+    this.#maybeRequestBlocks();
+  }
+}

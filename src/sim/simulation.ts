@@ -1,0 +1,682 @@
+/**
+ * The deterministic simulator: one process, virtual time, one root seed. It runs the very same
+ * runtime and engine code as the node, over a simulated network, simulated disks and skewed
+ * virtual clocks, injects faults, and checks safety on every commit and liveness after healing.
+ *
+ * Phases: (1) fault phase for `durationMs` — network faults, crashes, pauses, partitions,
+ * Byzantine validators; (2) liveness phase — the network heals, crashed honest nodes restart, and
+ * every honest node must commit at least `livenessBlocks` new blocks within `livenessMs`.
+ *
+ * Same options ⇒ same trace hash: every delivery, timer and commit is folded into a SHA-256 trace.
+ */
+import { createHash } from 'node:crypto';
+import type { SignatureVerifier } from '../../consensus/envelope.ts';
+import { SeededRng, shuffle } from '../../consensus/rng.ts';
+import type { EngineModule } from '../../consensus/types.ts';
+import { bls } from '../../crypto/bls/index.ts';
+import { toHex, utf8 } from '../../crypto/bytes.ts';
+import { ed25519 } from '../../crypto/ed25519.ts';
+import { sha256 } from '../../crypto/hash.ts';
+import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
+import { ChainStore } from '../../ledger/chain.ts';
+import { type EngineParams, type Genesis, parseGenesis } from '../../ledger/genesis.ts';
+import { MemoryKvStore } from '../../ledger/kv.ts';
+import { verifyConsistency } from '../../ledger/log/index.ts';
+import { signTransaction } from '../../ledger/tx.ts';
+import { peerIdFromEd25519 } from '../../ledger/validators.ts';
+import type { Timers } from '../runtime/ports.ts';
+import { ConsensusRuntime } from '../runtime/runtime.ts';
+import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
+import { type ByzantineMode, byzantineTransport } from './byzantine.ts';
+import { SafetyChecker, type Violation } from './checkers.ts';
+import { EventQueue } from './event-queue.ts';
+import { SimNetwork } from './network.ts';
+import { UndoableKvStore } from './undoable-store.ts';
+
+export const FAULT_KINDS = ['loss', 'dup', 'reorder', 'partition', 'clog', 'crash', 'skew'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface SimOptions {
+  readonly engine: EngineModule<unknown>;
+  readonly engineParams?: EngineParams;
+  readonly nodes: number;
+  readonly byzantine: number;
+  readonly byzantineMode: ByzantineMode;
+  readonly faults: ReadonlySet<FaultKind>;
+  readonly seed: string;
+  readonly durationMs: number;
+  readonly txs: number;
+  readonly livenessMs?: number;
+  readonly livenessBlocks?: number;
+  /** Maximum virtual time of the whole run (safety valve). */
+  readonly maxEvents?: number;
+  /** Use the real ed25519 verifier for every message (no cross-node memo). */
+  readonly uncachedVerify?: boolean;
+  readonly onProgress?: (p: { phase: 'faults' | 'liveness'; timeMs: number; height: number }) => void;
+  /** Debugging: receives every runtime log line with its node and virtual time. */
+  readonly log?: (line: string) => void;
+}
+
+export interface SimResult {
+  readonly engine: string;
+  readonly nodes: number;
+  readonly byzantine: number;
+  readonly byzantineMode: ByzantineMode;
+  readonly tolerated: boolean;
+  readonly seed: string;
+  readonly simulatedMs: number;
+  readonly committedHeight: number;
+  readonly committedTxs: number;
+  readonly viewChanges: number;
+  readonly messages: number;
+  readonly bytes: number;
+  readonly safe: boolean;
+  readonly live: boolean;
+  readonly violations: readonly Violation[];
+  readonly traceHash: string;
+  readonly evidence: number;
+  readonly refusedDoubleSigns: number;
+  readonly wallMs: number;
+  /** Final state of every node instance (for diagnosis). */
+  readonly nodeStates: ReadonlyArray<{
+    id: number;
+    validator: number;
+    byzantine: boolean;
+    up: boolean;
+    height: number;
+    status: unknown;
+  }>;
+}
+
+const GENESIS_TIME = 1_700_000_000_000;
+
+interface ValidatorKeyset {
+  readonly ed: { secretKey: Uint8Array; publicKey: Uint8Array };
+  readonly bls: { secretKey: Uint8Array; publicKey: Uint8Array; pop: Uint8Array };
+}
+
+const keyCache = new Map<number, ValidatorKeyset>();
+function validatorKeys(i: number): ValidatorKeyset {
+  let k = keyCache.get(i);
+  if (k === undefined) {
+    const ed = ed25519.keygen(sha256(utf8(`sim-validator-${i}`)));
+    const b = bls.keygen(sha256(utf8(`sim-validator-bls-${i}`)));
+    k = { ed, bls: { ...b, pop: bls.popProve(b.secretKey) } };
+    keyCache.set(i, k);
+  }
+  return k;
+}
+
+const accountKeys = Array.from({ length: 16 }, (_, i) => ed25519.keygen(sha256(utf8(`sim-account-${i}`))));
+
+const genesisCache = new Map<string, { genesis: Genesis; deal?: ReturnType<typeof bls.threshold.deal> }>();
+function simGenesis(
+  engine: string,
+  params: EngineParams,
+  n: number,
+): { genesis: Genesis; deal?: ReturnType<typeof bls.threshold.deal> } {
+  const key = JSON.stringify([engine, params, n]);
+  const cached = genesisCache.get(key);
+  if (cached) return cached;
+  const threshold = params.qc === 'threshold';
+  const deal = threshold
+    ? bls.threshold.deal(Math.floor((2 * n) / 3) + 1, n, sha256(utf8(`sim-deal-${n}`)))
+    : undefined;
+  const json = {
+    version: 1,
+    chainId: 'sim',
+    genesisTime: GENESIS_TIME,
+    engine: { name: engine, params },
+    validators: Array.from({ length: n }, (_, i) => {
+      const k = validatorKeys(i);
+      return {
+        name: `v${i}`,
+        publicKey: toHex(k.ed.publicKey),
+        blsPublicKey: toHex(k.bls.publicKey),
+        blsPop: toHex(k.bls.pop),
+        peerId: peerIdFromEd25519(k.ed.publicKey),
+        power: 1,
+      };
+    }),
+    ...(deal === undefined
+      ? {}
+      : {
+          threshold: {
+            threshold: deal.threshold,
+            groupPublicKey: toHex(deal.groupPublicKey),
+            commitments: deal.commitments.map(toHex),
+            sharePublicKeys: deal.shares.map((s) => toHex(s.publicKey)),
+          },
+        }),
+    accounts: accountKeys.map((a) => ({
+      address: formatAddress(addressFromPublicKey(a.publicKey)),
+      balance: '1000000000',
+    })),
+    records: [],
+  };
+  const result = { genesis: parseGenesis(json), ...(deal === undefined ? {} : { deal }) };
+  genesisCache.set(key, result);
+  return result;
+}
+
+/** Memoised signature checks: every node verifies the same broadcast; the answer is a pure function. */
+function memoVerifier(): SignatureVerifier {
+  const memo = new Map<string, boolean>();
+  return (sig, msg, pk) => {
+    const key = `${toHex(sig)}${toHex(pk)}${toHex(sha256(msg))}`;
+    let r = memo.get(key);
+    if (r === undefined) {
+      r = ed25519.verify(sig, msg, pk);
+      if (memo.size > 200_000) memo.clear();
+      memo.set(key, r);
+    }
+    return r;
+  };
+}
+
+class SimTimers implements Timers {
+  readonly #queue: EventQueue;
+  readonly #now: () => number;
+  readonly #active: () => boolean;
+  readonly #pausedUntil: () => number;
+  readonly #onFire: (id: string) => void;
+  readonly #tokens = new Map<string, number>();
+  #next = 0;
+
+  constructor(
+    queue: EventQueue,
+    now: () => number,
+    active: () => boolean,
+    pausedUntil: () => number,
+    onFire: (id: string) => void,
+  ) {
+    this.#queue = queue;
+    this.#now = now;
+    this.#active = active;
+    this.#pausedUntil = pausedUntil;
+    this.#onFire = onFire;
+  }
+
+  set(id: string, ms: number, cb: () => void): void {
+    const token = ++this.#next;
+    this.#tokens.set(id, token);
+    const fire = () => {
+      if (this.#tokens.get(id) !== token || !this.#active()) return;
+      const paused = this.#pausedUntil();
+      if (paused > this.#now()) {
+        this.#queue.push(paused, fire);
+        return;
+      }
+      this.#tokens.delete(id);
+      this.#onFire(id);
+      cb();
+    };
+    this.#queue.push(this.#now() + Math.max(0, ms), fire);
+  }
+
+  cancel(id: string): void {
+    this.#tokens.delete(id);
+  }
+
+  cancelAll(): void {
+    this.#tokens.clear();
+  }
+}
+
+interface SimNode {
+  readonly id: number;
+  readonly validator: number;
+  readonly byzantine: boolean;
+  readonly chainKv: UndoableKvStore;
+  readonly walKv: MemoryKvStore;
+  runtime: ConsensusRuntime<unknown> | undefined;
+  timers: SimTimers | undefined;
+  skewMs: number;
+  up: boolean;
+  crashedUntil: number;
+  lastLog: { size: number; root: Uint8Array };
+}
+
+export function toleratedByzantine(n: number, faultModel: 'bft' | 'cft'): number {
+  return faultModel === 'bft' ? Math.floor((n - 1) / 3) : Math.floor((n - 1) / 2);
+}
+
+export async function runSimulation(o: SimOptions): Promise<SimResult> {
+  const wallStart = performance.now();
+  const root = new SeededRng(o.seed);
+  const netRng = root.derive('network');
+  const faultRng = root.derive('faults');
+  const workRng = root.derive('workload');
+  const byzRng = root.derive('byzantine');
+  const queue = new EventQueue();
+  let now = GENESIS_TIME;
+  const clockNow = () => now;
+  const net = new SimNetwork(queue, netRng, clockNow);
+  const checker = new SafetyChecker();
+  const trace = createHash('sha256');
+  const params = o.engineParams ?? {};
+  const { genesis, deal } = simGenesis(o.engine.name, params, o.nodes);
+  const verify = o.uncachedVerify ? ed25519.verify : memoVerifier();
+  const tolerated = o.byzantine <= toleratedByzantine(o.nodes, o.engine.faultModel);
+  let refused = 0;
+  let evidence = 0;
+
+  // Which validators are Byzantine: chosen by the seed, so rotation positions vary across runs.
+  const byzSet = new Set(
+    shuffle(
+      Array.from({ length: o.nodes }, (_, i) => i),
+      byzRng,
+    ).slice(0, o.byzantine),
+  );
+
+  net.observer = (ev) => {
+    trace.update(`d${ev.time},${ev.from},${ev.to},${ev.channel},${ev.duplicate ? 1 : 0},`);
+    trace.update(createHash('sha256').update(ev.bytes).digest());
+  };
+
+  const nodes: SimNode[] = [];
+  const addNode = (validator: number) => {
+    const k = validatorKeys(validator);
+    const id = net.addEndpoint(peerIdFromEd25519(k.ed.publicKey));
+    nodes.push({
+      id,
+      validator,
+      byzantine: byzSet.has(validator),
+      chainKv: new UndoableKvStore(),
+      walKv: new MemoryKvStore(),
+      runtime: undefined,
+      timers: undefined,
+      skewMs: 0,
+      up: false,
+      crashedUntil: 0,
+      lastLog: { size: 0, root: new Uint8Array(0) },
+    });
+  };
+  for (let v = 0; v < o.nodes; v++) {
+    addNode(v);
+    if (byzSet.has(v) && o.byzantineMode === 'twins') addNode(v);
+  }
+
+  if (o.faults.has('skew')) for (const n of nodes) n.skewMs = Math.round((faultRng.next() * 2 - 1) * 1500);
+
+  const startNode = async (node: SimNode) => {
+    const k = validatorKeys(node.validator);
+    const chain = await ChainStore.open(node.chainKv, genesis, { schemes: ALL_CERTIFICATE_SCHEMES });
+    const timers = new SimTimers(
+      queue,
+      clockNow,
+      () => node.up,
+      () => net.endpoint(node.id).pausedUntil,
+      (id) => trace.update(`t${now},${node.id},${id};`),
+    );
+    let transport = net.transport(node.id);
+    net.setUp(node.id, true);
+    node.up = true;
+    node.timers = timers;
+    let runtimeRef: ConsensusRuntime<unknown> | undefined;
+    if (node.byzantine && o.byzantineMode !== 'twins') {
+      transport = byzantineTransport(transport, {
+        mode: o.byzantineMode,
+        module: o.engine,
+        validators: genesis.validators,
+        chainId: genesis.chainId,
+        index: node.validator,
+        secretKey: k.ed.secretKey,
+        rng: byzRng.derive(`node-${node.id}`),
+        alternative: (h) => runtimeRef?.alternative(h),
+      });
+    }
+    const share = deal?.shares[node.validator];
+    const runtime = new ConsensusRuntime({
+      engine: o.engine,
+      genesis,
+      chain,
+      transport,
+      timers,
+      clock: { now: () => now + node.skewMs },
+      wal: node.walKv,
+      keys: {
+        ed25519: k.ed.secretKey,
+        bls: k.bls.secretKey,
+        ...(share === undefined ? {} : { blsShare: share }),
+      },
+      rng: root.derive(`node-${node.id}`),
+      verify,
+      statusIntervalMs: 1000,
+      ...(o.log === undefined
+        ? {}
+        : {
+            logger: (() => {
+              const emit = (lvl: string) => (msg: string, f?: Record<string, unknown>) =>
+                o.log?.(
+                  `${((now - GENESIS_TIME) / 1000).toFixed(3)} n${node.id} ${lvl} ${msg} ${f ? JSON.stringify(f) : ''}`,
+                );
+              return { debug: emit('D'), info: emit('I'), warn: emit('W'), error: emit('E') };
+            })(),
+          }),
+      buildAlternatives: node.byzantine && o.byzantineMode === 'equivocate',
+      hooks: {
+        onSigned: (slot, hash, desc) => {
+          if (!node.byzantine) checker.onSigned(now, node.validator, slot, hash, desc);
+        },
+        onRefused: () => {
+          refused++;
+        },
+        onEvidence: () => {
+          evidence++;
+        },
+        onCommit: (ex) => {
+          const h = ex.block.header;
+          trace.update(`c${now},${node.id},${h.height},${toHex(ex.hash)};`);
+          if (node.byzantine) return;
+          // Log consistency on this node: the new tree head must extend the previous one.
+          const prev = node.lastLog;
+          checkConsistency(node, prev.size, prev.root, h.logSize, h.logRoot);
+          node.lastLog = { size: h.logSize, root: h.logRoot };
+          checker.onCommit(now, node.id, {
+            height: h.height,
+            hash: ex.hash,
+            stateRoot: h.stateRoot,
+            logSize: h.logSize,
+            logRoot: h.logRoot,
+            txIds: ex.txs.map((t) => t.id),
+          });
+          for (const t of ex.txs) workload.onCommitted(toHex(t.id));
+        },
+      },
+    });
+    runtimeRef = runtime;
+    node.runtime = runtime;
+    node.lastLog = { size: chain.head.logSize, root: chain.head.logRoot };
+    await runtime.start();
+  };
+
+  // Consistency proofs are checked asynchronously against the node's own log.
+  const consistencyChecks: Array<Promise<void>> = [];
+  const checkConsistency = (
+    node: SimNode,
+    size1: number,
+    root1: Uint8Array,
+    size2: number,
+    root2: Uint8Array,
+  ): void => {
+    if (size1 === 0 || size1 === size2) return;
+    const chain = node.runtime?.chain;
+    if (chain === undefined) return;
+    const at = now;
+    consistencyChecks.push(
+      chain.log.consistencyProof(size1, size2).then(
+        (proof) => {
+          if (!verifyConsistency(size1, size2, root1, root2, proof))
+            checker.logInconsistent(at, node.id, size1, size2);
+        },
+        () => checker.logInconsistent(at, node.id, size1, size2),
+      ),
+    );
+  };
+
+  const crashNode = (node: SimNode, loseUnsynced: boolean) => {
+    if (!node.up) return;
+    node.runtime?.stop();
+    node.runtime = undefined;
+    node.up = false;
+    net.setUp(node.id, false);
+    // A crash may lose the last chain write (not fsynced); the consensus WAL is always synced.
+    if (loseUnsynced) node.chainKv.undoLast();
+    trace.update(`x${now},${node.id},${loseUnsynced ? 1 : 0};`);
+  };
+
+  // -- workload: each account keeps one transaction in flight --------------------------------
+  const workload = (() => {
+    const nonces = accountKeys.map(() => 0);
+    const inflight = new Map<
+      number,
+      { id: string; bytes: ReturnType<typeof signTransaction>; since: number }
+    >();
+    const committed = new Set<string>();
+    let submitted = 0;
+    return {
+      onCommitted(id: string) {
+        if (committed.has(id)) return;
+        committed.add(id);
+        for (const [acct, f] of inflight) {
+          if (f.id === id) {
+            inflight.delete(acct);
+            nonces[acct] = (nonces[acct] as number) + 1;
+          }
+        }
+      },
+      async tick() {
+        const live = nodes.filter((n) => n.up && !n.byzantine && n.runtime !== undefined);
+        if (live.length === 0) return;
+        for (let acct = 0; acct < accountKeys.length; acct++) {
+          const f = inflight.get(acct);
+          const target = live[workRng.int(live.length)] as SimNode;
+          if (f !== undefined) {
+            if (now - f.since > 4000) {
+              f.since = now;
+              await target.runtime?.submit(f.bytes);
+            }
+            continue;
+          }
+          if (submitted >= o.txs) continue;
+          const from = accountKeys[acct] as (typeof accountKeys)[number];
+          const to = accountKeys[
+            (acct + 1 + workRng.int(accountKeys.length - 1)) % accountKeys.length
+          ] as (typeof accountKeys)[number];
+          const etx = signTransaction(
+            {
+              chainId: genesis.chainId,
+              sender: from.publicKey,
+              nonce: nonces[acct] as number,
+              op: {
+                type: 'transfer',
+                to: addressFromPublicKey(to.publicKey),
+                amount: 1n + BigInt(workRng.int(100)),
+              },
+            },
+            from.secretKey,
+          );
+          checker.submitted(etx.id);
+          submitted++;
+          inflight.set(acct, { id: toHex(etx.id), bytes: etx, since: now });
+          await target.runtime?.submit(etx);
+        }
+      },
+    };
+  })();
+
+  // -- fault schedule -------------------------------------------------------------------------
+  const faultEnd = GENESIS_TIME + o.durationMs;
+  if (o.faults.has('loss')) net.faults.loss = 0.05 + faultRng.next() * 0.25;
+  if (o.faults.has('dup')) {
+    net.faults.duplicate = 0.05 + faultRng.next() * 0.45;
+    net.faults.replayMaxMs = 3000;
+  }
+  if (o.faults.has('reorder')) net.faults.jitterMs = 50 + faultRng.next() * 250;
+
+  const schedule = (at: number, fn: () => Promise<void> | void) => queue.push(at, fn);
+  const honestIds = () => nodes.filter((n) => !n.byzantine).map((n) => n.id);
+  let t = GENESIS_TIME + 2000;
+  while (t < faultEnd - 1000) {
+    const kinds = FAULT_KINDS.filter(
+      (k) => o.faults.has(k) && (k === 'partition' || k === 'clog' || k === 'crash'),
+    );
+    const twinSplit = o.byzantineMode === 'twins' && o.byzantine > 0 && o.faults.has('partition');
+    if (kinds.length === 0 && !twinSplit) break;
+    const choice = twinSplit && faultRng.chance(0.5) ? 'twins' : kinds[faultRng.int(kinds.length)];
+    const dur = 1000 + faultRng.int(4000);
+    const start = t;
+    const end = Math.min(start + dur, faultEnd);
+    if (choice === 'twins') {
+      // Twin A with half the honest nodes, twin B with the other half.
+      schedule(start, () => {
+        const groups: number[][] = [[], []];
+        const seen = new Map<number, number>();
+        for (const n of nodes) {
+          if (n.byzantine) {
+            const k = seen.get(n.validator) ?? 0;
+            seen.set(n.validator, k + 1);
+            (groups[k % 2] as number[]).push(n.id);
+          }
+        }
+        const honest = shuffle(honestIds(), faultRng);
+        honest.forEach((id, i) => (groups[i % 2] as number[]).push(id));
+        net.partition(groups);
+        trace.update(`p${now};`);
+      });
+      schedule(end, () => net.healAll());
+    } else if (choice === 'partition') {
+      schedule(start, () => {
+        const ids = shuffle(
+          nodes.map((n) => n.id),
+          faultRng,
+        );
+        if (faultRng.chance(0.3)) {
+          // Asymmetric: some links work one way only.
+          for (const [a, b] of net.links()) if (faultRng.chance(0.2)) net.cut(a, b);
+        } else {
+          const cutAt = 1 + faultRng.int(ids.length - 1);
+          net.partition([ids.slice(0, cutAt), ids.slice(cutAt)]);
+        }
+        trace.update(`p${now};`);
+      });
+      schedule(end, () => net.healAll());
+    } else if (choice === 'clog') {
+      // Swizzle-clog: cut links one by one, then restore them in a random order.
+      const links = shuffle(net.links(), faultRng).slice(0, 1 + faultRng.int(net.links().length));
+      const step = Math.max(20, Math.floor(dur / (2 * links.length)));
+      links.forEach(([a, b], i) => schedule(start + i * step, () => net.cut(a, b)));
+      const restoreOrder = shuffle([...links], faultRng);
+      restoreOrder.forEach(([a, b], i) =>
+        schedule(start + (links.length + i) * step, () => net.restore(a, b)),
+      );
+    } else if (choice === 'crash') {
+      const victim = nodes[faultRng.int(nodes.length)] as SimNode;
+      const lose = faultRng.chance(0.5);
+      const pause = faultRng.chance(0.3);
+      if (pause) {
+        schedule(start, () => net.pause(victim.id, end));
+      } else {
+        schedule(start, () => crashNode(victim, lose));
+        schedule(end, async () => {
+          if (!victim.up) await startNode(victim);
+        });
+      }
+    }
+    t += 500 + faultRng.int(2500);
+  }
+
+  // -- run ------------------------------------------------------------------------------------
+  for (const n of nodes) await startNode(n);
+  const tickWorkload = () => {
+    schedule(now + 200, async () => {
+      await workload.tick();
+      if (now < faultEnd + (o.livenessMs ?? 30_000)) tickWorkload();
+    });
+  };
+  tickWorkload();
+
+  const settle = async () => {
+    for (const n of nodes) if (n.runtime) await n.runtime.idle();
+  };
+  let events = 0;
+  const maxEvents = o.maxEvents ?? 5_000_000;
+  const runUntil = async (limit: number, stop?: () => boolean) => {
+    let lastProgress = now;
+    for (;;) {
+      const next = queue.peekTime();
+      if (next === undefined || next > limit || events >= maxEvents) break;
+      const ev = queue.pop();
+      if (ev === undefined) break;
+      now = ev.time;
+      await ev.run();
+      await settle();
+      if (o.log)
+        for (const n of nodes)
+          if (n.runtime && n.runtime.debugBusy() !== 'q=0 draining=false')
+            o.log(`BUSY n${n.id} ${n.runtime.debugBusy()}`);
+      events++;
+      if (o.onProgress && now - lastProgress >= 5000) {
+        lastProgress = now;
+        o.onProgress({
+          phase: now <= faultEnd ? 'faults' : 'liveness',
+          timeMs: now - GENESIS_TIME,
+          height: checker.maxHeight,
+        });
+      }
+      if (stop?.()) break;
+    }
+    if (now < limit && (queue.peekTime() === undefined || (queue.peekTime() as number) > limit)) now = limit;
+  };
+
+  await runUntil(faultEnd);
+
+  // -- liveness phase: heal, restart, and require progress from every honest node --------------
+  net.healAll();
+  net.faults = { loss: 0, duplicate: 0, replayMaxMs: 0, minLatencyMs: 5, jitterMs: 20 };
+  for (const n of nodes) if (!n.up && !n.byzantine) await startNode(n);
+  const heightOf = (n: SimNode) => n.runtime?.chain.height ?? 0;
+  const honest = nodes.filter((n) => !n.byzantine);
+  const target = Math.max(...honest.map(heightOf)) + (o.livenessBlocks ?? 2);
+  const livenessDeadline = now + (o.livenessMs ?? 30_000);
+  await runUntil(livenessDeadline, () => honest.every((n) => heightOf(n) >= target));
+  const live = honest.every((n) => heightOf(n) >= target);
+  await Promise.all(consistencyChecks);
+  for (const n of nodes) n.runtime?.stop();
+  // (runtimes are stopped but still answer status())
+
+  const viewChanges = honest.reduce((s, n) => s + (n.runtime?.status().viewChanges ?? 0), 0);
+  return {
+    engine: o.engine.name,
+    nodes: o.nodes,
+    byzantine: o.byzantine,
+    byzantineMode: o.byzantineMode,
+    tolerated,
+    seed: o.seed,
+    simulatedMs: now - GENESIS_TIME,
+    committedHeight: checker.maxHeight,
+    committedTxs: checker.committedTxs,
+    viewChanges,
+    messages: net.messages,
+    bytes: net.bytes,
+    safe: checker.safe,
+    live,
+    violations: checker.violations,
+    traceHash: trace.digest('hex'),
+    evidence,
+    refusedDoubleSigns: refused,
+    wallMs: Math.round(performance.now() - wallStart),
+    nodeStates: nodes.map((n) => ({
+      id: n.id,
+      validator: n.validator,
+      byzantine: n.byzantine,
+      up: n.up,
+      height: n.runtime?.chain.height ?? -1,
+      status: n.runtime?.status(),
+    })),
+  };
+}
+
+export function replayCommand(o: SimOptions): string {
+  const faults = [...o.faults].join(',');
+  return [
+    'verity sim',
+    `--engine ${o.engine.name}${
+      Object.keys(o.engineParams ?? {}).length
+        ? `:${Object.entries(o.engineParams ?? {})
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',')}`
+        : ''
+    }`,
+    `--nodes ${o.nodes}`,
+    `--byzantine ${o.byzantine}`,
+    `--byzantine-mode ${o.byzantineMode}`,
+    faults ? `--faults ${faults}` : '',
+    `--seed ${o.seed}`,
+    `--duration ${Math.round(o.durationMs / 1000)}s`,
+    `--txs ${o.txs}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
