@@ -521,7 +521,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
           }
         }
         const honest = shuffle(honestIds(), faultRng);
-        honest.forEach((id, i) => (groups[i % 2] as number[]).push(id));
+        for (const [i, id] of honest.entries()) (groups[i % 2] as number[]).push(id);
         net.partition(groups);
         trace.update(`p${now};`);
       });
@@ -546,11 +546,10 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       // Swizzle-clog: cut links one by one, then restore them in a random order.
       const links = shuffle(net.links(), faultRng).slice(0, 1 + faultRng.int(net.links().length));
       const step = Math.max(20, Math.floor(dur / (2 * links.length)));
-      links.forEach(([a, b], i) => schedule(start + i * step, () => net.cut(a, b)));
+      for (const [i, [a, b]] of links.entries()) schedule(start + i * step, () => net.cut(a, b));
       const restoreOrder = shuffle([...links], faultRng);
-      restoreOrder.forEach(([a, b], i) =>
-        schedule(start + (links.length + i) * step, () => net.restore(a, b)),
-      );
+      for (const [i, [a, b]] of restoreOrder.entries())
+        schedule(start + (links.length + i) * step, () => net.restore(a, b));
     } else if (choice === 'crash') {
       const victim = nodes[faultRng.int(nodes.length)] as SimNode;
       const lose = faultRng.chance(0.5);
