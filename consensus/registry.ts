@@ -1,9 +1,13 @@
 /** Every consensus engine this build knows, by name. */
+import { hotstuff } from './hotstuff/index.ts';
+import { pbft } from './pbft/index.ts';
 import { tendermint } from './tendermint/index.ts';
 import type { EngineModule } from './types.ts';
 
 export const ENGINES: Readonly<Record<string, EngineModule<unknown>>> = {
   tendermint: tendermint as EngineModule<unknown>,
+  pbft: pbft as EngineModule<unknown>,
+  hotstuff: hotstuff as EngineModule<unknown>,
 };
 
 export function engineNames(): string[] {

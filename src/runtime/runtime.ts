@@ -45,7 +45,7 @@ import { type Genesis, trustAnchor } from '../../ledger/genesis.ts';
 import { nextHlc } from '../../ledger/hlc.ts';
 import type { KvOp, KvStore } from '../../ledger/kv.ts';
 import type { LedgerState } from '../../ledger/state.ts';
-import { type EncodedTransaction, parseTransaction } from '../../ledger/tx.ts';
+import { decodeTransaction, type EncodedTransaction, verifyTransaction } from '../../ledger/tx.ts';
 import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
 import { type Channel, type Logger, silentLogger, type Timers, type Transport } from './ports.ts';
 import { decodeSync, encodeSync, MAX_SYNC_BATCH, type SyncMessage } from './sync-codec.ts';
@@ -614,13 +614,14 @@ export class ConsensusRuntime<M> {
   async #onTx(from: string, bytes: Uint8Array): Promise<void> {
     let etx: EncodedTransaction;
     try {
-      etx = parseTransaction(bytes, this.#chainId);
+      etx = decodeTransaction(bytes);
+      if (this.mempool.seen(etx.id)) return; // cheap duplicate check before any signature work
+      verifyTransaction(etx, this.#chainId);
     } catch {
       this.counters.rejected++;
       this.#o.transport.penalize(from, 'invalid transaction gossiped', 'minor');
       return;
     }
-    if (this.mempool.seen(etx.id)) return;
     const r = await this.mempool.add(etx);
     if (r.ok) this.#send(undefined, 'tx', bytes);
   }

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { SignatureVerifier } from '../../consensus/envelope.ts';
 import { SeededRng, shuffle } from '../../consensus/rng.ts';
-import type { EngineModule } from '../../consensus/types.ts';
+import type { EngineModule, SignSlot } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
@@ -24,7 +24,7 @@ import { MemoryKvStore } from '../../ledger/kv.ts';
 import { verifyConsistency } from '../../ledger/log/index.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { peerIdFromEd25519 } from '../../ledger/validators.ts';
-import type { Timers } from '../runtime/ports.ts';
+import type { Channel, Timers } from '../runtime/ports.ts';
 import { ConsensusRuntime } from '../runtime/runtime.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
 import { type ByzantineMode, byzantineTransport } from './byzantine.ts';
@@ -55,6 +55,27 @@ export interface SimOptions {
   readonly onProgress?: (p: { phase: 'faults' | 'liveness'; timeMs: number; height: number }) => void;
   /** Debugging: receives every runtime log line with its node and virtual time. */
   readonly log?: (line: string) => void;
+  /** Targeted scenarios: schedule crashes, restarts, injections… (see SimControl). */
+  readonly scenario?: (ctl: SimControl) => void;
+  /** Inspect the nodes at the end of the run, before they stop. */
+  readonly inspect?: (ctl: SimControl) => Promise<void> | void;
+}
+
+/** What a scenario can do to a running simulation. Times are simulated ms from the start. */
+export interface SimControl {
+  now(): number;
+  at(ms: number, fn: () => Promise<void> | void): void;
+  /** Instance ids of a validator (two for twins). */
+  instancesOf(validator: number): number[];
+  runtime(instance: number): ConsensusRuntime<unknown> | undefined;
+  /** Crashes an instance; `permanent` ones are not restarted and not required to be live. */
+  crash(instance: number, opts?: { loseUnsynced?: boolean; permanent?: boolean }): void;
+  /** Restarts a crashed instance; `wipeWal` simulates a validator that lost its consensus WAL. */
+  restart(instance: number, opts?: { wipeWal?: boolean }): Promise<void>;
+  /** Delivers raw bytes to every up instance as if sent by `fromPeer`. */
+  inject(fromPeer: string, channel: Channel, bytes: Uint8Array): void;
+  /** Called after every signature an honest instance makes. */
+  onSigned(cb: (instance: number, slot: SignSlot | undefined, description: string) => void): void;
 }
 
 export interface SimResult {
@@ -228,13 +249,14 @@ interface SimNode {
   readonly validator: number;
   readonly byzantine: boolean;
   readonly chainKv: UndoableKvStore;
-  readonly walKv: MemoryKvStore;
+  walKv: MemoryKvStore;
   runtime: ConsensusRuntime<unknown> | undefined;
   timers: SimTimers | undefined;
   skewMs: number;
   up: boolean;
   crashedUntil: number;
   lastLog: { size: number; root: Uint8Array };
+  permanent: boolean;
 }
 
 export function toleratedByzantine(n: number, faultModel: 'bft' | 'cft'): number {
@@ -290,6 +312,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       up: false,
       crashedUntil: 0,
       lastLog: { size: 0, root: new Uint8Array(0) },
+      permanent: false,
     });
   };
   for (let v = 0; v < o.nodes; v++) {
@@ -357,7 +380,9 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       buildAlternatives: node.byzantine && o.byzantineMode === 'equivocate',
       hooks: {
         onSigned: (slot, hash, desc) => {
-          if (!node.byzantine) checker.onSigned(now, node.validator, slot, hash, desc);
+          if (node.byzantine) return;
+          checker.onSigned(now, node.validator, slot, hash, desc);
+          for (const cb of signedListeners) cb(node.id, slot, desc);
         },
         onRefused: () => {
           refused++;
@@ -415,6 +440,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     );
   };
 
+  const signedListeners: Array<(instance: number, slot: SignSlot | undefined, description: string) => void> =
+    [];
   const crashNode = (node: SimNode, loseUnsynced: boolean) => {
     if (!node.up) return;
     node.runtime?.stop();
@@ -559,12 +586,45 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       } else {
         schedule(start, () => crashNode(victim, lose));
         schedule(end, async () => {
-          if (!victim.up) await startNode(victim);
+          if (!victim.up && !victim.permanent) await startNode(victim);
         });
       }
     }
     t += 500 + faultRng.int(2500);
   }
+
+  const ctl: SimControl = {
+    now: () => now - GENESIS_TIME,
+    at: (ms, fn) => schedule(GENESIS_TIME + ms, fn),
+    instancesOf: (v) => nodes.filter((n) => n.validator === v).map((n) => n.id),
+    runtime: (id) => nodes[id]?.runtime,
+    crash: (id, opts = {}) => {
+      const node = nodes[id] as SimNode;
+      node.permanent = opts.permanent ?? false;
+      crashNode(node, opts.loseUnsynced ?? false);
+    },
+    restart: async (id, opts = {}) => {
+      const node = nodes[id] as SimNode;
+      if (node.up) return;
+      if (opts.wipeWal) {
+        const fresh = new MemoryKvStore();
+        node.walKv = fresh;
+      }
+      node.permanent = false;
+      await startNode(node);
+    },
+    inject: (fromPeer, channel, bytes) => {
+      for (const n of nodes) {
+        if (!n.up) continue;
+        const ep = net.endpoint(n.id);
+        ep.handler?.(fromPeer, channel, bytes);
+      }
+    },
+    onSigned: (cb) => {
+      signedListeners.push(cb);
+    },
+  };
+  o.scenario?.(ctl);
 
   // -- run ------------------------------------------------------------------------------------
   for (const n of nodes) await startNode(n);
@@ -614,14 +674,15 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   // -- liveness phase: heal, restart, and require progress from every honest node --------------
   net.healAll();
   net.faults = { loss: 0, duplicate: 0, replayMaxMs: 0, minLatencyMs: 5, jitterMs: 20 };
-  for (const n of nodes) if (!n.up && !n.byzantine) await startNode(n);
+  for (const n of nodes) if (!n.up && !n.byzantine && !n.permanent) await startNode(n);
   const heightOf = (n: SimNode) => n.runtime?.chain.height ?? 0;
-  const honest = nodes.filter((n) => !n.byzantine);
+  const honest = nodes.filter((n) => !n.byzantine && !n.permanent);
   const target = Math.max(...honest.map(heightOf)) + (o.livenessBlocks ?? 2);
   const livenessDeadline = now + (o.livenessMs ?? 30_000);
   await runUntil(livenessDeadline, () => honest.every((n) => heightOf(n) >= target));
   const live = honest.every((n) => heightOf(n) >= target);
   await Promise.all(consistencyChecks);
+  await o.inspect?.(ctl);
   for (const n of nodes) n.runtime?.stop();
   // (runtimes are stopped but still answer status())
 
