@@ -242,6 +242,14 @@ export class Mempool {
     }
   }
 
+  /** The next nonce a sender should use: its committed nonce plus its contiguous pending run. */
+  pendingNonce(address: Uint8Array, committedNonce: number): number {
+    const q = this.#senders.get(toHex(address));
+    let n = committedNonce;
+    while (q?.byNonce.has(n)) n++;
+    return n;
+  }
+
   /** Every pending transaction (for re-gossip and inspection). */
   all(): EncodedTransaction[] {
     return [...this.#byId.values()];

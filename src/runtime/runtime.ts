@@ -251,6 +251,13 @@ export class ConsensusRuntime<M> {
     });
   }
 
+  /** Whether this node is catching up through block sync, and the best height a peer reported. */
+  syncStatus(): { syncing: boolean; bestPeerHeight: number } {
+    let best = this.#o.chain.height;
+    for (const h of this.#peerHeights.values()) if (h > best) best = h;
+    return { syncing: best >= this.#o.chain.height + 2, bestPeerHeight: best };
+  }
+
   alternative(hash: Uint8Array): { block: Block; hash: Uint8Array } | undefined {
     return this.#alternatives.get(toHex(hash));
   }

@@ -1,0 +1,321 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { buildChain } from '../../src/genesis-builder.ts';
+import { writeFileAtomic } from '../../src/keystore.ts';
+import { applyOverrides, configToToml, defaultConfig, loadConfig } from '../../src/node/config.ts';
+import { homePaths } from '../../src/node/home.ts';
+import { createLogger } from '../../src/node/logger.ts';
+import { createNodeNetwork } from '../../src/node/network.ts';
+import { VerityNode } from '../../src/node/node.ts';
+import {
+  createTestnet,
+  manifestPath,
+  readManifest,
+  spawnTestnet,
+  type TestnetManifest,
+} from '../../src/node/testnet.ts';
+import { RpcClient } from '../../src/rpc/client.ts';
+import { type Command, EXIT_FAILED, EXIT_OK, intOption, required, str, UsageError } from '../framework.ts';
+import { parseEngineFlag } from './engine-flag.ts';
+
+/** The engine `npm start` and `verity testnet` use when none is named. */
+export const DEFAULT_ENGINE = 'tendermint';
+export const LOCAL_TESTNET_DIR = join('.verity', 'testnet');
+
+function collectSets(values: Record<string, unknown>): string[] {
+  const v = values.set;
+  return Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : [];
+}
+
+export const init: Command = {
+  name: 'init',
+  summary: 'create one node home (a single-validator dev chain, or a full node joining --genesis)',
+  synopsis: '--home DIR [--chain-id ID] [--engine NAME] [--genesis FILE]',
+  options: {
+    home: { type: 'string', valueName: 'DIR', description: 'node home directory to create' },
+    'chain-id': {
+      type: 'string',
+      valueName: 'ID',
+      description: 'chain id of a new dev chain (default verity-dev)',
+    },
+    engine: {
+      type: 'string',
+      valueName: 'NAME',
+      description: `engine of a new dev chain (default ${DEFAULT_ENGINE})`,
+    },
+    genesis: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'join an existing chain as a full node instead',
+    },
+  },
+  async run({ values, out }) {
+    const home = resolve(required(values, 'home'));
+    if (existsSync(join(home, 'config.toml'))) throw new UsageError(`${home} is already a node home`);
+    await mkdir(home, { recursive: true });
+    const genesisFile = str(values, 'genesis');
+    if (genesisFile !== undefined) {
+      const { copyFile } = await import('node:fs/promises');
+      await copyFile(genesisFile, homePaths(home).genesis);
+    } else {
+      const { name, params } = parseEngineFlag(str(values, 'engine') ?? DEFAULT_ENGINE);
+      const tmp = join(home, '.init');
+      const built = await buildChain({
+        chainId: str(values, 'chain-id') ?? 'verity-dev',
+        validators: 1,
+        engine: name,
+        engineParams: params,
+        accounts: 1,
+        genesisTime: Date.now(),
+        out: tmp,
+      });
+      const { rename, rm } = await import('node:fs/promises');
+      await rename(join(tmp, 'node0', 'keys'), homePaths(home).keys);
+      await rename(built.genesisPath, homePaths(home).genesis);
+      await rename(join(tmp, 'accounts'), join(home, 'accounts'));
+      await rm(tmp, { recursive: true, force: true });
+    }
+    await writeFileAtomic(homePaths(home).config, configToToml(defaultConfig('node0')));
+    out.result(
+      { home, config: homePaths(home).config, genesis: homePaths(home).genesis },
+      () => `initialised ${home}\nstart it with: verity start --home ${home}`,
+    );
+    return EXIT_OK;
+  },
+};
+
+export const start: Command = {
+  name: 'start',
+  summary: 'run a node until SIGINT/SIGTERM',
+  synopsis: '--home DIR [--set section.key=value]… [--log-format json|pretty] [--passphrase-env VAR]',
+  description:
+    'Config comes from HOME/config.toml; --set overrides any key (e.g. --set rpc.listen=127.0.0.1:8080).',
+  options: {
+    home: { type: 'string', valueName: 'DIR', description: 'node home directory' },
+    set: {
+      type: 'string',
+      multiple: true,
+      valueName: 'K=V',
+      description: 'override a config key (repeatable)',
+    },
+    'log-format': { type: 'string', valueName: 'FMT', description: 'json (default) or pretty' },
+    'log-level': { type: 'string', valueName: 'LVL', description: 'debug, info, warn or error' },
+    'passphrase-env': { type: 'string', valueName: 'VAR', description: 'passphrase of encrypted key files' },
+  },
+  async run({ values }) {
+    const home = resolve(required(values, 'home'));
+    const sets = collectSets(values);
+    const fmt = str(values, 'log-format');
+    const lvl = str(values, 'log-level');
+    if (fmt !== undefined) sets.push(`node.log_format=${fmt}`);
+    if (lvl !== undefined) sets.push(`node.log_level=${lvl}`);
+    const config = applyOverrides(await loadConfig(homePaths(home).config), sets);
+    const logger = createLogger({
+      level: config.node.logLevel,
+      format: config.node.logFormat,
+      name: config.node.moniker,
+    });
+    const passEnv = str(values, 'passphrase-env');
+    const passphrase = passEnv === undefined ? undefined : process.env[passEnv];
+    const node = await VerityNode.start({
+      home,
+      config,
+      logger,
+      network: createNodeNetwork,
+      ...(passphrase === undefined ? {} : { passphrase }),
+    });
+    await new Promise<void>((resolveStop) => {
+      const stop = (signal: string) => {
+        logger.info('shutting down', { signal });
+        void node.stop().then(resolveStop);
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+    return EXIT_OK;
+  },
+};
+
+export const testnet: Command = {
+  name: 'testnet',
+  summary: 'create a local testnet: genesis, one home per validator, funded accounts, testnet.json',
+  synopsis: '--validators N --out DIR [--engine NAME] [--base-port P] [--accounts K] [--chain-id ID]',
+  options: {
+    validators: { type: 'string', valueName: 'N', description: 'number of validators (1..64)' },
+    out: { type: 'string', valueName: 'DIR', description: 'output directory' },
+    engine: { type: 'string', valueName: 'NAME', description: `engine[:k=v,…] (default ${DEFAULT_ENGINE})` },
+    'base-port': {
+      type: 'string',
+      valueName: 'P',
+      description: 'node i uses P+2i (p2p) and P+2i+1 (rpc); default 26600',
+    },
+    accounts: { type: 'string', valueName: 'K', description: 'funded account key files (default 4)' },
+    'chain-id': { type: 'string', valueName: 'ID', description: 'chain id (default verity-testnet)' },
+  },
+  examples: ['verity testnet --validators 4 --out ./net && verity testnet up --dir ./net'],
+  async run({ values, out }) {
+    const n = intOption(values, 'validators', -1, 1, 64);
+    if (n < 1) throw new UsageError('--validators is required');
+    const { name, params } = parseEngineFlag(str(values, 'engine') ?? DEFAULT_ENGINE);
+    const m = await createTestnet({
+      dir: required(values, 'out'),
+      validators: n,
+      engine: name,
+      engineParams: params,
+      basePort: intOption(values, 'base-port', 26600, 1024, 65000),
+      accounts: intOption(values, 'accounts', 4, 0, 1000),
+      chainId: str(values, 'chain-id') ?? 'verity-testnet',
+    });
+    out.result(m, () => describeTestnet(m, required(values, 'out')));
+    return EXIT_OK;
+  },
+};
+
+function describeTestnet(m: TestnetManifest, dir: string): string {
+  return [
+    `testnet "${m.chainId}" (${m.engine}) in ${dir}`,
+    ...m.nodes.map((n) => `  ${n.name}: rpc ${n.rpc}  p2p ${n.p2p}`),
+    ...m.accounts.map((a) => `  account ${a.address}  key ${a.keyFile}`),
+    `manifest: ${manifestPath(resolve(dir))}`,
+    `start it: verity testnet up --dir ${dir}`,
+  ].join('\n');
+}
+
+async function waitForFirstBlock(
+  m: TestnetManifest,
+  onTick: (heights: number[]) => void,
+  timeoutMs: number,
+): Promise<number[]> {
+  const clients = m.nodes.map((n) => new RpcClient(n.rpc, { timeoutMs: 2000 }));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const heights = await Promise.all(
+      clients.map((c) =>
+        c.status().then(
+          (s) => s.height,
+          () => -1,
+        ),
+      ),
+    );
+    onTick(heights);
+    if (heights.every((h) => h >= 1)) return heights;
+    if (Date.now() > deadline)
+      throw new UsageError(`no block committed within ${timeoutMs / 1000} s; see HOME/node.log of each node`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function runTestnet(
+  dir: string,
+  out: { info(l: string): void; result(d: unknown, h: () => string): void },
+): Promise<number> {
+  const m = await readManifest(dir);
+  out.info(`starting ${m.nodes.length} nodes of "${m.chainId}" (${m.engine}); logs in each node's node.log`);
+  const running = spawnTestnet(m);
+  let exiting = false;
+  const stopAll = async () => {
+    if (exiting) return;
+    exiting = true;
+    out.info('stopping all nodes…');
+    await running.stop();
+  };
+  const died = new Promise<number>((resolveDied) => {
+    for (const [i, c] of running.children.entries()) {
+      c.once('exit', (code) => {
+        if (!exiting) {
+          out.info(
+            `${m.nodes[i]?.name} exited unexpectedly (code ${code}); see ${join(m.nodes[i]?.home ?? '', 'node.log')}`,
+          );
+          resolveDied(EXIT_FAILED);
+        }
+      });
+    }
+  });
+  const interrupted = new Promise<number>((resolveInt) => {
+    process.once('SIGINT', () => resolveInt(EXIT_OK));
+    process.once('SIGTERM', () => resolveInt(EXIT_OK));
+  });
+  try {
+    const heights = await Promise.race([
+      waitForFirstBlock(
+        m,
+        (h) => out.info(`  heights: ${h.map((x) => (x < 0 ? '…' : String(x))).join(' ')}`),
+        120_000,
+      ),
+      died.then(() => {
+        throw new UsageError('a node exited during startup');
+      }),
+    ]);
+    out.result(
+      {
+        chainId: m.chainId,
+        engine: m.engine,
+        heights,
+        nodes: m.nodes.map((n) => ({ name: n.name, rpc: n.rpc })),
+      },
+      () =>
+        [
+          `testnet "${m.chainId}" is committing blocks (${m.engine}). RPC endpoints:`,
+          ...m.nodes.map((n) => `  ${n.name}: ${n.rpc}`),
+          `try: verity query status --rpc ${m.nodes[0]?.rpc}`,
+          `     verity tx send --key ${m.accounts[0]?.keyFile ?? 'KEY'} --to ${m.accounts[1]?.address ?? 'ADDR'} --amount 5 --wait`,
+          'Ctrl-C stops every node.',
+        ].join('\n'),
+    );
+    const code = await Promise.race([interrupted, died]);
+    await stopAll();
+    return code;
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+export const testnetUp: Command = {
+  name: 'testnet up',
+  summary: 'start every node of a testnet as a child process; Ctrl-C stops them all',
+  synopsis: '--dir DIR',
+  options: {
+    dir: { type: 'string', valueName: 'DIR', description: 'a directory created by `verity testnet`' },
+  },
+  async run({ values, out }) {
+    return runTestnet(required(values, 'dir'), out);
+  },
+};
+
+export const startLocal: Command = {
+  name: 'start-local',
+  summary: `run a local 4-validator testnet in ./${LOCAL_TESTNET_DIR} (created on first run, resumed after) — what \`npm start\` does`,
+  synopsis: '[--dir DIR] [--engine NAME]',
+  options: {
+    dir: {
+      type: 'string',
+      valueName: 'DIR',
+      description: `testnet directory (default ${LOCAL_TESTNET_DIR})`,
+    },
+    engine: {
+      type: 'string',
+      valueName: 'NAME',
+      description: `engine for a new testnet (default ${DEFAULT_ENGINE})`,
+    },
+  },
+  async run({ values, out }) {
+    const dir = str(values, 'dir') ?? LOCAL_TESTNET_DIR;
+    if (!existsSync(manifestPath(resolve(dir)))) {
+      const { name, params } = parseEngineFlag(str(values, 'engine') ?? DEFAULT_ENGINE);
+      out.info(`creating a 4-validator ${name} testnet in ${dir} (first run)`);
+      await createTestnet({
+        dir,
+        validators: 4,
+        engine: name,
+        engineParams: params,
+        accounts: 4,
+        chainId: 'verity-local',
+      });
+    } else {
+      out.info(`resuming the testnet in ${dir}`);
+    }
+    return runTestnet(dir, out);
+  },
+};

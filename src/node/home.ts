@@ -1,0 +1,36 @@
+/**
+ * A node's home directory:
+ *   HOME/config.toml       node configuration (src/node/config.ts)
+ *   HOME/genesis.json      the chain's genesis
+ *   HOME/keys/ed25519.json validator key = libp2p identity (a full node generates its own)
+ *   HOME/keys/bls.json     BLS key (validators), keys/bls-share.json (threshold deals)
+ *   HOME/data/chain        LevelDB: blocks, certificates, index, state trie, log
+ *   HOME/data/wal          LevelDB: consensus write-ahead records and the double-sign guard
+ */
+import { join } from 'node:path';
+
+export interface HomePaths {
+  readonly home: string;
+  readonly config: string;
+  readonly genesis: string;
+  readonly keys: string;
+  readonly ed25519Key: string;
+  readonly blsKey: string;
+  readonly blsShareKey: string;
+  readonly chainDb: string;
+  readonly walDb: string;
+}
+
+export function homePaths(home: string): HomePaths {
+  return {
+    home,
+    config: join(home, 'config.toml'),
+    genesis: join(home, 'genesis.json'),
+    keys: join(home, 'keys'),
+    ed25519Key: join(home, 'keys', 'ed25519.json'),
+    blsKey: join(home, 'keys', 'bls.json'),
+    blsShareKey: join(home, 'keys', 'bls-share.json'),
+    chainDb: join(home, 'data', 'chain'),
+    walDb: join(home, 'data', 'wal'),
+  };
+}

@@ -1,0 +1,299 @@
+/**
+ * The composition root: one Verity node. Wires the chain store (LevelDB), the consensus WAL
+ * (LevelDB, fsynced), the engine through the runtime, the network, the RPC server, metrics and
+ * logs — and takes them down in reverse order on stop.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { engineNames, getEngine } from '../../consensus/registry.ts';
+import { SeededRng } from '../../consensus/rng.ts';
+import type { EngineModule } from '../../consensus/types.ts';
+import { toHex } from '../../crypto/bytes.ts';
+import { CryptoError } from '../../crypto/errors.ts';
+import { formatAddress } from '../../ledger/address.ts';
+import { ChainStore } from '../../ledger/chain.ts';
+import { type Genesis, GenesisError, parseGenesis } from '../../ledger/genesis.ts';
+import type { EncodedTransaction } from '../../ledger/tx.ts';
+import { loadKey } from '../keystore.ts';
+import { type NodeApi, RpcServer } from '../rpc/server.ts';
+import type { AdmitResult } from '../runtime/mempool.ts';
+import type { Logger, Transport } from '../runtime/ports.ts';
+import { ConsensusRuntime, type ValidatorKeys } from '../runtime/runtime.ts';
+import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
+import { LevelKvStore } from '../storage/level-kv.ts';
+import type { NodeConfig } from './config.ts';
+import { NodeApiError } from './errors.ts';
+import { homePaths } from './home.ts';
+import { NodeMetrics } from './metrics.ts';
+import { RealTimers } from './timers.ts';
+
+/** What the node needs from its network beyond the runtime's Transport. */
+export interface NodeNetwork extends Transport {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  stats(): { bytesIn: number; bytesOut: number };
+  listenAddrs(): string[];
+}
+
+export type NetworkFactory = (args: {
+  config: NodeConfig;
+  genesis: Genesis;
+  identitySeed: Uint8Array;
+  logger: Logger;
+}) => Promise<NodeNetwork>;
+
+export interface StartOptions {
+  readonly home: string;
+  readonly config: NodeConfig;
+  readonly logger: Logger;
+  readonly network: NetworkFactory;
+  readonly passphrase?: string;
+}
+
+async function readGenesis(path: string): Promise<Genesis> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new NodeApiError(
+      'NODE_SETUP',
+      `cannot read the genesis file ${path}: ${(e as NodeJS.ErrnoException).code}. Create a node with \`verity init\` or \`verity testnet\`.`,
+    );
+  }
+  try {
+    return parseGenesis(JSON.parse(text));
+  } catch (e) {
+    if (e instanceof GenesisError) throw e;
+    throw new NodeApiError('NODE_SETUP', `${path} is not valid JSON`);
+  }
+}
+
+async function optionalKey(path: string, passphrase: string | undefined) {
+  try {
+    return await loadKey(path, passphrase === undefined ? {} : { passphrase });
+  } catch (e) {
+    if (e instanceof CryptoError && e.code === 'KEYFILE_MALFORMED' && /ENOENT/.test(e.message))
+      return undefined;
+    throw e;
+  }
+}
+
+export class VerityNode {
+  readonly genesis: Genesis;
+  readonly chain: ChainStore;
+  readonly runtime: ConsensusRuntime<unknown>;
+  readonly network: NodeNetwork;
+  readonly metrics: NodeMetrics;
+  readonly rpc: RpcServer;
+  readonly logger: Logger;
+  readonly #stores: LevelKvStore[];
+  private readonly blockListeners = new Set<(height: number) => void>();
+  private readonly submittedAt = new Map<string, number>();
+  #rpcAddress: { host: string; port: number } | undefined;
+  #lastCommitAt = 0;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(parts: {
+    genesis: Genesis;
+    chain: ChainStore;
+    runtime: ConsensusRuntime<unknown>;
+    network: NodeNetwork;
+    metrics: NodeMetrics;
+    rpc: RpcServer;
+    logger: Logger;
+    stores: LevelKvStore[];
+  }) {
+    this.genesis = parts.genesis;
+    this.chain = parts.chain;
+    this.runtime = parts.runtime;
+    this.network = parts.network;
+    this.metrics = parts.metrics;
+    this.rpc = parts.rpc;
+    this.logger = parts.logger;
+    this.#stores = parts.stores;
+  }
+
+  static async start(o: StartOptions): Promise<VerityNode> {
+    const paths = homePaths(o.home);
+    const log = o.logger;
+    const genesis = await readGenesis(paths.genesis);
+    const engine = getEngine(genesis.engine.name) as EngineModule<unknown> | undefined;
+    if (engine === undefined) {
+      throw new NodeApiError(
+        'NODE_SETUP',
+        `genesis uses engine "${genesis.engine.name}", which this build does not have (${engineNames().join(', ')})`,
+      );
+    }
+    engine.parseParams(genesis.engine.params);
+
+    const ed = await optionalKey(paths.ed25519Key, o.passphrase);
+    const blsKey = await optionalKey(paths.blsKey, o.passphrase);
+    const share = await optionalKey(paths.blsShareKey, o.passphrase);
+    const identitySeed = ed?.secretKey ?? new Uint8Array(randomBytes(32));
+    const keys: ValidatorKeys | undefined =
+      ed === undefined
+        ? undefined
+        : {
+            ed25519: ed.secretKey,
+            ...(blsKey === undefined ? {} : { bls: blsKey.secretKey }),
+            ...(share === undefined
+              ? {}
+              : {
+                  blsShare: {
+                    index: Number(share.extra?.index ?? 0),
+                    secretKey: share.secretKey,
+                    publicKey: share.publicKey,
+                  },
+                }),
+          };
+
+    const chainKv = await LevelKvStore.open(paths.chainDb, { sync: o.config.storage.sync });
+    const walKv = await LevelKvStore.open(paths.walDb, { sync: true });
+    const stores = [chainKv, walKv];
+    try {
+      const chain = await ChainStore.open(chainKv, genesis, {
+        schemes: ALL_CERTIFICATE_SCHEMES,
+        limits: {
+          maxBlockBytes: o.config.consensus.maxBlockBytes + 64 * 1024,
+          maxBlockTxs: o.config.consensus.maxBlockTxs,
+        },
+      });
+      log.info('chain opened', {
+        height: chain.height,
+        head: toHex(chain.headHash),
+        genesis: toHex(chain.genesisHash),
+      });
+      const network = await o.network({ config: o.config, genesis, identitySeed, logger: log });
+      let node: VerityNode | undefined;
+      const runtime = new ConsensusRuntime<unknown>({
+        engine,
+        genesis,
+        chain,
+        transport: network,
+        timers: new RealTimers(),
+        clock: { now: () => Date.now() },
+        wal: walKv,
+        keys,
+        rng: new SeededRng(toHex(randomBytes(16))),
+        logger: log,
+        mempool: o.config.mempool,
+        maxBlockTxs: o.config.consensus.maxBlockTxs,
+        maxBlockBytes: o.config.consensus.maxBlockBytes,
+        maxFutureDriftMs: o.config.consensus.maxFutureDriftMs,
+        statusIntervalMs: o.config.consensus.statusIntervalMs,
+        hooks: {
+          onCommit: (ex, _cert, bySync) => node?.onCommitted(ex.block.header.height, ex.txs, bySync),
+          onEvidence: (e) => log.warn('equivocation evidence', { ...e }),
+        },
+      });
+      if (keys !== undefined && runtime.self === undefined) {
+        log.warn('this node has a key that is not a validator in genesis: running as a full node', {
+          address:
+            ed === undefined
+              ? null
+              : formatAddress(genesis.validators.byPublicKey(ed.publicKey)?.address ?? new Uint8Array(20)),
+        });
+      }
+      const metrics = new NodeMetrics({
+        height: () => chain.height,
+        round: () => runtime.status().round,
+        mempoolSize: () => runtime.mempool.size,
+        mempoolBytes: () => runtime.mempool.bytes,
+        peers: () => network.peers().length,
+        bytesIn: () => network.stats().bytesIn,
+        bytesOut: () => network.stats().bytesOut,
+        evidence: () => runtime.counters.evidence,
+        rejectedMessages: () => runtime.counters.rejected,
+        syncedBlocks: () => runtime.counters.syncedBlocks,
+      });
+      const [host, portText] = o.config.rpc.listen.split(':') as [string, string];
+      const parts = { genesis, chain, runtime, network, metrics, logger: log, stores };
+      const api: NodeApi = {
+        genesis,
+        chain,
+        genesisHash: chain.genesisHash,
+        status: () => runtime.status(),
+        validator: () => {
+          const v = runtime.self === undefined ? undefined : genesis.validators.at(runtime.self);
+          return v === undefined
+            ? undefined
+            : { index: v.index, name: v.name, address: formatAddress(v.address) };
+        },
+        peers: () => network.peers(),
+        syncing: () => runtime.syncStatus().syncing,
+        mempool: () => ({ size: runtime.mempool.size, bytes: runtime.mempool.bytes }),
+        pendingNonce: (address, committed) => runtime.mempool.pendingNonce(address, committed),
+        submit: (etx: EncodedTransaction): Promise<AdmitResult> => runtime.submit(etx),
+        waitForCommit: (id, signal) => runtime.waitForCommit(id, signal),
+        onBlock: (listener) => {
+          node?.blockListeners.add(listener);
+          return () => node?.blockListeners.delete(listener);
+        },
+        metricsText: () => metrics.text(),
+        noteSubmitted: (etx) => {
+          metrics.txsSubmitted.inc();
+          if (node !== undefined && node.submittedAt.size < 200_000)
+            node.submittedAt.set(toHex(etx.id), performance.now());
+        },
+      };
+      const rpc = new RpcServer(api, {
+        host,
+        port: Number(portText),
+        maxBodyBytes: o.config.rpc.maxBodyBytes,
+        commitTimeoutMs: o.config.rpc.commitTimeoutMs,
+        logger: log,
+      });
+      node = new VerityNode({ ...parts, rpc });
+      node.#rpcAddress = await rpc.listen();
+      await network.start();
+      await runtime.start();
+      node.#lastCommitAt = performance.now();
+      log.info('node started', {
+        moniker: o.config.node.moniker,
+        engine: genesis.engine.name,
+        validator: runtime.self ?? null,
+        rpc: `http://${node.#rpcAddress.host}:${node.#rpcAddress.port}`,
+        p2p: network.listenAddrs(),
+      });
+      return node;
+    } catch (e) {
+      for (const s of stores) await s.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  get rpcUrl(): string {
+    const a = this.#rpcAddress;
+    return a === undefined ? '' : `http://${a.host}:${a.port}`;
+  }
+
+  private onCommitted(height: number, txs: readonly EncodedTransaction[], bySync: boolean): void {
+    const now = performance.now();
+    this.metrics.blockInterval.observe((now - this.#lastCommitAt) / 1000);
+    this.#lastCommitAt = now;
+    this.metrics.txsCommitted.inc(txs.length);
+    for (const t of txs) {
+      const key = toHex(t.id);
+      const at = this.submittedAt.get(key);
+      if (at !== undefined) {
+        this.metrics.commitLatency.observe((now - at) / 1000);
+        this.submittedAt.delete(key);
+      }
+    }
+    this.logger.info('committed', { height, txs: txs.length, bySync });
+    for (const l of this.blockListeners) l(height);
+  }
+
+  /** Graceful shutdown: consensus first (no new signatures), then RPC, network and storage. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.runtime.stop();
+      await this.runtime.idle().catch(() => undefined);
+      await this.rpc.close().catch(() => undefined);
+      await this.network.stop().catch(() => undefined);
+      for (const s of this.#stores) await s.close().catch(() => undefined);
+      this.logger.info('node stopped', { height: this.chain.height });
+    })();
+    return this.#stopping;
+  }
+}

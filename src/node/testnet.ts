@@ -1,0 +1,166 @@
+/**
+ * Local testnets: `verity testnet` lays out N validator homes with configs that point at each
+ * other on 127.0.0.1, plus funded account keys and a manifest (testnet.json) that scripts use to
+ * drive the network; `verity testnet up` runs every node as a child process.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EngineParams } from '../../ledger/genesis.ts';
+import { buildChain } from '../genesis-builder.ts';
+import { writeFileAtomic } from '../keystore.ts';
+import { configToToml, defaultConfig } from './config.ts';
+import { NodeApiError } from './errors.ts';
+import { homePaths } from './home.ts';
+
+export interface TestnetManifest {
+  readonly version: 1;
+  readonly chainId: string;
+  readonly engine: string;
+  readonly genesis: string;
+  readonly nodes: ReadonlyArray<{
+    name: string;
+    home: string;
+    rpc: string;
+    p2p: string;
+    peerId: string;
+    address: string;
+  }>;
+  readonly accounts: ReadonlyArray<{ keyFile: string; address: string; balance: string }>;
+}
+
+export interface TestnetOptions {
+  readonly dir: string;
+  readonly validators: number;
+  readonly engine: string;
+  readonly engineParams?: EngineParams;
+  readonly basePort?: number;
+  readonly accounts?: number;
+  readonly chainId?: string;
+  readonly threshold?: boolean;
+  /** Extra config applied to every node (e.g. faster blocks for benchmarks). */
+  readonly tune?: (cfg: ReturnType<typeof defaultConfig>) => void;
+}
+
+export function manifestPath(dir: string): string {
+  return join(dir, 'testnet.json');
+}
+
+export async function createTestnet(o: TestnetOptions): Promise<TestnetManifest> {
+  const dir = resolve(o.dir);
+  if (existsSync(manifestPath(dir))) {
+    throw new NodeApiError(
+      'NODE_SETUP',
+      `${dir} already holds a testnet (testnet.json); pick another --out or delete it`,
+    );
+  }
+  await mkdir(dir, { recursive: true });
+  const basePort = o.basePort ?? 26600;
+  const built = await buildChain({
+    chainId: o.chainId ?? 'verity-testnet',
+    validators: o.validators,
+    engine: o.engine,
+    ...(o.engineParams === undefined ? {} : { engineParams: o.engineParams }),
+    accounts: o.accounts ?? 4,
+    genesisTime: Date.now(),
+    threshold: o.threshold ?? o.engineParams?.qc === 'threshold',
+    out: dir,
+  });
+  const p2pAddr = (i: number) => `/ip4/127.0.0.1/tcp/${basePort + 2 * i}`;
+  const rpcAddr = (i: number) => `127.0.0.1:${basePort + 2 * i + 1}`;
+  const nodes = built.nodes.map((n, i) => ({
+    name: n.name,
+    home: n.home,
+    rpc: `http://${rpcAddr(i)}`,
+    p2p: p2pAddr(i),
+    peerId: n.peerId,
+    address: n.address,
+  }));
+  for (const [i, n] of nodes.entries()) {
+    const cfg = defaultConfig(n.name);
+    cfg.p2p.listen = n.p2p;
+    cfg.p2p.peers = nodes.filter((_, j) => j !== i).map((p) => `${p.peerId}@${p.p2p}`);
+    cfg.rpc.listen = rpcAddr(i);
+    o.tune?.(cfg);
+    await writeFileAtomic(homePaths(n.home).config, configToToml(cfg));
+  }
+  const manifest: TestnetManifest = {
+    version: 1,
+    chainId: o.chainId ?? 'verity-testnet',
+    engine: o.engine,
+    genesis: built.genesisPath,
+    nodes,
+    accounts: built.accounts,
+  };
+  await writeFileAtomic(manifestPath(dir), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
+
+export async function readManifest(dir: string): Promise<TestnetManifest> {
+  const path = manifestPath(resolve(dir));
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new NodeApiError(
+      'NODE_SETUP',
+      `no testnet at ${dir} (missing testnet.json); create one with \`verity testnet --out ${dir}\``,
+    );
+  }
+  const m = JSON.parse(text) as TestnetManifest;
+  if (m.version !== 1 || !Array.isArray(m.nodes))
+    throw new NodeApiError('NODE_SETUP', `${path} is not a testnet manifest`);
+  return m;
+}
+
+const VERITY_BIN = fileURLToPath(new URL('../../cli/verity.ts', import.meta.url));
+
+export interface RunningTestnet {
+  readonly children: ChildProcess[];
+  stop(): Promise<void>;
+}
+
+/** Starts every node of a testnet as a child process (logs to HOME/node.log). */
+export function spawnTestnet(
+  m: TestnetManifest,
+  opts: { extraArgs?: string[]; stdio?: 'inherit' | 'logfile' } = {},
+): RunningTestnet {
+  const children = m.nodes.map((n) => {
+    const args = [VERITY_BIN, 'start', '--home', n.home, ...(opts.extraArgs ?? [])];
+    return spawn(process.execPath, args, {
+      stdio: opts.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+      env: process.env,
+    });
+  });
+  if (opts.stdio !== 'inherit') {
+    for (const [i, c] of children.entries()) {
+      const logFile = join(m.nodes[i]?.home ?? '.', 'node.log');
+      void import('node:fs').then(({ createWriteStream }) => {
+        const out = createWriteStream(logFile, { flags: 'a' });
+        c.stdout?.pipe(out);
+        c.stderr?.pipe(out);
+      });
+    }
+  }
+  return {
+    children,
+    async stop() {
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((resolveStop) => {
+              if (c.exitCode !== null || c.signalCode !== null) return resolveStop();
+              const kill = setTimeout(() => c.kill('SIGKILL'), 10_000);
+              c.once('exit', () => {
+                clearTimeout(kill);
+                resolveStop();
+              });
+              c.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}

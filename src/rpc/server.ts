@@ -1,0 +1,437 @@
+/**
+ * The node's HTTP + JSON API (node:http; the surface is small enough not to need a framework).
+ *
+ * Every response is JSON; errors are `{ "error": { "code", "message" } }` with a 4xx/5xx status
+ * and never a stack trace. Request bodies are capped (413 beyond the cap) and read with a
+ * deadline. `GET /events` streams committed blocks as server-sent events.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fromHex, fromHexExact, toHex, utf8 } from '../../crypto/bytes.ts';
+import { VerityError } from '../../crypto/errors.ts';
+import { formatAddress, parseAddress } from '../../ledger/address.ts';
+import type { Block } from '../../ledger/block.ts';
+import { encodeHeader, headerHash } from '../../ledger/block.ts';
+import { encodeCertificate } from '../../ledger/certificate.ts';
+import type { ChainStore } from '../../ledger/chain.ts';
+import type { Genesis } from '../../ledger/genesis.ts';
+import {
+  buildAccountProof,
+  buildConsistencyProof,
+  buildRecordProof,
+  buildTxProof,
+} from '../../ledger/proofs.ts';
+import { receiptToJson } from '../../ledger/receipt.ts';
+import { decodeTransaction, type EncodedTransaction, TxError, verifyTransaction } from '../../ledger/tx.ts';
+import type { AdmitResult } from '../runtime/mempool.ts';
+import type { Logger } from '../runtime/ports.ts';
+
+export interface NodeApi {
+  readonly genesis: Genesis;
+  readonly chain: ChainStore;
+  readonly genesisHash: Uint8Array;
+  status(): { round: number; step: string; leader?: number; viewChanges: number };
+  validator(): { index: number; name: string; address: string } | undefined;
+  peers(): string[];
+  syncing(): boolean;
+  mempool(): { size: number; bytes: number };
+  pendingNonce(address: Uint8Array, committedNonce: number): number;
+  submit(etx: EncodedTransaction): Promise<AdmitResult>;
+  waitForCommit(id: Uint8Array, signal: AbortSignal): Promise<number>;
+  onBlock(listener: (height: number) => void): () => void;
+  metricsText(): Promise<string>;
+  noteSubmitted(etx: EncodedTransaction): void;
+}
+
+export interface RpcOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly maxBodyBytes: number;
+  readonly commitTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+export class RpcError extends VerityError<string> {
+  readonly status: number;
+  constructor(status: number, code: string, message: string) {
+    super(code, message);
+    this.status = status;
+  }
+}
+
+const notFound = (what: string) => new RpcError(404, 'NOT_FOUND', what);
+const badRequest = (code: string, message: string) => new RpcError(400, code, message);
+
+export function txToJson(etx: EncodedTransaction): Record<string, unknown> {
+  const op = etx.tx.op;
+  return {
+    id: toHex(etx.id),
+    from: formatAddress(etx.from),
+    nonce: etx.tx.nonce,
+    op:
+      op.type === 'transfer'
+        ? { type: 'transfer', to: formatAddress(op.to), amount: op.amount.toString() }
+        : op.type === 'put'
+          ? {
+              type: 'put',
+              key: Buffer.from(op.key).toString('utf8'),
+              value: Buffer.from(op.value).toString('utf8'),
+            }
+          : { type: op.type, amount: op.amount.toString() },
+    raw: toHex(etx.bytes),
+  };
+}
+
+function blockJson(chain: ChainStore, block: Block): Record<string, unknown> {
+  const h = block.header;
+  return {
+    height: h.height,
+    hash: toHex(headerHash(h)),
+    header: {
+      chainId: h.chainId,
+      height: h.height,
+      parentHash: toHex(h.parentHash),
+      time: h.time.ms,
+      timeLogical: h.time.logical,
+      proposer: formatAddress(h.proposer),
+      txRoot: toHex(h.txRoot),
+      txCount: h.txCount,
+      stateRoot: toHex(h.stateRoot),
+      logSize: h.logSize,
+      logRoot: toHex(h.logRoot),
+      validatorsHash: toHex(h.validatorsHash),
+      engine: h.engine,
+      engineData: toHex(h.engineData),
+      raw: toHex(encodeHeader(h)),
+    },
+    txs: chain.decodeTxs(block.txs).map(txToJson),
+  };
+}
+
+function intParam(url: URL, name: string, opts: { required?: boolean } = {}): number | undefined {
+  const v = url.searchParams.get(name);
+  if (v === null) {
+    if (opts.required) throw badRequest('MISSING_PARAMETER', `query parameter "${name}" is required`);
+    return undefined;
+  }
+  if (!/^\d{1,15}$/.test(v))
+    throw badRequest('INVALID_PARAMETER', `"${name}" must be a non-negative integer`);
+  return Number(v);
+}
+
+function strParam(url: URL, name: string): string {
+  const v = url.searchParams.get(name);
+  if (v === null || v.length === 0)
+    throw badRequest('MISSING_PARAMETER', `query parameter "${name}" is required`);
+  if (v.length > 1024) throw badRequest('INVALID_PARAMETER', `"${name}" is too long`);
+  return v;
+}
+
+function address(url: URL): Uint8Array {
+  try {
+    return parseAddress(strParam(url, 'address'));
+  } catch (e) {
+    if (e instanceof RpcError) throw e;
+    throw badRequest('INVALID_ADDRESS', (e as Error).message);
+  }
+}
+
+function txId(url: URL): Uint8Array {
+  try {
+    return fromHexExact(strParam(url, 'id'), 32, 'transaction id');
+  } catch (e) {
+    if (e instanceof RpcError) throw e;
+    throw badRequest('INVALID_PARAMETER', 'id must be a 32-byte hex transaction id');
+  }
+}
+
+function recordKeyParam(url: URL): Uint8Array {
+  const key = utf8(strParam(url, 'key'));
+  if (key.length > 256) throw badRequest('INVALID_PARAMETER', 'key is longer than 256 bytes');
+  return key;
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Uint8Array> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > max) throw new RpcError(413, 'BODY_TOO_LARGE', `request body exceeds ${max} bytes`);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).length;
+    if (total > max) throw new RpcError(413, 'BODY_TOO_LARGE', `request body exceeds ${max} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+export class RpcServer {
+  readonly #api: NodeApi;
+  readonly #o: RpcOptions;
+  readonly #server: Server;
+  readonly #sse = new Set<ServerResponse>();
+
+  constructor(api: NodeApi, opts: RpcOptions) {
+    this.#api = api;
+    this.#o = opts;
+    this.#server = createServer((req, res) => {
+      void this.#handle(req, res);
+    });
+    this.#server.requestTimeout = 60_000;
+    this.#server.headersTimeout = 10_000;
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#o.port, this.#o.host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const a = this.#server.address() as AddressInfo;
+    return { host: a.address, port: a.port };
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.#sse) res.end();
+    this.#sse.clear();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    let status = 200;
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (req.method === 'GET' && url.pathname === '/events') return this.#events(req, res);
+      if (req.method === 'GET' && url.pathname === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(await this.#api.metricsText());
+        return;
+      }
+      const body = await this.#route(req, url);
+      this.#json(res, 200, body);
+    } catch (e) {
+      const err =
+        e instanceof RpcError
+          ? e
+          : e instanceof TxError
+            ? new RpcError(400, e.code, e.message)
+            : e instanceof VerityError && (e.code === 'NOT_FOUND' || e.code === 'INVALID_ADDRESS')
+              ? new RpcError(e.code === 'NOT_FOUND' ? 404 : 400, e.code, e.message)
+              : undefined;
+      if (err !== undefined) {
+        status = err.status;
+        this.#json(res, err.status, { error: { code: err.code, message: err.message } });
+      } else {
+        status = 500;
+        this.#o.logger.error('rpc handler failed', {
+          error: (e as Error).message,
+          stack: (e as Error).stack,
+        });
+        this.#json(res, 500, { error: { code: 'INTERNAL', message: 'internal error; see the node log' } });
+      }
+    } finally {
+      this.#o.logger.debug('rpc', {
+        method: req.method,
+        url: req.url,
+        status,
+        ms: Math.round(performance.now() - started),
+      });
+    }
+  }
+
+  #json(res: ServerResponse, status: number, body: unknown): void {
+    if (res.headersSent) return;
+    const text = JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(text);
+  }
+
+  async #route(req: IncomingMessage, url: URL): Promise<unknown> {
+    const api = this.#api;
+    const chain = api.chain;
+    const method = req.method ?? 'GET';
+    const path = url.pathname;
+    if (method === 'POST' && path === '/tx') return this.#submit(req, url);
+    if (method !== 'GET') throw new RpcError(405, 'METHOD_NOT_ALLOWED', `${method} ${path} is not supported`);
+    switch (path) {
+      case '/health':
+        return { ok: true, height: chain.height };
+      case '/status': {
+        const s = api.status();
+        return {
+          chainId: api.genesis.chainId,
+          height: chain.height,
+          latestHash: toHex(chain.headHash),
+          latestTime: chain.head.time.ms,
+          logSize: chain.head.logSize,
+          logRoot: toHex(chain.head.logRoot),
+          stateRoot: toHex(chain.head.stateRoot),
+          genesisHash: toHex(api.genesisHash),
+          engine: api.genesis.engine.name,
+          round: s.round,
+          step: s.step,
+          leader: s.leader ?? null,
+          viewChanges: s.viewChanges,
+          validator: api.validator() ?? null,
+          peers: api.peers().length,
+          peerIds: api.peers(),
+          syncing: api.syncing(),
+          mempool: api.mempool(),
+        };
+      }
+      case '/block': {
+        const height = intParam(url, 'height') ?? chain.height;
+        const block = await chain.getBlock(height);
+        if (block === undefined) throw notFound(`no block at height ${height} (head is ${chain.height})`);
+        const cert = await chain.getCertificateBytes(height);
+        return { ...blockJson(chain, block), certificate: cert === undefined ? null : toHex(cert) };
+      }
+      case '/tx': {
+        const id = txId(url);
+        const loc = await chain.getTxLocation(id);
+        if (loc === undefined) throw notFound(`transaction ${toHex(id)} is not committed`);
+        const block = await chain.getBlock(loc.height);
+        const bytes = block?.txs[loc.position];
+        if (bytes === undefined) throw new RpcError(500, 'INTERNAL', 'transaction index is inconsistent');
+        return {
+          ...txToJson(decodeTransaction(bytes)),
+          height: loc.height,
+          position: loc.position,
+          logIndex: loc.logIndex,
+          receipt: receiptToJson(loc.receipt),
+        };
+      }
+      case '/account': {
+        const addr = address(url);
+        const state = await chain.stateAt();
+        const a = await state.getAccount(addr);
+        return {
+          address: formatAddress(addr),
+          nonce: a.nonce,
+          nextNonce: api.pendingNonce(addr, a.nonce),
+          balance: a.balance.toString(),
+          stake: a.stake.toString(),
+          height: chain.height,
+        };
+      }
+      case '/record': {
+        const key = recordKeyParam(url);
+        const r = await (await chain.stateAt()).getRecord(key);
+        if (r === undefined) throw notFound(`no record with key "${Buffer.from(key).toString('utf8')}"`);
+        return {
+          key: Buffer.from(key).toString('utf8'),
+          owner: formatAddress(r.owner),
+          value: Buffer.from(r.value).toString('utf8'),
+          valueHex: toHex(r.value),
+          height: chain.height,
+        };
+      }
+      case '/validators':
+        return {
+          validators: api.genesis.validators.describe(),
+          totalPower: api.genesis.validators.totalPower,
+          validatorsHash: toHex(api.genesis.validators.hash),
+        };
+      case '/proof/account':
+        return buildAccountProof(chain, address(url), intParam(url, 'height'));
+      case '/proof/record':
+        return buildRecordProof(chain, recordKeyParam(url), intParam(url, 'height'));
+      case '/proof/tx':
+        return buildTxProof(chain, txId(url), intParam(url, 'height'));
+      case '/proof/consistency':
+        return buildConsistencyProof(
+          chain,
+          intParam(url, 'from', { required: true }) as number,
+          intParam(url, 'to') ?? chain.height,
+        );
+      case '/certificate': {
+        const height = intParam(url, 'height', { required: true }) as number;
+        const cert = await chain.getCertificate(height);
+        if (cert === undefined) throw notFound(`no certificate at height ${height}`);
+        return { height, kind: cert.kind, certificate: toHex(encodeCertificate(cert, chain.schemes)) };
+      }
+      default:
+        throw notFound(`no route ${path}`);
+    }
+  }
+
+  async #submit(req: IncomingMessage, url: URL): Promise<unknown> {
+    const mode = url.searchParams.get('mode') ?? 'sync';
+    if (mode !== 'async' && mode !== 'sync' && mode !== 'commit') {
+      throw badRequest('INVALID_PARAMETER', 'mode must be async, sync or commit');
+    }
+    const body = await readBody(req, this.#o.maxBodyBytes);
+    let hex: unknown;
+    try {
+      hex = (JSON.parse(Buffer.from(body).toString('utf8')) as { tx?: unknown }).tx;
+    } catch {
+      throw badRequest('MALFORMED_JSON', 'body must be JSON: {"tx": "<hex>"}');
+    }
+    if (typeof hex !== 'string') throw badRequest('MALFORMED_JSON', 'body must be JSON: {"tx": "<hex>"}');
+    let bytes: Uint8Array;
+    try {
+      bytes = fromHex(hex);
+    } catch {
+      throw badRequest('TX_MALFORMED', '"tx" is not valid hex');
+    }
+    const etx = decodeTransaction(bytes);
+    verifyTransaction(etx, this.#api.genesis.chainId);
+    const id = toHex(etx.id);
+    const existing = await this.#api.chain.getTxLocation(etx.id);
+    if (existing !== undefined) {
+      return {
+        id,
+        height: existing.height,
+        receipt: receiptToJson(existing.receipt),
+        alreadyCommitted: true,
+      };
+    }
+    const admission = this.#api.submit(etx);
+    if (mode === 'async') {
+      void admission.then((r) => r.ok && this.#api.noteSubmitted(etx));
+      return { id };
+    }
+    const r = await admission;
+    if (!r.ok && r.code !== 'DUPLICATE')
+      throw new RpcError(r.code === 'MEMPOOL_FULL' ? 503 : 400, r.code, r.reason);
+    if (r.ok) this.#api.noteSubmitted(etx);
+    if (mode === 'sync') return { id, admitted: r.ok };
+    const timeout = AbortSignal.timeout(this.#o.commitTimeoutMs);
+    try {
+      const height = await this.#api.waitForCommit(etx.id, timeout);
+      const loc = await this.#api.chain.getTxLocation(etx.id);
+      return { id, height, receipt: loc === undefined ? null : receiptToJson(loc.receipt) };
+    } catch {
+      throw new RpcError(
+        504,
+        'COMMIT_TIMEOUT',
+        `not committed within ${this.#o.commitTimeoutMs} ms; it may still be; query /tx?id=${id}`,
+      );
+    }
+  }
+
+  #events(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
+    res.write(': verity block stream\n\n');
+    this.#sse.add(res);
+    const off = this.#api.onBlock((height) => {
+      void this.#api.chain.getBlock(height).then((block) => {
+        if (block === undefined) return;
+        res.write(
+          `event: block\ndata: ${JSON.stringify({ height, hash: toHex(headerHash(block.header)), txs: block.txs.length, time: block.header.time.ms })}\n\n`,
+        );
+      });
+    });
+    req.on('close', () => {
+      off();
+      this.#sse.delete(res);
+    });
+  }
+}

@@ -1,0 +1,159 @@
+// The node's RPC against a real single-validator node (LevelDB, real timers), networked in-process.
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toHex } from '../../crypto/bytes.ts';
+import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
+import { verifyBundle } from '../../ledger/bundle.ts';
+import { parseGenesis, trustAnchor } from '../../ledger/genesis.ts';
+import { signTransaction } from '../../ledger/tx.ts';
+import { loadKey } from '../../src/keystore.ts';
+import { defaultConfig } from '../../src/node/config.ts';
+import { VerityNode } from '../../src/node/node.ts';
+import { createTestnet } from '../../src/node/testnet.ts';
+import { RpcClient, type RpcClientError } from '../../src/rpc/client.ts';
+import { silentLogger } from '../../src/runtime/ports.ts';
+import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
+import { InProcessHub } from '../helpers/inprocess-network.ts';
+
+let node: VerityNode;
+let rpc: RpcClient;
+let dir: string;
+let account: Awaited<ReturnType<typeof loadKey>>;
+let chainId: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'verity-rpc-'));
+  const m = await createTestnet({
+    dir,
+    validators: 1,
+    engine: 'tendermint',
+    engineParams: { emptyBlockIntervalMs: 200 },
+    accounts: 2,
+    chainId: 'rpc-test',
+  });
+  chainId = m.chainId;
+  const cfg = defaultConfig('node0');
+  cfg.rpc.listen = '127.0.0.1:0';
+  node = await VerityNode.start({
+    home: m.nodes[0]!.home,
+    config: cfg,
+    logger: silentLogger,
+    network: new InProcessHub().factory(),
+  });
+  rpc = new RpcClient(node.rpcUrl);
+  account = await loadKey(m.accounts[0]!.keyFile);
+}, 60_000);
+
+afterAll(async () => {
+  await node?.stop();
+});
+
+async function code(p: Promise<unknown>): Promise<[number, string]> {
+  try {
+    await p;
+  } catch (e) {
+    return [(e as RpcClientError).status, (e as RpcClientError).code];
+  }
+  return [200, 'OK'];
+}
+
+describe('RPC', () => {
+  it('serves status, validators and health', async () => {
+    const s = await rpc.status();
+    expect(s.chainId).toBe(chainId);
+    expect(s.engine).toBe('tendermint');
+    expect((await rpc.get('/health')).ok).toBe(true);
+    expect(((await rpc.get('/validators')).validators as unknown[]).length).toBe(1);
+  });
+
+  it('commits a transaction with mode=commit and serves it, its block, the account and proofs', async () => {
+    const from = addressFromPublicKey(account.publicKey);
+    const to = addressFromPublicKey(new Uint8Array(32).fill(5));
+    const etx = signTransaction(
+      { chainId, sender: account.publicKey, nonce: 0, op: { type: 'transfer', to, amount: 7n } },
+      account.secretKey,
+    );
+    const r = await rpc.submitTx(toHex(etx.bytes), 'commit');
+    expect(r.id).toBe(toHex(etx.id));
+    expect(r.receipt).toEqual({ ok: true });
+    const tx = await rpc.get(`/tx?id=${r.id}`);
+    expect(tx.height).toBe(r.height);
+    const block = await rpc.get(`/block?height=${r.height}`);
+    expect((block.txs as Array<{ id: string }>)[0]?.id).toBe(r.id);
+    const acct = await rpc.account(formatAddress(to));
+    expect(acct.balance).toBe('7');
+    expect((await rpc.account(formatAddress(from))).nextNonce).toBe(1);
+    const genesis = parseGenesis(JSON.parse(await readFile(join(dir, 'genesis.json'), 'utf8')));
+    for (const path of [
+      `/proof/tx?id=${r.id}`,
+      `/proof/account?address=${formatAddress(to)}`,
+      '/proof/record?key=nothing',
+      '/proof/consistency?from=1',
+    ]) {
+      const bundle = await rpc.get(path);
+      const v = verifyBundle(bundle, trustAnchor(genesis), { schemes: ALL_CERTIFICATE_SCHEMES });
+      expect(v.ok, `${path}: ${JSON.stringify(v)}`).toBe(true);
+    }
+    // Submitting it again reports where it already is.
+    const again = await rpc.submitTx(toHex(etx.bytes), 'sync');
+    expect(again.height).toBe(r.height);
+  });
+
+  it('rejects bad input with a 4xx and a code, and keeps serving', async () => {
+    const base = node.rpcUrl;
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fetch(`${base}/tx?mode=sync`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
+    const cases: Array<[Promise<Response>, number, string]> = [
+      [post('{not json'), 400, 'MALFORMED_JSON'],
+      [post(JSON.stringify({ tx: 'zz' })), 400, 'TX_MALFORMED'],
+      [post(JSON.stringify({ tx: 'c0' })), 400, 'TX_MALFORMED'],
+      [post(JSON.stringify({ tx: 'ab'.repeat(200_000) })), 413, 'BODY_TOO_LARGE'],
+      [fetch(`${base}/tx?mode=bogus`, { method: 'POST', body: '{}' }), 400, 'INVALID_PARAMETER'],
+      [fetch(`${base}/block?height=-1`), 400, 'INVALID_PARAMETER'],
+      [fetch(`${base}/block?height=999999`), 404, 'NOT_FOUND'],
+      [fetch(`${base}/account?address=verity1nope`), 400, 'INVALID_ADDRESS'],
+      [fetch(`${base}/tx?id=00`), 400, 'INVALID_PARAMETER'],
+      [fetch(`${base}/nope`), 404, 'NOT_FOUND'],
+      [fetch(`${base}/status`, { method: 'DELETE' }), 405, 'METHOD_NOT_ALLOWED'],
+    ];
+    for (const [p, status, c] of cases) {
+      const res = await p;
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(res.status, c).toBe(status);
+      expect(body.error.code).toBe(c);
+      expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+/); // no stack traces
+    }
+    // A transaction for another chain and one with a bad signature.
+    const other = signTransaction(
+      { chainId: 'other', sender: account.publicKey, nonce: 1, op: { type: 'stake', amount: 1n } },
+      account.secretKey,
+    );
+    expect(await code(rpc.submitTx(toHex(other.bytes), 'sync'))).toEqual([400, 'TX_WRONG_CHAIN']);
+    const good = signTransaction(
+      { chainId, sender: account.publicKey, nonce: 1, op: { type: 'stake', amount: 1n } },
+      account.secretKey,
+    );
+    const forged = good.bytes.slice();
+    forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 1;
+    expect(await code(rpc.submitTx(toHex(forged), 'sync'))).toEqual([400, 'TX_BAD_SIGNATURE']);
+    const replay = signTransaction(
+      { chainId, sender: account.publicKey, nonce: 0, op: { type: 'stake', amount: 1n } },
+      account.secretKey,
+    );
+    expect(await code(rpc.submitTx(toHex(replay.bytes), 'sync'))).toEqual([400, 'NONCE_TOO_LOW']);
+    expect((await rpc.get('/health')).ok).toBe(true);
+  });
+
+  it('exposes Prometheus metrics', async () => {
+    const text = await (await fetch(`${node.rpcUrl}/metrics`)).text();
+    expect(text).toMatch(/verity_height \d+/);
+    expect(text).toContain('verity_tx_commit_latency_seconds_bucket');
+    expect(text).toContain('verity_mempool_size');
+  });
+});
