@@ -1,0 +1,85 @@
+/**
+ * npm run test:long — the long simulator sweep: ≥ 1,000 seeds per engine (the unit suite runs 50),
+ * spread over two worker threads. Prints progress and, for every failure, the replay command.
+ *   node test/long/sweep.ts [--seeds 1000] [--engines tendermint,pbft,hotstuff] [--workers 2]
+ */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { engineNames, getEngine } from '../../consensus/registry.ts';
+import { replayCommand, runSimulation } from '../../src/sim/simulation.ts';
+import { sweepOptions } from '../sim/sweep-options.ts';
+
+interface Job {
+  engine: string;
+  params: Record<string, string | number | boolean>;
+  seed: number;
+}
+
+if (isMainThread) {
+  const arg = (name: string, dflt: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
+  };
+  const seeds = Number(arg('seeds', '1000'));
+  const workers = Number(arg('workers', '2'));
+  const engines = arg('engines', engineNames().join(','))
+    .split(',')
+    .filter((e) => {
+      try {
+        getEngine(e)?.parseParams({});
+        return getEngine(e) !== undefined;
+      } catch {
+        return false;
+      }
+    });
+  const variants: Array<{ engine: string; params: Record<string, string | number | boolean> }> = [];
+  for (const e of engines) {
+    if (e === 'hotstuff') {
+      for (const qc of ['aggregate', 'threshold'])
+        for (const chain of [3, 2]) variants.push({ engine: e, params: { qc, chain } });
+    } else variants.push({ engine: e, params: {} });
+  }
+  const jobs: Job[] = [];
+  for (const v of variants) {
+    const perVariant = v.engine === 'hotstuff' ? Math.ceil(seeds / 4) : seeds;
+    for (let s = 1; s <= perVariant; s++) jobs.push({ ...v, seed: 100_000 + s });
+  }
+  console.log(`long sweep: ${jobs.length} runs (${engines.join(', ')}), ${workers} workers`);
+  let done = 0;
+  let failed = 0;
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: workers }, (_, w) => {
+      const mine = jobs.filter((_, i) => i % workers === w);
+      return new Promise<void>((resolve, reject) => {
+        const worker = new Worker(new URL(import.meta.url), { workerData: mine });
+        worker.on('message', (m: { ok: boolean; line: string }) => {
+          done++;
+          if (!m.ok) {
+            failed++;
+            console.log(`FAIL ${m.line}`);
+          }
+          if (done % 50 === 0)
+            console.log(
+              `  ${done}/${jobs.length} runs, ${failed} failed, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+            );
+        });
+        worker.on('error', reject);
+        worker.on('exit', () => resolve());
+      });
+    }),
+  );
+  console.log(`${done - failed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  process.exit(failed === 0 ? 0 : 1);
+} else {
+  for (const job of workerData as Job[]) {
+    const engine = getEngine(job.engine);
+    if (engine === undefined) continue;
+    const o = sweepOptions(engine, job.seed, job.params);
+    const r = await runSimulation(o);
+    const ok = r.safe && r.live;
+    parentPort?.postMessage({
+      ok,
+      line: ok ? '' : `${r.safe ? 'liveness' : `safety: ${r.violations[0]?.detail}`} — ${replayCommand(o)}`,
+    });
+  }
+}
