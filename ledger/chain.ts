@@ -445,8 +445,11 @@ export class ChainStore {
         const etx = executed.txs[i] as EncodedTransaction;
         const key = concatBytes(P_TX, etx.id);
         // First inclusion wins: a replayed copy (which can only fail with BAD_NONCE) is in the log
-        // but never shadows where the transaction actually took effect.
-        if ((await this.#staged.get(key)) !== undefined) continue;
+        // but never shadows where the transaction actually took effect. Any other receipt consumed
+        // the sender's nonce, so it is necessarily the first inclusion: only BAD_NONCE needs a read.
+        const receipt = executed.receipts[i] as Receipt;
+        if (!receipt.ok && receipt.code === 'BAD_NONCE' && (await this.#staged.get(key)) !== undefined)
+          continue;
         ops.push({
           type: 'put',
           key,

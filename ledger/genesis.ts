@@ -22,7 +22,7 @@ import type { TrustAnchor } from './certificate.ts';
 import type { KvStore } from './kv.ts';
 import { emptyRoot } from './log/index.ts';
 import { MerklePatriciaTrie } from './mpt/index.ts';
-import { encodeRecord, LedgerState, recordKey } from './state.ts';
+import { LedgerState } from './state.ts';
 import { MAX_AMOUNT, MAX_CHAIN_ID_LENGTH, MAX_RECORD_KEY_LENGTH, MAX_RECORD_VALUE_LENGTH } from './tx.ts';
 import { peerIdFromEd25519, type ValidatorInfo, ValidatorSet } from './validators.ts';
 
@@ -293,8 +293,8 @@ export function genesisEngineData(g: Genesis): Uint8Array {
 export async function buildGenesisState(g: Genesis, trie: MerklePatriciaTrie): Promise<LedgerState> {
   const state = new LedgerState(trie);
   for (const a of g.accounts) await state.setAccount(a.address, { nonce: 0, balance: a.balance, stake: 0n });
-  for (const r of g.records)
-    await trie.put(recordKey(r.key), encodeRecord({ owner: r.owner, value: r.value }));
+  for (const r of g.records) await state.setRecord(r.key, { owner: r.owner, value: r.value });
+  await state.flush();
   return state;
 }
 

@@ -70,6 +70,10 @@ export function decodeRecord(bytes: Uint8Array): DataRecord {
   };
 }
 
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
 function isEmpty(a: Account): boolean {
   return a.nonce === 0 && a.balance === 0n && a.stake === 0n;
 }
@@ -77,27 +81,81 @@ function isEmpty(a: Account): boolean {
 export class LedgerState {
   readonly trie: MerklePatriciaTrie;
 
+  /**
+   * Decoded accounts and records read or written since the last flush. A block touches the same
+   * accounts again and again (a busy sender, a popular recipient): each is read from the trie and
+   * decoded once, and written back once, at `flush()`.
+   */
+  readonly #accounts = new Map<string, { address: Uint8Array; account: Account; dirty: boolean }>();
+  readonly #records = new Map<string, { key: Uint8Array; record: DataRecord | undefined; dirty: boolean }>();
+
   constructor(trie: MerklePatriciaTrie) {
     this.trie = trie;
   }
 
+  /** The state root; `flush()` first if there were writes. */
   root(): Uint8Array {
+    if (this.#dirty()) throw new Error('LedgerState.root() with unflushed writes: call flush() first');
     return this.trie.root();
   }
 
+  #dirty(): boolean {
+    for (const a of this.#accounts.values()) if (a.dirty) return true;
+    for (const r of this.#records.values()) if (r.dirty) return true;
+    return false;
+  }
+
   async getAccount(address: Uint8Array): Promise<Account> {
+    const k = latin1(address);
+    const cached = this.#accounts.get(k);
+    if (cached !== undefined) return cached.account;
     const raw = await this.trie.get(accountKey(address));
-    return raw === undefined ? EMPTY_ACCOUNT : decodeAccount(raw);
+    const account = raw === undefined ? EMPTY_ACCOUNT : decodeAccount(raw);
+    this.#accounts.set(k, { address, account, dirty: false });
+    return account;
   }
 
   async setAccount(address: Uint8Array, account: Account): Promise<void> {
-    if (isEmpty(account)) await this.trie.del(accountKey(address));
-    else await this.trie.put(accountKey(address), encodeAccount(account));
+    this.#accounts.set(latin1(address), { address, account, dirty: true });
   }
 
   async getRecord(key: Uint8Array): Promise<DataRecord | undefined> {
+    const k = latin1(key);
+    const cached = this.#records.get(k);
+    if (cached !== undefined) return cached.record;
     const raw = await this.trie.get(recordKey(key));
-    return raw === undefined ? undefined : decodeRecord(raw);
+    const record = raw === undefined ? undefined : decodeRecord(raw);
+    this.#records.set(k, { key, record, dirty: false });
+    return record;
+  }
+
+  async setRecord(key: Uint8Array, record: DataRecord | undefined): Promise<void> {
+    this.#records.set(latin1(key), { key, record, dirty: true });
+  }
+
+  /** Writes every changed account and record into the trie (in key order: deterministic). */
+  async flush(): Promise<void> {
+    const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }> =
+      [];
+    for (const k of [...this.#accounts.keys()].sort()) {
+      const a = this.#accounts.get(k) as { address: Uint8Array; account: Account; dirty: boolean };
+      if (!a.dirty) continue;
+      a.dirty = false;
+      const key = accountKey(a.address);
+      ops.push(
+        isEmpty(a.account) ? { type: 'del', key } : { type: 'put', key, value: encodeAccount(a.account) },
+      );
+    }
+    for (const k of [...this.#records.keys()].sort()) {
+      const r = this.#records.get(k) as { key: Uint8Array; record: DataRecord | undefined; dirty: boolean };
+      if (!r.dirty) continue;
+      r.dirty = false;
+      const key = recordKey(r.key);
+      ops.push(
+        r.record === undefined ? { type: 'del', key } : { type: 'put', key, value: encodeRecord(r.record) },
+      );
+    }
+    if (ops.length > 0) await this.trie.batch(ops);
   }
 
   /** Applies one already signature-checked transaction. Never throws for a valid transaction. */
@@ -128,8 +186,7 @@ export class LedgerState {
         }
         await this.setAccount(from, bumped);
         // An empty value deletes the record (and releases the key).
-        if (op.value.length === 0) await this.trie.del(recordKey(op.key));
-        else await this.trie.put(recordKey(op.key), encodeRecord({ owner: from, value: op.value }));
+        await this.setRecord(op.key, op.value.length === 0 ? undefined : { owner: from, value: op.value });
         return OK;
       }
       case 'stake': {
@@ -174,5 +231,6 @@ export async function applyBlock(
 ): Promise<BlockExecution> {
   const receipts: Receipt[] = [];
   for (const etx of txs) receipts.push(await state.applyTransaction(etx));
+  await state.flush();
   return { stateRoot: state.root(), receipts };
 }

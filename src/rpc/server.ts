@@ -255,6 +255,7 @@ export class RpcServer {
     const method = req.method ?? 'GET';
     const path = url.pathname;
     if (method === 'POST' && path === '/tx') return this.#submit(req, url);
+    if (method === 'POST' && path === '/txs') return this.#submitBatch(req);
     if (method !== 'GET') throw new RpcError(405, 'METHOD_NOT_ALLOWED', `${method} ${path} is not supported`);
     switch (path) {
       case '/health':
@@ -411,6 +412,37 @@ export class RpcServer {
         `not committed within ${this.#o.commitTimeoutMs} ms; it may still be; query /tx?id=${id}`,
       );
     }
+  }
+
+  /**
+   * Batch submission (high-throughput clients and benchmarks): {"txs": ["<hex>", …]}, at most
+   * 1,000 per request, each admitted like mode=sync; one result per transaction, in order.
+   */
+  async #submitBatch(req: IncomingMessage): Promise<unknown> {
+    const body = await readBody(req, this.#o.maxBodyBytes * 16);
+    let txs: unknown;
+    try {
+      txs = (JSON.parse(Buffer.from(body).toString('utf8')) as { txs?: unknown }).txs;
+    } catch {
+      throw badRequest('MALFORMED_JSON', 'body must be JSON: {"txs": ["<hex>", …]}');
+    }
+    if (!Array.isArray(txs) || txs.length > 1000)
+      throw badRequest('MALFORMED_JSON', '"txs" must be an array of at most 1000 hex strings');
+    const results = await Promise.all(
+      txs.map(async (hex: unknown) => {
+        try {
+          if (typeof hex !== 'string') throw badRequest('TX_MALFORMED', 'not a string');
+          const etx = decodeTransaction(fromHex(hex));
+          verifyTransaction(etx, this.#api.genesis.chainId);
+          const r = await this.#api.submit(etx);
+          if (r.ok) this.#api.noteSubmitted(etx);
+          return r.ok ? { id: toHex(etx.id), ok: true } : { id: toHex(etx.id), ok: false, code: r.code };
+        } catch (e) {
+          return { ok: false, code: (e as { code?: string }).code ?? 'TX_MALFORMED' };
+        }
+      }),
+    );
+    return { results };
   }
 
   #events(req: IncomingMessage, res: ServerResponse): void {

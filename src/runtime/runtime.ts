@@ -313,7 +313,7 @@ export class ConsensusRuntime<M> {
     //    message this step signs, in one synced batch before anything leaves the node.
     const codec = this.#o.engine.codec;
     const walOps: KvOp[] = [];
-    const sealed = new Map<EngineOutput<M>, Uint8Array>();
+    const sealed = new Map<EngineOutput<M>, { bytes: Uint8Array; signature: Uint8Array }>();
     const replaced = new Map<EngineOutput<M>, Uint8Array>();
     const keys = this.#o.keys;
     for (const out of outputs) {
@@ -321,10 +321,11 @@ export class ConsensusRuntime<M> {
         walOps.push({ type: 'put', key: concatBytes(WAL_ENGINE, utf8(out.key)), value: out.record });
       if ((out.kind !== 'broadcast' && out.kind !== 'send') || keys === undefined || this.self === undefined)
         continue;
-      const envelope = sealEnvelope(codec, out.msg, this.#chainId, this.self, keys.ed25519).bytes;
+      const seal = sealEnvelope(codec, out.msg, this.#chainId, this.self, keys.ed25519);
+      const envelope = seal.bytes;
       const slot = codec.slot(out.msg);
       if (slot === undefined) {
-        sealed.set(out, envelope);
+        sealed.set(out, seal);
         continue;
       }
       const key = toHex(slotKey(slot));
@@ -341,7 +342,7 @@ export class ConsensusRuntime<M> {
         replaced.set(out, prior.envelope);
         continue;
       }
-      sealed.set(out, envelope);
+      sealed.set(out, seal);
       if (prior === undefined) {
         this.#guard.set(key, { hash: toHex(hash), envelope });
         walOps.push({
@@ -362,8 +363,9 @@ export class ConsensusRuntime<M> {
           const original = replaced.get(out);
           if (original !== undefined) this.#sendSealed(original, undefined, to);
           else {
-            const envelope = sealed.get(out);
-            if (envelope !== undefined) this.#sendSealed(envelope, out.msg, to);
+            const seal = sealed.get(out);
+            if (seal !== undefined)
+              this.#sendSealed(seal.bytes, { msg: out.msg, signature: seal.signature }, to);
           }
           break;
         }
@@ -404,12 +406,19 @@ export class ConsensusRuntime<M> {
   }
 
   /** Sends a sealed envelope; `msg` is its decoded content if known (else decoded for the loopback). */
-  #sendSealed(envelope: Uint8Array, msg: M | undefined, to: number | undefined): void {
+  #sendSealed(
+    envelope: Uint8Array,
+    known: { msg: M; signature: Uint8Array } | undefined,
+    to: number | undefined,
+  ): void {
     const self = this.self;
     if (self === undefined) return;
     const codec = this.#o.engine.codec;
-    const opened = openEnvelope(envelope, codec, this.#o.genesis.validators, this.#chainId, () => true);
-    const own = msg ?? opened.msg;
+    // Decoding our own envelope again is only needed for a re-sent original (the guard case).
+    const opened: { msg: M; signature: Uint8Array } =
+      known ?? openEnvelope<M>(envelope, codec, this.#o.genesis.validators, this.#chainId, () => true);
+    const own = opened.msg;
+    const signature = opened.signature;
     this.#o.hooks?.onSigned?.(
       codec.slot(own),
       sha256(codec.signingBytes(own, this.#chainId)),
@@ -417,7 +426,7 @@ export class ConsensusRuntime<M> {
     );
     if (to === undefined || to === self) {
       // Own messages take the same path as everyone else's: loop back into the engine.
-      this.#enqueue(() => this.#step({ kind: 'message', from: self, msg: own, signature: opened.signature }));
+      this.#enqueue(() => this.#step({ kind: 'message', from: self, msg: own, signature }));
     }
     if (to === undefined) this.#send(undefined, 'consensus', envelope);
     else if (to !== self) {

@@ -77,6 +77,7 @@ const workloadArb = fc.array(fc.array(txArb, { maxLength: 12 }), { minLength: 1,
 async function freshState(store = new MemoryKvStore()): Promise<LedgerState> {
   const state = new LedgerState(await MerklePatriciaTrie.create({ store, secure: true }));
   for (const u of users) await state.setAccount(u.address, { nonce: 0, balance: INITIAL, stake: 0n });
+  await state.flush();
   return state;
 }
 
@@ -184,8 +185,11 @@ describe('state machine', () => {
     const state = new LedgerState(await MerklePatriciaTrie.create({ store, secure: true }));
     const before = toHex(state.root());
     await state.setAccount(users[0]!.address, { nonce: 0, balance: 5n, stake: 0n });
+    expect(() => state.root()).toThrow(/flush/);
+    await state.flush();
     expect(toHex(state.root())).not.toBe(before);
     await state.setAccount(users[0]!.address, { nonce: 0, balance: 0n, stake: 0n });
+    await state.flush();
     expect(toHex(state.root())).toBe(before);
   });
 });
