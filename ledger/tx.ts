@@ -238,6 +238,14 @@ export function decodeTransaction(bytes: Uint8Array, maxBytes = DEFAULT_MAX_TX_B
   }
 }
 
+/**
+ * Ids of transactions whose signature already verified. The id hashes the complete signed bytes,
+ * so the same id means the same check with the same answer: a node verifies each transaction
+ * once, not once at admission, again for every gossiped copy, and again in the block.
+ */
+const verified = new Map<string, true>();
+const VERIFIED_CACHE_SIZE = 200_000;
+
 /** Checks the chain id and the signature. Throws TX_WRONG_CHAIN / TX_BAD_SIGNATURE. */
 export function verifyTransaction(encoded: EncodedTransaction, chainId: string): void {
   if (encoded.tx.chainId !== chainId) {
@@ -246,9 +254,13 @@ export function verifyTransaction(encoded: EncodedTransaction, chainId: string):
       `transaction is for chain "${encoded.tx.chainId}", this is "${chainId}"`,
     );
   }
+  const key = Buffer.from(encoded.id).toString('latin1');
+  if (verified.has(key)) return;
   if (!ed25519.verify(encoded.tx.signature, signingBytes(encoded.tx), encoded.tx.sender)) {
     throw new TxError('TX_BAD_SIGNATURE', 'transaction signature does not verify');
   }
+  verified.set(key, true);
+  if (verified.size > VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
 }
 
 /** Decode + verify: what a node does with bytes from a client or a peer. */

@@ -110,7 +110,13 @@ export class ConsensusRuntime<M> {
   readonly self: number | undefined;
   readonly #selfAddress: Uint8Array | undefined;
   readonly #chainId: string;
-  readonly #queue: Array<() => Promise<void> | void> = [];
+  /**
+   * Two FIFO queues: consensus, timers, block execution and sync go first; transaction intake
+   * (client submissions, gossip) only runs when no consensus work is waiting — under a flood of
+   * transactions, votes and timeouts must not wait behind thousands of signature checks.
+   */
+  readonly #urgent = new Fifo<() => Promise<void> | void>();
+  readonly #bulk = new Fifo<() => Promise<void> | void>();
   #draining: Promise<void> | undefined;
   #running = false;
   #stopped = false;
@@ -132,6 +138,7 @@ export class ConsensusRuntime<M> {
     rejected: 0,
     syncedBlocks: 0,
     evidence: 0,
+    droppedTxGossip: 0,
   };
 
   constructor(opts: RuntimeOptions<M>) {
@@ -206,11 +213,12 @@ export class ConsensusRuntime<M> {
   stop(): void {
     this.#stopped = true;
     this.#o.timers.cancelAll();
-    this.#queue.length = 0;
+    this.#urgent.clear();
+    this.#bulk.clear();
   }
 
   debugBusy(): string {
-    return `q=${this.#queue.length} draining=${this.#draining !== undefined}`;
+    return `q=${this.#urgent.size + this.#bulk.size} draining=${this.#draining !== undefined}`;
   }
 
   /** Resolves once every queued event has been processed. */
@@ -225,7 +233,7 @@ export class ConsensusRuntime<M> {
         const r = await this.mempool.add(etx);
         if (r.ok) this.#send(undefined, 'tx', etx.bytes);
         resolve(r);
-      });
+      }, 'bulk');
     });
   }
 
@@ -264,9 +272,9 @@ export class ConsensusRuntime<M> {
 
   // -- event queue ---------------------------------------------------------------------------
 
-  #enqueue(fn: () => Promise<void> | void): void {
+  #enqueue(fn: () => Promise<void> | void, priority: 'urgent' | 'bulk' = 'urgent'): void {
     if (this.#stopped) return;
-    this.#queue.push(fn);
+    (priority === 'urgent' ? this.#urgent : this.#bulk).push(fn);
     // The flag is set before #drain runs: its first event may enqueue more work synchronously,
     // and that must not start a second, concurrent drain.
     if (!this.#running) {
@@ -277,8 +285,9 @@ export class ConsensusRuntime<M> {
 
   async #drain(): Promise<void> {
     try {
-      while (this.#queue.length > 0 && !this.#stopped) {
-        const fn = this.#queue.shift() as () => Promise<void> | void;
+      while (!this.#stopped) {
+        const fn = this.#urgent.shift() ?? this.#bulk.shift();
+        if (fn === undefined) break;
         try {
           await fn();
         } catch (e) {
@@ -599,7 +608,13 @@ export class ConsensusRuntime<M> {
         this.#enqueue(() => this.#onConsensus(from, bytes));
         break;
       case 'tx':
-        this.#enqueue(() => this.#onTx(from, bytes));
+        // Under a gossip flood, shed transactions rather than memory: they reach us again in
+        // proposals or from the client that resubmits.
+        if (this.#bulk.size > 20_000) {
+          this.counters.droppedTxGossip++;
+          return;
+        }
+        this.#enqueue(() => this.#onTx(from, bytes), 'bulk');
         break;
       case 'sync':
         this.#enqueue(() => this.#onSync(from, bytes));
@@ -771,5 +786,35 @@ export class ConsensusRuntime<M> {
       }
     }
     this.#maybeRequestBlocks();
+  }
+}
+
+/** A FIFO queue with O(1) push and shift (Array.shift is O(n): quadratic under a backlog). */
+class Fifo<T> {
+  #items: Array<T | undefined> = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  clear(): void {
+    this.#items = [];
+    this.#head = 0;
   }
 }

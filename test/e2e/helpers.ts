@@ -41,9 +41,13 @@ export async function createCluster(opts: {
   const start = (i: number): ChildProcess => {
     const n = manifest.nodes[i];
     if (n === undefined) throw new Error(`no node ${i}`);
-    const child = spawn(process.execPath, [VERITY, 'start', '--home', n.home, '--log-level', 'info'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [VERITY, 'start', '--home', n.home, '--log-level', process.env.VERITY_E2E_LOG_LEVEL ?? 'info'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const log = createWriteStream(join(n.home, 'node.log'), { flags: 'a' });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);

@@ -1,0 +1,171 @@
+/**
+ * npm run bench:node — a 4-validator testnet on this machine (separate processes, libp2p over
+ * loopback, LevelDB with fsync, real signatures): sustained committed transactions per second and
+ * submit-to-commit latency (p50/p99) at increasing offered load, per engine.
+ *
+ *   node test/bench/node.bench.ts [--engines tendermint,hotstuff] [--rates 1000,2000,4000] [--seconds 15] [--quick]
+ *
+ * The load generator runs in this process (pre-signed transfers from 256 funded accounts, sent
+ * with POST /txs in batches, round-robin over the 4 nodes); commits are observed by following
+ * node 0's blocks. Latency includes the generator's 50 ms polling granularity.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getEngine } from '../../consensus/registry.ts';
+import { toHex } from '../../crypto/bytes.ts';
+import { addressFromPublicKey } from '../../ledger/address.ts';
+import { signTransaction } from '../../ledger/tx.ts';
+import { loadKey } from '../../src/keystore.ts';
+import type { RpcClient } from '../../src/rpc/client.ts';
+import { type Cluster, createCluster, heights, waitFor } from '../e2e/helpers.ts';
+import { fmt, header, table } from './harness.ts';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
+};
+const quick = process.argv.includes('--quick');
+const engines = arg('engines', 'tendermint').split(',');
+const rates = arg('rates', quick ? '500,1500' : '1000,2000,3000,4000,6000')
+  .split(',')
+  .map(Number);
+const seconds = Number(arg('seconds', quick ? '8' : '15'));
+const ACCOUNTS = 256;
+const BATCH_MS = 50;
+
+header('Verity node benchmark: 4 validators, libp2p on loopback, LevelDB (fsync), real signatures');
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+}
+
+for (const [slot, spec] of engines.entries()) {
+  const [name, paramText] = spec.split(':') as [string, string | undefined];
+  if (getEngine(name) === undefined) {
+    console.log(`(skipping unknown engine ${name})`);
+    continue;
+  }
+  const params: Record<string, string | number> = {};
+  for (const kv of (paramText ?? '').split(',').filter(Boolean)) {
+    const [k, v] = kv.split('=') as [string, string];
+    params[k] = /^\d+$/.test(v) ? Number(v) : v;
+  }
+  const dir = await mkdtemp(join(tmpdir(), `verity-bench-${name}-`));
+  const cluster: Cluster = await createCluster({
+    dir,
+    validators: 4,
+    engine: name,
+    engineParams: params,
+    slot: 40 + slot,
+    accounts: ACCOUNTS,
+  });
+  try {
+    for (let i = 0; i < 4; i++) cluster.start(i);
+    await waitFor(
+      'testnet up',
+      async () => ((await heights(cluster, [0, 1, 2, 3])).every((h) => h >= 1) ? true : undefined),
+      180_000,
+    );
+    const keys = await Promise.all(cluster.manifest.accounts.map((a) => loadKey(a.keyFile)));
+    const sink = addressFromPublicKey(new Uint8Array(32).fill(1));
+    const nonces = keys.map(() => 0);
+    const rpc0 = cluster.clients[0] as RpcClient;
+    const rows: Array<Record<string, string>> = [];
+    for (const rate of rates) {
+      const total = rate * seconds;
+      process.stderr.write(`${name}: signing ${total} transactions for ${rate} tx/s… `);
+      const txs = Array.from({ length: total }, (_, i) => {
+        const k = i % keys.length;
+        const key = keys[k] as (typeof keys)[number];
+        const nonce = nonces[k] as number;
+        nonces[k] = nonce + 1;
+        return signTransaction(
+          { chainId: 'e2e', sender: key.publicKey, nonce, op: { type: 'transfer', to: sink, amount: 1n } },
+          key.secretKey,
+        );
+      });
+      process.stderr.write('sending\n');
+      const submitted = new Map<string, number>();
+      let nextHeight = (await rpc0.status()).height + 1;
+      const latencies: number[] = [];
+      let committedInWindow = 0;
+      const start = performance.now();
+      const windowEnd = start + seconds * 1000;
+      let sent = 0;
+      let rejected = 0;
+      // Follow node 0's blocks while sending.
+      let following = true;
+      const follower = (async () => {
+        while (following) {
+          try {
+            const h = (await rpc0.status()).height;
+            while (nextHeight <= h) {
+              const b = await rpc0.get<{ txs: Array<{ id: string }> }>(`/block?height=${nextHeight}`);
+              const now = performance.now();
+              for (const t of b.txs) {
+                const at = submitted.get(t.id);
+                if (at === undefined) continue;
+                latencies.push(now - at);
+                submitted.delete(t.id);
+                if (now <= windowEnd) committedInWindow++;
+              }
+              nextHeight++;
+            }
+          } catch {
+            // a busy node: try again
+          }
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      let tick = 0;
+      while (sent < total) {
+        const due = Math.min(
+          total,
+          Math.floor(((performance.now() - start) / 1000) * rate) + Math.ceil((rate * BATCH_MS) / 1000),
+        );
+        const batch = txs.slice(sent, due);
+        sent = due;
+        if (batch.length > 0) {
+          const client = cluster.clients[tick++ % 4] as RpcClient;
+          const now = performance.now();
+          for (const t of batch) submitted.set(toHex(t.id), now);
+          void client
+            .post<{ results: Array<{ ok: boolean }> }>('/txs', { txs: batch.map((t) => toHex(t.bytes)) })
+            .then((r) => {
+              rejected += r.results.filter((x) => !x.ok).length;
+            })
+            .catch(() => {
+              rejected += batch.length;
+            });
+        }
+        await new Promise((r) => setTimeout(r, BATCH_MS));
+      }
+      // Drain: give the tail up to 20 s to commit.
+      const drainDeadline = performance.now() + 20_000;
+      while (submitted.size > rejected && performance.now() < drainDeadline)
+        await new Promise((r) => setTimeout(r, 200));
+      following = false;
+      await follower;
+      const elapsed = (Math.max(performance.now(), windowEnd) - start) / 1000;
+      latencies.sort((a, b) => a - b);
+      rows.push({
+        engine: spec,
+        'offered tx/s': String(rate),
+        'committed tx/s': fmt(committedInWindow / seconds, 0),
+        committed: `${latencies.length}/${total}`,
+        rejected: String(rejected),
+        'p50 ms': fmt(percentile(latencies, 0.5), 0),
+        'p99 ms': fmt(percentile(latencies, 0.99), 0),
+        'run s': fmt(elapsed, 1),
+      });
+      console.log(JSON.stringify(rows.at(-1)));
+    }
+    table(rows);
+  } finally {
+    await cluster.stopAll();
+    if (!process.argv.includes('--keep')) await rm(dir, { recursive: true, force: true });
+    else console.log(`kept ${dir}`);
+  }
+}
