@@ -543,6 +543,11 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     const at = this.#timerRound.get(timer);
     if (at === undefined || at[0] !== this.#height || at[1] !== this.#round) return;
     if (timer === 'propose' && this.#step === 'propose') {
+      // The timeout exists for a proposal that does not come, not for one we are still
+      // validating (a big block): then the prevote waits for the execution result, which always
+      // arrives, instead of voting nil and failing the round for everyone.
+      const prop = this.#proposals.get(this.#round);
+      if (prop !== undefined && this.#validity.get(prop.hash) === 'pending') return;
       this.#vote('prevote', NIL);
       this.#step = 'prevote';
       this.#persist();
