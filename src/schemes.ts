@@ -1,4 +1,5 @@
 /** Every commit-certificate scheme this build can verify (the ledger's own plus each engine's). */
+import { hotstuffAggregateScheme, hotstuffThresholdScheme } from '../consensus/hotstuff/certificate.ts';
 import {
   type CertificateScheme,
   type CertificateSchemes,
@@ -8,4 +9,6 @@ import {
 
 export const ALL_CERTIFICATE_SCHEMES: CertificateSchemes = schemeSet(
   ed25519QuorumScheme as unknown as CertificateScheme,
+  hotstuffAggregateScheme as unknown as CertificateScheme,
+  hotstuffThresholdScheme as unknown as CertificateScheme,
 );

@@ -1,25 +1,41 @@
-// Placeholder until the hotstuff engine lands: registered so the CLI lists it, refuses to run.
-import { EngineParamsError } from '../params.ts';
+/**
+ * The HotStuff engine module: chained HotStuff / Jolteon with BLS quorum certificates.
+ * Parameters (genesis engine.params): qc = aggregate | threshold, chain = 2 | 3, viewTimeoutMs,
+ * maxViewTimeoutMs, emptyBlockIntervalMs, rebroadcastMs (see params.ts).
+ */
 import type { EngineModule } from '../types.ts';
+import { HotStuffEngine } from './engine.ts';
+import { type HsMessage, hotstuffCodec } from './messages.ts';
+import { parseHotStuffParams } from './params.ts';
 
-export const hotstuff: EngineModule<never> = {
+export { hotstuffAggregateScheme, hotstuffThresholdScheme } from './certificate.ts';
+export type { HsMessage } from './messages.ts';
+
+export const hotstuff: EngineModule<HsMessage> = {
   name: 'hotstuff',
-  description: 'not implemented yet',
+  description:
+    'chained HotStuff (Yin et al. 2019) with BLS aggregate or threshold QCs; 2-chain Jolteon commit (default) or 3-chain',
   faultModel: 'bft',
-  codec: {
-    maxBytes: 0,
-    encode: () => new Uint8Array(0),
-    decode: () => {
-      throw new Error('hotstuff is not implemented');
+  codec: hotstuffCodec,
+  parseParams: (params) => ({ ...parseHotStuffParams(params) }),
+  create: (ctx) => new HotStuffEngine(ctx, parseHotStuffParams(ctx.params)),
+  byzantine: {
+    conflicting(msg, ctx) {
+      switch (msg.type) {
+        case 'proposal': {
+          // The other block the runtime built for this position: same view, same justify.
+          const alt = ctx.alternative(msg.hash);
+          return alt === undefined ? undefined : { ...msg, block: alt.block, hash: alt.hash };
+        }
+        case 'vote': {
+          // A vote for another block under the original BLS signature: BLS keys stay inside the
+          // honest signer, so the forged vote fails verification and must be dropped.
+          const alt = ctx.alternative(msg.blockHash);
+          return { ...msg, blockHash: alt?.hash ?? new Uint8Array(32).fill(1 + ctx.rng.int(255)) };
+        }
+        default:
+          return undefined;
+      }
     },
-    signingBytes: () => new Uint8Array(0),
-    slot: () => undefined,
-    describe: () => 'hotstuff',
-  },
-  parseParams: () => {
-    throw new EngineParamsError('ENGINE_PARAMS', 'hotstuff is not implemented yet');
-  },
-  create: () => {
-    throw new EngineParamsError('ENGINE_PARAMS', 'hotstuff is not implemented yet');
   },
 };

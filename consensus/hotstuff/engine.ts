@@ -1,0 +1,1295 @@
+/**
+ * Chained HotStuff (Yin, Malkhi, Reiter, Gueta, Abraham, PODC 2019) with the Jolteon / DiemBFT v4
+ * two-chain variant, as a sans-I/O engine.
+ *
+ * Views and blocks. The leader of view v (weighted round-robin, leader.ts) proposes one block
+ * extending the block of its highest QC; the block's header carries (v, commit rule, QC of the
+ * parent). Validators vote — a BLS signature, or a threshold share, over (chain, v, hash) — and
+ * send the vote to the leader of v + 1, which aggregates > 2/3 of the power into QC(v) and carries
+ * it in its own proposal: one QC per block, one round of votes per view, linear messages.
+ *
+ * Pacemaker. A view ends with QC(v) or with a timeout certificate TC(v): a validator whose view
+ * timer expires broadcasts TIMEOUT(v, highQC) (BLS-signed, with its highest QC), and > 2/3 of
+ * them form TC(v), whose highQC is the highest among the signers'. Every node advances on any
+ * QC(v) or TC(v) it sees, whatever carried it (proposal, timeout, sync), so all honest nodes
+ * move together; a node seeing > 1/3 timeouts for a view ≥ its own joins them. The leader of
+ * v + 1 proposes on max(highQC, TC.highQC), with TC(v) attached. Timeouts back off
+ * exponentially while views fail and reset on a QC. A validator timing out also broadcasts its
+ * vote of that view, so the QC can form even when the next leader is down.
+ *
+ * Safety (votes once per view: lastVotedView covers votes and timeouts, persisted before either
+ * leaves, plus the runtime's per-view slot guard):
+ *   chain 3 (HotStuff)  vote iff justify.view ≥ lockedQC.view (safeNode: the block extends the
+ *                       lock, or justifies itself with a higher QC — equivalent here since every
+ *                       block's parent is its justify block); on QC(b''): lock ← b''.justify;
+ *                       commit b when b ← b' ← b'' have consecutive views.
+ *   chain 2 (Jolteon)   vote iff justify.view = v − 1, or TC(v − 1) is attached and
+ *                       justify.view ≥ max(TC.highQcViews); timeouts carry the highest QC;
+ *                       commit b on QC(b') with b ← b' in consecutive views.
+ * A commit of b commits every uncommitted ancestor; each gets a certificate (certificate.ts)
+ * carrying the descendant headers up to the committing QC.
+ *
+ * Liveness over a lossy, partitioned network: while a view makes no progress the node re-sends
+ * its vote and timeout, asks the leader for the proposal it lacks — then everyone, and a holder
+ * relays the leader's signed proposal (only a proposal signed by the view's leader is voted
+ * for) — and fetches missing ancestor blocks by hash (any block whose hash a QC or a child names
+ * is authentic). Nodes seen lagging (a message for an old view) are sent the certificates of the
+ * current view; a restarted node asks its peers for theirs, and block sync (the runtime) covers
+ * committed history.
+ *
+ * Empty blocks: the leader proposes at once when the mempool has transactions or the chain it
+ * extends holds uncommitted transactions (they commit only when descendants are certified), and
+ * otherwise after emptyBlockIntervalMs.
+ *
+ * Persisted (key "state", before any vote/timeout of the step leaves): curView, lastVotedView,
+ * timedOutView, highQC, lockedQC, highTC; and each block voted for (keys "block/<height mod 8>")
+ * so that after a restart the uncommitted chain can be re-executed without the network.
+ */
+import { equalBytes, toHex } from '../../crypto/bytes.ts';
+import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
+import { asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import type { ValidatorSet } from '../../ledger/validators.ts';
+import { EngineParamsError } from '../params.ts';
+import { exponentialTimeout } from '../timeouts.ts';
+import type {
+  ConsensusEngine,
+  EngineContext,
+  EngineInput,
+  EngineOutput,
+  EngineStatus,
+  Evidence,
+  HeadInfo,
+} from '../types.ts';
+import { certificateKind, type HotStuffCertificate, MAX_CERT_HEADERS } from './certificate.ts';
+import { LeaderSchedule } from './leader.ts';
+import {
+  decodeEngineData,
+  type EngineData,
+  encodeEngineData,
+  type HsMessage,
+  MAX_FETCH_HASHES,
+  MAX_SYNC_BLOCKS,
+  proposalMessage,
+} from './messages.ts';
+import type { HotStuffParams } from './params.ts';
+import {
+  assembleAggregateQc,
+  assembleTc,
+  assembleThresholdQc,
+  decodeQcItem,
+  decodeTcItem,
+  encodeQcItem,
+  encodeTcItem,
+  genesisQc,
+  maxHighQcView,
+  modeTag,
+  QC_GENESIS,
+  type QcTrust,
+  type QuorumCert,
+  rememberValidQc,
+  rememberValidTc,
+  type TimeoutCert,
+  timeoutMessage,
+  verifyQc,
+  verifyShare,
+  verifySignature,
+  verifyTc,
+  voteMessage,
+} from './qc.ts';
+
+type Proposal = Extract<HsMessage, { type: 'proposal' }>;
+type Vote = Extract<HsMessage, { type: 'vote' }>;
+type Timeout = Extract<HsMessage, { type: 'timeout' }>;
+type Sync = Extract<HsMessage, { type: 'sync' }>;
+
+interface BlockNode {
+  readonly block: Block;
+  readonly hash: Uint8Array;
+  readonly id: string;
+  readonly parentId: string;
+  readonly height: number;
+  readonly view: number;
+  readonly justify: QuorumCert;
+  status: 'waiting' | 'executing' | 'valid' | 'invalid';
+}
+
+interface SeenProposal {
+  readonly id: string;
+  readonly tc: TimeoutCert | undefined;
+  /** The leader's signed message, to relay to validators that lost it. */
+  readonly msg: Proposal;
+  readonly signature: Uint8Array;
+}
+
+interface VoteBook {
+  /** validator → block id → signature (at most a few values per validator). */
+  readonly byValidator: Map<number, Map<string, Uint8Array>>;
+  readonly byBlock: Map<string, { hash: Uint8Array; sigs: Map<number, Uint8Array>; power: number }>;
+}
+
+/** Votes and timeouts further ahead than this are not stored (bounds memory against spam). */
+const MAX_VIEW_AHEAD = 64;
+const MAX_BLOCKS = 2048;
+const MAX_WANTED = 64;
+const FETCH_ATTEMPTS = 10;
+const MAX_VALUES_PER_VALIDATOR = 4;
+const REPLIES_PER_PEER_PER_VIEW = 4;
+const MAX_SYNC_BYTES = 8 * 1024 * 1024;
+const BLOCK_RING = 8;
+const STATE_KEY = 'state';
+const RECORD_VERSION = 1;
+
+interface Persisted {
+  curView: number;
+  lastVotedView: number;
+  timedOutView: number;
+  highQc: QuorumCert;
+  lockedQc: QuorumCert;
+  highTc: TimeoutCert | undefined;
+}
+
+function encodeRecord(p: Persisted): Uint8Array {
+  return rlpEncode([
+    RECORD_VERSION,
+    p.curView,
+    p.lastVotedView,
+    p.timedOutView,
+    encodeQcItem(p.highQc),
+    encodeQcItem(p.lockedQc),
+    p.highTc === undefined ? [] : [encodeTcItem(p.highTc)],
+  ]);
+}
+
+function decodeRecord(bytes: Uint8Array): Persisted {
+  const f = asList(rlpDecodeStrict(bytes, 1 << 20, 'hotstuff record'), 'hotstuff record', 7);
+  if (asSafeUint(f[0], 'version') !== RECORD_VERSION) throw new Error('unknown hotstuff record version');
+  const tcs = asList(f[6], 'highTc');
+  return {
+    curView: asSafeUint(f[1], 'curView'),
+    lastVotedView: asSafeUint(f[2], 'lastVotedView'),
+    timedOutView: asSafeUint(f[3], 'timedOutView'),
+    highQc: decodeQcItem(f[4], 'highQc'),
+    lockedQc: decodeQcItem(f[5], 'lockedQc'),
+    highTc: tcs.length === 0 ? undefined : decodeTcItem(tcs[0], 'highTc'),
+  };
+}
+
+function fromHexId(id: string): Uint8Array {
+  return new Uint8Array(Buffer.from(id, 'hex'));
+}
+
+function blockSize(b: Block): number {
+  let s = 1024;
+  for (const t of b.txs) s += t.length + 8;
+  return s;
+}
+
+export class HotStuffEngine implements ConsensusEngine<HsMessage> {
+  readonly #ctx: EngineContext;
+  readonly #p: HotStuffParams;
+  readonly #validators: ValidatorSet;
+  readonly #leaders: LeaderSchedule;
+  readonly #trust: QcTrust;
+  readonly #self: number | undefined;
+  readonly #threshold: number;
+  #out: EngineOutput<HsMessage>[] = [];
+  #started = false;
+
+  #head: { height: number; hash: Uint8Array; id: string } = { height: 0, hash: new Uint8Array(32), id: '' };
+  /** Highest height a `commit` was emitted for. */
+  #emittedHeight = 0;
+
+  // Persisted safety and pacemaker state.
+  #curView = 1;
+  #lastVotedView = 0;
+  #timedOutView = 0;
+  #highQc: QuorumCert = genesisQc(new Uint8Array(32));
+  #lockedQc: QuorumCert = genesisQc(new Uint8Array(32));
+  #highTc: TimeoutCert | undefined;
+  #dirty = false;
+
+  #consecutiveTimeouts = 0;
+  #viewChanges = 0;
+  #viewTimerView = 0;
+  #lastTickView = -1;
+  #stalledTicks = 0;
+
+  readonly #blocks = new Map<string, BlockNode>();
+  /** Missing blocks by hash → fetch attempts left. */
+  readonly #wanted = new Map<string, number>();
+  readonly #proposals = new Map<number, SeenProposal>();
+  readonly #votes = new Map<number, VoteBook>();
+  readonly #timeouts = new Map<number, Map<number, { highQc: QuorumCert; signature: Uint8Array }>>();
+  readonly #qcByView = new Map<number, QuorumCert>();
+  readonly #qcByBlock = new Map<string, QuorumCert>();
+  #commitTarget: { targetId: string; targetHeight: number; topId: string; qc: QuorumCert } | undefined;
+
+  #myVote: Vote | undefined;
+  #myTimeout: Timeout | undefined;
+  #myProposal: Proposal | undefined;
+  #proposedView = 0;
+  #buildingView = 0;
+  #waitingView = 0;
+  #emptyDueView = 0;
+  #txsPending = false;
+  #syncRequestedView = 0;
+  #relayedView = 0;
+  #eager = false;
+  readonly #replies = new Map<number, number>();
+
+  constructor(ctx: EngineContext, params: HotStuffParams) {
+    this.#ctx = ctx;
+    this.#p = params;
+    this.#validators = ctx.validators;
+    this.#leaders = new LeaderSchedule(ctx.validators);
+    this.#self = ctx.self;
+    let threshold = 0;
+    if (params.qc === 'threshold') {
+      const t = ctx.threshold;
+      if (t === undefined)
+        throw new EngineParamsError(
+          'ENGINE_PARAMS',
+          'hotstuff: qc=threshold needs a threshold key deal in genesis',
+        );
+      const powers = new Set(ctx.validators.validators.map((v) => v.power));
+      if (powers.size !== 1)
+        throw new EngineParamsError(
+          'ENGINE_PARAMS',
+          'hotstuff: qc=threshold counts shares, so every validator must have the same power',
+        );
+      const power = ctx.validators.validators[0]?.power ?? 1;
+      if (t.threshold * power < ctx.validators.quorumPower)
+        throw new EngineParamsError(
+          'ENGINE_PARAMS',
+          `hotstuff: threshold ${t.threshold} of ${ctx.validators.size} shares is not > 2/3 of the power`,
+        );
+      if (t.threshold > ctx.validators.size - Math.floor((ctx.validators.size - 1) / 3))
+        throw new EngineParamsError(
+          'ENGINE_PARAMS',
+          `hotstuff: threshold ${t.threshold} exceeds the ${ctx.validators.size - Math.floor((ctx.validators.size - 1) / 3)} honest validators`,
+        );
+      if (t.sharePublicKeys.length !== ctx.validators.size)
+        throw new EngineParamsError('ENGINE_PARAMS', 'hotstuff: one threshold share key per validator');
+      threshold = t.threshold;
+    }
+    if (ctx.self !== undefined) {
+      if (ctx.signer.blsSign === undefined)
+        throw new EngineParamsError('ENGINE_PARAMS', 'hotstuff: a validator needs its BLS key');
+      if (params.qc === 'threshold' && ctx.signer.blsShareSign === undefined)
+        throw new EngineParamsError(
+          'ENGINE_PARAMS',
+          'hotstuff: qc=threshold needs this validator’s key share',
+        );
+    }
+    this.#threshold = threshold;
+    this.#trust = {
+      chainId: ctx.chainId,
+      validators: ctx.validators,
+      mode: params.qc,
+      ...(ctx.threshold === undefined || params.qc !== 'threshold'
+        ? {}
+        : { groupPublicKey: ctx.threshold.groupPublicKey }),
+    };
+  }
+
+  status(): EngineStatus {
+    return {
+      height: this.#head.height + 1,
+      round: this.#curView,
+      step:
+        this.#timedOutView >= this.#curView
+          ? 'timeout'
+          : this.#lastVotedView >= this.#curView
+            ? 'voted'
+            : 'propose',
+      leader: this.#leaders.leader(this.#curView),
+      viewChanges: this.#viewChanges,
+    };
+  }
+
+  /** Read-only view of the safety state, for tests and diagnostics. */
+  debugState(): {
+    view: number;
+    lastVotedView: number;
+    highQcView: number;
+    lockedQcView: number;
+    highTcView: number;
+    blocks: number;
+  } {
+    return {
+      view: this.#curView,
+      lastVotedView: this.#lastVotedView,
+      highQcView: this.#highQc.view,
+      lockedQcView: this.#lockedQc.view,
+      highTcView: this.#highTc?.view ?? 0,
+      blocks: this.#blocks.size,
+    };
+  }
+
+  step(input: EngineInput<HsMessage>): EngineOutput<HsMessage>[] {
+    this.#out = [];
+    try {
+      switch (input.kind) {
+        case 'start':
+          this.#onStart(input.head, input.recovered);
+          break;
+        case 'message':
+          if (this.#started) this.#onMessage(input.from, input.msg, input.signature);
+          break;
+        case 'timeout':
+          if (this.#started) this.#onTimer(input.timer);
+          break;
+        case 'txs-available':
+          this.#txsPending = true;
+          if (this.#started) this.#tryPropose();
+          break;
+        case 'block-built':
+          if (this.#started) this.#onBlockBuilt(input.round, input.hash, input.block);
+          break;
+        case 'executed':
+          if (this.#started) this.#onExecuted(input.hash, input.valid, input.reason);
+          break;
+        case 'committed':
+          if (this.#started) this.#onCommitted(input.head, input.bySync);
+          break;
+      }
+    } catch (e) {
+      // Hostile input must never take the node down; the state changes so far are consistent
+      // (each rule completes before the next) and the persist below still precedes any send.
+      this.#log('warn', 'hotstuff: input failed', { input: input.kind, error: (e as Error).message });
+    }
+    if (this.#dirty) {
+      this.#dirty = false;
+      this.#out.push({ kind: 'persist', key: STATE_KEY, record: encodeRecord(this.#record()) });
+    }
+    return this.#out;
+  }
+
+  #record(): Persisted {
+    return {
+      curView: this.#curView,
+      lastVotedView: this.#lastVotedView,
+      timedOutView: this.#timedOutView,
+      highQc: this.#highQc,
+      lockedQc: this.#lockedQc,
+      highTc: this.#highTc,
+    };
+  }
+
+  #log(level: 'debug' | 'info' | 'warn', message: string, fields?: Record<string, unknown>): void {
+    this.#out.push(
+      fields === undefined ? { kind: 'log', level, message } : { kind: 'log', level, message, fields },
+    );
+  }
+
+  #evidence(type: Evidence['type'], validator: number, view: number, detail: string): void {
+    this.#out.push({
+      kind: 'evidence',
+      evidence: { type, validator, height: this.#head.height + 1, round: view, detail },
+    });
+  }
+
+  #leader(view: number): number {
+    return this.#leaders.leader(view);
+  }
+
+  #broadcast(msg: HsMessage): void {
+    this.#out.push({ kind: 'broadcast', msg });
+  }
+
+  #send(to: number, msg: HsMessage): void {
+    this.#out.push({ kind: 'send', to, msg });
+  }
+
+  // -- lifecycle ------------------------------------------------------------------------------
+
+  #onStart(head: HeadInfo, recovered: ReadonlyMap<string, Uint8Array>): void {
+    this.#started = true;
+    this.#setHead(head);
+    this.#emittedHeight = head.height;
+    // At genesis the genesis QC is real; later, without a record, it is a placeholder that
+    // proposes nothing (a real QC arrives with the first message).
+    this.#highQc = genesisQc(head.hash);
+    this.#lockedQc = this.#highQc;
+    const raw = recovered.get(STATE_KEY);
+    if (raw !== undefined) {
+      try {
+        const r = decodeRecord(raw);
+        this.#curView = Math.max(1, r.curView);
+        this.#lastVotedView = r.lastVotedView;
+        this.#timedOutView = r.timedOutView;
+        if (r.highQc.view > 0) this.#highQc = r.highQc;
+        if (r.lockedQc.view > 0) this.#lockedQc = r.lockedQc;
+        this.#highTc = r.highTc;
+      } catch (e) {
+        this.#log('warn', 'hotstuff: unreadable consensus record; starting without it', {
+          error: (e as Error).message,
+        });
+      }
+    }
+    // Blocks voted for before the crash: re-execute the uncommitted chain locally.
+    const blocks: Block[] = [];
+    for (const [key, bytes] of recovered) {
+      if (!key.startsWith('block/')) continue;
+      try {
+        const b = decodeBlock(bytes);
+        if (b.header.height > head.height) blocks.push(b);
+      } catch {
+        // ignore a damaged block record: it can be fetched again
+      }
+    }
+    blocks.sort((a, b) => a.header.height - b.header.height);
+    for (const b of blocks) {
+      try {
+        this.#addBlock(b, headerHash(b.header), decodeEngineData(b.header.engineData), undefined);
+      } catch {
+        // not a block of ours
+      }
+    }
+    // After a restart, the first view this node leads gets its proposal at once (no idle wait):
+    // the view may be half done, and if this node had proposed in it before the crash, the
+    // runtime's slot guard re-sends that very proposal.
+    this.#eager = raw !== undefined || head.height > 0;
+    this.#startView();
+    this.#armTick();
+    if (head.height > 0 || raw !== undefined) this.#requestSync(undefined);
+  }
+
+  #setHead(head: HeadInfo): void {
+    this.#head = { height: head.height, hash: head.hash, id: toHex(head.hash) };
+  }
+
+  #armTick(): void {
+    this.#out.push({ kind: 'set-timer', timer: 'tick', afterMs: this.#p.rebroadcastMs });
+  }
+
+  #requestSync(to: number | undefined): void {
+    const msg: Sync = {
+      type: 'sync',
+      view: this.#curView,
+      highQc: this.#highQc,
+      tc: this.#highTc,
+      request: true,
+      blocks: [],
+    };
+    if (to === undefined) this.#broadcast(msg);
+    else if (to !== this.#self) this.#send(to, msg);
+  }
+
+  // -- timers ---------------------------------------------------------------------------------
+
+  #onTimer(timer: string): void {
+    switch (timer) {
+      case 'view':
+        if (this.#viewTimerView === this.#curView) this.#localTimeout();
+        return;
+      case 'empty-block':
+        if (this.#waitingView === this.#curView) {
+          this.#emptyDueView = this.#curView;
+          this.#tryPropose();
+        }
+        return;
+      case 'tick':
+        this.#armTick();
+        this.#onTick();
+        return;
+    }
+  }
+
+  /**
+   * While a view is stalled (longer than an idle leader's wait plus one tick): re-send own
+   * messages, ask for what is missing.
+   */
+  #onTick(): void {
+    const v = this.#curView;
+    if (v !== this.#lastTickView) {
+      this.#lastTickView = v;
+      this.#stalledTicks = 0;
+      return;
+    }
+    this.#stalledTicks++;
+    const self = this.#self;
+    if (self !== undefined) {
+      if (this.#myTimeout?.view === v) {
+        // Timed out: keep the timeout (and this view's vote) flowing until a TC forms.
+        this.#broadcast(this.#myTimeout);
+        if (this.#myVote?.view === v) this.#broadcast(this.#myVote);
+      } else if (this.#myVote?.view === v) {
+        // The vote may be lost — once the next leader had time to form the QC: at once if the
+        // chain holds uncommitted transactions, else after an idle leader's wait.
+        const busy = this.#chainHasTxs(toHex(this.#myVote.blockHash));
+        if (busy || this.#stalledTicks * this.#p.rebroadcastMs > this.#p.emptyBlockIntervalMs)
+          this.#send(this.#leader(v + 1), this.#myVote);
+      }
+      if (!this.#proposals.has(v) && this.#leader(v) !== self && this.#timedOutView < v) {
+        // Missing this view's proposal: ask the leader, then everyone (who relay it).
+        if (this.#stalledTicks === 1) this.#requestSync(this.#leader(v));
+        else this.#requestSync(undefined);
+      }
+    }
+    if (this.#wanted.size > 0) {
+      const ids = [...this.#wanted.keys()].slice(0, MAX_FETCH_HASHES);
+      for (const id of ids) {
+        const left = (this.#wanted.get(id) ?? 1) - 1;
+        if (left <= 0)
+          this.#wanted.delete(id); // nobody has it (pruned as committed): sync will do
+        else this.#wanted.set(id, left);
+      }
+      this.#broadcast({ type: 'fetch', hashes: ids.map(fromHexId) });
+    }
+  }
+
+  // -- pacemaker ------------------------------------------------------------------------------
+
+  #enterView(view: number, reason: 'qc' | 'tc' | 'join'): void {
+    if (view <= this.#curView) return;
+    if (reason === 'qc') this.#consecutiveTimeouts = 0;
+    else {
+      this.#consecutiveTimeouts++;
+      this.#viewChanges += view - this.#curView;
+    }
+    this.#curView = view;
+    this.#dirty = true;
+    this.#prune();
+    this.#log('debug', 'enter view', { view, reason, highQc: this.#highQc.view });
+    if (reason === 'tc' && this.#self !== undefined && this.#highTc !== undefined) {
+      // The new leader needs TC(view − 1) to propose; it usually forms it itself, this makes sure.
+      const leader = this.#leader(view);
+      if (leader !== this.#self)
+        this.#send(leader, {
+          type: 'sync',
+          view,
+          highQc: this.#highQc,
+          tc: this.#highTc,
+          request: false,
+          blocks: [],
+        });
+    }
+    this.#startView();
+  }
+
+  #startView(): void {
+    this.#replies.clear();
+    this.#armViewTimer();
+    this.#out.push({ kind: 'cancel-timer', timer: 'empty-block' });
+    this.#tryPropose();
+    this.#tryVote();
+  }
+
+  /**
+   * The view timer; restarted when this node proposes (an idle leader proposes late, and the
+   * next leader will wait as long before carrying the QC back).
+   */
+  #armViewTimer(): void {
+    this.#viewTimerView = this.#curView;
+    const ms =
+      exponentialTimeout(this.#p.viewTimeoutMs, this.#consecutiveTimeouts, this.#p.maxViewTimeoutMs) +
+      this.#p.emptyBlockIntervalMs;
+    this.#out.push({ kind: 'set-timer', timer: 'view', afterMs: ms });
+  }
+
+  #localTimeout(): void {
+    const self = this.#self;
+    if (self === undefined || this.#ctx.signer.blsSign === undefined) return;
+    const v = this.#curView;
+    if (this.#myTimeout?.view !== v) {
+      this.#timedOutView = Math.max(this.#timedOutView, v);
+      this.#lastVotedView = Math.max(this.#lastVotedView, v);
+      this.#dirty = true;
+      const signature = this.#ctx.signer.blsSign(timeoutMessage(this.#ctx.chainId, v, this.#highQc.view));
+      this.#myTimeout = {
+        type: 'timeout',
+        view: v,
+        highQc: this.#highQc,
+        signature,
+        tc: this.#highTc?.view === v - 1 ? this.#highTc : undefined,
+      };
+      this.#log('debug', 'view timeout', { view: v, highQc: this.#highQc.view });
+    }
+    this.#broadcast(this.#myTimeout);
+    // Let anyone assemble this view's QC if the next leader is down.
+    if (this.#myVote?.view === v) this.#broadcast(this.#myVote);
+  }
+
+  #prune(): void {
+    const v = this.#curView;
+    for (const k of this.#votes.keys()) if (k < v - 2) this.#votes.delete(k);
+    for (const k of this.#timeouts.keys()) if (k < v - 1) this.#timeouts.delete(k);
+    for (const k of this.#proposals.keys()) if (k < v - 8) this.#proposals.delete(k);
+    for (const [k, qc] of this.#qcByView) {
+      if (k < v - 64 && k < this.#highQc.view) {
+        this.#qcByView.delete(k);
+        this.#qcByBlock.delete(toHex(qc.blockHash));
+      }
+    }
+  }
+
+  // -- certificates -----------------------------------------------------------------------------
+
+  /** A verified QC: record it, raise highQC, advance the view, apply lock and commit rules. */
+  #processQc(qc: QuorumCert, from: number | undefined): void {
+    if (qc.view === 0) return;
+    const id = toHex(qc.blockHash);
+    const known = this.#qcByView.get(qc.view);
+    if (known === undefined) {
+      this.#qcByView.set(qc.view, qc);
+      this.#qcByBlock.set(id, qc);
+      const seen = this.#proposals.get(qc.view);
+      if (seen !== undefined && seen.id !== id) {
+        this.#evidence(
+          'duplicate-proposal',
+          this.#leader(qc.view),
+          qc.view,
+          `signed proposal ${seen.id.slice(0, 12)} but ${id.slice(0, 12)} was certified`,
+        );
+      }
+    } else if (!equalBytes(known.blockHash, qc.blockHash)) {
+      this.#log('warn', 'two QCs for one view: more than 1/3 of the power equivocated', { view: qc.view });
+      return;
+    }
+    if (qc.view > this.#highQc.view) {
+      this.#highQc = qc;
+      this.#dirty = true;
+      if (!this.#blocks.has(id) && id !== this.#head.id) this.#want(id, from);
+    }
+    if (qc.view >= this.#curView) this.#enterView(qc.view + 1, 'qc');
+    this.#lockAndCommit(qc);
+  }
+
+  #processTc(tc: TimeoutCert, from: number | undefined): void {
+    this.#processQc(tc.highQc, from);
+    if (this.#highTc === undefined || tc.view > this.#highTc.view) {
+      this.#highTc = tc;
+      this.#dirty = true;
+    }
+    if (tc.view >= this.#curView) this.#enterView(tc.view + 1, 'tc');
+  }
+
+  #lockAndCommit(qc: QuorumCert): void {
+    const x = this.#blocks.get(toHex(qc.blockHash));
+    if (x === undefined) return;
+    if (this.#p.chain === 3) {
+      // QC(b''): lock on b' (b''.justify); commit b when b ← b' ← b'' in consecutive views.
+      if (x.justify.view > this.#lockedQc.view) {
+        this.#lockedQc = x.justify;
+        this.#dirty = true;
+      }
+      const p = this.#blocks.get(x.parentId);
+      if (p !== undefined && x.view === p.view + 1 && p.view === p.justify.view + 1)
+        this.#setCommitTarget(p.parentId, p.height - 1, x.id, qc);
+    } else if (x.view === x.justify.view + 1) {
+      // QC(b'): commit b when b ← b' in consecutive views.
+      this.#setCommitTarget(x.parentId, x.height - 1, x.id, qc);
+    }
+  }
+
+  #setCommitTarget(targetId: string, targetHeight: number, topId: string, qc: QuorumCert): void {
+    if (targetHeight <= this.#head.height) return;
+    if (this.#commitTarget !== undefined && this.#commitTarget.targetHeight >= targetHeight) return;
+    this.#commitTarget = { targetId, targetHeight, topId, qc };
+    this.#tryCommit();
+  }
+
+  /** Emits `commit` for every uncommitted ancestor up to the target, oldest first, once executed. */
+  #tryCommit(): void {
+    const t = this.#commitTarget;
+    if (t === undefined) return;
+    if (t.targetHeight <= this.#emittedHeight) {
+      if (t.targetHeight <= this.#head.height) this.#commitTarget = undefined;
+      return;
+    }
+    const path: BlockNode[] = [];
+    let n = this.#blocks.get(t.topId);
+    while (n !== undefined) {
+      path.push(n);
+      if (n.parentId === this.#head.id) break;
+      if (n.height <= this.#head.height + 1) {
+        this.#log('warn', 'certified chain does not extend the committed head', { height: n.height });
+        this.#commitTarget = undefined;
+        return;
+      }
+      const parent = this.#blocks.get(n.parentId);
+      if (parent === undefined) {
+        this.#want(n.parentId, undefined);
+        return;
+      }
+      n = parent;
+    }
+    if (n === undefined) return;
+    path.reverse();
+    const ti = path.findIndex((b) => b.id === t.targetId);
+    if (ti < 0) {
+      this.#commitTarget = undefined;
+      return;
+    }
+    for (let i = 0; i <= ti; i++) {
+      const b = path[i] as BlockNode;
+      if (b.status === 'invalid') {
+        this.#log('warn', 'a committed block failed execution here', { height: b.height });
+        this.#commitTarget = undefined;
+        return;
+      }
+      if (b.status !== 'valid') return; // executing, or waiting for its parent: later
+    }
+    const kind = certificateKind(this.#p.qc);
+    for (let i = 0; i <= ti; i++) {
+      const b = path[i] as BlockNode;
+      if (b.height <= this.#emittedHeight) continue;
+      const headers = path.slice(i + 1).map((x) => x.block.header);
+      if (headers.length > MAX_CERT_HEADERS) {
+        this.#log('warn', 'commit proof too long for a certificate; waiting for sync', { height: b.height });
+        return;
+      }
+      const certificate: HotStuffCertificate = {
+        kind,
+        height: b.height,
+        blockHash: b.hash,
+        headers,
+        qc: t.qc,
+      };
+      this.#log('debug', 'commit', { height: b.height, view: b.view, by: t.qc.view });
+      this.#out.push({ kind: 'commit', hash: b.hash, certificate });
+      this.#emittedHeight = b.height;
+    }
+  }
+
+  // -- blocks ---------------------------------------------------------------------------------
+
+  #addBlock(block: Block, hash: Uint8Array, d: EngineData, from: number | undefined): BlockNode | undefined {
+    const id = toHex(hash);
+    const known = this.#blocks.get(id);
+    if (known !== undefined) return known;
+    if (block.header.height <= this.#head.height) return undefined;
+    const node: BlockNode = {
+      block,
+      hash,
+      id,
+      parentId: toHex(block.header.parentHash),
+      height: block.header.height,
+      view: d.view,
+      justify: d.justify,
+      status: 'waiting',
+    };
+    this.#blocks.set(id, node);
+    this.#wanted.delete(id);
+    if (this.#blocks.size > MAX_BLOCKS) this.#capBlocks();
+    this.#tryExecute(node, from);
+    const qc = this.#qcByBlock.get(id);
+    if (qc !== undefined) this.#lockAndCommit(qc);
+    return node;
+  }
+
+  #tryExecute(node: BlockNode, from: number | undefined): void {
+    if (node.status !== 'waiting') return;
+    if (node.parentId !== this.#head.id) {
+      const parent = this.#blocks.get(node.parentId);
+      if (parent === undefined) {
+        if (node.height - 1 > this.#head.height) this.#want(node.parentId, from);
+        else node.status = 'invalid'; // its parent would be a committed block other than the head
+        return;
+      }
+      if (parent.status === 'invalid') {
+        node.status = 'invalid';
+        return;
+      }
+      if (parent.status !== 'valid') return;
+    }
+    node.status = 'executing';
+    this.#out.push({ kind: 'execute', block: node.block, hash: node.hash });
+  }
+
+  #onExecuted(hash: Uint8Array, valid: boolean, reason: string | undefined): void {
+    const id = toHex(hash);
+    const node = this.#blocks.get(id);
+    if (node === undefined || node.status !== 'executing') return;
+    if (!valid) {
+      if (reason === 'stale height') this.#blocks.delete(id);
+      else node.status = 'invalid';
+      this.#log('info', 'block rejected', { height: node.height, view: node.view, reason });
+      return;
+    }
+    node.status = 'valid';
+    for (const child of this.#blocks.values())
+      if (child.parentId === id && child.status === 'waiting') this.#tryExecute(child, undefined);
+    this.#tryCommit();
+    this.#tryPropose();
+    this.#tryVote();
+  }
+
+  #want(id: string, from: number | undefined): void {
+    if (this.#blocks.has(id) || id === this.#head.id || this.#wanted.has(id)) return;
+    if (this.#wanted.size >= MAX_WANTED) return;
+    this.#wanted.set(id, FETCH_ATTEMPTS);
+    const msg: HsMessage = { type: 'fetch', hashes: [fromHexId(id)] };
+    if (from !== undefined && from !== this.#self) this.#send(from, msg);
+    else this.#broadcast(msg);
+  }
+
+  #capBlocks(): void {
+    const keep = new Set<string>();
+    for (
+      let n = this.#blocks.get(toHex(this.#highQc.blockHash));
+      n !== undefined;
+      n = this.#blocks.get(n.parentId)
+    )
+      keep.add(n.id);
+    const victims = [...this.#blocks.values()]
+      .filter((b) => !keep.has(b.id))
+      .sort((a, b) => a.view - b.view)
+      .slice(0, this.#blocks.size - Math.floor(MAX_BLOCKS * 0.9));
+    for (const v of victims) this.#blocks.delete(v.id);
+  }
+
+  /** Blocks from `topId` down towards the head (top first), stopping at `stopId`, size-capped. */
+  #chainBlocks(topId: string, stopId: string | undefined, acc: Block[], seen: Set<string>): void {
+    let bytes = acc.reduce((s, b) => s + blockSize(b), 0);
+    for (let n = this.#blocks.get(topId); n !== undefined; n = this.#blocks.get(n.parentId)) {
+      if (n.id === stopId || acc.length >= MAX_SYNC_BLOCKS) return;
+      if (seen.has(n.id)) continue;
+      const size = blockSize(n.block);
+      if (acc.length > 0 && bytes + size > MAX_SYNC_BYTES) return;
+      seen.add(n.id);
+      acc.push(n.block);
+      bytes += size;
+    }
+  }
+
+  #onCommitted(head: HeadInfo, bySync: boolean): void {
+    if (head.height <= this.#head.height) return;
+    this.#setHead(head);
+    if (this.#emittedHeight < head.height) this.#emittedHeight = head.height;
+    this.#txsPending = false; // the runtime re-announces a non-empty mempool right after
+    for (const [id, b] of this.#blocks) if (b.height <= head.height) this.#blocks.delete(id);
+    this.#wanted.delete(this.#head.id);
+    for (const b of this.#blocks.values())
+      if (b.status === 'waiting' && b.parentId === this.#head.id) this.#tryExecute(b, undefined);
+    if (this.#commitTarget !== undefined && this.#commitTarget.targetHeight <= head.height)
+      this.#commitTarget = undefined;
+    this.#tryCommit();
+    this.#tryPropose();
+    if (bySync && this.#syncRequestedView !== this.#curView) {
+      // Caught up by block sync: ask for the certified, uncommitted tail of the chain.
+      this.#syncRequestedView = this.#curView;
+      this.#requestSync(undefined);
+    }
+  }
+
+  // -- messages -------------------------------------------------------------------------------
+
+  #onMessage(from: number, msg: HsMessage, signature: Uint8Array): void {
+    switch (msg.type) {
+      case 'proposal':
+        this.#onProposal(from, msg, signature);
+        break;
+      case 'vote':
+        this.#onVote(from, msg);
+        break;
+      case 'timeout':
+        this.#onTimeoutMsg(from, msg);
+        break;
+      case 'sync':
+        this.#onSync(from, msg);
+        break;
+      case 'fetch':
+        this.#onFetch(from, msg);
+        break;
+    }
+  }
+
+  /** Checks a block's engine data against this chain; a reason if it does not fit. */
+  #badEngineData(block: Block, d: EngineData): string | undefined {
+    if (d.chain !== this.#p.chain) return `declares a ${d.chain}-chain rule`;
+    if (d.justify.tag !== QC_GENESIS && d.justify.tag !== modeTag(this.#p.qc))
+      return 'justify QC of another mode';
+    if (!equalBytes(d.justify.blockHash, block.header.parentHash)) return 'justify QC is not for its parent';
+    if (d.justify.tag === QC_GENESIS && block.header.height !== 1) return 'genesis QC above height 1';
+    if (!verifyQc(d.justify, this.#trust)) return 'invalid justify QC';
+    return undefined;
+  }
+
+  #onProposal(from: number, m: Proposal, signature: Uint8Array): void {
+    const bad = this.#badEngineData(m.block, m.data);
+    if (bad !== undefined) {
+      this.#evidence('invalid-message', from, m.view, `proposal: ${bad}`);
+      return;
+    }
+    if (m.tc !== undefined && !verifyTc(m.tc, this.#trust)) {
+      this.#evidence('invalid-message', from, m.view, 'proposal: invalid TC');
+      return;
+    }
+    // A proposal is justified by QC(v − 1) or TC(v − 1); this also bounds v by certified views.
+    if (m.data.justify.view !== m.view - 1 && m.tc?.view !== m.view - 1) return;
+    const leader = this.#leader(m.view);
+    if (from !== leader) return;
+    if (!equalBytes(m.block.header.proposer, this.#validators.at(leader)?.address ?? new Uint8Array(0))) {
+      this.#evidence('invalid-message', from, m.view, 'proposal: block proposer is not the leader');
+      return;
+    }
+    this.#processQc(m.data.justify, from);
+    if (m.tc !== undefined) this.#processTc(m.tc, from);
+    const id = toHex(m.hash);
+    const seen = this.#proposals.get(m.view);
+    if (seen !== undefined) {
+      if (seen.id !== id)
+        this.#evidence(
+          'duplicate-proposal',
+          from,
+          m.view,
+          `proposals ${seen.id.slice(0, 12)} and ${id.slice(0, 12)}`,
+        );
+      return;
+    }
+    const certified = this.#qcByView.get(m.view);
+    if (certified !== undefined && toHex(certified.blockHash) !== id)
+      this.#evidence(
+        'duplicate-proposal',
+        from,
+        m.view,
+        `proposal ${id.slice(0, 12)} but another block was certified`,
+      );
+    if (m.view >= this.#curView - 8) this.#proposals.set(m.view, { id, tc: m.tc, msg: m, signature });
+    this.#addBlock(m.block, m.hash, m.data, from);
+    this.#tryVote();
+  }
+
+  #tryVote(): void {
+    const self = this.#self;
+    if (self === undefined) return;
+    const v = this.#curView;
+    if (v <= this.#lastVotedView) return;
+    const seen = this.#proposals.get(v);
+    if (seen === undefined) return;
+    const b = this.#blocks.get(seen.id);
+    if (b === undefined || b.status !== 'valid') return;
+    if (this.#p.chain === 3) {
+      if (b.justify.view < this.#lockedQc.view) return; // safeNode
+    } else if (b.justify.view !== v - 1) {
+      const tc = seen.tc?.view === v - 1 ? seen.tc : this.#highTc?.view === v - 1 ? this.#highTc : undefined;
+      if (tc === undefined || b.justify.view < maxHighQcView(tc)) return;
+    }
+    const message = voteMessage(this.#ctx.chainId, v, b.hash);
+    let signature: Uint8Array;
+    if (this.#p.qc === 'threshold') {
+      const share = this.#ctx.signer.blsShareSign?.(message);
+      if (share === undefined || share.index !== self + 1) {
+        this.#log('warn', 'hotstuff: this node’s key share does not match its validator index');
+        return;
+      }
+      signature = share.signature;
+    } else {
+      const sig = this.#ctx.signer.blsSign?.(message);
+      if (sig === undefined) return;
+      signature = sig;
+    }
+    this.#lastVotedView = v;
+    this.#dirty = true;
+    this.#out.push({ kind: 'persist', key: `block/${b.height % BLOCK_RING}`, record: encodeBlock(b.block) });
+    this.#myVote = { type: 'vote', view: v, blockHash: b.hash, signature };
+    this.#send(this.#leader(v + 1), this.#myVote);
+  }
+
+  #onVote(from: number, m: Vote): void {
+    if (this.#qcByView.has(m.view)) return; // already certified: nothing to verify
+    if (m.view < this.#highQc.view) return;
+    if (m.view + 1 < this.#curView) {
+      this.#helpLagging(from);
+      return;
+    }
+    if (m.view > this.#curView + MAX_VIEW_AHEAD) return;
+    const validator = this.#validators.at(from);
+    if (validator === undefined) return;
+    const id = toHex(m.blockHash);
+    let book = this.#votes.get(m.view);
+    if (book === undefined) this.#votes.set(m.view, (book = { byValidator: new Map(), byBlock: new Map() }));
+    const mine = book.byValidator.get(from);
+    if (mine?.has(id)) return; // duplicate
+    if (mine !== undefined && mine.size >= MAX_VALUES_PER_VALIDATOR) return;
+    const message = voteMessage(this.#ctx.chainId, m.view, m.blockHash);
+    const ok =
+      this.#p.qc === 'threshold'
+        ? verifyShare(
+            this.#ctx.threshold?.sharePublicKeys[from] ?? new Uint8Array(0),
+            message,
+            from + 1,
+            m.signature,
+          )
+        : verifySignature(validator.blsPublicKey, message, m.signature);
+    if (!ok) {
+      this.#evidence(
+        'invalid-message',
+        from,
+        m.view,
+        `vote with a bad BLS ${this.#p.qc === 'threshold' ? 'share' : 'signature'}`,
+      );
+      return;
+    }
+    if (mine !== undefined && mine.size > 0) {
+      this.#evidence(
+        'duplicate-vote',
+        from,
+        m.view,
+        `votes for ${[...mine.keys()][0]?.slice(0, 12)} and ${id.slice(0, 12)}`,
+      );
+    }
+    if (mine === undefined) book.byValidator.set(from, new Map([[id, m.signature]]));
+    else mine.set(id, m.signature);
+    let entry = book.byBlock.get(id);
+    if (entry === undefined) book.byBlock.set(id, (entry = { hash: m.blockHash, sigs: new Map(), power: 0 }));
+    entry.sigs.set(from, m.signature);
+    entry.power += validator.power;
+    const reached =
+      this.#p.qc === 'threshold'
+        ? entry.sigs.size >= this.#threshold
+        : entry.power >= this.#validators.quorumPower;
+    if (!reached) return;
+    const votes = [...entry.sigs].map(([v, signature]) => ({ validator: v, signature }));
+    let qc: QuorumCert;
+    try {
+      qc =
+        this.#p.qc === 'threshold'
+          ? assembleThresholdQc(m.view, entry.hash, votes, this.#threshold)
+          : assembleAggregateQc(m.view, entry.hash, votes, this.#validators.size);
+    } catch (e) {
+      this.#log('warn', 'hotstuff: could not assemble a QC', { view: m.view, error: (e as Error).message });
+      return;
+    }
+    rememberValidQc(qc, this.#trust);
+    this.#log('debug', 'formed QC', { view: m.view, votes: votes.length });
+    this.#processQc(qc, undefined);
+  }
+
+  #onTimeoutMsg(from: number, m: Timeout): void {
+    if (!verifyQc(m.highQc, this.#trust) || (m.highQc.view > 0 && m.highQc.tag !== modeTag(this.#p.qc))) {
+      this.#evidence('invalid-message', from, m.view, 'timeout with an invalid QC');
+      return;
+    }
+    if (m.tc !== undefined) {
+      if (!verifyTc(m.tc, this.#trust)) {
+        this.#evidence('invalid-message', from, m.view, 'timeout with an invalid TC');
+        return;
+      }
+      this.#processTc(m.tc, from);
+    }
+    this.#processQc(m.highQc, from);
+    if (m.view < this.#curView) {
+      this.#helpLagging(from);
+      return;
+    }
+    if (m.view > this.#curView + MAX_VIEW_AHEAD) return;
+    const validator = this.#validators.at(from);
+    if (validator === undefined) return;
+    let set = this.#timeouts.get(m.view);
+    if (set === undefined) this.#timeouts.set(m.view, (set = new Map()));
+    if (set.has(from)) return;
+    if (
+      !verifySignature(
+        validator.blsPublicKey,
+        timeoutMessage(this.#ctx.chainId, m.view, m.highQc.view),
+        m.signature,
+      )
+    ) {
+      this.#evidence('invalid-message', from, m.view, 'timeout with a bad BLS signature');
+      return;
+    }
+    set.set(from, { highQc: m.highQc, signature: m.signature });
+    const power = this.#validators.powerOf(set.keys());
+    if (power >= this.#validators.quorumPower) {
+      const tc = assembleTc(
+        m.view,
+        [...set].map(([validator, t]) => ({ validator, highQc: t.highQc, signature: t.signature })),
+        this.#validators.size,
+      );
+      rememberValidTc(tc, this.#trust);
+      this.#log('debug', 'formed TC', { view: m.view, highQc: tc.highQc.view });
+      this.#processTc(tc, undefined);
+      return;
+    }
+    // > 1/3 timed out in a view ≥ ours: an honest node gave up on it; join so a TC forms.
+    if (power >= this.#validators.oneHonestPower && this.#timedOutView < m.view) {
+      if (m.view > this.#curView) this.#enterView(m.view, 'join');
+      if (m.view === this.#curView) this.#localTimeout();
+    }
+  }
+
+  #onSync(from: number, m: Sync): void {
+    if (!verifyQc(m.highQc, this.#trust) || (m.highQc.view > 0 && m.highQc.tag !== modeTag(this.#p.qc))) {
+      this.#evidence('invalid-message', from, m.view, 'sync with an invalid QC');
+      return;
+    }
+    if (m.tc !== undefined) {
+      if (!verifyTc(m.tc, this.#trust)) {
+        this.#evidence('invalid-message', from, m.view, 'sync with an invalid TC');
+        return;
+      }
+      this.#processTc(m.tc, from);
+    }
+    this.#processQc(m.highQc, from);
+    if (m.blocks.length > 0) this.#acceptBlocks(m.blocks, from);
+    if (!m.request || from === this.#self || !this.#allowReply(from)) return;
+    const blocks: Block[] = [];
+    if (m.highQc.view < this.#highQc.view)
+      this.#chainBlocks(toHex(this.#highQc.blockHash), toHex(m.highQc.blockHash), blocks, new Set());
+    this.#send(from, {
+      type: 'sync',
+      view: this.#curView,
+      highQc: this.#highQc,
+      tc: this.#highTc,
+      request: false,
+      blocks,
+    });
+    // A validator in our view without its proposal: re-send ours (the same signed message), or
+    // relay the leader's (once per view: a relay reaches everyone).
+    if (m.view !== this.#curView) return;
+    if (this.#myProposal !== undefined && this.#myProposal.view === this.#curView) {
+      this.#send(from, this.#myProposal);
+      return;
+    }
+    const seen = this.#proposals.get(this.#curView);
+    if (seen !== undefined && this.#relayedView < this.#curView) {
+      this.#relayedView = this.#curView;
+      this.#out.push({
+        kind: 'relay',
+        from: this.#leader(this.#curView),
+        msg: seen.msg,
+        signature: seen.signature,
+      });
+    }
+  }
+
+  #onFetch(from: number, m: Extract<HsMessage, { type: 'fetch' }>): void {
+    if (from === this.#self || !this.#allowReply(from)) return;
+    const blocks: Block[] = [];
+    const seen = new Set<string>();
+    for (const h of m.hashes) this.#chainBlocks(toHex(h), undefined, blocks, seen);
+    if (blocks.length === 0) return;
+    this.#send(from, {
+      type: 'sync',
+      view: this.#curView,
+      highQc: this.#highQc,
+      tc: this.#highTc,
+      request: false,
+      blocks,
+    });
+  }
+
+  /** Blocks by hash: accepted only if wanted (named by a QC or a child), verified as we go. */
+  #acceptBlocks(blocks: readonly Block[], from: number): void {
+    const pending = blocks.map((b) => ({ b, hash: headerHash(b.header), done: false }));
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (const x of pending) {
+        if (x.done) continue;
+        const id = toHex(x.hash);
+        if (this.#blocks.has(id) || x.b.header.height <= this.#head.height) {
+          x.done = true;
+          continue;
+        }
+        if (!this.#wanted.has(id) && !this.#qcByBlock.has(id)) continue;
+        x.done = true;
+        let d: EngineData;
+        try {
+          d = decodeEngineData(x.b.header.engineData);
+        } catch {
+          continue;
+        }
+        if (this.#badEngineData(x.b, d) !== undefined) continue;
+        this.#processQc(d.justify, from);
+        this.#addBlock(x.b, x.hash, d, from);
+        progress = true;
+      }
+    }
+  }
+
+  #allowReply(peer: number): boolean {
+    const n = this.#replies.get(peer) ?? 0;
+    if (n >= REPLIES_PER_PEER_PER_VIEW) return false;
+    this.#replies.set(peer, n + 1);
+    return true;
+  }
+
+  /** A peer sent something for an old view: give it the certificate of ours. */
+  #helpLagging(peer: number): void {
+    if (peer === this.#self || !this.#allowReply(peer)) return;
+    this.#send(peer, {
+      type: 'sync',
+      view: this.#curView,
+      highQc: this.#highQc,
+      tc: this.#highTc,
+      request: false,
+      blocks: [],
+    });
+  }
+
+  // -- proposing ------------------------------------------------------------------------------
+
+  #chainHasTxs(id: string): boolean {
+    for (
+      let n = this.#blocks.get(id);
+      n !== undefined && n.height > this.#head.height;
+      n = this.#blocks.get(n.parentId)
+    )
+      if (n.block.header.txCount > 0) return true;
+    return false;
+  }
+
+  #tryPropose(): void {
+    const self = this.#self;
+    const v = this.#curView;
+    if (self === undefined || this.#leader(v) !== self) return;
+    if (this.#proposedView >= v || this.#buildingView === v || this.#timedOutView >= v) return;
+    const qc = this.#highQc;
+    if (qc.view !== v - 1 && this.#highTc?.view !== v - 1) return; // not justified (yet)
+    if (qc.view === 0 && this.#head.height !== 0) return; // placeholder after a restart
+    const pid = toHex(qc.blockHash);
+    let parentHeight: number;
+    if (pid === this.#head.id) parentHeight = this.#head.height;
+    else {
+      const parent = this.#blocks.get(pid);
+      if (parent === undefined) {
+        this.#want(pid, undefined);
+        return;
+      }
+      if (parent.status !== 'valid') return; // proposed again once executed
+      parentHeight = parent.height;
+    }
+    const urgent =
+      this.#eager ||
+      this.#txsPending ||
+      this.#emptyDueView === v ||
+      this.#p.emptyBlockIntervalMs === 0 ||
+      this.#chainHasTxs(pid);
+    if (!urgent) {
+      if (this.#waitingView !== v) {
+        this.#waitingView = v;
+        this.#out.push({ kind: 'set-timer', timer: 'empty-block', afterMs: this.#p.emptyBlockIntervalMs });
+      }
+      return;
+    }
+    this.#buildingView = v;
+    this.#out.push({
+      kind: 'build-block',
+      height: parentHeight + 1,
+      round: v,
+      parent: qc.blockHash,
+      engineData: encodeEngineData({ view: v, chain: this.#p.chain, justify: qc }),
+    });
+  }
+
+  #onBlockBuilt(view: number, hash: Uint8Array, block: Block): void {
+    if (view !== this.#curView || this.#buildingView !== view || this.#proposedView >= view) return;
+    this.#proposedView = view;
+    this.#eager = false;
+    let justifyView: number;
+    try {
+      justifyView = decodeEngineData(block.header.engineData).justify.view;
+    } catch {
+      return;
+    }
+    const tc = justifyView !== view - 1 && this.#highTc?.view === view - 1 ? this.#highTc : undefined;
+    const msg = proposalMessage(view, block, tc, hash) as Proposal;
+    this.#myProposal = msg;
+    this.#armViewTimer();
+    this.#log('debug', 'propose', { view, height: block.header.height, txs: block.txs.length });
+    this.#broadcast(msg);
+  }
+}

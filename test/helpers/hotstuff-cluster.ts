@@ -1,0 +1,445 @@
+/**
+ * A minimal, deterministic in-memory cluster of HotStuff engines — no ledger execution, no
+ * envelopes, no runtime — for targeted protocol scenarios and latency measurements in exact
+ * message delays. Blocks are real headers (empty bodies) so hashes, QCs and commit certificates
+ * are the real ones; "execution" accepts any block whose parent this node has.
+ *
+ * Control: `route(from, to, msg, now)` returns a delivery delay in ms or null to drop (default:
+ * `latencyMs` for every message); `intercept(from, msg, to)` may replace what a node sends (a
+ * Byzantine node); `observe` sees every delivered message. Own broadcasts loop back at once,
+ * as in the runtime.
+ */
+
+import { hotstuffAggregateScheme, hotstuffThresholdScheme } from '../../consensus/hotstuff/certificate.ts';
+import { HotStuffEngine } from '../../consensus/hotstuff/engine.ts';
+import { type HsMessage, hotstuffCodec } from '../../consensus/hotstuff/messages.ts';
+import { type HotStuffParams, parseHotStuffParams } from '../../consensus/hotstuff/params.ts';
+import { SeededRng } from '../../consensus/rng.ts';
+import type { EngineOutput, Evidence } from '../../consensus/types.ts';
+import { bls } from '../../crypto/bls/index.ts';
+import { toHex, utf8 } from '../../crypto/bytes.ts';
+import { ed25519 } from '../../crypto/ed25519.ts';
+import { sha256 } from '../../crypto/hash.ts';
+import { addressFromPublicKey } from '../../ledger/address.ts';
+import { type Block, type BlockHeader, headerHash, txRoot, ZERO_HASH } from '../../ledger/block.ts';
+import {
+  type CertificateScheme,
+  type CommitCertificate,
+  schemeSet,
+  type TrustAnchor,
+  verifyCertificate,
+} from '../../ledger/certificate.ts';
+import type { ThresholdGenesis } from '../../ledger/genesis.ts';
+import { emptyRoot } from '../../ledger/log/index.ts';
+import { peerIdFromEd25519, ValidatorSet } from '../../ledger/validators.ts';
+
+export interface ClusterOptions {
+  readonly n: number;
+  readonly params?: Partial<HotStuffParams>;
+  readonly latencyMs?: number;
+  readonly powers?: readonly number[];
+  /** Verify node 0's commit certificates with the light-client scheme (slower). */
+  readonly verifyCertificates?: boolean;
+}
+
+export interface Commit {
+  readonly node: number;
+  readonly height: number;
+  readonly hash: string;
+  readonly time: number;
+  readonly certificate: CommitCertificate;
+}
+
+interface Node {
+  readonly index: number;
+  engine: HotStuffEngine;
+  up: boolean;
+  head: { height: number; hash: Uint8Array; header: BlockHeader };
+  readonly executed: Map<string, Block>;
+  readonly wal: Map<string, Uint8Array>;
+  readonly timers: Map<string, number>;
+  logical: number;
+}
+
+type Event = { at: number; seq: number; run: () => void };
+
+const CHAIN_ID = 'cluster';
+const keyCache = new Map<
+  number,
+  { bls: ReturnType<typeof bls.keygen>; ed: ReturnType<typeof ed25519.keygen> }
+>();
+function keys(i: number) {
+  let k = keyCache.get(i);
+  if (k === undefined) {
+    k = {
+      bls: bls.keygen(sha256(utf8(`cluster-bls-${i}`))),
+      ed: ed25519.keygen(sha256(utf8(`cluster-ed-${i}`))),
+    };
+    keyCache.set(i, k);
+  }
+  return k;
+}
+const dealCache = new Map<number, ReturnType<typeof bls.threshold.deal>>();
+
+export class Cluster {
+  readonly validators: ValidatorSet;
+  readonly params: HotStuffParams;
+  readonly threshold: ThresholdGenesis | undefined;
+  readonly trust: TrustAnchor;
+  readonly genesis: BlockHeader;
+  readonly nodes: Node[] = [];
+  readonly commits: Commit[] = [];
+  readonly evidence: Array<{ node: number; evidence: Evidence }> = [];
+  /** Every message a node signed and sent (by type), for checks. */
+  readonly sent: Array<{ from: number; to: number | 'all'; msg: HsMessage; time: number }> = [];
+  route: (from: number, to: number, msg: HsMessage, now: number) => number | null;
+  intercept: ((from: number, msg: HsMessage, to: number) => HsMessage | null) | undefined;
+  observe: ((from: number, to: number, msg: HsMessage, now: number) => void) | undefined;
+  messages = 0;
+  bytes = 0;
+  now = 0;
+  readonly #queue: Event[] = [];
+  #seq = 0;
+  #timerSeq = 0;
+  readonly #deal: ReturnType<typeof bls.threshold.deal> | undefined;
+  readonly #verify: boolean;
+  /** Committed blocks with their certificates (agreement holds, so one store serves all). */
+  readonly #chain = new Map<number, { block: Block; hash: Uint8Array; certificate: CommitCertificate }>();
+  readonly #schemes = schemeSet(
+    hotstuffAggregateScheme as unknown as CertificateScheme,
+    hotstuffThresholdScheme as unknown as CertificateScheme,
+  );
+
+  constructor(o: ClusterOptions) {
+    this.params = parseHotStuffParams({ ...(o.params ?? {}) } as Record<string, string | number>);
+    this.validators = new ValidatorSet(
+      Array.from({ length: o.n }, (_, i) => {
+        const k = keys(i);
+        return {
+          name: `v${i}`,
+          publicKey: k.ed.publicKey,
+          blsPublicKey: k.bls.publicKey,
+          blsPop: new Uint8Array(96),
+          peerId: peerIdFromEd25519(k.ed.publicKey),
+          power: o.powers?.[i] ?? 1,
+        };
+      }),
+    );
+    if (this.params.qc === 'threshold') {
+      let deal = dealCache.get(o.n);
+      if (deal === undefined) {
+        deal = bls.threshold.deal(Math.floor((2 * o.n) / 3) + 1, o.n, sha256(utf8(`cluster-deal-${o.n}`)));
+        dealCache.set(o.n, deal);
+      }
+      this.#deal = deal;
+      this.threshold = {
+        threshold: deal.threshold,
+        groupPublicKey: deal.groupPublicKey,
+        commitments: deal.commitments,
+        sharePublicKeys: deal.shares.map((s) => s.publicKey),
+      };
+    } else {
+      this.threshold = undefined;
+    }
+    this.trust = {
+      chainId: CHAIN_ID,
+      validators: this.validators,
+      ...(this.threshold === undefined ? {} : { thresholdGroupPublicKey: this.threshold.groupPublicKey }),
+    };
+    this.genesis = {
+      chainId: CHAIN_ID,
+      height: 0,
+      parentHash: ZERO_HASH,
+      time: { ms: 0, logical: 0 },
+      proposer: new Uint8Array(20),
+      txRoot: txRoot([]),
+      txCount: 0,
+      stateRoot: ZERO_HASH,
+      logSize: 0,
+      logRoot: emptyRoot(),
+      validatorsHash: this.validators.hash,
+      engine: 'hotstuff',
+      engineData: new Uint8Array(0),
+    };
+    const latency = o.latencyMs ?? 10;
+    this.route = () => latency;
+    this.#verify = o.verifyCertificates ?? false;
+    for (let i = 0; i < o.n; i++) {
+      this.nodes.push({
+        index: i,
+        engine: this.#createEngine(i),
+        up: true,
+        head: { height: 0, hash: headerHash(this.genesis), header: this.genesis },
+        executed: new Map(),
+        wal: new Map(),
+        timers: new Map(),
+        logical: 0,
+      });
+    }
+  }
+
+  #createEngine(i: number): HotStuffEngine {
+    const share = this.#deal?.shares[i];
+    const secret = keys(i).bls.secretKey;
+    return new HotStuffEngine(
+      {
+        chainId: CHAIN_ID,
+        validators: this.validators,
+        self: i,
+        params: { ...this.params },
+        rng: new SeededRng(`cluster-${i}`),
+        signer: {
+          blsSign: (m) => bls.sign(secret, m),
+          ...(share === undefined
+            ? {}
+            : { blsShareSign: (m: Uint8Array) => bls.threshold.signShare(share, m) }),
+        },
+        ...(this.threshold === undefined ? {} : { threshold: this.threshold }),
+      },
+      this.params,
+    );
+  }
+
+  /** Signs `message` with validator i's BLS key (to forge or equivocate in scenarios). */
+  blsSign(i: number, message: Uint8Array): Uint8Array {
+    return bls.sign(keys(i).bls.secretKey, message);
+  }
+
+  shareSign(i: number, message: Uint8Array): Uint8Array {
+    const share = this.#deal?.shares[i];
+    if (share === undefined) throw new Error('no threshold deal');
+    return bls.threshold.signShare(share, message).signature;
+  }
+
+  address(i: number): Uint8Array {
+    return addressFromPublicKey(keys(i).ed.publicKey);
+  }
+
+  /** A block on `parent` (a header known to node `i`), as the runtime would build it. */
+  buildBlock(i: number, parent: BlockHeader, engineData: Uint8Array, logicalBump = 0): Block {
+    const node = this.nodes[i] as Node;
+    node.logical++;
+    const header: BlockHeader = {
+      ...this.genesis,
+      height: parent.height + 1,
+      parentHash: headerHash(parent),
+      time: { ms: Math.max(parent.time.ms, this.now), logical: node.logical + logicalBump },
+      proposer: this.address(i),
+      engineData,
+    };
+    return { header, txs: [] };
+  }
+
+  at(time: number, run: () => void): void {
+    this.#queue.push({ at: time, seq: this.#seq++, run });
+    this.#queue.sort((a, b) => a.at - b.at || a.seq - b.seq);
+  }
+
+  start(): void {
+    for (const node of this.nodes) this.#startNode(node, new Map());
+    this.#syncTick();
+  }
+
+  /** Block sync, as the runtime does it: a node two or more blocks behind copies committed blocks. */
+  #syncTick(): void {
+    this.at(this.now + 200, () => {
+      const best = Math.max(...this.nodes.map((n) => n.head.height));
+      for (const node of this.nodes) {
+        if (!node.up || node.head.height + 2 > best) continue;
+        for (let h = node.head.height + 1; h <= best; h++) {
+          const c = this.#chain.get(h);
+          if (c === undefined) break;
+          node.head = { height: h, hash: c.hash, header: c.block.header };
+          for (const [k, b] of node.executed) if (b.header.height <= h) node.executed.delete(k);
+          const head = { height: h, hash: c.hash, time: c.block.header.time };
+          this.#step(node, { kind: 'committed', head, bySync: true });
+        }
+      }
+      this.#syncTick();
+    });
+  }
+
+  #startNode(node: Node, recovered: Map<string, Uint8Array>): void {
+    const h = node.head;
+    this.#apply(
+      node,
+      node.engine.step({
+        kind: 'start',
+        head: { height: h.height, hash: h.hash, time: h.header.time },
+        recovered,
+      }),
+    );
+  }
+
+  crash(i: number): void {
+    const node = this.nodes[i] as Node;
+    node.up = false;
+    node.timers.clear();
+  }
+
+  /** Restarts node i from its persisted records (its executed blocks are forgotten). */
+  restart(i: number): void {
+    const node = this.nodes[i] as Node;
+    node.up = true;
+    node.executed.clear();
+    node.engine = this.#createEngine(i);
+    this.#startNode(node, new Map(node.wal));
+  }
+
+  /** Delivers `msg` to node `to` as if sent by `from` (no checks: scenarios forge freely). */
+  inject(from: number, to: number, msg: HsMessage): void {
+    this.#deliver(from, to, msg);
+  }
+
+  run(untilMs: number, stop?: () => boolean): void {
+    for (;;) {
+      const ev = this.#queue[0];
+      if (ev === undefined || ev.at > untilMs) break;
+      this.#queue.shift();
+      this.now = ev.at;
+      ev.run();
+      if (stop?.()) return;
+    }
+    this.now = untilMs;
+  }
+
+  height(i: number): number {
+    return (this.nodes[i] as Node).head.height;
+  }
+
+  #step(node: Node, input: Parameters<HotStuffEngine['step']>[0]): void {
+    if (!node.up) return;
+    this.#apply(node, node.engine.step(input));
+  }
+
+  #deliver(from: number, to: number, msg: HsMessage): void {
+    const node = this.nodes[to] as Node;
+    if (!node.up) return;
+    this.observe?.(from, to, msg, this.now);
+    // Round-trip through the codec: what a node gets is what the wire carries.
+    const decoded = hotstuffCodec.decode(hotstuffCodec.encode(msg));
+    this.#step(node, { kind: 'message', from, msg: decoded, signature: new Uint8Array(64) });
+  }
+
+  #transmit(from: number, to: number, msg: HsMessage): void {
+    let m: HsMessage | null = msg;
+    if (this.intercept !== undefined) m = this.intercept(from, msg, to);
+    if (m === null) return;
+    const out = m;
+    if (to === from) {
+      this.at(this.now, () => this.#deliver(from, to, out));
+      return;
+    }
+    this.messages++;
+    this.bytes += hotstuffCodec.encode(out).length + 100; // + envelope
+    const delay = this.route(from, to, out, this.now);
+    if (delay === null) return;
+    this.at(this.now + delay, () => this.#deliver(from, to, out));
+  }
+
+  #apply(node: Node, outputs: EngineOutput<HsMessage>[]): void {
+    const i = node.index;
+    for (const out of outputs) {
+      switch (out.kind) {
+        case 'persist':
+          node.wal.set(out.key, out.record);
+          break;
+        case 'broadcast':
+          this.sent.push({ from: i, to: 'all', msg: out.msg, time: this.now });
+          for (let j = 0; j < this.nodes.length; j++) this.#transmit(i, j, out.msg);
+          break;
+        case 'send':
+          this.sent.push({ from: i, to: out.to, msg: out.msg, time: this.now });
+          this.#transmit(i, out.to, out.msg);
+          break;
+        case 'relay':
+          for (let j = 0; j < this.nodes.length; j++) if (j !== i) this.#transmit(out.from, j, out.msg);
+          break;
+        case 'set-timer': {
+          const token = ++this.#timerSeq;
+          node.timers.set(out.timer, token);
+          const timer = out.timer;
+          this.at(this.now + out.afterMs, () => {
+            if (node.timers.get(timer) !== token) return;
+            node.timers.delete(timer);
+            this.#step(node, { kind: 'timeout', timer });
+          });
+          break;
+        }
+        case 'cancel-timer':
+          node.timers.delete(out.timer);
+          break;
+        case 'build-block': {
+          const parent =
+            toHex(out.parent) === toHex(node.head.hash)
+              ? node.head.header
+              : node.executed.get(toHex(out.parent))?.header;
+          if (parent === undefined || parent.height + 1 !== out.height) break;
+          const block = this.buildBlock(i, parent, out.engineData);
+          const hash = headerHash(block.header);
+          node.executed.set(toHex(hash), block);
+          this.at(this.now, () =>
+            this.#step(node, { kind: 'block-built', height: out.height, round: out.round, hash, block }),
+          );
+          break;
+        }
+        case 'execute': {
+          const p = toHex(out.block.header.parentHash);
+          const ok =
+            out.block.header.height > node.head.height &&
+            (p === toHex(node.head.hash) || node.executed.has(p));
+          if (ok) node.executed.set(toHex(out.hash), out.block);
+          this.at(this.now, () =>
+            this.#step(node, {
+              kind: 'executed',
+              hash: out.hash,
+              valid: ok,
+              ...(ok ? {} : { reason: 'unknown parent' }),
+            }),
+          );
+          break;
+        }
+        case 'commit': {
+          const block = node.executed.get(toHex(out.hash));
+          if (block === undefined || toHex(block.header.parentHash) !== toHex(node.head.hash))
+            throw new Error(`node ${i}: commit of ${toHex(out.hash).slice(0, 12)} out of order`);
+          if (this.#verify && i === 0) {
+            const check = verifyCertificate(out.certificate, block.header, this.trust, this.#schemes);
+            if (!check.ok) throw new Error(`node ${i}: bad commit certificate: ${check.reason}`);
+          }
+          node.head = { height: block.header.height, hash: out.hash, header: block.header };
+          if (!this.#chain.has(block.header.height))
+            this.#chain.set(block.header.height, { block, hash: out.hash, certificate: out.certificate });
+          this.commits.push({
+            node: i,
+            height: block.header.height,
+            hash: toHex(out.hash),
+            time: this.now,
+            certificate: out.certificate,
+          });
+          for (const [k, b] of node.executed)
+            if (b.header.height <= block.header.height) node.executed.delete(k);
+          const head = { height: block.header.height, hash: out.hash, time: block.header.time };
+          this.at(this.now, () => this.#step(node, { kind: 'committed', head, bySync: false }));
+          break;
+        }
+        case 'evidence':
+          this.evidence.push({ node: i, evidence: out.evidence });
+          break;
+        case 'log':
+          break;
+      }
+    }
+  }
+
+  /** Agreement: no two nodes committed different blocks at one height. */
+  agreement(): boolean {
+    const at = new Map<number, string>();
+    for (const c of this.commits) {
+      const prior = at.get(c.height);
+      if (prior !== undefined && prior !== c.hash) return false;
+      at.set(c.height, c.hash);
+    }
+    return true;
+  }
+}
