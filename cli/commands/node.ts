@@ -20,7 +20,7 @@ import { type Command, EXIT_FAILED, EXIT_OK, intOption, required, str, UsageErro
 import { parseEngineFlag } from './engine-flag.ts';
 
 /** The engine `npm start` and `verity testnet` use when none is named. */
-export const DEFAULT_ENGINE = 'tendermint';
+export const DEFAULT_ENGINE = 'hotstuff';
 export const LOCAL_TESTNET_DIR = join('.verity', 'testnet');
 
 function collectSets(values: Record<string, unknown>): string[] {

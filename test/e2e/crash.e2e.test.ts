@@ -8,81 +8,87 @@ import { loadKey } from '../../src/keystore.ts';
 import type { RpcClient } from '../../src/rpc/client.ts';
 import { type Cluster, createCluster, heights, tmpDir, waitFor } from './helpers.ts';
 
-const engine = process.env.VERITY_E2E_CRASH_ENGINE ?? 'tendermint';
+const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff').split(',');
 
-describe(`e2e crash and recovery (${engine})`, () => {
-  let cluster: Cluster;
+for (const [slot, engine] of ENGINES.entries())
+  describe(`e2e crash and recovery (${engine})`, () => {
+    let cluster: Cluster;
 
-  beforeAll(async () => {
-    cluster = await createCluster({
-      dir: await tmpDir('verity-e2e-crash-'),
-      validators: 4,
-      engine,
-      slot: 10,
-    });
-    for (let i = 0; i < 4; i++) cluster.start(i);
-    await waitFor('every node at height ≥ 1', async () =>
-      (await heights(cluster, [0, 1, 2, 3])).every((h) => h >= 1) ? true : undefined,
-    );
-  });
-
-  afterAll(async () => {
-    await cluster?.stopAll();
-  });
-
-  it('survives kill -9 of a validator and its restart without losing acknowledged transactions', async () => {
-    const keys = await Promise.all(cluster.manifest.accounts.map((a) => loadKey(a.keyFile)));
-    const sink = addressFromPublicKey(new Uint8Array(32).fill(7));
-    const acknowledged: string[] = [];
-    let stop = false;
-    // Load: each account sends transfers one after another with mode=commit through nodes 0..2.
-    const load = keys.map(async (key, k) => {
-      for (let n = 0; !stop; n++) {
-        const etx = signTransaction(
-          { chainId: 'e2e', sender: key.publicKey, nonce: n, op: { type: 'transfer', to: sink, amount: 1n } },
-          key.secretKey,
-        );
-        const rpc = cluster.clients[(n + k) % 3] as RpcClient;
-        try {
-          const r = await rpc.submitTx(toHex(etx.bytes), 'commit');
-          if (r.receipt?.ok) acknowledged.push(r.id);
-        } catch {
-          n--; // not acknowledged: retry the same nonce
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-    });
-    await waitFor('some load committed', async () => (acknowledged.length >= 8 ? true : undefined));
-    await cluster.kill(3, 'SIGKILL');
-    const [before] = await heights(cluster, [0]);
-    await waitFor('the other three keep committing', async () => {
-      const h = await heights(cluster, [0, 1, 2]);
-      return h.every((x) => x >= (before as number) + 3) ? true : undefined;
-    });
-    cluster.start(3);
-    const catchUp = Math.max(...(await heights(cluster, [0, 1, 2])));
-    await waitFor(
-      'the restarted node catches up',
-      async () => (((await heights(cluster, [3]))[0] as number) >= catchUp ? true : undefined),
-      120_000,
-    );
-    stop = true;
-    await Promise.all(load);
-    // Agreement: the restarted node holds the same blocks.
-    const h = Math.min(...(await heights(cluster, [0, 1, 2, 3])));
-    for (const height of [1, Math.floor(h / 2), h]) {
-      const hashes = await Promise.all(
-        cluster.clients.map((c) => c.get<{ hash: string }>(`/block?height=${height}`).then((b) => b.hash)),
+    beforeAll(async () => {
+      cluster = await createCluster({
+        dir: await tmpDir('verity-e2e-crash-'),
+        validators: 4,
+        engine,
+        slot: 10,
+      });
+      for (let i = 0; i < 4; i++) cluster.start(i);
+      await waitFor('every node at height ≥ 1', async () =>
+        (await heights(cluster, [0, 1, 2, 3])).every((h) => h >= 1) ? true : undefined,
       );
-      expect(new Set(hashes).size, `height ${height}`).toBe(1);
-    }
-    // Every acknowledged transaction is committed on every node, including the one that crashed.
-    expect(acknowledged.length).toBeGreaterThan(10);
-    await waitFor('acknowledged txs visible on node 3', async () => {
-      for (const id of acknowledged) await (cluster.clients[3] as RpcClient).get(`/tx?id=${id}`);
-      return true;
     });
-    for (const c of cluster.clients.slice(0, 3))
-      for (const id of acknowledged.slice(-5)) await c.get(`/tx?id=${id}`);
+
+    afterAll(async () => {
+      await cluster?.stopAll();
+    });
+
+    it('survives kill -9 of a validator and its restart without losing acknowledged transactions', async () => {
+      const keys = await Promise.all(cluster.manifest.accounts.map((a) => loadKey(a.keyFile)));
+      const sink = addressFromPublicKey(new Uint8Array(32).fill(7));
+      const acknowledged: string[] = [];
+      let stop = false;
+      // Load: each account sends transfers one after another with mode=commit through nodes 0..2.
+      const load = keys.map(async (key, k) => {
+        for (let n = 0; !stop; n++) {
+          const etx = signTransaction(
+            {
+              chainId: 'e2e',
+              sender: key.publicKey,
+              nonce: n,
+              op: { type: 'transfer', to: sink, amount: 1n },
+            },
+            key.secretKey,
+          );
+          const rpc = cluster.clients[(n + k) % 3] as RpcClient;
+          try {
+            const r = await rpc.submitTx(toHex(etx.bytes), 'commit');
+            if (r.receipt?.ok) acknowledged.push(r.id);
+          } catch {
+            n--; // not acknowledged: retry the same nonce
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
+      });
+      await waitFor('some load committed', async () => (acknowledged.length >= 8 ? true : undefined));
+      await cluster.kill(3, 'SIGKILL');
+      const [before] = await heights(cluster, [0]);
+      await waitFor('the other three keep committing', async () => {
+        const h = await heights(cluster, [0, 1, 2]);
+        return h.every((x) => x >= (before as number) + 3) ? true : undefined;
+      });
+      cluster.start(3);
+      const catchUp = Math.max(...(await heights(cluster, [0, 1, 2])));
+      await waitFor(
+        'the restarted node catches up',
+        async () => (((await heights(cluster, [3]))[0] as number) >= catchUp ? true : undefined),
+        120_000,
+      );
+      stop = true;
+      await Promise.all(load);
+      // Agreement: the restarted node holds the same blocks.
+      const h = Math.min(...(await heights(cluster, [0, 1, 2, 3])));
+      for (const height of [1, Math.floor(h / 2), h]) {
+        const hashes = await Promise.all(
+          cluster.clients.map((c) => c.get<{ hash: string }>(`/block?height=${height}`).then((b) => b.hash)),
+        );
+        expect(new Set(hashes).size, `height ${height}`).toBe(1);
+      }
+      // Every acknowledged transaction is committed on every node, including the one that crashed.
+      expect(acknowledged.length).toBeGreaterThan(10);
+      await waitFor('acknowledged txs visible on node 3', async () => {
+        for (const id of acknowledged) await (cluster.clients[3] as RpcClient).get(`/tx?id=${id}`);
+        return true;
+      });
+      for (const c of cluster.clients.slice(0, 3))
+        for (const id of acknowledged.slice(-5)) await c.get(`/tx?id=${id}`);
+    });
   });
-});
