@@ -44,6 +44,11 @@ export type EngineInput<M> =
       readonly kind: 'executed';
       readonly hash: Uint8Array;
       readonly valid: boolean;
+      /**
+       * Why a block was not executed: UNKNOWN_PARENT and STALE may resolve later (the parent
+       * arrives, sync moves the head); INVALID never does.
+       */
+      readonly code?: 'UNKNOWN_PARENT' | 'STALE' | 'INVALID';
       readonly reason?: string;
     }
   | { readonly kind: 'committed'; readonly head: HeadInfo; readonly bySync: boolean };

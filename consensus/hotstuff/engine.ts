@@ -347,7 +347,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
           if (this.#started) this.#onBlockBuilt(input.round, input.hash, input.block);
           break;
         case 'executed':
-          if (this.#started) this.#onExecuted(input.hash, input.valid, input.reason);
+          if (this.#started) this.#onExecuted(input.hash, input.valid, input.code, input.reason);
           break;
         case 'committed':
           if (this.#started) this.#onCommitted(input.head, input.bySync);
@@ -798,12 +798,17 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     this.#out.push({ kind: 'execute', block: node.block, hash: node.hash });
   }
 
-  #onExecuted(hash: Uint8Array, valid: boolean, reason: string | undefined): void {
+  #onExecuted(
+    hash: Uint8Array,
+    valid: boolean,
+    code: 'UNKNOWN_PARENT' | 'STALE' | 'INVALID' | undefined,
+    reason: string | undefined,
+  ): void {
     const id = toHex(hash);
     const node = this.#blocks.get(id);
     if (node === undefined || node.status !== 'executing') return;
     if (!valid) {
-      if (reason === 'stale height') this.#blocks.delete(id);
+      if (code === 'STALE') this.#blocks.delete(id);
       else node.status = 'invalid';
       this.#log('info', 'block rejected', { height: node.height, view: node.view, reason });
       return;

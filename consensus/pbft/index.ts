@@ -1,25 +1,62 @@
-// Placeholder until the pbft engine lands: registered so the CLI lists it, refuses to run.
-import { EngineParamsError } from '../params.ts';
+import type { EngineParams } from '../../ledger/genesis.ts';
+import { EngineParamsError, numberParams } from '../params.ts';
 import type { EngineModule } from '../types.ts';
+import { PBFT_BOUNDS, PBFT_DEFAULTS, PbftEngine, type PbftParams } from './engine.ts';
+import { type PbftMessage, pbftCodec, prePrepare } from './messages.ts';
 
-export const pbft: EngineModule<never> = {
+export type { PbftMessage } from './messages.ts';
+
+export function parsePbftParams(params: EngineParams): PbftParams {
+  const p = numberParams('pbft', params, { ...PBFT_DEFAULTS }, PBFT_BOUNDS);
+  for (const k of ['checkpointInterval', 'watermarkWindow'] as const) {
+    if (!Number.isInteger(p[k]))
+      throw new EngineParamsError('ENGINE_PARAMS', `pbft: "${k}" must be an integer`);
+  }
+  if (p.checkpointInterval > p.watermarkWindow) {
+    throw new EngineParamsError(
+      'ENGINE_PARAMS',
+      'pbft: checkpointInterval must not exceed watermarkWindow (the window must reach the next checkpoint)',
+    );
+  }
+  return p;
+}
+
+function randomDigest(rng: { int(n: number): number }): Uint8Array {
+  const d = new Uint8Array(32);
+  for (let i = 0; i < d.length; i++) d[i] = rng.int(256);
+  return d;
+}
+
+export const pbft: EngineModule<PbftMessage> = {
   name: 'pbft',
-  description: 'not implemented yet',
+  description:
+    'PBFT (Castro & Liskov 1999/2002): pre-prepare/prepare/commit, pipelined within watermarks, checkpoints, view change',
   faultModel: 'bft',
-  codec: {
-    maxBytes: 0,
-    encode: () => new Uint8Array(0),
-    decode: () => {
-      throw new Error('pbft is not implemented');
+  codec: pbftCodec,
+  parseParams: (params) => ({ ...parsePbftParams(params) }),
+  create: (ctx) => new PbftEngine(ctx, parsePbftParams(ctx.params)),
+  byzantine: {
+    conflicting(msg, ctx) {
+      switch (msg.type) {
+        case 'pre-prepare': {
+          const alt = ctx.alternative(msg.digest);
+          return alt === undefined ? undefined : prePrepare(msg.view, msg.seq, alt.block, alt.hash);
+        }
+        case 'prepare': {
+          const alt = ctx.alternative(msg.digest);
+          return alt === undefined
+            ? { ...msg, digest: randomDigest(ctx.rng) }
+            : { ...msg, digest: alt.hash, parent: alt.block.header.parentHash };
+        }
+        case 'commit': {
+          const alt = ctx.alternative(msg.digest);
+          return { ...msg, digest: alt?.hash ?? randomDigest(ctx.rng) };
+        }
+        case 'checkpoint':
+          return { ...msg, digest: randomDigest(ctx.rng) };
+        default:
+          return undefined;
+      }
     },
-    signingBytes: () => new Uint8Array(0),
-    slot: () => undefined,
-    describe: () => 'pbft',
-  },
-  parseParams: () => {
-    throw new EngineParamsError('ENGINE_PARAMS', 'pbft is not implemented yet');
-  },
-  create: () => {
-    throw new EngineParamsError('ENGINE_PARAMS', 'pbft is not implemented yet');
   },
 };

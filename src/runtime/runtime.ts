@@ -52,6 +52,8 @@ import { decodeSync, encodeSync, MAX_SYNC_BATCH, type SyncMessage } from './sync
 
 const WAL_ENGINE = utf8('w/engine/');
 const WAL_GUARD = utf8('w/guard/');
+/** Height-less (view-change) guard slots kept, most recent views first. */
+const MAX_VIEW_SLOTS = 64;
 
 export interface ValidatorKeys {
   readonly ed25519: Uint8Array;
@@ -523,9 +525,16 @@ export class ConsensusRuntime<M> {
     if (known !== undefined) return this.#step({ kind: 'executed', hash, valid: true });
     const chain = this.#o.chain;
     if (block.header.height <= chain.height)
-      return this.#step({ kind: 'executed', hash, valid: false, reason: 'stale height' });
+      return this.#step({ kind: 'executed', hash, valid: false, code: 'STALE', reason: 'stale height' });
     const { parent, ok } = this.#parentOf(block.header.parentHash);
-    if (!ok) return this.#step({ kind: 'executed', hash, valid: false, reason: 'unknown parent' });
+    if (!ok)
+      return this.#step({
+        kind: 'executed',
+        hash,
+        valid: false,
+        code: 'UNKNOWN_PARENT',
+        reason: 'unknown parent',
+      });
     try {
       const executed = await chain.validateAndExecute(block, {
         nowMs: this.#o.clock.now(),
@@ -540,7 +549,13 @@ export class ConsensusRuntime<M> {
         height: block.header.height,
         reason: (e as Error).message,
       });
-      await this.#step({ kind: 'executed', hash, valid: false, reason: (e as Error).message });
+      await this.#step({
+        kind: 'executed',
+        hash,
+        valid: false,
+        code: 'INVALID',
+        reason: (e as Error).message,
+      });
     }
   }
 
@@ -585,14 +600,25 @@ export class ConsensusRuntime<M> {
 
   #pruneGuard(height: number): void {
     // Slots two heights back can never be signed again by a correct engine; forget them.
-    if (height < 3) return;
+    // Height-less slots (view changes use the maximum height, keyed by view) keep only the most
+    // recent views: a view below those can never be entered again either.
     const limit = height - 2;
     const ops: KvOp[] = [];
+    const viewSlots: Array<{ key: string; round: number }> = [];
     for (const k of [...this.#guard.keys()]) {
       const slotHeight = Number(BigInt(`0x${k.slice(0, 16)}`));
-      if (slotHeight < limit) {
+      if (slotHeight === Number.MAX_SAFE_INTEGER) {
+        viewSlots.push({ key: k, round: Number.parseInt(k.slice(16, 24), 16) });
+      } else if (slotHeight < limit) {
         this.#guard.delete(k);
         ops.push({ type: 'del', key: concatBytes(WAL_GUARD, Buffer.from(k, 'hex')) });
+      }
+    }
+    if (viewSlots.length > MAX_VIEW_SLOTS) {
+      viewSlots.sort((x, y) => y.round - x.round);
+      for (const { key } of viewSlots.slice(MAX_VIEW_SLOTS)) {
+        this.#guard.delete(key);
+        ops.push({ type: 'del', key: concatBytes(WAL_GUARD, Buffer.from(key, 'hex')) });
       }
     }
     if (ops.length > 0) this.#enqueue(() => this.#o.wal.batch(ops));

@@ -1,0 +1,693 @@
+/**
+ * PBFT engine, driven directly through step() — no runtime, no simulator. A tiny in-memory
+ * cluster stands in for the runtime: it signs and loops back broadcasts, builds and "executes"
+ * blocks (valid iff the parent is the head or an executed block), commits in order and lets a
+ * test drop messages, crash nodes and fire timers by hand.
+ */
+import { describe, expect, it } from 'vitest';
+import { deriveReproposals, PbftEngine } from '../../consensus/pbft/engine.ts';
+import { parsePbftParams, pbft } from '../../consensus/pbft/index.ts';
+import {
+  type CheckpointProof,
+  checkpointBytes,
+  type NewView,
+  type PbftMessage,
+  type PreparedCert,
+  pbftCodec,
+  prePrepareBytes,
+  prepareBytes,
+  type ViewChange,
+} from '../../consensus/pbft/messages.ts';
+import { SeededRng } from '../../consensus/rng.ts';
+import type { EngineInput, EngineOutput, HeadInfo } from '../../consensus/types.ts';
+import { toHex, utf8 } from '../../crypto/bytes.ts';
+import { ed25519 } from '../../crypto/ed25519.ts';
+import { sha256 } from '../../crypto/hash.ts';
+import { type Block, type BlockHeader, headerHash, txRoot } from '../../ledger/block.ts';
+import { commitVoteBytes, ed25519QuorumScheme, type QuorumCertificate } from '../../ledger/certificate.ts';
+import type { EngineParams } from '../../ledger/genesis.ts';
+import { peerIdFromEd25519, ValidatorSet } from '../../ledger/validators.ts';
+
+const CHAIN = 'pbft-unit';
+const N = 4;
+const keys = Array.from({ length: N }, (_, i) => ed25519.keygen(sha256(utf8(`pbft-unit-${i}`))));
+const validators = new ValidatorSet(
+  keys.map((k, i) => ({
+    name: `v${i}`,
+    publicKey: k.publicKey,
+    blsPublicKey: new Uint8Array(48),
+    blsPop: new Uint8Array(96),
+    peerId: peerIdFromEd25519(k.publicKey),
+    power: 1,
+  })),
+);
+const GENESIS = sha256(utf8('genesis'));
+
+function sign(i: number, msg: PbftMessage): Uint8Array {
+  return ed25519.sign(pbftCodec.signingBytes(msg, CHAIN), (keys[i] as (typeof keys)[number]).secretKey);
+}
+
+function makeBlock(height: number, parent: Uint8Array, tag = 0, txs = 1): { block: Block; hash: Uint8Array } {
+  const body = Array.from({ length: txs }, (_, i) => utf8(`tx-${height}-${tag}-${i}`));
+  const header: BlockHeader = {
+    chainId: CHAIN,
+    height,
+    parentHash: parent,
+    time: { ms: 1_000 + height, logical: tag },
+    proposer: new Uint8Array(20),
+    txRoot: txRoot(body),
+    txCount: body.length,
+    stateRoot: new Uint8Array(32),
+    logSize: 0,
+    logRoot: new Uint8Array(32),
+    validatorsHash: validators.hash,
+    engine: 'pbft',
+    engineData: new Uint8Array(0),
+  };
+  return { block: { header, txs: body }, hash: headerHash(header) };
+}
+
+/** Validator `self`'s engine; an index ≥ N is an observer (no validator key). */
+function engine(self: number, params: EngineParams = {}): PbftEngine {
+  return new PbftEngine(
+    {
+      chainId: CHAIN,
+      validators,
+      self: self < N ? self : undefined,
+      params,
+      rng: new SeededRng(`e${self}`),
+      signer: {},
+    },
+    parsePbftParams(params),
+  );
+}
+
+const genesisHead: HeadInfo = { height: 0, hash: GENESIS, time: { ms: 0, logical: 0 } };
+
+type Out = EngineOutput<PbftMessage>;
+const evidenceOf = (outs: Out[]) => outs.filter((o) => o.kind === 'evidence');
+const broadcasts = (outs: Out[]) => outs.flatMap((o) => (o.kind === 'broadcast' ? [o.msg] : []));
+
+/** A valid prepared certificate for (view, seq, block) from the view's primary and `preparers`. */
+function preparedCert(
+  view: number,
+  seq: number,
+  digest: Uint8Array,
+  parent: Uint8Array,
+  primary: number,
+  preparers: number[],
+): PreparedCert {
+  return {
+    view,
+    seq,
+    digest,
+    parent,
+    prePrepare: ed25519.sign(prePrepareBytes(CHAIN, view, seq, digest, parent), keys[primary]!.secretKey),
+    prepares: preparers.map((v) => ({
+      validator: v,
+      signature: ed25519.sign(prepareBytes(CHAIN, view, seq, digest, parent), keys[v]!.secretKey),
+    })),
+  };
+}
+
+function viewChange(view: number, prepared: PreparedCert[] = [], checkpoint?: CheckpointProof): ViewChange {
+  return {
+    type: 'view-change',
+    view,
+    checkpoint: checkpoint ?? { seq: 0, digest: new Uint8Array(0), votes: [] },
+    prepared,
+  };
+}
+
+function newView(view: number, vcs: Array<[number, ViewChange]>, o?: NewView['reproposals']): NewView {
+  const derived = deriveReproposals(vcs.map(([, vc]) => vc));
+  return {
+    type: 'new-view',
+    view,
+    viewChanges: vcs.map(([from, vc]) => ({ from, signature: sign(from, vc), vc })),
+    reproposals: o ?? derived.entries.map((e) => ({ seq: e.seq, digest: e.digest })),
+  };
+}
+
+// -- an in-memory cluster ------------------------------------------------------------------
+
+interface Node {
+  engine: PbftEngine;
+  head: HeadInfo;
+  chain: string[];
+  executed: Map<string, Block>;
+  wal: Map<string, Uint8Array>;
+  timers: Set<string>;
+  certificates: QuorumCertificate[];
+  outputs: Out[];
+}
+
+class Cluster {
+  readonly nodes: Node[] = [];
+  readonly down = new Set<number>();
+  drop: (from: number, to: number, msg: PbftMessage) => boolean = () => false;
+  /** Transactions left to put in blocks. */
+  mempool = 6;
+  readonly #queue: Array<{ to: number; input: EngineInput<PbftMessage> }> = [];
+  readonly #params: EngineParams;
+  #tag = 0;
+
+  constructor(params: EngineParams = {}, observers = 0) {
+    this.#params = params;
+    for (let i = 0; i < N + observers; i++) {
+      this.nodes.push({
+        engine: engine(i, params),
+        head: genesisHead,
+        chain: [],
+        executed: new Map(),
+        wal: new Map(),
+        timers: new Set(),
+        certificates: [],
+        outputs: [],
+      });
+      this.#queue.push({ to: i, input: { kind: 'start', head: genesisHead, recovered: new Map() } });
+    }
+    this.run();
+  }
+
+  node(i: number): Node {
+    return this.nodes[i] as Node;
+  }
+
+  input(to: number, input: EngineInput<PbftMessage>): void {
+    this.#queue.push({ to, input });
+    this.run();
+  }
+
+  fire(to: number, timer: string): void {
+    this.input(to, { kind: 'timeout', timer });
+  }
+
+  /** The same timer at every node at once (before any resulting message is delivered). */
+  fireAll(timer: string): void {
+    for (let i = 0; i < N; i++) this.#queue.push({ to: i, input: { kind: 'timeout', timer } });
+    this.run();
+  }
+
+  crash(i: number): void {
+    this.down.add(i);
+  }
+
+  /** Restarts node i from its WAL (its executed blocks are lost, like a real restart). */
+  restart(i: number): void {
+    const n = this.node(i);
+    this.down.delete(i);
+    n.engine = engine(i, this.#params);
+    n.executed = new Map();
+    n.timers.clear();
+    this.input(i, { kind: 'start', head: n.head, recovered: new Map(n.wal) });
+  }
+
+  run(limit = 200_000): void {
+    for (let steps = 0; this.#queue.length > 0 && steps < limit; steps++) {
+      const { to, input } = this.#queue.shift() as { to: number; input: EngineInput<PbftMessage> };
+      if (this.down.has(to)) continue;
+      const n = this.node(to);
+      const outs = n.engine.step(input);
+      n.outputs.push(...outs);
+      for (const o of outs) this.#apply(to, o);
+    }
+  }
+
+  #send(from: number, to: number, msg: PbftMessage, signature: Uint8Array): void {
+    if (this.down.has(to) || (from !== to && this.drop(from, to, msg))) return;
+    this.#queue.push({ to, input: { kind: 'message', from, msg, signature } });
+  }
+
+  #apply(i: number, o: Out): void {
+    const n = this.node(i);
+    switch (o.kind) {
+      case 'broadcast': {
+        const signature = sign(i, o.msg);
+        for (let j = 0; j < this.nodes.length; j++) this.#send(i, j, o.msg, signature);
+        return;
+      }
+      case 'send':
+        this.#send(i, o.to, o.msg, sign(i, o.msg));
+        return;
+      case 'relay':
+        for (let j = 0; j < this.nodes.length; j++) if (j !== i) this.#send(o.from, j, o.msg, o.signature);
+        return;
+      case 'persist':
+        n.wal.set(o.key, o.record);
+        return;
+      case 'set-timer':
+        n.timers.add(o.timer);
+        return;
+      case 'cancel-timer':
+        n.timers.delete(o.timer);
+        return;
+      case 'build-block': {
+        // One transaction per block while the "mempool" lasts, then empty blocks.
+        const txs = this.mempool > 0 ? 1 : 0;
+        this.mempool -= txs;
+        const { block, hash } = makeBlock(o.height, o.parent, ++this.#tag, txs);
+        n.executed.set(toHex(hash), block);
+        this.#queue.push({
+          to: i,
+          input: { kind: 'block-built', height: o.height, round: o.round, hash, block },
+        });
+        return;
+      }
+      case 'execute': {
+        const parent = toHex(o.block.header.parentHash);
+        const ok = parent === toHex(n.head.hash) || n.executed.has(parent);
+        if (ok) n.executed.set(toHex(o.hash), o.block);
+        this.#queue.push({
+          to: i,
+          input: ok
+            ? { kind: 'executed', hash: o.hash, valid: true }
+            : { kind: 'executed', hash: o.hash, valid: false, reason: 'unknown parent' },
+        });
+        return;
+      }
+      case 'commit': {
+        const block = n.executed.get(toHex(o.hash));
+        if (block === undefined || toHex(block.header.parentHash) !== toHex(n.head.hash))
+          throw new Error(`node ${i}: commit of a block that does not extend the head`);
+        n.head = { height: block.header.height, hash: o.hash, time: block.header.time };
+        n.chain.push(toHex(o.hash));
+        n.certificates.push(o.certificate as QuorumCertificate);
+        this.#queue.push({ to: i, input: { kind: 'committed', head: n.head, bySync: false } });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}
+
+// -- tests ---------------------------------------------------------------------------------
+
+describe('pbft codec', () => {
+  const { block, hash } = makeBlock(3, GENESIS);
+  const cert = preparedCert(0, 3, hash, GENESIS, 1, [0, 2]);
+  const vc = viewChange(1, [cert]);
+  const messages: PbftMessage[] = [
+    { type: 'pre-prepare', view: 0, seq: 3, digest: hash, parent: GENESIS, block },
+    { type: 'pre-prepare', view: 0, seq: 3, digest: hash, parent: GENESIS, block: undefined },
+    { type: 'prepare', view: 2, seq: 3, digest: hash, parent: GENESIS },
+    { type: 'commit', view: 2, seq: 3, digest: hash },
+    { type: 'checkpoint', seq: 4, digest: hash },
+    vc,
+    newView(1, [
+      [0, vc],
+      [2, viewChange(1)],
+      [3, viewChange(1)],
+    ]),
+  ];
+
+  it('round-trips every message kind canonically', () => {
+    for (const m of messages) {
+      const bytes = pbftCodec.encode(m);
+      const back = pbftCodec.decode(bytes);
+      expect(toHex(pbftCodec.encode(back))).toBe(toHex(bytes));
+      expect(pbftCodec.describe(back)).toBe(pbftCodec.describe(m));
+    }
+  });
+
+  it('gives distinct double-sign slots per kind and (view, seq); view changes are keyed by view', () => {
+    const slots = messages.map((m) => JSON.stringify(pbftCodec.slot(m)));
+    // the two pre-prepares (with and without the block) are one message: same slot, same signing bytes
+    expect(slots[0]).toBe(slots[1]);
+    expect(toHex(pbftCodec.signingBytes(messages[0]!, CHAIN))).toBe(
+      toHex(pbftCodec.signingBytes(messages[1]!, CHAIN)),
+    );
+    expect(new Set(slots.slice(1)).size).toBe(slots.length - 1);
+    expect(pbftCodec.slot(vc)?.round).toBe(1);
+    expect(pbftCodec.slot(viewChange(2))?.round).toBe(2);
+  });
+
+  it("signs COMMIT with the ledger's commit-vote bytes (round = view)", () => {
+    expect(toHex(pbftCodec.signingBytes({ type: 'commit', view: 5, seq: 3, digest: hash }, CHAIN))).toBe(
+      toHex(commitVoteBytes(CHAIN, 3, 5, hash)),
+    );
+  });
+
+  it('rejects malformed input with typed errors', () => {
+    const bad = [
+      new Uint8Array([0xc0]),
+      new Uint8Array(0),
+      pbftCodec.encode({ type: 'commit', view: 0, seq: 1, digest: hash }).slice(0, -1),
+      // a block that does not hash to the digest
+      pbftCodec.encode({
+        type: 'pre-prepare',
+        view: 0,
+        seq: 3,
+        digest: new Uint8Array(32).fill(7),
+        parent: GENESIS,
+        block,
+      }),
+      // votes out of order
+      pbftCodec.encode(viewChange(1, [{ ...cert, prepares: [...cert.prepares].reverse() }])),
+      // a view-change to view 0
+      pbftCodec.encode({ ...vc, view: 0 }),
+    ];
+    for (const b of bad) {
+      let error: unknown;
+      try {
+        pbftCodec.decode(b);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, toHex(b).slice(0, 40)).toBeInstanceOf(Error);
+      expect((error as { code?: string }).code).toBeTypeOf('string');
+    }
+  });
+
+  it('validates parameters', () => {
+    expect(pbft.parseParams({})).toMatchObject({ checkpointInterval: 4, watermarkWindow: 8 });
+    expect(() => pbft.parseParams({ checkpointInterval: 10, watermarkWindow: 4 })).toThrow(
+      /checkpointInterval/,
+    );
+    expect(() => pbft.parseParams({ bogus: 1 })).toThrow(/unknown parameter/);
+    expect(() => pbft.parseParams({ watermarkWindow: 2.5 })).toThrow(/integer/);
+    expect(() => pbft.parseParams({ rebroadcastMs: 0 })).toThrow();
+  });
+});
+
+describe('deriveReproposals (O from V)', () => {
+  const b1 = makeBlock(1, GENESIS);
+  const b2 = makeBlock(2, b1.hash);
+  const b2x = makeBlock(2, b1.hash, 9);
+  const b3 = makeBlock(3, b2.hash);
+  const b3orphan = makeBlock(3, b2x.hash);
+
+  it('takes the highest-view certificate per sequence number', () => {
+    const o = deriveReproposals([
+      viewChange(3, [
+        preparedCert(0, 1, b1.hash, GENESIS, 1, [0, 2]),
+        preparedCert(0, 2, b2x.hash, b1.hash, 1, [0, 2]),
+      ]),
+      viewChange(3, [preparedCert(2, 2, b2.hash, b1.hash, 3, [0, 2])]),
+    ]);
+    expect(o.entries.map((e) => [e.seq, toHex(e.digest)])).toEqual([
+      [1, toHex(b1.hash)],
+      [2, toHex(b2.hash)],
+    ]);
+  });
+
+  it('cuts the chain at a gap or at a certificate whose parent is not the entry below', () => {
+    const gap = deriveReproposals([
+      viewChange(2, [
+        preparedCert(0, 1, b1.hash, GENESIS, 1, [0, 2]),
+        preparedCert(0, 3, b3.hash, b2.hash, 1, [0, 2]),
+      ]),
+    ]);
+    expect(gap.entries.map((e) => e.seq)).toEqual([1]);
+    const broken = deriveReproposals([
+      viewChange(3, [
+        preparedCert(0, 1, b1.hash, GENESIS, 1, [0, 2]),
+        preparedCert(0, 2, b2x.hash, b1.hash, 1, [0, 2]),
+        preparedCert(0, 3, b3.hash, b2.hash, 1, [0, 2]),
+      ]),
+      viewChange(3, [preparedCert(2, 3, b3orphan.hash, b2x.hash, 3, [0, 2])]),
+    ]);
+    // 3's highest certificate (view 2) extends b2x, which is what O has at 2: kept
+    expect(broken.entries.map((e) => toHex(e.digest))).toEqual([b1.hash, b2x.hash, b3orphan.hash].map(toHex));
+    const mismatch = deriveReproposals([
+      viewChange(3, [
+        preparedCert(0, 1, b1.hash, GENESIS, 1, [0, 2]),
+        preparedCert(2, 2, b2x.hash, b1.hash, 3, [0, 2]),
+        preparedCert(0, 3, b3.hash, b2.hash, 1, [0, 2]),
+      ]),
+    ]);
+    expect(mismatch.entries.map((e) => e.seq)).toEqual([1, 2]);
+  });
+
+  it('starts above the highest stable checkpoint in V and chains from its digest', () => {
+    const cp: CheckpointProof = { seq: 1, digest: b1.hash, votes: [] };
+    const o = deriveReproposals([
+      viewChange(1, [
+        preparedCert(0, 1, b1.hash, GENESIS, 1, [0, 2]),
+        preparedCert(0, 2, b2.hash, b1.hash, 1, [0, 2]),
+      ]),
+      viewChange(1, [preparedCert(0, 2, b2.hash, b1.hash, 1, [0, 2])], cp),
+    ]);
+    expect(o.checkpoint.seq).toBe(1);
+    expect(o.entries.map((e) => e.seq)).toEqual([2]);
+  });
+});
+
+describe('pbft engine', () => {
+  it('commits blocks in order with a valid ed25519-quorum certificate', () => {
+    const c = new Cluster();
+    c.input(1, { kind: 'txs-available' });
+    for (const n of c.nodes) expect(n.chain.length).toBeGreaterThanOrEqual(4);
+    const shortest = Math.min(...c.nodes.map((n) => n.chain.length));
+    for (const n of c.nodes) expect(n.chain.slice(0, shortest)).toEqual(c.node(0).chain.slice(0, shortest));
+    const cert = c.node(0).certificates[0] as QuorumCertificate;
+    expect(ed25519QuorumScheme.verify(cert, { chainId: CHAIN, validators })).toEqual({ ok: true });
+  });
+
+  it('lets an observer (no validator key) follow the chain from the COMMIT quorums, silently', () => {
+    const c = new Cluster({}, 1);
+    c.input(1, { kind: 'txs-available' });
+    const observer = c.node(N);
+    expect(observer.chain.length).toBeGreaterThanOrEqual(4);
+    expect(observer.chain).toEqual(c.node(0).chain.slice(0, observer.chain.length));
+    expect(observer.outputs.filter((o) => o.kind === 'broadcast' || o.kind === 'build-block')).toEqual([]);
+  });
+
+  it('pipelines within the watermark window and no further: the primary stops at h + L', () => {
+    const c = new Cluster({ checkpointInterval: 2, watermarkWindow: 4 });
+    // Nothing commits (so no checkpoint becomes stable): the primary (validator 1 in view 0) keeps
+    // pre-preparing on its own uncommitted blocks until the high watermark.
+    c.drop = (_f, _t, m) => m.type === 'commit';
+    c.fireAll('rebroadcast'); // (a first tick: the next one finds everyone stalled)
+    c.input(1, { kind: 'txs-available' });
+    const builds = c.node(1).outputs.flatMap((o) => (o.kind === 'build-block' ? [o.height] : []));
+    expect(builds).toEqual([1, 2, 3, 4]);
+    expect(c.node(1).engine.debugState().proposed).toBe(4);
+    // pipelined: block n+1 was built on the uncommitted block n
+    const pps = broadcasts(c.node(1).outputs).filter((m) => m.type === 'pre-prepare');
+    expect(pps.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
+    for (let i = 1; i < pps.length; i++) {
+      expect(toHex((pps[i] as { parent: Uint8Array }).parent)).toBe(
+        toHex((pps[i - 1] as { digest: Uint8Array }).digest),
+      );
+    }
+    for (const n of c.nodes) expect(n.chain).toEqual([]);
+    expect(c.node(0).engine.debugState().prepared).toEqual([1, 2, 3, 4]);
+    // Let the commits through (re-sent on the rebroadcast tick): the window moves on.
+    c.drop = () => false;
+    c.fireAll('rebroadcast');
+    expect(c.node(0).chain.length).toBeGreaterThan(4);
+    expect(c.node(1).engine.debugState().proposed).toBeGreaterThan(4);
+  });
+
+  it('sends no COMMIT for a block whose parent is neither committed nor prepared (the chain rule)', () => {
+    const c = new Cluster();
+    c.fireAll('rebroadcast');
+    // Sequence 1 never prepares (its PREPAREs are lost); 2, built on it, prepares.
+    c.drop = (_f, _t, m) => m.type === 'prepare' && m.seq === 1;
+    c.mempool = 2;
+    c.input(1, { kind: 'txs-available' });
+    for (const n of c.nodes) {
+      expect(n.engine.debugState().prepared).toEqual([2]);
+      const commits = broadcasts(n.outputs).filter((m) => m.type === 'commit');
+      expect(commits).toEqual([]);
+      expect(n.chain).toEqual([]);
+    }
+    // Once 1's PREPAREs get through (re-sent on a stalled tick), both commit, in order.
+    c.drop = () => false;
+    c.fireAll('rebroadcast');
+    for (const n of c.nodes) expect(n.chain.length).toBe(2);
+  });
+
+  it('stabilises checkpoints and garbage-collects the log below them', () => {
+    const c = new Cluster({ checkpointInterval: 2, watermarkWindow: 4 });
+    c.input(1, { kind: 'txs-available' });
+    for (const n of c.nodes) {
+      const s = n.engine.debugState();
+      expect(s.stable).toBeGreaterThanOrEqual(4);
+      expect(s.stable % 2).toBe(0);
+      expect(s.prepared.every((seq) => seq > s.stable)).toBe(true);
+      // the stable checkpoint is persisted with its proof
+      expect(n.wal.has('state')).toBe(true);
+    }
+    // every replica sent CHECKPOINTs for the even heights it committed
+    const cps = broadcasts(c.node(0).outputs).filter((m) => m.type === 'checkpoint');
+    expect(cps.length).toBeGreaterThanOrEqual(2);
+    expect(cps.every((m) => m.seq % 2 === 0)).toBe(true);
+  });
+
+  it('carries a prepared-but-uncommitted block into the new view: re-proposed and committed with the same hash', () => {
+    const c = new Cluster();
+    // Block 1 prepares everywhere, but no COMMIT gets through.
+    c.drop = (_f, _t, m) => m.type === 'commit';
+    c.input(1, { kind: 'txs-available' });
+    const pp = broadcasts(c.node(1).outputs).find((m) => m.type === 'pre-prepare' && m.seq === 1);
+    expect(pp).toBeDefined();
+    const hash = toHex((pp as { digest: Uint8Array }).digest);
+    for (const n of c.nodes) expect(n.engine.debugState().prepared).toContain(1);
+    // The primary crashes; the others time out and change view. View 1's primary is validator 2.
+    c.crash(1);
+    c.drop = () => false;
+    // (validator 3 follows by the f+1 rule; firing its timer too would be a second timeout)
+    for (const i of [0, 2]) c.fire(i, 'progress');
+    for (const i of [0, 2, 3]) {
+      const s = c.node(i).engine.debugState();
+      expect(s.view).toBe(1);
+      expect(s.active).toBe(true);
+      expect(c.node(i).chain[0]).toBe(hash);
+    }
+    const nv = broadcasts(c.node(2).outputs).find((m) => m.type === 'new-view') as NewView;
+    expect(toHex(nv.reproposals[0]!.digest)).toBe(hash);
+    // the decision's certificate is from view 1
+    expect(c.node(0).certificates[0]?.round).toBe(1);
+  });
+
+  it('persists what it needs: a restarted replica keeps its view, checkpoint and prepared certificates', () => {
+    const c = new Cluster();
+    c.drop = (_f, _t, m) => m.type === 'commit';
+    c.input(1, { kind: 'txs-available' });
+    const before = c.node(0).engine.debugState();
+    expect(before.prepared.length).toBeGreaterThan(0);
+    c.fire(0, 'progress'); // → view change to 1, VIEW-CHANGE persisted
+    const vc = broadcasts(c.node(0).outputs).find((m) => m.type === 'view-change') as ViewChange;
+    c.crash(0);
+    c.restart(0);
+    const after = c.node(0).engine.debugState();
+    expect(after.view).toBe(1);
+    expect(after.active).toBe(false);
+    expect(after.prepared).toEqual(before.prepared);
+    // it re-sends the very same VIEW-CHANGE (same signing bytes: the guard would allow it)
+    const outs = c.node(0).outputs;
+    const resent = broadcasts(outs.slice(outs.length - 50)).filter((m) => m.type === 'view-change');
+    expect(resent.length).toBeGreaterThan(0);
+    expect(toHex(pbftCodec.encode(resent[resent.length - 1]!))).toBe(toHex(pbftCodec.encode(vc)));
+  });
+});
+
+describe('pbft view change verification', () => {
+  const b1 = makeBlock(1, GENESIS);
+
+  it('rejects a NEW-VIEW whose O does not match V, accepts the correct one', () => {
+    const e = engine(0);
+    e.step({ kind: 'start', head: genesisHead, recovered: new Map() });
+    const vcs: Array<[number, ViewChange]> = [1, 2, 3].map((v) => [
+      v,
+      viewChange(1, v === 3 ? [preparedCert(0, 1, b1.hash, GENESIS, 1, [2, 3])] : []),
+    ]);
+    // O should re-propose b1 at 1; the primary of view 1 (validator 2) claims another block.
+    const forged = newView(1, vcs, [{ seq: 1, digest: makeBlock(1, GENESIS, 5).hash }]);
+    let outs = e.step({ kind: 'message', from: 2, msg: forged, signature: sign(2, forged) });
+    expect(evidenceOf(outs).map((o) => o.kind === 'evidence' && o.evidence.type)).toEqual([
+      'invalid-message',
+    ]);
+    expect(e.debugState().view).toBe(0);
+    // Dropping O entirely is just as wrong.
+    const empty = newView(1, vcs, []);
+    outs = e.step({ kind: 'message', from: 2, msg: empty, signature: sign(2, empty) });
+    expect(evidenceOf(outs)).toHaveLength(1);
+    expect(e.debugState().view).toBe(0);
+    // The correct NEW-VIEW is installed (a replica may join a higher view directly from one).
+    const good = newView(1, vcs);
+    outs = e.step({ kind: 'message', from: 2, msg: good, signature: sign(2, good) });
+    expect(evidenceOf(outs)).toHaveLength(0);
+    expect(e.debugState()).toMatchObject({ view: 1, active: true });
+    // …and only a PRE-PREPARE matching O is accepted at sequence 1 in view 1.
+    const wrong = makeBlock(1, GENESIS, 6);
+    const bad: PbftMessage = {
+      type: 'pre-prepare',
+      view: 1,
+      seq: 1,
+      digest: wrong.hash,
+      parent: GENESIS,
+      block: wrong.block,
+    };
+    outs = e.step({ kind: 'message', from: 2, msg: bad, signature: sign(2, bad) });
+    expect(evidenceOf(outs)).toHaveLength(1);
+    const ok: PbftMessage = {
+      type: 'pre-prepare',
+      view: 1,
+      seq: 1,
+      digest: b1.hash,
+      parent: GENESIS,
+      block: b1.block,
+    };
+    outs = e.step({ kind: 'message', from: 2, msg: ok, signature: sign(2, ok) });
+    expect(evidenceOf(outs)).toHaveLength(0);
+    expect(outs.some((o) => o.kind === 'execute' && toHex(o.hash) === toHex(b1.hash))).toBe(true);
+  });
+
+  it('rejects a NEW-VIEW from a validator that is not the new primary, or with too few VIEW-CHANGEs', () => {
+    const e = engine(0);
+    e.step({ kind: 'start', head: genesisHead, recovered: new Map() });
+    const vcs: Array<[number, ViewChange]> = [1, 2, 3].map((v) => [v, viewChange(1)]);
+    const nv = newView(1, vcs);
+    let outs = e.step({ kind: 'message', from: 3, msg: nv, signature: sign(3, nv) });
+    expect(evidenceOf(outs)).toHaveLength(1);
+    const few = newView(1, vcs.slice(0, 2));
+    outs = e.step({ kind: 'message', from: 2, msg: few, signature: sign(2, few) });
+    expect(evidenceOf(outs)).toHaveLength(1);
+    // a VIEW-CHANGE inside V whose own signature is not its sender's
+    const tampered: NewView = {
+      ...nv,
+      viewChanges: nv.viewChanges.map((s, i) => (i === 0 ? { ...s, signature: sign(0, s.vc) } : s)),
+    };
+    outs = e.step({ kind: 'message', from: 2, msg: tampered, signature: sign(2, tampered) });
+    expect(evidenceOf(outs)).toHaveLength(1);
+    expect(e.debugState().view).toBe(0);
+  });
+
+  it('rejects a VIEW-CHANGE whose prepared certificate carries a forged signature', () => {
+    const e = engine(0);
+    e.step({ kind: 'start', head: genesisHead, recovered: new Map() });
+    const good = preparedCert(0, 1, b1.hash, GENESIS, 1, [2, 3]);
+    // validator 3's PREPARE signature, made with validator 0's key
+    const forged: PreparedCert = {
+      ...good,
+      prepares: good.prepares.map((p) =>
+        p.validator === 3
+          ? {
+              validator: 3,
+              signature: ed25519.sign(prepareBytes(CHAIN, 0, 1, b1.hash, GENESIS), keys[0]!.secretKey),
+            }
+          : p,
+      ),
+    };
+    // a PRE-PREPARE "signature" by someone other than view 0's primary
+    const wrongPrimary: PreparedCert = {
+      ...good,
+      prePrepare: ed25519.sign(prePrepareBytes(CHAIN, 0, 1, b1.hash, GENESIS), keys[2]!.secretKey),
+    };
+    // too little power: the primary and one PREPARE
+    const thin = preparedCert(0, 1, b1.hash, GENESIS, 1, [2]);
+    // a checkpoint "proof" with a forged vote
+    const badCheckpoint: CheckpointProof = {
+      seq: 4,
+      digest: b1.hash,
+      votes: [0, 1, 2].map((v) => ({
+        validator: v,
+        signature: ed25519.sign(checkpointBytes(CHAIN, 4, b1.hash), keys[v === 2 ? 3 : v]!.secretKey),
+      })),
+    };
+    for (const [from, vc] of [
+      [2, viewChange(1, [forged])],
+      [3, viewChange(1, [wrongPrimary])],
+      [2, viewChange(1, [thin])],
+      [3, viewChange(1, [], badCheckpoint)],
+    ] as Array<[number, ViewChange]>) {
+      const outs = e.step({ kind: 'message', from, msg: vc, signature: sign(from, vc) });
+      expect(evidenceOf(outs), pbftCodec.describe(vc)).toHaveLength(1);
+    }
+    // Two invalid VIEW-CHANGEs (> 1/3 of the power) did not drag us into view 1…
+    expect(e.debugState().view).toBe(0);
+    // …two valid ones do (the f+1 rule).
+    const outs2 = [2, 3].flatMap((from) => {
+      const vc = viewChange(1, [good]);
+      return e.step({ kind: 'message', from, msg: vc, signature: sign(from, vc) });
+    });
+    expect(evidenceOf(outs2)).toHaveLength(0);
+    expect(e.debugState()).toMatchObject({ view: 1, active: false });
+    const mine = broadcasts(outs2).find((m) => m.type === 'view-change') as ViewChange;
+    expect(mine.view).toBe(1);
+  });
+});
