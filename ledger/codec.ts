@@ -89,12 +89,24 @@ export function asUint(item: RlpItem | undefined, what: string, maxBytes = 32): 
   const b = asBytes(item, what, { max: maxBytes });
   if (b.length > 0 && b[0] === 0)
     throw new DecodeError('NON_CANONICAL', `${what}: integer has leading zeros`);
+  if (b.length <= 6) return BigInt(smallUint(b));
   return bytesToBigInt(b);
+}
+
+/** Big-endian bytes (≤ 6) as a number: the common case, without a detour through hex and BigInt. */
+function smallUint(b: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < b.length; i++) n = n * 256 + (b[i] as number);
+  return n;
 }
 
 /** Unsigned integer that must fit a JS safe integer (heights, counts, indexes, ms timestamps). */
 export function asSafeUint(item: RlpItem | undefined, what: string): number {
-  const v = asUint(item, what, 7);
+  const b = asBytes(item, what, { max: 7 });
+  if (b.length > 0 && b[0] === 0)
+    throw new DecodeError('NON_CANONICAL', `${what}: integer has leading zeros`);
+  if (b.length <= 6) return smallUint(b);
+  const v = bytesToBigInt(b);
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError('MALFORMED', `${what}: integer too large`);
   return Number(v);
 }

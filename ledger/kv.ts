@@ -179,3 +179,52 @@ export class StagedKvStore implements KvStore {
     this.#staged.clear();
   }
 }
+
+/**
+ * A write-through read cache in front of a slow store (LevelDB reads are asynchronous round
+ * trips to a thread pool). Every write goes through `batch`, so the cache never disagrees with
+ * the store. Bounded by entry count; least recently used entries go first.
+ */
+export class CachingKvStore implements KvStore {
+  readonly #base: KvStore;
+  readonly #max: number;
+  readonly #cache = new Map<string, Uint8Array | null>();
+
+  constructor(base: KvStore, maxEntries = 200_000) {
+    this.#base = base;
+    this.#max = maxEntries;
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const k = keyString(key);
+    const hit = this.#cache.get(k);
+    if (hit !== undefined) {
+      this.#cache.delete(k);
+      this.#cache.set(k, hit);
+      return hit === null ? undefined : hit;
+    }
+    const v = await this.#base.get(key);
+    this.#remember(k, v ?? null);
+    return v;
+  }
+
+  #remember(k: string, v: Uint8Array | null): void {
+    this.#cache.delete(k);
+    this.#cache.set(k, v);
+    while (this.#cache.size > this.#max) this.#cache.delete(this.#cache.keys().next().value as string);
+  }
+
+  async batch(ops: readonly KvOp[]): Promise<void> {
+    await this.#base.batch(ops);
+    for (const op of ops) this.#remember(keyString(op.key), op.type === 'put' ? op.value : null);
+  }
+
+  iterate(prefix: Uint8Array, opts?: KvIterateOptions): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
+    return this.#base.iterate(prefix, opts);
+  }
+
+  close(): Promise<void> {
+    this.#cache.clear();
+    return this.#base.close();
+  }
+}

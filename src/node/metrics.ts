@@ -2,7 +2,7 @@
  * Prometheus metrics (prom-client), read at scrape time from the node's components, on a
  * registry of the node's own (so several nodes in one process — tests — do not collide).
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface MetricSources {
   height(): number;
@@ -26,6 +26,8 @@ export class NodeMetrics {
 
   constructor(src: MetricSources) {
     const r = this.registry;
+    // Process CPU, memory, event-loop lag and GC (prefixed verity_process_… / verity_nodejs_…).
+    collectDefaultMetrics({ register: r, prefix: 'verity_' });
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,

@@ -13,6 +13,7 @@ import { CryptoError } from '../../crypto/errors.ts';
 import { formatAddress } from '../../ledger/address.ts';
 import { ChainStore } from '../../ledger/chain.ts';
 import { type Genesis, GenesisError, parseGenesis } from '../../ledger/genesis.ts';
+import { CachingKvStore } from '../../ledger/kv.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../keystore.ts';
 import { type NodeApi, RpcServer } from '../rpc/server.ts';
@@ -151,7 +152,9 @@ export class VerityNode {
     const walKv = await LevelKvStore.open(paths.walDb, { sync: true });
     const stores = [chainKv, walKv];
     try {
-      const chain = await ChainStore.open(chainKv, genesis, {
+      // Trie nodes, log records and index entries are read again and again (every block's fresh
+      // trie instance starts cold): keep the hot ones in memory in front of LevelDB.
+      const chain = await ChainStore.open(new CachingKvStore(chainKv), genesis, {
         schemes: ALL_CERTIFICATE_SCHEMES,
         limits: {
           maxBlockBytes: o.config.consensus.maxBlockBytes + 64 * 1024,

@@ -41,6 +41,7 @@ import type { CommitCertificate } from '../../ledger/certificate.ts';
 import { decodeCertificate, verifyCertificate } from '../../ledger/certificate.ts';
 import type { ChainStore, ExecutedBlock } from '../../ledger/chain.ts';
 import type { Clock } from '../../ledger/clock.ts';
+import { asBytes, asList, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import { type Genesis, trustAnchor } from '../../ledger/genesis.ts';
 import { nextHlc } from '../../ledger/hlc.ts';
 import type { KvOp, KvStore } from '../../ledger/kv.ts';
@@ -52,6 +53,17 @@ import { decodeSync, encodeSync, MAX_SYNC_BATCH, type SyncMessage } from './sync
 
 const WAL_ENGINE = utf8('w/engine/');
 const WAL_GUARD = utf8('w/guard/');
+const GOSSIP_MAX_TXS = 512;
+const GOSSIP_MAX_BYTES = 96 * 1024;
+const GOSSIP_DELAY_MS = 5;
+
+/** A transaction gossip frame: RLP list of signed transactions, each then decoded strictly. */
+function decodeTxBatch(frame: Uint8Array): Uint8Array[] {
+  const items = asList(rlpDecodeStrict(frame, 4 * 1024 * 1024, 'tx batch'), 'tx batch');
+  if (items.length > 4096) throw new Error('too many transactions in one frame');
+  return items.map((it, i) => asBytes(it, `tx batch[${i}]`));
+}
+
 /** Height-less (view-change) guard slots kept, most recent views first. */
 const MAX_VIEW_SLOTS = 64;
 
@@ -129,6 +141,8 @@ export class ConsensusRuntime<M> {
   readonly #peerHeights = new Map<string, number>();
   #inflight: { peer: string; from: number } | undefined;
   #lastProgressAt = 0;
+  #gossipOut: Uint8Array[] = [];
+  #gossipBytes = 0;
   #headState: LedgerState | undefined;
   readonly #commitWaiters = new Map<string, Array<(h: number) => void>>();
   /** Counters for metrics and the simulator summary. */
@@ -233,7 +247,7 @@ export class ConsensusRuntime<M> {
     return new Promise((resolve) => {
       this.#enqueue(async () => {
         const r = await this.mempool.add(etx);
-        if (r.ok) this.#send(undefined, 'tx', etx.bytes);
+        if (r.ok) this.#gossip(etx.bytes);
         resolve(r);
       }, 'bulk');
     });
@@ -668,19 +682,53 @@ export class ConsensusRuntime<M> {
     await this.#step({ kind: 'message', from: opened.from, msg: opened.msg, signature: opened.signature });
   }
 
-  async #onTx(from: string, bytes: Uint8Array): Promise<void> {
-    let etx: EncodedTransaction;
+  async #onTx(from: string, frame: Uint8Array): Promise<void> {
+    let batch: Uint8Array[];
     try {
-      etx = decodeTransaction(bytes);
-      if (this.mempool.seen(etx.id)) return; // cheap duplicate check before any signature work
-      verifyTransaction(etx, this.#chainId);
+      batch = decodeTxBatch(frame);
     } catch {
       this.counters.rejected++;
-      this.#o.transport.penalize(from, 'invalid transaction gossiped', 'minor');
+      this.#o.transport.penalize(from, 'undecodable transaction batch', 'major');
       return;
     }
-    const r = await this.mempool.add(etx);
-    if (r.ok) this.#send(undefined, 'tx', bytes);
+    for (const bytes of batch) {
+      // Most gossiped copies are duplicates: the id (a hash of the bytes) settles that before
+      // any decoding or signature work.
+      if (this.mempool.seen(sha256(bytes))) continue;
+      let etx: EncodedTransaction;
+      try {
+        etx = decodeTransaction(bytes);
+        verifyTransaction(etx, this.#chainId);
+      } catch {
+        this.counters.rejected++;
+        this.#o.transport.penalize(from, 'invalid transaction gossiped', 'minor');
+        continue;
+      }
+      const r = await this.mempool.add(etx);
+      if (r.ok) this.#gossip(bytes);
+    }
+  }
+
+  /**
+   * Transactions are gossiped in batches: one frame per few milliseconds instead of one per
+   * transaction per peer (each frame costs a write and a muxer round on every connection).
+   */
+  #gossip(tx: Uint8Array): void {
+    this.#gossipOut.push(tx);
+    this.#gossipBytes += tx.length + 4;
+    if (this.#gossipOut.length >= GOSSIP_MAX_TXS || this.#gossipBytes >= GOSSIP_MAX_BYTES)
+      this.#flushGossip();
+    else if (this.#gossipOut.length === 1)
+      this.#o.timers.set('tx-gossip', GOSSIP_DELAY_MS, () => this.#enqueue(() => this.#flushGossip()));
+  }
+
+  #flushGossip(): void {
+    if (this.#gossipOut.length === 0) return;
+    this.#o.timers.cancel('tx-gossip');
+    const frame = rlpEncode(this.#gossipOut);
+    this.#gossipOut = [];
+    this.#gossipBytes = 0;
+    this.#send(undefined, 'tx', frame);
   }
 
   #armStatusTimer(): void {

@@ -36,6 +36,19 @@ const BATCH_MS = 50;
 
 header('Verity node benchmark: 4 validators, libp2p on loopback, LevelDB (fsync), real signatures');
 
+/** Sum of the four nodes' process CPU seconds (prom-client default metrics). */
+async function clusterCpuSeconds(c: Cluster): Promise<number> {
+  let total = 0;
+  for (const n of c.manifest.nodes) {
+    const text = await fetch(`${n.rpc}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
+    total += Number(/^verity_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? 0);
+  }
+  return total;
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
@@ -87,6 +100,7 @@ for (const [slot, spec] of engines.entries()) {
         );
       });
       process.stderr.write('sending\n');
+      const cpuBefore = await clusterCpuSeconds(cluster);
       const submitted = new Map<string, number>();
       let nextHeight = (await rpc0.status()).height + 1;
       const latencies: number[] = [];
@@ -149,6 +163,7 @@ for (const [slot, spec] of engines.entries()) {
       following = false;
       await follower;
       const elapsed = (Math.max(performance.now(), windowEnd) - start) / 1000;
+      const cpu = (await clusterCpuSeconds(cluster)) - cpuBefore;
       latencies.sort((a, b) => a - b);
       rows.push({
         engine: spec,
@@ -159,6 +174,7 @@ for (const [slot, spec] of engines.entries()) {
         'p50 ms': fmt(percentile(latencies, 0.5), 0),
         'p99 ms': fmt(percentile(latencies, 0.99), 0),
         'run s': fmt(elapsed, 1),
+        'node CPU ms/tx': fmt((cpu * 1000) / Math.max(1, latencies.length) / 4, 2),
       });
       console.log(JSON.stringify(rows.at(-1)));
     }
