@@ -4,38 +4,14 @@
  * re-fetched), then the oldest 'sync' frames, and only then the oldest 'consensus' frames (engines
  * re-broadcast). Enqueueing never blocks.
  */
+
+import { Fifo } from '../runtime/fifo.ts';
 import type { Channel } from '../runtime/ports.ts';
 
 export const CHANNELS: readonly Channel[] = ['consensus', 'tx', 'sync'];
 
 /** Eviction order when the budget is exceeded. */
 const EVICTION_ORDER: readonly Channel[] = ['tx', 'sync', 'consensus'];
-
-class Fifo {
-  #items: Uint8Array[] = [];
-  #head = 0;
-
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(v: Uint8Array): void {
-    this.#items.push(v);
-  }
-
-  shift(): Uint8Array | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const v = this.#items[this.#head];
-    this.#items[this.#head++] = EMPTY;
-    if (this.#head > 64 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return v;
-  }
-}
-
-const EMPTY = new Uint8Array(0);
 
 export interface OutboxLimits {
   readonly maxBytes: number;
@@ -49,7 +25,11 @@ export interface Evicted {
 
 export class Outbox {
   readonly #limits: OutboxLimits;
-  readonly #queues: Record<Channel, Fifo> = { consensus: new Fifo(), tx: new Fifo(), sync: new Fifo() };
+  readonly #queues: Record<Channel, Fifo<Uint8Array>> = {
+    consensus: new Fifo(),
+    tx: new Fifo(),
+    sync: new Fifo(),
+  };
   #bytes = 0;
   #frames = 0;
 
@@ -66,7 +46,7 @@ export class Outbox {
   }
 
   size(channel: Channel): number {
-    return this.#queues[channel].length;
+    return this.#queues[channel].size;
   }
 
   /** Queues a frame; returns what had to be evicted to stay within budget (possibly the frame itself). */
@@ -76,7 +56,7 @@ export class Outbox {
     this.#frames++;
     const evicted: Evicted[] = [];
     while (this.#bytes > this.#limits.maxBytes || this.#frames > this.#limits.maxFrames) {
-      const ch = EVICTION_ORDER.find((c) => this.#queues[c].length > 0);
+      const ch = EVICTION_ORDER.find((c) => this.#queues[c].size > 0);
       if (ch === undefined) break;
       const dropped = this.shift(ch) as Uint8Array;
       evicted.push({ channel: ch, bytes: dropped.length });
@@ -95,7 +75,7 @@ export class Outbox {
 
   /** Drops one channel's queue (its stream failed); returns the number of frames dropped. */
   clear(channel: Channel): number {
-    const n = this.#queues[channel].length;
+    const n = this.#queues[channel].size;
     let bytes = 0;
     for (let v = this.#queues[channel].shift(); v !== undefined; v = this.#queues[channel].shift())
       bytes += v.length;

@@ -47,12 +47,15 @@ import { nextHlc } from '../../ledger/hlc.ts';
 import type { KvOp, KvStore } from '../../ledger/kv.ts';
 import type { LedgerState } from '../../ledger/state.ts';
 import { decodeTransaction, type EncodedTransaction, verifyTransaction } from '../../ledger/tx.ts';
+import { Fifo } from './fifo.ts';
 import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
 import { type Channel, type Logger, silentLogger, type Timers, type Transport } from './ports.ts';
 import { decodeSync, encodeSync, MAX_SYNC_BATCH, type SyncMessage } from './sync-codec.ts';
 
 const WAL_ENGINE = utf8('w/engine/');
 const WAL_GUARD = utf8('w/guard/');
+/** Heights a peer may claim to be ahead by (about a year of one block per second). */
+const MAX_PLAUSIBLE_LEAD = 50_000_000;
 const GOSSIP_MAX_TXS = 512;
 const GOSSIP_MAX_BYTES = 96 * 1024;
 const GOSSIP_DELAY_MS = 5;
@@ -760,6 +763,16 @@ export class ConsensusRuntime<M> {
     }
     switch (msg.kind) {
       case 'status':
+        // A height implausibly far ahead of ours is a lie meant to make us chase it: score it down.
+        if (msg.height > this.#o.chain.height + MAX_PLAUSIBLE_LEAD) {
+          this.counters.rejected++;
+          this.#o.transport.penalize(
+            from,
+            `claims height ${msg.height}, far ahead of ${this.#o.chain.height}`,
+            'minor',
+          );
+          return;
+        }
         this.#peerHeights.set(from, msg.height);
         this.#maybeRequestBlocks();
         return;
@@ -860,35 +873,5 @@ export class ConsensusRuntime<M> {
       }
     }
     this.#maybeRequestBlocks();
-  }
-}
-
-/** A FIFO queue with O(1) push and shift (Array.shift is O(n): quadratic under a backlog). */
-class Fifo<T> {
-  #items: Array<T | undefined> = [];
-  #head = 0;
-
-  get size(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(item: T): void {
-    this.#items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
-
-  clear(): void {
-    this.#items = [];
-    this.#head = 0;
   }
 }

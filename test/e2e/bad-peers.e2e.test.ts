@@ -94,6 +94,19 @@ describe('e2e hostile peers', () => {
       return h.every((x) => x >= (h0 as number) + 3) ? true : undefined;
     });
     for (const c of cluster.clients.slice(0, 3)) expect((await c.get('/health')).ok).toBe(true);
+    // Bad input over the RPC: typed 4xx errors, and the node keeps serving.
+    const rpc = cluster.manifest.nodes[0]?.rpc as string;
+    const post = (body: string) =>
+      fetch(`${rpc}/tx`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    for (const [res, status, code] of [
+      [await post('{nope'), 400, 'MALFORMED_JSON'],
+      [await post(JSON.stringify({ tx: 'ff'.repeat(300_000) })), 413, 'BODY_TOO_LARGE'],
+      [await post(JSON.stringify({ tx: 'c0' })), 400, 'TX_MALFORMED'],
+    ] as const) {
+      expect(res.status).toBe(status);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+    }
+    expect((await cluster.clients[0]?.get('/health'))?.ok).toBe(true);
     // The attacker was scored down and cut off by at least one node.
     const metrics = await fetch(`${cluster.manifest.nodes[0]?.rpc}/metrics`).then((r) => r.text());
     expect(Number(/verity_rejected_messages_total (\d+)/.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);

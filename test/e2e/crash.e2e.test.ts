@@ -19,7 +19,7 @@ for (const [slot, engine] of ENGINES.entries())
         dir: await tmpDir('verity-e2e-crash-'),
         validators: 4,
         engine,
-        slot: 10,
+        slot: 10 + slot,
       });
       for (let i = 0; i < 4; i++) cluster.start(i);
       await waitFor('every node at height ≥ 1', async () =>

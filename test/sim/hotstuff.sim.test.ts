@@ -9,31 +9,9 @@
 import { describe, expect, it } from 'vitest';
 import { hotstuff } from '../../consensus/hotstuff/index.ts';
 import type { EngineModule } from '../../consensus/types.ts';
-import type { EngineParams } from '../../ledger/genesis.ts';
-import { replayCommand, runSimulation } from '../../src/sim/simulation.ts';
-import { expectClean, sweepOptions } from './sweep.ts';
+import { expectClean, expectDeterministic, negativeControlCaught, sweep } from './sweep.ts';
 
 const engine = hotstuff as EngineModule<unknown>;
-
-async function sweepRange(
-  from: number,
-  to: number,
-  params: EngineParams,
-): Promise<{ heights: number[]; failures: string[] }> {
-  const failures: string[] = [];
-  const heights: number[] = [];
-  for (let seed = from; seed <= to; seed++) {
-    const o = sweepOptions(engine, seed, params);
-    const r = await runSimulation(o);
-    heights.push(r.committedHeight);
-    if (!r.safe || !r.live) {
-      failures.push(
-        `${r.safe ? 'liveness' : `safety (${r.violations[0]?.kind}: ${r.violations[0]?.detail})`} — replay: ${replayCommand(o)}`,
-      );
-    }
-  }
-  return { heights, failures };
-}
 
 const SPLIT = [
   { qc: 'aggregate', chain: 2, from: 1, to: 13 },
@@ -45,7 +23,7 @@ const SPLIT = [
 describe('hotstuff under the simulator', () => {
   for (const s of SPLIT) {
     it(`seeds ${s.from}–${s.to} × 60 s of faults (qc=${s.qc}, chain=${s.chain}): safe, then live after healing`, async () => {
-      expectClean(await sweepRange(s.from, s.to, { qc: s.qc, chain: s.chain }));
+      expectClean(await sweep(engine, s.from, s.to, { qc: s.qc, chain: s.chain }));
     }, 600_000);
   }
 
@@ -56,33 +34,14 @@ describe('hotstuff under the simulator', () => {
       { qc: 'aggregate', chain: 2, viewTimeoutMs: 200, emptyBlockIntervalMs: 100 },
       { qc: 'threshold', chain: 3, viewTimeoutMs: 200, emptyBlockIntervalMs: 100 },
     ] as const) {
-      let caught = 0;
-      for (let s = 1; s <= 3 && caught === 0; s++) {
-        const r = await runSimulation({
-          engine,
-          engineParams: params,
-          nodes: 4,
-          byzantine: 2,
-          byzantineMode: 'twins',
-          faults: new Set(['partition']),
-          seed: `negative-${s}`,
-          durationMs: 15_000,
-          txs: 50,
-        });
-        expect(r.tolerated).toBe(false);
-        if (r.violations.some((v) => v.kind === 'agreement')) caught++;
-      }
-      expect(caught, `${params.qc}/${params.chain}`).toBeGreaterThan(0);
+      expect(
+        await negativeControlCaught(engine, params, { durationMs: 15_000 }),
+        `${params.qc}/${params.chain}`,
+      ).toBe(true);
     }
   }, 300_000);
 
   it('is deterministic: same seed, same trace hash; another seed, another trace', async () => {
-    const params = { qc: 'threshold', chain: 2 };
-    const a = await runSimulation(sweepOptions(engine, 3, params));
-    const b = await runSimulation(sweepOptions(engine, 3, params));
-    const c = await runSimulation(sweepOptions(engine, 5, params));
-    expect(a.traceHash).toBe(b.traceHash);
-    expect(a.committedHeight).toBe(b.committedHeight);
-    expect(c.traceHash).not.toBe(a.traceHash);
+    await expectDeterministic(engine, { qc: 'threshold', chain: 2 });
   }, 300_000);
 });

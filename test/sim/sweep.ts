@@ -1,9 +1,10 @@
 /**
- * Shared simulator sweeps for engine tests: many seeds, n ∈ {4, 7}, f Byzantine validators
- * rotating through every mode, every network and node fault, 60 simulated seconds of faults and
- * then a healed liveness phase. Each failure names the command that replays it.
+ * Shared simulator tests for engines: sweeps over many seeds (n ∈ {4, 7}, f Byzantine validators
+ * rotating through every mode, every network and node fault, 60 simulated seconds of faults,
+ * then a healed liveness phase), the negative control and the determinism check. Each failure
+ * names the command that replays it.
  */
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EngineModule } from '../../consensus/types.ts';
 import type { EngineParams } from '../../ledger/genesis.ts';
 import { replayCommand, runSimulation } from '../../src/sim/simulation.ts';
@@ -11,14 +12,21 @@ import { sweepOptions } from './sweep-options.ts';
 
 export { sweepOptions };
 
+export interface SweepResult {
+  readonly heights: number[];
+  readonly failures: string[];
+}
+
+/** Runs seeds `from..to` (inclusive). */
 export async function sweep(
   engine: EngineModule<unknown>,
-  seeds: number,
+  from: number,
+  to: number,
   params?: EngineParams,
-): Promise<{ heights: number[]; failures: string[] }> {
+): Promise<SweepResult> {
   const failures: string[] = [];
   const heights: number[] = [];
-  for (let seed = 1; seed <= seeds; seed++) {
+  for (let seed = from; seed <= to; seed++) {
     const o = sweepOptions(engine, seed, params);
     const r = await runSimulation(o);
     heights.push(r.committedHeight);
@@ -31,8 +39,61 @@ export async function sweep(
   return { heights, failures };
 }
 
-export function expectClean(result: { heights: number[]; failures: string[] }): void {
+export function expectClean(result: SweepResult): void {
   expect(result.failures, result.failures.join('\n')).toEqual([]);
   // Every run made real progress, not just the liveness phase's minimum.
   expect(Math.min(...result.heights)).toBeGreaterThanOrEqual(3);
+}
+
+/** Twins holding more than 1/3 of the power: some seed must show an agreement violation. */
+export async function negativeControlCaught(
+  engine: EngineModule<unknown>,
+  params?: EngineParams,
+  opts: { seeds?: number; durationMs?: number } = {},
+): Promise<boolean> {
+  for (let s = 1; s <= (opts.seeds ?? 3); s++) {
+    const r = await runSimulation({
+      engine,
+      ...(params === undefined ? {} : { engineParams: params }),
+      nodes: 4,
+      byzantine: 2,
+      byzantineMode: 'twins',
+      faults: new Set(['partition']),
+      seed: `negative-${s}`,
+      durationMs: opts.durationMs ?? 30_000,
+      txs: 50,
+    });
+    expect(r.tolerated).toBe(false);
+    if (r.violations.some((v) => v.kind === 'agreement')) return true;
+  }
+  return false;
+}
+
+export async function expectDeterministic(
+  engine: EngineModule<unknown>,
+  params?: EngineParams,
+): Promise<void> {
+  const a = await runSimulation(sweepOptions(engine, 3, params));
+  const b = await runSimulation(sweepOptions(engine, 3, params));
+  const c = await runSimulation(sweepOptions(engine, 5, params));
+  expect(a.traceHash).toBe(b.traceHash);
+  expect(a.committedHeight).toBe(b.committedHeight);
+  expect(c.traceHash).not.toBe(a.traceHash);
+}
+
+/** The standard simulator suite for an engine with one configuration. */
+export function engineSimSuite(engine: EngineModule<unknown>, seeds = 50): void {
+  describe(`${engine.name} under the simulator`, () => {
+    it(`${seeds} seeds × 60 s of faults (n ∈ {4, 7}, f Byzantine in every mode): safe, then live after healing`, async () => {
+      expectClean(await sweep(engine, 1, seeds));
+    }, 900_000);
+
+    it('negative control: twins holding more than 1/3 of the power break agreement, and the checker says so', async () => {
+      expect(await negativeControlCaught(engine)).toBe(true);
+    }, 300_000);
+
+    it('is deterministic: same seed, same trace hash; another seed, another trace', async () => {
+      await expectDeterministic(engine);
+    }, 300_000);
+  });
 }
