@@ -54,8 +54,9 @@ export function defaultConfig(moniker = 'node'): NodeConfig {
     rpc: { listen: '127.0.0.1:26657', maxBodyBytes: 256 * 1024, commitTimeoutMs: 30_000 },
     mempool: { maxTxs: 20_000, maxBytes: 64 * 1024 * 1024, maxPerSender: 1024, futureNonceWindow: 1024 },
     // Blocks must fit a consensus frame (proposals carry the block): keep max_block_bytes below it.
+    // 2,000 transactions keep one block's validation well inside a round's timeouts on small machines.
     consensus: {
-      maxBlockTxs: 5000,
+      maxBlockTxs: 2000,
       maxBlockBytes: 960 * 1024,
       maxFutureDriftMs: 10_000,
       statusIntervalMs: 1000,

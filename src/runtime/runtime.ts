@@ -54,6 +54,8 @@ import { decodeSync, encodeSync, MAX_SYNC_BATCH, type SyncMessage } from './sync
 
 const WAL_ENGINE = utf8('w/engine/');
 const WAL_GUARD = utf8('w/guard/');
+/** Transaction intake (submissions + gossip batches) queued before clients are told to back off. */
+const MAX_PENDING_INTAKE = 5_000;
 /** Heights a peer may claim to be ahead by (about a year of one block per second). */
 const MAX_PLAUSIBLE_LEAD = 50_000_000;
 const GOSSIP_MAX_TXS = 512;
@@ -247,6 +249,16 @@ export class ConsensusRuntime<M> {
 
   /** Admits a transaction from a client (decoded + verified by the caller) and gossips it. */
   submit(etx: EncodedTransaction): Promise<AdmitResult> {
+    // Backpressure: past what the node can admit soon, say so at once (HTTP 503) rather than
+    // queue without bound — an overloaded node that keeps accepting collapses instead of serving
+    // at capacity.
+    if (this.#bulk.size >= MAX_PENDING_INTAKE) {
+      return Promise.resolve({
+        ok: false,
+        code: 'MEMPOOL_FULL',
+        reason: 'the node is overloaded; retry later',
+      });
+    }
     return new Promise((resolve) => {
       this.#enqueue(async () => {
         const r = await this.mempool.add(etx);
@@ -653,7 +665,7 @@ export class ConsensusRuntime<M> {
       case 'tx':
         // Under a gossip flood, shed transactions rather than memory: they reach us again in
         // proposals or from the client that resubmits.
-        if (this.#bulk.size > 20_000) {
+        if (this.#bulk.size > 4 * MAX_PENDING_INTAKE) {
           this.counters.droppedTxGossip++;
           return;
         }
