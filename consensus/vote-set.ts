@@ -90,8 +90,4 @@ export class VoteSet<V> {
       for (const [value, vote] of values) out.push({ validator, value, vote });
     return out.sort((a, b) => a.validator - b.validator);
   }
-
-  voters(): number[] {
-    return [...this.#byValidator.keys()].sort((a, b) => a - b);
-  }
 }

@@ -4,7 +4,7 @@
  * any error in up to 4 characters, and a visible prefix that cannot be mistaken for another chain.
  */
 import { bech32m } from '@scure/base';
-import { concatBytes, equalBytes, utf8 } from '../crypto/bytes.ts';
+import { concatBytes, utf8 } from '../crypto/bytes.ts';
 import { VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
 
@@ -58,8 +58,4 @@ export function parseAddress(text: string): Uint8Array {
     );
   }
   return bytes;
-}
-
-export function isAddressOf(address: Uint8Array, publicKey: Uint8Array): boolean {
-  return equalBytes(address, addressFromPublicKey(publicKey));
 }

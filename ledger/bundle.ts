@@ -10,14 +10,13 @@
  * Each carries the header(s) and commit certificate(s); `verifyBundle` checks the certificate
  * against the trusted validator set first, then the Merkle proof against the certified roots.
  */
-import { equalBytes, fromHex, fromUtf8, toHex } from '../crypto/bytes.ts';
+import { fromHex, fromUtf8, toHex } from '../crypto/bytes.ts';
 import { formatAddress, parseAddress } from './address.ts';
 import { type BlockHeader, decodeHeader, headerHash } from './block.ts';
 import {
   type CertificateSchemes,
   type CommitCertificate,
   decodeCertificate,
-  encodeCertificate,
   LEDGER_CERTIFICATE_SCHEMES,
   type TrustAnchor,
   verifyCertificate,
@@ -350,18 +349,6 @@ export function verifyBundle(
   }
 }
 
-export function certifiedHeaderJson(
-  header: Uint8Array,
-  certificate: CommitCertificate,
-  schemes: CertificateSchemes,
-): CertifiedHeaderJson {
-  return { header: toHex(header), certificate: toHex(encodeCertificate(certificate, schemes)) };
-}
-
 export function proofToJson(proof: readonly Uint8Array[]): string[] {
   return proof.map(toHex);
-}
-
-export function sameHeader(a: BlockHeader, b: BlockHeader): boolean {
-  return equalBytes(headerHash(a), headerHash(b));
 }

@@ -12,7 +12,7 @@
  * head is checked against the stored state and log (roots and sizes); a mismatch is a startup
  * error, never ignored.
  */
-import { concatBytes, equalBytes, toHex, u64be, utf8 } from '../crypto/bytes.ts';
+import { concatBytes, equalBytes, u64be, utf8 } from '../crypto/bytes.ts';
 import { VerityError } from '../crypto/errors.ts';
 import {
   type Block,
@@ -21,7 +21,6 @@ import {
   checkBody,
   decodeBlock,
   encodeBlock,
-  encodeHeader,
   headerHash,
   txRoot,
 } from './block.ts';
@@ -479,13 +478,5 @@ export class ChainStore {
 
   async close(): Promise<void> {
     await this.#base.close();
-  }
-
-  describeHead(): { height: number; hash: string } {
-    return { height: this.#head.height, hash: toHex(this.#headHash) };
-  }
-
-  encodeHead(): Uint8Array {
-    return encodeHeader(this.#head);
   }
 }

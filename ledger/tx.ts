@@ -8,7 +8,7 @@
  * never replays on another chain. The id is SHA-256 of the wire bytes; strict decoding and strict
  * signature verification (canonical S) mean a transaction has exactly one id.
  */
-import { concatBytes, equalBytes, fromUtf8, utf8 } from '../crypto/bytes.ts';
+import { concatBytes, utf8 } from '../crypto/bytes.ts';
 import { ed25519 } from '../crypto/ed25519.ts';
 import { VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
@@ -272,17 +272,4 @@ export function parseTransaction(
   const encoded = decodeTransaction(bytes, maxBytes);
   verifyTransaction(encoded, chainId);
   return encoded;
-}
-
-export function sameTransaction(a: EncodedTransaction, b: EncodedTransaction): boolean {
-  return equalBytes(a.id, b.id);
-}
-
-/** Record keys are bytes; text keys are UTF-8. Shown as text when they decode as such. */
-export function recordKeyText(key: Uint8Array): string {
-  try {
-    return fromUtf8(key);
-  } catch {
-    return `0x${Buffer.from(key).toString('hex')}`;
-  }
 }
