@@ -14,7 +14,7 @@
 import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
 import type { QuorumCertificate } from '../../ledger/certificate.ts';
-import { asBytes, asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import { asBytes, asList, asSafeUint, DecodeError, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { ProposerSchedule } from '../proposer.ts';
 import { linearTimeout } from '../timeouts.ts';
@@ -89,14 +89,26 @@ interface Persisted {
   validRound: number;
   validValue: Uint8Array;
   polka: Array<{ validator: number; signature: Uint8Array }>;
+  /**
+   * Own votes of this round and the previous one. The re-broadcast carries them: a peer one round
+   * behind needs them to reach the quorum (and the timeout) that moves it forward, and a restart
+   * must not forget them — or honest nodes split across two rounds wait for each other forever.
+   */
+  votes: Array<{ round: number; step: number; id: Uint8Array }>;
 }
 
 const RECORD_KEY = 'state';
+/**
+ * A record for a height above the chain's (the chain lost an unsynced commit and catches up by
+ * sync) is kept here until that height is reached, so that the lower heights' records cannot
+ * overwrite it if the node crashes again meanwhile.
+ */
+const AHEAD_KEY = 'state-ahead';
 const VALID_BLOCK_KEY = 'valid-block';
 
 function encodeRecord(p: Persisted): Uint8Array {
   return rlpEncode([
-    2,
+    3,
     p.height,
     p.round,
     p.step,
@@ -105,11 +117,15 @@ function encodeRecord(p: Persisted): Uint8Array {
     p.validRound + 1,
     p.validValue,
     p.polka.map((v) => [v.validator, v.signature]),
+    p.votes.map((v) => [v.round, v.step, v.id]),
   ]);
 }
 
 function decodeRecord(bytes: Uint8Array): Persisted {
-  const f = asList(rlpDecodeStrict(bytes, 1 << 20, 'tendermint record'), 'tendermint record', 9);
+  const f = asList(rlpDecodeStrict(bytes, 1 << 20, 'tendermint record'), 'tendermint record');
+  // Version 2 (before own votes were kept) has 9 fields; version 3 adds the votes.
+  if (f.length !== 9 && f.length !== 10)
+    throw new DecodeError('MALFORMED', `tendermint record: ${f.length} fields, expected 9 or 10`);
   return {
     height: asSafeUint(f[1], 'height'),
     round: asSafeUint(f[2], 'round'),
@@ -125,6 +141,16 @@ function decodeRecord(bytes: Uint8Array): Persisted {
         signature: asBytes(pair[1], 'signature', { length: 64 }),
       };
     }),
+    votes:
+      f[9] === undefined
+        ? []
+        : asList(f[9], 'votes').map((v) => {
+            const t = asList(v, 'own vote', 3);
+            const step = asSafeUint(t[1], 'step');
+            if (step !== 1 && step !== 2)
+              throw new DecodeError('MALFORMED', `tendermint record: vote step ${step}`);
+            return { round: asSafeUint(t[0], 'round'), step, id: asBytes(t[2], 'id') };
+          }),
   };
 }
 
@@ -145,7 +171,8 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
   #validRound = -1;
   #decided = false;
   #started = false;
-  #recovered: Persisted | undefined;
+  /** Records read at start for this height or above, applied when their height is reached. */
+  #recovered: Persisted[] = [];
   #recoveredBlock: Block | undefined;
 
   #head: HeadInfo | undefined;
@@ -220,8 +247,16 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     this.#started = true;
     this.#head = head;
     this.#resetHeight(head.height + 1);
-    const record = recovered.get(RECORD_KEY);
-    this.#recovered = record === undefined ? undefined : decodeRecord(record);
+    this.#recovered = [];
+    for (const key of [RECORD_KEY, AHEAD_KEY]) {
+      const bytes = recovered.get(key);
+      if (bytes === undefined) continue;
+      const record = decodeRecord(bytes);
+      if (record.height < this.#height) continue;
+      this.#recovered.push(record);
+      if (key === RECORD_KEY && record.height > this.#height)
+        this.#out.push({ kind: 'persist', key: AHEAD_KEY, record: bytes });
+    }
     const blockBytes = recovered.get(VALID_BLOCK_KEY);
     if (blockBytes !== undefined) {
       try {
@@ -239,13 +274,17 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
    * write — and catch up by sync: the record is applied when the height is reached.)
    */
   #restoreRecovered(): number {
-    const r = this.#recovered;
-    if (r === undefined || r.height < this.#height) {
-      this.#recovered = undefined;
-      return 0;
+    this.#recovered = this.#recovered.filter((x) => x.height >= this.#height);
+    let r: Persisted | undefined;
+    for (const x of this.#recovered)
+      if (x.height === this.#height && (r === undefined || x.round > r.round)) r = x;
+    if (r === undefined) return 0;
+    this.#recovered = this.#recovered.filter((x) => x.height > this.#height);
+    for (const v of r.votes) {
+      if (v.round < r.round - 1) continue;
+      const type = v.step === STEP_NUM.prevote ? 'prevote' : 'precommit';
+      this.#remember({ type, height: this.#height, round: v.round, id: v.id });
     }
-    if (r.height > this.#height) return 0;
-    this.#recovered = undefined;
     this.#lockedRound = r.lockedRound;
     this.#lockedValue = r.lockedValue.length ? toHex(r.lockedValue) : undefined;
     this.#validRound = r.validRound;
@@ -724,6 +763,11 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
             validator: v.validator,
             signature: v.vote,
           }));
+    const votes: Persisted['votes'] = [];
+    for (const round of [this.#round - 1, this.#round])
+      for (const m of this.#sent.get(round) ?? [])
+        if (m.type === 'prevote' || m.type === 'precommit')
+          votes.push({ round, step: STEP_NUM[m.type], id: m.id });
     this.#out.push({
       kind: 'persist',
       key: RECORD_KEY,
@@ -736,6 +780,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
         validRound: this.#validRound,
         validValue: this.#validValue === undefined ? new Uint8Array(0) : fromHexId(this.#validValue),
         polka,
+        votes,
       }),
     });
   }
