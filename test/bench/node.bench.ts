@@ -105,6 +105,7 @@ for (const [slot, spec] of engines.entries()) {
       let nextHeight = (await rpc0.status()).height + 1;
       const latencies: number[] = [];
       let committedInWindow = 0;
+      let blocksInWindow = 0;
       const start = performance.now();
       const windowEnd = start + seconds * 1000;
       let sent = 0;
@@ -118,6 +119,7 @@ for (const [slot, spec] of engines.entries()) {
             while (nextHeight <= h) {
               const b = await rpc0.get<{ txs: Array<{ id: string }> }>(`/block?height=${nextHeight}`);
               const now = performance.now();
+              if (now <= windowEnd) blocksInWindow++;
               for (const t of b.txs) {
                 const at = submitted.get(t.id);
                 if (at === undefined) continue;
@@ -169,6 +171,7 @@ for (const [slot, spec] of engines.entries()) {
         engine: spec,
         'offered tx/s': String(rate),
         'committed tx/s': fmt(committedInWindow / seconds, 0),
+        'blocks/s': fmt(blocksInWindow / seconds, 1),
         committed: `${latencies.length}/${total}`,
         rejected: String(rejected),
         'p50 ms': fmt(percentile(latencies, 0.5), 0),
