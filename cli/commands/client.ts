@@ -163,7 +163,7 @@ export const queryRecord: Command = {
 function proofCommand(kind: 'tx' | 'account' | 'record', arg: string, path: (v: string) => string): Command {
   return {
     name: `proof ${kind}`,
-    summary: `fetch a light-client proof bundle for a ${kind === 'tx' ? 'transaction' : kind}`,
+    summary: `fetch a light-client proof bundle for ${kind === 'tx' ? 'a transaction' : kind === 'account' ? 'an account' : 'a record'}`,
     synopsis: `${arg} --out FILE [--rpc URL] [--height H]`,
     positionals: [arg],
     options: {
