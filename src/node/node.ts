@@ -227,6 +227,7 @@ export class VerityNode {
         mempool: () => ({ size: runtime.mempool.size, bytes: runtime.mempool.bytes }),
         pendingNonce: (address, committed) => runtime.mempool.pendingNonce(address, committed),
         submit: (etx: EncodedTransaction): Promise<AdmitResult> => runtime.submit(etx),
+        overloaded: () => runtime.overloaded,
         waitForCommit: (id, signal) => runtime.waitForCommit(id, signal),
         onBlock: (listener) => {
           node?.blockListeners.add(listener);

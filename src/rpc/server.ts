@@ -37,6 +37,8 @@ export interface NodeApi {
   mempool(): { size: number; bytes: number };
   pendingNonce(address: Uint8Array, committedNonce: number): number;
   submit(etx: EncodedTransaction): Promise<AdmitResult>;
+  /** Intake is saturated: refuse submissions (503) before decoding and verifying them. */
+  overloaded(): boolean;
   waitForCommit(id: Uint8Array, signal: AbortSignal): Promise<number>;
   onBlock(listener: (height: number) => void): () => void;
   metricsText(): Promise<string>;
@@ -61,6 +63,12 @@ export class RpcError extends VerityError<string> {
 
 const notFound = (what: string) => new RpcError(404, 'NOT_FOUND', what);
 const badRequest = (code: string, message: string) => new RpcError(400, code, message);
+const overloaded = () =>
+  new RpcError(
+    503,
+    'MEMPOOL_FULL',
+    'the node is overloaded; retry later (nothing in this request was admitted)',
+  );
 
 export function txToJson(etx: EncodedTransaction): Record<string, unknown> {
   const op = etx.tx.op;
@@ -365,6 +373,7 @@ export class RpcServer {
       throw badRequest('INVALID_PARAMETER', 'mode must be async, sync or commit');
     }
     const body = await readBody(req, this.#o.maxBodyBytes);
+    if (this.#api.overloaded()) throw overloaded();
     let hex: unknown;
     try {
       hex = (JSON.parse(Buffer.from(body).toString('utf8')) as { tx?: unknown }).tx;
@@ -420,6 +429,7 @@ export class RpcServer {
    */
   async #submitBatch(req: IncomingMessage): Promise<unknown> {
     const body = await readBody(req, this.#o.maxBodyBytes * 16);
+    if (this.#api.overloaded()) throw overloaded();
     let txs: unknown;
     try {
       txs = (JSON.parse(Buffer.from(body).toString('utf8')) as { txs?: unknown }).txs;

@@ -247,12 +247,21 @@ export class ConsensusRuntime<M> {
     while (this.#draining !== undefined) await this.#draining;
   }
 
+  /**
+   * Whether transaction intake is past what the node can admit soon. The RPC asks before it
+   * decodes and verifies a submission: refusing after that work would spend the CPU an
+   * overloaded node lacks on transactions it then drops (and again on each client retry).
+   */
+  get overloaded(): boolean {
+    return this.#bulk.size >= MAX_PENDING_INTAKE;
+  }
+
   /** Admits a transaction from a client (decoded + verified by the caller) and gossips it. */
   submit(etx: EncodedTransaction): Promise<AdmitResult> {
     // Backpressure: past what the node can admit soon, say so at once (HTTP 503) rather than
     // queue without bound — an overloaded node that keeps accepting collapses instead of serving
     // at capacity.
-    if (this.#bulk.size >= MAX_PENDING_INTAKE) {
+    if (this.overloaded) {
       return Promise.resolve({
         ok: false,
         code: 'MEMPOOL_FULL',

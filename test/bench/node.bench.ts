@@ -6,7 +6,8 @@
  *   node test/bench/node.bench.ts [--engines tendermint,hotstuff] [--rates 1000,2000,4000] [--seconds 15] [--quick]
  *
  * The load generator runs in this process (pre-signed transfers from 256 funded accounts, sent
- * with POST /txs in batches, round-robin over the 4 nodes); commits are observed by following
+ * with POST /txs in batches, round-robin over the 4 nodes; what a node refuses for now — 503 when
+ * overloaded — is re-sent on the next tick, as a client would); commits are observed by following
  * node 0's blocks. Latency includes the generator's 50 ms polling granularity.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -101,6 +102,7 @@ for (const [slot, spec] of engines.entries()) {
       });
       process.stderr.write('sending\n');
       const cpuBefore = await clusterCpuSeconds(cluster);
+      const viewChangesBefore = (await rpc0.get<{ viewChanges: number }>('/status')).viewChanges;
       const submitted = new Map<string, number>();
       let nextHeight = (await rpc0.status()).height + 1;
       const latencies: number[] = [];
@@ -110,6 +112,7 @@ for (const [slot, spec] of engines.entries()) {
       const windowEnd = start + seconds * 1000;
       let sent = 0;
       let rejected = 0;
+      let refusals = 0;
       // Follow node 0's blocks while sending.
       let following = true;
       const follower = (async () => {
@@ -136,44 +139,65 @@ for (const [slot, spec] of engines.entries()) {
         }
       })();
       let tick = 0;
-      while (sent < total) {
+      // Like a real client, re-send what a node refused for now (503 overload, or a nonce too far
+      // ahead of a gap left by an earlier refusal) on the next tick, before new transactions:
+      // dropping them would leave every sender with a nonce gap that stalls it forever.
+      type Signed = (typeof txs)[number];
+      const retry: Signed[] = [];
+      const RETRYABLE = new Set(['MEMPOOL_FULL', 'NONCE_TOO_HIGH', 'SENDER_LIMIT']);
+      const post = (batch: Signed[]) => {
+        const client = cluster.clients[tick++ % 4] as RpcClient;
+        void client
+          .post<{ results: Array<{ ok: boolean; code?: string }> }>('/txs', {
+            txs: batch.map((t) => toHex(t.bytes)),
+          })
+          .then((r) => {
+            r.results.forEach((x, i) => {
+              if (x.ok || x.code === 'DUPLICATE') return;
+              if (RETRYABLE.has(x.code ?? '')) {
+                refusals++;
+                retry.push(batch[i] as Signed);
+              } else rejected++;
+            });
+          })
+          .catch(() => {
+            refusals += batch.length;
+            retry.push(...batch);
+          });
+      };
+      const drainDeadline = () => Math.max(windowEnd, performance.now()) + 20_000;
+      let deadline = Number.POSITIVE_INFINITY;
+      while (performance.now() < deadline) {
         const due = Math.min(
           total,
           Math.floor(((performance.now() - start) / 1000) * rate) + Math.ceil((rate * BATCH_MS) / 1000),
         );
-        const batch = txs.slice(sent, due);
+        const fresh = txs.slice(sent, due);
+        for (const t of fresh) submitted.set(toHex(t.id), performance.now());
         sent = due;
-        if (batch.length > 0) {
-          const client = cluster.clients[tick++ % 4] as RpcClient;
-          const now = performance.now();
-          for (const t of batch) submitted.set(toHex(t.id), now);
-          void client
-            .post<{ results: Array<{ ok: boolean }> }>('/txs', { txs: batch.map((t) => toHex(t.bytes)) })
-            .then((r) => {
-              rejected += r.results.filter((x) => !x.ok).length;
-            })
-            .catch(() => {
-              rejected += batch.length;
-            });
-        }
+        const batch = [...retry.splice(0, 1000), ...fresh];
+        for (let i = 0; i < batch.length; i += 1000) post(batch.slice(i, i + 1000));
+        if (sent >= total && deadline === Number.POSITIVE_INFINITY) deadline = drainDeadline();
+        // Drained: everything sent is committed or definitively rejected.
+        if (sent >= total && submitted.size <= rejected) break;
         await new Promise((r) => setTimeout(r, BATCH_MS));
       }
-      // Drain: give the tail up to 20 s to commit.
-      const drainDeadline = performance.now() + 20_000;
-      while (submitted.size > rejected && performance.now() < drainDeadline)
-        await new Promise((r) => setTimeout(r, 200));
       following = false;
       await follower;
       const elapsed = (Math.max(performance.now(), windowEnd) - start) / 1000;
       const cpu = (await clusterCpuSeconds(cluster)) - cpuBefore;
+      const viewChanges =
+        (await rpc0.get<{ viewChanges: number }>('/status')).viewChanges - viewChangesBefore;
       latencies.sort((a, b) => a - b);
       rows.push({
         engine: spec,
         'offered tx/s': String(rate),
         'committed tx/s': fmt(committedInWindow / seconds, 0),
         'blocks/s': fmt(blocksInWindow / seconds, 1),
+        'view changes': String(viewChanges),
         committed: `${latencies.length}/${total}`,
         rejected: String(rejected),
+        'retried (503)': String(refusals),
         'p50 ms': fmt(percentile(latencies, 0.5), 0),
         'p99 ms': fmt(percentile(latencies, 0.99), 0),
         'run s': fmt(elapsed, 1),
