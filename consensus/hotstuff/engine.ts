@@ -1063,19 +1063,28 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     this.#processQc(qc, undefined);
   }
 
-  #onTimeoutMsg(from: number, m: Timeout): void {
+  /**
+   * Timeouts and syncs carry the sender's highest QC and, optionally, a TC: verify both (evidence
+   * and false if either is invalid, or the QC is of the other mode) and advance on them.
+   */
+  #acceptCarried(from: number, m: Timeout | Sync, what: 'timeout' | 'sync'): boolean {
     if (!verifyQc(m.highQc, this.#trust) || (m.highQc.view > 0 && m.highQc.tag !== modeTag(this.#p.qc))) {
-      this.#evidence('invalid-message', from, m.view, 'timeout with an invalid QC');
-      return;
+      this.#evidence('invalid-message', from, m.view, `${what} with an invalid QC`);
+      return false;
     }
     if (m.tc !== undefined) {
       if (!verifyTc(m.tc, this.#trust)) {
-        this.#evidence('invalid-message', from, m.view, 'timeout with an invalid TC');
-        return;
+        this.#evidence('invalid-message', from, m.view, `${what} with an invalid TC`);
+        return false;
       }
       this.#processTc(m.tc, from);
     }
     this.#processQc(m.highQc, from);
+    return true;
+  }
+
+  #onTimeoutMsg(from: number, m: Timeout): void {
+    if (!this.#acceptCarried(from, m, 'timeout')) return;
     if (m.view < this.#curView) {
       this.#helpLagging(from);
       return;
@@ -1117,18 +1126,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   }
 
   #onSync(from: number, m: Sync): void {
-    if (!verifyQc(m.highQc, this.#trust) || (m.highQc.view > 0 && m.highQc.tag !== modeTag(this.#p.qc))) {
-      this.#evidence('invalid-message', from, m.view, 'sync with an invalid QC');
-      return;
-    }
-    if (m.tc !== undefined) {
-      if (!verifyTc(m.tc, this.#trust)) {
-        this.#evidence('invalid-message', from, m.view, 'sync with an invalid TC');
-        return;
-      }
-      this.#processTc(m.tc, from);
-    }
-    this.#processQc(m.highQc, from);
+    if (!this.#acceptCarried(from, m, 'sync')) return;
     if (m.blocks.length > 0) this.#acceptBlocks(m.blocks, from);
     if (!m.request || from === this.#self || !this.#allowReply(from)) return;
     const blocks: Block[] = [];

@@ -661,19 +661,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     signature: Uint8Array,
   ): void {
     if (!this.#inWindow(seq) || from === this.#primary(view)) return; // the primary's vote is its PRE-PREPARE
-    const log = this.#logAt(seq);
-    let set = log.prepares.get(view);
-    if (set === undefined) log.prepares.set(view, (set = new VoteSet(this.#validators)));
     const value = `${toHex(digest)}|${toHex(parent)}`;
-    const r = set.add(from, value, signature);
-    if (r.conflict !== undefined)
-      this.#evidence(
-        'duplicate-vote',
-        from,
-        seq,
-        view,
-        `prepare for ${r.conflict.value.slice(0, 12)} and ${value.slice(0, 12)}`,
-      );
+    this.#addVote('prepare', this.#logAt(seq).prepares, view, from, seq, view, value, signature);
   }
 
   #onCommit(from: number, view: number, seq: number, digest: Uint8Array, signature: Uint8Array): void {
@@ -687,10 +676,25 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       seq > Math.max(this.#head.height, this.#stable.seq) + this.#p.watermarkWindow
     )
       return;
-    const log = this.#logAt(seq);
-    let set = log.commits.get(view);
-    if (set === undefined) log.commits.set(view, (set = new VoteSet(this.#validators)));
-    const value = toHex(digest);
+    this.#addVote('commit', this.#logAt(seq).commits, view, from, seq, view, toHex(digest), signature);
+  }
+
+  /**
+   * Adds a vote to the set `sets[key]` (a view's prepares or commits, a sequence number's
+   * checkpoints); a second value from the same validator is evidence. Returns the set.
+   */
+  #addVote(
+    kind: 'prepare' | 'commit' | 'checkpoint',
+    sets: Map<number, VoteSet<Uint8Array>>,
+    key: number,
+    from: number,
+    seq: number,
+    view: number,
+    value: string,
+    signature: Uint8Array,
+  ): VoteSet<Uint8Array> {
+    let set = sets.get(key);
+    if (set === undefined) sets.set(key, (set = new VoteSet(this.#validators)));
     const r = set.add(from, value, signature);
     if (r.conflict !== undefined)
       this.#evidence(
@@ -698,25 +702,15 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         from,
         seq,
         view,
-        `commit for ${r.conflict.value.slice(0, 12)} and ${value.slice(0, 12)}`,
+        `${kind} for ${r.conflict.value.slice(0, 12)} and ${value.slice(0, 12)}`,
       );
+    return set;
   }
 
   #onCheckpoint(from: number, seq: number, digest: Uint8Array, signature: Uint8Array): void {
     if (seq <= this.#stable.seq || seq % this.#p.checkpointInterval !== 0) return;
     if (seq > Math.max(this.#head.height, this.#stable.seq) + 4 * this.#p.watermarkWindow) return;
-    let set = this.#checkpoints.get(seq);
-    if (set === undefined) this.#checkpoints.set(seq, (set = new VoteSet(this.#validators)));
-    const value = toHex(digest);
-    const r = set.add(from, value, signature);
-    if (r.conflict !== undefined)
-      this.#evidence(
-        'duplicate-vote',
-        from,
-        seq,
-        0,
-        `checkpoint for ${r.conflict.value.slice(0, 12)} and ${value.slice(0, 12)}`,
-      );
+    const set = this.#addVote('checkpoint', this.#checkpoints, seq, from, seq, 0, toHex(digest), signature);
     const stable = set.valueWith(this.#validators.quorumPower);
     if (stable !== undefined) {
       this.#setStable({

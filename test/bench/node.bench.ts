@@ -165,7 +165,6 @@ for (const [slot, spec] of engines.entries()) {
             retry.push(...batch);
           });
       };
-      const drainDeadline = () => Math.max(windowEnd, performance.now()) + 20_000;
       let deadline = Number.POSITIVE_INFINITY;
       while (performance.now() < deadline) {
         const due = Math.min(
@@ -177,7 +176,9 @@ for (const [slot, spec] of engines.entries()) {
         sent = due;
         const batch = [...retry.splice(0, 1000), ...fresh];
         for (let i = 0; i < batch.length; i += 1000) post(batch.slice(i, i + 1000));
-        if (sent >= total && deadline === Number.POSITIVE_INFINITY) deadline = drainDeadline();
+        // All sent: give the tail up to 20 s to commit.
+        if (sent >= total && deadline === Number.POSITIVE_INFINITY)
+          deadline = Math.max(windowEnd, performance.now()) + 20_000;
         // Drained: everything sent is committed or definitively rejected.
         if (sent >= total && submitted.size <= rejected) break;
         await new Promise((r) => setTimeout(r, BATCH_MS));
