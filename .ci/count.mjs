@@ -14,9 +14,14 @@ for (const file of process.argv.slice(2)) {
   const report = JSON.parse(readFileSync(file, 'utf8'));
   passed += report.numPassedTests ?? 0;
   failed += report.numFailedTests ?? 0;
-  // A test file that failed to load has no tests, yet it is a failure.
+  // A file that failed without a failing test — it did not load, or a beforeAll/afterAll hook
+  // threw and its tests were skipped — is still a failure: count it once.
   for (const suite of report.testResults ?? []) {
-    if (suite.status === 'failed' && (suite.assertionResults ?? []).length === 0) failed += 1;
+    const tests = suite.assertionResults ?? [];
+    if (suite.status === 'failed' && !tests.some((t) => t.status === 'failed')) {
+      console.error(`test file failed outside its tests: ${suite.name}`);
+      failed += 1;
+    }
   }
 }
 console.log(`${passed} passed, ${failed} failed`);

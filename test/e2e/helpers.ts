@@ -1,15 +1,41 @@
 /** Helpers for end-to-end tests: real `verity start` processes on 127.0.0.1. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createTestnet, type TestnetManifest } from '../../src/node/testnet.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
 import { VERITY } from '../helpers/cli.ts';
 
-/** A base port per test file and process, so parallel CI jobs and reruns do not collide. */
+/**
+ * A base port per test file and process, so parallel CI jobs and reruns do not collide. The range
+ * stays below Linux's ephemeral ports (32768–60999): a port an earlier client connection still
+ * holds in TIME_WAIT cannot be listened on (EADDRINUSE), and a test run leaves thousands of those.
+ */
 export function basePort(slot: number): number {
-  return 30000 + ((process.pid * 7 + slot * 200) % 30000);
+  return 20000 + ((process.pid * 7 + slot * 200) % 12000);
 }
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** The first base port from `basePort(slot)` on (in steps of 50) whose `count` ports are all free. */
+export async function freeBasePort(slot: number, count: number): Promise<number> {
+  for (let attempt = 0, base = basePort(slot); attempt < 40; attempt++, base += 50) {
+    let free = true;
+    for (let p = base; p < base + count && free; p++) free = await canListen(p);
+    if (free) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports near ${basePort(slot)}`);
+}
+
+/** Thrown by a check that can never succeed (a node died): `waitFor` gives up at once. */
+export class FatalWaitError extends Error {}
 
 export interface Cluster {
   readonly manifest: TestnetManifest;
@@ -18,6 +44,16 @@ export interface Cluster {
   start(i: number): ChildProcess;
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
   stopAll(): Promise<void>;
+  /** Throws a FatalWaitError naming the node and quoting its log if one of `which` died on its own. */
+  assertAlive(which: number[]): void;
+}
+
+function logTail(home: string, lines = 25): string {
+  try {
+    return readFileSync(join(home, 'node.log'), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no node.log)';
+  }
 }
 
 export async function createCluster(opts: {
@@ -33,11 +69,14 @@ export async function createCluster(opts: {
     validators: opts.validators,
     engine: opts.engine,
     ...(opts.engineParams === undefined ? {} : { engineParams: opts.engineParams }),
-    basePort: basePort(opts.slot),
+    basePort: await freeBasePort(opts.slot, 2 * opts.validators),
     accounts: opts.accounts ?? 4,
     chainId: 'e2e',
   });
   const procs: Array<ChildProcess | undefined> = manifest.nodes.map(() => undefined);
+  // Exits the test did not ask for (kill() clears the flag first).
+  const died: Array<string | undefined> = manifest.nodes.map(() => undefined);
+  const expectExit = new Set<ChildProcess>();
   const start = (i: number): ChildProcess => {
     const n = manifest.nodes[i];
     if (n === undefined) throw new Error(`no node ${i}`);
@@ -52,12 +91,17 @@ export async function createCluster(opts: {
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     procs[i] = child;
+    died[i] = undefined;
+    child.once('exit', (code, signal) => {
+      if (!expectExit.has(child)) died[i] = `node ${i} exited on its own (code ${code}, signal ${signal})`;
+    });
     return child;
   };
   const kill = (i: number, signal: NodeJS.Signals = 'SIGTERM') =>
     new Promise<void>((resolve) => {
       const c = procs[i];
       if (c === undefined || c.exitCode !== null || c.signalCode !== null) return resolve();
+      expectExit.add(c);
       c.once('exit', () => resolve());
       c.kill(signal);
     });
@@ -69,6 +113,15 @@ export async function createCluster(opts: {
     kill,
     stopAll: async () => {
       await Promise.all(procs.map((_, i) => kill(i)));
+    },
+    assertAlive: (which) => {
+      for (const i of which) {
+        const why = died[i];
+        if (why !== undefined)
+          throw new FatalWaitError(
+            `${why}; last lines of its log:\n${logTail(manifest.nodes[i]?.home ?? '.')}`,
+          );
+      }
     },
   };
 }
@@ -86,6 +139,7 @@ export async function waitFor<T>(
       const v = await fn();
       if (v !== undefined) return v;
     } catch (e) {
+      if (e instanceof FatalWaitError) throw e;
       last = e;
     }
     if (Date.now() > deadline)
@@ -94,7 +148,9 @@ export async function waitFor<T>(
   }
 }
 
+/** Each node's height (-1 when its RPC does not answer); throws at once if one of them died. */
 export async function heights(c: Cluster, which: number[]): Promise<number[]> {
+  c.assertAlive(which);
   return Promise.all(
     which.map((i) =>
       (c.clients[i] as RpcClient).status().then(
