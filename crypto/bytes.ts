@@ -53,12 +53,28 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+const encoder = new TextEncoder();
 export function utf8(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
+  return encoder.encode(text);
 }
 
-const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF stays in the string. Stripping it (the default) would let two byte
+// strings decode to one text — a second encoding of a signed transaction, under another id.
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/**
+ * Strict UTF-8: invalid sequences throw and every byte is kept, so `utf8(fromUtf8(b))` is `b`.
+ * Short ASCII — chain ids, keys — skips the decoder call.
+ */
 export function fromUtf8(bytes: Uint8Array): string {
+  if (bytes.length <= 64) {
+    let ascii = '';
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i] as number;
+      if (b >= 0x80) return strictDecoder.decode(bytes);
+      ascii += String.fromCharCode(b);
+    }
+    return ascii;
+  }
   return strictDecoder.decode(bytes);
 }
 

@@ -14,6 +14,7 @@
  */
 import { concatBytes, equalBytes, u64be, utf8 } from '../crypto/bytes.ts';
 import { VerityError } from '../crypto/errors.ts';
+import { sha256 } from '../crypto/hash.ts';
 import {
   type Block,
   type BlockHeader,
@@ -38,7 +39,7 @@ import { TransparencyLog } from './log/index.ts';
 import { MerklePatriciaTrie } from './mpt/index.ts';
 import { encodeLogEntry, type Receipt, receiptCodeNumber, receiptFromNumber } from './receipt.ts';
 import { applyBlock, LedgerState } from './state.ts';
-import { decodeTransaction, type EncodedTransaction, verifyTransaction } from './tx.ts';
+import { DEFAULT_MAX_TX_BYTES, decodeTransaction, type EncodedTransaction, verifyTransaction } from './tx.ts';
 
 const P_BLOCK = utf8('b/');
 const P_HASH = utf8('h/');
@@ -57,6 +58,9 @@ export type ChainErrorCode =
   | 'OUT_OF_ORDER';
 
 export class ChainError extends VerityError<ChainErrorCode> {}
+
+/** Transactions a caller already decoded and verified, looked up by id (SHA-256 of the bytes). */
+export type KnownTransactions = (id: Uint8Array) => EncodedTransaction | undefined;
 
 export interface TxLocation {
   readonly height: number;
@@ -265,11 +269,21 @@ export class ChainStore {
     };
   }
 
-  /** Decodes and signature-checks a block's transactions. Throws BLOCK_REJECTED on any bad one. */
-  decodeTxs(txs: readonly Uint8Array[]): EncodedTransaction[] {
+  /**
+   * Decodes and signature-checks a block's transactions. Throws BLOCK_REJECTED on any bad one.
+   * `known` returns transactions the caller already decoded (its mempool), by id: a block
+   * mostly carries transactions every node admitted before, and their id is their bytes.
+   */
+  decodeTxs(txs: readonly Uint8Array[], known?: KnownTransactions): EncodedTransaction[] {
     return txs.map((bytes, i) => {
       try {
-        const etx = decodeTransaction(bytes, this.#opts.maxTxBytes);
+        const held = known?.(sha256(bytes));
+        const etx =
+          held !== undefined &&
+          held.bytes.length === bytes.length &&
+          held.bytes.length <= (this.#opts.maxTxBytes ?? DEFAULT_MAX_TX_BYTES)
+            ? held
+            : decodeTransaction(bytes, this.#opts.maxTxBytes);
         verifyTransaction(etx, this.genesis.chainId);
         return etx;
       } catch (e) {
@@ -340,7 +354,12 @@ export class ChainStore {
    */
   async validateAndExecute(
     block: Block,
-    opts: { parent?: ExecutedBlock; nowMs?: number; maxFutureDriftMs?: number } = {},
+    opts: {
+      parent?: ExecutedBlock;
+      nowMs?: number;
+      maxFutureDriftMs?: number;
+      known?: KnownTransactions;
+    } = {},
   ): Promise<ExecutedBlock> {
     const h = block.header;
     const reject = (reason: string): never => {
@@ -365,7 +384,7 @@ export class ChainStore {
     } catch (e) {
       reject((e as Error).message);
     }
-    const txs = this.decodeTxs(block.txs);
+    const txs = this.decodeTxs(block.txs, opts.known);
     const exec = await this.#execute(txs, h.height, opts.parent);
     if (!equalBytes(exec.stateRoot, h.stateRoot)) reject('stateRoot does not match execution');
     if (exec.logSize !== h.logSize || !equalBytes(exec.logRoot, h.logRoot))

@@ -88,7 +88,7 @@ export function validateFields(tx: UnsignedTransaction): void {
   if (
     typeof tx.chainId !== 'string' ||
     tx.chainId.length === 0 ||
-    utf8(tx.chainId).length > MAX_CHAIN_ID_LENGTH
+    Buffer.byteLength(tx.chainId, 'utf8') > MAX_CHAIN_ID_LENGTH
   ) {
     throw invalid(`chainId must be 1..${MAX_CHAIN_ID_LENGTH} bytes of UTF-8`);
   }
@@ -152,6 +152,31 @@ export function signingBytes(tx: UnsignedTransaction): Uint8Array {
   return concatBytes(SIGN_DOMAIN, rlpEncode(unsignedFields(tx)));
 }
 
+/** The encoded signature item at the end of the wire list: 0xb8 0x40 followed by 64 bytes. */
+const SIGNATURE_ITEM_LENGTH = 66;
+
+/**
+ * `signingBytes(encoded.tx)`, cut out of the canonical wire bytes instead of re-encoding: the wire
+ * list is the signed list plus one trailing item, the 64-byte signature. Only the list header
+ * changes. (test/unit/tx.test.ts checks both ways agree.)
+ */
+function signedMessageOf(encoded: EncodedTransaction): Uint8Array {
+  const wire = encoded.bytes;
+  const first = wire[0] as number;
+  // Canonical list header: 0xc0+len for payloads < 56 bytes, else 0xf7+n followed by n length bytes.
+  const headerLength = first <= 0xf7 ? 1 : 1 + (first - 0xf7);
+  const payload = wire.length - headerLength - SIGNATURE_ITEM_LENGTH;
+  if (first < 0xc0 || payload < 0) return signingBytes(encoded.tx); // not a canonical wire form
+  const lengthBytes: number[] = [];
+  for (let n = payload; n > 0; n = Math.floor(n / 256)) lengthBytes.unshift(n % 256);
+  const header = payload < 56 ? [0xc0 + payload] : [0xf7 + lengthBytes.length, ...lengthBytes];
+  const out = new Uint8Array(SIGN_DOMAIN.length + header.length + payload);
+  out.set(SIGN_DOMAIN, 0);
+  out.set(header, SIGN_DOMAIN.length);
+  out.set(wire.subarray(headerLength, headerLength + payload), SIGN_DOMAIN.length + header.length);
+  return out;
+}
+
 export function signTransaction(tx: UnsignedTransaction, secretKey: Uint8Array): EncodedTransaction {
   validateFields(tx);
   const signature = ed25519.sign(signingBytes(tx), secretKey);
@@ -164,7 +189,22 @@ export function signTransaction(tx: UnsignedTransaction, secretKey: Uint8Array):
 
 export function encodeTransaction(tx: Transaction): EncodedTransaction {
   const bytes = rlpEncode([...unsignedFields(tx), tx.signature]);
-  return { tx, bytes, id: sha256(bytes), from: addressFromPublicKey(tx.sender) };
+  return { tx, bytes, id: sha256(bytes), from: senderAddress(tx.sender) };
+}
+
+/** Addresses of recent senders: busy senders send many transactions, each decoded on every node. */
+const senderAddresses = new Map<string, Uint8Array>();
+const SENDER_CACHE_SIZE = 65_536;
+
+function senderAddress(publicKey: Uint8Array): Uint8Array {
+  const key = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1');
+  let address = senderAddresses.get(key);
+  if (address === undefined) {
+    address = addressFromPublicKey(publicKey);
+    if (senderAddresses.size >= SENDER_CACHE_SIZE) senderAddresses.clear();
+    senderAddresses.set(key, address);
+  }
+  return address;
 }
 
 function decodeOperation(item: RlpItem | undefined): Operation {
@@ -222,7 +262,7 @@ export function decodeTransaction(bytes: Uint8Array, maxBytes = DEFAULT_MAX_TX_B
       signature: asBytes(fields[5], 'signature', { length: 64 }),
     };
     validateFields(tx);
-    return { tx, bytes, id: sha256(bytes), from: addressFromPublicKey(tx.sender) };
+    return { tx, bytes, id: sha256(bytes), from: senderAddress(tx.sender) };
   } catch (e) {
     if (e instanceof TxError) throw e;
     if (e instanceof DecodeError) {
@@ -256,7 +296,7 @@ export function verifyTransaction(encoded: EncodedTransaction, chainId: string):
   }
   const key = Buffer.from(encoded.id).toString('latin1');
   if (verified.has(key)) return;
-  if (!ed25519.verify(encoded.tx.signature, signingBytes(encoded.tx), encoded.tx.sender)) {
+  if (!ed25519.verify(encoded.tx.signature, signedMessageOf(encoded), encoded.tx.sender)) {
     throw new TxError('TX_BAD_SIGNATURE', 'transaction signature does not verify');
   }
   verified.set(key, true);

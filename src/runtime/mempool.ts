@@ -80,6 +80,11 @@ export class Mempool {
     return this.#byId.has(toHex(id));
   }
 
+  /** The pending transaction with this id (decoded and verified at admission), if any. */
+  get(id: Uint8Array): EncodedTransaction | undefined {
+    return this.#byId.get(toHex(id));
+  }
+
   seen(id: Uint8Array): boolean {
     return this.#seen.has(toHex(id));
   }

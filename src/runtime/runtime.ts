@@ -577,6 +577,7 @@ export class ConsensusRuntime<M> {
       const executed = await chain.validateAndExecute(block, {
         nowMs: this.#o.clock.now(),
         maxFutureDriftMs: this.#o.maxFutureDriftMs ?? 10_000,
+        known: (id) => this.mempool.get(id),
         ...(parent === undefined ? {} : { parent }),
       });
       if (!equalBytes(executed.hash, hash)) throw new Error('block hash mismatch');

@@ -3,14 +3,17 @@
  * loopback, LevelDB with fsync, real signatures): sustained committed transactions per second and
  * submit-to-commit latency (p50/p99) at increasing offered load, per engine.
  *
- *   node test/bench/node.bench.ts [--engines tendermint,hotstuff] [--rates 1000,2000,4000] [--seconds 15] [--quick]
+ *   node test/bench/node.bench.ts [--engines tendermint,hotstuff] [--rates 1000,2000,4000] [--seconds 15] [--quick] [--profile]
  *
  * The load generator runs in this process (pre-signed transfers from 256 funded accounts, sent
  * with POST /txs in batches, round-robin over the 4 nodes; what a node refuses for now — 503 when
  * overloaded — is re-sent on the next tick, as a client would); commits are observed by following
  * node 0's blocks. Latency includes the generator's 50 ms polling granularity.
+ *
+ * `--profile` runs the validators under `node --cpu-prof` and prints where their main threads
+ * spent the load windows (profiling itself slows them down, so its throughput is not the figure).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getEngine } from '../../consensus/registry.ts';
@@ -20,6 +23,7 @@ import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
 import type { RpcClient } from '../../src/rpc/client.ts';
 import { type Cluster, createCluster, heights, waitFor } from '../e2e/helpers.ts';
+import { profileParts, shares, type Window } from './cpu-profile.ts';
 import { fmt, header, table } from './harness.ts';
 
 const arg = (name: string, dflt: string) => {
@@ -27,6 +31,8 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
 };
 const quick = process.argv.includes('--quick');
+const profile = process.argv.includes('--profile');
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 const engines = arg('engines', 'tendermint').split(',');
 const rates = arg('rates', quick ? '500,1500' : '1000,2000,3000,4000,6000')
   .split(',')
@@ -74,7 +80,11 @@ for (const [slot, spec] of engines.entries()) {
     engineParams: params,
     slot: 40 + slot,
     accounts: ACCOUNTS,
+    ...(profile ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(dir, 'profiles')}` } } : {}),
   });
+  const windows: Window[] = [];
+  let windowCpu = 0;
+  let windowCommitted = 0;
   try {
     for (let i = 0; i < 4; i++) cluster.start(i);
     await waitFor(
@@ -110,6 +120,7 @@ for (const [slot, spec] of engines.entries()) {
       let blocksInWindow = 0;
       const start = performance.now();
       const windowEnd = start + seconds * 1000;
+      const fromUs = monotonicUs();
       let sent = 0;
       let rejected = 0;
       let refusals = 0;
@@ -187,6 +198,9 @@ for (const [slot, spec] of engines.entries()) {
       await follower;
       const elapsed = (Math.max(performance.now(), windowEnd) - start) / 1000;
       const cpu = (await clusterCpuSeconds(cluster)) - cpuBefore;
+      windows.push({ fromUs, toUs: monotonicUs() });
+      windowCpu += cpu;
+      windowCommitted += latencies.length;
       const viewChanges =
         (await rpc0.get<{ viewChanges: number }>('/status')).viewChanges - viewChangesBefore;
       latencies.sort((a, b) => a - b);
@@ -209,7 +223,25 @@ for (const [slot, spec] of engines.entries()) {
     table(rows);
   } finally {
     await cluster.stopAll();
+    if (profile) await printProfile(join(dir, 'profiles'), windows, windowCpu, windowCommitted);
     if (!process.argv.includes('--keep')) await rm(dir, { recursive: true, force: true });
     else console.log(`kept ${dir}`);
   }
+}
+
+/** Where the validators' main threads spent the load windows, by part, scaled to CPU per tx. */
+async function printProfile(dir: string, windows: Window[], cpuSeconds: number, committed: number) {
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0) return console.log('(no CPU profiles were written)');
+  const perTxUs = (cpuSeconds * 1e6) / Math.max(1, committed) / files.length;
+  console.log(
+    `## where a validator's main thread spends the load (${files.length} profiles, ${fmt(perTxUs)} µs CPU per committed tx per validator)`,
+  );
+  table(
+    shares(files.map((f) => profileParts(join(dir, f), windows))).map(({ part, share }) => ({
+      part,
+      'share of busy time': `${fmt(100 * share, 1)}%`,
+      'µs per tx': fmt(share * perTxUs, 0),
+    })),
+  );
 }

@@ -63,6 +63,8 @@ export async function createCluster(opts: {
   engineParams?: Record<string, string | number | boolean>;
   slot: number;
   accounts?: number;
+  /** Extra environment for the node processes (e.g. NODE_OPTIONS for profiling). */
+  env?: Record<string, string>;
 }): Promise<Cluster> {
   const manifest = await createTestnet({
     dir: opts.dir,
@@ -83,9 +85,7 @@ export async function createCluster(opts: {
     const child = spawn(
       process.execPath,
       [VERITY, 'start', '--home', n.home, '--log-level', process.env.VERITY_E2E_LOG_LEVEL ?? 'info'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
     );
     const log = createWriteStream(join(n.home, 'node.log'), { flags: 'a' });
     child.stdout?.pipe(log);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { concatBytes, toHex, utf8 } from '../../crypto/bytes.ts';
+import { concatBytes, fromUtf8, toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import { addressFromPublicKey, formatAddress, parseAddress } from '../../ledger/address.ts';
 import { rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
@@ -13,6 +13,7 @@ import {
   type UnsignedTransaction,
 } from '../../ledger/tx.ts';
 
+const fromUtf8Roundtrip = (b: Uint8Array) => utf8(fromUtf8(b));
 const alice = ed25519.keygen(new Uint8Array(32).fill(1));
 const bob = ed25519.keygen(new Uint8Array(32).fill(2));
 const bobAddr = addressFromPublicKey(bob.publicKey);
@@ -145,6 +146,43 @@ describe('transactions', () => {
 
   it('signing with a key that is not the sender fails', () => {
     expect(codeOf(() => signTransaction(transfer(), bob.secretKey))).toBe('TX_BAD_SIGNATURE');
+  });
+
+  it('verifies signatures over the signed list cut from the wire bytes, at every RLP length form', () => {
+    // The verifier rebuilds the signed message from the wire bytes (new list header, signature item
+    // dropped); value sizes cross the 1- and 2-byte length boundaries of both lists.
+    for (const [n, size] of [0, 1, 150, 190, 200, 255, 256, 300, 65_000 >> 1].entries()) {
+      const unsigned = transfer({
+        nonce: 1000 + n,
+        op: { type: 'put', key: utf8('k'), value: new Uint8Array(size).fill(n) },
+      });
+      const etx = signTransaction(unsigned, alice.secretKey);
+      expect(ed25519.verify(etx.tx.signature, signingBytes(unsigned), alice.publicKey)).toBe(true);
+      expect(parseTransaction(etx.bytes, 'test-chain').tx.nonce, `value of ${size} bytes`).toBe(1000 + n);
+      // Another signer's signature spliced in must still fail.
+      const forged = etx.bytes.slice();
+      forged.set(ed25519.sign(signingBytes(unsigned), bob.secretKey), forged.length - 64);
+      expect(
+        codeOf(() => parseTransaction(forged, 'test-chain')),
+        `forged, ${size} bytes`,
+      ).toBe('TX_BAD_SIGNATURE');
+    }
+  });
+
+  it('has one encoding: a chain id re-encoded with a UTF-8 byte-order mark is another chain, not another id', () => {
+    // Regression: a decoder that strips a leading BOM read EF BB BF ‖ "test-chain" as "test-chain",
+    // so anyone could re-wrap a signed transaction under a new id with a still-valid signature.
+    const etx = signTransaction(transfer({ nonce: 77 }), alice.secretKey);
+    const f = rlpDecodeStrict(etx.bytes, 1 << 16) as Uint8Array[];
+    const wrapped = rlpEncode([
+      ...f.slice(0, 1),
+      concatBytes(new Uint8Array([0xef, 0xbb, 0xbf]), f[1] as Uint8Array),
+      ...f.slice(2),
+    ]);
+    const decoded = decodeTransaction(wrapped);
+    expect(decoded.tx.chainId).toBe('\ufefftest-chain');
+    expect(codeOf(() => parseTransaction(wrapped, 'test-chain'))).toBe('TX_WRONG_CHAIN');
+    expect(toHex(fromUtf8Roundtrip(new Uint8Array([0xef, 0xbb, 0xbf, 0x61])))).toBe('efbbbf61');
   });
 
   it('signs domain-separated bytes that include the chain id', () => {
