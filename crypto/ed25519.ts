@@ -1,15 +1,30 @@
 /**
  * Ed25519 (RFC 8032, pure EdDSA) on node:crypto / OpenSSL, which verifies ~15× faster than pure JS.
  *
- * Verification rule — strict RFC 8032 §5.1.7, checked here before OpenSSL sees the bytes, so the
- * rule does not depend on the OpenSSL version:
- *  - lengths: public key 32, signature 64 bytes, else `false`;
- *  - S must be canonical: S < L (the group order), else `false` (no signature malleability);
- *  - A and R must be canonical point encodings: y < p, and x = 0 must not carry a set sign bit;
- *    an encoding that is not on the curve is rejected by OpenSSL's decoder;
- *  - then OpenSSL checks the cofactorless equation [S]B = R + [k]A by re-encoding R'.
- * Small-order public keys are not rejected (RFC 8032 does not ask for it); consensus code only
- * accepts keys registered in genesis, and transaction senders are bound to their address.
+ * Verification rule — strict RFC 8032 + cofactorless equation + small-order A and R rejected.
+ * `verify(signature, message, publicKey)` is true exactly when all of these hold:
+ *  1. lengths: public key A 32 bytes, signature R ‖ S 64 bytes (and every argument a Uint8Array);
+ *  2. S is canonical: S < L (the prime group order), so signatures are not malleable (§5.1.7);
+ *  3. A and R are canonical point encodings (§5.1.3): y < p, and x = 0 does not carry a set sign
+ *     bit; they must decode to points on the curve;
+ *  4. neither A nor R is one of the 8 small-order points (the identity, the point of order 2, the
+ *     2 of order 4 and the 4 of order 8 — each has exactly one canonical encoding, listed below,
+ *     and rule 3 already rejects every non-canonical one);
+ *  5. the cofactorless equation [S]B = R + [k]A holds, k = SHA-512(R ‖ A ‖ M) mod L (OpenSSL
+ *     computes R' = [S]B − [k]A and compares its encoding with R byte for byte).
+ * Rules 1-4 are checked here (passesPrecheck) before OpenSSL sees the bytes, so the verdict does
+ * not depend on the OpenSSL version. (OpenSSL 3.5, in Node 24, was observed to refuse small-order
+ * A and an identity R by itself; that is neither RFC 8032 nor documented OpenSSL behaviour, so
+ * nothing relies on it.)
+ *
+ * Consequences, pinned by test/unit/ed25519.test.ts:
+ *  - a mixed-order key A = [a]B + T (T of order 8: a key with a torsion component) is not
+ *    rejected, but a signature made with it verifies only when [k]T = 0, i.e. 8 | k — the
+ *    cofactorless verdict. Keys derived from a seed are never mixed-order;
+ *  - cofactored verifiers ([8][S]B = [8]R + [8][k]A, which RFC 8032 §5.1.7 also permits; ZIP-215;
+ *    @noble/curves even with zip215: false) accept strictly more: signatures with mixed-order A
+ *    or R, and small-order R such as the identity with S = k·a. Everything accepted here is
+ *    accepted by them; honest signers (RFC 8032 keys and nonces) never hit the difference.
  */
 import {
   createPrivateKey,
@@ -77,14 +92,43 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject {
   );
 }
 
-function checkSecretKey(secretKey: Uint8Array): void {
+function checkSecretKey(secretKey: unknown): asserts secretKey is Uint8Array {
   if (!(secretKey instanceof Uint8Array) || secretKey.length !== ED25519_SECRET_KEY_LENGTH) {
-    throw new CryptoError('INVALID_LENGTH', 'ed25519 secret key must be a 32-byte seed');
+    throw new CryptoError('INVALID_LENGTH', 'ed25519 secret key must be a 32-byte seed (Uint8Array)');
   }
+}
+
+/**
+ * The canonical encodings of the 8 points of small order (the torsion subgroup E[8]): identity
+ * (0, 1); (0, −1) of order 2; (±√−1, 0) of order 4; and the four of order 8. As hex:
+ */
+const SMALL_ORDER_ENCODINGS: readonly Uint8Array[] = [
+  '0100000000000000000000000000000000000000000000000000000000000000', // identity
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // order 2: y = p − 1
+  '0000000000000000000000000000000000000000000000000000000000000000', // order 4: y = 0, x even
+  '0000000000000000000000000000000000000000000000000000000000000080', // order 4: y = 0, x odd
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', // order 8
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa', // order 8
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', // order 8
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85', // order 8
+].map((h) => new Uint8Array(Buffer.from(h, 'hex')));
+
+/**
+ * Whether a canonical 32-byte encoding is one of the 8 small-order points. (Non-canonical
+ * encodings of them — y + p for y < 19, x = 0 with the sign bit — fail isCanonicalPointEncoding.)
+ */
+export function isSmallOrderEncoding(enc: Uint8Array): boolean {
+  if (!(enc instanceof Uint8Array) || enc.length !== 32) return false;
+  outer: for (const so of SMALL_ORDER_ENCODINGS) {
+    for (let i = 0; i < 32; i++) if (enc[i] !== so[i]) continue outer;
+    return true;
+  }
+  return false;
 }
 
 /** S < L, comparing little-endian bytes from the most significant end. */
 export function isCanonicalScalar(s: Uint8Array): boolean {
+  if (!(s instanceof Uint8Array) || s.length !== 32) return false;
   for (let i = 31; i >= 0; i--) {
     const a = s[i] as number;
     const b = L_LE[i] as number;
@@ -99,7 +143,7 @@ export function isCanonicalScalar(s: Uint8Array): boolean {
  * x = 0 (y = 1 or y = p - 1). Curve membership itself is left to the decoder.
  */
 export function isCanonicalPointEncoding(enc: Uint8Array): boolean {
-  if (enc.length !== 32) return false;
+  if (!(enc instanceof Uint8Array) || enc.length !== 32) return false;
   const top = (enc[31] as number) & 0x7f;
   const sign = (enc[31] as number) & 0x80;
   let middleAllFF = true;
@@ -117,18 +161,23 @@ export function isCanonicalPointEncoding(enc: Uint8Array): boolean {
   return true;
 }
 
-/** Derives a key pair; with no seed, draws one from the OS CSPRNG. */
+/**
+ * Derives a key pair; with no seed (`undefined`), draws one from the OS CSPRNG. Anything but
+ * `undefined` or a 32-byte Uint8Array (null, a number, a string…) → CryptoError INVALID_LENGTH.
+ */
 export function keygen(seed?: Uint8Array): Ed25519KeyPair {
+  if (seed !== undefined) checkSecretKey(seed);
   const secretKey = seed === undefined ? new Uint8Array(randomBytes(32)) : seed.slice();
-  checkSecretKey(secretKey);
   const spki = createPublicKey(privateKeyObject(secretKey)).export({ format: 'der', type: 'spki' });
   return { secretKey, publicKey: new Uint8Array(spki.subarray(SPKI_PREFIX.length)) };
 }
 
 export function publicKeyFromSecret(secretKey: Uint8Array): Uint8Array {
+  checkSecretKey(secretKey);
   return keygen(secretKey).publicKey;
 }
 
+/** Throws CryptoError INVALID_LENGTH on a secret key that is not a 32-byte seed or a non-bytes message. */
 export function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
   checkSecretKey(secretKey);
   if (!(message instanceof Uint8Array)) throw new CryptoError('INVALID_LENGTH', 'message must be bytes');
@@ -136,15 +185,25 @@ export function sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
 }
 
 /** Strict verification (see the module comment). Never throws. */
-export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (!(signature instanceof Uint8Array) || !(message instanceof Uint8Array)) return false;
-  if (!(publicKey instanceof Uint8Array)) return false;
+/**
+ * Rules 1-4 of the module comment — everything but curve membership and the equation, which
+ * OpenSSL checks: types and lengths, S < L, canonical A and R, neither A nor R of small order.
+ * Exported so the rule is testable independently of what the linked OpenSSL also happens to refuse.
+ */
+export function passesPrecheck(signature: Uint8Array, publicKey: Uint8Array): boolean {
+  if (!(signature instanceof Uint8Array) || !(publicKey instanceof Uint8Array)) return false;
   if (signature.length !== ED25519_SIGNATURE_LENGTH || publicKey.length !== ED25519_PUBLIC_KEY_LENGTH) {
     return false;
   }
   if (!isCanonicalScalar(signature.subarray(32))) return false;
-  if (!isCanonicalPointEncoding(signature.subarray(0, 32))) return false;
-  if (!isCanonicalPointEncoding(publicKey)) return false;
+  const r = signature.subarray(0, 32);
+  if (!isCanonicalPointEncoding(r) || !isCanonicalPointEncoding(publicKey)) return false;
+  return !isSmallOrderEncoding(r) && !isSmallOrderEncoding(publicKey);
+}
+
+/** Strict verification (see the module comment). Never throws. */
+export function verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (!(message instanceof Uint8Array) || !passesPrecheck(signature, publicKey)) return false;
   try {
     return nodeVerify(null, message, publicKeyObject(publicKey), signature);
   } catch {

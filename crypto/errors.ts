@@ -18,8 +18,15 @@ export class VerityError<C extends string = string> extends Error {
   }
 }
 
+/**
+ * Byte-string inputs that are not a `Uint8Array`, or have the wrong length, are `INVALID_LENGTH`;
+ * other wrong-type or out-of-range arguments (numbers, option objects, key types) are
+ * `INVALID_ARGUMENT`. Public crypto functions never let a raw TypeError escape: they throw a
+ * CryptoError, and verify-style functions return false / null instead.
+ */
 export type CryptoErrorCode =
   | 'INVALID_LENGTH'
+  | 'INVALID_ARGUMENT'
   | 'INVALID_KEY'
   | 'INVALID_SIGNATURE'
   | 'INVALID_PROOF'
@@ -31,6 +38,8 @@ export type CryptoErrorCode =
   | 'KEYFILE_MALFORMED'
   | 'KEYFILE_UNSUPPORTED_VERSION'
   | 'KEYFILE_BAD_PASSPHRASE'
-  | 'KEYFILE_PASSPHRASE_REQUIRED';
+  | 'KEYFILE_PASSPHRASE_REQUIRED'
+  | 'BLS_BACKEND_INVALID'
+  | 'BLS_BACKEND_UNAVAILABLE';
 
 export class CryptoError extends VerityError<CryptoErrorCode> {}

@@ -63,7 +63,47 @@ function deriveKey(passphrase: string, salt: Uint8Array, n: number, r: number, p
   return scryptSync(passphrase, salt, 32, { N: n, r, p, maxmem: 256 * n * r + 1024 * 1024 });
 }
 
+function badArgument(reason: string): CryptoError {
+  return new CryptoError('INVALID_ARGUMENT', `encodeKeyFile: ${reason}`);
+}
+
+/** Checks the caller's arguments (typed INVALID_ARGUMENT / INVALID_LENGTH errors, never a TypeError). */
+function checkEncodeArgs(key: unknown, opts: unknown): asserts key is KeyMaterial {
+  if (typeof key !== 'object' || key === null) throw badArgument('key must be an object');
+  const k = key as Record<string, unknown>;
+  if (typeof k.type !== 'string' || !KEY_TYPES.includes(k.type as KeyType)) {
+    throw badArgument(`unknown key type ${JSON.stringify(String(k.type))}`);
+  }
+  if (!(k.publicKey instanceof Uint8Array) || !(k.secretKey instanceof Uint8Array)) {
+    throw new CryptoError('INVALID_LENGTH', 'encodeKeyFile: publicKey and secretKey must be Uint8Arrays');
+  }
+  if (k.extra !== undefined) {
+    if (typeof k.extra !== 'object' || k.extra === null || Array.isArray(k.extra)) {
+      throw badArgument('extra must be an object');
+    }
+    for (const [name, v] of Object.entries(k.extra)) {
+      if (typeof v !== 'string' && typeof v !== 'number')
+        throw badArgument(`extra.${name} must be a string or number`);
+    }
+  }
+  if (typeof opts !== 'object' || opts === null) throw badArgument('options must be an object');
+  const o = opts as Record<string, unknown>;
+  if (o.passphrase !== undefined && typeof o.passphrase !== 'string')
+    throw badArgument('passphrase must be a string');
+  if (o.scryptN !== undefined) {
+    const n = o.scryptN;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 2 || n > MAX_SCRYPT_N || (n & (n - 1)) !== 0) {
+      throw badArgument(`scryptN must be a power of two in [2, ${MAX_SCRYPT_N}]`);
+    }
+  }
+}
+
+/**
+ * Encodes a key (plain, or encrypted when `opts.passphrase` is set). Wrong-type arguments →
+ * CryptoError INVALID_ARGUMENT (INVALID_LENGTH for non-bytes keys).
+ */
 export function encodeKeyFile(key: KeyMaterial, opts: EncodeOptions = {}): KeyFileJson {
+  checkEncodeArgs(key, opts);
   const header = {
     version: KEYFILE_VERSION,
     type: key.type,
@@ -120,6 +160,12 @@ export function isEncryptedKeyFile(json: unknown): boolean {
  * (corruption, or a file edited by hand) is an error, not a silently wrong identity.
  */
 export function decodeKeyFile(json: unknown, derive: PublicKeyDeriver, passphrase?: string): KeyMaterial {
+  if (typeof derive !== 'function') {
+    throw new CryptoError('INVALID_ARGUMENT', 'decodeKeyFile: derive must be a function');
+  }
+  if (passphrase !== undefined && typeof passphrase !== 'string') {
+    throw new CryptoError('INVALID_ARGUMENT', 'decodeKeyFile: passphrase must be a string');
+  }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw malformed('not a JSON object');
   const obj = json as Record<string, unknown>;
   if (obj.version !== KEYFILE_VERSION) {

@@ -1,6 +1,10 @@
-/** Public-key derivation per key-file type, so a decoded key file can be checked against itself. */
+/**
+ * Public-key derivation per key-file type, so a decoded key file can be checked against itself.
+ * An unknown type → CryptoError INVALID_ARGUMENT; a bad secret → the key type's own typed error.
+ */
 import { bls } from './bls/index.ts';
 import { ed25519 } from './ed25519.ts';
+import { CryptoError } from './errors.ts';
 import type { KeyType } from './keyfile.ts';
 
 export function derivePublicKey(type: KeyType, secretKey: Uint8Array): Uint8Array {
@@ -10,5 +14,7 @@ export function derivePublicKey(type: KeyType, secretKey: Uint8Array): Uint8Arra
     case 'bls12-381':
     case 'bls12-381-threshold-share':
       return bls.secretKeyToPublicKey(secretKey);
+    default:
+      throw new CryptoError('INVALID_ARGUMENT', `unknown key type ${JSON.stringify(String(type))}`);
   }
 }

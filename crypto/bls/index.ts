@@ -4,7 +4,13 @@
  * 48-byte G1 public keys, 96-byte G2 signatures. Synchronous API, two interchangeable backends with
  * byte-identical outputs:
  *  - 'blst'  — @chainsafe/blst (native), used when it loads;
- *  - 'noble' — @noble/curves (pure JS), the fallback; forced with VERITY_BLS_BACKEND=noble.
+ *  - 'noble' — @noble/curves (pure JS), the fallback.
+ * The process-wide `bls` picks one once, when this module is first imported, from the environment
+ * variable VERITY_BLS_BACKEND: unset, empty or `auto` → blst if it loads, else noble; `blst` →
+ * blst or, if it cannot load, a CryptoError BLS_BACKEND_UNAVAILABLE thrown by the import;
+ * `noble` → noble; anything else → CryptoError BLS_BACKEND_INVALID thrown by the import.
+ * `bls.backend` ('blst' | 'noble') says which one is in use; `blstAvailable()` whether the
+ * native one could load; `createBls(name)` builds an instance on a given backend regardless.
  *
  * Validation rules (identical in both backends):
  *  - public keys: 48-byte compressed encodings that pass KeyValidate (on curve, in the r-order
@@ -22,7 +28,7 @@
  *    ciphersuite) rogue keys are handled at registration by popVerify.
  */
 import { isBytes } from '../bytes.ts';
-import { CryptoError, VerityError } from '../errors.ts';
+import { CryptoError } from '../errors.ts';
 import { createBlstCore, loadBlst } from './blst.ts';
 import { BLS_PUBLIC_KEY_LENGTH, BLS_SIGNATURE_LENGTH } from './constants.ts';
 import { createNobleCore, popProve, popVerify } from './noble.ts';
@@ -39,19 +45,19 @@ export function blstAvailable(): boolean {
   return loadBlst() !== null;
 }
 
-/** Builds the API on one backend. 'blst' throws VerityError BLS_BACKEND_UNAVAILABLE if it cannot load. */
+/** Builds the API on one backend. 'blst' throws CryptoError BLS_BACKEND_UNAVAILABLE if it cannot load. */
 export function createBls(backend: BlsBackendName): Bls {
   let core: BlsCore;
   if (backend === 'blst') {
     const native = loadBlst();
     if (native === null) {
-      throw new VerityError('BLS_BACKEND_UNAVAILABLE', '@chainsafe/blst is not installed or failed to load');
+      throw new CryptoError('BLS_BACKEND_UNAVAILABLE', '@chainsafe/blst is not installed or failed to load');
     }
     core = createBlstCore(native);
   } else if (backend === 'noble') {
     core = createNobleCore();
   } else {
-    throw new VerityError('BLS_BACKEND_INVALID', `unknown BLS backend: ${String(backend)}`);
+    throw new CryptoError('BLS_BACKEND_INVALID', `unknown BLS backend: ${String(backend)}`);
   }
   return facade(core);
 }
@@ -60,7 +66,7 @@ function chooseBackend(): BlsBackendName {
   const forced = process.env.VERITY_BLS_BACKEND;
   if (forced === undefined || forced === '' || forced === 'auto') return blstAvailable() ? 'blst' : 'noble';
   if (forced === 'noble' || forced === 'blst') return forced;
-  throw new VerityError(
+  throw new CryptoError(
     'BLS_BACKEND_INVALID',
     `VERITY_BLS_BACKEND must be blst, noble or auto, got ${forced}`,
   );

@@ -9,7 +9,10 @@
  *  - combine: σ = Π σ_i^{λ_i}, λ_i = Π_{j≠i} x_j / (x_j − x_i) (Lagrange at 0) = H(m)^{a0}, an
  *    ordinary signature under the group key. The t·(t−1) products are of small integers; the t
  *    denominators are inverted with one batch inversion; the sum is one G2 multi-scalar
- *    multiplication (noble's interleaved wNAF).
+ *    multiplication (noble's interleaved wNAF). Every partial is decoded and subgroup-checked
+ *    (malformed → typed error), but a well-formed WRONG partial cannot be told from a right one
+ *    without keys: pass `check` ({ message, groupPublicKey and/or sharePublicKeys }) to have the
+ *    result verified and the culprit named, or drop bad partials first with verifyShare.
  */
 import { interleavedMSMUnsafe } from '@noble/curves/abstract/curve.js';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
@@ -25,7 +28,14 @@ import {
 } from './constants.ts';
 import { decodeG1, encodeG1, type G1Point } from './noble.ts';
 import { modR, parseSecretKey, scalarToBytes } from './scalar.ts';
-import type { BlsCore, BlsThreshold, G2Point, PartialSignature, ThresholdShare } from './types.ts';
+import type {
+  BlsCore,
+  BlsThreshold,
+  G2Point,
+  PartialSignature,
+  ThresholdCombineCheck,
+  ThresholdShare,
+} from './types.ts';
 
 const Fr = bls12_381.fields.Fr;
 const G2 = bls12_381.G2.Point;
@@ -123,15 +133,89 @@ export function g2MultiScalarMul(points: readonly G2Point[], scalars: readonly b
   return interleavedMSMUnsafe(G2, [...points], window)([...scalars]);
 }
 
+type ShareKeyLookup = (index: number) => Uint8Array | undefined;
+
+interface ParsedCheck {
+  readonly message: Uint8Array;
+  readonly groupPublicKey: Uint8Array | undefined;
+  readonly shareKey: ShareKeyLookup | undefined;
+}
+
+function parseCheck(check: unknown, core: BlsCore): ParsedCheck {
+  const bad = (why: string) => new CryptoError('THRESHOLD_PARAMS', `combine: invalid check: ${why}`);
+  if (typeof check !== 'object' || check === null) throw bad('must be an object');
+  const c = check as Partial<ThresholdCombineCheck>;
+  if (!isBytes(c.message)) throw bad('message must be a Uint8Array');
+  const { groupPublicKey, sharePublicKeys } = c;
+  if (groupPublicKey !== undefined && !(isBytes(groupPublicKey) && safeKeyValidate(core, groupPublicKey))) {
+    throw bad('groupPublicKey is not a valid BLS public key');
+  }
+  let shareKey: ShareKeyLookup | undefined;
+  if (sharePublicKeys instanceof Map) shareKey = (i) => sharePublicKeys.get(i);
+  else if (typeof sharePublicKeys === 'function') shareKey = sharePublicKeys as ShareKeyLookup;
+  else if (sharePublicKeys !== undefined) throw bad('sharePublicKeys must be a Map or a function');
+  if (groupPublicKey === undefined && shareKey === undefined) {
+    throw bad('needs groupPublicKey or sharePublicKeys (or both)');
+  }
+  return { message: c.message, groupPublicKey, shareKey };
+}
+
+function safeKeyValidate(core: BlsCore, publicKey: Uint8Array): boolean {
+  try {
+    return core.keyValidate(publicKey);
+  } catch {
+    return false;
+  }
+}
+
 export function createThreshold(core: BlsCore, signer: Signer): BlsThreshold {
+  const verifyShare = (sharePublicKey: unknown, message: unknown, partial: unknown): boolean => {
+    try {
+      const p = partial as Partial<PartialSignature> | null;
+      if (typeof p !== 'object' || p === null || !isIndex(p.index) || !isBytes(p.signature)) return false;
+      return signer.verify(sharePublicKey as Uint8Array, message as Uint8Array, p.signature);
+    } catch {
+      return false;
+    }
+  };
+
+  /** The used partials that fail verifyShare under their share key (or have none), by index. */
+  const badPartials = (used: readonly PartialSignature[], check: ParsedCheck): number[] => {
+    const lookup = check.shareKey as ShareKeyLookup;
+    return used
+      .filter((p) => {
+        let key: Uint8Array | undefined;
+        try {
+          key = lookup(p.index);
+        } catch {
+          key = undefined;
+        }
+        return key === undefined || !verifyShare(key, check.message, p);
+      })
+      .map((p) => p.index);
+  };
+
+  const throwBad = (bad: readonly number[]): never => {
+    const index = bad[0] as number;
+    throw new CryptoError(
+      'THRESHOLD_BAD_PARTIAL',
+      `partial ${index} does not verify under its share public key${bad.length > 1 ? ` (bad: ${bad.join(', ')})` : ''}`,
+      { index, indices: [...bad] },
+    );
+  };
+
   return {
     deal(t, n, seed) {
       if (!Number.isSafeInteger(t) || !Number.isSafeInteger(n) || t < 1 || t > n || n > BLS_THRESHOLD_MAX_N) {
-        throw new CryptoError('THRESHOLD_PARAMS', `invalid threshold parameters t=${t} n=${n}`, {
-          t,
-          n,
-          maxN: BLS_THRESHOLD_MAX_N,
-        });
+        throw new CryptoError(
+          'THRESHOLD_PARAMS',
+          `invalid threshold parameters t=${String(t)} n=${String(n)}`,
+          {
+            t,
+            n,
+            maxN: BLS_THRESHOLD_MAX_N,
+          },
+        );
       }
       if (!isBytes(seed) || seed.length < BLS_THRESHOLD_MIN_SEED_LENGTH) {
         throw new CryptoError(
@@ -173,29 +257,27 @@ export function createThreshold(core: BlsCore, signer: Signer): BlsThreshold {
     },
 
     signShare(share: ThresholdShare, message: Uint8Array): PartialSignature {
+      if (typeof share !== 'object' || share === null) {
+        throw new CryptoError('INVALID_ARGUMENT', 'signShare: share must be a { index, secretKey } object');
+      }
       if (!isIndex(share.index)) {
         throw new CryptoError('THRESHOLD_PARAMS', `share index out of range: ${String(share.index)}`);
       }
       return { index: share.index, signature: signer.sign(share.secretKey, message) };
     },
 
-    verifyShare(sharePublicKey, message, partial) {
-      try {
-        if (!isIndex(partial.index) || !isBytes(partial.signature)) return false;
-        return signer.verify(sharePublicKey, message, partial.signature);
-      } catch {
-        return false;
-      }
-    },
+    verifyShare,
 
-    combine(partials, t) {
-      if (!Number.isSafeInteger(t) || t < 1 || t > BLS_THRESHOLD_MAX_N) {
-        throw new CryptoError('THRESHOLD_PARAMS', `invalid threshold t=${t}`, { t });
+    combine(partials, t, check) {
+      if (t !== undefined && (!Number.isSafeInteger(t) || t < 1 || t > BLS_THRESHOLD_MAX_N)) {
+        throw new CryptoError('THRESHOLD_PARAMS', `invalid threshold t=${String(t)}`, {
+          t: typeof t === 'symbol' ? String(t) : t,
+        });
       }
       if (!Array.isArray(partials))
         throw new CryptoError('THRESHOLD_BAD_PARTIAL', 'partials must be an array');
       const seen = new Set<number>();
-      for (const p of partials as readonly unknown[]) {
+      (partials as readonly unknown[]).forEach((p, position) => {
         const q = p as Partial<PartialSignature> | null;
         if (
           q === null ||
@@ -204,7 +286,16 @@ export function createThreshold(core: BlsCore, signer: Signer): BlsThreshold {
           !isBytes(q.signature) ||
           q.signature.length !== BLS_SIGNATURE_LENGTH
         ) {
-          throw new CryptoError('THRESHOLD_BAD_PARTIAL', 'malformed partial signature');
+          const index =
+            q !== null && typeof q === 'object' && typeof q.index === 'number' ? q.index : undefined;
+          throw new CryptoError(
+            'THRESHOLD_BAD_PARTIAL',
+            `malformed partial signature at position ${position}`,
+            {
+              position,
+              ...(index === undefined ? {} : { index }),
+            },
+          );
         }
         if (seen.has(q.index)) {
           throw new CryptoError('THRESHOLD_DUPLICATE_INDEX', `duplicate partial index ${q.index}`, {
@@ -212,27 +303,64 @@ export function createThreshold(core: BlsCore, signer: Signer): BlsThreshold {
           });
         }
         seen.add(q.index);
+      });
+      const need = t ?? 1;
+      if (partials.length < need) {
+        throw new CryptoError(
+          'THRESHOLD_NOT_ENOUGH_PARTIALS',
+          `need ${need} partials, got ${partials.length}`,
+          { t: need, got: partials.length },
+        );
       }
-      if (partials.length < t) {
-        throw new CryptoError('THRESHOLD_NOT_ENOUGH_PARTIALS', `need ${t} partials, got ${partials.length}`, {
-          t,
-          got: partials.length,
-        });
-      }
-      // Deterministic choice: the t lowest indices. Any t valid partials interpolate to the
-      // same point, so the output does not depend on which t arrived first.
-      const chosen = [...partials].sort((a, b) => a.index - b.index).slice(0, t);
-      const points = chosen.map((p) => {
+      const ctx = check === undefined ? undefined : parseCheck(check, core);
+      // Decode (and subgroup-check) every partial, used or not: a malformed one is an error.
+      const sorted = [...partials].sort((a, b) => a.index - b.index);
+      const points = sorted.map((p) => {
         const point = core.g2FromSignature(p.signature);
         if (point === null) {
-          throw new CryptoError('THRESHOLD_BAD_PARTIAL', `partial ${p.index} is not a valid G2 signature`, {
-            index: p.index,
-          });
+          throw new CryptoError(
+            'THRESHOLD_BAD_PARTIAL',
+            `partial ${p.index} is not a valid G2 signature (encoding, subgroup or infinity)`,
+            { index: p.index },
+          );
         }
         return point;
       });
-      const lambdas = lagrangeAtZero(chosen.map((p) => BigInt(p.index)));
-      return core.g2ToSignature(g2MultiScalarMul(points, lambdas));
+      // Deterministic choice: the t lowest indices. Any t valid partials interpolate to the
+      // same point, so the output does not depend on which t arrived first.
+      const used = t === undefined ? sorted : sorted.slice(0, t);
+      if (ctx !== undefined && ctx.groupPublicKey === undefined) {
+        const bad = badPartials(used, ctx);
+        if (bad.length > 0) throwBad(bad);
+      }
+      const lambdas = lagrangeAtZero(used.map((p) => BigInt(p.index)));
+      const signature = core.g2ToSignature(g2MultiScalarMul(points.slice(0, used.length), lambdas));
+      if (ctx === undefined || ctx.groupPublicKey === undefined) return signature;
+      if (signer.verify(ctx.groupPublicKey, ctx.message, signature)) return signature;
+      const indices = used.map((p) => p.index);
+      if (ctx.shareKey === undefined) {
+        throw new CryptoError(
+          'THRESHOLD_BAD_PARTIAL',
+          'the combined signature does not verify under the group key: some used partial is bad' +
+            (t === undefined ? ', or fewer than the deal threshold were given' : '') +
+            ' (pass sharePublicKeys to identify it)',
+          { indices },
+        );
+      }
+      const bad = badPartials(used, ctx);
+      if (bad.length > 0) throwBad(bad);
+      if (t === undefined) {
+        throw new CryptoError(
+          'THRESHOLD_NOT_ENOUGH_PARTIALS',
+          `all ${used.length} partials are valid shares but do not combine to a signature under the group key: fewer than the deal threshold (or share keys of another deal)`,
+          { got: used.length, indices },
+        );
+      }
+      throw new CryptoError(
+        'THRESHOLD_PARAMS',
+        `all ${used.length} used partials are valid shares but do not combine to a signature under the group key: t=${t} is below the deal threshold, or the share keys belong to another deal`,
+        { t, indices },
+      );
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Threshold BLS: trusted-dealer deal, Feldman share verification, partial signatures and
  * Lagrange combination — on both backends, with the combined signature cross-checked against a
- * plain signature by the interpolated group secret.
+ * plain signature by the interpolated group secret; combine's optional `t` and its verification
+ * context (group key / share keys) that turn a wrong partial into a typed error naming it.
  */
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import fc from 'fast-check';
@@ -14,9 +15,11 @@ import {
   lagrangeAtZero,
   type PartialSignature,
   type ThresholdDeal,
+  type ThresholdShare,
 } from '../../crypto/bls/index.ts';
 import { scalarToBytes } from '../../crypto/bls/scalar.ts';
-import { bytesToBigInt, toHex, utf8 } from '../../crypto/bytes.ts';
+import { bytesToBigInt, concatBytes, toHex, utf8 } from '../../crypto/bytes.ts';
+import { CryptoError } from '../../crypto/errors.ts';
 
 const noble = createBls('noble');
 const hasBlst = blstAvailable();
@@ -53,6 +56,40 @@ function infinity(length: number): Uint8Array {
   out[0] = 0xc0;
   return out;
 }
+
+const code = (c: string) => expect.objectContaining({ code: c });
+
+/** The CryptoError `fn` throws (fails the test if it returns or throws anything else). */
+function caught(fn: () => unknown): CryptoError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(CryptoError);
+    return e as CryptoError;
+  }
+  throw new Error('expected a CryptoError, nothing was thrown');
+}
+
+/** A compressed point on E2 (y² = x³ + 4(1+i)) that is not in the r-order subgroup G2. */
+function g2NotInSubgroup(): Uint8Array {
+  const { Fp, Fp2 } = bls12_381.fields;
+  const b = Fp2.create({ c0: 4n, c1: 4n });
+  for (let c0 = 1n; ; c0++) {
+    const x = Fp2.create({ c0, c1: 0n });
+    try {
+      const y = Fp2.sqrt(Fp2.add(Fp2.pow(x, 3n), b));
+      const half = (Fp.ORDER - 1n) / 2n;
+      const hex = x.c1.toString(16).padStart(96, '0') + x.c0.toString(16).padStart(96, '0');
+      const enc = Uint8Array.from(Buffer.from(hex, 'hex'));
+      enc[0]! |= 0x80 | ((y.c1 !== 0n ? y.c1 > half : y.c0 > half) ? 0x20 : 0);
+      expect(() => bls12_381.G2.Point.fromAffine({ x, y }).assertValidity()).toThrow(/subgroup/);
+      return enc;
+    } catch (e) {
+      if (!(e instanceof Error) || /subgroup/.test(e.message)) throw e;
+    }
+  }
+}
+const notInG2 = g2NotInSubgroup();
 
 describe('lagrangeAtZero', () => {
   it('interpolates f(0) from any t points of a random polynomial', () => {
@@ -214,9 +251,9 @@ describe.each(backends.map((b) => [b.backend, b] as const))('[%s] threshold', (_
 
   it('combine: typed errors', () => {
     const [p1, p2, p3] = partials35 as [PartialSignature, PartialSignature, PartialSignature];
-    const code = (c: string) => expect.objectContaining({ code: c });
     expect(() => th.combine([p1, p2], 3)).toThrow(code('THRESHOLD_NOT_ENOUGH_PARTIALS'));
     expect(() => th.combine([], 1)).toThrow(code('THRESHOLD_NOT_ENOUGH_PARTIALS'));
+    expect(() => th.combine([])).toThrow(code('THRESHOLD_NOT_ENOUGH_PARTIALS'));
     expect(() => th.combine([p1, p2, p2], 3)).toThrow(code('THRESHOLD_DUPLICATE_INDEX'));
     expect(() => th.combine([p1, p2, { index: 1, signature: p3.signature }], 3)).toThrow(
       code('THRESHOLD_DUPLICATE_INDEX'),
@@ -225,38 +262,240 @@ describe.each(backends.map((b) => [b.backend, b] as const))('[%s] threshold', (_
       { index: 3, signature: p3.signature.subarray(0, 95) },
       { index: 3, signature: new Uint8Array(96).fill(0xab) },
       { index: 3, signature: infinity(96) },
+      { index: 3, signature: notInG2 },
+      { index: 3, signature: concatBytes(p3.signature, new Uint8Array(1)) },
       { index: 0, signature: p3.signature },
+      { index: -3, signature: p3.signature },
+      { index: '3', signature: p3.signature },
       { index: 1025, signature: p3.signature },
       { index: 2.5, signature: p3.signature },
       { index: 3, signature: 'sig' },
       null,
     ]) {
-      expect(() => th.combine([p1, p2, bad as unknown as PartialSignature], 3), JSON.stringify(bad)).toThrow(
+      const b = bad as unknown as PartialSignature;
+      expect(() => th.combine([p1, p2, b], 3), JSON.stringify(bad)).toThrow(code('THRESHOLD_BAD_PARTIAL'));
+      expect(() => th.combine([p1, p2, b]), JSON.stringify(bad)).toThrow(code('THRESHOLD_BAD_PARTIAL'));
+      // Malformed is an error even where the partial would not be used (t = 2, index 3 is extra).
+      expect(() => th.combine([p1, p2, b], 2), JSON.stringify(bad)).toThrow(code('THRESHOLD_BAD_PARTIAL'));
+    }
+    // The error names the offending partial.
+    expect(caught(() => th.combine([p1, p2, { index: 3, signature: notInG2 }], 2)).meta.index).toBe(3);
+    expect(caught(() => th.combine([p1, { index: 5, signature: infinity(96) }, p2])).meta.index).toBe(5);
+    for (const t of [0, -1, 1.5, 1025, Number.NaN, null, '3', Symbol('t')])
+      expect(() => th.combine([p1, p2, p3], t as unknown as number), String(t)).toThrow(
+        code('THRESHOLD_PARAMS'),
+      );
+    for (const notArray of [null, undefined, p1, 'partials'])
+      expect(() => th.combine(notArray as unknown as PartialSignature[])).toThrow(
         code('THRESHOLD_BAD_PARTIAL'),
       );
-    }
-    for (const t of [0, -1, 1.5, 1025])
-      expect(() => th.combine([p1, p2, p3], t)).toThrow(code('THRESHOLD_PARAMS'));
   });
 
-  it('a forged partial fails verifyShare and poisons the combined signature', () => {
+  it('combine without t interpolates over all given partials: same signature as any t of them', () => {
+    const sig = toHex(th.combine(partials35.slice(0, 3), 3));
+    expect(toHex(th.combine(partials35))).toBe(sig);
+    expect(toHex(th.combine(partials35.slice(1)))).toBe(sig);
+    expect(toHex(th.combine([partials35[4]!, partials35[0]!, partials35[2]!]))).toBe(sig);
+    expect(toHex(th.combine(partials35, undefined))).toBe(sig);
+    // Fewer than the deal's threshold: without keys that cannot be noticed — a wrong signature.
+    const short = th.combine(partials35.slice(0, 2));
+    expect(short).toHaveLength(96);
+    expect(bls.verify(deal35.groupPublicKey, message, short)).toBe(false);
+  });
+
+  it('combine with a check context: a valid combination is returned unchanged', () => {
+    const sig = toHex(th.combine(partials35.slice(0, 3), 3));
+    const shareKeys = new Map(deal35.shares.map((s) => [s.index, s.publicKey]));
+    const checks = [
+      { message, groupPublicKey: deal35.groupPublicKey },
+      { message, sharePublicKeys: shareKeys },
+      { message, sharePublicKeys: (i: number) => deal35.shares[i - 1]?.publicKey },
+      { message, groupPublicKey: deal35.groupPublicKey, sharePublicKeys: shareKeys },
+    ];
+    for (const check of checks) {
+      expect(toHex(th.combine(partials35.slice(0, 3), 3, check))).toBe(sig);
+      expect(toHex(th.combine(partials35, undefined, check))).toBe(sig);
+    }
+  });
+
+  it('combine with a check context: malformed contexts are THRESHOLD_PARAMS', () => {
+    const parts = partials35.slice(0, 3);
+    for (const bad of [
+      null,
+      'check',
+      {},
+      { message },
+      { message: 'text', groupPublicKey: deal35.groupPublicKey },
+      { message, groupPublicKey: infinity(48) },
+      { message, groupPublicKey: deal35.groupPublicKey.subarray(0, 47) },
+      { message, groupPublicKey: 'key' },
+      { message, sharePublicKeys: deal35.shares.map((s) => s.publicKey) },
+    ]) {
+      expect(() => th.combine(parts, 3, bad as never), JSON.stringify(bad)).toThrow(code('THRESHOLD_PARAMS'));
+    }
+  });
+
+  describe('a well-formed but wrong partial', () => {
     const [p1, p2] = partials35 as [PartialSignature, PartialSignature];
     const shares = deal35.shares;
-    // Share 3's slot filled with share 4's (valid-looking) signature, and a signature on another message.
+    const shareKeys = new Map(shares.map((s) => [s.index, s.publicKey]));
+    // Share 3's slot filled with share 4's (valid-looking) signature, and with share 3's signature
+    // on another message: both valid G2 points, neither is H(m)^{sk_3}.
     const forgedA: PartialSignature = { index: 3, signature: partials35[3]!.signature };
     const forgedB: PartialSignature = {
       index: 3,
       signature: th.signShare(shares[2]!, utf8('other')).signature,
     };
-    for (const forged of [forgedA, forgedB]) {
-      expect(th.verifyShare(shares[2]!.publicKey, message, forged)).toBe(false);
-      const sig = th.combine([p1, p2, forged], 3);
-      expect(sig).toHaveLength(96);
-      expect(bls.verify(deal35.groupPublicKey, message, sig)).toBe(false);
+
+    it('fails verifyShare; without a check context combine cannot see it (documented)', () => {
+      for (const forged of [forgedA, forgedB]) {
+        expect(th.verifyShare(shares[2]!.publicKey, message, forged)).toBe(false);
+        const sig = th.combine([p1, p2, forged], 3);
+        expect(sig).toHaveLength(96);
+        expect(bls.verify(deal35.groupPublicKey, message, sig)).toBe(false);
+      }
+      for (const p of partials35)
+        expect(th.verifyShare(shares[p.index - 1]!.publicKey, message, p)).toBe(true);
+    });
+
+    it('with share keys, combine throws THRESHOLD_BAD_PARTIAL naming it', () => {
+      for (const forged of [forgedA, forgedB]) {
+        for (const check of [
+          { message, groupPublicKey: deal35.groupPublicKey, sharePublicKeys: shareKeys },
+          { message, sharePublicKeys: shareKeys },
+          { message, sharePublicKeys: (i: number) => shareKeys.get(i) },
+        ]) {
+          for (const t of [3, undefined]) {
+            const e = caught(() => th.combine([forged, p2, p1], t, check));
+            expect(e.code).toBe('THRESHOLD_BAD_PARTIAL');
+            expect(e.meta.index).toBe(3);
+            expect(e.meta.indices).toEqual([3]);
+          }
+        }
+      }
+      // Two bad ones: the lowest is named, all are listed.
+      const forged2: PartialSignature = { index: 2, signature: p1.signature };
+      const e = caught(() => th.combine([p1, forged2, forgedA], 3, { message, sharePublicKeys: shareKeys }));
+      expect(e.meta).toMatchObject({ index: 2, indices: [2, 3] });
+      // A partial whose index has no share key is a bad partial too.
+      const e2 = caught(() =>
+        th.combine([p1, p2, partials35[2]!], 3, {
+          message,
+          sharePublicKeys: new Map([...shareKeys].slice(0, 2)),
+        }),
+      );
+      expect(e2.meta).toMatchObject({ index: 3, indices: [3] });
+      expect(e2.code).toBe('THRESHOLD_BAD_PARTIAL');
+    });
+
+    it('with only the group key, combine throws THRESHOLD_BAD_PARTIAL without a culprit', () => {
+      const e = caught(() =>
+        th.combine([p1, p2, forgedA], 3, { message, groupPublicKey: deal35.groupPublicKey }),
+      );
+      expect(e.code).toBe('THRESHOLD_BAD_PARTIAL');
+      expect(e.meta.index).toBeUndefined();
+      expect(e.meta.indices).toEqual([1, 2, 3]);
+      // The right partials under the wrong message: also caught by the group-key check.
+      expect(() =>
+        th.combine(partials35.slice(0, 3), 3, {
+          message: utf8('another view'),
+          groupPublicKey: deal35.groupPublicKey,
+        }),
+      ).toThrow(code('THRESHOLD_BAD_PARTIAL'));
+    });
+
+    it('an unused wrong partial (beyond the t lowest indices) does not matter', () => {
+      const sig = th.combine([p1, p2, partials35[2]!, { index: 5, signature: p1.signature }], 3, {
+        message,
+        groupPublicKey: deal35.groupPublicKey,
+        sharePublicKeys: shareKeys,
+      });
+      expect(bls.verify(deal35.groupPublicKey, message, sig)).toBe(true);
+    });
+
+    it('all valid shares that cannot reach the group key: NOT_ENOUGH_PARTIALS (t omitted) or PARAMS', () => {
+      const full = { message, groupPublicKey: deal35.groupPublicKey, sharePublicKeys: shareKeys };
+      expect(() => th.combine([p1, p2], undefined, full)).toThrow(code('THRESHOLD_NOT_ENOUGH_PARTIALS'));
+      // t = 2 claimed for a 3-of-5 deal.
+      expect(() => th.combine([p1, p2], 2, full)).toThrow(code('THRESHOLD_PARAMS'));
+      // Group key only, too few: cannot tell from a bad partial.
+      expect(() =>
+        th.combine([p1, p2], undefined, { message, groupPublicKey: deal35.groupPublicKey }),
+      ).toThrow(code('THRESHOLD_BAD_PARTIAL'));
+      // Share keys of this deal, group key of another.
+      const other = th.deal(3, 5, seedB).groupPublicKey;
+      expect(() =>
+        th.combine(partials35.slice(0, 3), 3, { message, groupPublicKey: other, sharePublicKeys: shareKeys }),
+      ).toThrow(code('THRESHOLD_PARAMS'));
+    });
+  });
+
+  it('verifyShare: malformed or mismatched input → false, never a throw', () => {
+    const s1 = deal35.shares[0]!;
+    const s2 = deal35.shares[1]!;
+    const p1 = partials35[0]!;
+    const sig = p1.signature;
+    const falseCases: [string, unknown, unknown, unknown][] = [
+      ['truncated signature', s1.publicKey, message, { index: 1, signature: sig.subarray(0, 95) }],
+      ['empty signature', s1.publicKey, message, { index: 1, signature: new Uint8Array(0) }],
+      [
+        'oversized signature',
+        s1.publicKey,
+        message,
+        { index: 1, signature: concatBytes(sig, new Uint8Array(1)) },
+      ],
+      ['garbage signature', s1.publicKey, message, { index: 1, signature: new Uint8Array(96).fill(0xab) }],
+      ['zero signature', s1.publicKey, message, { index: 1, signature: new Uint8Array(96) }],
+      ['infinity signature', s1.publicKey, message, { index: 1, signature: infinity(96) }],
+      ['signature not in G2', s1.publicKey, message, { index: 1, signature: notInG2 }],
+      ['signature not bytes', s1.publicKey, message, { index: 1, signature: toHex(sig) }],
+      // Wrong index: share 1's signature relabelled as share 2's, checked with share 2's key.
+      ['wrong index', s2.publicKey, message, { index: 2, signature: sig }],
+      ['index 0', s1.publicKey, message, { index: 0, signature: sig }],
+      ['index 1025', s1.publicKey, message, { index: 1025, signature: sig }],
+      ['index 1.5', s1.publicKey, message, { index: 1.5, signature: sig }],
+      ['index "1"', s1.publicKey, message, { index: '1', signature: sig }],
+      ['index missing', s1.publicKey, message, { signature: sig }],
+      ['partial null', s1.publicKey, message, null],
+      ['partial a string', s1.publicKey, message, 'partial'],
+      ['other message', s1.publicKey, utf8('another view'), p1],
+      ['message not bytes', s1.publicKey, 'hotstuff', p1],
+      ['key truncated', s1.publicKey.subarray(0, 47), message, p1],
+      ['key infinity', infinity(48), message, p1],
+      ['key null', null, message, p1],
+    ];
+    for (const [name, pk, m, p] of falseCases) {
+      let out: unknown;
+      expect(() => {
+        out = th.verifyShare(pk as Uint8Array, m as Uint8Array, p as PartialSignature);
+      }, name).not.toThrow();
+      expect(out, name).toBe(false);
     }
-    for (const p of partials35) expect(th.verifyShare(shares[p.index - 1]!.publicKey, message, p)).toBe(true);
-    expect(th.verifyShare(shares[0]!.publicKey, message, { index: 0, signature: p1.signature })).toBe(false);
-    expect(th.verifyShare(shares[0]!.publicKey, message, null as unknown as PartialSignature)).toBe(false);
+    expect(th.verifyShare(s1.publicKey, message, p1)).toBe(true); // control
+  });
+
+  it('wrong-type inputs are typed errors, never a TypeError', () => {
+    const s1 = deal35.shares[0]!;
+    for (const share of [null, undefined, 123, 'share']) {
+      const e = caught(() => th.signShare(share as unknown as ThresholdShare, message));
+      expect(e.code).toBe('INVALID_ARGUMENT');
+    }
+    expect(caught(() => th.signShare({ ...s1, index: 0 }, message)).code).toBe('THRESHOLD_PARAMS');
+    expect(caught(() => th.signShare({ index: 1 } as ThresholdShare, message)).code).toBe('INVALID_LENGTH');
+    expect(caught(() => th.signShare(s1, 'message' as unknown as Uint8Array)).code).toBe('INVALID_LENGTH');
+    for (const t of [Symbol('t'), '3', null]) {
+      expect(caught(() => th.deal(t as unknown as number, 5, seedA)).code).toBe('THRESHOLD_PARAMS');
+    }
+    expect(caught(() => th.deal(2, 3, 'seed' as unknown as Uint8Array)).code).toBe('INVALID_LENGTH');
+    expect(caught(() => th.sharePublicKeyFromCommitments(null as unknown as Uint8Array[], 1)).code).toBe(
+      'THRESHOLD_PARAMS',
+    );
+    expect(caught(() => th.sharePublicKeyFromCommitments([null as unknown as Uint8Array], 1)).code).toBe(
+      'INVALID_KEY',
+    );
+    expect(th.verifyShareAgainstCommitments(null as unknown as ThresholdShare, deal35.commitments)).toBe(
+      false,
+    );
   });
 });
 
@@ -291,26 +530,31 @@ describe.skipIf(!hasBlst)('threshold: blst and noble agree', () => {
   });
 
   it('a partial outside the G2 subgroup is BAD_PARTIAL in both backends', () => {
-    // On E2 but not r-torsion: x = 1 + 0i lifts? search a few x for a square right-hand side.
-    const { Fp, Fp2 } = bls12_381.fields;
-    const b = Fp2.create({ c0: 4n, c1: 4n });
-    let enc: Uint8Array | undefined;
-    for (let c0 = 1n; enc === undefined; c0++) {
-      const x = Fp2.create({ c0, c1: 0n });
-      try {
-        const y = Fp2.sqrt(Fp2.add(Fp2.pow(x, 3n), b));
-        const half = (Fp.ORDER - 1n) / 2n;
-        const hex = x.c1.toString(16).padStart(96, '0') + x.c0.toString(16).padStart(96, '0');
-        enc = Uint8Array.from(Buffer.from(hex, 'hex'));
-        enc[0]! |= 0x80 | ((y.c1 !== 0n ? y.c1 > half : y.c0 > half) ? 0x20 : 0);
-      } catch {}
-    }
     const deal = blst.threshold.deal(2, 3, seedA);
     const p1 = blst.threshold.signShare(deal.shares[0]!, message);
     for (const api of [blst, noble]) {
-      expect(() => api.threshold.combine([p1, { index: 2, signature: enc }], 2)).toThrow(
-        expect.objectContaining({ code: 'THRESHOLD_BAD_PARTIAL' }),
-      );
+      for (const t of [2, undefined]) {
+        const e = caught(() => api.threshold.combine([p1, { index: 2, signature: notInG2 }], t));
+        expect(e.code).toBe('THRESHOLD_BAD_PARTIAL');
+        expect(e.meta.index).toBe(2);
+      }
+    }
+  });
+
+  it('check context and t-less combine agree across backends, including the error for a bad partial', () => {
+    const deal = blst.threshold.deal(4, 7, seedB);
+    const parts = deal.shares.map((s) => blst.threshold.signShare(s, message));
+    const shareKeys = new Map(deal.shares.map((s) => [s.index, s.publicKey]));
+    const check = { message, groupPublicKey: deal.groupPublicKey, sharePublicKeys: shareKeys };
+    const a = blst.threshold.combine(parts.slice(2), undefined, check);
+    expect(toHex(noble.threshold.combine(parts.slice(2), undefined, check))).toBe(toHex(a));
+    expect(toHex(blst.threshold.combine(parts.slice(0, 4), 4))).toBe(toHex(a));
+    const forged = [...parts.slice(0, 3), { index: 4, signature: parts[5]!.signature }];
+    for (const api of [blst, noble]) {
+      expect(caught(() => api.threshold.combine(forged, 4, check)).meta).toMatchObject({
+        index: 4,
+        indices: [4],
+      });
     }
   });
 });

@@ -97,17 +97,37 @@ describe('backend selection', () => {
     expect(noble.backend).toBe('noble');
   });
 
-  it('VERITY_BLS_BACKEND=noble forces noble in a fresh process', () => {
-    const out = execFileSync(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        "const m = await import('./crypto/bls/index.ts'); process.stdout.write(m.bls.backend);",
-      ],
-      { env: { ...process.env, VERITY_BLS_BACKEND: 'noble' }, encoding: 'utf8' },
-    );
-    expect(out).toBe('noble');
+  /** `bls.backend` in a fresh process with VERITY_BLS_BACKEND = value (undefined: unset). */
+  function backendIn(value: string | undefined): string {
+    const env = { ...process.env };
+    if (value === undefined) delete env.VERITY_BLS_BACKEND;
+    else env.VERITY_BLS_BACKEND = value;
+    try {
+      return execFileSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "const m = await import('./crypto/bls/index.ts'); process.stdout.write(m.bls.backend);",
+        ],
+        { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+    } catch (e) {
+      const stderr = String((e as { stderr?: unknown }).stderr);
+      return `error:${/BLS_BACKEND_[A-Z]+/.exec(stderr)?.[0] ?? stderr}`;
+    }
+  }
+
+  it('VERITY_BLS_BACKEND forces a backend in a fresh process; unset / auto pick blst when it loads', () => {
+    const auto = hasBlst ? 'blst' : 'noble';
+    expect(backendIn('noble')).toBe('noble');
+    expect(backendIn('blst')).toBe(hasBlst ? 'blst' : 'error:BLS_BACKEND_UNAVAILABLE');
+    expect(backendIn(undefined)).toBe(auto);
+    expect(backendIn('auto')).toBe(auto);
+  });
+
+  it('an unknown VERITY_BLS_BACKEND makes the import fail with BLS_BACKEND_INVALID', () => {
+    expect(backendIn('openssl')).toBe('error:BLS_BACKEND_INVALID');
   });
 
   it('an unknown backend name is a typed error', () => {
@@ -135,8 +155,133 @@ describe.skipIf(!hasBlst)('differential: blst vs noble', () => {
           expect(blst.verify(b.publicKey, message, sb)).toBe(true);
         },
       ),
-      { numRuns: 6, seed: 0x5eed },
+      { numRuns: 30, seed: 0x5eed },
     );
+  });
+
+  it('aggregation of random keys and messages: identical aggregates, identical verdicts', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 32, maxLength: 48 }), { minLength: 1, maxLength: 5 }),
+        fc.uint8Array({ minLength: 0, maxLength: 64 }),
+        fc.nat(),
+        (ikms, message, pick) => {
+          const ks = ikms.map((ikm) => blst.keygen(ikm));
+          const pks = ks.map((k) => k.publicKey);
+          const same = ks.map((k) => blst.sign(k.secretKey, message));
+          const messages = ks.map((_, i) => concatBytes(message, Uint8Array.of(i)));
+          const distinct = ks.map((k, i) => blst.sign(k.secretKey, messages[i]!));
+          const aggSame = blst.aggregateSignatures(same);
+          const aggDistinct = blst.aggregateSignatures(distinct);
+          expect(toHex(noble.aggregateSignatures(same))).toBe(toHex(aggSame));
+          expect(toHex(noble.aggregateSignatures(distinct))).toBe(toHex(aggDistinct));
+          expect(toHex(noble.aggregatePublicKeys(pks))).toBe(toHex(blst.aggregatePublicKeys(pks)));
+          // Random keys collide only if ikms repeat; a repeated key still aggregates consistently.
+          const dropped = pks.filter((_, i) => i !== pick % pks.length);
+          const otherMsg = concatBytes(message, Uint8Array.of(0xff));
+          for (const b of backends) {
+            expect(b.fastAggregateVerify(pks, message, aggSame)).toBe(true);
+            expect(b.aggregateVerify(pks, messages, aggDistinct)).toBe(true);
+            expect(b.fastAggregateVerify(pks, otherMsg, aggSame)).toBe(false);
+            if (dropped.length > 0 && new Set(pks.map(toHex)).size === pks.length) {
+              expect(b.fastAggregateVerify(dropped, message, aggSame)).toBe(false);
+            }
+            if (pks.length > 1) {
+              expect(b.aggregateVerify(pks, [...messages.slice(1), messages[0]!], aggDistinct)).toBe(false);
+            }
+          }
+        },
+      ),
+      { numRuns: 6, seed: 0xa66 },
+    );
+  });
+
+  /** What an API does with an input: its result, or the code it throws. */
+  function outcome(fn: () => unknown): string {
+    try {
+      const r = fn();
+      return r instanceof Uint8Array ? `bytes:${toHex(r)}` : `value:${String(r)}`;
+    } catch (e) {
+      return `throw:${(e as { code?: string }).code ?? (e as Error).name}`;
+    }
+  }
+
+  /**
+   * Mutations of a valid compressed encoding: bit flips, the three flag bits set to every
+   * combination, x replaced by values ≥ p, random bytes, truncation and extension.
+   */
+  function mutated(valid: Uint8Array): fc.Arbitrary<Uint8Array> {
+    const len = valid.length;
+    const flip = fc.array(fc.nat(len * 8 - 1), { minLength: 1, maxLength: 3 }).map((bits) => {
+      const out = valid.slice();
+      for (const b of bits) out[b >> 3]! ^= 1 << (b & 7);
+      return out;
+    });
+    const flags = fc.integer({ min: 0, max: 7 }).map((f) => {
+      const out = valid.slice();
+      out[0] = (out[0]! & 0x1f) | (f << 5);
+      return out;
+    });
+    const xAtLeastP = fc.bigInt({ min: 0n, max: 1000n }).map((d) => {
+      const x = scalarBytes(Fp.ORDER + d, 48);
+      const out = valid.slice();
+      out.set(x, len - 48); // the last 48 bytes: x (G1) or x.c0 (G2)
+      out[0] = (out[0]! & 0x1f) | 0x80 | (len === 48 ? x[0]! & 0x1f : 0);
+      return out;
+    });
+    return fc.oneof(
+      flip,
+      flags,
+      xAtLeastP,
+      fc.uint8Array({ minLength: len, maxLength: len }),
+      fc.nat(len - 1).map((n) => valid.subarray(0, n)),
+      fc.uint8Array({ minLength: 1, maxLength: 4 }).map((extra) => concatBytes(valid, extra)),
+    );
+  }
+
+  it('malformed public keys: both backends give the same verdict on every operation', () => {
+    const [k0, k1] = keys as [(typeof keys)[0], (typeof keys)[0]];
+    const sig = blst.sign(k0.secretKey, msg);
+    const agg = blst.aggregateSignatures([sig, blst.sign(k1.secretKey, msg)]);
+    let invalid = 0;
+    fc.assert(
+      fc.property(mutated(k0.publicKey), (pk) => {
+        const run = (b: Bls) => [
+          outcome(() => b.keyValidate(pk)),
+          outcome(() => b.verify(pk, msg, sig)),
+          outcome(() => b.fastAggregateVerify([pk, k1.publicKey], msg, agg)),
+          outcome(() => b.aggregateVerify([pk, k1.publicKey], [msg, msg], agg)),
+          outcome(() => b.aggregatePublicKeys([k1.publicKey, pk])),
+        ];
+        const ours = run(blst);
+        expect(run(noble)).toEqual(ours);
+        if (ours[0] === 'value:false') invalid++;
+      }),
+      { numRuns: 80, seed: 0xbad1 },
+    );
+    expect(invalid).toBeGreaterThan(40); // the mutations mostly produce invalid keys
+  });
+
+  it('malformed signatures: both backends give the same verdict on every operation', () => {
+    const [k0] = keys as [(typeof keys)[0]];
+    const sig = blst.sign(k0.secretKey, msg);
+    let rejected = 0;
+    fc.assert(
+      fc.property(mutated(sig), (s) => {
+        const run = (b: Bls) => [
+          outcome(() => b.verify(k0.publicKey, msg, s)),
+          outcome(() => b.fastAggregateVerify([k0.publicKey], msg, s)),
+          outcome(() => b.aggregateVerify([k0.publicKey], [msg], s)),
+          outcome(() => b.aggregateSignatures([sig, s])),
+          outcome(() => b.popVerify(k0.publicKey, s)),
+        ];
+        const ours = run(blst);
+        expect(run(noble)).toEqual(ours);
+        if (ours[3]?.startsWith('throw:')) rejected++;
+      }),
+      { numRuns: 80, seed: 0xbad2 },
+    );
+    expect(rejected).toBeGreaterThan(40);
   });
 
   it('aggregation and multi-signature verification agree', () => {

@@ -1,9 +1,25 @@
+/**
+ * ed25519: differential against @noble/curves (zip215: false) with the known split explained and
+ * asserted, and the verification rule of crypto/ed25519.ts pinned — strict RFC 8032 encodings,
+ * canonical S, small-order A and R rejected, cofactorless equation.
+ */
+import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
 import { ed25519 as noble } from '@noble/curves/ed25519.js';
+import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, toHex } from '../../crypto/bytes.ts';
-import { ed25519, isCanonicalPointEncoding, isCanonicalScalar } from '../../crypto/ed25519.ts';
+import {
+  ed25519,
+  isCanonicalPointEncoding,
+  isCanonicalScalar,
+  isSmallOrderEncoding,
+  passesPrecheck,
+} from '../../crypto/ed25519.ts';
 import { CryptoError } from '../../crypto/errors.ts';
+import { sha512 } from '../../crypto/hash.ts';
 import { seededBytes } from '../helpers/seeded.ts';
+
+const Point = noble.Point;
 
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
 const P = 2n ** 255n - 19n;
@@ -24,6 +40,52 @@ function nobleVerify(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean 
   } catch {
     return false;
   }
+}
+
+/** k = SHA-512(R ‖ A ‖ M) mod L, the RFC 8032 challenge. */
+function challenge(R: Uint8Array, A: Uint8Array, msg: Uint8Array): bigint {
+  return bytesToNumberLE(sha512(concatBytes(R, A, msg))) % L;
+}
+
+/** R ‖ S with S = s mod L. */
+function sigOf(R: EdwardsPoint, s: bigint): Uint8Array {
+  return concatBytes(R.toBytes(), numberToBytesLE(((s % L) + L) % L, 32));
+}
+
+/** The cofactorless equation [S]B == R + [k]A, evaluated independently with noble's arithmetic. */
+function cofactorlessHolds(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean {
+  const R = Point.fromBytes(sig.subarray(0, 32));
+  const A = Point.fromBytes(pk);
+  const S = bytesToNumberLE(sig.subarray(32));
+  const lhs = S === 0n ? Point.ZERO : Point.BASE.multiply(S);
+  return lhs.equals(R.add(A.multiplyUnsafe(challenge(sig.subarray(0, 32), pk, msg))));
+}
+
+/**
+ * The torsion subgroup E[8], computed without hard-coding it: [L]P of a random curve point P lies in
+ * E[8]; take one of order exactly 8 and its multiples 0..7.
+ */
+function torsionPoints(): EdwardsPoint[] {
+  const rand = seededBytes('ed25519-torsion');
+  for (;;) {
+    let p: EdwardsPoint;
+    try {
+      p = Point.fromBytes(rand(32));
+    } catch {
+      continue;
+    }
+    const t = p.multiplyUnsafe(L - 1n).add(p); // [L]P (noble takes scalars < L)
+    if (t.multiplyUnsafe(4n).is0()) continue; // order < 8
+    return Array.from({ length: 8 }, (_, j) => (j === 0 ? Point.ZERO : t.multiplyUnsafe(BigInt(j))));
+  }
+}
+const TORSION = torsionPoints();
+const T8 = TORSION[1] as EdwardsPoint; // order 8
+
+/** A signer with a known scalar: a = the clamped scalar of `seed`, A = [a]B. */
+function signerOf(seed: Uint8Array): { a: bigint; A: EdwardsPoint } {
+  const { scalar, point } = noble.utils.getExtendedPublicKey(seed);
+  return { a: scalar, A: point };
 }
 
 describe('ed25519 differential vs @noble/curves (zip215: false)', () => {
@@ -72,6 +134,153 @@ describe('ed25519 differential vs @noble/curves (zip215: false)', () => {
       expect(ed25519.verify(sig, msg, pk)).toBe(nobleVerify(sig, msg, pk));
     }
   });
+
+  // The known split. noble (even with zip215: false) checks the COFACTORED equation
+  // [8]([S]B − R − [k]A) = 0 and does not reject small-order R; we check the cofactorless one and
+  // reject small-order A and R. So every signature we accept noble accepts, and the converse fails
+  // exactly when A or R has a torsion component (or R is of small order). Honest signers — keys and
+  // nonces derived per RFC 8032 — never produce such points, hence "agree" on everything above.
+  const { a, A } = signerOf(rand(32));
+  const aBytes = A.toBytes();
+
+  it('split 1: mixed-order key A + T (T of order 8) — noble always accepts, we accept iff 8 | k', () => {
+    const mixed = A.add(T8).toBytes();
+    expect(isSmallOrderEncoding(mixed)).toBe(false);
+    const verdicts = { accepted: 0, rejected: 0 };
+    for (let i = 0; i < 64; i++) {
+      const msg = rand(20);
+      const r = bytesToNumberLE(rand(64)) % L;
+      const R = Point.BASE.multiply(r);
+      const k = challenge(R.toBytes(), mixed, msg);
+      const sig = sigOf(R, r + k * a); // what a signer holding a would send for the key A + T
+      expect(nobleVerify(sig, msg, mixed)).toBe(true);
+      // [S]B − R − [k](A + T) = −[k]T, which is 0 exactly when 8 divides k.
+      const ours = ed25519.verify(sig, msg, mixed);
+      expect(ours).toBe(k % 8n === 0n);
+      expect(ours).toBe(cofactorlessHolds(sig, msg, mixed));
+      verdicts[ours ? 'accepted' : 'rejected']++;
+    }
+    // Both branches exercised (k mod 8 is uniform: about 8 of 64 accepted).
+    expect(verdicts.accepted).toBeGreaterThan(0);
+    expect(verdicts.rejected).toBeGreaterThan(verdicts.accepted);
+  });
+
+  it('split 2: mixed-order R + T — noble accepts, we reject (cofactorless)', () => {
+    for (let i = 0; i < 8; i++) {
+      const msg = rand(12);
+      const r = bytesToNumberLE(rand(64)) % L;
+      const R = Point.BASE.multiply(r).add(T8);
+      const sig = sigOf(R, r + challenge(R.toBytes(), aBytes, msg) * a);
+      expect(nobleVerify(sig, msg, aBytes)).toBe(true);
+      expect(ed25519.verify(sig, msg, aBytes)).toBe(false);
+    }
+  });
+
+  it('split 3: small-order R — the identity with S = k·a satisfies even the cofactorless equation; we reject it', () => {
+    const msg = rand(12);
+    const R = Point.ZERO;
+    const sig = sigOf(R, challenge(R.toBytes(), aBytes, msg) * a);
+    expect(cofactorlessHolds(sig, msg, aBytes)).toBe(true);
+    expect(nobleVerify(sig, msg, aBytes)).toBe(true);
+    expect(ed25519.verify(sig, msg, aBytes)).toBe(false);
+    // The other seven small-order R, with S = k·a: cofactored-valid (noble), rejected here.
+    for (const T of TORSION.slice(1)) {
+      const s = sigOf(T, challenge(T.toBytes(), aBytes, msg) * a);
+      expect(nobleVerify(s, msg, aBytes)).toBe(true);
+      expect(ed25519.verify(s, msg, aBytes)).toBe(false);
+    }
+  });
+
+  it('no split on small-order A: both reject (noble strict mode rejects small-order keys too)', () => {
+    for (const T of TORSION) {
+      const sig = sigOf(Point.BASE, 1n); // R = B, S = 1: [1]B = B + [k]T whenever [k]T = 0
+      expect(ed25519.verify(sig, new Uint8Array(0), T.toBytes())).toBe(false);
+      expect(nobleVerify(sig, new Uint8Array(0), T.toBytes())).toBe(false);
+    }
+  });
+
+  it('on random inputs, whatever we accept noble accepts', () => {
+    for (let i = 0; i < 64; i++) {
+      const seed = rand(32);
+      const msg = rand(8);
+      const sig = ed25519.sign(msg, seed);
+      const pk = ed25519.keygen(seed).publicKey;
+      const variants: [Uint8Array, Uint8Array][] = [
+        [sig, pk],
+        [concatBytes(sig.subarray(0, 32), rand(32)), pk],
+        [concatBytes(rand(32), sig.subarray(32)), pk],
+        [sig, rand(32)],
+      ];
+      for (const [s, k] of variants) if (ed25519.verify(s, msg, k)) expect(nobleVerify(s, msg, k)).toBe(true);
+    }
+  });
+});
+
+describe('ed25519 verification rule: small-order points', () => {
+  const { a, A } = signerOf(new Uint8Array(32).fill(3));
+  const aBytes = A.toBytes();
+
+  it('isSmallOrderEncoding flags exactly the 8 points of E[8], and only their canonical encodings', () => {
+    const encodings = TORSION.map((T) => toHex(T.toBytes()));
+    expect(new Set(encodings).size).toBe(8);
+    for (const T of TORSION) {
+      expect(T.isSmallOrder()).toBe(true);
+      expect(T.multiplyUnsafe(8n).is0()).toBe(true);
+      expect(isSmallOrderEncoding(T.toBytes())).toBe(true);
+      expect(isCanonicalPointEncoding(T.toBytes())).toBe(true);
+    }
+    // Prime-order and mixed-order points are not flagged.
+    const rand = seededBytes('ed25519-not-small');
+    for (let i = 0; i < 50; i++) {
+      const P = Point.BASE.multiply((bytesToNumberLE(rand(64)) % (L - 1n)) + 1n);
+      expect(isSmallOrderEncoding(P.toBytes())).toBe(false);
+      expect(isSmallOrderEncoding(P.add(TORSION[(i % 7) + 1] as EdwardsPoint).toBytes())).toBe(false);
+    }
+    // Non-canonical encodings of small-order points (y + p for y = 0, 1; sign bit on x = 0):
+    // not in the list, but already refused by the canonical-encoding check.
+    for (const nc of [le(P), le(P + 1n), le(P + 2n ** 255n), le(1n + 2n ** 255n), le(P - 1n + 2n ** 255n)]) {
+      expect(isSmallOrderEncoding(nc)).toBe(false);
+      expect(isCanonicalPointEncoding(nc)).toBe(false);
+    }
+    expect(isSmallOrderEncoding(new Uint8Array(31))).toBe(false);
+  });
+
+  it('rejects every small-order public key, even with a signature satisfying the equation', () => {
+    const rand = seededBytes('ed25519-small-A');
+    for (const T of TORSION) {
+      const pk = T.toBytes();
+      // Find a message with [k]T = 0; then R = [r]B, S = r satisfies [S]B = R + [k]T.
+      for (let tries = 0; ; tries++) {
+        expect(tries).toBeLessThan(200);
+        const msg = rand(8);
+        const r = bytesToNumberLE(rand(64)) % L;
+        const R = Point.BASE.multiply(r);
+        if (!T.multiplyUnsafe(challenge(R.toBytes(), pk, msg)).is0()) continue;
+        const sig = sigOf(R, r);
+        expect(cofactorlessHolds(sig, msg, pk)).toBe(true);
+        // Our own rule refuses it (OpenSSL 3.5 would too, but the verdict must not depend on that).
+        expect(passesPrecheck(sig, pk)).toBe(false);
+        expect(ed25519.verify(sig, msg, pk)).toBe(false);
+        break;
+      }
+    }
+  });
+
+  it('rejects the identity as R although [S]B = R + [k]A holds, and accepts the honest signature', () => {
+    const msg = new Uint8Array([9, 9]);
+    const forged = sigOf(Point.ZERO, challenge(Point.ZERO.toBytes(), aBytes, msg) * a);
+    expect(cofactorlessHolds(forged, msg, aBytes)).toBe(true);
+    expect(passesPrecheck(forged, aBytes)).toBe(false);
+    expect(ed25519.verify(forged, msg, aBytes)).toBe(false);
+    for (const T of TORSION) expect(passesPrecheck(sigOf(T, 1n), aBytes)).toBe(false);
+    // Control: the same key's real signature passes (so the rejection is about R).
+    const honest = ed25519.sign(msg, new Uint8Array(32).fill(3));
+    expect(passesPrecheck(honest, aBytes)).toBe(true);
+    expect(ed25519.verify(honest, msg, aBytes)).toBe(true);
+    // A mixed-order key or R is not refused by the precheck: the equation decides (split 1/2).
+    expect(passesPrecheck(honest, A.add(T8).toBytes())).toBe(true);
+    expect(passesPrecheck(sigOf(Point.BASE.add(T8), 1n), aBytes)).toBe(true);
+  });
 });
 
 describe('ed25519 strictness', () => {
@@ -114,6 +323,27 @@ describe('ed25519 strictness', () => {
     }
     expect(ed25519.verify('x' as unknown as Uint8Array, msg, publicKey)).toBe(false);
     expect(ed25519.verify(sig, msg, null as unknown as Uint8Array)).toBe(false);
+  });
+
+  it('wrong-type inputs: keygen / sign / publicKeyFromSecret throw CryptoError, verify returns false', () => {
+    const junk: unknown[] = [null, 123, 'seed', {}, [1, 2, 3], true, 1n, new ArrayBuffer(32)];
+    for (const bad of junk) {
+      const b = bad as Uint8Array;
+      for (const call of [
+        () => ed25519.keygen(b),
+        () => ed25519.publicKeyFromSecret(b),
+        () => ed25519.sign(msg, b),
+        () => ed25519.sign(b, seed),
+      ]) {
+        expect(call).toThrow(CryptoError);
+        expect(call).toThrow(expect.objectContaining({ code: 'INVALID_LENGTH' }));
+      }
+      expect(ed25519.verify(b, msg, publicKey)).toBe(false);
+      expect(ed25519.verify(sig, b, publicKey)).toBe(false);
+      expect(ed25519.verify(sig, msg, b)).toBe(false);
+    }
+    // publicKeyFromSecret(undefined) is an error, not the key of a fresh random seed.
+    expect(() => ed25519.publicKeyFromSecret(undefined as unknown as Uint8Array)).toThrow(CryptoError);
   });
 
   it('sign and keygen throw a typed error on bad secret key lengths', () => {
