@@ -3,18 +3,31 @@
  *
  * Admission (transactions arrive decoded and signature-checked): not seen recently (seen-cache),
  * size within the cap, nonce not already used by the committed state and at most
- * `futureNonceWindow` ahead of it, enough committed balance for the amount it moves, no other
- * pending transaction with the same sender and nonce, and room in the pool.
+ * `futureNonceWindow` ahead of it, no other pending transaction with the same sender and nonce,
+ * and room in the pool. Funds are checked against what the sender's pending transactions already
+ * commit: a transfer or stake needs committed balance ≥ the amounts of the sender's pending
+ * transfers and stakes plus its own; an unstake needs committed stake ≥ the sender's pending
+ * unstakes plus its own. (Conservative: credits a pending transaction would bring — an unstake's
+ * balance, a stake's stake, incoming transfers — are not counted until committed.)
+ *
+ * The seen-cache holds ids that were admitted, committed or refused as replays (NONCE_TOO_LOW);
+ * an id in it is answered DUPLICATE, which therefore does not by itself mean "pending" (see
+ * `has`). A transaction dropped while it might still apply later — evicted, or no longer
+ * affordable after a commit — is removed from the cache, so it can be submitted again.
  *
  * Fairness: at most `maxPerSender` pending transactions per sender, and blocks are filled
  * round-robin across senders, so one flooding client cannot starve the others.
  *
  * Eviction when full (count or bytes): the newest-nonce transaction of the sender holding the
- * most pending transactions is dropped to make room — unless that sender is the newcomer's own
- * sender or holds no more than it would, in which case the newcomer is refused (MEMPOOL_FULL).
+ * most pending transactions (the earliest such sender on a tie) is dropped to make room —
+ * unless that sender is the newcomer's own sender or holds no more than it would, in which case
+ * the newcomer is refused (MEMPOOL_FULL).
  *
- * After every committed block, included transactions are removed and every sender's queue is
- * re-checked against the new committed nonces.
+ * After every committed block, included transactions are removed, and the queue of every sender
+ * with a transaction in the block is re-checked against its new committed account: transactions
+ * whose nonce is now used are dropped, and so are those (in nonce order) that the new balance or
+ * stake can no longer cover together with the sender's earlier pending ones. Other senders'
+ * queues are not re-checked: only a sender's own transactions lower its balance, nonce or stake.
  */
 import { toHex } from '../../crypto/bytes.ts';
 import type { Account } from '../../ledger/state.ts';
@@ -26,6 +39,8 @@ export interface MempoolOptions {
   readonly maxPerSender?: number;
   readonly futureNonceWindow?: number;
   readonly seenCacheSize?: number;
+  /** Largest transaction accepted from clients and peers (decoding cap); default 64 KiB. */
+  readonly maxTxBytes?: number;
 }
 
 export type AdmitCode =
@@ -43,6 +58,18 @@ export type AdmitResult =
 
 interface SenderQueue {
   readonly byNonce: Map<number, EncodedTransaction>;
+  /** Sum of the amounts of this sender's pending transfers and stakes (they spend balance). */
+  spend: bigint;
+  /** Sum of the amounts of this sender's pending unstakes (they spend stake). */
+  unstake: bigint;
+}
+
+/** What a transaction takes from its sender's balance and from its stake. */
+function costOf(etx: EncodedTransaction): { balance: bigint; stake: bigint } {
+  const op = etx.tx.op;
+  if (op.type === 'transfer' || op.type === 'stake') return { balance: op.amount, stake: 0n };
+  if (op.type === 'unstake') return { balance: 0n, stake: op.amount };
+  return { balance: 0n, stake: 0n };
 }
 
 export class Mempool {
@@ -54,7 +81,7 @@ export class Mempool {
   readonly #account: (address: Uint8Array) => Promise<Account>;
   readonly #senders = new Map<string, SenderQueue>();
   readonly #byId = new Map<string, EncodedTransaction>();
-  /** Recently seen ids (admitted, rejected as duplicates, or committed): insertion-ordered LRU. */
+  /** Recently seen ids (admitted, committed, or refused as replays): insertion-ordered LRU. */
   readonly #seen = new Map<string, true>();
   #bytes = 0;
   onAvailable: (() => void) | undefined;
@@ -76,6 +103,7 @@ export class Mempool {
     return this.#bytes;
   }
 
+  /** Whether transaction `id` is pending (unlike `seen`, which also covers committed ids). */
   has(id: Uint8Array): boolean {
     return this.#byId.has(toHex(id));
   }
@@ -85,6 +113,7 @@ export class Mempool {
     return this.#byId.get(toHex(id));
   }
 
+  /** Whether `id` is in the seen-cache (pending, committed or a refused replay, recently). */
   seen(id: Uint8Array): boolean {
     return this.#seen.has(toHex(id));
   }
@@ -117,21 +146,6 @@ export class Mempool {
         reason: `nonce ${nonce} is more than ${this.#window} ahead of the next nonce ${account.nonce}`,
       };
     }
-    const op = etx.tx.op;
-    if ((op.type === 'transfer' || op.type === 'stake') && account.balance < op.amount) {
-      return {
-        ok: false,
-        code: 'INSUFFICIENT_FUNDS',
-        reason: `balance ${account.balance} < amount ${op.amount}`,
-      };
-    }
-    if (op.type === 'unstake' && account.stake < op.amount) {
-      return {
-        ok: false,
-        code: 'INSUFFICIENT_FUNDS',
-        reason: `stake ${account.stake} < amount ${op.amount}`,
-      };
-    }
     const senderKey = toHex(etx.from);
     let queue = this.#senders.get(senderKey);
     if (queue?.byNonce.has(nonce)) {
@@ -139,6 +153,24 @@ export class Mempool {
         ok: false,
         code: 'NONCE_TAKEN',
         reason: `another pending transaction already uses nonce ${nonce}`,
+      };
+    }
+    // Funds: what the sender's pending transactions already spend counts against its balance.
+    const cost = costOf(etx);
+    const pendingSpend = queue?.spend ?? 0n;
+    if (cost.balance > 0n && account.balance < pendingSpend + cost.balance) {
+      return {
+        ok: false,
+        code: 'INSUFFICIENT_FUNDS',
+        reason: `balance ${account.balance} < amount ${cost.balance} + ${pendingSpend} pending`,
+      };
+    }
+    const pendingUnstake = queue?.unstake ?? 0n;
+    if (cost.stake > 0n && account.stake < pendingUnstake + cost.stake) {
+      return {
+        ok: false,
+        code: 'INSUFFICIENT_FUNDS',
+        reason: `stake ${account.stake} < amount ${cost.stake} + ${pendingUnstake} pending`,
       };
     }
     const mine = queue?.byNonce.size ?? 0;
@@ -151,11 +183,13 @@ export class Mempool {
       }
     }
     if (queue === undefined) {
-      queue = { byNonce: new Map() };
+      queue = { byNonce: new Map(), spend: 0n, unstake: 0n };
       this.#senders.set(senderKey, queue);
     }
     const wasEmpty = this.#byId.size === 0;
     queue.byNonce.set(nonce, etx);
+    queue.spend += cost.balance;
+    queue.unstake += cost.stake;
     this.#byId.set(idHex, etx);
     this.#bytes += etx.bytes.length;
     this.#markSeen(idHex);
@@ -163,7 +197,10 @@ export class Mempool {
     return { ok: true };
   }
 
-  /** Evicts one transaction of the biggest sender if that is fair to `forSender`. */
+  /**
+   * Evicts one transaction of the biggest sender if that is fair to `forSender`. The evicted id
+   * leaves the seen-cache: it is no longer pending, and its sender may submit it again.
+   */
   #evictFor(forSender: string, wouldHave: number): boolean {
     let victim: string | undefined;
     let most = 0;
@@ -176,18 +213,24 @@ export class Mempool {
     if (victim === undefined || victim === forSender || most <= wouldHave) return false;
     const q = this.#senders.get(victim) as SenderQueue;
     const highest = Math.max(...q.byNonce.keys());
-    this.#remove(victim, highest);
+    this.#remove(victim, highest, { forget: true });
     return true;
   }
 
-  #remove(senderKey: string, nonce: number): void {
+  /** Removes a pending transaction; with `forget`, also from the seen-cache (resubmittable). */
+  #remove(senderKey: string, nonce: number, opts: { forget?: boolean } = {}): void {
     const q = this.#senders.get(senderKey);
     const etx = q?.byNonce.get(nonce);
     if (q === undefined || etx === undefined) return;
     q.byNonce.delete(nonce);
+    const cost = costOf(etx);
+    q.spend -= cost.balance;
+    q.unstake -= cost.stake;
     if (q.byNonce.size === 0) this.#senders.delete(senderKey);
-    this.#byId.delete(toHex(etx.id));
+    const idHex = toHex(etx.id);
+    this.#byId.delete(idHex);
     this.#bytes -= etx.bytes.length;
+    if (opts.forget) this.#seen.delete(idHex);
   }
 
   /**
@@ -228,7 +271,13 @@ export class Mempool {
     return out;
   }
 
-  /** After a commit: drop included transactions and everything the new nonces made stale. */
+  /**
+   * After a commit: drop the included transactions, then re-check the remaining queue of every
+   * sender in the block against its new committed account — drop what the new nonce made stale
+   * (kept in the seen-cache: it can never apply) and, in nonce order, what the new balance or
+   * stake no longer covers together with the sender's earlier pending transactions (removed from
+   * the seen-cache: it may apply once the sender has the funds again).
+   */
   async update(committed: readonly EncodedTransaction[]): Promise<void> {
     const touched = new Set<string>();
     for (const etx of committed) {
@@ -236,14 +285,29 @@ export class Mempool {
       this.#markSeen(idHex);
       const key = toHex(etx.from);
       touched.add(key);
-      if (this.#byId.has(idHex)) this.#remove(key, etx.tx.nonce);
+      const pending = this.#byId.get(idHex);
+      if (pending !== undefined) this.#remove(key, pending.tx.nonce);
     }
     for (const key of touched) {
       const q = this.#senders.get(key);
       if (q === undefined) continue;
       const first = q.byNonce.values().next().value as EncodedTransaction;
-      const { nonce } = await this.#account(first.from);
-      for (const n of [...q.byNonce.keys()]) if (n < nonce) this.#remove(key, n);
+      const account = await this.#account(first.from);
+      let balance = account.balance;
+      let stake = account.stake;
+      for (const n of [...q.byNonce.keys()].sort((a, b) => a - b)) {
+        if (n < account.nonce) {
+          this.#remove(key, n);
+          continue;
+        }
+        const cost = costOf(q.byNonce.get(n) as EncodedTransaction);
+        if (cost.balance > balance || cost.stake > stake) {
+          this.#remove(key, n, { forget: true });
+          continue;
+        }
+        balance -= cost.balance;
+        stake -= cost.stake;
+      }
     }
   }
 

@@ -56,8 +56,26 @@ const WAL_ENGINE = utf8('w/engine/');
 const WAL_GUARD = utf8('w/guard/');
 /** Transaction intake (submissions + gossip batches) queued before clients are told to back off. */
 const MAX_PENDING_INTAKE = 5_000;
-/** Heights a peer may claim to be ahead by (about a year of one block per second). */
-const MAX_PLAUSIBLE_LEAD = 50_000_000;
+/**
+ * Plausible lead: a peer's claimed height must be one the chain could have reached. Every block
+ * after our head carries a timestamp later than our head's and at most the drift bound ahead of
+ * its proposer's clock, and no engine here commits more than one block per millisecond (each
+ * height costs at least a network round trip, signature checks and an fsync). So a claim above
+ *   our height + (now − our head's time + drift bound + LEAD_SLACK_MS) × MAX_BLOCKS_PER_MS
+ * is a lie (meant to make us chase it) and is scored down. The bound grows with the time since
+ * our head, so a node back from any length of downtime still accepts its honest peers' heights;
+ * the slack absorbs clock skew between us and the validators. A node whose head is current
+ * accepts leads of about 70,000 blocks, where the old fixed cap accepted 50,000,000.
+ */
+const MAX_BLOCKS_PER_MS = 1;
+const LEAD_SLACK_MS = 60_000;
+/** A block request unanswered for this long counts as a failure of the peer asked. */
+const SYNC_TIMEOUT_MS = 5_000;
+/**
+ * A peer's claimed height is forgotten when the peer leaves `transport.peers()` (disconnected or
+ * banned) or when no status has refreshed it for this many status intervals.
+ */
+const PEER_STATUS_TTL_INTERVALS = 10;
 const GOSSIP_MAX_TXS = 512;
 const GOSSIP_MAX_BYTES = 96 * 1024;
 const GOSSIP_DELAY_MS = 5;
@@ -143,7 +161,11 @@ export class ConsensusRuntime<M> {
   readonly #alternatives = new Map<string, { block: Block; hash: Uint8Array }>();
   /** Signed slots: slot key (hex) → hash of the signed bytes and the sealed envelope. */
   readonly #guard = new Map<string, { hash: string; envelope: Uint8Array }>();
-  readonly #peerHeights = new Map<string, number>();
+  /**
+   * Block sync's view of each peer: the height it last claimed, when (our clock), and how many
+   * block requests to it failed since it last served one (timeout, empty or invalid reply).
+   */
+  readonly #peerSync = new Map<string, { height: number; at: number; failures: number }>();
   #inflight: { peer: string; from: number } | undefined;
   #lastProgressAt = 0;
   #gossipOut: Uint8Array[] = [];
@@ -158,6 +180,8 @@ export class ConsensusRuntime<M> {
     bytesOut: 0,
     rejected: 0,
     syncedBlocks: 0,
+    /** Block requests that timed out or got an empty or invalid reply. */
+    syncFailures: 0,
     evidence: 0,
     droppedTxGossip: 0,
   };
@@ -277,32 +301,67 @@ export class ConsensusRuntime<M> {
     });
   }
 
-  /** Resolves with the height at which transaction `id` is committed (by any path). */
-  async waitForCommit(id: Uint8Array, signal?: AbortSignal): Promise<number> {
-    const loc = await this.#o.chain.getTxLocation(id);
-    if (loc !== undefined) return loc.height;
+  /**
+   * Resolves with the height at which transaction `id` is committed (by any path). The waiter is
+   * registered before the chain is asked where the transaction is: a commit landing while that
+   * lookup is pending then resolves the waiter instead of being missed.
+   */
+  waitForCommit(id: Uint8Array, signal?: AbortSignal): Promise<number> {
     return new Promise((resolve, reject) => {
       const key = toHex(id);
+      let settled = false;
+      const unregister = () => {
+        const l = this.#commitWaiters.get(key);
+        if (l === undefined) return;
+        const rest = l.filter((x) => x !== entry);
+        if (rest.length > 0) this.#commitWaiters.set(key, rest);
+        else this.#commitWaiters.delete(key);
+      };
+      const onAbort = () => {
+        if (settled) return;
+        settled = true;
+        unregister();
+        reject(signal?.reason);
+      };
+      const entry = (h: number) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        resolve(h);
+      };
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
       const list = this.#commitWaiters.get(key) ?? [];
-      const entry = (h: number) => resolve(h);
       list.push(entry);
       this.#commitWaiters.set(key, list);
-      signal?.addEventListener('abort', () => {
-        const l = this.#commitWaiters.get(key);
-        if (l)
-          this.#commitWaiters.set(
-            key,
-            l.filter((x) => x !== entry),
-          );
-        reject(signal.reason);
-      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#o.chain.getTxLocation(id).then(
+        (loc) => {
+          if (loc === undefined || settled) return;
+          unregister();
+          entry(loc.height);
+        },
+        (e: unknown) => {
+          if (settled) return;
+          settled = true;
+          unregister();
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
     });
   }
 
-  /** Whether this node is catching up through block sync, and the best height a peer reported. */
+  /**
+   * Whether this node is catching up through block sync, and the best height a connected peer
+   * reported recently.
+   */
   syncStatus(): { syncing: boolean; bestPeerHeight: number } {
+    this.#prunePeers();
     let best = this.#o.chain.height;
-    for (const h of this.#peerHeights.values()) if (h > best) best = h;
+    for (const p of this.#peerSync.values()) if (p.height > best) best = p.height;
     return { syncing: best >= this.#o.chain.height + 2, bestPeerHeight: best };
   }
 
@@ -722,7 +781,7 @@ export class ConsensusRuntime<M> {
       if (this.mempool.seen(sha256(bytes))) continue;
       let etx: EncodedTransaction;
       try {
-        etx = decodeTransaction(bytes);
+        etx = decodeTransaction(bytes, this.#o.mempool?.maxTxBytes);
         verifyTransaction(etx, this.#chainId);
       } catch {
         this.counters.rejected++;
@@ -760,6 +819,7 @@ export class ConsensusRuntime<M> {
     this.#o.timers.set('status', this.#o.statusIntervalMs ?? 1000, () =>
       this.#enqueue(() => {
         this.#broadcastStatus();
+        this.#prunePeers();
         this.#maybeRequestBlocks();
         this.#armStatusTimer();
       }),
@@ -784,9 +844,9 @@ export class ConsensusRuntime<M> {
       return;
     }
     switch (msg.kind) {
-      case 'status':
+      case 'status': {
         // A height implausibly far ahead of ours is a lie meant to make us chase it: score it down.
-        if (msg.height > this.#o.chain.height + MAX_PLAUSIBLE_LEAD) {
+        if (msg.height > this.#maxPlausibleHeight()) {
           this.counters.rejected++;
           this.#o.transport.penalize(
             from,
@@ -795,9 +855,16 @@ export class ConsensusRuntime<M> {
           );
           return;
         }
-        this.#peerHeights.set(from, msg.height);
+        const now = this.#o.clock.now();
+        const known = this.#peerSync.get(from);
+        if (known === undefined) this.#peerSync.set(from, { height: msg.height, at: now, failures: 0 });
+        else {
+          known.height = msg.height;
+          known.at = now;
+        }
         this.#maybeRequestBlocks();
         return;
+      }
       case 'get-blocks':
         return this.#serveBlocks(from, msg.from, msg.count);
       case 'blocks':
@@ -820,48 +887,122 @@ export class ConsensusRuntime<M> {
     if (items.length > 0) this.#send(to, 'sync', encodeSync({ kind: 'blocks', items }));
   }
 
-  #maybeRequestBlocks(): void {
+  /** The highest height a peer can plausibly claim (see MAX_BLOCKS_PER_MS). */
+  #maxPlausibleHeight(): number {
+    const chain = this.#o.chain;
+    const sinceHead = Math.max(0, this.#o.clock.now() - chain.head.time.ms);
+    const window = sinceHead + (this.#o.maxFutureDriftMs ?? 10_000) + LEAD_SLACK_MS;
+    return chain.height + Math.floor(window * MAX_BLOCKS_PER_MS);
+  }
+
+  /** Forgets the heights of peers that are gone (disconnected, banned) or silent too long. */
+  #prunePeers(): void {
+    if (this.#peerSync.size === 0) return;
+    const connected = new Set(this.#o.transport.peers());
+    const ttl = PEER_STATUS_TTL_INTERVALS * (this.#o.statusIntervalMs ?? 1000);
+    const now = this.#o.clock.now();
+    for (const [peer, p] of this.#peerSync)
+      if (!connected.has(peer) || now - p.at > ttl) this.#peerSync.delete(peer);
+  }
+
+  /**
+   * Asks one peer for the next blocks when a connected peer claims a height above ours (two
+   * above, or one if consensus has made no progress for `syncStaleMs`). Among the peers that
+   * claim more than we have, the one with the fewest failed requests is asked, the highest
+   * claim first on a tie (then the smallest id): a peer that claimed blocks and did not serve
+   * them is passed over for the others until they fail as often, and is asked again only when
+   * no better one is left. Right after a failure, `exclude` (the peer that failed) is not asked
+   * at all: with nobody else to ask, the next status message or tick retries it, so a peer that
+   * answers every request at once with nothing useful cannot hold us in a request loop.
+   */
+  #maybeRequestBlocks(exclude?: string): void {
     if (this.#inflight !== undefined) return;
+    this.#prunePeers();
     const height = this.#o.chain.height;
     let best: string | undefined;
-    let bestHeight = height;
-    for (const [peer, h] of [...this.#peerHeights].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      if (h > bestHeight) {
+    let bestPeer: { height: number; failures: number } | undefined;
+    for (const [peer, p] of this.#peerSync) {
+      if (p.height <= height || peer === exclude) continue;
+      if (
+        bestPeer === undefined ||
+        p.failures < bestPeer.failures ||
+        (p.failures === bestPeer.failures &&
+          (p.height > bestPeer.height || (p.height === bestPeer.height && peer < (best as string))))
+      ) {
         best = peer;
-        bestHeight = h;
+        bestPeer = p;
       }
     }
-    if (best === undefined) return;
+    if (best === undefined || bestPeer === undefined) return;
     const stale = this.#o.clock.now() - this.#lastProgressAt >= (this.#o.syncStaleMs ?? 2000);
     // One block behind is normal while consensus finishes a height; sync only when clearly behind.
-    if (bestHeight < height + 2 && !stale) return;
-    this.#inflight = { peer: best, from: height + 1 };
+    if (bestPeer.height < height + 2 && !stale) return;
+    const request = { peer: best, from: height + 1 };
+    this.#inflight = request;
     this.#send(
       best,
       'sync',
       encodeSync({
         kind: 'get-blocks',
-        from: height + 1,
-        count: Math.min(MAX_SYNC_BATCH, bestHeight - height),
+        from: request.from,
+        count: Math.min(MAX_SYNC_BATCH, bestPeer.height - height),
       }),
     );
-    this.#o.timers.set('sync-timeout', 5000, () =>
+    this.#o.timers.set('sync-timeout', SYNC_TIMEOUT_MS, () =>
       this.#enqueue(() => {
+        if (this.#inflight !== request) return;
         this.#inflight = undefined;
-        this.#maybeRequestBlocks();
+        // A peer that left is simply forgotten; one still connected claimed blocks it did not serve.
+        if (this.#o.transport.peers().includes(request.peer))
+          this.#syncFailed(request.peer, `no blocks within ${SYNC_TIMEOUT_MS} ms`, 'minor');
+        else this.#peerSync.delete(request.peer);
+        this.#maybeRequestBlocks(request.peer);
       }),
     );
+  }
+
+  /** A block request to `peer` failed: penalize it and pass it over while others failed less. */
+  #syncFailed(peer: string, reason: string, severity: 'minor' | 'major'): void {
+    const p = this.#peerSync.get(peer);
+    if (p !== undefined) p.failures++;
+    this.counters.syncFailures++;
+    this.#o.transport.penalize(peer, `block sync: ${reason}`, severity);
   }
 
   async #applySyncedBlocks(
     from: string,
     items: Extract<SyncMessage, { kind: 'blocks' }>['items'],
   ): Promise<void> {
-    if (this.#inflight?.peer !== from) return; // unsolicited
+    const request = this.#inflight;
+    if (request?.peer !== from) return; // unsolicited
     this.#inflight = undefined;
     this.#o.timers.cancel('sync-timeout');
+    const failed = await this.#applyBlocks(from, request.from, items);
+    if (failed !== undefined) {
+      this.#syncFailed(from, failed.reason, failed.severity);
+      this.#maybeRequestBlocks(from);
+      return;
+    }
+    const p = this.#peerSync.get(from);
+    if (p !== undefined) p.failures = 0;
+    this.#maybeRequestBlocks();
+  }
+
+  /**
+   * Verifies and commits a reply to `get-blocks` from `fromHeight`: it must be non-empty and
+   * start at that height with consecutive blocks (some may already be committed by consensus
+   * meanwhile: skipped), each with a valid certificate and re-executing to its header's roots.
+   * Returns why the reply failed, if it did (blocks before the failure stay committed).
+   */
+  async #applyBlocks(
+    from: string,
+    fromHeight: number,
+    items: Extract<SyncMessage, { kind: 'blocks' }>['items'],
+  ): Promise<{ reason: string; severity: 'minor' | 'major' } | undefined> {
+    if (items.length === 0) return { reason: 'empty blocks reply', severity: 'minor' };
     const chain = this.#o.chain;
     const trust = trustAnchor(this.#o.genesis);
+    let expected = fromHeight;
     for (const item of items) {
       let block: Block;
       let cert: CommitCertificate;
@@ -869,16 +1010,20 @@ export class ConsensusRuntime<M> {
         block = decodeBlock(item.block);
         cert = decodeCertificate(item.certificate, chain.schemes);
       } catch (e) {
-        this.#o.transport.penalize(from, `bad synced block: ${(e as Error).message}`, 'major');
-        return;
+        return { reason: `bad synced block: ${(e as Error).message}`, severity: 'major' };
       }
-      if (block.header.height <= chain.height) continue;
+      if (block.header.height !== expected) {
+        return {
+          reason: `sent height ${block.header.height} where ${expected} was asked for`,
+          severity: 'minor',
+        };
+      }
+      expected++;
+      if (block.header.height <= chain.height) continue; // consensus committed it meanwhile
       if (block.header.height !== chain.height + 1) break;
       const check = verifyCertificate(cert, block.header, trust, chain.schemes);
-      if (!check.ok) {
-        this.#o.transport.penalize(from, `synced block certificate invalid: ${check.reason}`, 'major');
-        return;
-      }
+      if (!check.ok)
+        return { reason: `synced block certificate invalid: ${check.reason}`, severity: 'major' };
       try {
         // The certificate proves the block committed; execution must still reproduce its roots.
         const executed = await chain.validateAndExecute(block);
@@ -888,12 +1033,12 @@ export class ConsensusRuntime<M> {
       } catch (e) {
         this.#log.error('synced block failed validation', {
           height: block.header.height,
+          from,
           error: (e as Error).message,
         });
-        this.#o.transport.penalize(from, 'synced block failed validation', 'major');
-        return;
+        return { reason: 'synced block failed validation', severity: 'major' };
       }
     }
-    this.#maybeRequestBlocks();
+    return undefined;
   }
 }

@@ -1,0 +1,318 @@
+/**
+ * Block sync in the runtime, against scripted peers: an observer node (no keys) with virtual
+ * time and a fake transport, an honest peer serving a real certified chain, and peers that lie.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getEngine } from '../../consensus/registry.ts';
+import { SeededRng } from '../../consensus/rng.ts';
+import { sha256 } from '../../crypto/hash.ts';
+import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
+import { ChainStore } from '../../ledger/chain.ts';
+import { MemoryKvStore } from '../../ledger/kv.ts';
+import { signTransaction } from '../../ledger/tx.ts';
+import type { Channel, MessageHandler, Timers, Transport } from '../../src/runtime/ports.ts';
+import { ConsensusRuntime } from '../../src/runtime/runtime.ts';
+import { decodeSync, encodeSync } from '../../src/runtime/sync-codec.ts';
+import { makeTestChain, quorumCertificate, type TestKey } from '../helpers/chain.ts';
+
+const OPTS = { schemes: LEDGER_CERTIFICATE_SCHEMES };
+const chain = makeTestChain({ validators: 4, accounts: 2 });
+const GENESIS_MS = 1_700_000_000_000;
+const SOURCE_HEIGHT = 70; // more than one MAX_SYNC_BATCH (64): two requests
+
+/** An honest chain of SOURCE_HEIGHT certified blocks, one transfer each. */
+let source: ChainStore;
+beforeAll(async () => {
+  source = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+  const [a, b] = chain.accounts as [TestKey, TestKey];
+  for (let h = 1; h <= SOURCE_HEIGHT; h++) {
+    const tx = signTransaction(
+      {
+        chainId: chain.genesis.chainId,
+        sender: a.publicKey,
+        nonce: h - 1,
+        op: { type: 'transfer', to: b.address, amount: 1n },
+      },
+      a.secretKey,
+    );
+    const executed = await source.propose({
+      txs: [tx],
+      time: { ms: GENESIS_MS + h * 1000, logical: 0 },
+      proposer: (chain.validators[0] as TestKey).address,
+      engineData: new Uint8Array(0),
+    });
+    await source.commit(executed, quorumCertificate(chain, h, executed.hash));
+  }
+});
+
+type PeerBehaviour = 'honest' | 'silent' | 'empty' | 'garbage-cert';
+
+/** Virtual time, timers and a scripted network around one runtime. */
+class Harness {
+  now = GENESIS_MS + 200_000;
+  readonly timers = new Map<string, { at: number; cb: () => void }>();
+  readonly requests: Array<{ to: string; from: number; count: number }> = [];
+  readonly penalties: Array<{ peer: string; reason: string; severity: string }> = [];
+  readonly connected = new Set<string>();
+  readonly behaviour = new Map<string, PeerBehaviour>();
+  handler: MessageHandler | undefined;
+  runtime!: ConsensusRuntime<unknown>;
+
+  async start(patch?: (chain: ChainStore) => void): Promise<void> {
+    const transport: Transport = {
+      self: 'me',
+      send: (to, channel, bytes) => this.#onSend(to, channel, bytes),
+      broadcast: () => undefined,
+      onMessage: (h) => {
+        this.handler = h;
+      },
+      peers: () => [...this.connected],
+      penalize: (peer, reason, severity) => {
+        this.penalties.push({ peer, reason, severity });
+      },
+    };
+    const timers: Timers = {
+      set: (id, ms, cb) => {
+        this.timers.set(id, { at: this.now + ms, cb });
+      },
+      cancel: (id) => {
+        this.timers.delete(id);
+      },
+      cancelAll: () => this.timers.clear(),
+    };
+    const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+    patch?.(store);
+    this.runtime = new ConsensusRuntime({
+      engine: getEngine('tendermint') as NonNullable<ReturnType<typeof getEngine>>,
+      genesis: chain.genesis,
+      chain: store,
+      transport,
+      timers,
+      clock: { now: () => this.now },
+      wal: new MemoryKvStore(),
+      keys: undefined,
+      rng: new SeededRng('runtime-sync'),
+    });
+    await this.runtime.start();
+  }
+
+  get height(): number {
+    return this.runtime.chain.height;
+  }
+
+  peer(id: string, behaviour: PeerBehaviour): void {
+    this.connected.add(id);
+    this.behaviour.set(id, behaviour);
+  }
+
+  /** Delivers a status message from `peer` claiming `height`. */
+  async status(peer: string, height: number): Promise<void> {
+    this.handler?.(peer, 'sync', encodeSync({ kind: 'status', height, hash: new Uint8Array(32) }));
+    await this.settle();
+  }
+
+  /** Lets replies (delivered on a later tick) and the runtime's queue run to completion. */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 50; i++) {
+      await new Promise((r) => setImmediate(r));
+      await this.runtime.idle();
+    }
+  }
+
+  /** Advances virtual time by `ms`, firing due timers in time order. */
+  async advance(ms: number): Promise<void> {
+    const end = this.now + ms;
+    for (;;) {
+      let next: [string, { at: number; cb: () => void }] | undefined;
+      for (const e of this.timers)
+        if (e[1].at <= end && (next === undefined || e[1].at < next[1].at)) next = e;
+      if (next === undefined) break;
+      this.timers.delete(next[0]);
+      this.now = Math.max(this.now, next[1].at);
+      next[1].cb();
+      await this.settle();
+    }
+    this.now = end;
+  }
+
+  #onSend(to: string, channel: Channel, bytes: Uint8Array): void {
+    if (channel !== 'sync') return;
+    const msg = decodeSync(bytes);
+    if (msg.kind !== 'get-blocks') return;
+    this.requests.push({ to, from: msg.from, count: msg.count });
+    const behaviour = this.behaviour.get(to);
+    if (behaviour === undefined || behaviour === 'silent') return;
+    void (async () => {
+      const items: Array<{ block: Uint8Array; certificate: Uint8Array }> = [];
+      if (behaviour !== 'empty') {
+        for (let h = msg.from; h < msg.from + msg.count && h <= source.height; h++) {
+          const block = (await source.getBlockBytes(h)) as Uint8Array;
+          const certificate = (await source.getCertificateBytes(h)) as Uint8Array;
+          // A certificate for another height: decodes, but does not verify for this block.
+          const forged = (await source.getCertificateBytes(h === 1 ? 2 : 1)) as Uint8Array;
+          items.push({ block, certificate: behaviour === 'garbage-cert' ? forged : certificate });
+        }
+      }
+      setImmediate(() => this.handler?.(to, 'sync', encodeSync({ kind: 'blocks', items })));
+    })();
+  }
+}
+
+describe('runtime block sync', () => {
+  it('catches up from an honest peer when the peer claiming the highest height never serves', async () => {
+    const h = new Harness();
+    await h.start();
+    h.peer('liar', 'silent');
+    h.peer('honest', 'honest');
+    // The liar claims far more (but not implausibly more) than the honest peer, and comes first.
+    await h.status('liar', 10_000);
+    await h.status('honest', SOURCE_HEIGHT);
+    expect(h.requests.map((r) => r.to)).toEqual(['liar']);
+    expect(h.height).toBe(0);
+
+    // The request times out: the liar is penalized and the honest peer asked instead.
+    await h.advance(5_000);
+    await h.settle();
+    expect(h.penalties.filter((p) => p.peer === 'liar').map((p) => p.severity)).toEqual(['minor']);
+    expect(h.height).toBe(SOURCE_HEIGHT);
+    // Still claiming more, the liar is asked again only once nobody better is left.
+    expect(h.requests.map((r) => `${r.to}@${r.from}`)).toEqual([
+      'liar@1',
+      'honest@1',
+      'honest@65',
+      'liar@71',
+    ]);
+    expect(h.penalties.filter((p) => p.peer === 'honest')).toEqual([]);
+    expect(h.runtime.counters.syncedBlocks).toBe(SOURCE_HEIGHT);
+    expect(toHexHead(h)).toBe(toHexHead({ runtime: { chain: source } }));
+    expect(h.runtime.syncStatus().bestPeerHeight).toBe(10_000);
+    // Once it disconnects (or is banned), its claim is forgotten.
+    h.connected.delete('liar');
+    expect(h.runtime.syncStatus()).toEqual({ syncing: false, bestPeerHeight: SOURCE_HEIGHT });
+  });
+
+  it('an empty or invalid reply penalizes that peer and rotates at once, without waiting for a timeout', async () => {
+    for (const bad of ['empty', 'garbage-cert'] as const) {
+      const h = new Harness();
+      await h.start();
+      h.peer('bad', bad);
+      h.peer('honest', 'honest');
+      await h.status('bad', 5_000);
+      await h.status('honest', SOURCE_HEIGHT);
+      await h.settle();
+      // No virtual time has passed: the rotation did not wait for the sync timeout.
+      expect(h.height, bad).toBe(SOURCE_HEIGHT);
+      // Caught up, the bad peer (still claiming more) is asked once more and answers nothing...
+      expect(h.requests.map((r) => `${r.to}@${r.from}`)).toEqual([
+        'bad@1',
+        'honest@1',
+        'honest@65',
+        'bad@71',
+      ]);
+      expect(
+        h.penalties.map((p) => `${p.peer}:${p.severity}`),
+        bad,
+      ).toEqual([`bad:${bad === 'empty' ? 'minor' : 'major'}`, 'bad:minor']);
+      expect(h.runtime.counters.syncFailures, bad).toBe(2);
+      // ...but is not re-asked in a loop: only on the next status tick.
+      await h.settle();
+      expect(h.requests.length, bad).toBe(4);
+      await h.advance(1_000);
+      expect(h.requests.length, bad).toBe(5);
+    }
+  });
+
+  it('a sole peer that times out is asked again, and is forgotten once it leaves', async () => {
+    const h = new Harness();
+    await h.start();
+    h.peer('liar', 'silent');
+    await h.status('liar', 500);
+    await h.advance(6_000); // the timeout, then a status tick retries the only peer there is
+    expect(h.requests.map((r) => r.to)).toEqual(['liar', 'liar']);
+    expect(h.penalties.map((p) => p.severity)).toEqual(['minor']);
+    // It disconnects while our second request is outstanding: no penalty, its claim is dropped.
+    h.connected.delete('liar');
+    await h.advance(6_000);
+    expect(h.penalties.length).toBe(1);
+    expect(h.requests.length).toBe(2);
+    expect(h.runtime.syncStatus().bestPeerHeight).toBe(0);
+  });
+
+  it('forgets a claimed height no status refreshed for ten status intervals', async () => {
+    const h = new Harness();
+    await h.start();
+    h.peer('honest', 'silent');
+    await h.status('honest', 1); // one ahead: not yet a reason to sync
+    expect(h.runtime.syncStatus().bestPeerHeight).toBe(1);
+    await h.advance(9_000);
+    await h.status('honest', 1);
+    await h.advance(9_000);
+    expect(h.runtime.syncStatus().bestPeerHeight).toBe(1);
+    await h.advance(2_000);
+    expect(h.runtime.syncStatus().bestPeerHeight).toBe(0);
+  });
+
+  it('refuses and penalizes a height the chain could not have produced, yet accepts long-downtime leads', async () => {
+    const h = new Harness();
+    await h.start();
+    h.peer('liar', 'silent');
+    // Our head is genesis, 200 s ago: the bound is 200 s + 10 s drift + 60 s slack, at 1 block/ms.
+    await h.status('liar', 270_001);
+    expect(h.penalties.map((p) => p.peer)).toEqual(['liar']);
+    expect(h.requests).toEqual([]);
+    expect(h.runtime.syncStatus().bestPeerHeight).toBe(0);
+    await h.status('liar', 270_000);
+    expect(h.penalties.length).toBe(1);
+    expect(h.requests.map((r) => r.to)).toEqual(['liar']);
+    // A node down for 800 days accepts a peer 800 days of one-second blocks ahead: 69,120,000
+    // heights, more than the old fixed cap of 50,000,000 let through.
+    h.now += 800 * 86_400_000;
+    await h.status('liar', 800 * 86_400);
+    expect(h.penalties.length).toBe(1);
+    expect(h.runtime.syncStatus().bestPeerHeight).toBe(800 * 86_400);
+  });
+});
+
+describe('runtime waitForCommit', () => {
+  it('is resolved by a commit that lands while it is still looking the transaction up', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const h = new Harness();
+    await h.start((store) => {
+      // The lookup answers as of when it was asked, but only after the gate opens.
+      const lookup = store.getTxLocation.bind(store);
+      store.getTxLocation = async (id) => {
+        const answer = await lookup(id);
+        await gate;
+        return answer;
+      };
+    });
+    const id = sha256((await source.getBlock(3))?.txs[0] as Uint8Array);
+    const waiting = h.runtime.waitForCommit(id, AbortSignal.timeout(2_000));
+    // Block 3 commits (through sync) before the lookup returns its stale "not committed".
+    h.peer('honest', 'honest');
+    await h.status('honest', SOURCE_HEIGHT);
+    expect(h.height).toBe(SOURCE_HEIGHT);
+    release();
+    await expect(waiting).resolves.toBe(3);
+  });
+
+  it('still answers at once for a transaction committed earlier, and rejects on abort', async () => {
+    const h = new Harness();
+    await h.start();
+    h.peer('honest', 'honest');
+    await h.status('honest', SOURCE_HEIGHT);
+    const id = sha256((await source.getBlock(5))?.txs[0] as Uint8Array);
+    await expect(h.runtime.waitForCommit(id)).resolves.toBe(5);
+    const controller = new AbortController();
+    const pending = h.runtime.waitForCommit(new Uint8Array(32), controller.signal);
+    controller.abort(new Error('gave up'));
+    await expect(pending).rejects.toThrow('gave up');
+  });
+});
+
+function toHexHead(h: { runtime: { chain: ChainStore } }): string {
+  return Buffer.from(h.runtime.chain.headHash).toString('hex');
+}
