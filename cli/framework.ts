@@ -1,7 +1,9 @@
 /**
  * A small command framework on node:util parseArgs: every command declares its options, help
  * text and handler; the framework handles --help, --json, usage errors (exit 2) and typed errors
- * (exit 1, message and code, no stack trace).
+ * (exit 1, message and code, no stack trace). A typed error whose `meta.usage` is true (an unset
+ * --passphrase-env variable, an output file that exists, an unknown engine…) is the invocation's
+ * mistake, so it is a usage error too.
  */
 import { type ParseArgsOptionDescriptor, parseArgs } from 'node:util';
 import { VerityError } from '../crypto/errors.ts';
@@ -65,12 +67,14 @@ const COMMON: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print machine-readable JSON' },
 };
 
+/** `verity NAME SYNOPSIS [--json]`: every command takes --json, so every usage line says so. */
+export function usageLine(cmd: Command): string {
+  const synopsis = /(^|\s|\[)--json\b/.test(cmd.synopsis) ? cmd.synopsis : `${cmd.synopsis} [--json]`;
+  return `verity ${cmd.name} ${synopsis.trim()}`;
+}
+
 export function commandHelp(cmd: Command): string {
-  const lines = [
-    `verity ${cmd.name} — ${cmd.summary}`,
-    '',
-    `Usage: verity ${cmd.name} ${cmd.synopsis}`.trimEnd(),
-  ];
+  const lines = [`verity ${cmd.name} — ${cmd.summary}`, '', `Usage: ${usageLine(cmd)}`];
   if (cmd.description) lines.push('', cmd.description);
   const opts = { ...cmd.options, ...COMMON };
   lines.push('', 'Options:');
@@ -141,7 +145,7 @@ export async function runCli(commands: readonly Command[], argv: readonly string
       strict: true,
     });
   } catch (e) {
-    process.stderr.write(`error: ${(e as Error).message}\n\nUsage: verity ${cmd.name} ${cmd.synopsis}\n`);
+    process.stderr.write(`error: ${(e as Error).message}\n\nUsage: ${usageLine(cmd)}\n`);
     return EXIT_USAGE;
   }
   const values = parsed.values as CommandContext['values'];
@@ -152,7 +156,7 @@ export async function runCli(commands: readonly Command[], argv: readonly string
   const expected = cmd.positionals ?? [];
   if (parsed.positionals.length !== expected.length) {
     process.stderr.write(
-      `error: expected ${expected.length ? expected.join(' ') : 'no positional arguments'}, got ${parsed.positionals.length ? parsed.positionals.join(' ') : 'none'}\n\nUsage: verity ${cmd.name} ${cmd.synopsis}\n`,
+      `error: expected ${expected.length ? expected.join(' ') : 'no positional arguments'}, got ${parsed.positionals.length ? parsed.positionals.join(' ') : 'none'}\n\nUsage: ${usageLine(cmd)}\n`,
     );
     return EXIT_USAGE;
   }
@@ -161,8 +165,8 @@ export async function runCli(commands: readonly Command[], argv: readonly string
   try {
     return await cmd.run({ values, positionals: parsed.positionals, json, out });
   } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`error: ${e.message}\n\nUsage: verity ${cmd.name} ${cmd.synopsis}\n`);
+    if (e instanceof UsageError || (e instanceof VerityError && e.meta.usage === true)) {
+      process.stderr.write(`error: ${e.message}\n\nUsage: ${usageLine(cmd)}\n`);
       return EXIT_USAGE;
     }
     if (e instanceof VerityError) {
@@ -207,9 +211,37 @@ export function intOption(
   return n;
 }
 
-export function bigintOption(values: CommandContext['values'], name: string): bigint | undefined {
+export function bigintOption(
+  values: CommandContext['values'],
+  name: string,
+  max?: bigint,
+): bigint | undefined {
   const v = str(values, name);
   if (v === undefined) return undefined;
-  if (!/^(0|[1-9]\d*)$/.test(v)) throw new UsageError(`--${name} must be a decimal integer, got "${v}"`);
-  return BigInt(v);
+  if (!/^(0|[1-9]\d*)$/.test(v) || v.length > 80)
+    throw new UsageError(
+      `--${name} must be a decimal integer, got "${v.length > 80 ? `${v.slice(0, 80)}…` : v}"`,
+    );
+  const n = BigInt(v);
+  if (max !== undefined && n > max) throw new UsageError(`--${name} must be at most ${max}`);
+  return n;
+}
+
+/** `--force`: the one flag that lets a command overwrite existing key files or homes. */
+export const forceOption = {
+  force: { type: 'boolean', description: 'overwrite existing files (keys are replaced for good)' },
+} as const;
+
+/**
+ * Runs `f`; an OUTPUT_EXISTS / FILE_EXISTS refusal becomes a usage error that points at --force.
+ */
+export async function refusingOverwrite<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof VerityError && (e.code === 'OUTPUT_EXISTS' || e.code === 'FILE_EXISTS')) {
+      throw new UsageError(`${e.message}; use --force to overwrite (existing keys are lost)`);
+    }
+    throw e;
+  }
 }

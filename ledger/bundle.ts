@@ -9,6 +9,11 @@
  *  - consistency: RFC 9162 consistency proof between the logs of two certified headers
  * Each carries the header(s) and commit certificate(s); `verifyBundle` checks the certificate
  * against the trusted validator set first, then the Merkle proof against the certified roots.
+ *
+ * The JSON form is canonical, so that one bundle has one text: hex is lower-case without `0x`,
+ * addresses are in their canonical (lower-case Bech32m) form, and no object carries a key this
+ * version does not define. Anything else is MALFORMED — a verifier that accepted `0xAB` for `ab`
+ * would let hundreds of different files "verify" as the same proof.
  */
 import { fromHex, fromUtf8, toHex } from '../crypto/bytes.ts';
 import { formatAddress, parseAddress } from './address.ts';
@@ -22,7 +27,7 @@ import {
   verifyCertificate,
 } from './certificate.ts';
 import { leafHash, verifyConsistency, verifyInclusion } from './log/index.ts';
-import { verifyMptProof } from './mpt/index.ts';
+import { MAX_PROOF_NODE_BYTES, verifyMptProof } from './mpt/index.ts';
 import {
   encodeLogEntry,
   RECEIPT_CODES,
@@ -32,7 +37,7 @@ import {
   receiptToJson,
 } from './receipt.ts';
 import { accountKey, decodeAccount, decodeRecord, recordKey } from './state.ts';
-import { decodeTransaction, verifyTransaction } from './tx.ts';
+import { DEFAULT_MAX_TX_BYTES, decodeTransaction, type Operation, verifyTransaction } from './tx.ts';
 
 export const BUNDLE_VERSION = 1;
 const MAX_PROOF_NODES = 128;
@@ -103,19 +108,31 @@ class Reject extends Error {
 }
 
 function field(o: Record<string, unknown>, name: string): unknown {
-  if (!(name in o)) throw new Reject('MALFORMED', `missing field "${name}"`);
+  if (!Object.hasOwn(o, name)) throw new Reject('MALFORMED', `missing field "${name}"`);
   return o[name];
 }
 
-function hexField(o: Record<string, unknown>, name: string, maxBytes = 1 << 20): Uint8Array {
-  const v = field(o, name);
-  if (typeof v !== 'string' || v.length > maxBytes * 2 + 2)
-    throw new Reject('MALFORMED', `"${name}" must be hex`);
-  try {
-    return fromHex(v);
-  } catch {
-    throw new Reject('MALFORMED', `"${name}" is not valid hex`);
+/** The object has exactly these keys (all of them, nothing else). */
+function exactKeys(o: Record<string, unknown>, keys: readonly string[], what: string): void {
+  for (const k of Object.keys(o)) {
+    if (!keys.includes(k)) throw new Reject('MALFORMED', `${what} has an unknown field ${JSON.stringify(k)}`);
   }
+  for (const k of keys) field(o, k);
+}
+
+const CANONICAL_HEX = /^(?:[0-9a-f]{2})*$/;
+
+/** Canonical hex: lower-case, even length, no `0x` prefix. */
+function canonicalHex(v: unknown, name: string, maxBytes: number): Uint8Array {
+  if (typeof v !== 'string' || v.length > maxBytes * 2)
+    throw new Reject('MALFORMED', `"${name}" must be a hex string of at most ${maxBytes} bytes`);
+  if (!CANONICAL_HEX.test(v))
+    throw new Reject('MALFORMED', `"${name}" is not canonical hex (lower-case, even length, no 0x)`);
+  return fromHex(v);
+}
+
+function hexField(o: Record<string, unknown>, name: string, maxBytes = 1 << 20): Uint8Array {
+  return canonicalHex(field(o, name), name, maxBytes);
 }
 
 function proofField(o: Record<string, unknown>, name = 'proof'): Uint8Array[] {
@@ -123,15 +140,8 @@ function proofField(o: Record<string, unknown>, name = 'proof'): Uint8Array[] {
   if (!Array.isArray(v) || v.length > MAX_PROOF_NODES) {
     throw new Reject('MALFORMED', `"${name}" must be an array of at most ${MAX_PROOF_NODES} hex strings`);
   }
-  return v.map((x, i) => {
-    if (typeof x !== 'string' || x.length > 2 * 4096 + 2)
-      throw new Reject('MALFORMED', `"${name}[${i}]" must be hex`);
-    try {
-      return fromHex(x);
-    } catch {
-      throw new Reject('MALFORMED', `"${name}[${i}]" is not valid hex`);
-    }
-  });
+  // As large as verifyMptProof admits: a leaf holding a maximum-size record is > 32 KiB.
+  return v.map((x, i) => canonicalHex(x, `${name}[${i}]`, MAX_PROOF_NODE_BYTES));
 }
 
 function safeInt(o: Record<string, unknown>, name: string): number {
@@ -190,13 +200,17 @@ function mptValue(root: Uint8Array, key: Uint8Array, proof: Uint8Array[]): Uint8
 }
 
 function verifyAccount(o: Record<string, unknown>, trust: TrustAnchor, schemes: CertificateSchemes) {
+  exactKeys(o, ['version', 'kind', 'address', 'proof', 'header', 'certificate'], 'an account bundle');
   const addrText = field(o, 'address');
   let address: Uint8Array;
   try {
-    address = parseAddress(String(addrText));
+    if (typeof addrText !== 'string') throw new Error('"address" must be a string');
+    address = parseAddress(addrText);
   } catch (e) {
     throw new Reject('MALFORMED', (e as Error).message);
   }
+  if (formatAddress(address) !== addrText)
+    throw new Reject('MALFORMED', '"address" is not in canonical (lower-case) form');
   const proof = proofField(o);
   const { header } = certifiedHeader(o, trust, schemes);
   const raw = mptValue(header.stateRoot, accountKey(address), proof);
@@ -213,6 +227,7 @@ function verifyAccount(o: Record<string, unknown>, trust: TrustAnchor, schemes: 
 }
 
 function verifyRecord(o: Record<string, unknown>, trust: TrustAnchor, schemes: CertificateSchemes) {
+  exactKeys(o, ['version', 'kind', 'key', 'proof', 'header', 'certificate'], 'a record bundle');
   const key = hexField(o, 'key', 256);
   const proof = proofField(o);
   const { header } = certifiedHeader(o, trust, schemes);
@@ -240,19 +255,55 @@ function verifyRecord(o: Record<string, unknown>, trust: TrustAnchor, schemes: C
 }
 
 function parseReceipt(v: unknown): Receipt {
-  if (typeof v !== 'object' || v === null) throw new Reject('MALFORMED', '"receipt" must be an object');
-  const r = v as { ok?: unknown; code?: unknown };
-  if (r.ok === true && r.code === undefined) return receiptFromNumber(0);
+  const r = asObject(v, '"receipt"') as { ok?: unknown; code?: unknown };
+  exactKeys(r, r.ok === true ? ['ok'] : ['ok', 'code'], '"receipt"');
+  if (r.ok === true) return receiptFromNumber(0);
   const idx = RECEIPT_CODES.indexOf(r.code as (typeof RECEIPT_CODES)[number]);
   if (r.ok !== false || idx <= 0) throw new Reject('MALFORMED', '"receipt" is not a valid receipt');
   return receiptFromNumber(idx);
 }
 
-function verifyTx(o: Record<string, unknown>, trust: TrustAnchor, schemes: CertificateSchemes) {
-  const txBytes = hexField(o, 'tx', 64 * 1024);
+/** The operation in JSON form: what the transaction did, as the verifier decoded it. */
+function opJson(op: Operation): Record<string, unknown> {
+  switch (op.type) {
+    case 'transfer':
+      return { type: op.type, to: formatAddress(op.to), amount: op.amount.toString() };
+    case 'put':
+      return {
+        type: op.type,
+        key: textOrHex(op.key),
+        value: Buffer.from(op.value).toString('utf8'),
+        valueHex: toHex(op.value),
+      };
+    default:
+      return { type: op.type, amount: op.amount.toString() };
+  }
+}
+
+/** UTF-8 text if the bytes are valid UTF-8, else `0x` + hex. */
+function textOrHex(bytes: Uint8Array): string {
+  try {
+    return fromUtf8(bytes);
+  } catch {
+    return `0x${toHex(bytes)}`;
+  }
+}
+
+function verifyTx(
+  o: Record<string, unknown>,
+  trust: TrustAnchor,
+  schemes: CertificateSchemes,
+  maxTxBytes: number,
+) {
+  exactKeys(
+    o,
+    ['version', 'kind', 'tx', 'height', 'receipt', 'logIndex', 'proof', 'header', 'certificate'],
+    'a tx bundle',
+  );
+  const txBytes = hexField(o, 'tx', maxTxBytes);
   let etx: ReturnType<typeof decodeTransaction>;
   try {
-    etx = decodeTransaction(txBytes);
+    etx = decodeTransaction(txBytes, maxTxBytes);
     verifyTransaction(etx, trust.chainId);
   } catch (e) {
     throw new Reject('BAD_TRANSACTION', (e as Error).message);
@@ -273,6 +324,7 @@ function verifyTx(o: Record<string, unknown>, trust: TrustAnchor, schemes: Certi
     id: toHex(etx.id),
     from: formatAddress(etx.from),
     nonce: etx.tx.nonce,
+    op: opJson(etx.tx.op),
     height,
     logIndex,
     receipt: receiptToJson(receipt),
@@ -292,8 +344,13 @@ function verifyConsistencyBundle(
   trust: TrustAnchor,
   schemes: CertificateSchemes,
 ) {
-  const from = certifiedHeader(asObject(field(o, 'from'), '"from"'), trust, schemes).header;
-  const to = certifiedHeader(asObject(field(o, 'to'), '"to"'), trust, schemes).header;
+  exactKeys(o, ['version', 'kind', 'from', 'to', 'proof'], 'a consistency bundle');
+  const fromObj = asObject(field(o, 'from'), '"from"');
+  const toObj = asObject(field(o, 'to'), '"to"');
+  exactKeys(fromObj, ['header', 'certificate'], '"from"');
+  exactKeys(toObj, ['header', 'certificate'], '"to"');
+  const from = certifiedHeader(fromObj, trust, schemes).header;
+  const to = certifiedHeader(toObj, trust, schemes).header;
   const proof = proofField(o);
   if (from.height > to.height) throw new Reject('BAD_PROOF', '"from" is higher than "to"');
   if (from.logSize > to.logSize) throw new Reject('BAD_PROOF', 'the log shrank between the two headers');
@@ -306,6 +363,12 @@ function verifyConsistencyBundle(
   return { kind: 'consistency', from: headerSummary(from), to: headerSummary(to) };
 }
 
+export interface VerifyBundleOptions {
+  readonly schemes?: CertificateSchemes;
+  /** The chain's transaction size cap (default DEFAULT_MAX_TX_BYTES, 64 KiB). */
+  readonly maxTxBytes?: number;
+}
+
 /**
  * Verifies a bundle (its parsed JSON) against the trusted genesis validator set. Pure; never
  * throws on hostile input.
@@ -313,10 +376,11 @@ function verifyConsistencyBundle(
 export function verifyBundle(
   bundle: unknown,
   trusted: TrustAnchor,
-  opts: { schemes?: CertificateSchemes } = {},
+  opts: VerifyBundleOptions = {},
 ): BundleResult {
-  const schemes = opts.schemes ?? LEDGER_CERTIFICATE_SCHEMES;
   try {
+    const schemes = opts?.schemes ?? LEDGER_CERTIFICATE_SCHEMES;
+    const maxTxBytes = opts?.maxTxBytes ?? DEFAULT_MAX_TX_BYTES;
     const o = asObject(bundle, 'bundle');
     if (o.version !== BUNDLE_VERSION) {
       return {
@@ -334,7 +398,7 @@ export function verifyBundle(
         value = verifyRecord(o, trusted, schemes);
         break;
       case 'tx':
-        value = verifyTx(o, trusted, schemes);
+        value = verifyTx(o, trusted, schemes, maxTxBytes);
         break;
       case 'consistency':
         value = verifyConsistencyBundle(o, trusted, schemes);
@@ -345,8 +409,18 @@ export function verifyBundle(
     return { ok: true, value };
   } catch (e) {
     if (e instanceof Reject) return { ok: false, code: e.code, reason: e.message };
-    return { ok: false, code: 'MALFORMED', reason: (e as Error).message };
+    return { ok: false, code: 'MALFORMED', reason: messageOf(e) };
   }
+}
+
+/** A thrown value's message, without trusting it (a hostile getter could throw again). */
+function messageOf(e: unknown): string {
+  try {
+    if (e instanceof Error && typeof e.message === 'string' && e.message.length > 0) return e.message;
+  } catch {
+    // fall through
+  }
+  return 'malformed bundle';
 }
 
 export function proofToJson(proof: readonly Uint8Array[]): string[] {

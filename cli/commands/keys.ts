@@ -2,7 +2,15 @@ import { toHex } from '../../crypto/bytes.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
 import { peerIdFromEd25519 } from '../../ledger/validators.ts';
 import { generateKey, loadKey, passphraseFromEnv, saveKey } from '../../src/keystore.ts';
-import { type Command, EXIT_OK, required, str, UsageError } from '../framework.ts';
+import {
+  type Command,
+  EXIT_OK,
+  forceOption,
+  refusingOverwrite,
+  required,
+  str,
+  UsageError,
+} from '../framework.ts';
 
 const passphraseEnv = {
   type: 'string',
@@ -13,11 +21,13 @@ const passphraseEnv = {
 export const keysGenerate: Command = {
   name: 'keys generate',
   summary: 'generate a key file (ed25519 account/validator key, or BLS)',
-  synopsis: '--out FILE [--type ed25519|bls] [--passphrase-env VAR]',
+  synopsis: '--out FILE [--type ed25519|bls] [--passphrase-env VAR] [--force]',
+  description: 'Refuses to replace an existing FILE (exit 2) unless --force is given.',
   options: {
     out: { type: 'string', valueName: 'FILE', description: 'where to write the key file (mode 0600)' },
     type: { type: 'string', valueName: 'TYPE', description: 'ed25519 (default) or bls' },
     'passphrase-env': passphraseEnv,
+    ...forceOption,
   },
   examples: [
     'verity keys generate --out alice.json',
@@ -29,7 +39,10 @@ export const keysGenerate: Command = {
     if (typeName !== 'ed25519' && typeName !== 'bls') throw new UsageError('--type must be ed25519 or bls');
     const passphrase = passphraseFromEnv(str(values, 'passphrase-env'));
     const key = generateKey(typeName === 'bls' ? 'bls12-381' : 'ed25519');
-    await saveKey(path, key, passphrase === undefined ? {} : { passphrase });
+    const overwrite = values.force === true;
+    await refusingOverwrite(() =>
+      saveKey(path, key, { overwrite, ...(passphrase === undefined ? {} : { passphrase }) }),
+    );
     const info = describeKey(key.type, key.publicKey);
     out.result({ file: path, encrypted: passphrase !== undefined, ...info }, () =>
       [

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { buildChain } from '../../src/genesis-builder.ts';
-import { writeFileAtomic } from '../../src/keystore.ts';
+import { VerityError } from '../../crypto/errors.ts';
+import { parseGenesis } from '../../ledger/genesis.ts';
+import { type ChainPlan, checkEngine, planChain } from '../../src/genesis-builder.ts';
+import { passphraseFromEnv, saveKey, writeFileAtomic } from '../../src/keystore.ts';
 import { applyOverrides, configToToml, defaultConfig, loadConfig } from '../../src/node/config.ts';
 import { homePaths } from '../../src/node/home.ts';
 import { createLogger } from '../../src/node/logger.ts';
@@ -16,7 +18,17 @@ import {
   type TestnetManifest,
 } from '../../src/node/testnet.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
-import { type Command, EXIT_FAILED, EXIT_OK, intOption, required, str, UsageError } from '../framework.ts';
+import {
+  type Command,
+  EXIT_FAILED,
+  EXIT_OK,
+  forceOption,
+  intOption,
+  refusingOverwrite,
+  required,
+  str,
+  UsageError,
+} from '../framework.ts';
 import { parseEngineFlag } from './engine-flag.ts';
 
 /** The engine `npm start` and `verity testnet` use when none is named. */
@@ -31,7 +43,9 @@ function collectSets(values: Record<string, unknown>): string[] {
 export const init: Command = {
   name: 'init',
   summary: 'create one node home (a single-validator dev chain, or a full node joining --genesis)',
-  synopsis: '--home DIR [--chain-id ID] [--engine NAME] [--genesis FILE]',
+  synopsis: '--home DIR [--chain-id ID] [--engine NAME] [--genesis FILE] [--force]',
+  description:
+    'Every option is checked before anything is written. An existing node home is refused (exit 2)\nunless --force is given, which replaces its config, genesis and keys and deletes its chain data.',
   options: {
     home: { type: 'string', valueName: 'DIR', description: 'node home directory to create' },
     'chain-id': {
@@ -49,37 +63,87 @@ export const init: Command = {
       valueName: 'FILE',
       description: 'join an existing chain as a full node instead',
     },
+    ...forceOption,
   },
   async run({ values, out }) {
     const home = resolve(required(values, 'home'));
-    if (existsSync(join(home, 'config.toml'))) throw new UsageError(`${home} is already a node home`);
-    await mkdir(home, { recursive: true });
+    const paths = homePaths(home);
+    const force = values.force === true;
     const genesisFile = str(values, 'genesis');
+    if (genesisFile !== undefined && (values['chain-id'] !== undefined || values.engine !== undefined))
+      throw new UsageError('--chain-id and --engine describe a new dev chain; they do not go with --genesis');
+
+    // Check and build everything in memory first: a bad option leaves no partial home behind.
+    let plan: ChainPlan | undefined;
+    let genesisText: string | undefined;
     if (genesisFile !== undefined) {
-      const { copyFile } = await import('node:fs/promises');
-      await copyFile(genesisFile, homePaths(home).genesis);
+      try {
+        genesisText = await readFile(genesisFile, 'utf8');
+      } catch (e) {
+        throw new UsageError(
+          `cannot read the genesis file ${genesisFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(genesisText);
+      } catch {
+        throw new UsageError(`the genesis file ${genesisFile} is not valid JSON`);
+      }
+      const genesis = parseGenesis(json); // a GenesisError says which field is wrong (exit 1)
+      checkEngine(genesis.engine.name, genesis.engine.params);
     } else {
       const { name, params } = parseEngineFlag(str(values, 'engine') ?? DEFAULT_ENGINE);
-      const tmp = join(home, '.init');
-      const built = await buildChain({
+      plan = planChain({
         chainId: str(values, 'chain-id') ?? 'verity-dev',
         validators: 1,
         engine: name,
         engineParams: params,
         accounts: 1,
         genesisTime: Date.now(),
-        out: tmp,
       });
-      const { rename, rm } = await import('node:fs/promises');
-      await rename(join(tmp, 'node0', 'keys'), homePaths(home).keys);
-      await rename(built.genesisPath, homePaths(home).genesis);
-      await rename(join(tmp, 'accounts'), join(home, 'accounts'));
-      await rm(tmp, { recursive: true, force: true });
     }
-    await writeFileAtomic(homePaths(home).config, configToToml(defaultConfig('node0')));
+    const accountFile = join(home, 'accounts', 'account0.json');
+    const dataDir = join(home, 'data');
+    if (!force) {
+      const existing = [paths.config, paths.genesis, paths.keys, accountFile, dataDir].find((p) =>
+        existsSync(p),
+      );
+      if (existing !== undefined)
+        throw new UsageError(
+          `${home} is already a node home (${existing} exists); use --force to replace it (its keys and chain data are lost)`,
+        );
+    } else {
+      await rm(paths.keys, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true });
+    }
+
+    await mkdir(home, { recursive: true });
+    const exclusive = !force;
+    let account: { keyFile: string; address: string } | undefined;
+    await refusingOverwrite(async () => {
+      if (plan !== undefined) {
+        const v = plan.validators[0] as ChainPlan['validators'][number];
+        const a = plan.accounts[0] as ChainPlan['accounts'][number];
+        await saveKey(paths.ed25519Key, v.ed25519, { overwrite: force });
+        await saveKey(paths.blsKey, v.bls, { overwrite: force });
+        if (v.blsShare !== undefined) await saveKey(paths.blsShareKey, v.blsShare, { overwrite: force });
+        await saveKey(accountFile, a.key, { overwrite: force });
+        account = { keyFile: accountFile, address: a.address };
+        genesisText = `${JSON.stringify(plan.genesisJson, null, 2)}\n`;
+      }
+      await writeFileAtomic(paths.genesis, genesisText as string, 0o644, { exclusive });
+      // Last: config.toml is what marks the directory as a node home.
+      await writeFileAtomic(paths.config, configToToml(defaultConfig('node0')), 0o644, { exclusive });
+    });
     out.result(
-      { home, config: homePaths(home).config, genesis: homePaths(home).genesis },
-      () => `initialised ${home}\nstart it with: verity start --home ${home}`,
+      { home, config: paths.config, genesis: paths.genesis, ...(account === undefined ? {} : { account }) },
+      () =>
+        [
+          `initialised ${home}`,
+          ...(account === undefined ? [] : [`funded account: ${account.address}  key ${account.keyFile}`]),
+          `start it with: verity start --home ${home}`,
+        ].join('\n'),
     );
     return EXIT_OK;
   },
@@ -105,19 +169,26 @@ export const start: Command = {
   },
   async run({ values }) {
     const home = resolve(required(values, 'home'));
+    const passphrase = passphraseFromEnv(str(values, 'passphrase-env'));
     const sets = collectSets(values);
     const fmt = str(values, 'log-format');
     const lvl = str(values, 'log-level');
     if (fmt !== undefined) sets.push(`node.log_format=${fmt}`);
     if (lvl !== undefined) sets.push(`node.log_level=${lvl}`);
-    const config = applyOverrides(await loadConfig(homePaths(home).config), sets);
+    const fileConfig = await loadConfig(homePaths(home).config); // a bad config.toml: exit 1
+    let config: ReturnType<typeof applyOverrides>;
+    try {
+      config = applyOverrides(fileConfig, sets);
+    } catch (e) {
+      // loadConfig validated the file, so this is a bad --set / --log-format / --log-level: exit 2.
+      if (e instanceof VerityError && e.code === 'CONFIG_INVALID') throw new UsageError(e.message);
+      throw e;
+    }
     const logger = createLogger({
       level: config.node.logLevel,
       format: config.node.logFormat,
       name: config.node.moniker,
     });
-    const passEnv = str(values, 'passphrase-env');
-    const passphrase = passEnv === undefined ? undefined : process.env[passEnv];
     const node = await VerityNode.start({
       home,
       config,
@@ -140,7 +211,10 @@ export const start: Command = {
 export const testnet: Command = {
   name: 'testnet',
   summary: 'create a local testnet: genesis, one home per validator, funded accounts, testnet.json',
-  synopsis: '--validators N --out DIR [--engine NAME] [--base-port P] [--accounts K] [--chain-id ID]',
+  synopsis:
+    '--validators N --out DIR [--engine NAME] [--base-port P] [--accounts K] [--chain-id ID] [--force]',
+  description:
+    'Every option is checked before anything is written. A directory that already holds (part of) a\ntestnet is refused (exit 2) unless --force is given, which replaces its keys, genesis, configs\nand manifest and deletes the chain data of its nodes.',
   options: {
     validators: { type: 'string', valueName: 'N', description: 'number of validators (1..64)' },
     out: { type: 'string', valueName: 'DIR', description: 'output directory' },
@@ -152,22 +226,30 @@ export const testnet: Command = {
     },
     accounts: { type: 'string', valueName: 'K', description: 'funded account key files (default 4)' },
     'chain-id': { type: 'string', valueName: 'ID', description: 'chain id (default verity-testnet)' },
+    ...forceOption,
   },
   examples: ['verity testnet --validators 4 --out ./net && verity testnet up --dir ./net'],
   async run({ values, out }) {
+    if (str(values, 'validators') === undefined) throw new UsageError('--validators is required');
     const n = intOption(values, 'validators', -1, 1, 64);
-    if (n < 1) throw new UsageError('--validators is required');
+    const dir = required(values, 'out');
     const { name, params } = parseEngineFlag(str(values, 'engine') ?? DEFAULT_ENGINE);
-    const m = await createTestnet({
-      dir: required(values, 'out'),
-      validators: n,
-      engine: name,
-      engineParams: params,
-      basePort: intOption(values, 'base-port', 26600, 1024, 65000),
-      accounts: intOption(values, 'accounts', 4, 0, 1000),
-      chainId: str(values, 'chain-id') ?? 'verity-testnet',
-    });
-    out.result(m, () => describeTestnet(m, required(values, 'out')));
+    const basePort = intOption(values, 'base-port', 26600, 1024, 65000);
+    const accounts = intOption(values, 'accounts', 4, 0, 1000);
+    // createTestnet checks the rest (engine, chain id, ports) before writing anything.
+    const m = await refusingOverwrite(() =>
+      createTestnet({
+        dir,
+        validators: n,
+        engine: name,
+        engineParams: params,
+        basePort,
+        accounts,
+        chainId: str(values, 'chain-id') ?? 'verity-testnet',
+        force: values.force === true,
+      }),
+    );
+    out.result(m, () => describeTestnet(m, dir));
     return EXIT_OK;
   },
 };
@@ -305,14 +387,23 @@ export const startLocal: Command = {
     if (!existsSync(manifestPath(resolve(dir)))) {
       const { name, params } = parseEngineFlag(str(values, 'engine') ?? DEFAULT_ENGINE);
       out.info(`creating a 4-validator ${name} testnet in ${dir} (first run)`);
-      await createTestnet({
-        dir,
-        validators: 4,
-        engine: name,
-        engineParams: params,
-        accounts: 4,
-        chainId: 'verity-local',
-      });
+      try {
+        await createTestnet({
+          dir,
+          validators: 4,
+          engine: name,
+          engineParams: params,
+          accounts: 4,
+          chainId: 'verity-local',
+        });
+      } catch (e) {
+        // Files but no manifest: an earlier creation was interrupted. Never overwrite keys silently.
+        if (e instanceof VerityError && e.code === 'OUTPUT_EXISTS')
+          throw new UsageError(
+            `${dir} holds part of a testnet but no testnet.json (${e.message}); delete ${dir}, or recreate it with: verity testnet --validators 4 --out ${dir} --force`,
+          );
+        throw e;
+      }
     } else {
       out.info(`resuming the testnet in ${dir}`);
     }

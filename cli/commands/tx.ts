@@ -1,7 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
 import { formatAddress, parseAddress } from '../../ledger/address.ts';
-import { type EncodedTransaction, type Operation, signTransaction } from '../../ledger/tx.ts';
+import {
+  type EncodedTransaction,
+  MAX_AMOUNT,
+  MAX_CHAIN_ID_LENGTH,
+  MAX_RECORD_KEY_LENGTH,
+  MAX_RECORD_VALUE_LENGTH,
+  type Operation,
+  signTransaction,
+} from '../../ledger/tx.ts';
 import { loadKey, passphraseFromEnv } from '../../src/keystore.ts';
 import {
   bigintOption,
@@ -34,7 +42,7 @@ export function operationFromFlags(values: CommandContext['values']): Operation 
       'give exactly one operation: --to ADDR --amount N, --put KEY=VALUE, --stake N or --unstake N',
     );
   if (values.to !== undefined) {
-    const amount = bigintOption(values, 'amount');
+    const amount = bigintOption(values, 'amount', MAX_AMOUNT);
     if (amount === undefined || amount <= 0n)
       throw new UsageError('--amount must be a positive integer with --to');
     let to: Uint8Array;
@@ -50,10 +58,16 @@ export function operationFromFlags(values: CommandContext['values']): Operation 
     const text = required(values, 'put');
     const eq = text.indexOf('=');
     if (eq <= 0) throw new UsageError('--put takes KEY=VALUE with a non-empty KEY');
-    return { type: 'put', key: utf8(text.slice(0, eq)), value: utf8(text.slice(eq + 1)) };
+    const key = utf8(text.slice(0, eq));
+    const value = utf8(text.slice(eq + 1));
+    if (key.length > MAX_RECORD_KEY_LENGTH)
+      throw new UsageError(`--put KEY must be at most ${MAX_RECORD_KEY_LENGTH} bytes (UTF-8)`);
+    if (value.length > MAX_RECORD_VALUE_LENGTH)
+      throw new UsageError(`--put VALUE must be at most ${MAX_RECORD_VALUE_LENGTH} bytes (UTF-8)`);
+    return { type: 'put', key, value };
   }
   const kind = values.stake !== undefined ? 'stake' : 'unstake';
-  const amount = bigintOption(values, kind);
+  const amount = bigintOption(values, kind, MAX_AMOUNT);
   if (amount === undefined || amount <= 0n) throw new UsageError(`--${kind} must be a positive integer`);
   return { type: kind, amount };
 }
@@ -103,6 +117,8 @@ export const txSign: Command = {
   async run({ values, out }) {
     const keyPath = required(values, 'key');
     const chainId = required(values, 'chain-id');
+    if (utf8(chainId).length > MAX_CHAIN_ID_LENGTH)
+      throw new UsageError(`--chain-id must be at most ${MAX_CHAIN_ID_LENGTH} bytes`);
     if (str(values, 'nonce') === undefined) throw new UsageError('--nonce is required');
     const nonce = intOption(values, 'nonce', 0);
     const op = operationFromFlags(values);

@@ -7,6 +7,7 @@
  * cost is the JS→native call, not the compression, so one call over one contiguous buffer wins.
  */
 import { hash } from 'node:crypto';
+import { LogError } from './errors.ts';
 
 export const HASH_BYTES = 32;
 
@@ -24,7 +25,15 @@ function digest(data: Uint8Array): Uint8Array {
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
+/**
+ * Hash of a leaf. `entry` must be a Uint8Array: anything else (a string, an array of numbers, a
+ * Buffer-like object) would hash to *something*, silently — so it is a LogError INVALID_ARGUMENT.
+ * The boolean verifiers (verify.ts) take leaf hashes, not entries, and never call this.
+ */
 export function leafHash(entry: Uint8Array): Uint8Array {
+  if (!(entry instanceof Uint8Array)) {
+    throw new LogError('INVALID_ARGUMENT', `leaf entry must be a Uint8Array, got ${describe(entry)}`);
+  }
   const len = entry.length + 1;
   if (len <= LEAF_SCRATCH_BYTES) {
     leafInput[0] = 0x00;
@@ -34,6 +43,12 @@ export function leafHash(entry: Uint8Array): Uint8Array {
   const buf = new Uint8Array(len);
   buf.set(entry, 1);
   return digest(buf);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  return typeof x;
 }
 
 /** Hash of an interior node. Accepts any lengths (RFC test vectors hash short strings). */

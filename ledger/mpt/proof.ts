@@ -41,29 +41,57 @@ function invalid(why: string): never {
 
 /**
  * Verifies `proof` for `key` against `root`. Returns the value if the proof shows the key is in the
- * trie, `undefined` if it shows the key is absent; throws TrieError INVALID_PROOF otherwise.
+ * trie, `undefined` if it shows the key is absent; throws TrieError INVALID_PROOF otherwise — and
+ * only that, whatever the arguments (null options, throwing getters, proxies).
  */
 export function verifyMptProof(
   root: Uint8Array,
   key: Uint8Array,
   proof: readonly Uint8Array[],
-  opts: VerifyOptions = {},
+  opts: VerifyOptions | null | undefined = {},
 ): Uint8Array | undefined {
+  try {
+    return verifyUnchecked(root, key, proof, opts ?? {});
+  } catch (err) {
+    if (err instanceof TrieError && err.code === 'INVALID_PROOF') throw err;
+    // Hostile input (throwing getters, proxies, odd subclasses) is still a typed rejection; the
+    // thrown value is not inspected, since reading it could throw again.
+    return invalid('malformed input');
+  }
+}
+
+function verifyUnchecked(
+  root: Uint8Array,
+  key: Uint8Array,
+  input: readonly Uint8Array[],
+  opts: VerifyOptions,
+): Uint8Array | undefined {
+  if (typeof opts !== 'object') invalid('options must be an object');
+  const secure = opts.secure;
+  if (secure !== undefined && typeof secure !== 'boolean') invalid('options.secure must be a boolean');
+  const maxNode = opts.maxNodeBytes ?? MAX_PROOF_NODE_BYTES;
+  if (!Number.isSafeInteger(maxNode) || maxNode < 0)
+    invalid('options.maxNodeBytes must be a non-negative integer');
   if (!(root instanceof Uint8Array) || root.length !== 32) invalid('root must be 32 bytes');
   if (!(key instanceof Uint8Array)) invalid('key must be a Uint8Array');
-  if (!Array.isArray(proof)) invalid('proof must be an array');
-  if (proof.length > MAX_PROOF_NODES) invalid(`more than ${MAX_PROOF_NODES} nodes`);
-  const maxNode = opts.maxNodeBytes ?? MAX_PROOF_NODE_BYTES;
+  if (!Array.isArray(input)) invalid('proof must be an array');
+  const count = input.length;
+  if (count > MAX_PROOF_NODES) invalid(`more than ${MAX_PROOF_NODES} nodes`);
   const maxTotal = MAX_PROOF_BYTES + maxNode;
+  // One read of each element into a private array: a proxy or getter cannot show the checks
+  // below one element and the walk another.
+  const proof: Uint8Array[] = [];
   let total = 0;
-  for (const el of proof) {
+  for (let i = 0; i < count; i++) {
+    const el: unknown = input[i];
     if (!(el instanceof Uint8Array)) invalid('proof element is not a Uint8Array');
     if (el.length > maxNode) invalid('proof element too large');
     total += el.length;
+    proof.push(el);
   }
   if (total > maxTotal) invalid('proof too large');
-  if (!opts.secure && key.length > MAX_KEY_BYTES) invalid('key too long');
-  const path = bytesToNibbles(opts.secure ? keccak256(key) : key);
+  if (!secure && key.length > MAX_KEY_BYTES) invalid('key too long');
+  const path = bytesToNibbles(secure ? keccak256(key) : key);
 
   if (equalBytes(root, EMPTY_ROOT)) {
     if (proof.length !== 0) invalid('the empty trie has no nodes');

@@ -5,13 +5,14 @@
  *   [node]       moniker, log_level, log_format ("json" | "pretty")
  *   [p2p]        listen, peers = ["<peerId>@/ip4/…/tcp/…"], allow_non_validators, max_frame_* …
  *   [rpc]        listen = "127.0.0.1:26657", max_body_bytes, commit_timeout_ms
- *   [mempool]    max_txs, max_bytes, max_per_sender, future_nonce_window
+ *   [mempool]    max_txs, max_bytes, max_per_sender, future_nonce_window, max_tx_bytes
  *   [consensus]  max_block_txs, max_block_bytes, max_future_drift_ms, status_interval_ms
  *   [storage]    sync (fsync every commit; never turn off for a validator)
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { VerityError } from '../../crypto/errors.ts';
+import { DEFAULT_MAX_TX_BYTES } from '../../ledger/tx.ts';
 
 export class ConfigError extends VerityError<'CONFIG_INVALID'> {}
 
@@ -30,7 +31,18 @@ export interface NodeConfig {
     maxSyncFrameBytes: number;
   };
   readonly rpc: { listen: string; maxBodyBytes: number; commitTimeoutMs: number };
-  readonly mempool: { maxTxs: number; maxBytes: number; maxPerSender: number; futureNonceWindow: number };
+  readonly mempool: {
+    maxTxs: number;
+    maxBytes: number;
+    maxPerSender: number;
+    futureNonceWindow: number;
+    /**
+     * Largest transaction (encoded bytes) this node admits over RPC and gossip. Blocks carrying a
+     * larger one are invalid for a node that also validates blocks with it, so every validator of
+     * a chain must use the same value.
+     */
+    maxTxBytes: number;
+  };
   readonly consensus: {
     maxBlockTxs: number;
     maxBlockBytes: number;
@@ -52,7 +64,13 @@ export function defaultConfig(moniker = 'node'): NodeConfig {
       maxSyncFrameBytes: 32 * 1024 * 1024,
     },
     rpc: { listen: '127.0.0.1:26657', maxBodyBytes: 256 * 1024, commitTimeoutMs: 30_000 },
-    mempool: { maxTxs: 20_000, maxBytes: 64 * 1024 * 1024, maxPerSender: 1024, futureNonceWindow: 1024 },
+    mempool: {
+      maxTxs: 20_000,
+      maxBytes: 64 * 1024 * 1024,
+      maxPerSender: 1024,
+      futureNonceWindow: 1024,
+      maxTxBytes: DEFAULT_MAX_TX_BYTES,
+    },
     // Blocks must fit a consensus frame (proposals carry the block): keep max_block_bytes below it.
     // 2,000 transactions keep one block's validation well inside a round's timeouts on small machines.
     consensus: {
@@ -82,6 +100,7 @@ const KEYS: Record<keyof NodeConfig, Record<string, string>> = {
     max_bytes: 'maxBytes',
     max_per_sender: 'maxPerSender',
     future_nonce_window: 'futureNonceWindow',
+    max_tx_bytes: 'maxTxBytes',
   },
   consensus: {
     max_block_txs: 'maxBlockTxs',
@@ -100,12 +119,12 @@ function bad(key: string, reason: string): ConfigError {
 export function configFromToml(doc: Record<string, unknown>, moniker?: string): NodeConfig {
   const cfg = defaultConfig(moniker) as unknown as Record<string, Record<string, unknown>>;
   for (const [section, table] of Object.entries(doc)) {
-    const keys = KEYS[section as keyof NodeConfig];
+    const keys = Object.hasOwn(KEYS, section) ? KEYS[section as keyof NodeConfig] : undefined;
     if (keys === undefined) throw bad(section, `unknown section (known: ${Object.keys(KEYS).join(', ')})`);
     if (typeof table !== 'object' || table === null || Array.isArray(table))
       throw bad(section, 'must be a table');
     for (const [k, v] of Object.entries(table)) {
-      const field = keys[k];
+      const field = Object.hasOwn(keys, k) ? keys[k] : undefined;
       if (field === undefined)
         throw bad(`${section}.${k}`, `unknown key (known: ${Object.keys(keys).join(', ')})`);
       const target = cfg[section] as Record<string, unknown>;
@@ -142,11 +161,32 @@ export function validate(c: NodeConfig): void {
     );
   }
   if (c.consensus.maxBlockTxs < 1) throw bad('consensus.max_block_txs', 'must be at least 1');
+  const tx = c.mempool.maxTxBytes;
+  if (tx < MIN_TX_BYTES) throw bad('mempool.max_tx_bytes', `must be at least ${MIN_TX_BYTES}`);
+  // Admission only: block validity uses the protocol maximum, the same on every validator, so a
+  // node with a larger setting would admit transactions no block may carry.
+  if (tx > DEFAULT_MAX_TX_BYTES)
+    throw bad(
+      'mempool.max_tx_bytes',
+      `must not exceed the protocol maximum of ${DEFAULT_MAX_TX_BYTES} bytes`,
+    );
+  // A transaction must fit every path it travels: a gossip frame (plus batch framing), an RPC body
+  // (hex doubles it, plus the JSON around it), a block, and the mempool itself.
+  if (tx + 1024 > c.p2p.maxTxFrameBytes)
+    throw bad('mempool.max_tx_bytes', 'must leave 1 KiB of room below p2p.max_tx_frame_bytes');
+  if (2 * tx + 1024 > c.rpc.maxBodyBytes)
+    throw bad('mempool.max_tx_bytes', 'a hex-encoded transaction must fit rpc.max_body_bytes (2 × + 1 KiB)');
+  if (tx > c.consensus.maxBlockBytes)
+    throw bad('mempool.max_tx_bytes', 'must not exceed consensus.max_block_bytes');
+  if (tx > c.mempool.maxBytes) throw bad('mempool.max_tx_bytes', 'must not exceed mempool.max_bytes');
   for (const p of c.p2p.peers) {
     if (!/^[1-9A-HJ-NP-Za-km-z]{40,64}@\/.+/.test(p))
       throw bad('p2p.peers', `"${p}" must look like <peerId>@<multiaddr>`);
   }
 }
+
+/** Smaller than any signed transaction with an operation: a cap below it would admit nothing. */
+const MIN_TX_BYTES = 256;
 
 export function configToToml(c: NodeConfig): string {
   const doc: Record<string, Record<string, unknown>> = {};
@@ -195,20 +235,29 @@ export function applyOverrides(c: NodeConfig, overrides: readonly string[]): Nod
     }
   }
   for (const o of overrides) {
-    const m = /^([a-z_]+)\.([a-z_]+)=(.*)$/.exec(o);
+    // Section and key names are lower-case identifiers that may hold digits ("p2p").
+    const m = /^([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)=(.*)$/s.exec(o);
     if (!m) throw bad(o, 'overrides look like section.key=value');
     const [, section, key, raw] = m as unknown as [string, string, string, string];
-    const table = doc[section];
-    if (table === undefined || !(key in table)) throw bad(`${section}.${key}`, 'unknown key');
+    const table = Object.hasOwn(doc, section) ? doc[section] : undefined;
+    if (table === undefined)
+      throw bad(`${section}.${key}`, `unknown section (known: ${Object.keys(KEYS).join(', ')})`);
+    if (!Object.hasOwn(table, key))
+      throw bad(`${section}.${key}`, `unknown key (known: ${Object.keys(table).join(', ')})`);
     const current = table[key];
-    table[key] =
-      typeof current === 'number'
-        ? Number(raw)
-        : typeof current === 'boolean'
-          ? raw === 'true'
-          : Array.isArray(current)
-            ? raw.split(',').filter(Boolean)
-            : raw;
+    if (typeof current === 'number') {
+      if (!/^\d{1,16}$/.test(raw))
+        throw bad(`${section}.${key}`, `must be a non-negative integer, got "${raw}"`);
+      table[key] = Number(raw);
+    } else if (typeof current === 'boolean') {
+      if (raw !== 'true' && raw !== 'false')
+        throw bad(`${section}.${key}`, `must be true or false, got "${raw}"`);
+      table[key] = raw === 'true';
+    } else if (Array.isArray(current)) {
+      table[key] = raw.split(',').filter(Boolean);
+    } else {
+      table[key] = raw;
+    }
   }
   return configFromToml(doc, c.node.moniker);
 }

@@ -4,12 +4,11 @@
  * drive the network; `verity testnet up` runs every node as a child process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineParams } from '../../ledger/genesis.ts';
-import { buildChain } from '../genesis-builder.ts';
+import { GenesisBuildError, planChain, refuseExisting, writeChain } from '../genesis-builder.ts';
 import { writeFileAtomic } from '../keystore.ts';
 import { configToToml, defaultConfig } from './config.ts';
 import { NodeApiError } from './errors.ts';
@@ -42,6 +41,12 @@ export interface TestnetOptions {
   readonly threshold?: boolean;
   /** Extra config applied to every node (e.g. faster blocks for benchmarks). */
   readonly tune?: (cfg: ReturnType<typeof defaultConfig>) => void;
+  /**
+   * Replace a testnet already in `dir`: its keys, genesis, configs and manifest are overwritten and
+   * the chain data of its nodes (node<i>/data) deleted — the old chain cannot run on the new genesis.
+   * Without it, any existing file is a GenesisBuildError OUTPUT_EXISTS and nothing is written.
+   */
+  readonly force?: boolean;
 }
 
 export function manifestPath(dir: string): string {
@@ -50,15 +55,17 @@ export function manifestPath(dir: string): string {
 
 export async function createTestnet(o: TestnetOptions): Promise<TestnetManifest> {
   const dir = resolve(o.dir);
-  if (existsSync(manifestPath(dir))) {
-    throw new NodeApiError(
-      'NODE_SETUP',
-      `${dir} already holds a testnet (testnet.json); pick another --out or delete it`,
+  const force = o.force === true;
+  // Every input is checked, and every key built, before anything is written.
+  const basePort = o.basePort ?? 26600;
+  if (!Number.isSafeInteger(basePort) || basePort < 1024 || basePort + 2 * o.validators - 1 > 65535) {
+    throw new GenesisBuildError(
+      'INVALID_OPTIONS',
+      `ports ${basePort}..${basePort + 2 * o.validators - 1} do not fit 1024..65535`,
+      { usage: true },
     );
   }
-  await mkdir(dir, { recursive: true });
-  const basePort = o.basePort ?? 26600;
-  const built = await buildChain({
+  const plan = planChain({
     chainId: o.chainId ?? 'verity-testnet',
     validators: o.validators,
     engine: o.engine,
@@ -66,8 +73,15 @@ export async function createTestnet(o: TestnetOptions): Promise<TestnetManifest>
     accounts: o.accounts ?? 4,
     genesisTime: Date.now(),
     threshold: o.threshold ?? o.engineParams?.qc === 'threshold',
-    out: dir,
   });
+  const homes = plan.validators.map((_, i) => join(dir, `node${i}`));
+  if (!force) {
+    refuseExisting([manifestPath(dir), ...homes.flatMap((h) => [homePaths(h).config, join(h, 'data')])]);
+  } else {
+    for (const h of homes) await rm(join(h, 'data'), { recursive: true, force: true });
+  }
+  await mkdir(dir, { recursive: true });
+  const built = await writeChain(dir, plan, { overwrite: force });
   const p2pAddr = (i: number) => `/ip4/127.0.0.1/tcp/${basePort + 2 * i}`;
   const rpcAddr = (i: number) => `127.0.0.1:${basePort + 2 * i + 1}`;
   const nodes = built.nodes.map((n, i) => ({
@@ -84,7 +98,7 @@ export async function createTestnet(o: TestnetOptions): Promise<TestnetManifest>
     cfg.p2p.peers = nodes.filter((_, j) => j !== i).map((p) => `${p.peerId}@${p.p2p}`);
     cfg.rpc.listen = rpcAddr(i);
     o.tune?.(cfg);
-    await writeFileAtomic(homePaths(n.home).config, configToToml(cfg));
+    await writeFileAtomic(homePaths(n.home).config, configToToml(cfg), 0o644, { exclusive: !force });
   }
   const manifest: TestnetManifest = {
     version: 1,
@@ -94,7 +108,10 @@ export async function createTestnet(o: TestnetOptions): Promise<TestnetManifest>
     nodes,
     accounts: built.accounts,
   };
-  await writeFileAtomic(manifestPath(dir), `${JSON.stringify(manifest, null, 2)}\n`);
+  // Last: the manifest is what marks the directory as a complete testnet (`npm start` resumes it).
+  await writeFileAtomic(manifestPath(dir), `${JSON.stringify(manifest, null, 2)}\n`, 0o644, {
+    exclusive: !force,
+  });
   return manifest;
 }
 

@@ -1,4 +1,5 @@
 // The offline CLI end to end: real processes, real files.
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,153 @@ describe('verity CLI (offline commands)', () => {
     expect(
       (await runVerity(['keys', 'show', enc, '--passphrase-env', 'PW'], { env: { PW: 'pw' } })).code,
     ).toBe(0);
+  });
+
+  it('keys generate refuses to overwrite an existing key file (exit 2) unless --force', async () => {
+    const path = join(dir, 'keep.json');
+    const first = parseJsonOutput(await runVerity(['keys', 'generate', '--out', path, '--json']));
+    const again = await runVerity(['keys', 'generate', '--out', path]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('--force');
+    expect(parseJsonOutput(await runVerity(['keys', 'show', path, '--json'])).address).toBe(first.address);
+    const forced = parseJsonOutput(await runVerity(['keys', 'generate', '--out', path, '--force', '--json']));
+    expect(forced.address).not.toBe(first.address);
+    expect(parseJsonOutput(await runVerity(['keys', 'show', path, '--json'])).address).toBe(forced.address);
+  });
+
+  it('an unset --passphrase-env variable is a usage error (exit 2) for every command that takes it', async () => {
+    const key = join(dir, 'pp.json');
+    expect((await runVerity(['keys', 'generate', '--out', key])).code).toBe(0);
+    const unset = ['--passphrase-env', 'VERITY_TEST_SURELY_UNSET_VAR'];
+    const runs = await Promise.all([
+      runVerity(['keys', 'generate', '--out', join(dir, 'pp2.json'), ...unset]),
+      runVerity(['keys', 'show', key, ...unset]),
+      runVerity(['tx', 'sign', '--key', key, '--chain-id', 'c', '--nonce', '0', '--stake', '1', ...unset]),
+      runVerity(['tx', 'send', '--key', key, '--stake', '1', '--rpc', 'http://127.0.0.1:9', ...unset]),
+      runVerity([
+        'genesis',
+        'init',
+        '--chain-id',
+        'c',
+        '--validators',
+        '1',
+        '--out',
+        join(dir, 'pp-g'),
+        ...unset,
+      ]),
+      runVerity(['start', '--home', join(dir, 'no-home'), ...unset]),
+    ]);
+    for (const r of runs) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('VERITY_TEST_SURELY_UNSET_VAR');
+    }
+    expect(existsSync(join(dir, 'pp2.json'))).toBe(false);
+    expect(existsSync(join(dir, 'pp-g'))).toBe(false);
+  });
+
+  it('an out-of-range amount is a usage error (exit 2) in tx sign and tx send; usage lines show [--json]', async () => {
+    const key = join(dir, 'amt.json');
+    const to = parseJsonOutput(await runVerity(['keys', 'generate', '--out', key, '--json']))
+      .address as string;
+    const tooBig = (2n ** 128n).toString();
+    const sign = (op: string[], chainId = 'c') =>
+      runVerity(['tx', 'sign', '--key', key, '--chain-id', chainId, '--nonce', '0', ...op]);
+    const usage: Array<[string, Promise<{ code: number; stderr: string }>]> = [
+      ['--amount 2^128', sign(['--to', to, '--amount', tooBig])],
+      ['--stake 2^128', sign(['--stake', tooBig])],
+      ['--unstake 10^100', sign(['--unstake', '9'.repeat(100)])],
+      ['--put 257-byte key', sign(['--put', `${'k'.repeat(257)}=v`])],
+      ['--chain-id 65 bytes', sign(['--stake', '1'], 'c'.repeat(65))],
+      [
+        'tx send --amount 2^128',
+        runVerity([
+          'tx',
+          'send',
+          '--key',
+          key,
+          '--to',
+          to,
+          '--amount',
+          tooBig,
+          '--rpc',
+          'http://127.0.0.1:9',
+        ]),
+      ],
+      ['proof verify without arguments', runVerity(['proof', 'verify'])],
+    ];
+    const [maxOk, help] = await Promise.all([
+      sign(['--to', to, '--amount', (2n ** 128n - 1n).toString()]),
+      runVerity(['proof', 'verify', '--help']),
+    ]);
+    for (const [what, run] of usage) {
+      const r = await run;
+      expect(r.code, `${what}: ${r.stderr}`).toBe(2);
+      // Every usage line (help and errors) shows [--json].
+      expect(r.stderr, what).toContain('[--json]');
+    }
+    expect(maxOk.code).toBe(0);
+    expect(help.stdout).toContain('Usage: verity proof verify BUNDLE.json --genesis GENESIS.json [--json]');
+  });
+
+  it('genesis init: an unknown engine, bad engine parameters or an over-long chain id exit 2 and write nothing', async () => {
+    const cases: string[][] = [
+      ['--chain-id', 'c', '--engine', 'nope'],
+      ['--chain-id', 'c', '--engine', 'hotstuff:qc=nope'],
+      ['--chain-id', 'c', '--engine', 'tendermint:bogus=1'],
+      ['--chain-id', 'c'.repeat(65)],
+      ['--chain-id', 'é'.repeat(33)], // 66 bytes of UTF-8
+    ];
+    const runs = await Promise.all(
+      cases.map((args, i) =>
+        runVerity(['genesis', 'init', '--validators', '2', '--out', join(dir, `bad-genesis-${i}`), ...args]),
+      ),
+    );
+    for (const [i, r] of runs.entries()) {
+      const args = cases[i] as string[];
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(existsSync(join(dir, `bad-genesis-${i}`)), args.join(' ')).toBe(false);
+    }
+    const unknown = runs[0] as { stderr: string };
+    expect(unknown.stderr).toContain('unknown engine "nope"');
+    expect(unknown.stderr).toContain('hotstuff');
+  });
+
+  it('genesis init refuses an existing chain directory (exit 2) and keeps its keys, unless --force', async () => {
+    const out = join(dir, 'twice');
+    const args = [
+      'genesis',
+      'init',
+      '--chain-id',
+      'twice',
+      '--validators',
+      '2',
+      '--accounts',
+      '1',
+      '--out',
+      out,
+    ];
+    expect((await runVerity(args)).code).toBe(0);
+    const files = [
+      join(out, 'genesis.json'),
+      join(out, 'node0', 'keys', 'ed25519.json'),
+      join(out, 'node1', 'keys', 'bls.json'),
+      join(out, 'accounts', 'account0.json'),
+    ];
+    const before = await Promise.all(files.map((f) => readFile(f, 'utf8')));
+    // Again — and with a different validator count: no existing key is touched.
+    const [again, more] = await Promise.all([
+      runVerity(args),
+      runVerity([...args.slice(0, 4), '--validators', '3', ...args.slice(6)]),
+    ]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('--force');
+    expect(more.code).toBe(2);
+    expect(await Promise.all(files.map((f) => readFile(f, 'utf8')))).toEqual(before);
+    expect(existsSync(join(out, 'node2'))).toBe(false);
+    const forced = await runVerity([...args, '--force']);
+    expect(forced.code).toBe(0);
+    const after = await Promise.all(files.map((f) => readFile(f, 'utf8')));
+    for (const [i, f] of files.entries()) expect(after[i], f).not.toBe(before[i]);
   });
 
   it('genesis init → tx sign → proof verify: valid bundle exits 0, tampered exits 1', async () => {
@@ -129,7 +277,15 @@ describe('verity CLI (offline commands)', () => {
 
     const ok = await runVerity(['proof', 'verify', bundlePath, '--genesis', built.genesis, '--json']);
     expect(ok.code).toBe(0);
-    expect(parseJsonOutput(ok)).toMatchObject({ ok: true, kind: 'tx', id: signed.id, height: 1 });
+    expect(parseJsonOutput(ok)).toMatchObject({
+      ok: true,
+      kind: 'tx',
+      id: signed.id,
+      height: 1,
+      op: { type: 'transfer', to: a1.address, amount: '42' },
+    });
+    const human = await runVerity(['proof', 'verify', bundlePath, '--genesis', built.genesis]);
+    expect(human.stdout).toContain('"amount": "42"');
 
     const tampered = { ...bundle, logIndex: 1 };
     const badPath = join(dir, 'tx-proof-bad.json');

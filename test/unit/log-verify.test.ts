@@ -194,3 +194,26 @@ describe('verifiers on hostile arguments', () => {
     expect(performance.now() - t).toBeLessThan(1000);
   });
 });
+
+describe('leafHash on non-bytes', () => {
+  it('throws a typed LogError INVALID_ARGUMENT for anything but a Uint8Array', async () => {
+    const { LogError } = await import('../../ledger/log/index.ts');
+    for (const bad of ['abc', '', 42, null, undefined, [1, 2, 3], { length: 3 }, new ArrayBuffer(3)]) {
+      let caught: unknown;
+      try {
+        leafHash(bad as Uint8Array);
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught, String(bad)).toBeInstanceOf(LogError);
+      expect((caught as InstanceType<typeof LogError>).code).toBe('INVALID_ARGUMENT');
+    }
+    // Bytes (and Buffer, a Uint8Array) still hash, identically.
+    expect(leafHash(Buffer.from('e5'))).toEqual(LEAF5);
+  });
+
+  it('the verifiers still return false (never throw) when handed what leafHash refuses', () => {
+    expect(verifyInclusion('abc' as unknown as Uint8Array, 5, 13, INC, R13)).toBe(false);
+    expect(rootFromInclusionProof([1, 2] as unknown as Uint8Array, 5, 13, INC)).toBeUndefined();
+  });
+});

@@ -70,6 +70,72 @@ describe('verifyMptProof input validation', () => {
     expect(verdict(root, new Uint8Array(5000), [b('x')])).toBe('INVALID_PROOF');
   });
 
+  it('null or odd options, throwing getters and proxies are INVALID_PROOF, never another error', async () => {
+    const t = await MerklePatriciaTrie.create();
+    await t.put(b('doe'), b('reindeer'));
+    await t.put(b('dog'), b('puppy'));
+    const root = t.root();
+    const proof = await t.createProof(b('dog'));
+    const codeOf = (f: () => unknown): unknown => {
+      try {
+        f();
+        return 'no throw';
+      } catch (err) {
+        return err instanceof TrieError ? err.code : err;
+      }
+    };
+    // Null / undefined options fall back to the defaults.
+    expect(verifyMptProof(root, b('dog'), proof, null)).toEqual(b('puppy'));
+    expect(verifyMptProof(root, b('dog'), proof, undefined)).toEqual(b('puppy'));
+    const bad = (opts: unknown) => () =>
+      verifyMptProof(root, b('dog'), proof, opts as Parameters<typeof verifyMptProof>[3]);
+    expect(codeOf(bad(5))).toBe('INVALID_PROOF');
+    expect(codeOf(bad({ secure: 'yes' }))).toBe('INVALID_PROOF');
+    expect(codeOf(bad({ maxNodeBytes: Number.NaN }))).toBe('INVALID_PROOF');
+    const throwingOpts = Object.defineProperty({}, 'secure', {
+      get() {
+        throw new Error('boom');
+      },
+    });
+    expect(codeOf(bad(throwingOpts))).toBe('INVALID_PROOF');
+    // An array whose element getter throws, a proxy whose length throws, an element subclass
+    // whose length getter throws — and one that throws a non-Error.
+    const getterThrows = [...proof];
+    Object.defineProperty(getterThrows, 0, {
+      get() {
+        throw new Error('element getter');
+      },
+    });
+    expect(codeOf(() => verifyMptProof(root, b('dog'), getterThrows))).toBe('INVALID_PROOF');
+    const lengthThrows = new Proxy([...proof], {
+      get(target, prop, recv) {
+        if (prop === 'length') throw Object.create(null); // not even an Error
+        return Reflect.get(target, prop, recv);
+      },
+    });
+    expect(codeOf(() => verifyMptProof(root, b('dog'), lengthThrows))).toBe('INVALID_PROOF');
+    class Evil extends Uint8Array {
+      override get length(): number {
+        throw new RangeError('evil length');
+      }
+    }
+    const evil = [new Evil(proof[0] as Uint8Array), ...proof.slice(1)];
+    expect(codeOf(() => verifyMptProof(root, b('dog'), evil))).toBe('INVALID_PROOF');
+    const evilKey = new Evil(b('dog'));
+    expect(codeOf(() => verifyMptProof(root, evilKey, proof))).toBe('INVALID_PROOF');
+    // A proxy that shows the size checks small elements and the walk different ones is read once.
+    let reads = 0;
+    const shifty = new Proxy([...proof], {
+      get(target, prop, recv) {
+        if (prop === '0') reads++;
+        if (prop === '0' && reads > 1) return new Uint8Array(10 * MAX_PROOF_NODE_BYTES);
+        return Reflect.get(target, prop, recv);
+      },
+    });
+    expect(verifyMptProof(root, b('dog'), shifty)).toEqual(b('puppy'));
+    expect(reads).toBe(1);
+  });
+
   it('caps node count, node size and total size', () => {
     const root = keccak256(b('x'));
     expect(
