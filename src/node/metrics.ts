@@ -12,6 +12,8 @@ export interface MetricSources {
   peers(): number;
   bytesIn(): number;
   bytesOut(): number;
+  peerPenalties(): number;
+  peerBans(): number;
   evidence(): number;
   rejectedMessages(): number;
   syncedBlocks(): number;
@@ -37,28 +39,29 @@ export class NodeMetrics {
           this.set(read());
         },
       });
+    // A running total kept by a component, exported with counter semantics (TYPE counter).
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
     gauge('verity_height', 'Height of the last committed block', src.height);
     gauge('verity_consensus_round', 'Current consensus round or view', src.round);
     gauge('verity_mempool_size', 'Transactions waiting in the mempool', src.mempoolSize);
     gauge('verity_mempool_bytes', 'Bytes of transactions waiting in the mempool', src.mempoolBytes);
     gauge('verity_peers', 'Connected peers', src.peers);
-    gauge('verity_p2p_bytes_in_total', 'Bytes received from peers (counter semantics)', src.bytesIn);
-    gauge('verity_p2p_bytes_out_total', 'Bytes sent to peers (counter semantics)', src.bytesOut);
-    gauge(
-      'verity_byzantine_evidence_total',
-      'Equivocation evidence observed (counter semantics)',
-      src.evidence,
-    );
-    gauge(
-      'verity_rejected_messages_total',
-      'Peer messages rejected as invalid (counter semantics)',
-      src.rejectedMessages,
-    );
-    gauge(
-      'verity_synced_blocks_total',
-      'Blocks applied through block sync (counter semantics)',
-      src.syncedBlocks,
-    );
+    counter('verity_p2p_bytes_in_total', 'Bytes received from peers', src.bytesIn);
+    counter('verity_p2p_bytes_out_total', 'Bytes sent to peers', src.bytesOut);
+    counter('verity_peer_penalties_total', 'Penalties given to misbehaving peers', src.peerPenalties);
+    counter('verity_peer_bans_total', 'Peers banned (disconnected for a cool-down) by scoring', src.peerBans);
+    counter('verity_byzantine_evidence_total', 'Equivocation evidence observed', src.evidence);
+    counter('verity_rejected_messages_total', 'Peer messages rejected as invalid', src.rejectedMessages);
+    counter('verity_synced_blocks_total', 'Blocks applied through block sync', src.syncedBlocks);
     this.commitLatency = new Histogram({
       name: 'verity_tx_commit_latency_seconds',
       help: 'From RPC submission to the block that commits the transaction',

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { engineNames, getEngine } from '../../consensus/registry.ts';
 import { SeededRng } from '../../consensus/rng.ts';
 import type { EngineModule } from '../../consensus/types.ts';
+import { bls } from '../../crypto/bls/index.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import { formatAddress } from '../../ledger/address.ts';
@@ -32,7 +33,12 @@ import { RealTimers } from './timers.ts';
 export interface NodeNetwork extends Transport {
   start(): Promise<void>;
   stop(): Promise<void>;
-  stats(): { bytesIn: number; bytesOut: number };
+  stats(): {
+    bytesIn: number;
+    bytesOut: number;
+    penalties: { minor: number; major: number };
+    bans: number;
+  };
   listenAddrs(): string[];
 }
 
@@ -205,6 +211,11 @@ export class VerityNode {
         peers: () => network.peers().length,
         bytesIn: () => network.stats().bytesIn,
         bytesOut: () => network.stats().bytesOut,
+        peerPenalties: () => {
+          const p = network.stats().penalties;
+          return p.minor + p.major;
+        },
+        peerBans: () => network.stats().bans,
         evidence: () => runtime.counters.evidence,
         rejectedMessages: () => runtime.counters.rejected,
         syncedBlocks: () => runtime.counters.syncedBlocks,
@@ -227,6 +238,7 @@ export class VerityNode {
         mempool: () => ({ size: runtime.mempool.size, bytes: runtime.mempool.bytes }),
         pendingNonce: (address, committed) => runtime.mempool.pendingNonce(address, committed),
         submit: (etx: EncodedTransaction): Promise<AdmitResult> => runtime.submit(etx),
+        pending: (id) => runtime.mempool.has(id),
         overloaded: () => runtime.overloaded,
         waitForCommit: (id, signal) => runtime.waitForCommit(id, signal),
         onBlock: (listener) => {
@@ -245,6 +257,7 @@ export class VerityNode {
         port: Number(portText),
         maxBodyBytes: o.config.rpc.maxBodyBytes,
         commitTimeoutMs: o.config.rpc.commitTimeoutMs,
+        maxTxBytes: o.config.mempool.maxTxBytes,
         logger: log,
       });
       node = new VerityNode({ ...parts, rpc });
@@ -258,6 +271,8 @@ export class VerityNode {
         validator: runtime.self ?? null,
         rpc: `http://${node.#rpcAddress.host}:${node.#rpcAddress.port}`,
         p2p: network.listenAddrs(),
+        // blst (native) or noble (pure JS, ~20× slower); VERITY_BLS_BACKEND forces one.
+        blsBackend: bls.backend,
       });
       return node;
     } catch (e) {

@@ -37,6 +37,8 @@ export interface NodeApi {
   mempool(): { size: number; bytes: number };
   pendingNonce(address: Uint8Array, committedNonce: number): number;
   submit(etx: EncodedTransaction): Promise<AdmitResult>;
+  /** The transaction waits in the mempool. */
+  pending(id: Uint8Array): boolean;
   /** Intake is saturated: refuse submissions (503) before decoding and verifying them. */
   overloaded(): boolean;
   waitForCommit(id: Uint8Array, signal: AbortSignal): Promise<number>;
@@ -50,6 +52,8 @@ export interface RpcOptions {
   readonly port: number;
   readonly maxBodyBytes: number;
   readonly commitTimeoutMs: number;
+  /** Largest transaction accepted for submission (committed ones are always served). */
+  readonly maxTxBytes?: number;
   readonly logger: Logger;
 }
 
@@ -387,7 +391,7 @@ export class RpcServer {
     } catch {
       throw badRequest('TX_MALFORMED', '"tx" is not valid hex');
     }
-    const etx = decodeTransaction(bytes);
+    const etx = decodeTransaction(bytes, this.#o.maxTxBytes);
     verifyTransaction(etx, this.#api.genesis.chainId);
     const id = toHex(etx.id);
     const existing = await this.#api.chain.getTxLocation(etx.id);
@@ -405,10 +409,24 @@ export class RpcServer {
       return { id };
     }
     const r = await admission;
-    if (!r.ok && r.code !== 'DUPLICATE')
+    // DUPLICATE is fine when the first copy is pending (it will commit; wait for it); a copy seen
+    // and refused before (a replay of a used nonce) will never commit — say so instead of waiting.
+    const pending = r.ok || (r.code === 'DUPLICATE' && this.#api.pending(etx.id));
+    if (!r.ok && !pending) {
+      const committed = await this.#api.chain.getTxLocation(etx.id);
+      if (committed !== undefined)
+        return {
+          id,
+          height: committed.height,
+          receipt: receiptToJson(committed.receipt),
+          alreadyCommitted: true,
+        };
+      if (r.code === 'DUPLICATE')
+        throw badRequest('DUPLICATE', 'this transaction was seen and refused before; it is not pending');
       throw new RpcError(r.code === 'MEMPOOL_FULL' ? 503 : 400, r.code, r.reason);
+    }
     if (r.ok) this.#api.noteSubmitted(etx);
-    if (mode === 'sync') return { id, admitted: r.ok };
+    if (mode === 'sync') return { id, admitted: r.ok, pending: true };
     const timeout = AbortSignal.timeout(this.#o.commitTimeoutMs);
     try {
       const height = await this.#api.waitForCommit(etx.id, timeout);
@@ -442,7 +460,7 @@ export class RpcServer {
       txs.map(async (hex: unknown) => {
         try {
           if (typeof hex !== 'string') throw badRequest('TX_MALFORMED', 'not a string');
-          const etx = decodeTransaction(fromHex(hex));
+          const etx = decodeTransaction(fromHex(hex), this.#o.maxTxBytes);
           verifyTransaction(etx, this.#api.genesis.chainId);
           const r = await this.#api.submit(etx);
           if (r.ok) this.#api.noteSubmitted(etx);

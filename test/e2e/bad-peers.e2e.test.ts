@@ -107,8 +107,16 @@ describe('e2e hostile peers', () => {
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
     }
     expect((await cluster.clients[0]?.get('/health'))?.ok).toBe(true);
-    // The attacker was scored down and cut off by at least one node.
-    const metrics = await fetch(`${cluster.manifest.nodes[0]?.rpc}/metrics`).then((r) => r.text());
-    expect(Number(/verity_rejected_messages_total (\d+)/.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
+    // The attacker was scored down and cut off: every honest node rejected its messages and
+    // penalized it, and at least one banned it (disconnected for the cool-down).
+    let bans = 0;
+    for (const n of cluster.manifest.nodes.slice(0, 3)) {
+      const metrics = await fetch(`${n.rpc}/metrics`).then((r) => r.text());
+      const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+      expect(value('verity_rejected_messages_total'), n.name).toBeGreaterThan(0);
+      expect(value('verity_peer_penalties_total'), n.name).toBeGreaterThan(0);
+      bans += value('verity_peer_bans_total');
+    }
+    expect(bans).toBeGreaterThan(0);
   });
 });

@@ -90,5 +90,10 @@ for (const [slot, engine] of ENGINES.entries())
       });
       for (const c of cluster.clients.slice(0, 3))
         for (const id of acknowledged.slice(-5)) await c.get(`/tx?id=${id}`);
+      // The restarted validator never signed a conflicting message: nobody saw equivocation.
+      for (const n of cluster.manifest.nodes) {
+        const metrics = await fetch(`${n.rpc}/metrics`).then((r) => r.text());
+        expect(/^verity_byzantine_evidence_total (\d+)$/m.exec(metrics)?.[1], n.name).toBe('0');
+      }
     });
   });

@@ -12,6 +12,7 @@ export class InProcessHub {
     return async ({ identitySeed }) => {
       const self = peerIdFromEd25519(ed25519.publicKeyFromSecret(identitySeed));
       let bytes = { in: 0, out: 0 };
+      const penalties = { minor: 0, major: 0 };
       const deliver = (to: string, channel: Channel, data: Uint8Array) => {
         const h = this.handlers.get(to);
         if (h === undefined) return;
@@ -31,13 +32,15 @@ export class InProcessHub {
           });
         },
         peers: () => [...this.handlers.keys()].filter((p) => p !== self),
-        penalize: () => undefined,
+        penalize: (_peer, _reason, severity) => {
+          penalties[severity]++;
+        },
         start: async () => undefined,
         stop: async () => {
           this.handlers.delete(self);
           bytes = { in: 0, out: 0 };
         },
-        stats: () => ({ bytesIn: bytes.in, bytesOut: bytes.out }),
+        stats: () => ({ bytesIn: bytes.in, bytesOut: bytes.out, penalties: { ...penalties }, bans: 0 }),
         listenAddrs: () => [],
       };
       return net;

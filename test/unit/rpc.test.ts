@@ -101,6 +101,19 @@ describe('RPC', () => {
     expect(again.height).toBe(r.height);
   });
 
+  it('answers a resubmitted replay with DUPLICATE at once instead of waiting for a commit that cannot come', async () => {
+    // A fresh transaction for an already used nonce: refused as a replay, then remembered as seen.
+    const to = addressFromPublicKey(new Uint8Array(32).fill(6));
+    const stale = signTransaction(
+      { chainId, sender: account.publicKey, nonce: 0, op: { type: 'transfer', to, amount: 1n } },
+      account.secretKey,
+    );
+    expect(await code(rpc.submitTx(toHex(stale.bytes), 'sync'))).toEqual([400, 'NONCE_TOO_LOW']);
+    const started = Date.now();
+    expect(await code(rpc.submitTx(toHex(stale.bytes), 'commit'))).toEqual([400, 'DUPLICATE']);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('rejects bad input with a 4xx and a code, and keeps serving', async () => {
     const base = node.rpcUrl;
     const post = (body: string, headers: Record<string, string> = {}) =>
