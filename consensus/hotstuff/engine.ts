@@ -138,6 +138,7 @@ const MAX_SYNC_BYTES = 8 * 1024 * 1024;
 const BLOCK_RING = 8;
 const STATE_KEY = 'state';
 const RECORD_VERSION = 1;
+const BAD_JUSTIFY = 'invalid justify QC';
 
 interface Persisted {
   curView: number;
@@ -220,6 +221,13 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   readonly #proposals = new Map<number, SeenProposal>();
   readonly #votes = new Map<number, VoteBook>();
   readonly #timeouts = new Map<number, Map<number, { highQc: QuorumCert; signature: Uint8Array }>>();
+  /**
+   * Validators whose proposal, vote, timeout or sync failed a BLS check, by view: nothing more of
+   * theirs in that view is verified (each check costs a pairing, and an authenticated sender of a bad
+   * signature is Byzantine — honest validators never send one). Views outside the kept window
+   * count against its nearest edge (#failedKey), so this holds at most MAX_VIEW_AHEAD + 2 views.
+   */
+  readonly #failed = new Map<number, Set<number>>();
   readonly #qcByView = new Map<number, QuorumCert>();
   readonly #qcByBlock = new Map<string, QuorumCert>();
   #commitTarget: { targetId: string; targetHeight: number; topId: string; qc: QuorumCert } | undefined;
@@ -615,6 +623,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     const v = this.#curView;
     for (const k of this.#votes.keys()) if (k < v - 2) this.#votes.delete(k);
     for (const k of this.#timeouts.keys()) if (k < v - 1) this.#timeouts.delete(k);
+    for (const k of this.#failed.keys()) if (k < v - 1) this.#failed.delete(k);
     for (const k of this.#proposals.keys()) if (k < v - 8) this.#proposals.delete(k);
     for (const [k, qc] of this.#qcByView) {
       if (k < v - 64 && k < this.#highQc.view) {
@@ -908,18 +917,20 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       return 'justify QC of another mode';
     if (!equalBytes(d.justify.blockHash, block.header.parentHash)) return 'justify QC is not for its parent';
     if (d.justify.tag === QC_GENESIS && block.header.height !== 1) return 'genesis QC above height 1';
-    if (!verifyQc(d.justify, this.#trust)) return 'invalid justify QC';
+    if (!verifyQc(d.justify, this.#trust)) return BAD_JUSTIFY;
     return undefined;
   }
 
   #onProposal(from: number, m: Proposal, signature: Uint8Array): void {
+    if (this.#hasFailed(from, m.view)) return;
     const bad = this.#badEngineData(m.block, m.data);
     if (bad !== undefined) {
-      this.#evidence('invalid-message', from, m.view, `proposal: ${bad}`);
+      if (bad === BAD_JUSTIFY) this.#failedCheck(from, m.view, `proposal: ${bad}`);
+      else this.#evidence('invalid-message', from, m.view, `proposal: ${bad}`);
       return;
     }
     if (m.tc !== undefined && !verifyTc(m.tc, this.#trust)) {
-      this.#evidence('invalid-message', from, m.view, 'proposal: invalid TC');
+      this.#failedCheck(from, m.view, 'proposal: invalid TC');
       return;
     }
     // A proposal is justified by QC(v − 1) or TC(v − 1); this also bounds v by certified views.
@@ -993,6 +1004,23 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     this.#send(this.#leader(v + 1), this.#myVote);
   }
 
+  #failedKey(view: number): number {
+    return Math.min(Math.max(view, this.#curView - 1), this.#curView + MAX_VIEW_AHEAD);
+  }
+
+  #hasFailed(from: number, view: number): boolean {
+    return this.#failed.get(this.#failedKey(view))?.has(from) ?? false;
+  }
+
+  /** Records a failed BLS check of `from` in `view` and reports it (once per view: see #failed). */
+  #failedCheck(from: number, view: number, detail: string): void {
+    const key = this.#failedKey(view);
+    let set = this.#failed.get(key);
+    if (set === undefined) this.#failed.set(key, (set = new Set()));
+    set.add(from);
+    this.#evidence('invalid-message', from, view, detail);
+  }
+
   #onVote(from: number, m: Vote): void {
     if (this.#qcByView.has(m.view)) return; // already certified: nothing to verify
     if (m.view < this.#highQc.view) return;
@@ -1002,7 +1030,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     }
     if (m.view > this.#curView + MAX_VIEW_AHEAD) return;
     const validator = this.#validators.at(from);
-    if (validator === undefined) return;
+    if (validator === undefined || this.#hasFailed(from, m.view)) return;
     const id = toHex(m.blockHash);
     let book = this.#votes.get(m.view);
     if (book === undefined) this.#votes.set(m.view, (book = { byValidator: new Map(), byBlock: new Map() }));
@@ -1020,8 +1048,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
           )
         : verifySignature(validator.blsPublicKey, message, m.signature);
     if (!ok) {
-      this.#evidence(
-        'invalid-message',
+      this.#failedCheck(
         from,
         m.view,
         `vote with a bad BLS ${this.#p.qc === 'threshold' ? 'share' : 'signature'}`,
@@ -1068,13 +1095,14 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
    * and false if either is invalid, or the QC is of the other mode) and advance on them.
    */
   #acceptCarried(from: number, m: Timeout | Sync, what: 'timeout' | 'sync'): boolean {
+    if (this.#hasFailed(from, m.view)) return false;
     if (!verifyQc(m.highQc, this.#trust) || (m.highQc.view > 0 && m.highQc.tag !== modeTag(this.#p.qc))) {
-      this.#evidence('invalid-message', from, m.view, `${what} with an invalid QC`);
+      this.#failedCheck(from, m.view, `${what} with an invalid QC`);
       return false;
     }
     if (m.tc !== undefined) {
       if (!verifyTc(m.tc, this.#trust)) {
-        this.#evidence('invalid-message', from, m.view, `${what} with an invalid TC`);
+        this.#failedCheck(from, m.view, `${what} with an invalid TC`);
         return false;
       }
       this.#processTc(m.tc, from);
@@ -1102,7 +1130,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         m.signature,
       )
     ) {
-      this.#evidence('invalid-message', from, m.view, 'timeout with a bad BLS signature');
+      this.#failedCheck(from, m.view, 'timeout with a bad BLS signature');
       return;
     }
     set.set(from, { highQc: m.highQc, signature: m.signature });

@@ -10,7 +10,8 @@
  *          block (the justify of every height-1 block); it certifies nothing else;
  *   tag 1  aggregate: `signers` is a bitmap (bit i of byte i>>3, LSB first, exactly ⌈n/8⌉ bytes,
  *          no bit ≥ n) of validators holding > 2/3 of the power, `signature` the aggregate of
- *          their BLS vote signatures. Check: aggregatePublicKeys(signers) + one fastAggregateVerify.
+ *          their BLS vote signatures. Check: aggregatePublicKeys(signers) + one verify under that
+ *          key — which is FastAggregateVerify by its definition (one pairing check), spelled out.
  *          Size: 8 + 32 + ⌈n/8⌉ + 96 bytes + RLP framing.
  *   tag 2  threshold: no bitmap; `signature` is the t-of-n threshold signature (Lagrange-combined
  *          vote shares) under the genesis group key — constant size (≈ 140 bytes). Check: one verify.
@@ -265,6 +266,8 @@ export function verifyQc(qc: QuorumCert, t: QcTrust): boolean {
   return memoised([utf8('qc'), trustKey(t), encodeQc(qc)], () => {
     const input = qcPairingInput(qc, t);
     if (typeof input === 'string') return false;
+    // = bls.fastAggregateVerify(signer keys, …): the key is aggregated in qcPairingInput so that
+    // commit certificates (certificate.ts) can batch the same (key, message, signature) triples.
     return bls.verify(input.publicKey, input.message, input.signature);
   });
 }

@@ -92,6 +92,8 @@ export class Cluster {
   readonly evidence: Array<{ node: number; evidence: Evidence }> = [];
   /** Every message a node signed and sent (by type), for checks. */
   readonly sent: Array<{ from: number; to: number | 'all'; msg: HsMessage; time: number }> = [];
+  /** Every timer a node set, with its view when the step that set it ended. */
+  readonly timers: Array<{ node: number; timer: string; afterMs: number; view: number; time: number }> = [];
   route: (from: number, to: number, msg: HsMessage, now: number) => number | null;
   intercept: ((from: number, msg: HsMessage, to: number) => HsMessage | null) | undefined;
   observe: ((from: number, to: number, msg: HsMessage, now: number) => void) | undefined;
@@ -356,6 +358,13 @@ export class Cluster {
           for (let j = 0; j < this.nodes.length; j++) if (j !== i) this.#transmit(out.from, j, out.msg);
           break;
         case 'set-timer': {
+          this.timers.push({
+            node: i,
+            timer: out.timer,
+            afterMs: out.afterMs,
+            view: node.engine.status().round,
+            time: this.now,
+          });
           const token = ++this.#timerSeq;
           node.timers.set(out.timer, token);
           const timer = out.timer;

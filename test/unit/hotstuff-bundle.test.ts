@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HotStuffCertificate } from '../../consensus/hotstuff/certificate.ts';
 import { hotstuff } from '../../consensus/hotstuff/index.ts';
+import { decodeEngineData } from '../../consensus/hotstuff/messages.ts';
 import type { EngineModule } from '../../consensus/types.ts';
 import { fromHex, toHex } from '../../crypto/bytes.ts';
 import { type BundleJson, verifyBundle } from '../../ledger/bundle.ts';
@@ -27,8 +28,12 @@ function tamperCertificate(
   return { ...b, certificate: toHex(encodeCertificate(edit(cert), schemes)) } as BundleJson;
 }
 
+// Every configuration: both certificate kinds, each with the 2-chain (one descendant header) and
+// the 3-chain (two) commit proof.
 for (const params of [
   { qc: 'aggregate', chain: 2 },
+  { qc: 'aggregate', chain: 3 },
+  { qc: 'threshold', chain: 2 },
   { qc: 'threshold', chain: 3 },
 ] as const) {
   describe(`hotstuff proofs for light clients (qc=${params.qc}, chain=${params.chain})`, () => {
@@ -63,6 +68,7 @@ for (const params of [
           checks.push(() => {
             expect(cert.kind).toBe(`hotstuff-bls-${params.qc}`);
             expect(cert.headers.length).toBeGreaterThanOrEqual(params.chain - 1);
+            for (const h of cert.headers) expect(decodeEngineData(h.engineData).chain).toBe(params.chain);
             for (const bundle of [txProof, accountProof]) {
               const ok = verifyBundle(bundle, trust, { schemes });
               expect(ok.ok, JSON.stringify(ok)).toBe(true);

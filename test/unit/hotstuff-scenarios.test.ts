@@ -1,15 +1,60 @@
 /**
- * Targeted HotStuff scenarios on the in-memory cluster (consensus/hotstuff/cluster.ts): exact
- * control over who receives what and when. n = 4 (f = 1), leader(v) = v mod 4 (equal power).
+ * Targeted HotStuff scenarios on the in-memory cluster (test/helpers/hotstuff-cluster.ts): exact
+ * control over who receives what and when. n = 4 (f = 1), leader(v) = v mod 4 (equal power),
+ * except the TC scenarios that need two nodes outside a TC: n = 7 (f = 2), leader(v) = v mod 7.
  * Every scenario runs in all four configurations {aggregate, threshold} × {2-chain, 3-chain}.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { HotStuffCertificate } from '../../consensus/hotstuff/certificate.ts';
-import { type HsMessage, proposalMessage } from '../../consensus/hotstuff/messages.ts';
-import { voteMessage } from '../../consensus/hotstuff/qc.ts';
+import { encodeEngineData, type HsMessage, proposalMessage } from '../../consensus/hotstuff/messages.ts';
+import { bitmapIndices, bitmapOf, timeoutMessage, voteMessage } from '../../consensus/hotstuff/qc.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { type BlockHeader, headerHash } from '../../ledger/block.ts';
 import { Cluster } from '../helpers/hotstuff-cluster.ts';
+
+/**
+ * Counts the BLS checks (bls.verify, bls.threshold.verifyShare) made on watched signatures under
+ * one watched key — the module is wrapped, every call still goes to the real backend.
+ */
+const checks = vi.hoisted(() => ({ watch: new Set<string>(), key: '', hits: 0 }));
+vi.mock('../../crypto/bls/index.ts', async (importOriginal) => {
+  const m = await importOriginal<typeof import('../../crypto/bls/index.ts')>();
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const seen = (key: Uint8Array, signature: Uint8Array) => {
+    if (checks.watch.size > 0 && hex(key) === checks.key && checks.watch.has(hex(signature))) checks.hits++;
+  };
+  const real = m.bls;
+  return {
+    ...m,
+    bls: {
+      ...real,
+      verify: (key: Uint8Array, message: Uint8Array, signature: Uint8Array) => {
+        seen(key, signature);
+        return real.verify(key, message, signature);
+      },
+      threshold: {
+        ...real.threshold,
+        verifyShare: (
+          key: Uint8Array,
+          message: Uint8Array,
+          partial: Parameters<typeof real.threshold.verifyShare>[2],
+        ) => {
+          seen(key, partial.signature);
+          return real.threshold.verifyShare(key, message, partial);
+        },
+      },
+    },
+  };
+});
+
+/** Distinct wrong views to sign, test by test: verification results are memoised per process. */
+let salt = 1000;
+
+function watch(signatures: Iterable<Uint8Array>, key: Uint8Array): void {
+  checks.watch = new Set([...signatures].map((s) => toHex(s)));
+  checks.key = toHex(key);
+  checks.hits = 0;
+}
 
 type Proposal = Extract<HsMessage, { type: 'proposal' }>;
 const CONFIGS = [
@@ -19,9 +64,9 @@ const CONFIGS = [
   { qc: 'threshold', chain: 3 },
 ] as const;
 
-function cluster(cfg: (typeof CONFIGS)[number]): Cluster {
+function cluster(cfg: (typeof CONFIGS)[number], n = 4): Cluster {
   return new Cluster({
-    n: 4,
+    n,
     params: { qc: cfg.qc, chain: cfg.chain, emptyBlockIntervalMs: 40, viewTimeoutMs: 1000 },
     latencyMs: 10,
     verifyCertificates: true,
@@ -127,44 +172,82 @@ for (const cfg of CONFIGS) {
       for (let i = 0; i < 4; i++) expect(c.height(i)).toBeGreaterThan(certified.block.header.height + 20);
     });
 
-    it('forged, foreign and duplicated vote signatures are dropped and the QC still forms', () => {
+    it('a flood of forged and foreign votes costs one BLS check; duplicates are dropped; the QC still forms', () => {
       const c = cluster(cfg);
       const W = 7;
       const leader = (W + 1) % 4; // collects the votes of view W
+      const B = (leader + 1) % 4; // the Byzantine voter
+      const FLOOD = 30;
+      const sign = (i: number, m: Uint8Array) =>
+        cfg.qc === 'threshold' ? c.shareSign(i, m) : c.blsSign(i, m);
+      const bad: Uint8Array[] = [];
       let forged = 0;
       c.intercept = (from, msg, to) => {
         if (msg.type !== 'vote' || msg.view !== W || to !== leader || from === leader) return msg;
+        if (from !== B) {
+          c.inject(from, to, msg); // an exact duplicate of an honest vote, before it
+          return msg;
+        }
         forged++;
-        const other = (from + 1) % 4;
-        const wrong = voteMessage('cluster', W + 100, msg.blockHash);
-        const bad: Uint8Array[] =
+        bad.push(
+          // another validator's signature on the right message, then B's own on wrong messages
+          sign((B + 1) % 4, voteMessage('cluster', W, msg.blockHash)),
+          ...Array.from({ length: FLOOD }, () => sign(B, voteMessage('cluster', salt++, msg.blockHash))),
+        );
+        if (cfg.qc === 'aggregate') bad.push(new Uint8Array(96).fill(7));
+        watch(
+          bad,
           cfg.qc === 'threshold'
-            ? [
-                c.shareSign(other, voteMessage('cluster', W, msg.blockHash)), // another validator's share
-                c.shareSign(from, wrong), // own share, wrong message
-              ]
-            : [
-                c.blsSign(other, voteMessage('cluster', W, msg.blockHash)),
-                c.blsSign(from, wrong),
-                new Uint8Array(96).fill(7),
-              ];
+            ? (c.threshold?.sharePublicKeys[B] as Uint8Array)
+            : (c.validators.at(B)?.blsPublicKey as Uint8Array),
+        );
         for (const signature of bad) c.inject(from, to, { ...msg, signature });
-        c.inject(from, to, msg); // and an exact duplicate of the real vote, before it
-        return msg;
+        return msg; // B's valid vote, after its bad ones: not verified either
       };
       c.start();
       c.run(3000);
-      expect(forged).toBe(3);
+      expect(forged).toBe(1);
+      expect(bad.length).toBeGreaterThan(FLOOD);
+      // One check for the whole flood (without the per-view record: one per distinct signature).
+      expect(checks.hits).toBe(1);
       expect(c.agreement()).toBe(true);
-      const drops = c.evidence.filter(
-        (e) => e.node === leader && e.evidence.type === 'invalid-message' && e.evidence.round === W,
-      );
-      expect(drops.length).toBe(3 * (cfg.qc === 'threshold' ? 2 : 3));
-      // QC(W) formed at once: the next proposal carries it, with no timeout in between.
+      const reports = c.evidence.filter((e) => e.node === leader && e.evidence.round === W);
+      expect(reports.map((e) => [e.evidence.type, e.evidence.validator])).toEqual([['invalid-message', B]]);
+      // QC(W) formed at once from the honest votes: the next proposal carries it, with no timeout.
       const next = proposalOf(c, W + 1) as Proposal;
       expect(next.data.justify.view).toBe(W);
       expect(next.tc).toBeUndefined();
       expect(c.sent.some((s) => s.msg.type === 'timeout')).toBe(false);
+      if (cfg.qc === 'aggregate') expect(next.data.justify.signers).toEqual(bitmapOf([0, 2, 3], 4));
+    });
+
+    it('a flood of timeouts with bad signatures costs one BLS check per view', () => {
+      const c = cluster(cfg);
+      const B = 1;
+      const target = 2;
+      c.start();
+      c.run(600);
+      const view = c.nodes[target]?.engine.status().round as number;
+      const highQc = (proposalOf(c, view - 1) as Proposal).data.justify; // valid: only the signatures are bad
+      const timeouts = Array.from({ length: 30 }, () => ({
+        type: 'timeout' as const,
+        view,
+        highQc,
+        signature: c.blsSign(B, timeoutMessage('cluster', salt++, highQc.view)),
+        tc: undefined,
+      }));
+      watch(
+        timeouts.map((t) => t.signature),
+        c.validators.at(B)?.blsPublicKey as Uint8Array,
+      );
+      for (const t of timeouts) c.inject(B, target, t);
+      expect(checks.hits).toBe(1);
+      const reports = c.evidence.filter((e) => e.node === target && e.evidence.validator === B);
+      expect(reports.map((e) => [e.evidence.type, e.evidence.round])).toEqual([['invalid-message', view]]);
+      const before = c.height(target);
+      c.run(2000);
+      expect(c.agreement()).toBe(true);
+      expect(c.height(target)).toBeGreaterThan(before + 10);
     });
 
     it('a TC formed while one node holds a higher QC: the new leader extends the highest QC', () => {
@@ -197,6 +280,121 @@ for (const cfg of CONFIGS) {
       const b20 = proposalOf(c, W, 0) as Proposal;
       expect(committedHash(c, b20.block.header.height)).toBe(toHex(b20.hash));
       for (const i of [0, 2, 3]) expect(c.height(i)).toBeGreaterThan(b20.block.header.height + 5);
+    });
+
+    /**
+     * n = 7. N = leader(W + 1) forms QC(W) and crashes right after proposing W + 1 to M =
+     * leader(W + 2) alone; M keeps QC(W) to itself (its syncs, timeouts and votes of views ≤ W + 1
+     * are lost) and gets no timeouts of W + 1, so TC(W + 1) is formed by the five others — all
+     * with QC(W − 1) — and reaches M in their syncs. `byzantineM` replaces M's proposal of W + 2.
+     */
+    function tcWithoutHolder(byzantineM?: (msg: Proposal) => Proposal) {
+      const c = cluster(cfg, 7);
+      const W = 20;
+      const N = (W + 1) % 7;
+      const M = (W + 2) % 7;
+      let replaced: Proposal | undefined;
+      c.route = (from, to, msg) => {
+        if (from === N && msg.type === 'proposal' && msg.view === W + 1 && to !== M) return null;
+        if (msg.type === 'vote' && msg.view === W && to !== N) return null; // no QC(W) from timeouts
+        if (from === M && to !== M && msg.type !== 'proposal' && msg.type !== 'fetch' && msg.view <= W + 1)
+          return null;
+        if (to === M && msg.type === 'timeout' && msg.view === W + 1) return null;
+        return 10;
+      };
+      c.intercept = (from, msg) => {
+        if (from === N && msg.type === 'proposal' && msg.view === W + 1) c.at(c.now, () => c.crash(N));
+        if (byzantineM === undefined || from !== M || msg.type !== 'proposal' || msg.view !== W + 2)
+          return msg;
+        replaced ??= byzantineM(msg);
+        return replaced;
+      };
+      return { c, W, N, M, replaced: () => replaced };
+    }
+
+    it('a TC excluding the holder of the highest QC: the holder, leading next, proposes on its own highQC', () => {
+      const { c, W, N, M } = tcWithoutHolder();
+      c.start();
+      c.run(8000);
+      expect(c.agreement()).toBe(true);
+      const honest = [0, 1, 2, 3, 4, 5, 6].filter((i) => i !== N);
+      oneVotePerView(c, honest);
+      const held = proposalOf(c, W + 1, N) as Proposal;
+      expect(held.data.justify.view).toBe(W); // QC(W), seen by M alone
+      const next = proposalOf(c, W + 2, M) as Proposal;
+      expect(next).toBeDefined();
+      expect(next.tc?.view).toBe(W + 1);
+      const signers = bitmapIndices(next.tc?.signers ?? new Uint8Array(0), 7);
+      expect(signers).toEqual(honest.filter((i) => i !== M));
+      expect(next.tc?.highQc.view).toBe(W - 1);
+      // max(highQC, TC.highQC): M extends its own QC(W), not the TC's QC(W − 1).
+      expect(next.data.justify.view).toBe(W);
+      const bW = proposalOf(c, W) as Proposal;
+      expect(toHex(next.block.header.parentHash)).toBe(toHex(bW.hash));
+      expect(committedHash(c, bW.block.header.height)).toBe(toHex(bW.hash));
+      expect(c.commits.some((x) => x.hash === toHex(held.hash))).toBe(false);
+      for (const i of honest) expect(c.height(i)).toBeGreaterThan(bW.block.header.height + 5);
+    });
+
+    it('a proposal with a valid TC but below the locks (3-chain) or TC.highQC (2-chain) gets no honest vote; the chain recovers', () => {
+      // A Byzantine M proposes below every honest lock (3-chain: QC(W − 2) at the five, QC(W − 1)
+      // at M) or, 2-chain, below TC.highQC = QC(W − 1) — each time on the committed head, so the
+      // block itself is valid and only the voting rule refuses it. (A lock *above* TC.highQC cannot
+      // be set up: the QC that locks at L was voted by 2f + 1 nodes holding QC(L), and every TC
+      // includes one of them.)
+      const state: Array<{ node: number; lockedQcView: number; executed: boolean }> = [];
+      let craftedAt = 0;
+      const { c, W, N, M, replaced } = tcWithoutHolder((msg) => {
+        // Carries QC(W − 3) (3-chain) or QC(W − 2) (2-chain): the block it certifies is the head.
+        const base = proposalOf(c, W - (cfg.chain === 3 ? 2 : 1)) as Proposal;
+        const parent = (proposalOf(c, base.data.justify.view) as Proposal).block.header;
+        const data = { view: W + 2, chain: cfg.chain, justify: base.data.justify };
+        const crafted = proposalMessage(
+          W + 2,
+          c.buildBlock(M, parent, encodeEngineData(data)),
+          msg.tc,
+        ) as Proposal;
+        craftedAt = c.now;
+        c.at(c.now + 100, () => {
+          for (const node of c.nodes) {
+            if (!node.up || node.index === M) continue;
+            state.push({
+              node: node.index,
+              lockedQcView: node.engine.debugState().lockedQcView,
+              executed: node.executed.has(toHex(crafted.hash)),
+            });
+          }
+        });
+        return crafted;
+      });
+      c.start();
+      c.run(16_000);
+      const crafted = replaced() as Proposal;
+      expect(crafted).toBeDefined();
+      expect(crafted.tc?.view).toBe(W + 1);
+      expect(crafted.tc?.highQc.view).toBe(W - 1);
+      const honest = [0, 1, 2, 3, 4, 5, 6].filter((i) => i !== N && i !== M);
+      expect(state.map((x) => x.node)).toEqual(honest);
+      for (const x of state) {
+        expect(x.executed, `node ${x.node} executed the block`).toBe(true);
+        if (cfg.chain === 3) {
+          expect(x.lockedQcView).toBe(W - 2);
+          expect(crafted.data.justify.view).toBeLessThan(x.lockedQcView);
+        } else {
+          expect(crafted.data.justify.view).toBeLessThan(crafted.tc?.highQc.view as number);
+        }
+      }
+      expect(c.agreement()).toBe(true);
+      oneVotePerView(c, honest);
+      const votes = c.sent.filter(
+        (s) => s.msg.type === 'vote' && s.msg.view === W + 2 && honest.includes(s.from),
+      );
+      expect(votes).toEqual([]);
+      expect(c.commits.some((x) => x.hash === toHex(crafted.hash))).toBe(false);
+      // View W + 2 times out; later views commit again.
+      const after = c.commits.filter((x) => x.node === honest[0] && x.time > craftedAt);
+      expect(after.length).toBeGreaterThan(5);
+      for (const i of honest) expect(c.height(i)).toBeGreaterThan(crafted.block.header.height + 5);
     });
 
     it('crash-restarts never make a validator vote twice in a view, and it catches up', () => {

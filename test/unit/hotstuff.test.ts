@@ -1,6 +1,7 @@
 /**
  * HotStuff building blocks: parameters, the wire codec (strict, size-capped, hostile input), QCs
- * and TCs, and the commit-certificate schemes (a light client's view: genesis only).
+ * and TCs, the pacemaker's backoff, weighted voting power, and the commit-certificate schemes (a
+ * light client's view: genesis only).
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,6 +10,7 @@ import {
   hotstuffThresholdScheme,
 } from '../../consensus/hotstuff/certificate.ts';
 import { hotstuff } from '../../consensus/hotstuff/index.ts';
+import { LeaderSchedule } from '../../consensus/hotstuff/leader.ts';
 import {
   decodeEngineData,
   encodeEngineData,
@@ -16,6 +18,7 @@ import {
   hotstuffCodec,
 } from '../../consensus/hotstuff/messages.ts';
 import {
+  assembleAggregateQc,
   assembleTc,
   bitmapIndices,
   bitmapOf,
@@ -24,6 +27,7 @@ import {
   timeoutMessage,
   verifyQc,
   verifyTc,
+  voteMessage,
 } from '../../consensus/hotstuff/qc.ts';
 import { SeededRng } from '../../consensus/rng.ts';
 import { VerityError } from '../../crypto/errors.ts';
@@ -244,6 +248,114 @@ describe('hotstuff QCs and TCs', () => {
     expect(verifyTc({ ...tc, highQcViews: [low.view, low.view, low.view], highQc: low }, t)).toBe(false); // lies about views
     expect(verifyTc(assembleTc(view, entries.slice(0, 2), 4), t)).toBe(false); // 2 of 4
     expect(verifyTc({ ...tc, view: view + 1 }, t)).toBe(false);
+  });
+});
+
+describe('hotstuff pacemaker', () => {
+  it('view timeouts double with each consecutive failed view, cap at maxViewTimeoutMs and reset on a QC', () => {
+    const base = 100;
+    const max = 800;
+    const c = new Cluster({
+      n: 4,
+      params: { viewTimeoutMs: base, maxViewTimeoutMs: max, emptyBlockIntervalMs: 0 },
+    });
+    // Views 1–5 fail (every proposal and vote is lost, so each ends in a TC); view 6 succeeds.
+    const FAILED = 5;
+    c.route = (_from, _to, msg) =>
+      (msg.type === 'proposal' || msg.type === 'vote') && msg.view <= FAILED ? null : 10;
+    c.start();
+    c.run(6000);
+    expect(c.agreement()).toBe(true);
+    // The engine's schedule: viewTimeoutMs × 2^(consecutive view changes by timeout), capped, + the
+    // idle leader's wait (0 here); QC(6) resets it.
+    const expected = [100, 200, 400, 800, 800, 800, 100, 100, 100];
+    for (let i = 0; i < 4; i++) {
+      const byView = new Map<number, Set<number>>();
+      for (const t of c.timers) {
+        if (t.node !== i || t.timer !== 'view') continue;
+        let set = byView.get(t.view);
+        if (set === undefined) byView.set(t.view, (set = new Set()));
+        set.add(t.afterMs);
+      }
+      expect(
+        expected.map((_, k) => [...(byView.get(k + 1) ?? [])]),
+        `node ${i}`,
+      ).toEqual(expected.map((ms) => [ms]));
+      // …and the timer is what ends each failed view: timeouts are sent that far apart (+ one hop).
+      const sentAt = (v: number) =>
+        c.sent.find((s) => s.from === i && s.msg.type === 'timeout' && s.msg.view === v)?.time as number;
+      for (let v = 2; v <= FAILED; v++) {
+        const gap = sentAt(v) - sentAt(v - 1) - (expected[v - 1] as number);
+        expect(gap, `node ${i}, view ${v}`).toBeGreaterThanOrEqual(0);
+        expect(gap, `node ${i}, view ${v}`).toBeLessThanOrEqual(30);
+      }
+    }
+    expect(c.sent.some((s) => s.msg.type === 'timeout' && s.msg.view > FAILED)).toBe(false);
+    expect(c.height(0)).toBeGreaterThan(5);
+  });
+});
+
+describe('hotstuff weighted voting power (aggregate QCs)', () => {
+  const powers = [1, 1, 1, 2]; // total 5: a QC needs power ≥ 4 — three signers are not enough without 3
+
+  it('leaders are chosen in proportion to power', () => {
+    const c = new Cluster({ n: 4, powers, params: { emptyBlockIntervalMs: 0 } });
+    const schedule = new LeaderSchedule(c.validators);
+    const counts = [0, 0, 0, 0];
+    for (let v = 1; v <= 5000; v++) counts[schedule.leader(v)] = (counts[schedule.leader(v)] as number) + 1;
+    expect(counts).toEqual([1000, 1000, 1000, 2000]);
+    // The running engines follow that schedule: proposers of views 1–30, six per unit of power.
+    c.start();
+    c.run(2000);
+    const proposers = [0, 0, 0, 0];
+    for (let v = 1; v <= 30; v++) {
+      const p = c.sent.find((s) => s.msg.type === 'proposal' && s.msg.view === v);
+      expect(p, `view ${v}`).toBeDefined();
+      proposers[p?.from as number] = (proposers[p?.from as number] as number) + 1;
+    }
+    expect(proposers).toEqual([6, 6, 6, 12]);
+  });
+
+  it('a QC needs more than 2/3 of the power, not of the validators', () => {
+    const c = new Cluster({ n: 4, powers, params: {} });
+    const t = trustOf(c);
+    const hash = new Uint8Array(32).fill(9);
+    const qcOf = (signers: number[]) =>
+      assembleAggregateQc(
+        3,
+        hash,
+        signers.map((v) => ({ validator: v, signature: c.blsSign(v, voteMessage('cluster', 3, hash)) })),
+        4,
+      );
+    expect(c.validators.quorumPower).toBe(4);
+    expect(verifyQc(qcOf([0, 1, 2]), t)).toBe(false); // 3 of 4 validators, 3 of 5 power
+    expect(verifyQc(qcOf([0, 1, 3]), t)).toBe(true); // 4 of 5 power
+    expect(verifyQc(qcOf([2, 3]), t)).toBe(false); // 3 of 5 power
+    expect(verifyQc(qcOf([0, 1, 2, 3]), t)).toBe(true);
+  });
+
+  it('engines count power: without the power-2 validator three votes never form a QC; without a power-1 one they do', () => {
+    const run = (down: number) => {
+      const c = new Cluster({ n: 4, powers, params: { emptyBlockIntervalMs: 0, viewTimeoutMs: 200 } });
+      c.start();
+      c.crash(down);
+      c.run(4000);
+      return c;
+    };
+    const stalled = run(3);
+    // The three others vote (> 2/3 of the validators) and time out, but hold 3 of 5 power.
+    const votes = stalled.sent.filter((s) => s.msg.type === 'vote' && s.msg.view === 1);
+    expect([...new Set(votes.map((s) => s.from))].sort()).toEqual([0, 1, 2]);
+    expect(stalled.sent.some((s) => s.msg.type === 'timeout')).toBe(true);
+    expect(
+      stalled.sent.some(
+        (s) => s.msg.type === 'proposal' && (s.msg.data.justify.view > 0 || s.msg.tc !== undefined),
+      ),
+    ).toBe(false);
+    for (let i = 0; i < 3; i++) expect(stalled.height(i)).toBe(0);
+    const live = run(0);
+    expect(live.agreement()).toBe(true);
+    for (let i = 1; i < 4; i++) expect(live.height(i)).toBeGreaterThan(20);
   });
 });
 
