@@ -1,3 +1,9 @@
+/**
+ * `verity sim`: one deterministic simulation run (src/sim/simulation.ts), summarised as text or
+ * as one JSON object. Exit 0 safe and live, 3 safety violation, 4 liveness failure (including a
+ * run whose honest validators cannot form a quorum, where liveness cannot be shown), 2 usage
+ * error. A failed run prints the exact command that replays it (same trace hash).
+ */
 import { engineNames, getEngine } from '../../consensus/registry.ts';
 import { BYZANTINE_MODES, type ByzantineMode } from '../../src/sim/byzantine.ts';
 import {
@@ -25,13 +31,19 @@ function parseDuration(text: string): number {
 export const sim: Command = {
   name: 'sim',
   summary: 'run a deterministic simulation of a consensus engine under faults',
-  synopsis:
-    '--engine NAME --nodes N [--byzantine B] [--byzantine-mode twins|equivocate|silent|invalid-sig|garbage] [--faults loss,dup,reorder,partition,clog,crash,skew] [--seed S] [--duration 60s] [--txs N]',
+  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew] [--seed S] [--duration 60s] [--txs N]`,
   description: [
     'Runs the real engine and runtime over a simulated network, disks and clocks in virtual time,',
     'then heals the network and checks that every honest node makes progress. Same seed, same trace.',
     '--byzantine may exceed what the engine tolerates: that is how negative controls are run.',
+    'Byzantine modes: twins (two instances, one key), equivocate (conflicting messages to half the',
+    'peers), silent, invalid-sig, garbage, replay (re-sends old signed messages of earlier heights,',
+    'rounds and views it has seen or sent).',
+    'Live means every honest node committed new blocks after healing, and requires an honest core',
+    'that can form a quorum (>= 2f+1 honest validators); with more Byzantine validators than that',
+    'allows, the run is never live.',
     'Exit codes: 0 safe and live, 3 safety violation, 4 liveness failure, 2 usage error.',
+    'A failed run prints the command that replays it exactly.',
   ].join('\n'),
   options: {
     engine: {
@@ -48,11 +60,16 @@ export const sim: Command = {
     },
     faults: { type: 'string', valueName: 'LIST', description: `comma-separated: ${FAULT_KINDS.join(', ')}` },
     seed: { type: 'string', valueName: 'S', description: 'root seed (default 1)' },
-    duration: { type: 'string', valueName: 'T', description: 'fault phase in simulated time (default 60s)' },
+    duration: {
+      type: 'string',
+      valueName: 'T',
+      description: 'fault phase in simulated time: 60s, 1500ms, 2m (default 60s)',
+    },
     txs: { type: 'string', valueName: 'N', description: 'transactions to submit (default 200)' },
   },
   examples: [
     'verity sim --engine tendermint --nodes 4 --byzantine 1 --byzantine-mode equivocate --faults loss,dup,partition --seed 7',
+    'verity sim --engine pbft --nodes 7 --byzantine 2 --byzantine-mode replay --faults loss,dup,crash --seed 5',
     'verity sim --engine tendermint --nodes 4 --byzantine 2 --byzantine-mode twins --faults partition --seed 3   # negative control',
   ],
   async run({ values, out }) {
@@ -102,6 +119,7 @@ export const sim: Command = {
       messages: r.messages,
       safe: r.safe,
       live: r.live,
+      ...(r.livenessFailure === undefined ? {} : { livenessFailure: r.livenessFailure }),
       violations: r.violations,
       traceHash: r.traceHash,
       wallMs: r.wallMs,
@@ -111,7 +129,7 @@ export const sim: Command = {
       [
         `${r.engine}: ${r.nodes} nodes, ${r.byzantine} byzantine (${r.byzantineMode})${r.tolerated ? '' : ' — MORE THAN THE ENGINE TOLERATES'}, seed ${r.seed}`,
         `simulated ${(r.simulatedMs / 1000).toFixed(1)} s in ${(r.wallMs / 1000).toFixed(1)} s: height ${r.committedHeight}, ${r.committedTxs} txs, ${r.viewChanges} view changes, ${r.messages} messages`,
-        `safety: ${r.safe ? 'OK' : `VIOLATED (${r.violations.length})`}   liveness: ${r.live ? 'OK' : 'FAILED'}`,
+        `safety: ${r.safe ? 'OK' : `VIOLATED (${r.violations.length})`}   liveness: ${r.live ? 'OK' : `FAILED — ${r.livenessFailure}`}`,
         ...r.violations
           .slice(0, 10)
           .map((v) => `  ${v.kind} at t=${((v.time - 1_700_000_000_000) / 1000).toFixed(3)}s: ${v.detail}`),

@@ -2,6 +2,15 @@
  * Byzantine behaviours, as wrappers around a node's transport (the node itself runs the honest
  * runtime and engine; what leaves it is corrupted). Twins need no wrapper: two honest instances
  * share one key and the network gives them different views.
+ *  - equivocate: a conflicting variant of every message (signed by us) to half the peers;
+ *  - silent: withholds every consensus message;
+ *  - invalid-sig: every consensus message with one bit flipped in its signature;
+ *  - garbage: random bytes (sometimes oversized, sometimes a well-formed envelope around junk);
+ *  - replay: sends its own messages honestly, and also keeps a reservoir sample of the signed
+ *    envelopes it has sent and received (its own and other validators') and re-sends old ones —
+ *    from earlier heights, rounds or views than the newest of their kind it has seen — to random
+ *    peers. Valid signatures, stale content: an engine must ignore them (or use them only as the
+ *    protocol allows). All choices come from the node's seeded RNG.
  */
 import {
   encodeEnvelope,
@@ -10,11 +19,11 @@ import {
   sealEnvelope,
 } from '../../consensus/envelope.ts';
 import type { Rng } from '../../consensus/rng.ts';
-import type { ByzantineContext, EngineModule } from '../../consensus/types.ts';
+import type { ByzantineContext, EngineModule, SignSlot } from '../../consensus/types.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import type { Transport } from '../runtime/ports.ts';
 
-export const BYZANTINE_MODES = ['twins', 'equivocate', 'silent', 'invalid-sig', 'garbage'] as const;
+export const BYZANTINE_MODES = ['twins', 'equivocate', 'silent', 'invalid-sig', 'garbage', 'replay'] as const;
 export type ByzantineMode = (typeof BYZANTINE_MODES)[number];
 
 export interface ByzantineWrapperOptions {
@@ -30,7 +39,87 @@ export interface ByzantineWrapperOptions {
 
 const trustAll: SignatureVerifier = () => true;
 
+/** Replay mode: how many envelopes the reservoir keeps, and how often old ones are re-sent. */
+const REPLAY_RESERVOIR = 256;
+const REPLAY_CHANCE = 0.3;
+/** A slot-less message counts as old once this many envelopes were recorded after it. */
+const REPLAY_SLOTLESS_AGE = 64;
+
+interface Recorded {
+  readonly bytes: Uint8Array;
+  readonly seq: number;
+  /** Decoded lazily: undefined = not yet, null = the message has no slot, false = undecodable. */
+  slot: SignSlot | null | false | undefined;
+}
+
+/**
+ * The replaying node's memory: a uniform reservoir sample over every consensus envelope it sent or
+ * received, and the newest (height, round) it has seen per message step.
+ */
+class ReplayArchive {
+  readonly #o: ByzantineWrapperOptions;
+  readonly #sample: Recorded[] = [];
+  readonly #newest = new Map<number, { height: number; round: number }>();
+  #seen = 0;
+
+  constructor(o: ByzantineWrapperOptions) {
+    this.#o = o;
+  }
+
+  #slotOf(bytes: Uint8Array): SignSlot | null | false {
+    try {
+      const opened = openEnvelope(bytes, this.#o.module.codec, this.#o.validators, this.#o.chainId, trustAll);
+      return this.#o.module.codec.slot(opened.msg) ?? null;
+    } catch {
+      return false;
+    }
+  }
+
+  #noteSlot(slot: SignSlot | null | false): void {
+    if (slot === null || slot === false) return;
+    const n = this.#newest.get(slot.step);
+    if (n === undefined || slot.height > n.height || (slot.height === n.height && slot.round > n.round))
+      this.#newest.set(slot.step, { height: slot.height, round: slot.round });
+  }
+
+  /** `own`: sent by this node (decoded now, to track where the protocol is); others lazily. */
+  record(bytes: Uint8Array, own: boolean): void {
+    const rec: Recorded = { bytes, seq: this.#seen++, slot: own ? this.#slotOf(bytes) : undefined };
+    if (own) this.#noteSlot(rec.slot as SignSlot | null | false);
+    if (this.#sample.length < REPLAY_RESERVOIR) this.#sample.push(rec);
+    else {
+      const j = this.#o.rng.int(this.#seen);
+      if (j < REPLAY_RESERVOIR) this.#sample[j] = rec;
+    }
+  }
+
+  #isOld(rec: Recorded): boolean {
+    if (rec.slot === undefined) {
+      rec.slot = this.#slotOf(rec.bytes);
+      this.#noteSlot(rec.slot);
+    }
+    if (rec.slot === false) return false;
+    if (rec.slot === null) return this.#seen - rec.seq > REPLAY_SLOTLESS_AGE;
+    const n = this.#newest.get(rec.slot.step);
+    return (
+      n !== undefined &&
+      (rec.slot.height < n.height || (rec.slot.height === n.height && rec.slot.round < n.round))
+    );
+  }
+
+  /** Up to `count` distinct old envelopes (a few random probes each; fewer if none are old yet). */
+  pickOld(count: number): Uint8Array[] {
+    const out: Recorded[] = [];
+    for (let probe = 0; probe < 4 * count && out.length < count && this.#sample.length > 0; probe++) {
+      const rec = this.#sample[this.#o.rng.int(this.#sample.length)] as Recorded;
+      if (!out.includes(rec) && this.#isOld(rec)) out.push(rec);
+    }
+    return out.map((r) => r.bytes);
+  }
+}
+
 export function byzantineTransport(inner: Transport, o: ByzantineWrapperOptions): Transport {
+  const archive = o.mode === 'replay' ? new ReplayArchive(o) : undefined;
   const corrupt = (bytes: Uint8Array, peers: string[], send: (peer: string, b: Uint8Array) => void): void => {
     switch (o.mode) {
       case 'silent':
@@ -69,11 +158,35 @@ export function byzantineTransport(inner: Transport, o: ByzantineWrapperOptions)
         for (const peer of peers) send(peer, o.rng.chance(0.5) ? other : bytes);
         return;
       }
+      case 'replay': {
+        const a = archive as ReplayArchive;
+        for (const peer of peers) send(peer, bytes);
+        a.record(bytes, true);
+        if (!o.rng.chance(REPLAY_CHANCE)) return;
+        for (const old of a.pickOld(1 + o.rng.int(2))) {
+          let sent = false;
+          for (const peer of peers)
+            if (o.rng.chance(0.5)) {
+              send(peer, old);
+              sent = true;
+            }
+          if (!sent && peers.length > 0) send(peers[o.rng.int(peers.length)] as string, old);
+        }
+        return;
+      }
     }
   };
   return {
     self: inner.self,
-    onMessage: (h) => inner.onMessage(h),
+    onMessage: (h) =>
+      inner.onMessage(
+        archive === undefined
+          ? h
+          : (from, channel, bytes) => {
+              if (channel === 'consensus') archive.record(bytes, false);
+              h(from, channel, bytes);
+            },
+      ),
     peers: () => inner.peers(),
     penalize: (p, r, s) => inner.penalize(p, r, s),
     send: (to, channel, bytes) => {

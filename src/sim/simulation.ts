@@ -5,9 +5,21 @@
  *
  * Phases: (1) fault phase for `durationMs` — network faults, crashes, pauses, partitions,
  * Byzantine validators; (2) liveness phase — the network heals, crashed honest nodes restart, and
- * every honest node must commit at least `livenessBlocks` new blocks within `livenessMs`.
+ * every honest node must commit at least `livenessBlocks` new blocks within `livenessMs`. The
+ * run is live only if that healed honest core can form a quorum on its own (≥ 2f+1 honest
+ * validators and a quorum of the voting power — > 2/3 for BFT engines, > 1/2 for CFT); with
+ * fewer (more Byzantine or permanently crashed validators than tolerated) liveness cannot be
+ * demonstrated and `live` is false, with the reason in `livenessFailure`.
+ *
+ * Checks on every honest commit (checkers.ts): agreement, validity (submitted, no transaction
+ * taking effect twice), identical roots per height, the node's committed store (log size and
+ * root, state trie) against the header, log consistency between successive tree heads. The store
+ * and consistency checks are asynchronous reads; they are collected and awaited after every
+ * event, before the next one runs (so they read the store the commit left, and never race a
+ * crash), which adds no events and leaves the trace unchanged.
  *
  * Same options ⇒ same trace hash: every delivery, timer and commit is folded into a SHA-256 trace.
+ * `replayCommand` prints the `verity sim` command line that reproduces a run exactly.
  */
 import { createHash } from 'node:crypto';
 import type { SignatureVerifier } from '../../consensus/envelope.ts';
@@ -21,14 +33,13 @@ import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
 import { ChainStore } from '../../ledger/chain.ts';
 import { type EngineParams, type Genesis, parseGenesis } from '../../ledger/genesis.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
-import { verifyConsistency } from '../../ledger/log/index.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { peerIdFromEd25519 } from '../../ledger/validators.ts';
 import type { Channel, Timers } from '../runtime/ports.ts';
 import { ConsensusRuntime } from '../runtime/runtime.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
 import { type ByzantineMode, byzantineTransport } from './byzantine.ts';
-import { SafetyChecker, type Violation } from './checkers.ts';
+import { logExtends, SafetyChecker, storeDivergence, type Violation } from './checkers.ts';
 import { EventQueue } from './event-queue.ts';
 import { SimNetwork } from './network.ts';
 import { UndoableKvStore } from './undoable-store.ts';
@@ -93,6 +104,8 @@ export interface SimResult {
   readonly bytes: number;
   readonly safe: boolean;
   readonly live: boolean;
+  /** Why the run is not live (undefined when it is). */
+  readonly livenessFailure?: string;
   readonly violations: readonly Violation[];
   readonly traceHash: string;
   readonly evidence: number;
@@ -398,6 +411,13 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
           const prev = node.lastLog;
           checkConsistency(node, prev.size, prev.root, h.logSize, h.logRoot);
           node.lastLog = { size: h.logSize, root: h.logRoot };
+          // What the node's store actually holds now, against the header it committed.
+          const at = now;
+          asyncChecks.push(
+            storeDivergence(chain, h).then((d) => {
+              if (d !== undefined) checker.storeDiverged(at, node.id, h.height, d);
+            }),
+          );
           checker.onCommit(now, node.id, {
             height: h.height,
             hash: ex.hash,
@@ -405,6 +425,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
             logSize: h.logSize,
             logRoot: h.logRoot,
             txIds: ex.txs.map((t) => t.id),
+            txOk: ex.receipts.map((r) => r.ok),
           });
           for (const t of ex.txs) workload.onCommitted(toHex(t.id));
         },
@@ -416,8 +437,9 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     await runtime.start();
   };
 
-  // Consistency proofs are checked asynchronously against the node's own log.
-  const consistencyChecks: Array<Promise<void>> = [];
+  // Store and consistency checks read the node's own store asynchronously; collected here and
+  // awaited after every event (runUntil), before anything else can change the store.
+  const asyncChecks: Array<Promise<void>> = [];
   const checkConsistency = (
     node: SimNode,
     size1: number,
@@ -425,19 +447,18 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     size2: number,
     root2: Uint8Array,
   ): void => {
-    if (size1 === 0 || size1 === size2) return;
+    if (size1 === 0) return;
     const chain = node.runtime?.chain;
     if (chain === undefined) return;
     const at = now;
-    consistencyChecks.push(
-      chain.log.consistencyProof(size1, size2).then(
-        (proof) => {
-          if (!verifyConsistency(size1, size2, root1, root2, proof))
-            checker.logInconsistent(at, node.id, size1, size2);
-        },
-        () => checker.logInconsistent(at, node.id, size1, size2),
-      ),
+    asyncChecks.push(
+      logExtends(chain.log, size1, root1, size2, root2).then((ok) => {
+        if (!ok) checker.logInconsistent(at, node.id, size1, size2);
+      }),
     );
+  };
+  const awaitChecks = async () => {
+    while (asyncChecks.length > 0) await Promise.all(asyncChecks.splice(0));
   };
 
   const signedListeners: Array<(instance: number, slot: SignSlot | undefined, description: string) => void> =
@@ -651,6 +672,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       now = ev.time;
       await ev.run();
       await settle();
+      await awaitChecks();
       if (o.log)
         for (const n of nodes)
           if (n.runtime && n.runtime.debugBusy() !== 'q=0 draining=false')
@@ -680,8 +702,22 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const target = Math.max(...honest.map(heightOf)) + (o.livenessBlocks ?? 2);
   const livenessDeadline = now + (o.livenessMs ?? 30_000);
   await runUntil(livenessDeadline, () => honest.every((n) => heightOf(n) >= target));
-  const live = honest.every((n) => heightOf(n) >= target);
-  await Promise.all(consistencyChecks);
+  // The healed core must be able to decide on its own: ≥ 2f+1 honest validators and a quorum of
+  // the voting power. Otherwise "every honest node progressed" proves nothing (vacuous with none).
+  const coreValidators = [...new Set(honest.map((n) => n.validator))];
+  const corePower = coreValidators.reduce((s, v) => s + (genesis.validators.at(v)?.power ?? 0), 0);
+  const quorum =
+    o.engine.faultModel === 'bft' ? genesis.validators.quorumPower : genesis.validators.majorityPower;
+  const minCore = 2 * toleratedByzantine(o.nodes, o.engine.faultModel) + 1;
+  const progressed = honest.every((n) => heightOf(n) >= target);
+  const livenessFailure =
+    coreValidators.length < minCore || corePower < quorum
+      ? `the honest core (${coreValidators.length} of ${o.nodes} validators, power ${corePower} of ${genesis.validators.totalPower}) cannot form a quorum (needs ${minCore} validators and power ${quorum}): liveness not demonstrable`
+      : progressed
+        ? undefined
+        : `not every honest node committed ${o.livenessBlocks ?? 2} new blocks (to height ${target}) within ${o.livenessMs ?? 30_000} ms of healing: heights ${honest.map(heightOf).join(', ')}`;
+  const live = livenessFailure === undefined;
+  await awaitChecks();
   await o.inspect?.(ctl);
   for (const n of nodes) n.runtime?.stop();
   // (runtimes are stopped but still answer status())
@@ -702,6 +738,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     bytes: net.bytes,
     safe: checker.safe,
     live,
+    ...(livenessFailure === undefined ? {} : { livenessFailure }),
     violations: checker.violations,
     traceHash: trace.digest('hex'),
     evidence,
@@ -718,23 +755,31 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   };
 }
 
+/** POSIX shell quoting: bare when only safe characters, else single quotes. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The `verity sim` command line that replays a run: every option the command has a flag for,
+ * exactly (the fault phase in ms, values shell-quoted). Options without a flag (`livenessMs`,
+ * `livenessBlocks`, `maxEvents`, `uncachedVerify`, scenarios) are not representable; the sweeps,
+ * whose failures this prints, use none of them.
+ */
 export function replayCommand(o: SimOptions): string {
-  const faults = [...o.faults].join(',');
+  const params = Object.entries(o.engineParams ?? {});
+  const engine = `${o.engine.name}${params.length ? `:${params.map(([k, v]) => `${k}=${v}`).join(',')}` : ''}`;
+  const faults = FAULT_KINDS.filter((f) => o.faults.has(f)).join(',');
+  const duration = o.durationMs % 1000 === 0 ? `${o.durationMs / 1000}s` : `${o.durationMs}ms`;
   return [
     'verity sim',
-    `--engine ${o.engine.name}${
-      Object.keys(o.engineParams ?? {}).length
-        ? `:${Object.entries(o.engineParams ?? {})
-            .map(([k, v]) => `${k}=${v}`)
-            .join(',')}`
-        : ''
-    }`,
+    `--engine ${shellQuote(engine)}`,
     `--nodes ${o.nodes}`,
     `--byzantine ${o.byzantine}`,
     `--byzantine-mode ${o.byzantineMode}`,
     faults ? `--faults ${faults}` : '',
-    `--seed ${o.seed}`,
-    `--duration ${Math.round(o.durationMs / 1000)}s`,
+    `--seed ${shellQuote(o.seed)}`,
+    `--duration ${duration}`,
     `--txs ${o.txs}`,
   ]
     .filter(Boolean)

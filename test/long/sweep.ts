@@ -1,6 +1,8 @@
 /**
  * npm run test:long — the long simulator sweep: ≥ 1,000 seeds per engine (the unit suite runs 50),
- * spread over two worker threads. Prints progress and, for every failure, the replay command.
+ * spread over two worker threads, with the options of the unit sweeps (test/sim/sweep-options.ts:
+ * every Byzantine mode in rotation, replay included). Prints progress and, for every failure, why
+ * and the exact replay command.
  *   node test/long/sweep.ts [--seeds 1000] [--engines tendermint,pbft,hotstuff] [--workers 2]
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -79,7 +81,9 @@ if (isMainThread) {
     const ok = r.safe && r.live;
     parentPort?.postMessage({
       ok,
-      line: ok ? '' : `${r.safe ? 'liveness' : `safety: ${r.violations[0]?.detail}`} — ${replayCommand(o)}`,
+      line: ok
+        ? ''
+        : `${r.safe ? `liveness: ${r.livenessFailure}` : `safety: ${r.violations[0]?.kind}: ${r.violations[0]?.detail}`} — ${replayCommand(o)}`,
     });
   }
 }

@@ -3,8 +3,9 @@
  * mode, every network and node fault, 60 simulated seconds, then a healed liveness phase) is
  * split across the four configurations so it fits the test budget: seeds 1–13 aggregate QCs with
  * the 2-chain rule, 14–26 aggregate with the 3-chain rule, 27–38 threshold with the 2-chain rule,
- * 39–50 threshold with the 3-chain rule. Every range of ≥ 12 consecutive seeds covers both
- * committee sizes and all five Byzantine modes (sweep.ts: odd seeds n = 4, mode = ⌊seed/2⌋ mod 5).
+ * 39–50 threshold with the 3-chain rule. Every range of ≥ 12 consecutive seeds runs all six
+ * Byzantine modes (replay included) at both committee sizes (sweep-options.ts: odd seeds n = 4,
+ * mode = ⌊seed/2⌋ mod 6).
  */
 import { describe, expect, it } from 'vitest';
 import { hotstuff } from '../../consensus/hotstuff/index.ts';

@@ -1,8 +1,18 @@
-/** Options of one sweep run (shared by the vitest sweeps and the long sweep script). */
+/**
+ * Options of one sweep run (shared by the vitest sweeps and the long sweep script). Odd seeds run
+ * n = 4, even seeds n = 7, each with f Byzantine validators; the mode rotates with ⌊seed/2⌋ over
+ * every mode in BYZANTINE_MODES (six: twins, equivocate, silent, invalid-sig, garbage, replay), so
+ * any 12 consecutive seeds run every mode at both committee sizes. Every fault kind is on, the
+ * fault phase lasts 60 simulated seconds, and the workload submits 100 transactions.
+ */
 import type { EngineModule } from '../../consensus/types.ts';
 import type { EngineParams } from '../../ledger/genesis.ts';
 import { BYZANTINE_MODES } from '../../src/sim/byzantine.ts';
 import { FAULT_KINDS, type SimOptions, toleratedByzantine } from '../../src/sim/simulation.ts';
+
+export function sweepMode(seed: number): SimOptions['byzantineMode'] {
+  return BYZANTINE_MODES[Math.floor(seed / 2) % BYZANTINE_MODES.length] as SimOptions['byzantineMode'];
+}
 
 export function sweepOptions(engine: EngineModule<unknown>, seed: number, params?: EngineParams): SimOptions {
   const nodes = seed % 2 === 1 ? 4 : 7;
@@ -11,9 +21,7 @@ export function sweepOptions(engine: EngineModule<unknown>, seed: number, params
     ...(params === undefined ? {} : { engineParams: params }),
     nodes,
     byzantine: toleratedByzantine(nodes, engine.faultModel === 'bft' ? 'bft' : 'cft'),
-    byzantineMode: BYZANTINE_MODES[
-      Math.floor(seed / 2) % BYZANTINE_MODES.length
-    ] as SimOptions['byzantineMode'],
+    byzantineMode: sweepMode(seed),
     faults: new Set(FAULT_KINDS),
     seed: `sweep-${seed}`,
     durationMs: 60_000,

@@ -1,0 +1,196 @@
+/**
+ * `verity sim` end to end: the real command in a child process. The JSON summary carries the keys
+ * issue 5 names; exit 0 on a healthy run, 3 on a safety violation (the negative control: twins
+ * holding half the power), 4 on a liveness failure (no honest quorum), 2 on usage errors; and the
+ * replay command a failure prints reproduces its trace hash (exact duration in ms, quoted seed).
+ */
+import { describe, expect, it } from 'vitest';
+import { type CliResult, parseJsonOutput, runVerity } from '../helpers/cli.ts';
+
+const KEYS = [
+  'engine',
+  'nodes',
+  'byzantine',
+  'seed',
+  'simulatedMs',
+  'committedHeight',
+  'committedTxs',
+  'viewChanges',
+  'messages',
+  'safe',
+  'live',
+  'violations',
+  'traceHash',
+];
+
+interface Summary {
+  engine: string;
+  nodes: number;
+  byzantine: number;
+  seed: string;
+  safe: boolean;
+  live: boolean;
+  tolerated: boolean;
+  committedHeight: number;
+  committedTxs: number;
+  violations: Array<{ kind: string; detail: string }>;
+  traceHash: string;
+  livenessFailure?: string;
+  replay?: string;
+}
+
+/** Splits a POSIX command line as `replayCommand` writes it: bare words and '…' with '\'' inside. */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i] as string;
+    if (ch === ' ') {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else if (ch === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end < 0) throw new Error(`unterminated quote in ${line}`);
+      word = (word ?? '') + line.slice(i + 1, end);
+      i = end;
+    } else if (ch === '\\') {
+      word = (word ?? '') + (line[++i] ?? '');
+    } else word = (word ?? '') + ch;
+  }
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+async function sim(args: string[]): Promise<{ r: CliResult; s: Summary }> {
+  const r = await runVerity(['sim', ...args, '--json'], { timeoutMs: 60_000 });
+  return { r, s: parseJsonOutput<Summary>(r) };
+}
+
+/** Re-runs the printed replay command and returns its summary. */
+async function replay(s: Summary): Promise<{ r: CliResult; s: Summary }> {
+  expect(s.replay).toBeDefined();
+  const words = shellWords(s.replay as string);
+  expect(words.slice(0, 2)).toEqual(['verity', 'sim']);
+  return sim(words.slice(2));
+}
+
+describe('verity sim (the real command)', () => {
+  it.concurrent('a healthy short run with a replaying Byzantine validator: exit 0, the issue’s JSON keys', async () => {
+    const { r, s } = await sim([
+      '--engine',
+      'tendermint',
+      '--nodes',
+      '4',
+      '--byzantine',
+      '1',
+      '--byzantine-mode',
+      'replay',
+      '--faults',
+      'loss,dup,reorder,crash',
+      '--seed',
+      '7',
+      '--duration',
+      '10s',
+      '--txs',
+      '30',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const k of KEYS) expect(s, `key ${k}`).toHaveProperty(k);
+    expect(s).toMatchObject({
+      engine: 'tendermint',
+      nodes: 4,
+      byzantine: 1,
+      seed: '7',
+      safe: true,
+      live: true,
+    });
+    expect(s.violations).toEqual([]);
+    expect(s.committedTxs).toBe(30);
+    expect(s.traceHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(s.replay).toBeUndefined(); // only failures print one
+  });
+
+  it.concurrent('negative control (twins holding 1/2 of the power): exit 3, and the replay command reproduces it', async () => {
+    const { r, s } = await sim([
+      '--engine',
+      'pbft',
+      '--nodes',
+      '4',
+      '--byzantine',
+      '2',
+      '--byzantine-mode',
+      'twins',
+      '--seed',
+      '3',
+      '--duration',
+      '5s',
+      '--txs',
+      '50',
+    ]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(s.safe).toBe(false);
+    expect(s.tolerated).toBe(false);
+    expect(s.violations.some((v) => v.kind === 'agreement')).toBe(true);
+    const again = await replay(s);
+    expect(again.r.code).toBe(3);
+    expect(again.s.traceHash).toBe(s.traceHash);
+  });
+
+  it.concurrent('no honest quorum (half the validators silent): exit 4 — not vacuously live', async () => {
+    const { r, s } = await sim([
+      '--engine',
+      'pbft',
+      '--nodes',
+      '4',
+      '--byzantine',
+      '2',
+      '--byzantine-mode',
+      'silent',
+      '--seed',
+      "it's a seed",
+      '--duration',
+      '2500ms',
+      '--txs',
+      '5',
+    ]);
+    expect(r.code, r.stderr).toBe(4);
+    expect(s).toMatchObject({ safe: true, live: false, seed: "it's a seed" });
+    expect(s.livenessFailure).toMatch(/cannot form a quorum/);
+    // The replay command keeps the duration exact and the seed quoted, so it is the same run.
+    expect(s.replay).toContain("--seed 'it'\\''s a seed'");
+    expect(s.replay).toContain('--duration 2500ms');
+    const again = await replay(s);
+    expect(again.r.code).toBe(4);
+    expect(again.s.traceHash).toBe(s.traceHash);
+    // All of them Byzantine used to print live: true.
+    const all = await sim([
+      '--engine',
+      'pbft',
+      '--nodes',
+      '4',
+      '--byzantine',
+      '4',
+      '--byzantine-mode',
+      'silent',
+      '--duration',
+      '2s',
+    ]);
+    expect(all.r.code).toBe(4);
+    expect(all.s.live).toBe(false);
+  });
+
+  it.concurrent('usage errors exit 2', async () => {
+    const cases = [
+      ['--engine', 'pbft', '--nodes', '4', '--byzantine-mode', 'bogus'],
+      ['--engine', 'nope', '--nodes', '4'],
+      ['--engine', 'pbft', '--nodes', '4', '--duration', '500ms'],
+      ['--engine', 'pbft', '--nodes', '4', '--faults', 'loss,meteor'],
+    ];
+    const results = await Promise.all(cases.map((args) => runVerity(['sim', ...args])));
+    for (const [i, r] of results.entries())
+      expect(r.code, `${(cases[i] as string[]).join(' ')}: ${r.stderr}`).toBe(2);
+    const help = await runVerity(['sim', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('replay');
+  });
+});
