@@ -120,6 +120,12 @@ export interface MessageCodec<M> {
   signingBytes(msg: M, chainId: string): Uint8Array;
   /** The double-sign slot of a message; undefined for messages that may be re-signed freely. */
   slot(msg: M): SignSlot | undefined;
+  /**
+   * The chain height a message is about, when it names one (a Tendermint vote, a PBFT sequence
+   * number, a HotStuff proposal's block — not a view). The runtime scores messages for heights no
+   * chain can have reached yet.
+   */
+  heightOf?(msg: M): number | undefined;
   /** One-line description for logs and traces. */
   describe(msg: M): string;
 }

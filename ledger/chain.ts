@@ -174,6 +174,12 @@ export class ChainStore {
     if (raw === undefined)
       throw new ChainError('CHAIN_CORRUPT', `head block ${height} is missing from the store`);
     const head = decodeBlock(raw, opts.limits).header;
+    // Every committed block was written with its certificate and hash index in one batch.
+    if (height > 0 && (await base.get(heightKey(P_CERT, height))) === undefined)
+      throw new ChainError('CHAIN_CORRUPT', `head block ${height} has no commit certificate in the store`);
+    const indexed = await base.get(concatBytes(P_HASH, headerHash(head)));
+    if (indexed === undefined || readHeight(indexed) !== height)
+      throw new ChainError('CHAIN_CORRUPT', `head block ${height} is missing from the hash index`);
     const log = await TransparencyLog.create({ store: staged, prefix: LOG_PREFIX });
     if (log.size !== head.logSize) {
       throw new ChainError(

@@ -232,6 +232,9 @@ export const hotstuffCodec: MessageCodec<HsMessage> = {
           : encodeItem(m);
     return concatBytes(SIGN_DOMAIN, rlpEncode([utf8(chainId), body]));
   },
+  heightOf(m) {
+    return m.type === 'proposal' ? m.block.header.height : undefined;
+  },
   slot(m): SignSlot | undefined {
     switch (m.type) {
       case 'proposal':

@@ -402,6 +402,9 @@ export const pbftCodec: MessageCodec<PbftMessage> = {
         return newViewBytes(chainId, m);
     }
   },
+  heightOf(m) {
+    return m.type === 'view-change' || m.type === 'new-view' ? undefined : m.seq;
+  },
   slot(m): SignSlot {
     switch (m.type) {
       case 'pre-prepare':

@@ -93,6 +93,9 @@ export const tendermintCodec: MessageCodec<TmMessage> = {
         return commitVoteBytes(chainId, m.height, m.round, m.id);
     }
   },
+  heightOf(m) {
+    return m.height;
+  },
   slot(m): SignSlot {
     return {
       height: m.height,

@@ -761,6 +761,14 @@ export class ConsensusRuntime<M> {
       );
       return;
     }
+    // A validly signed message for a height no chain could have reached yet (the same bound as a
+    // sync claim) is misbehaviour, not news: engines would drop it unseen, so score it here.
+    const height = engine.codec.heightOf?.(opened.msg);
+    if (height !== undefined && height > this.#maxPlausibleHeight()) {
+      this.counters.rejected++;
+      this.#o.transport.penalize(from, `consensus message for implausible height ${height}`, 'minor');
+      return;
+    }
     // Our own messages can come back (relayed by peers): after a restart they are how we relearn
     // our own votes. The engine's vote sets ignore duplicates.
     await this.#step({ kind: 'message', from: opened.from, msg: opened.msg, signature: opened.signature });

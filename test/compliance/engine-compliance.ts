@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { encodeEnvelope, sealEnvelope } from '../../consensus/envelope.ts';
 import type { EngineModule } from '../../consensus/types.ts';
+import { toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
+import { headerHash } from '../../ledger/block.ts';
 import type { EngineParams } from '../../ledger/genesis.ts';
 import { peerIdFromEd25519 } from '../../ledger/validators.ts';
 import { runSimulation, type SimOptions } from '../../src/sim/simulation.ts';
@@ -45,12 +47,11 @@ export function engineCompliance(engine: EngineModule<unknown>, opts: Compliance
             const chain = rt?.chain;
             if (chain === undefined) continue;
             const hashes: string[] = [];
-            for (let h = 1; h <= chain.height; h++)
-              hashes.push(
-                Buffer.from((await chain.getBlockBytes(h)) ?? [])
-                  .toString('hex')
-                  .slice(0, 64),
-              );
+            // The header hash commits to everything in the block (tx root, state and log roots).
+            for (let h = 1; h <= chain.height; h++) {
+              const block = await chain.getBlock(h);
+              hashes.push(block === undefined ? 'missing' : toHex(headerHash(block.header)));
+            }
             chains.push(hashes);
           }
         },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toHex, utf8 } from '../../crypto/bytes.ts';
+import { concatBytes, toHex, u64be, utf8 } from '../../crypto/bytes.ts';
 import { headerHash } from '../../ledger/block.ts';
 import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
 import { type ChainError, ChainStore } from '../../ledger/chain.ts';
@@ -118,6 +118,25 @@ describe('chain store', () => {
     await expect(ChainStore.open(base, chain.genesis, OPTS)).rejects.toSatisfy(
       (e) => codeOf(e) === 'CHAIN_CORRUPT',
     );
+  });
+
+  it('refuses to open a head without its certificate, hash index entry or state root', async () => {
+    for (const [what, key] of [
+      ['certificate', () => concatBytes(utf8('c/'), u64be(2))],
+      ['hash index', (hash: Uint8Array) => concatBytes(utf8('h/'), hash)],
+      ['state root', (_: Uint8Array, root: Uint8Array) => concatBytes(utf8('s/n'), root)],
+    ] as const) {
+      const base = new MemoryKvStore();
+      const store = await ChainStore.open(base, chain.genesis, OPTS);
+      await commitNext(store, chain, transfers(chain, 0, 4));
+      await commitNext(store, chain, transfers(chain, 1, 4));
+      const k = key(store.headHash, store.head.stateRoot);
+      expect(await base.get(k), `${what} key exists`).toBeDefined();
+      await base.batch([{ type: 'del', key: k }]);
+      await expect(ChainStore.open(base, chain.genesis, OPTS), what).rejects.toSatisfy(
+        (e) => codeOf(e) === 'CHAIN_CORRUPT',
+      );
+    }
   });
 
   it('validates proposals: parent, time, body, signatures, and execution results', async () => {

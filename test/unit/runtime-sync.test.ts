@@ -3,8 +3,10 @@
  * time and a fake transport, an honest peer serving a real certified chain, and peers that lie.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { sealEnvelope } from '../../consensus/envelope.ts';
 import { getEngine } from '../../consensus/registry.ts';
 import { SeededRng } from '../../consensus/rng.ts';
+import { tendermintCodec } from '../../consensus/tendermint/messages.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
 import { ChainStore } from '../../ledger/chain.ts';
@@ -310,6 +312,34 @@ describe('runtime waitForCommit', () => {
     const pending = h.runtime.waitForCommit(new Uint8Array(32), controller.signal);
     controller.abort(new Error('gave up'));
     await expect(pending).rejects.toThrow('gave up');
+  });
+});
+
+describe('runtime consensus intake', () => {
+  it('scores a validly signed consensus message for an implausible height, and passes plausible ones on', async () => {
+    const h = new Harness();
+    await h.start();
+    h.peer('relay', 'silent');
+    const v = chain.validators[1] as TestKey;
+    const prevote = (height: number) =>
+      sealEnvelope(
+        tendermintCodec,
+        { type: 'prevote', height, round: 0, id: new Uint8Array(32).fill(1) },
+        chain.genesis.chainId,
+        1,
+        v.secretKey,
+      ).bytes;
+    h.handler?.('relay', 'consensus', prevote(1_000_000_000));
+    await h.settle();
+    expect(h.penalties).toEqual([
+      { peer: 'relay', reason: 'consensus message for implausible height 1000000000', severity: 'minor' },
+    ]);
+    expect(h.runtime.counters.rejected).toBe(1);
+    // Ahead of us, but a height the network could have reached: not misbehaviour.
+    h.handler?.('relay', 'consensus', prevote(5));
+    await h.settle();
+    expect(h.penalties.length).toBe(1);
+    expect(h.runtime.counters.rejected).toBe(1);
   });
 });
 
