@@ -104,6 +104,15 @@ const RECORD_KEY = 'state';
  * overwrite it if the node crashes again meanwhile.
  */
 const AHEAD_KEY = 'state-ahead';
+/**
+ * The last state of the height just decided, written with the next height's first record. A
+ * validator whose chain loses that commit (an unsynced write, a disk restored from a backup)
+ * re-enters the height it decided; without this record it would re-enter it with no lock and
+ * could precommit another value in a later round — amnesia that, with one Byzantine peer, let two
+ * blocks be decided at one height (found by `npm run test:long`, seed sweep-100693). With it, the
+ * node resumes that height exactly as a node that never committed: locked where it was locked.
+ */
+const PREV_KEY = 'state-prev';
 const VALID_BLOCK_KEY = 'valid-block';
 
 function encodeRecord(p: Persisted): Uint8Array {
@@ -248,7 +257,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     this.#head = head;
     this.#resetHeight(head.height + 1);
     this.#recovered = [];
-    for (const key of [RECORD_KEY, AHEAD_KEY]) {
+    for (const key of [RECORD_KEY, AHEAD_KEY, PREV_KEY]) {
       const bytes = recovered.get(key);
       if (bytes === undefined) continue;
       const record = decodeRecord(bytes);
@@ -336,6 +345,10 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     const next = head.height + 1;
     const replay = this.#buffered.filter((b) => b.msg.height === next);
     this.#buffered = [];
+    // Keep the decided height's lock and votes until the next commit (see PREV_KEY): written in
+    // the same fsynced batch as the next height's first record.
+    if (head.height === this.#height)
+      this.#out.push({ kind: 'persist', key: PREV_KEY, record: this.#record() });
     this.#resetHeight(next);
     const resumeRound = this.#restoreRecovered();
     this.#persist();
@@ -756,6 +769,11 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
   }
 
   #persist(): void {
+    this.#out.push({ kind: 'persist', key: RECORD_KEY, record: this.#record() });
+  }
+
+  /** The state a restart must resume from (see Persisted). */
+  #record(): Uint8Array {
     const polka =
       this.#validValue === undefined
         ? []
@@ -768,20 +786,16 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       for (const m of this.#sent.get(round) ?? [])
         if (m.type === 'prevote' || m.type === 'precommit')
           votes.push({ round, step: STEP_NUM[m.type], id: m.id });
-    this.#out.push({
-      kind: 'persist',
-      key: RECORD_KEY,
-      record: encodeRecord({
-        height: this.#height,
-        round: this.#round,
-        step: STEP_NUM[this.#step],
-        lockedRound: this.#lockedRound,
-        lockedValue: this.#lockedValue === undefined ? new Uint8Array(0) : fromHexId(this.#lockedValue),
-        validRound: this.#validRound,
-        validValue: this.#validValue === undefined ? new Uint8Array(0) : fromHexId(this.#validValue),
-        polka,
-        votes,
-      }),
+    return encodeRecord({
+      height: this.#height,
+      round: this.#round,
+      step: STEP_NUM[this.#step],
+      lockedRound: this.#lockedRound,
+      lockedValue: this.#lockedValue === undefined ? new Uint8Array(0) : fromHexId(this.#lockedValue),
+      validRound: this.#validRound,
+      validValue: this.#validValue === undefined ? new Uint8Array(0) : fromHexId(this.#validValue),
+      polka,
+      votes,
     });
   }
 }

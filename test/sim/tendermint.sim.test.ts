@@ -1,5 +1,5 @@
 /**
- * Tendermint under the simulator: the standard suite (sweep.ts) and the seeds that once stalled in
+ * Tendermint under the simulator: the standard suite (sweep.ts) and the seeds that once failed in
  * `npm run test:long`, replayed with the options they failed with.
  */
 import { describe, it } from 'vitest';
@@ -23,4 +23,17 @@ describe('tendermint: seeds that once stalled in npm run test:long', () => {
         })),
       );
     });
+});
+
+describe('tendermint: seeds that once broke safety in npm run test:long', () => {
+  // A validator decided height 1, then crashed and lost that commit (an unsynced chain write); it
+  // re-entered height 1 without its lock and precommitted another value, which the Byzantine twin
+  // completed into a second decision at height 1. The decided height's record now survives the
+  // commit (PREV_KEY in consensus/tendermint/engine.ts).
+  it('seed 100693 (twins, a lost commit) keeps agreement', async () => {
+    const r = await sweep(tendermint as EngineModule<unknown>, 100693, 100693, undefined, () => ({
+      byzantineMode: 'twins',
+    }));
+    expectClean(r);
+  });
 });
