@@ -51,7 +51,18 @@ export type EngineInput<M> =
       readonly code?: 'UNKNOWN_PARENT' | 'STALE' | 'INVALID';
       readonly reason?: string;
     }
-  | { readonly kind: 'committed'; readonly head: HeadInfo; readonly bySync: boolean };
+  | {
+      readonly kind: 'committed';
+      readonly head: HeadInfo;
+      readonly bySync: boolean;
+      /**
+       * The block just committed and its certificate (the runtime always sets them): an engine
+       * that vouches for the committed state (PBFT's checkpoints) keeps its own durable copy, since
+       * the chain store's last write may be unsynced.
+       */
+      readonly block?: Block;
+      readonly certificate?: CommitCertificate;
+    };
 
 export interface Evidence {
   readonly type: 'duplicate-vote' | 'duplicate-proposal' | 'invalid-message';

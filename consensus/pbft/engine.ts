@@ -60,7 +60,9 @@
  * Persisted before messages leave (runtime batch): the view and whether it is installed, the
  * stable checkpoint with its proof, every prepared certificate above it (and its block, so a
  * restarted replica can still re-propose or relay it), this replica's own VIEW-CHANGE for its
- * view and the installed NEW-VIEW. The runtime's per-slot guard covers the rest: a restarted
+ * view, the last installed NEW-VIEW, and the block of its latest CHECKPOINT with its commit
+ * certificate (the chain store's last write may be unsynced; a restarted replica whose chain lost
+ * that block commits it again — see #onCommitted). The runtime's per-slot guard covers the rest: a restarted
  * primary that rebuilds a sequence number it had already pre-prepared gets its original
  * PRE-PREPARE re-sent and looped back, and adopts that block.
  *
@@ -71,14 +73,28 @@
  * last tick it also re-sends its own messages for the uncommitted window and relays the others'
  * for the next block (with the block attached to relayed PRE-PREPAREs) and for the next
  * checkpoint. During a view change it re-sends its VIEW-CHANGEs (and relays the others' every
- * third tick); the current NEW-VIEW is re-sent by its primary and relayed to replicas seen
- * sending VIEW-CHANGEs for views we already left.
+ * third tick); the last installed NEW-VIEW is re-sent by its primary and sent or relayed to
+ * replicas seen sending VIEW-CHANGEs for its view or older ones — also after we left that view
+ * again (see #nv).
  */
 import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
-import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
-import type { QuorumCertificate } from '../../ledger/certificate.ts';
+import {
+  type Block,
+  DEFAULT_MAX_BLOCK_BYTES,
+  decodeBlock,
+  encodeBlock,
+  headerHash,
+} from '../../ledger/block.ts';
+import {
+  type CommitCertificate,
+  decodeCertificate,
+  encodeCertificate,
+  LEDGER_CERTIFICATE_SCHEMES,
+  MAX_CERTIFICATE_BYTES,
+  type QuorumCertificate,
+} from '../../ledger/certificate.ts';
 import { asBytes, asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { ProposerSchedule } from '../proposer.ts';
@@ -166,6 +182,7 @@ const VC_HISTORY = 2;
 const STATE_KEY = 'state';
 const VC_KEY = 'vc';
 const NV_KEY = 'nv';
+const CKPT_KEY = 'ckpt';
 const blockKey = (seq: number, window: number) => `block-${seq % window}`;
 
 interface PrePrepareEntry {
@@ -248,7 +265,12 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #head: HeadInfo = { height: 0, hash: new Uint8Array(32), time: { ms: 0, logical: 0 } };
   /** Block hash by height for heights in [stable, head] that this replica committed since start. */
   readonly #committed = new Map<number, string>();
-  #committing: { seq: number; digest: string; ticks: number } | undefined;
+  #committing: { seq: number; digest: string; ticks: number; certificate: CommitCertificate } | undefined;
+  /**
+   * The block of our latest CHECKPOINT with its commit certificate, read back from the WAL on
+   * start when the chain store no longer has it: committed again by #tryDecide (see #onCommitted).
+   */
+  #ckptBlock: { seq: number; digest: string; block: Block; certificate: CommitCertificate } | undefined;
   #lastTickHeight = -1;
 
   // View state.
@@ -263,6 +285,20 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #myVcs: ViewChange[] = [];
   /** The last view this replica installed. */
   #installedView = 0;
+  /**
+   * The NEW-VIEW of #installedView — kept when we leave that view again. A replica that missed it
+   * (partitioned, crashed) keeps sending VIEW-CHANGEs for that view, or an older one; if everyone
+   * who installed the view has since timed out and moved on, nothing else can ever complete it:
+   * the VIEW-CHANGEs for it are gone (ours are dropped once the view is installed, and those of
+   * views at or below the installed one are ignored), so neither its quorum nor its view-change
+   * timer can form, the f+1 rule needs more replicas than the ones that moved on, and the ones
+   * that moved on need the laggard's VIEW-CHANGE for their view. Forwarding the NEW-VIEW (the
+   * paper's retransmission of the new-view message to a replica that has not accepted it) brings
+   * the laggard into that view, whence it times out and joins the others. It is safe: the
+   * receiver verifies it completely (every embedded signature, O re-derived) as it would have on
+   * time, and delivery order is irrelevant to PBFT's safety (found by the simulator:
+   * sweep-100293).
+   */
   #nv: { from: number; signature: Uint8Array; msg: NewView } | undefined;
   #nvSentFor = -1;
   #nvTicks = 0;
@@ -361,7 +397,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         this.#onExecuted(input.hash, input.valid, input.code);
         break;
       case 'committed':
-        if (this.#started) this.#onCommitted(input.head);
+        if (this.#started) this.#onCommitted(input.head, input.block, input.certificate);
         break;
     }
     if (this.#started) this.#progress();
@@ -453,6 +489,29 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   }
 
   #restore(recovered: ReadonlyMap<string, Uint8Array>): void {
+    const ck = recovered.get(CKPT_KEY);
+    if (ck !== undefined) {
+      try {
+        const f = asList(
+          rlpDecodeStrict(ck, DEFAULT_MAX_BLOCK_BYTES + MAX_CERTIFICATE_BYTES + 64, 'pbft ckpt record'),
+          'pbft ckpt record',
+          3,
+        );
+        const seq = asSafeUint(f[0], 'seq');
+        const block = decodeBlock(asBytes(f[1], 'block'));
+        const certificate = decodeCertificate(asBytes(f[2], 'certificate'), LEDGER_CERTIFICATE_SCHEMES);
+        const digest = headerHash(block.header);
+        if (
+          seq > this.#head.height &&
+          block.header.height === seq &&
+          certificate.height === seq &&
+          equalBytes(certificate.blockHash, digest)
+        )
+          this.#ckptBlock = { seq, digest: toHex(digest), block, certificate };
+      } catch {
+        // ignore: block sync is the other way back
+      }
+    }
     const state = recovered.get(STATE_KEY);
     if (state === undefined) return;
     try {
@@ -490,18 +549,19 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       }
     }
     const nv = recovered.get(NV_KEY);
-    if (nv !== undefined && this.#active && this.#view > 0) {
+    if (nv !== undefined && this.#installedView > 0) {
       try {
         const f = asList(rlpDecodeStrict(nv, MAX_PBFT_MESSAGE + 256, 'pbft nv record'), 'pbft nv record', 3);
         const msg = pbftCodec.decode(asBytes(f[2], 'new-view'));
-        if (msg.type === 'new-view' && msg.view === this.#view) {
+        if (msg.type === 'new-view' && msg.view === this.#installedView) {
           this.#nv = {
             from: asSafeUint(f[0], 'from'),
             signature: asBytes(f[1], 'signature', { length: 64 }),
             msg,
           };
           this.#nvTicks = 3;
-          this.#setReproposals(deriveReproposals(msg.viewChanges.map((s) => s.vc)));
+          // Kept while changing views too (to forward to laggards); O matters only in its view.
+          if (this.#active) this.#setReproposals(deriveReproposals(msg.viewChanges.map((s) => s.vc)));
         }
       } catch {
         this.#nv = undefined;
@@ -797,15 +857,41 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     if (code === 'UNKNOWN_PARENT' || code === 'STALE') this.#retry.add(id);
   }
 
-  #onCommitted(head: HeadInfo): void {
+  #onCommitted(head: HeadInfo, block?: Block, certificate?: CommitCertificate): void {
+    const decided = this.#committing;
     this.#head = head;
     this.#committed.set(head.height, toHex(head.hash));
     if (this.#committing !== undefined && head.height >= this.#committing.seq) this.#committing = undefined;
+    if (this.#ckptBlock !== undefined && head.height >= this.#ckptBlock.seq) this.#ckptBlock = undefined;
     this.#failed = 0;
     this.#retryTransient();
     if (this.#proposedSeq < head.height) this.#proposedSeq = head.height;
     if (this.#active) this.#armProgress();
     if (head.height % this.#p.checkpointInterval === 0 && this.#ctx.self !== undefined) {
+      // A CHECKPOINT vouches for the state at n: once > 2/3 sign it, every replica discards its
+      // log up to n (prepared certificates, COMMITs, blocks), stops counting votes for n and
+      // waits — primary included — for block n by block sync. So the block must survive our
+      // crash: the paper's checkpoints are on stable storage, whereas the chain store's last
+      // write may be unsynced (storage.sync = false; the simulator's "lose the last unsynced
+      // write"). Without this copy, the replicas holding > 2/3 that signed CHECKPOINT(n) can all
+      // crash and lose block n, every honest replica is left below a stable checkpoint that no
+      // store can serve, and the chain stops for good (found by the simulator: sweep-100467).
+      // With it (in the WAL, durable before the CHECKPOINT leaves), each honest signer —
+      // at least f+1 of any stable checkpoint's — commits block n again on restart (#tryDecide,
+      // with its certificate), and block sync spreads it. It is the block we committed, under its
+      // quorum certificate: committing it again is no new decision.
+      if (block === undefined && decided?.seq === head.height) block = this.#blocks.get(decided.digest);
+      if (certificate === undefined && decided?.seq === head.height) certificate = decided.certificate;
+      if (block !== undefined && certificate !== undefined && equalBytes(certificate.blockHash, head.hash))
+        this.#out.push({
+          kind: 'persist',
+          key: CKPT_KEY,
+          record: rlpEncode([
+            head.height,
+            encodeBlock(block),
+            encodeCertificate(certificate, LEDGER_CERTIFICATE_SCHEMES),
+          ]),
+        });
       const msg: PbftMessage = { type: 'checkpoint', seq: head.height, digest: head.hash };
       this.#myCheckpoint = msg;
       this.#broadcast(msg);
@@ -890,6 +976,18 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       }
     }
     this.#ticks++;
+    // The last installed NEW-VIEW: re-sent by its primary twice while that view is current, and
+    // relayed (not too often: it is large) when a replica still sent VIEW-CHANGEs for its view or
+    // an older one — also while we are changing views again (see #nv).
+    const nv = this.#nv;
+    const nvPrimary = this.#active && nv?.from === self && this.#nvTicks < 2;
+    if (nv !== undefined && (nvPrimary || (this.#lagSeen && this.#ticks >= this.#nvRelayedAt + 2))) {
+      this.#nvTicks++;
+      this.#nvRelayedAt = this.#ticks;
+      if (nv.from === self) this.#broadcast(nv.msg);
+      else this.#out.push({ kind: 'relay', from: nv.from, msg: nv.msg, signature: nv.signature });
+    }
+    this.#lagSeen = false;
     if (!this.#active) {
       for (const vc of this.#myVcs) this.#broadcast(vc);
       // Others' VIEW-CHANGEs (large) less often: they matter when their sender cannot reach
@@ -902,22 +1000,6 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       }
       return;
     }
-    // The NEW-VIEW: re-sent by its primary twice, and relayed (not too often: it is large) when a
-    // replica still sent VIEW-CHANGEs for this view or an older one.
-    const nvPrimary = this.#nv?.from === self && this.#nvTicks < 2;
-    if (this.#nv !== undefined && (nvPrimary || (this.#lagSeen && this.#ticks >= this.#nvRelayedAt + 2))) {
-      this.#nvTicks++;
-      this.#nvRelayedAt = this.#ticks;
-      if (this.#nv.from === self) this.#broadcast(this.#nv.msg);
-      else
-        this.#out.push({
-          kind: 'relay',
-          from: this.#nv.from,
-          msg: this.#nv.msg,
-          signature: this.#nv.signature,
-        });
-    }
-    this.#lagSeen = false;
     this.#relayOddVotes(prevHeight);
     if (!stalled) {
       // Our COMMIT for the block we just committed: a replica one block behind needs it.
@@ -1138,6 +1220,30 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #tryDecide(): void {
     if (this.#committing !== undefined) return;
     const n = this.#head.height + 1;
+    const ck = this.#ckptBlock;
+    if (ck !== undefined && ck.seq === n) {
+      // Our checkpoint block, lost by the chain store in a crash (see #onCommitted).
+      if (!equalBytes(ck.block.header.parentHash, this.#head.hash)) {
+        this.#ckptBlock = undefined;
+        this.#out.push({
+          kind: 'log',
+          level: 'warn',
+          message: 'pbft: recorded checkpoint block does not extend our head',
+          fields: { seq: n, hash: ck.digest.slice(0, 16) },
+        });
+      } else {
+        if (!this.#blocks.has(ck.digest)) this.#blocks.set(ck.digest, ck.block);
+        const validity = this.#validity.get(ck.digest);
+        if (validity === undefined) this.#ensureExecuted(ck.digest, n);
+        else if (validity === 'invalid') this.#retry.add(ck.digest); // (it committed once: transient)
+        if (validity === 'valid') {
+          this.#committing = { seq: n, digest: ck.digest, ticks: 0, certificate: ck.certificate };
+          this.#debug('recommitting our checkpoint block', { seq: n, hash: ck.digest.slice(0, 16) });
+          this.#out.push({ kind: 'commit', hash: fromHexId(ck.digest), certificate: ck.certificate });
+          return;
+        }
+      }
+    }
     const log = this.#log.get(n);
     if (log === undefined) return;
     for (const [view, set] of log.commits) {
@@ -1164,7 +1270,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         round: view,
         votes: set.votesFor(d).map((x) => ({ validator: x.validator, signature: x.vote })),
       };
-      this.#committing = { seq: n, digest: d, ticks: 0 };
+      this.#committing = { seq: n, digest: d, ticks: 0, certificate };
       this.#out.push({
         kind: 'log',
         level: 'debug',
@@ -1229,7 +1335,6 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     });
     this.#view = target;
     this.#active = false;
-    this.#nv = undefined;
     this.#o.clear();
     this.#oMax = 0;
     this.#viewChanges++;
@@ -1275,16 +1380,11 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
 
   #onViewChange(from: number, msg: ViewChange, signature: Uint8Array): void {
     if (msg.view > this.#view + MAX_VIEW_AHEAD) return;
-    if (this.#active && msg.view <= this.#view) {
-      if (from === this.#ctx.self) return;
-      // It has not seen our NEW-VIEW (lost, or it was away): the primary sends it straight away
-      // (once per tick per replica), the others relay it on their next tick.
-      this.#lagSeen = true;
-      const nv = this.#nv;
-      if (nv !== undefined && nv.from === this.#ctx.self && this.#nvSentTo.get(from) !== this.#ticks) {
-        this.#nvSentTo.set(from, this.#ticks);
-        this.#out.push({ kind: 'send', to: from, msg: nv.msg });
-      }
+    // A VIEW-CHANGE for a view we installed (or an older one): its sender has not seen the
+    // NEW-VIEW we hold (lost, or it was away). That includes the case where we have already left
+    // that view again: see #nv for why the NEW-VIEW is kept, and forwarded, while changing views.
+    if (msg.view <= this.#installedView) {
+      if (from !== this.#ctx.self) this.#helpLagging(from);
       return;
     }
     if (msg.view <= this.#vcFloor()) return;
@@ -1303,6 +1403,20 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     if (mine === undefined) this.#vcs.set(from, (mine = new Map()));
     mine.set(msg.view, { msg, signature });
     if (mine.size > MAX_VCS_PER_VALIDATOR) mine.delete(Math.min(...mine.keys()));
+  }
+
+  /**
+   * A replica sent a VIEW-CHANGE for a view at or below the last one we installed: it misses that
+   * view's NEW-VIEW. Its primary sends it straight away (once per tick per replica), the others
+   * relay it on their next tick.
+   */
+  #helpLagging(from: number): void {
+    this.#lagSeen = true;
+    const nv = this.#nv;
+    if (nv !== undefined && nv.from === this.#ctx.self && this.#nvSentTo.get(from) !== this.#ticks) {
+      this.#nvSentTo.set(from, this.#ticks);
+      this.#out.push({ kind: 'send', to: from, msg: nv.msg });
+    }
   }
 
   /**

@@ -692,7 +692,13 @@ export class ConsensusRuntime<M> {
     }
     this.#o.hooks?.onCommit?.(executed, certificate, bySync);
     this.#broadcastStatus();
-    await this.#step({ kind: 'committed', head: this.#headInfo(), bySync });
+    await this.#step({
+      kind: 'committed',
+      head: this.#headInfo(),
+      bySync,
+      block: executed.block,
+      certificate,
+    });
     if (this.mempool.size > 0) await this.#step({ kind: 'txs-available' });
   }
 

@@ -565,6 +565,65 @@ describe('pbft engine', () => {
   });
 });
 
+describe('pbft liveness: what the simulator found', () => {
+  it('forwards the NEW-VIEW of a view it has already left to replicas still changing to it (sweep-100293)', () => {
+    const c = new Cluster();
+    c.crash(1); // view 0's primary, for good: three replicas left, every one of them needed
+    // Nothing from validator 2 (view 1's primary) reaches the others for a while.
+    c.drop = (from) => from === 2;
+    for (const i of [0, 2, 3]) c.fire(i, 'progress');
+    expect(c.node(2).engine.debugState()).toMatchObject({ view: 1, active: true });
+    for (const i of [0, 3]) expect(c.node(i).engine.debugState()).toMatchObject({ view: 1, active: false });
+    // 2 times out in view 1 as well (its VIEW-CHANGE(2) is lost too), then the network heals.
+    c.fire(2, 'progress');
+    expect(c.node(2).engine.debugState()).toMatchObject({ view: 2, active: false });
+    c.drop = () => false;
+    // 0 and 3 hold two VIEW-CHANGE(1)s (no quorum, no view-change timer) and one VIEW-CHANGE(2)
+    // (the f+1 rule needs two); 2 holds one VIEW-CHANGE(2). Only view 1's NEW-VIEW, which 2 keeps
+    // and forwards when 0 and 3 re-send their VIEW-CHANGE(1)s, gets them out.
+    c.fireAll('rebroadcast');
+    for (const i of [0, 3]) expect(c.node(i).engine.debugState()).toMatchObject({ view: 1, active: true });
+    // 0 times out of view 1; with 2's VIEW-CHANGE(2), 3 (view 2's primary) follows by the f+1 rule.
+    c.fire(0, 'progress');
+    for (const i of [0, 2, 3]) expect(c.node(i).engine.debugState()).toMatchObject({ view: 2, active: true });
+    c.input(3, { kind: 'txs-available' });
+    for (const i of [0, 2, 3]) expect(c.node(i).chain.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('keeps its checkpoint block durable: replicas whose chain lost it commit it again (sweep-100467)', () => {
+    const c = new Cluster({ checkpointInterval: 2, watermarkWindow: 4 });
+    c.input(1, { kind: 'txs-available' });
+    const head = c.node(0).head.height;
+    expect(head % 2).toBe(0);
+    for (const n of c.nodes) expect(n.engine.debugState().stable).toBe(head);
+    const tip = c.node(0).chain[head - 1] as string;
+    // Every replica crashes and its chain store loses the last (unsynced) write: the checkpoint
+    // block, which the stable checkpoint lets everyone garbage-collect and nobody else can serve.
+    for (let i = 0; i < N; i++) {
+      const n = c.node(i);
+      c.crash(i);
+      n.chain.pop();
+      const prev = n.executed.get(n.chain[n.chain.length - 1] as string) as Block;
+      n.head = { height: head - 1, hash: headerHash(prev.header), time: prev.header.time };
+    }
+    for (let i = 0; i < N; i++) c.restart(i);
+    for (const n of c.nodes) {
+      expect(n.head.height).toBe(head);
+      expect(n.chain[head - 1]).toBe(tip);
+      expect(
+        ed25519QuorumScheme.verify(n.certificates.at(-1) as QuorumCertificate, {
+          chainId: CHAIN,
+          validators,
+        }),
+      ).toEqual({ ok: true });
+    }
+    // …and the chain goes on above the checkpoint.
+    c.mempool = 2;
+    c.input(1, { kind: 'txs-available' });
+    for (const n of c.nodes) expect(n.head.height).toBeGreaterThan(head);
+  });
+});
+
 describe('pbft view change verification', () => {
   const b1 = makeBlock(1, GENESIS);
 
