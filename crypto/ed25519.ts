@@ -35,6 +35,7 @@ import {
   randomBytes,
 } from 'node:crypto';
 import { CryptoError } from './errors.ts';
+import { LruCache } from './lru.ts';
 
 export const ED25519_SECRET_KEY_LENGTH = 32;
 export const ED25519_PUBLIC_KEY_LENGTH = 32;
@@ -52,29 +53,9 @@ export interface Ed25519KeyPair {
   readonly publicKey: Uint8Array;
 }
 
-/** A tiny LRU so hot keys (validators, busy senders) are parsed into OpenSSL once. */
-class KeyCache<V> {
-  readonly #max: number;
-  readonly #map = new Map<string, V>();
-  constructor(max: number) {
-    this.#max = max;
-  }
-  get(key: string, make: () => V): V {
-    const hit = this.#map.get(key);
-    if (hit !== undefined) {
-      this.#map.delete(key);
-      this.#map.set(key, hit);
-      return hit;
-    }
-    const value = make();
-    this.#map.set(key, value);
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value as string);
-    return value;
-  }
-}
-
-const publicKeys = new KeyCache<KeyObject>(4096);
-const privateKeys = new KeyCache<KeyObject>(64);
+/** Hot keys (validators, busy senders) are parsed into OpenSSL once. */
+const publicKeys = new LruCache<KeyObject>(4096);
+const privateKeys = new LruCache<KeyObject>(64);
 
 function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');

@@ -12,6 +12,7 @@ import { concatBytes, utf8 } from '../crypto/bytes.ts';
 import { ed25519 } from '../crypto/ed25519.ts';
 import { VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
+import { LruCache } from '../crypto/lru.ts';
 import { ADDRESS_LENGTH, addressFromPublicKey } from './address.ts';
 import {
   asBytes,
@@ -193,18 +194,11 @@ export function encodeTransaction(tx: Transaction): EncodedTransaction {
 }
 
 /** Addresses of recent senders: busy senders send many transactions, each decoded on every node. */
-const senderAddresses = new Map<string, Uint8Array>();
-const SENDER_CACHE_SIZE = 65_536;
+const senderAddresses = new LruCache<Uint8Array>(65_536);
 
 function senderAddress(publicKey: Uint8Array): Uint8Array {
   const key = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1');
-  let address = senderAddresses.get(key);
-  if (address === undefined) {
-    address = addressFromPublicKey(publicKey);
-    if (senderAddresses.size >= SENDER_CACHE_SIZE) senderAddresses.clear();
-    senderAddresses.set(key, address);
-  }
-  return address;
+  return senderAddresses.get(key, () => addressFromPublicKey(publicKey));
 }
 
 function decodeOperation(item: RlpItem | undefined): Operation {

@@ -833,8 +833,7 @@ export class ConsensusRuntime<M> {
     this.#o.timers.set('status', this.#o.statusIntervalMs ?? 1000, () =>
       this.#enqueue(() => {
         this.#broadcastStatus();
-        this.#prunePeers();
-        this.#maybeRequestBlocks();
+        this.#maybeRequestBlocks(); // (prunes departed and silent peers first)
         this.#armStatusTimer();
       }),
     );
