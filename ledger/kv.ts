@@ -3,6 +3,23 @@
  * store below (tests, simulator) and `src/storage/level-kv.ts` (disk). `batch` is atomic: after a
  * crash either all of its operations are visible or none is.
  */
+import { VerityError } from '../crypto/errors.ts';
+
+/**
+ * A store failed underneath us: the node's own fault, never a peer's. `STORAGE_FULL` (no space
+ * left), `STORAGE_IO` (a read or write failed), `STORAGE_CORRUPT` (the store's own checksums or
+ * structure are damaged), `STORAGE_LOCKED` (another process holds it), `STORAGE_CLOSED` (used
+ * after close). `meta.path` names the store's directory when known.
+ */
+export type StorageErrorCode =
+  | 'STORAGE_FULL'
+  | 'STORAGE_IO'
+  | 'STORAGE_CORRUPT'
+  | 'STORAGE_LOCKED'
+  | 'STORAGE_CLOSED';
+
+export class StorageError extends VerityError<StorageErrorCode> {}
+
 export type KvOp =
   | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
   | { readonly type: 'del'; readonly key: Uint8Array };
@@ -95,7 +112,7 @@ export class MemoryKvStore implements KvStore {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new Error('MemoryKvStore is closed');
+    if (this.#closed) throw new StorageError('STORAGE_CLOSED', 'MemoryKvStore is closed');
   }
 }
 
