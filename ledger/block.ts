@@ -8,8 +8,13 @@
  * the former.)
  *
  * Header wire form (canonical RLP), hash = SHA-256 of it:
- *   [version, chainId, height, parentHash, [timeMs, timeLogical], proposer, txRoot, txCount,
- *    stateRoot, logSize, logRoot, validatorsHash, engine, engineData]
+ *   [version, chainId, height, parentHash, historyRoot, [timeMs, timeLogical], proposer, txRoot,
+ *    txCount, stateRoot, logSize, logRoot, validatorsHash, engine, engineData]
+ *
+ * `historyRoot` commits to the whole ancestry: the RFC 9162 tree hash over the hashes of blocks
+ * 0 … height − 1. Any ancestor is then provable from a header with O(log height) hashes, so a
+ * certificate can prove a block committed as the ancestor of a certified descendant however far
+ * below it lies (HotStuff after a long uncommitted stretch), and light clients can skip.
  */
 import { utf8 } from '../crypto/bytes.ts';
 import { VerityError } from '../crypto/errors.ts';
@@ -30,7 +35,7 @@ import type { Hlc } from './hlc.ts';
 import { rootOfEntries } from './log/index.ts';
 import { MAX_CHAIN_ID_LENGTH } from './tx.ts';
 
-export const HEADER_VERSION = 1;
+export const HEADER_VERSION = 2;
 export const MAX_HEADER_BYTES = 4096;
 export const MAX_ENGINE_DATA_BYTES = 2048;
 export const DEFAULT_MAX_BLOCK_BYTES = 8 * 1024 * 1024;
@@ -41,6 +46,8 @@ export interface BlockHeader {
   readonly chainId: string;
   readonly height: number;
   readonly parentHash: Uint8Array;
+  /** RFC 9162 tree hash over the hashes of blocks 0 … height − 1 (the empty-tree hash at genesis). */
+  readonly historyRoot: Uint8Array;
   readonly time: Hlc;
   /** Address of the proposing validator (zero address for genesis). */
   readonly proposer: Uint8Array;
@@ -74,6 +81,7 @@ export function headerFields(h: BlockHeader): RlpInput {
     utf8(h.chainId),
     h.height,
     h.parentHash,
+    h.historyRoot,
     [h.time.ms, h.time.logical],
     h.proposer,
     h.txRoot,
@@ -102,22 +110,23 @@ export function decodeHeaderItem(item: RlpItem | undefined): BlockHeader {
   if (version !== HEADER_VERSION) {
     throw new BlockError('BLOCK_UNSUPPORTED_VERSION', `unsupported header version ${version}`);
   }
-  if (f.length !== 14) throw new DecodeError('MALFORMED', `header: expected 14 fields, got ${f.length}`);
-  const time = asList(f[4], 'header.time', 2);
+  if (f.length !== 15) throw new DecodeError('MALFORMED', `header: expected 15 fields, got ${f.length}`);
+  const time = asList(f[5], 'header.time', 2);
   return {
     chainId: asUtf8(f[1], 'header.chainId', MAX_CHAIN_ID_LENGTH),
     height: asSafeUint(f[2], 'header.height'),
     parentHash: asBytes(f[3], 'header.parentHash', { length: 32 }),
+    historyRoot: asBytes(f[4], 'header.historyRoot', { length: 32 }),
     time: { ms: asSafeUint(time[0], 'header.time.ms'), logical: asSafeUint(time[1], 'header.time.logical') },
-    proposer: asBytes(f[5], 'header.proposer', { length: ADDRESS_LENGTH }),
-    txRoot: asBytes(f[6], 'header.txRoot', { length: 32 }),
-    txCount: asSafeUint(f[7], 'header.txCount'),
-    stateRoot: asBytes(f[8], 'header.stateRoot', { length: 32 }),
-    logSize: asSafeUint(f[9], 'header.logSize'),
-    logRoot: asBytes(f[10], 'header.logRoot', { length: 32 }),
-    validatorsHash: asBytes(f[11], 'header.validatorsHash', { length: 32 }),
-    engine: asUtf8(f[12], 'header.engine', 32),
-    engineData: asBytes(f[13], 'header.engineData', { max: MAX_ENGINE_DATA_BYTES }),
+    proposer: asBytes(f[6], 'header.proposer', { length: ADDRESS_LENGTH }),
+    txRoot: asBytes(f[7], 'header.txRoot', { length: 32 }),
+    txCount: asSafeUint(f[8], 'header.txCount'),
+    stateRoot: asBytes(f[9], 'header.stateRoot', { length: 32 }),
+    logSize: asSafeUint(f[10], 'header.logSize'),
+    logRoot: asBytes(f[11], 'header.logRoot', { length: 32 }),
+    validatorsHash: asBytes(f[12], 'header.validatorsHash', { length: 32 }),
+    engine: asUtf8(f[13], 'header.engine', 32),
+    engineData: asBytes(f[14], 'header.engineData', { max: MAX_ENGINE_DATA_BYTES }),
   };
 }
 

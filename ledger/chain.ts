@@ -5,12 +5,16 @@
  *   b/ height(8)  → block bytes            h/ hash(32)  → height(8)
  *   c/ height(8)  → certificate bytes      t/ txId(32)  → RLP([height, position, logIndex, receipt])
  *   s/ …          → state trie nodes       l/ …         → transparency log
- *   m/head        → height(8)              m/genesis    → genesis block hash
+ *   a/ …          → block-hash history     m/head       → height(8)
+ *   m/genesis     → genesis block hash
  *
- * Committing a block (block + certificate + trie nodes + log entries + index + head) is ONE atomic
- * batch: everything is staged in a StagedKvStore overlay and flushed once. On open, the stored
- * head is checked against the stored state and log (roots and sizes); a mismatch is a startup
- * error, never ignored.
+ * The block-hash history is an RFC 9162 tree (the same log code) whose leaf i is the hash of block
+ * i; every header commits to the history of its ancestors (`historyRoot`, block.ts).
+ *
+ * Committing a block (block + certificate + trie nodes + log entries + history + index + head) is
+ * ONE atomic batch: everything is staged in a StagedKvStore overlay and flushed once. On open, the
+ * stored head is checked against the stored state, log and history (roots and sizes); a mismatch
+ * is a startup error, never ignored.
  */
 import { concatBytes, equalBytes, u64be, utf8 } from '../crypto/bytes.ts';
 import { VerityError } from '../crypto/errors.ts';
@@ -20,8 +24,10 @@ import {
   type BlockHeader,
   type BlockLimits,
   checkBody,
+  DEFAULT_MAX_BLOCK_BYTES,
   decodeBlock,
   encodeBlock,
+  HEADER_VERSION,
   headerHash,
   txRoot,
 } from './block.ts';
@@ -47,11 +53,13 @@ const P_CERT = utf8('c/');
 const P_TX = utf8('t/');
 export const STATE_PREFIX = utf8('s/');
 export const LOG_PREFIX = utf8('l/');
+export const HISTORY_PREFIX = utf8('a/');
 const K_HEAD = utf8('m/head');
 const K_GENESIS = utf8('m/genesis');
 
 export type ChainErrorCode =
   | 'CHAIN_CORRUPT'
+  | 'CHAIN_OLD_FORMAT'
   | 'GENESIS_MISMATCH'
   | 'BLOCK_REJECTED'
   | 'NOT_FOUND'
@@ -102,6 +110,16 @@ function heightKey(prefix: Uint8Array, height: number): Uint8Array {
   return concatBytes(prefix, u64be(height));
 }
 
+/** The version field of a stored block's header, without decoding the rest (it may be of another version). */
+function headerVersionOf(blockBytes: Uint8Array): number | undefined {
+  try {
+    const block = asList(rlpDecodeStrict(blockBytes, DEFAULT_MAX_BLOCK_BYTES, 'block'), 'block', 2);
+    return asSafeUint(asList(block[0], 'header')[0], 'header.version');
+  } catch {
+    return undefined;
+  }
+}
+
 function readHeight(bytes: Uint8Array): number {
   return Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0));
 }
@@ -112,6 +130,8 @@ export class ChainStore {
   readonly #staged: StagedKvStore;
   readonly #opts: ChainOptions;
   readonly log: TransparencyLog;
+  /** Leaf i: the hash of block i, for every committed block (size = height + 1). */
+  readonly history: TransparencyLog;
   #head: BlockHeader;
   #headHash: Uint8Array;
   #genesisHash: Uint8Array;
@@ -122,6 +142,7 @@ export class ChainStore {
     base: KvStore,
     staged: StagedKvStore,
     log: TransparencyLog,
+    history: TransparencyLog,
     head: BlockHeader,
     genesisHash: Uint8Array,
     opts: ChainOptions,
@@ -130,6 +151,7 @@ export class ChainStore {
     this.#base = base;
     this.#staged = staged;
     this.log = log;
+    this.history = history;
     this.#head = head;
     this.#headHash = headerHash(head);
     this.#genesisHash = genesisHash;
@@ -153,9 +175,11 @@ export class ChainStore {
         { type: 'put', key: K_GENESIS, value: hash },
         { type: 'put', key: K_HEAD, value: u64be(0) },
       ]);
+      const history = await TransparencyLog.create({ store: staged, prefix: HISTORY_PREFIX });
+      await history.append([hash]);
       await staged.flush();
       const log = await TransparencyLog.create({ store: staged, prefix: LOG_PREFIX });
-      return new ChainStore(genesis, base, staged, log, header, hash, opts);
+      return new ChainStore(genesis, base, staged, log, history, header, hash, opts);
     }
     // Existing store: it must be this genesis, and head, state and log must agree.
     const scratch = await MerklePatriciaTrie.create({ secure: true });
@@ -163,6 +187,12 @@ export class ChainStore {
       genesisHeader(genesis, (await buildGenesisState(genesis, scratch)).root()),
     );
     const storedGenesis = await base.get(K_GENESIS);
+    const genesisBytes = await base.get(heightKey(P_BLOCK, 0));
+    if (genesisBytes !== undefined && headerVersionOf(genesisBytes) !== HEADER_VERSION)
+      throw new ChainError(
+        'CHAIN_OLD_FORMAT',
+        `the data directory holds blocks of header version ${headerVersionOf(genesisBytes)}, written by an older Verity; this one writes version ${HEADER_VERSION} — start from a fresh data directory (a new testnet, or delete HOME/data)`,
+      );
     if (storedGenesis === undefined || !equalBytes(storedGenesis, expectedGenesis)) {
       throw new ChainError(
         'GENESIS_MISMATCH',
@@ -190,6 +220,19 @@ export class ChainStore {
     if (!equalBytes(await log.root(), head.logRoot)) {
       throw new ChainError('CHAIN_CORRUPT', `log root does not match head block ${height}`);
     }
+    const history = await TransparencyLog.create({ store: staged, prefix: HISTORY_PREFIX });
+    if (history.size !== height + 1)
+      throw new ChainError(
+        'CHAIN_CORRUPT',
+        `block history holds ${history.size} hashes but the head is block ${height}`,
+      );
+    const last = await history.getEntry(height);
+    if (
+      last === undefined ||
+      !equalBytes(last, headerHash(head)) ||
+      !equalBytes(await history.root(height), head.historyRoot)
+    )
+      throw new ChainError('CHAIN_CORRUPT', `block history does not match head block ${height}`);
     try {
       await MerklePatriciaTrie.create({
         store: staged,
@@ -203,7 +246,7 @@ export class ChainStore {
         `state root of head block ${height} is missing: ${(e as Error).message}`,
       );
     }
-    return new ChainStore(genesis, base, staged, log, head, storedGenesis, opts);
+    return new ChainStore(genesis, base, staged, log, history, head, storedGenesis, opts);
   }
 
   get schemes(): CertificateSchemes {
@@ -298,12 +341,12 @@ export class ChainStore {
     });
   }
 
-  /** Log entries of uncommitted ancestors (oldest first), for chained log previews. */
-  #pendingEntries(parent: ExecutedBlock | undefined): Uint8Array[] {
+  /** Uncommitted ancestors from the head's child up to `parent`, oldest first. */
+  #pending(parent: ExecutedBlock | undefined): ExecutedBlock[] {
     const chain: ExecutedBlock[] = [];
     for (let p = parent; p !== undefined && p.block.header.height > this.#head.height; p = p.parent)
       chain.push(p);
-    return chain.reverse().flatMap((p) => p.entries);
+    return chain.reverse();
   }
 
   #parentOf(parent: ExecutedBlock | undefined): { header: BlockHeader; hash: Uint8Array } {
@@ -340,8 +383,12 @@ export class ChainStore {
     const entries = txs.map((etx, i) =>
       encodeLogEntry({ height, txId: etx.id, receipt: receipts[i] as Receipt }),
     );
-    const preview = this.log.previewAppend([...this.#pendingEntries(parent), ...entries]);
+    const pending = this.#pending(parent);
+    const preview = this.log.previewAppend([...pending.flatMap((p) => p.entries), ...entries]);
+    // Block `height` commits to the hashes of blocks 0 … height − 1: committed ones, then pending.
+    const historyRoot = this.history.previewAppend(pending.map((p) => p.hash)).root;
     return {
+      historyRoot,
       state,
       receipts: [...receipts],
       stateRoot,
@@ -392,6 +439,7 @@ export class ChainStore {
     }
     const txs = this.decodeTxs(block.txs, opts.known);
     const exec = await this.#execute(txs, h.height, opts.parent);
+    if (!equalBytes(exec.historyRoot, h.historyRoot)) reject('historyRoot does not match its ancestors');
     if (!equalBytes(exec.stateRoot, h.stateRoot)) reject('stateRoot does not match execution');
     if (exec.logSize !== h.logSize || !equalBytes(exec.logRoot, h.logRoot))
       reject('log size/root does not match');
@@ -414,6 +462,7 @@ export class ChainStore {
       chainId: this.genesis.chainId,
       height,
       parentHash: p.hash,
+      historyRoot: exec.historyRoot,
       time: args.time,
       proposer: args.proposer,
       txRoot: txRoot(txBytes),
@@ -455,6 +504,9 @@ export class ChainStore {
       if (appended.size !== h.logSize || !equalBytes(appended.root, h.logRoot)) {
         throw new ChainError('CHAIN_CORRUPT', 'log after append does not match the header');
       }
+      const history = await this.history.append([executed.hash]);
+      if (history.size !== h.height + 1)
+        throw new ChainError('CHAIN_CORRUPT', 'block history after append does not match the height');
       const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = [
         { type: 'put', key: heightKey(P_BLOCK, h.height), value: encodeBlock(block) },
         { type: 'put', key: concatBytes(P_HASH, executed.hash), value: u64be(h.height) },
@@ -493,8 +545,9 @@ export class ChainStore {
       this.#staged.discard();
       // Put the trie nodes back in the overlay so children executed on this block still read them.
       if (trieOpsBackup !== undefined) await executed.overlay.batch(trieOpsBackup);
-      // In-memory structures (log frontier) may be ahead of the store: reload them from disk.
+      // In-memory structures (log frontiers) may be ahead of the store: reload them from disk.
       await this.log.reload();
+      await this.history.reload();
       throw e;
     } finally {
       this.#committing = false;

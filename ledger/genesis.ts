@@ -303,6 +303,7 @@ export function genesisHeader(g: Genesis, stateRoot: Uint8Array): BlockHeader {
     chainId: g.chainId,
     height: 0,
     parentHash: ZERO_HASH,
+    historyRoot: emptyRoot(),
     time: { ms: g.genesisTime, logical: 0 },
     proposer: new Uint8Array(20),
     txRoot: txRoot([]),

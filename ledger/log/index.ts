@@ -1,6 +1,8 @@
 export type { LogErrorCode } from './errors.ts';
 export { LogError } from './errors.ts';
-export { rootOfEntries } from './frontier.ts';
+export { ExtendedTree } from './extend.ts';
+export type { Frontier } from './frontier.ts';
+export { emptyFrontier, rootOfEntries } from './frontier.ts';
 export { emptyRoot, HASH_BYTES, leafHash, nodeHash } from './hashing.ts';
 export { DEFAULT_PREFIX } from './layout.ts';
 export type { AppendResult, TransparencyLogOptions } from './log.ts';

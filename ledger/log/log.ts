@@ -92,6 +92,11 @@ export class TransparencyLog {
     return this.#size;
   }
 
+  /** The committed right frontier (a copy): with it, ExtendedTree proves leaves not yet appended. */
+  frontier(): Frontier {
+    return this.#frontier.slice();
+  }
+
   /** Committed size and root. */
   get head(): TreeHead {
     return { size: this.#size, root: this.#root.slice() };
