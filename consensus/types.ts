@@ -17,6 +17,7 @@ import type { Block } from '../ledger/block.ts';
 import type { CommitCertificate } from '../ledger/certificate.ts';
 import type { EngineParams, ThresholdGenesis } from '../ledger/genesis.ts';
 import type { Hlc } from '../ledger/hlc.ts';
+import type { Frontier } from '../ledger/log/index.ts';
 import type { ValidatorSet } from '../ledger/validators.ts';
 import type { Rng } from './rng.ts';
 
@@ -24,6 +25,11 @@ export interface HeadInfo {
   readonly height: number;
   readonly hash: Uint8Array;
   readonly time: Hlc;
+  /**
+   * Right frontier (ledger/log frontier.ts) of the block-hash history of blocks 0 … height: with
+   * it an engine proves an uncommitted block an ancestor of another (log/extend.ts) on its own.
+   */
+  readonly history: Frontier;
 }
 
 export type EngineInput<M> =
@@ -87,6 +93,8 @@ export type EngineOutput<M> =
    * Records are kept per `key` (latest wins); all are handed back on `start`.
    */
   | { readonly kind: 'persist'; readonly key: string; readonly record: Uint8Array }
+  /** Drop a persisted record (durably, with the step's persists) that is no longer needed. */
+  | { readonly kind: 'forget'; readonly key: string }
   /**
    * Ask the runtime for a block at `height` on top of `parent` (the committed head or a block
    * this node executed), with `engineData` in its header.

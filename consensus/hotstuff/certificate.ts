@@ -17,7 +17,15 @@
  *  4. the QCs of that rule — QC(X) in Y's header, QC(Y) in Z's header and the final QC(Z) — in
  *     ONE multi-pairing: aggregateVerify over (aggregated signer key or group key, vote message)
  *     pairs with the sum of the signatures (messages differ: the views are distinct).
- * Size: k headers (≈ 500–700 bytes each; k = chain − 1 when B is the committing block) + one QC.
+ * Size: k = chain − 1 headers (≈ 500–700 bytes each) + one QC.
+ *
+ * A block committed as an ANCESTOR of the rule's block T (every block between the committed head
+ * and T commits with T) is proven through T instead: payload RLP([[T, header₁ … headerₖ], qc,
+ * ancestry]) — T's own commit proof as above, plus an RFC 9162 inclusion proof that B's hash is
+ * leaf h of T's `historyRoot` (the tree of the hashes of blocks 0 … T.height − 1). Its size is
+ * O(log T.height) whatever the distance from B to T: after a long stretch of certified but
+ * uncommitted blocks (views whose QCs never came in consecutive pairs) every block still gets a
+ * certificate of a few kilobytes, and a light client checks it the same way.
  *
  * Two kinds: `hotstuff-bls-aggregate` (QCs carry a signer bitmap, > 2/3 of the power) and
  * `hotstuff-bls-threshold` (QCs are threshold signatures under the genesis group key).
@@ -26,7 +34,8 @@ import { bls } from '../../crypto/bls/index.ts';
 import { equalBytes } from '../../crypto/bytes.ts';
 import { type BlockHeader, decodeHeaderItem, headerFields, headerHash } from '../../ledger/block.ts';
 import type { CertificateScheme, CommitCertificate, TrustAnchor } from '../../ledger/certificate.ts';
-import { asList, DecodeError } from '../../ledger/codec.ts';
+import { asBytes, asList, DecodeError } from '../../ledger/codec.ts';
+import { leafHash, verifyInclusion } from '../../ledger/log/index.ts';
 import { decodeEngineData, type EngineData } from './messages.ts';
 import {
   decodeQcItem,
@@ -41,13 +50,20 @@ import {
 
 export const AGGREGATE_KIND = 'hotstuff-bls-aggregate';
 export const THRESHOLD_KIND = 'hotstuff-bls-threshold';
-/** Descendant headers one certificate may carry (a long uncommitted chain committed at once). */
-export const MAX_CERT_HEADERS = 64;
+/** Headers one certificate carries: at most the ancestor-proof's T plus a 3-chain's two. */
+export const MAX_CERT_HEADERS = 3;
+/** An inclusion proof in a tree of < 2^53 leaves has at most 53 hashes. */
+const MAX_ANCESTRY_HASHES = 64;
 
 export interface HotStuffCertificate extends CommitCertificate {
   readonly kind: typeof AGGREGATE_KIND | typeof THRESHOLD_KIND;
   readonly headers: readonly BlockHeader[];
   readonly qc: QuorumCert;
+  /**
+   * Present when the block is committed as an ancestor of `headers[0]` (T): the inclusion proof
+   * of the block's hash at index `height` in T's `historyRoot`; `headers[1…]` then prove T.
+   */
+  readonly ancestry?: readonly Uint8Array[];
 }
 
 export function certificateKind(mode: QcMode): HotStuffCertificate['kind'] {
@@ -65,16 +81,34 @@ export function commitProofQcs(
   mode: QcMode,
 ): QuorumCert[] | string {
   const tag = modeTag(mode);
-  const headers = cert.headers;
-  if (headers.length === 0 || headers.length > MAX_CERT_HEADERS)
-    return `a certificate carries 1..${MAX_CERT_HEADERS} descendant headers`;
-  const data: EngineData[] = [];
-  let parentHash = cert.blockHash;
-  for (const [i, h] of headers.entries()) {
+  if (cert.headers.length === 0 || cert.headers.length > MAX_CERT_HEADERS)
+    return `a certificate carries 1..${MAX_CERT_HEADERS} headers`;
+  const wrongChain = (h: BlockHeader, i: number): string | undefined => {
     if (h.chainId !== trust.chainId) return `header ${i} is for chain "${h.chainId}"`;
     if (!equalBytes(h.validatorsHash, trust.validatorsHash)) return `header ${i} has another validator set`;
     if (h.engine !== 'hotstuff') return `header ${i} is from engine "${h.engine}"`;
-    if (h.height !== cert.height + i + 1) return `header ${i} has height ${h.height}`;
+    return undefined;
+  };
+  // The block the commit rule is about: the certified block itself, or (ancestor proof) T.
+  let base = { height: cert.height, hash: cert.blockHash };
+  let headers = cert.headers;
+  if (cert.ancestry !== undefined) {
+    const t = headers[0] as BlockHeader;
+    const bad = wrongChain(t, 0);
+    if (bad !== undefined) return bad;
+    if (t.height <= cert.height) return `ancestor proof through block ${t.height}, not above ${cert.height}`;
+    if (!verifyInclusion(leafHash(cert.blockHash), cert.height, t.height, cert.ancestry, t.historyRoot))
+      return `block is not in the history of block ${t.height}`;
+    base = { height: t.height, hash: headerHash(t) };
+    headers = headers.slice(1);
+    if (headers.length === 0) return 'an ancestor proof needs the commit proof of its descendant';
+  }
+  const data: EngineData[] = [];
+  let parentHash = base.hash;
+  for (const [i, h] of headers.entries()) {
+    const bad = wrongChain(h, i);
+    if (bad !== undefined) return bad;
+    if (h.height !== base.height + i + 1) return `header ${i} has height ${h.height}`;
     if (!equalBytes(h.parentHash, parentHash)) return `header ${i} does not extend the previous block`;
     let d: EngineData;
     try {
@@ -141,17 +175,25 @@ function scheme(mode: QcMode): CertificateScheme<HotStuffCertificate> {
   return {
     kind,
     encodePayload(cert) {
-      return [cert.headers.map(headerFields), encodeQcItem(cert.qc)];
+      const payload = [cert.headers.map(headerFields), encodeQcItem(cert.qc)];
+      return cert.ancestry === undefined ? payload : [...payload, [...cert.ancestry]];
     },
     decodePayload(item, height, blockHash) {
-      const f = asList(item, kind, 2);
+      const f = asList(item, kind);
+      if (f.length !== 2 && f.length !== 3)
+        throw new DecodeError('MALFORMED', `${kind}: expected 2 or 3 fields, got ${f.length}`);
       const items = asList(f[0], `${kind}.headers`);
       if (items.length === 0 || items.length > MAX_CERT_HEADERS)
         throw new DecodeError('MALFORMED', `${kind}: 1..${MAX_CERT_HEADERS} headers`);
       const headers = items.map((h) => decodeHeaderItem(h));
       const qc = decodeQcItem(f[1], `${kind}.qc`);
       if (qc.tag !== modeTag(mode)) throw new DecodeError('MALFORMED', `${kind}: QC of another kind`);
-      return { kind, height, blockHash, headers, qc };
+      if (f.length === 2) return { kind, height, blockHash, headers, qc };
+      const proof = asList(f[2], `${kind}.ancestry`);
+      if (proof.length === 0 || proof.length > MAX_ANCESTRY_HASHES)
+        throw new DecodeError('MALFORMED', `${kind}: ancestry proof of 1..${MAX_ANCESTRY_HASHES} hashes`);
+      const ancestry = proof.map((p, i) => asBytes(p, `${kind}.ancestry[${i}]`, { length: 32 }));
+      return { kind, height, blockHash, headers, qc, ancestry };
     },
     verify(cert, trust: TrustAnchor) {
       if (cert.kind !== kind) return fail(`not a ${kind} certificate`);

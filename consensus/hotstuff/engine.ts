@@ -42,12 +42,16 @@
  * otherwise after emptyBlockIntervalMs.
  *
  * Persisted (key "state", before any vote/timeout of the step leaves): curView, lastVotedView,
- * timedOutView, highQC, lockedQC, highTC; and each block voted for (keys "block/<height mod 8>")
- * so that after a restart the uncommitted chain can be re-executed without the network.
+ * timedOutView, highQC, lockedQC, highTC; and each block voted for (key "block/<hash>", forgotten
+ * once committed), so that after a restart the uncommitted chain can be re-executed without the
+ * network. Every uncommitted block of the certified chain was voted for by > 2/3 of the power, so
+ * after a restart of every node at once each one is still held by at least one honest validator,
+ * and a QC for a block a node lacks can always be served by a peer.
  */
 import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
 import { asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import { ExtendedTree, type Frontier, leafHash } from '../../ledger/log/index.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { EngineParamsError } from '../params.ts';
 import { exponentialTimeout } from '../timeouts.ts';
@@ -60,7 +64,7 @@ import type {
   Evidence,
   HeadInfo,
 } from '../types.ts';
-import { certificateKind, type HotStuffCertificate, MAX_CERT_HEADERS } from './certificate.ts';
+import { certificateKind, type HotStuffCertificate } from './certificate.ts';
 import { LeaderSchedule } from './leader.ts';
 import {
   decodeEngineData,
@@ -135,8 +139,8 @@ const FETCH_ATTEMPTS = 10;
 const MAX_VALUES_PER_VALIDATOR = 4;
 const REPLIES_PER_PEER_PER_VIEW = 4;
 const MAX_SYNC_BYTES = 8 * 1024 * 1024;
-const BLOCK_RING = 8;
 const STATE_KEY = 'state';
+const BLOCK_KEY = 'block/';
 const RECORD_VERSION = 1;
 const BAD_JUSTIFY = 'invalid justify QC';
 
@@ -196,7 +200,12 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   #out: EngineOutput<HsMessage>[] = [];
   #started = false;
 
-  #head: { height: number; hash: Uint8Array; id: string } = { height: 0, hash: new Uint8Array(32), id: '' };
+  #head: { height: number; hash: Uint8Array; id: string; history: Frontier } = {
+    height: 0,
+    hash: new Uint8Array(32),
+    id: '',
+    history: [],
+  };
   /** Highest height a `commit` was emitted for. */
   #emittedHeight = 0;
 
@@ -244,6 +253,8 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   #relayedView = 0;
   #eager = false;
   readonly #replies = new Map<number, number>();
+  /** WAL keys of the blocks this node voted for and has not seen committed, with their heights. */
+  readonly #persistedBlocks = new Map<string, number>();
 
   constructor(ctx: EngineContext, params: HotStuffParams) {
     this.#ctx = ctx;
@@ -438,13 +449,17 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     // Blocks voted for before the crash: re-execute the uncommitted chain locally.
     const blocks: Block[] = [];
     for (const [key, bytes] of recovered) {
-      if (!key.startsWith('block/')) continue;
+      if (!key.startsWith(BLOCK_KEY)) continue;
+      let b: Block | undefined;
       try {
-        const b = decodeBlock(bytes);
-        if (b.header.height > head.height) blocks.push(b);
+        b = decodeBlock(bytes);
       } catch {
-        // ignore a damaged block record: it can be fetched again
+        // a damaged block record: it can be fetched again
       }
+      if (b !== undefined && b.header.height > head.height) {
+        blocks.push(b);
+        this.#persistedBlocks.set(key, b.header.height);
+      } else this.#out.push({ kind: 'forget', key });
     }
     blocks.sort((a, b) => a.header.height - b.header.height);
     for (const b of blocks) {
@@ -464,7 +479,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   }
 
   #setHead(head: HeadInfo): void {
-    this.#head = { height: head.height, hash: head.hash, id: toHex(head.hash) };
+    this.#head = { height: head.height, hash: head.hash, id: toHex(head.hash), history: head.history };
   }
 
   #armTick(): void {
@@ -740,22 +755,31 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       }
       if (b.status !== 'valid') return; // executing, or waiting for its parent: later
     }
+    // The target's certificate is the commit rule's chain above it; each ancestor committing with
+    // it is proven through it: T's header and the ancestor's place in T's block-hash history,
+    // computed from the committed history's frontier plus the uncommitted blocks below T.
     const kind = certificateKind(this.#p.qc);
+    const target = path[ti] as BlockNode;
+    const rule = path.slice(ti + 1).map((x) => x.block.header);
+    const history = new ExtendedTree(
+      this.#head.history,
+      this.#head.height + 1,
+      path.slice(0, ti).map((x) => leafHash(x.hash)),
+    );
     for (let i = 0; i <= ti; i++) {
       const b = path[i] as BlockNode;
       if (b.height <= this.#emittedHeight) continue;
-      const headers = path.slice(i + 1).map((x) => x.block.header);
-      if (headers.length > MAX_CERT_HEADERS) {
-        this.#log('warn', 'commit proof too long for a certificate; waiting for sync', { height: b.height });
-        return;
-      }
-      const certificate: HotStuffCertificate = {
-        kind,
-        height: b.height,
-        blockHash: b.hash,
-        headers,
-        qc: t.qc,
-      };
+      const certificate: HotStuffCertificate =
+        i === ti
+          ? { kind, height: b.height, blockHash: b.hash, headers: rule, qc: t.qc }
+          : {
+              kind,
+              height: b.height,
+              blockHash: b.hash,
+              headers: [target.block.header, ...rule],
+              qc: t.qc,
+              ancestry: history.inclusionProof(b.height, target.height),
+            };
       this.#log('debug', 'commit', { height: b.height, view: b.view, by: t.qc.view });
       this.#out.push({ kind: 'commit', hash: b.hash, certificate });
       this.#emittedHeight = b.height;
@@ -874,6 +898,11 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     if (this.#emittedHeight < head.height) this.#emittedHeight = head.height;
     this.#txsPending = false; // the runtime re-announces a non-empty mempool right after
     for (const [id, b] of this.#blocks) if (b.height <= head.height) this.#blocks.delete(id);
+    for (const [key, height] of this.#persistedBlocks) {
+      if (height > head.height) continue;
+      this.#persistedBlocks.delete(key);
+      this.#out.push({ kind: 'forget', key });
+    }
     this.#wanted.delete(this.#head.id);
     for (const b of this.#blocks.values())
       if (b.status === 'waiting' && b.parentId === this.#head.id) this.#tryExecute(b, undefined);
@@ -999,7 +1028,11 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     }
     this.#lastVotedView = v;
     this.#dirty = true;
-    this.#out.push({ kind: 'persist', key: `block/${b.height % BLOCK_RING}`, record: encodeBlock(b.block) });
+    const key = `${BLOCK_KEY}${b.id}`;
+    if (!this.#persistedBlocks.has(key)) {
+      this.#persistedBlocks.set(key, b.height);
+      this.#out.push({ kind: 'persist', key, record: encodeBlock(b.block) });
+    }
     this.#myVote = { type: 'vote', view: v, blockHash: b.hash, signature };
     this.#send(this.#leader(v + 1), this.#myVote);
   }

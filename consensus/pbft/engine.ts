@@ -262,7 +262,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #out: EngineOutput<PbftMessage>[] = [];
   #started = false;
 
-  #head: HeadInfo = { height: 0, hash: new Uint8Array(32), time: { ms: 0, logical: 0 } };
+  #head: HeadInfo = { height: 0, hash: new Uint8Array(32), time: { ms: 0, logical: 0 }, history: [] };
   /** Block hash by height for heights in [stable, head] that this replica committed since start. */
   readonly #committed = new Map<number, string>();
   #committing: { seq: number; digest: string; ticks: number; certificate: CommitCertificate } | undefined;

@@ -47,6 +47,7 @@ import { nextHlc } from '../../ledger/hlc.ts';
 import type { KvOp, KvStore } from '../../ledger/kv.ts';
 import type { LedgerState } from '../../ledger/state.ts';
 import { decodeTransaction, type EncodedTransaction, verifyTransaction } from '../../ledger/tx.ts';
+import { ExecutedBlocks } from './executed-blocks.ts';
 import { Fifo } from './fifo.ts';
 import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
 import { type Channel, type Logger, silentLogger, type Timers, type Transport } from './ports.ts';
@@ -157,7 +158,7 @@ export class ConsensusRuntime<M> {
   #draining: Promise<void> | undefined;
   #running = false;
   #stopped = false;
-  readonly #executed = new Map<string, ExecutedBlock>();
+  readonly #executed = new ExecutedBlocks();
   readonly #alternatives = new Map<string, { block: Block; hash: Uint8Array }>();
   /** Signed slots: slot key (hex) → hash of the signed bytes and the sealed envelope. */
   readonly #guard = new Map<string, { hash: string; envelope: Uint8Array }>();
@@ -401,7 +402,12 @@ export class ConsensusRuntime<M> {
 
   #headInfo(): HeadInfo {
     const chain = this.#o.chain;
-    return { height: chain.height, hash: chain.headHash, time: chain.head.time };
+    return {
+      height: chain.height,
+      hash: chain.headHash,
+      time: chain.head.time,
+      history: chain.history.frontier(),
+    };
   }
 
   async #headStateView(): Promise<LedgerState> {
@@ -427,6 +433,8 @@ export class ConsensusRuntime<M> {
     for (const out of outputs) {
       if (out.kind === 'persist')
         walOps.push({ type: 'put', key: concatBytes(WAL_ENGINE, utf8(out.key)), value: out.record });
+      else if (out.kind === 'forget')
+        walOps.push({ type: 'del', key: concatBytes(WAL_ENGINE, utf8(out.key)) });
       if ((out.kind !== 'broadcast' && out.kind !== 'send') || keys === undefined || this.self === undefined)
         continue;
       const seal = sealEnvelope(codec, out.msg, this.#chainId, this.self, keys.ed25519);
@@ -491,6 +499,7 @@ export class ConsensusRuntime<M> {
           this.#o.timers.cancel(`engine:${out.timer}`);
           break;
         case 'persist':
+        case 'forget':
           break; // done above
         case 'build-block':
           this.#enqueue(() => this.#buildBlock(out));
@@ -552,7 +561,7 @@ export class ConsensusRuntime<M> {
 
   #parentOf(hash: Uint8Array): { parent: ExecutedBlock | undefined; ok: boolean } {
     if (equalBytes(hash, this.#o.chain.headHash)) return { parent: undefined, ok: true };
-    const p = this.#executed.get(toHex(hash));
+    const p = this.#executed.get(hash);
     return { parent: p, ok: p !== undefined };
   }
 
@@ -590,7 +599,7 @@ export class ConsensusRuntime<M> {
       engineData: req.engineData,
       ...(parent === undefined ? {} : { parent }),
     });
-    this.#remember(executed);
+    this.#executed.add(executed);
     if (this.#o.buildAlternatives) {
       const alt = await chain.propose({
         txs: txs.slice(0, Math.max(0, txs.length - 1)),
@@ -600,7 +609,7 @@ export class ConsensusRuntime<M> {
         ...(parent === undefined ? {} : { parent }),
       });
       this.#alternatives.set(toHex(executed.hash), { block: alt.block, hash: alt.hash });
-      this.#remember(alt);
+      this.#executed.add(alt);
     }
     await this.#step({
       kind: 'block-built',
@@ -611,14 +620,8 @@ export class ConsensusRuntime<M> {
     });
   }
 
-  #remember(executed: ExecutedBlock): void {
-    this.#executed.set(toHex(executed.hash), executed);
-    // Bound memory against a flood of (Byzantine) proposals: drop the oldest beyond the cap.
-    if (this.#executed.size > 512) this.#executed.delete(this.#executed.keys().next().value as string);
-  }
-
   async #execute(block: Block, hash: Uint8Array): Promise<void> {
-    const known = this.#executed.get(toHex(hash));
+    const known = this.#executed.get(hash);
     if (known !== undefined) return this.#step({ kind: 'executed', hash, valid: true });
     const chain = this.#o.chain;
     if (block.header.height <= chain.height)
@@ -640,7 +643,7 @@ export class ConsensusRuntime<M> {
         ...(parent === undefined ? {} : { parent }),
       });
       if (!equalBytes(executed.hash, hash)) throw new Error('block hash mismatch');
-      this.#remember(executed);
+      this.#executed.add(executed);
       await this.#step({ kind: 'executed', hash, valid: true });
     } catch (e) {
       this.#log.info('rejected proposed block', {
@@ -659,7 +662,7 @@ export class ConsensusRuntime<M> {
 
   async #commit(hash: Uint8Array, certificate: CommitCertificate): Promise<void> {
     const chain = this.#o.chain;
-    const executed = this.#executed.get(toHex(hash));
+    const executed = this.#executed.get(hash);
     if (executed === undefined) {
       this.#log.error('engine committed a block this node never executed', { hash: toHex(hash) });
       return;
@@ -677,7 +680,7 @@ export class ConsensusRuntime<M> {
     const height = executed.block.header.height;
     this.#headState = undefined;
     this.#lastProgressAt = this.#o.clock.now();
-    for (const [k, e] of this.#executed) if (e.block.header.height <= height) this.#executed.delete(k);
+    this.#executed.pruneTo(height);
     for (const [k, a] of this.#alternatives)
       if (a.block.header.height <= height) this.#alternatives.delete(k);
     await this.mempool.update(executed.txs);

@@ -30,7 +30,8 @@ import {
   verifyCertificate,
 } from '../../ledger/certificate.ts';
 import type { ThresholdGenesis } from '../../ledger/genesis.ts';
-import { emptyRoot } from '../../ledger/log/index.ts';
+import { frontierRoot, pushLeaf } from '../../ledger/log/frontier.ts';
+import { emptyFrontier, emptyRoot, type Frontier, leafHash } from '../../ledger/log/index.ts';
 import { peerIdFromEd25519, ValidatorSet } from '../../ledger/validators.ts';
 
 export interface ClusterOptions {
@@ -107,6 +108,8 @@ export class Cluster {
   readonly #verify: boolean;
   /** Committed blocks with their certificates (agreement holds, so one store serves all). */
   readonly #chain = new Map<number, { block: Block; hash: Uint8Array; certificate: CommitCertificate }>();
+  /** Block hash → frontier of the block-hash history up to and including that block. */
+  readonly #history = new Map<string, Frontier>();
   readonly #schemes = schemeSet(
     hotstuffAggregateScheme as unknown as CertificateScheme,
     hotstuffThresholdScheme as unknown as CertificateScheme,
@@ -152,6 +155,7 @@ export class Cluster {
       chainId: CHAIN_ID,
       height: 0,
       parentHash: ZERO_HASH,
+      historyRoot: emptyRoot(),
       time: { ms: 0, logical: 0 },
       proposer: new Uint8Array(20),
       txRoot: txRoot([]),
@@ -163,6 +167,9 @@ export class Cluster {
       engine: 'hotstuff',
       engineData: new Uint8Array(0),
     };
+    const genesisHistory = emptyFrontier();
+    pushLeaf(genesisHistory, 0, leafHash(headerHash(this.genesis)));
+    this.#history.set(toHex(headerHash(this.genesis)), genesisHistory);
     const latency = o.latencyMs ?? 10;
     this.route = () => latency;
     this.#verify = o.verifyCertificates ?? false;
@@ -221,15 +228,37 @@ export class Cluster {
   buildBlock(i: number, parent: BlockHeader, engineData: Uint8Array, logicalBump = 0): Block {
     const node = this.nodes[i] as Node;
     node.logical++;
+    const parentHash = headerHash(parent);
+    const history = this.historyOf(parentHash);
     const header: BlockHeader = {
       ...this.genesis,
       height: parent.height + 1,
-      parentHash: headerHash(parent),
+      parentHash,
+      historyRoot: frontierRoot(history),
       time: { ms: Math.max(parent.time.ms, this.now), logical: node.logical + logicalBump },
       proposer: this.address(i),
       engineData,
     };
+    const mine = history.slice();
+    pushLeaf(mine, header.height, leafHash(headerHash(header)));
+    this.#history.set(toHex(headerHash(header)), mine);
     return { header, txs: [] };
+  }
+
+  /** The block-hash history frontier up to and including block `hash` (built by buildBlock). */
+  historyOf(hash: Uint8Array): Frontier {
+    const f = this.#history.get(toHex(hash));
+    if (f === undefined) throw new Error(`no history for block ${toHex(hash).slice(0, 12)}`);
+    return f;
+  }
+
+  #headInfo(head: { height: number; hash: Uint8Array; header: BlockHeader }) {
+    return {
+      height: head.height,
+      hash: head.hash,
+      time: head.header.time,
+      history: this.historyOf(head.hash),
+    };
   }
 
   at(time: number, run: () => void): void {
@@ -253,8 +282,7 @@ export class Cluster {
           if (c === undefined) break;
           node.head = { height: h, hash: c.hash, header: c.block.header };
           for (const [k, b] of node.executed) if (b.header.height <= h) node.executed.delete(k);
-          const head = { height: h, hash: c.hash, time: c.block.header.time };
-          this.#step(node, { kind: 'committed', head, bySync: true });
+          this.#step(node, { kind: 'committed', head: this.#headInfo(node.head), bySync: true });
         }
       }
       this.#syncTick();
@@ -267,7 +295,7 @@ export class Cluster {
       node,
       node.engine.step({
         kind: 'start',
-        head: { height: h.height, hash: h.hash, time: h.header.time },
+        head: this.#headInfo(h),
         recovered,
       }),
     );
@@ -346,6 +374,9 @@ export class Cluster {
         case 'persist':
           node.wal.set(out.key, out.record);
           break;
+        case 'forget':
+          node.wal.delete(out.key);
+          break;
         case 'broadcast':
           this.sent.push({ from: i, to: 'all', msg: out.msg, time: this.now });
           for (let j = 0; j < this.nodes.length; j++) this.#transmit(i, j, out.msg);
@@ -396,7 +427,9 @@ export class Cluster {
           const p = toHex(out.block.header.parentHash);
           const ok =
             out.block.header.height > node.head.height &&
-            (p === toHex(node.head.hash) || node.executed.has(p));
+            (p === toHex(node.head.hash) || node.executed.has(p)) &&
+            toHex(out.block.header.historyRoot) ===
+              toHex(frontierRoot(this.historyOf(out.block.header.parentHash)));
           if (ok) node.executed.set(toHex(out.hash), out.block);
           this.at(this.now, () =>
             this.#step(node, {
@@ -428,7 +461,7 @@ export class Cluster {
           });
           for (const [k, b] of node.executed)
             if (b.header.height <= block.header.height) node.executed.delete(k);
-          const head = { height: block.header.height, hash: out.hash, time: block.header.time };
+          const head = this.#headInfo(node.head);
           this.at(this.now, () => this.#step(node, { kind: 'committed', head, bySync: false }));
           break;
         }

@@ -53,6 +53,7 @@ function makeBlock(height: number, parent: Uint8Array, tag = 0, txs = 1): { bloc
     chainId: CHAIN,
     height,
     parentHash: parent,
+    historyRoot: new Uint8Array(32),
     time: { ms: 1_000 + height, logical: tag },
     proposer: new Uint8Array(20),
     txRoot: txRoot(body),
@@ -82,7 +83,7 @@ function engine(self: number, params: EngineParams = {}): PbftEngine {
   );
 }
 
-const genesisHead: HeadInfo = { height: 0, hash: GENESIS, time: { ms: 0, logical: 0 } };
+const genesisHead: HeadInfo = { height: 0, hash: GENESIS, time: { ms: 0, logical: 0 }, history: [] };
 
 type Out = EngineOutput<PbftMessage>;
 const evidenceOf = (outs: Out[]) => outs.filter((o) => o.kind === 'evidence');
@@ -270,7 +271,7 @@ class Cluster {
         const block = n.executed.get(toHex(o.hash));
         if (block === undefined || toHex(block.header.parentHash) !== toHex(n.head.hash))
           throw new Error(`node ${i}: commit of a block that does not extend the head`);
-        n.head = { height: block.header.height, hash: o.hash, time: block.header.time };
+        n.head = { height: block.header.height, hash: o.hash, time: block.header.time, history: [] };
         n.chain.push(toHex(o.hash));
         n.certificates.push(o.certificate as QuorumCertificate);
         this.#queue.push({ to: i, input: { kind: 'committed', head: n.head, bySync: false } });
@@ -604,7 +605,7 @@ describe('pbft liveness: what the simulator found', () => {
       c.crash(i);
       n.chain.pop();
       const prev = n.executed.get(n.chain[n.chain.length - 1] as string) as Block;
-      n.head = { height: head - 1, hash: headerHash(prev.header), time: prev.header.time };
+      n.head = { height: head - 1, hash: headerHash(prev.header), time: prev.header.time, history: [] };
     }
     for (let i = 0; i < N; i++) c.restart(i);
     for (const n of c.nodes) {
