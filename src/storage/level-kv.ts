@@ -2,13 +2,119 @@
  * KvStore on LevelDB (classic-level via `level`). The only module that imports `level`.
  * LevelDB write batches are atomic; `sync: true` makes `batch` return only once the write-ahead
  * log is fsynced, which is what "a crash at any instant loses nothing acknowledged" needs.
+ *
+ * Every failure of LevelDB leaves this module as a `StorageError` (see `storageErrorFrom`): the
+ * node's own disk failed, which callers must never mistake for a peer's misbehaviour.
  */
+import { constants as osConstants } from 'node:os';
 import { Level } from 'level';
-import type { KvIterateOptions, KvOp, KvStore } from '../../ledger/kv.ts';
+import { type KvIterateOptions, type KvOp, type KvStore, StorageError } from '../../ledger/kv.ts';
 
 export interface LevelKvStoreOptions {
   /** fsync every batch (default true). Benchmarks may turn it off to measure the structure itself. */
   readonly sync?: boolean;
+}
+
+/** The store operation that failed, as named in `StorageError` messages and `meta.op`. */
+export type LevelKvOp = 'open' | 'get' | 'batch' | 'iterate' | 'close';
+
+interface ErrorLike {
+  readonly code?: unknown;
+  readonly errno?: unknown;
+  readonly message?: unknown;
+  readonly cause?: unknown;
+  readonly errors?: unknown;
+}
+
+/**
+ * The error and everything it wraps: abstract-level wraps open/close failures as
+ * LEVEL_DATABASE_NOT_OPEN / LEVEL_DATABASE_NOT_CLOSED with the real error in `cause`, and may
+ * combine several errors into one iterable CombinedError (AggregateError keeps them in `errors`).
+ */
+function errorChain(e: unknown): ErrorLike[] {
+  const out: ErrorLike[] = [];
+  const todo: unknown[] = [e];
+  while (todo.length > 0 && out.length < 16) {
+    const x = todo.shift();
+    if (typeof x !== 'object' || x === null || out.includes(x as ErrorLike)) continue;
+    const err = x as ErrorLike;
+    out.push(err);
+    if (err.cause !== undefined) todo.push(err.cause);
+    if (Array.isArray(err.errors)) todo.push(...err.errors);
+    else if (x instanceof Error && Symbol.iterator in x) todo.push(...(x as unknown as Iterable<unknown>));
+  }
+  return out;
+}
+
+const codeOf = (e: ErrorLike): string => (typeof e.code === 'string' ? e.code : '');
+const messageOf = (e: ErrorLike): string =>
+  (typeof e.message === 'string' ? e.message : String(e)).replace(/\s*\n\s*/g, ' ').trim();
+
+const ENOSPC = osConstants.errno.ENOSPC;
+const EDQUOT = osConstants.errno.EDQUOT;
+
+function isNoSpace(e: ErrorLike): boolean {
+  const code = codeOf(e);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return true;
+  // Node reports errno negated (libuv), some callers positive.
+  if (typeof e.errno === 'number' && (Math.abs(e.errno) === ENOSPC || Math.abs(e.errno) === EDQUOT))
+    return true;
+  // LevelDB's own I/O errors carry strerror text only: "IO error: <file>: No space left on device".
+  return /ENOSPC|no space left on device|disk quota exceeded/i.test(messageOf(e));
+}
+
+// classic-level (binding.cc) turns a LevelDB lock failure into LEVEL_LOCKED by matching these
+// prefixes (env_posix.cc / env_win.cc); match them too in case an error arrives uncoded.
+const isLocked = (e: ErrorLike): boolean =>
+  codeOf(e) === 'LEVEL_LOCKED' || /^IO error: (lock|LockFile) /.test(messageOf(e));
+const isCorrupt = (e: ErrorLike): boolean =>
+  codeOf(e) === 'LEVEL_CORRUPTION' || messageOf(e).startsWith('Corruption: ');
+/** Used after close: the database (LEVEL_DATABASE_NOT_OPEN without a cause) or an iterator it closed. */
+const isClosed = (e: ErrorLike): boolean =>
+  (codeOf(e) === 'LEVEL_DATABASE_NOT_OPEN' && e.cause === undefined) ||
+  codeOf(e) === 'LEVEL_ITERATOR_NOT_OPEN';
+
+/**
+ * Classifies a failure of a LevelDB store at `path` as a `StorageError`: lock held elsewhere →
+ * STORAGE_LOCKED, LevelDB corruption → STORAGE_CORRUPT, no space → STORAGE_FULL, used after close
+ * → STORAGE_CLOSED, anything else → STORAGE_IO. `meta.cause` keeps the innermost "CODE: message".
+ */
+export function storageErrorFrom(e: unknown, path: string, op: LevelKvOp): StorageError {
+  if (e instanceof StorageError) return e;
+  const chain = errorChain(e);
+  const root = chain.at(-1);
+  const rootMessage = root === undefined ? String(e) : messageOf(root);
+  const cause = root === undefined || codeOf(root) === '' ? rootMessage : `${codeOf(root)}: ${rootMessage}`;
+  const meta = { path, op, cause };
+  let err: StorageError;
+  const some = (f: (x: ErrorLike) => boolean): boolean => chain.some(f);
+  if (some(isLocked)) {
+    err = new StorageError(
+      'STORAGE_LOCKED',
+      `${path} is locked by another process: a node is probably already running with this home (stop it first)`,
+      meta,
+    );
+  } else if (some(isCorrupt)) {
+    const what = chain.find(isCorrupt) as ErrorLike;
+    err = new StorageError(
+      'STORAGE_CORRUPT',
+      `${path} is damaged (${messageOf(what)}): restore it from a backup, or for the chain store delete it and let block sync rebuild it (keep the consensus WAL)`,
+      meta,
+    );
+  } else if (some(isNoSpace)) {
+    err = new StorageError(
+      'STORAGE_FULL',
+      `no space left on the device holding ${path}: free space, then restart the node`,
+      meta,
+    );
+  } else if (chain.length > 0 && isClosed(chain[0] as ErrorLike)) {
+    err = new StorageError('STORAGE_CLOSED', `${op} on ${path} after the store was closed`, meta);
+  } else {
+    err = new StorageError('STORAGE_IO', `${op} failed on ${path}: ${rootMessage}`, meta);
+  }
+  // The original error, for a debugger or a log that prints causes; not part of meta (keeps it JSON).
+  Object.defineProperty(err, 'cause', { value: e, enumerable: false, configurable: true, writable: true });
+  return err;
 }
 
 function view(b: Uint8Array): Uint8Array {
@@ -28,36 +134,59 @@ function prefixUpperBound(prefix: Uint8Array): Uint8Array | undefined {
   return undefined;
 }
 
+interface LevelRange {
+  gte: Uint8Array;
+  lt?: Uint8Array;
+  reverse: boolean;
+  limit: number;
+}
+
 export class LevelKvStore implements KvStore {
   readonly #db: Level<Uint8Array, Uint8Array>;
   readonly #sync: boolean;
+  /** The directory this store lives in (named by every StorageError it throws). */
+  readonly path: string;
 
-  private constructor(db: Level<Uint8Array, Uint8Array>, sync: boolean) {
+  private constructor(db: Level<Uint8Array, Uint8Array>, path: string, sync: boolean) {
     this.#db = db;
+    this.path = path;
     this.#sync = sync;
   }
 
   static async open(path: string, opts: LevelKvStoreOptions = {}): Promise<LevelKvStore> {
-    const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' });
-    await db.open();
-    return new LevelKvStore(db, opts.sync ?? true);
+    try {
+      const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' });
+      await db.open();
+      return new LevelKvStore(db, path, opts.sync ?? true);
+    } catch (e) {
+      throw storageErrorFrom(e, path, 'open');
+    }
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const v = await this.#db.get(key);
+    let v: Uint8Array | undefined;
+    try {
+      v = await this.#db.get(key);
+    } catch (e) {
+      throw storageErrorFrom(e, this.path, 'get');
+    }
     return v === undefined ? undefined : view(v);
   }
 
   async batch(ops: readonly KvOp[]): Promise<void> {
     if (ops.length === 0) return;
-    await this.#db.batch(
-      ops.map((op) =>
-        op.type === 'put'
-          ? { type: 'put' as const, key: op.key, value: op.value }
-          : { type: 'del' as const, key: op.key },
-      ),
-      { sync: this.#sync },
-    );
+    try {
+      await this.#db.batch(
+        ops.map((op) =>
+          op.type === 'put'
+            ? { type: 'put' as const, key: op.key, value: op.value }
+            : { type: 'del' as const, key: op.key },
+        ),
+        { sync: this.#sync },
+      );
+    } catch (e) {
+      throw storageErrorFrom(e, this.path, 'batch');
+    }
   }
 
   async *iterate(
@@ -65,16 +194,50 @@ export class LevelKvStore implements KvStore {
     opts: KvIterateOptions = {},
   ): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
     const upper = prefixUpperBound(prefix);
-    const range: { gte: Uint8Array; lt?: Uint8Array; reverse: boolean; limit: number } = {
+    const range: LevelRange = {
       gte: prefix,
       reverse: opts.reverse ?? false,
       limit: opts.limit ?? -1,
     };
     if (upper !== undefined) range.lt = upper;
-    for await (const [k, v] of this.#db.iterator(range)) yield [view(k), view(v)] as const;
+    const it = this.#iterator(range);
+    let finished = false;
+    try {
+      for (;;) {
+        let entry: [Uint8Array, Uint8Array] | undefined;
+        try {
+          entry = await it.next();
+        } catch (e) {
+          throw storageErrorFrom(e, this.path, 'iterate');
+        }
+        if (entry === undefined) break;
+        yield [view(entry[0]), view(entry[1])] as const;
+      }
+      finished = true;
+      try {
+        await it.close();
+      } catch (e) {
+        throw storageErrorFrom(e, this.path, 'iterate');
+      }
+    } finally {
+      // The consumer stopped early, or a read failed (that error is the one worth seeing).
+      if (!finished) await it.close().catch(() => {});
+    }
+  }
+
+  #iterator(range: LevelRange) {
+    try {
+      return this.#db.iterator(range);
+    } catch (e) {
+      throw storageErrorFrom(e, this.path, 'iterate');
+    }
   }
 
   async close(): Promise<void> {
-    await this.#db.close();
+    try {
+      await this.#db.close();
+    } catch (e) {
+      throw storageErrorFrom(e, this.path, 'close');
+    }
   }
 }

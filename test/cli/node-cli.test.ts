@@ -9,6 +9,7 @@ import { parseGenesis } from '../../ledger/genesis.ts';
 import { loadKey } from '../../src/keystore.ts';
 import { loadConfig } from '../../src/node/config.ts';
 import type { TestnetManifest } from '../../src/node/testnet.ts';
+import { LevelKvStore } from '../../src/storage/level-kv.ts';
 import { parseJsonOutput, runVerity } from '../helpers/cli.ts';
 
 let dir: string;
@@ -242,5 +243,21 @@ describe('verity start (argument checks only)', () => {
     for (const r of runs) expect(r.code, r.stderr).toBe(2);
     expect(runs[0]?.stderr).toContain('p2p.nope');
     expect(existsSync(join(home, 'data'))).toBe(false);
+  });
+
+  it('a chain store held by another process: one plain error line, exit 1, no stack', async () => {
+    const home = join(dir, 'locked-home');
+    expect((await runVerity(['init', '--home', home])).code).toBe(0);
+    const chainDb = join(home, 'data', 'chain');
+    const held = await LevelKvStore.open(chainDb); // this test process plays the running node
+    try {
+      const r = await runVerity(['start', '--home', home]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toBe(
+        `error: ${chainDb} is locked by another process: a node is probably already running with this home (stop it first) [STORAGE_LOCKED]\n`,
+      );
+    } finally {
+      await held.close();
+    }
   });
 });
