@@ -2,11 +2,12 @@
  * The node's HTTP + JSON API (node:http; the surface is small enough not to need a framework).
  *
  * Every response is JSON; errors are `{ "error": { "code", "message" } }` with a 4xx/5xx status
- * and never a stack trace. Request bodies are capped (413 beyond the cap) and read with a
- * deadline. `GET /events` streams committed blocks as server-sent events.
+ * and never a stack trace. Request bodies are capped (413 beyond the cap, and the connection is
+ * closed rather than drained) and read with a deadline. Idle connections are closed and their
+ * number is capped. `GET /events` streams committed blocks as server-sent events.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { fromHex, fromHexExact, toHex, utf8 } from '../../crypto/bytes.ts';
 import { VerityError } from '../../crypto/errors.ts';
 import { formatAddress, parseAddress } from '../../ledger/address.ts';
@@ -54,8 +55,18 @@ export interface RpcOptions {
   readonly commitTimeoutMs: number;
   /** Largest transaction accepted for submission (committed ones are always served). */
   readonly maxTxBytes?: number;
+  /**
+   * A connection that sends nothing for this long while no request of it is being answered
+   * (before its first request, mid-request, or kept alive between requests) is closed.
+   */
+  readonly idleTimeoutMs?: number;
+  /** Concurrent connections; beyond it new connections are closed on accept. */
+  readonly maxConnections?: number;
   readonly logger: Logger;
 }
+
+export const DEFAULT_RPC_IDLE_TIMEOUT_MS = 5_000;
+export const DEFAULT_RPC_MAX_CONNECTIONS = 1_024;
 
 export class RpcError extends VerityError<string> {
   readonly status: number;
@@ -67,6 +78,7 @@ export class RpcError extends VerityError<string> {
 
 const notFound = (what: string) => new RpcError(404, 'NOT_FOUND', what);
 const badRequest = (code: string, message: string) => new RpcError(400, code, message);
+const tooLarge = (max: number) => new RpcError(413, 'BODY_TOO_LARGE', `request body exceeds ${max} bytes`);
 const overloaded = () =>
   new RpcError(
     503,
@@ -163,14 +175,27 @@ function recordKeyParam(url: URL): Uint8Array {
   return key;
 }
 
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    throw badRequest('BAD_REQUEST', 'the request URL is invalid');
+  }
+}
+
+/**
+ * Refuses a declared oversized body before reading any of it, and a chunked one as soon as the
+ * running total passes the cap; the 413 then closes the connection (see #json), so the rest of
+ * the upload is never read.
+ */
 async function readBody(req: IncomingMessage, max: number): Promise<Uint8Array> {
   const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > max) throw new RpcError(413, 'BODY_TOO_LARGE', `request body exceeds ${max} bytes`);
+  if (declared > max) throw tooLarge(max);
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of req) {
     total += (chunk as Buffer).length;
-    if (total > max) throw new RpcError(413, 'BODY_TOO_LARGE', `request body exceeds ${max} bytes`);
+    if (total > max) throw tooLarge(max);
     chunks.push(chunk as Buffer);
   }
   return new Uint8Array(Buffer.concat(chunks));
@@ -181,15 +206,27 @@ export class RpcServer {
   readonly #o: RpcOptions;
   readonly #server: Server;
   readonly #sse = new Set<ServerResponse>();
+  /** Requests being answered, by connection (the idle timeout spares a connection the node is answering). */
+  readonly #active = new WeakMap<Socket, Set<IncomingMessage>>();
+  #refused = 0;
+  #refusedWarnedAt = -Infinity;
 
   constructor(api: NodeApi, opts: RpcOptions) {
     this.#api = api;
     this.#o = opts;
-    this.#server = createServer((req, res) => {
+    // Check the headers and request deadlines every second, not every 30 s (node's default).
+    this.#server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
       void this.#handle(req, res);
     });
     this.#server.requestTimeout = 60_000;
     this.#server.headersTimeout = 10_000;
+    const idle = opts.idleTimeoutMs ?? DEFAULT_RPC_IDLE_TIMEOUT_MS;
+    this.#server.timeout = idle;
+    this.#server.keepAliveTimeout = idle;
+    this.#server.maxConnections = opts.maxConnections ?? DEFAULT_RPC_MAX_CONNECTIONS;
+    // With a listener here node:http no longer destroys timed-out sockets itself; #onIdle decides.
+    this.#server.on('timeout', (socket: Socket) => this.#onIdle(socket));
+    this.#server.on('drop', () => this.#onRefused());
   }
 
   async listen(): Promise<{ host: string; port: number }> {
@@ -204,6 +241,28 @@ export class RpcServer {
     return { host: a.address, port: a.port };
   }
 
+  #onIdle(socket: Socket): void {
+    // A request received in full and still being answered (mode=commit, /events) waits on the
+    // node, not on the client; its connection is not idle.
+    const active = this.#active.get(socket);
+    if (active !== undefined && active.size > 0 && [...active].every((r) => r.complete)) return;
+    this.#o.logger.debug('rpc connection idle; closing', { remote: socket.remoteAddress });
+    socket.destroy();
+  }
+
+  #onRefused(): void {
+    // Once a minute at most: a flood of connections must not become a flood of log lines.
+    this.#refused++;
+    const now = performance.now();
+    if (now - this.#refusedWarnedAt < 60_000) return;
+    this.#o.logger.warn('rpc connection limit reached; refusing new connections', {
+      maxConnections: this.#server.maxConnections,
+      refused: this.#refused,
+    });
+    this.#refusedWarnedAt = now;
+    this.#refused = 0;
+  }
+
   async close(): Promise<void> {
     for (const res of this.#sse) res.end();
     this.#sse.clear();
@@ -214,8 +273,12 @@ export class RpcServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     let status = 200;
+    let active = this.#active.get(req.socket);
+    if (active === undefined) this.#active.set(req.socket, (active = new Set()));
+    active.add(req);
+    res.once('close', () => active.delete(req));
     try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const url = requestUrl(req);
       if (req.method === 'GET' && url.pathname === '/events') return this.#events(req, res);
       if (req.method === 'GET' && url.pathname === '/metrics') {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
@@ -235,7 +298,10 @@ export class RpcServer {
               : undefined;
       if (err !== undefined) {
         status = err.status;
-        this.#json(res, err.status, { error: { code: err.code, message: err.message } });
+        this.#json(res, err.status, { error: { code: err.code, message: err.message } }, err.status === 413);
+      } else if (e === req.errored) {
+        // The connection went away mid-request (the client left, or it idled out): nobody to answer.
+        status = 499;
       } else {
         status = 500;
         this.#o.logger.error('rpc handler failed', {
@@ -254,11 +320,18 @@ export class RpcServer {
     }
   }
 
-  #json(res: ServerResponse, status: number, body: unknown): void {
+  /** `close`: end the connection once the answer is out, leaving the rest of the request unread. */
+  #json(res: ServerResponse, status: number, body: unknown, close = false): void {
     if (res.headersSent) return;
     const text = JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(text);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      ...(close ? { connection: 'close' } : {}),
+    });
+    const socket = res.socket;
+    // Destroy rather than let node:http drain the unread body to keep the connection.
+    res.end(text, close ? () => socket?.destroy() : undefined);
   }
 
   async #route(req: IncomingMessage, url: URL): Promise<unknown> {
