@@ -48,6 +48,11 @@ export class SimNetwork {
   readonly #cut = new Set<string>();
   faults: NetworkFaults = { ...CALM };
   observer: DeliveryObserver | undefined;
+  /**
+   * A scenario's adversary: messages it returns true for are lost (a schedule that picks which
+   * votes or which leaders get through — the Twins paper's per-round partitions, by message).
+   */
+  drop: ((from: number, to: number, channel: Channel, bytes: Uint8Array) => boolean) | undefined;
   messages = 0;
   bytes = 0;
 
@@ -145,6 +150,7 @@ export class SimNetwork {
     this.bytes += bytes.length;
     const f = this.faults;
     if (this.#cut.has(`${from}>${to}`) || !this.endpoint(to).up) return;
+    if (this.drop?.(from, to, channel, bytes)) return;
     if (this.#rng.chance(f.loss)) return;
     const now = this.#now();
     const latency = Math.round(f.minLatencyMs + this.#rng.next() * f.jitterMs);

@@ -83,6 +83,13 @@ export interface SimControl {
   crash(instance: number, opts?: { loseUnsynced?: boolean; permanent?: boolean }): void;
   /** Restarts a crashed instance; `wipeWal` simulates a validator that lost its consensus WAL. */
   restart(instance: number, opts?: { wipeWal?: boolean }): Promise<void>;
+  /**
+   * Loses every message `drop` returns true for, from now on (undefined: none). Instances are
+   * network endpoints; consensus messages can be opened with the engine's codec to pick by kind.
+   */
+  dropMessages(
+    drop: ((from: number, to: number, channel: Channel, bytes: Uint8Array) => boolean) | undefined,
+  ): void;
   /** Delivers raw bytes to every up instance as if sent by `fromPeer`. */
   inject(fromPeer: string, channel: Channel, bytes: Uint8Array): void;
   /** Called after every signature an honest instance makes. */
@@ -634,6 +641,9 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       node.permanent = false;
       await startNode(node);
     },
+    dropMessages: (drop) => {
+      net.drop = drop;
+    },
     inject: (fromPeer, channel, bytes) => {
       for (const n of nodes) {
         if (!n.up) continue;
@@ -695,6 +705,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
 
   // -- liveness phase: heal, restart, and require progress from every honest node --------------
   net.healAll();
+  net.drop = undefined;
   net.faults = { loss: 0, duplicate: 0, replayMaxMs: 0, minLatencyMs: 5, jitterMs: 20 };
   for (const n of nodes) if (!n.up && !n.byzantine && !n.permanent) await startNode(n);
   const heightOf = (n: SimNode) => n.runtime?.chain.height ?? 0;

@@ -3,7 +3,9 @@ import { concatBytes, toHex, u64be, utf8 } from '../../crypto/bytes.ts';
 import { headerHash } from '../../ledger/block.ts';
 import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
 import { type ChainError, ChainStore } from '../../ledger/chain.ts';
+import { rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
+import { rootOfEntries } from '../../ledger/log/index.ts';
 import { type EncodedTransaction, signTransaction } from '../../ledger/tx.ts';
 import { makeTestChain, quorumCertificate, type TestChain, type TestKey } from '../helpers/chain.ts';
 import { CrashingKvStore } from '../helpers/faulty-store.ts';
@@ -120,6 +122,31 @@ describe('chain store', () => {
     );
   });
 
+  it('detects a block-hash history that disagrees with the head, and names an older store format', async () => {
+    const base = new MemoryKvStore();
+    const store = await ChainStore.open(base, chain.genesis, OPTS);
+    await commitNext(store, chain, transfers(chain, 0, 4));
+    const history: Uint8Array[] = [];
+    for await (const [k] of base.iterate(utf8('a/'))) history.push(k);
+    expect(history.length).toBeGreaterThan(0);
+    await base.batch(history.map((key) => ({ type: 'del' as const, key })));
+    await expect(ChainStore.open(base, chain.genesis, OPTS)).rejects.toSatisfy(
+      (e) => codeOf(e) === 'CHAIN_CORRUPT',
+    );
+    // A data directory of header version 1 (before historyRoot): refused with a plain reason.
+    const old = new MemoryKvStore();
+    await ChainStore.open(old, chain.genesis, OPTS);
+    const key = concatBytes(utf8('b/'), u64be(0));
+    const block = rlpDecodeStrict((await old.get(key)) as Uint8Array, 1 << 20, 'block') as Uint8Array[][];
+    const header = [...(block[0] as Uint8Array[])];
+    header.splice(0, 1, new Uint8Array([1]));
+    header.splice(4, 1);
+    await old.batch([{ type: 'put', key, value: rlpEncode([header, block[1] as Uint8Array[]]) }]);
+    await expect(ChainStore.open(old, chain.genesis, OPTS)).rejects.toSatisfy(
+      (e) => codeOf(e) === 'CHAIN_OLD_FORMAT' && /header version 1/.test((e as Error).message),
+    );
+  });
+
   it('refuses to open a head without its certificate, hash index entry or state root', async () => {
     for (const [what, key] of [
       ['certificate', () => concatBytes(utf8('c/'), u64be(2))],
@@ -158,6 +185,7 @@ describe('chain store', () => {
       ['height', { ...good.block, header: { ...h, height: 2 } }],
       ['stateRoot', { ...good.block, header: { ...h, stateRoot: new Uint8Array(32) } }],
       ['logRoot', { ...good.block, header: { ...h, logRoot: new Uint8Array(32) } }],
+      ['historyRoot', { ...good.block, header: { ...h, historyRoot: new Uint8Array(32) } }],
       ['time', { ...good.block, header: { ...h, time: store.head.time } }],
       ['future', { ...good.block, header: { ...h, time: { ms: h.time.ms + 1_000_000, logical: 0 } } }],
       ['proposer', { ...good.block, header: { ...h, proposer: chain.accounts[0]!.address } }],
@@ -219,6 +247,12 @@ describe('speculative execution on uncommitted parents', () => {
       parent: b2,
     });
     expect(b3.block.header.logSize).toBe(12);
+    // Every header commits to the hashes of all its ancestors, speculative ones included.
+    const ancestry = [leader.headHash, b1.hash, b2.hash];
+    for (const [i, b] of [b1, b2, b3].entries())
+      expect(toHex(b.block.header.historyRoot), `block ${i + 1}`).toBe(
+        toHex(rootOfEntries(ancestry.slice(0, i + 1))),
+      );
     // A follower validates the same chain speculatively.
     const f1 = await follower.validateAndExecute(b1.block);
     const f2 = await follower.validateAndExecute(b2.block, { parent: f1 });
@@ -235,6 +269,8 @@ describe('speculative execution on uncommitted parents', () => {
     }
     const reopened = await ChainStore.open(leaderBase, chain.genesis, OPTS);
     expect(reopened.height).toBe(3);
+    expect(reopened.history.size).toBe(4);
+    expect(toHex(await reopened.history.root(3))).toBe(toHex(b3.block.header.historyRoot));
     expect((await (await reopened.stateAt(2)).getAccount(chain.accounts[0]!.address)).nonce).toBe(2);
     expect((await (await reopened.stateAt(3)).getAccount(chain.accounts[0]!.address)).nonce).toBe(3);
   });
