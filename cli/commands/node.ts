@@ -18,6 +18,7 @@ import {
   type TestnetManifest,
 } from '../../src/node/testnet.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
+import type { Halt } from '../../src/runtime/runtime.ts';
 import {
   type Command,
   EXIT_FAILED,
@@ -196,14 +197,23 @@ export const start: Command = {
       network: createNodeNetwork,
       ...(passphrase === undefined ? {} : { passphrase }),
     });
-    await new Promise<void>((resolveStop) => {
+    const ended = await new Promise<{ halt?: Halt }>((resolveStop) => {
       const stop = (signal: string) => {
         logger.info('shutting down', { signal });
-        void node.stop().then(resolveStop);
+        void node.stop().then(() => resolveStop({}));
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
+      // Consensus halted (the node's storage failed, or a bug): stop and exit non-zero, so a
+      // supervisor notices instead of keeping a node that answers but no longer takes part.
+      void node.halted.then((halt) => node.stop().then(() => resolveStop({ halt })));
     });
+    if (ended.halt !== undefined) {
+      process.stderr.write(
+        `error: consensus halted on this node: ${ended.halt.message} [${ended.halt.code}]\n`,
+      );
+      return EXIT_FAILED;
+    }
     return EXIT_OK;
   },
 };

@@ -17,6 +17,8 @@ export interface MetricSources {
   evidence(): number;
   rejectedMessages(): number;
   syncedBlocks(): number;
+  /** 1 once consensus halted on this node (a storage fault or a broken invariant). */
+  halted(): number;
 }
 
 export class NodeMetrics {
@@ -62,6 +64,11 @@ export class NodeMetrics {
     counter('verity_byzantine_evidence_total', 'Equivocation evidence observed', src.evidence);
     counter('verity_rejected_messages_total', 'Peer messages rejected as invalid', src.rejectedMessages);
     counter('verity_synced_blocks_total', 'Blocks applied through block sync', src.syncedBlocks);
+    gauge(
+      'verity_consensus_halted',
+      '1 if consensus stopped on this node (storage fault or bug; see the log)',
+      src.halted,
+    );
     this.commitLatency = new Histogram({
       name: 'verity_tx_commit_latency_seconds',
       help: 'From RPC submission to the block that commits the transaction',

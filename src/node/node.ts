@@ -20,7 +20,7 @@ import { loadKey } from '../keystore.ts';
 import { type NodeApi, RpcServer } from '../rpc/server.ts';
 import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Logger, Transport } from '../runtime/ports.ts';
-import { ConsensusRuntime, type ValidatorKeys } from '../runtime/runtime.ts';
+import { ConsensusRuntime, type Halt, type ValidatorKeys } from '../runtime/runtime.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
 import { LevelKvStore } from '../storage/level-kv.ts';
 import type { NodeConfig } from './config.ts';
@@ -99,6 +99,15 @@ export class VerityNode {
   #rpcAddress: { host: string; port: number } | undefined;
   #lastCommitAt = 0;
   #stopping: Promise<void> | undefined;
+  #started = false;
+  #resolveHalted: ((h: Halt) => void) | undefined;
+  /**
+   * Resolves if consensus halts on this node (its storage failed, or an invariant broke): the
+   * node then serves nothing new and `verity start` stops it and exits non-zero (runtime.ts, Halt).
+   */
+  readonly halted: Promise<Halt> = new Promise((resolve) => {
+    this.#resolveHalted = resolve;
+  });
 
   private constructor(parts: {
     genesis: Genesis;
@@ -193,6 +202,9 @@ export class VerityNode {
         hooks: {
           onCommit: (ex, _cert, bySync) => node?.onCommitted(ex.block.header.height, ex.txs, bySync),
           onEvidence: (e) => log.warn('equivocation evidence', { ...e }),
+          onHalt: (h) => {
+            if (node !== undefined) node.#resolveHalted?.(h);
+          },
         },
       });
       if (keys !== undefined && runtime.self === undefined) {
@@ -219,6 +231,7 @@ export class VerityNode {
         evidence: () => runtime.counters.evidence,
         rejectedMessages: () => runtime.counters.rejected,
         syncedBlocks: () => runtime.counters.syncedBlocks,
+        halted: () => (runtime.halted === undefined ? 0 : 1),
       });
       const [host, portText] = o.config.rpc.listen.split(':') as [string, string];
       const parts = { genesis, chain, runtime, network, metrics, logger: log, stores };
@@ -246,6 +259,8 @@ export class VerityNode {
           return () => node?.blockListeners.delete(listener);
         },
         metricsText: () => metrics.text(),
+        health: () => node?.health() ?? { ok: false, problems: ['starting'] },
+        storageFault: (e) => runtime.halt(e),
         noteSubmitted: (etx) => {
           metrics.txsSubmitted.inc();
           if (node !== undefined && node.submittedAt.size < 200_000)
@@ -265,6 +280,7 @@ export class VerityNode {
       await network.start();
       await runtime.start();
       node.#lastCommitAt = performance.now();
+      node.#started = true;
       log.info('node started', {
         moniker: o.config.node.moniker,
         engine: genesis.engine.name,
@@ -279,6 +295,15 @@ export class VerityNode {
       for (const s of stores) await s.close().catch(() => undefined);
       throw e;
     }
+  }
+
+  /** Healthy: fully started and consensus running; otherwise what is wrong (GET /health). */
+  health(): { ok: boolean; problems: string[] } {
+    const problems: string[] = [];
+    if (!this.#started) problems.push('starting');
+    const halt = this.runtime.halted;
+    if (halt !== undefined) problems.push(`consensus halted (${halt.code}): ${halt.message}`);
+    return { ok: problems.length === 0, problems };
   }
 
   get rpcUrl(): string {

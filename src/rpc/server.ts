@@ -16,6 +16,7 @@ import { encodeHeader, headerHash } from '../../ledger/block.ts';
 import { encodeCertificate } from '../../ledger/certificate.ts';
 import type { ChainStore } from '../../ledger/chain.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
+import { StorageError } from '../../ledger/kv.ts';
 import {
   buildAccountProof,
   buildConsistencyProof,
@@ -46,6 +47,10 @@ export interface NodeApi {
   onBlock(listener: (height: number) => void): () => void;
   metricsText(): Promise<string>;
   noteSubmitted(etx: EncodedTransaction): void;
+  /** Whether the node is fully started and working, and what is wrong if not (GET /health). */
+  health(): { ok: boolean; problems: string[] };
+  /** The node's own storage failed while serving a request: the node halts (runtime.ts, Halt). */
+  storageFault(e: StorageError): void;
 }
 
 export interface RpcOptions {
@@ -285,17 +290,28 @@ export class RpcServer {
         res.end(await this.#api.metricsText());
         return;
       }
+      if (req.method === 'GET' && url.pathname === '/health') {
+        // 503 while the node is starting, halted or degraded: a supervisor or load balancer
+        // reads the status code, an operator the problems.
+        const h = this.#api.health();
+        status = h.ok ? 200 : 503;
+        this.#json(res, status, { ok: h.ok, height: this.#api.chain.height, problems: h.problems });
+        return;
+      }
       const body = await this.#route(req, url);
       this.#json(res, 200, body);
     } catch (e) {
+      if (e instanceof StorageError) this.#api.storageFault(e);
       const err =
         e instanceof RpcError
           ? e
-          : e instanceof TxError
-            ? new RpcError(400, e.code, e.message)
-            : e instanceof VerityError && (e.code === 'NOT_FOUND' || e.code === 'INVALID_ADDRESS')
-              ? new RpcError(e.code === 'NOT_FOUND' ? 404 : 400, e.code, e.message)
-              : undefined;
+          : e instanceof StorageError
+            ? new RpcError(503, e.code, `this node's storage failed: ${e.message}`)
+            : e instanceof TxError
+              ? new RpcError(400, e.code, e.message)
+              : e instanceof VerityError && (e.code === 'NOT_FOUND' || e.code === 'INVALID_ADDRESS')
+                ? new RpcError(e.code === 'NOT_FOUND' ? 404 : 400, e.code, e.message)
+                : undefined;
       if (err !== undefined) {
         status = err.status;
         this.#json(res, err.status, { error: { code: err.code, message: err.message } }, err.status === 413);
@@ -343,8 +359,6 @@ export class RpcServer {
     if (method === 'POST' && path === '/txs') return this.#submitBatch(req);
     if (method !== 'GET') throw new RpcError(405, 'METHOD_NOT_ALLOWED', `${method} ${path} is not supported`);
     switch (path) {
-      case '/health':
-        return { ok: true, height: chain.height };
       case '/status': {
         const s = api.status();
         return {
@@ -496,7 +510,7 @@ export class RpcServer {
         };
       if (r.code === 'DUPLICATE')
         throw badRequest('DUPLICATE', 'this transaction was seen and refused before; it is not pending');
-      throw new RpcError(r.code === 'MEMPOOL_FULL' ? 503 : 400, r.code, r.reason);
+      throw new RpcError(r.code === 'MEMPOOL_FULL' || r.code === 'NODE_HALTED' ? 503 : 400, r.code, r.reason);
     }
     if (r.ok) this.#api.noteSubmitted(etx);
     if (mode === 'sync') return { id, admitted: r.ok, pending: true };

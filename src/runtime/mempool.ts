@@ -50,7 +50,9 @@ export type AdmitCode =
   | 'NONCE_TAKEN'
   | 'INSUFFICIENT_FUNDS'
   | 'SENDER_LIMIT'
-  | 'MEMPOOL_FULL';
+  | 'MEMPOOL_FULL'
+  /** Consensus stopped on this node (runtime.ts, Halt): submit elsewhere. */
+  | 'NODE_HALTED';
 
 export type AdmitResult =
   | { readonly ok: true }

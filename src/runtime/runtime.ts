@@ -34,17 +34,18 @@ import type {
 import { bls } from '../../crypto/bls/index.ts';
 import { concatBytes, equalBytes, toHex, u32be, u64be, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 as ed } from '../../crypto/ed25519.ts';
+import { VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import type { Block } from '../../ledger/block.ts';
 import { decodeBlock } from '../../ledger/block.ts';
 import type { CommitCertificate } from '../../ledger/certificate.ts';
 import { decodeCertificate, verifyCertificate } from '../../ledger/certificate.ts';
-import type { ChainStore, ExecutedBlock } from '../../ledger/chain.ts';
+import { ChainError, type ChainStore, type ExecutedBlock } from '../../ledger/chain.ts';
 import type { Clock } from '../../ledger/clock.ts';
 import { asBytes, asList, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import { type Genesis, trustAnchor } from '../../ledger/genesis.ts';
 import { nextHlc } from '../../ledger/hlc.ts';
-import type { KvOp, KvStore } from '../../ledger/kv.ts';
+import { type KvOp, type KvStore, StorageError } from '../../ledger/kv.ts';
 import type { LedgerState } from '../../ledger/state.ts';
 import { decodeTransaction, type EncodedTransaction, verifyTransaction } from '../../ledger/tx.ts';
 import { ExecutedBlocks } from './executed-blocks.ts';
@@ -54,6 +55,11 @@ import { type Channel, type Logger, silentLogger, type Timers, type Transport } 
 import { decodeSync, encodeSync, MAX_SYNC_BATCH, type SyncMessage } from './sync-codec.ts';
 
 const WAL_ENGINE = utf8('w/engine/');
+const HALTED_ANSWER: AdmitResult = {
+  ok: false,
+  code: 'NODE_HALTED',
+  reason: 'consensus has stopped on this node; see its log',
+};
 const WAL_GUARD = utf8('w/guard/');
 /** Transaction intake (submissions + gossip batches) queued before clients are told to back off. */
 const MAX_PENDING_INTAKE = 5_000;
@@ -108,6 +114,25 @@ export interface RuntimeHooks {
   onEvidence?(evidence: Evidence): void;
   /** A message the guard refused to sign (would have been a double sign). */
   onRefused?(slot: SignSlot, description: string): void;
+  /** Consensus stopped on this node for good (see `ConsensusRuntime.halted`). */
+  onHalt?(halt: Halt): void;
+}
+
+/**
+ * Why consensus stopped on this node: its storage failed (`STORAGE_*` codes, the node's own fault,
+ * never a peer's) or an invariant broke (any other exception escaping an event: a bug). Either
+ * way continuing could sign or commit on state the node cannot trust, so it stops — as CometBFT
+ * halts on a panic in consensus and TigerBeetle on a failed assertion.
+ */
+export interface Halt {
+  readonly code: string;
+  readonly message: string;
+  readonly error: unknown;
+}
+
+/** A failure of this node's own storage. */
+export function isStorageFault(e: unknown): e is StorageError {
+  return e instanceof StorageError;
 }
 
 export interface RuntimeOptions<M> {
@@ -158,6 +183,9 @@ export class ConsensusRuntime<M> {
   #draining: Promise<void> | undefined;
   #running = false;
   #stopped = false;
+  #halt: Halt | undefined;
+  /** Submissions waiting in the intake queue: answered NODE_HALTED if consensus halts first. */
+  readonly #pendingSubmits = new Set<(r: AdmitResult) => void>();
   readonly #executed = new ExecutedBlocks();
   readonly #alternatives = new Map<string, { block: Block; hash: Uint8Array }>();
   /** Signed slots: slot key (hex) → hash of the signed bytes and the sealed envelope. */
@@ -261,6 +289,37 @@ export class ConsensusRuntime<M> {
     this.#o.timers.cancelAll();
     this.#urgent.clear();
     this.#bulk.clear();
+    for (const answer of this.#pendingSubmits) answer(HALTED_ANSWER);
+    this.#pendingSubmits.clear();
+  }
+
+  /** Set once consensus halted on this node (a local storage fault or a broken invariant). */
+  get halted(): Halt | undefined {
+    return this.#halt;
+  }
+
+  /**
+   * Stops consensus for good on a fault of this node: also called by the node when its storage
+   * fails outside consensus (an RPC read of a damaged block).
+   */
+  halt(e: unknown): void {
+    if (this.#halt !== undefined) return;
+    const code = e instanceof VerityError ? e.code : 'INTERNAL';
+    const message = e instanceof Error ? e.message : String(e);
+    this.#halt = { code, message, error: e };
+    this.stop();
+    this.#log.error(
+      isStorageFault(e)
+        ? "consensus halted: this node's storage failed (not a peer's fault)"
+        : 'consensus halted: an unexpected error (a bug); nothing more is signed or committed',
+      {
+        code,
+        error: message,
+        ...(e instanceof VerityError ? e.meta : {}),
+        ...(isStorageFault(e) ? {} : { stack: (e as Error).stack }),
+      },
+    );
+    this.#o.hooks?.onHalt?.(this.#halt);
   }
 
   debugBusy(): string {
@@ -293,8 +352,11 @@ export class ConsensusRuntime<M> {
         reason: 'the node is overloaded; retry later',
       });
     }
+    if (this.#stopped) return Promise.resolve(HALTED_ANSWER);
     return new Promise((resolve) => {
+      this.#pendingSubmits.add(resolve);
       this.#enqueue(async () => {
+        this.#pendingSubmits.delete(resolve);
         const r = await this.mempool.add(etx);
         if (r.ok) this.#gossip(etx.bytes);
         resolve(r);
@@ -391,7 +453,9 @@ export class ConsensusRuntime<M> {
         try {
           await fn();
         } catch (e) {
-          this.#log.error('runtime event failed', { error: (e as Error).message, stack: (e as Error).stack });
+          // Peer- and client-caused failures are handled where they arise; what gets here is
+          // this node's own (a failed disk, a bug): stop rather than go on with untrusted state.
+          this.halt(e);
         }
       }
     } finally {
@@ -646,16 +710,17 @@ export class ConsensusRuntime<M> {
       this.#executed.add(executed);
       await this.#step({ kind: 'executed', hash, valid: true });
     } catch (e) {
-      this.#log.info('rejected proposed block', {
-        height: block.header.height,
-        reason: (e as Error).message,
-      });
+      // The proposer's fault (an invalid block), or a race with a commit (its parent was just
+      // committed): anything else is this node's own and halts it (see #drain).
+      const stale = e instanceof ChainError && e.code === 'OUT_OF_ORDER';
+      if (!(e instanceof ChainError && e.code === 'BLOCK_REJECTED') && !stale) throw e;
+      this.#log.info('rejected proposed block', { height: block.header.height, reason: e.message });
       await this.#step({
         kind: 'executed',
         hash,
         valid: false,
-        code: 'INVALID',
-        reason: (e as Error).message,
+        code: stale ? 'STALE' : 'INVALID',
+        reason: e.message,
       });
     }
   }
@@ -664,6 +729,8 @@ export class ConsensusRuntime<M> {
     const chain = this.#o.chain;
     const executed = this.#executed.get(hash);
     if (executed === undefined) {
+      // Block sync got there first (and pruned the executed copy): nothing left to do.
+      if ((await chain.heightOfHash(hash)) !== undefined) return;
       this.#log.error('engine committed a block this node never executed', { hash: toHex(hash) });
       return;
     }
@@ -1040,20 +1107,24 @@ export class ConsensusRuntime<M> {
       const check = verifyCertificate(cert, block.header, trust, chain.schemes);
       if (!check.ok)
         return { reason: `synced block certificate invalid: ${check.reason}`, severity: 'major' };
+      let executed: ExecutedBlock;
       try {
         // The certificate proves the block committed; execution must still reproduce its roots.
-        const executed = await chain.validateAndExecute(block);
-        await chain.commit(executed, cert);
-        this.counters.syncedBlocks++;
-        await this.#afterCommit(executed, cert, true);
+        executed = await chain.validateAndExecute(block);
       } catch (e) {
-        this.#log.error('synced block failed validation', {
+        // Only a block that fails validation is the peer's doing. Anything else — the disk, a
+        // damaged store — is ours: it propagates and halts this node, and no peer is blamed.
+        if (!(e instanceof ChainError && e.code === 'BLOCK_REJECTED')) throw e;
+        this.#log.warn('synced block failed validation', {
           height: block.header.height,
           from,
-          error: (e as Error).message,
+          error: e.message,
         });
         return { reason: 'synced block failed validation', severity: 'major' };
       }
+      await chain.commit(executed, cert);
+      this.counters.syncedBlocks++;
+      await this.#afterCommit(executed, cert, true);
     }
     return undefined;
   }

@@ -21,7 +21,14 @@ import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { verifyConsistency } from '../../ledger/log/index.ts';
 
 export interface Violation {
-  readonly kind: 'agreement' | 'state-divergence' | 'log-inconsistent' | 'validity' | 'double-sign';
+  readonly kind:
+    | 'agreement'
+    | 'state-divergence'
+    | 'log-inconsistent'
+    | 'validity'
+    | 'double-sign'
+    /** An honest node's consensus halted on an exception: a bug the run must not hide. */
+    | 'halt';
   readonly time: number;
   readonly detail: string;
 }
@@ -66,6 +73,11 @@ export class SafetyChecker {
 
   #violate(kind: Violation['kind'], time: number, detail: string): void {
     if (this.violations.length < 100) this.violations.push({ kind, time, detail });
+  }
+
+  /** An honest node's runtime halted (an exception escaped an event; storage faults are not simulated). */
+  halted(time: number, node: number, code: string, message: string): void {
+    this.#violate('halt', time, `node ${node} halted (${code}): ${message}`);
   }
 
   onCommit(time: number, node: number, c: CommitObservation): void {

@@ -410,6 +410,10 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         onEvidence: () => {
           evidence++;
         },
+        onHalt: (halt) => {
+          trace.update(`h${now},${node.id};`);
+          if (!node.byzantine) checker.halted(now, node.id, halt.code, halt.message);
+        },
         onCommit: (ex) => {
           const h = ex.block.header;
           trace.update(`c${now},${node.id},${h.height},${toHex(ex.hash)};`);

@@ -43,6 +43,8 @@ export interface Cluster {
   readonly procs: Array<ChildProcess | undefined>;
   start(i: number): ChildProcess;
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
+  /** The test expects node i's process to exit on its own (assertAlive ignores it). */
+  expectExit(i: number): void;
   stopAll(): Promise<void>;
   /** Throws a FatalWaitError naming the node and quoting its log if one of `which` died on its own. */
   assertAlive(which: number[]): void;
@@ -111,6 +113,10 @@ export async function createCluster(opts: {
     procs,
     start,
     kill,
+    expectExit: (i) => {
+      const c = procs[i];
+      if (c !== undefined) expectExit.add(c);
+    },
     stopAll: async () => {
       await Promise.all(procs.map((_, i) => kill(i)));
     },

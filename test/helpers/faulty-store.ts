@@ -35,3 +35,33 @@ export class CrashingKvStore implements KvStore {
 
   async close(): Promise<void> {}
 }
+
+/**
+ * A store whose disk fails once armed: `failWrites` makes every batch throw `error`, `failReads`
+ * every get — as LevelKvStore does on ENOSPC or a corrupted table (src/storage/level-kv.ts).
+ */
+export class FailingKvStore implements KvStore {
+  readonly base: KvStore;
+  failWrites: Error | undefined;
+  failReads: Error | undefined;
+
+  constructor(base: KvStore) {
+    this.base = base;
+  }
+
+  async get(key: Uint8Array) {
+    if (this.failReads !== undefined) throw this.failReads;
+    return this.base.get(key);
+  }
+
+  async batch(ops: readonly KvOp[]): Promise<void> {
+    if (this.failWrites !== undefined) throw this.failWrites;
+    await this.base.batch(ops);
+  }
+
+  iterate(prefix: Uint8Array, opts?: KvIterateOptions) {
+    return this.base.iterate(prefix, opts);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -48,6 +48,8 @@ function fakeApi(): Fake {
     genesis: { chainId },
     chain: { height: 1, getTxLocation: async () => undefined, getBlock: async (h: number) => block(h) },
     overloaded: () => false,
+    health: () => ({ ok: true, problems: [] }),
+    storageFault: () => {},
     submit: async () => ({ ok: true }),
     pending: () => true,
     noteSubmitted: () => {},

@@ -10,12 +10,13 @@ import { tendermintCodec } from '../../consensus/tendermint/messages.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
 import { ChainStore } from '../../ledger/chain.ts';
-import { MemoryKvStore } from '../../ledger/kv.ts';
+import { type KvStore, MemoryKvStore, StorageError } from '../../ledger/kv.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import type { Channel, MessageHandler, Timers, Transport } from '../../src/runtime/ports.ts';
 import { ConsensusRuntime } from '../../src/runtime/runtime.ts';
 import { decodeSync, encodeSync } from '../../src/runtime/sync-codec.ts';
 import { makeTestChain, quorumCertificate, type TestKey } from '../helpers/chain.ts';
+import { FailingKvStore } from '../helpers/faulty-store.ts';
 
 const OPTS = { schemes: LEDGER_CERTIFICATE_SCHEMES };
 const chain = makeTestChain({ validators: 4, accounts: 2 });
@@ -56,11 +57,12 @@ class Harness {
   readonly requests: Array<{ to: string; from: number; count: number }> = [];
   readonly penalties: Array<{ peer: string; reason: string; severity: string }> = [];
   readonly connected = new Set<string>();
+  readonly halts: string[] = [];
   readonly behaviour = new Map<string, PeerBehaviour>();
   handler: MessageHandler | undefined;
   runtime!: ConsensusRuntime<unknown>;
 
-  async start(patch?: (chain: ChainStore) => void): Promise<void> {
+  async start(patch?: (chain: ChainStore) => void, kv: KvStore = new MemoryKvStore()): Promise<void> {
     const transport: Transport = {
       self: 'me',
       send: (to, channel, bytes) => this.#onSend(to, channel, bytes),
@@ -82,7 +84,7 @@ class Harness {
       },
       cancelAll: () => this.timers.clear(),
     };
-    const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+    const store = await ChainStore.open(kv, chain.genesis, OPTS);
     patch?.(store);
     this.runtime = new ConsensusRuntime({
       engine: getEngine('tendermint') as NonNullable<ReturnType<typeof getEngine>>,
@@ -94,6 +96,11 @@ class Harness {
       wal: new MemoryKvStore(),
       keys: undefined,
       rng: new SeededRng('runtime-sync'),
+      hooks: {
+        onHalt: (halt) => {
+          this.halts.push(halt.code);
+        },
+      },
     });
     await this.runtime.start();
   }
@@ -272,6 +279,61 @@ describe('runtime block sync', () => {
     await h.status('liar', 800 * 86_400);
     expect(h.penalties.length).toBe(1);
     expect(h.runtime.syncStatus().bestPeerHeight).toBe(800 * 86_400);
+  });
+});
+
+describe('runtime: a fault of its own storage', () => {
+  for (const [what, arm] of [
+    [
+      'a write fails (disk full)',
+      (kv: FailingKvStore) => {
+        kv.failWrites = new StorageError('STORAGE_FULL', 'no space left on the device holding /data/chain');
+      },
+    ],
+    [
+      'a read fails (damaged table)',
+      (kv: FailingKvStore) => {
+        kv.failReads = new StorageError('STORAGE_CORRUPT', '/data/chain is damaged (Corruption: bad block)');
+      },
+    ],
+  ] as const) {
+    it(`${what} while applying synced blocks: consensus halts, no peer is blamed`, async () => {
+      const kv = new FailingKvStore(new MemoryKvStore());
+      const h = new Harness();
+      await h.start(undefined, kv);
+      h.peer('honest', 'honest');
+      arm(kv);
+      await h.status('honest', SOURCE_HEIGHT);
+      await h.settle();
+      expect(h.penalties).toEqual([]);
+      expect(h.halts).toEqual([what.includes('write') ? 'STORAGE_FULL' : 'STORAGE_CORRUPT']);
+      expect(h.runtime.halted?.message).toMatch(/\/data\/chain/);
+      // Halted for good: no more requests, and clients are told to go elsewhere.
+      const asked = h.requests.length;
+      await h.status('honest', SOURCE_HEIGHT);
+      await h.advance(10_000);
+      expect(h.requests.length).toBe(asked);
+      const [a, b] = chain.accounts as [TestKey, TestKey];
+      const tx = signTransaction(
+        {
+          chainId: chain.genesis.chainId,
+          sender: a.publicKey,
+          nonce: 0,
+          op: { type: 'transfer', to: b.address, amount: 1n },
+        },
+        a.secretKey,
+      );
+      expect(await h.runtime.submit(tx)).toMatchObject({ ok: false, code: 'NODE_HALTED' });
+    });
+  }
+
+  it('a block that fails validation is still the peer’s fault (negative control)', async () => {
+    const h = new Harness();
+    await h.start();
+    h.peer('bad', 'garbage-cert');
+    await h.status('bad', SOURCE_HEIGHT);
+    expect(h.penalties.map((p) => p.peer)).toContain('bad');
+    expect(h.halts).toEqual([]);
   });
 });
 
