@@ -6,6 +6,10 @@
  *    inbound stranger is refused right after the Noise handshake authenticates it
  *    (denyInboundEncryptedConnection, the first hook that knows the remote peer id), before any
  *    muxer or protocol runs; outbound dials to strangers are refused before dialling.
+ *  - Inbound admission is split around the handshake (see inbound-guard.ts): before it the peer
+ *    is unknown, so nobody is refused, but the sockets still handshaking are bounded per host and
+ *    a flood's (never answered) ones evicted; after it, the per-host rate limit applies to all but
+ *    validators.
  *  - One protocol per channel (/verity/<channel>/1.0.0). Each node sends on one long-lived
  *    outbound stream per (peer, channel) and only reads from streams the peer opened, so a
  *    stream carries frames in one direction, in order.
@@ -21,7 +25,7 @@
  */
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
-import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
+import type { Connection, Libp2p, MultiaddrConnection, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { tcp } from '@libp2p/tcp';
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr';
@@ -32,6 +36,7 @@ import { type BackoffOptions, backoffDelay } from './backoff.ts';
 import { NetError } from './errors.ts';
 import { encodeFrameHeader, FrameDecoder, MAX_FRAME_CAP } from './frame.ts';
 import { libp2pKeyFromSeed } from './identity.ts';
+import { hostOf, InboundGuard } from './inbound-guard.ts';
 import { CHANNELS, Outbox, type OutboxLimits } from './outbox.ts';
 import { PeerScores, type ScoringOptions, type Severity } from './scoring.ts';
 
@@ -51,6 +56,9 @@ export const DEFAULT_MAX_FRAME_BYTES: Readonly<Record<Channel, number>> = {
 const MAX_INBOUND_STREAMS_PER_PROTOCOL = 2;
 /** Connections one peer may hold to us at once (simultaneous dials make two; a restart may overlap). */
 const MAX_CONNECTIONS_PER_PEER = 3;
+/** Inbound connections still handshaking (peer unknown) held at once from one host, and from all. */
+const MAX_PENDING_INBOUND_PER_HOST = 32;
+const MAX_PENDING_INBOUND = 256;
 /** Payloads up to this size are sent with their header in one buffer; larger ones in two sends (no copy). */
 const COALESCE_BELOW = 16 * 1024;
 
@@ -99,7 +107,11 @@ export interface Libp2pNetworkOptions {
    * admitted peer, so pruning never hits a validator (the gater caps non-validators first).
    */
   readonly maxConnections?: number;
-  /** New inbound connections accepted per remote host per second (default 10). */
+  /**
+   * New inbound connections accepted per remote host per second (default 10), counted once the
+   * handshake has authenticated the peer: validators are exempt, so a flood from their host cannot
+   * lock them out.
+   */
   readonly inboundConnectionThreshold?: number;
   readonly logger?: Logger;
   /** Clock for scoring and cool-downs (default Date.now). */
@@ -134,8 +146,13 @@ export interface NetworkStats {
   readonly disconnects: number;
   readonly dials: number;
   readonly dialFailures: number;
-  /** Connections or dials refused by the gater (not allowed, banned, too many). */
+  /** Connections or dials refused by the gater (not allowed, banned, too many, over the host's rate). */
   readonly refused: number;
+  /**
+   * Inbound connections dropped before their handshake completed, to make room for newer ones
+   * (the oldest unanswered first: a flood holding sockets open).
+   */
+  readonly inboundEvicted: number;
   readonly oversizedFrames: number;
   readonly malformedFrames: number;
   readonly protocolViolations: number;
@@ -172,6 +189,7 @@ interface Counters {
   dials: number;
   dialFailures: number;
   refused: number;
+  inboundEvicted: number;
   oversizedFrames: number;
   malformedFrames: number;
   protocolViolations: number;
@@ -233,6 +251,16 @@ function dialAddr(addr: string, id: string): Multiaddr {
   return p2pComponent(ma) === undefined ? ma.encapsulate(`/p2p/${id}`) : ma;
 }
 
+/**
+ * Bytes we have written on an inbound socket before its handshake completed (@libp2p/tcp's
+ * connection exposes its socket; 0 if unknown). Nothing is written until the peer has sent a valid
+ * multistream-select proposal: a raw flood, idle or garbage, never gets a byte back.
+ */
+function bytesAnswered(maConn: object): number {
+  const n = (maConn as { socket?: { bytesWritten?: unknown } }).socket?.bytesWritten;
+  return typeof n === 'number' ? n : 0;
+}
+
 function positiveInt(name: string, v: number | undefined, fallback: number): number {
   const x = v ?? fallback;
   if (!Number.isSafeInteger(x) || x <= 0)
@@ -258,6 +286,7 @@ export class Libp2pNetwork implements Transport {
   readonly #nonValidators: boolean | ReadonlySet<string>;
   readonly #maxNonValidatorPeers: number;
   readonly #scores: PeerScores;
+  readonly #guard: InboundGuard<MultiaddrConnection>;
   readonly #dials = new Map<string, DialEntry>();
   readonly #peers = new Map<string, PeerState>();
   readonly #inbound = new Set<Stream>();
@@ -310,6 +339,13 @@ export class Libp2pNetwork implements Transport {
       }
     }
     this.#scores = new PeerScores(opts.scoring, this.#now);
+    this.#guard = new InboundGuard({
+      maxPendingPerHost: MAX_PENDING_INBOUND_PER_HOST,
+      maxPending: MAX_PENDING_INBOUND,
+      ratePerHost: positiveInt('inboundConnectionThreshold', opts.inboundConnectionThreshold, 10),
+      progressed: (c) => bytesAnswered(c) > 0,
+      now: this.#now,
+    });
     const zero = (): ChannelStats => ({ framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0, dropped: 0 });
     this.#channelStats = { consensus: zero(), tx: zero(), sync: zero() };
     this.#counters = {
@@ -319,6 +355,7 @@ export class Libp2pNetwork implements Transport {
       dials: 0,
       dialFailures: 0,
       refused: 0,
+      inboundEvicted: 0,
       oversizedFrames: 0,
       malformedFrames: 0,
       protocolViolations: 0,
@@ -346,16 +383,27 @@ export class Libp2pNetwork implements Transport {
           admitted * MAX_CONNECTIONS_PER_PEER + 8,
         ),
         dialTimeout: positiveInt('dialTimeoutMs', opts.dialTimeoutMs, 5000),
-        inboundConnectionThreshold: positiveInt(
-          'inboundConnectionThreshold',
-          opts.inboundConnectionThreshold,
-          10,
-        ),
+        // Inbound limits. libp2p's own (acceptIncomingConnection in libp2p's
+        // connection-manager/index.js) act when a socket arrives, before the handshake says who it
+        // is: `inboundConnectionThreshold` (new connections per remote IP per second) and
+        // `maxIncomingPendingConnections` (10 handshakes under way, all hosts together, each slot
+        // held up to the 10 s inbound upgrade timeout). A raw TCP flood from a validator's own host
+        // exhausts both, and the validator is refused with the flood (the nemesis run: locked out
+        // for 64 s). Allow-listing validators' IPs would exempt a co-located flooder too; relying on
+        // the other side to redial fails when both ends are flooded, as every connection is
+        // inbound at one end. So libp2p's limits are moved out of the way (the pending cap stays as
+        // a backstop above ours) and ours are split around the handshake (InboundGuard, via the
+        // gater below): before it nobody is refused, a flood's unanswered sockets are evicted to
+        // make room; after it the peer id is known and the per-host rate applies to all but
+        // validators.
+        inboundConnectionThreshold: Number.MAX_SAFE_INTEGER,
+        maxIncomingPendingConnections: 2 * MAX_PENDING_INBOUND,
         connectionCloseTimeout: 500,
       },
       connectionGater: {
         denyDialPeer: (peer) => net.#deny(peer, 'dial'),
-        denyInboundEncryptedConnection: (peer) => net.#deny(peer, 'inbound'),
+        denyInboundConnection: (maConn) => net.#admitInbound(maConn),
+        denyInboundEncryptedConnection: (peer, maConn) => net.#deny(peer, 'inbound', maConn),
         denyOutboundEncryptedConnection: (peer) => net.#deny(peer, 'outbound'),
       },
     });
@@ -403,6 +451,7 @@ export class Libp2pNetwork implements Transport {
     this.#peers.clear();
     for (const s of this.#inbound) s.abort(closing);
     this.#inbound.clear();
+    this.#guard.clear();
     const node = this.#node;
     if (node === undefined) return;
     await node.stop();
@@ -531,8 +580,23 @@ export class Libp2pNetwork implements Transport {
     return nv === true || (nv !== false && nv.has(peer));
   }
 
-  /** Gater: true refuses. */
-  #deny(peerId: PeerId, direction: 'dial' | 'inbound' | 'outbound'): boolean {
+  /**
+   * Gater, as an inbound socket arrives (the peer is not known yet): admitted, making room by
+   * evicting older unauthenticated connections if this host or all hosts are at their bound.
+   */
+  #admitInbound(maConn: MultiaddrConnection): boolean {
+    if (!this.#running || maConn.status !== 'open') return true;
+    for (const victim of this.#guard.admit(hostOf(maConn.remoteAddr), maConn)) {
+      this.#counters.inboundEvicted++;
+      victim.abort(new NetError('CLOSED', 'evicted: too many unauthenticated inbound connections'));
+    }
+    maConn.addEventListener('close', () => this.#guard.release(maConn), { once: true });
+    return false;
+  }
+
+  /** Gater: true refuses. An inbound connection gets here once its handshake named the peer. */
+  #deny(peerId: PeerId, direction: 'dial' | 'inbound' | 'outbound', maConn?: MultiaddrConnection): boolean {
+    if (maConn !== undefined) this.#guard.release(maConn);
     const peer = peerId.toString();
     let why: string | undefined;
     if (!this.#running) why = 'not running';
@@ -549,6 +613,13 @@ export class Libp2pNetwork implements Transport {
       this.#nonValidatorCount() >= this.#maxNonValidatorPeers
     ) {
       why = 'too many non-validator peers';
+    } else if (
+      direction === 'inbound' &&
+      maConn !== undefined &&
+      !this.#validators.has(peer) &&
+      !this.#guard.takeRate(hostOf(maConn.remoteAddr))
+    ) {
+      why = 'too many new connections from this host';
     }
     if (why === undefined) return false;
     this.#counters.refused++;
