@@ -23,6 +23,7 @@ import type { Logger, Transport } from '../runtime/ports.ts';
 import { ConsensusRuntime, type Halt, type ValidatorKeys } from '../runtime/runtime.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
 import { LevelKvStore } from '../storage/level-kv.ts';
+import { FileSignFence } from '../storage/sign-fence-file.ts';
 import type { NodeConfig } from './config.ts';
 import { NodeApiError } from './errors.ts';
 import { homePaths } from './home.ts';
@@ -93,7 +94,7 @@ export class VerityNode {
   readonly metrics: NodeMetrics;
   readonly rpc: RpcServer;
   readonly logger: Logger;
-  readonly #stores: LevelKvStore[];
+  readonly #stores: Array<{ close(): Promise<void> }>;
   private readonly blockListeners = new Set<(height: number) => void>();
   private readonly submittedAt = new Map<string, number>();
   #rpcAddress: { host: string; port: number } | undefined;
@@ -117,7 +118,7 @@ export class VerityNode {
     metrics: NodeMetrics;
     rpc: RpcServer;
     logger: Logger;
-    stores: LevelKvStore[];
+    stores: Array<{ close(): Promise<void> }>;
   }) {
     this.genesis = parts.genesis;
     this.chain = parts.chain;
@@ -164,8 +165,16 @@ export class VerityNode {
           };
 
     const chainKv = await LevelKvStore.open(paths.chainDb, { sync: o.config.storage.sync });
-    const walKv = await LevelKvStore.open(paths.walDb, { sync: true });
-    const stores = [chainKv, walKv];
+    const walKv = await LevelKvStore.open(paths.walDb, { sync: true }).catch(async (e) => {
+      await chainKv.close().catch(() => undefined);
+      throw e;
+    });
+    const fence = keys === undefined ? undefined : new FileSignFence(paths.signFence);
+    const stores: Array<{ close(): Promise<void> }> = [
+      chainKv,
+      walKv,
+      ...(fence === undefined ? [] : [fence]),
+    ];
     try {
       // Trie nodes, log records and index entries are read again and again (every block's fresh
       // trie instance starts cold): keep the hot ones in memory in front of LevelDB.
@@ -191,6 +200,7 @@ export class VerityNode {
         timers: new RealTimers(),
         clock: { now: () => Date.now() },
         wal: walKv,
+        ...(fence === undefined ? {} : { fence }),
         keys,
         rng: new SeededRng(toHex(randomBytes(16))),
         logger: log,
@@ -303,6 +313,11 @@ export class VerityNode {
     if (!this.#started) problems.push('starting');
     const halt = this.runtime.halted;
     if (halt !== undefined) problems.push(`consensus halted (${halt.code}): ${halt.message}`);
+    const fence = this.runtime.signingFence();
+    if (fence !== undefined)
+      problems.push(
+        `the consensus WAL lost records: not signing until past slot height ${fence.upToHeight}${fence.upToViewRound > 0 ? ` and view ${fence.upToViewRound}` : ''}`,
+      );
     return { ok: problems.length === 0, problems };
   }
 

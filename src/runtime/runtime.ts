@@ -52,6 +52,16 @@ import { ExecutedBlocks } from './executed-blocks.ts';
 import { Fifo } from './fifo.ts';
 import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
 import { type Channel, type Logger, silentLogger, type Timers, type Transport } from './ports.ts';
+import {
+  advanceFence,
+  decodeFence,
+  EMPTY_FENCE,
+  encodeFence,
+  type SignFence,
+  type SignFenceStore,
+  underFence,
+  VIEW_SLOT_HEIGHT,
+} from './sign-fence.ts';
 import { decodeSync, encodeSync, MAX_SYNC_BATCH, type SyncMessage } from './sync-codec.ts';
 
 const WAL_ENGINE = utf8('w/engine/');
@@ -61,6 +71,18 @@ const HALTED_ANSWER: AdmitResult = {
   reason: 'consensus has stopped on this node; see its log',
 };
 const WAL_GUARD = utf8('w/guard/');
+/**
+ * One marker per signing batch, `w/seqs/<seq>` (sign-fence.ts), the last SEQ_WINDOW kept: the
+ * highest is compared with the fence's count on start, and a gap among them is a WAL that lost
+ * records in its middle (a damaged log block), not only at its end.
+ */
+const WAL_SEQS = utf8('w/seqs/');
+/**
+ * The fence's highest slots when the WAL was found damaged, kept from then on: slots under it
+ * stay refused across later restarts (their guard entries are gone for good).
+ */
+const WAL_FENCE_BOUND = utf8('w/meta/fence-bound');
+const SEQ_WINDOW = 1024;
 /** Transaction intake (submissions + gossip batches) queued before clients are told to back off. */
 const MAX_PENDING_INTAKE = 5_000;
 /**
@@ -157,12 +179,26 @@ export interface RuntimeOptions<M> {
   /** With no new block for this long while a peer is ahead, sync from it. */
   readonly syncStaleMs?: number;
   readonly hooks?: RuntimeHooks;
+  /**
+   * The sign fence (sign-fence.ts): what this validator signed, kept outside the WAL so that a
+   * WAL that lost records is detected. Validators should have one; without it a damaged WAL goes
+   * unnoticed.
+   */
+  readonly fence?: SignFenceStore;
   /** Simulation only: also build a conflicting alternative of every block (equivocation). */
   readonly buildAlternatives?: boolean;
 }
 
 function slotKey(slot: SignSlot): Uint8Array {
   return concatBytes(u64be(slot.height), u32be(slot.round), new Uint8Array([slot.step & 0xff]));
+}
+
+function slotOfKey(hex: string): SignSlot {
+  return {
+    height: Number(BigInt(`0x${hex.slice(0, 16)}`)),
+    round: Number.parseInt(hex.slice(16, 24), 16),
+    step: Number.parseInt(hex.slice(24, 26), 16),
+  };
 }
 
 export class ConsensusRuntime<M> {
@@ -184,6 +220,15 @@ export class ConsensusRuntime<M> {
   #running = false;
   #stopped = false;
   #halt: Halt | undefined;
+  /** The fence as last written (its seq = signing batches so far, counted in the WAL too). */
+  #fence: SignFence = EMPTY_FENCE;
+  /**
+   * Set when the WAL lost signing records: every slot at or under it may have been signed, so
+   * none is (unless the guard still holds the very message). `#fenceCleared` once this validator
+   * signs above it again.
+   */
+  #fenceBound: SignFence | undefined;
+  #fenceCleared = false;
   /** Submissions waiting in the intake queue: answered NODE_HALTED if consensus halts first. */
   readonly #pendingSubmits = new Set<(r: AdmitResult) => void>();
   readonly #executed = new ExecutedBlocks();
@@ -276,12 +321,106 @@ export class ConsensusRuntime<M> {
     const recovered = new Map<string, Uint8Array>();
     for await (const [k, v] of this.#o.wal.iterate(WAL_ENGINE))
       recovered.set(Buffer.from(k.subarray(WAL_ENGINE.length)).toString('utf8'), v);
+    await this.#checkFence();
     this.#o.transport.onMessage((from, channel, bytes) => this.#onNetwork(from, channel, bytes));
     this.#lastProgressAt = this.#o.clock.now();
     this.#enqueue(() => this.#step({ kind: 'start', head: this.#headInfo(), recovered }));
     this.#enqueue(() => this.#broadcastStatus());
     this.#armStatusTimer();
     await this.idle();
+  }
+
+  /**
+   * Compares the WAL with the sign fence (sign-fence.ts). Their signing-batch counts agree within
+   * one after any crash; a WAL behind lost records, and the validator then refuses every slot up
+   * to the fence's highest. A fence behind (missing, restored) is rebuilt from the WAL, which is
+   * the newer. Both fence copies damaged: nothing tells what was signed — stop and say so.
+   */
+  async #checkFence(): Promise<void> {
+    const store = this.#o.fence;
+    if (store === undefined || this.self === undefined) return;
+    const markers: number[] = [];
+    for await (const [k] of this.#o.wal.iterate(WAL_SEQS))
+      markers.push(Number(BigInt(`0x${toHex(k.subarray(WAL_SEQS.length))}`)));
+    const walSeq = markers.at(-1) ?? 0;
+    const gap =
+      markers.some((m, i) => m !== (markers[0] as number) + i) ||
+      (markers[0] ?? 1) > Math.max(1, walSeq - SEQ_WINDOW + 1);
+    const fromGuard = advanceFence(
+      { ...EMPTY_FENCE, seq: walSeq - 1 },
+      [...this.#guard.keys()].map(slotOfKey),
+      this.#o.chain.height,
+    );
+    const { fence, damaged } = await store.load();
+    const kept = await this.#o.wal.get(WAL_FENCE_BOUND);
+    if (kept !== undefined) this.#fenceBound = decodeFence(kept);
+    if (fence === undefined && damaged > 0)
+      throw new StorageError(
+        'STORAGE_CORRUPT',
+        `both copies of the sign fence (${store.where}) are damaged, so this validator cannot tell what it signed before. If its consensus WAL is intact, delete them to rebuild them from it; if not, first wait until the chain has moved well past where it last signed`,
+        { path: store.where },
+      );
+    if (fence === undefined && gap)
+      throw new StorageError(
+        'STORAGE_CORRUPT',
+        `the consensus WAL lost signing records and the sign fence (${store.where}) is missing, so this validator cannot tell what it signed before: wait until the chain has moved well past where it last signed, then start it with a fresh WAL (delete HOME/data/wal)`,
+        { path: store.where },
+      );
+    if (fence !== undefined && (gap || walSeq < fence.seq - 1)) {
+      this.#fence = fence;
+      this.#fenceBound = fence;
+      // The damaged history's markers go (counting restarts from the fence's, without a gap), and
+      // the bound stays in the WAL for later restarts.
+      await this.#o.wal.batch([
+        ...markers.map((m) => ({ type: 'del' as const, key: concatBytes(WAL_SEQS, u64be(m)) })),
+        { type: 'put', key: WAL_FENCE_BOUND, value: encodeFence(fence) },
+      ]);
+      this.#log.error(
+        'the consensus WAL lost signing records: refusing to sign any slot this validator may have signed until the chain moves past them',
+        {
+          walBatches: walSeq,
+          fenceBatches: fence.seq,
+          gap,
+          upToHeight: fence.maxHeight,
+          upToViewRound: fence.maxViewRound,
+        },
+      );
+    } else if (fence === undefined || walSeq > fence.seq + 1) {
+      // No fence yet (a new validator, or one from before fences) or an older one: the WAL is newer.
+      if (walSeq > 0)
+        this.#log.warn('sign fence missing or behind the consensus WAL: rebuilt from the WAL', {
+          fence: store.where,
+          walBatches: walSeq,
+          fenceBatches: fence?.seq ?? null,
+        });
+      this.#fence = {
+        seq: walSeq,
+        maxHeight: Math.max(fromGuard.maxHeight, fence?.maxHeight ?? 0),
+        maxViewRound: Math.max(fromGuard.maxViewRound, fence?.maxViewRound ?? 0),
+        chainHeight: Math.max(fromGuard.chainHeight, fence?.chainHeight ?? 0),
+      };
+      if (walSeq > 0) await store.write(this.#fence);
+    } else {
+      this.#fence = { ...fence, seq: Math.max(fence.seq, walSeq) };
+    }
+    if (this.#o.chain.height < this.#fence.chainHeight)
+      this.#log.warn(
+        'the chain store is behind where this validator last signed (it lost committed blocks); catching up by block sync',
+        {
+          height: this.#o.chain.height,
+          signedAtHeight: this.#fence.chainHeight,
+        },
+      );
+  }
+
+  /**
+   * While the WAL's loss keeps this validator from signing: the highest slots it may have signed
+   * (cleared once it signs above them).
+   */
+  signingFence(): { upToHeight: number; upToViewRound: number } | undefined {
+    const b = this.#fenceBound;
+    if (b === undefined || this.#fenceCleared) return undefined;
+    return { upToHeight: b.maxHeight, upToViewRound: b.maxViewRound };
   }
 
   stop(): void {
@@ -493,6 +632,7 @@ export class ConsensusRuntime<M> {
     const walOps: KvOp[] = [];
     const sealed = new Map<EngineOutput<M>, { bytes: Uint8Array; signature: Uint8Array }>();
     const replaced = new Map<EngineOutput<M>, Uint8Array>();
+    const newSlots: SignSlot[] = [];
     const keys = this.#o.keys;
     for (const out of outputs) {
       if (out.kind === 'persist')
@@ -511,6 +651,15 @@ export class ConsensusRuntime<M> {
       const key = toHex(slotKey(slot));
       const hash = sha256(codec.signingBytes(out.msg, this.#chainId));
       const prior = this.#guard.get(key);
+      if (prior === undefined && this.#fenceBound !== undefined && underFence(this.#fenceBound, slot)) {
+        // The WAL lost what was signed here: sign nothing in this slot, ever.
+        this.#log.debug('sign fence: not signing a slot this validator may have signed before', {
+          slot,
+          refused: codec.describe(out.msg),
+        });
+        this.#o.hooks?.onRefused?.(slot, codec.describe(out.msg));
+        continue;
+      }
       if (prior !== undefined && prior.hash !== toHex(hash)) {
         // Already signed something else for this slot (before a crash, typically): never sign a
         // second message — re-send the one we signed, which keeps this validator participating.
@@ -524,6 +673,8 @@ export class ConsensusRuntime<M> {
       }
       sealed.set(out, seal);
       if (prior === undefined) {
+        newSlots.push(slot);
+        if (this.#fenceBound !== undefined && !underFence(this.#fenceBound, slot)) this.#fenceCleared = true;
         this.#guard.set(key, { hash: toHex(hash), envelope });
         walOps.push({
           type: 'put',
@@ -532,7 +683,16 @@ export class ConsensusRuntime<M> {
         });
       }
     }
-    if (walOps.length > 0) await this.#o.wal.batch(walOps);
+    const fenceStore = this.#o.fence;
+    if (newSlots.length > 0 && fenceStore !== undefined) {
+      // A signing batch: counted in the WAL and in the fence, both durable before anything leaves.
+      const next = advanceFence(this.#fence, newSlots, this.#o.chain.height);
+      walOps.push({ type: 'put', key: concatBytes(WAL_SEQS, u64be(next.seq)), value: new Uint8Array(0) });
+      if (next.seq > SEQ_WINDOW)
+        walOps.push({ type: 'del', key: concatBytes(WAL_SEQS, u64be(next.seq - SEQ_WINDOW)) });
+      await Promise.all([this.#o.wal.batch(walOps), fenceStore.write(next)]);
+      this.#fence = next;
+    } else if (walOps.length > 0) await this.#o.wal.batch(walOps);
 
     // 2. Effects, in order.
     for (const out of outputs) {
@@ -781,7 +941,7 @@ export class ConsensusRuntime<M> {
     const viewSlots: Array<{ key: string; round: number }> = [];
     for (const k of [...this.#guard.keys()]) {
       const slotHeight = Number(BigInt(`0x${k.slice(0, 16)}`));
-      if (slotHeight === Number.MAX_SAFE_INTEGER) {
+      if (slotHeight === VIEW_SLOT_HEIGHT) {
         viewSlots.push({ key: k, round: Number.parseInt(k.slice(16, 24), 16) });
       } else if (slotHeight < limit) {
         this.#guard.delete(k);

@@ -37,6 +37,7 @@ import { signTransaction } from '../../ledger/tx.ts';
 import { peerIdFromEd25519 } from '../../ledger/validators.ts';
 import type { Channel, Timers } from '../runtime/ports.ts';
 import { ConsensusRuntime } from '../runtime/runtime.ts';
+import { MemorySignFence } from '../runtime/sign-fence.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
 import { type ByzantineMode, byzantineTransport } from './byzantine.ts';
 import { logExtends, SafetyChecker, storeDivergence, type Violation } from './checkers.ts';
@@ -81,8 +82,11 @@ export interface SimControl {
   runtime(instance: number): ConsensusRuntime<unknown> | undefined;
   /** Crashes an instance; `permanent` ones are not restarted and not required to be live. */
   crash(instance: number, opts?: { loseUnsynced?: boolean; permanent?: boolean }): void;
-  /** Restarts a crashed instance; `wipeWal` simulates a validator that lost its consensus WAL. */
-  restart(instance: number, opts?: { wipeWal?: boolean }): Promise<void>;
+  /**
+   * Restarts a crashed instance; `wipeWal` simulates a validator that lost its consensus WAL (its
+   * sign fence survives, as it does on disk: the node must notice), `wipeFence` the fence too.
+   */
+  restart(instance: number, opts?: { wipeWal?: boolean; wipeFence?: boolean }): Promise<void>;
   /**
    * Loses every message `drop` returns true for, from now on (undefined: none). Instances are
    * network endpoints; consensus messages can be opened with the engine's codec to pick by kind.
@@ -270,6 +274,7 @@ interface SimNode {
   readonly byzantine: boolean;
   readonly chainKv: UndoableKvStore;
   walKv: MemoryKvStore;
+  fence: MemorySignFence;
   runtime: ConsensusRuntime<unknown> | undefined;
   timers: SimTimers | undefined;
   skewMs: number;
@@ -326,6 +331,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       byzantine: byzSet.has(validator),
       chainKv: new UndoableKvStore(),
       walKv: new MemoryKvStore(),
+      fence: new MemorySignFence(),
       runtime: undefined,
       timers: undefined,
       skewMs: 0,
@@ -378,6 +384,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       timers,
       clock: { now: () => now + node.skewMs },
       wal: node.walKv,
+      fence: node.fence,
       keys: {
         ed25519: k.ed.secretKey,
         bls: k.bls.secretKey,
@@ -638,10 +645,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     restart: async (id, opts = {}) => {
       const node = nodes[id] as SimNode;
       if (node.up) return;
-      if (opts.wipeWal) {
-        const fresh = new MemoryKvStore();
-        node.walKv = fresh;
-      }
+      if (opts.wipeWal) node.walKv = new MemoryKvStore();
+      if (opts.wipeFence) node.fence = new MemorySignFence();
       node.permanent = false;
       await startNode(node);
     },

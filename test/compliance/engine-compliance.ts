@@ -94,8 +94,9 @@ export function engineCompliance(engine: EngineModule<unknown>, opts: Compliance
       expect(r.live).toBe(true);
     });
 
-    it('never double-signs across crash-restarts (and the checker catches it when the WAL is lost)', async () => {
-      const scenario = (wipeWal: boolean) => (ctl: Parameters<NonNullable<SimOptions['scenario']>>[0]) => {
+    it('never double-signs across crash-restarts, nor when its WAL is lost (the sign fence); the checker catches it when both are lost', async () => {
+      type Wipe = { wipeWal?: boolean; wipeFence?: boolean };
+      const scenario = (wipe: Wipe) => (ctl: Parameters<NonNullable<SimOptions['scenario']>>[0]) => {
         // Crash a validator right after each of its first signatures at heights 3..6 and restart
         // it 1 ms later: it comes back mid-round, with everything it signed already out.
         const done = new Set<string>();
@@ -105,26 +106,37 @@ export function engineCompliance(engine: EngineModule<unknown>, opts: Compliance
           if (done.has(key)) return;
           done.add(key);
           ctl.at(ctl.now(), () => ctl.crash(1));
-          ctl.at(ctl.now() + 1, () => ctl.restart(1, { wipeWal }));
+          ctl.at(ctl.now() + 1, () => ctl.restart(1, wipe));
         });
       };
       const safe = await runSimulation({
         ...base(engine, params),
         seed: 'compliance-restart',
-        scenario: scenario(false),
+        scenario: scenario({}),
       });
       expect(safe.safe, JSON.stringify(safe.violations)).toBe(true);
       expect(safe.live).toBe(true);
       // The restarted engine did try to sign something else for an already-signed slot, and the
       // persisted guard re-sent the original instead.
       expect(safe.refusedDoubleSigns).toBeGreaterThan(0);
-      // Negative control: the same crashes with the consensus WAL wiped must be caught in some seed.
+      // The WAL lost each time, the fence kept: the node notices and signs nothing it may have signed.
+      for (let s = 0; s < 3; s++) {
+        const r = await runSimulation({
+          ...base(engine, params),
+          seed: `compliance-wiped-${s}`,
+          scenario: scenario({ wipeWal: true }),
+        });
+        expect(r.safe, JSON.stringify(r.violations)).toBe(true);
+        expect(r.live, r.livenessFailure).toBe(true);
+        expect(r.refusedDoubleSigns).toBeGreaterThan(0);
+      }
+      // Negative control: the same crashes with the WAL and the fence wiped must be caught in some seed.
       let caught = false;
       for (let s = 0; s < 6 && !caught; s++) {
         const r = await runSimulation({
           ...base(engine, params),
           seed: `compliance-wiped-${s}`,
-          scenario: scenario(true),
+          scenario: scenario({ wipeWal: true, wipeFence: true }),
         });
         caught = r.violations.some((v) => v.kind === 'double-sign');
       }

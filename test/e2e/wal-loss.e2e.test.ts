@@ -1,0 +1,80 @@
+// A stopped validator whose consensus WAL lost its records — the LevelDB log truncated to 0 bytes,
+// or bytes flipped in it — must notice on start (the sign fence beside its key remembers what it
+// signed), say so, refuse the slots it may have signed, and rejoin once the chain has moved past
+// them; no equivocation anywhere. Before, it started with no warning.
+import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RpcClient } from '../../src/rpc/client.ts';
+import { type Cluster, createCluster, heights, tmpDir, waitFor } from './helpers.ts';
+
+const VICTIM = 3;
+
+describe('e2e: a validator whose consensus WAL lost records', () => {
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    cluster = await createCluster({
+      dir: await tmpDir('verity-e2e-wal-'),
+      validators: 4,
+      engine: 'hotstuff',
+      slot: 32,
+    });
+    for (let i = 0; i < 4; i++) cluster.start(i);
+    await waitFor('every node at height ≥ 3', async () =>
+      (await heights(cluster, [0, 1, 2, 3])).every((h) => h >= 3) ? true : undefined,
+    );
+  });
+
+  afterAll(async () => {
+    await cluster?.stopAll();
+  });
+
+  const home = () => cluster.manifest.nodes[VICTIM]?.home as string;
+  const walLogs = () =>
+    readdirSync(join(home(), 'data', 'wal'))
+      .filter((f) => f.endsWith('.log'))
+      .map((f) => join(home(), 'data', 'wal', f));
+  const logOf = (i: number) =>
+    readFileSync(join(cluster.manifest.nodes[i]?.home as string, 'node.log'), 'utf8');
+
+  for (const [what, damage] of [
+    ['truncated to 0 bytes', (f: string) => truncateSync(f, 0)],
+    [
+      'with bytes flipped at its end',
+      (f: string) => {
+        const b = readFileSync(f);
+        for (let i = Math.max(0, b.length - 64); i < b.length; i++) b[i] = (b[i] as number) ^ 0x5a;
+        writeFileSync(f, b);
+      },
+    ],
+  ] as const) {
+    it(`WAL log ${what}: detected, nothing re-signed, back in the chain once past`, async () => {
+      await cluster.kill(VICTIM);
+      const before = logOf(VICTIM).length;
+      const logs = walLogs().filter((f) => statSync(f).size > 0);
+      expect(logs.length).toBeGreaterThan(0);
+      for (const f of logs) damage(f);
+      cluster.start(VICTIM);
+      await waitFor('the victim reports the lost WAL records', async () =>
+        /the consensus WAL lost signing records/.test(logOf(VICTIM).slice(before)) ? true : undefined,
+      );
+      // The others keep committing, and so does the victim once the chain is past what it signed.
+      const h0 = Math.max(...(await heights(cluster, [0, 1, 2])));
+      await waitFor('the victim follows the chain again', async () =>
+        ((await heights(cluster, [VICTIM]))[0] ?? -1) >= h0 + 3 ? true : undefined,
+      );
+      await waitFor(
+        'the victim is healthy again (signing above what it may have signed)',
+        async () => {
+          const r = await fetch(`${(cluster.clients[VICTIM] as RpcClient).base}/health`);
+          return r.status === 200 ? true : undefined;
+        },
+        60_000,
+      );
+      // Nobody saw it equivocate.
+      for (let i = 0; i < 4; i++)
+        expect(logOf(i), `node ${i}`).not.toMatch(/equivocation evidence|duplicate-(vote|proposal)/);
+    }, 240_000);
+  }
+});
