@@ -39,7 +39,7 @@ import {
 } from './certificate.ts';
 import { asList, asSafeUint, rlpDecodeStrict, rlpEncode } from './codec.ts';
 import { buildGenesisState, type Genesis, genesisHeader } from './genesis.ts';
-import { checkBlockTime, type Hlc } from './hlc.ts';
+import { checkBlockTime, type Hlc, HlcError } from './hlc.ts';
 import { type KvOp, type KvStore, StagedKvStore } from './kv.ts';
 import { TransparencyLog } from './log/index.ts';
 import { MerklePatriciaTrie } from './mpt/index.ts';
@@ -62,6 +62,8 @@ export type ChainErrorCode =
   | 'CHAIN_OLD_FORMAT'
   | 'GENESIS_MISMATCH'
   | 'BLOCK_REJECTED'
+  /** Valid so far, but timestamped beyond the local clock's drift bound: retry at `meta.readyAtMs`. */
+  | 'BLOCK_IN_FUTURE'
   | 'NOT_FOUND'
   | 'OUT_OF_ORDER';
 
@@ -426,15 +428,17 @@ export class ChainStore {
     if (h.engine !== this.genesis.engine.name)
       reject(`engine "${h.engine}" is not "${this.genesis.engine.name}"`);
     if (this.genesis.validators.byAddress(h.proposer) === undefined) reject('proposer is not a validator');
+    const drift = opts.maxFutureDriftMs ?? 0;
     try {
-      checkBlockTime(
-        h.time,
-        p.header.time,
-        opts.nowMs ?? Number.MAX_SAFE_INTEGER,
-        opts.maxFutureDriftMs ?? 0,
-      );
+      checkBlockTime(h.time, p.header.time, opts.nowMs ?? Number.MAX_SAFE_INTEGER, drift);
       checkBody(block);
     } catch (e) {
+      // Ahead of this node's clock is not invalid: either clock may be off, and the block becomes
+      // acceptable once this clock catches up (the caller retries then).
+      if (e instanceof HlcError && e.code === 'TIME_IN_FUTURE')
+        throw new ChainError('BLOCK_IN_FUTURE', `block ${h.height}: ${e.message}`, {
+          readyAtMs: h.time.ms - drift,
+        });
       reject((e as Error).message);
     }
     const txs = this.decodeTxs(block.txs, opts.known);

@@ -746,6 +746,10 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       this.#commitTarget = undefined;
       return;
     }
+    // Everything up to the target is committed; what this node has executed of it commits now
+    // (a node that executes late — it holds blocks from its future — commits a prefix at a time,
+    // while the target runs ahead), the rest as it is executed.
+    let ready = -1;
     for (let i = 0; i <= ti; i++) {
       const b = path[i] as BlockNode;
       if (b.status === 'invalid') {
@@ -753,8 +757,10 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         this.#commitTarget = undefined;
         return;
       }
-      if (b.status !== 'valid') return; // executing, or waiting for its parent: later
+      if (b.status !== 'valid') break; // executing, or waiting for its parent: later
+      ready = i;
     }
+    if (ready < 0 || (path[ready] as BlockNode).height <= this.#emittedHeight) return;
     // The target's certificate is the commit rule's chain above it; each ancestor committing with
     // it is proven through it: T's header and the ancestor's place in T's block-hash history,
     // computed from the committed history's frontier plus the uncommitted blocks below T.
@@ -766,7 +772,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       this.#head.height + 1,
       path.slice(0, ti).map((x) => leafHash(x.hash)),
     );
-    for (let i = 0; i <= ti; i++) {
+    for (let i = 0; i <= ready; i++) {
       const b = path[i] as BlockNode;
       if (b.height <= this.#emittedHeight) continue;
       const certificate: HotStuffCertificate =

@@ -270,6 +270,7 @@ export class VerityNode {
         },
         metricsText: () => metrics.text(),
         health: () => node?.health() ?? { ok: false, problems: ['starting'] },
+        clockOffset: () => runtime.clockOffset(),
         storageFault: (e) => runtime.halt(e),
         noteSubmitted: (etx) => {
           metrics.txsSubmitted.inc();
@@ -313,6 +314,11 @@ export class VerityNode {
     if (!this.#started) problems.push('starting');
     const halt = this.runtime.halted;
     if (halt !== undefined) problems.push(`consensus halted (${halt.code}): ${halt.message}`);
+    const clock = this.runtime.clockOffset();
+    if (clock?.off)
+      problems.push(
+        `this node's clock is ${(Math.abs(clock.offsetMs) / 1000).toFixed(1)} s ${clock.offsetMs > 0 ? 'ahead of' : 'behind'} its peers: fix its time sync`,
+      );
     const fence = this.runtime.signingFence();
     if (fence !== undefined)
       problems.push(

@@ -47,6 +47,8 @@ export interface NodeApi {
   onBlock(listener: (height: number) => void): () => void;
   metricsText(): Promise<string>;
   noteSubmitted(etx: EncodedTransaction): void;
+  /** This node's clock against its peers' (positive: ahead), if any peer reported its clock. */
+  clockOffset(): { offsetMs: number; peers: number } | undefined;
   /** Whether the node is fully started and working, and what is wrong if not (GET /health). */
   health(): { ok: boolean; problems: string[] };
   /** The node's own storage failed while serving a request: the node halts (runtime.ts, Halt). */
@@ -380,6 +382,8 @@ export class RpcServer {
           peerIds: api.peers(),
           syncing: api.syncing(),
           mempool: api.mempool(),
+          // How far this node's clock is from its peers' (median; positive: ahead of them).
+          clockOffsetMs: api.clockOffset()?.offsetMs ?? null,
         };
       }
       case '/block': {

@@ -48,6 +48,7 @@ import { nextHlc } from '../../ledger/hlc.ts';
 import { type KvOp, type KvStore, StorageError } from '../../ledger/kv.ts';
 import type { LedgerState } from '../../ledger/state.ts';
 import { decodeTransaction, type EncodedTransaction, verifyTransaction } from '../../ledger/tx.ts';
+import { ClockOffset } from './clock-offset.ts';
 import { ExecutedBlocks } from './executed-blocks.ts';
 import { Fifo } from './fifo.ts';
 import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
@@ -106,6 +107,11 @@ const SYNC_TIMEOUT_MS = 5_000;
  */
 const PEER_STATUS_TTL_INTERVALS = 10;
 const GOSSIP_MAX_TXS = 512;
+/** Blocks from the future (see #hold): at most this far ahead, and this many at once. */
+const MAX_HOLD_MS = 10 * 60_000;
+/** The most a validator's block clock is corrected towards its peers' (see #blockNow). */
+const MAX_CLOCK_ADJUST_MS = 10 * 60_000;
+const MAX_HELD = 64;
 const GOSSIP_MAX_BYTES = 96 * 1024;
 const GOSSIP_DELAY_MS = 5;
 
@@ -229,6 +235,12 @@ export class ConsensusRuntime<M> {
    */
   #fenceBound: SignFence | undefined;
   #fenceCleared = false;
+  readonly #clockOffset = new ClockOffset();
+  /** Other validators' peer ids: only their clocks count (ClockOffset). */
+  readonly #validatorPeers: ReadonlySet<string>;
+  #clockWarnedAt = Number.NEGATIVE_INFINITY;
+  /** Blocks held until this node's clock reaches their timestamp (less the drift bound). */
+  readonly #held = new Set<string>();
   /** Submissions waiting in the intake queue: answered NODE_HALTED if consensus halts first. */
   readonly #pendingSubmits = new Set<(r: AdmitResult) => void>();
   readonly #executed = new ExecutedBlocks();
@@ -270,6 +282,9 @@ export class ConsensusRuntime<M> {
       self = validators.byPublicKey(ed.publicKeyFromSecret(opts.keys.ed25519))?.index;
     this.self = self;
     this.#selfAddress = self === undefined ? undefined : validators.at(self)?.address;
+    this.#validatorPeers = new Set(
+      validators.validators.filter((v) => v.index !== self).map((v) => v.peerId),
+    );
     const signer = {
       ...(opts.keys?.bls === undefined ? {} : { blsSign: (m: Uint8Array) => this.#blsSign(m) }),
       ...(opts.keys?.blsShare === undefined
@@ -557,6 +572,52 @@ export class ConsensusRuntime<M> {
   }
 
   /**
+   * This node's clock against its peers' (median of their status messages; positive: ahead), and
+   * whether it is off by more than half the drift bound blocks are checked against.
+   */
+  clockOffset(): { offsetMs: number; peers: number; off: boolean } | undefined {
+    this.#prunePeers();
+    const e = this.#clockOffset.estimate();
+    return e === undefined ? undefined : { ...e, off: Math.abs(e.offsetMs) > this.#driftMs() / 2 };
+  }
+
+  #driftMs(): number {
+    return this.#o.maxFutureDriftMs ?? 10_000;
+  }
+
+  /**
+   * The time blocks are stamped and checked with: this node's clock, or — while it is off from
+   * the validators' by more than half the drift bound — the validators' median clock (within ±10
+   * minutes). A validator whose clock is 20 s behind then still votes for honest blocks in time,
+   * and one 20 s ahead stamps blocks its peers accept; the median of the other validators is
+   * bounded by honest clocks while fewer than half of them are Byzantine (f < n/3).
+   */
+  #blockNow(): number {
+    const now = this.#o.clock.now();
+    const c = this.clockOffset();
+    if (c === undefined || !c.off) return now;
+    return now - Math.max(-MAX_CLOCK_ADJUST_MS, Math.min(MAX_CLOCK_ADJUST_MS, c.offsetMs));
+  }
+
+  /** Loudly, once a minute while it lasts: a validator with a bad clock falls out of consensus. */
+  #warnIfClockOff(now: number): void {
+    const c = this.clockOffset();
+    if (c === undefined || !c.off || now - this.#clockWarnedAt < 60_000) return;
+    this.#clockWarnedAt = now;
+    this.#log.warn(
+      `this node's clock is ${(Math.abs(c.offsetMs) / 1000).toFixed(1)} s ${c.offsetMs > 0 ? 'ahead of' : 'behind'} its peers (median of ${c.peers}): fix its time sync (NTP)`,
+      {
+        offsetMs: c.offsetMs,
+        peers: c.peers,
+        effect:
+          c.offsetMs > 0
+            ? 'its blocks look future to its peers, which hold them until their clocks catch up'
+            : "its peers' blocks look future here and are held until this clock catches up",
+      },
+    );
+  }
+
+  /**
    * Whether this node is catching up through block sync, and the best height a connected peer
    * reported recently.
    */
@@ -815,7 +876,7 @@ export class ConsensusRuntime<M> {
           nonceAt: async (addr) => (await state.getAccount(addr)).nonce,
           exclude,
         });
-    const time = nextHlc(parentHeader.time, this.#o.clock.now());
+    const time = nextHlc(parentHeader.time, this.#blockNow());
     const executed = await chain.propose({
       txs,
       time,
@@ -861,7 +922,7 @@ export class ConsensusRuntime<M> {
       });
     try {
       const executed = await chain.validateAndExecute(block, {
-        nowMs: this.#o.clock.now(),
+        nowMs: this.#blockNow(),
         maxFutureDriftMs: this.#o.maxFutureDriftMs ?? 10_000,
         known: (id) => this.mempool.get(id),
         ...(parent === undefined ? {} : { parent }),
@@ -870,10 +931,15 @@ export class ConsensusRuntime<M> {
       this.#executed.add(executed);
       await this.#step({ kind: 'executed', hash, valid: true });
     } catch (e) {
+      if (e instanceof ChainError && e.code === 'BLOCK_IN_FUTURE') {
+        if (this.#hold(block, hash, e.meta.readyAtMs as number)) return;
+      }
       // The proposer's fault (an invalid block), or a race with a commit (its parent was just
       // committed): anything else is this node's own and halts it (see #drain).
       const stale = e instanceof ChainError && e.code === 'OUT_OF_ORDER';
-      if (!(e instanceof ChainError && e.code === 'BLOCK_REJECTED') && !stale) throw e;
+      const invalid =
+        e instanceof ChainError && (e.code === 'BLOCK_REJECTED' || e.code === 'BLOCK_IN_FUTURE');
+      if (!invalid && !stale) throw e;
       this.#log.info('rejected proposed block', { height: block.header.height, reason: e.message });
       await this.#step({
         kind: 'executed',
@@ -883,6 +949,32 @@ export class ConsensusRuntime<M> {
         reason: e.message,
       });
     }
+  }
+
+  /**
+   * A block timestamped past this node's clock + drift bound is held and executed again when the
+   * clock gets there: either clock may be the wrong one, and a block is never INVALID for it (a
+   * validator whose clock is behind would otherwise refuse every honest block). The engine sees
+   * the block as still executing. Not held (so INVALID) beyond MAX_HOLD_MS — no honest clock is
+   * that far off — or beyond MAX_HELD blocks at once.
+   */
+  #hold(block: Block, hash: Uint8Array, readyAtMs: number): boolean {
+    const id = toHex(hash);
+    const wait = Math.ceil(readyAtMs - this.#blockNow());
+    if (wait > MAX_HOLD_MS || (this.#held.size >= MAX_HELD && !this.#held.has(id))) return false;
+    if (!this.#held.has(id))
+      this.#log.info('holding a block from the future until this clock catches up', {
+        height: block.header.height,
+        waitMs: wait,
+      });
+    this.#held.add(id);
+    this.#o.timers.set(`hold:${id}`, Math.max(1, wait), () =>
+      this.#enqueue(() => {
+        this.#held.delete(id);
+        return this.#execute(block, hash);
+      }),
+    );
+    return true;
   }
 
   async #commit(hash: Uint8Array, certificate: CommitCertificate): Promise<void> {
@@ -1073,7 +1165,12 @@ export class ConsensusRuntime<M> {
     this.#send(
       undefined,
       'sync',
-      encodeSync({ kind: 'status', height: this.#o.chain.height, hash: this.#o.chain.headHash }),
+      encodeSync({
+        kind: 'status',
+        height: this.#o.chain.height,
+        hash: this.#o.chain.headHash,
+        clockMs: Math.max(0, Math.round(this.#o.clock.now())),
+      }),
     );
   }
 
@@ -1099,6 +1196,10 @@ export class ConsensusRuntime<M> {
           return;
         }
         const now = this.#o.clock.now();
+        if (this.#validatorPeers.has(from)) {
+          this.#clockOffset.observe(from, msg.clockMs, now);
+          this.#warnIfClockOff(now);
+        }
         const known = this.#peerSync.get(from);
         if (known === undefined) this.#peerSync.set(from, { height: msg.height, at: now, failures: 0 });
         else {
@@ -1144,8 +1245,11 @@ export class ConsensusRuntime<M> {
     const connected = new Set(this.#o.transport.peers());
     const ttl = PEER_STATUS_TTL_INTERVALS * (this.#o.statusIntervalMs ?? 1000);
     const now = this.#o.clock.now();
-    for (const [peer, p] of this.#peerSync)
-      if (!connected.has(peer) || now - p.at > ttl) this.#peerSync.delete(peer);
+    for (const [peer, p] of this.#peerSync) {
+      if (connected.has(peer) && now - p.at <= ttl) continue;
+      this.#peerSync.delete(peer);
+      this.#clockOffset.forget(peer);
+    }
   }
 
   /**

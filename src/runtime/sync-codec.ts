@@ -1,6 +1,6 @@
 /**
  * Block-sync wire messages (channel "sync"), strict and size-capped:
- *   [1, height, headHash]            status: my committed head
+ *   [1, height, headHash, clockMs]   status: my committed head, and my clock (ClockOffset)
  *   [2, fromHeight, count]           get-blocks
  *   [3, [[block, certificate], …]]   blocks (ascending heights)
  */
@@ -10,7 +10,7 @@ export const MAX_SYNC_MESSAGE_BYTES = 32 * 1024 * 1024;
 export const MAX_SYNC_BATCH = 64;
 
 export type SyncMessage =
-  | { readonly kind: 'status'; readonly height: number; readonly hash: Uint8Array }
+  | { readonly kind: 'status'; readonly height: number; readonly hash: Uint8Array; readonly clockMs: number }
   | { readonly kind: 'get-blocks'; readonly from: number; readonly count: number }
   | {
       readonly kind: 'blocks';
@@ -20,7 +20,7 @@ export type SyncMessage =
 export function encodeSync(m: SyncMessage): Uint8Array {
   switch (m.kind) {
     case 'status':
-      return rlpEncode([1, m.height, m.hash]);
+      return rlpEncode([1, m.height, m.hash, m.clockMs]);
     case 'get-blocks':
       return rlpEncode([2, m.from, m.count]);
     case 'blocks':
@@ -31,11 +31,12 @@ export function encodeSync(m: SyncMessage): Uint8Array {
 export function decodeSync(bytes: Uint8Array): SyncMessage {
   const f = asList(rlpDecodeStrict(bytes, MAX_SYNC_MESSAGE_BYTES, 'sync message'), 'sync message');
   const kind = asSafeUint(f[0], 'sync.kind');
-  if (kind === 1 && f.length === 3) {
+  if (kind === 1 && f.length === 4) {
     return {
       kind: 'status',
       height: asSafeUint(f[1], 'status.height'),
       hash: asBytes(f[2], 'status.hash', { length: 32 }),
+      clockMs: asSafeUint(f[3], 'status.clockMs'),
     };
   }
   if (kind === 2 && f.length === 3) {

@@ -94,6 +94,8 @@ export interface SimControl {
   dropMessages(
     drop: ((from: number, to: number, channel: Channel, bytes: Uint8Array) => boolean) | undefined,
   ): void;
+  /** Sets an instance's clock to read `ms` ahead of true time (negative: behind). */
+  setSkew(instance: number, ms: number): void;
   /** Delivers raw bytes to every up instance as if sent by `fromPeer`. */
   inject(fromPeer: string, channel: Channel, bytes: Uint8Array): void;
   /** Called after every signature an honest instance makes. */
@@ -649,6 +651,10 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       if (opts.wipeFence) node.fence = new MemorySignFence();
       node.permanent = false;
       await startNode(node);
+    },
+    setSkew: (id, ms) => {
+      (nodes[id] as SimNode).skewMs = ms;
+      trace.update(`s${now},${id},${ms};`);
     },
     dropMessages: (drop) => {
       net.drop = drop;

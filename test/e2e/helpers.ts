@@ -41,7 +41,8 @@ export interface Cluster {
   readonly manifest: TestnetManifest;
   readonly clients: RpcClient[];
   readonly procs: Array<ChildProcess | undefined>;
-  start(i: number): ChildProcess;
+  /** Starts node i; `wrapper` runs it under another command (e.g. ['faketime', '-f', '+20s']). */
+  start(i: number, wrapper?: readonly string[]): ChildProcess;
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** The test expects node i's process to exit on its own (assertAlive ignores it). */
   expectExit(i: number): void;
@@ -81,14 +82,23 @@ export async function createCluster(opts: {
   // Exits the test did not ask for (kill() clears the flag first).
   const died: Array<string | undefined> = manifest.nodes.map(() => undefined);
   const expectExit = new Set<ChildProcess>();
-  const start = (i: number): ChildProcess => {
+  const start = (i: number, wrapper: readonly string[] = []): ChildProcess => {
     const n = manifest.nodes[i];
     if (n === undefined) throw new Error(`no node ${i}`);
-    const child = spawn(
+    const argv = [
       process.execPath,
-      [VERITY, 'start', '--home', n.home, '--log-level', process.env.VERITY_E2E_LOG_LEVEL ?? 'info'],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
-    );
+      VERITY,
+      'start',
+      '--home',
+      n.home,
+      '--log-level',
+      process.env.VERITY_E2E_LOG_LEVEL ?? 'info',
+    ];
+    const [cmd, ...args] = [...wrapper, ...argv] as [string, ...string[]];
+    const child = spawn(cmd, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+    });
     const log = createWriteStream(join(n.home, 'node.log'), { flags: 'a' });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);

@@ -187,7 +187,6 @@ describe('chain store', () => {
       ['logRoot', { ...good.block, header: { ...h, logRoot: new Uint8Array(32) } }],
       ['historyRoot', { ...good.block, header: { ...h, historyRoot: new Uint8Array(32) } }],
       ['time', { ...good.block, header: { ...h, time: store.head.time } }],
-      ['future', { ...good.block, header: { ...h, time: { ms: h.time.ms + 1_000_000, logical: 0 } } }],
       ['proposer', { ...good.block, header: { ...h, proposer: chain.accounts[0]!.address } }],
       ['body', { ...good.block, txs: good.block.txs.slice(1) }],
       ['validators', { ...good.block, header: { ...h, validatorsHash: new Uint8Array(32) } }],
@@ -204,6 +203,14 @@ describe('chain store', () => {
       ).rejects.toSatisfy((e) => codeOf(e) === 'BLOCK_REJECTED');
     }
     expect(toHex(headerHash(h))).toBe(toHex(good.hash));
+    // Ahead of the local clock beyond the bound is not invalid: "not yet", with when to retry.
+    const future = { ...good.block, header: { ...h, time: { ms: h.time.ms + 1_000_000, logical: 0 } } };
+    await expect(
+      store.validateAndExecute(future, { nowMs: store.head.time.ms + 10, maxFutureDriftMs: 100 }),
+    ).rejects.toSatisfy(
+      (e) =>
+        codeOf(e) === 'BLOCK_IN_FUTURE' && (e as ChainError).meta.readyAtMs === h.time.ms + 1_000_000 - 100,
+    );
   });
 
   it('keeps the first inclusion of a replayed transaction in the index', async () => {

@@ -49,6 +49,7 @@ function fakeApi(): Fake {
     chain: { height: 1, getTxLocation: async () => undefined, getBlock: async (h: number) => block(h) },
     overloaded: () => false,
     health: () => ({ ok: true, problems: [] }),
+    clockOffset: () => undefined,
     storageFault: () => {},
     submit: async () => ({ ok: true }),
     pending: () => true,

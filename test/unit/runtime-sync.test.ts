@@ -116,7 +116,11 @@ class Harness {
 
   /** Delivers a status message from `peer` claiming `height`. */
   async status(peer: string, height: number): Promise<void> {
-    this.handler?.(peer, 'sync', encodeSync({ kind: 'status', height, hash: new Uint8Array(32) }));
+    this.handler?.(
+      peer,
+      'sync',
+      encodeSync({ kind: 'status', height, hash: new Uint8Array(32), clockMs: this.now }),
+    );
     await this.settle();
   }
 

@@ -1,0 +1,67 @@
+// Real validators with clocks 20 s off (libfaketime): one ahead, one behind. Blocks are stamped and
+// checked against the validators' median clock while a node's own is off, so both keep taking
+// part — the one behind executes and proposes blocks that get committed, the one ahead gets its
+// blocks accepted; both warn, report the offset in /status and fail /health with the reason.
+// Needs the faketime command (.ci/run installs it; elsewhere the test says why it skips).
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RpcClient } from '../../src/rpc/client.ts';
+import { type Cluster, createCluster, heights, tmpDir, waitFor } from './helpers.ts';
+
+const hasFaketime = spawnSync('faketime', ['-f', '+1s', 'true']).status === 0;
+const SKEW = { 1: '+20s', 2: '-20s' } as const;
+
+describe.skipIf(!hasFaketime)('e2e: validators with clocks 20 s off (needs faketime)', () => {
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    cluster = await createCluster({
+      dir: await tmpDir('verity-e2e-skew-'),
+      validators: 4,
+      engine: 'hotstuff',
+      slot: 34,
+    });
+    cluster.start(0);
+    cluster.start(1, ['faketime', '-f', SKEW[1]]);
+    cluster.start(2, ['faketime', '-f', SKEW[2]]);
+    cluster.start(3);
+  });
+
+  afterAll(async () => {
+    await cluster?.stopAll();
+  });
+
+  it('both keep committing and proposing, report the offset and warn', async () => {
+    await waitFor('every node at height ≥ 8', async () =>
+      (await heights(cluster, [0, 1, 2, 3])).every((h) => h >= 8) ? true : undefined,
+    );
+    for (const [i, sign] of [
+      [1, 1],
+      [2, -1],
+    ] as const) {
+      const rpc = cluster.clients[i] as RpcClient;
+      const status = (await rpc.get('/status')) as { clockOffsetMs: number | null };
+      expect(status.clockOffsetMs, `node ${i}`).not.toBeNull();
+      expect(sign * (status.clockOffsetMs as number)).toBeGreaterThan(15_000);
+      const health = await fetch(`${rpc.base}/health`);
+      expect(health.status).toBe(503);
+      expect(JSON.stringify(await health.json())).toMatch(/clock is 2\d\.\d s (ahead of|behind) its peers/);
+      const log = readFileSync(join(cluster.manifest.nodes[i]?.home as string, 'node.log'), 'utf8');
+      expect(log).toMatch(/this node's clock is 2\d\.\d s (ahead of|behind) its peers/);
+      expect(log).not.toMatch(/rejected proposed block/);
+    }
+    // Blocks proposed by each skewed validator are in the chain.
+    const rpc = cluster.clients[3] as RpcClient;
+    const proposers = new Set<string>();
+    const top = (await heights(cluster, [3]))[0] as number;
+    for (let h = 1; h <= top; h++) {
+      const b = (await rpc.get(`/block?height=${h}`)) as { header: { proposer: string } };
+      proposers.add(b.header.proposer);
+    }
+    const validators = (await rpc.get('/validators')) as { validators: Array<{ address: string }> };
+    for (const i of [1, 2])
+      expect(proposers, `validator ${i} proposed`).toContain(validators.validators[i]?.address);
+  }, 240_000);
+});
