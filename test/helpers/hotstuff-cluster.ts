@@ -34,6 +34,14 @@ import { frontierRoot, pushLeaf } from '../../ledger/log/frontier.ts';
 import { emptyFrontier, emptyRoot, type Frontier, leafHash } from '../../ledger/log/index.ts';
 import { peerIdFromEd25519, ValidatorSet } from '../../ledger/validators.ts';
 
+/** Every HotStuff configuration: {aggregate, threshold} QCs × {2-chain, 3-chain} commit rule. */
+export const HOTSTUFF_CONFIGS = [
+  { qc: 'aggregate', chain: 2 },
+  { qc: 'aggregate', chain: 3 },
+  { qc: 'threshold', chain: 2 },
+  { qc: 'threshold', chain: 3 },
+] as const;
+
 export interface ClusterOptions {
   readonly n: number;
   readonly params?: Partial<HotStuffParams>;

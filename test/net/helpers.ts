@@ -1,10 +1,16 @@
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import type { Libp2p } from '@libp2p/interface';
+import { tcp } from '@libp2p/tcp';
+import { createLibp2p } from 'libp2p';
 /** Shared helpers for the libp2p network tests: deterministic keys, meshes on 127.0.0.1, polling. */
 
-import { peerIdFromSeed } from '../../src/net/identity.ts';
+import { libp2pKeyFromSeed, peerIdFromSeed } from '../../src/net/identity.ts';
 import {
   createLibp2pNetwork,
   type Libp2pNetwork,
   type Libp2pNetworkOptions,
+  PROTOCOLS,
 } from '../../src/net/libp2p-network.ts';
 import type { Logger } from '../../src/runtime/ports.ts';
 
@@ -66,4 +72,29 @@ export async function mesh(
       await Promise.all(nets.map((n) => n.stop()));
     },
   };
+}
+
+/**
+ * A bare libp2p node (same stack, no Verity logic): a hostile, misbehaving or non-validator peer.
+ * It accepts our protocols (discarding what it receives) so that our side confirms the connection;
+ * its stop is pushed on `cleanups`.
+ */
+export async function rawNode(s: Uint8Array, cleanups: Array<() => Promise<void>>): Promise<Libp2p> {
+  const node = await createLibp2p({
+    privateKey: await libp2pKeyFromSeed(s),
+    addresses: { listen: [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionMonitor: { enabled: false },
+  });
+  for (const p of Object.values(PROTOCOLS)) {
+    await node.handle(p, (stream) => {
+      stream.addEventListener('message', () => {});
+    });
+  }
+  cleanups.push(async () => {
+    await node.stop();
+  });
+  return node;
 }

@@ -4,18 +4,13 @@
  * per-host inbound rate limit still applies to everyone who is not a validator.
  */
 import { connect, type Socket } from 'node:net';
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
 import type { Libp2p } from '@libp2p/interface';
-import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
-import { createLibp2p } from 'libp2p';
 import { afterEach, describe, expect, it } from 'vitest';
-import { libp2pKeyFromSeed } from '../../src/net/identity.ts';
 import { hostOf, InboundGuard } from '../../src/net/inbound-guard.ts';
-import { createLibp2pNetwork, type Libp2pNetwork, PROTOCOLS } from '../../src/net/libp2p-network.ts';
+import { createLibp2pNetwork, type Libp2pNetwork } from '../../src/net/libp2p-network.ts';
 import type { Logger } from '../../src/runtime/ports.ts';
-import { mesh, seed, sleep, testLogger, waitFor } from './helpers.ts';
+import { mesh, rawNode, seed, sleep, testLogger, waitFor } from './helpers.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -62,28 +57,6 @@ function flood(ports: readonly number[], perPort: number): { opened(): number; s
       for (const s of sockets) s.destroy();
     },
   };
-}
-
-/** A bare libp2p node (no Verity logic) accepting our protocols: a non-validator full node. */
-async function rawNode(s: Uint8Array): Promise<Libp2p> {
-  const node = await createLibp2p({
-    privateKey: await libp2pKeyFromSeed(s),
-    addresses: { listen: [] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionMonitor: { enabled: false },
-  });
-  for (const p of Object.values(PROTOCOLS)) {
-    await node.handle(p, (stream) => {
-      stream.addEventListener('message', () => {});
-    });
-  }
-  await node.start();
-  cleanups.push(async () => {
-    await node.stop();
-  });
-  return node;
 }
 
 describe('InboundGuard', () => {
@@ -205,7 +178,7 @@ describe('inbound admission under a flood from the same host', () => {
     const fAddr = multiaddr(f.listenAddrs()[0] as string);
     // Five full nodes on 127.0.0.1 keep reconnecting: together they exceed the host's budget of two
     // new inbound connections a second, all the time.
-    const fulls = await Promise.all([81, 82, 83, 84, 85].map((i) => rawNode(seed(i))));
+    const fulls = await Promise.all([81, 82, 83, 84, 85].map((i) => rawNode(seed(i), cleanups)));
     let churning = true;
     const churn = async (n: Libp2p): Promise<void> => {
       while (churning) {

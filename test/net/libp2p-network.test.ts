@@ -5,19 +5,15 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
-import type { Libp2p, Stream } from '@libp2p/interface';
+import type { Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
-import { createLibp2p } from 'libp2p';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame, encodeFrameHeader } from '../../src/net/frame.ts';
-import { libp2pKeyFromSeed, peerIdFromSeed } from '../../src/net/identity.ts';
+import { peerIdFromSeed } from '../../src/net/identity.ts';
 import { createLibp2pNetwork, type Libp2pNetwork, PROTOCOLS } from '../../src/net/libp2p-network.ts';
 import type { Channel } from '../../src/runtime/ports.ts';
-import { LOCAL, mesh, seed, sleep, waitFor } from './helpers.ts';
+import { LOCAL, mesh, rawNode, seed, sleep, waitFor } from './helpers.ts';
 
 interface Msg {
   from: string;
@@ -36,30 +32,6 @@ const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((c) => c().catch(() => {})));
 });
-
-/**
- * A bare libp2p node (same stack, no Verity logic): the test's hostile or misbehaving peer. It
- * accepts our protocols (discarding what it receives) so that our side confirms the connection.
- */
-async function rawNode(s: Uint8Array): Promise<Libp2p> {
-  const node = await createLibp2p({
-    privateKey: await libp2pKeyFromSeed(s),
-    addresses: { listen: [] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionMonitor: { enabled: false },
-  });
-  for (const p of Object.values(PROTOCOLS)) {
-    await node.handle(p, (stream) => {
-      stream.addEventListener('message', () => {});
-    });
-  }
-  cleanups.push(async () => {
-    await node.stop();
-  });
-  return node;
-}
 
 async function start(m: Awaited<ReturnType<typeof mesh>>): Promise<Awaited<ReturnType<typeof mesh>>> {
   cleanups.push(m.close);
@@ -123,7 +95,7 @@ describe('libp2p network', () => {
     // A raw dial is refused as well, right after Noise authenticates it: the dialler may see its
     // side of the upgrade complete (the muxer is agreed inside the Noise handshake), but the
     // connection dies at once and no protocol stream can be opened on it.
-    const raw = await rawNode(seed(29));
+    const raw = await rawNode(seed(29), cleanups);
     await raw.start();
     const refusedBefore = a.stats().refused;
     const conn = await raw.dial(multiaddr(a.listenAddrs()[0] as string)).catch(() => undefined);
@@ -232,7 +204,7 @@ describe('libp2p network', () => {
     const boxA = record(a);
     const boxB = record(b);
     // The offender announces a 2 MiB consensus frame (cap 1 MiB) — sends only the prefix, no payload.
-    const raw = await rawNode(seed(43));
+    const raw = await rawNode(seed(43), cleanups);
     await c.stop(); // the raw node takes c's identity
     await waitFor(() => !a.peers().includes(c.self), 'c gone');
     await raw.start();
@@ -287,7 +259,7 @@ describe('libp2p network', () => {
     const box2 = record(a2);
     await a2.start();
     await waitFor(() => a2.peers().includes(b.self), 'a back');
-    const x = await rawNode(seed(53));
+    const x = await rawNode(seed(53), cleanups);
     await x.start();
     const conn = await x.dial(multiaddr(a2.listenAddrs()[0] as string));
     const bad = (): number => a2.stats().malformedFrames + a2.stats().oversizedFrames;
@@ -332,7 +304,7 @@ describe('libp2p network', () => {
     const boxA = record(a);
     const boxB = record(b);
     // x accepts our streams but never reads them (paused: Yamux stops granting send window).
-    const x = await rawNode(seed(63));
+    const x = await rawNode(seed(63), cleanups);
     for (const ch of ['consensus', 'tx'] as const) {
       await x.handle(
         PROTOCOLS[ch],

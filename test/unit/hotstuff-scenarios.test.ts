@@ -10,7 +10,7 @@ import { encodeEngineData, type HsMessage, proposalMessage } from '../../consens
 import { bitmapIndices, bitmapOf, timeoutMessage, voteMessage } from '../../consensus/hotstuff/qc.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { type BlockHeader, headerHash } from '../../ledger/block.ts';
-import { Cluster } from '../helpers/hotstuff-cluster.ts';
+import { Cluster, HOTSTUFF_CONFIGS } from '../helpers/hotstuff-cluster.ts';
 
 /**
  * Counts the BLS checks (bls.verify, bls.threshold.verifyShare) made on watched signatures under
@@ -57,12 +57,7 @@ function watch(signatures: Iterable<Uint8Array>, key: Uint8Array): void {
 }
 
 type Proposal = Extract<HsMessage, { type: 'proposal' }>;
-const CONFIGS = [
-  { qc: 'aggregate', chain: 2 },
-  { qc: 'aggregate', chain: 3 },
-  { qc: 'threshold', chain: 2 },
-  { qc: 'threshold', chain: 3 },
-] as const;
+const CONFIGS = HOTSTUFF_CONFIGS;
 
 function cluster(cfg: (typeof CONFIGS)[number], n = 4): Cluster {
   return new Cluster({

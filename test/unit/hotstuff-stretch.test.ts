@@ -10,14 +10,9 @@ import { describe, expect, it } from 'vitest';
 import type { HotStuffCertificate } from '../../consensus/hotstuff/certificate.ts';
 import { encodeCertificate, verifyCertificate } from '../../ledger/certificate.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
-import { Cluster } from '../helpers/hotstuff-cluster.ts';
+import { Cluster, HOTSTUFF_CONFIGS } from '../helpers/hotstuff-cluster.ts';
 
-const CONFIGS = [
-  { qc: 'aggregate', chain: 2 },
-  { qc: 'aggregate', chain: 3 },
-  { qc: 'threshold', chain: 2 },
-  { qc: 'threshold', chain: 3 },
-] as const;
+const CONFIGS = HOTSTUFF_CONFIGS;
 
 /** Certified blocks above the highest committed height on node 0. */
 function uncommittedStretch(c: Cluster): number {
