@@ -14,8 +14,13 @@
  * QC(v) or TC(v) it sees, whatever carried it (proposal, timeout, sync), so all honest nodes
  * move together; a node seeing > 1/3 timeouts for a view ≥ its own joins them. The leader of
  * v + 1 proposes on max(highQC, TC.highQC), with TC(v) attached. Timeouts back off
- * exponentially while views fail and reset on a QC. A validator timing out also broadcasts its
- * vote of that view, so the QC can form even when the next leader is down.
+ * exponentially while views fail and reset on a QC. The view timer waits for one leader at a
+ * time — for the proposal on entering a view, then, once this node voted, for the next leader's
+ * proposal carrying the QC — and adds the idle leader's wait only when that leader may wait (no
+ * transactions in the block it extends, none in this node's mempool). A vote whose QC has not
+ * come back within rebroadcastMs goes to every node, so the QC forms without the next leader: a
+ * dead leader costs its own view only, not also the view before it (whose votes it was to
+ * collect). A validator timing out also broadcasts its vote of that view.
  *
  * Safety (votes once per view: lastVotedView covers votes and timeouts, persisted before either
  * leaves, plus the runtime's per-view slot guard):
@@ -219,6 +224,21 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   #dirty = false;
 
   #consecutiveTimeouts = 0;
+  /**
+   * View and vote timers armed with an idle leader's wait, by view (0: none); when transactions
+   * arrive, a second timer without it ('view-busy', 'vote-busy') runs alongside, the first to
+   * fire counts.
+   */
+  #viewTimerIdleView = 0;
+  #voteTimerIdleView = 0;
+  #viewBusyView = 0;
+  #voteBusyView = 0;
+  /**
+   * Leaders whose last view this node waited out without their proposal or QC (down, or cut off
+   * from it): the votes they are to collect go to every node at once, so their next view costs
+   * a view change only. Forgotten when a proposal of theirs arrives.
+   */
+  readonly #silentLeaders = new Set<number>();
   #viewChanges = 0;
   #viewTimerView = 0;
   #lastTickView = -1;
@@ -358,10 +378,13 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         case 'timeout':
           if (this.#started) this.#onTimer(input.timer);
           break;
-        case 'txs-available':
+        case 'txs-available': {
+          const arrived = !this.#txsPending;
           this.#txsPending = true;
+          if (this.#started && arrived) this.#onTxsArrived();
           if (this.#started) this.#tryPropose();
           break;
+        }
         case 'block-built':
           if (this.#started) this.#onBlockBuilt(input.round, input.hash, input.block);
           break;
@@ -506,6 +529,19 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       case 'view':
         if (this.#viewTimerView === this.#curView) this.#localTimeout();
         return;
+      case 'view-busy':
+        if (this.#viewBusyView === this.#curView && this.#viewTimerView === this.#curView)
+          this.#localTimeout();
+        return;
+      case 'vote':
+      case 'vote-busy':
+        // The next leader has not carried this view's QC back in time: it may be down. Every node
+        // can assemble the QC from votes it holds and move on; otherwise this view would be lost
+        // with it, and the dead leader's own view would be a second view change in a row.
+        if (timer === 'vote-busy' && this.#voteBusyView !== this.#curView) return;
+        if (this.#myVote?.view === this.#curView && this.#timedOutView < this.#curView)
+          this.#broadcast(this.#myVote);
+        return;
       case 'empty-block':
         if (this.#waitingView === this.#curView) {
           this.#emptyDueView = this.#curView;
@@ -538,11 +574,14 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         this.#broadcast(this.#myTimeout);
         if (this.#myVote?.view === v) this.#broadcast(this.#myVote);
       } else if (this.#myVote?.view === v) {
-        // The vote may be lost — once the next leader had time to form the QC: at once if the
-        // chain holds uncommitted transactions, else after an idle leader's wait.
-        const busy = this.#chainHasTxs(toHex(this.#myVote.blockHash));
-        if (busy || this.#stalledTicks * this.#p.rebroadcastMs > this.#p.emptyBlockIntervalMs)
-          this.#send(this.#leader(v + 1), this.#myVote);
+        // The vote may be lost, or the next leader down — once it had time to form the QC: at
+        // once if the chain holds uncommitted transactions, else after an idle leader's wait.
+        // To everyone: any node can assemble the QC (see the 'vote' timer).
+        if (
+          this.#proposesAtOnce(this.#myVote.blockHash, 'chain') ||
+          this.#stalledTicks * this.#p.rebroadcastMs > this.#p.emptyBlockIntervalMs
+        )
+          this.#broadcast(this.#myVote);
       }
       if (!this.#proposals.has(v) && this.#leader(v) !== self && this.#timedOutView < v) {
         // Missing this view's proposal: ask the leader, then everyone (who relay it).
@@ -600,15 +639,75 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   }
 
   /**
-   * The view timer; restarted when this node proposes (an idle leader proposes late, and the
-   * next leader will wait as long before carrying the QC back).
+   * The view timer, armed for what the view waits for next: on entering it, the leader's proposal;
+   * once this node has proposed or voted, the next leader's proposal carrying this view's QC (it
+   * is re-armed then). The base timeout doubles with each consecutive view change by timeout
+   * (reset by a QC), plus an idle leader's wait (emptyBlockIntervalMs) unless that leader will
+   * propose at once (#proposesAtOnce).
    */
   #armViewTimer(): void {
-    this.#viewTimerView = this.#curView;
-    const ms =
-      exponentialTimeout(this.#p.viewTimeoutMs, this.#consecutiveTimeouts, this.#p.maxViewTimeoutMs) +
-      this.#p.emptyBlockIntervalMs;
+    const v = this.#curView;
+    const busy =
+      this.#myVote?.view === v
+        ? this.#proposesAtOnce(this.#myVote.blockHash, 'block')
+        : this.#myProposal?.view === v
+          ? this.#txsPending || this.#myProposal.block.header.txCount > 0
+          : this.#proposesAtOnce(this.#highQc.blockHash, 'block');
+    this.#viewTimerView = v;
+    this.#viewTimerIdleView = busy ? 0 : v;
+    this.#viewBusyView = 0;
+    const ms = this.#viewTimeout() + (busy ? 0 : this.#p.emptyBlockIntervalMs);
     this.#out.push({ kind: 'set-timer', timer: 'view', afterMs: ms });
+  }
+
+  /**
+   * Whether a leader extending `blockHash` proposes at once rather than after an idle wait (see
+   * #tryPropose): it does when it holds transactions — this node does, and transactions are
+   * gossiped — or when the block carries some (a block is never committed by its own QC, so they
+   * are still uncommitted there). 'chain' also counts the uncommitted blocks below it: looser (the
+   * leader may have committed them meanwhile), for re-sends only, where early costs nothing.
+   */
+  #proposesAtOnce(blockHash: Uint8Array, what: 'block' | 'chain'): boolean {
+    if (this.#txsPending) return true;
+    const id = toHex(blockHash);
+    if (what === 'chain') return this.#chainHasTxs(id);
+    return (this.#blocks.get(id)?.block.header.txCount ?? 0) > 0;
+  }
+
+  #viewTimeout(): number {
+    return exponentialTimeout(this.#p.viewTimeoutMs, this.#consecutiveTimeouts, this.#p.maxViewTimeoutMs);
+  }
+
+  /** Sends this view's vote to every node unless its QC comes back first. */
+  #armVoteTimer(blockHash: Uint8Array): void {
+    const idle = !this.#proposesAtOnce(blockHash, 'chain');
+    this.#voteTimerIdleView = idle ? this.#curView : 0;
+    this.#voteBusyView = 0;
+    this.#out.push({
+      kind: 'set-timer',
+      timer: 'vote',
+      afterMs: this.#p.rebroadcastMs + (idle ? this.#p.emptyBlockIntervalMs : 0),
+    });
+  }
+
+  /**
+   * Transactions arrived while this node waits for a leader with timers armed for its idle wait:
+   * a leader holding transactions proposes at once, so both end sooner — through a second timer
+   * each, without the wait (the first to fire counts: nothing is extended).
+   */
+  #onTxsArrived(): void {
+    const v = this.#curView;
+    if (this.#timedOutView >= v) return;
+    if (this.#viewTimerIdleView === v && this.#viewTimerView === v) {
+      this.#viewTimerIdleView = 0;
+      this.#viewBusyView = v;
+      this.#out.push({ kind: 'set-timer', timer: 'view-busy', afterMs: this.#viewTimeout() });
+    }
+    if (this.#voteTimerIdleView === v && this.#myVote?.view === v) {
+      this.#voteTimerIdleView = 0;
+      this.#voteBusyView = v;
+      this.#out.push({ kind: 'set-timer', timer: 'vote-busy', afterMs: this.#p.rebroadcastMs });
+    }
   }
 
   #localTimeout(): void {
@@ -619,6 +718,12 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       this.#timedOutView = Math.max(this.#timedOutView, v);
       this.#lastVotedView = Math.max(this.#lastVotedView, v);
       this.#dirty = true;
+      // Timed out (the timer, or > 1/3 of the power did): the view's timers are done. Cancelled
+      // before the timeout goes out — its loopback may complete the TC — or a timer that fires in
+      // between would be taken, once this node is in view v + 1, for that view's own and time it
+      // out at once (the timeouts of all honest nodes come close together after a dead leader).
+      this.#out.push({ kind: 'cancel-timer', timer: 'view' });
+      if (this.#viewBusyView === v) this.#out.push({ kind: 'cancel-timer', timer: 'view-busy' });
       const signature = this.#ctx.signer.blsSign(timeoutMessage(this.#ctx.chainId, v, this.#highQc.view));
       this.#myTimeout = {
         type: 'timeout',
@@ -686,6 +791,8 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       this.#highTc = tc;
       this.#dirty = true;
     }
+    if (tc.view === this.#curView && !this.#proposals.has(tc.view) && !this.#qcByView.has(tc.view))
+      this.#silentLeaders.add(this.#leader(tc.view));
     if (tc.view >= this.#curView) this.#enterView(tc.view + 1, 'tc');
   }
 
@@ -976,6 +1083,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       this.#evidence('invalid-message', from, m.view, 'proposal: block proposer is not the leader');
       return;
     }
+    if (m.view + 1 >= this.#curView) this.#silentLeaders.delete(from); // alive: it proposes now
     this.#processQc(m.data.justify, from);
     if (m.tc !== undefined) this.#processTc(m.tc, from);
     const id = toHex(m.hash);
@@ -1040,7 +1148,14 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       this.#out.push({ kind: 'persist', key, record: encodeBlock(b.block) });
     }
     this.#myVote = { type: 'vote', view: v, blockHash: b.hash, signature };
-    this.#send(this.#leader(v + 1), this.#myVote);
+    const next = this.#leader(v + 1);
+    if (this.#silentLeaders.has(next)) this.#broadcast(this.#myVote);
+    else this.#send(next, this.#myVote);
+    // Now waiting for the next leader: the view timer covers that, and if it has not brought the
+    // QC back within a re-send interval (plus its idle wait, if it may wait), the vote goes to
+    // every node (#onTimer 'vote').
+    this.#armViewTimer();
+    this.#armVoteTimer(b.hash);
   }
 
   #failedKey(view: number): number {

@@ -14,15 +14,24 @@ export interface HotStuffParams {
    * fewer, which matters under rotating faulty leaders.
    */
   readonly chain: 2 | 3;
-  /** Base view timeout; doubles with each consecutive view change by timeout, reset by a QC. */
+  /**
+   * Base view timeout: how long a validator waits for a leader's proposal (on entering a view, and
+   * again after voting, for the next leader's). Doubles with each consecutive view change by
+   * timeout, up to maxViewTimeoutMs; reset by a QC.
+   */
   readonly viewTimeoutMs: number;
   readonly maxViewTimeoutMs: number;
   /**
    * With nothing to commit (empty mempool, no uncommitted transactions in the chain) the leader
-   * waits this long before proposing an empty block. Added to the view timeout.
+   * waits this long before proposing an empty block. Added to the view timeout when the leader
+   * waited for may be idle (no transactions in the block it extends or in this node's mempool).
    */
   readonly emptyBlockIntervalMs: number;
-  /** While a view makes no progress: re-send own vote/timeout, fetch missing blocks, at this interval. */
+  /**
+   * While a view makes no progress: re-send own vote/timeout, fetch missing blocks, at this
+   * interval. A vote whose QC has not come back this long after it was sent (plus the idle wait
+   * if the next leader may be idle) goes to every validator: the next leader may be down.
+   */
   readonly rebroadcastMs: number;
 }
 
