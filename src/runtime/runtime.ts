@@ -244,6 +244,8 @@ export class ConsensusRuntime<M> {
   /** Submissions waiting in the intake queue: answered NODE_HALTED if consensus halts first. */
   readonly #pendingSubmits = new Set<(r: AdmitResult) => void>();
   readonly #executed = new ExecutedBlocks();
+  /** Per engine timer, how many times it was set or cancelled (see 'set-timer' in #apply). */
+  readonly #timerGenerations = new Map<string, number>();
   readonly #alternatives = new Map<string, { block: Block; hash: Uint8Array }>();
   /** Signed slots: slot key (hex) → hash of the signed bytes and the sealed envelope. */
   readonly #guard = new Map<string, { hash: string; envelope: Uint8Array }>();
@@ -774,13 +776,22 @@ export class ConsensusRuntime<M> {
           this.#send(undefined, 'consensus', encodeEnvelope(codec.encode(out.msg), out.from, out.signature));
           break;
         case 'set-timer': {
+          // A timer that fired while other events were queued reaches the engine later; if the
+          // engine re-armed or cancelled it meanwhile (it moved on to another view), that firing
+          // is stale and is dropped here — engines never see a timer they no longer armed.
           const timer = out.timer;
+          const generation = this.#timerGeneration(timer);
           this.#o.timers.set(`engine:${timer}`, out.afterMs, () =>
-            this.#enqueue(() => this.#step({ kind: 'timeout', timer })),
+            this.#enqueue(() =>
+              this.#timerGenerations.get(timer) === generation
+                ? this.#step({ kind: 'timeout', timer })
+                : undefined,
+            ),
           );
           break;
         }
         case 'cancel-timer':
+          this.#timerGeneration(out.timer);
           this.#o.timers.cancel(`engine:${out.timer}`);
           break;
         case 'persist':
@@ -805,6 +816,13 @@ export class ConsensusRuntime<M> {
           break;
       }
     }
+  }
+
+  /** Starts a new generation of engine timer `timer` (set or cancelled): earlier firings are stale. */
+  #timerGeneration(timer: string): number {
+    const g = (this.#timerGenerations.get(timer) ?? 0) + 1;
+    this.#timerGenerations.set(timer, g);
+    return g;
   }
 
   /** Sends a sealed envelope; `msg` is its decoded content if known (else decoded for the loopback). */
