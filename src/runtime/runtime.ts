@@ -32,7 +32,7 @@ import type {
   SignSlot,
 } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
-import { concatBytes, equalBytes, toHex, u32be, u64be, utf8 } from '../../crypto/bytes.ts';
+import { concatBytes, equalBytes, toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 as ed } from '../../crypto/ed25519.ts';
 import { VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
@@ -53,16 +53,8 @@ import { ExecutedBlocks } from './executed-blocks.ts';
 import { Fifo } from './fifo.ts';
 import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
 import { type Channel, type Logger, silentLogger, type Timers, type Transport } from './ports.ts';
-import {
-  advanceFence,
-  decodeFence,
-  EMPTY_FENCE,
-  encodeFence,
-  type SignFence,
-  type SignFenceStore,
-  underFence,
-  VIEW_SLOT_HEIGHT,
-} from './sign-fence.ts';
+import type { SignFenceStore } from './sign-fence.ts';
+import { SigningGuard } from './signing-guard.ts';
 import { decodeSync, encodeSync, MAX_SYNC_BATCH, type SyncMessage } from './sync-codec.ts';
 
 const WAL_ENGINE = utf8('w/engine/');
@@ -71,19 +63,6 @@ const HALTED_ANSWER: AdmitResult = {
   code: 'NODE_HALTED',
   reason: 'consensus has stopped on this node; see its log',
 };
-const WAL_GUARD = utf8('w/guard/');
-/**
- * One marker per signing batch, `w/seqs/<seq>` (sign-fence.ts), the last SEQ_WINDOW kept: the
- * highest is compared with the fence's count on start, and a gap among them is a WAL that lost
- * records in its middle (a damaged log block), not only at its end.
- */
-const WAL_SEQS = utf8('w/seqs/');
-/**
- * The fence's highest slots when the WAL was found damaged, kept from then on: slots under it
- * stay refused across later restarts (their guard entries are gone for good).
- */
-const WAL_FENCE_BOUND = utf8('w/meta/fence-bound');
-const SEQ_WINDOW = 1024;
 /** Transaction intake (submissions + gossip batches) queued before clients are told to back off. */
 const MAX_PENDING_INTAKE = 5_000;
 /**
@@ -121,9 +100,6 @@ function decodeTxBatch(frame: Uint8Array): Uint8Array[] {
   if (items.length > 4096) throw new Error('too many transactions in one frame');
   return items.map((it, i) => asBytes(it, `tx batch[${i}]`));
 }
-
-/** Height-less (view-change) guard slots kept, most recent views first. */
-const MAX_VIEW_SLOTS = 64;
 
 export interface ValidatorKeys {
   readonly ed25519: Uint8Array;
@@ -195,18 +171,6 @@ export interface RuntimeOptions<M> {
   readonly buildAlternatives?: boolean;
 }
 
-function slotKey(slot: SignSlot): Uint8Array {
-  return concatBytes(u64be(slot.height), u32be(slot.round), new Uint8Array([slot.step & 0xff]));
-}
-
-function slotOfKey(hex: string): SignSlot {
-  return {
-    height: Number(BigInt(`0x${hex.slice(0, 16)}`)),
-    round: Number.parseInt(hex.slice(16, 24), 16),
-    step: Number.parseInt(hex.slice(24, 26), 16),
-  };
-}
-
 export class ConsensusRuntime<M> {
   readonly #o: RuntimeOptions<M>;
   readonly #engine: ConsensusEngine<M>;
@@ -226,15 +190,6 @@ export class ConsensusRuntime<M> {
   #running = false;
   #stopped = false;
   #halt: Halt | undefined;
-  /** The fence as last written (its seq = signing batches so far, counted in the WAL too). */
-  #fence: SignFence = EMPTY_FENCE;
-  /**
-   * Set when the WAL lost signing records: every slot at or under it may have been signed, so
-   * none is (unless the guard still holds the very message). `#fenceCleared` once this validator
-   * signs above it again.
-   */
-  #fenceBound: SignFence | undefined;
-  #fenceCleared = false;
   readonly #clockOffset = new ClockOffset();
   /** Other validators' peer ids: only their clocks count (ClockOffset). */
   readonly #validatorPeers: ReadonlySet<string>;
@@ -247,8 +202,7 @@ export class ConsensusRuntime<M> {
   /** Per engine timer, how many times it was set or cancelled (see 'set-timer' in #apply). */
   readonly #timerGenerations = new Map<string, number>();
   readonly #alternatives = new Map<string, { block: Block; hash: Uint8Array }>();
-  /** Signed slots: slot key (hex) → hash of the signed bytes and the sealed envelope. */
-  readonly #guard = new Map<string, { hash: string; envelope: Uint8Array }>();
+  readonly #guard: SigningGuard;
   /**
    * Block sync's view of each peer: the height it last claimed, when (our clock), and how many
    * block requests to it failed since it last served one (timeout, empty or invalid reply).
@@ -284,6 +238,7 @@ export class ConsensusRuntime<M> {
       self = validators.byPublicKey(ed.publicKeyFromSecret(opts.keys.ed25519))?.index;
     this.self = self;
     this.#selfAddress = self === undefined ? undefined : validators.at(self)?.address;
+    this.#guard = new SigningGuard({ wal: opts.wal, fence: opts.fence, logger: this.#log });
     this.#validatorPeers = new Set(
       validators.validators.filter((v) => v.index !== self).map((v) => v.peerId),
     );
@@ -329,16 +284,10 @@ export class ConsensusRuntime<M> {
 
   /** Loads the write-ahead state, starts the engine and the status ticker. */
   async start(): Promise<void> {
-    for await (const [k, v] of this.#o.wal.iterate(WAL_GUARD)) {
-      this.#guard.set(toHex(k.subarray(WAL_GUARD.length)), {
-        hash: toHex(v.subarray(0, 32)),
-        envelope: v.subarray(32),
-      });
-    }
     const recovered = new Map<string, Uint8Array>();
     for await (const [k, v] of this.#o.wal.iterate(WAL_ENGINE))
       recovered.set(Buffer.from(k.subarray(WAL_ENGINE.length)).toString('utf8'), v);
-    await this.#checkFence();
+    if (this.self !== undefined) await this.#guard.load(this.#o.chain.height);
     this.#o.transport.onMessage((from, channel, bytes) => this.#onNetwork(from, channel, bytes));
     this.#lastProgressAt = this.#o.clock.now();
     this.#enqueue(() => this.#step({ kind: 'start', head: this.#headInfo(), recovered }));
@@ -348,96 +297,11 @@ export class ConsensusRuntime<M> {
   }
 
   /**
-   * Compares the WAL with the sign fence (sign-fence.ts). Their signing-batch counts agree within
-   * one after any crash; a WAL behind lost records, and the validator then refuses every slot up
-   * to the fence's highest. A fence behind (missing, restored) is rebuilt from the WAL, which is
-   * the newer. Both fence copies damaged: nothing tells what was signed — stop and say so.
-   */
-  async #checkFence(): Promise<void> {
-    const store = this.#o.fence;
-    if (store === undefined || this.self === undefined) return;
-    const markers: number[] = [];
-    for await (const [k] of this.#o.wal.iterate(WAL_SEQS))
-      markers.push(Number(BigInt(`0x${toHex(k.subarray(WAL_SEQS.length))}`)));
-    const walSeq = markers.at(-1) ?? 0;
-    const gap =
-      markers.some((m, i) => m !== (markers[0] as number) + i) ||
-      (markers[0] ?? 1) > Math.max(1, walSeq - SEQ_WINDOW + 1);
-    const fromGuard = advanceFence(
-      { ...EMPTY_FENCE, seq: walSeq - 1 },
-      [...this.#guard.keys()].map(slotOfKey),
-      this.#o.chain.height,
-    );
-    const { fence, damaged } = await store.load();
-    const kept = await this.#o.wal.get(WAL_FENCE_BOUND);
-    if (kept !== undefined) this.#fenceBound = decodeFence(kept);
-    if (fence === undefined && damaged > 0)
-      throw new StorageError(
-        'STORAGE_CORRUPT',
-        `both copies of the sign fence (${store.where}) are damaged, so this validator cannot tell what it signed before. If its consensus WAL is intact, delete them to rebuild them from it; if not, first wait until the chain has moved well past where it last signed`,
-        { path: store.where },
-      );
-    if (fence === undefined && gap)
-      throw new StorageError(
-        'STORAGE_CORRUPT',
-        `the consensus WAL lost signing records and the sign fence (${store.where}) is missing, so this validator cannot tell what it signed before: wait until the chain has moved well past where it last signed, then start it with a fresh WAL (delete HOME/data/wal)`,
-        { path: store.where },
-      );
-    if (fence !== undefined && (gap || walSeq < fence.seq - 1)) {
-      this.#fence = fence;
-      this.#fenceBound = fence;
-      // The damaged history's markers go (counting restarts from the fence's, without a gap), and
-      // the bound stays in the WAL for later restarts.
-      await this.#o.wal.batch([
-        ...markers.map((m) => ({ type: 'del' as const, key: concatBytes(WAL_SEQS, u64be(m)) })),
-        { type: 'put', key: WAL_FENCE_BOUND, value: encodeFence(fence) },
-      ]);
-      this.#log.error(
-        'the consensus WAL lost signing records: refusing to sign any slot this validator may have signed until the chain moves past them',
-        {
-          walBatches: walSeq,
-          fenceBatches: fence.seq,
-          gap,
-          upToHeight: fence.maxHeight,
-          upToViewRound: fence.maxViewRound,
-        },
-      );
-    } else if (fence === undefined || walSeq > fence.seq + 1) {
-      // No fence yet (a new validator, or one from before fences) or an older one: the WAL is newer.
-      if (walSeq > 0)
-        this.#log.warn('sign fence missing or behind the consensus WAL: rebuilt from the WAL', {
-          fence: store.where,
-          walBatches: walSeq,
-          fenceBatches: fence?.seq ?? null,
-        });
-      this.#fence = {
-        seq: walSeq,
-        maxHeight: Math.max(fromGuard.maxHeight, fence?.maxHeight ?? 0),
-        maxViewRound: Math.max(fromGuard.maxViewRound, fence?.maxViewRound ?? 0),
-        chainHeight: Math.max(fromGuard.chainHeight, fence?.chainHeight ?? 0),
-      };
-      if (walSeq > 0) await store.write(this.#fence);
-    } else {
-      this.#fence = { ...fence, seq: Math.max(fence.seq, walSeq) };
-    }
-    if (this.#o.chain.height < this.#fence.chainHeight)
-      this.#log.warn(
-        'the chain store is behind where this validator last signed (it lost committed blocks); catching up by block sync',
-        {
-          height: this.#o.chain.height,
-          signedAtHeight: this.#fence.chainHeight,
-        },
-      );
-  }
-
-  /**
-   * While the WAL's loss keeps this validator from signing: the highest slots it may have signed
-   * (cleared once it signs above them).
+   * While a consensus WAL's loss keeps this validator from signing: the slots it refuses
+   * (signing-guard.ts; cleared once it signs above them).
    */
   signingFence(): { upToHeight: number; upToViewRound: number } | undefined {
-    const b = this.#fenceBound;
-    if (b === undefined || this.#fenceCleared) return undefined;
-    return { upToHeight: b.maxHeight, upToViewRound: b.maxViewRound };
+    return this.#guard.refusing();
   }
 
   stop(): void {
@@ -695,7 +559,6 @@ export class ConsensusRuntime<M> {
     const walOps: KvOp[] = [];
     const sealed = new Map<EngineOutput<M>, { bytes: Uint8Array; signature: Uint8Array }>();
     const replaced = new Map<EngineOutput<M>, Uint8Array>();
-    const newSlots: SignSlot[] = [];
     const keys = this.#o.keys;
     for (const out of outputs) {
       if (out.kind === 'persist')
@@ -711,10 +574,9 @@ export class ConsensusRuntime<M> {
         sealed.set(out, seal);
         continue;
       }
-      const key = toHex(slotKey(slot));
       const hash = sha256(codec.signingBytes(out.msg, this.#chainId));
-      const prior = this.#guard.get(key);
-      if (prior === undefined && this.#fenceBound !== undefined && underFence(this.#fenceBound, slot)) {
+      const verdict = this.#guard.verdict(slot, hash);
+      if (verdict.kind === 'refuse') {
         // The WAL lost what was signed here: sign nothing in this slot, ever.
         this.#log.debug('sign fence: not signing a slot this validator may have signed before', {
           slot,
@@ -723,7 +585,7 @@ export class ConsensusRuntime<M> {
         this.#o.hooks?.onRefused?.(slot, codec.describe(out.msg));
         continue;
       }
-      if (prior !== undefined && prior.hash !== toHex(hash)) {
+      if (verdict.kind === 'resend') {
         // Already signed something else for this slot (before a crash, typically): never sign a
         // second message — re-send the one we signed, which keeps this validator participating.
         this.#log.warn('double-sign guard: re-sending the message already signed for this slot', {
@@ -731,31 +593,13 @@ export class ConsensusRuntime<M> {
           refused: codec.describe(out.msg),
         });
         this.#o.hooks?.onRefused?.(slot, codec.describe(out.msg));
-        replaced.set(out, prior.envelope);
+        replaced.set(out, verdict.envelope);
         continue;
       }
       sealed.set(out, seal);
-      if (prior === undefined) {
-        newSlots.push(slot);
-        if (this.#fenceBound !== undefined && !underFence(this.#fenceBound, slot)) this.#fenceCleared = true;
-        this.#guard.set(key, { hash: toHex(hash), envelope });
-        walOps.push({
-          type: 'put',
-          key: concatBytes(WAL_GUARD, slotKey(slot)),
-          value: concatBytes(hash, envelope),
-        });
-      }
+      if (verdict.kind === 'sign') this.#guard.record(slot, hash, envelope);
     }
-    const fenceStore = this.#o.fence;
-    if (newSlots.length > 0 && fenceStore !== undefined) {
-      // A signing batch: counted in the WAL and in the fence, both durable before anything leaves.
-      const next = advanceFence(this.#fence, newSlots, this.#o.chain.height);
-      walOps.push({ type: 'put', key: concatBytes(WAL_SEQS, u64be(next.seq)), value: new Uint8Array(0) });
-      if (next.seq > SEQ_WINDOW)
-        walOps.push({ type: 'del', key: concatBytes(WAL_SEQS, u64be(next.seq - SEQ_WINDOW)) });
-      await Promise.all([this.#o.wal.batch(walOps), fenceStore.write(next)]);
-      this.#fence = next;
-    } else if (walOps.length > 0) await this.#o.wal.batch(walOps);
+    await this.#guard.flush(walOps, this.#o.chain.height);
 
     // 2. Effects, in order.
     for (const out of outputs) {
@@ -1043,28 +887,7 @@ export class ConsensusRuntime<M> {
   }
 
   #pruneGuard(height: number): void {
-    // Slots two heights back can never be signed again by a correct engine; forget them.
-    // Height-less slots (view changes use the maximum height, keyed by view) keep only the most
-    // recent views: a view below those can never be entered again either.
-    const limit = height - 2;
-    const ops: KvOp[] = [];
-    const viewSlots: Array<{ key: string; round: number }> = [];
-    for (const k of [...this.#guard.keys()]) {
-      const slotHeight = Number(BigInt(`0x${k.slice(0, 16)}`));
-      if (slotHeight === VIEW_SLOT_HEIGHT) {
-        viewSlots.push({ key: k, round: Number.parseInt(k.slice(16, 24), 16) });
-      } else if (slotHeight < limit) {
-        this.#guard.delete(k);
-        ops.push({ type: 'del', key: concatBytes(WAL_GUARD, Buffer.from(k, 'hex')) });
-      }
-    }
-    if (viewSlots.length > MAX_VIEW_SLOTS) {
-      viewSlots.sort((x, y) => y.round - x.round);
-      for (const { key } of viewSlots.slice(MAX_VIEW_SLOTS)) {
-        this.#guard.delete(key);
-        ops.push({ type: 'del', key: concatBytes(WAL_GUARD, Buffer.from(key, 'hex')) });
-      }
-    }
+    const ops = this.#guard.prune(height);
     if (ops.length > 0) this.#enqueue(() => this.#o.wal.batch(ops));
   }
 

@@ -1,0 +1,239 @@
+/**
+ * The double-sign guard: what this validator has signed, slot by slot, so that it never signs two
+ * messages for one slot — across crashes (the consensus WAL keeps each slot with the sealed
+ * envelope, durable before the message leaves) and across a WAL that lost records (the sign fence
+ * beside the key, sign-fence.ts, says how far signing went).
+ *
+ * WAL keys (the runtime's WAL store, beside the engine's records under w/engine/):
+ *   w/guard/<slot>          → SHA-256 of the signed bytes ‖ the sealed envelope
+ *   w/seqs/<seq>            → (empty) one marker per signing batch, the last SEQ_WINDOW kept
+ *   w/meta/fence-bound      → the fence's maxima when the WAL was found damaged (kept for good)
+ *
+ * On load the markers are compared with the fence: counts within one (a crash may land either
+ * write alone) and no gap. A WAL behind, or with a gap, lost records: every slot at or under the
+ * fence's maxima is refused from then on. A fence behind the WAL (missing, restored) is rebuilt
+ * from it. Both fence copies damaged, or a damaged WAL without a fence: nothing tells what was
+ * signed, so loading fails with what to do.
+ */
+import type { SignSlot } from '../../consensus/types.ts';
+import { concatBytes, toHex, u32be, u64be, utf8 } from '../../crypto/bytes.ts';
+import { type KvOp, type KvStore, StorageError } from '../../ledger/kv.ts';
+import type { Logger } from './ports.ts';
+import {
+  advanceFence,
+  decodeFence,
+  EMPTY_FENCE,
+  encodeFence,
+  type SignFence,
+  type SignFenceStore,
+  underFence,
+  VIEW_SLOT_HEIGHT,
+} from './sign-fence.ts';
+
+const WAL_GUARD = utf8('w/guard/');
+const WAL_SEQS = utf8('w/seqs/');
+const WAL_FENCE_BOUND = utf8('w/meta/fence-bound');
+const SEQ_WINDOW = 1024;
+/** Height-less (view-change) guard slots kept, most recent views first. */
+const MAX_VIEW_SLOTS = 64;
+
+function slotKey(slot: SignSlot): Uint8Array {
+  return concatBytes(u64be(slot.height), u32be(slot.round), new Uint8Array([slot.step & 0xff]));
+}
+
+function slotOfKey(hex: string): SignSlot {
+  return {
+    height: Number(BigInt(`0x${hex.slice(0, 16)}`)),
+    round: Number.parseInt(hex.slice(16, 24), 16),
+    step: Number.parseInt(hex.slice(24, 26), 16),
+  };
+}
+
+const seqKey = (seq: number) => concatBytes(WAL_SEQS, u64be(seq));
+
+/** What to do with a message about to be signed for a slot. */
+export type GuardVerdict =
+  /** Nothing signed there yet: sign it (and `record` it). */
+  | { readonly kind: 'sign' }
+  /** This very message was signed before: signing again gives the same bytes. */
+  | { readonly kind: 'same' }
+  /** Another message was signed for the slot: re-send that one instead. */
+  | { readonly kind: 'resend'; readonly envelope: Uint8Array }
+  /** The WAL lost what was signed here (the fence says it may have been): sign nothing. */
+  | { readonly kind: 'refuse' };
+
+export class SigningGuard {
+  readonly #wal: KvStore;
+  readonly #store: SignFenceStore | undefined;
+  readonly #log: Logger;
+  /** Signed slots: slot key (hex) → hash of the signed bytes and the sealed envelope. */
+  readonly #slots = new Map<string, { hash: string; envelope: Uint8Array }>();
+  /** Slots recorded since the last flush. */
+  #pending: Array<{ slot: SignSlot; key: string }> = [];
+  /** The fence as last written (its seq = signing batches so far, counted in the WAL too). */
+  #fence: SignFence = EMPTY_FENCE;
+  /** Set when the WAL lost signing records: every slot at or under it is refused. */
+  #bound: SignFence | undefined;
+  /** This validator signed above the bound since (it is signing again). */
+  #boundCleared = false;
+
+  constructor(o: { wal: KvStore; fence: SignFenceStore | undefined; logger: Logger }) {
+    this.#wal = o.wal;
+    this.#store = o.fence;
+    this.#log = o.logger;
+  }
+
+  /** Reads the guard back from the WAL and checks it against the fence (a validator only). */
+  async load(chainHeight: number): Promise<void> {
+    for await (const [k, v] of this.#wal.iterate(WAL_GUARD))
+      this.#slots.set(toHex(k.subarray(WAL_GUARD.length)), {
+        hash: toHex(v.subarray(0, 32)),
+        envelope: v.subarray(32),
+      });
+    if (this.#store !== undefined) await this.#checkFence(this.#store, chainHeight);
+  }
+
+  verdict(slot: SignSlot, hash: Uint8Array): GuardVerdict {
+    const prior = this.#slots.get(toHex(slotKey(slot)));
+    if (prior !== undefined)
+      return prior.hash === toHex(hash) ? { kind: 'same' } : { kind: 'resend', envelope: prior.envelope };
+    if (this.#bound !== undefined && underFence(this.#bound, slot)) return { kind: 'refuse' };
+    return { kind: 'sign' };
+  }
+
+  /** A new signature for `slot` (after a 'sign' verdict): durable with the step's next flush. */
+  record(slot: SignSlot, hash: Uint8Array, envelope: Uint8Array): void {
+    const key = toHex(slotKey(slot));
+    this.#slots.set(key, { hash: toHex(hash), envelope });
+    this.#pending.push({ slot, key });
+    if (this.#bound !== undefined && !underFence(this.#bound, slot)) this.#boundCleared = true;
+  }
+
+  /**
+   * Writes the step's WAL batch (`ops`: the engine's records) with the guard entries recorded
+   * since the last flush; a signing batch also gets its marker and the fence, in parallel — both
+   * durable before anything of the step leaves.
+   */
+  async flush(ops: KvOp[], chainHeight: number): Promise<void> {
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const { key } of pending) {
+      const e = this.#slots.get(key) as { hash: string; envelope: Uint8Array };
+      ops.push({
+        type: 'put',
+        key: concatBytes(WAL_GUARD, Buffer.from(key, 'hex')),
+        value: concatBytes(Buffer.from(e.hash, 'hex'), e.envelope),
+      });
+    }
+    if (pending.length > 0 && this.#store !== undefined) {
+      const next = advanceFence(
+        this.#fence,
+        pending.map((p) => p.slot),
+        chainHeight,
+      );
+      ops.push({ type: 'put', key: seqKey(next.seq), value: new Uint8Array(0) });
+      if (next.seq > SEQ_WINDOW) ops.push({ type: 'del', key: seqKey(next.seq - SEQ_WINDOW) });
+      await Promise.all([this.#wal.batch(ops), this.#store.write(next)]);
+      this.#fence = next;
+    } else if (ops.length > 0) await this.#wal.batch(ops);
+  }
+
+  /**
+   * Forgets slots no correct engine signs again once `height` is committed: two heights back;
+   * of the height-less (view-change) slots, all but the most recent views. Returns the WAL ops.
+   */
+  prune(height: number): KvOp[] {
+    const limit = height - 2;
+    const ops: KvOp[] = [];
+    const drop = (key: string) => {
+      this.#slots.delete(key);
+      ops.push({ type: 'del', key: concatBytes(WAL_GUARD, Buffer.from(key, 'hex')) });
+    };
+    const viewSlots: Array<{ key: string; round: number }> = [];
+    for (const key of [...this.#slots.keys()]) {
+      const slot = slotOfKey(key);
+      if (slot.height === VIEW_SLOT_HEIGHT) viewSlots.push({ key, round: slot.round });
+      else if (slot.height < limit) drop(key);
+    }
+    if (viewSlots.length > MAX_VIEW_SLOTS) {
+      viewSlots.sort((x, y) => y.round - x.round);
+      for (const { key } of viewSlots.slice(MAX_VIEW_SLOTS)) drop(key);
+    }
+    return ops;
+  }
+
+  /** While a WAL's loss keeps this validator from signing: the slots it refuses. */
+  refusing(): { upToHeight: number; upToViewRound: number } | undefined {
+    const b = this.#bound;
+    if (b === undefined || this.#boundCleared) return undefined;
+    return { upToHeight: b.maxHeight, upToViewRound: b.maxViewRound };
+  }
+
+  async #checkFence(store: SignFenceStore, chainHeight: number): Promise<void> {
+    const markers: number[] = [];
+    for await (const [k] of this.#wal.iterate(WAL_SEQS))
+      markers.push(Number(BigInt(`0x${toHex(k.subarray(WAL_SEQS.length))}`)));
+    const walSeq = markers.at(-1) ?? 0;
+    const gap =
+      markers.some((m, i) => m !== (markers[0] as number) + i) ||
+      (markers[0] ?? 1) > Math.max(1, walSeq - SEQ_WINDOW + 1);
+    const { fence, damaged } = await store.load();
+    const kept = await this.#wal.get(WAL_FENCE_BOUND);
+    if (kept !== undefined) this.#bound = decodeFence(kept);
+    if (fence === undefined && damaged > 0)
+      throw new StorageError(
+        'STORAGE_CORRUPT',
+        `both copies of the sign fence (${store.where}) are damaged, so this validator cannot tell what it signed before. If its consensus WAL is intact, delete them to rebuild them from it; if not, first wait until the chain has moved well past where it last signed`,
+        { path: store.where },
+      );
+    if (fence === undefined && gap)
+      throw new StorageError(
+        'STORAGE_CORRUPT',
+        `the consensus WAL lost signing records and the sign fence (${store.where}) is missing, so this validator cannot tell what it signed before: wait until the chain has moved well past where it last signed, then start it with a fresh WAL (delete HOME/data/wal)`,
+        { path: store.where },
+      );
+    if (fence !== undefined && (gap || walSeq < fence.seq - 1)) {
+      this.#fence = fence;
+      this.#bound = fence;
+      // The damaged history's markers go (counting restarts from the fence's, without a gap), and
+      // the bound stays in the WAL for later restarts.
+      await this.#wal.batch([
+        ...markers.map((m) => ({ type: 'del' as const, key: seqKey(m) })),
+        { type: 'put', key: WAL_FENCE_BOUND, value: encodeFence(fence) },
+      ]);
+      this.#log.error(
+        'the consensus WAL lost signing records: refusing to sign any slot this validator may have signed until the chain moves past them',
+        {
+          walBatches: walSeq,
+          fenceBatches: fence.seq,
+          gap,
+          upToHeight: fence.maxHeight,
+          upToViewRound: fence.maxViewRound,
+        },
+      );
+    } else if (fence === undefined || walSeq > fence.seq + 1) {
+      // No fence yet (a new validator, or one from before fences) or an older one: the WAL is newer.
+      if (walSeq > 0)
+        this.#log.warn('sign fence missing or behind the consensus WAL: rebuilt from the WAL', {
+          fence: store.where,
+          walBatches: walSeq,
+          fenceBatches: fence?.seq ?? null,
+        });
+      const fromGuard = advanceFence(EMPTY_FENCE, [...this.#slots.keys()].map(slotOfKey), chainHeight);
+      this.#fence = {
+        seq: walSeq,
+        maxHeight: Math.max(fromGuard.maxHeight, fence?.maxHeight ?? 0),
+        maxViewRound: Math.max(fromGuard.maxViewRound, fence?.maxViewRound ?? 0),
+        chainHeight: Math.max(fromGuard.chainHeight, fence?.chainHeight ?? 0),
+      };
+      if (walSeq > 0) await store.write(this.#fence);
+    } else {
+      this.#fence = { ...fence, seq: Math.max(fence.seq, walSeq) };
+    }
+    if (chainHeight < this.#fence.chainHeight)
+      this.#log.warn(
+        'the chain store is behind where this validator last signed (it lost committed blocks); catching up by block sync',
+        { height: chainHeight, signedAtHeight: this.#fence.chainHeight },
+      );
+  }
+}
