@@ -367,38 +367,34 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
 
   step(input: EngineInput<HsMessage>): EngineOutput<HsMessage>[] {
     this.#out = [];
-    try {
-      switch (input.kind) {
-        case 'start':
-          this.#onStart(input.head, input.recovered);
-          break;
-        case 'message':
-          if (this.#started) this.#onMessage(input.from, input.msg, input.signature);
-          break;
-        case 'timeout':
-          if (this.#started) this.#onTimer(input.timer);
-          break;
-        case 'txs-available': {
-          const arrived = !this.#txsPending;
-          this.#txsPending = true;
-          if (this.#started && arrived) this.#onTxsArrived();
-          if (this.#started) this.#tryPropose();
-          break;
-        }
-        case 'block-built':
-          if (this.#started) this.#onBlockBuilt(input.round, input.hash, input.block);
-          break;
-        case 'executed':
-          if (this.#started) this.#onExecuted(input.hash, input.valid, input.code, input.reason);
-          break;
-        case 'committed':
-          if (this.#started) this.#onCommitted(input.head, input.bySync);
-          break;
+    // No catch-all: inputs are authenticated and decoded strictly before they get here, and every
+    // rule checks what it reads; anything thrown is a bug, and the runtime halts on it.
+    switch (input.kind) {
+      case 'start':
+        this.#onStart(input.head, input.recovered);
+        break;
+      case 'message':
+        if (this.#started) this.#onMessage(input.from, input.msg, input.signature);
+        break;
+      case 'timeout':
+        if (this.#started) this.#onTimer(input.timer);
+        break;
+      case 'txs-available': {
+        const arrived = !this.#txsPending;
+        this.#txsPending = true;
+        if (this.#started && arrived) this.#onTxsArrived();
+        if (this.#started) this.#tryPropose();
+        break;
       }
-    } catch (e) {
-      // Hostile input must never take the node down; the state changes so far are consistent
-      // (each rule completes before the next) and the persist below still precedes any send.
-      this.#log('warn', 'hotstuff: input failed', { input: input.kind, error: (e as Error).message });
+      case 'block-built':
+        if (this.#started) this.#onBlockBuilt(input.round, input.hash, input.block);
+        break;
+      case 'executed':
+        if (this.#started) this.#onExecuted(input.hash, input.valid, input.code, input.reason);
+        break;
+      case 'committed':
+        if (this.#started) this.#onCommitted(input.head, input.bySync);
+        break;
     }
     if (this.#dirty) {
       this.#dirty = false;
@@ -1229,16 +1225,11 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         : entry.power >= this.#validators.quorumPower;
     if (!reached) return;
     const votes = [...entry.sigs].map(([v, signature]) => ({ validator: v, signature }));
-    let qc: QuorumCert;
-    try {
-      qc =
-        this.#p.qc === 'threshold'
-          ? assembleThresholdQc(m.view, entry.hash, votes, this.#threshold)
-          : assembleAggregateQc(m.view, entry.hash, votes, this.#validators.size);
-    } catch (e) {
-      this.#log('warn', 'hotstuff: could not assemble a QC', { view: m.view, error: (e as Error).message });
-      return;
-    }
+    // Every vote was verified on arrival, so assembling cannot fail on a peer's input.
+    const qc =
+      this.#p.qc === 'threshold'
+        ? assembleThresholdQc(m.view, entry.hash, votes, this.#threshold)
+        : assembleAggregateQc(m.view, entry.hash, votes, this.#validators.size);
     rememberValidQc(qc, this.#trust);
     this.#log('debug', 'formed QC', { view: m.view, votes: votes.length });
     this.#processQc(qc, undefined);

@@ -205,6 +205,43 @@ describe('liveness needs an honest quorum', () => {
   });
 });
 
+describe('an engine that throws', () => {
+  it('negative control: halts that node, and the run reports it as a violation (not a pass)', async () => {
+    // Tendermint whose instance on validator 2 throws on its 40th step: a bug in the middle of a run.
+    const faulty: EngineModule<unknown> = {
+      ...engine,
+      create(ctx) {
+        const inner = engine.create(ctx);
+        let steps = 0;
+        return {
+          step(input) {
+            if (ctx.self === 2 && ++steps === 40)
+              throw new TypeError('engine bug: undefined is not a function');
+            return inner.step(input);
+          },
+          status: () => inner.status(),
+        };
+      },
+    };
+    const r = await runSimulation({
+      engine: faulty,
+      nodes: 4,
+      byzantine: 0,
+      byzantineMode: 'silent',
+      faults: new Set(),
+      seed: 'throws',
+      durationMs: 5_000,
+      txs: 10,
+    });
+    expect(r.safe).toBe(false);
+    const halts = r.violations.filter((v) => v.kind === 'halt');
+    expect(halts.length).toBe(1);
+    expect(halts[0]?.detail).toMatch(/node 2 halted \(INTERNAL\): engine bug/);
+    // The other three (a quorum) go on: the halt is the node's, not the network's.
+    expect(r.nodeStates.filter((n) => n.id !== 2).every((n) => n.height > 2)).toBe(true);
+  });
+});
+
 describe('replay Byzantine mode', () => {
   const chain = makeTestChain({ validators: 4, chainId: 'sim' });
   const vs = chain.genesis.validators;
