@@ -48,7 +48,7 @@
  *
  * Persisted (key "state", before any vote/timeout of the step leaves): curView, lastVotedView,
  * timedOutView, highQC, lockedQC, highTC; and each block voted for (key "block/<hash>", forgotten
- * once committed), so that after a restart the uncommitted chain can be re-executed without the
+ * two heights after its commit), so that after a restart the uncommitted chain can be re-executed without the
  * network. Every uncommitted block of the certified chain was voted for by > 2/3 of the power, so
  * after a restart of every node at once each one is still held by at least one honest validator,
  * and a QC for a block a node lacks can always be served by a peer.
@@ -146,6 +146,13 @@ const REPLIES_PER_PEER_PER_VIEW = 4;
 const MAX_SYNC_BYTES = 8 * 1024 * 1024;
 const STATE_KEY = 'state';
 const BLOCK_KEY = 'block/';
+/**
+ * Voted blocks stay in the WAL this many heights past their commit: a chain store may lose its
+ * last write (storage.sync off, or a disk that lies about fsync), and if every node lost the same
+ * commit, the block must still be somewhere — found by the simulator (test:long) when voted blocks
+ * were forgotten at once.
+ */
+const KEEP_COMMITTED_BLOCKS = 2;
 const RECORD_VERSION = 1;
 const BAD_JUSTIFY = 'invalid justify QC';
 
@@ -475,10 +482,12 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       } catch {
         // a damaged block record: it can be fetched again
       }
-      if (b !== undefined && b.header.height > head.height) {
-        blocks.push(b);
-        this.#persistedBlocks.set(key, b.header.height);
-      } else this.#out.push({ kind: 'forget', key });
+      if (b === undefined || b.header.height <= head.height - KEEP_COMMITTED_BLOCKS) {
+        this.#out.push({ kind: 'forget', key });
+        continue;
+      }
+      this.#persistedBlocks.set(key, b.header.height);
+      if (b.header.height > head.height) blocks.push(b);
     }
     blocks.sort((a, b) => a.header.height - b.header.height);
     for (const b of blocks) {
@@ -1008,7 +1017,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     this.#txsPending = false; // the runtime re-announces a non-empty mempool right after
     for (const [id, b] of this.#blocks) if (b.height <= head.height) this.#blocks.delete(id);
     for (const [key, height] of this.#persistedBlocks) {
-      if (height > head.height) continue;
+      if (height > head.height - KEEP_COMMITTED_BLOCKS) continue;
       this.#persistedBlocks.delete(key);
       this.#out.push({ kind: 'forget', key });
     }

@@ -10,6 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { hotstuff } from '../../consensus/hotstuff/index.ts';
 import type { EngineModule } from '../../consensus/types.ts';
+import { runSimulation } from '../../src/sim/simulation.ts';
 import { expectClean, expectDeterministic, negativeControlCaught, sweep } from './sweep.ts';
 
 const engine = hotstuff as EngineModule<unknown>;
@@ -41,6 +42,40 @@ describe('hotstuff under the simulator', () => {
       ).toBe(true);
     }
   }, 300_000);
+
+  it('every node loses its last commit at once (an unsynced chain write): the block is still in their WALs and commits again', async () => {
+    for (const chain of [2, 3] as const) {
+      let lost = 0;
+      const r = await runSimulation({
+        engine,
+        engineParams: { chain },
+        nodes: 4,
+        byzantine: 0,
+        byzantineMode: 'silent',
+        faults: new Set(),
+        seed: `lose-last-commit-${chain}`,
+        durationMs: 15_000,
+        txs: 40,
+        scenario: (ctl) => {
+          // As soon as every node has committed the same latest block: all lose that commit.
+          let done = false;
+          const heights = () => [0, 1, 2, 3].map((i) => ctl.runtime(i)?.chain.height ?? -1);
+          for (let t = 5_000; t < 12_000; t += 5)
+            ctl.at(t, async () => {
+              const h = heights();
+              if (done || h.some((x) => x !== h[0] || x < 3)) return;
+              done = true;
+              for (const i of [0, 1, 2, 3]) ctl.crash(i, { loseUnsynced: true });
+              for (const i of [0, 1, 2, 3]) await ctl.restart(i);
+              lost = h[0] as number;
+            });
+        },
+      });
+      expect(lost, 'the scenario found a moment when all agreed').toBeGreaterThan(0);
+      expect(r.safe, JSON.stringify(r.violations.slice(0, 3))).toBe(true);
+      expect(r.live, `${chain}-chain: ${r.livenessFailure}`).toBe(true);
+    }
+  }, 120_000);
 
   it('is deterministic: same seed, same trace hash; another seed, another trace', async () => {
     await expectDeterministic(engine, { qc: 'threshold', chain: 2 });
