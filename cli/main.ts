@@ -11,6 +11,7 @@ import {
   queryTx,
   txSend,
 } from './commands/client.ts';
+import { evidenceVerify } from './commands/evidence.ts';
 import { genesisInit } from './commands/genesis.ts';
 import { keysGenerate, keysShow } from './commands/keys.ts';
 import { init, start, startLocal, testnet, testnetUp } from './commands/node.ts';
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   proofAccount,
   proofRecord,
   proofVerify,
+  evidenceVerify,
   logConsistency,
   keysGenerate,
   keysShow,

@@ -30,6 +30,8 @@ export interface OpenedEnvelope<M> {
   readonly msg: M;
   readonly msgBytes: Uint8Array;
   readonly signature: Uint8Array;
+  /** What the signature covers (`codec.signingBytes`). */
+  readonly signingBytes: Uint8Array;
 }
 
 export function sealEnvelope<M>(
@@ -78,8 +80,9 @@ export function openEnvelope<M>(
   const validator = validators.at(from);
   if (validator === undefined)
     throw new EnvelopeError('UNKNOWN_VALIDATOR', `signer ${from} is not a validator`);
-  if (!verify(signature, codec.signingBytes(msg, chainId), validator.publicKey)) {
+  const signingBytes = codec.signingBytes(msg, chainId);
+  if (!verify(signature, signingBytes, validator.publicKey)) {
     throw new EnvelopeError('BAD_SIGNATURE', `bad signature from validator ${from} (${validator.name})`);
   }
-  return { from, msg, msgBytes, signature };
+  return { from, msg, msgBytes, signature, signingBytes };
 }

@@ -121,6 +121,8 @@ export const sim: Command = {
       live: r.live,
       ...(r.livenessFailure === undefined ? {} : { livenessFailure: r.livenessFailure }),
       violations: r.violations,
+      // Verified equivocation evidence held by honest nodes: the validator and the slot it signed twice.
+      evidence: r.evidence,
       traceHash: r.traceHash,
       wallMs: r.wallMs,
     };
@@ -130,6 +132,11 @@ export const sim: Command = {
         `${r.engine}: ${r.nodes} nodes, ${r.byzantine} byzantine (${r.byzantineMode})${r.tolerated ? '' : ' — MORE THAN THE ENGINE TOLERATES'}, seed ${r.seed}`,
         `simulated ${(r.simulatedMs / 1000).toFixed(1)} s in ${(r.wallMs / 1000).toFixed(1)} s: height ${r.committedHeight}, ${r.committedTxs} txs, ${r.viewChanges} view changes, ${r.messages} messages`,
         `safety: ${r.safe ? 'OK' : `VIOLATED (${r.violations.length})`}   liveness: ${r.live ? 'OK' : `FAILED — ${r.livenessFailure}`}`,
+        ...(r.evidence.length === 0
+          ? []
+          : [
+              `equivocation evidence against validator(s) ${[...new Set(r.evidence.map((e) => e.validator))].join(', ')} (${r.evidence.length} slots)`,
+            ]),
         ...r.violations
           .slice(0, 10)
           .map((v) => `  ${v.kind} at t=${((v.time - 1_700_000_000_000) / 1000).toFixed(3)}s: ${v.detail}`),

@@ -17,6 +17,7 @@ export interface MetricSources {
   evidence(): number;
   rejectedMessages(): number;
   syncedBlocks(): number;
+  equivocations(): number;
   /** 1 once consensus halted on this node (a storage fault or a broken invariant). */
   halted(): number;
 }
@@ -61,7 +62,16 @@ export class NodeMetrics {
     counter('verity_p2p_bytes_out_total', 'Bytes sent to peers', src.bytesOut);
     counter('verity_peer_penalties_total', 'Penalties given to misbehaving peers', src.peerPenalties);
     counter('verity_peer_bans_total', 'Peers banned (disconnected for a cool-down) by scoring', src.peerBans);
-    counter('verity_byzantine_evidence_total', 'Equivocation evidence observed', src.evidence);
+    counter(
+      'verity_byzantine_evidence_total',
+      "Misbehaviour reported by the engine's own checks",
+      src.evidence,
+    );
+    counter(
+      'verity_equivocations_total',
+      'Verified equivocation evidence held (two signed messages of one validator for one slot; GET /evidence)',
+      src.equivocations,
+    );
     counter('verity_rejected_messages_total', 'Peer messages rejected as invalid', src.rejectedMessages);
     counter('verity_synced_blocks_total', 'Blocks applied through block sync', src.syncedBlocks);
     gauge(

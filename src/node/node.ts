@@ -242,6 +242,7 @@ export class VerityNode {
         rejectedMessages: () => runtime.counters.rejected,
         syncedBlocks: () => runtime.counters.syncedBlocks,
         halted: () => (runtime.halted === undefined ? 0 : 1),
+        equivocations: () => runtime.counters.equivocations,
       });
       const [host, portText] = o.config.rpc.listen.split(':') as [string, string];
       const parts = { genesis, chain, runtime, network, metrics, logger: log, stores };
@@ -271,6 +272,7 @@ export class VerityNode {
         metricsText: () => metrics.text(),
         health: () => node?.health() ?? { ok: false, problems: ['starting'] },
         clockOffset: () => runtime.clockOffset(),
+        equivocations: () => runtime.equivocations(),
         storageFault: (e) => runtime.halt(e),
         noteSubmitted: (etx) => {
           metrics.txsSubmitted.inc();

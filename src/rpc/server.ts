@@ -8,6 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { type Equivocation, encodeEquivocation } from '../../consensus/evidence.ts';
 import { fromHex, fromHexExact, toHex, utf8 } from '../../crypto/bytes.ts';
 import { VerityError } from '../../crypto/errors.ts';
 import { formatAddress, parseAddress } from '../../ledger/address.ts';
@@ -47,6 +48,8 @@ export interface NodeApi {
   onBlock(listener: (height: number) => void): () => void;
   metricsText(): Promise<string>;
   noteSubmitted(etx: EncodedTransaction): void;
+  /** Equivocation evidence this node holds (verified). */
+  equivocations(): Equivocation[];
   /** This node's clock against its peers' (positive: ahead), if any peer reported its clock. */
   clockOffset(): { offsetMs: number; peers: number } | undefined;
   /** Whether the node is fully started and working, and what is wrong if not (GET /health). */
@@ -433,6 +436,16 @@ export class RpcServer {
           height: chain.height,
         };
       }
+      case '/evidence':
+        // Each item verifies offline: `verity evidence verify FILE --genesis GENESIS`.
+        return {
+          evidence: api.equivocations().map((e) => ({
+            validator: e.validator,
+            name: api.genesis.validators.at(e.validator)?.name ?? null,
+            slot: e.slot,
+            evidence: toHex(encodeEquivocation(e)),
+          })),
+        };
       case '/validators':
         return {
           validators: api.genesis.validators.describe(),

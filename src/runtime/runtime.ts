@@ -20,6 +20,12 @@ import {
   type SignatureVerifier,
   sealEnvelope,
 } from '../../consensus/envelope.ts';
+import {
+  decodeEquivocation,
+  type Equivocation,
+  encodeEquivocation,
+  verifyEquivocation,
+} from '../../consensus/evidence.ts';
 import type { Rng } from '../../consensus/rng.ts';
 import type {
   ConsensusEngine,
@@ -49,13 +55,20 @@ import { type KvOp, type KvStore, StorageError } from '../../ledger/kv.ts';
 import type { LedgerState } from '../../ledger/state.ts';
 import { decodeTransaction, type EncodedTransaction, verifyTransaction } from '../../ledger/tx.ts';
 import { ClockOffset } from './clock-offset.ts';
+import { EquivocationWatch } from './equivocation-watch.ts';
 import { ExecutedBlocks } from './executed-blocks.ts';
 import { Fifo } from './fifo.ts';
 import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
 import { type Channel, type Logger, silentLogger, type Timers, type Transport } from './ports.ts';
 import type { SignFenceStore } from './sign-fence.ts';
 import { SigningGuard } from './signing-guard.ts';
-import { decodeSync, encodeSync, MAX_SYNC_BATCH, type SyncMessage } from './sync-codec.ts';
+import {
+  decodeSync,
+  encodeSync,
+  MAX_EVIDENCE_BYTES,
+  MAX_SYNC_BATCH,
+  type SyncMessage,
+} from './sync-codec.ts';
 
 const WAL_ENGINE = utf8('w/engine/');
 const HALTED_ANSWER: AdmitResult = {
@@ -118,6 +131,8 @@ export interface RuntimeHooks {
   onEvidence?(evidence: Evidence): void;
   /** A message the guard refused to sign (would have been a double sign). */
   onRefused?(slot: SignSlot, description: string): void;
+  /** Equivocation evidence this node caught or received (verified), once per validator and slot. */
+  onEquivocation?(evidence: Equivocation): void;
   /** Consensus stopped on this node for good (see `ConsensusRuntime.halted`). */
   onHalt?(halt: Halt): void;
 }
@@ -203,6 +218,7 @@ export class ConsensusRuntime<M> {
   readonly #timerGenerations = new Map<string, number>();
   readonly #alternatives = new Map<string, { block: Block; hash: Uint8Array }>();
   readonly #guard: SigningGuard;
+  readonly #equivocations: EquivocationWatch;
   /**
    * Block sync's view of each peer: the height it last claimed, when (our clock), and how many
    * block requests to it failed since it last served one (timeout, empty or invalid reply).
@@ -225,6 +241,8 @@ export class ConsensusRuntime<M> {
     /** Block requests that timed out or got an empty or invalid reply. */
     syncFailures: 0,
     evidence: 0,
+    /** Equivocation evidence held (caught or received, verified). */
+    equivocations: 0,
     droppedTxGossip: 0,
   };
 
@@ -239,6 +257,7 @@ export class ConsensusRuntime<M> {
     this.self = self;
     this.#selfAddress = self === undefined ? undefined : validators.at(self)?.address;
     this.#guard = new SigningGuard({ wal: opts.wal, fence: opts.fence, logger: this.#log });
+    this.#equivocations = new EquivocationWatch(opts.engine.name, opts.genesis.chainId);
     this.#validatorPeers = new Set(
       validators.validators.filter((v) => v.index !== self).map((v) => v.peerId),
     );
@@ -866,6 +885,7 @@ export class ConsensusRuntime<M> {
       if (a.block.header.height <= height) this.#alternatives.delete(k);
     await this.mempool.update(executed.txs);
     this.#pruneGuard(height);
+    this.#equivocations.prune(height);
     for (const etx of executed.txs) {
       const key = toHex(etx.id);
       const waiters = this.#commitWaiters.get(key);
@@ -938,9 +958,59 @@ export class ConsensusRuntime<M> {
       this.#o.transport.penalize(from, `consensus message for implausible height ${height}`, 'minor');
       return;
     }
+    // Two validly signed messages of one validator for one slot are equivocation in any engine.
+    const slot = engine.codec.slot(opened.msg);
+    if (slot !== undefined) {
+      const e = this.#equivocations.observe(opened.from, slot, sha256(opened.signingBytes), bytes);
+      if (e !== undefined) this.#onEquivocation(e, 'caught');
+    }
     // Our own messages can come back (relayed by peers): after a restart they are how we relearn
     // our own votes. The engine's vote sets ignore duplicates.
     await this.#step({ kind: 'message', from: opened.from, msg: opened.msg, signature: opened.signature });
+  }
+
+  /** New evidence (caught here, or received and verified): reported and passed on to every peer. */
+  #onEquivocation(e: Equivocation, how: 'caught' | 'received'): void {
+    this.counters.equivocations++;
+    this.#log.warn('equivocation: a validator signed two different messages for one slot', {
+      validator: e.validator,
+      name: this.#o.genesis.validators.at(e.validator)?.name,
+      slot: e.slot,
+      how,
+    });
+    this.#o.hooks?.onEquivocation?.(e);
+    this.#send(undefined, 'sync', encodeSync({ kind: 'evidence', evidence: encodeEquivocation(e) }));
+  }
+
+  /** Evidence from a peer: kept and passed on if it verifies and is new; forged evidence is scored. */
+  #onEvidence(from: string, bytes: Uint8Array): void {
+    const { genesis, engine } = this.#o;
+    let e: Equivocation;
+    try {
+      e = decodeEquivocation(bytes, MAX_EVIDENCE_BYTES);
+    } catch {
+      this.counters.rejected++;
+      this.#o.transport.penalize(from, 'undecodable evidence', 'major');
+      return;
+    }
+    const check = verifyEquivocation(e, {
+      engine: engine.name,
+      chainId: this.#chainId,
+      validators: genesis.validators,
+      codec: engine.codec,
+      ...(this.#o.verify === undefined ? {} : { verify: this.#o.verify }),
+    });
+    if (!check.ok) {
+      this.counters.rejected++;
+      this.#o.transport.penalize(from, `invalid evidence: ${check.reason}`, 'major');
+      return;
+    }
+    if (this.#equivocations.add(e)) this.#onEquivocation(e, 'received');
+  }
+
+  /** Equivocation evidence this node holds (caught or received, each verified). */
+  equivocations(): Equivocation[] {
+    return this.#equivocations.evidence();
   }
 
   async #onTx(from: string, frame: Uint8Array): Promise<void> {
@@ -1054,6 +1124,8 @@ export class ConsensusRuntime<M> {
         return this.#serveBlocks(from, msg.from, msg.count);
       case 'blocks':
         return this.#applySyncedBlocks(from, msg.items);
+      case 'evidence':
+        return this.#onEvidence(from, msg.evidence);
     }
   }
 

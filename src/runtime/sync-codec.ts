@@ -3,11 +3,14 @@
  *   [1, height, headHash, clockMs]   status: my committed head, and my clock (ClockOffset)
  *   [2, fromHeight, count]           get-blocks
  *   [3, [[block, certificate], …]]   blocks (ascending heights)
+ *   [4, evidence]                    equivocation evidence (consensus/evidence.ts), gossiped
  */
+import { MAX_EVIDENCE_BYTES } from '../../consensus/evidence.ts';
 import { asBytes, asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 
 export const MAX_SYNC_MESSAGE_BYTES = 32 * 1024 * 1024;
 export const MAX_SYNC_BATCH = 64;
+export { MAX_EVIDENCE_BYTES };
 
 export type SyncMessage =
   | { readonly kind: 'status'; readonly height: number; readonly hash: Uint8Array; readonly clockMs: number }
@@ -15,7 +18,8 @@ export type SyncMessage =
   | {
       readonly kind: 'blocks';
       readonly items: ReadonlyArray<{ readonly block: Uint8Array; readonly certificate: Uint8Array }>;
-    };
+    }
+  | { readonly kind: 'evidence'; readonly evidence: Uint8Array };
 
 export function encodeSync(m: SyncMessage): Uint8Array {
   switch (m.kind) {
@@ -25,6 +29,8 @@ export function encodeSync(m: SyncMessage): Uint8Array {
       return rlpEncode([2, m.from, m.count]);
     case 'blocks':
       return rlpEncode([3, m.items.map((i) => [i.block, i.certificate])]);
+    case 'evidence':
+      return rlpEncode([4, m.evidence]);
   }
 }
 
@@ -61,5 +67,7 @@ export function decodeSync(bytes: Uint8Array): SyncMessage {
       }),
     };
   }
+  if (kind === 4 && f.length === 2)
+    return { kind: 'evidence', evidence: asBytes(f[1], 'evidence', { max: MAX_EVIDENCE_BYTES }) };
   throw new Error(`unknown sync message kind ${kind}`);
 }

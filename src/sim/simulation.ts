@@ -121,7 +121,13 @@ export interface SimResult {
   readonly livenessFailure?: string;
   readonly violations: readonly Violation[];
   readonly traceHash: string;
-  readonly evidence: number;
+  /** Free-text misbehaviour reports of the engines (invalid messages, duplicate proposals…). */
+  readonly engineReports: number;
+  /**
+   * Verified equivocation evidence the honest nodes hold (consensus/evidence.ts), one per
+   * (validator, slot), in order of validator then slot.
+   */
+  readonly evidence: ReadonlyArray<{ readonly validator: number; readonly slot: SignSlot }>;
   readonly refusedDoubleSigns: number;
   readonly wallMs: number;
   /** Final state of every node instance (for diagnosis). */
@@ -309,6 +315,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const tolerated = o.byzantine <= toleratedByzantine(o.nodes, o.engine.faultModel);
   let refused = 0;
   let evidence = 0;
+  const equivocations = new Map<string, { validator: number; slot: SignSlot }>();
 
   // Which validators are Byzantine: chosen by the seed, so rotation positions vary across runs.
   const byzSet = new Set(
@@ -418,6 +425,11 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         },
         onEvidence: () => {
           evidence++;
+        },
+        onEquivocation: (e) => {
+          if (node.byzantine) return;
+          const key = `${e.validator}/${e.slot.height}/${e.slot.round}/${e.slot.step}`;
+          if (!equivocations.has(key)) equivocations.set(key, { validator: e.validator, slot: e.slot });
         },
         onHalt: (halt) => {
           trace.update(`h${now},${node.id};`);
@@ -767,7 +779,14 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     ...(livenessFailure === undefined ? {} : { livenessFailure }),
     violations: checker.violations,
     traceHash: trace.digest('hex'),
-    evidence,
+    engineReports: evidence,
+    evidence: [...equivocations.values()].sort(
+      (a, b) =>
+        a.validator - b.validator ||
+        a.slot.height - b.slot.height ||
+        a.slot.round - b.slot.round ||
+        a.slot.step - b.slot.step,
+    ),
     refusedDoubleSigns: refused,
     wallMs: Math.round(performance.now() - wallStart),
     nodeStates: nodes.map((n) => ({

@@ -4,8 +4,12 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fromHex } from '../../crypto/bytes.ts';
+import { sealEnvelope } from '../../consensus/envelope.ts';
+import { encodeEquivocation, equivocation } from '../../consensus/evidence.ts';
+import { tendermintCodec } from '../../consensus/tendermint/messages.ts';
+import { fromHex, toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
+import { sha256 } from '../../crypto/hash.ts';
 import {
   commitVoteBytes,
   LEDGER_CERTIFICATE_SCHEMES,
@@ -297,5 +301,59 @@ describe('verity CLI (offline commands)', () => {
     await writeFile(badPath, '{not json');
     expect((await runVerity(['proof', 'verify', badPath, '--genesis', built.genesis])).code).toBe(1);
     expect((await runVerity(['proof', 'verify', bundlePath])).code).toBe(2);
+  });
+});
+
+describe('verity evidence verify', () => {
+  it('accepts two prevotes one validator signed for one round (exit 0) and refuses a doctored pair (exit 1)', async () => {
+    const out = join(dir, 'evidence-chain');
+    const init = await runVerity([
+      'genesis',
+      'init',
+      '--chain-id',
+      'ev-test',
+      '--validators',
+      '4',
+      '--engine',
+      'tendermint',
+      '--out',
+      out,
+    ]);
+    expect(init.code).toBe(0);
+    const genesisFile = join(out, 'genesis.json');
+    const genesis = parseGenesis(JSON.parse(await readFile(genesisFile, 'utf8')));
+    const key = await loadKey(join(out, 'node1', 'keys', 'ed25519.json'));
+    const signed = (fill: number) => {
+      const msg = { type: 'prevote', height: 7, round: 2, id: new Uint8Array(32).fill(fill) } as const;
+      return {
+        envelope: sealEnvelope(tendermintCodec, msg, 'ev-test', 1, key.secretKey).bytes,
+        hash: sha256(tendermintCodec.signingBytes(msg, 'ev-test')),
+      };
+    };
+    const e = equivocation(
+      { engine: 'tendermint', chainId: 'ev-test', validator: 1, slot: { height: 7, round: 2, step: 1 } },
+      signed(1),
+      signed(2),
+    );
+    expect(genesis.validators.at(1)?.publicKey).toEqual(key.publicKey);
+    const file = join(dir, 'evidence.json');
+    await writeFile(file, JSON.stringify({ validator: 1, evidence: toHex(encodeEquivocation(e)) }));
+    const ok = await runVerity(['evidence', 'verify', file, '--genesis', genesisFile, '--json']);
+    expect(ok.code).toBe(0);
+    expect(parseJsonOutput<{ validator: number; slot: { height: number } }>(ok)).toMatchObject({
+      validator: 1,
+      slot: { height: 7 },
+    });
+    const text = await runVerity(['evidence', 'verify', file, '--genesis', genesisFile]);
+    expect(text.stdout).toMatch(/VALID: validator 1 .* signed two different messages/);
+    // The same vote twice is no evidence; neither is a pair claimed for another validator.
+    const same = join(dir, 'same.json');
+    await writeFile(same, toHex(encodeEquivocation({ ...e, b: e.a })));
+    const bad = await runVerity(['evidence', 'verify', same, '--genesis', genesisFile]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/INVALID: the two messages sign the same bytes/);
+    const other = join(dir, 'other.json');
+    await writeFile(other, toHex(encodeEquivocation({ ...e, validator: 2 })));
+    expect((await runVerity(['evidence', 'verify', other, '--genesis', genesisFile])).code).toBe(1);
   });
 });

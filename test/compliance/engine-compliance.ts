@@ -183,7 +183,21 @@ export function engineCompliance(engine: EngineModule<unknown>, opts: Compliance
       });
       expect(r.safe, JSON.stringify(r.violations)).toBe(true);
       expect(r.live).toBe(true);
-      expect(r.evidence).toBeGreaterThan(0);
+      expect(r.engineReports).toBeGreaterThan(0);
+      // Verifiable evidence, against the equivocating validator and no one else.
+      expect(r.evidence.length).toBeGreaterThan(0);
+      const byzantine = r.nodeStates.filter((n) => n.byzantine).map((n) => n.validator);
+      expect(new Set(r.evidence.map((e) => e.validator))).toEqual(new Set(byzantine));
+    });
+
+    it('an honest run produces no equivocation evidence (negative control for the one above)', async () => {
+      const r = await runSimulation({
+        ...base(engine, params),
+        seed: 'compliance-honest',
+        faults: new Set(['crash', 'loss']),
+      });
+      expect(r.safe, JSON.stringify(r.violations)).toBe(true);
+      expect(r.evidence).toEqual([]);
     });
   });
 }

@@ -1,12 +1,15 @@
 // Hostile peers against a real testnet: a node outside genesis is refused; a peer holding a
 // validator's key sends garbage, oversized frames and badly signed messages; nobody crashes and
-// the honest majority keeps committing.
+// the honest majority keeps committing; one that equivocates is caught with verifiable evidence.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEnvelope, sealEnvelope } from '../../consensus/envelope.ts';
 import { tendermintCodec } from '../../consensus/tendermint/messages.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import { loadKey } from '../../src/keystore.ts';
 import { createLibp2pNetwork, type Libp2pNetwork } from '../../src/net/index.ts';
+import { runVerity } from '../helpers/cli.ts';
 import { type Cluster, createCluster, heights, tmpDir, waitFor } from './helpers.ts';
 
 describe('e2e hostile peers', () => {
@@ -54,7 +57,7 @@ describe('e2e hostile peers', () => {
     expect(status?.peers).toBe(2);
   });
 
-  it('survives garbage, oversized frames and bad signatures from a validator key', async () => {
+  it('catches a validator key that equivocates; survives garbage, oversized frames and bad signatures from it', async () => {
     const key = await loadKey(`${cluster.manifest.nodes[3]?.home}/keys/ed25519.json`);
     const attacker = await createLibp2pNetwork({
       seed: key.secretKey,
@@ -71,6 +74,34 @@ describe('e2e hostile peers', () => {
       30_000,
     );
     const [h0] = await heights(cluster, [0]);
+    // First, with its real key: two different prevotes for one round — equivocation. Every honest
+    // node keeps verifiable evidence against validator 3, and it verifies offline.
+    for (const fill of [1, 2])
+      attacker.broadcast(
+        'consensus',
+        sealEnvelope(
+          tendermintCodec,
+          { type: 'prevote', height: (h0 as number) + 1, round: 50, id: new Uint8Array(32).fill(fill) },
+          'e2e',
+          3,
+          key.secretKey,
+        ).bytes,
+      );
+    const items = await waitFor('evidence on node 0', async () => {
+      const r = (await cluster.clients[0]?.get('/evidence')) as { evidence: Array<{ validator: number }> };
+      return r.evidence.length > 0 ? r.evidence : undefined;
+    });
+    expect(items.map((e) => e.validator)).toEqual([3]);
+    const evidenceFile = join(cluster.manifest.nodes[0]?.home as string, 'evidence.json');
+    writeFileSync(evidenceFile, JSON.stringify(items[0]));
+    const verified = await runVerity([
+      'evidence',
+      'verify',
+      evidenceFile,
+      '--genesis',
+      join(cluster.manifest.nodes[0]?.home as string, 'genesis.json'),
+    ]);
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
     const wrongKey = ed25519.keygen(new Uint8Array(32).fill(9));
     const vote = {
       type: 'prevote' as const,

@@ -50,6 +50,7 @@ function fakeApi(): Fake {
     overloaded: () => false,
     health: () => ({ ok: true, problems: [] }),
     clockOffset: () => undefined,
+    equivocations: () => [],
     storageFault: () => {},
     submit: async () => ({ ok: true }),
     pending: () => true,

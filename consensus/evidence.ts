@@ -1,0 +1,141 @@
+/**
+ * Equivocation evidence, the same for every engine: two envelopes validly signed by one validator
+ * for one double-sign slot (`codec.slot`) with different signing bytes. An honest validator never
+ * produces such a pair (the runtime's guard makes sure of it), so the pair alone proves the
+ * validator Byzantine — to anyone holding the genesis file, offline (CometBFT's
+ * DuplicateVoteEvidence is the model). Putting it in blocks and slashing for it is later work;
+ * this is the verifiable object.
+ *
+ * Wire form: RLP([1, engine, chainId, validator, [height, round, step], envelopeA, envelopeB])
+ * with A and B ordered by the SHA-256 of their signing bytes, so one equivocation has one
+ * encoding wherever it was caught.
+ */
+import { toHex, utf8 } from '../crypto/bytes.ts';
+import { VerityError } from '../crypto/errors.ts';
+import { sha256 } from '../crypto/hash.ts';
+import { asBytes, asList, asSafeUint, asUtf8, rlpDecodeStrict, rlpEncode } from '../ledger/codec.ts';
+import type { ValidatorSet } from '../ledger/validators.ts';
+import { EnvelopeError, openEnvelope, type SignatureVerifier } from './envelope.ts';
+import type { MessageCodec, SignSlot } from './types.ts';
+
+const VERSION = 1;
+/** Two envelopes of at most a proposal each. */
+export const MAX_EVIDENCE_BYTES = 24 * 1024 * 1024;
+
+export interface Equivocation {
+  readonly engine: string;
+  readonly chainId: string;
+  readonly validator: number;
+  readonly slot: SignSlot;
+  /** The two signed envelopes, ordered by the hash of their signing bytes. */
+  readonly a: Uint8Array;
+  readonly b: Uint8Array;
+}
+
+export class EvidenceError extends VerityError<'EVIDENCE_MALFORMED' | 'EVIDENCE_INVALID'> {}
+
+/** Orders a caught pair canonically. `hashA`/`hashB`: SHA-256 of each one's signing bytes. */
+export function equivocation(
+  base: Omit<Equivocation, 'a' | 'b'>,
+  first: { envelope: Uint8Array; hash: Uint8Array },
+  second: { envelope: Uint8Array; hash: Uint8Array },
+): Equivocation {
+  const [a, b] = toHex(first.hash) < toHex(second.hash) ? [first, second] : [second, first];
+  return { ...base, a: a.envelope, b: b.envelope };
+}
+
+export function encodeEquivocation(e: Equivocation): Uint8Array {
+  return rlpEncode([
+    VERSION,
+    utf8(e.engine),
+    utf8(e.chainId),
+    e.validator,
+    [e.slot.height, e.slot.round, e.slot.step],
+    e.a,
+    e.b,
+  ]);
+}
+
+export function decodeEquivocation(bytes: Uint8Array, maxBytes: number): Equivocation {
+  try {
+    const f = asList(rlpDecodeStrict(bytes, maxBytes, 'evidence'), 'evidence', 7);
+    if (asSafeUint(f[0], 'evidence.version') !== VERSION)
+      throw new EvidenceError('EVIDENCE_MALFORMED', 'unknown evidence version');
+    const slot = asList(f[4], 'evidence.slot', 3);
+    return {
+      engine: asUtf8(f[1], 'evidence.engine', 32),
+      chainId: asUtf8(f[2], 'evidence.chainId', 64),
+      validator: asSafeUint(f[3], 'evidence.validator'),
+      slot: {
+        height: asSafeUint(slot[0], 'evidence.slot.height'),
+        round: asSafeUint(slot[1], 'evidence.slot.round'),
+        step: asSafeUint(slot[2], 'evidence.slot.step'),
+      },
+      a: asBytes(f[5], 'evidence.a', { max: maxBytes }),
+      b: asBytes(f[6], 'evidence.b', { max: maxBytes }),
+    };
+  } catch (e) {
+    if (e instanceof EvidenceError) throw e;
+    throw new EvidenceError('EVIDENCE_MALFORMED', `evidence: ${(e as Error).message}`);
+  }
+}
+
+export interface EvidenceTrust {
+  readonly engine: string;
+  readonly chainId: string;
+  readonly validators: ValidatorSet;
+  readonly codec: MessageCodec<unknown>;
+  readonly verify?: SignatureVerifier;
+}
+
+export type EvidenceCheck =
+  | {
+      readonly ok: true;
+      readonly validator: number;
+      readonly slot: SignSlot;
+      readonly messages: [string, string];
+    }
+  | { readonly ok: false; readonly reason: string };
+
+const sameSlot = (x: SignSlot, y: SignSlot) =>
+  x.height === y.height && x.round === y.round && x.step === y.step;
+
+/**
+ * Checks a piece of evidence against the trusted chain: both envelopes open (decode, and carry a
+ * valid signature of the named validator), both are for the named slot, their signing bytes
+ * differ, and the pair is in canonical order.
+ */
+export function verifyEquivocation(e: Equivocation, t: EvidenceTrust): EvidenceCheck {
+  if (e.engine !== t.engine)
+    return { ok: false, reason: `evidence of engine "${e.engine}", not "${t.engine}"` };
+  if (e.chainId !== t.chainId)
+    return { ok: false, reason: `evidence of chain "${e.chainId}", not "${t.chainId}"` };
+  const name = t.validators.at(e.validator)?.name;
+  if (name === undefined) return { ok: false, reason: `validator index ${e.validator} is not in the set` };
+  const opened = [];
+  for (const [which, envelope] of [
+    ['first', e.a],
+    ['second', e.b],
+  ] as const) {
+    try {
+      const o = openEnvelope(envelope, t.codec, t.validators, t.chainId, t.verify);
+      if (o.from !== e.validator)
+        return {
+          ok: false,
+          reason: `the ${which} message is signed by validator ${o.from}, not ${e.validator}`,
+        };
+      const slot = t.codec.slot(o.msg);
+      if (slot === undefined || !sameSlot(slot, e.slot))
+        return { ok: false, reason: `the ${which} message is not for the slot the evidence names` };
+      opened.push({ hash: sha256(o.signingBytes), text: t.codec.describe(o.msg) });
+    } catch (err) {
+      if (err instanceof EnvelopeError) return { ok: false, reason: `the ${which} message: ${err.message}` };
+      throw err;
+    }
+  }
+  const [a, b] = opened as [{ hash: Uint8Array; text: string }, { hash: Uint8Array; text: string }];
+  if (toHex(a.hash) === toHex(b.hash)) return { ok: false, reason: 'the two messages sign the same bytes' };
+  if (toHex(a.hash) > toHex(b.hash))
+    return { ok: false, reason: 'the two messages are not in canonical order' };
+  return { ok: true, validator: e.validator, slot: e.slot, messages: [a.text, b.text] };
+}
