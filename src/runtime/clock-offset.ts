@@ -4,6 +4,9 @@
  * are ahead. One-way latency makes each sample read us ahead by that latency (milliseconds on a
  * LAN), well below what matters here: the drift bound that blocks are checked against (seconds).
  */
+import type { Clock } from '../../ledger/clock.ts';
+import type { Logger } from './ports.ts';
+
 export class ClockOffset {
   readonly #samples = new Map<string, number>();
 
@@ -23,5 +26,80 @@ export class ClockOffset {
     const offsetMs =
       v.length % 2 === 1 ? (v[mid] as number) : Math.round(((v[mid - 1] as number) + (v[mid] as number)) / 2);
     return { offsetMs, peers: v.length };
+  }
+}
+
+/** The most a validator's block clock is corrected towards its peers' (see BlockClock.now). */
+const MAX_CLOCK_ADJUST_MS = 10 * 60_000;
+
+/**
+ * The clock blocks are stamped and checked with. It is this node's clock — or, while that is off
+ * from the other validators' by more than half the drift bound, the validators' median clock
+ * (within ±10 minutes): a validator whose clock is 20 s behind then still votes for honest blocks
+ * in time, and one 20 s ahead stamps blocks its peers accept. The median of the other validators
+ * is bounded by honest clocks while fewer than half of them are Byzantine, which f < n/3 gives.
+ * Only validators' readings count; while the clock is off it warns once a minute.
+ */
+export class BlockClock {
+  readonly #clock: Clock;
+  readonly #driftMs: number;
+  readonly #validators: ReadonlySet<string>;
+  readonly #log: Logger;
+  readonly #beforeReading: () => void;
+  readonly #offset = new ClockOffset();
+  #warnedAt = Number.NEGATIVE_INFINITY;
+
+  /** `beforeReading` forgets departed peers first (block sync knows who is connected). */
+  constructor(o: {
+    clock: Clock;
+    driftMs: number;
+    validatorPeers: ReadonlySet<string>;
+    logger: Logger;
+    beforeReading: () => void;
+  }) {
+    this.#clock = o.clock;
+    this.#driftMs = o.driftMs;
+    this.#validators = o.validatorPeers;
+    this.#log = o.logger;
+    this.#beforeReading = o.beforeReading;
+  }
+
+  /** A peer's clock reading (from its status message). */
+  observe(peer: string, peerMs: number): void {
+    if (!this.#validators.has(peer)) return;
+    const now = this.#clock.now();
+    this.#offset.observe(peer, peerMs, now);
+    const c = this.offset();
+    if (c === undefined || !c.off || now - this.#warnedAt < 60_000) return;
+    this.#warnedAt = now;
+    this.#log.warn(
+      `this node's clock is ${(Math.abs(c.offsetMs) / 1000).toFixed(1)} s ${c.offsetMs > 0 ? 'ahead of' : 'behind'} its peers (median of ${c.peers}): fix its time sync (NTP)`,
+      {
+        offsetMs: c.offsetMs,
+        peers: c.peers,
+        effect:
+          c.offsetMs > 0
+            ? 'its blocks look future to its peers, which hold them until their clocks catch up'
+            : "its peers' blocks look future here and are held until this clock catches up",
+      },
+    );
+  }
+
+  forget(peer: string): void {
+    this.#offset.forget(peer);
+  }
+
+  /** This clock against the validators' (positive: ahead), and whether it is off. */
+  offset(): { offsetMs: number; peers: number; off: boolean } | undefined {
+    this.#beforeReading();
+    const e = this.#offset.estimate();
+    return e === undefined ? undefined : { ...e, off: Math.abs(e.offsetMs) > this.#driftMs / 2 };
+  }
+
+  now(): number {
+    const now = this.#clock.now();
+    const c = this.offset();
+    if (c === undefined || !c.off) return now;
+    return now - Math.max(-MAX_CLOCK_ADJUST_MS, Math.min(MAX_CLOCK_ADJUST_MS, c.offsetMs));
   }
 }

@@ -2,12 +2,15 @@
  * The consensus runtime: drives one engine over the ledger. It owns the things an engine may not
  * touch — network, storage, timers, clock, keys — and turns engine outputs into effects:
  *
- *  - signs outgoing messages at the boundary (consensus/envelope.ts), verifies incoming ones once;
- *  - keeps a persisted double-sign guard: before a message leaves, its (height, round, step) slot
- *    and hash are fsynced; a different message for a signed slot is refused, across restarts;
- *  - makes the engine's `persist` records durable before the step's messages are sent;
- *  - builds, executes and commits blocks on the chain store (with speculative parents);
- *  - runs the mempool, transaction gossip and block sync (status / get-blocks / blocks).
+ *  - signs outgoing messages at the boundary (consensus/envelope.ts), verifies incoming ones once,
+ *    and catches equivocation by anyone (equivocation-watch.ts);
+ *  - makes the engine's `persist` records, and each signature's double-sign guard entry
+ *    (signing-guard.ts), durable before the step's messages are sent;
+ *  - builds, executes and commits blocks on the chain store (with speculative parents), holding
+ *    blocks from this node's future (block times: clock-offset.ts);
+ *  - admits transactions to the mempool; their gossip (tx-gossip.ts) and block sync
+ *    (block-sync.ts) are modules of their own;
+ *  - halts for good on a fault of its own (a storage error, or any exception: a bug).
  *
  * Everything is processed one event at a time from a FIFO queue, so the runtime behaves the same
  * under the simulator (which awaits `idle()` after each event) and in the real node.
@@ -43,18 +46,16 @@ import { ed25519 as ed } from '../../crypto/ed25519.ts';
 import { VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import type { Block } from '../../ledger/block.ts';
-import { decodeBlock } from '../../ledger/block.ts';
 import type { CommitCertificate } from '../../ledger/certificate.ts';
-import { decodeCertificate, verifyCertificate } from '../../ledger/certificate.ts';
 import { ChainError, type ChainStore, type ExecutedBlock } from '../../ledger/chain.ts';
 import type { Clock } from '../../ledger/clock.ts';
-import { asBytes, asList, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
-import { type Genesis, trustAnchor } from '../../ledger/genesis.ts';
+import type { Genesis } from '../../ledger/genesis.ts';
 import { nextHlc } from '../../ledger/hlc.ts';
 import { type KvOp, type KvStore, StorageError } from '../../ledger/kv.ts';
 import type { LedgerState } from '../../ledger/state.ts';
-import { decodeTransaction, type EncodedTransaction, verifyTransaction } from '../../ledger/tx.ts';
-import { ClockOffset } from './clock-offset.ts';
+import type { EncodedTransaction } from '../../ledger/tx.ts';
+import { BlockSync } from './block-sync.ts';
+import { BlockClock } from './clock-offset.ts';
 import { EquivocationWatch } from './equivocation-watch.ts';
 import { ExecutedBlocks } from './executed-blocks.ts';
 import { Fifo } from './fifo.ts';
@@ -62,13 +63,8 @@ import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
 import { type Channel, type Logger, silentLogger, type Timers, type Transport } from './ports.ts';
 import type { SignFenceStore } from './sign-fence.ts';
 import { SigningGuard } from './signing-guard.ts';
-import {
-  decodeSync,
-  encodeSync,
-  MAX_EVIDENCE_BYTES,
-  MAX_SYNC_BATCH,
-  type SyncMessage,
-} from './sync-codec.ts';
+import { decodeSync, encodeSync, MAX_EVIDENCE_BYTES, type SyncMessage } from './sync-codec.ts';
+import { TxGossip } from './tx-gossip.ts';
 
 const WAL_ENGINE = utf8('w/engine/');
 const HALTED_ANSWER: AdmitResult = {
@@ -78,41 +74,9 @@ const HALTED_ANSWER: AdmitResult = {
 };
 /** Transaction intake (submissions + gossip batches) queued before clients are told to back off. */
 const MAX_PENDING_INTAKE = 5_000;
-/**
- * Plausible lead: a peer's claimed height must be one the chain could have reached. Every block
- * after our head carries a timestamp later than our head's and at most the drift bound ahead of
- * its proposer's clock, and no engine here commits more than one block per millisecond (each
- * height costs at least a network round trip, signature checks and an fsync). So a claim above
- *   our height + (now − our head's time + drift bound + LEAD_SLACK_MS) × MAX_BLOCKS_PER_MS
- * is a lie (meant to make us chase it) and is scored down. The bound grows with the time since
- * our head, so a node back from any length of downtime still accepts its honest peers' heights;
- * the slack absorbs clock skew between us and the validators. A node whose head is current
- * accepts leads of about 70,000 blocks, where the old fixed cap accepted 50,000,000.
- */
-const MAX_BLOCKS_PER_MS = 1;
-const LEAD_SLACK_MS = 60_000;
-/** A block request unanswered for this long counts as a failure of the peer asked. */
-const SYNC_TIMEOUT_MS = 5_000;
-/**
- * A peer's claimed height is forgotten when the peer leaves `transport.peers()` (disconnected or
- * banned) or when no status has refreshed it for this many status intervals.
- */
-const PEER_STATUS_TTL_INTERVALS = 10;
-const GOSSIP_MAX_TXS = 512;
 /** Blocks from the future (see #hold): at most this far ahead, and this many at once. */
 const MAX_HOLD_MS = 10 * 60_000;
-/** The most a validator's block clock is corrected towards its peers' (see #blockNow). */
-const MAX_CLOCK_ADJUST_MS = 10 * 60_000;
 const MAX_HELD = 64;
-const GOSSIP_MAX_BYTES = 96 * 1024;
-const GOSSIP_DELAY_MS = 5;
-
-/** A transaction gossip frame: RLP list of signed transactions, each then decoded strictly. */
-function decodeTxBatch(frame: Uint8Array): Uint8Array[] {
-  const items = asList(rlpDecodeStrict(frame, 4 * 1024 * 1024, 'tx batch'), 'tx batch');
-  if (items.length > 4096) throw new Error('too many transactions in one frame');
-  return items.map((it, i) => asBytes(it, `tx batch[${i}]`));
-}
 
 export interface ValidatorKeys {
   readonly ed25519: Uint8Array;
@@ -205,10 +169,7 @@ export class ConsensusRuntime<M> {
   #running = false;
   #stopped = false;
   #halt: Halt | undefined;
-  readonly #clockOffset = new ClockOffset();
-  /** Other validators' peer ids: only their clocks count (ClockOffset). */
-  readonly #validatorPeers: ReadonlySet<string>;
-  #clockWarnedAt = Number.NEGATIVE_INFINITY;
+  readonly #blockClock: BlockClock;
   /** Blocks held until this node's clock reaches their timestamp (less the drift bound). */
   readonly #held = new Set<string>();
   /** Submissions waiting in the intake queue: answered NODE_HALTED if consensus halts first. */
@@ -223,11 +184,8 @@ export class ConsensusRuntime<M> {
    * Block sync's view of each peer: the height it last claimed, when (our clock), and how many
    * block requests to it failed since it last served one (timeout, empty or invalid reply).
    */
-  readonly #peerSync = new Map<string, { height: number; at: number; failures: number }>();
-  #inflight: { peer: string; from: number } | undefined;
-  #lastProgressAt = 0;
-  #gossipOut: Uint8Array[] = [];
-  #gossipBytes = 0;
+  readonly #sync: BlockSync;
+  readonly #gossip: TxGossip;
   #headState: LedgerState | undefined;
   readonly #commitWaiters = new Map<string, Array<(h: number) => void>>();
   /** Counters for metrics and the simulator summary. */
@@ -258,9 +216,29 @@ export class ConsensusRuntime<M> {
     this.#selfAddress = self === undefined ? undefined : validators.at(self)?.address;
     this.#guard = new SigningGuard({ wal: opts.wal, fence: opts.fence, logger: this.#log });
     this.#equivocations = new EquivocationWatch(opts.engine.name, opts.genesis.chainId);
-    this.#validatorPeers = new Set(
-      validators.validators.filter((v) => v.index !== self).map((v) => v.peerId),
-    );
+    this.#sync = new BlockSync({
+      chain: opts.chain,
+      genesis: opts.genesis,
+      transport: opts.transport,
+      timers: opts.timers,
+      clock: opts.clock,
+      logger: this.#log,
+      ...(opts.statusIntervalMs === undefined ? {} : { statusIntervalMs: opts.statusIntervalMs }),
+      ...(opts.syncStaleMs === undefined ? {} : { syncStaleMs: opts.syncStaleMs }),
+      ...(opts.maxFutureDriftMs === undefined ? {} : { maxFutureDriftMs: opts.maxFutureDriftMs }),
+      counters: this.counters,
+      send: (to, bytes) => this.#send(to, 'sync', bytes),
+      enqueue: (fn) => this.#enqueue(fn),
+      committed: (executed, certificate) => this.#afterCommit(executed, certificate, true),
+      forgotten: (peer) => this.#blockClock.forget(peer),
+    });
+    this.#blockClock = new BlockClock({
+      clock: opts.clock,
+      driftMs: opts.maxFutureDriftMs ?? 10_000,
+      validatorPeers: new Set(validators.validators.filter((v) => v.index !== self).map((v) => v.peerId)),
+      logger: this.#log,
+      beforeReading: () => this.#sync.prunePeers(),
+    });
     const signer = {
       ...(opts.keys?.bls === undefined ? {} : { blsSign: (m: Uint8Array) => this.#blsSign(m) }),
       ...(opts.keys?.blsShare === undefined
@@ -281,6 +259,16 @@ export class ConsensusRuntime<M> {
       opts.mempool,
     );
     this.mempool.onAvailable = () => this.#enqueue(() => this.#step({ kind: 'txs-available' }));
+    this.#gossip = new TxGossip({
+      chainId: this.#chainId,
+      mempool: this.mempool,
+      transport: opts.transport,
+      timers: opts.timers,
+      ...(opts.mempool?.maxTxBytes === undefined ? {} : { maxTxBytes: opts.mempool.maxTxBytes }),
+      counters: this.counters,
+      send: (frame) => this.#send(undefined, 'tx', frame),
+      enqueue: (fn) => this.#enqueue(fn),
+    });
   }
 
   #blsSign(message: Uint8Array): Uint8Array {
@@ -308,9 +296,9 @@ export class ConsensusRuntime<M> {
       recovered.set(Buffer.from(k.subarray(WAL_ENGINE.length)).toString('utf8'), v);
     if (this.self !== undefined) await this.#guard.load(this.#o.chain.height);
     this.#o.transport.onMessage((from, channel, bytes) => this.#onNetwork(from, channel, bytes));
-    this.#lastProgressAt = this.#o.clock.now();
+    this.#sync.progressed();
     this.#enqueue(() => this.#step({ kind: 'start', head: this.#headInfo(), recovered }));
-    this.#enqueue(() => this.#broadcastStatus());
+    this.#enqueue(() => this.#sync.broadcastStatus());
     this.#armStatusTimer();
     await this.idle();
   }
@@ -397,7 +385,7 @@ export class ConsensusRuntime<M> {
       this.#enqueue(async () => {
         this.#pendingSubmits.delete(resolve);
         const r = await this.mempool.add(etx);
-        if (r.ok) this.#gossip(etx.bytes);
+        if (r.ok) this.#gossip.add(etx.bytes);
         resolve(r);
       }, 'bulk');
     });
@@ -456,50 +444,9 @@ export class ConsensusRuntime<M> {
     });
   }
 
-  /**
-   * This node's clock against its peers' (median of their status messages; positive: ahead), and
-   * whether it is off by more than half the drift bound blocks are checked against.
-   */
+  /** This node's clock against the validators' (positive: ahead), and whether it is off. */
   clockOffset(): { offsetMs: number; peers: number; off: boolean } | undefined {
-    this.#prunePeers();
-    const e = this.#clockOffset.estimate();
-    return e === undefined ? undefined : { ...e, off: Math.abs(e.offsetMs) > this.#driftMs() / 2 };
-  }
-
-  #driftMs(): number {
-    return this.#o.maxFutureDriftMs ?? 10_000;
-  }
-
-  /**
-   * The time blocks are stamped and checked with: this node's clock, or — while it is off from
-   * the validators' by more than half the drift bound — the validators' median clock (within ±10
-   * minutes). A validator whose clock is 20 s behind then still votes for honest blocks in time,
-   * and one 20 s ahead stamps blocks its peers accept; the median of the other validators is
-   * bounded by honest clocks while fewer than half of them are Byzantine (f < n/3).
-   */
-  #blockNow(): number {
-    const now = this.#o.clock.now();
-    const c = this.clockOffset();
-    if (c === undefined || !c.off) return now;
-    return now - Math.max(-MAX_CLOCK_ADJUST_MS, Math.min(MAX_CLOCK_ADJUST_MS, c.offsetMs));
-  }
-
-  /** Loudly, once a minute while it lasts: a validator with a bad clock falls out of consensus. */
-  #warnIfClockOff(now: number): void {
-    const c = this.clockOffset();
-    if (c === undefined || !c.off || now - this.#clockWarnedAt < 60_000) return;
-    this.#clockWarnedAt = now;
-    this.#log.warn(
-      `this node's clock is ${(Math.abs(c.offsetMs) / 1000).toFixed(1)} s ${c.offsetMs > 0 ? 'ahead of' : 'behind'} its peers (median of ${c.peers}): fix its time sync (NTP)`,
-      {
-        offsetMs: c.offsetMs,
-        peers: c.peers,
-        effect:
-          c.offsetMs > 0
-            ? 'its blocks look future to its peers, which hold them until their clocks catch up'
-            : "its peers' blocks look future here and are held until this clock catches up",
-      },
-    );
+    return this.#blockClock.offset();
   }
 
   /**
@@ -507,10 +454,7 @@ export class ConsensusRuntime<M> {
    * reported recently.
    */
   syncStatus(): { syncing: boolean; bestPeerHeight: number } {
-    this.#prunePeers();
-    let best = this.#o.chain.height;
-    for (const p of this.#peerSync.values()) if (p.height > best) best = p.height;
-    return { syncing: best >= this.#o.chain.height + 2, bestPeerHeight: best };
+    return this.#sync.status();
   }
 
   alternative(hash: Uint8Array): { block: Block; hash: Uint8Array } | undefined {
@@ -757,7 +701,7 @@ export class ConsensusRuntime<M> {
           nonceAt: async (addr) => (await state.getAccount(addr)).nonce,
           exclude,
         });
-    const time = nextHlc(parentHeader.time, this.#blockNow());
+    const time = nextHlc(parentHeader.time, this.#blockClock.now());
     const executed = await chain.propose({
       txs,
       time,
@@ -803,7 +747,7 @@ export class ConsensusRuntime<M> {
       });
     try {
       const executed = await chain.validateAndExecute(block, {
-        nowMs: this.#blockNow(),
+        nowMs: this.#blockClock.now(),
         maxFutureDriftMs: this.#o.maxFutureDriftMs ?? 10_000,
         known: (id) => this.mempool.get(id),
         ...(parent === undefined ? {} : { parent }),
@@ -841,7 +785,7 @@ export class ConsensusRuntime<M> {
    */
   #hold(block: Block, hash: Uint8Array, readyAtMs: number): boolean {
     const id = toHex(hash);
-    const wait = Math.ceil(readyAtMs - this.#blockNow());
+    const wait = Math.ceil(readyAtMs - this.#blockClock.now());
     if (wait > MAX_HOLD_MS || (this.#held.size >= MAX_HELD && !this.#held.has(id))) return false;
     if (!this.#held.has(id))
       this.#log.info('holding a block from the future until this clock catches up', {
@@ -879,7 +823,7 @@ export class ConsensusRuntime<M> {
   ): Promise<void> {
     const height = executed.block.header.height;
     this.#headState = undefined;
-    this.#lastProgressAt = this.#o.clock.now();
+    this.#sync.progressed();
     this.#executed.pruneTo(height);
     for (const [k, a] of this.#alternatives)
       if (a.block.header.height <= height) this.#alternatives.delete(k);
@@ -895,7 +839,7 @@ export class ConsensusRuntime<M> {
       }
     }
     this.#o.hooks?.onCommit?.(executed, certificate, bySync);
-    this.#broadcastStatus();
+    this.#sync.broadcastStatus();
     await this.#step({
       kind: 'committed',
       head: this.#headInfo(),
@@ -927,7 +871,7 @@ export class ConsensusRuntime<M> {
           this.counters.droppedTxGossip++;
           return;
         }
-        this.#enqueue(() => this.#onTx(from, bytes), 'bulk');
+        this.#enqueue(() => this.#gossip.onFrame(from, bytes), 'bulk');
         break;
       case 'sync':
         this.#enqueue(() => this.#onSync(from, bytes));
@@ -953,7 +897,7 @@ export class ConsensusRuntime<M> {
     // A validly signed message for a height no chain could have reached yet (the same bound as a
     // sync claim) is misbehaviour, not news: engines would drop it unseen, so score it here.
     const height = engine.codec.heightOf?.(opened.msg);
-    if (height !== undefined && height > this.#maxPlausibleHeight()) {
+    if (height !== undefined && height > this.#sync.maxPlausibleHeight()) {
       this.counters.rejected++;
       this.#o.transport.penalize(from, `consensus message for implausible height ${height}`, 'minor');
       return;
@@ -1013,74 +957,12 @@ export class ConsensusRuntime<M> {
     return this.#equivocations.evidence();
   }
 
-  async #onTx(from: string, frame: Uint8Array): Promise<void> {
-    let batch: Uint8Array[];
-    try {
-      batch = decodeTxBatch(frame);
-    } catch {
-      this.counters.rejected++;
-      this.#o.transport.penalize(from, 'undecodable transaction batch', 'major');
-      return;
-    }
-    for (const bytes of batch) {
-      // Most gossiped copies are duplicates: the id (a hash of the bytes) settles that before
-      // any decoding or signature work.
-      if (this.mempool.seen(sha256(bytes))) continue;
-      let etx: EncodedTransaction;
-      try {
-        etx = decodeTransaction(bytes, this.#o.mempool?.maxTxBytes);
-        verifyTransaction(etx, this.#chainId);
-      } catch {
-        this.counters.rejected++;
-        this.#o.transport.penalize(from, 'invalid transaction gossiped', 'minor');
-        continue;
-      }
-      const r = await this.mempool.add(etx);
-      if (r.ok) this.#gossip(bytes);
-    }
-  }
-
-  /**
-   * Transactions are gossiped in batches: one frame per few milliseconds instead of one per
-   * transaction per peer (each frame costs a write and a muxer round on every connection).
-   */
-  #gossip(tx: Uint8Array): void {
-    this.#gossipOut.push(tx);
-    this.#gossipBytes += tx.length + 4;
-    if (this.#gossipOut.length >= GOSSIP_MAX_TXS || this.#gossipBytes >= GOSSIP_MAX_BYTES)
-      this.#flushGossip();
-    else if (this.#gossipOut.length === 1)
-      this.#o.timers.set('tx-gossip', GOSSIP_DELAY_MS, () => this.#enqueue(() => this.#flushGossip()));
-  }
-
-  #flushGossip(): void {
-    if (this.#gossipOut.length === 0) return;
-    this.#o.timers.cancel('tx-gossip');
-    const frame = rlpEncode(this.#gossipOut);
-    this.#gossipOut = [];
-    this.#gossipBytes = 0;
-    this.#send(undefined, 'tx', frame);
-  }
-
   #armStatusTimer(): void {
     this.#o.timers.set('status', this.#o.statusIntervalMs ?? 1000, () =>
       this.#enqueue(() => {
-        this.#broadcastStatus();
-        this.#maybeRequestBlocks(); // (prunes departed and silent peers first)
+        this.#sync.broadcastStatus();
+        this.#sync.maybeRequest(); // (prunes departed and silent peers first)
         this.#armStatusTimer();
-      }),
-    );
-  }
-
-  #broadcastStatus(): void {
-    this.#send(
-      undefined,
-      'sync',
-      encodeSync({
-        kind: 'status',
-        height: this.#o.chain.height,
-        hash: this.#o.chain.headHash,
-        clockMs: Math.max(0, Math.round(this.#o.clock.now())),
       }),
     );
   }
@@ -1095,214 +977,17 @@ export class ConsensusRuntime<M> {
       return;
     }
     switch (msg.kind) {
-      case 'status': {
-        // A height implausibly far ahead of ours is a lie meant to make us chase it: score it down.
-        if (msg.height > this.#maxPlausibleHeight()) {
-          this.counters.rejected++;
-          this.#o.transport.penalize(
-            from,
-            `claims height ${msg.height}, far ahead of ${this.#o.chain.height}`,
-            'minor',
-          );
-          return;
-        }
-        const now = this.#o.clock.now();
-        if (this.#validatorPeers.has(from)) {
-          this.#clockOffset.observe(from, msg.clockMs, now);
-          this.#warnIfClockOff(now);
-        }
-        const known = this.#peerSync.get(from);
-        if (known === undefined) this.#peerSync.set(from, { height: msg.height, at: now, failures: 0 });
-        else {
-          known.height = msg.height;
-          known.at = now;
-        }
-        this.#maybeRequestBlocks();
+      case 'status':
+        // Its clock first (a claim refused as implausible still carries a clock reading).
+        this.#blockClock.observe(from, msg.clockMs);
+        this.#sync.onStatus(from, msg);
         return;
-      }
       case 'get-blocks':
-        return this.#serveBlocks(from, msg.from, msg.count);
+        return this.#sync.serve(from, msg.from, msg.count);
       case 'blocks':
-        return this.#applySyncedBlocks(from, msg.items);
+        return this.#sync.onBlocks(from, msg.items);
       case 'evidence':
         return this.#onEvidence(from, msg.evidence);
     }
-  }
-
-  async #serveBlocks(to: string, fromHeight: number, count: number): Promise<void> {
-    const chain = this.#o.chain;
-    const items: Array<{ block: Uint8Array; certificate: Uint8Array }> = [];
-    let bytes = 0;
-    for (let h = Math.max(1, fromHeight); h <= chain.height && items.length < count; h++) {
-      const block = await chain.getBlockBytes(h);
-      const certificate = await chain.getCertificateBytes(h);
-      if (block === undefined || certificate === undefined) break;
-      bytes += block.length + certificate.length;
-      if (bytes > 8 * 1024 * 1024 && items.length > 0) break;
-      items.push({ block, certificate });
-    }
-    if (items.length > 0) this.#send(to, 'sync', encodeSync({ kind: 'blocks', items }));
-  }
-
-  /** The highest height a peer can plausibly claim (see MAX_BLOCKS_PER_MS). */
-  #maxPlausibleHeight(): number {
-    const chain = this.#o.chain;
-    const sinceHead = Math.max(0, this.#o.clock.now() - chain.head.time.ms);
-    const window = sinceHead + (this.#o.maxFutureDriftMs ?? 10_000) + LEAD_SLACK_MS;
-    return chain.height + Math.floor(window * MAX_BLOCKS_PER_MS);
-  }
-
-  /** Forgets the heights of peers that are gone (disconnected, banned) or silent too long. */
-  #prunePeers(): void {
-    if (this.#peerSync.size === 0) return;
-    const connected = new Set(this.#o.transport.peers());
-    const ttl = PEER_STATUS_TTL_INTERVALS * (this.#o.statusIntervalMs ?? 1000);
-    const now = this.#o.clock.now();
-    for (const [peer, p] of this.#peerSync) {
-      if (connected.has(peer) && now - p.at <= ttl) continue;
-      this.#peerSync.delete(peer);
-      this.#clockOffset.forget(peer);
-    }
-  }
-
-  /**
-   * Asks one peer for the next blocks when a connected peer claims a height above ours (two
-   * above, or one if consensus has made no progress for `syncStaleMs`). Among the peers that
-   * claim more than we have, the one with the fewest failed requests is asked, the highest
-   * claim first on a tie (then the smallest id): a peer that claimed blocks and did not serve
-   * them is passed over for the others until they fail as often, and is asked again only when
-   * no better one is left. Right after a failure, `exclude` (the peer that failed) is not asked
-   * at all: with nobody else to ask, the next status message or tick retries it, so a peer that
-   * answers every request at once with nothing useful cannot hold us in a request loop.
-   */
-  #maybeRequestBlocks(exclude?: string): void {
-    if (this.#inflight !== undefined) return;
-    this.#prunePeers();
-    const height = this.#o.chain.height;
-    let best: string | undefined;
-    let bestPeer: { height: number; failures: number } | undefined;
-    for (const [peer, p] of this.#peerSync) {
-      if (p.height <= height || peer === exclude) continue;
-      if (
-        bestPeer === undefined ||
-        p.failures < bestPeer.failures ||
-        (p.failures === bestPeer.failures &&
-          (p.height > bestPeer.height || (p.height === bestPeer.height && peer < (best as string))))
-      ) {
-        best = peer;
-        bestPeer = p;
-      }
-    }
-    if (best === undefined || bestPeer === undefined) return;
-    const stale = this.#o.clock.now() - this.#lastProgressAt >= (this.#o.syncStaleMs ?? 2000);
-    // One block behind is normal while consensus finishes a height; sync only when clearly behind.
-    if (bestPeer.height < height + 2 && !stale) return;
-    const request = { peer: best, from: height + 1 };
-    this.#inflight = request;
-    this.#send(
-      best,
-      'sync',
-      encodeSync({
-        kind: 'get-blocks',
-        from: request.from,
-        count: Math.min(MAX_SYNC_BATCH, bestPeer.height - height),
-      }),
-    );
-    this.#o.timers.set('sync-timeout', SYNC_TIMEOUT_MS, () =>
-      this.#enqueue(() => {
-        if (this.#inflight !== request) return;
-        this.#inflight = undefined;
-        // A peer that left is simply forgotten; one still connected claimed blocks it did not serve.
-        if (this.#o.transport.peers().includes(request.peer))
-          this.#syncFailed(request.peer, `no blocks within ${SYNC_TIMEOUT_MS} ms`, 'minor');
-        else this.#peerSync.delete(request.peer);
-        this.#maybeRequestBlocks(request.peer);
-      }),
-    );
-  }
-
-  /** A block request to `peer` failed: penalize it and pass it over while others failed less. */
-  #syncFailed(peer: string, reason: string, severity: 'minor' | 'major'): void {
-    const p = this.#peerSync.get(peer);
-    if (p !== undefined) p.failures++;
-    this.counters.syncFailures++;
-    this.#o.transport.penalize(peer, `block sync: ${reason}`, severity);
-  }
-
-  async #applySyncedBlocks(
-    from: string,
-    items: Extract<SyncMessage, { kind: 'blocks' }>['items'],
-  ): Promise<void> {
-    const request = this.#inflight;
-    if (request?.peer !== from) return; // unsolicited
-    this.#inflight = undefined;
-    this.#o.timers.cancel('sync-timeout');
-    const failed = await this.#applyBlocks(from, request.from, items);
-    if (failed !== undefined) {
-      this.#syncFailed(from, failed.reason, failed.severity);
-      this.#maybeRequestBlocks(from);
-      return;
-    }
-    const p = this.#peerSync.get(from);
-    if (p !== undefined) p.failures = 0;
-    this.#maybeRequestBlocks();
-  }
-
-  /**
-   * Verifies and commits a reply to `get-blocks` from `fromHeight`: it must be non-empty and
-   * start at that height with consecutive blocks (some may already be committed by consensus
-   * meanwhile: skipped), each with a valid certificate and re-executing to its header's roots.
-   * Returns why the reply failed, if it did (blocks before the failure stay committed).
-   */
-  async #applyBlocks(
-    from: string,
-    fromHeight: number,
-    items: Extract<SyncMessage, { kind: 'blocks' }>['items'],
-  ): Promise<{ reason: string; severity: 'minor' | 'major' } | undefined> {
-    if (items.length === 0) return { reason: 'empty blocks reply', severity: 'minor' };
-    const chain = this.#o.chain;
-    const trust = trustAnchor(this.#o.genesis);
-    let expected = fromHeight;
-    for (const item of items) {
-      let block: Block;
-      let cert: CommitCertificate;
-      try {
-        block = decodeBlock(item.block);
-        cert = decodeCertificate(item.certificate, chain.schemes);
-      } catch (e) {
-        return { reason: `bad synced block: ${(e as Error).message}`, severity: 'major' };
-      }
-      if (block.header.height !== expected) {
-        return {
-          reason: `sent height ${block.header.height} where ${expected} was asked for`,
-          severity: 'minor',
-        };
-      }
-      expected++;
-      if (block.header.height <= chain.height) continue; // consensus committed it meanwhile
-      if (block.header.height !== chain.height + 1) break;
-      const check = verifyCertificate(cert, block.header, trust, chain.schemes);
-      if (!check.ok)
-        return { reason: `synced block certificate invalid: ${check.reason}`, severity: 'major' };
-      let executed: ExecutedBlock;
-      try {
-        // The certificate proves the block committed; execution must still reproduce its roots.
-        executed = await chain.validateAndExecute(block);
-      } catch (e) {
-        // Only a block that fails validation is the peer's doing. Anything else — the disk, a
-        // damaged store — is ours: it propagates and halts this node, and no peer is blamed.
-        if (!(e instanceof ChainError && e.code === 'BLOCK_REJECTED')) throw e;
-        this.#log.warn('synced block failed validation', {
-          height: block.header.height,
-          from,
-          error: e.message,
-        });
-        return { reason: 'synced block failed validation', severity: 'major' };
-      }
-      await chain.commit(executed, cert);
-      this.counters.syncedBlocks++;
-      await this.#afterCommit(executed, cert, true);
-    }
-    return undefined;
   }
 }

@@ -1,0 +1,310 @@
+/**
+ * Block sync: how a node that is behind catches up with committed blocks. Every node broadcasts
+ * its committed head (and its clock) each status interval; a node clearly behind asks one peer
+ * for the next blocks (`get-blocks`), verifies each block's certificate against the genesis
+ * validator set, re-executes it to its header's roots and commits it. The peer asked is the one
+ * with the fewest recent failures, then the highest claim; a timeout, an empty or misaligned reply
+ * is a minor failure and the next request goes elsewhere, an invalid block or certificate a major
+ * one. Claims expire with the peer's connection or after ten silent status intervals, and a lead
+ * is plausible only up to one block per millisecond since our head's timestamp. A block that
+ * fails for any other reason than its validity is this node's own fault: it propagates (and the
+ * runtime halts), and no peer is blamed.
+ */
+
+import type { Block } from '../../ledger/block.ts';
+import { decodeBlock } from '../../ledger/block.ts';
+import { type CommitCertificate, decodeCertificate, verifyCertificate } from '../../ledger/certificate.ts';
+import { ChainError, type ChainStore, type ExecutedBlock } from '../../ledger/chain.ts';
+import type { Clock } from '../../ledger/clock.ts';
+import type { Genesis } from '../../ledger/genesis.ts';
+import { trustAnchor } from '../../ledger/genesis.ts';
+import type { Logger, Timers, Transport } from './ports.ts';
+import { encodeSync, MAX_SYNC_BATCH, type SyncMessage } from './sync-codec.ts';
+
+/**
+ * Plausible lead: a peer's claimed height must be one the chain could have reached. Every block
+ * after our head carries a timestamp later than our head's and at most the drift bound ahead of
+ * its proposer's clock, and no engine here commits more than one block per millisecond (each
+ * height costs at least a network round trip, signature checks and an fsync). So a claim above
+ *   our height + (now − our head's time + drift bound + LEAD_SLACK_MS) × MAX_BLOCKS_PER_MS
+ * is a lie (meant to make us chase it) and is scored down. The bound grows with the time since
+ * our head, so a node back from any length of downtime still accepts its honest peers' heights;
+ * the slack absorbs clock skew between us and the validators. A node whose head is current
+ * accepts leads of about 70,000 blocks, where the old fixed cap accepted 50,000,000.
+ */
+const MAX_BLOCKS_PER_MS = 1;
+const LEAD_SLACK_MS = 60_000;
+/** A block request unanswered for this long counts as a failure of the peer asked. */
+const SYNC_TIMEOUT_MS = 5_000;
+/**
+ * A peer's claimed height is forgotten when the peer leaves `transport.peers()` (disconnected or
+ * banned) or when no status has refreshed it for this many status intervals.
+ */
+const PEER_STATUS_TTL_INTERVALS = 10;
+
+export interface BlockSyncOptions {
+  readonly chain: ChainStore;
+  readonly genesis: Genesis;
+  readonly transport: Transport;
+  readonly timers: Timers;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly statusIntervalMs?: number;
+  /** With no new block for this long while a peer is ahead, sync from it. */
+  readonly syncStaleMs?: number;
+  readonly maxFutureDriftMs?: number;
+  /** The runtime's counters (shared). */
+  readonly counters: { rejected: number; syncedBlocks: number; syncFailures: number };
+  /** Sends a frame on the sync channel (to one peer, or every peer). */
+  send(to: string | undefined, bytes: Uint8Array): void;
+  /** Runs `fn` on the runtime's event queue. */
+  enqueue(fn: () => Promise<void> | void): void;
+  /** A synced block is committed: the runtime's after-commit work (mempool, waiters, engine). */
+  committed(executed: ExecutedBlock, certificate: CommitCertificate): Promise<void>;
+  /** A peer's claim was forgotten (it left, or went silent). */
+  forgotten?(peer: string): void;
+}
+
+export class BlockSync {
+  readonly #o: BlockSyncOptions;
+  readonly #log: Logger;
+  /**
+   * Each peer's view: the height it last claimed, when (our clock), and how many block requests
+   * to it failed since it last served one (timeout, empty or invalid reply).
+   */
+  readonly #peerSync = new Map<string, { height: number; at: number; failures: number }>();
+  #inflight: { peer: string; from: number } | undefined;
+  #lastProgressAt = 0;
+
+  constructor(o: BlockSyncOptions) {
+    this.#o = o;
+    this.#log = o.logger;
+  }
+
+  /** Consensus or sync committed a block (or the node started): progress, for the staleness rule. */
+  progressed(): void {
+    this.#lastProgressAt = this.#o.clock.now();
+  }
+
+  /** Broadcasts this node's committed head and clock. */
+  broadcastStatus(): void {
+    this.#o.send(
+      undefined,
+      encodeSync({
+        kind: 'status',
+        height: this.#o.chain.height,
+        hash: this.#o.chain.headHash,
+        clockMs: Math.max(0, Math.round(this.#o.clock.now())),
+      }),
+    );
+  }
+
+  /**
+   * A peer's status: its claim is recorded (and blocks are asked for if it is ahead), unless the
+   * claim is implausible — then it is scored down and false is returned.
+   */
+  onStatus(from: string, msg: Extract<SyncMessage, { kind: 'status' }>): boolean {
+    // A height implausibly far ahead of ours is a lie meant to make us chase it: score it down.
+    if (msg.height > this.maxPlausibleHeight()) {
+      this.#o.counters.rejected++;
+      this.#o.transport.penalize(
+        from,
+        `claims height ${msg.height}, far ahead of ${this.#o.chain.height}`,
+        'minor',
+      );
+      return false;
+    }
+    const now = this.#o.clock.now();
+    const known = this.#peerSync.get(from);
+    if (known === undefined) this.#peerSync.set(from, { height: msg.height, at: now, failures: 0 });
+    else {
+      known.height = msg.height;
+      known.at = now;
+    }
+    this.maybeRequest();
+    return true;
+  }
+
+  /** Whether this node is catching up, and the best height a connected peer reported recently. */
+  status(): { syncing: boolean; bestPeerHeight: number } {
+    this.prunePeers();
+    let best = this.#o.chain.height;
+    for (const p of this.#peerSync.values()) if (p.height > best) best = p.height;
+    return { syncing: best >= this.#o.chain.height + 2, bestPeerHeight: best };
+  }
+
+  /** Answers a peer's get-blocks with committed blocks and their certificates (capped). */
+  async serve(to: string, fromHeight: number, count: number): Promise<void> {
+    const chain = this.#o.chain;
+    const items: Array<{ block: Uint8Array; certificate: Uint8Array }> = [];
+    let bytes = 0;
+    for (let h = Math.max(1, fromHeight); h <= chain.height && items.length < count; h++) {
+      const block = await chain.getBlockBytes(h);
+      const certificate = await chain.getCertificateBytes(h);
+      if (block === undefined || certificate === undefined) break;
+      bytes += block.length + certificate.length;
+      if (bytes > 8 * 1024 * 1024 && items.length > 0) break;
+      items.push({ block, certificate });
+    }
+    if (items.length > 0) this.#o.send(to, encodeSync({ kind: 'blocks', items }));
+  }
+
+  /** The highest height a peer can plausibly claim (see MAX_BLOCKS_PER_MS). */
+  maxPlausibleHeight(): number {
+    const chain = this.#o.chain;
+    const sinceHead = Math.max(0, this.#o.clock.now() - chain.head.time.ms);
+    const window = sinceHead + (this.#o.maxFutureDriftMs ?? 10_000) + LEAD_SLACK_MS;
+    return chain.height + Math.floor(window * MAX_BLOCKS_PER_MS);
+  }
+
+  /** Forgets the heights of peers that are gone (disconnected, banned) or silent too long. */
+  prunePeers(): void {
+    if (this.#peerSync.size === 0) return;
+    const connected = new Set(this.#o.transport.peers());
+    const ttl = PEER_STATUS_TTL_INTERVALS * (this.#o.statusIntervalMs ?? 1000);
+    const now = this.#o.clock.now();
+    for (const [peer, p] of this.#peerSync) {
+      if (connected.has(peer) && now - p.at <= ttl) continue;
+      this.#peerSync.delete(peer);
+      this.#o.forgotten?.(peer);
+    }
+  }
+
+  /**
+   * Asks one peer for the next blocks when a connected peer claims a height above ours (two
+   * above, or one if consensus has made no progress for `syncStaleMs`). Among the peers that
+   * claim more than we have, the one with the fewest failed requests is asked, the highest
+   * claim first on a tie (then the smallest id): a peer that claimed blocks and did not serve
+   * them is passed over for the others until they fail as often, and is asked again only when
+   * no better one is left. Right after a failure, `exclude` (the peer that failed) is not asked
+   * at all: with nobody else to ask, the next status message or tick retries it, so a peer that
+   * answers every request at once with nothing useful cannot hold us in a request loop.
+   */
+  maybeRequest(exclude?: string): void {
+    if (this.#inflight !== undefined) return;
+    this.prunePeers();
+    const height = this.#o.chain.height;
+    let best: string | undefined;
+    let bestPeer: { height: number; failures: number } | undefined;
+    for (const [peer, p] of this.#peerSync) {
+      if (p.height <= height || peer === exclude) continue;
+      if (
+        bestPeer === undefined ||
+        p.failures < bestPeer.failures ||
+        (p.failures === bestPeer.failures &&
+          (p.height > bestPeer.height || (p.height === bestPeer.height && peer < (best as string))))
+      ) {
+        best = peer;
+        bestPeer = p;
+      }
+    }
+    if (best === undefined || bestPeer === undefined) return;
+    const stale = this.#o.clock.now() - this.#lastProgressAt >= (this.#o.syncStaleMs ?? 2000);
+    // One block behind is normal while consensus finishes a height; sync only when clearly behind.
+    if (bestPeer.height < height + 2 && !stale) return;
+    const request = { peer: best, from: height + 1 };
+    this.#inflight = request;
+    this.#o.send(
+      best,
+      encodeSync({
+        kind: 'get-blocks',
+        from: request.from,
+        count: Math.min(MAX_SYNC_BATCH, bestPeer.height - height),
+      }),
+    );
+    this.#o.timers.set('sync-timeout', SYNC_TIMEOUT_MS, () =>
+      this.#o.enqueue(() => {
+        if (this.#inflight !== request) return;
+        this.#inflight = undefined;
+        // A peer that left is simply forgotten; one still connected claimed blocks it did not serve.
+        if (this.#o.transport.peers().includes(request.peer))
+          this.#syncFailed(request.peer, `no blocks within ${SYNC_TIMEOUT_MS} ms`, 'minor');
+        else this.#peerSync.delete(request.peer);
+        this.maybeRequest(request.peer);
+      }),
+    );
+  }
+
+  /** A block request to `peer` failed: penalize it and pass it over while others failed less. */
+  #syncFailed(peer: string, reason: string, severity: 'minor' | 'major'): void {
+    const p = this.#peerSync.get(peer);
+    if (p !== undefined) p.failures++;
+    this.#o.counters.syncFailures++;
+    this.#o.transport.penalize(peer, `block sync: ${reason}`, severity);
+  }
+
+  /** A `blocks` reply: applied if it answers our outstanding request, else ignored. */
+  async onBlocks(from: string, items: Extract<SyncMessage, { kind: 'blocks' }>['items']): Promise<void> {
+    const request = this.#inflight;
+    if (request?.peer !== from) return; // unsolicited
+    this.#inflight = undefined;
+    this.#o.timers.cancel('sync-timeout');
+    const failed = await this.#applyBlocks(from, request.from, items);
+    if (failed !== undefined) {
+      this.#syncFailed(from, failed.reason, failed.severity);
+      this.maybeRequest(from);
+      return;
+    }
+    const p = this.#peerSync.get(from);
+    if (p !== undefined) p.failures = 0;
+    this.maybeRequest();
+  }
+
+  /**
+   * Verifies and commits a reply to `get-blocks` from `fromHeight`: it must be non-empty and
+   * start at that height with consecutive blocks (some may already be committed by consensus
+   * meanwhile: skipped), each with a valid certificate and re-executing to its header's roots.
+   * Returns why the reply failed, if it did (blocks before the failure stay committed).
+   */
+  async #applyBlocks(
+    from: string,
+    fromHeight: number,
+    items: Extract<SyncMessage, { kind: 'blocks' }>['items'],
+  ): Promise<{ reason: string; severity: 'minor' | 'major' } | undefined> {
+    if (items.length === 0) return { reason: 'empty blocks reply', severity: 'minor' };
+    const chain = this.#o.chain;
+    const trust = trustAnchor(this.#o.genesis);
+    let expected = fromHeight;
+    for (const item of items) {
+      let block: Block;
+      let cert: CommitCertificate;
+      try {
+        block = decodeBlock(item.block);
+        cert = decodeCertificate(item.certificate, chain.schemes);
+      } catch (e) {
+        return { reason: `bad synced block: ${(e as Error).message}`, severity: 'major' };
+      }
+      if (block.header.height !== expected) {
+        return {
+          reason: `sent height ${block.header.height} where ${expected} was asked for`,
+          severity: 'minor',
+        };
+      }
+      expected++;
+      if (block.header.height <= chain.height) continue; // consensus committed it meanwhile
+      if (block.header.height !== chain.height + 1) break;
+      const check = verifyCertificate(cert, block.header, trust, chain.schemes);
+      if (!check.ok)
+        return { reason: `synced block certificate invalid: ${check.reason}`, severity: 'major' };
+      let executed: ExecutedBlock;
+      try {
+        // The certificate proves the block committed; execution must still reproduce its roots.
+        executed = await chain.validateAndExecute(block);
+      } catch (e) {
+        // Only a block that fails validation is the peer's doing. Anything else — the disk, a
+        // damaged store — is ours: it propagates and halts this node, and no peer is blamed.
+        if (!(e instanceof ChainError && e.code === 'BLOCK_REJECTED')) throw e;
+        this.#log.warn('synced block failed validation', {
+          height: block.header.height,
+          from,
+          error: e.message,
+        });
+        return { reason: 'synced block failed validation', severity: 'major' };
+      }
+      await chain.commit(executed, cert);
+      this.#o.counters.syncedBlocks++;
+      await this.#o.committed(executed, cert);
+    }
+    return undefined;
+  }
+}
