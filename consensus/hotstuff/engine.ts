@@ -959,9 +959,12 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     const node = this.#blocks.get(id);
     if (node === undefined || node.status !== 'executing') return;
     if (!valid) {
+      // Only INVALID is final (the contract): a stale block is dropped, and one whose parent the
+      // runtime did not have waits for it again (retried when the parent executes or commits).
       if (code === 'STALE') this.#blocks.delete(id);
+      else if (code === 'UNKNOWN_PARENT') node.status = 'waiting';
       else node.status = 'invalid';
-      this.#log('info', 'block rejected', { height: node.height, view: node.view, reason });
+      this.#log('info', 'block not executed', { height: node.height, view: node.view, code, reason });
       return;
     }
     node.status = 'valid';

@@ -106,6 +106,10 @@ export class Cluster {
   route: (from: number, to: number, msg: HsMessage, now: number) => number | null;
   intercept: ((from: number, msg: HsMessage, to: number) => HsMessage | null) | undefined;
   observe: ((from: number, to: number, msg: HsMessage, now: number) => void) | undefined;
+  /** Makes node `node`'s execution of a block fail with a code (a runtime that lacked the parent…). */
+  failExecute:
+    | ((node: number, block: Block) => 'UNKNOWN_PARENT' | 'STALE' | 'INVALID' | undefined)
+    | undefined;
   messages = 0;
   bytes = 0;
   now = 0;
@@ -438,13 +442,18 @@ export class Cluster {
             (p === toHex(node.head.hash) || node.executed.has(p)) &&
             toHex(out.block.header.historyRoot) ===
               toHex(frontierRoot(this.historyOf(out.block.header.parentHash)));
-          if (ok) node.executed.set(toHex(out.hash), out.block);
+          const fault = this.failExecute?.(i, out.block);
+          if (ok && fault === undefined) node.executed.set(toHex(out.hash), out.block);
           this.at(this.now, () =>
             this.#step(node, {
               kind: 'executed',
               hash: out.hash,
-              valid: ok,
-              ...(ok ? {} : { reason: 'unknown parent' }),
+              valid: ok && fault === undefined,
+              ...(fault !== undefined
+                ? { code: fault, reason: 'injected' }
+                : ok
+                  ? {}
+                  : { reason: 'unknown parent' }),
             }),
           );
           break;

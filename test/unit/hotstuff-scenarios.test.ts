@@ -392,6 +392,19 @@ for (const cfg of CONFIGS) {
       for (const i of honest) expect(c.height(i)).toBeGreaterThan(crafted.block.header.height + 5);
     });
 
+    it('a block the runtime could not execute yet (UNKNOWN_PARENT) is retried, not taken as invalid', () => {
+      const c = cluster(cfg);
+      let injected = 0;
+      c.failExecute = (node, block) =>
+        node === 1 && block.header.height === 3 && injected++ === 0 ? 'UNKNOWN_PARENT' : undefined;
+      c.start();
+      c.run(20_000, () => c.commits.some((x) => x.node === 1 && x.height >= 5));
+      expect(injected).toBeGreaterThan(0);
+      // Node 1 committed height 3 itself, by consensus (a block taken as invalid it could only sync).
+      expect(c.commits.some((x) => x.node === 1 && x.height === 3)).toBe(true);
+      expect(c.agreement()).toBe(true);
+    });
+
     it('crash-restarts never make a validator vote twice in a view, and it catches up', () => {
       const c = cluster(cfg);
       c.start();
