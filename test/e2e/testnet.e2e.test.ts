@@ -11,7 +11,7 @@ import type { RpcClient } from '../../src/rpc/client.ts';
 import { parseJsonOutput, runVerity } from '../helpers/cli.ts';
 import { type Cluster, createCluster, heights, tmpDir, waitFor } from './helpers.ts';
 
-const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff').split(',');
+const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft').split(',');
 
 for (const [slot, engine] of ENGINES.entries()) {
   describe(`e2e testnet (${engine})`, () => {
