@@ -19,6 +19,7 @@ import type { EngineParams, ThresholdGenesis } from '../ledger/genesis.ts';
 import type { Hlc } from '../ledger/hlc.ts';
 import type { Frontier } from '../ledger/log/index.ts';
 import type { ValidatorSet } from '../ledger/validators.ts';
+import type { FaultModel } from './fault-model.ts';
 import type { Rng } from './rng.ts';
 
 export interface HeadInfo {
@@ -197,8 +198,8 @@ export interface EngineByzantine<M> {
 export interface EngineModule<M = unknown> {
   readonly name: string;
   readonly description: string;
-  /** Fault model: 'bft' tolerates f < n/3 Byzantine power, 'cft' f < n/2 crashed. */
-  readonly faultModel: 'bft' | 'cft';
+  /** What it tolerates (consensus/fault-model.ts). */
+  readonly faultModel: FaultModel;
   readonly codec: MessageCodec<M>;
   /** Validates engine parameters from genesis (throws a typed error) and fills defaults. */
   parseParams(params: EngineParams): Record<string, string | number | boolean>;

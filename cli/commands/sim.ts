@@ -40,8 +40,8 @@ export const sim: Command = {
     'peers), silent, invalid-sig, garbage, replay (re-sends old signed messages of earlier heights,',
     'rounds and views it has seen or sent).',
     'Live means every honest node committed new blocks after healing, and requires an honest core',
-    'that can form a quorum (>= 2f+1 honest validators); with more Byzantine validators than that',
-    'allows, the run is never live.',
+    "that can form a quorum (>= n - f honest validators, f from the engine's fault model); with more",
+    'Byzantine validators than that allows, the run is never live.',
     'Exit codes: 0 safe and live, 3 safety violation, 4 liveness failure, 2 usage error.',
     'A failed run prints the command that replays it exactly.',
   ].join('\n'),
@@ -83,6 +83,11 @@ export const sim: Command = {
     const mode = (str(values, 'byzantine-mode') ?? 'twins') as ByzantineMode;
     if (!BYZANTINE_MODES.includes(mode))
       throw new UsageError(`--byzantine-mode must be one of ${BYZANTINE_MODES.join(', ')}`);
+    const meaningful = engine.faultModel.byzantineModes;
+    if (byzantine > 0 && meaningful !== 'all' && !meaningful.includes(mode))
+      throw new UsageError(
+        `${engine.name} ${engine.faultModel.description}: --byzantine-mode ${mode} means nothing for it (use ${meaningful.join(', ')})`,
+      );
     const faultList = (str(values, 'faults') ?? '').split(',').filter(Boolean);
     for (const f of faultList)
       if (!FAULT_KINDS.includes(f as FaultKind))

@@ -3,6 +3,7 @@
  * Parameters (genesis engine.params): qc = aggregate | threshold, chain = 2 | 3, viewTimeoutMs,
  * maxViewTimeoutMs, emptyBlockIntervalMs, rebroadcastMs (see params.ts).
  */
+import { BYZANTINE_FAULTS } from '../fault-model.ts';
 import type { EngineModule } from '../types.ts';
 import { HotStuffEngine } from './engine.ts';
 import { type HsMessage, hotstuffCodec } from './messages.ts';
@@ -15,7 +16,7 @@ export const hotstuff: EngineModule<HsMessage> = {
   name: 'hotstuff',
   description:
     'chained HotStuff (Yin et al. 2019) with BLS aggregate or threshold QCs; 2-chain Jolteon commit (default) or 3-chain',
-  faultModel: 'bft',
+  faultModel: BYZANTINE_FAULTS,
   codec: hotstuffCodec,
   parseParams: (params) => ({ ...parseHotStuffParams(params) }),
   create: (ctx) => new HotStuffEngine(ctx, parseHotStuffParams(ctx.params)),

@@ -1,4 +1,5 @@
 import type { EngineParams } from '../../ledger/genesis.ts';
+import { BYZANTINE_FAULTS } from '../fault-model.ts';
 import { EngineParamsError, numberParams } from '../params.ts';
 import type { EngineModule } from '../types.ts';
 import { PBFT_BOUNDS, PBFT_DEFAULTS, PbftEngine, type PbftParams } from './engine.ts';
@@ -31,7 +32,7 @@ export const pbft: EngineModule<PbftMessage> = {
   name: 'pbft',
   description:
     'PBFT (Castro & Liskov 1999/2002): pre-prepare/prepare/commit, pipelined within watermarks, checkpoints, view change',
-  faultModel: 'bft',
+  faultModel: BYZANTINE_FAULTS,
   codec: pbftCodec,
   parseParams: (params) => ({ ...parsePbftParams(params) }),
   create: (ctx) => new PbftEngine(ctx, parsePbftParams(ctx.params)),

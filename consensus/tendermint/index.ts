@@ -1,3 +1,4 @@
+import { BYZANTINE_FAULTS } from '../fault-model.ts';
 import { numberParams } from '../params.ts';
 import type { EngineModule } from '../types.ts';
 import { TENDERMINT_DEFAULTS, TendermintEngine, type TendermintParams } from './engine.ts';
@@ -6,7 +7,7 @@ import { proposal, type TmMessage, tendermintCodec } from './messages.ts';
 export const tendermint: EngineModule<TmMessage> = {
   name: 'tendermint',
   description: 'Tendermint BFT (Buchman, Kwon, Milosevic 2018): propose/prevote/precommit with locking',
-  faultModel: 'bft',
+  faultModel: BYZANTINE_FAULTS,
   codec: tendermintCodec,
   parseParams: (params) => numberParams('tendermint', params, { ...TENDERMINT_DEFAULTS }),
   create: (ctx) =>

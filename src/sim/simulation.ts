@@ -6,7 +6,7 @@
  * Phases: (1) fault phase for `durationMs` — network faults, crashes, pauses, partitions,
  * Byzantine validators; (2) liveness phase — the network heals, crashed honest nodes restart, and
  * every honest node must commit at least `livenessBlocks` new blocks within `livenessMs`. The
- * run is live only if that healed honest core can form a quorum on its own (≥ 2f+1 honest
+ * run is live only if that healed honest core can form a quorum on its own (≥ n − f honest
  * validators and a quorum of the voting power — > 2/3 for BFT engines, > 1/2 for CFT); with
  * fewer (more Byzantine or permanently crashed validators than tolerated) liveness cannot be
  * demonstrated and `live` is false, with the reason in `livenessFailure`.
@@ -292,10 +292,6 @@ interface SimNode {
   permanent: boolean;
 }
 
-export function toleratedByzantine(n: number, faultModel: 'bft' | 'cft'): number {
-  return faultModel === 'bft' ? Math.floor((n - 1) / 3) : Math.floor((n - 1) / 2);
-}
-
 export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const wallStart = performance.now();
   const root = new SeededRng(o.seed);
@@ -312,7 +308,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const params = o.engineParams ?? {};
   const { genesis, deal } = simGenesis(o.engine.name, params, o.nodes);
   const verify = o.uncachedVerify ? ed25519.verify : memoVerifier();
-  const tolerated = o.byzantine <= toleratedByzantine(o.nodes, o.engine.faultModel);
+  const model = o.engine.faultModel;
+  const tolerated = o.byzantine <= model.tolerated(o.nodes);
   let refused = 0;
   let evidence = 0;
   const equivocations = new Map<string, { validator: number; slot: SignSlot }>();
@@ -740,13 +737,13 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const target = Math.max(...honest.map(heightOf)) + (o.livenessBlocks ?? 2);
   const livenessDeadline = now + (o.livenessMs ?? 30_000);
   await runUntil(livenessDeadline, () => honest.every((n) => heightOf(n) >= target));
-  // The healed core must be able to decide on its own: ≥ 2f+1 honest validators and a quorum of
-  // the voting power. Otherwise "every honest node progressed" proves nothing (vacuous with none).
+  // The healed core must be able to decide on its own: n − f honest validators (the engine's fault
+  // model's liveness core) and a quorum of the voting power. Otherwise "every honest node
+  // progressed" proves nothing (vacuous with none).
   const coreValidators = [...new Set(honest.map((n) => n.validator))];
   const corePower = coreValidators.reduce((s, v) => s + (genesis.validators.at(v)?.power ?? 0), 0);
-  const quorum =
-    o.engine.faultModel === 'bft' ? genesis.validators.quorumPower : genesis.validators.majorityPower;
-  const minCore = 2 * toleratedByzantine(o.nodes, o.engine.faultModel) + 1;
+  const quorum = model.quorumPower(genesis.validators);
+  const minCore = model.livenessCore(o.nodes);
   const progressed = honest.every((n) => heightOf(n) >= target);
   const livenessFailure =
     coreValidators.length < minCore || corePower < quorum

@@ -111,22 +111,31 @@ describe('verity sim (the real command)', () => {
   });
 
   it.concurrent('negative control (twins holding 1/2 of the power): exit 3, and the replay command reproduces it', async () => {
-    const { r, s } = await sim([
-      '--engine',
-      'pbft',
-      '--nodes',
-      '4',
-      '--byzantine',
-      '2',
-      '--byzantine-mode',
-      'twins',
-      '--seed',
-      '3',
-      '--duration',
-      '5s',
-      '--txs',
-      '50',
-    ]);
+    // Twins break agreement in most seeds, not every one (the partitions have to split the
+    // leaders the right way): the first seed that does is the one replayed.
+    let found: Awaited<ReturnType<typeof sim>> | undefined;
+    for (let seed = 1; seed <= 8 && found === undefined; seed++) {
+      const run = await sim([
+        '--engine',
+        'pbft',
+        '--nodes',
+        '4',
+        '--byzantine',
+        '2',
+        '--byzantine-mode',
+        'twins',
+        '--seed',
+        String(seed),
+        '--duration',
+        '5s',
+        '--txs',
+        '50',
+      ]);
+      if (run.r.code === 3) found = run;
+    }
+    if (found === undefined)
+      throw new Error('no seed of 1..8 broke agreement with twins holding half the power');
+    const { r, s } = found;
     expect(r.code, r.stderr).toBe(3);
     expect(s.safe).toBe(false);
     expect(s.tolerated).toBe(false);

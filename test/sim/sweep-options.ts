@@ -8,7 +8,7 @@
 import type { EngineModule } from '../../consensus/types.ts';
 import type { EngineParams } from '../../ledger/genesis.ts';
 import { BYZANTINE_MODES } from '../../src/sim/byzantine.ts';
-import { FAULT_KINDS, type SimOptions, toleratedByzantine } from '../../src/sim/simulation.ts';
+import { FAULT_KINDS, type SimOptions } from '../../src/sim/simulation.ts';
 
 export function sweepMode(seed: number): SimOptions['byzantineMode'] {
   return BYZANTINE_MODES[Math.floor(seed / 2) % BYZANTINE_MODES.length] as SimOptions['byzantineMode'];
@@ -20,7 +20,7 @@ export function sweepOptions(engine: EngineModule<unknown>, seed: number, params
     engine,
     ...(params === undefined ? {} : { engineParams: params }),
     nodes,
-    byzantine: toleratedByzantine(nodes, engine.faultModel === 'bft' ? 'bft' : 'cft'),
+    byzantine: engine.faultModel.tolerated(nodes),
     byzantineMode: sweepMode(seed),
     faults: new Set(FAULT_KINDS),
     seed: `sweep-${seed}`,

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { BYZANTINE_FAULTS, CRASH_FAULTS } from '../../consensus/fault-model.ts';
+import { ENGINES } from '../../consensus/registry.ts';
+import { makeTestChain } from '../helpers/chain.ts';
+
+describe('fault models', () => {
+  it('Byzantine: f < n/3, a core of n − f (not 2f + 1: n = 5 needs 4), quorums of > 2/3 of the power', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 10].map((n) => BYZANTINE_FAULTS.tolerated(n))).toEqual([
+      0, 0, 0, 1, 1, 1, 2, 3,
+    ]);
+    expect([1, 4, 5, 7, 10].map((n) => BYZANTINE_FAULTS.livenessCore(n))).toEqual([1, 3, 4, 5, 7]);
+    const set = makeTestChain({ validators: 5 }).genesis.validators;
+    expect(BYZANTINE_FAULTS.quorumPower(set)).toBe(set.quorumPower);
+    // A core of n − f validators holds a quorum of the power; one fewer does not.
+    expect(BYZANTINE_FAULTS.livenessCore(5)).toBeGreaterThanOrEqual(set.quorumPower);
+    expect(BYZANTINE_FAULTS.livenessCore(5) - 1).toBeLessThan(set.quorumPower);
+  });
+
+  it('crash: f < n/2, a core of n − f, majority quorums, and no Byzantine behaviour but silence', () => {
+    expect([1, 2, 3, 4, 5, 7].map((n) => CRASH_FAULTS.tolerated(n))).toEqual([0, 0, 1, 1, 2, 3]);
+    expect([3, 4, 5].map((n) => CRASH_FAULTS.livenessCore(n))).toEqual([2, 3, 3]);
+    const set = makeTestChain({ validators: 4 }).genesis.validators;
+    expect(CRASH_FAULTS.quorumPower(set)).toBe(set.majorityPower);
+    expect(CRASH_FAULTS.byzantineModes).toEqual(['silent']);
+  });
+
+  it('every engine declares one', () => {
+    for (const e of Object.values(ENGINES)) expect([BYZANTINE_FAULTS, CRASH_FAULTS]).toContain(e.faultModel);
+  });
+});
