@@ -20,34 +20,47 @@ const MAX_VALUES_PER_VALIDATOR = 8;
 export interface AddResult<V> {
   /** The vote was new and counted. */
   readonly added: boolean;
+  /** The `verify` hook refused it (a bad signature): not counted. */
+  readonly invalid?: boolean;
   /** The validator had already voted for a different value: that earlier vote. */
   readonly conflict?: { readonly value: string; readonly vote: V };
 }
 
 export class VoteSet<V> {
   readonly #validators: ValidatorSet;
+  readonly #maxValues: number;
   /** validator → (value → vote), in arrival order. */
   readonly #byValidator = new Map<number, Map<string, V>>();
   readonly #power = new Map<string, number>();
   #total = 0;
 
-  constructor(validators: ValidatorSet) {
+  /** `maxValuesPerValidator`: distinct values counted per validator (default 8). */
+  constructor(validators: ValidatorSet, maxValuesPerValidator = MAX_VALUES_PER_VALIDATOR) {
     this.#validators = validators;
+    this.#maxValues = maxValuesPerValidator;
   }
 
-  add(validator: number, value: string, vote: V): AddResult<V> {
+  /**
+   * Counts `vote` of `validator` for `value`. A duplicate, or a value past the per-validator cap,
+   * is not counted — and not verified: `verify` (a signature check, say) runs only for a vote
+   * that would count, so a flood of copies costs nothing.
+   */
+  add(validator: number, value: string, vote: V, verify?: () => boolean): AddResult<V> {
     const power = this.#validators.at(validator)?.power ?? 0;
     if (power === 0) return { added: false };
-    let mine = this.#byValidator.get(validator);
-    if (mine?.has(value)) return { added: false };
+    const existing = this.#byValidator.get(validator);
+    if (existing?.has(value)) return { added: false };
     let conflict: { value: string; vote: V } | undefined;
+    if (existing !== undefined) {
+      const [firstValue, firstVote] = existing.entries().next().value as [string, V];
+      conflict = { value: firstValue, vote: firstVote };
+      if (existing.size >= this.#maxValues) return { added: false, conflict };
+    }
+    if (verify !== undefined && !verify()) return { added: false, invalid: true };
+    let mine = existing;
     if (mine === undefined) {
       this.#byValidator.set(validator, (mine = new Map()));
       this.#total += power;
-    } else {
-      const [firstValue, firstVote] = mine.entries().next().value as [string, V];
-      conflict = { value: firstValue, vote: firstVote };
-      if (mine.size >= MAX_VALUES_PER_VALIDATOR) return { added: false, conflict };
     }
     mine.set(value, vote);
     this.#power.set(value, (this.#power.get(value) ?? 0) + power);
@@ -65,6 +78,13 @@ export class VoteSet<V> {
 
   powerFor(value: string): number {
     return this.#power.get(value) ?? 0;
+  }
+
+  /** Validators that voted for `value` (threshold signatures count shares, not power). */
+  countFor(value: string): number {
+    let n = 0;
+    for (const values of this.#byValidator.values()) if (values.has(value)) n++;
+    return n;
   }
 
   /** A value holding at least `threshold` power (unique for > 2/3 while ≤ 1/3 is Byzantine). */

@@ -69,6 +69,7 @@ import type {
   Evidence,
   HeadInfo,
 } from '../types.ts';
+import { VoteSet } from '../vote-set.ts';
 import { certificateKind, type HotStuffCertificate } from './certificate.ts';
 import { LeaderSchedule } from './leader.ts';
 import {
@@ -128,12 +129,6 @@ interface SeenProposal {
   /** The leader's signed message, to relay to validators that lost it. */
   readonly msg: Proposal;
   readonly signature: Uint8Array;
-}
-
-interface VoteBook {
-  /** validator → block id → signature (at most a few values per validator). */
-  readonly byValidator: Map<number, Map<string, Uint8Array>>;
-  readonly byBlock: Map<string, { hash: Uint8Array; sigs: Map<number, Uint8Array>; power: number }>;
 }
 
 /** Votes and timeouts further ahead than this are not stored (bounds memory against spam). */
@@ -255,7 +250,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   /** Missing blocks by hash → fetch attempts left. */
   readonly #wanted = new Map<string, number>();
   readonly #proposals = new Map<number, SeenProposal>();
-  readonly #votes = new Map<number, VoteBook>();
+  readonly #votes = new Map<number, VoteSet<Uint8Array>>();
   readonly #timeouts = new Map<number, Map<number, { highQc: QuorumCert; signature: Uint8Array }>>();
   /**
    * Validators whose proposal, vote, timeout or sync failed a BLS check, by view: nothing more of
@@ -1195,12 +1190,10 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     if (validator === undefined || this.#hasFailed(from, m.view)) return;
     const id = toHex(m.blockHash);
     let book = this.#votes.get(m.view);
-    if (book === undefined) this.#votes.set(m.view, (book = { byValidator: new Map(), byBlock: new Map() }));
-    const mine = book.byValidator.get(from);
-    if (mine?.has(id)) return; // duplicate
-    if (mine !== undefined && mine.size >= MAX_VALUES_PER_VALIDATOR) return;
+    if (book === undefined)
+      this.#votes.set(m.view, (book = new VoteSet(this.#validators, MAX_VALUES_PER_VALIDATOR)));
     const message = voteMessage(this.#ctx.chainId, m.view, m.blockHash);
-    const ok =
+    const added = book.add(from, id, m.signature, () =>
       this.#p.qc === 'threshold'
         ? verifyShare(
             this.#ctx.threshold?.sharePublicKeys[from] ?? new Uint8Array(0),
@@ -1208,8 +1201,9 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
             from + 1,
             m.signature,
           )
-        : verifySignature(validator.blsPublicKey, message, m.signature);
-    if (!ok) {
+        : verifySignature(validator.blsPublicKey, message, m.signature),
+    );
+    if (added.invalid) {
       this.#failedCheck(
         from,
         m.view,
@@ -1217,31 +1211,25 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       );
       return;
     }
-    if (mine !== undefined && mine.size > 0) {
+    if (!added.added) return; // a duplicate, or an equivocator past the cap
+    if (added.conflict !== undefined)
       this.#evidence(
         'duplicate-vote',
         from,
         m.view,
-        `votes for ${[...mine.keys()][0]?.slice(0, 12)} and ${id.slice(0, 12)}`,
+        `votes for ${added.conflict.value.slice(0, 12)} and ${id.slice(0, 12)}`,
       );
-    }
-    if (mine === undefined) book.byValidator.set(from, new Map([[id, m.signature]]));
-    else mine.set(id, m.signature);
-    let entry = book.byBlock.get(id);
-    if (entry === undefined) book.byBlock.set(id, (entry = { hash: m.blockHash, sigs: new Map(), power: 0 }));
-    entry.sigs.set(from, m.signature);
-    entry.power += validator.power;
     const reached =
       this.#p.qc === 'threshold'
-        ? entry.sigs.size >= this.#threshold
-        : entry.power >= this.#validators.quorumPower;
+        ? book.countFor(id) >= this.#threshold
+        : book.powerFor(id) >= this.#validators.quorumPower;
     if (!reached) return;
-    const votes = [...entry.sigs].map(([v, signature]) => ({ validator: v, signature }));
+    const votes = book.votesFor(id).map(({ validator: v, vote }) => ({ validator: v, signature: vote }));
     // Every vote was verified on arrival, so assembling cannot fail on a peer's input.
     const qc =
       this.#p.qc === 'threshold'
-        ? assembleThresholdQc(m.view, entry.hash, votes, this.#threshold)
-        : assembleAggregateQc(m.view, entry.hash, votes, this.#validators.size);
+        ? assembleThresholdQc(m.view, m.blockHash, votes, this.#threshold)
+        : assembleAggregateQc(m.view, m.blockHash, votes, this.#validators.size);
     rememberValidQc(qc, this.#trust);
     this.#log('debug', 'formed QC', { view: m.view, votes: votes.length });
     this.#processQc(qc, undefined);
