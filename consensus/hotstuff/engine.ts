@@ -53,11 +53,13 @@
  * after a restart of every node at once each one is still held by at least one honest validator,
  * and a QC for a block a node lacks can always be served by a peer.
  */
+
 import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
 import { asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import { ExtendedTree, type Frontier, leafHash } from '../../ledger/log/index.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
+import { hashOfBlockId } from '../block-id.ts';
 import { EngineParamsError } from '../params.ts';
 import { exponentialTimeout } from '../timeouts.ts';
 import type {
@@ -184,10 +186,6 @@ function decodeRecord(bytes: Uint8Array): Persisted {
     lockedQc: decodeQcItem(f[5], 'lockedQc'),
     highTc: tcs.length === 0 ? undefined : decodeTcItem(tcs[0], 'highTc'),
   };
-}
-
-function fromHexId(id: string): Uint8Array {
-  return new Uint8Array(Buffer.from(id, 'hex'));
 }
 
 function blockSize(b: Block): number {
@@ -597,7 +595,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
           this.#wanted.delete(id); // nobody has it (pruned as committed): sync will do
         else this.#wanted.set(id, left);
       }
-      this.#broadcast({ type: 'fetch', hashes: ids.map(fromHexId) });
+      this.#broadcast({ type: 'fetch', hashes: ids.map(hashOfBlockId) });
     }
   }
 
@@ -974,7 +972,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     if (this.#blocks.has(id) || id === this.#head.id || this.#wanted.has(id)) return;
     if (this.#wanted.size >= MAX_WANTED) return;
     this.#wanted.set(id, FETCH_ATTEMPTS);
-    const msg: HsMessage = { type: 'fetch', hashes: [fromHexId(id)] };
+    const msg: HsMessage = { type: 'fetch', hashes: [hashOfBlockId(id)] };
     if (from !== undefined && from !== this.#self) this.#send(from, msg);
     else this.#broadcast(msg);
   }

@@ -77,6 +77,7 @@
  * replicas seen sending VIEW-CHANGEs for its view or older ones — also after we left that view
  * again (see #nv).
  */
+
 import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
@@ -97,6 +98,7 @@ import {
 } from '../../ledger/certificate.ts';
 import { asBytes, asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
+import { hashOfBlockId } from '../block-id.ts';
 import { ProposerSchedule } from '../proposer.ts';
 import { exponentialTimeout } from '../timeouts.ts';
 import type {
@@ -775,7 +777,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     if (stable !== undefined) {
       this.#setStable({
         seq,
-        digest: fromHexId(stable),
+        digest: hashOfBlockId(stable),
         votes: set.votesFor(stable).map((v) => ({ validator: v.validator, signature: v.vote })),
       });
       this.#persistState();
@@ -969,7 +971,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
           this.#out.push({
             kind: 'relay',
             from: v.validator,
-            msg: { type: 'checkpoint', seq: next, digest: fromHexId(v.value) },
+            msg: { type: 'checkpoint', seq: next, digest: hashOfBlockId(v.value) },
             signature: v.vote,
           });
         }
@@ -1025,8 +1027,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
           type: 'pre-prepare',
           view: v,
           seq: n,
-          digest: fromHexId(pp.digest),
-          parent: fromHexId(pp.parent),
+          digest: hashOfBlockId(pp.digest),
+          parent: hashOfBlockId(pp.parent),
           block: this.#blocks.get(pp.digest),
         };
         if (pp.from === self) this.#broadcast(msg);
@@ -1040,15 +1042,15 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
           type: 'prepare',
           view: v,
           seq: n,
-          digest: fromHexId(digest),
-          parent: fromHexId(parent),
+          digest: hashOfBlockId(digest),
+          parent: hashOfBlockId(parent),
         };
         if (vote.validator === self) this.#broadcast(msg);
         else this.#out.push({ kind: 'relay', from: vote.validator, msg, signature: vote.vote });
       }
       for (const vote of log.commits.get(v)?.all() ?? []) {
         if (vote.validator !== self && !others) continue;
-        const msg: PbftMessage = { type: 'commit', view: v, seq: n, digest: fromHexId(vote.value) };
+        const msg: PbftMessage = { type: 'commit', view: v, seq: n, digest: hashOfBlockId(vote.value) };
         if (vote.validator === self) this.#broadcast(msg);
         else this.#out.push({ kind: 'relay', from: vote.validator, msg, signature: vote.vote });
       }
@@ -1077,7 +1079,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
           this.#out.push({
             kind: 'relay',
             from: vote.validator,
-            msg: { type: 'commit', view, seq: n, digest: fromHexId(vote.value) },
+            msg: { type: 'commit', view, seq: n, digest: hashOfBlockId(vote.value) },
             signature: vote.vote,
           });
         }
@@ -1089,7 +1091,13 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
           this.#out.push({
             kind: 'relay',
             from: vote.validator,
-            msg: { type: 'prepare', view, seq: n, digest: fromHexId(digest), parent: fromHexId(parent) },
+            msg: {
+              type: 'prepare',
+              view,
+              seq: n,
+              digest: hashOfBlockId(digest),
+              parent: hashOfBlockId(parent),
+            },
             signature: vote.vote,
           });
         }
@@ -1138,8 +1146,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
             type: 'prepare',
             view: v,
             seq: n,
-            digest: fromHexId(pp.digest),
-            parent: fromHexId(pp.parent),
+            digest: hashOfBlockId(pp.digest),
+            parent: hashOfBlockId(pp.parent),
           });
         }
       }
@@ -1158,7 +1166,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         committedParent !== undefined ? committedParent === pp.parent : chainDigest === pp.parent;
       if (chainOk && self !== undefined && !log.sentCommit.has(v)) {
         log.sentCommit.add(v);
-        this.#broadcast({ type: 'commit', view: v, seq: n, digest: fromHexId(pp.digest) });
+        this.#broadcast({ type: 'commit', view: v, seq: n, digest: hashOfBlockId(pp.digest) });
       }
       chainDigest = chainOk ? pp.digest : undefined;
     }
@@ -1180,8 +1188,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     return {
       view: v,
       seq: n,
-      digest: fromHexId(pp.digest),
-      parent: fromHexId(pp.parent),
+      digest: hashOfBlockId(pp.digest),
+      parent: hashOfBlockId(pp.parent),
       prePrepare: pp.signature,
       prepares: votes.map((x) => ({ validator: x.validator, signature: x.vote })),
     };
@@ -1213,7 +1221,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         : this.#validity.get(parent) === 'valid';
     if (!parentReady) return;
     this.#validity.set(digest, 'pending');
-    this.#out.push({ kind: 'execute', block, hash: fromHexId(digest) });
+    this.#out.push({ kind: 'execute', block, hash: hashOfBlockId(digest) });
   }
 
   /** Commits the next block once a quorum of COMMITs (any view) decided it and it executed. */
@@ -1239,7 +1247,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         if (validity === 'valid') {
           this.#committing = { seq: n, digest: ck.digest, ticks: 0, certificate: ck.certificate };
           this.#debug('recommitting our checkpoint block', { seq: n, hash: ck.digest.slice(0, 16) });
-          this.#out.push({ kind: 'commit', hash: fromHexId(ck.digest), certificate: ck.certificate });
+          this.#out.push({ kind: 'commit', hash: hashOfBlockId(ck.digest), certificate: ck.certificate });
           return;
         }
       }
@@ -1266,7 +1274,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       const certificate: QuorumCertificate = {
         kind: 'ed25519-quorum',
         height: n,
-        blockHash: fromHexId(d),
+        blockHash: hashOfBlockId(d),
         round: view,
         votes: set.votesFor(d).map((x) => ({ validator: x.validator, signature: x.vote })),
       };
@@ -1277,7 +1285,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         message: 'pbft: decided',
         fields: { seq: n, view, hash: d.slice(0, 16) },
       });
-      this.#out.push({ kind: 'commit', hash: fromHexId(d), certificate });
+      this.#out.push({ kind: 'commit', hash: hashOfBlockId(d), certificate });
       return;
     }
   }
@@ -1318,7 +1326,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       kind: 'build-block',
       height: n,
       round: this.#view,
-      parent: fromHexId(parent),
+      parent: hashOfBlockId(parent),
       engineData: rlpEncode([this.#view]),
     });
   }
@@ -1630,8 +1638,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         type: 'pre-prepare',
         view: this.#view,
         seq,
-        digest: fromHexId(o.digest),
-        parent: fromHexId(o.parent),
+        digest: hashOfBlockId(o.digest),
+        parent: hashOfBlockId(o.parent),
         block: this.#blocks.get(o.digest),
       });
     }
@@ -1686,8 +1694,4 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
 
 function viewOf(msg: PbftMessage): number {
   return msg.type === 'checkpoint' ? 0 : msg.view;
-}
-
-function fromHexId(id: string): Uint8Array {
-  return new Uint8Array(Buffer.from(id, 'hex'));
 }

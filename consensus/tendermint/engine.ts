@@ -11,11 +11,13 @@
  * validRound, validValue). With the runtime's per-slot signing guard this means a validator never
  * votes against its lock nor signs two votes for one (height, round, step) after a crash.
  */
+
 import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
 import type { QuorumCertificate } from '../../ledger/certificate.ts';
 import { asBytes, asList, asSafeUint, DecodeError, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
+import { hashOfBlockId } from '../block-id.ts';
 import { ProposerSchedule } from '../proposer.ts';
 import { linearTimeout } from '../timeouts.ts';
 import type {
@@ -306,7 +308,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       if (block !== undefined && toHex(headerHash(block.header)) === this.#validValue) {
         this.#blocks.set(this.#validValue, block);
         this.#validity.set(this.#validValue, 'pending');
-        this.#out.push({ kind: 'execute', block, hash: fromHexId(this.#validValue) });
+        this.#out.push({ kind: 'execute', block, hash: hashOfBlockId(this.#validValue) });
       }
     }
     this.#recoveredBlock = undefined;
@@ -436,7 +438,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
         if (set === undefined) continue;
         for (const v of set.all()) {
           if (v.validator === this.#ctx.self && r >= this.#round - 1) continue; // re-broadcast already
-          const id = v.value === NIL ? new Uint8Array(0) : fromHexId(v.value);
+          const id = v.value === NIL ? new Uint8Array(0) : hashOfBlockId(v.value);
           this.#out.push({
             kind: 'relay',
             from: v.validator,
@@ -483,7 +485,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
   #broadcastProposal(block: Block, id: string, validRound: number): void {
     if (this.#proposedInRound === this.#round) return;
     this.#proposedInRound = this.#round;
-    const msg = proposal(this.#height, this.#round, validRound, block, fromHexId(id));
+    const msg = proposal(this.#height, this.#round, validRound, block, hashOfBlockId(id));
     this.#remember(msg);
     this.#out.push({ kind: 'broadcast', msg });
   }
@@ -627,7 +629,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
 
   #vote(type: 'prevote' | 'precommit', value: string): void {
     if (this.#ctx.self === undefined) return;
-    const id = value === NIL ? new Uint8Array(0) : fromHexId(value);
+    const id = value === NIL ? new Uint8Array(0) : hashOfBlockId(value);
     const msg: TmMessage = { type, height: this.#height, round: this.#round, id };
     this.#remember(msg);
     this.#out.push({ kind: 'broadcast', msg });
@@ -663,7 +665,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       }
       if (this.#validity.get(value) === undefined) {
         this.#validity.set(value, 'pending');
-        this.#out.push({ kind: 'execute', block, hash: fromHexId(value) });
+        this.#out.push({ kind: 'execute', block, hash: hashOfBlockId(value) });
         continue;
       }
       if (!this.#valid(value)) continue;
@@ -671,7 +673,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       const certificate: QuorumCertificate = {
         kind: 'ed25519-quorum',
         height: h,
-        blockHash: fromHexId(value),
+        blockHash: hashOfBlockId(value),
         round,
         votes: votes.map((v) => ({ validator: v.validator, signature: v.vote })),
       };
@@ -684,7 +686,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
         message: 'decided',
         fields: { height: h, round, hash: value.slice(0, 16) },
       });
-      this.#out.push({ kind: 'commit', hash: fromHexId(value), certificate });
+      this.#out.push({ kind: 'commit', hash: hashOfBlockId(value), certificate });
       return true;
     }
 
@@ -791,15 +793,11 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       round: this.#round,
       step: STEP_NUM[this.#step],
       lockedRound: this.#lockedRound,
-      lockedValue: this.#lockedValue === undefined ? new Uint8Array(0) : fromHexId(this.#lockedValue),
+      lockedValue: this.#lockedValue === undefined ? new Uint8Array(0) : hashOfBlockId(this.#lockedValue),
       validRound: this.#validRound,
-      validValue: this.#validValue === undefined ? new Uint8Array(0) : fromHexId(this.#validValue),
+      validValue: this.#validValue === undefined ? new Uint8Array(0) : hashOfBlockId(this.#validValue),
       polka,
       votes,
     });
   }
-}
-
-function fromHexId(id: string): Uint8Array {
-  return new Uint8Array(Buffer.from(id, 'hex'));
 }
