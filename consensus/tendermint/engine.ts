@@ -115,7 +115,16 @@ const AHEAD_KEY = 'state-ahead';
  * node resumes that height exactly as a node that never committed: locked where it was locked.
  */
 const PREV_KEY = 'state-prev';
-const VALID_BLOCK_KEY = 'valid-block';
+/**
+ * The valid value's block, per height (`valid-block/<height>`): a record of each height kept above
+ * (this height's, the one ahead, the decided one) must find its own block. One key for all of them
+ * let re-entering a lower height (a lost commit) discard the block of the height above, and a
+ * validator came back locked on a value whose block it no longer had — it could neither
+ * re-propose it nor vote for anything else (found by `npm run test:long`, seed sweep-100515).
+ */
+const VALID_BLOCK_PREFIX = 'valid-block/';
+/** Before per-height keys: read once, then forgotten. */
+const LEGACY_VALID_BLOCK_KEY = 'valid-block';
 
 function encodeRecord(p: Persisted): Uint8Array {
   return rlpEncode([
@@ -184,7 +193,8 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
   #started = false;
   /** Records read at start for this height or above, applied when their height is reached. */
   #recovered: Persisted[] = [];
-  #recoveredBlock: Block | undefined;
+  /** Valid-value blocks read back from the WAL, by height, until their height is restored. */
+  readonly #recoveredBlocks = new Map<number, Block>();
 
   #head: HeadInfo | undefined;
   readonly #proposals = new Map<number, Proposal>();
@@ -268,13 +278,18 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       if (key === RECORD_KEY && record.height > this.#height)
         this.#out.push({ kind: 'persist', key: AHEAD_KEY, record: bytes });
     }
-    const blockBytes = recovered.get(VALID_BLOCK_KEY);
-    if (blockBytes !== undefined) {
+    for (const [key, bytes] of recovered) {
+      if (key !== LEGACY_VALID_BLOCK_KEY && !key.startsWith(VALID_BLOCK_PREFIX)) continue;
+      let block: Block | undefined;
       try {
-        this.#recoveredBlock = decodeBlock(blockBytes);
+        block = decodeBlock(bytes);
       } catch {
-        this.#recoveredBlock = undefined;
+        // a damaged record: the block can come again with its proposal
       }
+      if (key === LEGACY_VALID_BLOCK_KEY) this.#out.push({ kind: 'forget', key });
+      if (block !== undefined && block.header.height >= this.#height - 1)
+        this.#recoveredBlocks.set(block.header.height, block);
+      else if (key !== LEGACY_VALID_BLOCK_KEY) this.#out.push({ kind: 'forget', key });
     }
     this.#startRound(this.#restoreRecovered());
   }
@@ -304,14 +319,14 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       const set = new VoteSet<Uint8Array>(this.#validators);
       for (const v of r.polka) set.add(v.validator, this.#validValue, v.signature);
       this.#prevotes.set(this.#validRound, set);
-      const block = this.#recoveredBlock;
+      const block = this.#recoveredBlocks.get(this.#height);
       if (block !== undefined && toHex(headerHash(block.header)) === this.#validValue) {
         this.#blocks.set(this.#validValue, block);
         this.#validity.set(this.#validValue, 'pending');
         this.#out.push({ kind: 'execute', block, hash: hashOfBlockId(this.#validValue) });
       }
     }
-    this.#recoveredBlock = undefined;
+    for (const h of this.#recoveredBlocks.keys()) if (h <= this.#height) this.#recoveredBlocks.delete(h);
     return r.round;
   }
 
@@ -351,6 +366,8 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     // the same fsynced batch as the next height's first record.
     if (head.height === this.#height)
       this.#out.push({ kind: 'persist', key: PREV_KEY, record: this.#record() });
+    // The decided height's valid block goes with its record (PREV_KEY); the one before it is done.
+    this.#out.push({ kind: 'forget', key: `${VALID_BLOCK_PREFIX}${head.height - 1}` });
     this.#resetHeight(next);
     const resumeRound = this.#restoreRecovered();
     this.#persist();
@@ -748,7 +765,11 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
         }
         this.#validValue = prop.hash;
         this.#validRound = r;
-        this.#out.push({ kind: 'persist', key: VALID_BLOCK_KEY, record: encodeBlock(prop.block) });
+        this.#out.push({
+          kind: 'persist',
+          key: `${VALID_BLOCK_PREFIX}${this.#height}`,
+          record: encodeBlock(prop.block),
+        });
         this.#persist();
         return true;
       }

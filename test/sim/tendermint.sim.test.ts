@@ -25,6 +25,16 @@ describe('tendermint: seeds that once stalled in npm run test:long', () => {
     });
 });
 
+describe('tendermint: a valid block lost across heights (npm run test:long, this session)', () => {
+  // Two validators locked on a value at height 3 crashed, lost their last commit (height 2) and
+  // restarted: re-entering height 2 discarded the one stored valid block — height 3's — so back at
+  // height 3 they were locked on a value whose block they no longer had, and the chain stalled.
+  // Valid blocks are now kept per height (VALID_BLOCK_PREFIX in consensus/tendermint/engine.ts).
+  it('seed 100515 (equivocate, lost commits) is live', async () => {
+    expectClean(await sweep(tendermint as EngineModule<unknown>, 100515, 100515));
+  });
+});
+
 describe('tendermint: seeds that once broke safety in npm run test:long', () => {
   // A validator decided height 1, then crashed and lost that commit (an unsynced chain write); it
   // re-entered height 1 without its lock and precommitted another value, which the Byzantine twin
