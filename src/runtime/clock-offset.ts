@@ -1,26 +1,32 @@
 /**
- * How far this node's clock is from its peers': each status message carries the sender's clock,
- * and the offset is the median over peers of (our clock − theirs) at receipt — positive when we
- * are ahead. One-way latency makes each sample read us ahead by that latency (milliseconds on a
- * LAN), well below what matters here: the drift bound that blocks are checked against (seconds).
+ * How far this node's clock is from its peers': each status message carries the sender's clock.
+ * A sample (our clock − theirs, at receipt) over-reads by the message's delay — a message held up
+ * by a paused peer, a retransmission or a slow link reads us seconds ahead — and never
+ * under-reads, so per peer the smallest of its recent samples is the best estimate (as NTP keeps
+ * its lowest-delay samples); the offset is the median of those over the peers heard from.
  */
 import type { Clock } from '../../ledger/clock.ts';
 import type { Logger } from './ports.ts';
 
+const SAMPLES_PER_PEER = 8;
+
 export class ClockOffset {
-  readonly #samples = new Map<string, number>();
+  readonly #samples = new Map<string, number[]>();
 
   observe(peer: string, peerMs: number, localMs: number): void {
-    this.#samples.set(peer, localMs - peerMs);
+    let recent = this.#samples.get(peer);
+    if (recent === undefined) this.#samples.set(peer, (recent = []));
+    recent.push(localMs - peerMs);
+    if (recent.length > SAMPLES_PER_PEER) recent.shift();
   }
 
   forget(peer: string): void {
     this.#samples.delete(peer);
   }
 
-  /** Median offset in ms over the peers heard from, or undefined with none. */
+  /** Median over peers of their least-delayed recent offset, or undefined with none. */
   estimate(): { offsetMs: number; peers: number } | undefined {
-    const v = [...this.#samples.values()].sort((a, b) => a - b);
+    const v = [...this.#samples.values()].map((recent) => Math.min(...recent)).sort((a, b) => a - b);
     if (v.length === 0) return undefined;
     const mid = Math.floor(v.length / 2);
     const offsetMs =
