@@ -43,13 +43,17 @@ const MAX_CLOCK_ADJUST_MS = 10 * 60_000;
  * from the other validators' by more than half the drift bound, the validators' median clock
  * (within ±10 minutes): a validator whose clock is 20 s behind then still votes for honest blocks
  * in time, and one 20 s ahead stamps blocks its peers accept. The median of the other validators
- * is bounded by honest clocks while fewer than half of them are Byzantine, which f < n/3 gives.
- * Only validators' readings count; while the clock is off it warns once a minute.
+ * is bounded by honest clocks while fewer than half of the readings are Byzantine, so the node
+ * judges its clock only once 2f+1 other validators have reported (f = ⌊(n−1)/3⌋): from the first
+ * reading alone, a node 20 s ahead that hears first from one 20 s behind would read itself 40 s
+ * off and steer by a single, possibly lying, clock. Only validators' readings count; while the
+ * clock is off it warns once a minute.
  */
 export class BlockClock {
   readonly #clock: Clock;
   readonly #driftMs: number;
   readonly #validators: ReadonlySet<string>;
+  readonly #quorum: number;
   readonly #log: Logger;
   readonly #beforeReading: () => void;
   readonly #offset = new ClockOffset();
@@ -66,6 +70,8 @@ export class BlockClock {
     this.#clock = o.clock;
     this.#driftMs = o.driftMs;
     this.#validators = o.validatorPeers;
+    // n = the other validators and this one.
+    this.#quorum = 2 * Math.floor(o.validatorPeers.size / 3) + 1;
     this.#log = o.logger;
     this.#beforeReading = o.beforeReading;
   }
@@ -95,11 +101,15 @@ export class BlockClock {
     this.#offset.forget(peer);
   }
 
-  /** This clock against the validators' (positive: ahead), and whether it is off. */
+  /**
+   * This clock against the validators' (positive: ahead), and whether it is off — undefined until
+   * 2f+1 other validators have reported.
+   */
   offset(): { offsetMs: number; peers: number; off: boolean } | undefined {
     this.#beforeReading();
     const e = this.#offset.estimate();
-    return e === undefined ? undefined : { ...e, off: Math.abs(e.offsetMs) > this.#driftMs / 2 };
+    if (e === undefined || e.peers < this.#quorum) return undefined;
+    return { ...e, off: Math.abs(e.offsetMs) > this.#driftMs / 2 };
   }
 
   now(): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClockOffset } from '../../src/runtime/clock-offset.ts';
+import { BlockClock, ClockOffset } from '../../src/runtime/clock-offset.ts';
 
 describe('clock offset against peers', () => {
   it('is the median over peers, so one lying peer of three cannot move it past the honest ones', () => {
@@ -21,5 +21,39 @@ describe('clock offset against peers', () => {
     // Once the good sample is eight readings old it is forgotten, and the delayed ones count.
     for (let i = 0; i < 8; i++) c.observe('a', 20_000 + i, 23_000 + i);
     expect(c.estimate()?.offsetMs).toBe(3_000);
+  });
+
+  it('judges its own clock only once 2f+1 other validators have reported', () => {
+    // This node runs 20 s ahead; of its three peers (n = 4, f = 1), "behind" runs 20 s behind.
+    const now = 1_000_000;
+    const warnings: string[] = [];
+    const logger = {
+      warn: (msg: string) => warnings.push(msg),
+      info: () => {},
+      debug: () => {},
+      error: () => {},
+    };
+    const clock = new BlockClock({
+      clock: { now: () => now },
+      driftMs: 5_000,
+      validatorPeers: new Set(['behind', 'a', 'b']),
+      logger: logger as never,
+      beforeReading: () => {},
+    });
+    clock.observe('behind', now - 40_000);
+    // One reading says 40 s ahead: not enough to judge by, nor to steer the block clock.
+    expect(clock.offset()).toBeUndefined();
+    expect(clock.now()).toBe(now);
+    clock.observe('a', now - 20_000);
+    expect(clock.offset()).toBeUndefined();
+    expect(warnings).toEqual([]);
+    clock.observe('not-a-validator', now);
+    expect(clock.offset()).toBeUndefined();
+    clock.observe('b', now - 20_000);
+    expect(clock.offset()).toEqual({ offsetMs: 20_000, peers: 3, off: true });
+    expect(clock.now()).toBe(now - 20_000);
+    expect(warnings).toEqual([
+      "this node's clock is 20.0 s ahead of its peers (median of 3): fix its time sync (NTP)",
+    ]);
   });
 });
