@@ -43,7 +43,7 @@ import type {
 import { bls } from '../../crypto/bls/index.ts';
 import { concatBytes, equalBytes, toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 as ed } from '../../crypto/ed25519.ts';
-import { VerityError } from '../../crypto/errors.ts';
+import { invariant, VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import type { Block } from '../../ledger/block.ts';
 import type { CommitCertificate } from '../../ledger/certificate.ts';
@@ -62,9 +62,10 @@ import { Fifo } from './fifo.ts';
 import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
 import { type Channel, type Logger, silentLogger, type Timers, type Transport } from './ports.ts';
 import type { SignFenceStore } from './sign-fence.ts';
-import { SigningGuard } from './signing-guard.ts';
+import { SigningGuard, type WalLoss } from './signing-guard.ts';
 import { decodeSync, encodeSync, MAX_EVIDENCE_BYTES, type SyncMessage } from './sync-codec.ts';
 import { TxGossip } from './tx-gossip.ts';
+import { CheckedWal } from './wal-records.ts';
 
 const WAL_ENGINE = utf8('w/engine/');
 const HALTED_ANSWER: AdmitResult = {
@@ -170,6 +171,8 @@ export class ConsensusRuntime<M> {
   #stopped = false;
   #halt: Halt | undefined;
   readonly #blockClock: BlockClock;
+  /** The consensus WAL, every record framed and checksummed (wal-records.ts). */
+  readonly #wal: CheckedWal;
   /** Blocks held until this node's clock reaches their timestamp (less the drift bound). */
   readonly #held = new Set<string>();
   /** Submissions waiting in the intake queue: answered NODE_HALTED if consensus halts first. */
@@ -214,7 +217,8 @@ export class ConsensusRuntime<M> {
       self = validators.byPublicKey(ed.publicKeyFromSecret(opts.keys.ed25519))?.index;
     this.self = self;
     this.#selfAddress = self === undefined ? undefined : validators.at(self)?.address;
-    this.#guard = new SigningGuard({ wal: opts.wal, fence: opts.fence, logger: this.#log });
+    this.#wal = new CheckedWal(opts.wal);
+    this.#guard = new SigningGuard({ wal: this.#wal, fence: opts.fence, logger: this.#log });
     this.#equivocations = new EquivocationWatch(opts.engine.name, opts.genesis.chainId);
     this.#sync = new BlockSync({
       chain: opts.chain,
@@ -291,10 +295,19 @@ export class ConsensusRuntime<M> {
 
   /** Loads the write-ahead state, starts the engine and the status ticker. */
   async start(): Promise<void> {
+    const { migrated } = await this.#wal.open();
+    if (migrated > 0) this.#log.info('consensus WAL records framed with checksums', { records: migrated });
     const recovered = new Map<string, Uint8Array>();
-    for await (const [k, v] of this.#o.wal.iterate(WAL_ENGINE))
+    for await (const [k, v] of this.#wal.iterate(WAL_ENGINE))
       recovered.set(Buffer.from(k.subarray(WAL_ENGINE.length)).toString('utf8'), v);
     if (this.self !== undefined) await this.#guard.load(this.#o.chain.height);
+    else if (this.#wal.damaged().length > 0) {
+      // Nothing was signed from this WAL: its damaged records are simply not used.
+      this.#log.warn('consensus WAL records failed their checksum and were dropped', {
+        records: this.#wal.damaged(),
+      });
+      await this.#wal.dropDamaged();
+    }
     this.#o.transport.onMessage((from, channel, bytes) => this.#onNetwork(from, channel, bytes));
     this.#sync.progressed();
     this.#enqueue(() => this.#step({ kind: 'start', head: this.#headInfo(), recovered }));
@@ -309,6 +322,11 @@ export class ConsensusRuntime<M> {
    */
   signingFence(): { upToHeight: number; upToViewRound: number } | undefined {
     return this.#guard.refusing();
+  }
+
+  /** What the last start found lost from the consensus WAL (undefined: nothing). */
+  walLoss(): WalLoss | undefined {
+    return this.#guard.loss;
   }
 
   stop(): void {
@@ -752,7 +770,7 @@ export class ConsensusRuntime<M> {
         known: (id) => this.mempool.get(id),
         ...(parent === undefined ? {} : { parent }),
       });
-      if (!equalBytes(executed.hash, hash)) throw new Error('block hash mismatch');
+      invariant(equalBytes(executed.hash, hash), 'an executed block hashes to what the engine asked for');
       this.#executed.add(executed);
       await this.#step({ kind: 'executed', hash, valid: true });
     } catch (e) {
@@ -852,7 +870,7 @@ export class ConsensusRuntime<M> {
 
   #pruneGuard(height: number): void {
     const ops = this.#guard.prune(height);
-    if (ops.length > 0) this.#enqueue(() => this.#o.wal.batch(ops));
+    if (ops.length > 0) this.#enqueue(() => this.#wal.batch(ops));
   }
 
   // -- network -------------------------------------------------------------------------------

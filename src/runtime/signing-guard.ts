@@ -10,14 +10,14 @@
  *   w/meta/fence-bound      → the fence's maxima when the WAL was found damaged (kept for good)
  *
  * On load the markers are compared with the fence: counts within one (a crash may land either
- * write alone) and no gap. A WAL behind, or with a gap, lost records: every slot at or under the
- * fence's maxima is refused from then on. A fence behind the WAL (missing, restored) is rebuilt
+ * write alone) and no gap. A WAL behind, with a gap, or with a record that failed its checksum
+ * (wal-records.ts) lost records: every slot at or under the fence's maxima is refused from then on. A fence behind the WAL (missing, restored) is rebuilt
  * from it. Both fence copies damaged, or a damaged WAL without a fence: nothing tells what was
  * signed, so loading fails with what to do.
  */
 import type { SignSlot } from '../../consensus/types.ts';
 import { concatBytes, toHex, u32be, u64be, utf8 } from '../../crypto/bytes.ts';
-import { type KvOp, type KvStore, StorageError } from '../../ledger/kv.ts';
+import { type KvOp, StorageError } from '../../ledger/kv.ts';
 import type { Logger } from './ports.ts';
 import {
   advanceFence,
@@ -29,6 +29,7 @@ import {
   underFence,
   VIEW_SLOT_HEIGHT,
 } from './sign-fence.ts';
+import type { CheckedWal } from './wal-records.ts';
 
 const WAL_GUARD = utf8('w/guard/');
 const WAL_SEQS = utf8('w/seqs/');
@@ -62,8 +63,14 @@ export type GuardVerdict =
   /** The WAL lost what was signed here (the fence says it may have been): sign nothing. */
   | { readonly kind: 'refuse' };
 
+/** What a start found lost from the WAL: a gap or shortfall in its batch markers, damaged records. */
+export interface WalLoss {
+  readonly gap: boolean;
+  readonly damagedRecords: readonly string[];
+}
+
 export class SigningGuard {
-  readonly #wal: KvStore;
+  readonly #wal: CheckedWal;
   readonly #store: SignFenceStore | undefined;
   readonly #log: Logger;
   /** Signed slots: slot key (hex) → hash of the signed bytes and the sealed envelope. */
@@ -76,8 +83,10 @@ export class SigningGuard {
   #bound: SignFence | undefined;
   /** This validator signed above the bound since (it is signing again). */
   #boundCleared = false;
+  /** Set when loading found lost or damaged records (kept after signing resumes). */
+  loss: WalLoss | undefined;
 
-  constructor(o: { wal: KvStore; fence: SignFenceStore | undefined; logger: Logger }) {
+  constructor(o: { wal: CheckedWal; fence: SignFenceStore | undefined; logger: Logger }) {
     this.#wal = o.wal;
     this.#store = o.fence;
     this.#log = o.logger;
@@ -91,6 +100,12 @@ export class SigningGuard {
         envelope: v.subarray(32),
       });
     if (this.#store !== undefined) await this.#checkFence(this.#store, chainHeight);
+    else if (this.#wal.damaged().length > 0)
+      throw new StorageError(
+        'STORAGE_CORRUPT',
+        `consensus WAL records failed their checksum (${this.#wal.damaged().join(', ')}) and this validator keeps no sign fence, so it cannot tell what it signed before: wait until the chain has moved well past where it last signed, then start it with a fresh WAL (delete HOME/data/wal)`,
+        { records: this.#wal.damaged() },
+      );
   }
 
   verdict(slot: SignSlot, hash: Uint8Array): GuardVerdict {
@@ -174,12 +189,15 @@ export class SigningGuard {
     for await (const [k] of this.#wal.iterate(WAL_SEQS))
       markers.push(Number(BigInt(`0x${toHex(k.subarray(WAL_SEQS.length))}`)));
     const walSeq = markers.at(-1) ?? 0;
-    const gap =
+    const markerGap =
       markers.some((m, i) => m !== (markers[0] as number) + i) ||
       (markers[0] ?? 1) > Math.max(1, walSeq - SEQ_WINDOW + 1);
     const { fence, damaged } = await store.load();
     const kept = await this.#wal.get(WAL_FENCE_BOUND);
     if (kept !== undefined) this.#bound = decodeFence(kept);
+    // Read last, after every WAL read: records that failed their checksum are records lost.
+    const corrupt = this.#wal.damaged();
+    const gap = markerGap || corrupt.length > 0;
     if (fence === undefined && damaged > 0)
       throw new StorageError(
         'STORAGE_CORRUPT',
@@ -189,26 +207,37 @@ export class SigningGuard {
     if (fence === undefined && gap)
       throw new StorageError(
         'STORAGE_CORRUPT',
-        `the consensus WAL lost signing records and the sign fence (${store.where}) is missing, so this validator cannot tell what it signed before: wait until the chain has moved well past where it last signed, then start it with a fresh WAL (delete HOME/data/wal)`,
+        `the consensus WAL lost signing records${corrupt.length > 0 ? ` (${corrupt.length} failed their checksum)` : ''} and the sign fence (${store.where}) is missing, so this validator cannot tell what it signed before: wait until the chain has moved well past where it last signed, then start it with a fresh WAL (delete HOME/data/wal)`,
         { path: store.where },
       );
     if (fence !== undefined && (gap || walSeq < fence.seq - 1)) {
+      // The fence's maxima, raised by any intact guard slot above them (a fence restored from a
+      // backup may be behind what the WAL still shows was signed).
+      const fromGuard = advanceFence(EMPTY_FENCE, [...this.#slots.keys()].map(slotOfKey), chainHeight);
+      const bound: SignFence = {
+        ...fence,
+        maxHeight: Math.max(fence.maxHeight, fromGuard.maxHeight),
+        maxViewRound: Math.max(fence.maxViewRound, fromGuard.maxViewRound),
+      };
       this.#fence = fence;
-      this.#bound = fence;
+      this.#bound = bound;
+      this.loss = { gap: markerGap || walSeq < fence.seq - 1, damagedRecords: corrupt };
       // The damaged history's markers go (counting restarts from the fence's, without a gap), and
       // the bound stays in the WAL for later restarts.
       await this.#wal.batch([
         ...markers.map((m) => ({ type: 'del' as const, key: seqKey(m) })),
-        { type: 'put', key: WAL_FENCE_BOUND, value: encodeFence(fence) },
+        { type: 'put', key: WAL_FENCE_BOUND, value: encodeFence(bound) },
       ]);
+      await this.#wal.dropDamaged();
       this.#log.error(
         'the consensus WAL lost signing records: refusing to sign any slot this validator may have signed until the chain moves past them',
         {
           walBatches: walSeq,
           fenceBatches: fence.seq,
           gap,
-          upToHeight: fence.maxHeight,
-          upToViewRound: fence.maxViewRound,
+          damagedRecords: corrupt,
+          upToHeight: bound.maxHeight,
+          upToViewRound: bound.maxViewRound,
         },
       );
     } else if (fence === undefined || walSeq > fence.seq + 1) {

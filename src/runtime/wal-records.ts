@@ -1,0 +1,124 @@
+/**
+ * The consensus WAL's record frame. Every value the runtime keeps in the WAL (the engine's records,
+ * the double-sign guard, the signing-batch markers, the fence bound) is stored as
+ *
+ *   version (1 byte) ‖ checksum (8 bytes: SHA-256(key ‖ payload), first 8 bytes) ‖ payload
+ *
+ * The checksum covers the key, so a record written under another key (a misdirected write) fails
+ * it as a flipped bit or a torn value does. LevelDB checks its own log's CRCs, but not every table
+ * block on read, and says nothing about a record a buggy disk or a restored file put in the wrong
+ * place; TigerBeetle's lesson is to checksum what you rely on, at the layer that relies on it.
+ *
+ * A damaged record is never handed on: reads skip it and remember its key (`damaged`), and the
+ * double-sign guard treats it as lost records (signing-guard.ts) — the validator refuses every slot
+ * it may have signed until the chain has moved past them, since the damaged record may have been a
+ * lock or a vote it must not forget.
+ *
+ * `w/meta/format` marks a framed WAL; a WAL written before frames (records, no mark) is framed in
+ * one atomic batch when opened.
+ */
+import { concatBytes, equalBytes, fromUtf8, toHex, utf8 } from '../../crypto/bytes.ts';
+import { sha256 } from '../../crypto/hash.ts';
+import type { KvIterateOptions, KvOp, KvStore } from '../../ledger/kv.ts';
+
+const FRAME_VERSION = 1;
+const CHECKSUM_BYTES = 8;
+const HEADER_BYTES = 1 + CHECKSUM_BYTES;
+const WAL_PREFIX = utf8('w/');
+const FORMAT_KEY = utf8('w/meta/format');
+
+function checksum(key: Uint8Array, payload: Uint8Array): Uint8Array {
+  return sha256(concatBytes(key, payload)).subarray(0, CHECKSUM_BYTES);
+}
+
+/** The stored form of `payload` under `key`. */
+export function frameRecord(key: Uint8Array, payload: Uint8Array): Uint8Array {
+  return concatBytes(new Uint8Array([FRAME_VERSION]), checksum(key, payload), payload);
+}
+
+/** The payload of a stored value, or undefined if it is not an intact frame for `key`. */
+export function unframeRecord(key: Uint8Array, stored: Uint8Array): Uint8Array | undefined {
+  if (stored.length < HEADER_BYTES || stored[0] !== FRAME_VERSION) return undefined;
+  const payload = stored.subarray(HEADER_BYTES);
+  return equalBytes(stored.subarray(1, HEADER_BYTES), checksum(key, payload)) ? payload : undefined;
+}
+
+/** A KvStore view of the WAL that frames what it writes and checks what it reads. */
+export class CheckedWal implements KvStore {
+  readonly #kv: KvStore;
+  readonly #damaged = new Map<string, Uint8Array>();
+  #opened = false;
+
+  constructor(kv: KvStore) {
+    this.#kv = kv;
+  }
+
+  /** Frames a WAL from before frames (once, atomically). Idempotent. */
+  async open(): Promise<{ migrated: number }> {
+    if (this.#opened) return { migrated: 0 };
+    this.#opened = true;
+    if ((await this.#kv.get(FORMAT_KEY)) !== undefined) return { migrated: 0 };
+    const ops: KvOp[] = [];
+    for await (const [key, value] of this.#kv.iterate(WAL_PREFIX))
+      ops.push({ type: 'put', key, value: frameRecord(key, value) });
+    ops.push({ type: 'put', key: FORMAT_KEY, value: frameRecord(FORMAT_KEY, new Uint8Array(0)) });
+    await this.#kv.batch(ops);
+    return { migrated: ops.length - 1 };
+  }
+
+  /** Keys (utf8, or hex where not printable) of the records that failed their checksum so far. */
+  damaged(): string[] {
+    return [...this.#damaged.keys()];
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const stored = await this.#kv.get(key);
+    return stored === undefined ? undefined : this.#check(key, stored);
+  }
+
+  async *iterate(
+    prefix: Uint8Array,
+    opts?: KvIterateOptions,
+  ): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
+    for await (const [key, stored] of this.#kv.iterate(prefix, opts)) {
+      const payload = this.#check(key, stored);
+      if (payload !== undefined) yield [key, payload];
+    }
+  }
+
+  batch(ops: readonly KvOp[]): Promise<void> {
+    return this.#kv.batch(
+      ops.map((op) =>
+        op.type === 'put' ? { type: 'put', key: op.key, value: frameRecord(op.key, op.value) } : op,
+      ),
+    );
+  }
+
+  /** Deletes the damaged records found so far (they were never used). */
+  async dropDamaged(): Promise<void> {
+    const keys = [...this.#damaged.values()];
+    if (keys.length > 0) await this.#kv.batch(keys.map((key) => ({ type: 'del', key })));
+  }
+
+  close(): Promise<void> {
+    return this.#kv.close();
+  }
+
+  #check(key: Uint8Array, stored: Uint8Array): Uint8Array | undefined {
+    const payload = unframeRecord(key, stored);
+    if (payload === undefined) this.#damaged.set(keyLabel(key), key);
+    return payload;
+  }
+}
+
+/** WAL keys are ASCII prefixes followed by ASCII or binary parts: printable as `w/guard/0x…`. */
+function keyLabel(key: Uint8Array): string {
+  let split = key.length;
+  for (let i = 0; i < key.length; i++)
+    if ((key[i] as number) < 0x20 || (key[i] as number) > 0x7e) {
+      split = i;
+      break;
+    }
+  const text = fromUtf8(key.subarray(0, split));
+  return split === key.length ? text : `${text}0x${toHex(key.subarray(split))}`;
+}
