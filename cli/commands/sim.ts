@@ -31,7 +31,7 @@ function parseDuration(text: string): number {
 export const sim: Command = {
   name: 'sim',
   summary: 'run a deterministic simulation of a consensus engine under faults',
-  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew] [--seed S] [--duration 60s] [--txs N]`,
+  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew,corrupt] [--seed S] [--duration 60s] [--txs N]`,
   description: [
     'Runs the real engine and runtime over a simulated network, disks and clocks in virtual time,',
     'then heals the network and checks that every honest node makes progress. Same seed, same trace.',

@@ -11,7 +11,9 @@
  *    consistency proof) the one before, and a tree head of the same size has the same root;
  *  - validity: every committed transaction was submitted by the workload, and no transaction id
  *    takes effect (an ok receipt) twice in one node's chain — a replay that went through;
- *  - no honest double-sign: an honest validator never signs two different messages for one slot.
+ *  - no honest double-sign: an honest validator never signs two different messages for one slot;
+ *  - storage faults are noticed: a validator restarted on a damaged WAL refuses to sign what it
+ *    may have signed before (its sign fence is up).
  * `committedTxs` counts distinct committed transaction ids (a replayed copy that failed with
  * BAD_NONCE is in a block, but is not a second transaction).
  */
@@ -28,7 +30,9 @@ export interface Violation {
     | 'validity'
     | 'double-sign'
     /** An honest node's consensus halted on an exception: a bug the run must not hide. */
-    | 'halt';
+    | 'halt'
+    /** A node started on a damaged WAL without noticing (storage-faults.ts). */
+    | 'storage-unnoticed';
   readonly time: number;
   readonly detail: string;
 }
@@ -75,9 +79,17 @@ export class SafetyChecker {
     if (this.violations.length < 100) this.violations.push({ kind, time, detail });
   }
 
-  /** An honest node's runtime halted (an exception escaped an event; storage faults are not simulated). */
+  /** An honest node's runtime halted (an exception escaped an event). */
   halted(time: number, node: number, code: string, message: string): void {
     this.#violate('halt', time, `node ${node} halted (${code}): ${message}`);
+  }
+
+  storageFaultUnnoticed(time: number, node: number, damage: { kind: string; key: string }): void {
+    this.#violate(
+      'storage-unnoticed',
+      time,
+      `node ${node} started on a WAL with a damaged record (${damage.kind} of ${JSON.stringify(damage.key)}) without noticing it`,
+    );
   }
 
   onCommit(time: number, node: number, c: CommitObservation): void {

@@ -43,9 +43,19 @@ import { type ByzantineMode, byzantineTransport } from './byzantine.ts';
 import { logExtends, SafetyChecker, storeDivergence, type Violation } from './checkers.ts';
 import { EventQueue } from './event-queue.ts';
 import { SimNetwork } from './network.ts';
+import { damageWal, type WalDamage, type WalDamageKind } from './storage-faults.ts';
 import { UndoableKvStore } from './undoable-store.ts';
 
-export const FAULT_KINDS = ['loss', 'dup', 'reorder', 'partition', 'clog', 'crash', 'skew'] as const;
+export const FAULT_KINDS = [
+  'loss',
+  'dup',
+  'reorder',
+  'partition',
+  'clog',
+  'crash',
+  'skew',
+  'corrupt',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface SimOptions {
@@ -94,6 +104,11 @@ export interface SimControl {
   dropMessages(
     drop: ((from: number, to: number, channel: Channel, bytes: Uint8Array) => boolean) | undefined,
   ): void;
+  /**
+   * Damages one record of a crashed instance's WAL (storage-faults.ts); the instance must notice
+   * when it restarts, or the run records a `storage-unnoticed` violation.
+   */
+  damageWal(instance: number, kind?: WalDamageKind): Promise<WalDamage | undefined>;
   /** Sets an instance's clock to read `ms` ahead of true time (negative: behind). */
   setSkew(instance: number, ms: number): void;
   /** Delivers raw bytes to every up instance as if sent by `fromPeer`. */
@@ -129,6 +144,8 @@ export interface SimResult {
    */
   readonly evidence: ReadonlyArray<{ readonly validator: number; readonly slot: SignSlot }>;
   readonly refusedDoubleSigns: number;
+  /** WAL records the `corrupt` fault damaged (storage-faults.ts); each must have been noticed. */
+  readonly walRecordsDamaged: number;
   readonly wallMs: number;
   /** Final state of every node instance (for diagnosis). */
   readonly nodeStates: ReadonlyArray<{
@@ -353,6 +370,20 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   }
 
   if (o.faults.has('skew')) for (const n of nodes) n.skewMs = Math.round((faultRng.next() * 2 - 1) * 1500);
+  // Storage faults damage the WAL of validators the fault model has room for beside the Byzantine
+  // ones: a validator whose WAL lost a record refuses to sign until the chain passes what it may
+  // have signed, so it is one of the f for liveness.
+  // (Their own random source: runs without them replay exactly as before the fault existed.)
+  const storageRng = root.derive('storage');
+  const walVictims = o.faults.has('corrupt')
+    ? shuffle(
+        nodes.filter((n) => !n.byzantine),
+        storageRng,
+      ).slice(0, Math.max(0, model.tolerated(o.nodes) - o.byzantine))
+    : [];
+  /** Damage done to a crashed node's WAL, to be noticed when it starts again. */
+  const unnoticed = new Map<number, WalDamage>();
+  let walRecordsDamaged = 0;
 
   const startNode = async (node: SimNode) => {
     const k = validatorKeys(node.validator);
@@ -464,6 +495,11 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     node.runtime = runtime;
     node.lastLog = { size: chain.head.logSize, root: chain.head.logRoot };
     await runtime.start();
+    const damage = unnoticed.get(node.id);
+    if (damage !== undefined) {
+      unnoticed.delete(node.id);
+      if (runtime.walLoss() === undefined) checker.storageFaultUnnoticed(now, node.id, damage);
+    }
   };
 
   // Store and consistency checks read the node's own store asynchronously; collected here and
@@ -577,7 +613,9 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   let t = GENESIS_TIME + 2000;
   while (t < faultEnd - 1000) {
     const kinds = FAULT_KINDS.filter(
-      (k) => o.faults.has(k) && (k === 'partition' || k === 'clog' || k === 'crash'),
+      (k) =>
+        o.faults.has(k) &&
+        (k === 'partition' || k === 'clog' || k === 'crash' || (k === 'corrupt' && walVictims.length > 0)),
     );
     const twinSplit = o.byzantineMode === 'twins' && o.byzantine > 0 && o.faults.has('partition');
     if (kinds.length === 0 && !twinSplit) break;
@@ -627,6 +665,23 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       const restoreOrder = shuffle([...links], faultRng);
       for (const [i, [a, b]] of restoreOrder.entries())
         schedule(start + (links.length + i) * step, () => net.restore(a, b));
+    } else if (choice === 'corrupt') {
+      // Crash a victim, damage one record of its WAL, restart it: it must notice.
+      const victim = walVictims[faultRng.int(walVictims.length)] as SimNode;
+      schedule(start, async () => {
+        // Only a validator that has signed keeps a sign fence; without one, a damaged WAL is
+        // (rightly) a refusal to start, which is the e2e suite's to check, not the sweep's.
+        if (!victim.up || (await victim.fence.load()).fence === undefined) return;
+        crashNode(victim, false);
+        const d = await damageWal(victim.walKv, storageRng);
+        if (d === undefined) return;
+        walRecordsDamaged++;
+        unnoticed.set(victim.id, d);
+        trace.update(`w${now},${victim.id},${d.kind},${d.key};`);
+      });
+      schedule(end, async () => {
+        if (!victim.up && !victim.permanent) await startNode(victim);
+      });
     } else if (choice === 'crash') {
       const victim = nodes[faultRng.int(nodes.length)] as SimNode;
       const lose = faultRng.chance(0.5);
@@ -660,6 +715,16 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       if (opts.wipeFence) node.fence = new MemorySignFence();
       node.permanent = false;
       await startNode(node);
+    },
+    damageWal: async (id, kind) => {
+      const node = nodes[id] as SimNode;
+      if (node.up) throw new Error('damageWal: crash the instance first');
+      const d = await damageWal(node.walKv, storageRng, kind);
+      if (d === undefined) return undefined;
+      walRecordsDamaged++;
+      unnoticed.set(node.id, d);
+      trace.update(`w${now},${node.id},${d.kind},${d.key};`);
+      return d;
     },
     setSkew: (id, ms) => {
       (nodes[id] as SimNode).skewMs = ms;
@@ -785,6 +850,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         a.slot.step - b.slot.step,
     ),
     refusedDoubleSigns: refused,
+    walRecordsDamaged,
     wallMs: Math.round(performance.now() - wallStart),
     nodeStates: nodes.map((n) => ({
       id: n.id,

@@ -5,7 +5,7 @@
 import { describe, it } from 'vitest';
 import { pbft } from '../../consensus/pbft/index.ts';
 import type { EngineModule } from '../../consensus/types.ts';
-import { engineSimSuite, expectClean, sweep } from './sweep.ts';
+import { asFound, engineSimSuite, expectClean, sweep } from './sweep.ts';
 
 engineSimSuite(pbft as EngineModule<unknown>);
 
@@ -25,7 +25,10 @@ describe('pbft: seeds that once stalled in npm run test:long', () => {
   for (const { seed, mode } of seeds)
     it(`seed ${seed} (${mode}) is live`, async () => {
       expectClean(
-        await sweep(pbft as EngineModule<unknown>, seed, seed, undefined, () => ({ byzantineMode: mode })),
+        await sweep(pbft as EngineModule<unknown>, seed, seed, undefined, (s) => ({
+          ...asFound(pbft as EngineModule<unknown>, s),
+          byzantineMode: mode,
+        })),
       );
     }, 60_000);
 });

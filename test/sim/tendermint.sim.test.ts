@@ -5,7 +5,7 @@
 import { describe, it } from 'vitest';
 import { tendermint } from '../../consensus/tendermint/index.ts';
 import type { EngineModule } from '../../consensus/types.ts';
-import { engineSimSuite, expectClean, sweep } from './sweep.ts';
+import { asFound, engineSimSuite, expectClean, sweep } from './sweep.ts';
 
 engineSimSuite(tendermint as EngineModule<unknown>);
 
@@ -19,6 +19,7 @@ describe('tendermint: seeds that once stalled in npm run test:long', () => {
     it(`seed ${seed} is live`, async () => {
       expectClean(
         await sweep(tendermint as EngineModule<unknown>, seed, seed, undefined, (s) => ({
+          ...asFound(tendermint as EngineModule<unknown>, s),
           byzantineMode: FIVE_MODES[Math.floor(s / 2) % FIVE_MODES.length] as (typeof FIVE_MODES)[number],
         })),
       );
@@ -31,7 +32,11 @@ describe('tendermint: a valid block lost across heights (npm run test:long, this
   // height 3 they were locked on a value whose block they no longer had, and the chain stalled.
   // Valid blocks are now kept per height (VALID_BLOCK_PREFIX in consensus/tendermint/engine.ts).
   it('seed 100515 (equivocate, lost commits) is live', async () => {
-    expectClean(await sweep(tendermint as EngineModule<unknown>, 100515, 100515));
+    expectClean(
+      await sweep(tendermint as EngineModule<unknown>, 100515, 100515, undefined, (s) =>
+        asFound(tendermint as EngineModule<unknown>, s),
+      ),
+    );
   });
 });
 
@@ -41,7 +46,8 @@ describe('tendermint: seeds that once broke safety in npm run test:long', () => 
   // completed into a second decision at height 1. The decided height's record now survives the
   // commit (PREV_KEY in consensus/tendermint/engine.ts).
   it('seed 100693 (twins, a lost commit) keeps agreement', async () => {
-    const r = await sweep(tendermint as EngineModule<unknown>, 100693, 100693, undefined, () => ({
+    const r = await sweep(tendermint as EngineModule<unknown>, 100693, 100693, undefined, (s) => ({
+      ...asFound(tendermint as EngineModule<unknown>, s),
       byzantineMode: 'twins',
     }));
     expectClean(r);
