@@ -43,3 +43,20 @@ export type CryptoErrorCode =
   | 'BLS_BACKEND_UNAVAILABLE';
 
 export class CryptoError extends VerityError<CryptoErrorCode> {}
+
+/**
+ * A broken internal invariant: a bug in this node, never the fault of an input. It is not a
+ * VerityError, so no handler of typed input errors catches it; escaping an event, it halts the
+ * node's consensus (src/runtime) and fails a simulator run.
+ */
+export class InvariantError extends Error {
+  constructor(message: string) {
+    super(`invariant broken: ${message}`);
+    this.name = 'InvariantError';
+  }
+}
+
+/** Asserts what the code relies on; `message` may be a function to build it only on failure. */
+export function invariant(condition: unknown, message: string | (() => string)): asserts condition {
+  if (!condition) throw new InvariantError(typeof message === 'string' ? message : message());
+}

@@ -15,7 +15,9 @@
  *    transaction never aborts its block;
  *  - transfers and stake moves conserve total supply (balance + stake over all accounts).
  */
+
 import { concatBytes, equalBytes } from '../crypto/bytes.ts';
+import { invariant } from '../crypto/errors.ts';
 import { ADDRESS_LENGTH } from './address.ts';
 import { asBytes, asList, asSafeUint, asUint, rlpDecodeStrict, rlpEncode } from './codec.ts';
 import type { MerklePatriciaTrie } from './mpt/index.ts';
@@ -95,7 +97,7 @@ export class LedgerState {
 
   /** The state root; `flush()` first if there were writes. */
   root(): Uint8Array {
-    if (this.#dirty()) throw new Error('LedgerState.root() with unflushed writes: call flush() first');
+    invariant(!this.#dirty(), 'LedgerState.root() with unflushed writes: call flush() first');
     return this.trie.root();
   }
 

@@ -55,6 +55,7 @@
  */
 
 import { equalBytes, toHex } from '../../crypto/bytes.ts';
+import { invariant } from '../../crypto/errors.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
 import { asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import { ExtendedTree, type Frontier, leafHash } from '../../ledger/log/index.ts';
@@ -803,6 +804,8 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         this.#lockedQc = x.justify;
         this.#dirty = true;
       }
+      // The lock is a QC this node has processed, so never above the highest one.
+      invariant(this.#lockedQc.view <= this.#highQc.view, () => 'hotstuff: locked QC above the high QC');
       const p = this.#blocks.get(x.parentId);
       if (p !== undefined && x.view === p.view + 1 && p.view === p.justify.view + 1)
         this.#setCommitTarget(p.parentId, p.height - 1, x.id, qc);
@@ -1141,6 +1144,12 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       if (sig === undefined) return;
       signature = sig;
     }
+    invariant(v > this.#lastVotedView, () => `hotstuff: a second vote in view ${v}`);
+    invariant(
+      this.#p.chain !== 3 || b.justify.view >= this.#lockedQc.view,
+      () =>
+        `hotstuff: vote in view ${v} for a block whose justify (view ${b.justify.view}) is below the lock`,
+    );
     this.#lastVotedView = v;
     this.#dirty = true;
     const key = `${BLOCK_KEY}${b.id}`;

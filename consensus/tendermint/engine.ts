@@ -13,6 +13,7 @@
  */
 
 import { equalBytes, toHex } from '../../crypto/bytes.ts';
+import { invariant } from '../../crypto/errors.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
 import type { QuorumCertificate } from '../../ledger/certificate.ts';
 import { asBytes, asList, asSafeUint, DecodeError, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
@@ -758,6 +759,11 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     ) {
       if (this.#once(`pv-value:${r}`)) {
         if (this.#step === 'prevote') {
+          // Locks only move up: a lock in a later round than the one being decided cannot exist.
+          invariant(
+            r >= this.#lockedRound,
+            () => `tendermint: lock moves down from round ${this.#lockedRound} to ${r}`,
+          );
           this.#lockedValue = prop.hash;
           this.#lockedRound = r;
           this.#vote('precommit', prop.hash);
