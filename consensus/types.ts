@@ -37,7 +37,8 @@ export type EngineInput<M> =
   /** First input after construction: the committed head and the last record persisted under each key. */
   | { readonly kind: 'start'; readonly head: HeadInfo; readonly recovered: ReadonlyMap<string, Uint8Array> }
   | { readonly kind: 'message'; readonly from: number; readonly msg: M; readonly signature: Uint8Array }
-  | { readonly kind: 'timeout'; readonly timer: string }
+  /** A timer fired, with the token it was armed with (see TimerToken). */
+  | { readonly kind: 'timeout'; readonly timer: string; readonly token?: TimerToken }
   /** The mempool went from empty to non-empty. */
   | { readonly kind: 'txs-available' }
   | {
@@ -71,6 +72,15 @@ export type EngineInput<M> =
       readonly certificate?: CommitCertificate;
     };
 
+/**
+ * What a timer was armed for: the height and the round (or view) — a timeout for another one is
+ * stale. Engines whose views span heights (HotStuff) arm with height 0.
+ */
+export interface TimerToken {
+  readonly height: number;
+  readonly round: number;
+}
+
 export interface Evidence {
   readonly type: 'duplicate-vote' | 'duplicate-proposal' | 'invalid-message';
   readonly validator: number;
@@ -87,7 +97,17 @@ export type EngineOutput<M> =
    * what one correct node receives, every correct node eventually receives; relaying is how.
    */
   | { readonly kind: 'relay'; readonly from: number; readonly msg: M; readonly signature: Uint8Array }
-  | { readonly kind: 'set-timer'; readonly timer: string; readonly afterMs: number }
+  /**
+   * Arm `timer` (re-arming replaces it). A firing reaches the engine only if the timer was not
+   * re-armed or cancelled since, and carries `token` back: what it was armed for, so the engine
+   * compares it with where it is now instead of keeping guard fields per timer.
+   */
+  | {
+      readonly kind: 'set-timer';
+      readonly timer: string;
+      readonly afterMs: number;
+      readonly token?: TimerToken;
+    }
   | { readonly kind: 'cancel-timer'; readonly timer: string }
   /**
    * Safety state (lock, last vote, view…) to make durable before this step's messages leave.

@@ -62,7 +62,7 @@ import { ExtendedTree, type Frontier, leafHash } from '../../ledger/log/index.ts
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { hashOfBlockId } from '../block-id.ts';
 import { EngineParamsError } from '../params.ts';
-import { exponentialTimeout } from '../timeouts.ts';
+import { exponentialTimeout, tokenIs } from '../timeouts.ts';
 import type {
   ConsensusEngine,
   EngineContext,
@@ -71,6 +71,7 @@ import type {
   EngineStatus,
   Evidence,
   HeadInfo,
+  TimerToken,
 } from '../types.ts';
 import { VoteSet } from '../vote-set.ts';
 import { certificateKind, type HotStuffCertificate } from './certificate.ts';
@@ -232,8 +233,6 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
    */
   #viewTimerIdleView = 0;
   #voteTimerIdleView = 0;
-  #viewBusyView = 0;
-  #voteBusyView = 0;
   /**
    * Leaders whose last view this node waited out without their proposal or QC (down, or cut off
    * from it): the votes they are to collect go to every node at once, so their next view costs
@@ -241,7 +240,6 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
    */
   readonly #silentLeaders = new Set<number>();
   #viewChanges = 0;
-  #viewTimerView = 0;
   #lastTickView = -1;
   #stalledTicks = 0;
 
@@ -378,7 +376,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         if (this.#started) this.#onMessage(input.from, input.msg, input.signature);
         break;
       case 'timeout':
-        if (this.#started) this.#onTimer(input.timer);
+        if (this.#started) this.#onTimer(input.timer, input.token);
         break;
       case 'txs-available': {
         const arrived = !this.#txsPending;
@@ -523,21 +521,21 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
 
   // -- timers ---------------------------------------------------------------------------------
 
-  #onTimer(timer: string): void {
+  /** View timers carry their view (height 0: views span heights); a firing for another is stale. */
+  #onTimer(timer: string, token: TimerToken | undefined): void {
     switch (timer) {
       case 'view':
-        if (this.#viewTimerView === this.#curView) this.#localTimeout();
+        if (tokenIs(token, 0, this.#curView)) this.#localTimeout();
         return;
       case 'view-busy':
-        if (this.#viewBusyView === this.#curView && this.#viewTimerView === this.#curView)
-          this.#localTimeout();
+        if (tokenIs(token, 0, this.#curView)) this.#localTimeout();
         return;
       case 'vote':
       case 'vote-busy':
         // The next leader has not carried this view's QC back in time: it may be down. Every node
         // can assemble the QC from votes it holds and move on; otherwise this view would be lost
         // with it, and the dead leader's own view would be a second view change in a row.
-        if (timer === 'vote-busy' && this.#voteBusyView !== this.#curView) return;
+        if (timer === 'vote-busy' && !tokenIs(token, 0, this.#curView)) return;
         if (this.#myVote?.view === this.#curView && this.#timedOutView < this.#curView)
           this.#broadcast(this.#myVote);
         return;
@@ -652,11 +650,11 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         : this.#myProposal?.view === v
           ? this.#txsPending || this.#myProposal.block.header.txCount > 0
           : this.#proposesAtOnce(this.#highQc.blockHash, 'block');
-    this.#viewTimerView = v;
     this.#viewTimerIdleView = busy ? 0 : v;
-    this.#viewBusyView = 0;
+    // Re-armed: a busy timer of the earlier arming is superseded by this one.
+    this.#out.push({ kind: 'cancel-timer', timer: 'view-busy' });
     const ms = this.#viewTimeout() + (busy ? 0 : this.#p.emptyBlockIntervalMs);
-    this.#out.push({ kind: 'set-timer', timer: 'view', afterMs: ms });
+    this.#out.push({ kind: 'set-timer', timer: 'view', afterMs: ms, token: { height: 0, round: v } });
   }
 
   /**
@@ -681,7 +679,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   #armVoteTimer(blockHash: Uint8Array): void {
     const idle = !this.#proposesAtOnce(blockHash, 'chain');
     this.#voteTimerIdleView = idle ? this.#curView : 0;
-    this.#voteBusyView = 0;
+    this.#out.push({ kind: 'cancel-timer', timer: 'vote-busy' });
     this.#out.push({
       kind: 'set-timer',
       timer: 'vote',
@@ -697,15 +695,14 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   #onTxsArrived(): void {
     const v = this.#curView;
     if (this.#timedOutView >= v) return;
-    if (this.#viewTimerIdleView === v && this.#viewTimerView === v) {
+    const token = { height: 0, round: v };
+    if (this.#viewTimerIdleView === v) {
       this.#viewTimerIdleView = 0;
-      this.#viewBusyView = v;
-      this.#out.push({ kind: 'set-timer', timer: 'view-busy', afterMs: this.#viewTimeout() });
+      this.#out.push({ kind: 'set-timer', timer: 'view-busy', afterMs: this.#viewTimeout(), token });
     }
     if (this.#voteTimerIdleView === v && this.#myVote?.view === v) {
       this.#voteTimerIdleView = 0;
-      this.#voteBusyView = v;
-      this.#out.push({ kind: 'set-timer', timer: 'vote-busy', afterMs: this.#p.rebroadcastMs });
+      this.#out.push({ kind: 'set-timer', timer: 'vote-busy', afterMs: this.#p.rebroadcastMs, token });
     }
   }
 
@@ -722,7 +719,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       // between would be taken, once this node is in view v + 1, for that view's own and time it
       // out at once (the timeouts of all honest nodes come close together after a dead leader).
       this.#out.push({ kind: 'cancel-timer', timer: 'view' });
-      if (this.#viewBusyView === v) this.#out.push({ kind: 'cancel-timer', timer: 'view-busy' });
+      this.#out.push({ kind: 'cancel-timer', timer: 'view-busy' });
       const signature = this.#ctx.signer.blsSign(timeoutMessage(this.#ctx.chainId, v, this.#highQc.view));
       this.#myTimeout = {
         type: 'timeout',

@@ -100,7 +100,7 @@ import { asBytes, asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../../l
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { hashOfBlockId } from '../block-id.ts';
 import { ProposerSchedule } from '../proposer.ts';
-import { exponentialTimeout } from '../timeouts.ts';
+import { exponentialTimeout, tokenIs } from '../timeouts.ts';
 import type {
   ConsensusEngine,
   EngineContext,
@@ -108,6 +108,7 @@ import type {
   EngineOutput,
   EngineStatus,
   HeadInfo,
+  TimerToken,
 } from '../types.ts';
 import { VoteSet } from '../vote-set.ts';
 import {
@@ -313,8 +314,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
    * v's quorum.
    */
   readonly #vcs = new Map<number, Map<number, { msg: ViewChange; signature: Uint8Array }>>();
+  /** The view whose view-change timer is armed (it is armed once per view). */
   #vcTimerFor = -1;
-  #progressToken: { view: number; height: number } | undefined;
   /** View changes since the last commit: the exponent of the timers' backoff. */
   #failed = 0;
   #viewChanges = 0;
@@ -387,7 +388,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         if (this.#started) this.#onMessage(input.from, input.msg, input.signature);
         break;
       case 'timeout':
-        if (this.#started) this.#onTimeout(input.timer);
+        if (this.#started) this.#onTimeout(input.timer, input.token);
         break;
       case 'txs-available':
         this.#txsPending = true;
@@ -908,26 +909,25 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   // -- timers --------------------------------------------------------------------------------
 
   #armProgress(): void {
-    this.#progressToken = { view: this.#view, height: this.#head.height };
     this.#out.push({
       kind: 'set-timer',
       timer: 'progress',
+      token: { height: this.#head.height, round: this.#view },
       afterMs:
         this.#p.emptyBlockIntervalMs +
         exponentialTimeout(this.#p.requestTimeoutMs, this.#failed, this.#p.maxTimeoutMs),
     });
   }
 
-  #onTimeout(timer: string): void {
+  /** Timers carry (height, view) — view-change timers height 0 — and fire only for where the replica still is. */
+  #onTimeout(timer: string, token: TimerToken | undefined): void {
     switch (timer) {
       case 'rebroadcast':
         this.#tick();
         this.#out.push({ kind: 'set-timer', timer: 'rebroadcast', afterMs: this.#p.rebroadcastMs });
         return;
       case 'progress': {
-        const t = this.#progressToken;
-        if (!this.#active || t === undefined || t.view !== this.#view || t.height !== this.#head.height)
-          return;
+        if (!this.#active || !tokenIs(token, this.#head.height, this.#view)) return;
         this.#out.push({
           kind: 'log',
           level: 'info',
@@ -938,7 +938,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         return;
       }
       case 'view-change':
-        if (!this.#active && this.#vcTimerFor === this.#view) this.#startViewChange(this.#view + 1);
+        if (!this.#active && tokenIs(token, 0, this.#view)) this.#startViewChange(this.#view + 1);
         return;
       case 'empty-block':
         this.#emptyArmed = false;
@@ -1531,6 +1531,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       this.#out.push({
         kind: 'set-timer',
         timer: 'view-change',
+        token: { height: 0, round: this.#view },
         afterMs: exponentialTimeout(
           this.#p.viewChangeTimeoutMs,
           Math.max(0, this.#failed - 1),

@@ -20,7 +20,7 @@ import { asBytes, asList, asSafeUint, DecodeError, rlpDecodeStrict, rlpEncode } 
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { hashOfBlockId } from '../block-id.ts';
 import { ProposerSchedule } from '../proposer.ts';
-import { linearTimeout } from '../timeouts.ts';
+import { linearTimeout, tokenIs } from '../timeouts.ts';
 import type {
   ConsensusEngine,
   EngineContext,
@@ -28,6 +28,7 @@ import type {
   EngineOutput,
   EngineStatus,
   HeadInfo,
+  TimerToken,
 } from '../types.ts';
 import { NIL, VoteSet } from '../vote-set.ts';
 import { proposal, type TmMessage } from './messages.ts';
@@ -243,7 +244,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
         if (this.#started) this.#onMessage(input.from, input.msg, input.signature);
         break;
       case 'timeout':
-        if (this.#started) this.#onTimeout(input.timer);
+        if (this.#started) this.#onTimeout(input.timer, input.token);
         break;
       case 'txs-available':
         this.#txsPending = true;
@@ -417,11 +418,13 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     const proposeTimeout =
       linearTimeout(this.#p.timeoutProposeMs, this.#p.timeoutProposeDeltaMs, round) +
       (round === 0 ? this.#p.emptyBlockIntervalMs : 0);
-    this.#out.push({ kind: 'set-timer', timer: 'propose', afterMs: proposeTimeout });
-    this.#timerRound.set('propose', [this.#height, round]);
+    this.#out.push({
+      kind: 'set-timer',
+      timer: 'propose',
+      afterMs: proposeTimeout,
+      token: { height: this.#height, round },
+    });
   }
-
-  readonly #timerRound = new Map<string, [number, number]>();
 
   /**
    * Gossip: forward the messages we hold from others for the rounds that matter — the current
@@ -589,7 +592,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
 
   // -- timeouts -------------------------------------------------------------------------------
 
-  #onTimeout(timer: string): void {
+  #onTimeout(timer: string, token: TimerToken | undefined): void {
     if (timer === 'new-height') {
       this.#decided = false;
       const replay = this.#buffered.filter((b) => b.msg.height === this.#height);
@@ -612,8 +615,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       if (this.#waitingForTxs && this.#round === 0 && this.#step === 'propose') this.#proposeNow();
       return;
     }
-    const at = this.#timerRound.get(timer);
-    if (at === undefined || at[0] !== this.#height || at[1] !== this.#round) return;
+    if (!tokenIs(token, this.#height, this.#round)) return;
     if (timer === 'propose' && this.#step === 'propose') {
       // The timeout exists for a proposal that does not come, not for one we are still
       // validating (a big block): then the prevote waits for the execution result, which always
@@ -633,8 +635,12 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
   }
 
   #arm(timer: 'prevote' | 'precommit', afterMs: number): void {
-    this.#timerRound.set(timer, [this.#height, this.#round]);
-    this.#out.push({ kind: 'set-timer', timer, afterMs });
+    this.#out.push({
+      kind: 'set-timer',
+      timer,
+      afterMs,
+      token: { height: this.#height, round: this.#round },
+    });
   }
 
   // -- the upon rules -------------------------------------------------------------------------

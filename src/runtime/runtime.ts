@@ -604,12 +604,14 @@ export class ConsensusRuntime<M> {
           // A timer that fired while other events were queued reaches the engine later; if the
           // engine re-armed or cancelled it meanwhile (it moved on to another view), that firing
           // is stale and is dropped here — engines never see a timer they no longer armed.
-          const timer = out.timer;
+          const { timer, token } = out;
           const generation = this.#timerGeneration(timer);
           this.#o.timers.set(`engine:${timer}`, out.afterMs, () =>
             this.#enqueue(() =>
               this.#timerGenerations.get(timer) === generation
-                ? this.#step({ kind: 'timeout', timer })
+                ? this.#step(
+                    token === undefined ? { kind: 'timeout', timer } : { kind: 'timeout', timer, token },
+                  )
                 : undefined,
             ),
           );

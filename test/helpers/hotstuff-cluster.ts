@@ -408,13 +408,16 @@ export class Cluster {
             view: node.engine.status().round,
             time: this.now,
           });
-          const token = ++this.#timerSeq;
-          node.timers.set(out.timer, token);
-          const timer = out.timer;
+          const seq = ++this.#timerSeq;
+          node.timers.set(out.timer, seq);
+          const { timer, token } = out;
           this.at(this.now + out.afterMs, () => {
-            if (node.timers.get(timer) !== token) return;
+            if (node.timers.get(timer) !== seq) return;
             node.timers.delete(timer);
-            this.#step(node, { kind: 'timeout', timer });
+            this.#step(
+              node,
+              token === undefined ? { kind: 'timeout', timer } : { kind: 'timeout', timer, token },
+            );
           });
           break;
         }

@@ -19,7 +19,7 @@ import {
   type ViewChange,
 } from '../../consensus/pbft/messages.ts';
 import { SeededRng } from '../../consensus/rng.ts';
-import type { EngineInput, EngineOutput, HeadInfo } from '../../consensus/types.ts';
+import type { EngineInput, EngineOutput, HeadInfo, TimerToken } from '../../consensus/types.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
@@ -138,7 +138,8 @@ interface Node {
   chain: string[];
   executed: Map<string, Block>;
   wal: Map<string, Uint8Array>;
-  timers: Set<string>;
+  /** Armed timers and the token each was armed with. */
+  timers: Map<string, TimerToken | undefined>;
   certificates: QuorumCertificate[];
   outputs: Out[];
 }
@@ -162,7 +163,7 @@ class Cluster {
         chain: [],
         executed: new Map(),
         wal: new Map(),
-        timers: new Set(),
+        timers: new Map(),
         certificates: [],
         outputs: [],
       });
@@ -181,12 +182,18 @@ class Cluster {
   }
 
   fire(to: number, timer: string): void {
-    this.input(to, { kind: 'timeout', timer });
+    this.input(to, this.#timeout(to, timer));
+  }
+
+  /** A timeout as the runtime delivers it: with the token of the node's last arming. */
+  #timeout(to: number, timer: string): EngineInput<PbftMessage> {
+    const token = this.nodes[to]?.timers.get(timer);
+    return token === undefined ? { kind: 'timeout', timer } : { kind: 'timeout', timer, token };
   }
 
   /** The same timer at every node at once (before any resulting message is delivered). */
   fireAll(timer: string): void {
-    for (let i = 0; i < N; i++) this.#queue.push({ to: i, input: { kind: 'timeout', timer } });
+    for (let i = 0; i < N; i++) this.#queue.push({ to: i, input: this.#timeout(i, timer) });
     this.run();
   }
 
@@ -238,7 +245,7 @@ class Cluster {
         n.wal.set(o.key, o.record);
         return;
       case 'set-timer':
-        n.timers.add(o.timer);
+        n.timers.set(o.timer, o.token);
         return;
       case 'cancel-timer':
         n.timers.delete(o.timer);
