@@ -57,7 +57,16 @@ export class CheckedWal implements KvStore {
   async open(): Promise<{ migrated: number }> {
     if (this.#opened) return { migrated: 0 };
     this.#opened = true;
-    if ((await this.#kv.get(FORMAT_KEY)) !== undefined) return { migrated: 0 };
+    const mark = await this.#kv.get(FORMAT_KEY);
+    if (mark !== undefined) {
+      // Damaged, the mark still says the WAL is framed: it is written back whole, and the damage
+      // is reported with the rest (a disk that damaged one record may have damaged others).
+      if (this.#check(FORMAT_KEY, mark) === undefined)
+        await this.#kv.batch([
+          { type: 'put', key: FORMAT_KEY, value: frameRecord(FORMAT_KEY, new Uint8Array(0)) },
+        ]);
+      return { migrated: 0 };
+    }
     const ops: KvOp[] = [];
     for await (const [key, value] of this.#kv.iterate(WAL_PREFIX))
       ops.push({ type: 'put', key, value: frameRecord(key, value) });
@@ -96,7 +105,7 @@ export class CheckedWal implements KvStore {
 
   /** Deletes the damaged records found so far (they were never used). */
   async dropDamaged(): Promise<void> {
-    const keys = [...this.#damaged.values()];
+    const keys = [...this.#damaged.values()].filter((k) => !equalBytes(k, FORMAT_KEY));
     if (keys.length > 0) await this.#kv.batch(keys.map((key) => ({ type: 'del', key })));
   }
 
