@@ -57,11 +57,12 @@
 import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { invariant } from '../../crypto/errors.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
-import { asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import { asList, asSafeUint, DecodeError } from '../../ledger/codec.ts';
 import { ExtendedTree, type Frontier, leafHash } from '../../ledger/log/index.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { hashOfBlockId } from '../block-id.ts';
 import { EngineParamsError } from '../params.ts';
+import { decodeRecord, encodeRecord, type RecordSchema } from '../record.ts';
 import { exponentialTimeout, tokenIs } from '../timeouts.ts';
 import type {
   ConsensusEngine,
@@ -152,7 +153,6 @@ const BLOCK_KEY = 'block/';
  * were forgotten at once.
  */
 const KEEP_COMMITTED_BLOCKS = 2;
-const RECORD_VERSION = 1;
 const BAD_JUSTIFY = 'invalid justify QC';
 
 interface Persisted {
@@ -164,31 +164,32 @@ interface Persisted {
   highTc: TimeoutCert | undefined;
 }
 
-function encodeRecord(p: Persisted): Uint8Array {
-  return rlpEncode([
-    RECORD_VERSION,
+/** The safety record (STATE_KEY): views voted and timed out, the high and locked QCs, the high TC. */
+const STATE_RECORD: RecordSchema<Persisted> = {
+  name: 'hotstuff state record',
+  version: 1,
+  maxBytes: 1 << 20,
+  encode: (p) => [
     p.curView,
     p.lastVotedView,
     p.timedOutView,
     encodeQcItem(p.highQc),
     encodeQcItem(p.lockedQc),
     p.highTc === undefined ? [] : [encodeTcItem(p.highTc)],
-  ]);
-}
-
-function decodeRecord(bytes: Uint8Array): Persisted {
-  const f = asList(rlpDecodeStrict(bytes, 1 << 20, 'hotstuff record'), 'hotstuff record', 7);
-  if (asSafeUint(f[0], 'version') !== RECORD_VERSION) throw new Error('unknown hotstuff record version');
-  const tcs = asList(f[6], 'highTc');
-  return {
-    curView: asSafeUint(f[1], 'curView'),
-    lastVotedView: asSafeUint(f[2], 'lastVotedView'),
-    timedOutView: asSafeUint(f[3], 'timedOutView'),
-    highQc: decodeQcItem(f[4], 'highQc'),
-    lockedQc: decodeQcItem(f[5], 'lockedQc'),
-    highTc: tcs.length === 0 ? undefined : decodeTcItem(tcs[0], 'highTc'),
-  };
-}
+  ],
+  decode: (f) => {
+    if (f.length !== 6) throw new DecodeError('MALFORMED', `hotstuff record: ${f.length} fields, expected 6`);
+    const tcs = asList(f[5], 'highTc');
+    return {
+      curView: asSafeUint(f[0], 'curView'),
+      lastVotedView: asSafeUint(f[1], 'lastVotedView'),
+      timedOutView: asSafeUint(f[2], 'timedOutView'),
+      highQc: decodeQcItem(f[3], 'highQc'),
+      lockedQc: decodeQcItem(f[4], 'lockedQc'),
+      highTc: tcs.length === 0 ? undefined : decodeTcItem(tcs[0], 'highTc'),
+    };
+  },
+};
 
 function blockSize(b: Block): number {
   let s = 1024;
@@ -397,7 +398,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     }
     if (this.#dirty) {
       this.#dirty = false;
-      this.#out.push({ kind: 'persist', key: STATE_KEY, record: encodeRecord(this.#record()) });
+      this.#out.push({ kind: 'persist', key: STATE_KEY, record: encodeRecord(STATE_RECORD, this.#record()) });
     }
     return this.#out;
   }
@@ -450,19 +451,15 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     this.#lockedQc = this.#highQc;
     const raw = recovered.get(STATE_KEY);
     if (raw !== undefined) {
-      try {
-        const r = decodeRecord(raw);
-        this.#curView = Math.max(1, r.curView);
-        this.#lastVotedView = r.lastVotedView;
-        this.#timedOutView = r.timedOutView;
-        if (r.highQc.view > 0) this.#highQc = r.highQc;
-        if (r.lockedQc.view > 0) this.#lockedQc = r.lockedQc;
-        this.#highTc = r.highTc;
-      } catch (e) {
-        this.#log('warn', 'hotstuff: unreadable consensus record; starting without it', {
-          error: (e as Error).message,
-        });
-      }
+      // Unreadable, it would leave this node without its lock: decoding throws and the runtime
+      // halts with the reason, rather than resume voting unlocked.
+      const r = decodeRecord(STATE_RECORD, raw);
+      this.#curView = Math.max(1, r.curView);
+      this.#lastVotedView = r.lastVotedView;
+      this.#timedOutView = r.timedOutView;
+      if (r.highQc.view > 0) this.#highQc = r.highQc;
+      if (r.lockedQc.view > 0) this.#lockedQc = r.lockedQc;
+      this.#highTc = r.highTc;
     }
     // Blocks voted for before the crash: re-execute the uncommitted chain locally.
     const blocks: Block[] = [];

@@ -96,10 +96,11 @@ import {
   MAX_CERTIFICATE_BYTES,
   type QuorumCertificate,
 } from '../../ledger/certificate.ts';
-import { asBytes, asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import { asBytes, asList, asSafeUint, DecodeError, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { hashOfBlockId } from '../block-id.ts';
 import { ProposerSchedule } from '../proposer.ts';
+import { decodeRecord, encodeRecord, type RecordSchema } from '../record.ts';
 import { exponentialTimeout, tokenIs } from '../timeouts.ts';
 import type {
   ConsensusEngine,
@@ -255,6 +256,33 @@ export function deriveReproposals(vcs: readonly ViewChange[]): DerivedReproposal
   }
   return { checkpoint, entries };
 }
+
+/**
+ * The safety record (STATE_KEY): the view, whether it is installed, and a VIEW-CHANGE-shaped
+ * snapshot of the stable checkpoint and the prepared certificates above it.
+ */
+interface PersistedState {
+  readonly view: number;
+  readonly active: boolean;
+  readonly installedView: number;
+  readonly snapshot: ViewChange;
+}
+
+const STATE_RECORD: RecordSchema<PersistedState> = {
+  name: 'pbft state record',
+  version: 2,
+  maxBytes: MAX_PBFT_MESSAGE,
+  encode: (p) => [p.view, p.active ? 1 : 0, p.installedView, pbftCodec.encode(p.snapshot)],
+  decode: (f) => {
+    if (f.length !== 4) throw new DecodeError('MALFORMED', `pbft record: ${f.length} fields, expected 4`);
+    const view = asSafeUint(f[0], 'view');
+    const installedView = asSafeUint(f[2], 'installedView');
+    const snapshot = pbftCodec.decode(asBytes(f[3], 'snapshot'));
+    if (snapshot.type !== 'view-change' || view > MAX_VIEW || installedView > view)
+      throw new DecodeError('MALFORMED', 'pbft record: snapshot or views out of range');
+    return { view, active: asSafeUint(f[1], 'active') === 1, installedView, snapshot };
+  },
+};
 
 export class PbftEngine implements ConsensusEngine<PbftMessage> {
   readonly #ctx: EngineContext;
@@ -517,27 +545,14 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     }
     const state = recovered.get(STATE_KEY);
     if (state === undefined) return;
-    try {
-      const f = asList(rlpDecodeStrict(state, MAX_PBFT_MESSAGE, 'pbft record'), 'pbft record', 5);
-      const view = asSafeUint(f[1], 'view');
-      const active = asSafeUint(f[2], 'active') === 1;
-      const installed = asSafeUint(f[3], 'installedView');
-      const snap = pbftCodec.decode(asBytes(f[4], 'snapshot'));
-      if (snap.type !== 'view-change' || view > MAX_VIEW || installed > view) throw new Error('bad snapshot');
-      this.#view = view;
-      this.#active = active;
-      this.#installedView = active ? view : installed;
-      this.#stable = snap.checkpoint;
-      for (const c of snap.prepared) if (c.seq > this.#stable.seq) this.#prepared.set(c.seq, c);
-    } catch (e) {
-      this.#out.push({
-        kind: 'log',
-        level: 'warn',
-        message: 'pbft: unreadable state record',
-        fields: { error: (e as Error).message },
-      });
-      return;
-    }
+    // Unreadable, it would leave this replica without its prepared certificates — what a view
+    // change must carry: decoding throws and the runtime halts with the reason.
+    const { view, active, installedView, snapshot } = decodeRecord(STATE_RECORD, state);
+    this.#view = view;
+    this.#active = active;
+    this.#installedView = active ? view : installedView;
+    this.#stable = snapshot.checkpoint;
+    for (const c of snapshot.prepared) if (c.seq > this.#stable.seq) this.#prepared.set(c.seq, c);
     const vcs = recovered.get(VC_KEY);
     if (vcs !== undefined && !this.#active) {
       try {
@@ -594,13 +609,12 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     this.#out.push({
       kind: 'persist',
       key: STATE_KEY,
-      record: rlpEncode([
-        2,
-        this.#view,
-        this.#active ? 1 : 0,
-        this.#installedView,
-        pbftCodec.encode(snapshot),
-      ]),
+      record: encodeRecord(STATE_RECORD, {
+        view: this.#view,
+        active: this.#active,
+        installedView: this.#installedView,
+        snapshot,
+      }),
     });
   }
 

@@ -16,10 +16,11 @@ import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { invariant } from '../../crypto/errors.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
 import type { QuorumCertificate } from '../../ledger/certificate.ts';
-import { asBytes, asList, asSafeUint, DecodeError, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import { asBytes, asList, asSafeUint, DecodeError, rlpEncode } from '../../ledger/codec.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { hashOfBlockId } from '../block-id.ts';
 import { ProposerSchedule } from '../proposer.ts';
+import { decodeRecord, encodeRecord, type RecordSchema } from '../record.ts';
 import { linearTimeout, tokenIs } from '../timeouts.ts';
 import type {
   ConsensusEngine,
@@ -128,9 +129,16 @@ const VALID_BLOCK_PREFIX = 'valid-block/';
 /** Before per-height keys: read once, then forgotten. */
 const LEGACY_VALID_BLOCK_KEY = 'valid-block';
 
-function encodeRecord(p: Persisted): Uint8Array {
-  return rlpEncode([
-    3,
+/**
+ * The state record (RECORD_KEY, AHEAD_KEY, PREV_KEY). Version 2 (before own votes were kept) lacks
+ * the votes; version 3 adds them.
+ */
+const STATE_RECORD: RecordSchema<Persisted> = {
+  name: 'tendermint state record',
+  version: 3,
+  alsoReads: [2],
+  maxBytes: 1 << 20,
+  encode: (p) => [
     p.height,
     p.round,
     p.step,
@@ -140,41 +148,38 @@ function encodeRecord(p: Persisted): Uint8Array {
     p.validValue,
     p.polka.map((v) => [v.validator, v.signature]),
     p.votes.map((v) => [v.round, v.step, v.id]),
-  ]);
-}
-
-function decodeRecord(bytes: Uint8Array): Persisted {
-  const f = asList(rlpDecodeStrict(bytes, 1 << 20, 'tendermint record'), 'tendermint record');
-  // Version 2 (before own votes were kept) has 9 fields; version 3 adds the votes.
-  if (f.length !== 9 && f.length !== 10)
-    throw new DecodeError('MALFORMED', `tendermint record: ${f.length} fields, expected 9 or 10`);
-  return {
-    height: asSafeUint(f[1], 'height'),
-    round: asSafeUint(f[2], 'round'),
-    step: asSafeUint(f[3], 'step'),
-    lockedRound: asSafeUint(f[4], 'lockedRound') - 1,
-    lockedValue: asBytes(f[5], 'lockedValue'),
-    validRound: asSafeUint(f[6], 'validRound') - 1,
-    validValue: asBytes(f[7], 'validValue'),
-    polka: asList(f[8], 'polka').map((v) => {
-      const pair = asList(v, 'polka vote', 2);
-      return {
-        validator: asSafeUint(pair[0], 'validator'),
-        signature: asBytes(pair[1], 'signature', { length: 64 }),
-      };
-    }),
-    votes:
-      f[9] === undefined
-        ? []
-        : asList(f[9], 'votes').map((v) => {
-            const t = asList(v, 'own vote', 3);
-            const step = asSafeUint(t[1], 'step');
-            if (step !== 1 && step !== 2)
-              throw new DecodeError('MALFORMED', `tendermint record: vote step ${step}`);
-            return { round: asSafeUint(t[0], 'round'), step, id: asBytes(t[2], 'id') };
-          }),
-  };
-}
+  ],
+  decode: (f, version) => {
+    if (f.length !== (version === 2 ? 8 : 9))
+      throw new DecodeError('MALFORMED', `tendermint record v${version}: ${f.length} fields`);
+    return {
+      height: asSafeUint(f[0], 'height'),
+      round: asSafeUint(f[1], 'round'),
+      step: asSafeUint(f[2], 'step'),
+      lockedRound: asSafeUint(f[3], 'lockedRound') - 1,
+      lockedValue: asBytes(f[4], 'lockedValue'),
+      validRound: asSafeUint(f[5], 'validRound') - 1,
+      validValue: asBytes(f[6], 'validValue'),
+      polka: asList(f[7], 'polka').map((v) => {
+        const pair = asList(v, 'polka vote', 2);
+        return {
+          validator: asSafeUint(pair[0], 'validator'),
+          signature: asBytes(pair[1], 'signature', { length: 64 }),
+        };
+      }),
+      votes:
+        f[8] === undefined
+          ? []
+          : asList(f[8], 'votes').map((v) => {
+              const t = asList(v, 'own vote', 3);
+              const step = asSafeUint(t[1], 'step');
+              if (step !== 1 && step !== 2)
+                throw new DecodeError('MALFORMED', `tendermint record: vote step ${step}`);
+              return { round: asSafeUint(t[0], 'round'), step, id: asBytes(t[2], 'id') };
+            }),
+    };
+  },
+};
 
 export class TendermintEngine implements ConsensusEngine<TmMessage> {
   readonly #ctx: EngineContext;
@@ -274,7 +279,9 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     for (const key of [RECORD_KEY, AHEAD_KEY, PREV_KEY]) {
       const bytes = recovered.get(key);
       if (bytes === undefined) continue;
-      const record = decodeRecord(bytes);
+      // Unreadable, it would leave this node not knowing where it was locked: decoding throws and
+      // the runtime halts (with the reason) rather than resume without the lock.
+      const record = decodeRecord(STATE_RECORD, bytes);
       if (record.height < this.#height) continue;
       this.#recovered.push(record);
       if (key === RECORD_KEY && record.height > this.#height)
@@ -821,7 +828,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       for (const m of this.#sent.get(round) ?? [])
         if (m.type === 'prevote' || m.type === 'precommit')
           votes.push({ round, step: STEP_NUM[m.type], id: m.id });
-    return encodeRecord({
+    return encodeRecord(STATE_RECORD, {
       height: this.#height,
       round: this.#round,
       step: STEP_NUM[this.#step],
