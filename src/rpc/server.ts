@@ -15,7 +15,7 @@ import { formatAddress, parseAddress } from '../../ledger/address.ts';
 import type { Block } from '../../ledger/block.ts';
 import { encodeHeader, headerHash } from '../../ledger/block.ts';
 import { encodeCertificate } from '../../ledger/certificate.ts';
-import type { ChainStore } from '../../ledger/chain.ts';
+import type { ChainStore, TxLocation } from '../../ledger/chain.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
 import { StorageError } from '../../ledger/kv.ts';
 import {
@@ -44,7 +44,8 @@ export interface NodeApi {
   pending(id: Uint8Array): boolean;
   /** Intake is saturated: refuse submissions (503) before decoding and verifying them. */
   overloaded(): boolean;
-  waitForCommit(id: Uint8Array, signal: AbortSignal): Promise<number>;
+  /** Where the transaction took effect, once committed. */
+  waitForCommit(id: Uint8Array, signal: AbortSignal): Promise<TxLocation>;
   onBlock(listener: (height: number) => void): () => void;
   metricsText(): Promise<string>;
   noteSubmitted(etx: EncodedTransaction): void;
@@ -533,9 +534,8 @@ export class RpcServer {
     if (mode === 'sync') return { id, admitted: r.ok, pending: true };
     const timeout = AbortSignal.timeout(this.#o.commitTimeoutMs);
     try {
-      const height = await this.#api.waitForCommit(etx.id, timeout);
-      const loc = await this.#api.chain.getTxLocation(etx.id);
-      return { id, height, receipt: loc === undefined ? null : receiptToJson(loc.receipt) };
+      const loc = await this.#api.waitForCommit(etx.id, timeout);
+      return { id, height: loc.height, receipt: receiptToJson(loc.receipt) };
     } catch {
       throw new RpcError(
         504,

@@ -47,7 +47,7 @@ import { invariant, VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import type { Block } from '../../ledger/block.ts';
 import type { CommitCertificate } from '../../ledger/certificate.ts';
-import { ChainError, type ChainStore, type ExecutedBlock } from '../../ledger/chain.ts';
+import { ChainError, type ChainStore, type ExecutedBlock, type TxLocation } from '../../ledger/chain.ts';
 import type { Clock } from '../../ledger/clock.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
 import { nextHlc } from '../../ledger/hlc.ts';
@@ -56,6 +56,7 @@ import type { LedgerState } from '../../ledger/state.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
 import { BlockSync } from './block-sync.ts';
 import { BlockClock } from './clock-offset.ts';
+import { CommitWaiters } from './commit-waiters.ts';
 import { EquivocationWatch } from './equivocation-watch.ts';
 import { ExecutedBlocks } from './executed-blocks.ts';
 import { Fifo } from './fifo.ts';
@@ -190,7 +191,7 @@ export class ConsensusRuntime<M> {
   readonly #sync: BlockSync;
   readonly #gossip: TxGossip;
   #headState: LedgerState | undefined;
-  readonly #commitWaiters = new Map<string, Array<(h: number) => void>>();
+  readonly #commitWaiters: CommitWaiters;
   /** Counters for metrics and the simulator summary. */
   readonly counters = {
     messagesIn: 0,
@@ -218,6 +219,7 @@ export class ConsensusRuntime<M> {
     this.self = self;
     this.#selfAddress = self === undefined ? undefined : validators.at(self)?.address;
     this.#wal = new CheckedWal(opts.wal);
+    this.#commitWaiters = new CommitWaiters((id) => opts.chain.getTxLocation(id));
     this.#guard = new SigningGuard({ wal: this.#wal, fence: opts.fence, logger: this.#log });
     this.#equivocations = new EquivocationWatch(opts.engine.name, opts.genesis.chainId);
     this.#sync = new BlockSync({
@@ -409,57 +411,9 @@ export class ConsensusRuntime<M> {
     });
   }
 
-  /**
-   * Resolves with the height at which transaction `id` is committed (by any path). The waiter is
-   * registered before the chain is asked where the transaction is: a commit landing while that
-   * lookup is pending then resolves the waiter instead of being missed.
-   */
-  waitForCommit(id: Uint8Array, signal?: AbortSignal): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const key = toHex(id);
-      let settled = false;
-      const unregister = () => {
-        const l = this.#commitWaiters.get(key);
-        if (l === undefined) return;
-        const rest = l.filter((x) => x !== entry);
-        if (rest.length > 0) this.#commitWaiters.set(key, rest);
-        else this.#commitWaiters.delete(key);
-      };
-      const onAbort = () => {
-        if (settled) return;
-        settled = true;
-        unregister();
-        reject(signal?.reason);
-      };
-      const entry = (h: number) => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        resolve(h);
-      };
-      if (signal?.aborted) {
-        onAbort();
-        return;
-      }
-      const list = this.#commitWaiters.get(key) ?? [];
-      list.push(entry);
-      this.#commitWaiters.set(key, list);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#o.chain.getTxLocation(id).then(
-        (loc) => {
-          if (loc === undefined || settled) return;
-          unregister();
-          entry(loc.height);
-        },
-        (e: unknown) => {
-          if (settled) return;
-          settled = true;
-          unregister();
-          signal?.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      );
-    });
+  /** Resolves with where transaction `id` took effect, once committed by any path (commit-waiters.ts). */
+  waitForCommit(id: Uint8Array, signal?: AbortSignal): Promise<TxLocation> {
+    return this.#commitWaiters.wait(id, signal);
   }
 
   /** This node's clock against the validators' (positive: ahead), and whether it is off. */
@@ -850,14 +804,13 @@ export class ConsensusRuntime<M> {
     await this.mempool.update(executed.txs);
     this.#pruneGuard(height);
     this.#equivocations.prune(height);
-    for (const etx of executed.txs) {
-      const key = toHex(etx.id);
-      const waiters = this.#commitWaiters.get(key);
-      if (waiters) {
-        this.#commitWaiters.delete(key);
-        for (const w of waiters) w(height);
-      }
-    }
+    invariant(executed.entries.length === executed.txs.length, 'one log entry per committed transaction');
+    this.#commitWaiters.committed({
+      height,
+      logSize: executed.block.header.logSize,
+      txs: executed.txs,
+      receipts: executed.receipts,
+    });
     this.#o.hooks?.onCommit?.(executed, certificate, bySync);
     this.#sync.broadcastStatus();
     await this.#step({

@@ -5,6 +5,8 @@ import { toHex } from '../../crypto/bytes.ts';
 import { keygen } from '../../crypto/ed25519.ts';
 import { addressFromPublicKey } from '../../ledger/address.ts';
 import type { Block } from '../../ledger/block.ts';
+import type { TxLocation } from '../../ledger/chain.ts';
+import { OK } from '../../ledger/receipt.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { type NodeApi, RpcServer } from '../../src/rpc/server.ts';
 import type { Logger } from '../../src/runtime/ports.ts';
@@ -22,7 +24,7 @@ interface Fake {
 
 function fakeApi(): Fake {
   const listeners = new Set<(height: number) => void>();
-  const waiting = new Set<(height: number) => void>();
+  const waiting = new Set<(location: TxLocation) => void>();
   const zero = new Uint8Array(32);
   const block = (height: number): Block =>
     ({
@@ -56,7 +58,7 @@ function fakeApi(): Fake {
     pending: () => true,
     noteSubmitted: () => {},
     waitForCommit: (_id: Uint8Array, signal: AbortSignal) =>
-      new Promise<number>((resolve, reject) => {
+      new Promise<TxLocation>((resolve, reject) => {
         waiting.add(resolve);
         signal.addEventListener('abort', () => reject(new Error('timeout')));
       }),
@@ -71,7 +73,7 @@ function fakeApi(): Fake {
       for (const l of listeners) l(h);
     },
     commit: (h) => {
-      for (const w of waiting) w(h);
+      for (const w of waiting) w({ height: h, position: 0, logIndex: 0, receipt: OK });
       waiting.clear();
     },
   };
@@ -338,7 +340,7 @@ describe('rpc hardening', () => {
     fake.commit(7);
     const r = await commit.response();
     expect(r?.status).toBe(200);
-    expect(JSON.parse(r?.body ?? '{}').height).toBe(7);
+    expect(JSON.parse(r?.body ?? '{}')).toMatchObject({ height: 7, receipt: { ok: true } });
     fake.emitBlock(8);
     expect(await until(() => events.text.includes('event: block'), 2_000)).toBe(true);
     expect(events.text).toContain('"height":8');

@@ -364,7 +364,9 @@ describe('runtime waitForCommit', () => {
     await h.status('honest', SOURCE_HEIGHT);
     expect(h.height).toBe(SOURCE_HEIGHT);
     release();
-    await expect(waiting).resolves.toBe(3);
+    await expect(waiting).resolves.toMatchObject({ height: 3, position: 0, receipt: { ok: true } });
+    // Resolved from the commit itself: the same place the chain's index records.
+    expect(await waiting).toEqual(await h.runtime.chain.getTxLocation(id));
   });
 
   it('still answers at once for a transaction committed earlier, and rejects on abort', async () => {
@@ -373,7 +375,7 @@ describe('runtime waitForCommit', () => {
     h.peer('honest', 'honest');
     await h.status('honest', SOURCE_HEIGHT);
     const id = sha256((await source.getBlock(5))?.txs[0] as Uint8Array);
-    await expect(h.runtime.waitForCommit(id)).resolves.toBe(5);
+    await expect(h.runtime.waitForCommit(id)).resolves.toMatchObject({ height: 5, position: 0 });
     const controller = new AbortController();
     const pending = h.runtime.waitForCommit(new Uint8Array(32), controller.signal);
     controller.abort(new Error('gave up'));
