@@ -50,7 +50,7 @@ import type { CommitCertificate } from '../../ledger/certificate.ts';
 import { ChainError, type ChainStore, type ExecutedBlock, type TxLocation } from '../../ledger/chain.ts';
 import type { Clock } from '../../ledger/clock.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
-import { nextHlc } from '../../ledger/hlc.ts';
+import { type Hlc, nextHlc } from '../../ledger/hlc.ts';
 import { type KvOp, type KvStore, StorageError } from '../../ledger/kv.ts';
 import type { LedgerState } from '../../ledger/state.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
@@ -148,9 +148,25 @@ export interface RuntimeOptions<M> {
    * unnoticed.
    */
   readonly fence?: SignFenceStore;
-  /** Simulation only: also build a conflicting alternative of every block (equivocation). */
-  readonly buildAlternatives?: boolean;
+  /**
+   * Called after this node built a block, with a way to build and register (as executed) another
+   * block at the same position: the simulator's equivocating validators use it (src/sim).
+   */
+  readonly afterBuild?: (built: BuiltBlock, buildAnother: BuildAnother) => Promise<void>;
 }
+
+/** A block this node just built, and what it was built from. */
+export interface BuiltBlock {
+  readonly hash: Uint8Array;
+  readonly block: Block;
+  readonly txs: readonly EncodedTransaction[];
+}
+
+/** Builds another block on the same parent, with the same engine data; it can then be executed and committed. */
+export type BuildAnother = (o: { txs: readonly EncodedTransaction[]; time: Hlc }) => Promise<{
+  readonly hash: Uint8Array;
+  readonly block: Block;
+}>;
 
 export class ConsensusRuntime<M> {
   readonly #o: RuntimeOptions<M>;
@@ -181,7 +197,6 @@ export class ConsensusRuntime<M> {
   readonly #executed = new ExecutedBlocks();
   /** Per engine timer, how many times it was set or cancelled (see 'set-timer' in #apply). */
   readonly #timerGenerations = new Map<string, number>();
-  readonly #alternatives = new Map<string, { block: Block; hash: Uint8Array }>();
   readonly #guard: SigningGuard;
   readonly #equivocations: EquivocationWatch;
   /**
@@ -427,10 +442,6 @@ export class ConsensusRuntime<M> {
    */
   syncStatus(): { syncing: boolean; bestPeerHeight: number } {
     return this.#sync.status();
-  }
-
-  alternative(hash: Uint8Array): { block: Block; hash: Uint8Array } | undefined {
-    return this.#alternatives.get(toHex(hash));
   }
 
   // -- event queue ---------------------------------------------------------------------------
@@ -684,17 +695,18 @@ export class ConsensusRuntime<M> {
       ...(parent === undefined ? {} : { parent }),
     });
     this.#executed.add(executed);
-    if (this.#o.buildAlternatives) {
-      const alt = await chain.propose({
-        txs: txs.slice(0, Math.max(0, txs.length - 1)),
-        time: { ms: time.ms, logical: time.logical + 1 },
-        proposer: this.#selfAddress,
+    const proposer = this.#selfAddress;
+    await this.#o.afterBuild?.({ hash: executed.hash, block: executed.block, txs }, async (o) => {
+      const another = await chain.propose({
+        txs: [...o.txs],
+        time: o.time,
+        proposer,
         engineData: req.engineData,
         ...(parent === undefined ? {} : { parent }),
       });
-      this.#alternatives.set(toHex(executed.hash), { block: alt.block, hash: alt.hash });
-      this.#executed.add(alt);
-    }
+      this.#executed.add(another);
+      return another;
+    });
     await this.#step({
       kind: 'block-built',
       height: req.height,
@@ -799,8 +811,6 @@ export class ConsensusRuntime<M> {
     this.#headState = undefined;
     this.#sync.progressed();
     this.#executed.pruneTo(height);
-    for (const [k, a] of this.#alternatives)
-      if (a.block.header.height <= height) this.#alternatives.delete(k);
     await this.mempool.update(executed.txs);
     this.#pruneGuard(height);
     this.#equivocations.prune(height);

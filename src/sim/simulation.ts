@@ -39,6 +39,7 @@ import type { Channel, Timers } from '../runtime/ports.ts';
 import { ConsensusRuntime } from '../runtime/runtime.ts';
 import { MemorySignFence } from '../runtime/sign-fence.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
+import { AlternativeBlocks } from './alternative-blocks.ts';
 import { type ByzantineMode, byzantineTransport } from './byzantine.ts';
 import { logExtends, SafetyChecker, storeDivergence, type Violation } from './checkers.ts';
 import { EventQueue } from './event-queue.ts';
@@ -399,7 +400,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     net.setUp(node.id, true);
     node.up = true;
     node.timers = timers;
-    let runtimeRef: ConsensusRuntime<unknown> | undefined;
+    const alternatives =
+      node.byzantine && o.byzantineMode === 'equivocate' ? new AlternativeBlocks() : undefined;
     if (node.byzantine && o.byzantineMode !== 'twins') {
       transport = byzantineTransport(transport, {
         mode: o.byzantineMode,
@@ -409,7 +411,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         index: node.validator,
         secretKey: k.ed.secretKey,
         rng: byzRng.derive(`node-${node.id}`),
-        alternative: (h) => runtimeRef?.alternative(h),
+        alternative: (h) => alternatives?.get(h),
       });
     }
     const share = deal?.shares[node.validator];
@@ -441,7 +443,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
               return { debug: emit('D'), info: emit('I'), warn: emit('W'), error: emit('E') };
             })(),
           }),
-      buildAlternatives: node.byzantine && o.byzantineMode === 'equivocate',
+      ...(alternatives === undefined ? {} : { afterBuild: alternatives.afterBuild }),
       hooks: {
         onSigned: (slot, hash, desc) => {
           if (node.byzantine) return;
@@ -465,6 +467,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         },
         onCommit: (ex) => {
           const h = ex.block.header;
+          alternatives?.prune(h.height);
           trace.update(`c${now},${node.id},${h.height},${toHex(ex.hash)};`);
           if (node.byzantine) return;
           // Log consistency on this node: the new tree head must extend the previous one.
@@ -491,7 +494,6 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         },
       },
     });
-    runtimeRef = runtime;
     node.runtime = runtime;
     node.lastLog = { size: chain.head.logSize, root: chain.head.logRoot };
     await runtime.start();
