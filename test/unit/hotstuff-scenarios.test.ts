@@ -355,7 +355,7 @@ for (const cfg of CONFIGS) {
             if (!node.up || node.index === M) continue;
             state.push({
               node: node.index,
-              lockedQcView: node.engine.debugState().lockedQcView,
+              lockedQcView: c.hotstuff(node.index).debugState().lockedQcView,
               executed: node.executed.has(toHex(crafted.hash)),
             });
           }

@@ -16,7 +16,7 @@ const CONFIGS = HOTSTUFF_CONFIGS;
 
 /** Certified blocks above the highest committed height on node 0. */
 function uncommittedStretch(c: Cluster): number {
-  const state = c.nodes[0]?.engine.debugState();
+  const state = c.hotstuff(0).debugState();
   const certifiedHeight = Math.max(
     ...c.sent.flatMap((s) => (s.msg.type === 'proposal' ? [s.msg.block.header.height] : [])),
   );
@@ -40,7 +40,7 @@ function stretchCluster(cfg: (typeof CONFIGS)[number], stretch: number): { c: Cl
   c.route = (_from, _to, msg) => (lossy && msg.type === 'vote' && msg.view % 2 === 1 ? null : 5);
   c.start();
   // Run until the stretch is long enough (and nothing has committed).
-  c.run(1_000_000, () => (c.nodes[0]?.engine.debugState().highQcView ?? 0) >= 2 * stretch + 2);
+  c.run(1_000_000, () => (c.hotstuff(0).debugState().highQcView ?? 0) >= 2 * stretch + 2);
   const healAt = c.now;
   c.at(healAt, () => {
     lossy = false;

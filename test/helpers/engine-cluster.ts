@@ -1,0 +1,528 @@
+/**
+ * EngineCluster: a minimal, deterministic in-memory cluster of any engine — no ledger execution,
+ * no envelopes, no runtime — that drives it step by step for targeted protocol scenarios (rule by
+ * rule, as etcd's raft_paper_test.go does) and latency measurements in exact message delays:
+ * deliver, drop or delay (`route`), replace (`intercept`), inject forged messages, fire timers
+ * (armed ones fire on schedule; `fire` fires one now), crash and restart a node from its
+ * persisted records. Blocks are real headers (empty bodies) so hashes, QCs and commit certificates
+ * are the real ones; "execution" accepts any block whose parent this node has.
+ *
+ * Control: `route(from, to, msg, now)` returns a delivery delay in ms or null to drop (default:
+ * `latencyMs` for every message); `intercept(from, msg, to)` may replace what a node sends (a
+ * Byzantine node); `observe` sees every delivered message. Own broadcasts loop back at once,
+ * as in the runtime.
+ */
+
+import { SeededRng } from '../../consensus/rng.ts';
+import type {
+  ConsensusEngine,
+  EngineInput,
+  EngineModule,
+  EngineOutput,
+  Evidence,
+  TimerToken,
+} from '../../consensus/types.ts';
+import { bls } from '../../crypto/bls/index.ts';
+import { toHex, utf8 } from '../../crypto/bytes.ts';
+import { ed25519 } from '../../crypto/ed25519.ts';
+import { sha256 } from '../../crypto/hash.ts';
+import { addressFromPublicKey } from '../../ledger/address.ts';
+import { type Block, type BlockHeader, headerHash, txRoot, ZERO_HASH } from '../../ledger/block.ts';
+import { type CommitCertificate, type TrustAnchor, verifyCertificate } from '../../ledger/certificate.ts';
+import type { EngineParams, ThresholdGenesis } from '../../ledger/genesis.ts';
+import { frontierRoot, pushLeaf } from '../../ledger/log/frontier.ts';
+import { emptyFrontier, emptyRoot, type Frontier, leafHash } from '../../ledger/log/index.ts';
+import { peerIdFromEd25519, ValidatorSet } from '../../ledger/validators.ts';
+import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
+
+export interface ClusterOptions<M> {
+  readonly engine: EngineModule<M>;
+  readonly n: number;
+  readonly params?: EngineParams;
+  /** Deal BLS threshold key shares (HotStuff with qc=threshold). */
+  readonly threshold?: boolean;
+  readonly latencyMs?: number;
+  readonly powers?: readonly number[];
+  /** Verify node 0's commit certificates with the light-client scheme (slower). */
+  readonly verifyCertificates?: boolean;
+}
+
+export interface Commit {
+  readonly node: number;
+  readonly height: number;
+  readonly hash: string;
+  readonly time: number;
+  readonly certificate: CommitCertificate;
+}
+
+interface Node<M> {
+  readonly index: number;
+  engine: ConsensusEngine<M>;
+  up: boolean;
+  head: { height: number; hash: Uint8Array; header: BlockHeader };
+  readonly executed: Map<string, Block>;
+  readonly wal: Map<string, Uint8Array>;
+  /** Armed timers: the arming's sequence number and token. */
+  readonly timers: Map<string, { seq: number; token: TimerToken | undefined }>;
+  logical: number;
+}
+
+type Event = { at: number; seq: number; run: () => void };
+
+const CHAIN_ID = 'cluster';
+const keyCache = new Map<
+  number,
+  { bls: ReturnType<typeof bls.keygen>; ed: ReturnType<typeof ed25519.keygen> }
+>();
+function keys(i: number) {
+  let k = keyCache.get(i);
+  if (k === undefined) {
+    k = {
+      bls: bls.keygen(sha256(utf8(`cluster-bls-${i}`))),
+      ed: ed25519.keygen(sha256(utf8(`cluster-ed-${i}`))),
+    };
+    keyCache.set(i, k);
+  }
+  return k;
+}
+const dealCache = new Map<number, ReturnType<typeof bls.threshold.deal>>();
+
+export class EngineCluster<M> {
+  readonly module: EngineModule<M>;
+  readonly validators: ValidatorSet;
+  readonly engineParams: EngineParams;
+  readonly threshold: ThresholdGenesis | undefined;
+  readonly trust: TrustAnchor;
+  readonly genesis: BlockHeader;
+  readonly nodes: Node<M>[] = [];
+  readonly commits: Commit[] = [];
+  readonly evidence: Array<{ node: number; evidence: Evidence }> = [];
+  /** Every message a node signed and sent (by type), for checks. */
+  readonly sent: Array<{ from: number; to: number | 'all'; msg: M; time: number }> = [];
+  /** Every timer a node set, with its view when the step that set it ended. */
+  readonly timers: Array<{ node: number; timer: string; afterMs: number; view: number; time: number }> = [];
+  route: (from: number, to: number, msg: M, now: number) => number | null;
+  intercept: ((from: number, msg: M, to: number) => M | null) | undefined;
+  observe: ((from: number, to: number, msg: M, now: number) => void) | undefined;
+  /** Makes node `node`'s execution of a block fail with a code (a runtime that lacked the parent…). */
+  failExecute:
+    | ((node: number, block: Block) => 'UNKNOWN_PARENT' | 'STALE' | 'INVALID' | undefined)
+    | undefined;
+  messages = 0;
+  bytes = 0;
+  now = 0;
+  readonly #queue: Event[] = [];
+  #seq = 0;
+  #timerSeq = 0;
+  readonly #deal: ReturnType<typeof bls.threshold.deal> | undefined;
+  readonly #verify: boolean;
+  /** Committed blocks with their certificates (agreement holds, so one store serves all). */
+  readonly #chain = new Map<number, { block: Block; hash: Uint8Array; certificate: CommitCertificate }>();
+  /** Block hash → frontier of the block-hash history up to and including that block. */
+  readonly #history = new Map<string, Frontier>();
+
+  constructor(o: ClusterOptions<M>) {
+    this.module = o.engine;
+    this.engineParams = { ...(o.params ?? {}) };
+    o.engine.parseParams(this.engineParams);
+    this.validators = new ValidatorSet(
+      Array.from({ length: o.n }, (_, i) => {
+        const k = keys(i);
+        return {
+          name: `v${i}`,
+          publicKey: k.ed.publicKey,
+          blsPublicKey: k.bls.publicKey,
+          blsPop: new Uint8Array(96),
+          peerId: peerIdFromEd25519(k.ed.publicKey),
+          power: o.powers?.[i] ?? 1,
+        };
+      }),
+    );
+    if (o.threshold === true) {
+      let deal = dealCache.get(o.n);
+      if (deal === undefined) {
+        deal = bls.threshold.deal(Math.floor((2 * o.n) / 3) + 1, o.n, sha256(utf8(`cluster-deal-${o.n}`)));
+        dealCache.set(o.n, deal);
+      }
+      this.#deal = deal;
+      this.threshold = {
+        threshold: deal.threshold,
+        groupPublicKey: deal.groupPublicKey,
+        commitments: deal.commitments,
+        sharePublicKeys: deal.shares.map((s) => s.publicKey),
+      };
+    } else {
+      this.threshold = undefined;
+    }
+    this.trust = {
+      chainId: CHAIN_ID,
+      validators: this.validators,
+      ...(this.threshold === undefined ? {} : { thresholdGroupPublicKey: this.threshold.groupPublicKey }),
+    };
+    this.genesis = {
+      chainId: CHAIN_ID,
+      height: 0,
+      parentHash: ZERO_HASH,
+      historyRoot: emptyRoot(),
+      time: { ms: 0, logical: 0 },
+      proposer: new Uint8Array(20),
+      txRoot: txRoot([]),
+      txCount: 0,
+      stateRoot: ZERO_HASH,
+      logSize: 0,
+      logRoot: emptyRoot(),
+      validatorsHash: this.validators.hash,
+      engine: o.engine.name,
+      engineData: new Uint8Array(0),
+    };
+    const genesisHistory = emptyFrontier();
+    pushLeaf(genesisHistory, 0, leafHash(headerHash(this.genesis)));
+    this.#history.set(toHex(headerHash(this.genesis)), genesisHistory);
+    const latency = o.latencyMs ?? 10;
+    this.route = () => latency;
+    this.#verify = o.verifyCertificates ?? false;
+    for (let i = 0; i < o.n; i++) {
+      this.nodes.push({
+        index: i,
+        engine: this.#createEngine(i),
+        up: true,
+        head: { height: 0, hash: headerHash(this.genesis), header: this.genesis },
+        executed: new Map(),
+        wal: new Map(),
+        timers: new Map(),
+        logical: 0,
+      });
+    }
+  }
+
+  #createEngine(i: number): ConsensusEngine<M> {
+    const share = this.#deal?.shares[i];
+    const secret = keys(i).bls.secretKey;
+    return this.module.create({
+      chainId: CHAIN_ID,
+      validators: this.validators,
+      self: i,
+      params: { ...this.engineParams },
+      rng: new SeededRng(`cluster-${i}`),
+      signer: {
+        blsSign: (m) => bls.sign(secret, m),
+        ...(share === undefined
+          ? {}
+          : { blsShareSign: (m: Uint8Array) => bls.threshold.signShare(share, m) }),
+      },
+      ...(this.threshold === undefined ? {} : { threshold: this.threshold }),
+    });
+  }
+
+  /** Signs `message` with validator i's BLS key (to forge or equivocate in scenarios). */
+  blsSign(i: number, message: Uint8Array): Uint8Array {
+    return bls.sign(keys(i).bls.secretKey, message);
+  }
+
+  shareSign(i: number, message: Uint8Array): Uint8Array {
+    const share = this.#deal?.shares[i];
+    if (share === undefined) throw new Error('no threshold deal');
+    return bls.threshold.signShare(share, message).signature;
+  }
+
+  address(i: number): Uint8Array {
+    return addressFromPublicKey(keys(i).ed.publicKey);
+  }
+
+  /** A block on `parent` (a header known to node `i`), as the runtime would build it. */
+  buildBlock(i: number, parent: BlockHeader, engineData: Uint8Array, logicalBump = 0): Block {
+    const node = this.nodes[i] as Node<M>;
+    node.logical++;
+    const parentHash = headerHash(parent);
+    const history = this.historyOf(parentHash);
+    const header: BlockHeader = {
+      ...this.genesis,
+      height: parent.height + 1,
+      parentHash,
+      historyRoot: frontierRoot(history),
+      time: { ms: Math.max(parent.time.ms, this.now), logical: node.logical + logicalBump },
+      proposer: this.address(i),
+      engineData,
+    };
+    const mine = history.slice();
+    pushLeaf(mine, header.height, leafHash(headerHash(header)));
+    this.#history.set(toHex(headerHash(header)), mine);
+    return { header, txs: [] };
+  }
+
+  /** The block-hash history frontier up to and including block `hash` (built by buildBlock). */
+  historyOf(hash: Uint8Array): Frontier {
+    const f = this.#history.get(toHex(hash));
+    if (f === undefined) throw new Error(`no history for block ${toHex(hash).slice(0, 12)}`);
+    return f;
+  }
+
+  headInfo(head: { height: number; hash: Uint8Array; header: BlockHeader }) {
+    return {
+      height: head.height,
+      hash: head.hash,
+      time: head.header.time,
+      history: this.historyOf(head.hash),
+    };
+  }
+
+  at(time: number, run: () => void): void {
+    this.#queue.push({ at: time, seq: this.#seq++, run });
+    this.#queue.sort((a, b) => a.at - b.at || a.seq - b.seq);
+  }
+
+  start(): void {
+    for (const node of this.nodes) this.#startNode(node, new Map());
+    this.#syncTick();
+  }
+
+  /** Block sync, as the runtime does it: a node two or more blocks behind copies committed blocks. */
+  #syncTick(): void {
+    this.at(this.now + 200, () => {
+      const best = Math.max(...this.nodes.map((n) => n.head.height));
+      for (const node of this.nodes) {
+        if (!node.up || node.head.height + 2 > best) continue;
+        for (let h = node.head.height + 1; h <= best; h++) {
+          const c = this.#chain.get(h);
+          if (c === undefined) break;
+          node.head = { height: h, hash: c.hash, header: c.block.header };
+          for (const [k, b] of node.executed) if (b.header.height <= h) node.executed.delete(k);
+          this.#step(node, { kind: 'committed', head: this.headInfo(node.head), bySync: true });
+        }
+      }
+      this.#syncTick();
+    });
+  }
+
+  #startNode(node: Node<M>, recovered: Map<string, Uint8Array>): void {
+    const h = node.head;
+    this.#apply(
+      node,
+      node.engine.step({
+        kind: 'start',
+        head: this.headInfo(h),
+        recovered,
+      }),
+    );
+  }
+
+  crash(i: number): void {
+    const node = this.nodes[i] as Node<M>;
+    node.up = false;
+    node.timers.clear();
+  }
+
+  /** Restarts node i from its persisted records (its executed blocks are forgotten). */
+  restart(i: number): void {
+    const node = this.nodes[i] as Node<M>;
+    node.up = true;
+    node.executed.clear();
+    node.engine = this.#createEngine(i);
+    this.#startNode(node, new Map(node.wal));
+  }
+
+  /** Delivers `msg` to node `to` as if sent by `from` (no checks: scenarios forge freely). */
+  inject(from: number, to: number, msg: M): void {
+    this.#deliver(from, to, msg);
+  }
+
+  run(untilMs: number, stop?: () => boolean): void {
+    for (;;) {
+      const ev = this.#queue[0];
+      if (ev === undefined || ev.at > untilMs) break;
+      this.#queue.shift();
+      this.now = ev.at;
+      ev.run();
+      if (stop?.()) return;
+    }
+    this.now = untilMs;
+  }
+
+  height(i: number): number {
+    return (this.nodes[i] as Node<M>).head.height;
+  }
+
+  #step(node: Node<M>, input: EngineInput<M>): void {
+    if (!node.up) return;
+    this.#apply(node, node.engine.step(input));
+  }
+
+  /** Steps node `i` with any input now (a scenario's hand on the engine). */
+  input(i: number, input: EngineInput<M>): void {
+    this.#step(this.nodes[i] as Node<M>, input);
+  }
+
+  /** Fires node `i`'s armed timer `timer` now, with the token it was armed with. */
+  fire(i: number, timer: string): void {
+    const node = this.nodes[i] as Node<M>;
+    const armed = node.timers.get(timer);
+    if (armed === undefined) throw new Error(`node ${i}: timer ${timer} is not armed`);
+    node.timers.delete(timer);
+    this.#step(
+      node,
+      armed.token === undefined ? { kind: 'timeout', timer } : { kind: 'timeout', timer, token: armed.token },
+    );
+  }
+
+  /** Whether node `i` has timer `timer` armed. */
+  armed(i: number, timer: string): boolean {
+    return (this.nodes[i] as Node<M>).timers.has(timer);
+  }
+
+  #deliver(from: number, to: number, msg: M): void {
+    const node = this.nodes[to] as Node<M>;
+    if (!node.up) return;
+    this.observe?.(from, to, msg, this.now);
+    // Round-trip through the codec: what a node gets is what the wire carries.
+    const codec = this.module.codec;
+    const decoded = codec.decode(codec.encode(msg));
+    this.#step(node, { kind: 'message', from, msg: decoded, signature: new Uint8Array(64) });
+  }
+
+  #transmit(from: number, to: number, msg: M): void {
+    let m: M | null = msg;
+    if (this.intercept !== undefined) m = this.intercept(from, msg, to);
+    if (m === null) return;
+    const out = m;
+    if (to === from) {
+      this.at(this.now, () => this.#deliver(from, to, out));
+      return;
+    }
+    this.messages++;
+    this.bytes += this.module.codec.encode(out).length + 100; // + envelope
+    const delay = this.route(from, to, out, this.now);
+    if (delay === null) return;
+    this.at(this.now + delay, () => this.#deliver(from, to, out));
+  }
+
+  #apply(node: Node<M>, outputs: EngineOutput<M>[]): void {
+    const i = node.index;
+    for (const out of outputs) {
+      switch (out.kind) {
+        case 'persist':
+          node.wal.set(out.key, out.record);
+          break;
+        case 'forget':
+          node.wal.delete(out.key);
+          break;
+        case 'broadcast':
+          this.sent.push({ from: i, to: 'all', msg: out.msg, time: this.now });
+          for (let j = 0; j < this.nodes.length; j++) this.#transmit(i, j, out.msg);
+          break;
+        case 'send':
+          this.sent.push({ from: i, to: out.to, msg: out.msg, time: this.now });
+          this.#transmit(i, out.to, out.msg);
+          break;
+        case 'relay':
+          for (let j = 0; j < this.nodes.length; j++) if (j !== i) this.#transmit(out.from, j, out.msg);
+          break;
+        case 'set-timer': {
+          this.timers.push({
+            node: i,
+            timer: out.timer,
+            afterMs: out.afterMs,
+            view: node.engine.status().round,
+            time: this.now,
+          });
+          const seq = ++this.#timerSeq;
+          const { timer, token } = out;
+          node.timers.set(timer, { seq, token });
+          this.at(this.now + out.afterMs, () => {
+            if (node.timers.get(timer)?.seq !== seq) return;
+            node.timers.delete(timer);
+            this.#step(
+              node,
+              token === undefined ? { kind: 'timeout', timer } : { kind: 'timeout', timer, token },
+            );
+          });
+          break;
+        }
+        case 'cancel-timer':
+          node.timers.delete(out.timer);
+          break;
+        case 'build-block': {
+          const parent =
+            toHex(out.parent) === toHex(node.head.hash)
+              ? node.head.header
+              : node.executed.get(toHex(out.parent))?.header;
+          if (parent === undefined || parent.height + 1 !== out.height) break;
+          const block = this.buildBlock(i, parent, out.engineData);
+          const hash = headerHash(block.header);
+          node.executed.set(toHex(hash), block);
+          this.at(this.now, () =>
+            this.#step(node, { kind: 'block-built', height: out.height, round: out.round, hash, block }),
+          );
+          break;
+        }
+        case 'execute': {
+          const p = toHex(out.block.header.parentHash);
+          const ok =
+            out.block.header.height > node.head.height &&
+            (p === toHex(node.head.hash) || node.executed.has(p)) &&
+            toHex(out.block.header.historyRoot) ===
+              toHex(frontierRoot(this.historyOf(out.block.header.parentHash)));
+          const fault = this.failExecute?.(i, out.block);
+          if (ok && fault === undefined) node.executed.set(toHex(out.hash), out.block);
+          this.at(this.now, () =>
+            this.#step(node, {
+              kind: 'executed',
+              hash: out.hash,
+              valid: ok && fault === undefined,
+              ...(fault !== undefined
+                ? { code: fault, reason: 'injected' }
+                : ok
+                  ? {}
+                  : { reason: 'unknown parent' }),
+            }),
+          );
+          break;
+        }
+        case 'commit': {
+          const block = node.executed.get(toHex(out.hash));
+          if (block === undefined || toHex(block.header.parentHash) !== toHex(node.head.hash))
+            throw new Error(`node ${i}: commit of ${toHex(out.hash).slice(0, 12)} out of order`);
+          if (this.#verify && i === 0) {
+            const check = verifyCertificate(
+              out.certificate,
+              block.header,
+              this.trust,
+              ALL_CERTIFICATE_SCHEMES,
+            );
+            if (!check.ok) throw new Error(`node ${i}: bad commit certificate: ${check.reason}`);
+          }
+          node.head = { height: block.header.height, hash: out.hash, header: block.header };
+          if (!this.#chain.has(block.header.height))
+            this.#chain.set(block.header.height, { block, hash: out.hash, certificate: out.certificate });
+          this.commits.push({
+            node: i,
+            height: block.header.height,
+            hash: toHex(out.hash),
+            time: this.now,
+            certificate: out.certificate,
+          });
+          for (const [k, b] of node.executed)
+            if (b.header.height <= block.header.height) node.executed.delete(k);
+          const head = this.headInfo(node.head);
+          this.at(this.now, () => this.#step(node, { kind: 'committed', head, bySync: false }));
+          break;
+        }
+        case 'evidence':
+          this.evidence.push({ node: i, evidence: out.evidence });
+          break;
+        case 'log':
+          break;
+      }
+    }
+  }
+
+  /** Agreement: no two nodes committed different blocks at one height. */
+  agreement(): boolean {
+    const at = new Map<number, string>();
+    for (const c of this.commits) {
+      const prior = at.get(c.height);
+      if (prior !== undefined && prior !== c.hash) return false;
+      at.set(c.height, c.hash);
+    }
+    return true;
+  }
+}
