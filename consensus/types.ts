@@ -221,8 +221,12 @@ export interface EngineModule<M = unknown> {
   /** What it tolerates (consensus/fault-model.ts). */
   readonly faultModel: FaultModel;
   readonly codec: MessageCodec<M>;
-  /** Validates engine parameters from genesis (throws a typed error) and fills defaults. */
-  parseParams(params: EngineParams): Record<string, string | number | boolean>;
+  /**
+   * Validates engine parameters from genesis (throws a typed error) and fills defaults. With the
+   * validator set, also what depends on it (quorum or committee sizes, equal powers…), so that a
+   * genesis the engine cannot run is refused when it is checked, not when the node starts voting.
+   */
+  parseParams(params: EngineParams, validators?: ValidatorSet): Record<string, string | number | boolean>;
   create(ctx: EngineContext): ConsensusEngine<M>;
   readonly byzantine?: EngineByzantine<M>;
 }

@@ -30,7 +30,7 @@ import type { KeyMaterial } from '../crypto/keyfile.ts';
 import { addressFromPublicKey, formatAddress } from '../ledger/address.ts';
 import { type EngineParams, genesisToJson, parseGenesis } from '../ledger/genesis.ts';
 import { MAX_AMOUNT, MAX_CHAIN_ID_LENGTH } from '../ledger/tx.ts';
-import { peerIdFromEd25519 } from '../ledger/validators.ts';
+import { peerIdFromEd25519, type ValidatorSet } from '../ledger/validators.ts';
 import { saveKey, writeFileAtomic } from './keystore.ts';
 
 /**
@@ -98,12 +98,12 @@ export function nodeHome(out: string, index: number): string {
  * Checks an engine name and its parameters against this build's registry (what `verity start`
  * will require). Throws GenesisBuildError INVALID_OPTIONS.
  */
-export function checkEngine(name: string, params: EngineParams = {}): void {
+export function checkEngine(name: string, params: EngineParams = {}, validators?: ValidatorSet): void {
   const engine = typeof name === 'string' ? getEngine(name) : undefined;
   if (engine === undefined)
     throw invalid(`unknown engine "${String(name)}" (known: ${engineNames().join(', ')})`);
   try {
-    engine.parseParams(params);
+    engine.parseParams(params, validators);
   } catch (e) {
     throw invalid(e instanceof Error ? e.message : `invalid parameters for engine ${name}`);
   }

@@ -92,7 +92,7 @@ export const init: Command = {
         throw new UsageError(`the genesis file ${genesisFile} is not valid JSON`);
       }
       const genesis = parseGenesis(json); // a GenesisError says which field is wrong (exit 1)
-      checkEngine(genesis.engine.name, genesis.engine.params);
+      checkEngine(genesis.engine.name, genesis.engine.params, genesis.validators);
     } else {
       const { name, params } = parseEngineFlag(str(values, 'engine') ?? DEFAULT_ENGINE);
       plan = planChain({

@@ -197,6 +197,15 @@ function blockSize(b: Block): number {
   return s;
 }
 
+/** What the parameters require of the validator set: threshold QCs count shares, so equal powers. */
+export function checkHotStuffValidators(params: HotStuffParams, validators: ValidatorSet): void {
+  if (params.qc === 'threshold' && new Set(validators.validators.map((v) => v.power)).size !== 1)
+    throw new EngineParamsError(
+      'ENGINE_PARAMS',
+      'hotstuff: qc=threshold counts shares, so every validator must have the same power',
+    );
+}
+
 export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   readonly #ctx: EngineContext;
   readonly #p: HotStuffParams;
@@ -290,12 +299,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
           'ENGINE_PARAMS',
           'hotstuff: qc=threshold needs a threshold key deal in genesis',
         );
-      const powers = new Set(ctx.validators.validators.map((v) => v.power));
-      if (powers.size !== 1)
-        throw new EngineParamsError(
-          'ENGINE_PARAMS',
-          'hotstuff: qc=threshold counts shares, so every validator must have the same power',
-        );
+      checkHotStuffValidators(params, ctx.validators);
       const power = ctx.validators.validators[0]?.power ?? 1;
       if (t.threshold * power < ctx.validators.quorumPower)
         throw new EngineParamsError(

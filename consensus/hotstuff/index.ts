@@ -5,7 +5,7 @@
  */
 import { BYZANTINE_FAULTS } from '../fault-model.ts';
 import type { EngineModule } from '../types.ts';
-import { HotStuffEngine } from './engine.ts';
+import { checkHotStuffValidators, HotStuffEngine } from './engine.ts';
 import { type HsMessage, hotstuffCodec } from './messages.ts';
 import { parseHotStuffParams } from './params.ts';
 
@@ -18,7 +18,11 @@ export const hotstuff: EngineModule<HsMessage> = {
     'chained HotStuff (Yin et al. 2019) with BLS aggregate or threshold QCs; 2-chain Jolteon commit (default) or 3-chain',
   faultModel: BYZANTINE_FAULTS,
   codec: hotstuffCodec,
-  parseParams: (params) => ({ ...parseHotStuffParams(params) }),
+  parseParams: (params, validators) => {
+    const parsed = parseHotStuffParams(params);
+    if (validators !== undefined) checkHotStuffValidators(parsed, validators);
+    return { ...parsed };
+  },
   create: (ctx) => new HotStuffEngine(ctx, parseHotStuffParams(ctx.params)),
   byzantine: {
     conflicting(msg, ctx) {

@@ -141,7 +141,7 @@ export class VerityNode {
         `genesis uses engine "${genesis.engine.name}", which this build does not have (${engineNames().join(', ')})`,
       );
     }
-    engine.parseParams(genesis.engine.params);
+    engine.parseParams(genesis.engine.params, genesis.validators);
 
     const ed = await optionalKey(paths.ed25519Key, o.passphrase);
     const blsKey = await optionalKey(paths.blsKey, o.passphrase);

@@ -270,7 +270,7 @@ export class ConsensusRuntime<M> {
       chainId: this.#chainId,
       validators,
       self,
-      params: opts.engine.parseParams(opts.genesis.engine.params),
+      params: opts.engine.parseParams(opts.genesis.engine.params, opts.genesis.validators),
       rng: opts.rng.derive('engine'),
       signer,
       ...(opts.genesis.threshold === undefined ? {} : { threshold: opts.genesis.threshold }),

@@ -3,6 +3,7 @@
  * and TCs, the pacemaker's backoff, weighted voting power, and the commit-certificate schemes (a
  * light client's view: genesis only).
  */
+
 import { describe, expect, it } from 'vitest';
 import {
   certificateKind,
@@ -40,6 +41,7 @@ import {
   verifyCertificate,
 } from '../../ledger/certificate.ts';
 import { rlpEncode } from '../../ledger/codec.ts';
+import { checkEngine } from '../../src/genesis-builder.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
 import { Cluster } from '../helpers/hotstuff-cluster.ts';
 
@@ -88,6 +90,15 @@ describe('hotstuff parameters', () => {
       /same power/,
     );
     expect(() => new Cluster({ n: 4, params: { qc: 'aggregate' }, powers: [1, 1, 1, 2] })).not.toThrow();
+  });
+
+  it('refuses them when genesis is checked, given the validator set (not first when the node votes)', () => {
+    const unequal = new Cluster({ n: 4, params: { qc: 'aggregate' }, powers: [1, 1, 1, 2] }).validators;
+    const equal = new Cluster({ n: 4, params: { qc: 'aggregate' } }).validators;
+    expect(() => hotstuff.parseParams({ qc: 'threshold' }, unequal)).toThrow(/same power/);
+    expect(() => hotstuff.parseParams({ qc: 'threshold' }, equal)).not.toThrow();
+    expect(() => hotstuff.parseParams({ qc: 'aggregate' }, unequal)).not.toThrow();
+    expect(() => checkEngine('hotstuff', { qc: 'threshold' }, unequal)).toThrow(/same power/);
   });
 });
 
