@@ -22,20 +22,15 @@
  * `replayCommand` prints the `verity sim` command line that reproduces a run exactly.
  */
 import { createHash } from 'node:crypto';
-import type { SignatureVerifier } from '../../consensus/envelope.ts';
 import { SeededRng, shuffle } from '../../consensus/rng.ts';
 import type { EngineModule, SignSlot } from '../../consensus/types.ts';
-import { bls } from '../../crypto/bls/index.ts';
-import { toHex, utf8 } from '../../crypto/bytes.ts';
+import { toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
-import { sha256 } from '../../crypto/hash.ts';
-import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
 import { ChainStore } from '../../ledger/chain.ts';
-import { type EngineParams, type Genesis, parseGenesis } from '../../ledger/genesis.ts';
+import type { EngineParams } from '../../ledger/genesis.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
-import { signTransaction } from '../../ledger/tx.ts';
 import { peerIdFromEd25519 } from '../../ledger/validators.ts';
-import type { Channel, Timers } from '../runtime/ports.ts';
+import type { Channel } from '../runtime/ports.ts';
 import { ConsensusRuntime } from '../runtime/runtime.ts';
 import { MemorySignFence } from '../runtime/sign-fence.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
@@ -44,8 +39,11 @@ import { type ByzantineMode, byzantineTransport } from './byzantine.ts';
 import { logExtends, SafetyChecker, storeDivergence, type Violation } from './checkers.ts';
 import { EventQueue } from './event-queue.ts';
 import { SimNetwork } from './network.ts';
+import { SimTimers } from './sim-timers.ts';
+import { GENESIS_TIME, memoVerifier, simGenesis, validatorKeys } from './sim-world.ts';
 import { damageWal, type WalDamage, type WalDamageKind } from './storage-faults.ts';
 import { UndoableKvStore } from './undoable-store.ts';
+import { Workload } from './workload.ts';
 
 export const FAULT_KINDS = [
   'loss',
@@ -157,141 +155,6 @@ export interface SimResult {
     height: number;
     status: unknown;
   }>;
-}
-
-const GENESIS_TIME = 1_700_000_000_000;
-
-interface ValidatorKeyset {
-  readonly ed: { secretKey: Uint8Array; publicKey: Uint8Array };
-  readonly bls: { secretKey: Uint8Array; publicKey: Uint8Array; pop: Uint8Array };
-}
-
-const keyCache = new Map<number, ValidatorKeyset>();
-function validatorKeys(i: number): ValidatorKeyset {
-  let k = keyCache.get(i);
-  if (k === undefined) {
-    const ed = ed25519.keygen(sha256(utf8(`sim-validator-${i}`)));
-    const b = bls.keygen(sha256(utf8(`sim-validator-bls-${i}`)));
-    k = { ed, bls: { ...b, pop: bls.popProve(b.secretKey) } };
-    keyCache.set(i, k);
-  }
-  return k;
-}
-
-const accountKeys = Array.from({ length: 16 }, (_, i) => ed25519.keygen(sha256(utf8(`sim-account-${i}`))));
-
-const genesisCache = new Map<string, { genesis: Genesis; deal?: ReturnType<typeof bls.threshold.deal> }>();
-function simGenesis(
-  engine: string,
-  params: EngineParams,
-  n: number,
-): { genesis: Genesis; deal?: ReturnType<typeof bls.threshold.deal> } {
-  const key = JSON.stringify([engine, params, n]);
-  const cached = genesisCache.get(key);
-  if (cached) return cached;
-  const threshold = params.qc === 'threshold';
-  const deal = threshold
-    ? bls.threshold.deal(Math.floor((2 * n) / 3) + 1, n, sha256(utf8(`sim-deal-${n}`)))
-    : undefined;
-  const json = {
-    version: 1,
-    chainId: 'sim',
-    genesisTime: GENESIS_TIME,
-    engine: { name: engine, params },
-    validators: Array.from({ length: n }, (_, i) => {
-      const k = validatorKeys(i);
-      return {
-        name: `v${i}`,
-        publicKey: toHex(k.ed.publicKey),
-        blsPublicKey: toHex(k.bls.publicKey),
-        blsPop: toHex(k.bls.pop),
-        peerId: peerIdFromEd25519(k.ed.publicKey),
-        power: 1,
-      };
-    }),
-    ...(deal === undefined
-      ? {}
-      : {
-          threshold: {
-            threshold: deal.threshold,
-            groupPublicKey: toHex(deal.groupPublicKey),
-            commitments: deal.commitments.map(toHex),
-            sharePublicKeys: deal.shares.map((s) => toHex(s.publicKey)),
-          },
-        }),
-    accounts: accountKeys.map((a) => ({
-      address: formatAddress(addressFromPublicKey(a.publicKey)),
-      balance: '1000000000',
-    })),
-    records: [],
-  };
-  const result = { genesis: parseGenesis(json), ...(deal === undefined ? {} : { deal }) };
-  genesisCache.set(key, result);
-  return result;
-}
-
-/** Memoised signature checks: every node verifies the same broadcast; the answer is a pure function. */
-function memoVerifier(): SignatureVerifier {
-  const memo = new Map<string, boolean>();
-  return (sig, msg, pk) => {
-    const key = `${toHex(sig)}${toHex(pk)}${toHex(sha256(msg))}`;
-    let r = memo.get(key);
-    if (r === undefined) {
-      r = ed25519.verify(sig, msg, pk);
-      if (memo.size > 200_000) memo.clear();
-      memo.set(key, r);
-    }
-    return r;
-  };
-}
-
-class SimTimers implements Timers {
-  readonly #queue: EventQueue;
-  readonly #now: () => number;
-  readonly #active: () => boolean;
-  readonly #pausedUntil: () => number;
-  readonly #onFire: (id: string) => void;
-  readonly #tokens = new Map<string, number>();
-  #next = 0;
-
-  constructor(
-    queue: EventQueue,
-    now: () => number,
-    active: () => boolean,
-    pausedUntil: () => number,
-    onFire: (id: string) => void,
-  ) {
-    this.#queue = queue;
-    this.#now = now;
-    this.#active = active;
-    this.#pausedUntil = pausedUntil;
-    this.#onFire = onFire;
-  }
-
-  set(id: string, ms: number, cb: () => void): void {
-    const token = ++this.#next;
-    this.#tokens.set(id, token);
-    const fire = () => {
-      if (this.#tokens.get(id) !== token || !this.#active()) return;
-      const paused = this.#pausedUntil();
-      if (paused > this.#now()) {
-        this.#queue.push(paused, fire);
-        return;
-      }
-      this.#tokens.delete(id);
-      this.#onFire(id);
-      cb();
-    };
-    this.#queue.push(this.#now() + Math.max(0, ms), fire);
-  }
-
-  cancel(id: string): void {
-    this.#tokens.delete(id);
-  }
-
-  cancelAll(): void {
-    this.#tokens.clear();
-  }
 }
 
 interface SimNode {
@@ -541,65 +404,15 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     trace.update(`x${now},${node.id},${loseUnsynced ? 1 : 0};`);
   };
 
-  // -- workload: each account keeps one transaction in flight --------------------------------
-  const workload = (() => {
-    const nonces = accountKeys.map(() => 0);
-    const inflight = new Map<
-      number,
-      { id: string; bytes: ReturnType<typeof signTransaction>; since: number }
-    >();
-    const committed = new Set<string>();
-    let submitted = 0;
-    return {
-      onCommitted(id: string) {
-        if (committed.has(id)) return;
-        committed.add(id);
-        for (const [acct, f] of inflight) {
-          if (f.id === id) {
-            inflight.delete(acct);
-            nonces[acct] = (nonces[acct] as number) + 1;
-          }
-        }
-      },
-      async tick() {
-        const live = nodes.filter((n) => n.up && !n.byzantine && n.runtime !== undefined);
-        if (live.length === 0) return;
-        for (let acct = 0; acct < accountKeys.length; acct++) {
-          const f = inflight.get(acct);
-          const target = live[workRng.int(live.length)] as SimNode;
-          if (f !== undefined) {
-            if (now - f.since > 4000) {
-              f.since = now;
-              await target.runtime?.submit(f.bytes);
-            }
-            continue;
-          }
-          if (submitted >= o.txs) continue;
-          const from = accountKeys[acct] as (typeof accountKeys)[number];
-          const to = accountKeys[
-            (acct + 1 + workRng.int(accountKeys.length - 1)) % accountKeys.length
-          ] as (typeof accountKeys)[number];
-          const etx = signTransaction(
-            {
-              chainId: genesis.chainId,
-              sender: from.publicKey,
-              nonce: nonces[acct] as number,
-              op: {
-                type: 'transfer',
-                to: addressFromPublicKey(to.publicKey),
-                amount: 1n + BigInt(workRng.int(100)),
-              },
-            },
-            from.secretKey,
-          );
-          checker.submitted(etx.id);
-          submitted++;
-          inflight.set(acct, { id: toHex(etx.id), bytes: etx, since: now });
-          await target.runtime?.submit(etx);
-        }
-      },
-    };
-  })();
+  // -- workload: each account keeps one transaction in flight (workload.ts) -----------------
+  const workload = new Workload({
+    chainId: genesis.chainId,
+    rng: workRng,
+    txs: o.txs,
+    now: () => now,
+    targets: () => nodes.filter((n) => n.up && !n.byzantine && n.runtime !== undefined),
+    submitted: (id) => checker.submitted(id),
+  });
 
   // -- fault schedule -------------------------------------------------------------------------
   const faultEnd = GENESIS_TIME + o.durationMs;
