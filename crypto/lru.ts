@@ -1,17 +1,18 @@
 /**
- * A small least-recently-used cache of derived values (parsed keys, addresses) keyed by a string
- * — typically the latin1 form of the input bytes. Pure and bounded: `max` entries at most.
+ * A small least-recently-used cache of derived values (parsed keys, addresses, verification
+ * results) keyed by a string — typically the latin1 or hex form of the input bytes — or a number.
+ * Pure and bounded: `max` entries at most. The one bounded cache of the code base.
  */
-export class LruCache<V> {
+export class LruCache<V, K extends string | number = string> {
   readonly #max: number;
-  readonly #map = new Map<string, V>();
+  readonly #map = new Map<K, V>();
 
   constructor(max: number) {
     this.#max = max;
   }
 
   /** The cached value for `key`, or `make()`'s, remembered (evicting the least recently used). */
-  get(key: string, make: () => V): V {
+  get(key: K, make: () => V): V {
     const hit = this.#map.get(key);
     if (hit !== undefined) {
       this.#map.delete(key);
@@ -20,7 +21,7 @@ export class LruCache<V> {
     }
     const value = make();
     this.#map.set(key, value);
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value as string);
+    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value as K);
     return value;
   }
 }

@@ -27,9 +27,11 @@
  * keys): every node of a simulation, or a node seeing the same QC in a proposal, a timeout and a
  * sync message, pays for the pairing once.
  */
+
 import { bls } from '../../crypto/bls/index.ts';
 import { concatBytes, toHex, utf8 } from '../../crypto/bytes.ts';
 import { sha256 } from '../../crypto/hash.ts';
+import { LruCache } from '../../crypto/lru.ts';
 import {
   asBytes,
   asList,
@@ -193,22 +195,16 @@ export interface QcTrust {
   readonly groupPublicKey?: Uint8Array;
 }
 
-const memo = new Map<string, boolean>();
-const MEMO_LIMIT = 100_000;
+const memo = new LruCache<boolean>(100_000);
 
 function memoised(parts: Uint8Array[], check: () => boolean): boolean {
-  const key = toHex(sha256(concatBytes(...parts)));
-  const hit = memo.get(key);
-  if (hit !== undefined) return hit;
-  let ok: boolean;
-  try {
-    ok = check();
-  } catch {
-    ok = false;
-  }
-  if (memo.size >= MEMO_LIMIT) memo.clear();
-  memo.set(key, ok);
-  return ok;
+  return memo.get(toHex(sha256(concatBytes(...parts))), () => {
+    try {
+      return check();
+    } catch {
+      return false;
+    }
+  });
 }
 
 function trustKey(t: QcTrust): Uint8Array {

@@ -81,6 +81,7 @@
 import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
+import { LruCache } from '../../crypto/lru.ts';
 import {
   type Block,
   DEFAULT_MAX_BLOCK_BYTES,
@@ -289,7 +290,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   readonly #p: PbftParams;
   readonly #validators: ValidatorSet;
   readonly #schedule: ProposerSchedule;
-  readonly #primaryMemo = new Map<number, number>();
+  readonly #primaryMemo = new LruCache<number, number>(MAX_MEMO);
   #out: EngineOutput<PbftMessage>[] = [];
   #started = false;
 
@@ -355,8 +356,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #future: Array<{ from: number; msg: PbftMessage; signature: Uint8Array }> = [];
   readonly #futureKeys = new Set<string>();
   /** Verified VIEW-CHANGEs (by sender, signature and content) → validity. */
-  readonly #vcMemo = new Map<string, boolean>();
-  readonly #sigMemo = new Map<string, boolean>();
+  readonly #vcMemo = new LruCache<boolean>(MAX_MEMO);
+  readonly #sigMemo = new LruCache<boolean>(4 * MAX_MEMO);
 
   // Log.
   #stable: CheckpointProof = { seq: 0, digest: new Uint8Array(0), votes: [] };
@@ -438,13 +439,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   // -- helpers -------------------------------------------------------------------------------
 
   #primary(view: number): number {
-    let p = this.#primaryMemo.get(view);
-    if (p === undefined) {
-      p = this.#schedule.proposer(1, view);
-      if (this.#primaryMemo.size >= MAX_MEMO) this.#primaryMemo.clear();
-      this.#primaryMemo.set(view, p);
-    }
-    return p;
+    return this.#primaryMemo.get(view, () => this.#schedule.proposer(1, view));
   }
 
   #isPrimary(): boolean {
@@ -1449,8 +1444,16 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #validViewChange(from: number, vc: ViewChange, signature: Uint8Array, checkSignature: boolean): boolean {
     const bytes = viewChangeBytes(this.#ctx.chainId, vc);
     const key = `${from}:${toHex(signature)}:${toHex(sha256(bytes))}`;
-    const memo = this.#vcMemo.get(key);
-    if (memo !== undefined) return memo;
+    return this.#vcMemo.get(key, () => this.#checkViewChange(from, vc, signature, bytes, checkSignature));
+  }
+
+  #checkViewChange(
+    from: number,
+    vc: ViewChange,
+    signature: Uint8Array,
+    bytes: Uint8Array,
+    checkSignature: boolean,
+  ): boolean {
     const validator = this.#validators.at(from);
     let ok = validator !== undefined; // (callers bound vc.view: primary() is O(view))
     if (ok && checkSignature) ok = this.#verify(from, signature, bytes);
@@ -1463,8 +1466,6 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         c.view < vc.view &&
         this.#validCert(c);
     }
-    if (this.#vcMemo.size >= MAX_MEMO) this.#vcMemo.clear();
-    this.#vcMemo.set(key, ok);
     return ok;
   }
 
@@ -1476,13 +1477,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     const pk = this.#validators.at(validator)?.publicKey;
     if (pk === undefined) return false;
     const key = `${validator}:${toHex(signature)}:${toHex(sha256(bytes))}`;
-    let ok = this.#sigMemo.get(key);
-    if (ok === undefined) {
-      ok = ed25519.verify(signature, bytes, pk);
-      if (this.#sigMemo.size >= 4 * MAX_MEMO) this.#sigMemo.clear();
-      this.#sigMemo.set(key, ok);
-    }
-    return ok;
+    return this.#sigMemo.get(key, () => ed25519.verify(signature, bytes, pk));
   }
 
   #validCheckpoint(cp: CheckpointProof): boolean {
