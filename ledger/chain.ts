@@ -40,7 +40,7 @@ import {
 import { asList, asSafeUint, rlpDecodeStrict, rlpEncode } from './codec.ts';
 import { buildGenesisState, type Genesis, genesisHeader } from './genesis.ts';
 import { checkBlockTime, type Hlc, HlcError } from './hlc.ts';
-import { type KvOp, type KvStore, StagedKvStore } from './kv.ts';
+import { type KvOp, type KvStore, StagedKvStore, StorageError } from './kv.ts';
 import { TransparencyLog } from './log/index.ts';
 import { MerklePatriciaTrie } from './mpt/index.ts';
 import { encodeLogEntry, type Receipt, receiptCodeNumber, receiptFromNumber } from './receipt.ts';
@@ -284,14 +284,43 @@ export class ChainStore {
     return new LedgerState(trie);
   }
 
+  /** A committed block's stored bytes, checked (#readBlock) before they are served to anyone. */
   async getBlockBytes(height: number): Promise<Uint8Array | undefined> {
-    if (!Number.isSafeInteger(height) || height < 0 || height > this.#head.height) return undefined;
-    return this.#staged.get(heightKey(P_BLOCK, height));
+    return (await this.#readBlock(height))?.raw;
   }
 
   async getBlock(height: number): Promise<Block | undefined> {
-    const raw = await this.getBlockBytes(height);
-    return raw === undefined ? undefined : decodeBlock(raw, this.#opts.limits);
+    return (await this.#readBlock(height))?.block;
+  }
+
+  /**
+   * Reads block `height` and checks it against the store's own hashes: it decodes, its header
+   * hash is indexed at that height, and its transactions hash to the header's root. A block that
+   * fails is damaged storage (STORAGE_CORRUPT: the node halts and says so), never served to a peer — which
+   * would reject it and blame this node — nor to a client.
+   */
+  async #readBlock(height: number): Promise<{ raw: Uint8Array; block: Block } | undefined> {
+    if (!Number.isSafeInteger(height) || height < 0 || height > this.#head.height) return undefined;
+    const raw = await this.#staged.get(heightKey(P_BLOCK, height));
+    if (raw === undefined) return undefined;
+    const corrupt = (why: string) =>
+      new StorageError(
+        'STORAGE_CORRUPT',
+        `stored block ${height} is damaged (${why}): restore the data directory or resync it`,
+        { height },
+      );
+    let block: Block;
+    try {
+      block = decodeBlock(raw, this.#opts.limits);
+    } catch (e) {
+      throw corrupt(e instanceof Error ? e.message : 'undecodable');
+    }
+    if (block.header.height !== height) throw corrupt(`it says height ${block.header.height}`);
+    if ((await this.heightOfHash(headerHash(block.header))) !== height)
+      throw corrupt('its header hash is not the one indexed at its height');
+    if (!equalBytes(txRoot(block.txs), block.header.txRoot))
+      throw corrupt('its transactions do not match its header');
+    return { raw, block };
   }
 
   async heightOfHash(hash: Uint8Array): Promise<number | undefined> {
