@@ -12,26 +12,29 @@
  */
 import type { ValidatorSet } from '../ledger/validators.ts';
 
-export const NIL = 'nil';
+/** The nil vote's value (no block). */
+export const NIL = 'nil' as const;
+export type Nil = typeof NIL;
 
 /** Distinct values kept per validator: bounds memory against a vote-spamming equivocator. */
 const MAX_VALUES_PER_VALIDATOR = 8;
 
-export interface AddResult<V> {
+export interface AddResult<V, T extends string = string> {
   /** The vote was new and counted. */
   readonly added: boolean;
   /** The `verify` hook refused it (a bad signature): not counted. */
   readonly invalid?: boolean;
   /** The validator had already voted for a different value: that earlier vote. */
-  readonly conflict?: { readonly value: string; readonly vote: V };
+  readonly conflict?: { readonly value: T; readonly vote: V };
 }
 
-export class VoteSet<V> {
+/** `V` is what a vote carries (a signature), `T` what it votes for (a block id, nil, a digest). */
+export class VoteSet<V, T extends string = string> {
   readonly #validators: ValidatorSet;
   readonly #maxValues: number;
   /** validator → (value → vote), in arrival order. */
-  readonly #byValidator = new Map<number, Map<string, V>>();
-  readonly #power = new Map<string, number>();
+  readonly #byValidator = new Map<number, Map<T, V>>();
+  readonly #power = new Map<T, number>();
   #total = 0;
 
   /** `maxValuesPerValidator`: distinct values counted per validator (default 8). */
@@ -45,14 +48,14 @@ export class VoteSet<V> {
    * is not counted — and not verified: `verify` (a signature check, say) runs only for a vote
    * that would count, so a flood of copies costs nothing.
    */
-  add(validator: number, value: string, vote: V, verify?: () => boolean): AddResult<V> {
+  add(validator: number, value: T, vote: V, verify?: () => boolean): AddResult<V, T> {
     const power = this.#validators.at(validator)?.power ?? 0;
     if (power === 0) return { added: false };
     const existing = this.#byValidator.get(validator);
     if (existing?.has(value)) return { added: false };
-    let conflict: { value: string; vote: V } | undefined;
+    let conflict: { value: T; vote: V } | undefined;
     if (existing !== undefined) {
-      const [firstValue, firstVote] = existing.entries().next().value as [string, V];
+      const [firstValue, firstVote] = existing.entries().next().value as [T, V];
       conflict = { value: firstValue, vote: firstVote };
       if (existing.size >= this.#maxValues) return { added: false, conflict };
     }
@@ -76,25 +79,25 @@ export class VoteSet<V> {
     return this.#total;
   }
 
-  powerFor(value: string): number {
+  powerFor(value: T): number {
     return this.#power.get(value) ?? 0;
   }
 
   /** Validators that voted for `value` (threshold signatures count shares, not power). */
-  countFor(value: string): number {
+  countFor(value: T): number {
     let n = 0;
     for (const values of this.#byValidator.values()) if (values.has(value)) n++;
     return n;
   }
 
   /** A value holding at least `threshold` power (unique for > 2/3 while ≤ 1/3 is Byzantine). */
-  valueWith(threshold: number): string | undefined {
+  valueWith(threshold: number): T | undefined {
     for (const [value, power] of this.#power) if (power >= threshold) return value;
     return undefined;
   }
 
   /** Votes for `value`, by ascending validator index (canonical certificate order). */
-  votesFor(value: string): Array<{ validator: number; vote: V }> {
+  votesFor(value: T): Array<{ validator: number; vote: V }> {
     const out: Array<{ validator: number; vote: V }> = [];
     for (const [validator, values] of this.#byValidator) {
       const vote = values.get(value);
@@ -104,8 +107,8 @@ export class VoteSet<V> {
   }
 
   /** Every counted vote, by ascending validator index. */
-  all(): Array<{ validator: number; value: string; vote: V }> {
-    const out: Array<{ validator: number; value: string; vote: V }> = [];
+  all(): Array<{ validator: number; value: T; vote: V }> {
+    const out: Array<{ validator: number; value: T; vote: V }> = [];
     for (const [validator, values] of this.#byValidator)
       for (const [value, vote] of values) out.push({ validator, value, vote });
     return out.sort((a, b) => a.validator - b.validator);

@@ -54,13 +54,13 @@
  * and a QC for a block a node lacks can always be served by a peer.
  */
 
-import { equalBytes, toHex } from '../../crypto/bytes.ts';
+import { equalBytes } from '../../crypto/bytes.ts';
 import { invariant } from '../../crypto/errors.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
 import { asList, asSafeUint, DecodeError } from '../../ledger/codec.ts';
 import { ExtendedTree, type Frontier, leafHash } from '../../ledger/log/index.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
-import { hashOfBlockId } from '../block-id.ts';
+import { type BlockId, blockId, hashOfBlockId } from '../block-id.ts';
 import { EngineParamsError } from '../params.ts';
 import { decodeRecord, encodeRecord, type RecordSchema } from '../record.ts';
 import { exponentialTimeout, tokenIs } from '../timeouts.ts';
@@ -120,8 +120,8 @@ type Sync = Extract<HsMessage, { type: 'sync' }>;
 interface BlockNode {
   readonly block: Block;
   readonly hash: Uint8Array;
-  readonly id: string;
-  readonly parentId: string;
+  readonly id: BlockId;
+  readonly parentId: BlockId;
   readonly height: number;
   readonly view: number;
   readonly justify: QuorumCert;
@@ -129,7 +129,7 @@ interface BlockNode {
 }
 
 interface SeenProposal {
-  readonly id: string;
+  readonly id: BlockId;
   readonly tc: TimeoutCert | undefined;
   /** The leader's signed message, to relay to validators that lost it. */
   readonly msg: Proposal;
@@ -217,10 +217,10 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   #out: EngineOutput<HsMessage>[] = [];
   #started = false;
 
-  #head: { height: number; hash: Uint8Array; id: string; history: Frontier } = {
+  #head: { height: number; hash: Uint8Array; id: BlockId; history: Frontier } = {
     height: 0,
     hash: new Uint8Array(32),
-    id: '',
+    id: '' as BlockId, // set on start
     history: [],
   };
   /** Highest height a `commit` was emitted for. */
@@ -253,11 +253,11 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   #lastTickView = -1;
   #stalledTicks = 0;
 
-  readonly #blocks = new Map<string, BlockNode>();
+  readonly #blocks = new Map<BlockId, BlockNode>();
   /** Missing blocks by hash → fetch attempts left. */
-  readonly #wanted = new Map<string, number>();
+  readonly #wanted = new Map<BlockId, number>();
   readonly #proposals = new Map<number, SeenProposal>();
-  readonly #votes = new Map<number, VoteSet<Uint8Array>>();
+  readonly #votes = new Map<number, VoteSet<Uint8Array, BlockId>>();
   readonly #timeouts = new Map<number, Map<number, { highQc: QuorumCert; signature: Uint8Array }>>();
   /**
    * Validators whose proposal, vote, timeout or sync failed a BLS check, by view: nothing more of
@@ -267,8 +267,8 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
    */
   readonly #failed = new Map<number, Set<number>>();
   readonly #qcByView = new Map<number, QuorumCert>();
-  readonly #qcByBlock = new Map<string, QuorumCert>();
-  #commitTarget: { targetId: string; targetHeight: number; topId: string; qc: QuorumCert } | undefined;
+  readonly #qcByBlock = new Map<BlockId, QuorumCert>();
+  #commitTarget: { targetId: BlockId; targetHeight: number; topId: BlockId; qc: QuorumCert } | undefined;
 
   #myVote: Vote | undefined;
   #myTimeout: Timeout | undefined;
@@ -500,7 +500,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   }
 
   #setHead(head: HeadInfo): void {
-    this.#head = { height: head.height, hash: head.hash, id: toHex(head.hash), history: head.history };
+    this.#head = { height: head.height, hash: head.hash, id: blockId(head.hash), history: head.history };
   }
 
   #armTick(): void {
@@ -667,7 +667,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
    */
   #proposesAtOnce(blockHash: Uint8Array, what: 'block' | 'chain'): boolean {
     if (this.#txsPending) return true;
-    const id = toHex(blockHash);
+    const id = blockId(blockHash);
     if (what === 'chain') return this.#chainHasTxs(id);
     return (this.#blocks.get(id)?.block.header.txCount ?? 0) > 0;
   }
@@ -745,7 +745,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     for (const [k, qc] of this.#qcByView) {
       if (k < v - 64 && k < this.#highQc.view) {
         this.#qcByView.delete(k);
-        this.#qcByBlock.delete(toHex(qc.blockHash));
+        this.#qcByBlock.delete(blockId(qc.blockHash));
       }
     }
   }
@@ -755,7 +755,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   /** A verified QC: record it, raise highQC, advance the view, apply lock and commit rules. */
   #processQc(qc: QuorumCert, from: number | undefined): void {
     if (qc.view === 0) return;
-    const id = toHex(qc.blockHash);
+    const id = blockId(qc.blockHash);
     const known = this.#qcByView.get(qc.view);
     if (known === undefined) {
       this.#qcByView.set(qc.view, qc);
@@ -794,7 +794,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   }
 
   #lockAndCommit(qc: QuorumCert): void {
-    const x = this.#blocks.get(toHex(qc.blockHash));
+    const x = this.#blocks.get(blockId(qc.blockHash));
     if (x === undefined) return;
     if (this.#p.chain === 3) {
       // QC(b''): lock on b' (b''.justify); commit b when b ← b' ← b'' in consecutive views.
@@ -813,7 +813,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     }
   }
 
-  #setCommitTarget(targetId: string, targetHeight: number, topId: string, qc: QuorumCert): void {
+  #setCommitTarget(targetId: BlockId, targetHeight: number, topId: BlockId, qc: QuorumCert): void {
     if (targetHeight <= this.#head.height) return;
     if (this.#commitTarget !== undefined && this.#commitTarget.targetHeight >= targetHeight) return;
     this.#commitTarget = { targetId, targetHeight, topId, qc };
@@ -901,7 +901,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   // -- blocks ---------------------------------------------------------------------------------
 
   #addBlock(block: Block, hash: Uint8Array, d: EngineData, from: number | undefined): BlockNode | undefined {
-    const id = toHex(hash);
+    const id = blockId(hash);
     const known = this.#blocks.get(id);
     if (known !== undefined) return known;
     if (block.header.height <= this.#head.height) return undefined;
@@ -909,7 +909,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       block,
       hash,
       id,
-      parentId: toHex(block.header.parentHash),
+      parentId: blockId(block.header.parentHash),
       height: block.header.height,
       view: d.view,
       justify: d.justify,
@@ -949,7 +949,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     code: 'UNKNOWN_PARENT' | 'STALE' | 'INVALID' | undefined,
     reason: string | undefined,
   ): void {
-    const id = toHex(hash);
+    const id = blockId(hash);
     const node = this.#blocks.get(id);
     if (node === undefined || node.status !== 'executing') return;
     if (!valid) {
@@ -969,7 +969,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     this.#tryVote();
   }
 
-  #want(id: string, from: number | undefined): void {
+  #want(id: BlockId, from: number | undefined): void {
     if (this.#blocks.has(id) || id === this.#head.id || this.#wanted.has(id)) return;
     if (this.#wanted.size >= MAX_WANTED) return;
     this.#wanted.set(id, FETCH_ATTEMPTS);
@@ -979,9 +979,9 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   }
 
   #capBlocks(): void {
-    const keep = new Set<string>();
+    const keep = new Set<BlockId>();
     for (
-      let n = this.#blocks.get(toHex(this.#highQc.blockHash));
+      let n = this.#blocks.get(blockId(this.#highQc.blockHash));
       n !== undefined;
       n = this.#blocks.get(n.parentId)
     )
@@ -994,7 +994,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   }
 
   /** Blocks from `topId` down towards the head (top first), stopping at `stopId`, size-capped. */
-  #chainBlocks(topId: string, stopId: string | undefined, acc: Block[], seen: Set<string>): void {
+  #chainBlocks(topId: BlockId, stopId: BlockId | undefined, acc: Block[], seen: Set<BlockId>): void {
     let bytes = acc.reduce((s, b) => s + blockSize(b), 0);
     for (let n = this.#blocks.get(topId); n !== undefined; n = this.#blocks.get(n.parentId)) {
       if (n.id === stopId || acc.length >= MAX_SYNC_BLOCKS) return;
@@ -1088,7 +1088,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     if (m.view + 1 >= this.#curView) this.#silentLeaders.delete(from); // alive: it proposes now
     this.#processQc(m.data.justify, from);
     if (m.tc !== undefined) this.#processTc(m.tc, from);
-    const id = toHex(m.hash);
+    const id = blockId(m.hash);
     const seen = this.#proposals.get(m.view);
     if (seen !== undefined) {
       if (seen.id !== id)
@@ -1101,7 +1101,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       return;
     }
     const certified = this.#qcByView.get(m.view);
-    if (certified !== undefined && toHex(certified.blockHash) !== id)
+    if (certified !== undefined && blockId(certified.blockHash) !== id)
       this.#evidence(
         'duplicate-proposal',
         from,
@@ -1193,7 +1193,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     if (m.view > this.#curView + MAX_VIEW_AHEAD) return;
     const validator = this.#validators.at(from);
     if (validator === undefined || this.#hasFailed(from, m.view)) return;
-    const id = toHex(m.blockHash);
+    const id = blockId(m.blockHash);
     let book = this.#votes.get(m.view);
     if (book === undefined)
       this.#votes.set(m.view, (book = new VoteSet(this.#validators, MAX_VALUES_PER_VALIDATOR)));
@@ -1309,7 +1309,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     if (!m.request || from === this.#self || !this.#allowReply(from)) return;
     const blocks: Block[] = [];
     if (m.highQc.view < this.#highQc.view)
-      this.#chainBlocks(toHex(this.#highQc.blockHash), toHex(m.highQc.blockHash), blocks, new Set());
+      this.#chainBlocks(blockId(this.#highQc.blockHash), blockId(m.highQc.blockHash), blocks, new Set());
     this.#send(from, {
       type: 'sync',
       view: this.#curView,
@@ -1340,8 +1340,8 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   #onFetch(from: number, m: Extract<HsMessage, { type: 'fetch' }>): void {
     if (from === this.#self || !this.#allowReply(from)) return;
     const blocks: Block[] = [];
-    const seen = new Set<string>();
-    for (const h of m.hashes) this.#chainBlocks(toHex(h), undefined, blocks, seen);
+    const seen = new Set<BlockId>();
+    for (const h of m.hashes) this.#chainBlocks(blockId(h), undefined, blocks, seen);
     if (blocks.length === 0) return;
     this.#send(from, {
       type: 'sync',
@@ -1360,7 +1360,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       progress = false;
       for (const x of pending) {
         if (x.done) continue;
-        const id = toHex(x.hash);
+        const id = blockId(x.hash);
         if (this.#blocks.has(id) || x.b.header.height <= this.#head.height) {
           x.done = true;
           continue;
@@ -1403,7 +1403,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
 
   // -- proposing ------------------------------------------------------------------------------
 
-  #chainHasTxs(id: string): boolean {
+  #chainHasTxs(id: BlockId): boolean {
     for (
       let n = this.#blocks.get(id);
       n !== undefined && n.height > this.#head.height;
@@ -1421,7 +1421,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     const qc = this.#highQc;
     if (qc.view !== v - 1 && this.#highTc?.view !== v - 1) return; // not justified (yet)
     if (qc.view === 0 && this.#head.height !== 0) return; // placeholder after a restart
-    const pid = toHex(qc.blockHash);
+    const pid = blockId(qc.blockHash);
     let parentHeight: number;
     if (pid === this.#head.id) parentHeight = this.#head.height;
     else {

@@ -99,7 +99,14 @@ import {
 } from '../../ledger/certificate.ts';
 import { asBytes, asList, asSafeUint, DecodeError, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
-import { hashOfBlockId } from '../block-id.ts';
+import {
+  type BlockId,
+  type BlockOnParent,
+  blockId,
+  blockOnParent,
+  hashOfBlockId,
+  splitBlockOnParent,
+} from '../block-id.ts';
 import { ProposerSchedule } from '../proposer.ts';
 import { decodeRecord, encodeRecord, type RecordSchema } from '../record.ts';
 import { exponentialTimeout, tokenIs } from '../timeouts.ts';
@@ -191,8 +198,8 @@ const CKPT_KEY = 'ckpt';
 const blockKey = (seq: number, window: number) => `block-${seq % window}`;
 
 interface PrePrepareEntry {
-  readonly digest: string;
-  readonly parent: string;
+  readonly digest: BlockId;
+  readonly parent: BlockId;
   readonly signature: Uint8Array;
   readonly from: number;
 }
@@ -200,8 +207,8 @@ interface PrePrepareEntry {
 /** Everything about one sequence number, by view. */
 interface SeqLog {
   readonly pps: Map<number, PrePrepareEntry>;
-  readonly prepares: Map<number, VoteSet<Uint8Array>>;
-  readonly commits: Map<number, VoteSet<Uint8Array>>;
+  readonly prepares: Map<number, VoteSet<Uint8Array, BlockOnParent>>;
+  readonly commits: Map<number, VoteSet<Uint8Array, BlockId>>;
   readonly sentPrepare: Set<number>;
   readonly sentCommit: Set<number>;
   /** Views in which this replica has seen the sequence number prepared. */
@@ -296,13 +303,13 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
 
   #head: HeadInfo = { height: 0, hash: new Uint8Array(32), time: { ms: 0, logical: 0 }, history: [] };
   /** Block hash by height for heights in [stable, head] that this replica committed since start. */
-  readonly #committed = new Map<number, string>();
-  #committing: { seq: number; digest: string; ticks: number; certificate: CommitCertificate } | undefined;
+  readonly #committed = new Map<number, BlockId>();
+  #committing: { seq: number; digest: BlockId; ticks: number; certificate: CommitCertificate } | undefined;
   /**
    * The block of our latest CHECKPOINT with its commit certificate, read back from the WAL on
    * start when the chain store no longer has it: committed again by #tryDecide (see #onCommitted).
    */
-  #ckptBlock: { seq: number; digest: string; block: Block; certificate: CommitCertificate } | undefined;
+  #ckptBlock: { seq: number; digest: BlockId; block: Block; certificate: CommitCertificate } | undefined;
   #lastTickHeight = -1;
 
   // View state.
@@ -335,7 +342,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #nvSentFor = -1;
   #nvTicks = 0;
   /** The installed NEW-VIEW's re-proposals above the stable checkpoint, and its last sequence number. */
-  readonly #o = new Map<number, { digest: string; parent: string }>();
+  readonly #o = new Map<number, { digest: BlockId; parent: BlockId }>();
   #oMax = 0;
   /**
    * Valid VIEW-CHANGEs above the floor (#vcFloor), by validator then view. Kept per view, not
@@ -364,11 +371,11 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   readonly #log = new Map<number, SeqLog>();
   /** Highest-view prepared certificate per sequence number above the stable checkpoint. */
   readonly #prepared = new Map<number, PreparedCert>();
-  readonly #blocks = new Map<string, Block>();
-  readonly #validity = new Map<string, 'pending' | 'valid' | 'invalid'>();
+  readonly #blocks = new Map<BlockId, Block>();
+  readonly #validity = new Map<BlockId, 'pending' | 'valid' | 'invalid'>();
   /** Blocks whose execution failed for a transient reason (parent not executed yet…): retried later. */
-  readonly #retry = new Set<string>();
-  readonly #checkpoints = new Map<number, VoteSet<Uint8Array>>();
+  readonly #retry = new Set<BlockId>();
+  readonly #checkpoints = new Map<number, VoteSet<Uint8Array, BlockId>>();
   #myCheckpoint: PbftMessage | undefined;
 
   // Primary.
@@ -463,10 +470,10 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   }
 
   /** The committed block hash at `seq`, if this replica knows it. */
-  #committedAt(seq: number): string | undefined {
-    if (seq === this.#head.height) return toHex(this.#head.hash);
+  #committedAt(seq: number): BlockId | undefined {
+    if (seq === this.#head.height) return blockId(this.#head.hash);
     if (seq < this.#head.height) return this.#committed.get(seq);
-    if (seq === this.#stable.seq && this.#stable.digest.length > 0) return toHex(this.#stable.digest);
+    if (seq === this.#stable.seq && this.#stable.digest.length > 0) return blockId(this.#stable.digest);
     return undefined;
   }
 
@@ -498,7 +505,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #onStart(head: HeadInfo, recovered: ReadonlyMap<string, Uint8Array>): void {
     this.#started = true;
     this.#head = head;
-    this.#committed.set(head.height, toHex(head.hash));
+    this.#committed.set(head.height, blockId(head.hash));
     this.#restore(recovered);
     this.#proposedSeq = Math.max(this.#head.height, this.#stable.seq, this.#oMax);
     this.#out.push({ kind: 'set-timer', timer: 'rebroadcast', afterMs: this.#p.rebroadcastMs });
@@ -533,7 +540,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
           certificate.height === seq &&
           equalBytes(certificate.blockHash, digest)
         )
-          this.#ckptBlock = { seq, digest: toHex(digest), block, certificate };
+          this.#ckptBlock = { seq, digest: blockId(digest), block, certificate };
       } catch {
         // ignore: block sync is the other way back
       }
@@ -587,7 +594,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         const block = decodeBlock(bytes);
         const cert = this.#prepared.get(block.header.height);
         if (cert !== undefined && equalBytes(cert.digest, headerHash(block.header)))
-          this.#blocks.set(toHex(cert.digest), block);
+          this.#blocks.set(blockId(cert.digest), block);
       } catch {
         // ignore
       }
@@ -669,8 +676,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       return;
     }
     if (!this.#inWindow(msg.seq)) return;
-    const digest = toHex(msg.digest);
-    const parent = toHex(msg.parent);
+    const digest = blockId(msg.digest);
+    const parent = blockId(msg.parent);
     if (v > 0 && msg.seq <= this.#oMax) {
       const o = this.#o.get(msg.seq);
       if (o === undefined || o.digest !== digest || o.parent !== parent) {
@@ -708,15 +715,15 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   /** A PRE-PREPARE of an older view: only its block is of interest, if we need it. */
   #harvestBody(from: number, msg: PrePrepare): void {
     if (msg.block === undefined || !this.#inWindow(msg.seq) || from !== this.#primary(msg.view)) return;
-    const digest = toHex(msg.digest);
+    const digest = blockId(msg.digest);
     if (this.#blocks.has(digest) || !this.#wantBody(msg.seq, digest)) return;
     this.#blocks.set(digest, msg.block);
   }
 
-  #wantBody(seq: number, digest: string): boolean {
+  #wantBody(seq: number, digest: BlockId): boolean {
     if (this.#o.get(seq)?.digest === digest) return true;
     const cert = this.#prepared.get(seq);
-    if (cert !== undefined && toHex(cert.digest) === digest) return true;
+    if (cert !== undefined && blockId(cert.digest) === digest) return true;
     const log = this.#log.get(seq);
     if (log === undefined) return false;
     for (const pp of log.pps.values()) if (pp.digest === digest) return true;
@@ -733,7 +740,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     signature: Uint8Array,
   ): void {
     if (!this.#inWindow(seq) || from === this.#primary(view)) return; // the primary's vote is its PRE-PREPARE
-    const value = `${toHex(digest)}|${toHex(parent)}`;
+    const value = blockOnParent(blockId(digest), blockId(parent));
     this.#addVote('prepare', this.#logAt(seq).prepares, view, from, seq, view, value, signature);
   }
 
@@ -748,25 +755,25 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       seq > Math.max(this.#head.height, this.#stable.seq) + this.#p.watermarkWindow
     )
       return;
-    this.#addVote('commit', this.#logAt(seq).commits, view, from, seq, view, toHex(digest), signature);
+    this.#addVote('commit', this.#logAt(seq).commits, view, from, seq, view, blockId(digest), signature);
   }
 
   /**
    * Adds a vote to the set `sets[key]` (a view's prepares or commits, a sequence number's
    * checkpoints); a second value from the same validator is evidence. Returns the set.
    */
-  #addVote(
+  #addVote<T extends string>(
     kind: 'prepare' | 'commit' | 'checkpoint',
-    sets: Map<number, VoteSet<Uint8Array>>,
+    sets: Map<number, VoteSet<Uint8Array, T>>,
     key: number,
     from: number,
     seq: number,
     view: number,
-    value: string,
+    value: T,
     signature: Uint8Array,
-  ): VoteSet<Uint8Array> {
+  ): VoteSet<Uint8Array, T> {
     let set = sets.get(key);
-    if (set === undefined) sets.set(key, (set = new VoteSet(this.#validators)));
+    if (set === undefined) sets.set(key, (set = new VoteSet<Uint8Array, T>(this.#validators)));
     const r = set.add(from, value, signature);
     if (r.conflict !== undefined)
       this.#evidence(
@@ -782,7 +789,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #onCheckpoint(from: number, seq: number, digest: Uint8Array, signature: Uint8Array): void {
     if (seq <= this.#stable.seq || seq % this.#p.checkpointInterval !== 0) return;
     if (seq > Math.max(this.#head.height, this.#stable.seq) + 4 * this.#p.watermarkWindow) return;
-    const set = this.#addVote('checkpoint', this.#checkpoints, seq, from, seq, 0, toHex(digest), signature);
+    const set = this.#addVote('checkpoint', this.#checkpoints, seq, from, seq, 0, blockId(digest), signature);
     const stable = set.valueWith(this.#validators.quorumPower);
     if (stable !== undefined) {
       this.#setStable({
@@ -798,12 +805,12 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #setStable(cp: CheckpointProof): void {
     if (cp.seq <= this.#stable.seq) return;
     const ours = this.#committedAt(cp.seq);
-    if (ours !== undefined && ours !== toHex(cp.digest)) {
+    if (ours !== undefined && ours !== blockId(cp.digest)) {
       this.#out.push({
         kind: 'log',
         level: 'warn',
         message: 'pbft: stable checkpoint differs from our committed block',
-        fields: { seq: cp.seq, ours: ours.slice(0, 16), stable: toHex(cp.digest).slice(0, 16) },
+        fields: { seq: cp.seq, ours: ours.slice(0, 16), stable: blockId(cp.digest).slice(0, 16) },
       });
     }
     this.#stable = cp;
@@ -831,7 +838,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     this.#building = undefined;
     if (!this.#active || round !== this.#view || !this.#isPrimary()) return;
     const expected = this.#assignedAt(height - 1);
-    if (expected === undefined || toHex(block.header.parentHash) !== expected) return;
+    if (expected === undefined || blockId(block.header.parentHash) !== expected) return;
     if (block.txs.length === 0 && !b.allowEmpty) {
       // Everything in the mempool is already in flight: nothing new to order.
       this.#txsPending = false;
@@ -839,7 +846,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     }
     // After a non-empty block, try the next one at once: more transactions may be waiting.
     this.#txsPending = block.txs.length > 0;
-    const id = toHex(hash);
+    const id = blockId(hash);
     this.#validity.set(id, 'valid');
     this.#blocks.set(id, block);
     this.#proposedSeq = height;
@@ -859,7 +866,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     valid: boolean,
     code: 'UNKNOWN_PARENT' | 'STALE' | 'INVALID' | undefined,
   ): void {
-    const id = toHex(hash);
+    const id = blockId(hash);
     if (valid) {
       this.#validity.set(id, 'valid');
       return;
@@ -872,7 +879,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #onCommitted(head: HeadInfo, block?: Block, certificate?: CommitCertificate): void {
     const decided = this.#committing;
     this.#head = head;
-    this.#committed.set(head.height, toHex(head.hash));
+    this.#committed.set(head.height, blockId(head.hash));
     if (this.#committing !== undefined && head.height >= this.#committing.seq) this.#committing = undefined;
     if (this.#ckptBlock !== undefined && head.height >= this.#ckptBlock.seq) this.#ckptBlock = undefined;
     this.#failed = 0;
@@ -1016,7 +1023,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       // Our COMMIT for the block we just committed: a replica one block behind needs it.
       for (const [view, set] of this.#log.get(this.#head.height)?.commits ?? []) {
         for (const vote of set.all()) {
-          if (vote.validator === self && vote.value === toHex(this.#head.hash))
+          if (vote.validator === self && vote.value === blockId(this.#head.hash))
             this.#broadcast({ type: 'commit', view, seq: this.#head.height, digest: this.#head.hash });
         }
       }
@@ -1046,7 +1053,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       const others = n === next;
       for (const vote of n >= next ? (log.prepares.get(v)?.all() ?? []) : []) {
         if (vote.validator !== self && !others) continue;
-        const [digest, parent] = vote.value.split('|') as [string, string];
+        const { block: digest, parent } = splitBlockOnParent(vote.value);
         const msg: PbftMessage = {
           type: 'prepare',
           view: v,
@@ -1095,7 +1102,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       }
       for (const [view, set] of log.prepares) {
         for (const vote of set.all()) {
-          const [digest, parent] = vote.value.split('|') as [string, string];
+          const { block: digest, parent } = splitBlockOnParent(vote.value);
           if (vote.validator === self || digest === committed) continue;
           this.#out.push({
             kind: 'relay',
@@ -1128,7 +1135,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     const v = this.#view;
     const self = this.#ctx.self;
     const primary = this.#primary(v);
-    let chainDigest: string | undefined; // digest at n-1 if COMMIT-eligible in v (R2)
+    let chainDigest: BlockId | undefined; // digest at n-1 if COMMIT-eligible in v (R2)
     const hi = this.#stable.seq + this.#p.watermarkWindow;
     for (let n = this.#stable.seq + 1; n <= hi; n++) {
       const log = this.#log.get(n);
@@ -1190,7 +1197,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   ): PreparedCert | undefined {
     const set = log.prepares.get(v);
     if (set === undefined) return undefined;
-    const votes = set.votesFor(`${pp.digest}|${pp.parent}`).filter((x) => x.validator !== primary);
+    const votes = set.votesFor(blockOnParent(pp.digest, pp.parent)).filter((x) => x.validator !== primary);
     const power =
       (this.#validators.at(primary)?.power ?? 0) + this.#validators.powerOf(votes.map((x) => x.validator));
     if (power < this.#validators.quorumPower) return undefined;
@@ -1210,7 +1217,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     if (existing !== undefined && existing.view >= cert.view) return;
     this.#prepared.set(cert.seq, cert);
     this.#persistState();
-    const block = this.#blocks.get(toHex(cert.digest));
+    const block = this.#blocks.get(blockId(cert.digest));
     if (block !== undefined)
       this.#out.push({
         kind: 'persist',
@@ -1219,14 +1226,14 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       });
   }
 
-  #ensureExecuted(digest: string, seq: number): void {
+  #ensureExecuted(digest: BlockId, seq: number): void {
     if (this.#validity.has(digest) || seq <= this.#head.height) return;
     const block = this.#blocks.get(digest);
     if (block === undefined) return;
-    const parent = toHex(block.header.parentHash);
+    const parent = blockId(block.header.parentHash);
     const parentReady =
       seq - 1 === this.#head.height
-        ? parent === toHex(this.#head.hash)
+        ? parent === blockId(this.#head.hash)
         : this.#validity.get(parent) === 'valid';
     if (!parentReady) return;
     this.#validity.set(digest, 'pending');
@@ -1300,8 +1307,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   }
 
   /** The digest this view has at `seq`: the committed block, or our view's PRE-PREPARE. */
-  #assignedAt(seq: number): string | undefined {
-    if (seq === this.#head.height) return toHex(this.#head.hash);
+  #assignedAt(seq: number): BlockId | undefined {
+    if (seq === this.#head.height) return blockId(this.#head.hash);
     if (seq < this.#head.height) return undefined;
     return this.#log.get(seq)?.pps.get(this.#view)?.digest;
   }
@@ -1660,7 +1667,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     this.#oMax = 0;
     for (const e of derived.entries) {
       this.#oMax = Math.max(this.#oMax, e.seq);
-      if (e.seq > this.#stable.seq) this.#o.set(e.seq, { digest: toHex(e.digest), parent: toHex(e.parent) });
+      if (e.seq > this.#stable.seq)
+        this.#o.set(e.seq, { digest: blockId(e.digest), parent: blockId(e.parent) });
     }
   }
 

@@ -12,13 +12,13 @@
  * votes against its lock nor signs two votes for one (height, round, step) after a crash.
  */
 
-import { equalBytes, toHex } from '../../crypto/bytes.ts';
+import { equalBytes } from '../../crypto/bytes.ts';
 import { invariant } from '../../crypto/errors.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
 import type { QuorumCertificate } from '../../ledger/certificate.ts';
 import { asBytes, asList, asSafeUint, DecodeError, rlpEncode } from '../../ledger/codec.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
-import { hashOfBlockId } from '../block-id.ts';
+import { type BlockId, blockId, hashOfBlockId } from '../block-id.ts';
 import { ProposerSchedule } from '../proposer.ts';
 import { decodeRecord, encodeRecord, type RecordSchema } from '../record.ts';
 import { linearTimeout, tokenIs } from '../timeouts.ts';
@@ -31,7 +31,7 @@ import type {
   HeadInfo,
   TimerToken,
 } from '../types.ts';
-import { NIL, VoteSet } from '../vote-set.ts';
+import { NIL, type Nil, VoteSet } from '../vote-set.ts';
 import { proposal, type TmMessage } from './messages.ts';
 
 export interface TendermintParams {
@@ -72,9 +72,12 @@ const MAX_ROUND_AHEAD = 64;
 /** Messages buffered for the next height while this node finishes the current one. */
 const MAX_BUFFERED = 4096;
 
+/** What a prevote or precommit is for: a block, or nil. */
+type Vote = BlockId | Nil;
+
 interface Proposal {
   readonly block: Block;
-  readonly hash: string;
+  readonly hash: BlockId;
   readonly hashBytes: Uint8Array;
   readonly validRound: number;
 }
@@ -192,9 +195,9 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
   #height = 1;
   #round = 0;
   #step: Step = 'propose';
-  #lockedValue: string | undefined;
+  #lockedValue: BlockId | undefined;
   #lockedRound = -1;
-  #validValue: string | undefined;
+  #validValue: BlockId | undefined;
   #validRound = -1;
   #decided = false;
   #started = false;
@@ -206,12 +209,12 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
   #head: HeadInfo | undefined;
   readonly #proposals = new Map<number, Proposal>();
   readonly #proposalSigs = new Map<number, Uint8Array>();
-  readonly #prevotes = new Map<number, VoteSet<Uint8Array>>();
-  readonly #precommits = new Map<number, VoteSet<Uint8Array>>();
+  readonly #prevotes = new Map<number, VoteSet<Uint8Array, Vote>>();
+  readonly #precommits = new Map<number, VoteSet<Uint8Array, Vote>>();
   /** Validators seen sending anything for a round (for the f+1 round-skip rule). */
   readonly #roundSenders = new Map<number, Set<number>>();
-  readonly #blocks = new Map<string, Block>();
-  readonly #validity = new Map<string, 'pending' | 'valid' | 'invalid'>();
+  readonly #blocks = new Map<BlockId, Block>();
+  readonly #validity = new Map<BlockId, 'pending' | 'valid' | 'invalid'>();
   readonly #fired = new Set<string>();
   #buffered: Array<{ from: number; msg: TmMessage; signature: Uint8Array }> = [];
   #proposedInRound = -1;
@@ -259,7 +262,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
         this.#onBlockBuilt(input.height, input.round, input.hash, input.block);
         break;
       case 'executed':
-        this.#validity.set(toHex(input.hash), input.valid ? 'valid' : 'invalid');
+        this.#validity.set(blockId(input.hash), input.valid ? 'valid' : 'invalid');
         break;
       case 'committed':
         this.#onCommitted(input.head);
@@ -321,15 +324,15 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       this.#remember({ type, height: this.#height, round: v.round, id: v.id });
     }
     this.#lockedRound = r.lockedRound;
-    this.#lockedValue = r.lockedValue.length ? toHex(r.lockedValue) : undefined;
+    this.#lockedValue = r.lockedValue.length ? blockId(r.lockedValue) : undefined;
     this.#validRound = r.validRound;
-    this.#validValue = r.validValue.length ? toHex(r.validValue) : undefined;
+    this.#validValue = r.validValue.length ? blockId(r.validValue) : undefined;
     if (this.#validValue !== undefined && this.#validRound >= 0) {
-      const set = new VoteSet<Uint8Array>(this.#validators);
+      const set = new VoteSet<Uint8Array, Vote>(this.#validators);
       for (const v of r.polka) set.add(v.validator, this.#validValue, v.signature);
       this.#prevotes.set(this.#validRound, set);
       const block = this.#recoveredBlocks.get(this.#height);
-      if (block !== undefined && toHex(headerHash(block.header)) === this.#validValue) {
+      if (block !== undefined && blockId(headerHash(block.header)) === this.#validValue) {
         this.#blocks.set(this.#validValue, block);
         this.#validity.set(this.#validValue, 'pending');
         this.#out.push({ kind: 'execute', block, hash: hashOfBlockId(this.#validValue) });
@@ -504,13 +507,13 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
 
   #onBlockBuilt(height: number, round: number, hash: Uint8Array, block: Block): void {
     if (height !== this.#height || round !== this.#round || this.#step !== 'propose' || this.#decided) return;
-    const id = toHex(hash);
+    const id = blockId(hash);
     this.#blocks.set(id, block);
     this.#validity.set(id, 'valid');
     this.#broadcastProposal(block, id, -1);
   }
 
-  #broadcastProposal(block: Block, id: string, validRound: number): void {
+  #broadcastProposal(block: Block, id: BlockId, validRound: number): void {
     if (this.#proposedInRound === this.#round) return;
     this.#proposedInRound = this.#round;
     const msg = proposal(this.#height, this.#round, validRound, block, hashOfBlockId(id));
@@ -538,7 +541,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
         const sets = msg.type === 'prevote' ? this.#prevotes : this.#precommits;
         let set = sets.get(msg.round);
         if (set === undefined) sets.set(msg.round, (set = new VoteSet(this.#validators)));
-        const value = msg.id.length === 0 ? NIL : toHex(msg.id);
+        const value: Vote = msg.id.length === 0 ? NIL : blockId(msg.id);
         const r = set.add(from, value, signature);
         if (r.conflict !== undefined) {
           this.#out.push({
@@ -560,7 +563,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
   #onProposal(from: number, msg: Extract<TmMessage, { type: 'proposal' }>, signature: Uint8Array): void {
     if (from !== this.#proposer(msg.round)) return; // only the round's proposer may propose
     if (msg.validRound >= msg.round || msg.validRound < -1) return;
-    const id = toHex(msg.hash);
+    const id = blockId(msg.hash);
     const existing = this.#proposals.get(msg.round);
     if (existing !== undefined) {
       if (existing.hash !== id) {
@@ -658,7 +661,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     return true;
   }
 
-  #vote(type: 'prevote' | 'precommit', value: string): void {
+  #vote(type: 'prevote' | 'precommit', value: Vote): void {
     if (this.#ctx.self === undefined) return;
     const id = value === NIL ? new Uint8Array(0) : hashOfBlockId(value);
     const msg: TmMessage = { type, height: this.#height, round: this.#round, id };
@@ -666,7 +669,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     this.#out.push({ kind: 'broadcast', msg });
   }
 
-  #valid(id: string): boolean {
+  #valid(id: BlockId): boolean {
     return this.#validity.get(id) === 'valid';
   }
 
