@@ -45,6 +45,16 @@ export type CryptoErrorCode =
 export class CryptoError extends VerityError<CryptoErrorCode> {}
 
 /**
+ * For a catch that expects an input's fault: lets a typed error (a VerityError: bad bytes, a bad
+ * signature, a refused block) through to the handler and rethrows anything else — a bug must not
+ * be mistaken for bad input and swallowed.
+ */
+export function onlyTyped(e: unknown): VerityError {
+  if (e instanceof VerityError) return e;
+  throw e;
+}
+
+/**
  * A broken internal invariant: a bug in this node, never the fault of an input. It is not a
  * VerityError, so no handler of typed input errors catches it; escaping an event, it halts the
  * node's consensus (src/runtime) and fails a simulator run.

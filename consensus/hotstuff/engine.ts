@@ -55,7 +55,7 @@
  */
 
 import { equalBytes } from '../../crypto/bytes.ts';
-import { invariant } from '../../crypto/errors.ts';
+import { invariant, onlyTyped } from '../../crypto/errors.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
 import { asList, asSafeUint, DecodeError } from '../../ledger/codec.ts';
 import { ExtendedTree, type Frontier, leafHash } from '../../ledger/log/index.ts';
@@ -472,7 +472,8 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       let b: Block | undefined;
       try {
         b = decodeBlock(bytes);
-      } catch {
+      } catch (e) {
+        onlyTyped(e);
         // a damaged block record: it can be fetched again
       }
       if (b === undefined || b.header.height <= head.height - KEEP_COMMITTED_BLOCKS) {
@@ -486,7 +487,8 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     for (const b of blocks) {
       try {
         this.#addBlock(b, headerHash(b.header), decodeEngineData(b.header.engineData), undefined);
-      } catch {
+      } catch (e) {
+        onlyTyped(e);
         // not a block of ours
       }
     }
@@ -1370,7 +1372,8 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         let d: EngineData;
         try {
           d = decodeEngineData(x.b.header.engineData);
-        } catch {
+        } catch (e) {
+          onlyTyped(e);
           continue;
         }
         if (this.#badEngineData(x.b, d) !== undefined) continue;
@@ -1463,7 +1466,8 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     let justifyView: number;
     try {
       justifyView = decodeEngineData(block.header.engineData).justify.view;
-    } catch {
+    } catch (e) {
+      onlyTyped(e);
       return;
     }
     const tc = justifyView !== view - 1 && this.#highTc?.view === view - 1 ? this.#highTc : undefined;

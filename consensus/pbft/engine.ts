@@ -80,6 +80,7 @@
 
 import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
+import { onlyTyped } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import { LruCache } from '../../crypto/lru.ts';
 import {
@@ -541,7 +542,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
           equalBytes(certificate.blockHash, digest)
         )
           this.#ckptBlock = { seq, digest: blockId(digest), block, certificate };
-      } catch {
+      } catch (e) {
+        onlyTyped(e);
         // ignore: block sync is the other way back
       }
     }
@@ -563,7 +565,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
           if (msg.type === 'view-change' && msg.view > this.#installedView && msg.view <= this.#view)
             this.#myVcs.push(msg);
         }
-      } catch {
+      } catch (e) {
+        onlyTyped(e);
         // a fresh VIEW-CHANGE is built (and the guard re-sends the original if it differs)
         this.#myVcs = [];
       }
@@ -583,7 +586,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
           // Kept while changing views too (to forward to laggards); O matters only in its view.
           if (this.#active) this.#setReproposals(deriveReproposals(msg.viewChanges.map((s) => s.vc)));
         }
-      } catch {
+      } catch (e) {
+        onlyTyped(e);
         this.#nv = undefined;
       }
     }
@@ -595,7 +599,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         const cert = this.#prepared.get(block.header.height);
         if (cert !== undefined && equalBytes(cert.digest, headerHash(block.header)))
           this.#blocks.set(blockId(cert.digest), block);
-      } catch {
+      } catch (e) {
+        onlyTyped(e);
         // ignore
       }
     }

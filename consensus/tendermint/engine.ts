@@ -13,7 +13,7 @@
  */
 
 import { equalBytes } from '../../crypto/bytes.ts';
-import { invariant } from '../../crypto/errors.ts';
+import { invariant, onlyTyped } from '../../crypto/errors.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
 import type { QuorumCertificate } from '../../ledger/certificate.ts';
 import { asBytes, asList, asSafeUint, DecodeError, rlpEncode } from '../../ledger/codec.ts';
@@ -295,7 +295,8 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       let block: Block | undefined;
       try {
         block = decodeBlock(bytes);
-      } catch {
+      } catch (e) {
+        onlyTyped(e);
         // a damaged record: the block can come again with its proposal
       }
       if (key === LEGACY_VALID_BLOCK_KEY) this.#out.push({ kind: 'forget', key });
