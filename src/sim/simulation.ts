@@ -38,6 +38,7 @@ import { AlternativeBlocks } from './alternative-blocks.ts';
 import { type ByzantineMode, byzantineTransport } from './byzantine.ts';
 import { logExtends, SafetyChecker, storeDivergence, type Violation } from './checkers.ts';
 import { EventQueue } from './event-queue.ts';
+import { livenessFailure } from './liveness.ts';
 import { SimNetwork } from './network.ts';
 import { SimTimers } from './sim-timers.ts';
 import { GENESIS_TIME, memoVerifier, simGenesis, validatorKeys } from './sim-world.ts';
@@ -617,21 +618,15 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const target = Math.max(...honest.map(heightOf)) + (o.livenessBlocks ?? 2);
   const livenessDeadline = now + (o.livenessMs ?? 30_000);
   await runUntil(livenessDeadline, () => honest.every((n) => heightOf(n) >= target));
-  // The healed core must be able to decide on its own: n − f honest validators (the engine's fault
-  // model's liveness core) and a quorum of the voting power. Otherwise "every honest node
-  // progressed" proves nothing (vacuous with none).
-  const coreValidators = [...new Set(honest.map((n) => n.validator))];
-  const corePower = coreValidators.reduce((s, v) => s + (genesis.validators.at(v)?.power ?? 0), 0);
-  const quorum = model.quorumPower(genesis.validators);
-  const minCore = model.livenessCore(o.nodes);
-  const progressed = honest.every((n) => heightOf(n) >= target);
-  const livenessFailure =
-    coreValidators.length < minCore || corePower < quorum
-      ? `the honest core (${coreValidators.length} of ${o.nodes} validators, power ${corePower} of ${genesis.validators.totalPower}) cannot form a quorum (needs ${minCore} validators and power ${quorum}): liveness not demonstrable`
-      : progressed
-        ? undefined
-        : `not every honest node committed ${o.livenessBlocks ?? 2} new blocks (to height ${target}) within ${o.livenessMs ?? 30_000} ms of healing: heights ${honest.map(heightOf).join(', ')}`;
-  const live = livenessFailure === undefined;
+  const failure = livenessFailure({
+    model,
+    validators: genesis.validators,
+    honest: honest.map((n) => ({ validator: n.validator, height: heightOf(n) })),
+    target,
+    blocks: o.livenessBlocks ?? 2,
+    withinMs: o.livenessMs ?? 30_000,
+  });
+  const live = failure === undefined;
   await awaitChecks();
   await o.inspect?.(ctl);
   for (const n of nodes) n.runtime?.stop();
@@ -653,7 +648,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     bytes: net.bytes,
     safe: checker.safe,
     live,
-    ...(livenessFailure === undefined ? {} : { livenessFailure }),
+    ...(failure === undefined ? {} : { livenessFailure: failure }),
     violations: checker.violations,
     traceHash: trace.digest('hex'),
     engineReports: evidence,
