@@ -12,9 +12,9 @@
  * On load the markers are compared with the fence: counts within one (a crash may land either
  * write alone) and no gap. A WAL behind, with a gap, or with a record that failed its checksum
  * (wal-records.ts) lost records: every slot at or under the fence's maxima is refused from then
- * on. A fence behind the WAL (missing, restored) is rebuilt
- * from it. Both fence copies damaged, or a damaged WAL without a fence: nothing tells what was
- * signed, so loading fails with what to do.
+ * on. A fence behind the WAL (missing, restored) is rebuilt from it. Both fence copies damaged,
+ * or a damaged WAL without a fence: nothing tells what was signed, so loading fails with what to
+ * do.
  */
 import type { SignSlot } from '../../consensus/types.ts';
 import { concatBytes, toHex, u32be, u64be, utf8 } from '../../crypto/bytes.ts';
