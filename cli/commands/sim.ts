@@ -39,6 +39,9 @@ export const sim: Command = {
     'Byzantine modes: twins (two instances, one key), equivocate (conflicting messages to half the',
     'peers), silent, invalid-sig, garbage, replay (re-sends old signed messages of earlier heights,',
     'rounds and views it has seen or sent).',
+    "Faults: corrupt damages a record of a crashed validator's consensus WAL (a flipped bit, a torn",
+    'value, a misdirected write) when the fault model has room for it beside the Byzantine ones; the',
+    'validator must notice it on restart (walRecordsDamaged counts them).',
     'Live means every honest node committed new blocks after healing, and requires an honest core',
     "that can form a quorum (>= n - f honest validators, f from the engine's fault model); with more",
     'Byzantine validators than that allows, the run is never live.',
@@ -128,6 +131,8 @@ export const sim: Command = {
       violations: r.violations,
       // Verified equivocation evidence held by honest nodes: the validator and the slot it signed twice.
       evidence: r.evidence,
+      // WAL records the corrupt fault damaged; each had to be noticed (or it is a violation).
+      walRecordsDamaged: r.walRecordsDamaged,
       traceHash: r.traceHash,
       wallMs: r.wallMs,
     };

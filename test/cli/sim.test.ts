@@ -110,6 +110,26 @@ describe('verity sim (the real command)', () => {
     expect(s.replay).toBeUndefined(); // only failures print one
   });
 
+  it.concurrent('storage faults (--faults corrupt): WAL records damaged, every one noticed, exit 0', async () => {
+    const { r, s } = await sim([
+      '--engine',
+      'pbft',
+      '--nodes',
+      '4',
+      '--faults',
+      'crash,corrupt',
+      '--seed',
+      'c-2',
+      '--duration',
+      '20s',
+      '--txs',
+      '20',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(s).toMatchObject({ safe: true, live: true });
+    expect((s as unknown as { walRecordsDamaged: number }).walRecordsDamaged).toBeGreaterThan(0);
+  });
+
   it.concurrent('negative control (twins holding 1/2 of the power): exit 3, and the replay command reproduces it', async () => {
     // Twins break agreement in most seeds, not every one (the partitions have to split the
     // leaders the right way): the first seed that does is the one replayed.
