@@ -11,10 +11,9 @@ import { SeededRng } from '../../consensus/rng.ts';
 import { tendermint } from '../../consensus/tendermint/index.ts';
 import type { EngineModule, HeadInfo } from '../../consensus/types.ts';
 import { utf8 } from '../../crypto/bytes.ts';
-import { ed25519 } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import { asBytes, asSafeUint, DecodeError, rlpEncode } from '../../ledger/codec.ts';
-import { peerIdFromEd25519, ValidatorSet } from '../../ledger/validators.ts';
+import { EngineCluster } from '../helpers/engine-cluster.ts';
 
 interface Lock {
   round: number;
@@ -58,47 +57,32 @@ describe('engine WAL records', () => {
     expect(readRecord(LOCK, undefined)).toBeUndefined();
   });
 
-  const keys = [1, 2, 3, 4].map((i) => ed25519.keygen(sha256(utf8(`records-${i}`))));
-  const validators = new ValidatorSet(
-    keys.map((k, i) => ({
-      name: `v${i}`,
-      publicKey: k.publicKey,
-      blsPublicKey: new Uint8Array(48),
-      blsPop: new Uint8Array(96),
-      peerId: peerIdFromEd25519(k.publicKey),
-      power: 1,
-    })),
-  );
+  const validators = new EngineCluster({ engine: tendermint, n: 4 }).validators;
   const head: HeadInfo = {
     height: 0,
     hash: sha256(utf8('genesis')),
     time: { ms: 0, logical: 0 },
     history: [],
   };
+  const create = (engine: EngineModule<unknown>) =>
+    engine.create({
+      chainId: 'records',
+      validators,
+      self: 0,
+      params: {},
+      rng: new SeededRng('records'),
+      signer: { blsSign: () => new Uint8Array(96) },
+    });
   for (const engine of [tendermint, hotstuff, pbft] as EngineModule<unknown>[]) {
     it(`${engine.name}: an unreadable safety record stops its start (the runtime halts), it does not resume unlocked`, () => {
-      const e = engine.create({
-        chainId: 'records',
-        validators,
-        self: 0,
-        params: {},
-        rng: new SeededRng('records'),
-        signer: { blsSign: () => new Uint8Array(96) },
-      });
+      const e = create(engine);
       // A record from a future version of the engine (a node downgraded in place).
       const recovered = new Map([['state', rlpEncode([99, 1, 2, 3])]]);
       expect(() => e.step({ kind: 'start', head, recovered })).toThrow(
         /version 99 is not one this code reads/,
       );
       // And its own records read back (negative control: the throw is about the record).
-      const fresh = engine.create({
-        chainId: 'records',
-        validators,
-        self: 0,
-        params: {},
-        rng: new SeededRng('records'),
-        signer: { blsSign: () => new Uint8Array(96) },
-      });
+      const fresh = create(engine);
       // Fire its timers until it has written its safety record (a timed-out view or round).
       let outs = fresh.step({ kind: 'start', head, recovered: new Map() });
       const saved = new Map<string, Uint8Array>();
@@ -113,14 +97,7 @@ describe('engine WAL records', () => {
         }
         outs = next;
       }
-      const again = engine.create({
-        chainId: 'records',
-        validators,
-        self: 0,
-        params: {},
-        rng: new SeededRng('records'),
-        signer: { blsSign: () => new Uint8Array(96) },
-      });
+      const again = create(engine);
       expect([...saved.keys()]).toContain('state');
       expect(() => again.step({ kind: 'start', head, recovered: saved })).not.toThrow();
     });
