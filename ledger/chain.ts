@@ -17,7 +17,7 @@
  * is a startup error, never ignored.
  */
 import { concatBytes, equalBytes, u64be, utf8 } from '../crypto/bytes.ts';
-import { VerityError } from '../crypto/errors.ts';
+import { onlyTyped, VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
 import {
   type Block,
@@ -313,13 +313,12 @@ export class ChainStore {
     try {
       block = decodeBlock(raw, this.#opts.limits);
     } catch (e) {
-      throw corrupt(e instanceof Error ? e.message : 'undecodable');
+      // decodeBlock also checks the transactions against the header's root.
+      throw corrupt(onlyTyped(e).message);
     }
     if (block.header.height !== height) throw corrupt(`it says height ${block.header.height}`);
     if ((await this.heightOfHash(headerHash(block.header))) !== height)
       throw corrupt('its header hash is not the one indexed at its height');
-    if (!equalBytes(txRoot(block.txs), block.header.txRoot))
-      throw corrupt('its transactions do not match its header');
     return { raw, block };
   }
 
