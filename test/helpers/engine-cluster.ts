@@ -312,9 +312,22 @@ export class EngineCluster<M> {
     node.timers.clear();
   }
 
-  /** Restarts node i from its persisted records (its executed blocks are forgotten). */
-  restart(i: number): void {
+  /**
+   * Restarts node i from its persisted records (its executed blocks are forgotten). With
+   * `loseLastCommit`, its chain also lost its last committed block — an unsynced chain write, as
+   * the simulator's crash fault does — so it restarts one height behind its consensus records.
+   */
+  restart(i: number, opts: { loseLastCommit?: boolean } = {}): void {
     const node = this.nodes[i] as Node<M>;
+    if (opts.loseLastCommit && node.head.height > 0) {
+      const h = node.head.height - 1;
+      const below = this.#chain.get(h);
+      if (h > 0 && below === undefined) throw new Error(`no committed block at height ${h}`);
+      node.head =
+        below === undefined
+          ? { height: 0, hash: headerHash(this.genesis), header: this.genesis }
+          : { height: h, hash: below.hash, header: below.block.header };
+    }
     node.up = true;
     node.executed.clear();
     node.engine = this.#createEngine(i);
