@@ -3,6 +3,7 @@
  * subtree of 2^level leaves that the binary decomposition of `size` puts at that level, or undefined
  * when that bit of size is 0. It is all that is needed to extend the tree and to compute its root.
  */
+import { invariant } from '../../crypto/errors.ts';
 import { LogError } from './errors.ts';
 import { emptyRoot, HASH_BYTES, leafHash, nodeHash } from './hashing.ts';
 
@@ -25,7 +26,10 @@ export function pushLeaf(frontier: Frontier, size: number, leaf: Uint8Array, rec
   let level = 0;
   let idx = size;
   while (idx % 2 === 1) {
-    h = nodeHash(frontier[level] as Uint8Array, h);
+    // A set bit of the index is a completed left subtree: the frontier holds it at that level.
+    const left = frontier[level];
+    invariant(left !== undefined, () => `frontier has no subtree at level ${level} for leaf ${size}`);
+    h = nodeHash(left, h);
     frontier[level] = undefined;
     level++;
     idx = (idx - 1) / 2;

@@ -13,6 +13,7 @@
  */
 import { RLP } from '@ethereumjs/rlp';
 import { equalBytes } from '../../crypto/bytes.ts';
+import { invariant } from '../../crypto/errors.ts';
 import type { KvOp, KvStore } from '../kv.ts';
 import { TrieError } from './errors.ts';
 import {
@@ -183,8 +184,10 @@ class RefPlanner {
   ops(): KvOp[] {
     const ops: KvOp[] = [];
     for (const k of this.#changed) {
-      const c = this.#counts.get(k) as number;
-      const key = this.#layout.refKey(this.#hashes.get(k) as Uint8Array);
+      const c = this.#counts.get(k);
+      const hash = this.#hashes.get(k);
+      invariant(c !== undefined && hash !== undefined, 'a changed trie node has no count or hash');
+      const key = this.#layout.refKey(hash);
       ops.push(c > 0 ? { type: 'put', key, value: encodeCount(c) } : { type: 'del', key });
     }
     for (const [k, v] of this.#nodes) {

@@ -9,6 +9,7 @@
  * keep their cached hashes), or a `Missing`.
  */
 import { equalBytes } from '../../crypto/bytes.ts';
+import { invariant } from '../../crypto/errors.ts';
 import {
   commonPrefixLength,
   EMPTY_NIBBLES,
@@ -186,7 +187,8 @@ function rem(node: LoadedNode, key: Nibbles, pos: number): LoadedNode | null | u
     if (child.kind === HASH) return new Missing(node, -1, child);
     const next = rem(child, key, pos + node.path.length);
     if (next === undefined || next instanceof Missing) return next;
-    if (next === null) return null; // unreachable for a canonical trie (a branch never empties at once)
+    // An extension's child is a branch, and removing one key never empties a branch at once.
+    invariant(next !== null, 'an extension lost its whole child (non-canonical trie)');
     return prependPath(node, node.path, next);
   }
   // Branch. If it has two entries, removing one collapses it into the other: that sibling must be
