@@ -4,7 +4,7 @@
  * virtual clocks, injects faults, and checks safety on every commit and liveness after healing.
  *
  * Phases: (1) fault phase for `durationMs` — network faults, crashes, pauses, partitions,
- * Byzantine validators; (2) liveness phase — the network heals, crashed honest nodes restart, and
+ * Byzantine validators, as the fault plan (fault-plan.ts) schedules them; (2) liveness phase — the network heals, crashed honest nodes restart, and
  * every honest node must commit at least `livenessBlocks` new blocks within `livenessMs`. The
  * run is live only if that healed honest core can form a quorum on its own (≥ n − f honest
  * validators and a quorum of the voting power — > 2/3 for BFT engines, > 1/2 for CFT); with
@@ -38,6 +38,7 @@ import { AlternativeBlocks } from './alternative-blocks.ts';
 import { type ByzantineMode, byzantineTransport } from './byzantine.ts';
 import { logExtends, SafetyChecker, storeDivergence, type Violation } from './checkers.ts';
 import { EventQueue } from './event-queue.ts';
+import { FAULT_KINDS, type FaultAction, type FaultKind, planFaults } from './fault-plan.ts';
 import { livenessFailure } from './liveness.ts';
 import { SimNetwork } from './network.ts';
 import { SimTimers } from './sim-timers.ts';
@@ -46,17 +47,7 @@ import { damageWal, type WalDamage, type WalDamageKind } from './storage-faults.
 import { UndoableKvStore } from './undoable-store.ts';
 import { Workload } from './workload.ts';
 
-export const FAULT_KINDS = [
-  'loss',
-  'dup',
-  'reorder',
-  'partition',
-  'clog',
-  'crash',
-  'skew',
-  'corrupt',
-] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+export { FAULT_KINDS, type FaultKind };
 
 export interface SimOptions {
   readonly engine: EngineModule<unknown>;
@@ -178,7 +169,6 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const wallStart = performance.now();
   const root = new SeededRng(o.seed);
   const netRng = root.derive('network');
-  const faultRng = root.derive('faults');
   const workRng = root.derive('workload');
   const byzRng = root.derive('byzantine');
   const queue = new EventQueue();
@@ -234,7 +224,6 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     if (byzSet.has(v) && o.byzantineMode === 'twins') addNode(v);
   }
 
-  if (o.faults.has('skew')) for (const n of nodes) n.skewMs = Math.round((faultRng.next() * 2 - 1) * 1500);
   // Storage faults damage the WAL of validators the fault model has room for beside the Byzantine
   // ones: a validator whose WAL lost a record refuses to sign until the chain passes what it may
   // have signed, so it is one of the f for liveness.
@@ -246,6 +235,15 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         storageRng,
       ).slice(0, Math.max(0, model.tolerated(o.nodes) - o.byzantine))
     : [];
+  // What goes wrong, and when: a pure function of the fault stream (fault-plan.ts).
+  const plan = planFaults(root.derive('faults'), {
+    faults: o.faults,
+    durationMs: o.durationMs,
+    nodes,
+    walVictims: walVictims.map((n) => n.id),
+    twins: o.byzantineMode === 'twins' && o.byzantine > 0,
+  });
+  for (const n of nodes) n.skewMs = plan.skewMs.get(n.id) ?? 0;
   /** Damage done to a crashed node's WAL, to be noticed when it starts again. */
   const unnoticed = new Map<number, WalDamage>();
   let walRecordsDamaged = 0;
@@ -415,78 +413,41 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     submitted: (id) => checker.submitted(id),
   });
 
-  // -- fault schedule -------------------------------------------------------------------------
+  // -- fault schedule: the plan's actions, at their times ----------------------------------
   const faultEnd = GENESIS_TIME + o.durationMs;
-  if (o.faults.has('loss')) net.faults.loss = 0.05 + faultRng.next() * 0.25;
-  if (o.faults.has('dup')) {
-    net.faults.duplicate = 0.05 + faultRng.next() * 0.45;
-    net.faults.replayMaxMs = 3000;
-  }
-  if (o.faults.has('reorder')) net.faults.jitterMs = 50 + faultRng.next() * 250;
-
+  net.faults = { ...net.faults, ...plan.network };
   const schedule = (at: number, fn: () => Promise<void> | void) => queue.push(at, fn);
-  const honestIds = () => nodes.filter((n) => !n.byzantine).map((n) => n.id);
-  let t = GENESIS_TIME + 2000;
-  while (t < faultEnd - 1000) {
-    const kinds = FAULT_KINDS.filter(
-      (k) =>
-        o.faults.has(k) &&
-        (k === 'partition' || k === 'clog' || k === 'crash' || (k === 'corrupt' && walVictims.length > 0)),
-    );
-    const twinSplit = o.byzantineMode === 'twins' && o.byzantine > 0 && o.faults.has('partition');
-    if (kinds.length === 0 && !twinSplit) break;
-    const choice = twinSplit && faultRng.chance(0.5) ? 'twins' : kinds[faultRng.int(kinds.length)];
-    const dur = 1000 + faultRng.int(4000);
-    const start = t;
-    const end = Math.min(start + dur, faultEnd);
-    if (choice === 'twins') {
-      // Twin A with half the honest nodes, twin B with the other half.
-      schedule(start, () => {
-        const groups: number[][] = [[], []];
-        const seen = new Map<number, number>();
-        for (const n of nodes) {
-          if (n.byzantine) {
-            const k = seen.get(n.validator) ?? 0;
-            seen.set(n.validator, k + 1);
-            (groups[k % 2] as number[]).push(n.id);
-          }
-        }
-        const honest = shuffle(honestIds(), faultRng);
-        for (const [i, id] of honest.entries()) (groups[i % 2] as number[]).push(id);
-        net.partition(groups);
+  const applyFault = async (a: FaultAction): Promise<void> => {
+    const node = 'node' in a ? (nodes[a.node] as SimNode) : undefined;
+    switch (a.kind) {
+      case 'partition':
+        net.partition(a.groups.map((g) => [...g]));
         trace.update(`p${now};`);
-      });
-      schedule(end, () => net.healAll());
-    } else if (choice === 'partition') {
-      schedule(start, () => {
-        const ids = shuffle(
-          nodes.map((n) => n.id),
-          faultRng,
-        );
-        if (faultRng.chance(0.3)) {
-          // Asymmetric: some links work one way only.
-          for (const [a, b] of net.links()) if (faultRng.chance(0.2)) net.cut(a, b);
-        } else {
-          const cutAt = 1 + faultRng.int(ids.length - 1);
-          net.partition([ids.slice(0, cutAt), ids.slice(cutAt)]);
-        }
+        return;
+      case 'cut-links':
+        for (const [from, to] of a.links) net.cut(from, to);
         trace.update(`p${now};`);
-      });
-      schedule(end, () => net.healAll());
-    } else if (choice === 'clog') {
-      // Swizzle-clog: cut links one by one, then restore them in a random order.
-      const links = shuffle(net.links(), faultRng).slice(0, 1 + faultRng.int(net.links().length));
-      const step = Math.max(20, Math.floor(dur / (2 * links.length)));
-      for (const [i, [a, b]] of links.entries()) schedule(start + i * step, () => net.cut(a, b));
-      const restoreOrder = shuffle([...links], faultRng);
-      for (const [i, [a, b]] of restoreOrder.entries())
-        schedule(start + (links.length + i) * step, () => net.restore(a, b));
-    } else if (choice === 'corrupt') {
-      // Crash a victim, damage one record of its WAL, restart it: it must notice.
-      const victim = walVictims[faultRng.int(walVictims.length)] as SimNode;
-      schedule(start, async () => {
+        return;
+      case 'heal':
+        net.healAll();
+        return;
+      case 'cut':
+        net.cut(a.from, a.to);
+        return;
+      case 'restore':
+        net.restore(a.from, a.to);
+        return;
+      case 'pause':
+        net.pause(a.node, GENESIS_TIME + a.untilMs);
+        return;
+      case 'crash':
+        crashNode(node as SimNode, a.loseUnsynced);
+        return;
+      case 'corrupt-wal': {
+        // Crash the victim, damage one record of its WAL; it must notice when it restarts.
         // Only a validator that has signed keeps a sign fence; without one, a damaged WAL is
         // (rightly) a refusal to start, which is the e2e suite's to check, not the sweep's.
+        const victim = node as SimNode;
         if (!victim.up || (await victim.fence.load()).fence === undefined) return;
         crashNode(victim, false);
         const d = await damageWal(victim.walKv, storageRng);
@@ -494,25 +455,16 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         walRecordsDamaged++;
         unnoticed.set(victim.id, d);
         trace.update(`w${now},${victim.id},${d.kind},${d.key};`);
-      });
-      schedule(end, async () => {
+        return;
+      }
+      case 'restart': {
+        const victim = node as SimNode;
         if (!victim.up && !victim.permanent) await startNode(victim);
-      });
-    } else if (choice === 'crash') {
-      const victim = nodes[faultRng.int(nodes.length)] as SimNode;
-      const lose = faultRng.chance(0.5);
-      const pause = faultRng.chance(0.3);
-      if (pause) {
-        schedule(start, () => net.pause(victim.id, end));
-      } else {
-        schedule(start, () => crashNode(victim, lose));
-        schedule(end, async () => {
-          if (!victim.up && !victim.permanent) await startNode(victim);
-        });
+        return;
       }
     }
-    t += 500 + faultRng.int(2500);
-  }
+  };
+  for (const a of plan.actions) schedule(GENESIS_TIME + a.at, () => applyFault(a));
 
   const ctl: SimControl = {
     now: () => now - GENESIS_TIME,
