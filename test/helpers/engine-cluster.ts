@@ -4,13 +4,29 @@
  * rule, as etcd's raft_paper_test.go does) and latency measurements in exact message delays:
  * deliver, drop or delay (`route`), replace (`intercept`), inject forged messages, fire timers
  * (armed ones fire on schedule; `fire` fires one now), crash and restart a node from its
- * persisted records. Blocks are real headers (empty bodies) so hashes, QCs and commit certificates
- * are the real ones; "execution" accepts any block whose parent this node has.
+ * persisted records. Blocks are real headers so hashes, QCs and commit certificates are the real
+ * ones; "execution" accepts any block whose parent this node has.
  *
  * Control: `route(from, to, msg, now)` returns a delivery delay in ms or null to drop (default:
  * `latencyMs` for every message); `intercept(from, msg, to)` may replace what a node sends (a
  * Byzantine node); `observe` sees every delivered message. Own broadcasts loop back at once,
  * as in the runtime.
+ *
+ * Options beyond the network (all off by default):
+ *  - `signMessages`: a delivered message carries its sender's real envelope signature,
+ *    ed25519 over `codec.signingBytes(msg, chainId)` (else 64 zero bytes); a relay carries the
+ *    signature it was given, as the runtime forwards it. `sign`/`edSign` make the same by hand.
+ *  - `mempool`: transactions for built blocks, one per block while they last (`mempool` stays
+ *    writable); blocks are empty otherwise, and always when `build-block` asks for `empty`.
+ *  - `observers`: nodes n … n+observers−1 run the engine without a validator key (`self`
+ *    undefined); they receive every broadcast and relay.
+ *  - `recordOutputs`: every node keeps every output its engine produced (`node(i).outputs`).
+ *  - `settle`: each hand-driven action (`start`, `input`, `inject`, `fire`, `fireAll`, `restart`)
+ *    then runs every event due now (`settle()`). With `latencyMs: 0` a scenario is synchronous: all
+ *    messages of a step are delivered FIFO (by sequence) before the next action, time never advances,
+ *    so armed timers fire only by `fire`/`fireAll` (and block sync, every 200 ms, never runs).
+ * Every node also keeps its committed chain (`node(i).chain`: block hashes by height − 1) and the
+ * certificates they were committed with (`node(i).certificates`), whether by commit or by sync.
  */
 
 import { SeededRng } from '../../consensus/rng.ts';
@@ -45,6 +61,16 @@ export interface ClusterOptions<M> {
   readonly powers?: readonly number[];
   /** Verify node 0's commit certificates with the light-client scheme (slower). */
   readonly verifyCertificates?: boolean;
+  /** Real ed25519 envelope signatures on delivered messages (else zeros). */
+  readonly signMessages?: boolean;
+  /** Transactions to put in built blocks, one per block while they last. */
+  readonly mempool?: number;
+  /** Non-validator nodes (indices n, n+1, …) running the engine with `self` undefined. */
+  readonly observers?: number;
+  /** Keep every output of every node (`node(i).outputs`). */
+  readonly recordOutputs?: boolean;
+  /** Run the events due now after each hand-driven action (see the file comment). */
+  readonly settle?: boolean;
 }
 
 export interface Commit {
@@ -60,12 +86,19 @@ interface Node<M> {
   engine: ConsensusEngine<M>;
   up: boolean;
   head: { height: number; hash: Uint8Array; header: BlockHeader };
+  /** Committed block hashes (hex), by height − 1, and the certificates they were committed with. */
+  readonly chain: string[];
+  readonly certificates: CommitCertificate[];
+  /** Every output of this node's engine (across restarts), with `recordOutputs`. */
+  readonly outputs: EngineOutput<M>[];
   readonly executed: Map<string, Block>;
   readonly wal: Map<string, Uint8Array>;
   /** Armed timers: the arming's sequence number and token. */
   readonly timers: Map<string, { seq: number; token: TimerToken | undefined }>;
   logical: number;
 }
+
+export type { Node as ClusterNode };
 
 type Event = { at: number; seq: number; run: () => void };
 
@@ -108,14 +141,21 @@ export class EngineCluster<M> {
   failExecute:
     | ((node: number, block: Block) => 'UNKNOWN_PARENT' | 'STALE' | 'INVALID' | undefined)
     | undefined;
+  /** Transactions left for built blocks (option `mempool`), one per block. */
+  mempool: number;
   messages = 0;
   bytes = 0;
   now = 0;
+  readonly chainId = CHAIN_ID;
   readonly #queue: Event[] = [];
   #seq = 0;
   #timerSeq = 0;
+  #txSeq = 0;
   readonly #deal: ReturnType<typeof bls.threshold.deal> | undefined;
   readonly #verify: boolean;
+  readonly #sign: boolean;
+  readonly #record: boolean;
+  readonly #settle: boolean;
   /** Committed blocks with their certificates (agreement holds, so one store serves all). */
   readonly #chain = new Map<number, { block: Block; hash: Uint8Array; certificate: CommitCertificate }>();
   /** Block hash → frontier of the block-hash history up to and including that block. */
@@ -181,12 +221,19 @@ export class EngineCluster<M> {
     const latency = o.latencyMs ?? 10;
     this.route = () => latency;
     this.#verify = o.verifyCertificates ?? false;
-    for (let i = 0; i < o.n; i++) {
+    this.#sign = o.signMessages ?? false;
+    this.#record = o.recordOutputs ?? false;
+    this.#settle = o.settle ?? false;
+    this.mempool = o.mempool ?? 0;
+    for (let i = 0; i < o.n + (o.observers ?? 0); i++) {
       this.nodes.push({
         index: i,
         engine: this.#createEngine(i),
         up: true,
         head: { height: 0, hash: headerHash(this.genesis), header: this.genesis },
+        chain: [],
+        certificates: [],
+        outputs: [],
         executed: new Map(),
         wal: new Map(),
         timers: new Map(),
@@ -201,7 +248,7 @@ export class EngineCluster<M> {
     return this.module.create({
       chainId: CHAIN_ID,
       validators: this.validators,
-      self: i,
+      self: i < this.validators.size ? i : undefined,
       params: { ...this.engineParams },
       rng: new SeededRng(`cluster-${i}`),
       signer: {
@@ -225,12 +272,34 @@ export class EngineCluster<M> {
     return bls.threshold.signShare(share, message).signature;
   }
 
+  /** Signs `bytes` with validator i's ed25519 key (the envelope key). */
+  edSign(i: number, bytes: Uint8Array): Uint8Array {
+    return ed25519.sign(bytes, keys(i).ed.secretKey);
+  }
+
+  /** Validator i's envelope signature of `msg`, as `signMessages` makes it. */
+  sign(i: number, msg: M): Uint8Array {
+    return this.edSign(i, this.module.codec.signingBytes(msg, CHAIN_ID));
+  }
+
+  node(i: number): Node<M> {
+    const node = this.nodes[i];
+    if (node === undefined) throw new Error(`no node ${i}`);
+    return node;
+  }
+
   address(i: number): Uint8Array {
     return addressFromPublicKey(keys(i).ed.publicKey);
   }
 
-  /** A block on `parent` (a header known to node `i`), as the runtime would build it. */
-  buildBlock(i: number, parent: BlockHeader, engineData: Uint8Array, logicalBump = 0): Block {
+  /** A block on `parent` (a header known to node `i`) with `txs`, as the runtime would build it. */
+  buildBlock(
+    i: number,
+    parent: BlockHeader,
+    engineData: Uint8Array,
+    logicalBump = 0,
+    txs: readonly Uint8Array[] = [],
+  ): Block {
     const node = this.nodes[i] as Node<M>;
     node.logical++;
     const parentHash = headerHash(parent);
@@ -242,12 +311,14 @@ export class EngineCluster<M> {
       historyRoot: frontierRoot(history),
       time: { ms: Math.max(parent.time.ms, this.now), logical: node.logical + logicalBump },
       proposer: this.address(i),
+      txRoot: txRoot(txs),
+      txCount: txs.length,
       engineData,
     };
     const mine = history.slice();
     pushLeaf(mine, header.height, leafHash(headerHash(header)));
     this.#history.set(toHex(headerHash(header)), mine);
-    return { header, txs: [] };
+    return { header, txs };
   }
 
   /** The block-hash history frontier up to and including block `hash` (built by buildBlock). */
@@ -274,6 +345,25 @@ export class EngineCluster<M> {
   start(): void {
     for (const node of this.nodes) this.#startNode(node, new Map());
     this.#syncTick();
+    this.#settled();
+  }
+
+  /**
+   * Runs every event due now — the messages, block and execution results and commits these cause,
+   * FIFO — without advancing time. Throws after `limit` events (a livelock at one instant).
+   */
+  settle(limit = 200_000): void {
+    for (let n = 0; ; n++) {
+      const ev = this.#queue[0];
+      if (ev === undefined || ev.at > this.now) return;
+      if (n >= limit) throw new Error(`settle: more than ${limit} events at ${this.now} ms`);
+      this.#queue.shift();
+      ev.run();
+    }
+  }
+
+  #settled(): void {
+    if (this.#settle) this.settle();
   }
 
   /** Block sync, as the runtime does it: a node two or more blocks behind copies committed blocks. */
@@ -286,6 +376,7 @@ export class EngineCluster<M> {
           const c = this.#chain.get(h);
           if (c === undefined) break;
           node.head = { height: h, hash: c.hash, header: c.block.header };
+          this.#extendChain(node, h, c.hash, c.certificate);
           for (const [k, b] of node.executed) if (b.header.height <= h) node.executed.delete(k);
           this.#step(node, { kind: 'committed', head: this.headInfo(node.head), bySync: true });
         }
@@ -327,16 +418,23 @@ export class EngineCluster<M> {
         below === undefined
           ? { height: 0, hash: headerHash(this.genesis), header: this.genesis }
           : { height: h, hash: below.hash, header: below.block.header };
+      node.chain.length = node.head.height;
+      node.certificates.length = node.head.height;
     }
     node.up = true;
     node.executed.clear();
     node.engine = this.#createEngine(i);
     this.#startNode(node, new Map(node.wal));
+    this.#settled();
   }
 
-  /** Delivers `msg` to node `to` as if sent by `from` (no checks: scenarios forge freely). */
-  inject(from: number, to: number, msg: M): void {
-    this.#deliver(from, to, msg);
+  /**
+   * Delivers `msg` to node `to` as if sent by `from` (no checks: scenarios forge freely), with
+   * `signature` (default: `from`'s own with `signMessages`, else zeros).
+   */
+  inject(from: number, to: number, msg: M, signature?: Uint8Array): void {
+    this.#deliver(from, to, msg, signature ?? this.#envelope(from, msg));
+    this.#settled();
   }
 
   run(untilMs: number, stop?: () => boolean): void {
@@ -363,10 +461,31 @@ export class EngineCluster<M> {
   /** Steps node `i` with any input now (a scenario's hand on the engine). */
   input(i: number, input: EngineInput<M>): void {
     this.#step(this.nodes[i] as Node<M>, input);
+    this.#settled();
   }
 
   /** Fires node `i`'s armed timer `timer` now, with the token it was armed with. */
   fire(i: number, timer: string): void {
+    this.#fire(i, timer);
+    this.#settled();
+  }
+
+  /**
+   * Fires `timer` at every running node that has it armed, all before any resulting event runs;
+   * returns how many fired.
+   */
+  fireAll(timer: string): number {
+    let fired = 0;
+    for (const node of this.nodes) {
+      if (!node.up || !node.timers.has(timer)) continue;
+      this.#fire(node.index, timer);
+      fired++;
+    }
+    this.#settled();
+    return fired;
+  }
+
+  #fire(i: number, timer: string): void {
     const node = this.nodes[i] as Node<M>;
     const armed = node.timers.get(timer);
     if (armed === undefined) throw new Error(`node ${i}: timer ${timer} is not armed`);
@@ -382,34 +501,50 @@ export class EngineCluster<M> {
     return (this.nodes[i] as Node<M>).timers.has(timer);
   }
 
-  #deliver(from: number, to: number, msg: M): void {
+  /** The envelope signature of `msg` from `from`: real with `signMessages`, else zeros. */
+  #envelope(from: number, msg: M): Uint8Array {
+    return this.#sign ? this.sign(from, msg) : new Uint8Array(64);
+  }
+
+  #deliver(from: number, to: number, msg: M, signature: Uint8Array): void {
     const node = this.nodes[to] as Node<M>;
     if (!node.up) return;
     this.observe?.(from, to, msg, this.now);
     // Round-trip through the codec: what a node gets is what the wire carries.
     const codec = this.module.codec;
     const decoded = codec.decode(codec.encode(msg));
-    this.#step(node, { kind: 'message', from, msg: decoded, signature: new Uint8Array(64) });
+    this.#step(node, { kind: 'message', from, msg: decoded, signature });
   }
 
-  #transmit(from: number, to: number, msg: M): void {
+  /** Sends `msg`, signed by `from` with `signature` (re-signed if `intercept` replaces it), to `to`. */
+  #transmit(from: number, to: number, msg: M, signature: Uint8Array): void {
     let m: M | null = msg;
     if (this.intercept !== undefined) m = this.intercept(from, msg, to);
     if (m === null) return;
     const out = m;
+    const sig = out === msg ? signature : this.#envelope(from, out);
     if (to === from) {
-      this.at(this.now, () => this.#deliver(from, to, out));
+      this.at(this.now, () => this.#deliver(from, to, out, sig));
       return;
     }
     this.messages++;
     this.bytes += this.module.codec.encode(out).length + 100; // + envelope
     const delay = this.route(from, to, out, this.now);
     if (delay === null) return;
-    this.at(this.now + delay, () => this.#deliver(from, to, out));
+    this.at(this.now + delay, () => this.#deliver(from, to, out, sig));
+  }
+
+  /** Node `node` commits block `hash` at `height` (by commit or sync): its chain ends there. */
+  #extendChain(node: Node<M>, height: number, hash: Uint8Array, certificate: CommitCertificate): void {
+    node.chain.length = height - 1;
+    node.certificates.length = height - 1;
+    node.chain.push(toHex(hash));
+    node.certificates.push(certificate);
   }
 
   #apply(node: Node<M>, outputs: EngineOutput<M>[]): void {
     const i = node.index;
+    if (this.#record) node.outputs.push(...outputs);
     for (const out of outputs) {
       switch (out.kind) {
         case 'persist':
@@ -418,16 +553,19 @@ export class EngineCluster<M> {
         case 'forget':
           node.wal.delete(out.key);
           break;
-        case 'broadcast':
+        case 'broadcast': {
           this.sent.push({ from: i, to: 'all', msg: out.msg, time: this.now });
-          for (let j = 0; j < this.nodes.length; j++) this.#transmit(i, j, out.msg);
+          const signature = this.#envelope(i, out.msg);
+          for (let j = 0; j < this.nodes.length; j++) this.#transmit(i, j, out.msg, signature);
           break;
+        }
         case 'send':
           this.sent.push({ from: i, to: out.to, msg: out.msg, time: this.now });
-          this.#transmit(i, out.to, out.msg);
+          this.#transmit(i, out.to, out.msg, this.#envelope(i, out.msg));
           break;
         case 'relay':
-          for (let j = 0; j < this.nodes.length; j++) if (j !== i) this.#transmit(out.from, j, out.msg);
+          for (let j = 0; j < this.nodes.length; j++)
+            if (j !== i) this.#transmit(out.from, j, out.msg, out.signature);
           break;
         case 'set-timer': {
           this.timers.push({
@@ -459,7 +597,12 @@ export class EngineCluster<M> {
               ? node.head.header
               : node.executed.get(toHex(out.parent))?.header;
           if (parent === undefined || parent.height + 1 !== out.height) break;
-          const block = this.buildBlock(i, parent, out.engineData);
+          const txs: Uint8Array[] = [];
+          if (out.empty !== true && this.mempool > 0) {
+            this.mempool--;
+            txs.push(utf8(`cluster-tx-${++this.#txSeq}`));
+          }
+          const block = this.buildBlock(i, parent, out.engineData, 0, txs);
           const hash = headerHash(block.header);
           node.executed.set(toHex(hash), block);
           this.at(this.now, () =>
@@ -504,6 +647,7 @@ export class EngineCluster<M> {
             if (!check.ok) throw new Error(`node ${i}: bad commit certificate: ${check.reason}`);
           }
           node.head = { height: block.header.height, hash: out.hash, header: block.header };
+          this.#extendChain(node, block.header.height, out.hash, out.certificate);
           if (!this.#chain.has(block.header.height))
             this.#chain.set(block.header.height, { block, hash: out.hash, certificate: out.certificate });
           this.commits.push({

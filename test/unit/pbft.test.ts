@@ -1,8 +1,9 @@
 /**
- * PBFT engine, driven directly through step() — no runtime, no simulator. A tiny in-memory
- * cluster stands in for the runtime: it signs and loops back broadcasts, builds and "executes"
- * blocks (valid iff the parent is the head or an executed block), commits in order and lets a
- * test drop messages, crash nodes and fire timers by hand.
+ * PBFT engine, driven directly through step() — no runtime, no simulator. A synchronous
+ * EngineCluster (test/helpers/engine-cluster.ts) stands in for the runtime: latency 0 and every
+ * action settled at once, so each step's messages are delivered FIFO before the next one and
+ * timers fire only by hand; real ed25519 envelope signatures; one transaction per block while
+ * its mempool lasts. Tests drop messages (`route` → null), crash and restart nodes, fire timers.
  */
 import { describe, expect, it } from 'vitest';
 import { deriveReproposals, PbftEngine } from '../../consensus/pbft/engine.ts';
@@ -19,33 +20,55 @@ import {
   type ViewChange,
 } from '../../consensus/pbft/messages.ts';
 import { SeededRng } from '../../consensus/rng.ts';
-import type { EngineInput, EngineOutput, HeadInfo, TimerToken } from '../../consensus/types.ts';
+import type { EngineOutput, HeadInfo } from '../../consensus/types.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
-import { ed25519 } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import { type Block, type BlockHeader, headerHash, txRoot } from '../../ledger/block.ts';
 import { commitVoteBytes, ed25519QuorumScheme, type QuorumCertificate } from '../../ledger/certificate.ts';
 import type { EngineParams } from '../../ledger/genesis.ts';
-import { peerIdFromEd25519, ValidatorSet } from '../../ledger/validators.ts';
+import { type ClusterNode, EngineCluster } from '../helpers/engine-cluster.ts';
 
-const CHAIN = 'pbft-unit';
 const N = 4;
-const keys = Array.from({ length: N }, (_, i) => ed25519.keygen(sha256(utf8(`pbft-unit-${i}`))));
-const validators = new ValidatorSet(
-  keys.map((k, i) => ({
-    name: `v${i}`,
-    publicKey: k.publicKey,
-    blsPublicKey: new Uint8Array(48),
-    blsPop: new Uint8Array(96),
-    peerId: peerIdFromEd25519(k.publicKey),
-    power: 1,
-  })),
-);
-const GENESIS = sha256(utf8('genesis'));
 
-function sign(i: number, msg: PbftMessage): Uint8Array {
-  return ed25519.sign(pbftCodec.signingBytes(msg, CHAIN), (keys[i] as (typeof keys)[number]).secretKey);
+/**
+ * The cluster every scenario runs on: N validators (and `observers` non-validator nodes after
+ * them), synchronous, with real signatures and a mempool of six transactions.
+ */
+function cluster(params: EngineParams = {}, observers = 0): EngineCluster<PbftMessage> {
+  const c = new EngineCluster<PbftMessage>({
+    engine: pbft,
+    n: N,
+    params,
+    observers,
+    latencyMs: 0,
+    settle: true,
+    signMessages: true,
+    mempool: 6,
+    recordOutputs: true,
+  });
+  c.start();
+  return c;
 }
+
+/** Drops the messages `drop` picks (never a node's own loopback); the others arrive at once. */
+function dropWhere(
+  c: EngineCluster<PbftMessage>,
+  drop: (from: number, to: number, m: PbftMessage) => boolean,
+) {
+  c.route = (from, to, m) => (drop(from, to, m) ? null : 0);
+}
+
+/** A cluster node's engine state. */
+const state = (n: ClusterNode<PbftMessage>) => (n.engine as PbftEngine).debugState();
+
+// The cluster's chain id, validator set and keys: messages made by hand are signed as the
+// cluster's nodes sign theirs (every cluster of N validators has the same keys).
+const keyring = new EngineCluster<PbftMessage>({ engine: pbft, n: N });
+const CHAIN = keyring.chainId;
+const validators = keyring.validators;
+const edSign = (i: number, bytes: Uint8Array): Uint8Array => keyring.edSign(i, bytes);
+const sign = (i: number, msg: PbftMessage): Uint8Array => keyring.sign(i, msg);
+const GENESIS = sha256(utf8('genesis'));
 
 function makeBlock(height: number, parent: Uint8Array, tag = 0, txs = 1): { block: Block; hash: Uint8Array } {
   const body = Array.from({ length: txs }, (_, i) => utf8(`tx-${height}-${tag}-${i}`));
@@ -68,18 +91,11 @@ function makeBlock(height: number, parent: Uint8Array, tag = 0, txs = 1): { bloc
   return { block: { header, txs: body }, hash: headerHash(header) };
 }
 
-/** Validator `self`'s engine; an index ≥ N is an observer (no validator key). */
-function engine(self: number, params: EngineParams = {}): PbftEngine {
+/** Validator `self`'s engine on its own, outside any cluster (fed by hand). */
+function engine(self: number): PbftEngine {
   return new PbftEngine(
-    {
-      chainId: CHAIN,
-      validators,
-      self: self < N ? self : undefined,
-      params,
-      rng: new SeededRng(`e${self}`),
-      signer: {},
-    },
-    parsePbftParams(params),
+    { chainId: CHAIN, validators, self, params: {}, rng: new SeededRng(`e${self}`), signer: {} },
+    parsePbftParams({}),
   );
 }
 
@@ -103,10 +119,10 @@ function preparedCert(
     seq,
     digest,
     parent,
-    prePrepare: ed25519.sign(prePrepareBytes(CHAIN, view, seq, digest, parent), keys[primary]!.secretKey),
+    prePrepare: edSign(primary, prePrepareBytes(CHAIN, view, seq, digest, parent)),
     prepares: preparers.map((v) => ({
       validator: v,
-      signature: ed25519.sign(prepareBytes(CHAIN, view, seq, digest, parent), keys[v]!.secretKey),
+      signature: edSign(v, prepareBytes(CHAIN, view, seq, digest, parent)),
     })),
   };
 }
@@ -128,166 +144,6 @@ function newView(view: number, vcs: Array<[number, ViewChange]>, o?: NewView['re
     viewChanges: vcs.map(([from, vc]) => ({ from, signature: sign(from, vc), vc })),
     reproposals: o ?? derived.entries.map((e) => ({ seq: e.seq, digest: e.digest })),
   };
-}
-
-// -- an in-memory cluster ------------------------------------------------------------------
-
-interface Node {
-  engine: PbftEngine;
-  head: HeadInfo;
-  chain: string[];
-  executed: Map<string, Block>;
-  wal: Map<string, Uint8Array>;
-  /** Armed timers and the token each was armed with. */
-  timers: Map<string, TimerToken | undefined>;
-  certificates: QuorumCertificate[];
-  outputs: Out[];
-}
-
-class Cluster {
-  readonly nodes: Node[] = [];
-  readonly down = new Set<number>();
-  drop: (from: number, to: number, msg: PbftMessage) => boolean = () => false;
-  /** Transactions left to put in blocks. */
-  mempool = 6;
-  readonly #queue: Array<{ to: number; input: EngineInput<PbftMessage> }> = [];
-  readonly #params: EngineParams;
-  #tag = 0;
-
-  constructor(params: EngineParams = {}, observers = 0) {
-    this.#params = params;
-    for (let i = 0; i < N + observers; i++) {
-      this.nodes.push({
-        engine: engine(i, params),
-        head: genesisHead,
-        chain: [],
-        executed: new Map(),
-        wal: new Map(),
-        timers: new Map(),
-        certificates: [],
-        outputs: [],
-      });
-      this.#queue.push({ to: i, input: { kind: 'start', head: genesisHead, recovered: new Map() } });
-    }
-    this.run();
-  }
-
-  node(i: number): Node {
-    return this.nodes[i] as Node;
-  }
-
-  input(to: number, input: EngineInput<PbftMessage>): void {
-    this.#queue.push({ to, input });
-    this.run();
-  }
-
-  fire(to: number, timer: string): void {
-    this.input(to, this.#timeout(to, timer));
-  }
-
-  /** A timeout as the runtime delivers it: with the token of the node's last arming. */
-  #timeout(to: number, timer: string): EngineInput<PbftMessage> {
-    const token = this.nodes[to]?.timers.get(timer);
-    return token === undefined ? { kind: 'timeout', timer } : { kind: 'timeout', timer, token };
-  }
-
-  /** The same timer at every node at once (before any resulting message is delivered). */
-  fireAll(timer: string): void {
-    for (let i = 0; i < N; i++) this.#queue.push({ to: i, input: this.#timeout(i, timer) });
-    this.run();
-  }
-
-  crash(i: number): void {
-    this.down.add(i);
-  }
-
-  /** Restarts node i from its WAL (its executed blocks are lost, like a real restart). */
-  restart(i: number): void {
-    const n = this.node(i);
-    this.down.delete(i);
-    n.engine = engine(i, this.#params);
-    n.executed = new Map();
-    n.timers.clear();
-    this.input(i, { kind: 'start', head: n.head, recovered: new Map(n.wal) });
-  }
-
-  run(limit = 200_000): void {
-    for (let steps = 0; this.#queue.length > 0 && steps < limit; steps++) {
-      const { to, input } = this.#queue.shift() as { to: number; input: EngineInput<PbftMessage> };
-      if (this.down.has(to)) continue;
-      const n = this.node(to);
-      const outs = n.engine.step(input);
-      n.outputs.push(...outs);
-      for (const o of outs) this.#apply(to, o);
-    }
-  }
-
-  #send(from: number, to: number, msg: PbftMessage, signature: Uint8Array): void {
-    if (this.down.has(to) || (from !== to && this.drop(from, to, msg))) return;
-    this.#queue.push({ to, input: { kind: 'message', from, msg, signature } });
-  }
-
-  #apply(i: number, o: Out): void {
-    const n = this.node(i);
-    switch (o.kind) {
-      case 'broadcast': {
-        const signature = sign(i, o.msg);
-        for (let j = 0; j < this.nodes.length; j++) this.#send(i, j, o.msg, signature);
-        return;
-      }
-      case 'send':
-        this.#send(i, o.to, o.msg, sign(i, o.msg));
-        return;
-      case 'relay':
-        for (let j = 0; j < this.nodes.length; j++) if (j !== i) this.#send(o.from, j, o.msg, o.signature);
-        return;
-      case 'persist':
-        n.wal.set(o.key, o.record);
-        return;
-      case 'set-timer':
-        n.timers.set(o.timer, o.token);
-        return;
-      case 'cancel-timer':
-        n.timers.delete(o.timer);
-        return;
-      case 'build-block': {
-        // One transaction per block while the "mempool" lasts, then empty blocks.
-        const txs = this.mempool > 0 ? 1 : 0;
-        this.mempool -= txs;
-        const { block, hash } = makeBlock(o.height, o.parent, ++this.#tag, txs);
-        n.executed.set(toHex(hash), block);
-        this.#queue.push({
-          to: i,
-          input: { kind: 'block-built', height: o.height, round: o.round, hash, block },
-        });
-        return;
-      }
-      case 'execute': {
-        const parent = toHex(o.block.header.parentHash);
-        const ok = parent === toHex(n.head.hash) || n.executed.has(parent);
-        if (ok) n.executed.set(toHex(o.hash), o.block);
-        this.#queue.push({
-          to: i,
-          input: ok
-            ? { kind: 'executed', hash: o.hash, valid: true }
-            : { kind: 'executed', hash: o.hash, valid: false, reason: 'unknown parent' },
-        });
-        return;
-      }
-      case 'commit': {
-        const block = n.executed.get(toHex(o.hash));
-        if (block === undefined || toHex(block.header.parentHash) !== toHex(n.head.hash))
-          throw new Error(`node ${i}: commit of a block that does not extend the head`);
-        n.head = { height: block.header.height, hash: o.hash, time: block.header.time, history: [] };
-        n.chain.push(toHex(o.hash));
-        n.certificates.push(o.certificate as QuorumCertificate);
-        this.#queue.push({ to: i, input: { kind: 'committed', head: n.head, bySync: false } });
-        return;
-      }
-      default:
-        return;
-    }
-  }
 }
 
 // -- tests ---------------------------------------------------------------------------------
@@ -444,7 +300,7 @@ describe('deriveReproposals (O from V)', () => {
 
 describe('pbft engine', () => {
   it('commits blocks in order with a valid ed25519-quorum certificate', () => {
-    const c = new Cluster();
+    const c = cluster();
     c.input(1, { kind: 'txs-available' });
     for (const n of c.nodes) expect(n.chain.length).toBeGreaterThanOrEqual(4);
     const shortest = Math.min(...c.nodes.map((n) => n.chain.length));
@@ -454,7 +310,7 @@ describe('pbft engine', () => {
   });
 
   it('lets an observer (no validator key) follow the chain from the COMMIT quorums, silently', () => {
-    const c = new Cluster({}, 1);
+    const c = cluster({}, 1);
     c.input(1, { kind: 'txs-available' });
     const observer = c.node(N);
     expect(observer.chain.length).toBeGreaterThanOrEqual(4);
@@ -463,15 +319,15 @@ describe('pbft engine', () => {
   });
 
   it('pipelines within the watermark window and no further: the primary stops at h + L', () => {
-    const c = new Cluster({ checkpointInterval: 2, watermarkWindow: 4 });
+    const c = cluster({ checkpointInterval: 2, watermarkWindow: 4 });
     // Nothing commits (so no checkpoint becomes stable): the primary (validator 1 in view 0) keeps
     // pre-preparing on its own uncommitted blocks until the high watermark.
-    c.drop = (_f, _t, m) => m.type === 'commit';
+    dropWhere(c, (_f, _t, m) => m.type === 'commit');
     c.fireAll('rebroadcast'); // (a first tick: the next one finds everyone stalled)
     c.input(1, { kind: 'txs-available' });
     const builds = c.node(1).outputs.flatMap((o) => (o.kind === 'build-block' ? [o.height] : []));
     expect(builds).toEqual([1, 2, 3, 4]);
-    expect(c.node(1).engine.debugState().proposed).toBe(4);
+    expect(state(c.node(1)).proposed).toBe(4);
     // pipelined: block n+1 was built on the uncommitted block n
     const pps = broadcasts(c.node(1).outputs).filter((m) => m.type === 'pre-prepare');
     expect(pps.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
@@ -481,38 +337,38 @@ describe('pbft engine', () => {
       );
     }
     for (const n of c.nodes) expect(n.chain).toEqual([]);
-    expect(c.node(0).engine.debugState().prepared).toEqual([1, 2, 3, 4]);
+    expect(state(c.node(0)).prepared).toEqual([1, 2, 3, 4]);
     // Let the commits through (re-sent on the rebroadcast tick): the window moves on.
-    c.drop = () => false;
+    dropWhere(c, () => false);
     c.fireAll('rebroadcast');
     expect(c.node(0).chain.length).toBeGreaterThan(4);
-    expect(c.node(1).engine.debugState().proposed).toBeGreaterThan(4);
+    expect(state(c.node(1)).proposed).toBeGreaterThan(4);
   });
 
   it('sends no COMMIT for a block whose parent is neither committed nor prepared (the chain rule)', () => {
-    const c = new Cluster();
+    const c = cluster();
     c.fireAll('rebroadcast');
     // Sequence 1 never prepares (its PREPAREs are lost); 2, built on it, prepares.
-    c.drop = (_f, _t, m) => m.type === 'prepare' && m.seq === 1;
+    dropWhere(c, (_f, _t, m) => m.type === 'prepare' && m.seq === 1);
     c.mempool = 2;
     c.input(1, { kind: 'txs-available' });
     for (const n of c.nodes) {
-      expect(n.engine.debugState().prepared).toEqual([2]);
+      expect(state(n).prepared).toEqual([2]);
       const commits = broadcasts(n.outputs).filter((m) => m.type === 'commit');
       expect(commits).toEqual([]);
       expect(n.chain).toEqual([]);
     }
     // Once 1's PREPAREs get through (re-sent on a stalled tick), both commit, in order.
-    c.drop = () => false;
+    dropWhere(c, () => false);
     c.fireAll('rebroadcast');
     for (const n of c.nodes) expect(n.chain.length).toBe(2);
   });
 
   it('stabilises checkpoints and garbage-collects the log below them', () => {
-    const c = new Cluster({ checkpointInterval: 2, watermarkWindow: 4 });
+    const c = cluster({ checkpointInterval: 2, watermarkWindow: 4 });
     c.input(1, { kind: 'txs-available' });
     for (const n of c.nodes) {
-      const s = n.engine.debugState();
+      const s = state(n);
       expect(s.stable).toBeGreaterThanOrEqual(4);
       expect(s.stable % 2).toBe(0);
       expect(s.prepared.every((seq) => seq > s.stable)).toBe(true);
@@ -526,21 +382,21 @@ describe('pbft engine', () => {
   });
 
   it('carries a prepared-but-uncommitted block into the new view: re-proposed and committed with the same hash', () => {
-    const c = new Cluster();
+    const c = cluster();
     // Block 1 prepares everywhere, but no COMMIT gets through.
-    c.drop = (_f, _t, m) => m.type === 'commit';
+    dropWhere(c, (_f, _t, m) => m.type === 'commit');
     c.input(1, { kind: 'txs-available' });
     const pp = broadcasts(c.node(1).outputs).find((m) => m.type === 'pre-prepare' && m.seq === 1);
     expect(pp).toBeDefined();
     const hash = toHex((pp as { digest: Uint8Array }).digest);
-    for (const n of c.nodes) expect(n.engine.debugState().prepared).toContain(1);
+    for (const n of c.nodes) expect(state(n).prepared).toContain(1);
     // The primary crashes; the others time out and change view. View 1's primary is validator 2.
     c.crash(1);
-    c.drop = () => false;
+    dropWhere(c, () => false);
     // (validator 3 follows by the f+1 rule; firing its timer too would be a second timeout)
     for (const i of [0, 2]) c.fire(i, 'progress');
     for (const i of [0, 2, 3]) {
-      const s = c.node(i).engine.debugState();
+      const s = state(c.node(i));
       expect(s.view).toBe(1);
       expect(s.active).toBe(true);
       expect(c.node(i).chain[0]).toBe(hash);
@@ -548,20 +404,20 @@ describe('pbft engine', () => {
     const nv = broadcasts(c.node(2).outputs).find((m) => m.type === 'new-view') as NewView;
     expect(toHex(nv.reproposals[0]!.digest)).toBe(hash);
     // the decision's certificate is from view 1
-    expect(c.node(0).certificates[0]?.round).toBe(1);
+    expect((c.node(0).certificates[0] as QuorumCertificate | undefined)?.round).toBe(1);
   });
 
   it('persists what it needs: a restarted replica keeps its view, checkpoint and prepared certificates', () => {
-    const c = new Cluster();
-    c.drop = (_f, _t, m) => m.type === 'commit';
+    const c = cluster();
+    dropWhere(c, (_f, _t, m) => m.type === 'commit');
     c.input(1, { kind: 'txs-available' });
-    const before = c.node(0).engine.debugState();
+    const before = state(c.node(0));
     expect(before.prepared.length).toBeGreaterThan(0);
     c.fire(0, 'progress'); // → view change to 1, VIEW-CHANGE persisted
     const vc = broadcasts(c.node(0).outputs).find((m) => m.type === 'view-change') as ViewChange;
     c.crash(0);
     c.restart(0);
-    const after = c.node(0).engine.debugState();
+    const after = state(c.node(0));
     expect(after.view).toBe(1);
     expect(after.active).toBe(false);
     expect(after.prepared).toEqual(before.prepared);
@@ -575,46 +431,40 @@ describe('pbft engine', () => {
 
 describe('pbft liveness: what the simulator found', () => {
   it('forwards the NEW-VIEW of a view it has already left to replicas still changing to it (sweep-100293)', () => {
-    const c = new Cluster();
+    const c = cluster();
     c.crash(1); // view 0's primary, for good: three replicas left, every one of them needed
     // Nothing from validator 2 (view 1's primary) reaches the others for a while.
-    c.drop = (from) => from === 2;
+    dropWhere(c, (from) => from === 2);
     for (const i of [0, 2, 3]) c.fire(i, 'progress');
-    expect(c.node(2).engine.debugState()).toMatchObject({ view: 1, active: true });
-    for (const i of [0, 3]) expect(c.node(i).engine.debugState()).toMatchObject({ view: 1, active: false });
+    expect(state(c.node(2))).toMatchObject({ view: 1, active: true });
+    for (const i of [0, 3]) expect(state(c.node(i))).toMatchObject({ view: 1, active: false });
     // 2 times out in view 1 as well (its VIEW-CHANGE(2) is lost too), then the network heals.
     c.fire(2, 'progress');
-    expect(c.node(2).engine.debugState()).toMatchObject({ view: 2, active: false });
-    c.drop = () => false;
+    expect(state(c.node(2))).toMatchObject({ view: 2, active: false });
+    dropWhere(c, () => false);
     // 0 and 3 hold two VIEW-CHANGE(1)s (no quorum, no view-change timer) and one VIEW-CHANGE(2)
     // (the f+1 rule needs two); 2 holds one VIEW-CHANGE(2). Only view 1's NEW-VIEW, which 2 keeps
     // and forwards when 0 and 3 re-send their VIEW-CHANGE(1)s, gets them out.
     c.fireAll('rebroadcast');
-    for (const i of [0, 3]) expect(c.node(i).engine.debugState()).toMatchObject({ view: 1, active: true });
+    for (const i of [0, 3]) expect(state(c.node(i))).toMatchObject({ view: 1, active: true });
     // 0 times out of view 1; with 2's VIEW-CHANGE(2), 3 (view 2's primary) follows by the f+1 rule.
     c.fire(0, 'progress');
-    for (const i of [0, 2, 3]) expect(c.node(i).engine.debugState()).toMatchObject({ view: 2, active: true });
+    for (const i of [0, 2, 3]) expect(state(c.node(i))).toMatchObject({ view: 2, active: true });
     c.input(3, { kind: 'txs-available' });
     for (const i of [0, 2, 3]) expect(c.node(i).chain.length).toBeGreaterThanOrEqual(2);
   });
 
   it('keeps its checkpoint block durable: replicas whose chain lost it commit it again (sweep-100467)', () => {
-    const c = new Cluster({ checkpointInterval: 2, watermarkWindow: 4 });
+    const c = cluster({ checkpointInterval: 2, watermarkWindow: 4 });
     c.input(1, { kind: 'txs-available' });
-    const head = c.node(0).head.height;
+    const head = c.height(0);
     expect(head % 2).toBe(0);
-    for (const n of c.nodes) expect(n.engine.debugState().stable).toBe(head);
+    for (const n of c.nodes) expect(state(n).stable).toBe(head);
     const tip = c.node(0).chain[head - 1] as string;
     // Every replica crashes and its chain store loses the last (unsynced) write: the checkpoint
     // block, which the stable checkpoint lets everyone garbage-collect and nobody else can serve.
-    for (let i = 0; i < N; i++) {
-      const n = c.node(i);
-      c.crash(i);
-      n.chain.pop();
-      const prev = n.executed.get(n.chain[n.chain.length - 1] as string) as Block;
-      n.head = { height: head - 1, hash: headerHash(prev.header), time: prev.header.time, history: [] };
-    }
-    for (let i = 0; i < N; i++) c.restart(i);
+    for (let i = 0; i < N; i++) c.crash(i);
+    for (let i = 0; i < N; i++) c.restart(i, { loseLastCommit: true });
     for (const n of c.nodes) {
       expect(n.head.height).toBe(head);
       expect(n.chain[head - 1]).toBe(tip);
@@ -715,7 +565,7 @@ describe('pbft view change verification', () => {
         p.validator === 3
           ? {
               validator: 3,
-              signature: ed25519.sign(prepareBytes(CHAIN, 0, 1, b1.hash, GENESIS), keys[0]!.secretKey),
+              signature: edSign(0, prepareBytes(CHAIN, 0, 1, b1.hash, GENESIS)),
             }
           : p,
       ),
@@ -723,7 +573,7 @@ describe('pbft view change verification', () => {
     // a PRE-PREPARE "signature" by someone other than view 0's primary
     const wrongPrimary: PreparedCert = {
       ...good,
-      prePrepare: ed25519.sign(prePrepareBytes(CHAIN, 0, 1, b1.hash, GENESIS), keys[2]!.secretKey),
+      prePrepare: edSign(2, prePrepareBytes(CHAIN, 0, 1, b1.hash, GENESIS)),
     };
     // too little power: the primary and one PREPARE
     const thin = preparedCert(0, 1, b1.hash, GENESIS, 1, [2]);
@@ -733,7 +583,7 @@ describe('pbft view change verification', () => {
       digest: b1.hash,
       votes: [0, 1, 2].map((v) => ({
         validator: v,
-        signature: ed25519.sign(checkpointBytes(CHAIN, 4, b1.hash), keys[v === 2 ? 3 : v]!.secretKey),
+        signature: edSign(v === 2 ? 3 : v, checkpointBytes(CHAIN, 4, b1.hash)),
       })),
     };
     for (const [from, vc] of [
