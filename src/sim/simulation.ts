@@ -26,25 +26,21 @@ import { SeededRng, shuffle } from '../../consensus/rng.ts';
 import type { EngineModule, SignSlot } from '../../consensus/types.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
-import { ChainStore } from '../../ledger/chain.ts';
+import type { ChainStore } from '../../ledger/chain.ts';
 import type { EngineParams } from '../../ledger/genesis.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
-import { peerIdFromEd25519 } from '../../ledger/validators.ts';
 import type { Channel } from '../runtime/ports.ts';
-import { ConsensusRuntime } from '../runtime/runtime.ts';
+import type { ConsensusRuntime, RuntimeHooks } from '../runtime/runtime.ts';
 import { MemorySignFence } from '../runtime/sign-fence.ts';
-import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
-import { AlternativeBlocks } from './alternative-blocks.ts';
-import { type ByzantineMode, byzantineTransport } from './byzantine.ts';
+import type { ByzantineMode } from './byzantine.ts';
 import { logExtends, SafetyChecker, storeDivergence, type Violation } from './checkers.ts';
 import { EventQueue } from './event-queue.ts';
 import { FAULT_KINDS, type FaultAction, type FaultKind, planFaults } from './fault-plan.ts';
 import { livenessFailure } from './liveness.ts';
 import { SimNetwork } from './network.ts';
-import { SimTimers } from './sim-timers.ts';
-import { GENESIS_TIME, memoVerifier, simGenesis, validatorKeys } from './sim-world.ts';
+import { SimCluster, type SimNode } from './sim-cluster.ts';
+import { GENESIS_TIME, memoVerifier, simGenesis } from './sim-world.ts';
 import { damageWal, type WalDamage, type WalDamageKind } from './storage-faults.ts';
-import { UndoableKvStore } from './undoable-store.ts';
 import { Workload } from './workload.ts';
 
 export { FAULT_KINDS, type FaultKind };
@@ -149,22 +145,6 @@ export interface SimResult {
   }>;
 }
 
-interface SimNode {
-  readonly id: number;
-  readonly validator: number;
-  readonly byzantine: boolean;
-  readonly chainKv: UndoableKvStore;
-  walKv: MemoryKvStore;
-  fence: MemorySignFence;
-  runtime: ConsensusRuntime<unknown> | undefined;
-  timers: SimTimers | undefined;
-  skewMs: number;
-  up: boolean;
-  crashedUntil: number;
-  lastLog: { size: number; root: Uint8Array };
-  permanent: boolean;
-}
-
 export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const wallStart = performance.now();
   const root = new SeededRng(o.seed);
@@ -199,29 +179,25 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     trace.update(createHash('sha256').update(ev.bytes).digest());
   };
 
-  const nodes: SimNode[] = [];
-  const addNode = (validator: number) => {
-    const k = validatorKeys(validator);
-    const id = net.addEndpoint(peerIdFromEd25519(k.ed.publicKey));
-    nodes.push({
-      id,
-      validator,
-      byzantine: byzSet.has(validator),
-      chainKv: new UndoableKvStore(),
-      walKv: new MemoryKvStore(),
-      fence: new MemorySignFence(),
-      runtime: undefined,
-      timers: undefined,
-      skewMs: 0,
-      up: false,
-      crashedUntil: 0,
-      lastLog: { size: 0, root: new Uint8Array(0) },
-      permanent: false,
-    });
-  };
+  const cluster: SimCluster = new SimCluster({
+    engine: o.engine,
+    genesis,
+    deal,
+    byzantineMode: o.byzantineMode,
+    queue,
+    net,
+    now: clockNow,
+    trace: (line) => trace.update(line),
+    verify,
+    rng: root,
+    byzantineRng: byzRng,
+    hooks: (node, chain) => watch(node, chain),
+    ...(o.log === undefined ? {} : { log: o.log }),
+  });
+  const nodes = cluster.nodes;
   for (let v = 0; v < o.nodes; v++) {
-    addNode(v);
-    if (byzSet.has(v) && o.byzantineMode === 'twins') addNode(v);
+    cluster.add(v, byzSet.has(v));
+    if (byzSet.has(v) && o.byzantineMode === 'twins') cluster.add(v, true);
   }
 
   // Storage faults damage the WAL of validators the fault model has room for beside the Byzantine
@@ -248,121 +224,61 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const unnoticed = new Map<number, WalDamage>();
   let walRecordsDamaged = 0;
 
-  const startNode = async (node: SimNode) => {
-    const k = validatorKeys(node.validator);
-    const chain = await ChainStore.open(node.chainKv, genesis, { schemes: ALL_CERTIFICATE_SCHEMES });
-    const timers = new SimTimers(
-      queue,
-      clockNow,
-      () => node.up,
-      () => net.endpoint(node.id).pausedUntil,
-      (id) => trace.update(`t${now},${node.id},${id};`),
-    );
-    let transport = net.transport(node.id);
-    net.setUp(node.id, true);
-    node.up = true;
-    node.timers = timers;
-    const alternatives =
-      node.byzantine && o.byzantineMode === 'equivocate' ? new AlternativeBlocks() : undefined;
-    if (node.byzantine && o.byzantineMode !== 'twins') {
-      transport = byzantineTransport(transport, {
-        mode: o.byzantineMode,
-        module: o.engine,
-        validators: genesis.validators,
-        chainId: genesis.chainId,
-        index: node.validator,
-        secretKey: k.ed.secretKey,
-        rng: byzRng.derive(`node-${node.id}`),
-        alternative: (h) => alternatives?.get(h),
+  /** What the run watches on an instance's runtime: signatures, evidence, halts and commits. */
+  const watch = (node: SimNode, chain: ChainStore): RuntimeHooks => ({
+    onSigned: (slot, hash, desc) => {
+      if (node.byzantine) return;
+      checker.onSigned(now, node.validator, slot, hash, desc);
+      for (const cb of signedListeners) cb(node.id, slot, desc);
+    },
+    onRefused: () => {
+      refused++;
+    },
+    onEvidence: () => {
+      evidence++;
+    },
+    onEquivocation: (e) => {
+      if (node.byzantine) return;
+      const key = `${e.validator}/${e.slot.height}/${e.slot.round}/${e.slot.step}`;
+      if (!equivocations.has(key)) equivocations.set(key, { validator: e.validator, slot: e.slot });
+    },
+    onHalt: (halt) => {
+      trace.update(`h${now},${node.id};`);
+      if (!node.byzantine) checker.halted(now, node.id, halt.code, halt.message);
+    },
+    onCommit: (ex) => {
+      const h = ex.block.header;
+      trace.update(`c${now},${node.id},${h.height},${toHex(ex.hash)};`);
+      if (node.byzantine) return;
+      // Log consistency on this node: the new tree head must extend the previous one.
+      const prev = node.lastLog;
+      checkConsistency(node, prev.size, prev.root, h.logSize, h.logRoot);
+      node.lastLog = { size: h.logSize, root: h.logRoot };
+      // What the node's store actually holds now, against the header it committed.
+      const at = now;
+      asyncChecks.push(
+        storeDivergence(chain, h).then((d) => {
+          if (d !== undefined) checker.storeDiverged(at, node.id, h.height, d);
+        }),
+      );
+      checker.onCommit(now, node.id, {
+        height: h.height,
+        hash: ex.hash,
+        stateRoot: h.stateRoot,
+        logSize: h.logSize,
+        logRoot: h.logRoot,
+        txIds: ex.txs.map((t) => t.id),
+        txOk: ex.receipts.map((r) => r.ok),
       });
-    }
-    const share = deal?.shares[node.validator];
-    const runtime = new ConsensusRuntime({
-      engine: o.engine,
-      genesis,
-      chain,
-      transport,
-      timers,
-      clock: { now: () => now + node.skewMs },
-      wal: node.walKv,
-      fence: node.fence,
-      keys: {
-        ed25519: k.ed.secretKey,
-        bls: k.bls.secretKey,
-        ...(share === undefined ? {} : { blsShare: share }),
-      },
-      rng: root.derive(`node-${node.id}`),
-      verify,
-      statusIntervalMs: 1000,
-      ...(o.log === undefined
-        ? {}
-        : {
-            logger: (() => {
-              const emit = (lvl: string) => (msg: string, f?: Record<string, unknown>) =>
-                o.log?.(
-                  `${((now - GENESIS_TIME) / 1000).toFixed(3)} n${node.id} ${lvl} ${msg} ${f ? JSON.stringify(f) : ''}`,
-                );
-              return { debug: emit('D'), info: emit('I'), warn: emit('W'), error: emit('E') };
-            })(),
-          }),
-      ...(alternatives === undefined ? {} : { afterBuild: alternatives.afterBuild }),
-      hooks: {
-        onSigned: (slot, hash, desc) => {
-          if (node.byzantine) return;
-          checker.onSigned(now, node.validator, slot, hash, desc);
-          for (const cb of signedListeners) cb(node.id, slot, desc);
-        },
-        onRefused: () => {
-          refused++;
-        },
-        onEvidence: () => {
-          evidence++;
-        },
-        onEquivocation: (e) => {
-          if (node.byzantine) return;
-          const key = `${e.validator}/${e.slot.height}/${e.slot.round}/${e.slot.step}`;
-          if (!equivocations.has(key)) equivocations.set(key, { validator: e.validator, slot: e.slot });
-        },
-        onHalt: (halt) => {
-          trace.update(`h${now},${node.id};`);
-          if (!node.byzantine) checker.halted(now, node.id, halt.code, halt.message);
-        },
-        onCommit: (ex) => {
-          const h = ex.block.header;
-          alternatives?.prune(h.height);
-          trace.update(`c${now},${node.id},${h.height},${toHex(ex.hash)};`);
-          if (node.byzantine) return;
-          // Log consistency on this node: the new tree head must extend the previous one.
-          const prev = node.lastLog;
-          checkConsistency(node, prev.size, prev.root, h.logSize, h.logRoot);
-          node.lastLog = { size: h.logSize, root: h.logRoot };
-          // What the node's store actually holds now, against the header it committed.
-          const at = now;
-          asyncChecks.push(
-            storeDivergence(chain, h).then((d) => {
-              if (d !== undefined) checker.storeDiverged(at, node.id, h.height, d);
-            }),
-          );
-          checker.onCommit(now, node.id, {
-            height: h.height,
-            hash: ex.hash,
-            stateRoot: h.stateRoot,
-            logSize: h.logSize,
-            logRoot: h.logRoot,
-            txIds: ex.txs.map((t) => t.id),
-            txOk: ex.receipts.map((r) => r.ok),
-          });
-          for (const t of ex.txs) workload.onCommitted(toHex(t.id));
-        },
-      },
-    });
-    node.runtime = runtime;
-    node.lastLog = { size: chain.head.logSize, root: chain.head.logRoot };
-    await runtime.start();
+      for (const t of ex.txs) workload.onCommitted(toHex(t.id));
+    },
+  });
+  const startNode = async (node: SimNode) => {
+    await cluster.start(node);
     const damage = unnoticed.get(node.id);
     if (damage !== undefined) {
       unnoticed.delete(node.id);
-      if (runtime.walLoss() === undefined) checker.storageFaultUnnoticed(now, node.id, damage);
+      if (node.runtime?.walLoss() === undefined) checker.storageFaultUnnoticed(now, node.id, damage);
     }
   };
 
@@ -392,16 +308,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
 
   const signedListeners: Array<(instance: number, slot: SignSlot | undefined, description: string) => void> =
     [];
-  const crashNode = (node: SimNode, loseUnsynced: boolean) => {
-    if (!node.up) return;
-    node.runtime?.stop();
-    node.runtime = undefined;
-    node.up = false;
-    net.setUp(node.id, false);
-    // A crash may lose the last chain write (not fsynced); the consensus WAL is always synced.
-    if (loseUnsynced) node.chainKv.undoLast();
-    trace.update(`x${now},${node.id},${loseUnsynced ? 1 : 0};`);
-  };
+  const crashNode = (node: SimNode, loseUnsynced: boolean) => cluster.crash(node, loseUnsynced);
 
   // -- workload: each account keeps one transaction in flight (workload.ts) -----------------
   const workload = new Workload({

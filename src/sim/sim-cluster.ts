@@ -1,0 +1,179 @@
+/**
+ * The simulated cluster's node lifecycle: one instance per validator (two for twins), each with its
+ * own chain store (an unsynced last write a crash may lose), WAL, sign fence, timers and skewed
+ * clock, started as a real ConsensusRuntime over the simulated network — Byzantine instances behind
+ * their misbehaving transport — crashed, and restarted from what their disks kept. What a run
+ * watches (commits, signatures, halts) comes in as hooks; this module checks nothing itself.
+ */
+import type { SignatureVerifier } from '../../consensus/envelope.ts';
+import type { Rng } from '../../consensus/rng.ts';
+import type { EngineModule } from '../../consensus/types.ts';
+import type { bls } from '../../crypto/bls/index.ts';
+import { ChainStore } from '../../ledger/chain.ts';
+import type { Genesis } from '../../ledger/genesis.ts';
+import { MemoryKvStore } from '../../ledger/kv.ts';
+import { peerIdFromEd25519 } from '../../ledger/validators.ts';
+import { ConsensusRuntime, type RuntimeHooks } from '../runtime/runtime.ts';
+import { MemorySignFence } from '../runtime/sign-fence.ts';
+import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
+import { AlternativeBlocks } from './alternative-blocks.ts';
+import { type ByzantineMode, byzantineTransport } from './byzantine.ts';
+import type { EventQueue } from './event-queue.ts';
+import type { SimNetwork } from './network.ts';
+import { SimTimers } from './sim-timers.ts';
+import { GENESIS_TIME, validatorKeys } from './sim-world.ts';
+import { UndoableKvStore } from './undoable-store.ts';
+
+export interface SimNode {
+  /** Network endpoint id (an index into the cluster's nodes). */
+  readonly id: number;
+  readonly validator: number;
+  readonly byzantine: boolean;
+  readonly chainKv: UndoableKvStore;
+  walKv: MemoryKvStore;
+  fence: MemorySignFence;
+  runtime: ConsensusRuntime<unknown> | undefined;
+  timers: SimTimers | undefined;
+  skewMs: number;
+  up: boolean;
+  lastLog: { size: number; root: Uint8Array };
+  /** Crashed for good: not restarted, not required to be live. */
+  permanent: boolean;
+}
+
+export interface SimClusterOptions {
+  readonly engine: EngineModule<unknown>;
+  readonly genesis: Genesis;
+  readonly deal: ReturnType<typeof bls.threshold.deal> | undefined;
+  readonly byzantineMode: ByzantineMode;
+  readonly queue: EventQueue;
+  readonly net: SimNetwork;
+  /** Virtual time (true time; a node's clock adds its skew). */
+  readonly now: () => number;
+  /** Folds a line into the run's trace hash. */
+  readonly trace: (line: string) => void;
+  readonly verify: SignatureVerifier;
+  /** The run's root random source: each instance's runtime gets `node-<id>` of it. */
+  readonly rng: Rng;
+  /** Byzantine behaviour's random source: each instance's gets `node-<id>` of it. */
+  readonly byzantineRng: Rng;
+  /** What the run watches on this instance's runtime. */
+  readonly hooks: (node: SimNode, chain: ChainStore) => RuntimeHooks;
+  /** Debugging: every runtime log line with its node and virtual time. */
+  readonly log?: (line: string) => void;
+}
+
+export class SimCluster {
+  readonly nodes: SimNode[] = [];
+  readonly #o: SimClusterOptions;
+
+  constructor(o: SimClusterOptions) {
+    this.#o = o;
+  }
+
+  /** Adds an instance of validator `validator` (a second one for its twin). */
+  add(validator: number, byzantine: boolean): SimNode {
+    const k = validatorKeys(validator);
+    const id = this.#o.net.addEndpoint(peerIdFromEd25519(k.ed.publicKey));
+    const node: SimNode = {
+      id,
+      validator,
+      byzantine,
+      chainKv: new UndoableKvStore(),
+      walKv: new MemoryKvStore(),
+      fence: new MemorySignFence(),
+      runtime: undefined,
+      timers: undefined,
+      skewMs: 0,
+      up: false,
+      lastLog: { size: 0, root: new Uint8Array(0) },
+      permanent: false,
+    };
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** Starts (or restarts) an instance from what its disks hold. */
+  async start(node: SimNode): Promise<void> {
+    const o = this.#o;
+    const { net, now } = o;
+    const k = validatorKeys(node.validator);
+    const chain = await ChainStore.open(node.chainKv, o.genesis, { schemes: ALL_CERTIFICATE_SCHEMES });
+    const timers = new SimTimers(
+      o.queue,
+      now,
+      () => node.up,
+      () => net.endpoint(node.id).pausedUntil,
+      (id) => o.trace(`t${now()},${node.id},${id};`),
+    );
+    let transport = net.transport(node.id);
+    net.setUp(node.id, true);
+    node.up = true;
+    node.timers = timers;
+    const alternatives =
+      node.byzantine && o.byzantineMode === 'equivocate' ? new AlternativeBlocks() : undefined;
+    if (node.byzantine && o.byzantineMode !== 'twins') {
+      transport = byzantineTransport(transport, {
+        mode: o.byzantineMode,
+        module: o.engine,
+        validators: o.genesis.validators,
+        chainId: o.genesis.chainId,
+        index: node.validator,
+        secretKey: k.ed.secretKey,
+        rng: o.byzantineRng.derive(`node-${node.id}`),
+        alternative: (h) => alternatives?.get(h),
+      });
+    }
+    const hooks = o.hooks(node, chain);
+    const share = o.deal?.shares[node.validator];
+    const runtime = new ConsensusRuntime({
+      engine: o.engine,
+      genesis: o.genesis,
+      chain,
+      transport,
+      timers,
+      clock: { now: () => now() + node.skewMs },
+      wal: node.walKv,
+      fence: node.fence,
+      keys: {
+        ed25519: k.ed.secretKey,
+        bls: k.bls.secretKey,
+        ...(share === undefined ? {} : { blsShare: share }),
+      },
+      rng: o.rng.derive(`node-${node.id}`),
+      verify: o.verify,
+      statusIntervalMs: 1000,
+      ...(o.log === undefined ? {} : { logger: this.#logger(node, o.log) }),
+      ...(alternatives === undefined ? {} : { afterBuild: alternatives.afterBuild }),
+      hooks: {
+        ...hooks,
+        onCommit: (ex, certificate, bySync) => {
+          alternatives?.prune(ex.block.header.height);
+          hooks.onCommit?.(ex, certificate, bySync);
+        },
+      },
+    });
+    node.runtime = runtime;
+    node.lastLog = { size: chain.head.logSize, root: chain.head.logRoot };
+    await runtime.start();
+  }
+
+  /** Crashes an instance; it may lose its chain's last write (not fsynced; the WAL always is). */
+  crash(node: SimNode, loseUnsynced: boolean): void {
+    if (!node.up) return;
+    node.runtime?.stop();
+    node.runtime = undefined;
+    node.up = false;
+    this.#o.net.setUp(node.id, false);
+    if (loseUnsynced) node.chainKv.undoLast();
+    this.#o.trace(`x${this.#o.now()},${node.id},${loseUnsynced ? 1 : 0};`);
+  }
+
+  #logger(node: SimNode, log: (line: string) => void) {
+    const emit = (lvl: string) => (msg: string, f?: Record<string, unknown>) =>
+      log(
+        `${((this.#o.now() - GENESIS_TIME) / 1000).toFixed(3)} n${node.id} ${lvl} ${msg} ${f ? JSON.stringify(f) : ''}`,
+      );
+    return { debug: emit('D'), info: emit('I'), warn: emit('W'), error: emit('E') };
+  }
+}
