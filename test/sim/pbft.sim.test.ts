@@ -1,6 +1,7 @@
 /**
  * PBFT under the simulator: the standard suite (sweep.ts) and the seeds that once stalled in
- * `npm run test:long`, replayed with the options they failed with.
+ * `npm run test:long`, replayed with the options they failed with. Each is also scripted step by
+ * step in test/unit/pbft.test.ts (the `sweep-…` tests), independent of the simulator's schedule.
  */
 import { describe, it } from 'vitest';
 import { pbft } from '../../consensus/pbft/index.ts';

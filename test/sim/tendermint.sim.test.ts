@@ -1,6 +1,8 @@
 /**
  * Tendermint under the simulator: the standard suite (sweep.ts) and the seeds that once failed in
- * `npm run test:long`, replayed with the options they failed with.
+ * `npm run test:long`, replayed with the options they failed with through the real runtime. Each
+ * bug is also a scripted scenario (test/unit/tendermint-scenarios.test.ts) that fails when its fix
+ * is reverted: a change to the simulator may shift what a seed exercises, never what those do.
  */
 import { describe, it } from 'vitest';
 import { tendermint } from '../../consensus/tendermint/index.ts';
