@@ -1,12 +1,15 @@
 // kill -9 a validator under load: the others keep committing; it restarts from its LevelDB and
 // WAL, catches up by block sync and agrees; no acknowledged transaction is lost.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../crypto/bytes.ts';
 import { addressFromPublicKey } from '../../ledger/address.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
 import type { RpcClient } from '../../src/rpc/client.ts';
-import { type Cluster, createCluster, heights, tmpDir, waitFor } from './helpers.ts';
+import { type Cluster, createCluster, errorLines, heights, tmpDir, waitFor } from './helpers.ts';
 
 const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft').split(',');
 
@@ -94,6 +97,11 @@ for (const [slot, engine] of ENGINES.entries())
       for (const n of cluster.manifest.nodes) {
         const metrics = await fetch(`${n.rpc}/metrics`).then((r) => r.text());
         expect(/^verity_byzantine_evidence_total (\d+)$/m.exec(metrics)?.[1], n.name).toBe('0');
+      }
+      // Catching up by block sync is normal operation: nothing at error level, on any node.
+      for (const n of cluster.manifest.nodes) {
+        const lines = (await readFile(join(n.home, 'node.log'), 'utf8')).split('\n');
+        expect(errorLines(lines), `${n.home}/node.log`).toEqual([]);
       }
     });
   });

@@ -180,3 +180,15 @@ export async function heights(c: Cluster, which: number[]): Promise<number[]> {
 export function tmpDir(prefix: string): Promise<string> {
   return import('node:fs/promises').then(({ mkdtemp: mk }) => mk(join(process.env.TMPDIR ?? '/tmp', prefix)));
 }
+
+/** Log lines at error level or above (pino: error 50, fatal 60), and stack traces. */
+export function errorLines(lines: readonly string[]): string[] {
+  return lines.filter((line) => {
+    if (line.trim() === '') return false;
+    try {
+      return ((JSON.parse(line) as { level?: number }).level ?? 0) >= 50;
+    } catch {
+      return /^\s+at |Error\b/.test(line);
+    }
+  });
+}

@@ -9,7 +9,7 @@ import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
 import type { RpcClient } from '../../src/rpc/client.ts';
 import { parseJsonOutput, runVerity } from '../helpers/cli.ts';
-import { type Cluster, createCluster, heights, tmpDir, waitFor } from './helpers.ts';
+import { type Cluster, createCluster, errorLines, heights, tmpDir, waitFor } from './helpers.ts';
 
 const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft').split(',');
 
@@ -176,6 +176,14 @@ for (const [slot, engine] of ENGINES.entries()) {
       expect(q.height).toBe(height);
       const genesisJson = JSON.parse(await readFile(genesis, 'utf8')) as { chainId: string };
       expect(genesisJson.chainId).toBe('e2e');
+    });
+
+    it('logs nothing at error level in this healthy run (an error line is something to act on)', async () => {
+      for (const n of cluster.manifest.nodes) {
+        const lines = (await readFile(join(n.home, 'node.log'), 'utf8')).split('\n');
+        expect(lines.length).toBeGreaterThan(10);
+        expect(errorLines(lines), `${n.home}/node.log`).toEqual([]);
+      }
     });
   });
 }
