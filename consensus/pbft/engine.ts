@@ -29,7 +29,7 @@
  *       n-1: the committed block, or the digest pre-prepared in v at n-1.
  *  (R2) COMMIT(v, n, d) only if prepared(v, n, d) AND its parent p is committed at n-1 or was
  *       itself COMMIT-eligible under (R2) in view v ("prepared chain").
- *  (R3) A new view re-proposes only a contiguous chain (see deriveReproposals).
+ *  (R3) A new view re-proposes only a contiguous chain (see deriveReproposals, view-change-proofs.ts).
  * Why it is safe: if d is decided at n in view v, > 2/3 of the power sent COMMIT(v, n, d), so
  * honest replicas holding > 1/3 had, by (R2), the whole ancestry of d prepared in v down to a
  * committed block. Each ancestor is therefore "committed" in the paper's sense (prepared at f+1
@@ -78,10 +78,8 @@
  * again (see #nv).
  */
 
-import { equalBytes, toHex } from '../../crypto/bytes.ts';
-import { ed25519 } from '../../crypto/ed25519.ts';
+import { equalBytes } from '../../crypto/bytes.ts';
 import { onlyTyped } from '../../crypto/errors.ts';
-import { sha256 } from '../../crypto/hash.ts';
 import { LruCache } from '../../crypto/lru.ts';
 import {
   type Block,
@@ -123,7 +121,6 @@ import type {
 import { VoteSet } from '../vote-set.ts';
 import {
   type CheckpointProof,
-  checkpointBytes,
   MAX_PBFT_MESSAGE,
   MAX_VIEW,
   type NewView,
@@ -131,48 +128,10 @@ import {
   type PrePrepare,
   type PreparedCert,
   pbftCodec,
-  prePrepareBytes,
-  prepareBytes,
   type ViewChange,
-  viewChangeBytes,
 } from './messages.ts';
-
-export interface PbftParams {
-  /** Base of the progress ("request") timer: no commit for this long (+ the empty-block interval) → view change. */
-  readonly requestTimeoutMs: number;
-  /** Base wait for the NEW-VIEW once > 2/3 VIEW-CHANGEs for our view are in. */
-  readonly viewChangeTimeoutMs: number;
-  /** Cap on the exponential backoff of both timers. */
-  readonly maxTimeoutMs: number;
-  /** K: a checkpoint every K sequence numbers. */
-  readonly checkpointInterval: number;
-  /** L: sequence numbers accepted above the low watermark (the pipeline depth); K ≤ L. */
-  readonly watermarkWindow: number;
-  /** With no transactions and nothing in flight, the primary waits this long before an empty block. */
-  readonly emptyBlockIntervalMs: number;
-  /** Re-broadcast / relay interval while stalled (the algorithm assumes eventual delivery). */
-  readonly rebroadcastMs: number;
-}
-
-export const PBFT_DEFAULTS: PbftParams = {
-  requestTimeoutMs: 2000,
-  viewChangeTimeoutMs: 2000,
-  maxTimeoutMs: 8000,
-  checkpointInterval: 4,
-  watermarkWindow: 8,
-  emptyBlockIntervalMs: 1000,
-  rebroadcastMs: 1000,
-};
-
-export const PBFT_BOUNDS: Partial<Record<keyof PbftParams, readonly [number, number]>> = {
-  requestTimeoutMs: [1, 3_600_000],
-  viewChangeTimeoutMs: [1, 3_600_000],
-  maxTimeoutMs: [1, 3_600_000],
-  checkpointInterval: [1, 1000],
-  watermarkWindow: [1, 1000],
-  emptyBlockIntervalMs: [0, 3_600_000],
-  rebroadcastMs: [10, 3_600_000],
-};
+import type { PbftParams } from './params.ts';
+import { type DerivedReproposals, deriveReproposals, ViewChangeProofs } from './view-change-proofs.ts';
 
 /** Views this far above ours are ignored (bounds memory and work against view spam). */
 const MAX_VIEW_AHEAD = 256;
@@ -214,56 +173,6 @@ interface SeqLog {
   readonly sentCommit: Set<number>;
   /** Views in which this replica has seen the sequence number prepared. */
   readonly preparedIn: Set<number>;
-}
-
-export interface DerivedReproposals {
-  /** The latest stable checkpoint among V (min-s of the paper). */
-  readonly checkpoint: CheckpointProof;
-  /** Contiguous re-proposals min-s+1 … max-s. */
-  readonly entries: ReadonlyArray<{
-    readonly seq: number;
-    readonly digest: Uint8Array;
-    readonly parent: Uint8Array;
-    readonly view: number;
-  }>;
-}
-
-/**
- * O from V (the paper's rule, adapted to a chain). min-s = the highest stable checkpoint in V.
- * For n = min-s+1, min-s+2, …: take the prepared certificate with the highest view at n (ties —
- * impossible unless > f are Byzantine — to the lowest digest). Stop at the first n with no
- * certificate, or whose certificate's parent is not the entry chosen at n-1 (the checkpoint's
- * digest at min-s+1; unchecked above genesis, whose digest the certificates cannot name). The
- * paper fills gaps with null requests; a block needs a parent, and a filler block could not be
- * re-derived from V, so the chain is cut there instead — safe because nothing past a gap or a
- * broken link can have been decided (see the header comment), and the new primary proposes
- * fresh blocks from max-s+1 on.
- */
-export function deriveReproposals(vcs: readonly ViewChange[]): DerivedReproposals {
-  let checkpoint: CheckpointProof = { seq: 0, digest: new Uint8Array(0), votes: [] };
-  for (const vc of vcs) {
-    const c = vc.checkpoint;
-    if (c.seq > checkpoint.seq || (c.seq === checkpoint.seq && toHex(c.digest) < toHex(checkpoint.digest)))
-      checkpoint = c;
-  }
-  const best = new Map<number, PreparedCert>();
-  for (const vc of vcs) {
-    for (const c of vc.prepared) {
-      if (c.seq <= checkpoint.seq) continue;
-      const b = best.get(c.seq);
-      if (b === undefined || c.view > b.view || (c.view === b.view && toHex(c.digest) < toHex(b.digest)))
-        best.set(c.seq, c);
-    }
-  }
-  const entries: Array<{ seq: number; digest: Uint8Array; parent: Uint8Array; view: number }> = [];
-  let prev: Uint8Array | undefined = checkpoint.seq === 0 ? undefined : checkpoint.digest;
-  for (let n = checkpoint.seq + 1; ; n++) {
-    const c = best.get(n);
-    if (c === undefined || (prev !== undefined && !equalBytes(c.parent, prev))) break;
-    entries.push({ seq: n, digest: c.digest, parent: c.parent, view: c.view });
-    prev = c.digest;
-  }
-  return { checkpoint, entries };
 }
 
 /**
@@ -363,9 +272,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   readonly #nvSentTo = new Map<number, number>();
   #future: Array<{ from: number; msg: PbftMessage; signature: Uint8Array }> = [];
   readonly #futureKeys = new Set<string>();
-  /** Verified VIEW-CHANGEs (by sender, signature and content) → validity. */
-  readonly #vcMemo = new LruCache<boolean>(MAX_MEMO);
-  readonly #sigMemo = new LruCache<boolean>(4 * MAX_MEMO);
+  /** Checks of the certificates VIEW-CHANGEs and NEW-VIEWs carry (memoised). */
+  readonly #proofs: ViewChangeProofs;
 
   // Log.
   #stable: CheckpointProof = { seq: 0, digest: new Uint8Array(0), votes: [] };
@@ -392,6 +300,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     this.#p = params;
     this.#validators = ctx.validators;
     this.#schedule = new ProposerSchedule(ctx.validators);
+    this.#proofs = new ViewChangeProofs(ctx.chainId, ctx.validators, params, (view) => this.#primary(view));
   }
 
   status(): EngineStatus {
@@ -1419,7 +1328,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     if (msg.view <= this.#vcFloor()) return;
     let mine = this.#vcs.get(from);
     if (mine?.has(msg.view)) return;
-    if (!this.#validViewChange(from, msg, signature, false)) {
+    if (!this.#proofs.viewChange(from, msg, signature, false)) {
       this.#evidence(
         'invalid-message',
         from,
@@ -1446,85 +1355,6 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       this.#nvSentTo.set(from, this.#ticks);
       this.#out.push({ kind: 'send', to: from, msg: nv.msg });
     }
-  }
-
-  /**
-   * A VIEW-CHANGE's content: its checkpoint proof and every prepared certificate, each embedded
-   * signature checked against the genesis keys (the runtime only checked the envelope). With
-   * `checkSignature`, also the VIEW-CHANGE's own signature (when it comes inside a NEW-VIEW).
-   */
-  #validViewChange(from: number, vc: ViewChange, signature: Uint8Array, checkSignature: boolean): boolean {
-    const bytes = viewChangeBytes(this.#ctx.chainId, vc);
-    const key = `${from}:${toHex(signature)}:${toHex(sha256(bytes))}`;
-    return this.#vcMemo.get(key, () => this.#checkViewChange(from, vc, signature, bytes, checkSignature));
-  }
-
-  #checkViewChange(
-    from: number,
-    vc: ViewChange,
-    signature: Uint8Array,
-    bytes: Uint8Array,
-    checkSignature: boolean,
-  ): boolean {
-    const validator = this.#validators.at(from);
-    let ok = validator !== undefined; // (callers bound vc.view: primary() is O(view))
-    if (ok && checkSignature) ok = this.#verify(from, signature, bytes);
-    if (ok) ok = this.#validCheckpoint(vc.checkpoint);
-    for (const c of vc.prepared) {
-      if (!ok) break;
-      ok =
-        c.seq > vc.checkpoint.seq &&
-        c.seq <= vc.checkpoint.seq + this.#p.watermarkWindow &&
-        c.view < vc.view &&
-        this.#validCert(c);
-    }
-    return ok;
-  }
-
-  /**
-   * Signature check of an embedded vote, memoised: the same PREPARE and CHECKPOINT signatures
-   * come back in many VIEW-CHANGEs (every replica's certificate for a sequence number).
-   */
-  #verify(validator: number, signature: Uint8Array, bytes: Uint8Array): boolean {
-    const pk = this.#validators.at(validator)?.publicKey;
-    if (pk === undefined) return false;
-    const key = `${validator}:${toHex(signature)}:${toHex(sha256(bytes))}`;
-    return this.#sigMemo.get(key, () => ed25519.verify(signature, bytes, pk));
-  }
-
-  #validCheckpoint(cp: CheckpointProof): boolean {
-    if (cp.seq === 0) return cp.digest.length === 0 && cp.votes.length === 0;
-    if (cp.seq % this.#p.checkpointInterval !== 0 || cp.digest.length !== 32) return false;
-    const bytes = checkpointBytes(this.#ctx.chainId, cp.seq, cp.digest);
-    return this.#validVotes(cp.votes, bytes, undefined, 0);
-  }
-
-  #validCert(c: PreparedCert): boolean {
-    const primary = this.#primary(c.view);
-    const chainId = this.#ctx.chainId;
-    if (!this.#verify(primary, c.prePrepare, prePrepareBytes(chainId, c.view, c.seq, c.digest, c.parent)))
-      return false;
-    const bytes = prepareBytes(chainId, c.view, c.seq, c.digest, c.parent);
-    return this.#validVotes(c.prepares, bytes, primary, this.#validators.at(primary)?.power ?? 0);
-  }
-
-  /** Distinct, strictly increasing known validators (not `exclude`), good signatures, > 2/3 power with `extra`. */
-  #validVotes(
-    votes: readonly { validator: number; signature: Uint8Array }[],
-    bytes: Uint8Array,
-    exclude: number | undefined,
-    extra: number,
-  ): boolean {
-    let power = extra;
-    let last = -1;
-    for (const v of votes) {
-      if (v.validator <= last || v.validator === exclude) return false;
-      last = v.validator;
-      const val = this.#validators.at(v.validator);
-      if (val === undefined || !this.#verify(v.validator, v.signature, bytes)) return false;
-      power += val.power;
-    }
-    return power >= this.#validators.quorumPower;
   }
 
   #viewChangeRules(): void {
@@ -1615,21 +1445,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
 
   /** Checks a NEW-VIEW completely; returns the re-derived O, or undefined if anything is off. */
   verifyNewView(nv: NewView): DerivedReproposals | undefined {
-    let power = 0;
-    for (const s of nv.viewChanges) {
-      if (s.vc.view !== nv.view) return undefined;
-      const v = this.#validators.at(s.from);
-      if (v === undefined || !this.#validViewChange(s.from, s.vc, s.signature, true)) return undefined;
-      power += v.power;
-    }
-    if (power < this.#validators.quorumPower) return undefined;
-    const derived = deriveReproposals(nv.viewChanges.map((s) => s.vc));
-    if (derived.entries.length !== nv.reproposals.length) return undefined;
-    for (const [i, e] of derived.entries.entries()) {
-      const r = nv.reproposals[i];
-      if (r === undefined || r.seq !== e.seq || !equalBytes(r.digest, e.digest)) return undefined;
-    }
-    return derived;
+    return this.#proofs.newView(nv);
   }
 
   #onNewView(from: number, msg: NewView, signature: Uint8Array): void {

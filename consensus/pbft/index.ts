@@ -1,26 +1,11 @@
-import type { EngineParams } from '../../ledger/genesis.ts';
 import { BYZANTINE_FAULTS } from '../fault-model.ts';
-import { EngineParamsError, numberParams } from '../params.ts';
 import type { EngineModule } from '../types.ts';
-import { PBFT_BOUNDS, PBFT_DEFAULTS, PbftEngine, type PbftParams } from './engine.ts';
+import { PbftEngine } from './engine.ts';
 import { type PbftMessage, pbftCodec, prePrepare } from './messages.ts';
+import { parsePbftParams } from './params.ts';
 
 export type { PbftMessage } from './messages.ts';
-
-export function parsePbftParams(params: EngineParams): PbftParams {
-  const p = numberParams('pbft', params, { ...PBFT_DEFAULTS }, PBFT_BOUNDS);
-  for (const k of ['checkpointInterval', 'watermarkWindow'] as const) {
-    if (!Number.isInteger(p[k]))
-      throw new EngineParamsError('ENGINE_PARAMS', `pbft: "${k}" must be an integer`);
-  }
-  if (p.checkpointInterval > p.watermarkWindow) {
-    throw new EngineParamsError(
-      'ENGINE_PARAMS',
-      'pbft: checkpointInterval must not exceed watermarkWindow (the window must reach the next checkpoint)',
-    );
-  }
-  return p;
-}
+export { parsePbftParams } from './params.ts';
 
 function randomDigest(rng: { int(n: number): number }): Uint8Array {
   const d = new Uint8Array(32);

@@ -6,7 +6,7 @@
  * its mempool lasts. Tests drop messages (`route` → null), crash and restart nodes, fire timers.
  */
 import { describe, expect, it } from 'vitest';
-import { deriveReproposals, PbftEngine } from '../../consensus/pbft/engine.ts';
+import { PbftEngine } from '../../consensus/pbft/engine.ts';
 import { parsePbftParams, pbft } from '../../consensus/pbft/index.ts';
 import {
   type CheckpointProof,
@@ -19,6 +19,7 @@ import {
   prepareBytes,
   type ViewChange,
 } from '../../consensus/pbft/messages.ts';
+import { deriveReproposals } from '../../consensus/pbft/view-change-proofs.ts';
 import { SeededRng } from '../../consensus/rng.ts';
 import type { EngineOutput, HeadInfo } from '../../consensus/types.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
