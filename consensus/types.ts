@@ -81,8 +81,15 @@ export interface TimerToken {
   readonly round: number;
 }
 
+/**
+ * A misbehaviour report from an engine's own checks: what one slot's pair of envelopes cannot
+ * show — a validly signed message that breaks a rule (`invalid-message`), a proposal contradicted
+ * by a certificate for another block in its slot (`duplicate-proposal`). Equivocation itself (two
+ * signed messages for one slot) is not reported here: the runtime detects it and keeps evidence
+ * anyone can verify offline (consensus/evidence.ts).
+ */
 export interface Evidence {
-  readonly type: 'duplicate-vote' | 'duplicate-proposal' | 'invalid-message';
+  readonly type: 'duplicate-proposal' | 'invalid-message';
   readonly validator: number;
   readonly height: number;
   readonly round: number;

@@ -1092,16 +1092,8 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     if (m.tc !== undefined) this.#processTc(m.tc, from);
     const id = blockId(m.hash);
     const seen = this.#proposals.get(m.view);
-    if (seen !== undefined) {
-      if (seen.id !== id)
-        this.#evidence(
-          'duplicate-proposal',
-          from,
-          m.view,
-          `proposals ${seen.id.slice(0, 12)} and ${id.slice(0, 12)}`,
-        );
-      return;
-    }
+    // A second proposal for the view is equivocation: the runtime holds the evidence.
+    if (seen !== undefined) return;
     const certified = this.#qcByView.get(m.view);
     if (certified !== undefined && blockId(certified.blockHash) !== id)
       this.#evidence(
@@ -1218,14 +1210,9 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       );
       return;
     }
-    if (!added.added) return; // a duplicate, or an equivocator past the cap
-    if (added.conflict !== undefined)
-      this.#evidence(
-        'duplicate-vote',
-        from,
-        m.view,
-        `votes for ${added.conflict.value.slice(0, 12)} and ${id.slice(0, 12)}`,
-      );
+    // A duplicate, or an equivocator past the cap. (A conflicting vote is counted per value; the
+    // runtime, which saw both envelopes, holds the verifiable evidence.)
+    if (!added.added) return;
     const reached =
       this.#p.qc === 'threshold'
         ? book.countFor(id) >= this.#threshold

@@ -115,6 +115,7 @@ import type {
   EngineInput,
   EngineOutput,
   EngineStatus,
+  Evidence,
   HeadInfo,
   TimerToken,
 } from '../types.ts';
@@ -391,13 +392,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     return seq > this.#stable.seq && seq <= this.#stable.seq + this.#p.watermarkWindow;
   }
 
-  #evidence(
-    type: 'duplicate-vote' | 'duplicate-proposal' | 'invalid-message',
-    validator: number,
-    seq: number,
-    view: number,
-    detail: string,
-  ): void {
+  #evidence(type: Evidence['type'], validator: number, seq: number, view: number, detail: string): void {
     this.#out.push({ kind: 'evidence', evidence: { type, validator, height: seq, round: view, detail } });
   }
 
@@ -608,17 +603,10 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     const log = this.#logAt(msg.seq);
     const existing = log.pps.get(v);
     if (existing !== undefined) {
-      if (existing.digest !== digest || existing.parent !== parent) {
-        this.#evidence(
-          'duplicate-proposal',
-          from,
-          msg.seq,
-          v,
-          `${existing.digest.slice(0, 12)} and ${digest.slice(0, 12)}`,
-        );
-      } else if (msg.block !== undefined && !this.#blocks.has(digest)) {
-        this.#blocks.set(digest, msg.block);
-      }
+      // Another PRE-PREPARE for (v, n) is equivocation, whose evidence the runtime holds; the same
+      // one may bring the block we lacked.
+      const same = existing.digest === digest && existing.parent === parent;
+      if (same && msg.block !== undefined && !this.#blocks.has(digest)) this.#blocks.set(digest, msg.block);
       return;
     }
     log.pps.set(v, { digest, parent, signature, from });
@@ -655,7 +643,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   ): void {
     if (!this.#inWindow(seq) || from === this.#primary(view)) return; // the primary's vote is its PRE-PREPARE
     const value = blockOnParent(blockId(digest), blockId(parent));
-    this.#addVote('prepare', this.#logAt(seq).prepares, view, from, seq, view, value, signature);
+    this.#addVote(this.#logAt(seq).prepares, view, from, value, signature);
   }
 
   #onCommit(from: number, view: number, seq: number, digest: Uint8Array, signature: Uint8Array): void {
@@ -669,41 +657,31 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       seq > Math.max(this.#head.height, this.#stable.seq) + this.#p.watermarkWindow
     )
       return;
-    this.#addVote('commit', this.#logAt(seq).commits, view, from, seq, view, blockId(digest), signature);
+    this.#addVote(this.#logAt(seq).commits, view, from, blockId(digest), signature);
   }
 
   /**
    * Adds a vote to the set `sets[key]` (a view's prepares or commits, a sequence number's
-   * checkpoints); a second value from the same validator is evidence. Returns the set.
+   * checkpoints). A second value from the same validator is counted per value (the vote book caps
+   * it); the runtime, which saw both envelopes, holds the verifiable evidence. Returns the set.
    */
   #addVote<T extends string>(
-    kind: 'prepare' | 'commit' | 'checkpoint',
     sets: Map<number, VoteSet<Uint8Array, T>>,
     key: number,
     from: number,
-    seq: number,
-    view: number,
     value: T,
     signature: Uint8Array,
   ): VoteSet<Uint8Array, T> {
     let set = sets.get(key);
     if (set === undefined) sets.set(key, (set = new VoteSet<Uint8Array, T>(this.#validators)));
-    const r = set.add(from, value, signature);
-    if (r.conflict !== undefined)
-      this.#evidence(
-        'duplicate-vote',
-        from,
-        seq,
-        view,
-        `${kind} for ${r.conflict.value.slice(0, 12)} and ${value.slice(0, 12)}`,
-      );
+    set.add(from, value, signature);
     return set;
   }
 
   #onCheckpoint(from: number, seq: number, digest: Uint8Array, signature: Uint8Array): void {
     if (seq <= this.#stable.seq || seq % this.#p.checkpointInterval !== 0) return;
     if (seq > Math.max(this.#head.height, this.#stable.seq) + 4 * this.#p.watermarkWindow) return;
-    const set = this.#addVote('checkpoint', this.#checkpoints, seq, from, seq, 0, blockId(digest), signature);
+    const set = this.#addVote(this.#checkpoints, seq, from, blockId(digest), signature);
     const stable = set.valueWith(this.#validators.quorumPower);
     if (stable !== undefined) {
       this.#setStable({

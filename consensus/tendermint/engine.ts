@@ -543,19 +543,9 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
         let set = sets.get(msg.round);
         if (set === undefined) sets.set(msg.round, (set = new VoteSet(this.#validators)));
         const value: Vote = msg.id.length === 0 ? NIL : blockId(msg.id);
-        const r = set.add(from, value, signature);
-        if (r.conflict !== undefined) {
-          this.#out.push({
-            kind: 'evidence',
-            evidence: {
-              type: 'duplicate-vote',
-              validator: from,
-              height: msg.height,
-              round: msg.round,
-              detail: `${msg.type} for ${r.conflict.value.slice(0, 12)} and ${value.slice(0, 12)}`,
-            },
-          });
-        }
+        // A second vote of one validator in one slot is counted per value (the vote book caps
+        // it); the runtime, which saw both envelopes, holds the verifiable evidence.
+        set.add(from, value, signature);
         break;
       }
     }
@@ -566,21 +556,8 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     if (msg.validRound >= msg.round || msg.validRound < -1) return;
     const id = blockId(msg.hash);
     const existing = this.#proposals.get(msg.round);
-    if (existing !== undefined) {
-      if (existing.hash !== id) {
-        this.#out.push({
-          kind: 'evidence',
-          evidence: {
-            type: 'duplicate-proposal',
-            validator: from,
-            height: msg.height,
-            round: msg.round,
-            detail: `${existing.hash.slice(0, 12)} and ${id.slice(0, 12)}`,
-          },
-        });
-      }
-      return;
-    }
+    // A second proposal for the round is equivocation: the runtime holds the evidence.
+    if (existing !== undefined) return;
     if (
       msg.block.header.height !== this.#height ||
       (this.#head !== undefined && !equalBytes(msg.block.header.parentHash, this.#head.hash))
