@@ -6,6 +6,7 @@ import { parseGenesis } from '../../ledger/genesis.ts';
 import { type ChainPlan, checkEngine, planChain } from '../../src/genesis-builder.ts';
 import { passphraseFromEnv, saveKey, writeFileAtomic } from '../../src/keystore.ts';
 import { applyOverrides, configToToml, defaultConfig, loadConfig } from '../../src/node/config.ts';
+import { NodeRunningError } from '../../src/node/errors.ts';
 import { homePaths } from '../../src/node/home.ts';
 import { createLogger } from '../../src/node/logger.ts';
 import { createNodeNetwork } from '../../src/node/network.ts';
@@ -14,17 +15,22 @@ import {
   createTestnet,
   manifestPath,
   readManifest,
+  refuseRunningNodes,
   spawnTestnet,
   type TestnetManifest,
 } from '../../src/node/testnet.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
+import type { Logger } from '../../src/runtime/ports.ts';
 import type { Halt } from '../../src/runtime/runtime.ts';
 import {
   type Command,
+  type CommandContext,
   EXIT_FAILED,
   EXIT_OK,
+  EXIT_USAGE,
   forceOption,
   intOption,
+  type Output,
   refusingOverwrite,
   required,
   str,
@@ -39,6 +45,21 @@ export const LOCAL_TESTNET_DIR = join('.verity', 'testnet');
 function collectSets(values: Record<string, unknown>): string[] {
   const v = values.set;
   return Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : [];
+}
+
+/**
+ * Runs a command that starts nodes. A node already running in a home it would use is the
+ * invocation's mistake and nothing was touched: the message alone (no usage text), exit 2.
+ */
+async function refusingRunning(out: Output, run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (e) {
+    if (!(e instanceof NodeRunningError)) throw e;
+    if (out.json) process.stdout.write(`${JSON.stringify({ ok: false, code: e.code, error: e.message })}\n`);
+    else process.stderr.write(`error: ${e.message}\n`);
+    return EXIT_USAGE;
+  }
 }
 
 export const init: Command = {
@@ -168,7 +189,7 @@ export const start: Command = {
     'log-level': { type: 'string', valueName: 'LVL', description: 'debug, info, warn or error' },
     'passphrase-env': { type: 'string', valueName: 'VAR', description: 'passphrase of encrypted key files' },
   },
-  async run({ values }) {
+  async run({ values, out }) {
     const home = resolve(required(values, 'home'));
     const passphrase = passphraseFromEnv(str(values, 'passphrase-env'));
     const sets = collectSets(values);
@@ -190,33 +211,40 @@ export const start: Command = {
       format: config.node.logFormat,
       name: config.node.moniker,
     });
-    const node = await VerityNode.start({
-      home,
-      config,
-      logger,
-      network: createNodeNetwork,
-      ...(passphrase === undefined ? {} : { passphrase }),
+    return refusingRunning(out, async () => {
+      const node = await VerityNode.start({
+        home,
+        config,
+        logger,
+        network: createNodeNetwork,
+        ...(passphrase === undefined ? {} : { passphrase }),
+      });
+      return runUntilStopped(node, logger);
     });
-    const ended = await new Promise<{ halt?: Halt }>((resolveStop) => {
-      const stop = (signal: string) => {
-        logger.info('shutting down', { signal });
-        void node.stop().then(() => resolveStop({}));
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      // Consensus halted (the node's storage failed, or a bug): stop and exit non-zero, so a
-      // supervisor notices instead of keeping a node that answers but no longer takes part.
-      void node.halted.then((halt) => node.stop().then(() => resolveStop({ halt })));
-    });
-    if (ended.halt !== undefined) {
-      process.stderr.write(
-        `error: consensus halted on this node: ${ended.halt.message} [${ended.halt.code}]\n`,
-      );
-      return EXIT_FAILED;
-    }
-    return EXIT_OK;
   },
 };
+
+/** Waits for SIGINT/SIGTERM or a consensus halt, then stops the node (and releases its home). */
+async function runUntilStopped(node: VerityNode, logger: Logger): Promise<number> {
+  const ended = await new Promise<{ halt?: Halt }>((resolveStop) => {
+    const stop = (signal: string) => {
+      logger.info('shutting down', { signal });
+      void node.stop().then(() => resolveStop({}));
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    // Consensus halted (the node's storage failed, or a bug): stop and exit non-zero, so a
+    // supervisor notices instead of keeping a node that answers but no longer takes part.
+    void node.halted.then((halt) => node.stop().then(() => resolveStop({ halt })));
+  });
+  if (ended.halt !== undefined) {
+    process.stderr.write(
+      `error: consensus halted on this node: ${ended.halt.message} [${ended.halt.code}]\n`,
+    );
+    return EXIT_FAILED;
+  }
+  return EXIT_OK;
+}
 
 export const testnet: Command = {
   name: 'testnet',
@@ -303,6 +331,7 @@ async function runTestnet(
   out: { info(l: string): void; result(d: unknown, h: () => string): void },
 ): Promise<number> {
   const m = await readManifest(dir);
+  refuseRunningNodes(m);
   out.info(`starting ${m.nodes.length} nodes of "${m.chainId}" (${m.engine}); logs in each node's node.log`);
   const running = spawnTestnet(m);
   let exiting = false;
@@ -372,7 +401,7 @@ export const testnetUp: Command = {
     dir: { type: 'string', valueName: 'DIR', description: 'a directory created by `verity testnet`' },
   },
   async run({ values, out }) {
-    return runTestnet(required(values, 'dir'), out);
+    return refusingRunning(out, () => runTestnet(required(values, 'dir'), out));
   },
 };
 
@@ -392,31 +421,37 @@ export const startLocal: Command = {
       description: `engine for a new testnet (default ${DEFAULT_ENGINE})`,
     },
   },
-  async run({ values, out }) {
-    const dir = str(values, 'dir') ?? LOCAL_TESTNET_DIR;
-    if (!existsSync(manifestPath(resolve(dir)))) {
-      const { name, params } = parseEngineFlag(str(values, 'engine') ?? DEFAULT_ENGINE);
-      out.info(`creating a 4-validator ${name} testnet in ${dir} (first run)`);
-      try {
-        await createTestnet({
-          dir,
-          validators: 4,
-          engine: name,
-          engineParams: params,
-          accounts: 4,
-          chainId: 'verity-local',
-        });
-      } catch (e) {
-        // Files but no manifest: an earlier creation was interrupted. Never overwrite keys silently.
-        if (e instanceof VerityError && e.code === 'OUTPUT_EXISTS')
-          throw new UsageError(
-            `${dir} holds part of a testnet but no testnet.json (${e.message}); delete ${dir}, or recreate it with: verity testnet --validators 4 --out ${dir} --force`,
-          );
-        throw e;
-      }
-    } else {
-      out.info(`resuming the testnet in ${dir}`);
-    }
-    return runTestnet(dir, out);
+  run({ values, out }) {
+    return refusingRunning(out, () => runLocal(values, out));
   },
 };
+
+async function runLocal(values: CommandContext['values'], out: Output): Promise<number> {
+  const dir = str(values, 'dir') ?? LOCAL_TESTNET_DIR;
+  if (!existsSync(manifestPath(resolve(dir)))) {
+    const { name, params } = parseEngineFlag(str(values, 'engine') ?? DEFAULT_ENGINE);
+    out.info(`creating a 4-validator ${name} testnet in ${dir} (first run)`);
+    try {
+      await createTestnet({
+        dir,
+        validators: 4,
+        engine: name,
+        engineParams: params,
+        accounts: 4,
+        chainId: 'verity-local',
+      });
+    } catch (e) {
+      // Files but no manifest: an earlier creation was interrupted. Never overwrite keys silently.
+      if (e instanceof VerityError && e.code === 'OUTPUT_EXISTS')
+        throw new UsageError(
+          `${dir} holds part of a testnet but no testnet.json (${e.message}); delete ${dir}, or recreate it with: verity testnet --validators 4 --out ${dir} --force`,
+        );
+      throw e;
+    }
+  } else {
+    // Before saying anything about resuming: a running copy's heights would look like ours.
+    refuseRunningNodes(await readManifest(dir));
+    out.info(`resuming the testnet in ${dir}`);
+  }
+  return runTestnet(dir, out);
+}

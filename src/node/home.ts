@@ -8,6 +8,7 @@
  *                          beside the key, so wiping HOME/data does not wipe it
  *   HOME/data/chain        LevelDB: blocks, certificates, index, state trie, log
  *   HOME/data/wal          LevelDB: consensus write-ahead records and the double-sign guard
+ *   HOME/node.pid          the pid of the node running in this home, while it runs (home-lock.ts)
  */
 import { join } from 'node:path';
 
@@ -23,6 +24,7 @@ export interface HomePaths {
   readonly signFence: string;
   readonly chainDb: string;
   readonly walDb: string;
+  readonly pidFile: string;
 }
 
 export function homePaths(home: string): HomePaths {
@@ -37,5 +39,6 @@ export function homePaths(home: string): HomePaths {
     signFence: join(home, 'keys', 'sign-fence'),
     chainDb: join(home, 'data', 'chain'),
     walDb: join(home, 'data', 'wal'),
+    pidFile: join(home, 'node.pid'),
   };
 }

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { engineNames, getEngine } from '../../consensus/registry.ts';
 import { SeededRng } from '../../consensus/rng.ts';
 import type { EngineModule } from '../../consensus/types.ts';
@@ -14,7 +15,7 @@ import { CryptoError } from '../../crypto/errors.ts';
 import { formatAddress } from '../../ledger/address.ts';
 import { ChainStore } from '../../ledger/chain.ts';
 import { type Genesis, GenesisError, parseGenesis } from '../../ledger/genesis.ts';
-import { CachingKvStore } from '../../ledger/kv.ts';
+import { CachingKvStore, StorageError } from '../../ledger/kv.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../keystore.ts';
 import { type NodeApi, RpcServer } from '../rpc/server.ts';
@@ -26,7 +27,9 @@ import { LevelKvStore } from '../storage/level-kv.ts';
 import { FileSignFence } from '../storage/sign-fence-file.ts';
 import type { NodeConfig } from './config.ts';
 import { NodeApiError } from './errors.ts';
-import { homePaths } from './home.ts';
+import { type HomePaths, homePaths } from './home.ts';
+import { HomeLock, nodeRunningError, posixLockHolder } from './home-lock.ts';
+import { listenError } from './listen-error.ts';
 import { NodeMetrics } from './metrics.ts';
 import { RealTimers } from './timers.ts';
 
@@ -86,6 +89,35 @@ async function optionalKey(path: string, passphrase: string | undefined) {
   }
 }
 
+/**
+ * Opens one of the home's LevelDB stores. Its lock held by someone else is another node in this
+ * home that node.pid did not reveal (its file deleted, or the race HomeLock leaves to LevelDB):
+ * say so as a start with node.pid would.
+ */
+async function openStore(paths: HomePaths, dir: string, sync: boolean): Promise<LevelKvStore> {
+  try {
+    return await LevelKvStore.open(dir, { sync });
+  } catch (e) {
+    if (e instanceof StorageError && e.code === 'STORAGE_LOCKED')
+      throw nodeRunningError(paths.home, posixLockHolder(join(dir, 'LOCK')));
+    throw e;
+  }
+}
+
+/** Runs `listen`, turning its failure into a ListenError that names `setting` and where to change it. */
+async function listening<T>(
+  setting: 'p2p.listen' | 'rpc.listen',
+  address: string,
+  paths: HomePaths,
+  listen: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await listen();
+  } catch (e) {
+    throw listenError(setting, address, paths.config, e);
+  }
+}
+
 export class VerityNode {
   readonly genesis: Genesis;
   readonly chain: ChainStore;
@@ -95,6 +127,7 @@ export class VerityNode {
   readonly rpc: RpcServer;
   readonly logger: Logger;
   readonly #stores: Array<{ close(): Promise<void> }>;
+  readonly #lock: HomeLock;
   private readonly blockListeners = new Set<(height: number) => void>();
   private readonly submittedAt = new Map<string, number>();
   #rpcAddress: { host: string; port: number } | undefined;
@@ -119,6 +152,7 @@ export class VerityNode {
     rpc: RpcServer;
     logger: Logger;
     stores: Array<{ close(): Promise<void> }>;
+    lock: HomeLock;
   }) {
     this.genesis = parts.genesis;
     this.chain = parts.chain;
@@ -128,9 +162,26 @@ export class VerityNode {
     this.rpc = parts.rpc;
     this.logger = parts.logger;
     this.#stores = parts.stores;
+    this.#lock = parts.lock;
   }
 
+  /**
+   * Starts a node in `o.home`, or fails with what started so far stopped again: a NodeRunningError
+   * if another node runs there (nothing opened), a ListenError naming `p2p.listen` or `rpc.listen`
+   * if an address cannot be listened on.
+   */
   static async start(o: StartOptions): Promise<VerityNode> {
+    // Before anything in the home is opened, so a second start touches nothing (home-lock.ts).
+    const lock = HomeLock.acquire(o.home);
+    try {
+      return await VerityNode.#start(o, lock);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  static async #start(o: StartOptions, lock: HomeLock): Promise<VerityNode> {
     const paths = homePaths(o.home);
     const log = o.logger;
     const genesis = await readGenesis(paths.genesis);
@@ -164,8 +215,8 @@ export class VerityNode {
                 }),
           };
 
-    const chainKv = await LevelKvStore.open(paths.chainDb, { sync: o.config.storage.sync });
-    const walKv = await LevelKvStore.open(paths.walDb, { sync: true }).catch(async (e) => {
+    const chainKv = await openStore(paths, paths.chainDb, o.config.storage.sync);
+    const walKv = await openStore(paths, paths.walDb, true).catch(async (e) => {
       await chainKv.close().catch(() => undefined);
       throw e;
     });
@@ -175,6 +226,9 @@ export class VerityNode {
       walKv,
       ...(fence === undefined ? [] : [fence]),
     ];
+    // What has started so far, stopped in reverse if a later step fails: a failed start must not
+    // leave a port bound (a supervisor would see a node that answers) or a store open.
+    const started: Array<() => Promise<void>> = [];
     try {
       // Trie nodes, log records and index entries are read again and again (every block's fresh
       // trie instance starts cold): keep the hot ones in memory in front of LevelDB.
@@ -191,6 +245,7 @@ export class VerityNode {
         genesis: toHex(chain.genesisHash),
       });
       const network = await o.network({ config: o.config, genesis, identitySeed, logger: log });
+      started.push(() => network.stop());
       let node: VerityNode | undefined;
       const runtime = new ConsensusRuntime<unknown>({
         engine,
@@ -216,6 +271,10 @@ export class VerityNode {
             if (node !== undefined) node.#resolveHalted?.(h);
           },
         },
+      });
+      started.push(async () => {
+        runtime.stop();
+        await runtime.idle();
       });
       if (keys !== undefined && runtime.self === undefined) {
         log.warn('this node has a key that is not a validator in genesis: running as a full node', {
@@ -245,7 +304,7 @@ export class VerityNode {
         equivocations: () => runtime.counters.equivocations,
       });
       const [host, portText] = o.config.rpc.listen.split(':') as [string, string];
-      const parts = { genesis, chain, runtime, network, metrics, logger: log, stores };
+      const parts = { genesis, chain, runtime, network, metrics, logger: log, stores, lock };
       const api: NodeApi = {
         genesis,
         chain,
@@ -289,8 +348,9 @@ export class VerityNode {
         logger: log,
       });
       node = new VerityNode({ ...parts, rpc });
-      node.#rpcAddress = await rpc.listen();
-      await network.start();
+      started.push(() => rpc.close());
+      node.#rpcAddress = await listening('rpc.listen', o.config.rpc.listen, paths, () => rpc.listen());
+      await listening('p2p.listen', o.config.p2p.listen, paths, () => network.start());
       await runtime.start();
       node.#lastCommitAt = performance.now();
       node.#started = true;
@@ -305,6 +365,7 @@ export class VerityNode {
       });
       return node;
     } catch (e) {
+      for (const stop of started.reverse()) await stop().catch(() => undefined);
       for (const s of stores) await s.close().catch(() => undefined);
       throw e;
     }
@@ -314,6 +375,8 @@ export class VerityNode {
   health(): { ok: boolean; problems: string[] } {
     const problems: string[] = [];
     if (!this.#started) problems.push('starting');
+    // Consensus stops first on shutdown, while the RPC still answers: not green from then on.
+    if (this.#stopping !== undefined) problems.push('stopping');
     const halt = this.runtime.halted;
     if (halt !== undefined) problems.push(`consensus halted (${halt.code}): ${halt.message}`);
     const clock = this.runtime.clockOffset();
@@ -359,6 +422,7 @@ export class VerityNode {
       await this.rpc.close().catch(() => undefined);
       await this.network.stop().catch(() => undefined);
       for (const s of this.#stores) await s.close().catch(() => undefined);
+      this.#lock.release();
       this.logger.info('node stopped', { height: this.chain.height });
     })();
     return this.#stopping;

@@ -13,6 +13,7 @@ import { writeFileAtomic } from '../keystore.ts';
 import { configToToml, defaultConfig } from './config.ts';
 import { NodeApiError } from './errors.ts';
 import { homePaths } from './home.ts';
+import { nodeRunningError, runningNodePid } from './home-lock.ts';
 
 export interface TestnetManifest {
   readonly version: 1;
@@ -130,6 +131,18 @@ export async function readManifest(dir: string): Promise<TestnetManifest> {
   if (m.version !== 1 || !Array.isArray(m.nodes))
     throw new NodeApiError('NODE_SETUP', `${path} is not a testnet manifest`);
   return m;
+}
+
+/**
+ * Throws a NodeRunningError for the first node of `m` that is already running: a second
+ * `npm start` must say so before it reports anything about the testnet or starts a process that
+ * would write into a running node's home.
+ */
+export function refuseRunningNodes(m: TestnetManifest): void {
+  for (const n of m.nodes) {
+    const pid = runningNodePid(n.home);
+    if (pid !== undefined) throw nodeRunningError(n.home, pid);
+  }
 }
 
 const VERITY_BIN = fileURLToPath(new URL('../../cli/verity.ts', import.meta.url));

@@ -245,17 +245,18 @@ describe('verity start (argument checks only)', () => {
     expect(existsSync(join(home, 'data'))).toBe(false);
   });
 
-  it('a chain store held by another process: one plain error line, exit 1, no stack', async () => {
+  it('a chain store held by another process (no node.pid): one plain line naming it, exit 2, no stack', async () => {
     const home = join(dir, 'locked-home');
     expect((await runVerity(['init', '--home', home])).code).toBe(0);
     const chainDb = join(home, 'data', 'chain');
     const held = await LevelKvStore.open(chainDb); // this test process plays the running node
     try {
       const r = await runVerity(['start', '--home', home]);
-      expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr).toBe(
-        `error: ${chainDb} is locked by another process: a node is probably already running with this home (stop it first) [STORAGE_LOCKED]\n`,
-      );
+      expect(r.code, r.stderr).toBe(2);
+      // LevelDB's lock is the backstop behind HOME/node.pid; /proc/locks names its holder on Linux.
+      const pid = existsSync('/proc/locks') ? String(process.pid) : 'unknown';
+      expect(r.stderr).toBe(`error: a node is already running in ${home} (pid ${pid})\n`);
+      expect(existsSync(join(home, 'node.pid'))).toBe(false);
     } finally {
       await held.close();
     }
