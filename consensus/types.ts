@@ -39,7 +39,10 @@ export type EngineInput<M> =
   | { readonly kind: 'message'; readonly from: number; readonly msg: M; readonly signature: Uint8Array }
   /** A timer fired, with the token it was armed with (see TimerToken). */
   | { readonly kind: 'timeout'; readonly timer: string; readonly token?: TimerToken }
-  /** The mempool went from empty to non-empty. */
+  /**
+   * The mempool went from nothing a block could include to something (a sender's next nonce
+   * arrived); also after a commit that leaves something includable.
+   */
   | { readonly kind: 'txs-available' }
   | {
       readonly kind: 'block-built';

@@ -64,6 +64,12 @@ interface SenderQueue {
   spend: bigint;
   /** Sum of the amounts of this sender's pending unstakes (they spend stake). */
   unstake: bigint;
+  /**
+   * The sender's committed nonce when last read (at admission, and after each block with its
+   * transactions — nothing else changes it): its pending transaction with this nonce, if any, is
+   * one a block can include now. One with a higher nonce waits behind a gap.
+   */
+  base: number;
 }
 
 /** What a transaction takes from its sender's balance and from its stake. */
@@ -86,6 +92,9 @@ export class Mempool {
   /** Recently seen ids (admitted, committed, or refused as replays): insertion-ordered LRU. */
   readonly #seen = new Map<string, true>();
   #bytes = 0;
+  /** Senders whose transaction with their committed nonce is pending (see `includable`). */
+  #ready = 0;
+  /** Called when the pool goes from nothing includable to something includable. */
   onAvailable: (() => void) | undefined;
 
   constructor(account: (address: Uint8Array) => Promise<Account>, opts: MempoolOptions = {}) {
@@ -103,6 +112,26 @@ export class Mempool {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /**
+   * Whether a block could include something now: some sender's next nonce is pending. Not the
+   * same as `size > 0` — a transaction behind a nonce gap waits, and a node that proposed at once
+   * for it would build empty blocks back to back for as long as the gap lasts.
+   */
+  get includable(): boolean {
+    return this.#ready > 0;
+  }
+
+  #isReady(q: SenderQueue): boolean {
+    return q.byNonce.has(q.base);
+  }
+
+  /** Sets a queue's committed nonce, keeping the count of ready senders. */
+  #setBase(q: SenderQueue, base: number): void {
+    const was = this.#isReady(q);
+    q.base = base;
+    this.#ready += Number(this.#isReady(q)) - Number(was);
   }
 
   /** Whether transaction `id` is pending (unlike `seen`, which also covers committed ids). */
@@ -185,17 +214,21 @@ export class Mempool {
       }
     }
     if (queue === undefined) {
-      queue = { byNonce: new Map(), spend: 0n, unstake: 0n };
+      queue = { byNonce: new Map(), spend: 0n, unstake: 0n, base: account.nonce };
       this.#senders.set(senderKey, queue);
+    } else {
+      this.#setBase(queue, account.nonce);
     }
-    const wasEmpty = this.#byId.size === 0;
+    const wasIncludable = this.includable;
+    const wasReady = this.#isReady(queue);
     queue.byNonce.set(nonce, etx);
+    if (!wasReady && this.#isReady(queue)) this.#ready++;
     queue.spend += cost.balance;
     queue.unstake += cost.stake;
     this.#byId.set(idHex, etx);
     this.#bytes += etx.bytes.length;
     this.#markSeen(idHex);
-    if (wasEmpty) this.onAvailable?.();
+    if (!wasIncludable && this.includable) this.onAvailable?.();
     return { ok: true };
   }
 
@@ -224,7 +257,9 @@ export class Mempool {
     const q = this.#senders.get(senderKey);
     const etx = q?.byNonce.get(nonce);
     if (q === undefined || etx === undefined) return;
+    const wasReady = this.#isReady(q);
     q.byNonce.delete(nonce);
+    if (wasReady && !this.#isReady(q)) this.#ready--;
     const cost = costOf(etx);
     q.spend -= cost.balance;
     q.unstake -= cost.stake;
@@ -295,6 +330,7 @@ export class Mempool {
       if (q === undefined) continue;
       const first = q.byNonce.values().next().value as EncodedTransaction;
       const account = await this.#account(first.from);
+      this.#setBase(q, account.nonce);
       let balance = account.balance;
       let stake = account.stake;
       for (const n of [...q.byNonce.keys()].sort((a, b) => a - b)) {

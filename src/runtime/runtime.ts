@@ -830,7 +830,7 @@ export class ConsensusRuntime<M> {
       block: executed.block,
       certificate,
     });
-    if (this.mempool.size > 0) await this.#step({ kind: 'txs-available' });
+    if (this.mempool.includable) await this.#step({ kind: 'txs-available' });
   }
 
   #pruneGuard(height: number): void {

@@ -253,7 +253,7 @@ describe('mempool block selection', () => {
     expect(picked.map(label)).toEqual(['A0', 'B0']);
   });
 
-  it('signals availability when the pool goes from empty to non-empty', async () => {
+  it('signals availability when the pool goes from nothing includable to something', async () => {
     const { pool, set } = setup();
     let signals = 0;
     pool.onAvailable = () => {
@@ -269,5 +269,55 @@ describe('mempool block selection', () => {
     expect(pool.size).toBe(0);
     await pool.add(tx(A, 1));
     expect(signals).toBe(2);
+  });
+
+  it('a transaction behind a nonce gap is not includable, and does not signal; filling the gap does', async () => {
+    const { pool, set } = setup();
+    let signals = 0;
+    pool.onAvailable = () => {
+      signals++;
+    };
+    // A's committed nonce is 0: nonces 2 and 3 wait behind a gap at 0.
+    await pool.add(tx(A, 2));
+    await pool.add(tx(A, 3));
+    expect(pool.size).toBe(2);
+    expect(pool.includable).toBe(false);
+    expect(signals).toBe(0);
+    expect(await selectAll(pool)).toEqual([]);
+    // Another sender's next nonce is includable at once.
+    const b0 = tx(B, 0);
+    await pool.add(b0);
+    expect(pool.includable).toBe(true);
+    expect(signals).toBe(1);
+    set(B, { nonce: 1 });
+    await pool.update([b0]);
+    expect(pool.includable).toBe(false);
+    // Nonce 0 fills part of the gap: includable; once it commits, nonce 1 is still missing.
+    const a0 = tx(A, 0);
+    await pool.add(a0);
+    expect(pool.includable).toBe(true);
+    expect(signals).toBe(2);
+    set(A, { nonce: 1 });
+    await pool.update([a0]);
+    expect(pool.includable).toBe(false);
+    await pool.add(tx(A, 1));
+    expect(pool.includable).toBe(true);
+    expect(signals).toBe(3);
+    expect((await selectAll(pool, new Map([[toHex(A.address), 1]]))).map(label)).toEqual(['A1', 'A2', 'A3']);
+  });
+
+  it('a commit made elsewhere (the transaction never reached this pool) still moves the sender on', async () => {
+    const { pool, set } = setup();
+    await pool.add(tx(A, 1));
+    expect(pool.includable).toBe(false);
+    // A block with A's nonce 0 from another node's mempool commits: A1 becomes includable.
+    set(A, { nonce: 1 });
+    await pool.update([tx(A, 0)]);
+    expect(pool.includable).toBe(true);
+    // Eviction and removal keep the count: dropping the includable one leaves nothing includable.
+    set(A, { nonce: 2 });
+    await pool.update([tx(A, 1)]);
+    expect(pool.size).toBe(0);
+    expect(pool.includable).toBe(false);
   });
 });
