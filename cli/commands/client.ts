@@ -6,10 +6,10 @@ import { toHex } from '../../crypto/bytes.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
 import { verifyBundle } from '../../ledger/bundle.ts';
 import { parseGenesis, trustAnchor } from '../../ledger/genesis.ts';
-import { signTransaction } from '../../ledger/tx.ts';
+import { type EncodedTransaction, signTransaction } from '../../ledger/tx.ts';
 import { loadKey, passphraseFromEnv } from '../../src/keystore.ts';
 import { manifestPath } from '../../src/node/testnet.ts';
-import { RpcClient } from '../../src/rpc/client.ts';
+import { RpcClient, RpcClientError } from '../../src/rpc/client.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
 import {
   type Command,
@@ -24,13 +24,42 @@ import {
 import { LOCAL_TESTNET_DIR } from './node.ts';
 import { operationFromFlags, operationOptions } from './tx.ts';
 
+const DEFAULT_RPC = 'http://127.0.0.1:26601';
+
 const rpcOption = {
   rpc: {
     type: 'string',
     valueName: 'URL',
-    description: 'node RPC URL (default: node 0 of ./.verity/testnet, else http://127.0.0.1:26601)',
+    description: `node RPC: an http(s) URL, HOST:PORT or :PORT (this machine) (default: node 0 of ./.verity/testnet, else ${DEFAULT_RPC})`,
   },
 } as const;
+
+/** HOST:PORT or :PORT without a scheme — what `rpc.listen` in config.toml and `ss -ltn` show. */
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][\w.-]*)?:\d+$/;
+
+/**
+ * The base URL an --rpc value names. People paste a node's listen address as often as its URL,
+ * so HOST:PORT gets http:// and :PORT means this machine (nodes listen on 127.0.0.1 by default).
+ * Anything else must be an http(s) URL the client can append paths to; otherwise it is a usage
+ * error now rather than an "is the node running?" later (fetch fails on such URLs with a bare
+ * TypeError).
+ */
+export function rpcBaseUrl(value: string): string {
+  const shown = value === '' ? '""' : value;
+  const text = HOST_PORT.test(value) ? `http://${value.startsWith(':') ? '127.0.0.1' : ''}${value}` : value;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--rpc ${shown} is not a URL (expected e.g. ${DEFAULT_RPC})`);
+  }
+  const plain = url.username === '' && url.password === '' && url.search === '' && url.hash === '';
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !plain)
+    throw new UsageError(
+      `--rpc ${shown} is not a node RPC URL: http:// or https://, no user, query or fragment (expected e.g. ${DEFAULT_RPC})`,
+    );
+  return url.href.replace(/\/+$/, '');
+}
 
 function localManifest(): { rpc?: string; genesis?: string } {
   const path = manifestPath(resolve(LOCAL_TESTNET_DIR));
@@ -46,12 +75,128 @@ function localManifest(): { rpc?: string; genesis?: string } {
   }
 }
 
+/** The one place --rpc is read: every client command goes through here. */
 function client(values: CommandContext['values']): RpcClient {
-  return new RpcClient(str(values, 'rpc') ?? localManifest().rpc ?? 'http://127.0.0.1:26601');
+  const flag = str(values, 'rpc');
+  return new RpcClient(flag !== undefined ? rpcBaseUrl(flag) : (localManifest().rpc ?? DEFAULT_RPC));
 }
 
 function print(out: CommandContext['out'], data: unknown): void {
   out.result(data, () => JSON.stringify(data, null, 2));
+}
+
+/**
+ * `tx send --wait` when the transaction is pending behind a nonce gap: the node keeps it, but it
+ * cannot commit before the missing nonces do, so waiting for it would not help.
+ */
+export const EXIT_PENDING = 5;
+
+/** What `tx send` knows of the transaction it sent; every outcome reports these facts. */
+interface SentTx {
+  readonly id: string;
+  readonly from: string;
+  readonly nonce: number;
+  /** The node's `nextNonce` for the sender: its committed nonce plus its contiguous pending run. */
+  readonly expectedNonce: number;
+}
+
+type Submitted = Awaited<ReturnType<RpcClient['submitTx']>>;
+
+function nonceFacts(tx: SentTx): string {
+  return `transaction ${tx.id} has nonce ${tx.nonce} but account ${tx.from} expects nonce ${tx.expectedNonce} next`;
+}
+
+/** Nonces expectedNonce..nonce-1 must all commit first; the node has none for expectedNonce. */
+function gapMessage(tx: SentTx): string {
+  const missing =
+    tx.nonce - 1 === tx.expectedNonce
+      ? `nonce ${tx.expectedNonce} does`
+      : `nonces ${tx.expectedNonce}..${tx.nonce - 1} do`;
+  return `${nonceFacts(tx)}: it is pending behind a gap and will not commit until ${missing}`;
+}
+
+/** Why the node refused the nonce, after nonceFacts (by the node's code). */
+const NONCE_REFUSALS: Readonly<Record<string, (tx: SentTx, reason: string) => string>> = {
+  NONCE_TOO_LOW: (tx) => `nonce ${tx.nonce} is already used by a committed transaction; the node refused it`,
+  NONCE_TAKEN: (tx) =>
+    `another pending transaction already uses nonce ${tx.nonce}; the node refused this one`,
+  NONCE_TOO_HIGH: (_tx, reason) => `the node refused it: ${reason}`,
+};
+
+/**
+ * Submits; a refusal of the nonce comes back as the error (the caller reports it with both
+ * nonces), anything else — unreachable node, bad signature, COMMIT_TIMEOUT — is thrown.
+ */
+async function submit(
+  rpc: RpcClient,
+  etx: EncodedTransaction,
+  mode: 'sync' | 'commit',
+): Promise<Submitted | RpcClientError> {
+  try {
+    return await rpc.submitTx(toHex(etx.bytes), mode);
+  } catch (e) {
+    if (e instanceof RpcClientError && NONCE_REFUSALS[e.code] !== undefined) return e;
+    throw e;
+  }
+}
+
+/**
+ * Waits for the commit. If the node gives up waiting, asks again for the account's next nonce:
+ * a gap that opened below the transaction meanwhile is reported here, and the exit code returned.
+ */
+async function submitAndWait(
+  rpc: RpcClient,
+  etx: EncodedTransaction,
+  tx: SentTx,
+  out: CommandContext['out'],
+): Promise<Submitted | RpcClientError | number> {
+  try {
+    return await submit(rpc, etx, 'commit');
+  } catch (e) {
+    if (!(e instanceof RpcClientError) || e.code !== 'COMMIT_TIMEOUT') throw e;
+    const now = { ...tx, expectedNonce: (await rpc.account(tx.from)).nextNonce };
+    if (now.nonce > now.expectedNonce) return pendingBehindGap(out, now);
+    throw e; // still in line (or dropped): the node's "not committed within …" stands
+  }
+}
+
+/** --wait for a transaction that cannot commit yet: say why at once instead of timing out. */
+function pendingBehindGap(out: CommandContext['out'], tx: SentTx): number {
+  const error = gapMessage(tx);
+  out.result(
+    { ok: false, code: 'NONCE_GAP', error, ...tx, pending: true, height: null, receipt: null },
+    () => error,
+  );
+  return EXIT_PENDING;
+}
+
+/** The node refused the nonce: the same facts, as the framework prints errors (exit 1). */
+function refused(out: CommandContext['out'], tx: SentTx, e: RpcClientError): number {
+  const why = NONCE_REFUSALS[e.code]?.(tx, e.message) ?? e.message;
+  const error = `${nonceFacts(tx)}: ${why}`;
+  if (out.json) out.result({ ok: false, code: e.code, error, ...tx, pending: false }, () => error);
+  else process.stderr.write(`error: ${error} [${e.code}]\n`);
+  return EXIT_FAILED;
+}
+
+/** Committed (with --wait) or admitted (without); without --wait a gap is a note, not a failure. */
+function sent(out: CommandContext['out'], tx: SentTx, r: Submitted, wait: boolean): number {
+  const result = {
+    id: r.id,
+    height: r.height ?? null,
+    receipt: r.receipt ?? null,
+    nonce: tx.nonce,
+    from: tx.from,
+    expectedNonce: tx.expectedNonce,
+    pending: r.height === undefined,
+  };
+  out.result(result, () =>
+    wait
+      ? `committed ${r.id} at height ${r.height}: ${r.receipt?.ok ? 'ok' : `failed (${r.receipt?.code})`}`
+      : `submitted ${r.id} (nonce ${tx.nonce}); check with: verity query tx ${r.id}`,
+  );
+  if (!wait && tx.nonce > tx.expectedNonce) out.info(`note: ${gapMessage(tx)}`);
+  return wait && r.receipt && !r.receipt.ok ? EXIT_FAILED : EXIT_OK;
 }
 
 export const txSend: Command = {
@@ -59,6 +204,16 @@ export const txSend: Command = {
   summary: 'sign and submit a transaction (fetches the nonce); --wait returns once it is committed',
   synopsis:
     '--key FILE (--to ADDR --amount N | --put KEY=VALUE | --stake N | --unstake N) [--rpc URL] [--wait] [--nonce N]',
+  description: [
+    "Signs with the account's next nonce as the node sees it (committed plus pending) unless --nonce",
+    'is given. A nonce above that is pending behind a gap: the node keeps the transaction, but it',
+    'cannot commit before the missing nonces do, so --wait does not wait: it says so and exits 5',
+    '(--json: ok false, code NONCE_GAP, pending, nonce, expectedNonce); without --wait it is a note',
+    'on stderr. A nonce the node refuses (already used, taken by another pending transaction, too',
+    'far ahead) is exit 1, naming both nonces.',
+    'Exit codes: 0 committed (without --wait: submitted), 1 refused or failed receipt, 2 usage',
+    'error, 5 pending behind a nonce gap (--wait).',
+  ].join('\n'),
   options: {
     key: { type: 'string', valueName: 'FILE', description: 'sender key file' },
     ...operationOptions,
@@ -74,28 +229,28 @@ export const txSend: Command = {
   examples: ['verity tx send --key alice.json --to verity1… --amount 10 --wait --json'],
   async run({ values, out }) {
     const op = operationFromFlags(values);
+    const explicitNonce = str(values, 'nonce') === undefined ? undefined : intOption(values, 'nonce', 0);
+    const rpc = client(values);
+    const wait = values.wait === true;
     const passphrase = passphraseFromEnv(str(values, 'passphrase-env'));
     const key = await loadKey(required(values, 'key'), {
       expect: 'ed25519',
       ...(passphrase === undefined ? {} : { passphrase }),
     });
-    const rpc = client(values);
     const status = await rpc.status();
     const from = formatAddress(addressFromPublicKey(key.publicKey));
-    const nonce =
-      str(values, 'nonce') !== undefined
-        ? intOption(values, 'nonce', 0)
-        : (await rpc.account(from)).nextNonce;
+    // Asked even with --nonce: a nonce above it cannot commit yet, and --wait must not wait for it.
+    const expectedNonce = (await rpc.account(from)).nextNonce;
+    const nonce = explicitNonce ?? expectedNonce;
     const etx = signTransaction({ chainId: status.chainId, sender: key.publicKey, nonce, op }, key.secretKey);
-    const wait = values.wait === true;
-    const r = await rpc.submitTx(toHex(etx.bytes), wait ? 'commit' : 'sync');
-    const result = { id: r.id, height: r.height ?? null, receipt: r.receipt ?? null, nonce, from };
-    out.result(result, () =>
-      wait
-        ? `committed ${r.id} at height ${r.height}: ${r.receipt?.ok ? 'ok' : `failed (${r.receipt?.code})`}`
-        : `submitted ${r.id} (nonce ${nonce}); check with: verity query tx ${r.id}`,
-    );
-    return wait && r.receipt && !r.receipt.ok ? EXIT_FAILED : EXIT_OK;
+    const tx: SentTx = { id: toHex(etx.id), from, nonce, expectedNonce };
+    const behindGap = nonce > expectedNonce;
+    // Behind a gap it is only admitted (mode=sync): the node keeps it for when the gap fills, and
+    // waiting for a commit that needs other transactions first would only run into the timeout.
+    const r = wait && !behindGap ? await submitAndWait(rpc, etx, tx, out) : await submit(rpc, etx, 'sync');
+    if (typeof r === 'number') return r;
+    if (r instanceof RpcClientError) return refused(out, tx, r);
+    return wait && behindGap ? pendingBehindGap(out, tx) : sent(out, tx, r, wait);
   },
 };
 
