@@ -1,15 +1,3 @@
-// Client commands that must fail loudly (issue 17): an --rpc value that is not a URL is a usage
-// error while HOST:PORT and :PORT are accepted; `tx send --wait` with a nonce behind a gap says so
-// at once (exit 5) instead of waiting for a commit that cannot come, and a refused nonce names
-// both nonces. The CLI runs as a real process against real single-validator nodes started in
-// this process (as in test/unit/rpc.test.ts); one case needs a node whose commit wait times out
-// and is played by a scripted HTTP server.
-//
-// Each nonce-gap case gets a node of its own, so that a pending transaction of one case cannot
-// shape another. (Writing them found that a transaction behind a gap made the node propose empty
-// blocks back to back — it saw a non-empty mempool — and starve every later submission: the last
-// test here is the regression test.)
-import { mkdtemp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,13 +8,11 @@ import { toHex } from '../../crypto/bytes.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
-import { defaultConfig } from '../../src/node/config.ts';
-import { VerityNode } from '../../src/node/node.ts';
-import { createTestnet, type TestnetManifest } from '../../src/node/testnet.ts';
+import type { VerityNode } from '../../src/node/node.ts';
+import type { TestnetManifest } from '../../src/node/testnet.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
-import { silentLogger } from '../../src/runtime/ports.ts';
 import { parseJsonOutput, runVerity } from '../helpers/cli.ts';
-import { InProcessHub } from '../helpers/inprocess-network.ts';
+import { singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
 
 const CHAIN_ID = 'tx-wait-test';
 /** Short, so that the old behaviour (waiting for the node's timeout) fails this file quickly. */
@@ -41,23 +27,9 @@ interface TestNode {
 
 /** A fresh single-validator chain with two funded accounts, its RPC on a free port. */
 async function startNode(): Promise<TestNode> {
-  const dir = await mkdtemp(join(tmpdir(), 'verity-tx-wait-'));
-  const manifest = await createTestnet({
-    dir,
-    validators: 1,
-    engine: 'tendermint',
-    engineParams: { emptyBlockIntervalMs: 200 },
-    accounts: 2,
-    chainId: CHAIN_ID,
-  });
-  const cfg = defaultConfig('node0');
-  cfg.rpc.listen = '127.0.0.1:0';
-  cfg.rpc.commitTimeoutMs = COMMIT_TIMEOUT_MS;
-  const node = await VerityNode.start({
-    home: manifest.nodes[0]!.home,
-    config: cfg,
-    logger: silentLogger,
-    network: new InProcessHub().factory(),
+  const manifest = await singleValidatorTestnet({ chainId: CHAIN_ID, accounts: 2 });
+  const node = await startSingleNode(manifest, (cfg) => {
+    cfg.rpc.commitTimeoutMs = COMMIT_TIMEOUT_MS;
   });
   return { node, rpc: new RpcClient(node.rpcUrl), manifest };
 }

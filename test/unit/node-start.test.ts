@@ -3,9 +3,7 @@
 // port bound, no store open, no node.pid — and says which setting to change.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,23 +11,15 @@ import { NetError } from '../../src/net/errors.ts';
 import { defaultConfig } from '../../src/node/config.ts';
 import { ListenError, NodeRunningError } from '../../src/node/errors.ts';
 import { type NetworkFactory, VerityNode } from '../../src/node/node.ts';
-import { createTestnet } from '../../src/node/testnet.ts';
 import { silentLogger } from '../../src/runtime/ports.ts';
 import { InProcessHub } from '../helpers/inprocess-network.ts';
+import { singleValidatorTestnet } from '../helpers/single-node.ts';
 
 let home: string;
 const LEVEL_KV = fileURLToPath(new URL('../../src/storage/level-kv.ts', import.meta.url));
 
 beforeAll(async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'verity-node-start-'));
-  const m = await createTestnet({
-    dir,
-    validators: 1,
-    engine: 'tendermint',
-    engineParams: { emptyBlockIntervalMs: 200 },
-    accounts: 1,
-    chainId: 'start-test',
-  });
+  const m = await singleValidatorTestnet({ chainId: 'start-test', accounts: 1 });
   home = m.nodes[0]?.home as string;
 }, 60_000);
 

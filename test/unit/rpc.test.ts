@@ -1,7 +1,5 @@
 // The node's RPC against a real single-validator node (LevelDB, real timers), networked in-process.
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../crypto/bytes.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
@@ -9,39 +7,22 @@ import { verifyBundle } from '../../ledger/bundle.ts';
 import { parseGenesis, trustAnchor } from '../../ledger/genesis.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
-import { defaultConfig } from '../../src/node/config.ts';
-import { VerityNode } from '../../src/node/node.ts';
-import { createTestnet } from '../../src/node/testnet.ts';
+import type { VerityNode } from '../../src/node/node.ts';
 import { RpcClient, type RpcClientError } from '../../src/rpc/client.ts';
-import { silentLogger } from '../../src/runtime/ports.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
-import { InProcessHub } from '../helpers/inprocess-network.ts';
+import { singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
 
 let node: VerityNode;
 let rpc: RpcClient;
-let dir: string;
+let genesisFile: string;
 let account: Awaited<ReturnType<typeof loadKey>>;
 let chainId: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'verity-rpc-'));
-  const m = await createTestnet({
-    dir,
-    validators: 1,
-    engine: 'tendermint',
-    engineParams: { emptyBlockIntervalMs: 200 },
-    accounts: 2,
-    chainId: 'rpc-test',
-  });
+  const m = await singleValidatorTestnet({ chainId: 'rpc-test', accounts: 2 });
   chainId = m.chainId;
-  const cfg = defaultConfig('node0');
-  cfg.rpc.listen = '127.0.0.1:0';
-  node = await VerityNode.start({
-    home: m.nodes[0]!.home,
-    config: cfg,
-    logger: silentLogger,
-    network: new InProcessHub().factory(),
-  });
+  genesisFile = m.genesis;
+  node = await startSingleNode(m);
   rpc = new RpcClient(node.rpcUrl);
   account = await loadKey(m.accounts[0]!.keyFile);
 }, 60_000);
@@ -85,7 +66,7 @@ describe('RPC', () => {
     const acct = await rpc.account(formatAddress(to));
     expect(acct.balance).toBe('7');
     expect((await rpc.account(formatAddress(from))).nextNonce).toBe(1);
-    const genesis = parseGenesis(JSON.parse(await readFile(join(dir, 'genesis.json'), 'utf8')));
+    const genesis = parseGenesis(JSON.parse(await readFile(genesisFile, 'utf8')));
     for (const path of [
       `/proof/tx?id=${r.id}`,
       `/proof/account?address=${formatAddress(to)}`,
