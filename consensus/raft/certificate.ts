@@ -1,0 +1,166 @@
+/**
+ * Raft commit certificates (kind `raft-majority-acks`): proof, to a light client that trusts only
+ * genesis, that block B (height h, hash H) is committed by the Raft commit rule.
+ *
+ * Payload RLP([term, header(D), [[validator, signature]…], [ancestry…]?]):
+ *  - D is the acknowledged block: B itself, or (ancestry present) a descendant of B;
+ *  - every signature is an acknowledgement, ackBytes(chain, term, D.height, hash(D)) (entry.ts),
+ *    of a distinct validator; together they hold a majority of the power (> 1/2);
+ *  - the term rule (Raft §5.4.2, Figure 8): D's own term, in its header's engine data, is `term`.
+ *    A leader only counts replicas of an entry of its own term: acknowledgements of an older-term
+ *    entry prove it stored, not committed — Figure 8 shows one overwritten after exactly that;
+ *  - for an ancestor, an RFC 9162 inclusion proof that H is leaf h of D's `historyRoot` (the tree
+ *    of the hashes of blocks 0 … D.height − 1), as HotStuff's ancestry proofs do: O(log D.height)
+ *    hashes however far below D the block lies.
+ * Why that proves commitment: a majority stored D while in term `term`, and D was created in that
+ * term; any later leader needs a vote from one of them, and none votes for a log less up-to-date
+ * than its own (§5.4.1) — so every later leader holds D, and with it (by hash) all of D's ancestry.
+ *
+ * Guarantee: this is a CRASH-FAULT certificate. The argument assumes every validator follows the
+ * protocol — a majority that lies (acknowledges without storing, votes twice) can sign a
+ * certificate for a block that is later overwritten. It is exactly as good as the assumption that
+ * members do not lie; it is not Byzantine evidence of anything.
+ */
+import { equalBytes } from '../../crypto/bytes.ts';
+import { ed25519 } from '../../crypto/ed25519.ts';
+import { type BlockHeader, decodeHeaderItem, headerFields, headerHash } from '../../ledger/block.ts';
+import type {
+  CertificateCheck,
+  CertificateScheme,
+  CommitCertificate,
+  QuorumVote,
+  TrustAnchor,
+} from '../../ledger/certificate.ts';
+import { asBytes, asList, asSafeUint, DecodeError } from '../../ledger/codec.ts';
+import { leafHash, verifyInclusion } from '../../ledger/log/index.ts';
+import { ackBytes, type CommitProof, decodeEngineData, RAFT_ENGINE } from './entry.ts';
+
+export const RAFT_CERT_KIND = 'raft-majority-acks';
+/** An inclusion proof in a tree of < 2^53 leaves has at most 53 hashes. */
+const MAX_ANCESTRY_HASHES = 64;
+const MAX_ACKS = 10_000;
+
+export const RAFT_CERT_GUARANTEE =
+  'crash-fault certificate: a majority of the power acknowledged the block (or a same-term descendant) in the term that created it; as good as the assumption that validators do not lie';
+
+export interface RaftCertificate extends CommitCertificate {
+  readonly kind: typeof RAFT_CERT_KIND;
+  /** The term the acknowledgements were given in; D's own term. */
+  readonly term: number;
+  /** D: the acknowledged block's header. */
+  readonly header: BlockHeader;
+  readonly acks: readonly QuorumVote[];
+  /** Present when the certified block is an ancestor of D: its inclusion proof in D's historyRoot. */
+  readonly ancestry?: readonly Uint8Array[];
+}
+
+/** The certificate of block (`height`, `blockHash`) from a proof for D (`header`); `ancestry` below D. */
+export function raftCertificate(
+  proof: CommitProof,
+  header: BlockHeader,
+  height: number,
+  blockHash: Uint8Array,
+  ancestry?: readonly Uint8Array[],
+): RaftCertificate {
+  const base = {
+    kind: RAFT_CERT_KIND,
+    height,
+    blockHash,
+    term: proof.term,
+    header,
+    acks: proof.acks,
+  } as const;
+  return ancestry === undefined ? base : { ...base, ancestry };
+}
+
+function fail(reason: string): CertificateCheck {
+  return { ok: false, reason };
+}
+
+/** The structural rules (everything but the signatures): a reason, or undefined. */
+export function certificateRuleViolation(
+  cert: RaftCertificate,
+  trust: Pick<TrustAnchor, 'chainId' | 'validators'>,
+): string | undefined {
+  const d = cert.header;
+  if (d.chainId !== trust.chainId) return `acknowledged header is for chain "${d.chainId}"`;
+  if (!equalBytes(d.validatorsHash, trust.validators.hash))
+    return 'acknowledged header has another validator set';
+  if (d.engine !== RAFT_ENGINE) return `acknowledged header is from engine "${d.engine}"`;
+  let term: number;
+  try {
+    term = decodeEngineData(d.engineData).term;
+  } catch (e) {
+    return `acknowledged header: ${(e as Error).message}`;
+  }
+  if (term !== cert.term)
+    return `acknowledgements of term ${cert.term} for an entry of term ${term}: only an entry of the acknowledging term commits by replication (Raft §5.4.2)`;
+  const hash = headerHash(d);
+  if (cert.ancestry === undefined) {
+    if (d.height !== cert.height || !equalBytes(hash, cert.blockHash))
+      return 'the acknowledged block is not the certified block';
+  } else {
+    if (d.height <= cert.height) return `ancestry proof through block ${d.height}, not above ${cert.height}`;
+    if (!verifyInclusion(leafHash(cert.blockHash), cert.height, d.height, cert.ancestry, d.historyRoot))
+      return `block is not in the history of block ${d.height}`;
+  }
+  let last = -1;
+  for (const ack of cert.acks) {
+    if (ack.validator <= last) return 'acknowledgements are not in strictly increasing validator order';
+    last = ack.validator;
+    if (trust.validators.at(ack.validator) === undefined)
+      return `acknowledgement from unknown validator index ${ack.validator}`;
+  }
+  const power = trust.validators.powerOf(cert.acks.map((a) => a.validator));
+  if (power < trust.validators.majorityPower)
+    return `acknowledgers hold ${power} of ${trust.validators.totalPower} power; need ${trust.validators.majorityPower}`;
+  return undefined;
+}
+
+export const raftCertificateScheme: CertificateScheme<RaftCertificate> = {
+  kind: RAFT_CERT_KIND,
+  encodePayload(cert) {
+    const payload = [cert.term, headerFields(cert.header), cert.acks.map((a) => [a.validator, a.signature])];
+    return cert.ancestry === undefined ? payload : [...payload, [...cert.ancestry]];
+  },
+  decodePayload(item, height, blockHash) {
+    const f = asList(item, RAFT_CERT_KIND);
+    if (f.length !== 3 && f.length !== 4)
+      throw new DecodeError('MALFORMED', `${RAFT_CERT_KIND}: expected 3 or 4 fields, got ${f.length}`);
+    const term = asSafeUint(f[0], `${RAFT_CERT_KIND}.term`);
+    const header = decodeHeaderItem(f[1]);
+    const items = asList(f[2], `${RAFT_CERT_KIND}.acks`);
+    if (items.length > MAX_ACKS) throw new DecodeError('MALFORMED', `${RAFT_CERT_KIND}: too many acks`);
+    const acks = items.map((a, i) => {
+      const pair = asList(a, `${RAFT_CERT_KIND}.acks[${i}]`, 2);
+      return {
+        validator: asSafeUint(pair[0], `${RAFT_CERT_KIND}.acks[${i}].validator`),
+        signature: asBytes(pair[1], `${RAFT_CERT_KIND}.acks[${i}].signature`, { length: 64 }),
+      };
+    });
+    const base = { kind: RAFT_CERT_KIND, height, blockHash, term, header, acks } as const;
+    if (f.length === 3) return base;
+    const proof = asList(f[3], `${RAFT_CERT_KIND}.ancestry`);
+    if (proof.length === 0 || proof.length > MAX_ANCESTRY_HASHES)
+      throw new DecodeError(
+        'MALFORMED',
+        `${RAFT_CERT_KIND}: ancestry proof of 1..${MAX_ANCESTRY_HASHES} hashes`,
+      );
+    return {
+      ...base,
+      ancestry: proof.map((p, i) => asBytes(p, `${RAFT_CERT_KIND}.ancestry[${i}]`, { length: 32 })),
+    };
+  },
+  verify(cert, trust) {
+    if (cert.kind !== RAFT_CERT_KIND) return fail(`not a ${RAFT_CERT_KIND} certificate`);
+    const violation = certificateRuleViolation(cert, trust);
+    if (violation !== undefined) return fail(violation);
+    const message = ackBytes(trust.chainId, cert.term, cert.header.height, headerHash(cert.header));
+    for (const ack of cert.acks) {
+      const v = trust.validators.at(ack.validator);
+      if (v === undefined || !ed25519.verify(ack.signature, message, v.publicKey))
+        return fail(`bad acknowledgement signature from validator ${ack.validator} (${v?.name ?? '?'})`);
+    }
+    return { ok: true };
+  },
+};

@@ -1,0 +1,1035 @@
+/**
+ * Raft (Ongaro & Ousterhout, "In Search of an Understandable Consensus Algorithm (Extended
+ * Version)", 2014) as a sans-I/O engine, with the etcd-io/raft additions a production cluster
+ * runs with: PreVote (thesis §9.6), CheckQuorum, the leader's no-op entry on election (§8) and
+ * conflict hints for the nextIndex back-off. Section and figure numbers below are the paper's.
+ *
+ * Mapping onto Verity (consensus/types.ts):
+ *  - an entry is a block (entry.ts): index = height, term in the header's engine data; the
+ *    committed prefix is the chain store (the runtime's head), the uncommitted suffix lives in this
+ *    engine's WAL records (records.ts) and is executed speculatively by the runtime before a
+ *    follower acknowledges it;
+ *  - AppendEntries replies are signed acknowledgements (ackBytes): a majority of them for an entry
+ *    of the leader's own term is the commit certificate (certificate.ts), shipped to followers in
+ *    every append so they commit the same blocks with the same certificates;
+ *  - persistent state (term, vote, entries) goes out as `persist` outputs, which the runtime makes
+ *    durable before any message of the same step leaves — Figure 2's "before responding to RPCs".
+ *
+ * Replication: the leader broadcasts each new entry once (observers follow from it) and a
+ * heartbeat every heartbeatMs; a follower that lacks what an append builds on rejects it with a
+ * hint, and the leader repairs it with one append in flight at a time. The leader keeps at most
+ * `maxInflight` entries beyond its commit point.
+ */
+
+import { equalBytes } from '../../crypto/bytes.ts';
+import { invariant } from '../../crypto/errors.ts';
+import { type Block, headerHash } from '../../ledger/block.ts';
+import { ExtendedTree, leafHash } from '../../ledger/log/index.ts';
+import type { ValidatorSet } from '../../ledger/validators.ts';
+import { type BlockId, blockId } from '../block-id.ts';
+import { decodeRecord, encodeRecord, readRecord } from '../record.ts';
+import { tokenIs } from '../timeouts.ts';
+import type {
+  ConsensusEngine,
+  EngineContext,
+  EngineInput,
+  EngineOutput,
+  EngineStatus,
+  HeadInfo,
+  TimerToken,
+} from '../types.ts';
+import { VoteSet } from '../vote-set.ts';
+import { certificateRuleViolation, raftCertificate } from './certificate.ts';
+import { type CommitProof, encodeEngineData, termOfHeader } from './entry.ts';
+import { type LogBounds, type LogEntry, logEntry, RaftLog } from './log.ts';
+import { type AppendEntry, MAX_APPEND_ENTRIES, type RaftMessage } from './messages.ts';
+import type { RaftParams } from './params.ts';
+import { Progress } from './progress.ts';
+import {
+  ENTRY_PREFIX,
+  ENTRY_RECORD,
+  entryKey,
+  HEAD_KEY,
+  HEAD_RECORD,
+  type HeadTerm,
+  STATE_KEY,
+  STATE_RECORD,
+} from './records.ts';
+
+type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
+type Ballot = 'granted' | 'denied';
+type Append = Extract<RaftMessage, { type: 'append' }>;
+type OwedAck = { readonly term: number; readonly index: number; readonly hash: Uint8Array };
+
+/** Blocks one repair append carries, by bytes (at least one block). */
+const MAX_REPAIR_BYTES = 4 * 1024 * 1024;
+/** Acknowledgements waiting for execution; older ones are dropped (a later heartbeat asks again). */
+const MAX_OWED_ACKS = 256;
+
+export interface RaftEngineOptions {
+  /**
+   * TEST ONLY — the mistake of Figure 8: the leader also commits an entry of an EARLIER term once
+   * a majority stores it. parseRaftParams refuses it; tests construct the engine with it to show
+   * the rule is what keeps agreement (test/unit/raft-paper.test.ts).
+   */
+  readonly unsafeCommitPreviousTerm?: boolean;
+}
+
+const EMPTY_HEAD: HeadInfo = {
+  height: 0,
+  hash: new Uint8Array(32),
+  time: { ms: 0, logical: 0 },
+  history: [],
+};
+
+export class RaftEngine implements ConsensusEngine<RaftMessage> {
+  readonly #ctx: EngineContext;
+  readonly #p: RaftParams;
+  readonly #validators: ValidatorSet;
+  /** This validator's index; undefined for an observer, which follows and commits but never votes. */
+  readonly #self: number | undefined;
+  readonly #unsafeCommitPreviousTerm: boolean;
+  #out: EngineOutput<RaftMessage>[] = [];
+  #started = false;
+
+  // Figure 2, persistent state on all servers (records.ts).
+  #term = 0;
+  #votedFor: number | undefined;
+  #log = new RaftLog(EMPTY_HEAD, 0, { floor: { index: 0, term: 0 }, ceiling: 0 });
+
+  // Volatile state on all servers.
+  #role: Role = 'follower';
+  #leader: number | undefined;
+  /** Heard from the leader less than electionTimeoutMs ago (the `lease` timer ends it). */
+  #leaseActive = false;
+  /** This (pre-)campaign's votes. */
+  #ballots: VoteSet<Uint8Array, Ballot> | undefined;
+  /** The best commit proof known: this leader's own, or the last one a leader shipped. */
+  #proof: CommitProof | undefined;
+  /** The highest height a `commit` was output for (committed, or on its way). */
+  #emitted = 0;
+  readonly #validity = new Map<BlockId, 'pending' | 'valid' | 'invalid'>();
+  /** Acknowledgements owed to the leader, sent once the entries they cover are executed. */
+  #owedAcks: OwedAck[] = [];
+  /** The committed head before the current one, with its term (records.ts, HEAD_RECORD). */
+  #previousHead: HeadTerm | undefined;
+  #elections = 0;
+
+  // Volatile state on leaders, reinitialized after election.
+  #progress: Progress | undefined;
+  /** Acknowledgements of this term, per index, by block. */
+  readonly #acks = new Map<number, VoteSet<Uint8Array, BlockId>>();
+  #commitIndex = 0;
+  /** The commitIndex the leader last asked every follower to acknowledge exactly (#advanceCommit). */
+  #alignedAt = 0;
+  /** The block being built, and heartbeats since it was asked for (a build the runtime dropped). */
+  #building: { height: number; heartbeats: number } | undefined;
+  #txsPending = false;
+
+  constructor(ctx: EngineContext, params: RaftParams, options: RaftEngineOptions = {}) {
+    this.#ctx = ctx;
+    this.#p = params;
+    this.#validators = ctx.validators;
+    this.#self = ctx.self;
+    this.#unsafeCommitPreviousTerm = options.unsafeCommitPreviousTerm === true;
+  }
+
+  status(): EngineStatus {
+    return {
+      height: this.#log.head.height + 1,
+      round: this.#term,
+      step: this.#role,
+      ...(this.#leader === undefined ? {} : { leader: this.#leader }),
+      viewChanges: this.#elections,
+    };
+  }
+
+  /** For tests and operators: the uncommitted log, and the leader's commitIndex. */
+  inspect(): {
+    term: number;
+    votedFor: number | undefined;
+    role: Role;
+    lastIndex: number;
+    /** The committed head's term, if known (HeadInfo does not carry it). */
+    headTerm: number | undefined;
+    commitIndex: number;
+    entries: ReadonlyArray<{ index: number; term: number; hash: Uint8Array }>;
+  } {
+    return {
+      term: this.#term,
+      votedFor: this.#votedFor,
+      role: this.#role,
+      lastIndex: this.#log.lastIndex,
+      headTerm: this.#log.head.term,
+      commitIndex: Math.max(this.#commitIndex, this.#emitted),
+      entries: this.#log.uncommitted.map((e) => ({ index: e.index, term: e.term, hash: e.hash })),
+    };
+  }
+
+  step(input: EngineInput<RaftMessage>): EngineOutput<RaftMessage>[] {
+    this.#out = [];
+    switch (input.kind) {
+      case 'start':
+        this.#onStart(input.head, input.recovered);
+        break;
+      case 'message':
+        if (this.#started) this.#onMessage(input.from, input.msg, input.signature);
+        break;
+      case 'timeout':
+        if (this.#started) this.#onTimeout(input.timer, input.token);
+        break;
+      case 'txs-available':
+        this.#txsPending = true;
+        this.#maybeBuild();
+        break;
+      case 'block-built':
+        this.#onBlockBuilt(input.height, input.round, input.hash, input.block);
+        break;
+      case 'executed':
+        this.#onExecuted(input.hash, input.valid, input.code);
+        break;
+      case 'committed':
+        if (this.#started) this.#onCommitted(input.head, input.block);
+        break;
+    }
+    return this.#out;
+  }
+
+  // -- start and restart ----------------------------------------------------------------------
+
+  /**
+   * Restores term, vote and the uncommitted entries. An entry record that does not decode throws,
+   * and the runtime halts: an acknowledged entry the node no longer holds could undo a commit.
+   */
+  #onStart(head: HeadInfo, recovered: ReadonlyMap<string, Uint8Array>): void {
+    this.#started = true;
+    const state = recovered.get(STATE_KEY);
+    if (state !== undefined) {
+      const s = decodeRecord(STATE_RECORD, state);
+      this.#term = s.term;
+      this.#votedFor = s.votedFor;
+    }
+    const stored: Array<{ key: string; entry: LogEntry }> = [];
+    for (const [key, bytes] of recovered)
+      if (key.startsWith(ENTRY_PREFIX))
+        stored.push({ key, entry: logEntry(decodeRecord(ENTRY_RECORD, bytes)) });
+    stored.sort((a, b) => a.entry.index - b.entry.index);
+    const known = this.#recoverHead(head, recovered, stored);
+    this.#log = new RaftLog(head, known.term, known.bounds);
+    for (const { key, entry } of stored) {
+      const log = this.#log;
+      if (
+        entry.index > head.height &&
+        entry.index === log.lastIndex + 1 &&
+        equalBytes(entry.block.header.parentHash, log.lastHash)
+      ) {
+        this.#appendEntry(entry, { persist: false });
+        continue;
+      }
+      // The head's own entry stays until the next commit (see #onCommitted). Below the head: the
+      // chain store holds it. Above it but off the chain: a branch the chain did not take.
+      if (entry.index !== head.height || !equalBytes(entry.hash, head.hash))
+        this.#out.push({ kind: 'forget', key });
+    }
+    this.#emitted = head.height;
+    this.#commitIndex = head.height;
+    this.#note('info', 'start', {
+      term: this.#term,
+      head: head.height,
+      entries: this.#log.uncommitted.length,
+    });
+    this.#armElection();
+  }
+
+  /**
+   * The committed head's term — genesis is 0; else from a stored entry or the head record — and,
+   * for when it is not known, the log's bounds (log.ts, LogBounds). Without a readable record the
+   * ceiling is unbounded: this node then refuses every vote until an append names its head's term.
+   */
+  #recoverHead(
+    head: HeadInfo,
+    recovered: ReadonlyMap<string, Uint8Array>,
+    stored: ReadonlyArray<{ entry: LogEntry }>,
+  ): { term: number | undefined; bounds: LogBounds } {
+    if (head.height === 0) return { term: 0, bounds: { floor: { index: 0, term: 0 }, ceiling: 0 } };
+    const read = readRecord(HEAD_RECORD, recovered.get(HEAD_KEY));
+    if (read !== undefined && 'error' in read)
+      this.#note('warn', 'unreadable head record', { error: read.error });
+    const record = read !== undefined && 'value' in read ? read.value : undefined;
+    let term: number | undefined;
+    let floor = { index: 0, term: 0 };
+    for (const h of record?.heads ?? []) {
+      if (h.height === head.height && equalBytes(h.hash, head.hash)) term = h.term;
+      // A head committed earlier, below this one: an ancestor whose term is known.
+      else if (h.height < head.height && h.height > floor.index) floor = { index: h.height, term: h.term };
+    }
+    let held = 0;
+    for (const { entry } of stored) {
+      if (entry.index > head.height) continue;
+      held = Math.max(held, entry.term);
+      if (entry.index === head.height && equalBytes(entry.hash, head.hash)) term = entry.term;
+    }
+    if (term !== undefined) this.#previousHead = record?.heads.find((h) => h.height < head.height);
+    const ceiling =
+      record === undefined
+        ? Number.MAX_SAFE_INTEGER
+        : Math.max(record.ceiling, held, ...record.heads.map((h) => h.term));
+    return { term, bounds: { floor, ceiling } };
+  }
+
+  // -- messages: the rules for all servers ----------------------------------------------------
+
+  #onMessage(from: number, msg: RaftMessage, signature: Uint8Array): void {
+    if (this.#validators.at(from) === undefined) return;
+    // An observer only follows the leader's appends and commit notices.
+    if (this.#self === undefined && msg.type !== 'append' && msg.type !== 'commit') return;
+    if (msg.term > this.#term && !this.#adoptHigherTerm(from, msg)) return;
+    if (msg.term < this.#term) {
+      this.#answerStale(from, msg);
+      return;
+    }
+    switch (msg.type) {
+      case 'append':
+        this.#onAppend(from, msg);
+        break;
+      case 'ack':
+        this.#onAck(from, msg, signature);
+        break;
+      case 'reject':
+        this.#onReject(from, msg);
+        break;
+      case 'vote-request':
+        this.#onVoteRequest(from, msg);
+        break;
+      case 'vote':
+        this.#onVote(from, msg, signature);
+        break;
+      case 'commit':
+        this.#onCommitNotice(from, msg.proof);
+        break;
+    }
+  }
+
+  /**
+   * §5.1: a message of a higher term makes this node a follower in that term — with etcd's
+   * exceptions. Returns whether the message is processed further.
+   */
+  #adoptHigherTerm(from: number, m: RaftMessage): boolean {
+    if (m.type === 'vote-request') {
+      // Thesis §9.6 (and etcd with CheckQuorum): within an election timeout of hearing from a
+      // leader, a vote request neither gets a vote nor moves the term — so a node that was cut
+      // off cannot depose a leader the others still hear from.
+      if (this.#inLease() && (m.pre || this.#p.checkQuorum)) {
+        this.#note('debug', 'ignoring a vote request while the leader is live', {
+          from,
+          term: m.term,
+          pre: m.pre,
+        });
+        return false;
+      }
+      if (m.pre) return true; // a pre-vote changes no term
+      this.#becomeFollower(m.term, undefined);
+      return true;
+    }
+    // A granted pre-vote carries the term the candidate is about to run in, not the voter's.
+    if (m.type === 'vote' && m.pre && m.granted) return true;
+    const fromLeader = m.type === 'append' || m.type === 'commit';
+    this.#becomeFollower(m.term, fromLeader ? from : undefined);
+    return fromLeader;
+  }
+
+  /**
+   * A message of an older term. AppendEntries and RequestVote are answered with the current term
+   * (§5.1), so a stale leader or candidate steps down. With CheckQuorum this is also what frees a
+   * node that ran ahead in term while its peers ignored its vote requests: the leader's next
+   * heartbeat draws a reply in the higher term, and an election follows (etcd's "stuck candidate").
+   */
+  #answerStale(from: number, m: RaftMessage): void {
+    if (this.#self === undefined || from === this.#self) return;
+    if (m.type === 'append')
+      this.#send(from, { type: 'reject', term: this.#term, index: m.prevIndex, hintIndex: 0, hintTerm: 0 });
+    else if (m.type === 'vote-request')
+      this.#send(from, { type: 'vote', term: this.#term, candidate: from, granted: false, pre: m.pre });
+  }
+
+  #inLease(): boolean {
+    return this.#leader !== undefined && (this.#role === 'leader' || this.#leaseActive);
+  }
+
+  // -- roles ----------------------------------------------------------------------------------
+
+  /** Follower of `leader` (if known) in `term` ≥ the current one; a new term clears the vote. */
+  #becomeFollower(term: number, leader: number | undefined): void {
+    invariant(term >= this.#term, () => `raft: term moving down from ${this.#term} to ${term}`);
+    if (term > this.#term) {
+      this.#term = term;
+      this.#votedFor = undefined;
+      this.#leaseActive = false;
+      this.#persistState();
+    }
+    if (this.#role === 'leader') this.#stopLeading();
+    this.#role = 'follower';
+    this.#leader = leader;
+    this.#ballots = undefined;
+    this.#armElection();
+  }
+
+  #stopLeading(): void {
+    this.#out.push({ kind: 'cancel-timer', timer: 'heartbeat' });
+    this.#out.push({ kind: 'cancel-timer', timer: 'check-quorum' });
+    this.#progress = undefined;
+    this.#acks.clear();
+    this.#building = undefined;
+    this.#alignedAt = 0;
+    this.#note('info', 'no longer leading', { term: this.#term });
+  }
+
+  /**
+   * §5.2: a follower that hears from no leader for an election timeout starts an election: a new
+   * term, a vote for itself (on disk first), RequestVote to everyone. With PreVote it first asks
+   * whether it could win (for term + 1, changing nothing), and runs only if a majority says so.
+   */
+  #campaign(pre: boolean): void {
+    const self = this.#self;
+    invariant(self !== undefined, 'raft: an observer never campaigns');
+    if (!pre) {
+      this.#term++;
+      this.#votedFor = self;
+      this.#persistState();
+      this.#elections++;
+    }
+    this.#role = pre ? 'pre-candidate' : 'candidate';
+    this.#leader = undefined;
+    this.#leaseActive = false;
+    this.#ballots = new VoteSet(this.#validators);
+    this.#ballots.add(self, 'granted', new Uint8Array(0));
+    this.#note('debug', pre ? 'pre-vote' : 'election', { term: this.#term + (pre ? 1 : 0) });
+    this.#out.push({
+      kind: 'broadcast',
+      msg: { type: 'vote-request', term: pre ? this.#term + 1 : this.#term, ...this.#log.claim(), pre },
+    });
+    // §5.2: a split vote ends by the timeout (randomized anew), and the next election.
+    this.#armElection();
+    this.#tally();
+  }
+
+  /** A majority of the power granting wins; a majority denying ends the (pre-)campaign. */
+  #tally(): void {
+    const b = this.#ballots;
+    if (b === undefined) return;
+    const majority = this.#validators.majorityPower;
+    if (b.powerFor('granted') >= majority) {
+      if (this.#role === 'pre-candidate') this.#campaign(false);
+      else this.#becomeLeader();
+    } else if (b.powerFor('denied') >= majority) {
+      this.#becomeFollower(this.#term, undefined);
+    }
+  }
+
+  #becomeLeader(): void {
+    const self = this.#self;
+    invariant(self !== undefined && this.#role === 'candidate', 'raft: only a candidate becomes leader');
+    this.#role = 'leader';
+    this.#leader = self;
+    this.#ballots = undefined;
+    this.#progress = new Progress(this.#validators, self, this.#log.lastIndex);
+    this.#acks.clear();
+    this.#commitIndex = this.#emitted;
+    this.#alignedAt = 0;
+    this.#building = undefined;
+    this.#out.push({ kind: 'cancel-timer', timer: 'election' });
+    this.#out.push({ kind: 'cancel-timer', timer: 'lease' });
+    this.#note('info', 'elected', { term: this.#term, lastIndex: this.#log.lastIndex });
+    this.#arm('heartbeat', this.#p.heartbeatMs);
+    if (this.#p.checkQuorum) this.#arm('check-quorum', this.#p.electionTimeoutMs);
+    // §5.2: heartbeats at once, to establish authority; §8: an entry of the new term at once, so
+    // that the entries of earlier terms commit with it (they never commit by counting, §5.4.2).
+    this.#broadcastHeartbeat(this.#log.lastIndex);
+    this.#maybeBuild();
+  }
+
+  // -- elections ------------------------------------------------------------------------------
+
+  /**
+   * RequestVote receiver (Figure 2, §5.2, §5.4.1): grant if this node has not voted for someone
+   * else this term (and follows no leader in it), and the candidate's log is at least as
+   * up-to-date. A pre-vote for a later term is granted on the log alone — it binds nothing.
+   */
+  #onVoteRequest(from: number, m: Extract<RaftMessage, { type: 'vote-request' }>): void {
+    const self = this.#self;
+    if (self === undefined || from === self) return; // own campaign: counted when it started
+    const free = this.#votedFor === from || (this.#votedFor === undefined && this.#leader === undefined);
+    const canVote = free || (m.pre && m.term > this.#term);
+    if (!canVote || !this.#log.isUpToDate(m.lastTerm, m.lastIndex)) {
+      this.#send(from, { type: 'vote', term: this.#term, candidate: from, granted: false, pre: m.pre });
+      return;
+    }
+    if (!m.pre) {
+      // One vote per term, first come first served — on disk before the reply leaves.
+      invariant(
+        this.#votedFor === undefined || this.#votedFor === from,
+        () => `raft: a second vote in term ${this.#term}`,
+      );
+      this.#votedFor = from;
+      this.#persistState();
+      this.#armElection();
+    }
+    this.#send(from, { type: 'vote', term: m.term, candidate: from, granted: true, pre: m.pre });
+  }
+
+  #onVote(from: number, m: Extract<RaftMessage, { type: 'vote' }>, signature: Uint8Array): void {
+    const b = this.#ballots;
+    if (b === undefined || m.candidate !== this.#self) return;
+    const pre = this.#role === 'pre-candidate';
+    if (m.pre !== pre) return; // a reply to another round
+    if (m.term !== (pre && m.granted ? this.#term + 1 : this.#term)) return;
+    b.add(from, m.granted ? 'granted' : 'denied', signature);
+    this.#tally();
+  }
+
+  // -- replication: followers -----------------------------------------------------------------
+
+  #onAppend(from: number, m: Append): void {
+    if (this.#role === 'leader') {
+      // Election Safety (§5.2): one leader per term — this is my own broadcast, looped back, and
+      // I acknowledge it like everyone else (my ack counts in the certificate).
+      if (from === this.#self)
+        this.#owe(m.prevIndex + m.entries.length, m.entries.at(-1)?.hash ?? m.prevHash);
+      else this.#note('warn', 'an append from another leader of my term', { from, term: m.term });
+      return;
+    }
+    if (from === this.#self) return; // my own broadcast from when I led this term
+    // §5.2: a candidate that hears from the leader of its term returns to follower.
+    if (this.#role !== 'follower' || this.#leader !== from) this.#becomeFollower(this.#term, from);
+    this.#heardFromLeader();
+    if (m.proof !== undefined) this.#learnProof(m.proof);
+    const result = this.#appendEntries(m);
+    if ('hint' in result) {
+      if (this.#self !== undefined)
+        this.#send(from, {
+          type: 'reject',
+          term: this.#term,
+          index: m.prevIndex,
+          hintIndex: result.hint.index,
+          hintTerm: result.hint.term,
+        });
+    } else {
+      this.#owe(result.index, result.hash);
+    }
+    this.#tryCommit();
+  }
+
+  /**
+   * AppendEntries receiver (Figure 2, rules 2–4): refuse an append whose previous entry this log
+   * does not hold (by hash, which fixes the whole prefix); otherwise skip what is held, truncate at
+   * the first conflicting entry, and append the rest. Returns what to acknowledge, or the hint.
+   */
+  #appendEntries(m: Append): { index: number; hash: Uint8Array } | { hint: { index: number; term: number } } {
+    const log = this.#log;
+    const head = log.head;
+    if (!log.holds(m.prevIndex, m.prevHash))
+      return { hint: log.findConflictByTerm(Math.min(m.prevIndex, log.lastIndex), m.prevTerm) };
+    if (m.prevIndex === head.height && m.prevTerm > 0) this.#learnHeadTerm(m.prevTerm);
+    for (const e of m.entries) {
+      const index = e.block.header.height;
+      if (index === head.height && equalBytes(e.hash, head.hash)) this.#learnHeadTerm(e.term);
+      if (index <= head.height) continue; // committed here: the leader holds it too (§5.4.3)
+      const held = log.entry(index);
+      if (held !== undefined && equalBytes(held.hash, e.hash)) {
+        this.#executeIfNeeded(held);
+        continue;
+      }
+      if (held !== undefined) this.#truncate(index);
+      if (!equalBytes(e.block.header.parentHash, log.lastHash) || e.term < (log.lastTerm ?? 0)) {
+        // Only a leader whose log lacks this node's committed head (or lies about terms) sends
+        // this — a broken assumption elsewhere, not to be taken into this log.
+        this.#note('warn', 'an append that does not extend the committed chain', { index });
+        return { hint: { index: head.height, term: head.term ?? 0 } };
+      }
+      this.#appendEntry(this.#asLogEntry(e), { persist: true });
+    }
+    const last = m.prevIndex + m.entries.length;
+    // Everything in it is committed here already: acknowledge the head, which every leader holds.
+    if (last < head.height) return { index: head.height, hash: head.hash };
+    return { index: last, hash: m.entries.at(-1)?.hash ?? m.prevHash };
+  }
+
+  /** The committed head's term, from a leader that holds the same block there. */
+  #learnHeadTerm(term: number): void {
+    if (this.#log.head.term !== undefined) return;
+    this.#log.setHeadTerm(term);
+    this.#persistHead();
+  }
+
+  #asLogEntry(e: AppendEntry): LogEntry {
+    return { index: e.block.header.height, term: e.term, hash: e.hash, id: blockId(e.hash), block: e.block };
+  }
+
+  /** §5.3: a conflicting entry and everything after it go — never a committed one. */
+  #truncate(index: number): void {
+    invariant(
+      index > this.#emitted,
+      () => `raft: a log conflict at ${index} would remove an entry committed up to ${this.#emitted}`,
+    );
+    for (const e of this.#log.truncateFrom(index)) {
+      this.#out.push({ kind: 'forget', key: entryKey(e.index) });
+      this.#validity.delete(e.id);
+    }
+    this.#owedAcks = this.#owedAcks.filter((a) => a.index < index);
+  }
+
+  /** Appends to the log, persists (unless restored from the WAL) and has the runtime execute it. */
+  #appendEntry(e: LogEntry, o: { persist: boolean }): void {
+    this.#log.append(e);
+    if (o.persist)
+      this.#out.push({
+        kind: 'persist',
+        key: entryKey(e.index),
+        record: encodeRecord(ENTRY_RECORD, e.block),
+      });
+    this.#executeIfNeeded(e);
+  }
+
+  #executeIfNeeded(e: LogEntry): void {
+    if (this.#validity.has(e.id)) return;
+    this.#validity.set(e.id, 'pending');
+    this.#out.push({ kind: 'execute', block: e.block, hash: e.hash });
+  }
+
+  #onExecuted(
+    hash: Uint8Array,
+    valid: boolean,
+    code: 'UNKNOWN_PARENT' | 'STALE' | 'INVALID' | undefined,
+  ): void {
+    const id = blockId(hash);
+    if (this.#validity.get(id) !== 'pending') return;
+    if (valid) this.#validity.set(id, 'valid');
+    else if (code === 'INVALID') {
+      // A crash-fault leader does not propose invalid blocks; this node never acknowledges one.
+      this.#validity.set(id, 'invalid');
+      this.#note('warn', 'an entry failed execution', { hash: id.slice(0, 16) });
+    } else this.#validity.delete(id); // may resolve later: executed again when the leader re-sends it
+    this.#flushAcks();
+    this.#tryCommit();
+  }
+
+  /** An acknowledgement of (`index`, `hash`) in this term, owed to the leader once executed. */
+  #owe(index: number, hash: Uint8Array): void {
+    if (this.#self === undefined) return;
+    this.#owedAcks.push({ term: this.#term, index, hash });
+    if (this.#owedAcks.length > MAX_OWED_ACKS) this.#owedAcks.shift();
+    this.#flushAcks();
+  }
+
+  /**
+   * Sends the acknowledgements whose entries are all executed (valid): an ack says the block is
+   * held — persisted in an earlier or this very step — and valid here.
+   */
+  #flushAcks(): void {
+    const leader = this.#leader;
+    if (leader === undefined) return;
+    const ready = this.#executedThrough();
+    const sent = new Set<number>();
+    const waiting: OwedAck[] = [];
+    for (const a of this.#owedAcks) {
+      if (a.term !== this.#term) continue;
+      if (a.index > ready) waiting.push(a);
+      else if (!sent.has(a.index)) {
+        sent.add(a.index);
+        this.#send(leader, { type: 'ack', term: a.term, index: a.index, hash: a.hash });
+      }
+    }
+    this.#owedAcks = waiting;
+  }
+
+  /** The highest index up to which every uncommitted entry is executed and valid. */
+  #executedThrough(): number {
+    let through = this.#log.head.height;
+    for (const e of this.#log.uncommitted) {
+      if (this.#validity.get(e.id) !== 'valid') break;
+      through = e.index;
+    }
+    return through;
+  }
+
+  #onCommitNotice(from: number, proof: CommitProof): void {
+    if (from === this.#self || this.#role === 'leader') return;
+    if (this.#role !== 'follower' || this.#leader !== from) this.#becomeFollower(this.#term, from);
+    this.#heardFromLeader();
+    this.#learnProof(proof);
+    this.#tryCommit();
+  }
+
+  // -- commitment -----------------------------------------------------------------------------
+
+  #learnProof(p: CommitProof): void {
+    if (p.index > this.#log.head.height && p.index > (this.#proof?.index ?? 0)) this.#proof = p;
+  }
+
+  /**
+   * Commits what the best proof covers, as far as this node holds and has executed it — in order,
+   * one child of the committed head after another, each with its certificate: D's own, or an
+   * ancestry proof through D.
+   */
+  #tryCommit(): void {
+    const p = this.#proof;
+    if (p === undefined || p.index <= this.#emitted) return;
+    const d = this.#log.entry(p.index);
+    if (d === undefined || !equalBytes(d.hash, p.hash)) return; // not holding the proven block yet
+    if (!this.#usable(p, d)) return;
+    const through = Math.min(p.index, this.#executedThrough());
+    if (through <= this.#emitted) return;
+    const log = this.#log;
+    const head = log.head;
+    // Each block below D is proven through D: its place in D's historyRoot, from the committed
+    // history's frontier and the uncommitted blocks below D.
+    const below = log.slice(head.height + 1, p.index - 1).map((e) => leafHash(e.hash));
+    const history = new ExtendedTree(head.history, head.height + 1, below);
+    for (let i = this.#emitted + 1; i <= through; i++) {
+      const e = log.entry(i);
+      invariant(e !== undefined, () => `raft: committing ${i}, which the log does not hold`);
+      const certificate =
+        i === p.index
+          ? raftCertificate(p, d.block.header, i, e.hash)
+          : raftCertificate(p, d.block.header, i, e.hash, history.inclusionProof(i, p.index));
+      this.#out.push({ kind: 'commit', hash: e.hash, certificate });
+    }
+    this.#note('debug', 'commit', { through, by: p.index, term: p.term });
+    this.#emitted = through;
+  }
+
+  /**
+   * A proof commits only if it obeys the rule: acknowledgements from a majority, given in the
+   * term of the acknowledged entry itself (§5.4.2). A leader's own proofs are built that way; a
+   * shipped one is checked (signatures were checked where each ack arrived: the crash-fault model
+   * trusts the leader to pass them on unchanged).
+   */
+  #usable(p: CommitProof, d: LogEntry): boolean {
+    if (this.#role === 'leader' && this.#unsafeCommitPreviousTerm) return true;
+    const violation = certificateRuleViolation(raftCertificate(p, d.block.header, d.index, d.hash), {
+      chainId: this.#ctx.chainId,
+      validators: this.#validators,
+    });
+    if (violation === undefined) return true;
+    this.#note('warn', 'ignoring a commit proof', { index: p.index, reason: violation });
+    this.#proof = undefined;
+    return false;
+  }
+
+  #onCommitted(head: HeadInfo, block: Block | undefined): void {
+    const log = this.#log;
+    const before = log.head;
+    if (head.height <= before.height) return;
+    const mine = this.#emitted >= head.height ? log.entry(head.height) : undefined;
+    invariant(
+      mine === undefined || equalBytes(mine.hash, head.hash),
+      () => `raft: the chain committed another block at ${head.height} than this engine did`,
+    );
+    let term: number | undefined;
+    if (block !== undefined && equalBytes(headerHash(block.header), head.hash))
+      term = termOfHeader(block.header);
+    const { removed, abandoned } = log.advanceHead(head, term);
+    for (const e of abandoned)
+      invariant(e.index > this.#emitted, () => `raft: committed entry ${e.index} is off the committed chain`);
+    // The chain store holds what it committed — but its last write may be unsynced: the head's own
+    // entry stays in the WAL until the next commit, so a node whose chain loses that block (it
+    // acknowledged it: a majority may count on it) comes back still holding it, uncommitted.
+    if (before.height > 0) this.#out.push({ kind: 'forget', key: entryKey(before.height) });
+    for (const e of removed) {
+      if (!equalBytes(e.hash, head.hash)) this.#out.push({ kind: 'forget', key: entryKey(e.index) });
+      this.#validity.delete(e.id);
+    }
+    if (before.term !== undefined)
+      this.#previousHead = { height: before.height, hash: before.hash, term: before.term };
+    this.#persistHead();
+    this.#emitted = Math.max(this.#emitted, head.height);
+    this.#commitIndex = Math.max(this.#commitIndex, head.height);
+    for (const i of this.#acks.keys()) if (i <= head.height) this.#acks.delete(i);
+    this.#maybeBuild();
+    this.#tryCommit();
+    this.#flushAcks();
+  }
+
+  // -- replication: the leader ----------------------------------------------------------------
+
+  /**
+   * A new entry of this term: the no-op at once (§8), then one per batch of transactions as long as
+   * the pipeline has room (maxInflight entries beyond the commit point).
+   */
+  #maybeBuild(): void {
+    if (this.#role !== 'leader' || this.#building !== undefined) return;
+    const log = this.#log;
+    const noop = log.lastTerm !== this.#term; // the term's first entry: always, whatever is uncommitted
+    if (!noop && !this.#txsPending) return;
+    if (!noop && log.lastIndex - this.#emitted >= this.#p.maxInflight) return;
+    this.#building = { height: log.lastIndex + 1, heartbeats: 0 };
+    this.#out.push({
+      kind: 'build-block',
+      height: log.lastIndex + 1,
+      round: this.#term,
+      parent: log.lastHash,
+      engineData: encodeEngineData(this.#term),
+    });
+  }
+
+  #onBlockBuilt(height: number, round: number, hash: Uint8Array, block: Block): void {
+    if (this.#role !== 'leader' || round !== this.#term || this.#building?.height !== height) return;
+    this.#building = undefined;
+    const log = this.#log;
+    if (height !== log.lastIndex + 1 || !equalBytes(block.header.parentHash, log.lastHash)) return;
+    if (log.lastTerm === this.#term && block.txs.length === 0) {
+      this.#txsPending = false; // the mempool holds nothing the pipeline does not
+      return;
+    }
+    const e = logEntry(block);
+    invariant(equalBytes(e.hash, hash), 'raft: a built block hashes to what the runtime said');
+    invariant(e.term === this.#term, 'raft: a built block carries the leader’s term');
+    this.#validity.set(e.id, 'valid'); // the runtime executed it to build it
+    this.#appendEntry(e, { persist: true });
+    // Sent once to everyone (observers follow from it); followers behind reject it and get repaired.
+    this.#out.push({
+      kind: 'broadcast',
+      msg: this.#append(e.index - 1, [{ block: e.block, hash: e.hash, term: e.term }]),
+    });
+    this.#progress?.broadcast(e.index);
+    this.#maybeBuild();
+  }
+
+  #append(prevIndex: number, entries: AppendEntry[]): Append {
+    const prevHash = this.#log.hashAt(prevIndex);
+    invariant(prevHash !== undefined, () => `raft: no hash for entry ${prevIndex}`);
+    const base = {
+      type: 'append',
+      term: this.#term,
+      prevIndex,
+      prevHash,
+      prevTerm: this.#log.termAt(prevIndex) ?? 0,
+      entries,
+    } as const;
+    return this.#proof === undefined ? base : { ...base, proof: this.#proof };
+  }
+
+  #broadcastHeartbeat(at: number): void {
+    this.#out.push({ kind: 'broadcast', msg: this.#append(at, []) });
+  }
+
+  #onAck(from: number, m: Extract<RaftMessage, { type: 'ack' }>, signature: Uint8Array): void {
+    const progress = this.#progress;
+    if (this.#role !== 'leader' || progress === undefined) return;
+    progress.heardFrom(from);
+    const log = this.#log;
+    const known = log.hashAt(m.index);
+    if (
+      m.index > log.lastIndex ||
+      (known === undefined ? m.index > log.head.height : !equalBytes(known, m.hash))
+    ) {
+      this.#note('warn', 'an acknowledgement of a block this leader does not hold', { from, index: m.index });
+      return;
+    }
+    progress.acknowledged(from, m.index);
+    const e = log.entry(m.index);
+    if (m.index > log.head.height && e !== undefined) {
+      let set = this.#acks.get(m.index);
+      if (set === undefined) this.#acks.set(m.index, (set = new VoteSet(this.#validators)));
+      set.add(from, e.id, signature);
+    }
+    this.#advanceCommit();
+    this.#repairIfBehind(from);
+  }
+
+  /**
+   * Figure 2 (rules for leaders, last) with §5.4.2: commitIndex moves to N once a majority of the
+   * power has matchIndex ≥ N AND entry N is of the current term — an older-term entry commits
+   * only with one of this term above it (Figure 8). The certificate needs the acknowledgements of
+   * one block D ≤ N of this term from a majority; when the majority acknowledged different
+   * indices (batches), every follower is asked to acknowledge N itself.
+   */
+  #advanceCommit(): void {
+    const progress = this.#progress;
+    invariant(progress !== undefined, 'raft: only a leader advances commitIndex');
+    const n = progress.quorumMatch();
+    if (n > this.#commitIndex && (this.#log.termAt(n) === this.#term || this.#unsafeCommitPreviousTerm))
+      this.#commitIndex = n;
+    if (this.#commitIndex <= this.#emitted) return;
+    const proof = this.#proofAt(this.#commitIndex);
+    if (proof === undefined) {
+      if (this.#alignedAt !== this.#commitIndex) {
+        this.#alignedAt = this.#commitIndex;
+        this.#broadcastHeartbeat(this.#commitIndex);
+      }
+      return;
+    }
+    if (proof.index <= (this.#proof?.index ?? 0)) return;
+    this.#proof = proof;
+    this.#tryCommit();
+    this.#out.push({ kind: 'broadcast', msg: { type: 'commit', term: this.#term, proof } });
+  }
+
+  /** The highest D ≤ n above the commit point whose acknowledgements in this term hold a majority. */
+  #proofAt(n: number): CommitProof | undefined {
+    const majority = this.#validators.majorityPower;
+    for (let d = n; d > this.#emitted; d--) {
+      const e = this.#log.entry(d);
+      // Terms only grow along the log: below an older-term entry there is no current-term one.
+      if (e === undefined || (e.term !== this.#term && !this.#unsafeCommitPreviousTerm)) return undefined;
+      const acks = this.#acks.get(d);
+      if (acks !== undefined && acks.powerFor(e.id) >= majority)
+        return {
+          term: this.#term,
+          index: d,
+          hash: e.hash,
+          acks: acks.votesFor(e.id).map((v) => ({ validator: v.validator, signature: v.vote })),
+        };
+    }
+    return undefined;
+  }
+
+  /**
+   * A failed consistency check (§5.3): back nextIndex off — with the follower's hint, to the last
+   * index where this log's term is at most the term the follower has there (etcd) — and send the
+   * entries from there. Rejects of appends broadcast while a repair is on its way are ignored.
+   */
+  #onReject(from: number, m: Extract<RaftMessage, { type: 'reject' }>): void {
+    const progress = this.#progress;
+    if (this.#role !== 'leader' || progress === undefined) return;
+    progress.heardFrom(from);
+    const f = progress.of(from);
+    if (f === undefined || from === this.#self || m.index <= f.match) return; // stale
+    if (f.repairAt !== undefined && f.repairAt !== m.index) return;
+    // The follower holds an entry at hintIndex; at or below this leader's committed head, the
+    // term search would only run into blocks this leader no longer holds — probe there instead.
+    const log = this.#log;
+    const probe = Math.max(
+      log.findConflictByTerm(m.hintIndex, m.hintTerm).index,
+      Math.min(m.hintIndex, log.head.height),
+    );
+    f.next = Math.max(f.match + 1, Math.min(m.index, probe + 1));
+    f.repairAt = undefined;
+    this.#sendRepair(from);
+  }
+
+  #repairIfBehind(to: number): void {
+    const f = this.#progress?.of(to);
+    if (f === undefined || to === this.#self || f.repairAt !== undefined) return;
+    if (f.next <= this.#log.lastIndex) this.#sendRepair(to);
+  }
+
+  /** Figure 7: the entries from nextIndex on, after the entry before them; one repair in flight. */
+  #sendRepair(to: number): void {
+    const f = this.#progress?.of(to);
+    const log = this.#log;
+    if (f === undefined || f.next > log.lastIndex) return;
+    if (log.hashAt(f.next - 1) === undefined) {
+      // Behind the entries this leader still holds: the runtime's block sync catches it up.
+      this.#note('debug', 'follower behind the retained log', { follower: to, next: f.next });
+      return;
+    }
+    const entries: AppendEntry[] = [];
+    let bytes = 0;
+    for (const e of log.slice(f.next, Math.min(log.lastIndex, f.next + MAX_APPEND_ENTRIES - 1))) {
+      const size = 1024 + e.block.txs.reduce((n, tx) => n + tx.length + 8, 0);
+      if (entries.length > 0 && bytes + size > MAX_REPAIR_BYTES) break;
+      entries.push({ block: e.block, hash: e.hash, term: e.term });
+      bytes += size;
+    }
+    f.repairAt = f.next - 1;
+    this.#send(to, this.#append(f.next - 1, entries));
+  }
+
+  #onHeartbeatTimer(): void {
+    const progress = this.#progress;
+    invariant(progress !== undefined, 'raft: a heartbeat without leading');
+    progress.clearRepairs();
+    if (this.#building !== undefined && ++this.#building.heartbeats > 2) this.#building = undefined;
+    // While commitIndex waits for a certificate, the heartbeat asks for acknowledgements of it.
+    this.#broadcastHeartbeat(this.#commitIndex > this.#emitted ? this.#commitIndex : this.#log.lastIndex);
+    this.#maybeBuild();
+    this.#arm('heartbeat', this.#p.heartbeatMs);
+  }
+
+  /** CheckQuorum: a leader that has not heard from a majority for an election timeout steps down. */
+  #onCheckQuorum(): void {
+    const progress = this.#progress;
+    invariant(progress !== undefined, 'raft: check-quorum without leading');
+    if (!progress.quorumActive()) {
+      this.#note('warn', 'check-quorum: no majority heard from; stepping down', { term: this.#term });
+      this.#becomeFollower(this.#term, undefined);
+      return;
+    }
+    this.#arm('check-quorum', this.#p.electionTimeoutMs);
+  }
+
+  // -- timers ---------------------------------------------------------------------------------
+
+  #onTimeout(timer: string, token: TimerToken | undefined): void {
+    if (!tokenIs(token, 0, this.#term)) return; // armed in an earlier term
+    switch (timer) {
+      case 'election':
+        if (this.#role !== 'leader' && this.#self !== undefined) this.#campaign(this.#p.preVote);
+        break;
+      case 'lease':
+        this.#leaseActive = false;
+        break;
+      case 'heartbeat':
+        if (this.#role === 'leader') this.#onHeartbeatTimer();
+        break;
+      case 'check-quorum':
+        if (this.#role === 'leader') this.#onCheckQuorum();
+        break;
+    }
+  }
+
+  #arm(timer: string, afterMs: number): void {
+    this.#out.push({ kind: 'set-timer', timer, afterMs, token: { height: 0, round: this.#term } });
+  }
+
+  /** §5.2: an election timeout drawn anew from [T, 2T) each time, so that split votes are rare. */
+  #armElection(): void {
+    if (this.#self === undefined) return; // observers never campaign
+    const t = this.#p.electionTimeoutMs;
+    this.#arm('election', t + this.#ctx.rng.int(t));
+  }
+
+  #heardFromLeader(): void {
+    if (this.#self === undefined) return;
+    this.#armElection();
+    this.#leaseActive = true;
+    this.#arm('lease', this.#p.electionTimeoutMs);
+  }
+
+  // -- outputs --------------------------------------------------------------------------------
+
+  #send(to: number, msg: RaftMessage): void {
+    this.#out.push({ kind: 'send', to, msg });
+  }
+
+  #persistState(): void {
+    this.#out.push({
+      kind: 'persist',
+      key: STATE_KEY,
+      record: encodeRecord(STATE_RECORD, { term: this.#term, votedFor: this.#votedFor }),
+    });
+  }
+
+  #persistHead(): void {
+    const h = this.#log.head;
+    const heads: HeadTerm[] = [];
+    if (this.#previousHead !== undefined && this.#previousHead.height < h.height)
+      heads.push(this.#previousHead);
+    if (h.term !== undefined) heads.push({ height: h.height, hash: h.hash, term: h.term });
+    this.#out.push({
+      kind: 'persist',
+      key: HEAD_KEY,
+      record: encodeRecord(HEAD_RECORD, { heads, ceiling: this.#log.bounds.ceiling }),
+    });
+  }
+
+  #note(level: 'debug' | 'info' | 'warn', message: string, fields?: Record<string, unknown>): void {
+    this.#out.push({
+      kind: 'log',
+      level,
+      message: `raft: ${message}`,
+      ...(fields === undefined ? {} : { fields }),
+    });
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * What a Raft log entry is in Verity, and what acknowledging one means — the two pieces both the
+ * engine and a certificate verifier need.
+ *
+ * An entry is a block: its index is the block height, its predecessor is `parentHash`, and its
+ * term sits in the header's engine data, RLP([1, term]). Because every block names its parent by
+ * hash, two logs that hold the same hash at an index agree on the whole prefix below it — the Log
+ * Matching Property of §5.3 holds by construction; the engine still compares terms for the
+ * election restriction (§5.4.1) and for the conflict hints of its back-off.
+ *
+ * An acknowledgement is a follower's signature over ackBytes(chain, term, index, hash): "in term
+ * `term` my log held block `hash` at `index`", domain-separated from every other signature in
+ * Verity. The follower's AppendEntries reply is signed over exactly these bytes, so the envelope
+ * signature the runtime verified IS the certificate's vote (as a Tendermint precommit is).
+ */
+import { concatBytes, utf8 } from '../../crypto/bytes.ts';
+import type { BlockHeader } from '../../ledger/block.ts';
+import type { QuorumVote } from '../../ledger/certificate.ts';
+import { asList, asSafeUint, DecodeError, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+
+export const RAFT_ENGINE = 'raft';
+const ENGINE_DATA_VERSION = 1;
+const MAX_ENGINE_DATA = 64;
+const ACK_DOMAIN = concatBytes(utf8('verity-raft-ack-v1'), new Uint8Array([0]));
+
+/** Header engine data of an entry created by the leader of `term`. */
+export function encodeEngineData(term: number): Uint8Array {
+  return rlpEncode([ENGINE_DATA_VERSION, term]);
+}
+
+/** The term of an entry, strictly decoded from its header's engine data. */
+export function decodeEngineData(bytes: Uint8Array): { readonly term: number } {
+  const f = asList(rlpDecodeStrict(bytes, MAX_ENGINE_DATA, 'raft engine data'), 'raft engine data', 2);
+  const version = asSafeUint(f[0], 'raft engine data version');
+  if (version !== ENGINE_DATA_VERSION)
+    throw new DecodeError('MALFORMED', `raft engine data: version ${version} is not one this code reads`);
+  const term = asSafeUint(f[1], 'raft engine data term');
+  if (term === 0) throw new DecodeError('MALFORMED', 'raft engine data: an entry has a term ≥ 1');
+  return { term };
+}
+
+/** The term of the entry whose header this is (genesis, height 0, is term 0). */
+export function termOfHeader(header: BlockHeader): number {
+  return header.height === 0 ? 0 : decodeEngineData(header.engineData).term;
+}
+
+/** What a follower signs to acknowledge block `hash` at `index` in `term`. */
+export function ackBytes(chainId: string, term: number, index: number, hash: Uint8Array): Uint8Array {
+  return concatBytes(ACK_DOMAIN, rlpEncode([utf8(chainId), term, index, hash]));
+}
+
+/**
+ * The commit proof a leader ships to its followers: acknowledgements of block `hash` at `index`,
+ * all given in `term`, from validators holding a majority of the power. With the block's header
+ * (which the follower holds) it is the certificate of that block, and through its `historyRoot`
+ * of every ancestor (certificate.ts).
+ */
+export interface CommitProof {
+  readonly term: number;
+  readonly index: number;
+  readonly hash: Uint8Array;
+  /** Strictly increasing validator index. */
+  readonly acks: readonly QuorumVote[];
+}

@@ -1,0 +1,32 @@
+/**
+ * The Raft engine module: crash-fault replication with leader election (Ongaro & Ousterhout 2014)
+ * plus PreVote and CheckQuorum (etcd-io/raft). Parameters (genesis engine.params):
+ * electionTimeoutMs, heartbeatMs, maxInflight, preVote, checkQuorum (params.ts).
+ *
+ * Not registered yet (consensus/registry.ts): the simulator sweeps and the end-to-end tests come
+ * with the registration.
+ */
+import { CRASH_FAULTS } from '../fault-model.ts';
+import type { EngineModule } from '../types.ts';
+import { RAFT_CERT_GUARANTEE } from './certificate.ts';
+import { RaftEngine } from './engine.ts';
+import { RAFT_ENGINE } from './entry.ts';
+import { type RaftMessage, raftCodec } from './messages.ts';
+import { parseRaftParams } from './params.ts';
+
+export {
+  RAFT_CERT_GUARANTEE,
+  RAFT_CERT_KIND,
+  type RaftCertificate,
+  raftCertificateScheme,
+} from './certificate.ts';
+export type { RaftMessage } from './messages.ts';
+
+export const raft: EngineModule<RaftMessage> = {
+  name: RAFT_ENGINE,
+  description: `Raft (Ongaro & Ousterhout 2014) with PreVote and CheckQuorum; commit certificates are signed acknowledgements of a majority — ${RAFT_CERT_GUARANTEE}`,
+  faultModel: CRASH_FAULTS,
+  codec: raftCodec,
+  parseParams: (params, validators) => ({ ...parseRaftParams(params, validators) }),
+  create: (ctx) => new RaftEngine(ctx, parseRaftParams(ctx.params)),
+};
