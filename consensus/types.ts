@@ -31,6 +31,12 @@ export interface HeadInfo {
    * it an engine proves an uncommitted block an ancestor of another (log/extend.ts) on its own.
    */
   readonly history: Frontier;
+  /**
+   * The head block's header `engineData` (empty for genesis): what the engine that created the
+   * block wrote there — Raft's term, for instance — so an engine knows its own metadata of a head
+   * that block sync moved, or that a restart recovered, without keeping a copy of its own.
+   */
+  readonly engineData: Uint8Array;
 }
 
 export type EngineInput<M> =

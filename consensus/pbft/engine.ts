@@ -212,7 +212,13 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #out: EngineOutput<PbftMessage>[] = [];
   #started = false;
 
-  #head: HeadInfo = { height: 0, hash: new Uint8Array(32), time: { ms: 0, logical: 0 }, history: [] };
+  #head: HeadInfo = {
+    height: 0,
+    hash: new Uint8Array(32),
+    time: { ms: 0, logical: 0 },
+    history: [],
+    engineData: new Uint8Array(0),
+  };
   /** Block hash by height for heights in [stable, head] that this replica committed since start. */
   readonly #committed = new Map<number, BlockId>();
   #committing: { seq: number; digest: BlockId; ticks: number; certificate: CommitCertificate } | undefined;

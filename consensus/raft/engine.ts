@@ -23,11 +23,11 @@
 
 import { equalBytes } from '../../crypto/bytes.ts';
 import { invariant } from '../../crypto/errors.ts';
-import { type Block, headerHash } from '../../ledger/block.ts';
+import type { Block } from '../../ledger/block.ts';
 import { ExtendedTree, leafHash } from '../../ledger/log/index.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { type BlockId, blockId } from '../block-id.ts';
-import { decodeRecord, encodeRecord, readRecord } from '../record.ts';
+import { decodeRecord, encodeRecord } from '../record.ts';
 import { tokenIs } from '../timeouts.ts';
 import type {
   ConsensusEngine,
@@ -40,21 +40,12 @@ import type {
 } from '../types.ts';
 import { VoteSet } from '../vote-set.ts';
 import { certificateRuleViolation, raftCertificate } from './certificate.ts';
-import { type CommitProof, encodeEngineData, termOfHeader } from './entry.ts';
-import { type LogBounds, type LogEntry, logEntry, RaftLog } from './log.ts';
+import { type CommitProof, encodeEngineData } from './entry.ts';
+import { type LogEntry, logEntry, RaftLog } from './log.ts';
 import { type AppendEntry, MAX_APPEND_ENTRIES, type RaftMessage } from './messages.ts';
 import type { RaftParams } from './params.ts';
 import { Progress } from './progress.ts';
-import {
-  ENTRY_PREFIX,
-  ENTRY_RECORD,
-  entryKey,
-  HEAD_KEY,
-  HEAD_RECORD,
-  type HeadTerm,
-  STATE_KEY,
-  STATE_RECORD,
-} from './records.ts';
+import { ENTRY_PREFIX, ENTRY_RECORD, entryKey, STATE_KEY, STATE_RECORD } from './records.ts';
 
 type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
 type Ballot = 'granted' | 'denied';
@@ -80,6 +71,7 @@ const EMPTY_HEAD: HeadInfo = {
   hash: new Uint8Array(32),
   time: { ms: 0, logical: 0 },
   history: [],
+  engineData: new Uint8Array(0),
 };
 
 export class RaftEngine implements ConsensusEngine<RaftMessage> {
@@ -95,7 +87,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   // Figure 2, persistent state on all servers (records.ts).
   #term = 0;
   #votedFor: number | undefined;
-  #log = new RaftLog(EMPTY_HEAD, 0, { floor: { index: 0, term: 0 }, ceiling: 0 });
+  #log = new RaftLog(EMPTY_HEAD);
 
   // Volatile state on all servers.
   #role: Role = 'follower';
@@ -111,8 +103,6 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   readonly #validity = new Map<BlockId, 'pending' | 'valid' | 'invalid'>();
   /** Acknowledgements owed to the leader, sent once the entries they cover are executed. */
   #owedAcks: OwedAck[] = [];
-  /** The committed head before the current one, with its term (records.ts, HEAD_RECORD). */
-  #previousHead: HeadTerm | undefined;
   #elections = 0;
 
   // Volatile state on leaders, reinitialized after election.
@@ -150,8 +140,8 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     votedFor: number | undefined;
     role: Role;
     lastIndex: number;
-    /** The committed head's term, if known (HeadInfo does not carry it). */
-    headTerm: number | undefined;
+    /** The committed head's term. */
+    headTerm: number;
     commitIndex: number;
     entries: ReadonlyArray<{ index: number; term: number; hash: Uint8Array }>;
   } {
@@ -189,7 +179,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
         this.#onExecuted(input.hash, input.valid, input.code);
         break;
       case 'committed':
-        if (this.#started) this.#onCommitted(input.head, input.block);
+        if (this.#started) this.#onCommitted(input.head);
         break;
     }
     return this.#out;
@@ -214,8 +204,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       if (key.startsWith(ENTRY_PREFIX))
         stored.push({ key, entry: logEntry(decodeRecord(ENTRY_RECORD, bytes)) });
     stored.sort((a, b) => a.entry.index - b.entry.index);
-    const known = this.#recoverHead(head, recovered, stored);
-    this.#log = new RaftLog(head, known.term, known.bounds);
+    this.#log = new RaftLog(head);
     for (const { key, entry } of stored) {
       const log = this.#log;
       if (
@@ -239,42 +228,6 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       entries: this.#log.uncommitted.length,
     });
     this.#armElection();
-  }
-
-  /**
-   * The committed head's term — genesis is 0; else from a stored entry or the head record — and,
-   * for when it is not known, the log's bounds (log.ts, LogBounds). Without a readable record the
-   * ceiling is unbounded: this node then refuses every vote until an append names its head's term.
-   */
-  #recoverHead(
-    head: HeadInfo,
-    recovered: ReadonlyMap<string, Uint8Array>,
-    stored: ReadonlyArray<{ entry: LogEntry }>,
-  ): { term: number | undefined; bounds: LogBounds } {
-    if (head.height === 0) return { term: 0, bounds: { floor: { index: 0, term: 0 }, ceiling: 0 } };
-    const read = readRecord(HEAD_RECORD, recovered.get(HEAD_KEY));
-    if (read !== undefined && 'error' in read)
-      this.#note('warn', 'unreadable head record', { error: read.error });
-    const record = read !== undefined && 'value' in read ? read.value : undefined;
-    let term: number | undefined;
-    let floor = { index: 0, term: 0 };
-    for (const h of record?.heads ?? []) {
-      if (h.height === head.height && equalBytes(h.hash, head.hash)) term = h.term;
-      // A head committed earlier, below this one: an ancestor whose term is known.
-      else if (h.height < head.height && h.height > floor.index) floor = { index: h.height, term: h.term };
-    }
-    let held = 0;
-    for (const { entry } of stored) {
-      if (entry.index > head.height) continue;
-      held = Math.max(held, entry.term);
-      if (entry.index === head.height && equalBytes(entry.hash, head.hash)) term = entry.term;
-    }
-    if (term !== undefined) this.#previousHead = record?.heads.find((h) => h.height < head.height);
-    const ceiling =
-      record === undefined
-        ? Number.MAX_SAFE_INTEGER
-        : Math.max(record.ceiling, held, ...record.heads.map((h) => h.term));
-    return { term, bounds: { floor, ceiling } };
   }
 
   // -- messages: the rules for all servers ----------------------------------------------------
@@ -529,10 +482,8 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     const head = log.head;
     if (!log.holds(m.prevIndex, m.prevHash))
       return { hint: log.findConflictByTerm(Math.min(m.prevIndex, log.lastIndex), m.prevTerm) };
-    if (m.prevIndex === head.height && m.prevTerm > 0) this.#learnHeadTerm(m.prevTerm);
     for (const e of m.entries) {
       const index = e.block.header.height;
-      if (index === head.height && equalBytes(e.hash, head.hash)) this.#learnHeadTerm(e.term);
       if (index <= head.height) continue; // committed here: the leader holds it too (§5.4.3)
       const held = log.entry(index);
       if (held !== undefined && equalBytes(held.hash, e.hash)) {
@@ -540,11 +491,11 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
         continue;
       }
       if (held !== undefined) this.#truncate(index);
-      if (!equalBytes(e.block.header.parentHash, log.lastHash) || e.term < (log.lastTerm ?? 0)) {
+      if (!equalBytes(e.block.header.parentHash, log.lastHash) || e.term < log.lastTerm) {
         // Only a leader whose log lacks this node's committed head (or lies about terms) sends
         // this — a broken assumption elsewhere, not to be taken into this log.
         this.#note('warn', 'an append that does not extend the committed chain', { index });
-        return { hint: { index: head.height, term: head.term ?? 0 } };
+        return { hint: { index: head.height, term: head.term } };
       }
       this.#appendEntry(this.#asLogEntry(e), { persist: true });
     }
@@ -552,13 +503,6 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     // Everything in it is committed here already: acknowledge the head, which every leader holds.
     if (last < head.height) return { index: head.height, hash: head.hash };
     return { index: last, hash: m.entries.at(-1)?.hash ?? m.prevHash };
-  }
-
-  /** The committed head's term, from a leader that holds the same block there. */
-  #learnHeadTerm(term: number): void {
-    if (this.#log.head.term !== undefined) return;
-    this.#log.setHeadTerm(term);
-    this.#persistHead();
   }
 
   #asLogEntry(e: AppendEntry): LogEntry {
@@ -716,7 +660,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     return false;
   }
 
-  #onCommitted(head: HeadInfo, block: Block | undefined): void {
+  #onCommitted(head: HeadInfo): void {
     const log = this.#log;
     const before = log.head;
     if (head.height <= before.height) return;
@@ -725,10 +669,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       mine === undefined || equalBytes(mine.hash, head.hash),
       () => `raft: the chain committed another block at ${head.height} than this engine did`,
     );
-    let term: number | undefined;
-    if (block !== undefined && equalBytes(headerHash(block.header), head.hash))
-      term = termOfHeader(block.header);
-    const { removed, abandoned } = log.advanceHead(head, term);
+    const { removed, abandoned } = log.advanceHead(head);
     for (const e of abandoned)
       invariant(e.index > this.#emitted, () => `raft: committed entry ${e.index} is off the committed chain`);
     // The chain store holds what it committed — but its last write may be unsynced: the head's own
@@ -739,9 +680,6 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       if (!equalBytes(e.hash, head.hash)) this.#out.push({ kind: 'forget', key: entryKey(e.index) });
       this.#validity.delete(e.id);
     }
-    if (before.term !== undefined)
-      this.#previousHead = { height: before.height, hash: before.hash, term: before.term };
-    this.#persistHead();
     this.#emitted = Math.max(this.#emitted, head.height);
     this.#commitIndex = Math.max(this.#commitIndex, head.height);
     for (const i of this.#acks.keys()) if (i <= head.height) this.#acks.delete(i);
@@ -1008,19 +946,6 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       kind: 'persist',
       key: STATE_KEY,
       record: encodeRecord(STATE_RECORD, { term: this.#term, votedFor: this.#votedFor }),
-    });
-  }
-
-  #persistHead(): void {
-    const h = this.#log.head;
-    const heads: HeadTerm[] = [];
-    if (this.#previousHead !== undefined && this.#previousHead.height < h.height)
-      heads.push(this.#previousHead);
-    if (h.term !== undefined) heads.push({ height: h.height, hash: h.hash, term: h.term });
-    this.#out.push({
-      kind: 'persist',
-      key: HEAD_KEY,
-      record: encodeRecord(HEAD_RECORD, { heads, ceiling: this.#log.bounds.ceiling }),
     });
   }
 

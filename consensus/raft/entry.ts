@@ -44,6 +44,15 @@ export function termOfHeader(header: BlockHeader): number {
   return header.height === 0 ? 0 : decodeEngineData(header.engineData).term;
 }
 
+/**
+ * The term of a committed head (consensus/types.ts HeadInfo carries its header's engine data). A
+ * committed block that does not carry a Raft term is a broken chain, not a peer's input: the
+ * DecodeError halts this node's consensus.
+ */
+export function termOfHead(head: { readonly height: number; readonly engineData: Uint8Array }): number {
+  return head.height === 0 ? 0 : decodeEngineData(head.engineData).term;
+}
+
 /** What a follower signs to acknowledge block `hash` at `index` in `term`. */
 export function ackBytes(chainId: string, term: number, index: number, hash: Uint8Array): Uint8Array {
   return concatBytes(ACK_DOMAIN, rlpEncode([utf8(chainId), term, index, hash]));

@@ -14,6 +14,7 @@ import type { Block } from '../../ledger/block.ts';
 import type { Frontier } from '../../ledger/log/index.ts';
 import { type BlockId, blockId } from '../block-id.ts';
 import type { HeadInfo } from '../types.ts';
+import { termOfHead } from './entry.ts';
 import { appendEntry } from './messages.ts';
 
 /** Committed entries kept in memory for followers slightly behind. */
@@ -30,22 +31,10 @@ export interface LogEntry {
 export interface LogHead {
   readonly height: number;
   readonly hash: Uint8Array;
-  /** The head entry's term; undefined when not known (HeadInfo does not carry it; records.ts). */
-  readonly term: number | undefined;
+  /** The head entry's term (its header's engine data; genesis is 0). */
+  readonly term: number;
   /** Frontier of the block-hash history 0 … height (for ancestry proofs). */
   readonly history: Frontier;
-}
-
-/**
- * What the log can still say of itself when the committed head's term is not known (the chain
- * moved by block sync, which names no term): `floor`, an ancestor of the head whose term is known
- * — a lower bound to claim as a candidate; `ceiling`, the highest term of any entry this node has
- * held at or below the head — an upper bound of everything it stored, which is all its vote must
- * protect (a node that never held the head was not in the majority that committed it).
- */
-export interface LogBounds {
-  readonly floor: { readonly index: number; readonly term: number };
-  readonly ceiling: number;
 }
 
 export function logEntry(block: Block): LogEntry {
@@ -59,22 +48,13 @@ export class RaftLog {
   #entries: LogEntry[] = [];
   /** Committed entries ending at the head, ascending (possibly empty). */
   #retained: LogEntry[] = [];
-  #bounds: LogBounds;
 
-  constructor(head: HeadInfo, term: number | undefined, bounds: LogBounds) {
-    this.#head = { height: head.height, hash: head.hash, term, history: head.history };
-    this.#bounds =
-      term === undefined
-        ? bounds
-        : { floor: { index: head.height, term }, ceiling: Math.max(bounds.ceiling, term) };
+  constructor(head: HeadInfo) {
+    this.#head = logHead(head);
   }
 
   get head(): LogHead {
     return this.#head;
-  }
-
-  get bounds(): LogBounds {
-    return this.#bounds;
   }
 
   get lastIndex(): number {
@@ -85,8 +65,7 @@ export class RaftLog {
     return this.#entries.at(-1)?.hash ?? this.#head.hash;
   }
 
-  /** The last entry's term; undefined when the log ends at a head of unknown term. */
-  get lastTerm(): number | undefined {
+  get lastTerm(): number {
     return this.#entries.at(-1)?.term ?? this.#head.term;
   }
 
@@ -128,24 +107,17 @@ export class RaftLog {
     return known === undefined || equalBytes(known, hash);
   }
 
-  /**
-   * What a candidate states of its log (§5.4.1): its last entry, or, if the head's term is not
-   * known, the head with the floor's term — terms never decrease along a log, so the head's own
-   * term is at least that: never more up-to-date than the truth (a safe claim).
-   */
+  /** What a candidate states of its log (§5.4.1): its last entry. */
   claim(): { lastIndex: number; lastTerm: number } {
-    const term = this.lastTerm;
-    return { lastIndex: this.lastIndex, lastTerm: term ?? this.#bounds.floor.term };
+    return { lastIndex: this.lastIndex, lastTerm: this.lastTerm };
   }
 
   /**
    * §5.4.1: whether a log ending at (`lastTerm`, `lastIndex`) is at least as up-to-date as this
-   * one — a later last term, or the same last term and at least as long. If the head's term is not
-   * known, this log compares as (ceiling, head): no less up-to-date than anything it stored.
+   * one — a later last term, or the same last term and at least as long.
    */
   isUpToDate(lastTerm: number, lastIndex: number): boolean {
-    const mine = this.lastTerm ?? this.#bounds.ceiling;
-    return lastTerm > mine || (lastTerm === mine && lastIndex >= this.lastIndex);
+    return lastTerm > this.lastTerm || (lastTerm === this.lastTerm && lastIndex >= this.lastIndex);
   }
 
   /**
@@ -173,14 +145,6 @@ export class RaftLog {
     return out;
   }
 
-  setHeadTerm(term: number): void {
-    this.#head = { ...this.#head, term };
-    this.#bounds = {
-      floor: { index: this.#head.height, term },
-      ceiling: Math.max(this.#bounds.ceiling, term),
-    };
-  }
-
   /** Appends the next entry; it must extend the last one. */
   append(entry: LogEntry): void {
     invariant(
@@ -188,7 +152,7 @@ export class RaftLog {
       () => `raft log: entry ${entry.index} does not extend the last entry ${this.lastIndex}`,
     );
     invariant(
-      this.lastTerm === undefined || entry.term >= this.lastTerm,
+      entry.term >= this.lastTerm,
       () => `raft log: entry ${entry.index} of term ${entry.term} after term ${this.lastTerm}`,
     );
     this.#entries.push(entry);
@@ -209,7 +173,7 @@ export class RaftLog {
    * Returns what left the uncommitted log, and which of those were above the new head (a branch
    * the committed chain did not take).
    */
-  advanceHead(head: HeadInfo, term: number | undefined): { removed: LogEntry[]; abandoned: LogEntry[] } {
+  advanceHead(head: HeadInfo): { removed: LogEntry[]; abandoned: LogEntry[] } {
     const at = head.height > this.#head.height ? this.entry(head.height) : undefined;
     const onChain = at !== undefined && equalBytes(at.hash, head.hash);
     const k = Math.max(0, Math.min(this.#entries.length, head.height - this.#head.height));
@@ -222,19 +186,12 @@ export class RaftLog {
     }
     this.#retained = onChain ? [...this.#retained, ...committed].slice(-RETAIN_COMMITTED) : [];
     this.#entries = rest;
-    const before = this.#head;
-    const known = term ?? (onChain ? at.term : undefined);
-    this.#head = { height: head.height, hash: head.hash, term: known, history: head.history };
+    this.#head = logHead(head);
     const removed = [...committed, ...abandoned];
-    const held = Math.max(this.#bounds.ceiling, before.term ?? 0, ...removed.map((e) => e.term));
-    this.#bounds =
-      known !== undefined
-        ? { floor: { index: head.height, term: known }, ceiling: Math.max(held, known) }
-        : {
-            floor:
-              before.term === undefined ? this.#bounds.floor : { index: before.height, term: before.term },
-            ceiling: held,
-          };
     return { removed, abandoned };
   }
+}
+
+function logHead(head: HeadInfo): LogHead {
+  return { height: head.height, hash: head.hash, term: termOfHead(head), history: head.history };
 }

@@ -483,6 +483,7 @@ export class ConsensusRuntime<M> {
       hash: chain.headHash,
       time: chain.head.time,
       history: chain.history.frontier(),
+      engineData: chain.head.engineData,
     };
   }
 

@@ -334,6 +334,7 @@ export class EngineCluster<M> {
       hash: head.hash,
       time: head.header.time,
       history: this.historyOf(head.hash),
+      engineData: head.header.engineData,
     };
   }
 

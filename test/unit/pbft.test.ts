@@ -100,7 +100,13 @@ function engine(self: number): PbftEngine {
   );
 }
 
-const genesisHead: HeadInfo = { height: 0, hash: GENESIS, time: { ms: 0, logical: 0 }, history: [] };
+const genesisHead: HeadInfo = {
+  height: 0,
+  hash: GENESIS,
+  time: { ms: 0, logical: 0 },
+  history: [],
+  engineData: new Uint8Array(0),
+};
 
 type Out = EngineOutput<PbftMessage>;
 const evidenceOf = (outs: Out[]) => outs.filter((o) => o.kind === 'evidence');

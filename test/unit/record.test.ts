@@ -63,6 +63,7 @@ describe('engine WAL records', () => {
     hash: sha256(utf8('genesis')),
     time: { ms: 0, logical: 0 },
     history: [],
+    engineData: new Uint8Array(0),
   };
   const create = (engine: EngineModule<unknown>) =>
     engine.create({
