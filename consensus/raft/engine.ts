@@ -357,13 +357,30 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#ballots = new VoteSet(this.#validators);
     this.#ballots.add(self, 'granted', new Uint8Array(0));
     this.#note('debug', pre ? 'pre-vote' : 'election', { term: this.#term + (pre ? 1 : 0) });
-    this.#out.push({
-      kind: 'broadcast',
-      msg: { type: 'vote-request', term: pre ? this.#term + 1 : this.#term, ...this.#log.claim(), pre },
-    });
+    this.#out.push({ kind: 'broadcast', msg: this.#voteRequest() });
     // §5.2: a split vote ends by the timeout (randomized anew), and the next election.
     this.#armElection();
+    this.#arm('campaign-retry', this.#p.heartbeatMs);
     this.#tally();
+  }
+
+  #voteRequest(): RaftMessage {
+    const pre = this.#role === 'pre-candidate';
+    return { type: 'vote-request', term: pre ? this.#term + 1 : this.#term, ...this.#log.claim(), pre };
+  }
+
+  /**
+   * §5.1: "servers retry RPCs if they do not receive a response in a timely manner" — every
+   * heartbeat interval of a campaign, the request goes again to the voters that have not answered
+   * (a lost request or reply would otherwise cost a whole election timeout; answers are idempotent).
+   */
+  #retryCampaign(): void {
+    const b = this.#ballots;
+    if (b === undefined || (this.#role !== 'pre-candidate' && this.#role !== 'candidate')) return;
+    const msg = this.#voteRequest();
+    for (const v of this.#validators.validators)
+      if (!b.has(v.index) && v.index !== this.#self) this.#send(v.index, msg);
+    this.#arm('campaign-retry', this.#p.heartbeatMs);
   }
 
   /** A majority of the power granting wins; a majority denying ends the (pre-)campaign. */
@@ -907,6 +924,9 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
         break;
       case 'lease':
         this.#leaseActive = false;
+        break;
+      case 'campaign-retry':
+        this.#retryCampaign();
         break;
       case 'heartbeat':
         if (this.#role === 'leader') this.#onHeartbeatTimer();

@@ -214,6 +214,26 @@ describe('§5.2 leader election', () => {
     expect(sent(c, 0, 'vote-request', mark).map((s) => s.msg.pre)).toEqual([true, false]);
   });
 
+  it('§5.1 a candidate retries its request, every heartbeat, to the voters that have not answered', () => {
+    const c = cluster(5);
+    cutOff(c);
+    c.fire(0, 'election');
+    c.inject(1, 0, { type: 'vote', term: 1, candidate: 0, granted: false, pre: false });
+    c.inject(2, 0, { type: 'vote', term: 1, candidate: 0, granted: true, pre: false });
+    const mark = c.sent.length;
+    c.fire(0, 'campaign-retry');
+    expect(sent(c, 0, 'vote-request', mark).map((s) => [s.to, s.msg.term])).toEqual([
+      [3, 1],
+      [4, 1],
+    ]);
+    // Once the campaign is over (3 of 5), retries stop.
+    c.inject(3, 0, { type: 'vote', term: 1, candidate: 0, granted: true, pre: false });
+    expect(state(c, 0).role).toBe('leader');
+    const after = c.sent.length;
+    c.fire(0, 'campaign-retry');
+    expect(sent(c, 0, 'vote-request', after)).toEqual([]);
+  });
+
   // etcd TestLeaderElectionInOneRoundRPC: one round of RequestVote, by what comes back.
   const rounds: Array<{ n: number; votes: Record<number, boolean>; role: string }> = [
     { n: 1, votes: {}, role: 'leader' },
@@ -288,6 +308,12 @@ describe('§5.2 leader election', () => {
       [2, false],
       [1, true],
     ]);
+    // Negative control: the same restart without the state record (a lost WAL) votes again.
+    c.crash(0);
+    c.node(0).wal.delete('state');
+    c.restart(0);
+    ask(2);
+    expect(answers().at(-1)).toEqual([2, true]);
   });
 
   it('a candidate that hears from the leader of its term (or a later one) returns to follower', () => {
