@@ -41,3 +41,14 @@ export const CRASH_FAULTS: FaultModel = {
   description:
     'tolerates f < n/2 crashed validators and no Byzantine one; a quorum holds more than half the power',
 };
+
+/**
+ * Whether `byzantine` of n validators behaving as `mode` is within what the model tolerates: at
+ * most f of them, in a behaviour the model admits (for a crash-fault engine, only silence — a
+ * twin or an equivocator is outside its model however few there are).
+ */
+export function tolerates(model: FaultModel, n: number, byzantine: number, mode: string): boolean {
+  if (byzantine === 0) return true;
+  const admitted = model.byzantineModes === 'all' || model.byzantineModes.includes(mode);
+  return admitted && byzantine <= model.tolerated(n);
+}

@@ -1,6 +1,7 @@
 /** Every consensus engine this build knows, by name. */
 import { hotstuff } from './hotstuff/index.ts';
 import { pbft } from './pbft/index.ts';
+import { raft } from './raft/index.ts';
 import { tendermint } from './tendermint/index.ts';
 import type { EngineModule } from './types.ts';
 
@@ -8,6 +9,7 @@ export const ENGINES: Readonly<Record<string, EngineModule<unknown>>> = {
   tendermint: tendermint as EngineModule<unknown>,
   pbft: pbft as EngineModule<unknown>,
   hotstuff: hotstuff as EngineModule<unknown>,
+  raft: raft as EngineModule<unknown>,
 };
 
 export function engineNames(): string[] {

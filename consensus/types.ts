@@ -236,6 +236,12 @@ export interface EngineModule<M = unknown> {
   readonly description: string;
   /** What it tolerates (consensus/fault-model.ts). */
   readonly faultModel: FaultModel;
+  /**
+   * Whether it keeps making blocks when no transaction waits (Tendermint, PBFT, HotStuff do;
+   * Raft makes an entry only for transactions or a new term). The simulator gives an engine
+   * without empty blocks transactions after healing, so that its liveness shows as new blocks.
+   */
+  readonly emptyBlocks: boolean;
   readonly codec: MessageCodec<M>;
   /**
    * Validates engine parameters from genesis (throws a typed error) and fills defaults. With the

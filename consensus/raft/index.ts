@@ -26,6 +26,7 @@ export const raft: EngineModule<RaftMessage> = {
   name: RAFT_ENGINE,
   description: `Raft (Ongaro & Ousterhout 2014) with PreVote and CheckQuorum; commit certificates are signed acknowledgements of a majority — ${RAFT_CERT_GUARANTEE}`,
   faultModel: CRASH_FAULTS,
+  emptyBlocks: false,
   codec: raftCodec,
   parseParams: (params, validators) => ({ ...parseRaftParams(params, validators) }),
   create: (ctx) => new RaftEngine(ctx, parseRaftParams(ctx.params)),

@@ -8,6 +8,7 @@ export const tendermint: EngineModule<TmMessage> = {
   name: 'tendermint',
   description: 'Tendermint BFT (Buchman, Kwon, Milosevic 2018): propose/prevote/precommit with locking',
   faultModel: BYZANTINE_FAULTS,
+  emptyBlocks: true,
   codec: tendermintCodec,
   parseParams: (params) => numberParams('tendermint', params, { ...TENDERMINT_DEFAULTS }),
   create: (ctx) =>

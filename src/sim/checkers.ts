@@ -15,7 +15,8 @@
  *  - storage faults are noticed: a validator restarted on a damaged WAL refuses to sign what it
  *    may have signed before (its sign fence is up).
  * `committedTxs` counts distinct committed transaction ids (a replayed copy that failed with
- * BAD_NONCE is in a block, but is not a second transaction).
+ * BAD_NONCE is in a block, but is not a second transaction) of the workload's budget; the
+ * transactions that only drive an on-demand engine's liveness phase are counted in `demandTxs`.
  */
 
 import type { SignSlot } from '../../consensus/types.ts';
@@ -62,17 +63,27 @@ export class SafetyChecker {
   readonly #signed = new Map<string, string>();
   readonly #submitted = new Set<string>();
   readonly #committed = new Set<string>();
+  /** Transactions submitted after healing to give an engine that makes no empty blocks work. */
+  readonly #demand = new Set<string>();
   /** Per node: transaction id → height where it took effect (ok receipt) in that node's chain. */
   readonly #tookEffect = new Map<number, Map<string, number>>();
   maxHeight = 0;
 
-  submitted(id: Uint8Array): void {
+  submitted(id: Uint8Array, demand = false): void {
     this.#submitted.add(toHex(id));
+    if (demand) this.#demand.add(toHex(id));
   }
 
-  /** Distinct transaction ids in committed blocks. */
+  /** Distinct transaction ids of the workload's budget in committed blocks. */
   get committedTxs(): number {
-    return this.#committed.size;
+    let n = 0;
+    for (const id of this.#committed) if (!this.#demand.has(id)) n++;
+    return n;
+  }
+
+  /** Distinct committed transaction ids submitted only to drive the liveness phase. */
+  get demandTxs(): number {
+    return this.#committed.size - this.committedTxs;
   }
 
   #violate(kind: Violation['kind'], time: number, detail: string): void {

@@ -22,6 +22,7 @@
  * `replayCommand` prints the `verity sim` command line that reproduces a run exactly.
  */
 import { createHash } from 'node:crypto';
+import { tolerates } from '../../consensus/fault-model.ts';
 import { SeededRng, shuffle } from '../../consensus/rng.ts';
 import type { EngineModule, SignSlot } from '../../consensus/types.ts';
 import { toHex } from '../../crypto/bytes.ts';
@@ -113,7 +114,13 @@ export interface SimResult {
   readonly seed: string;
   readonly simulatedMs: number;
   readonly committedHeight: number;
+  /** Committed transactions of the workload's budget (`txs`). */
   readonly committedTxs: number;
+  /**
+   * Committed transactions beyond the budget, submitted after healing so that an engine that
+   * makes no empty blocks (EngineModule.emptyBlocks) has blocks to make; 0 for the others.
+   */
+  readonly demandTxs: number;
   readonly viewChanges: number;
   readonly messages: number;
   readonly bytes: number;
@@ -161,7 +168,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const { genesis, deal } = simGenesis(o.engine.name, params, o.nodes);
   const verify = o.uncachedVerify ? ed25519.verify : memoVerifier();
   const model = o.engine.faultModel;
-  const tolerated = o.byzantine <= model.tolerated(o.nodes);
+  const tolerated = tolerates(model, o.nodes, o.byzantine, o.byzantineMode);
   let refused = 0;
   let evidence = 0;
   const equivocations = new Map<string, { validator: number; slot: SignSlot }>();
@@ -317,7 +324,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     txs: o.txs,
     now: () => now,
     targets: () => nodes.filter((n) => n.up && !n.byzantine && n.runtime !== undefined),
-    submitted: (id) => checker.submitted(id),
+    submitted: (id, demand) => checker.submitted(id, demand),
   });
 
   // -- fault schedule: the plan's actions, at their times ----------------------------------
@@ -472,6 +479,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   net.drop = undefined;
   net.faults = { loss: 0, duplicate: 0, replayMaxMs: 0, minLatencyMs: 5, jitterMs: 20 };
   for (const n of nodes) if (!n.up && !n.byzantine && !n.permanent) await startNode(n);
+  if (!o.engine.emptyBlocks) workload.demand();
   const heightOf = (n: SimNode) => n.runtime?.chain.height ?? 0;
   const honest = nodes.filter((n) => !n.byzantine && !n.permanent);
   const target = Math.max(...honest.map(heightOf)) + (o.livenessBlocks ?? 2);
@@ -502,6 +510,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     simulatedMs: now - GENESIS_TIME,
     committedHeight: checker.maxHeight,
     committedTxs: checker.committedTxs,
+    demandTxs: checker.demandTxs,
     viewChanges,
     messages: net.messages,
     bytes: net.bytes,

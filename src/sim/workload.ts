@@ -1,7 +1,9 @@
 /**
  * The simulator's workload: each funded account keeps one transfer in flight, submitted to a
  * random live honest node and re-submitted (to another) if not committed within 4 s, until
- * `txs` have been submitted. Every random choice comes from its own seeded source.
+ * `txs` have been submitted. Every random choice comes from its own seeded source. After healing,
+ * an engine that makes no empty blocks gets a trickle of further transactions (`demand`), one
+ * per tick, so that its liveness shows as new blocks.
  */
 import type { Rng } from '../../consensus/rng.ts';
 import { toHex } from '../../crypto/bytes.ts';
@@ -20,8 +22,8 @@ export interface WorkloadOptions {
   readonly now: () => number;
   /** The nodes a transaction may be submitted to now. */
   readonly targets: () => ReadonlyArray<{ readonly runtime: ConsensusRuntime<unknown> | undefined }>;
-  /** Told of every new transaction (the validity checker). */
-  readonly submitted: (id: Uint8Array) => void;
+  /** Told of every new transaction (the validity checker); `demand` beyond the budget. */
+  readonly submitted: (id: Uint8Array, demand: boolean) => void;
 }
 
 export class Workload {
@@ -30,6 +32,7 @@ export class Workload {
   readonly #inflight = new Map<number, { id: string; bytes: EncodedTransaction; since: number }>();
   readonly #committed = new Set<string>();
   #submitted = 0;
+  #demand = false;
 
   constructor(o: WorkloadOptions) {
     this.#o = o;
@@ -47,11 +50,17 @@ export class Workload {
     }
   }
 
+  /** From now on, one transaction beyond the budget per tick (see the module comment). */
+  demand(): void {
+    this.#demand = true;
+  }
+
   async tick(): Promise<void> {
     const o = this.#o;
     const live = o.targets();
     if (live.length === 0) return;
     const now = o.now();
+    let extra = this.#demand ? 1 : 0;
     for (let acct = 0; acct < accountKeys.length; acct++) {
       const f = this.#inflight.get(acct);
       const target = live[o.rng.int(live.length)] as (typeof live)[number];
@@ -62,7 +71,8 @@ export class Workload {
         }
         continue;
       }
-      if (this.#submitted >= o.txs) continue;
+      const demand = this.#submitted >= o.txs;
+      if (demand && extra-- <= 0) continue;
       const from = accountKeys[acct] as (typeof accountKeys)[number];
       const to = accountKeys[
         (acct + 1 + o.rng.int(accountKeys.length - 1)) % accountKeys.length
@@ -80,7 +90,7 @@ export class Workload {
         },
         from.secretKey,
       );
-      o.submitted(etx.id);
+      o.submitted(etx.id, demand);
       this.#submitted++;
       this.#inflight.set(acct, { id: toHex(etx.id), bytes: etx, since: now });
       await target.runtime?.submit(etx);

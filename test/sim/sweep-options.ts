@@ -7,6 +7,10 @@
  * Every third seed runs one Byzantine validator fewer, which leaves the fault model room for the
  * `corrupt` storage fault (a validator whose WAL lost a record refuses to sign until the chain
  * passes it, so it counts among the f): the simulator damages that validator's WAL records then.
+ *
+ * A crash-fault engine (fault model 'crash') runs n = 3, 5, 7 in turn, with f silent validators
+ * (permanently crashed: the only Byzantine behaviour its model admits) — or f − 1 and damaged
+ * WALs on every other triple of seeds — and the same network, node and clock faults.
  */
 import type { EngineModule } from '../../consensus/types.ts';
 import type { EngineParams } from '../../ledger/genesis.ts';
@@ -17,14 +21,19 @@ export function sweepMode(seed: number): SimOptions['byzantineMode'] {
   return BYZANTINE_MODES[Math.floor(seed / 2) % BYZANTINE_MODES.length] as SimOptions['byzantineMode'];
 }
 
+const CRASH_SIZES = [3, 5, 7] as const;
+
 export function sweepOptions(engine: EngineModule<unknown>, seed: number, params?: EngineParams): SimOptions {
-  const nodes = seed % 2 === 1 ? 4 : 7;
+  const model = engine.faultModel;
+  const crash = model.kind === 'crash';
+  const nodes = crash ? (CRASH_SIZES[seed % 3] as number) : seed % 2 === 1 ? 4 : 7;
+  const roomForStorageFaults = crash ? Math.floor(seed / 3) % 2 === 1 : seed % 3 === 0;
   return {
     engine,
     ...(params === undefined ? {} : { engineParams: params }),
     nodes,
-    byzantine: Math.max(0, engine.faultModel.tolerated(nodes) - (seed % 3 === 0 ? 1 : 0)),
-    byzantineMode: sweepMode(seed),
+    byzantine: Math.max(0, model.tolerated(nodes) - (roomForStorageFaults ? 1 : 0)),
+    byzantineMode: crash ? 'silent' : sweepMode(seed),
     faults: new Set(FAULT_KINDS),
     seed: `sweep-${seed}`,
     durationMs: 60_000,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BYZANTINE_FAULTS, CRASH_FAULTS } from '../../consensus/fault-model.ts';
+import { BYZANTINE_FAULTS, CRASH_FAULTS, tolerates } from '../../consensus/fault-model.ts';
 import { ENGINES } from '../../consensus/registry.ts';
 import { makeTestChain } from '../helpers/chain.ts';
 
@@ -22,6 +22,16 @@ describe('fault models', () => {
     const set = makeTestChain({ validators: 4 }).genesis.validators;
     expect(CRASH_FAULTS.quorumPower(set)).toBe(set.majorityPower);
     expect(CRASH_FAULTS.byzantineModes).toEqual(['silent']);
+  });
+
+  it('what a run tolerates: at most f, in a behaviour the model admits', () => {
+    expect(tolerates(BYZANTINE_FAULTS, 4, 1, 'twins')).toBe(true);
+    expect(tolerates(BYZANTINE_FAULTS, 4, 2, 'silent')).toBe(false);
+    expect(tolerates(CRASH_FAULTS, 3, 1, 'silent')).toBe(true);
+    expect(tolerates(CRASH_FAULTS, 3, 2, 'silent')).toBe(false);
+    // One twin is within f = 1 by count, but a crash-fault engine admits no lying validator.
+    expect(tolerates(CRASH_FAULTS, 3, 1, 'twins')).toBe(false);
+    expect(tolerates(CRASH_FAULTS, 3, 0, 'twins')).toBe(true);
   });
 
   it('every engine declares one', () => {
