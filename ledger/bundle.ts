@@ -157,7 +157,7 @@ function certifiedHeader(
   o: Record<string, unknown>,
   trust: TrustAnchor,
   schemes: CertificateSchemes,
-): { header: BlockHeader; certificate: CommitCertificate } {
+): Certified {
   let header: BlockHeader;
   try {
     header = decodeHeader(hexField(o, 'header', 4096));
@@ -177,10 +177,21 @@ function certifiedHeader(
   }
   const check = verifyCertificate(certificate, header, trust, schemes);
   if (!check.ok) throw new Reject('BAD_CERTIFICATE', check.reason);
-  return { header, certificate };
+  // verifyCertificate found the scheme: a certificate of an unknown kind does not verify.
+  const guarantee = schemes.get(certificate.kind)?.guarantee ?? '';
+  return { header, certificate, guarantee };
 }
 
-function headerSummary(h: BlockHeader): Record<string, unknown> {
+/** A header whose certificate verified, and what that certificate's kind guarantees. */
+interface Certified {
+  readonly header: BlockHeader;
+  readonly certificate: CommitCertificate;
+  readonly guarantee: string;
+}
+
+/** The certified header, and what its certificate rests on (`certifiedBy`: kind and guarantee). */
+function headerSummary(c: Certified): Record<string, unknown> {
+  const h = c.header;
   return {
     height: h.height,
     hash: toHex(headerHash(h)),
@@ -188,6 +199,7 @@ function headerSummary(h: BlockHeader): Record<string, unknown> {
     logSize: h.logSize,
     logRoot: toHex(h.logRoot),
     time: h.time.ms,
+    certifiedBy: { kind: c.certificate.kind, guarantee: c.guarantee },
   };
 }
 
@@ -212,7 +224,8 @@ function verifyAccount(o: Record<string, unknown>, trust: TrustAnchor, schemes: 
   if (formatAddress(address) !== addrText)
     throw new Reject('MALFORMED', '"address" is not in canonical (lower-case) form');
   const proof = proofField(o);
-  const { header } = certifiedHeader(o, trust, schemes);
+  const certified = certifiedHeader(o, trust, schemes);
+  const { header } = certified;
   const raw = mptValue(header.stateRoot, accountKey(address), proof);
   const account = raw === undefined ? undefined : decodeAccount(raw);
   return {
@@ -222,7 +235,7 @@ function verifyAccount(o: Record<string, unknown>, trust: TrustAnchor, schemes: 
     nonce: account?.nonce ?? 0,
     balance: (account?.balance ?? 0n).toString(),
     stake: (account?.stake ?? 0n).toString(),
-    header: headerSummary(header),
+    header: headerSummary(certified),
   };
 }
 
@@ -230,7 +243,8 @@ function verifyRecord(o: Record<string, unknown>, trust: TrustAnchor, schemes: C
   exactKeys(o, ['version', 'kind', 'key', 'proof', 'header', 'certificate'], 'a record bundle');
   const key = hexField(o, 'key', 256);
   const proof = proofField(o);
-  const { header } = certifiedHeader(o, trust, schemes);
+  const certified = certifiedHeader(o, trust, schemes);
+  const { header } = certified;
   const raw = mptValue(header.stateRoot, recordKey(key), proof);
   const record = raw === undefined ? undefined : decodeRecord(raw);
   let keyText: string;
@@ -250,7 +264,7 @@ function verifyRecord(o: Record<string, unknown>, trust: TrustAnchor, schemes: C
           value: Buffer.from(record.value).toString('utf8'),
           valueHex: toHex(record.value),
         }),
-    header: headerSummary(header),
+    header: headerSummary(certified),
   };
 }
 
@@ -312,7 +326,8 @@ function verifyTx(
   const logIndex = safeInt(o, 'logIndex');
   const receipt = parseReceipt(field(o, 'receipt'));
   const proof = proofField(o);
-  const { header } = certifiedHeader(o, trust, schemes);
+  const certified = certifiedHeader(o, trust, schemes);
+  const { header } = certified;
   if (height > header.height)
     throw new Reject('BAD_PROOF', `inclusion height ${height} is after the header (${header.height})`);
   const entry = encodeLogEntry({ height, txId: etx.id, receipt });
@@ -329,7 +344,7 @@ function verifyTx(
     logIndex,
     receipt: receiptToJson(receipt),
     receiptCode: receiptCodeNumber(receipt),
-    header: headerSummary(header),
+    header: headerSummary(certified),
   };
 }
 
@@ -349,8 +364,10 @@ function verifyConsistencyBundle(
   const toObj = asObject(field(o, 'to'), '"to"');
   exactKeys(fromObj, ['header', 'certificate'], '"from"');
   exactKeys(toObj, ['header', 'certificate'], '"to"');
-  const from = certifiedHeader(fromObj, trust, schemes).header;
-  const to = certifiedHeader(toObj, trust, schemes).header;
+  const fromCertified = certifiedHeader(fromObj, trust, schemes);
+  const toCertified = certifiedHeader(toObj, trust, schemes);
+  const from = fromCertified.header;
+  const to = toCertified.header;
   const proof = proofField(o);
   if (from.height > to.height) throw new Reject('BAD_PROOF', '"from" is higher than "to"');
   if (from.logSize > to.logSize) throw new Reject('BAD_PROOF', 'the log shrank between the two headers');
@@ -360,7 +377,7 @@ function verifyConsistencyBundle(
       'consistency proof does not verify: the later log does not extend the earlier one',
     );
   }
-  return { kind: 'consistency', from: headerSummary(from), to: headerSummary(to) };
+  return { kind: 'consistency', from: headerSummary(fromCertified), to: headerSummary(toCertified) };
 }
 
 export interface VerifyBundleOptions {
@@ -411,6 +428,19 @@ export function verifyBundle(
     if (e instanceof Reject) return { ok: false, code: e.code, reason: e.message };
     return { ok: false, code: 'MALFORMED', reason: messageOf(e) };
   }
+}
+
+/**
+ * What the certificates of a verified bundle rest on (one guarantee per certificate kind seen),
+ * for a verifier to print beside its verdict.
+ */
+export function bundleGuarantees(value: Record<string, unknown>): string[] {
+  const seen = new Set<string>();
+  for (const key of ['header', 'from', 'to']) {
+    const by = (value[key] as { certifiedBy?: { guarantee?: unknown } } | undefined)?.certifiedBy;
+    if (typeof by?.guarantee === 'string') seen.add(by.guarantee);
+  }
+  return [...seen];
 }
 
 /** A thrown value's message, without trusting it (a hostile getter could throw again). */

@@ -42,6 +42,11 @@ export type CertificateCheck = { readonly ok: true } | { readonly ok: false; rea
 
 export interface CertificateScheme<C extends CommitCertificate = CommitCertificate> {
   readonly kind: string;
+  /**
+   * What a valid certificate of this kind proves and what that rests on — a fault model, not just
+   * "valid": every verifier prints it next to its verdict.
+   */
+  readonly guarantee: string;
   encodePayload(cert: C): RlpInput;
   decodePayload(item: RlpItem, height: number, blockHash: Uint8Array): C;
   /** Checks the certificate's own evidence (signatures, quorum) for `cert.blockHash` at `cert.height`. */
@@ -135,6 +140,8 @@ export interface QuorumCertificate extends CommitCertificate {
 
 export const ed25519QuorumScheme: CertificateScheme<QuorumCertificate> = {
   kind: 'ed25519-quorum',
+  guarantee:
+    'Byzantine-fault certificate: validators holding more than 2/3 of the power signed this block; no conflicting block can be certified unless more than 1/3 of the power is faulty',
   encodePayload(cert) {
     return [cert.round, cert.votes.map((v) => [v.validator, v.signature])];
   },

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { toHex } from '../../crypto/bytes.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
-import { verifyBundle } from '../../ledger/bundle.ts';
+import { bundleGuarantees, verifyBundle } from '../../ledger/bundle.ts';
 import { parseGenesis, trustAnchor } from '../../ledger/genesis.ts';
 import { type EncodedTransaction, signTransaction } from '../../ledger/tx.ts';
 import { loadKey, passphraseFromEnv } from '../../src/keystore.ts';
@@ -381,7 +381,7 @@ export const logConsistency: Command = {
     out.result(
       { ok: true, ...r.value },
       () =>
-        `CONSISTENT: the log at height ${to} extends the log at height ${from}\n${JSON.stringify(r.value, null, 2)}`,
+        `CONSISTENT: the log at height ${to} extends the log at height ${from} — ${bundleGuarantees(r.value).join('; ')}\n${JSON.stringify(r.value, null, 2)}`,
     );
     return EXIT_OK;
   },

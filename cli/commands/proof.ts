@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { verifyBundle } from '../../ledger/bundle.ts';
+import { bundleGuarantees, verifyBundle } from '../../ledger/bundle.ts';
 import { parseGenesis, trustAnchor } from '../../ledger/genesis.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
 import { type Command, EXIT_FAILED, EXIT_OK, required, UsageError } from '../framework.ts';
@@ -39,7 +39,11 @@ export const proofVerify: Command = {
         ? ({ ok: false, code: 'MALFORMED', reason: 'the bundle is not valid JSON' } as const)
         : verifyBundle(bundle, trustAnchor(genesis), { schemes: ALL_CERTIFICATE_SCHEMES });
     if (result.ok) {
-      out.result({ ok: true, ...result.value }, () => `VALID\n${JSON.stringify(result.value, null, 2)}`);
+      out.result(
+        { ok: true, ...result.value },
+        () =>
+          `VALID — ${bundleGuarantees(result.value).join('; ')}\n${JSON.stringify(result.value, null, 2)}`,
+      );
       return EXIT_OK;
     }
     out.result(result, () => `INVALID [${result.code}]: ${result.reason}`);

@@ -174,6 +174,7 @@ function scheme(mode: QcMode): CertificateScheme<HotStuffCertificate> {
   const kind = certificateKind(mode);
   return {
     kind,
+    guarantee: `Byzantine-fault certificate: ${mode === 'threshold' ? 'a BLS threshold signature of more than 2/3 of the validators' : 'a BLS aggregate signature of validators holding more than 2/3 of the power'} on a HotStuff commit rule over this block; no conflicting block can commit unless more than 1/3 of the power is faulty`,
     encodePayload(cert) {
       const payload = [cert.headers.map(headerFields), encodeQcItem(cert.qc)];
       return cert.ancestry === undefined ? payload : [...payload, [...cert.ancestry]];

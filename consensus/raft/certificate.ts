@@ -119,6 +119,7 @@ export function certificateRuleViolation(
 
 export const raftCertificateScheme: CertificateScheme<RaftCertificate> = {
   kind: RAFT_CERT_KIND,
+  guarantee: RAFT_CERT_GUARANTEE,
   encodePayload(cert) {
     const payload = [cert.term, headerFields(cert.header), cert.acks.map((a) => [a.validator, a.signature])];
     return cert.ancestry === undefined ? payload : [...payload, [...cert.ancestry]];

@@ -287,9 +287,12 @@ describe('verity CLI (offline commands)', () => {
       id: signed.id,
       height: 1,
       op: { type: 'transfer', to: a1.address, amount: '42' },
+      header: { certifiedBy: { kind: 'ed25519-quorum' } },
     });
     const human = await runVerity(['proof', 'verify', bundlePath, '--genesis', built.genesis]);
     expect(human.stdout).toContain('"amount": "42"');
+    // The verdict says what it rests on, not just "valid".
+    expect(human.stdout.split('\n')[0]).toMatch(/^VALID — Byzantine-fault certificate: .*more than 2\/3 of the power/);
 
     const tampered = { ...bundle, logIndex: 1 };
     const badPath = join(dir, 'tx-proof-bad.json');
