@@ -11,7 +11,7 @@ import { loadKey } from '../../src/keystore.ts';
 import type { RpcClient } from '../../src/rpc/client.ts';
 import { type Cluster, createCluster, errorLines, heights, tmpDir, waitFor } from './helpers.ts';
 
-const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft').split(',');
+const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raft').split(',');
 
 for (const [slot, engine] of ENGINES.entries())
   describe(`e2e crash and recovery (${engine})`, () => {

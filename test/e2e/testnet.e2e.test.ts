@@ -11,7 +11,7 @@ import type { RpcClient } from '../../src/rpc/client.ts';
 import { parseJsonOutput, runVerity } from '../helpers/cli.ts';
 import { type Cluster, createCluster, errorLines, heights, tmpDir, waitFor } from './helpers.ts';
 
-const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft').split(',');
+const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raft').split(',');
 
 for (const [slot, engine] of ENGINES.entries()) {
   describe(`e2e testnet (${engine})`, () => {
@@ -145,6 +145,9 @@ for (const [slot, engine] of ENGINES.entries()) {
         await runVerity(['proof', 'verify', files.record, '--genesis', genesis, '--json']),
       );
       expect(rec).toMatchObject({ ok: true, exists: true, value: 'hello world' });
+      // The verdict names the fault model its certificate rests on.
+      const fault = engine === 'raft' ? /^crash-fault certificate/ : /^Byzantine-fault certificate/;
+      expect((rec.header as { certifiedBy: { guarantee: string } }).certifiedBy.guarantee).toMatch(fault);
       // Tampered in transit: one hex digit of a proof node changes.
       const bundle = JSON.parse(await readFile(files.tx, 'utf8')) as { proof: string[] };
       const p0 = bundle.proof[0] ?? '';
