@@ -39,6 +39,15 @@ export interface HeadInfo {
   readonly engineData: Uint8Array;
 }
 
+/**
+ * How a read is confirmed before it is served (`GET /account?consistency=…`): `linearizable` —
+ * the engine confirms, after the read arrived, that the index it names was committed by a leader
+ * still in office (Raft's ReadIndex); `lease` — the same, without a round trip while the leader
+ * holds a lease (bounded clock drift assumed). `local` reads, served from whatever this node has
+ * committed, never reach the engine.
+ */
+export type ReadMode = 'linearizable' | 'lease';
+
 export type EngineInput<M> =
   /** First input after construction: the committed head and the last record persisted under each key. */
   | { readonly kind: 'start'; readonly head: HeadInfo; readonly recovered: ReadonlyMap<string, Uint8Array> }
@@ -50,6 +59,8 @@ export type EngineInput<M> =
    * arrived); also after a commit that leaves something includable.
    */
   | { readonly kind: 'txs-available' }
+  /** A client read waiting to be confirmed (answered by `read-ready` or `read-failed` with its id). */
+  | { readonly kind: 'read'; readonly id: number; readonly mode: ReadMode }
   | {
       readonly kind: 'block-built';
       readonly height: number;
@@ -150,6 +161,10 @@ export type EngineOutput<M> =
   /** Commit an executed child of the committed head with its certificate. */
   | { readonly kind: 'commit'; readonly hash: Uint8Array; readonly certificate: CommitCertificate }
   | { readonly kind: 'evidence'; readonly evidence: Evidence }
+  /** Read `id` may be served once this node's committed height reaches `index`. */
+  | { readonly kind: 'read-ready'; readonly id: number; readonly index: number }
+  /** Read `id` cannot be confirmed (no leader known, leadership lost…); the client may retry. */
+  | { readonly kind: 'read-failed'; readonly id: number; readonly reason: string }
   | {
       readonly kind: 'log';
       readonly level: 'debug' | 'info' | 'warn';
@@ -210,6 +225,11 @@ export interface EngineContext {
   readonly rng: Rng;
   readonly signer: EngineSigner;
   readonly threshold?: ThresholdGenesis;
+  /**
+   * A monotonic clock in ms, injected (virtual time in the simulator): only for leases, whose
+   * safety is about elapsed time across a pause, which no count of timer firings can measure.
+   */
+  readonly monotonicMs?: () => number;
 }
 
 export interface ConsensusEngine<M> {
@@ -242,6 +262,8 @@ export interface EngineModule<M = unknown> {
    * without empty blocks transactions after healing, so that its liveness shows as new blocks.
    */
   readonly emptyBlocks: boolean;
+  /** The read modes it can confirm (ReadMode); empty: only `local` reads. */
+  readonly reads: readonly ReadMode[];
   readonly codec: MessageCodec<M>;
   /**
    * Validates engine parameters from genesis (throws a typed error) and fills defaults. With the

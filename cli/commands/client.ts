@@ -291,14 +291,30 @@ export const queryTx: Command = {
   },
 };
 
+const consistencyOption = {
+  consistency: {
+    type: 'string',
+    valueName: 'LEVEL',
+    description:
+      "local (default: this node's committed state), linearizable or lease (confirmed by the engine first; raft only)",
+  },
+} as const;
+
+/** `&consistency=…` when the flag is given (checked by the node: a bad level is its 400). */
+function consistencyQuery(values: Record<string, unknown>): string {
+  const level = values.consistency;
+  return typeof level === 'string' ? `&consistency=${encodeURIComponent(level)}` : '';
+}
+
 export const queryAccount: Command = {
   name: 'query account',
   summary: 'balance, stake and nonce of an account',
-  synopsis: 'ADDRESS [--rpc URL]',
+  synopsis: 'ADDRESS [--rpc URL] [--consistency local|linearizable|lease]',
   positionals: ['ADDRESS'],
-  options: { ...rpcOption },
+  options: { ...rpcOption, ...consistencyOption },
   async run({ values, positionals, out }) {
-    print(out, await client(values).account(positionals[0] as string));
+    const address = encodeURIComponent(positionals[0] as string);
+    print(out, await client(values).get(`/account?address=${address}${consistencyQuery(values)}`));
     return EXIT_OK;
   },
 };
@@ -306,11 +322,12 @@ export const queryAccount: Command = {
 export const queryRecord: Command = {
   name: 'query record',
   summary: 'a data record by key',
-  synopsis: 'KEY [--rpc URL]',
+  synopsis: 'KEY [--rpc URL] [--consistency local|linearizable|lease]',
   positionals: ['KEY'],
-  options: { ...rpcOption },
+  options: { ...rpcOption, ...consistencyOption },
   async run({ values, positionals, out }) {
-    print(out, await client(values).get(`/record?key=${encodeURIComponent(positionals[0] as string)}`));
+    const key = encodeURIComponent(positionals[0] as string);
+    print(out, await client(values).get(`/record?key=${key}${consistencyQuery(values)}`));
     return EXIT_OK;
   },
 };

@@ -18,6 +18,7 @@ export const hotstuff: EngineModule<HsMessage> = {
     'chained HotStuff (Yin et al. 2019) with BLS aggregate or threshold QCs; 2-chain Jolteon commit (default) or 3-chain',
   faultModel: BYZANTINE_FAULTS,
   emptyBlocks: true,
+  reads: [],
   codec: hotstuffCodec,
   parseParams: (params, validators) => {
     const parsed = parseHotStuffParams(params);

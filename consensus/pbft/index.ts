@@ -19,6 +19,7 @@ export const pbft: EngineModule<PbftMessage> = {
     'PBFT (Castro & Liskov 1999/2002): pre-prepare/prepare/commit, pipelined within watermarks, checkpoints, view change',
   faultModel: BYZANTINE_FAULTS,
   emptyBlocks: true,
+  reads: [],
   codec: pbftCodec,
   parseParams: (params) => ({ ...parsePbftParams(params) }),
   create: (ctx) => new PbftEngine(ctx, parsePbftParams(ctx.params)),

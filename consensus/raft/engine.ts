@@ -36,6 +36,7 @@ import type {
   EngineOutput,
   EngineStatus,
   HeadInfo,
+  ReadMode,
   TimerToken,
 } from '../types.ts';
 import { VoteSet } from '../vote-set.ts';
@@ -45,6 +46,7 @@ import { type LogEntry, logEntry, RaftLog } from './log.ts';
 import { type AppendEntry, MAX_APPEND_ENTRIES, type RaftMessage } from './messages.ts';
 import type { RaftParams } from './params.ts';
 import { Progress } from './progress.ts';
+import { LeaderReads } from './reads.ts';
 import { ENTRY_PREFIX, ENTRY_RECORD, entryKey, STATE_KEY, STATE_RECORD } from './records.ts';
 
 type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
@@ -116,6 +118,17 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   #building: { height: number; heartbeats: number } | undefined;
   #txsPending = false;
 
+  // Reads (reads.ts): the leader's rounds; a follower's reads forwarded to the leader, by id → term.
+  #reads: LeaderReads | undefined;
+  /** Reads that arrived before this leader committed an entry of its term (§6.4 step 1). */
+  #deferredReads: Array<{ id: number; from: number | undefined; mode: ReadMode }> = [];
+  readonly #forwardedReads = new Map<number, number>();
+  /**
+   * Within an election timeout of starting, this node grants no vote (with CheckQuorum): it may
+   * have heard from a leader just before it stopped, and that leader's lease counts on it.
+   */
+  #quietAfterStart = false;
+
   constructor(ctx: EngineContext, params: RaftParams, options: RaftEngineOptions = {}) {
     this.#ctx = ctx;
     this.#p = params;
@@ -172,6 +185,10 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
         this.#txsPending = true;
         this.#maybeBuild();
         break;
+      case 'read':
+        if (this.#started) this.#onRead(input.id, undefined, input.mode);
+        else this.#out.push({ kind: 'read-failed', id: input.id, reason: 'consensus has not started' });
+        break;
       case 'block-built':
         this.#onBlockBuilt(input.height, input.round, input.hash, input.block);
         break;
@@ -222,6 +239,10 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     }
     this.#emitted = head.height;
     this.#commitIndex = head.height;
+    if (this.#p.checkQuorum && this.#self !== undefined) {
+      this.#quietAfterStart = true;
+      this.#arm('quiet', this.#p.electionTimeoutMs);
+    }
     this.#note('info', 'start', {
       term: this.#term,
       head: head.height,
@@ -236,6 +257,8 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     if (this.#validators.at(from) === undefined) return;
     // An observer only follows the leader's appends and commit notices.
     if (this.#self === undefined && msg.type !== 'append' && msg.type !== 'commit') return;
+    // A read request or answer of another term changes no one's term: it is retried, or fails.
+    if ((msg.type === 'read-request' || msg.type === 'read-index') && msg.term !== this.#term) return;
     if (msg.term > this.#term && !this.#adoptHigherTerm(from, msg)) return;
     if (msg.term < this.#term) {
       this.#answerStale(from, msg);
@@ -259,6 +282,21 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
         break;
       case 'commit':
         this.#onCommitNotice(from, msg.proof);
+        break;
+      case 'read-probe':
+        this.#onReadProbe(from, msg.seq);
+        break;
+      case 'read-echo':
+        this.#onReadEcho(from, msg.seq);
+        break;
+      case 'read-request':
+        if (from !== this.#self) this.#onRead(msg.id, from, 'linearizable');
+        break;
+      case 'read-index':
+        if (this.#forwardedReads.get(msg.id) === msg.term) {
+          this.#forwardedReads.delete(msg.id);
+          this.#out.push({ kind: 'read-ready', id: msg.id, index: msg.index });
+        }
         break;
     }
   }
@@ -286,7 +324,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     }
     // A granted pre-vote carries the term the candidate is about to run in, not the voter's.
     if (m.type === 'vote' && m.pre && m.granted) return true;
-    const fromLeader = m.type === 'append' || m.type === 'commit';
+    const fromLeader = m.type === 'append' || m.type === 'commit' || m.type === 'read-probe';
     this.#becomeFollower(m.term, fromLeader ? from : undefined);
     return fromLeader;
   }
@@ -306,7 +344,9 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   }
 
   #inLease(): boolean {
-    return this.#leader !== undefined && (this.#role === 'leader' || this.#leaseActive);
+    return (
+      this.#quietAfterStart || (this.#leader !== undefined && (this.#role === 'leader' || this.#leaseActive))
+    );
   }
 
   // -- roles ----------------------------------------------------------------------------------
@@ -314,6 +354,8 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   /** Follower of `leader` (if known) in `term` ≥ the current one; a new term clears the vote. */
   #becomeFollower(term: number, leader: number | undefined): void {
     invariant(term >= this.#term, () => `raft: term moving down from ${this.#term} to ${term}`);
+    // Reads forwarded to another leader, or in another term, will not be answered.
+    if (term > this.#term || leader !== this.#leader) this.#failForwardedReads('the leader changed');
     if (term > this.#term) {
       this.#term = term;
       this.#votedFor = undefined;
@@ -328,6 +370,10 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   }
 
   #stopLeading(): void {
+    for (const r of [...(this.#reads?.pending ?? []), ...this.#deferredReads])
+      if (r.from === undefined) this.#readFailed(r.id, 'this node is no longer the leader');
+    this.#reads = undefined;
+    this.#deferredReads = [];
     this.#out.push({ kind: 'cancel-timer', timer: 'heartbeat' });
     this.#out.push({ kind: 'cancel-timer', timer: 'check-quorum' });
     this.#progress = undefined;
@@ -351,6 +397,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       this.#persistState();
       this.#elections++;
     }
+    this.#failForwardedReads('no leader: an election is under way');
     this.#role = pre ? 'pre-candidate' : 'candidate';
     this.#leader = undefined;
     this.#leaseActive = false;
@@ -403,6 +450,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#leader = self;
     this.#ballots = undefined;
     this.#progress = new Progress(this.#validators, self, this.#log.lastIndex);
+    this.#reads = new LeaderReads(this.#validators, self);
     this.#acks.clear();
     this.#commitIndex = this.#emitted;
     this.#alignedAt = 0;
@@ -700,6 +748,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#emitted = Math.max(this.#emitted, head.height);
     this.#commitIndex = Math.max(this.#commitIndex, head.height);
     for (const i of this.#acks.keys()) if (i <= head.height) this.#acks.delete(i);
+    this.#serveDeferredReads();
     this.#maybeBuild();
     this.#tryCommit();
     this.#flushAcks();
@@ -914,6 +963,95 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#arm('check-quorum', this.#p.electionTimeoutMs);
   }
 
+  // -- reads (thesis §6.4; reads.ts) -----------------------------------------------------------
+
+  /**
+   * A read to confirm: this node's own (`from` undefined) or one a follower forwarded. A follower
+   * forwards its own to the leader; the leader serves it at its commit index once that index is of
+   * its own term (its no-op committed) — at once under a lease, else after a probe round.
+   */
+  #onRead(id: number, from: number | undefined, mode: ReadMode): void {
+    if (this.#role !== 'leader') {
+      if (from !== undefined) return; // forwarded to a node that no longer leads: the follower retries
+      const leader = this.#leader;
+      if (this.#self === undefined || leader === undefined) {
+        this.#readFailed(
+          id,
+          this.#self === undefined ? 'an observer cannot confirm reads' : 'no leader known',
+        );
+        return;
+      }
+      this.#forwardedReads.set(id, this.#term);
+      this.#send(leader, { type: 'read-request', term: this.#term, id });
+      return;
+    }
+    if (this.#log.termAt(this.#emitted) !== this.#term) {
+      this.#deferredReads.push({ id, from, mode });
+      return;
+    }
+    const reads = this.#reads;
+    invariant(reads !== undefined && this.#self !== undefined, 'raft: a leader keeps its reads');
+    const index = Math.max(this.#commitIndex, this.#emitted);
+    const now = this.#leaseClock();
+    if (mode === 'lease' && now !== undefined && reads.leased(now)) {
+      this.#readReady(id, from, index);
+      return;
+    }
+    const seq = reads.probe(now);
+    reads.register({ id, from, index, seq });
+    this.#out.push({ kind: 'broadcast', msg: { type: 'read-probe', term: this.#term, seq } });
+    this.#releaseReads(reads.echo(this.#self, seq, this.#leaseMs()));
+  }
+
+  #serveDeferredReads(): void {
+    if (this.#role !== 'leader' || this.#log.termAt(this.#emitted) !== this.#term) return;
+    const deferred = this.#deferredReads;
+    this.#deferredReads = [];
+    for (const r of deferred) this.#onRead(r.id, r.from, r.mode);
+  }
+
+  /** A probe from the leader this node follows in this term: it is a heartbeat too; echo it. */
+  #onReadProbe(from: number, seq: number): void {
+    if (from === this.#self || this.#role === 'leader') return;
+    if (this.#role !== 'follower' || this.#leader !== from) this.#becomeFollower(this.#term, from);
+    this.#heardFromLeader();
+    if (this.#self !== undefined) this.#send(from, { type: 'read-echo', term: this.#term, seq });
+  }
+
+  #onReadEcho(from: number, seq: number): void {
+    const reads = this.#reads;
+    if (this.#role !== 'leader' || reads === undefined) return;
+    this.#progress?.heardFrom(from);
+    this.#releaseReads(reads.echo(from, seq, this.#leaseMs()));
+  }
+
+  #releaseReads(reads: ReadonlyArray<{ id: number; from: number | undefined; index: number }>): void {
+    for (const r of reads) this.#readReady(r.id, r.from, r.index);
+  }
+
+  #readReady(id: number, from: number | undefined, index: number): void {
+    if (from === undefined) this.#out.push({ kind: 'read-ready', id, index });
+    else this.#send(from, { type: 'read-index', term: this.#term, id, index });
+  }
+
+  #readFailed(id: number, reason: string): void {
+    this.#out.push({ kind: 'read-failed', id, reason });
+  }
+
+  #failForwardedReads(reason: string): void {
+    for (const id of this.#forwardedReads.keys()) this.#readFailed(id, reason);
+    this.#forwardedReads.clear();
+  }
+
+  /** Leases need CheckQuorum (followers in a lease grant no vote) and the injected clock. */
+  #leaseClock(): number | undefined {
+    return this.#p.checkQuorum ? this.#ctx.monotonicMs?.() : undefined;
+  }
+
+  #leaseMs(): number | undefined {
+    return this.#leaseClock() === undefined ? undefined : this.#p.electionTimeoutMs;
+  }
+
   // -- timers ---------------------------------------------------------------------------------
 
   #onTimeout(timer: string, token: TimerToken | undefined): void {
@@ -927,6 +1065,9 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
         break;
       case 'campaign-retry':
         this.#retryCampaign();
+        break;
+      case 'quiet':
+        this.#quietAfterStart = false;
         break;
       case 'heartbeat':
         if (this.#role === 'leader') this.#onHeartbeatTimer();

@@ -27,6 +27,7 @@ export const raft: EngineModule<RaftMessage> = {
   description: `Raft (Ongaro & Ousterhout 2014) with PreVote and CheckQuorum; commit certificates are signed acknowledgements of a majority — ${RAFT_CERT_GUARANTEE}`,
   faultModel: CRASH_FAULTS,
   emptyBlocks: false,
+  reads: ['linearizable', 'lease'],
   codec: raftCodec,
   parseParams: (params, validators) => ({ ...parseRaftParams(params, validators) }),
   create: (ctx) => new RaftEngine(ctx, parseRaftParams(ctx.params)),

@@ -20,6 +20,14 @@
  *        runtime's double-sign guard holds it as a second line behind the engine's own record.
  *   [6, term, proof]                                            COMMIT     the leader's notice
  *        that its commit proof advanced (broadcast; followers and observers commit with it).
+ *   [7, term, seq]                                              READ-PROBE a leader's "am I still
+ *        your leader?" round for ReadIndex (thesis §6.4), numbered; a heartbeat too.
+ *   [8, term, seq]                                              READ-ECHO  a follower's answer
+ *        to probe `seq` of the leader it follows in `term`.
+ *   [9, term, id]                                               READ-REQ   a follower asks the
+ *        leader for a read index, for its read `id`.
+ *   [10, term, id, index]                                       READ-INDEX the leader's answer:
+ *        read `id` may be served once the follower's chain reaches `index`.
  * Block sizes are bounded by the block decoder; a message carries at most MAX_APPEND_ENTRIES
  * blocks within MAX_RAFT_MESSAGE bytes.
  */
@@ -89,7 +97,11 @@ export type RaftMessage =
       readonly granted: boolean;
       readonly pre: boolean;
     }
-  | { readonly type: 'commit'; readonly term: number; readonly proof: CommitProof };
+  | { readonly type: 'commit'; readonly term: number; readonly proof: CommitProof }
+  | { readonly type: 'read-probe'; readonly term: number; readonly seq: number }
+  | { readonly type: 'read-echo'; readonly term: number; readonly seq: number }
+  | { readonly type: 'read-request'; readonly term: number; readonly id: number }
+  | { readonly type: 'read-index'; readonly term: number; readonly id: number; readonly index: number };
 
 const domain = (kind: string) => concatBytes(utf8(`verity-raft-${kind}-v1`), new Uint8Array([0]));
 const APPEND_DOMAIN = domain('append');
@@ -97,6 +109,8 @@ const REJECT_DOMAIN = domain('reject');
 const VOTE_REQUEST_DOMAIN = domain('vote-request');
 const VOTE_DOMAIN = domain('vote');
 const COMMIT_DOMAIN = domain('commit');
+const READ_DOMAIN = domain('read');
+const READ_TYPE = { 'read-probe': 7, 'read-echo': 8, 'read-request': 9, 'read-index': 10 } as const;
 
 /** An entry as the engine appends it (hash and term read once). */
 export function appendEntry(block: Block): AppendEntry {
@@ -182,6 +196,13 @@ export const raftCodec: MessageCodec<RaftMessage> = {
         return rlpEncode([5, m.term, m.candidate, m.granted ? 1 : 0, m.pre ? 1 : 0]);
       case 'commit':
         return rlpEncode([6, m.term, proofItem(m.proof)]);
+      case 'read-probe':
+      case 'read-echo':
+        return rlpEncode([READ_TYPE[m.type], m.term, m.seq]);
+      case 'read-request':
+        return rlpEncode([9, m.term, m.id]);
+      case 'read-index':
+        return rlpEncode([10, m.term, m.id, m.index]);
     }
   },
   decode(bytes) {
@@ -239,6 +260,11 @@ export const raftCodec: MessageCodec<RaftMessage> = {
       if (proof === undefined) throw new DecodeError('MALFORMED', 'raft commit: no proof');
       return { type: 'commit', term, proof };
     }
+    if ((type === 7 || type === 8) && f.length === 3)
+      return { type: type === 7 ? 'read-probe' : 'read-echo', term, seq: asSafeUint(f[2], 'seq') };
+    if (type === 9 && f.length === 3) return { type: 'read-request', term, id: asSafeUint(f[2], 'id') };
+    if (type === 10 && f.length === 4)
+      return { type: 'read-index', term, id: asSafeUint(f[2], 'id'), index: asSafeUint(f[3], 'index') };
     throw new DecodeError('MALFORMED', `unknown raft message type ${type} with ${f.length} fields`);
   },
   signingBytes(m, chainId) {
@@ -273,6 +299,15 @@ export const raftCodec: MessageCodec<RaftMessage> = {
         );
       case 'commit':
         return concatBytes(COMMIT_DOMAIN, rlpEncode([chain, m.term, proofItem(m.proof)]));
+      case 'read-probe':
+      case 'read-echo':
+      case 'read-request':
+        return concatBytes(
+          READ_DOMAIN,
+          rlpEncode([chain, READ_TYPE[m.type], m.term, 'seq' in m ? m.seq : m.id]),
+        );
+      case 'read-index':
+        return concatBytes(READ_DOMAIN, rlpEncode([chain, 10, m.term, m.id, m.index]));
     }
   },
   slot(m): SignSlot | undefined {
@@ -309,6 +344,13 @@ export const raftCodec: MessageCodec<RaftMessage> = {
         return `${m.pre ? 'pre-vote' : 'vote'}(t=${m.term}, for=${m.candidate}, ${m.granted ? 'granted' : 'denied'})`;
       case 'commit':
         return `commit(t=${m.term}, ${m.proof.index}, ${h(m.proof.hash)})`;
+      case 'read-probe':
+      case 'read-echo':
+        return `${m.type}(t=${m.term}, seq=${m.seq})`;
+      case 'read-request':
+        return `read-request(t=${m.term}, id=${m.id})`;
+      case 'read-index':
+        return `read-index(t=${m.term}, id=${m.id}, index=${m.index})`;
     }
   },
 };

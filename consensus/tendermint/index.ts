@@ -9,6 +9,7 @@ export const tendermint: EngineModule<TmMessage> = {
   description: 'Tendermint BFT (Buchman, Kwon, Milosevic 2018): propose/prevote/precommit with locking',
   faultModel: BYZANTINE_FAULTS,
   emptyBlocks: true,
+  reads: [],
   codec: tendermintCodec,
   parseParams: (params) => numberParams('tendermint', params, { ...TENDERMINT_DEFAULTS }),
   create: (ctx) =>

@@ -254,6 +254,8 @@ export class VerityNode {
         transport: network,
         timers: new RealTimers(),
         clock: { now: () => Date.now() },
+        // Leases measure elapsed time: a monotonic clock, which NTP does not step.
+        monotonicMs: () => performance.now(),
         wal: walKv,
         ...(fence === undefined ? {} : { fence }),
         keys,
@@ -332,6 +334,7 @@ export class VerityNode {
         health: () => node?.health() ?? { ok: false, problems: ['starting'] },
         clockOffset: () => runtime.clockOffset(),
         equivocations: () => runtime.equivocations(),
+        read: (mode) => runtime.read(mode),
         storageFault: (e) => runtime.halt(e),
         noteSubmitted: (etx) => {
           metrics.txsSubmitted.inc();

@@ -9,6 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type Equivocation, encodeEquivocation } from '../../consensus/evidence.ts';
+import type { ReadMode } from '../../consensus/types.ts';
 import { fromHex, fromHexExact, toHex, utf8 } from '../../crypto/bytes.ts';
 import { VerityError } from '../../crypto/errors.ts';
 import { formatAddress, parseAddress } from '../../ledger/address.ts';
@@ -28,6 +29,7 @@ import { receiptToJson } from '../../ledger/receipt.ts';
 import { decodeTransaction, type EncodedTransaction, TxError, verifyTransaction } from '../../ledger/tx.ts';
 import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Logger } from '../runtime/ports.ts';
+import { ReadError } from '../runtime/read-barrier.ts';
 
 export interface NodeApi {
   readonly genesis: Genesis;
@@ -55,6 +57,11 @@ export interface NodeApi {
   clockOffset(): { offsetMs: number; peers: number } | undefined;
   /** Whether the node is fully started and working, and what is wrong if not (GET /health). */
   health(): { ok: boolean; problems: string[] };
+  /**
+   * Waits until a read in `mode` may be served from the committed state (runtime.ts `read`);
+   * rejects with a ReadError (READ_UNAVAILABLE, READ_FAILED, READ_TIMEOUT).
+   */
+  read(mode: ReadMode): Promise<number>;
   /** The node's own storage failed while serving a request: the node halts (runtime.ts, Halt). */
   storageFault(e: StorageError): void;
 }
@@ -152,6 +159,21 @@ function intParam(url: URL, name: string, opts: { required?: boolean } = {}): nu
   if (!/^\d{1,15}$/.test(v))
     throw badRequest('INVALID_PARAMETER', `"${name}" must be a non-negative integer`);
   return Number(v);
+}
+
+const CONSISTENCY = ['local', 'linearizable', 'lease'] as const;
+type Consistency = (typeof CONSISTENCY)[number];
+
+/**
+ * `consistency` of an account or record read (default `local`): `local` serves this node's
+ * committed state as it is (possibly behind the cluster); `linearizable` and `lease` first have
+ * the engine confirm the read (consensus/types.ts ReadMode) and wait until this node caught up.
+ */
+function consistencyParam(url: URL): Consistency {
+  const v = url.searchParams.get('consistency') ?? 'local';
+  if (!(CONSISTENCY as readonly string[]).includes(v))
+    throw badRequest('INVALID_PARAMETER', `"consistency" must be one of ${CONSISTENCY.join(', ')}`);
+  return v as Consistency;
 }
 
 function strParam(url: URL, name: string): string {
@@ -315,9 +337,11 @@ export class RpcServer {
             ? new RpcError(503, e.code, `this node's storage failed: ${e.message}`)
             : e instanceof TxError
               ? new RpcError(400, e.code, e.message)
-              : e instanceof VerityError && (e.code === 'NOT_FOUND' || e.code === 'INVALID_ADDRESS')
-                ? new RpcError(e.code === 'NOT_FOUND' ? 404 : 400, e.code, e.message)
-                : undefined;
+              : e instanceof ReadError
+                ? new RpcError(e.code === 'READ_UNAVAILABLE' ? 400 : 503, e.code, e.message)
+                : e instanceof VerityError && (e.code === 'NOT_FOUND' || e.code === 'INVALID_ADDRESS')
+                  ? new RpcError(e.code === 'NOT_FOUND' ? 404 : 400, e.code, e.message)
+                  : undefined;
       if (err !== undefined) {
         status = err.status;
         this.#json(res, err.status, { error: { code: err.code, message: err.message } }, err.status === 413);
@@ -414,6 +438,8 @@ export class RpcServer {
       }
       case '/account': {
         const addr = address(url);
+        const consistency = consistencyParam(url);
+        if (consistency !== 'local') await api.read(consistency);
         const state = await chain.stateAt();
         const a = await state.getAccount(addr);
         return {
@@ -423,10 +449,13 @@ export class RpcServer {
           balance: a.balance.toString(),
           stake: a.stake.toString(),
           height: chain.height,
+          consistency,
         };
       }
       case '/record': {
         const key = recordKeyParam(url);
+        const consistency = consistencyParam(url);
+        if (consistency !== 'local') await api.read(consistency);
         const r = await (await chain.stateAt()).getRecord(key);
         if (r === undefined) throw notFound(`no record with key "${Buffer.from(key).toString('utf8')}"`);
         return {
@@ -435,6 +464,7 @@ export class RpcServer {
           value: Buffer.from(r.value).toString('utf8'),
           valueHex: toHex(r.value),
           height: chain.height,
+          consistency,
         };
       }
       case '/evidence':

@@ -38,6 +38,7 @@ import type {
   EngineStatus,
   Evidence,
   HeadInfo,
+  ReadMode,
   SignSlot,
 } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
@@ -62,6 +63,7 @@ import { ExecutedBlocks } from './executed-blocks.ts';
 import { Fifo } from './fifo.ts';
 import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
 import { type Channel, type Logger, silentLogger, type Timers, type Transport } from './ports.ts';
+import { ReadBarrier, ReadError } from './read-barrier.ts';
 import type { SignFenceStore } from './sign-fence.ts';
 import { SigningGuard, type WalLoss } from './signing-guard.ts';
 import { decodeSync, encodeSync, MAX_EVIDENCE_BYTES, type SyncMessage } from './sync-codec.ts';
@@ -79,6 +81,8 @@ const MAX_PENDING_INTAKE = 5_000;
 /** Blocks from the future (see #hold): at most this far ahead, and this many at once. */
 const MAX_HOLD_MS = 10 * 60_000;
 const MAX_HELD = 64;
+/** A read the engine has not confirmed (and the chain reached) within this fails with READ_TIMEOUT. */
+const READ_TIMEOUT_MS = 5_000;
 
 export interface ValidatorKeys {
   readonly ed25519: Uint8Array;
@@ -127,6 +131,8 @@ export interface RuntimeOptions<M> {
   readonly transport: Transport;
   readonly timers: Timers;
   readonly clock: Clock;
+  /** A monotonic clock in ms (leases: consensus/types.ts EngineContext.monotonicMs); optional. */
+  readonly monotonicMs?: () => number;
   /** Consensus write-ahead store: the engine record and the double-sign guard. Must be synced. */
   readonly wal: KvStore;
   /** Undefined for a non-validator (observer) node. */
@@ -207,6 +213,7 @@ export class ConsensusRuntime<M> {
   readonly #gossip: TxGossip;
   #headState: LedgerState | undefined;
   readonly #commitWaiters: CommitWaiters;
+  readonly #reads: ReadBarrier;
   /** Counters for metrics and the simulator summary. */
   readonly counters = {
     messagesIn: 0,
@@ -235,6 +242,7 @@ export class ConsensusRuntime<M> {
     this.#selfAddress = self === undefined ? undefined : validators.at(self)?.address;
     this.#wal = new CheckedWal(opts.wal);
     this.#commitWaiters = new CommitWaiters((id) => opts.chain.getTxLocation(id));
+    this.#reads = new ReadBarrier(opts.timers);
     this.#guard = new SigningGuard({ wal: this.#wal, fence: opts.fence, logger: this.#log });
     this.#equivocations = new EquivocationWatch(opts.engine.name, opts.genesis.chainId);
     this.#sync = new BlockSync({
@@ -274,6 +282,7 @@ export class ConsensusRuntime<M> {
       rng: opts.rng.derive('engine'),
       signer,
       ...(opts.genesis.threshold === undefined ? {} : { threshold: opts.genesis.threshold }),
+      ...(opts.monotonicMs === undefined ? {} : { monotonicMs: opts.monotonicMs }),
     });
     this.mempool = new Mempool(
       async (address) => (await this.#headStateView()).getAccount(address),
@@ -424,6 +433,27 @@ export class ConsensusRuntime<M> {
         resolve(r);
       }, 'bulk');
     });
+  }
+
+  /**
+   * Resolves once a read in `mode` may be served from this node's committed state: the engine
+   * confirmed it (read-barrier.ts) and the chain reached the index it named. Returns that index.
+   * A typed ReadError otherwise: READ_UNAVAILABLE (the engine offers no such reads), READ_FAILED
+   * (no leader, leadership lost), READ_TIMEOUT.
+   */
+  read(mode: ReadMode, timeoutMs = READ_TIMEOUT_MS): Promise<number> {
+    if (!this.#o.engine.reads.includes(mode))
+      return Promise.reject(
+        new ReadError(
+          'READ_UNAVAILABLE',
+          `${this.#o.engine.name} cannot confirm ${mode} reads (it offers ${this.#o.engine.reads.join(', ') || 'local reads only'}); use consistency=local`,
+        ),
+      );
+    return this.#reads.read(
+      (id) => this.#enqueue(() => this.#step({ kind: 'read', id, mode })),
+      () => this.#o.chain.height,
+      timeoutMs,
+    );
   }
 
   /** Resolves with where transaction `id` took effect, once committed by any path (commit-waiters.ts). */
@@ -606,6 +636,12 @@ export class ConsensusRuntime<M> {
           break;
         case 'log':
           this.#log[out.level](out.message, out.fields);
+          break;
+        case 'read-ready':
+          this.#reads.ready(out.id, out.index);
+          break;
+        case 'read-failed':
+          this.#reads.failed(out.id, out.reason);
           break;
       }
     }
@@ -822,6 +858,7 @@ export class ConsensusRuntime<M> {
       txs: executed.txs,
       receipts: executed.receipts,
     });
+    this.#reads.committed(height);
     this.#o.hooks?.onCommit?.(executed, certificate, bySync);
     this.#sync.broadcastStatus();
     await this.#step({

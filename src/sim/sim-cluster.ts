@@ -133,6 +133,8 @@ export class SimCluster {
       transport,
       timers,
       clock: { now: () => now() + node.skewMs },
+      // Virtual time: a pause delays the node's events, not its clock.
+      monotonicMs: () => now(),
       wal: node.walKv,
       fence: node.fence,
       keys: {

@@ -292,7 +292,9 @@ describe('verity CLI (offline commands)', () => {
     const human = await runVerity(['proof', 'verify', bundlePath, '--genesis', built.genesis]);
     expect(human.stdout).toContain('"amount": "42"');
     // The verdict says what it rests on, not just "valid".
-    expect(human.stdout.split('\n')[0]).toMatch(/^VALID — Byzantine-fault certificate: .*more than 2\/3 of the power/);
+    expect(human.stdout.split('\n')[0]).toMatch(
+      /^VALID — Byzantine-fault certificate: .*more than 2\/3 of the power/,
+    );
 
     const tampered = { ...bundle, logIndex: 1 };
     const badPath = join(dir, 'tx-proof-bad.json');

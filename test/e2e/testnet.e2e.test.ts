@@ -125,6 +125,25 @@ for (const [slot, engine] of ENGINES.entries()) {
         rpc,
       ]);
       expect(put.code, put.stderr).toBe(0);
+      // A linearizable read on another node sees the write at once (raft); the BFT engines say
+      // they offer local reads only.
+      const other = cluster.manifest.nodes[3]?.rpc as string;
+      const readBack = await runVerity([
+        'query',
+        'record',
+        'doc',
+        '--consistency',
+        'linearizable',
+        '--json',
+        '--rpc',
+        other,
+      ]);
+      if (engine === 'raft')
+        expect(parseJsonOutput(readBack)).toMatchObject({
+          value: 'hello world',
+          consistency: 'linearizable',
+        });
+      else expect(readBack.stdout + readBack.stderr).toMatch(/READ_UNAVAILABLE|local reads only/);
 
       const genesis = cluster.manifest.genesis;
       const files = {

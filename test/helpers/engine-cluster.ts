@@ -258,6 +258,7 @@ export class EngineCluster<M> {
           : { blsShareSign: (m: Uint8Array) => bls.threshold.signShare(share, m) }),
       },
       ...(this.threshold === undefined ? {} : { threshold: this.threshold }),
+      monotonicMs: () => this.now,
     });
   }
 

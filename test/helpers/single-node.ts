@@ -12,17 +12,22 @@ import { createTestnet, type TestnetManifest } from '../../src/node/testnet.ts';
 import { silentLogger } from '../../src/runtime/ports.ts';
 import { InProcessHub } from './inprocess-network.ts';
 
-/** A one-validator Tendermint testnet (an empty block every 200 ms) in a fresh temp directory. */
+/**
+ * A one-validator testnet in a fresh temp directory: Tendermint (an empty block every 200 ms)
+ * unless `engine` says otherwise.
+ */
 export async function singleValidatorTestnet(opts: {
   chainId: string;
   accounts: number;
+  engine?: string;
+  engineParams?: Record<string, string | number | boolean>;
 }): Promise<TestnetManifest> {
   const dir = await mkdtemp(join(tmpdir(), `verity-${opts.chainId}-`));
   return createTestnet({
     dir,
     validators: 1,
-    engine: 'tendermint',
-    engineParams: { emptyBlockIntervalMs: 200 },
+    engine: opts.engine ?? 'tendermint',
+    engineParams: opts.engineParams ?? (opts.engine === undefined ? { emptyBlockIntervalMs: 200 } : {}),
     accounts: opts.accounts,
     chainId: opts.chainId,
   });

@@ -28,6 +28,8 @@ function timed(n: number, params: EngineParams = {}, mempool = 0): C {
 function synchronous(n: number, params: EngineParams = {}, mempool = 0): C {
   const c = new EngineCluster<Msg>({ engine: raft, n, latencyMs: 0, settle: true, mempool, params });
   c.start();
+  // Time stands still here: end the election timeout after start in which no one votes (reads.ts).
+  c.fireAll('quiet');
   return c;
 }
 
