@@ -340,8 +340,17 @@ export class EngineCluster<M> {
   }
 
   at(time: number, run: () => void): void {
-    this.#queue.push({ at: time, seq: this.#seq++, run });
-    this.#queue.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    // Binary insertion after every event due at the same time or earlier (seq order): the same
+    // order a full sort by (at, seq) gives, without re-sorting the queue on every insertion.
+    const q = this.#queue;
+    let lo = 0;
+    let hi = q.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((q[mid] as Event).at <= time) lo = mid + 1;
+      else hi = mid;
+    }
+    q.splice(lo, 0, { at: time, seq: this.#seq++, run });
   }
 
   start(): void {
