@@ -206,6 +206,8 @@ export class CachingKvStore implements KvStore {
   readonly #base: KvStore;
   readonly #max: number;
   readonly #cache = new Map<string, Uint8Array | null>();
+  /** Counts batches started and finished: a read that overlapped one does not fill the cache. */
+  #writes = 0;
 
   constructor(base: KvStore, maxEntries = 200_000) {
     this.#base = base;
@@ -220,8 +222,12 @@ export class CachingKvStore implements KvStore {
       this.#cache.set(k, hit);
       return hit === null ? undefined : hit;
     }
+    // A write may land while the base read is in flight (LevelDB reads are asynchronous): the read
+    // then returns what was there before, which is fine for this caller but must not be cached —
+    // it would hide the write from every later reader (a negative entry outliving the put).
+    const writes = this.#writes;
     const v = await this.#base.get(key);
-    this.#remember(k, v ?? null);
+    if (this.#writes === writes) this.#remember(k, v ?? null);
     return v;
   }
 
@@ -232,7 +238,9 @@ export class CachingKvStore implements KvStore {
   }
 
   async batch(ops: readonly KvOp[]): Promise<void> {
+    this.#writes++;
     await this.#base.batch(ops);
+    this.#writes++;
     for (const op of ops) this.#remember(keyString(op.key), op.type === 'put' ? op.value : null);
   }
 
