@@ -12,6 +12,8 @@ export interface MetricSources {
   peers(): number;
   bytesIn(): number;
   bytesOut(): number;
+  /** Messages (frames) sent to peers, per channel (consensus, tx, sync). */
+  messagesOut(): Readonly<Record<string, number>>;
   peerPenalties(): number;
   peerBans(): number;
   evidence(): number;
@@ -60,6 +62,16 @@ export class NodeMetrics {
     gauge('verity_peers', 'Connected peers', src.peers);
     counter('verity_p2p_bytes_in_total', 'Bytes received from peers', src.bytesIn);
     counter('verity_p2p_bytes_out_total', 'Bytes sent to peers', src.bytesOut);
+    new Counter({
+      name: 'verity_p2p_messages_out_total',
+      help: 'Messages sent to peers, by channel (consensus, tx gossip, block sync)',
+      labelNames: ['channel'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [channel, n] of Object.entries(src.messagesOut())) this.inc({ channel }, n);
+      },
+    });
     counter('verity_peer_penalties_total', 'Penalties given to misbehaving peers', src.peerPenalties);
     counter('verity_peer_bans_total', 'Peers banned (disconnected for a cool-down) by scoring', src.peerBans);
     counter(

@@ -42,6 +42,8 @@ export interface NodeNetwork extends Transport {
     bytesOut: number;
     penalties: { minor: number; major: number };
     bans: number;
+    /** Per channel, when the network counts them: messages (frames) sent. */
+    channels?: Readonly<Record<string, { readonly framesOut: number }>>;
   };
   listenAddrs(): string[];
 }
@@ -294,6 +296,10 @@ export class VerityNode {
         peers: () => network.peers().length,
         bytesIn: () => network.stats().bytesIn,
         bytesOut: () => network.stats().bytesOut,
+        messagesOut: () =>
+          Object.fromEntries(
+            Object.entries(network.stats().channels ?? {}).map(([ch, c]) => [ch, c.framesOut]),
+          ),
         peerPenalties: () => {
           const p = network.stats().penalties;
           return p.minor + p.major;

@@ -97,6 +97,9 @@ for (const [slot, engine] of ENGINES.entries())
       for (const n of cluster.manifest.nodes) {
         const metrics = await fetch(`${n.rpc}/metrics`).then((r) => r.text());
         expect(/^verity_byzantine_evidence_total (\d+)$/m.exec(metrics)?.[1], n.name).toBe('0');
+        // Every node sent consensus messages, counted per channel.
+        const consensus = /^verity_p2p_messages_out_total\{channel="consensus"\} (\d+)$/m.exec(metrics)?.[1];
+        expect(Number(consensus), n.name).toBeGreaterThan(0);
       }
       // Catching up by block sync is normal operation: nothing at error level, on any node.
       for (const n of cluster.manifest.nodes) {
