@@ -17,6 +17,8 @@ export class UsageError extends Error {}
 export type OptionSpec = ParseArgsOptionDescriptor & {
   readonly description: string;
   readonly valueName?: string;
+  /** The values it takes, for shell completion (`verity completion`). */
+  readonly choices?: readonly string[];
 };
 
 export interface CommandContext {
@@ -36,6 +38,10 @@ export interface Command {
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** Names of positional arguments, in order (all required). */
   readonly positionals?: readonly string[];
+  /** Names of optional positional arguments, after the required ones. */
+  readonly optionalPositionals?: readonly string[];
+  /** The values its positional argument takes, for shell completion (`verity completion`). */
+  readonly positionalChoices?: readonly string[];
   readonly examples?: readonly string[];
   run(ctx: CommandContext): Promise<number>;
 }
@@ -62,7 +68,8 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
-const COMMON: Record<string, OptionSpec> = {
+/** Options every command takes. */
+export const COMMON_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   help: { type: 'boolean', short: 'h', description: 'show this help' },
   json: { type: 'boolean', description: 'print machine-readable JSON' },
 };
@@ -76,7 +83,7 @@ export function usageLine(cmd: Command): string {
 export function commandHelp(cmd: Command): string {
   const lines = [`verity ${cmd.name} — ${cmd.summary}`, '', `Usage: ${usageLine(cmd)}`];
   if (cmd.description) lines.push('', cmd.description);
-  const opts = { ...cmd.options, ...COMMON };
+  const opts = { ...cmd.options, ...COMMON_OPTIONS };
   lines.push('', 'Options:');
   for (const [name, spec] of Object.entries(opts)) {
     const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.type === 'string' ? ` ${spec.valueName ?? 'VALUE'}` : ''}`;
@@ -87,12 +94,15 @@ export function commandHelp(cmd: Command): string {
   return lines.join('\n');
 }
 
-export function rootHelp(commands: readonly Command[]): string {
+export function rootHelp(commands: readonly Command[], opts: { version?: boolean } = {}): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return [
     'verity — a Byzantine fault-tolerant ledger node',
     '',
     'Usage: verity <command> [options]     (verity <command> --help for details)',
+    ...(opts.version
+      ? ['       verity --version [--json]      (this version of verity and the Node.js it runs on)']
+      : []),
     '',
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)} ${c.summary}`),
@@ -119,9 +129,28 @@ function match(
   return best;
 }
 
-export async function runCli(commands: readonly Command[], argv: readonly string[]): Promise<number> {
+/** `--version`, alone or with `--json` (in any order). */
+function isVersionRequest(argv: readonly string[]): boolean {
+  return argv.includes('--version') && argv.every((a) => a === '--version' || a === '--json');
+}
+
+export interface CliOptions {
+  /** The program's version (read only when asked for): enables `--version`. */
+  readonly version?: () => string;
+}
+
+export async function runCli(
+  commands: readonly Command[],
+  argv: readonly string[],
+  opts: CliOptions = {},
+): Promise<number> {
+  if (opts.version !== undefined && isVersionRequest(argv)) {
+    const data = { version: opts.version(), node: process.versions.node };
+    new Output(argv.includes('--json')).result(data, () => `verity ${data.version} (Node.js ${data.node})`);
+    return EXIT_OK;
+  }
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    process.stdout.write(`${rootHelp(commands)}\n`);
+    process.stdout.write(`${rootHelp(commands, { version: opts.version !== undefined })}\n`);
     return argv.length === 0 ? EXIT_USAGE : EXIT_OK;
   }
   const found = match(commands, argv);
@@ -140,7 +169,7 @@ export async function runCli(commands: readonly Command[], argv: readonly string
   try {
     parsed = parseArgs({
       args: rest,
-      options: { ...cmd.options, ...COMMON } as Record<string, ParseArgsOptionDescriptor>,
+      options: { ...cmd.options, ...COMMON_OPTIONS } as Record<string, ParseArgsOptionDescriptor>,
       allowPositionals: true,
       strict: true,
     });
@@ -154,9 +183,12 @@ export async function runCli(commands: readonly Command[], argv: readonly string
     return EXIT_OK;
   }
   const expected = cmd.positionals ?? [];
-  if (parsed.positionals.length !== expected.length) {
+  const optional = cmd.optionalPositionals ?? [];
+  const given = parsed.positionals.length;
+  if (given < expected.length || given > expected.length + optional.length) {
+    const names = [...expected, ...optional.map((o) => `[${o}]`)];
     process.stderr.write(
-      `error: expected ${expected.length ? expected.join(' ') : 'no positional arguments'}, got ${parsed.positionals.length ? parsed.positionals.join(' ') : 'none'}\n\nUsage: ${usageLine(cmd)}\n`,
+      `error: expected ${names.length ? names.join(' ') : 'no positional arguments'}, got ${given ? parsed.positionals.join(' ') : 'none'}\n\nUsage: ${usageLine(cmd)}\n`,
     );
     return EXIT_USAGE;
   }

@@ -1,4 +1,5 @@
 /** The command table. Commands parse and print; the work happens in src/, ledger/ and consensus/. */
+import { readFileSync } from 'node:fs';
 import {
   logConsistency,
   proofAccount,
@@ -9,14 +10,17 @@ import {
   queryRecord,
   queryStatus,
   queryTx,
+  txBroadcast,
   txSend,
 } from './commands/client.ts';
+import { completionCommand } from './commands/completion.ts';
 import { evidenceVerify } from './commands/evidence.ts';
 import { genesisInit } from './commands/genesis.ts';
 import { keysGenerate, keysShow } from './commands/keys.ts';
 import { init, start, startLocal, testnet, testnetUp } from './commands/node.ts';
 import { proofVerify } from './commands/proof.ts';
 import { sim } from './commands/sim.ts';
+import { testnetStatus } from './commands/testnet-status.ts';
 import { txSign } from './commands/tx.ts';
 import { type Command, runCli } from './framework.ts';
 
@@ -25,8 +29,10 @@ export const COMMANDS: readonly Command[] = [
   start,
   testnet,
   testnetUp,
+  testnetStatus,
   startLocal,
   txSend,
+  txBroadcast,
   queryStatus,
   queryBlock,
   queryTx,
@@ -43,8 +49,17 @@ export const COMMANDS: readonly Command[] = [
   genesisInit,
   txSign,
   sim,
+  completionCommand(() => COMMANDS),
 ];
 
+/** The version in package.json (read when `verity --version` asks for it). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 export function main(argv: readonly string[]): Promise<number> {
-  return runCli(COMMANDS, argv);
+  return runCli(COMMANDS, argv, { version: packageVersion });
 }

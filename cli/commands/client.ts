@@ -1,12 +1,19 @@
 /** Commands that talk to a running node over its RPC (default: node 0 of the local testnet). */
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { toHex } from '../../crypto/bytes.ts';
+import { text as streamText } from 'node:stream/consumers';
+import { fromHex, toHex } from '../../crypto/bytes.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
 import { bundleGuarantees, verifyBundle } from '../../ledger/bundle.ts';
 import { parseGenesis, trustAnchor } from '../../ledger/genesis.ts';
-import { type EncodedTransaction, signTransaction } from '../../ledger/tx.ts';
+import {
+  decodeTransaction,
+  type EncodedTransaction,
+  signTransaction,
+  TxError,
+  verifyTransaction,
+} from '../../ledger/tx.ts';
 import { loadKey, passphraseFromEnv } from '../../src/keystore.ts';
 import { manifestPath } from '../../src/node/testnet.ts';
 import { RpcClient, RpcClientError } from '../../src/rpc/client.ts';
@@ -243,14 +250,94 @@ export const txSend: Command = {
     const expectedNonce = (await rpc.account(from)).nextNonce;
     const nonce = explicitNonce ?? expectedNonce;
     const etx = signTransaction({ chainId: status.chainId, sender: key.publicKey, nonce, op }, key.secretKey);
-    const tx: SentTx = { id: toHex(etx.id), from, nonce, expectedNonce };
-    const behindGap = nonce > expectedNonce;
-    // Behind a gap it is only admitted (mode=sync): the node keeps it for when the gap fills, and
-    // waiting for a commit that needs other transactions first would only run into the timeout.
-    const r = wait && !behindGap ? await submitAndWait(rpc, etx, tx, out) : await submit(rpc, etx, 'sync');
-    if (typeof r === 'number') return r;
-    if (r instanceof RpcClientError) return refused(out, tx, r);
-    return wait && behindGap ? pendingBehindGap(out, tx) : sent(out, tx, r, wait);
+    return deliver(rpc, etx, { id: toHex(etx.id), from, nonce, expectedNonce }, wait, out);
+  },
+};
+
+/**
+ * Submits a signed transaction and reports the outcome — what `tx send` and `tx broadcast` share:
+ * the same output, and the same exit codes (0, 1 refused or failed receipt, 5 behind a nonce gap).
+ */
+async function deliver(
+  rpc: RpcClient,
+  etx: EncodedTransaction,
+  tx: SentTx,
+  wait: boolean,
+  out: CommandContext['out'],
+): Promise<number> {
+  const behindGap = tx.nonce > tx.expectedNonce;
+  // Behind a gap it is only admitted (mode=sync): the node keeps it for when the gap fills, and
+  // waiting for a commit that needs other transactions first would only run into the timeout.
+  const r = wait && !behindGap ? await submitAndWait(rpc, etx, tx, out) : await submit(rpc, etx, 'sync');
+  if (typeof r === 'number') return r;
+  if (r instanceof RpcClientError) return refused(out, tx, r);
+  return wait && behindGap ? pendingBehindGap(out, tx) : sent(out, tx, r, wait);
+}
+
+/**
+ * The signed transaction in FILE ('-': standard input): the JSON `tx sign --out` (or `--json`)
+ * writes, or the hex `tx sign` prints.
+ */
+async function readSignedTx(file: string): Promise<EncodedTransaction> {
+  let text: string;
+  try {
+    text = file === '-' ? await streamText(process.stdin) : await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const trimmed = text.trim();
+  let raw: unknown = trimmed;
+  if (!/^(0x)?[0-9a-fA-F]+$/.test(trimmed)) {
+    try {
+      raw = (JSON.parse(trimmed) as { raw?: unknown } | null)?.raw;
+    } catch {
+      raw = undefined;
+    }
+  }
+  if (typeof raw !== 'string' || !/^(0x)?([0-9a-fA-F]{2})+$/.test(raw))
+    throw new UsageError(
+      `${file} is not a signed transaction: expected what \`verity tx sign\` writes (its --out JSON, or the hex it prints)`,
+    );
+  return decodeTransaction(fromHex(raw)); // a damaged transaction is its TxError (exit 1)
+}
+
+export const txBroadcast: Command = {
+  name: 'tx broadcast',
+  summary: 'submit a transaction signed offline by `verity tx sign`; --wait returns once it is committed',
+  synopsis: 'FILE [--rpc URL] [--wait]',
+  positionals: ['FILE'],
+  description: [
+    'FILE holds what `verity tx sign` wrote: its --out (or --json) JSON, or the hex it prints; - reads',
+    "standard input. It is checked against the node's chain first. Outputs and exit codes are those of",
+    "`verity tx send`: a nonce above the account's next nonce is pending behind a gap (with --wait:",
+    'exit 5, --json code NONCE_GAP); a nonce the node refuses is exit 1, naming both nonces.',
+    'Exit codes: 0 committed (without --wait: submitted), 1 refused or failed receipt, 2 usage',
+    'error, 5 pending behind a nonce gap (--wait).',
+  ].join('\n'),
+  options: {
+    ...rpcOption,
+    wait: { type: 'boolean', description: 'wait until the transaction is in a certified block' },
+  },
+  examples: [
+    'verity tx sign --key alice.json --chain-id verity-local --nonce 0 --to verity1… --amount 10 --out tx.json',
+    'verity tx broadcast tx.json --rpc :26601 --wait',
+    'verity tx sign … | verity tx broadcast - --wait --json',
+  ],
+  async run({ values, positionals, out }) {
+    const file = positionals[0] as string;
+    const rpc = client(values);
+    const etx = await readSignedTx(file);
+    const status = await rpc.status();
+    if (etx.tx.chainId !== status.chainId)
+      throw new TxError(
+        'TX_WRONG_CHAIN',
+        `${file} is signed for chain "${etx.tx.chainId}" but the node at ${rpc.base} runs "${status.chainId}"; sign it again with --chain-id ${status.chainId}`,
+      );
+    verifyTransaction(etx, status.chainId); // a bad signature: exit 1 before anything is sent
+    const from = formatAddress(etx.from);
+    const expectedNonce = (await rpc.account(from)).nextNonce;
+    const tx: SentTx = { id: toHex(etx.id), from, nonce: etx.tx.nonce, expectedNonce };
+    return deliver(rpc, etx, tx, values.wait === true, out);
   },
 };
 
@@ -267,14 +354,28 @@ export const queryStatus: Command = {
 
 export const queryBlock: Command = {
   name: 'query block',
-  summary: 'a committed block with its header and transactions',
-  synopsis: 'HEIGHT [--rpc URL]',
-  positionals: ['HEIGHT'],
-  options: { ...rpcOption },
+  summary: 'a committed block with its header and transactions (default: the latest)',
+  synopsis: '[HEIGHT | --hash HEX] [--rpc URL]',
+  optionalPositionals: ['HEIGHT'],
+  description: 'Without HEIGHT or --hash: the latest committed block.',
+  options: {
+    hash: {
+      type: 'string',
+      valueName: 'HEX',
+      description: 'the block with this header hash (64 hex digits)',
+    },
+    ...rpcOption,
+  },
+  examples: ['verity query block', 'verity query block 42 --json', 'verity query block --hash 3f2a…'],
   async run({ values, positionals, out }) {
-    const h = positionals[0] as string;
-    if (!/^\d+$/.test(h)) throw new UsageError('HEIGHT must be a non-negative integer');
-    print(out, await client(values).get(`/block?height=${h}`));
+    const h = positionals[0];
+    const hash = str(values, 'hash');
+    if (h !== undefined && hash !== undefined) throw new UsageError('give HEIGHT or --hash, not both');
+    if (h !== undefined && !/^\d+$/.test(h)) throw new UsageError('HEIGHT must be a non-negative integer');
+    if (hash !== undefined && !/^(0x)?[0-9a-fA-F]{64}$/.test(hash))
+      throw new UsageError(`--hash must be a block hash: 64 hex digits, got "${hash.slice(0, 80)}"`);
+    const query = hash !== undefined ? `?hash=${hash}` : h !== undefined ? `?height=${h}` : '';
+    print(out, await client(values).get(`/block${query}`));
     return EXIT_OK;
   },
 };
@@ -295,6 +396,7 @@ const consistencyOption = {
   consistency: {
     type: 'string',
     valueName: 'LEVEL',
+    choices: ['local', 'linearizable', 'lease'],
     description:
       "local (default: this node's committed state), linearizable or lease (confirmed by the engine first; raft only)",
   },

@@ -3,8 +3,8 @@ import { VerityError } from '../../crypto/errors.ts';
 
 export class RpcClientError extends VerityError<string> {
   readonly status: number;
-  constructor(status: number, code: string, message: string) {
-    super(code, message);
+  constructor(status: number, code: string, message: string, meta: Record<string, unknown> = {}) {
+    super(code, message, meta);
     this.status = status;
   }
 }
@@ -34,6 +34,7 @@ export class RpcClient {
         0,
         'RPC_UNREACHABLE',
         `cannot reach the node at ${this.base} (${cause}); is it running? (verity testnet up / verity start)`,
+        { cause },
       );
     }
     const text = await res.text();
@@ -71,6 +72,13 @@ export class RpcClient {
         chainId: string;
         peers: number;
         syncing: boolean;
+        /** Time of the latest committed block (ms since the epoch, the proposer's clock). */
+        latestTime: number;
+        round: number;
+        step: string;
+        /** The validator index this node sees as leader, if the engine has one. */
+        leader: number | null;
+        mempool: { size: number; bytes: number };
       } & Record<string, unknown>
     >('/status');
   }

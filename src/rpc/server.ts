@@ -202,6 +202,26 @@ function txId(url: URL): Uint8Array {
   }
 }
 
+/**
+ * `/block?hash=`: the height of the committed block with that header hash (the chain store's hash
+ * index); undefined without the parameter. Malformed is 400 INVALID_PARAMETER, unknown 404.
+ */
+async function blockHashHeight(chain: ChainStore, url: URL): Promise<number | undefined> {
+  if (!url.searchParams.has('hash')) return undefined;
+  if (url.searchParams.has('height'))
+    throw badRequest('INVALID_PARAMETER', 'give "height" or "hash", not both');
+  let hash: Uint8Array;
+  try {
+    hash = fromHexExact(strParam(url, 'hash'), 32, 'block hash');
+  } catch (e) {
+    if (!(e instanceof VerityError) || (e instanceof RpcError && e.code === 'MISSING_PARAMETER')) throw e;
+    throw badRequest('INVALID_PARAMETER', '"hash" must be a 32-byte block hash in hex (64 hex digits)');
+  }
+  const height = await chain.heightOfHash(hash);
+  if (height === undefined) throw notFound(`no committed block has hash ${toHex(hash)}`);
+  return height;
+}
+
 function recordKeyParam(url: URL): Uint8Array {
   const key = utf8(strParam(url, 'key'));
   if (key.length > 256) throw badRequest('INVALID_PARAMETER', 'key is longer than 256 bytes');
@@ -415,7 +435,7 @@ export class RpcServer {
         };
       }
       case '/block': {
-        const height = intParam(url, 'height') ?? chain.height;
+        const height = (await blockHashHeight(chain, url)) ?? intParam(url, 'height') ?? chain.height;
         const block = await chain.getBlock(height);
         if (block === undefined) throw notFound(`no block at height ${height} (head is ${chain.height})`);
         const cert = await chain.getCertificateBytes(height);
