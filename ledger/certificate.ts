@@ -20,9 +20,14 @@ import {
   rlpDecodeStrict,
   rlpEncode,
 } from './codec.ts';
+import { leafHash, verifyInclusion } from './log/index.ts';
 import type { ValidatorSet } from './validators.ts';
 
 export const MAX_CERTIFICATE_BYTES = 256 * 1024;
+/** Votes one certificate may carry. */
+const MAX_VOTES = 10_000;
+/** An inclusion proof in a tree of < 2^53 leaves has at most 53 hashes. */
+export const MAX_ANCESTRY_HASHES = 64;
 
 export interface CommitCertificate {
   readonly kind: string;
@@ -138,42 +143,113 @@ export interface QuorumCertificate extends CommitCertificate {
   readonly votes: readonly QuorumVote[];
 }
 
+// ---------------------------------------------------------------------------------------------
+// Pieces every scheme made of signed votes shares (ed25519 quorums here; Raft's and Multi-Paxos's
+// acknowledgements): the votes' wire form, their order and signers, and the proof that a block is
+// an ancestor of the block the votes are about.
+
+export function encodeVotes(votes: readonly QuorumVote[]): RlpInput {
+  return votes.map((v) => [v.validator, v.signature]);
+}
+
+/** Strictly: [[validator, 64-byte signature]…], at most MAX_VOTES (order is checked by votesViolation). */
+export function decodeVotes(item: RlpItem | undefined, what: string): QuorumVote[] {
+  const items = asList(item, what);
+  if (items.length > MAX_VOTES) throw new DecodeError('MALFORMED', `${what}: too many votes`);
+  return items.map((v, i) => {
+    const pair = asList(v, `${what}[${i}]`, 2);
+    return {
+      validator: asSafeUint(pair[0], `${what}[${i}].validator`),
+      signature: asBytes(pair[1], `${what}[${i}].signature`, { length: 64 }),
+    };
+  });
+}
+
+/**
+ * Why the votes cannot count (undefined when they can): out of strictly increasing validator
+ * order (one canonical encoding, no double counting), or from a validator the set does not have.
+ * `noun` names them in the reason ("votes", "acknowledgements"…).
+ */
+export function votesViolation(
+  votes: readonly QuorumVote[],
+  validators: ValidatorSet,
+  noun: string,
+): string | undefined {
+  let last = -1;
+  for (const vote of votes) {
+    if (vote.validator <= last) return `${noun} are not in strictly increasing validator order`;
+    last = vote.validator;
+    if (validators.at(vote.validator) === undefined)
+      return `${noun.replace(/s$/, '')} from unknown validator index ${vote.validator}`;
+  }
+  return undefined;
+}
+
+/** The first vote whose signature over `message` does not verify, as a reason; else undefined. */
+export function badVoteSignature(
+  votes: readonly QuorumVote[],
+  message: Uint8Array,
+  validators: ValidatorSet,
+  noun: string,
+): string | undefined {
+  for (const vote of votes) {
+    const v = validators.at(vote.validator);
+    if (v === undefined || !ed25519.verify(vote.signature, message, v.publicKey))
+      return `bad ${noun} signature from validator ${vote.validator} (${v?.name ?? '?'})`;
+  }
+  return undefined;
+}
+
+export function decodeAncestry(item: RlpItem | undefined, what: string): Uint8Array[] {
+  const proof = asList(item, what);
+  if (proof.length === 0 || proof.length > MAX_ANCESTRY_HASHES)
+    throw new DecodeError('MALFORMED', `${what}: 1..${MAX_ANCESTRY_HASHES} hashes`);
+  return proof.map((p, i) => asBytes(p, `${what}[${i}]`, { length: 32 }));
+}
+
+/**
+ * Whether block (`height`, `blockHash`) is `d` itself or — with `ancestry`, an RFC 9162 inclusion
+ * proof — leaf `height` of d's `historyRoot` (the hashes of blocks 0 … d.height − 1): a reason
+ * when it is neither, else undefined. Certificates prove ancestors through a descendant this way,
+ * in O(log d.height) hashes whatever the distance.
+ */
+export function ancestryViolation(
+  d: BlockHeader,
+  height: number,
+  blockHash: Uint8Array,
+  ancestry: readonly Uint8Array[] | undefined,
+  noun: string,
+): string | undefined {
+  if (ancestry === undefined)
+    return d.height === height && equalBytes(headerHash(d), blockHash)
+      ? undefined
+      : `the ${noun} block is not the certified block`;
+  if (d.height <= height) return `ancestry proof through block ${d.height}, not above ${height}`;
+  if (!verifyInclusion(leafHash(blockHash), height, d.height, ancestry, d.historyRoot))
+    return `block is not in the history of block ${d.height}`;
+  return undefined;
+}
+
 export const ed25519QuorumScheme: CertificateScheme<QuorumCertificate> = {
   kind: 'ed25519-quorum',
   guarantee:
     'Byzantine-fault certificate: validators holding more than 2/3 of the power signed this block; no conflicting block can be certified unless more than 1/3 of the power is faulty',
   encodePayload(cert) {
-    return [cert.round, cert.votes.map((v) => [v.validator, v.signature])];
+    return [cert.round, encodeVotes(cert.votes)];
   },
   decodePayload(item, height, blockHash) {
     const f = asList(item, 'quorum', 2);
-    const votes = asList(f[1], 'quorum.votes').map((v, i) => {
-      const pair = asList(v, `quorum.votes[${i}]`, 2);
-      return {
-        validator: asSafeUint(pair[0], `quorum.votes[${i}].validator`),
-        signature: asBytes(pair[1], `quorum.votes[${i}].signature`, { length: 64 }),
-      };
-    });
-    if (votes.length > 10_000) throw new DecodeError('MALFORMED', 'quorum: too many votes');
+    const votes = decodeVotes(f[1], 'quorum.votes');
     return { kind: 'ed25519-quorum', height, blockHash, round: asSafeUint(f[0], 'quorum.round'), votes };
   },
   verify(cert, trust) {
     const { validators } = trust;
-    let last = -1;
-    let power = 0;
     const message = commitVoteBytes(trust.chainId, cert.height, cert.round, cert.blockHash);
-    for (const vote of cert.votes) {
-      if (vote.validator <= last)
-        return { ok: false, reason: 'votes are not in strictly increasing validator order' };
-      last = vote.validator;
-      const v = validators.at(vote.validator);
-      if (v === undefined)
-        return { ok: false, reason: `vote from unknown validator index ${vote.validator}` };
-      if (!ed25519.verify(vote.signature, message, v.publicKey)) {
-        return { ok: false, reason: `bad signature from validator ${vote.validator} (${v.name})` };
-      }
-      power += v.power;
-    }
+    const bad =
+      votesViolation(cert.votes, validators, 'votes') ??
+      badVoteSignature(cert.votes, message, validators, 'vote');
+    if (bad !== undefined) return { ok: false, reason: bad };
+    const power = validators.powerOf(cert.votes.map((v) => v.validator));
     if (power < validators.quorumPower) {
       return {
         ok: false,

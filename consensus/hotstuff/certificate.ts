@@ -33,9 +33,14 @@
 import { bls } from '../../crypto/bls/index.ts';
 import { equalBytes } from '../../crypto/bytes.ts';
 import { type BlockHeader, decodeHeaderItem, headerFields, headerHash } from '../../ledger/block.ts';
-import type { CertificateScheme, CommitCertificate, TrustAnchor } from '../../ledger/certificate.ts';
-import { asBytes, asList, DecodeError } from '../../ledger/codec.ts';
-import { leafHash, verifyInclusion } from '../../ledger/log/index.ts';
+import {
+  ancestryViolation,
+  type CertificateScheme,
+  type CommitCertificate,
+  decodeAncestry,
+  type TrustAnchor,
+} from '../../ledger/certificate.ts';
+import { asList, DecodeError } from '../../ledger/codec.ts';
 import { decodeEngineData, type EngineData } from './messages.ts';
 import {
   decodeQcItem,
@@ -52,8 +57,6 @@ export const AGGREGATE_KIND = 'hotstuff-bls-aggregate';
 export const THRESHOLD_KIND = 'hotstuff-bls-threshold';
 /** Headers one certificate carries: at most the ancestor-proof's T plus a 3-chain's two. */
 export const MAX_CERT_HEADERS = 3;
-/** An inclusion proof in a tree of < 2^53 leaves has at most 53 hashes. */
-const MAX_ANCESTRY_HASHES = 64;
 
 export interface HotStuffCertificate extends CommitCertificate {
   readonly kind: typeof AGGREGATE_KIND | typeof THRESHOLD_KIND;
@@ -96,9 +99,8 @@ export function commitProofQcs(
     const t = headers[0] as BlockHeader;
     const bad = wrongChain(t, 0);
     if (bad !== undefined) return bad;
-    if (t.height <= cert.height) return `ancestor proof through block ${t.height}, not above ${cert.height}`;
-    if (!verifyInclusion(leafHash(cert.blockHash), cert.height, t.height, cert.ancestry, t.historyRoot))
-      return `block is not in the history of block ${t.height}`;
+    const unproven = ancestryViolation(t, cert.height, cert.blockHash, cert.ancestry, 'certified');
+    if (unproven !== undefined) return unproven;
     base = { height: t.height, hash: headerHash(t) };
     headers = headers.slice(1);
     if (headers.length === 0) return 'an ancestor proof needs the commit proof of its descendant';
@@ -190,11 +192,7 @@ function scheme(mode: QcMode): CertificateScheme<HotStuffCertificate> {
       const qc = decodeQcItem(f[1], `${kind}.qc`);
       if (qc.tag !== modeTag(mode)) throw new DecodeError('MALFORMED', `${kind}: QC of another kind`);
       if (f.length === 2) return { kind, height, blockHash, headers, qc };
-      const proof = asList(f[2], `${kind}.ancestry`);
-      if (proof.length === 0 || proof.length > MAX_ANCESTRY_HASHES)
-        throw new DecodeError('MALFORMED', `${kind}: ancestry proof of 1..${MAX_ANCESTRY_HASHES} hashes`);
-      const ancestry = proof.map((p, i) => asBytes(p, `${kind}.ancestry[${i}]`, { length: 32 }));
-      return { kind, height, blockHash, headers, qc, ancestry };
+      return { kind, height, blockHash, headers, qc, ancestry: decodeAncestry(f[2], `${kind}.ancestry`) };
     },
     verify(cert, trust: TrustAnchor) {
       if (cert.kind !== kind) return fail(`not a ${kind} certificate`);

@@ -22,23 +22,24 @@
  * members do not lie; it is not Byzantine evidence of anything.
  */
 import { equalBytes } from '../../crypto/bytes.ts';
-import { ed25519 } from '../../crypto/ed25519.ts';
 import { type BlockHeader, decodeHeaderItem, headerFields, headerHash } from '../../ledger/block.ts';
-import type {
-  CertificateCheck,
-  CertificateScheme,
-  CommitCertificate,
-  QuorumVote,
-  TrustAnchor,
+import {
+  ancestryViolation,
+  badVoteSignature,
+  type CertificateCheck,
+  type CertificateScheme,
+  type CommitCertificate,
+  decodeAncestry,
+  decodeVotes,
+  encodeVotes,
+  type QuorumVote,
+  type TrustAnchor,
+  votesViolation,
 } from '../../ledger/certificate.ts';
-import { asBytes, asList, asSafeUint, DecodeError } from '../../ledger/codec.ts';
-import { leafHash, verifyInclusion } from '../../ledger/log/index.ts';
+import { asList, asSafeUint, DecodeError } from '../../ledger/codec.ts';
 import { ackBytes, type CommitProof, decodeEngineData, RAFT_ENGINE } from './entry.ts';
 
 export const RAFT_CERT_KIND = 'raft-majority-acks';
-/** An inclusion proof in a tree of < 2^53 leaves has at most 53 hashes. */
-const MAX_ANCESTRY_HASHES = 64;
-const MAX_ACKS = 10_000;
 
 export const RAFT_CERT_GUARANTEE =
   'crash-fault certificate: a majority of the power acknowledged the block (or a same-term descendant) in the term that created it; as good as the assumption that validators do not lie';
@@ -95,22 +96,10 @@ export function certificateRuleViolation(
   }
   if (term !== cert.term)
     return `acknowledgements of term ${cert.term} for an entry of term ${term}: only an entry of the acknowledging term commits by replication (Raft §5.4.2)`;
-  const hash = headerHash(d);
-  if (cert.ancestry === undefined) {
-    if (d.height !== cert.height || !equalBytes(hash, cert.blockHash))
-      return 'the acknowledged block is not the certified block';
-  } else {
-    if (d.height <= cert.height) return `ancestry proof through block ${d.height}, not above ${cert.height}`;
-    if (!verifyInclusion(leafHash(cert.blockHash), cert.height, d.height, cert.ancestry, d.historyRoot))
-      return `block is not in the history of block ${d.height}`;
-  }
-  let last = -1;
-  for (const ack of cert.acks) {
-    if (ack.validator <= last) return 'acknowledgements are not in strictly increasing validator order';
-    last = ack.validator;
-    if (trust.validators.at(ack.validator) === undefined)
-      return `acknowledgement from unknown validator index ${ack.validator}`;
-  }
+  const unproven =
+    ancestryViolation(d, cert.height, cert.blockHash, cert.ancestry, 'acknowledged') ??
+    votesViolation(cert.acks, trust.validators, 'acknowledgements');
+  if (unproven !== undefined) return unproven;
   const power = trust.validators.powerOf(cert.acks.map((a) => a.validator));
   if (power < trust.validators.majorityPower)
     return `acknowledgers hold ${power} of ${trust.validators.totalPower} power; need ${trust.validators.majorityPower}`;
@@ -121,7 +110,7 @@ export const raftCertificateScheme: CertificateScheme<RaftCertificate> = {
   kind: RAFT_CERT_KIND,
   guarantee: RAFT_CERT_GUARANTEE,
   encodePayload(cert) {
-    const payload = [cert.term, headerFields(cert.header), cert.acks.map((a) => [a.validator, a.signature])];
+    const payload = [cert.term, headerFields(cert.header), encodeVotes(cert.acks)];
     return cert.ancestry === undefined ? payload : [...payload, [...cert.ancestry]];
   },
   decodePayload(item, height, blockHash) {
@@ -130,38 +119,16 @@ export const raftCertificateScheme: CertificateScheme<RaftCertificate> = {
       throw new DecodeError('MALFORMED', `${RAFT_CERT_KIND}: expected 3 or 4 fields, got ${f.length}`);
     const term = asSafeUint(f[0], `${RAFT_CERT_KIND}.term`);
     const header = decodeHeaderItem(f[1]);
-    const items = asList(f[2], `${RAFT_CERT_KIND}.acks`);
-    if (items.length > MAX_ACKS) throw new DecodeError('MALFORMED', `${RAFT_CERT_KIND}: too many acks`);
-    const acks = items.map((a, i) => {
-      const pair = asList(a, `${RAFT_CERT_KIND}.acks[${i}]`, 2);
-      return {
-        validator: asSafeUint(pair[0], `${RAFT_CERT_KIND}.acks[${i}].validator`),
-        signature: asBytes(pair[1], `${RAFT_CERT_KIND}.acks[${i}].signature`, { length: 64 }),
-      };
-    });
+    const acks = decodeVotes(f[2], `${RAFT_CERT_KIND}.acks`);
     const base = { kind: RAFT_CERT_KIND, height, blockHash, term, header, acks } as const;
-    if (f.length === 3) return base;
-    const proof = asList(f[3], `${RAFT_CERT_KIND}.ancestry`);
-    if (proof.length === 0 || proof.length > MAX_ANCESTRY_HASHES)
-      throw new DecodeError(
-        'MALFORMED',
-        `${RAFT_CERT_KIND}: ancestry proof of 1..${MAX_ANCESTRY_HASHES} hashes`,
-      );
-    return {
-      ...base,
-      ancestry: proof.map((p, i) => asBytes(p, `${RAFT_CERT_KIND}.ancestry[${i}]`, { length: 32 })),
-    };
+    return f.length === 3 ? base : { ...base, ancestry: decodeAncestry(f[3], `${RAFT_CERT_KIND}.ancestry`) };
   },
   verify(cert, trust) {
     if (cert.kind !== RAFT_CERT_KIND) return fail(`not a ${RAFT_CERT_KIND} certificate`);
     const violation = certificateRuleViolation(cert, trust);
     if (violation !== undefined) return fail(violation);
     const message = ackBytes(trust.chainId, cert.term, cert.header.height, headerHash(cert.header));
-    for (const ack of cert.acks) {
-      const v = trust.validators.at(ack.validator);
-      if (v === undefined || !ed25519.verify(ack.signature, message, v.publicKey))
-        return fail(`bad acknowledgement signature from validator ${ack.validator} (${v?.name ?? '?'})`);
-    }
-    return { ok: true };
+    const bad = badVoteSignature(cert.acks, message, trust.validators, 'acknowledgement');
+    return bad === undefined ? { ok: true } : fail(bad);
   },
 };
