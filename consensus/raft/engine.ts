@@ -47,7 +47,7 @@ import { type AppendEntry, MAX_APPEND_ENTRIES, type RaftMessage } from './messag
 import type { RaftParams } from './params.ts';
 import { Progress } from './progress.ts';
 import { LeaderReads } from './reads.ts';
-import { ENTRY_PREFIX, ENTRY_RECORD, entryKey, STATE_KEY, STATE_RECORD } from './records.ts';
+import { ENTRY_PREFIX, ENTRY_RECORD, entryKey, STATE_KEYS, STATE_RECORD } from './records.ts';
 
 type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
 type Ballot = 'granted' | 'denied';
@@ -66,6 +66,11 @@ export interface RaftEngineOptions {
    * the rule is what keeps agreement (test/unit/raft-paper.test.ts).
    */
   readonly unsafeCommitPreviousTerm?: boolean;
+  /**
+   * TEST ONLY — every node serves a read at once at what it has committed, confirming nothing:
+   * the stale reads ReadIndex exists to prevent, for the simulator's read checker to catch.
+   */
+  readonly unsafeLocalReads?: boolean;
 }
 
 const EMPTY_HEAD: HeadInfo = {
@@ -83,6 +88,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   /** This validator's index; undefined for an observer, which follows and commits but never votes. */
   readonly #self: number | undefined;
   readonly #unsafeCommitPreviousTerm: boolean;
+  readonly #unsafeLocalReads: boolean;
   #out: EngineOutput<RaftMessage>[] = [];
   #started = false;
 
@@ -135,6 +141,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#validators = ctx.validators;
     this.#self = ctx.self;
     this.#unsafeCommitPreviousTerm = options.unsafeCommitPreviousTerm === true;
+    this.#unsafeLocalReads = options.unsafeLocalReads === true;
   }
 
   status(): EngineStatus {
@@ -210,17 +217,31 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
    */
   #onStart(head: HeadInfo, recovered: ReadonlyMap<string, Uint8Array>): void {
     this.#started = true;
-    const state = recovered.get(STATE_KEY);
-    if (state !== undefined) {
-      const s = decodeRecord(STATE_RECORD, state);
-      this.#term = s.term;
-      this.#votedFor = s.votedFor;
+    const copies = STATE_KEYS.map((key) => recovered.get(key)).filter((b) => b !== undefined);
+    for (const bytes of copies) {
+      const s = decodeRecord(STATE_RECORD, bytes);
+      if (s.term >= this.#term) {
+        this.#term = s.term;
+        this.#votedFor = s.votedFor;
+      }
     }
     const stored: Array<{ key: string; entry: LogEntry }> = [];
     for (const [key, bytes] of recovered)
       if (key.startsWith(ENTRY_PREFIX))
         stored.push({ key, entry: logEntry(decodeRecord(ENTRY_RECORD, bytes)) });
     stored.sort((a, b) => a.entry.index - b.entry.index);
+    // This node appended each stored entry while in its term or a later one. A term below them is
+    // a state record lost with its copy: the term comes back from the entries, and the vote in it
+    // counts as spent (unknown), so this node cannot vote twice in it.
+    const entryTerm = Math.max(0, ...stored.map((e) => e.entry.term));
+    if (entryTerm > this.#term) {
+      this.#note('warn', 'state record lost: the term comes back from the entries, its vote as spent', {
+        term: entryTerm,
+      });
+      this.#term = entryTerm;
+      this.#votedFor = this.#self;
+    }
+    if (copies.length < STATE_KEYS.length && this.#term > 0) this.#persistState();
     this.#log = new RaftLog(head);
     for (const { key, entry } of stored) {
       const log = this.#log;
@@ -971,6 +992,10 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
    * its own term (its no-op committed) — at once under a lease, else after a probe round.
    */
   #onRead(id: number, from: number | undefined, mode: ReadMode): void {
+    if (this.#unsafeLocalReads && from === undefined) {
+      this.#out.push({ kind: 'read-ready', id, index: this.#emitted });
+      return;
+    }
     if (this.#role !== 'leader') {
       if (from !== undefined) return; // forwarded to a node that no longer leads: the follower retries
       const leader = this.#leader;
@@ -1103,11 +1128,8 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   }
 
   #persistState(): void {
-    this.#out.push({
-      kind: 'persist',
-      key: STATE_KEY,
-      record: encodeRecord(STATE_RECORD, { term: this.#term, votedFor: this.#votedFor }),
-    });
+    const record = encodeRecord(STATE_RECORD, { term: this.#term, votedFor: this.#votedFor });
+    for (const key of STATE_KEYS) this.#out.push({ kind: 'persist', key, record });
   }
 
   #note(level: 'debug' | 'info' | 'warn', message: string, fields?: Record<string, unknown>): void {

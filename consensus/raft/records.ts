@@ -1,7 +1,10 @@
 /**
  * What a Raft validator keeps in the WAL (consensus/record.ts codec), Figure 2's "persistent state
  * on all servers", written before any message that depends on it leaves:
- *   state          [1, currentTerm, votedFor + 1]          safety: one vote per term (§5.2)
+ *   state          [1, currentTerm, votedFor + 1]          safety: one vote per term (§5.2);
+ *   state/copy     the same, written in the same batch     one damaged record (a storage fault the
+ *                                                          runtime detects and drops) cannot lose
+ *                                                          the term and the vote
  *   entry/<index>  [1, block]                              safety: an acknowledged entry must
  *                  survive, or a majority that acknowledged it may no longer hold it
  * Entries at or below the committed head are forgotten: the chain store holds them.
@@ -12,6 +15,8 @@ import type { RecordSchema } from '../record.ts';
 import { MAX_RAFT_MESSAGE } from './messages.ts';
 
 export const STATE_KEY = 'state';
+/** Both keys the state record is written under (see the header). */
+export const STATE_KEYS = [STATE_KEY, 'state/copy'] as const;
 export const ENTRY_PREFIX = 'entry/';
 
 export const entryKey = (index: number) => `${ENTRY_PREFIX}${index}`;

@@ -13,7 +13,9 @@
  *    takes effect (an ok receipt) twice in one node's chain — a replay that went through;
  *  - no honest double-sign: an honest validator never signs two different messages for one slot;
  *  - storage faults are noticed: a validator restarted on a damaged WAL refuses to sign what it
- *    may have signed before (its sign fence is up).
+ *    may have signed before (its sign fence is up);
+ *  - reads are not stale: a read confirmed as linearizable (or under a lease) is served at an index
+ *    no lower than the highest height any honest node had committed when the read began.
  * `committedTxs` counts distinct committed transaction ids (a replayed copy that failed with
  * BAD_NONCE is in a block, but is not a second transaction) of the workload's budget; the
  * transactions that only drive an on-demand engine's liveness phase are counted in `demandTxs`.
@@ -33,7 +35,9 @@ export interface Violation {
     /** An honest node's consensus halted on an exception: a bug the run must not hide. */
     | 'halt'
     /** A node started on a damaged WAL without noticing (storage-faults.ts). */
-    | 'storage-unnoticed';
+    | 'storage-unnoticed'
+    /** A confirmed read served below what was already committed when it began. */
+    | 'stale-read';
   readonly time: number;
   readonly detail: string;
 }
@@ -100,6 +104,14 @@ export class SafetyChecker {
       'storage-unnoticed',
       time,
       `node ${node} started on a WAL with a damaged record (${damage.kind} of ${JSON.stringify(damage.key)}) without noticing it`,
+    );
+  }
+
+  staleRead(time: number, node: number, mode: string, committed: number, index: number): void {
+    this.#violate(
+      'stale-read',
+      time,
+      `node ${node}: a ${mode} read was served at index ${index}, but height ${committed} was committed before it began`,
     );
   }
 

@@ -24,13 +24,14 @@
 import { createHash } from 'node:crypto';
 import { tolerates } from '../../consensus/fault-model.ts';
 import { SeededRng, shuffle } from '../../consensus/rng.ts';
-import type { EngineModule, SignSlot } from '../../consensus/types.ts';
+import type { EngineModule, ReadMode, SignSlot } from '../../consensus/types.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import type { ChainStore } from '../../ledger/chain.ts';
 import type { EngineParams } from '../../ledger/genesis.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
 import type { Channel } from '../runtime/ports.ts';
+import { ReadError } from '../runtime/read-barrier.ts';
 import type { ConsensusRuntime, RuntimeHooks } from '../runtime/runtime.ts';
 import { MemorySignFence } from '../runtime/sign-fence.ts';
 import type { ByzantineMode } from './byzantine.ts';
@@ -121,6 +122,8 @@ export interface SimResult {
    * makes no empty blocks (EngineModule.emptyBlocks) has blocks to make; 0 for the others.
    */
   readonly demandTxs: number;
+  /** Reads the simulator asked of an engine that confirms them: served, and refused (typed). */
+  readonly reads: { readonly served: number; readonly failed: number };
   readonly viewChanges: number;
   readonly messages: number;
   readonly bytes: number;
@@ -438,6 +441,36 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   };
   tickWorkload();
 
+  // Reads, for an engine that confirms them (EngineModule.reads): every 500 ms a random up honest
+  // node serves one, in a random mode; the checker holds it to what was committed when it began.
+  // (Their own random source: engines without reads replay exactly as before reads existed.)
+  const readRng = root.derive('reads');
+  const reads = { served: 0, failed: 0 };
+  const tickReads = () => {
+    schedule(now + 500, () => {
+      const up = nodes.filter((n) => n.up && !n.byzantine && n.runtime !== undefined);
+      const node = up.length > 0 ? up[readRng.int(up.length)] : undefined;
+      const mode = o.engine.reads[readRng.int(o.engine.reads.length)] as ReadMode;
+      const runtime = node?.runtime;
+      if (node !== undefined && runtime !== undefined) {
+        const floor = checker.maxHeight;
+        runtime.read(mode).then(
+          (index) => {
+            reads.served++;
+            if (index < floor) checker.staleRead(now, node.id, mode, floor, index);
+          },
+          (e: unknown) => {
+            // A read that cannot be confirmed now is a typed answer; anything else is a bug.
+            if (e instanceof ReadError) reads.failed++;
+            else checker.halted(now, node.id, 'READ', e instanceof Error ? e.message : String(e));
+          },
+        );
+      }
+      if (now < faultEnd + (o.livenessMs ?? 30_000)) tickReads();
+    });
+  };
+  if (o.engine.reads.length > 0) tickReads();
+
   const settle = async () => {
     for (const n of nodes) if (n.runtime) await n.runtime.idle();
   };
@@ -511,6 +544,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     committedHeight: checker.maxHeight,
     committedTxs: checker.committedTxs,
     demandTxs: checker.demandTxs,
+    reads,
     viewChanges,
     messages: net.messages,
     bytes: net.bytes,

@@ -308,12 +308,36 @@ describe('§5.2 leader election', () => {
       [2, false],
       [1, true],
     ]);
-    // Negative control: the same restart without the state record (a lost WAL) votes again.
+    // One damaged record (dropped by the runtime's checksums) loses nothing: its copy has it.
     c.crash(0);
     c.node(0).wal.delete('state');
     c.restart(0);
+    expect(state(c, 0)).toMatchObject({ term: 1, votedFor: 1 });
+    ask(2);
+    expect(answers().at(-1)).toEqual([2, false]);
+    // Negative control: with both copies lost (no entries to recover the term from) it votes again.
+    c.crash(0);
+    c.node(0).wal.delete('state');
+    c.node(0).wal.delete('state/copy');
+    c.restart(0);
     ask(2);
     expect(answers().at(-1)).toEqual([2, true]);
+  });
+
+  it('both state copies lost: the term comes back from the stored entries, and its vote counts as spent', () => {
+    const c = cluster(3, { mempool: 1 });
+    elect(c, 0); // term 1; node 1 stores the leader's entries, of term 1
+    expect(state(c, 1).term).toBe(1);
+    c.crash(1);
+    c.node(1).wal.delete('state');
+    c.node(1).wal.delete('state/copy');
+    // Keep an uncommitted entry of term 1 in its WAL: a record of the term it was in.
+    expect([...c.node(1).wal.keys()].some((k) => k.startsWith('entry/'))).toBe(true);
+    c.restart(1);
+    expect(state(c, 1)).toMatchObject({ term: 1, votedFor: 1 });
+    // A vote request of term 1 from another candidate is refused: the vote in term 1 is spent.
+    c.inject(2, 1, { type: 'vote-request', term: 1, lastIndex: 9, lastTerm: 1, pre: false });
+    expect(sent(c, 1, 'vote').at(-1)?.msg).toMatchObject({ term: 1, granted: false });
   });
 
   it('a candidate that hears from the leader of its term (or a later one) returns to follower', () => {
