@@ -1,5 +1,6 @@
 /** Every consensus engine this build knows, by name. */
 import { hotstuff } from './hotstuff/index.ts';
+import { multipaxos } from './multipaxos/index.ts';
 import { pbft } from './pbft/index.ts';
 import { raft } from './raft/index.ts';
 import { tendermint } from './tendermint/index.ts';
@@ -10,6 +11,7 @@ export const ENGINES: Readonly<Record<string, EngineModule<unknown>>> = {
   pbft: pbft as EngineModule<unknown>,
   hotstuff: hotstuff as EngineModule<unknown>,
   raft: raft as EngineModule<unknown>,
+  multipaxos: multipaxos as EngineModule<unknown>,
 };
 
 export function engineNames(): string[] {

@@ -1,5 +1,6 @@
 /** Every commit-certificate scheme this build can verify (the ledger's own plus each engine's). */
 import { hotstuffAggregateScheme, hotstuffThresholdScheme } from '../consensus/hotstuff/certificate.ts';
+import { multipaxosCertificateScheme } from '../consensus/multipaxos/certificate.ts';
 import { raftCertificateScheme } from '../consensus/raft/certificate.ts';
 import {
   type CertificateScheme,
@@ -13,4 +14,5 @@ export const ALL_CERTIFICATE_SCHEMES: CertificateSchemes = schemeSet(
   hotstuffAggregateScheme as unknown as CertificateScheme,
   hotstuffThresholdScheme as unknown as CertificateScheme,
   raftCertificateScheme as unknown as CertificateScheme,
+  multipaxosCertificateScheme as unknown as CertificateScheme,
 );

@@ -11,9 +11,17 @@ import { addressFromPublicKey } from '../../ledger/address.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
 import type { RpcClient } from '../../src/rpc/client.ts';
-import { type Cluster, createCluster, errorLines, heights, tmpDir, waitFor } from './helpers.ts';
+import {
+  type Cluster,
+  createCluster,
+  errorLines,
+  heights,
+  tmpDir,
+  waitFor,
+  waitUntilRunning,
+} from './helpers.ts';
 
-const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raft').split(',');
+const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raft,multipaxos').split(',');
 
 for (const [slot, engine] of ENGINES.entries())
   describe(`e2e crash and recovery (${engine})`, () => {
@@ -27,9 +35,7 @@ for (const [slot, engine] of ENGINES.entries())
         slot: 10 + slot,
       });
       for (let i = 0; i < 4; i++) cluster.start(i);
-      await waitFor('every node at height ≥ 1', async () =>
-        (await heights(cluster, [0, 1, 2, 3])).every((h) => h >= 1) ? true : undefined,
-      );
+      await waitUntilRunning(cluster, engine);
     });
 
     afterAll(async () => {

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { getEngine } from '../../consensus/registry.ts';
 import { createTestnet, type TestnetManifest } from '../../src/node/testnet.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
 import { VERITY } from '../helpers/cli.ts';
@@ -190,5 +191,30 @@ export function errorLines(lines: readonly string[]): string[] {
     } catch {
       return /^\s+at |Error\b/.test(line);
     }
+  });
+}
+
+/**
+ * Waits until the cluster is running: every node at height ≥ 1 — or, for an engine that makes no
+ * empty blocks (it may stay at 0 until a transaction comes), every node following one leader.
+ */
+export async function waitUntilRunning(c: Cluster, engine: string, which = [0, 1, 2, 3]): Promise<void> {
+  if (getEngine(engine)?.emptyBlocks !== false) {
+    await waitFor('every node at height ≥ 1', async () =>
+      (await heights(c, which)).every((h) => h >= 1) ? true : undefined,
+    );
+    return;
+  }
+  await waitFor('every node following one leader', async () => {
+    c.assertAlive(which);
+    const leaders = await Promise.all(
+      which.map((i) =>
+        (c.clients[i] as RpcClient).get<{ leader: number | null }>('/status').then(
+          (s) => s.leader,
+          () => null,
+        ),
+      ),
+    );
+    return leaders.every((l) => l !== null && l === leaders[0]) ? true : undefined;
   });
 }

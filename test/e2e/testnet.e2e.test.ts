@@ -3,15 +3,24 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getEngine } from '../../consensus/registry.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
 import type { RpcClient } from '../../src/rpc/client.ts';
 import { parseJsonOutput, runVerity } from '../helpers/cli.ts';
-import { type Cluster, createCluster, errorLines, heights, tmpDir, waitFor } from './helpers.ts';
+import {
+  type Cluster,
+  createCluster,
+  errorLines,
+  heights,
+  tmpDir,
+  waitFor,
+  waitUntilRunning,
+} from './helpers.ts';
 
-const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raft').split(',');
+const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raft,multipaxos').split(',');
 
 for (const [slot, engine] of ENGINES.entries()) {
   describe(`e2e testnet (${engine})`, () => {
@@ -22,9 +31,7 @@ for (const [slot, engine] of ENGINES.entries()) {
       dir = await tmpDir(`verity-e2e-${engine}-`);
       cluster = await createCluster({ dir, validators: 4, engine, slot: slot + 1 });
       for (let i = 0; i < 4; i++) cluster.start(i);
-      await waitFor('every node at height ≥ 1', async () =>
-        (await heights(cluster, [0, 1, 2, 3])).every((h) => h >= 1) ? true : undefined,
-      );
+      await waitUntilRunning(cluster, engine);
     });
 
     afterAll(async () => {
@@ -125,8 +132,8 @@ for (const [slot, engine] of ENGINES.entries()) {
         rpc,
       ]);
       expect(put.code, put.stderr).toBe(0);
-      // A linearizable read on another node sees the write at once (raft); the BFT engines say
-      // they offer local reads only.
+      // A linearizable read on another node sees the write at once (an engine that confirms
+      // reads); the others say they offer local reads only.
       const other = cluster.manifest.nodes[3]?.rpc as string;
       const readBack = await runVerity([
         'query',
@@ -138,7 +145,7 @@ for (const [slot, engine] of ENGINES.entries()) {
         '--rpc',
         other,
       ]);
-      if (engine === 'raft')
+      if (getEngine(engine)?.reads.includes('linearizable'))
         expect(parseJsonOutput(readBack)).toMatchObject({
           value: 'hello world',
           consistency: 'linearizable',
@@ -165,7 +172,10 @@ for (const [slot, engine] of ENGINES.entries()) {
       );
       expect(rec).toMatchObject({ ok: true, exists: true, value: 'hello world' });
       // The verdict names the fault model its certificate rests on.
-      const fault = engine === 'raft' ? /^crash-fault certificate/ : /^Byzantine-fault certificate/;
+      const fault =
+        getEngine(engine)?.faultModel.kind === 'crash'
+          ? /^crash-fault certificate/
+          : /^Byzantine-fault certificate/;
       expect((rec.header as { certifiedBy: { guarantee: string } }).certifiedBy.guarantee).toMatch(fault);
       // Tampered in transit: one hex digit of a proof node changes.
       const bundle = JSON.parse(await readFile(files.tx, 'utf8')) as { proof: string[] };
