@@ -49,8 +49,18 @@ export interface HeadInfo {
 export type ReadMode = 'linearizable' | 'lease';
 
 export type EngineInput<M> =
-  /** First input after construction: the committed head and the last record persisted under each key. */
-  | { readonly kind: 'start'; readonly head: HeadInfo; readonly recovered: ReadonlyMap<string, Uint8Array> }
+  /**
+   * First input after construction: the committed head and the last record persisted under each
+   * key. `lost`: the WAL lost records at this start (damaged, or a gap the sign fence saw) — what
+   * this node stored, acknowledged or accepted up to that height may be gone, so an engine whose
+   * votes vouch for what it stored must not vote on them until its committed head passes it.
+   */
+  | {
+      readonly kind: 'start';
+      readonly head: HeadInfo;
+      readonly recovered: ReadonlyMap<string, Uint8Array>;
+      readonly lost?: { readonly upToHeight: number };
+    }
   | { readonly kind: 'message'; readonly from: number; readonly msg: M; readonly signature: Uint8Array }
   /** A timer fired, with the token it was armed with (see TimerToken). */
   | { readonly kind: 'timeout'; readonly timer: string; readonly token?: TimerToken }

@@ -134,6 +134,13 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
    * have heard from a leader just before it stopped, and that leader's lease counts on it.
    */
   #quietAfterStart = false;
+  /**
+   * The WAL lost records at start (consensus/types.ts): entries this node acknowledged up to this
+   * height may be gone, so its log no longer vouches for them — it grants no vote and does not
+   * campaign until its committed head passes this height (a lost acknowledgement can otherwise
+   * elect a leader without a committed entry).
+   */
+  #lostUpTo: number | undefined;
 
   constructor(ctx: EngineContext, params: RaftParams, options: RaftEngineOptions = {}) {
     this.#ctx = ctx;
@@ -181,6 +188,12 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     switch (input.kind) {
       case 'start':
         this.#onStart(input.head, input.recovered);
+        if (input.lost !== undefined && input.lost.upToHeight > input.head.height) {
+          this.#lostUpTo = input.lost.upToHeight;
+          this.#note('warn', 'WAL records lost: no votes until the chain passes them', {
+            upToHeight: this.#lostUpTo,
+          });
+        }
         break;
       case 'message':
         if (this.#started) this.#onMessage(input.from, input.msg, input.signature);
@@ -364,6 +377,15 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       this.#send(from, { type: 'vote', term: this.#term, candidate: from, granted: false, pre: m.pre });
   }
 
+  /** Whether the WAL loss at start still keeps this node from voting (see #lostUpTo). */
+  #voteFenced(): boolean {
+    if (this.#lostUpTo === undefined) return false;
+    if (this.#log.head.height < this.#lostUpTo) return true;
+    this.#lostUpTo = undefined;
+    this.#note('info', 'the chain passed what the WAL lost: voting again', { head: this.#log.head.height });
+    return false;
+  }
+
   #inLease(): boolean {
     return (
       this.#quietAfterStart || (this.#leader !== undefined && (this.#role === 'leader' || this.#leaseActive))
@@ -498,7 +520,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     const self = this.#self;
     if (self === undefined || from === self) return; // own campaign: counted when it started
     const free = this.#votedFor === from || (this.#votedFor === undefined && this.#leader === undefined);
-    const canVote = free || (m.pre && m.term > this.#term);
+    const canVote = (free || (m.pre && m.term > this.#term)) && !this.#voteFenced();
     if (!canVote || !this.#log.isUpToDate(m.lastTerm, m.lastIndex)) {
       this.#send(from, { type: 'vote', term: this.#term, candidate: from, granted: false, pre: m.pre });
       return;
@@ -1083,7 +1105,8 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     if (!tokenIs(token, 0, this.#term)) return; // armed in an earlier term
     switch (timer) {
       case 'election':
-        if (this.#role !== 'leader' && this.#self !== undefined) this.#campaign(this.#p.preVote);
+        if (this.#voteFenced()) this.#armElection();
+        else if (this.#role !== 'leader' && this.#self !== undefined) this.#campaign(this.#p.preVote);
         break;
       case 'lease':
         this.#leaseActive = false;

@@ -336,7 +336,15 @@ export class ConsensusRuntime<M> {
     }
     this.#o.transport.onMessage((from, channel, bytes) => this.#onNetwork(from, channel, bytes));
     this.#sync.progressed();
-    this.#enqueue(() => this.#step({ kind: 'start', head: this.#headInfo(), recovered }));
+    const fence = this.#guard.refusing();
+    this.#enqueue(() =>
+      this.#step({
+        kind: 'start',
+        head: this.#headInfo(),
+        recovered,
+        ...(fence === undefined ? {} : { lost: { upToHeight: fence.upToHeight } }),
+      }),
+    );
     this.#enqueue(() => this.#sync.broadcastStatus());
     this.#armStatusTimer();
     await this.idle();

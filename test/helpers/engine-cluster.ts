@@ -396,7 +396,7 @@ export class EngineCluster<M> {
     });
   }
 
-  #startNode(node: Node<M>, recovered: Map<string, Uint8Array>): void {
+  #startNode(node: Node<M>, recovered: Map<string, Uint8Array>, lost?: { upToHeight: number }): void {
     const h = node.head;
     this.#apply(
       node,
@@ -404,6 +404,7 @@ export class EngineCluster<M> {
         kind: 'start',
         head: this.headInfo(h),
         recovered,
+        ...(lost === undefined ? {} : { lost }),
       }),
     );
   }
@@ -418,8 +419,9 @@ export class EngineCluster<M> {
    * Restarts node i from its persisted records (its executed blocks are forgotten). With
    * `loseLastCommit`, its chain also lost its last committed block — an unsynced chain write, as
    * the simulator's crash fault does — so it restarts one height behind its consensus records.
+   * `lost`: what the runtime tells an engine whose WAL lost records (consensus/types.ts, start).
    */
-  restart(i: number, opts: { loseLastCommit?: boolean } = {}): void {
+  restart(i: number, opts: { loseLastCommit?: boolean; lost?: { upToHeight: number } } = {}): void {
     const node = this.nodes[i] as Node<M>;
     if (opts.loseLastCommit && node.head.height > 0) {
       const h = node.head.height - 1;
@@ -435,7 +437,7 @@ export class EngineCluster<M> {
     node.up = true;
     node.executed.clear();
     node.engine = this.#createEngine(i);
-    this.#startNode(node, new Map(node.wal));
+    this.#startNode(node, new Map(node.wal), opts.lost);
     this.#settled();
   }
 

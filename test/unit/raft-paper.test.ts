@@ -824,6 +824,50 @@ describe('restarts', () => {
   });
 });
 
+describe('a WAL that lost an acknowledged entry (found by npm run test:long, seed sweep-100245)', () => {
+  /**
+   * Entry 2 commits with the acknowledgements of nodes 0 (the leader) and 1; node 2 never got it,
+   * node 1 never learned it committed. The leader goes down; node 1 restarts having lost entry 2's
+   * record (a damaged WAL record the runtime dropped) — the runtime says so (`lost`). If node 1
+   * votes for node 2, whose log lacks entry 2, node 2 leads and overwrites a committed entry.
+   */
+  function scenario(lost: boolean) {
+    const c = cluster(3, { mempool: 0 });
+    elect(c, 0);
+    expect(chainOf(c, 0).length).toBe(1); // the no-op; a transaction next
+    c.route = (from, to, msg) =>
+      to === 2 || from === 2 || (from === 0 && to === 1 && msg.type === 'commit') ? null : 0;
+    c.mempool += 1;
+    c.input(0, { kind: 'txs-available' });
+    expect(chainOf(c, 0).length).toBe(2); // committed at the leader by nodes 0 and 1
+    expect(chainOf(c, 1).length).toBe(1);
+    c.crash(0);
+    c.crash(1);
+    c.node(1).wal.delete('entry/2');
+    const mark = c.sent.length;
+    c.restart(1, lost ? { lost: { upToHeight: 2 } } : {});
+    connect(c);
+    for (let k = 0; k < 2 && state(c, 2).role !== 'leader'; k++) c.fire(2, 'election');
+    return { c, votes: c.sent.slice(mark).filter((m) => m.from === 1 && m.msg.type === 'vote') };
+  }
+
+  it('told of the loss, it grants no vote until its chain passes it: node 2 cannot lead', () => {
+    const { c, votes } = scenario(true);
+    expect(state(c, 2).role).not.toBe('leader');
+    expect(votes.length).toBeGreaterThan(0);
+    expect(votes.every((v) => v.msg.type === 'vote' && !v.msg.granted)).toBe(true);
+  });
+
+  it('negative control: not told, it votes, node 2 leads and commits another block at height 2', () => {
+    const { c } = scenario(false);
+    expect(state(c, 2).role).toBe('leader');
+    c.mempool += 1;
+    c.input(2, { kind: 'txs-available' });
+    expect(chainOf(c, 2)[1]).toBeDefined();
+    expect(chainOf(c, 2)[1]).not.toBe(chainOf(c, 0)[1]);
+  });
+});
+
 describe('observers', () => {
   it('an observer follows the leader and commits the same chain, but never votes or campaigns', () => {
     const c = new EngineCluster<Msg>({
