@@ -152,16 +152,27 @@ export function encodeVotes(votes: readonly QuorumVote[]): RlpInput {
   return votes.map((v) => [v.validator, v.signature]);
 }
 
-/** Strictly: [[validator, 64-byte signature]…], at most MAX_VOTES (order is checked by votesViolation). */
-export function decodeVotes(item: RlpItem | undefined, what: string): QuorumVote[] {
+/**
+ * Strictly: [[validator, 64-byte signature]…], at most MAX_VOTES. Certificates check order and
+ * signers when verified (votesViolation); `ordered` refuses, at decode, votes out of strictly
+ * increasing validator order and an empty list — what a commit proof in a message must be.
+ */
+export function decodeVotes(
+  item: RlpItem | undefined,
+  what: string,
+  o: { ordered?: boolean } = {},
+): QuorumVote[] {
   const items = asList(item, what);
   if (items.length > MAX_VOTES) throw new DecodeError('MALFORMED', `${what}: too many votes`);
+  if (o.ordered && items.length === 0) throw new DecodeError('MALFORMED', `${what}: no votes`);
+  let last = -1;
   return items.map((v, i) => {
     const pair = asList(v, `${what}[${i}]`, 2);
-    return {
-      validator: asSafeUint(pair[0], `${what}[${i}].validator`),
-      signature: asBytes(pair[1], `${what}[${i}].signature`, { length: 64 }),
-    };
+    const validator = asSafeUint(pair[0], `${what}[${i}].validator`);
+    if (o.ordered && validator <= last)
+      throw new DecodeError('MALFORMED', `${what}: not in strictly increasing validator order`);
+    last = validator;
+    return { validator, signature: asBytes(pair[1], `${what}[${i}].signature`, { length: 64 }) };
   });
 }
 

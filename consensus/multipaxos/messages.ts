@@ -30,6 +30,7 @@
 import { concatBytes, equalBytes, toHex, utf8 } from '../../crypto/bytes.ts';
 import { VerityError } from '../../crypto/errors.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
+import { decodeVotes, encodeVotes } from '../../ledger/certificate.ts';
 import {
   asBytes,
   asList,
@@ -60,7 +61,6 @@ export const MAX_ACCEPT_BLOCKS = 64;
 export const MAX_PROMISE_REPORTS = 1024;
 /** Blocks one promise carries. */
 export const MAX_PROMISE_BLOCKS = 64;
-const MAX_PROOF_VOTES = 10_000;
 export const SLOT_STEP = { accepted: 1 } as const;
 
 /** A block as the engine handles it: hash and stamp read once. */
@@ -122,26 +122,14 @@ function decodeProposal(item: RlpItem | undefined, what: string): Proposal {
 }
 
 function proofItem(p: CommitProof | undefined): RlpInput {
-  return p === undefined
-    ? []
-    : [p.ballot.round, p.ballot.node, p.slot, p.hash, p.votes.map((v) => [v.validator, v.signature])];
+  return p === undefined ? [] : [p.ballot.round, p.ballot.node, p.slot, p.hash, encodeVotes(p.votes)];
 }
 
 function decodeProof(item: RlpItem | undefined, what: string): CommitProof | undefined {
   const f = asList(item, what);
   if (f.length === 0) return undefined;
   if (f.length !== 5) throw new DecodeError('MALFORMED', `${what}: expected 0 or 5 fields`);
-  const items = asList(f[4], `${what}.votes`);
-  if (items.length === 0 || items.length > MAX_PROOF_VOTES)
-    throw new DecodeError('MALFORMED', `${what}: 1..${MAX_PROOF_VOTES} votes`);
-  let last = -1;
-  const votes = items.map((a, i) => {
-    const pair = asList(a, `${what}.votes[${i}]`, 2);
-    const validator = asSafeUint(pair[0], `${what}.votes[${i}].validator`);
-    if (validator <= last) throw new DecodeError('MALFORMED', `${what}: votes not in validator order`);
-    last = validator;
-    return { validator, signature: asBytes(pair[1], `${what}.votes[${i}].signature`, { length: 64 }) };
-  });
+  const votes = decodeVotes(f[4], `${what}.votes`, { ordered: true });
   const slot = asSafeUint(f[2], `${what}.slot`);
   if (slot === 0) throw new DecodeError('MALFORMED', `${what}: genesis is not proven`);
   return {

@@ -33,6 +33,7 @@
  */
 import { concatBytes, toHex, utf8 } from '../../crypto/bytes.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
+import { decodeVotes, encodeVotes } from '../../ledger/certificate.ts';
 import {
   asBool,
   asBytes,
@@ -49,7 +50,6 @@ import { ackBytes, type CommitProof, decodeEngineData } from './entry.ts';
 
 export const MAX_RAFT_MESSAGE = 9 * 1024 * 1024;
 export const MAX_APPEND_ENTRIES = 64;
-const MAX_PROOF_ACKS = 10_000;
 /**
  * The slot height of height-less messages (votes): the runtime keeps such slots by their round —
  * here the term — instead of pruning them with the chain's height (src/runtime/sign-fence.ts,
@@ -118,24 +118,14 @@ export function appendEntry(block: Block): AppendEntry {
 }
 
 function proofItem(p: CommitProof | undefined): RlpInput {
-  return p === undefined ? [] : [p.term, p.index, p.hash, p.acks.map((a) => [a.validator, a.signature])];
+  return p === undefined ? [] : [p.term, p.index, p.hash, encodeVotes(p.acks)];
 }
 
 function decodeProof(item: RlpItem | undefined, what: string): CommitProof | undefined {
   const f = asList(item, what);
   if (f.length === 0) return undefined;
   if (f.length !== 4) throw new DecodeError('MALFORMED', `${what}: expected 0 or 4 fields`);
-  const items = asList(f[3], `${what}.acks`);
-  if (items.length === 0 || items.length > MAX_PROOF_ACKS)
-    throw new DecodeError('MALFORMED', `${what}: 1..${MAX_PROOF_ACKS} acks`);
-  let last = -1;
-  const acks = items.map((a, i) => {
-    const pair = asList(a, `${what}.acks[${i}]`, 2);
-    const validator = asSafeUint(pair[0], `${what}.acks[${i}].validator`);
-    if (validator <= last) throw new DecodeError('MALFORMED', `${what}: acks not in validator order`);
-    last = validator;
-    return { validator, signature: asBytes(pair[1], `${what}.acks[${i}].signature`, { length: 64 }) };
-  });
+  const acks = decodeVotes(f[3], `${what}.acks`, { ordered: true });
   return {
     term: asSafeUint(f[0], `${what}.term`),
     index: asSafeUint(f[1], `${what}.index`),

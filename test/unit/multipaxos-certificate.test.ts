@@ -387,7 +387,7 @@ describe('multipaxos messages', () => {
         /validator order/,
       ],
       [rlpEncode([4, 2, 0, [], [2, 0, 0, h1, [[0, sig]]]]), /genesis/],
-      [rlpEncode([4, 2, 0, [], [2, 0, 1, h1, []]]), /1\.\.10000 votes/],
+      [rlpEncode([4, 2, 0, [], [2, 0, 1, h1, []]]), /no votes/],
       [rlpEncode([5, 2, 0, 0, h1]), /genesis/],
       [rlpEncode([5, 2, 0, 1, g.subarray(1)]), /32 bytes/],
       [
