@@ -61,8 +61,14 @@ function shellWords(line: string): string[] {
   return words;
 }
 
+/**
+ * The five runs go concurrently, each a real process (the negative control two in a row): on a
+ * loaded 2-core machine one took over a minute, so a run gets 150 s and a test 300 s.
+ */
+const SIM_TEST_TIMEOUT_MS = 300_000;
+
 async function sim(args: string[]): Promise<{ r: CliResult; s: Summary }> {
-  const r = await runVerity(['sim', ...args, '--json'], { timeoutMs: 60_000 });
+  const r = await runVerity(['sim', ...args, '--json'], { timeoutMs: 150_000 });
   return { r, s: parseJsonOutput<Summary>(r) };
 }
 
@@ -75,67 +81,112 @@ async function replay(s: Summary): Promise<{ r: CliResult; s: Summary }> {
 }
 
 describe('verity sim (the real command)', () => {
-  it.concurrent('a healthy short run with a replaying Byzantine validator: exit 0, the issue’s JSON keys', async () => {
-    const { r, s } = await sim([
-      '--engine',
-      'tendermint',
-      '--nodes',
-      '4',
-      '--byzantine',
-      '1',
-      '--byzantine-mode',
-      'replay',
-      '--faults',
-      'loss,dup,reorder,crash',
-      '--seed',
-      '7',
-      '--duration',
-      '10s',
-      '--txs',
-      '30',
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    for (const k of KEYS) expect(s, `key ${k}`).toHaveProperty(k);
-    expect(s).toMatchObject({
-      engine: 'tendermint',
-      nodes: 4,
-      byzantine: 1,
-      seed: '7',
-      safe: true,
-      live: true,
-    });
-    expect(s.violations).toEqual([]);
-    expect(s.committedTxs).toBe(30);
-    expect(s.traceHash).toMatch(/^[0-9a-f]{64}$/);
-    expect(s.replay).toBeUndefined(); // only failures print one
-  });
+  it.concurrent(
+    'a healthy short run with a replaying Byzantine validator: exit 0, the issue’s JSON keys',
+    async () => {
+      const { r, s } = await sim([
+        '--engine',
+        'tendermint',
+        '--nodes',
+        '4',
+        '--byzantine',
+        '1',
+        '--byzantine-mode',
+        'replay',
+        '--faults',
+        'loss,dup,reorder,crash',
+        '--seed',
+        '7',
+        '--duration',
+        '10s',
+        '--txs',
+        '30',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      for (const k of KEYS) expect(s, `key ${k}`).toHaveProperty(k);
+      expect(s).toMatchObject({
+        engine: 'tendermint',
+        nodes: 4,
+        byzantine: 1,
+        seed: '7',
+        safe: true,
+        live: true,
+      });
+      expect(s.violations).toEqual([]);
+      expect(s.committedTxs).toBe(30);
+      expect(s.traceHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(s.replay).toBeUndefined(); // only failures print one
+    },
+    SIM_TEST_TIMEOUT_MS,
+  );
 
-  it.concurrent('storage faults (--faults corrupt): WAL records damaged, every one noticed, exit 0', async () => {
-    const { r, s } = await sim([
-      '--engine',
-      'pbft',
-      '--nodes',
-      '4',
-      '--faults',
-      'crash,corrupt',
-      '--seed',
-      'c-2',
-      '--duration',
-      '20s',
-      '--txs',
-      '20',
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(s).toMatchObject({ safe: true, live: true });
-    expect((s as unknown as { walRecordsDamaged: number }).walRecordsDamaged).toBeGreaterThan(0);
-  });
+  it.concurrent(
+    'storage faults (--faults corrupt): WAL records damaged, every one noticed, exit 0',
+    async () => {
+      const { r, s } = await sim([
+        '--engine',
+        'pbft',
+        '--nodes',
+        '4',
+        '--faults',
+        'crash,corrupt',
+        '--seed',
+        'c-2',
+        '--duration',
+        '20s',
+        '--txs',
+        '20',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(s).toMatchObject({ safe: true, live: true });
+      expect((s as unknown as { walRecordsDamaged: number }).walRecordsDamaged).toBeGreaterThan(0);
+    },
+    SIM_TEST_TIMEOUT_MS,
+  );
 
-  it.concurrent('negative control (twins holding 1/2 of the power): exit 3, and the replay command reproduces it', async () => {
-    // Twins break agreement in most seeds, not every one (the partitions have to split the
-    // leaders the right way): the first seed that does is the one replayed.
-    let found: Awaited<ReturnType<typeof sim>> | undefined;
-    for (let seed = 1; seed <= 8 && found === undefined; seed++) {
-      const run = await sim([
+  it.concurrent(
+    'negative control (twins holding 1/2 of the power): exit 3, and the replay command reproduces it',
+    async () => {
+      // Twins break agreement in most seeds, not every one (the partitions have to split the
+      // leaders the right way): the first seed that does is the one replayed.
+      let found: Awaited<ReturnType<typeof sim>> | undefined;
+      for (let seed = 1; seed <= 8 && found === undefined; seed++) {
+        const run = await sim([
+          '--engine',
+          'pbft',
+          '--nodes',
+          '4',
+          '--byzantine',
+          '2',
+          '--byzantine-mode',
+          'twins',
+          '--seed',
+          String(seed),
+          '--duration',
+          '5s',
+          '--txs',
+          '50',
+        ]);
+        if (run.r.code === 3) found = run;
+      }
+      if (found === undefined)
+        throw new Error('no seed of 1..8 broke agreement with twins holding half the power');
+      const { r, s } = found;
+      expect(r.code, r.stderr).toBe(3);
+      expect(s.safe).toBe(false);
+      expect(s.tolerated).toBe(false);
+      expect(s.violations.some((v) => v.kind === 'agreement')).toBe(true);
+      const again = await replay(s);
+      expect(again.r.code).toBe(3);
+      expect(again.s.traceHash).toBe(s.traceHash);
+    },
+    SIM_TEST_TIMEOUT_MS,
+  );
+
+  it.concurrent(
+    'no honest quorum (half the validators silent): exit 4 — not vacuously live',
+    async () => {
+      const { r, s } = await sim([
         '--engine',
         'pbft',
         '--nodes',
@@ -143,83 +194,58 @@ describe('verity sim (the real command)', () => {
         '--byzantine',
         '2',
         '--byzantine-mode',
-        'twins',
+        'silent',
         '--seed',
-        String(seed),
+        "it's a seed",
         '--duration',
-        '5s',
+        '2500ms',
         '--txs',
-        '50',
+        '5',
       ]);
-      if (run.r.code === 3) found = run;
-    }
-    if (found === undefined)
-      throw new Error('no seed of 1..8 broke agreement with twins holding half the power');
-    const { r, s } = found;
-    expect(r.code, r.stderr).toBe(3);
-    expect(s.safe).toBe(false);
-    expect(s.tolerated).toBe(false);
-    expect(s.violations.some((v) => v.kind === 'agreement')).toBe(true);
-    const again = await replay(s);
-    expect(again.r.code).toBe(3);
-    expect(again.s.traceHash).toBe(s.traceHash);
-  });
+      expect(r.code, r.stderr).toBe(4);
+      expect(s).toMatchObject({ safe: true, live: false, seed: "it's a seed" });
+      expect(s.livenessFailure).toMatch(/cannot form a quorum/);
+      // The replay command keeps the duration exact and the seed quoted, so it is the same run.
+      expect(s.replay).toContain("--seed 'it'\\''s a seed'");
+      expect(s.replay).toContain('--duration 2500ms');
+      const again = await replay(s);
+      expect(again.r.code).toBe(4);
+      expect(again.s.traceHash).toBe(s.traceHash);
+      // All of them Byzantine used to print live: true.
+      const all = await sim([
+        '--engine',
+        'pbft',
+        '--nodes',
+        '4',
+        '--byzantine',
+        '4',
+        '--byzantine-mode',
+        'silent',
+        '--duration',
+        '2s',
+      ]);
+      expect(all.r.code).toBe(4);
+      expect(all.s.live).toBe(false);
+    },
+    SIM_TEST_TIMEOUT_MS,
+  );
 
-  it.concurrent('no honest quorum (half the validators silent): exit 4 — not vacuously live', async () => {
-    const { r, s } = await sim([
-      '--engine',
-      'pbft',
-      '--nodes',
-      '4',
-      '--byzantine',
-      '2',
-      '--byzantine-mode',
-      'silent',
-      '--seed',
-      "it's a seed",
-      '--duration',
-      '2500ms',
-      '--txs',
-      '5',
-    ]);
-    expect(r.code, r.stderr).toBe(4);
-    expect(s).toMatchObject({ safe: true, live: false, seed: "it's a seed" });
-    expect(s.livenessFailure).toMatch(/cannot form a quorum/);
-    // The replay command keeps the duration exact and the seed quoted, so it is the same run.
-    expect(s.replay).toContain("--seed 'it'\\''s a seed'");
-    expect(s.replay).toContain('--duration 2500ms');
-    const again = await replay(s);
-    expect(again.r.code).toBe(4);
-    expect(again.s.traceHash).toBe(s.traceHash);
-    // All of them Byzantine used to print live: true.
-    const all = await sim([
-      '--engine',
-      'pbft',
-      '--nodes',
-      '4',
-      '--byzantine',
-      '4',
-      '--byzantine-mode',
-      'silent',
-      '--duration',
-      '2s',
-    ]);
-    expect(all.r.code).toBe(4);
-    expect(all.s.live).toBe(false);
-  });
-
-  it.concurrent('usage errors exit 2', async () => {
-    const cases = [
-      ['--engine', 'pbft', '--nodes', '4', '--byzantine-mode', 'bogus'],
-      ['--engine', 'nope', '--nodes', '4'],
-      ['--engine', 'pbft', '--nodes', '4', '--duration', '500ms'],
-      ['--engine', 'pbft', '--nodes', '4', '--faults', 'loss,meteor'],
-    ];
-    const results = await Promise.all(cases.map((args) => runVerity(['sim', ...args])));
-    for (const [i, r] of results.entries())
-      expect(r.code, `${(cases[i] as string[]).join(' ')}: ${r.stderr}`).toBe(2);
-    const help = await runVerity(['sim', '--help']);
-    expect(help.code).toBe(0);
-    expect(help.stdout).toContain('replay');
-  });
+  it.concurrent(
+    'usage errors exit 2',
+    async () => {
+      const cases = [
+        ['--engine', 'pbft', '--nodes', '4', '--byzantine-mode', 'bogus'],
+        ['--engine', 'nope', '--nodes', '4'],
+        ['--engine', 'pbft', '--nodes', '4', '--duration', '500ms'],
+        ['--engine', 'pbft', '--nodes', '4', '--faults', 'loss,meteor'],
+      ];
+      const results = await Promise.all(cases.map((args) => runVerity(['sim', ...args])));
+      for (const [i, r] of results.entries())
+        expect(r.code, `${(cases[i] as string[]).join(' ')}: ${r.stderr}`).toBe(2);
+      const help = await runVerity(['sim', '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain('replay');
+    },
+    SIM_TEST_TIMEOUT_MS,
+  );
 });
