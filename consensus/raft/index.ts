@@ -3,8 +3,8 @@
  * plus PreVote and CheckQuorum (etcd-io/raft). Parameters (genesis engine.params):
  * electionTimeoutMs, heartbeatMs, maxInflight, preVote, checkQuorum (params.ts).
  *
- * Not registered yet (consensus/registry.ts): the simulator sweeps and the end-to-end tests come
- * with the registration.
+ * Registered as `raft` (consensus/registry.ts); it confirms linearizable and lease reads
+ * (reads.ts) and makes no empty blocks.
  */
 import { CRASH_FAULTS } from '../fault-model.ts';
 import type { EngineModule } from '../types.ts';
