@@ -58,6 +58,9 @@ type OwedAck = { readonly term: number; readonly index: number; readonly hash: U
 const MAX_REPAIR_BYTES = 4 * 1024 * 1024;
 /** Acknowledgements waiting for execution; older ones are dropped (a later heartbeat asks again). */
 const MAX_OWED_ACKS = 256;
+/** Forwarded reads' wire ids: 2^21 random bases × 2^32 reads each, all safe integers. */
+const WIRE_READ_STARTS = 2 ** 21;
+const WIRE_READS_PER_START = 2 ** 32;
 
 export interface RaftEngineOptions {
   /**
@@ -124,11 +127,18 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   #building: { height: number; heartbeats: number } | undefined;
   #txsPending = false;
 
-  // Reads (reads.ts): the leader's rounds; a follower's reads forwarded to the leader, by id → term.
+  // Reads (reads.ts): the leader's rounds, and this follower's reads forwarded to the leader.
   #reads: LeaderReads | undefined;
   /** Reads that arrived before this leader committed an entry of its term (§6.4 step 1). */
   #deferredReads: Array<{ id: number; from: number | undefined; mode: ReadMode }> = [];
-  readonly #forwardedReads = new Map<number, number>();
+  /** Forwarded reads by wire id: the runtime's id and the term they were asked in. */
+  readonly #forwardedReads = new Map<number, { readonly id: number; readonly term: number }>();
+  /**
+   * Wire ids of forwarded reads: a random base per start, then a counter. The runtime numbers
+   * reads from 1 on every start, so its ids would let an answer to a read asked before a restart —
+   * delayed or duplicated on the wire, same term — serve a read asked after it, at an older index.
+   */
+  #nextWireRead: number;
   /**
    * Within an election timeout of starting, this node grants no vote (with CheckQuorum): it may
    * have heard from a leader just before it stopped, and that leader's lease counts on it.
@@ -149,6 +159,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#self = ctx.self;
     this.#unsafeCommitPreviousTerm = options.unsafeCommitPreviousTerm === true;
     this.#unsafeLocalReads = options.unsafeLocalReads === true;
+    this.#nextWireRead = ctx.rng.derive('read-ids').int(WIRE_READ_STARTS) * WIRE_READS_PER_START;
   }
 
   status(): EngineStatus {
@@ -327,9 +338,11 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
         if (from !== this.#self) this.#onRead(msg.id, from, 'linearizable');
         break;
       case 'read-index':
-        if (this.#forwardedReads.get(msg.id) === msg.term) {
+        {
+          const read = this.#forwardedReads.get(msg.id);
+          if (read === undefined || read.term !== msg.term) break; // not asked by this start
           this.#forwardedReads.delete(msg.id);
-          this.#out.push({ kind: 'read-ready', id: msg.id, index: msg.index });
+          this.#out.push({ kind: 'read-ready', id: read.id, index: msg.index });
         }
         break;
     }
@@ -1028,8 +1041,9 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
         );
         return;
       }
-      this.#forwardedReads.set(id, this.#term);
-      this.#send(leader, { type: 'read-request', term: this.#term, id });
+      const wire = this.#nextWireRead++;
+      this.#forwardedReads.set(wire, { id, term: this.#term });
+      this.#send(leader, { type: 'read-request', term: this.#term, id: wire });
       return;
     }
     if (this.#log.termAt(this.#emitted) !== this.#term) {
@@ -1086,7 +1100,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   }
 
   #failForwardedReads(reason: string): void {
-    for (const id of this.#forwardedReads.keys()) this.#readFailed(id, reason);
+    for (const { id } of this.#forwardedReads.values()) this.#readFailed(id, reason);
     this.#forwardedReads.clear();
   }
 
@@ -1102,6 +1116,12 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   // -- timers ---------------------------------------------------------------------------------
 
   #onTimeout(timer: string, token: TimerToken | undefined): void {
+    // The quiet period belongs to the start, not to a term: a node that moved to a later term
+    // during it would otherwise stay quiet, and deny every vote, forever.
+    if (timer === 'quiet') {
+      this.#quietAfterStart = false;
+      return;
+    }
     if (!tokenIs(token, 0, this.#term)) return; // armed in an earlier term
     switch (timer) {
       case 'election':
@@ -1113,9 +1133,6 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
         break;
       case 'campaign-retry':
         this.#retryCampaign();
-        break;
-      case 'quiet':
-        this.#quietAfterStart = false;
         break;
       case 'heartbeat':
         if (this.#role === 'leader') this.#onHeartbeatTimer();

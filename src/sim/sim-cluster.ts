@@ -39,6 +39,8 @@ export interface SimNode {
   lastLog: { size: number; root: Uint8Array };
   /** Crashed for good: not restarted, not required to be live. */
   permanent: boolean;
+  /** How many times this instance has started. */
+  starts: number;
 }
 
 export interface SimClusterOptions {
@@ -53,7 +55,7 @@ export interface SimClusterOptions {
   /** Folds a line into the run's trace hash. */
   readonly trace: (line: string) => void;
   readonly verify: SignatureVerifier;
-  /** The run's root random source: each instance's runtime gets `node-<id>` of it. */
+  /** The run's root random source: each instance's runtime gets `node-<id>` of it (per start). */
   readonly rng: Rng;
   /** Byzantine behaviour's random source: each instance's gets `node-<id>` of it. */
   readonly byzantineRng: Rng;
@@ -88,6 +90,7 @@ export class SimCluster {
       up: false,
       lastLog: { size: 0, root: new Uint8Array(0) },
       permanent: false,
+      starts: 0,
     };
     this.nodes.push(node);
     return node;
@@ -110,6 +113,7 @@ export class SimCluster {
     net.setUp(node.id, true);
     node.up = true;
     node.timers = timers;
+    node.starts += 1;
     const alternatives =
       node.byzantine && o.byzantineMode === 'equivocate' ? new AlternativeBlocks() : undefined;
     if (node.byzantine && o.byzantineMode !== 'twins') {
@@ -142,7 +146,9 @@ export class SimCluster {
         bls: k.bls.secretKey,
         ...(share === undefined ? {} : { blsShare: share }),
       },
-      rng: o.rng.derive(`node-${node.id}`),
+      // A restarted process draws fresh randomness, as a real one does; the first start keeps the
+      // stream that runs without restarts have always had.
+      rng: o.rng.derive(node.starts === 1 ? `node-${node.id}` : `node-${node.id}/start-${node.starts}`),
       verify: o.verify,
       statusIntervalMs: 1000,
       ...(o.log === undefined ? {} : { logger: this.#logger(node, o.log) }),

@@ -96,6 +96,8 @@ interface Node<M> {
   /** Armed timers: the arming's sequence number and token. */
   readonly timers: Map<string, { seq: number; token: TimerToken | undefined }>;
   logical: number;
+  /** How many times this node has started (a restart draws fresh randomness, as a process does). */
+  starts: number;
 }
 
 export type { Node as ClusterNode };
@@ -228,7 +230,7 @@ export class EngineCluster<M> {
     for (let i = 0; i < o.n + (o.observers ?? 0); i++) {
       this.nodes.push({
         index: i,
-        engine: this.#createEngine(i),
+        engine: this.#createEngine(i, 1),
         up: true,
         head: { height: 0, hash: headerHash(this.genesis), header: this.genesis },
         chain: [],
@@ -238,11 +240,12 @@ export class EngineCluster<M> {
         wal: new Map(),
         timers: new Map(),
         logical: 0,
+        starts: 1,
       });
     }
   }
 
-  #createEngine(i: number): ConsensusEngine<M> {
+  #createEngine(i: number, start: number): ConsensusEngine<M> {
     const share = this.#deal?.shares[i];
     const secret = keys(i).bls.secretKey;
     return this.module.create({
@@ -250,7 +253,7 @@ export class EngineCluster<M> {
       validators: this.validators,
       self: i < this.validators.size ? i : undefined,
       params: { ...this.engineParams },
-      rng: new SeededRng(`cluster-${i}`),
+      rng: new SeededRng(start === 1 ? `cluster-${i}` : `cluster-${i}/start-${start}`),
       signer: {
         blsSign: (m) => bls.sign(secret, m),
         ...(share === undefined
@@ -436,7 +439,8 @@ export class EngineCluster<M> {
     }
     node.up = true;
     node.executed.clear();
-    node.engine = this.#createEngine(i);
+    node.starts += 1;
+    node.engine = this.#createEngine(i, node.starts);
     this.#startNode(node, new Map(node.wal), opts.lost);
     this.#settled();
   }

@@ -201,4 +201,52 @@ describe('lease reads', () => {
       { type: 'vote', term: 1, candidate: 2, granted: true, pre: false },
     ]);
   });
+
+  it('the quiet period ends even when the term moved during it (seed sweep-100545 stalled without)', () => {
+    const c = new EngineCluster<Msg>({ engine: raft, n: 3, latencyMs: 0, settle: true, recordOutputs: true });
+    c.start();
+    // A leader of term 3 is heard while node 1 is quiet: its term moves, then the quiet timer —
+    // armed in term 0 — fires, and then the leader's lease runs out.
+    c.inject(0, 1, { type: 'read-probe', term: 3, seq: 1 });
+    expect(state(c, 1).term).toBe(3);
+    c.fire(1, 'quiet');
+    c.fire(1, 'lease');
+    c.inject(2, 1, { type: 'vote-request', term: 4, lastIndex: 0, lastTerm: 0, pre: false });
+    expect(c.sent.filter((s) => s.from === 1 && s.msg.type === 'vote').map((s) => s.msg)).toEqual([
+      { type: 'vote', term: 4, candidate: 2, granted: true, pre: false },
+    ]);
+  });
+});
+
+describe('forwarded reads across a restart', () => {
+  it('an answer to a read forwarded before a restart does not serve one forwarded after it (sweep-100715)', () => {
+    const c = cluster(3);
+    elect(c, 0);
+    // Node 2 forwards a read; the leader's answer is held back on the wire.
+    c.route = (f, t) => (f === 0 && t === 2 ? null : 0);
+    let mark = c.sent.length;
+    const id = read(c, 2);
+    const old = c.sent.slice(mark).find((s) => s.msg.type === 'read-index')?.msg;
+    expect(old).toMatchObject({ type: 'read-index', term: 1, index: 1 });
+    // The cluster commits more; node 2 restarts in the same term and hears the leader again.
+    c.route = () => 0;
+    c.restart(2);
+    c.fire(2, 'quiet');
+    c.input(0, { kind: 'txs-available' });
+    c.fire(0, 'heartbeat');
+    expect(c.node(0).chain.length).toBeGreaterThan(1);
+    expect(c.node(2).engine.status()).toMatchObject({ round: 1, leader: 0 });
+    // It forwards a read with the same runtime id (the runtime numbers reads from 1 every start),
+    // again held back; then the old answer arrives.
+    c.route = (f, t) => (f === 0 && t === 2 ? null : 0);
+    mark = c.sent.length;
+    c.input(2, { kind: 'read', id, mode: 'linearizable' });
+    const fresh = c.sent.slice(mark).find((s) => s.msg.type === 'read-index')?.msg;
+    expect(fresh).toMatchObject({ type: 'read-index', term: 1, index: c.node(0).chain.length });
+    expect(fresh).not.toMatchObject({ id: (old as { id: number }).id }); // a new wire id
+    c.inject(0, 2, old as Msg);
+    expect(answer(c, 2, id)).toBeUndefined();
+    c.inject(0, 2, fresh as Msg);
+    expect(answer(c, 2, id)).toEqual({ kind: 'read-ready', id, index: c.node(0).chain.length });
+  });
 });
