@@ -1,4 +1,5 @@
 /** Every consensus engine this build knows, by name. */
+import { ENGINE_NAMES } from './engine-names.ts';
 import { hotstuff } from './hotstuff/index.ts';
 import { multipaxos } from './multipaxos/index.ts';
 import { pbft } from './pbft/index.ts';
@@ -14,8 +15,14 @@ export const ENGINES: Readonly<Record<string, EngineModule<unknown>>> = {
   multipaxos: multipaxos as EngineModule<unknown>,
 };
 
+const registered = Object.keys(ENGINES).sort();
+if (registered.join() !== [...ENGINE_NAMES].sort().join())
+  throw new Error(
+    `consensus/engine-names.ts lists ${ENGINE_NAMES.join(', ')}; registered: ${registered.join(', ')}`,
+  );
+
 export function engineNames(): string[] {
-  return Object.keys(ENGINES).sort();
+  return [...registered];
 }
 
 export function getEngine(name: string): EngineModule<unknown> | undefined {

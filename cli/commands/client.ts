@@ -5,8 +5,6 @@ import { resolve } from 'node:path';
 import { text as streamText } from 'node:stream/consumers';
 import { fromHex, toHex } from '../../crypto/bytes.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
-import { bundleGuarantees, verifyBundle } from '../../ledger/bundle.ts';
-import { parseGenesis, trustAnchor } from '../../ledger/genesis.ts';
 import {
   decodeTransaction,
   type EncodedTransaction,
@@ -15,9 +13,8 @@ import {
   verifyTransaction,
 } from '../../ledger/tx.ts';
 import { loadKey, passphraseFromEnv } from '../../src/keystore.ts';
-import { manifestPath } from '../../src/node/testnet.ts';
+import { manifestPath } from '../../src/node/testnet-manifest.ts';
 import { RpcClient, RpcClientError } from '../../src/rpc/client.ts';
-import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
 import {
   type Command,
   type CommandContext,
@@ -28,8 +25,9 @@ import {
   str,
   UsageError,
 } from '../framework.ts';
-import { LOCAL_TESTNET_DIR } from './node.ts';
+import { LOCAL_TESTNET_DIR } from './defaults.ts';
 import { operationFromFlags, operationOptions } from './tx.ts';
+import { loadVerification } from './verification.ts';
 
 const DEFAULT_RPC = 'http://127.0.0.1:26601';
 
@@ -490,9 +488,10 @@ export const logConsistency: Command = {
     if (from < 1 || to < 1) throw new UsageError('--from and --to are required (heights ≥ 1)');
     const genesisPath = str(values, 'genesis') ?? localManifest().genesis;
     if (genesisPath === undefined) throw new UsageError('--genesis is required (no local testnet found)');
+    const { bundleGuarantees, parseGenesis, schemes, trustAnchor, verifyBundle } = await loadVerification();
     const genesis = parseGenesis(JSON.parse(readFileSync(genesisPath, 'utf8')));
     const bundle = await client(values).get(`/proof/consistency?from=${from}&to=${to}`);
-    const r = verifyBundle(bundle, trustAnchor(genesis), { schemes: ALL_CERTIFICATE_SCHEMES });
+    const r = verifyBundle(bundle, trustAnchor(genesis), { schemes });
     if (!r.ok) {
       out.result(r, () => `INCONSISTENT [${r.code}]: ${r.reason}`);
       return EXIT_FAILED;

@@ -5,9 +5,7 @@ import {
   MAX_EVIDENCE_BYTES,
   verifyEquivocation,
 } from '../../consensus/evidence.ts';
-import { getEngine } from '../../consensus/registry.ts';
 import { fromHex } from '../../crypto/bytes.ts';
-import { parseGenesis } from '../../ledger/genesis.ts';
 import { type Command, EXIT_FAILED, EXIT_OK, required, UsageError } from '../framework.ts';
 
 async function readText(path: string, what: string): Promise<string> {
@@ -57,6 +55,10 @@ export const evidenceVerify: Command = {
       if (e instanceof UsageError) throw e;
       throw new UsageError('the genesis file is not valid JSON');
     }
+    const [{ getEngine }, { parseGenesis }] = await Promise.all([
+      import('../../consensus/registry.ts'),
+      import('../../ledger/genesis.ts'),
+    ]);
     const genesis = parseGenesis(genesisJson);
     const engine = getEngine(genesis.engine.name);
     if (engine === undefined)

@@ -1,4 +1,3 @@
-import { buildChain } from '../../src/genesis-builder.ts';
 import { passphraseFromEnv } from '../../src/keystore.ts';
 import {
   type Command,
@@ -44,6 +43,7 @@ export const genesisInit: Command = {
     if (!/^[1-9]\d{0,30}$/.test(balanceText)) throw new UsageError('--balance must be a positive integer');
     const accounts = intOption(values, 'accounts', 4, 0, 10_000);
     const passphrase = passphraseFromEnv(str(values, 'passphrase-env'));
+    const { buildChain } = await import('../../src/genesis-builder.ts');
     // buildChain checks the rest (chain id, engine and its parameters) before writing anything.
     const built = await refusingOverwrite(() =>
       buildChain({

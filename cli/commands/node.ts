@@ -2,23 +2,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { VerityError } from '../../crypto/errors.ts';
-import { parseGenesis } from '../../ledger/genesis.ts';
-import { type ChainPlan, checkEngine, planChain } from '../../src/genesis-builder.ts';
+import type { ChainPlan } from '../../src/genesis-builder.ts';
 import { passphraseFromEnv, saveKey, writeFileAtomic } from '../../src/keystore.ts';
 import { applyOverrides, configToToml, defaultConfig, loadConfig } from '../../src/node/config.ts';
 import { NodeRunningError } from '../../src/node/errors.ts';
 import { homePaths } from '../../src/node/home.ts';
-import { createLogger } from '../../src/node/logger.ts';
-import { createNodeNetwork } from '../../src/node/network.ts';
-import { VerityNode } from '../../src/node/node.ts';
-import {
-  createTestnet,
-  manifestPath,
-  readManifest,
-  refuseRunningNodes,
-  spawnTestnet,
-  type TestnetManifest,
-} from '../../src/node/testnet.ts';
+import type { VerityNode } from '../../src/node/node.ts';
+import { manifestPath, readManifest, type TestnetManifest } from '../../src/node/testnet-manifest.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
 import type { Logger } from '../../src/runtime/ports.ts';
 import type { Halt } from '../../src/runtime/runtime.ts';
@@ -36,11 +26,18 @@ import {
   str,
   UsageError,
 } from '../framework.ts';
+import { DEFAULT_ENGINE, LOCAL_TESTNET_DIR } from './defaults.ts';
 import { parseEngineFlag } from './engine-flag.ts';
 
-/** The engine `npm start` and `verity testnet` use when none is named. */
-export const DEFAULT_ENGINE = 'hotstuff';
-export const LOCAL_TESTNET_DIR = join('.verity', 'testnet');
+export { DEFAULT_ENGINE, LOCAL_TESTNET_DIR };
+
+/**
+ * Node, network, engine and genesis-building code load only in the commands that use them, so
+ * that `verity --help`, queries and completion start in a fraction of the time (lazy imports).
+ */
+function testnetModule() {
+  return import('../../src/node/testnet.ts');
+}
 
 function collectSets(values: Record<string, unknown>): string[] {
   const v = values.set;
@@ -112,10 +109,15 @@ export const init: Command = {
       } catch {
         throw new UsageError(`the genesis file ${genesisFile} is not valid JSON`);
       }
+      const [{ parseGenesis }, { checkEngine }] = await Promise.all([
+        import('../../ledger/genesis.ts'),
+        import('../../src/genesis-builder.ts'),
+      ]);
       const genesis = parseGenesis(json); // a GenesisError says which field is wrong (exit 1)
       checkEngine(genesis.engine.name, genesis.engine.params, genesis.validators);
     } else {
       const { name, params } = parseEngineFlag(str(values, 'engine') ?? DEFAULT_ENGINE);
+      const { planChain } = await import('../../src/genesis-builder.ts');
       plan = planChain({
         chainId: str(values, 'chain-id') ?? 'verity-dev',
         validators: 1,
@@ -206,6 +208,11 @@ export const start: Command = {
       if (e instanceof VerityError && e.code === 'CONFIG_INVALID') throw new UsageError(e.message);
       throw e;
     }
+    const [{ createLogger }, { createNodeNetwork }, { VerityNode }] = await Promise.all([
+      import('../../src/node/logger.ts'),
+      import('../../src/node/network.ts'),
+      import('../../src/node/node.ts'),
+    ]);
     const logger = createLogger({
       level: config.node.logLevel,
       format: config.node.logFormat,
@@ -275,6 +282,7 @@ export const testnet: Command = {
     const basePort = intOption(values, 'base-port', 26600, 1024, 65000);
     const accounts = intOption(values, 'accounts', 4, 0, 1000);
     // createTestnet checks the rest (engine, chain id, ports) before writing anything.
+    const { createTestnet } = await testnetModule();
     const m = await refusingOverwrite(() =>
       createTestnet({
         dir,
@@ -330,6 +338,7 @@ async function runTestnet(
   dir: string,
   out: { info(l: string): void; result(d: unknown, h: () => string): void },
 ): Promise<number> {
+  const { refuseRunningNodes, spawnTestnet } = await testnetModule();
   const m = await readManifest(dir);
   refuseRunningNodes(m);
   out.info(`starting ${m.nodes.length} nodes of "${m.chainId}" (${m.engine}); logs in each node's node.log`);
@@ -428,6 +437,7 @@ export const startLocal: Command = {
 
 async function runLocal(values: CommandContext['values'], out: Output): Promise<number> {
   const dir = str(values, 'dir') ?? LOCAL_TESTNET_DIR;
+  const { createTestnet, refuseRunningNodes } = await testnetModule();
   if (!existsSync(manifestPath(resolve(dir)))) {
     const { name, params } = parseEngineFlag(str(values, 'engine') ?? DEFAULT_ENGINE);
     out.info(`creating a 4-validator ${name} testnet in ${dir} (first run)`);

@@ -1,8 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { bundleGuarantees, verifyBundle } from '../../ledger/bundle.ts';
-import { parseGenesis, trustAnchor } from '../../ledger/genesis.ts';
-import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
 import { type Command, EXIT_FAILED, EXIT_OK, required, UsageError } from '../framework.ts';
+import { loadVerification } from './verification.ts';
 
 async function readJson(path: string, what: string): Promise<unknown> {
   let text: string;
@@ -32,12 +30,13 @@ export const proofVerify: Command = {
   async run({ values, positionals, out }) {
     const genesisJson = await readJson(required(values, 'genesis'), 'genesis');
     if (typeof genesisJson === 'symbol') throw new UsageError('the genesis file is not valid JSON');
+    const { bundleGuarantees, parseGenesis, schemes, trustAnchor, verifyBundle } = await loadVerification();
     const genesis = parseGenesis(genesisJson);
     const bundle = await readJson(positionals[0] as string, 'bundle');
     const result =
       typeof bundle === 'symbol'
         ? ({ ok: false, code: 'MALFORMED', reason: 'the bundle is not valid JSON' } as const)
-        : verifyBundle(bundle, trustAnchor(genesis), { schemes: ALL_CERTIFICATE_SCHEMES });
+        : verifyBundle(bundle, trustAnchor(genesis), { schemes });
     if (result.ok) {
       out.result(
         { ok: true, ...result.value },

@@ -4,15 +4,10 @@
  * run whose honest validators cannot form a quorum, where liveness cannot be shown), 2 usage
  * error. A failed run prints the exact command that replays it (same trace hash).
  */
-import { engineNames, getEngine } from '../../consensus/registry.ts';
+import { ENGINE_NAMES } from '../../consensus/engine-names.ts';
 import { BYZANTINE_MODES, type ByzantineMode } from '../../src/sim/byzantine.ts';
-import {
-  FAULT_KINDS,
-  type FaultKind,
-  replayCommand,
-  runSimulation,
-  type SimOptions,
-} from '../../src/sim/simulation.ts';
+import { FAULT_KINDS, type FaultKind } from '../../src/sim/fault-plan.ts';
+import type { SimOptions } from '../../src/sim/simulation.ts';
 import { type Command, EXIT_OK, intOption, required, str, UsageError } from '../framework.ts';
 import { parseEngineFlag } from './engine-flag.ts';
 
@@ -53,7 +48,7 @@ export const sim: Command = {
     engine: {
       type: 'string',
       valueName: 'NAME',
-      description: `engine[:k=v,…] (${engineNames().join(', ')})`,
+      description: `engine[:k=v,…] (${ENGINE_NAMES.join(', ')})`,
     },
     nodes: { type: 'string', valueName: 'N', description: 'number of validators (1..64)' },
     byzantine: { type: 'string', valueName: 'B', description: 'Byzantine validators (default 0)' },
@@ -78,6 +73,11 @@ export const sim: Command = {
   ],
   async run({ values, out }) {
     const { name, params } = parseEngineFlag(required(values, 'engine'));
+    // The engines and the simulator load only when a simulation runs (not for --help).
+    const [{ engineNames, getEngine }, { replayCommand, runSimulation }] = await Promise.all([
+      import('../../consensus/registry.ts'),
+      import('../../src/sim/simulation.ts'),
+    ]);
     const engine = getEngine(name);
     if (engine === undefined)
       throw new UsageError(`unknown engine "${name}" (known: ${engineNames().join(', ')})`);

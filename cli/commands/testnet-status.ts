@@ -5,10 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { VerityError } from '../../crypto/errors.ts';
-import { readManifest, type TestnetManifest } from '../../src/node/testnet.ts';
+import { readManifest, type TestnetManifest } from '../../src/node/testnet-manifest.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
 import { type Command, EXIT_FAILED, EXIT_OK, str, UsageError } from '../framework.ts';
-import { LOCAL_TESTNET_DIR } from './node.ts';
+import { LOCAL_TESTNET_DIR } from './defaults.ts';
 
 /** How long a node has to answer before it is shown as down. */
 export const STATUS_TIMEOUT_MS = 1_500;

@@ -4,32 +4,18 @@
  * drive the network; `verity testnet up` runs every node as a child process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineParams } from '../../ledger/genesis.ts';
 import { GenesisBuildError, planChain, refuseExisting, writeChain } from '../genesis-builder.ts';
 import { writeFileAtomic } from '../keystore.ts';
 import { configToToml, defaultConfig } from './config.ts';
-import { NodeApiError } from './errors.ts';
 import { homePaths } from './home.ts';
 import { nodeRunningError, runningNodePid } from './home-lock.ts';
+import { manifestPath, type TestnetManifest } from './testnet-manifest.ts';
 
-export interface TestnetManifest {
-  readonly version: 1;
-  readonly chainId: string;
-  readonly engine: string;
-  readonly genesis: string;
-  readonly nodes: ReadonlyArray<{
-    name: string;
-    home: string;
-    rpc: string;
-    p2p: string;
-    peerId: string;
-    address: string;
-  }>;
-  readonly accounts: ReadonlyArray<{ keyFile: string; address: string; balance: string }>;
-}
+export { manifestPath, readManifest, type TestnetManifest } from './testnet-manifest.ts';
 
 export interface TestnetOptions {
   readonly dir: string;
@@ -48,10 +34,6 @@ export interface TestnetOptions {
    * Without it, any existing file is a GenesisBuildError OUTPUT_EXISTS and nothing is written.
    */
   readonly force?: boolean;
-}
-
-export function manifestPath(dir: string): string {
-  return join(dir, 'testnet.json');
 }
 
 export async function createTestnet(o: TestnetOptions): Promise<TestnetManifest> {
@@ -114,23 +96,6 @@ export async function createTestnet(o: TestnetOptions): Promise<TestnetManifest>
     exclusive: !force,
   });
   return manifest;
-}
-
-export async function readManifest(dir: string): Promise<TestnetManifest> {
-  const path = manifestPath(resolve(dir));
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new NodeApiError(
-      'NODE_SETUP',
-      `no testnet at ${dir} (missing testnet.json); create one with \`verity testnet --out ${dir}\``,
-    );
-  }
-  const m = JSON.parse(text) as TestnetManifest;
-  if (m.version !== 1 || !Array.isArray(m.nodes))
-    throw new NodeApiError('NODE_SETUP', `${path} is not a testnet manifest`);
-  return m;
 }
 
 /**
