@@ -15,11 +15,13 @@ import {
 } from './commands/client.ts';
 import { completionCommand } from './commands/completion.ts';
 import { evidenceVerify } from './commands/evidence.ts';
+import { events } from './commands/events.ts';
 import { genesisInit } from './commands/genesis.ts';
 import { keysGenerate, keysShow } from './commands/keys.ts';
 import { init, start, startLocal, testnet, testnetUp } from './commands/node.ts';
 import { proofVerify } from './commands/proof.ts';
 import { sim } from './commands/sim.ts';
+import { testnetLogs } from './commands/testnet-logs.ts';
 import { testnetStatus } from './commands/testnet-status.ts';
 import { txSign } from './commands/tx.ts';
 import { type Command, runCli } from './framework.ts';
@@ -30,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   testnet,
   testnetUp,
   testnetStatus,
+  testnetLogs,
   startLocal,
   txSend,
   txBroadcast,
@@ -38,6 +41,7 @@ export const COMMANDS: readonly Command[] = [
   queryTx,
   queryAccount,
   queryRecord,
+  events,
   proofTx,
   proofAccount,
   proofRecord,

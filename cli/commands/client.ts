@@ -31,7 +31,7 @@ import { loadVerification } from './verification.ts';
 
 const DEFAULT_RPC = 'http://127.0.0.1:26601';
 
-const rpcOption = {
+export const rpcOption = {
   rpc: {
     type: 'string',
     valueName: 'URL',
@@ -81,9 +81,13 @@ function localManifest(): { rpc?: string; genesis?: string } {
 }
 
 /** The one place --rpc is read: every client command goes through here. */
-function client(values: CommandContext['values']): RpcClient {
+export function rpcBase(values: CommandContext['values']): string {
   const flag = str(values, 'rpc');
-  return new RpcClient(flag !== undefined ? rpcBaseUrl(flag) : (localManifest().rpc ?? DEFAULT_RPC));
+  return flag !== undefined ? rpcBaseUrl(flag) : (localManifest().rpc ?? DEFAULT_RPC);
+}
+
+function client(values: CommandContext['values']): RpcClient {
+  return new RpcClient(rpcBase(values));
 }
 
 function print(out: CommandContext['out'], data: unknown): void {

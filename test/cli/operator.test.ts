@@ -1,6 +1,6 @@
 // Operator commands against a real single-validator node (LevelDB, real timers), through the real
 // `verity` binary: `tx broadcast` of what `tx sign` wrote, `query block` (latest, by hash, and the
-// RPC's /block?hash=), and `testnet status` over a manifest with a live, a refusing and a silent node.
+// RPC's /block?hash=), `events` (the block stream), and `testnet status` over a manifest with a live, a refusing and a silent node.
 import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -221,6 +221,46 @@ describe('verity query block', () => {
     expect(await rpcError(rpc.get(`/block?hash=${two.hash}&height=2`))).toEqual([400, 'INVALID_PARAMETER']);
     expect(await rpcError(rpc.get(`/block?hash=${'00'.repeat(32)}`))).toEqual([404, 'NOT_FOUND']);
   });
+});
+
+describe('verity events', () => {
+  it('--count N --json: one JSON object per committed block, consecutive heights, then exit 0', async () => {
+    const start = (await rpc.status()).height;
+    const watching = runVerity(['events', '--count', '2', '--json', '--rpc', node.rpcUrl], {
+      timeoutMs: 60_000,
+    });
+    // Give the stream a moment to open, then make the node commit (it may make no empty blocks).
+    await new Promise((r) => setTimeout(r, 1500));
+    const tx = await sign(account(2), 1); // nonce 0 went in the test of standard input above
+    const sent = await runWithInput(['tx', 'broadcast', '-', '--rpc', node.rpcUrl], tx.stdout);
+    expect(sent.code, sent.stderr).toBe(0);
+    const r = await watching;
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(2);
+    for (const e of lines) {
+      expect(Object.keys(e).sort()).toEqual(['hash', 'height', 'time', 'txs']);
+      expect(e.hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(e.height as number).toBeGreaterThan(start);
+    }
+    expect((lines[1]?.height as number) - (lines[0]?.height as number)).toBe(1);
+    // The hash is the block's: query block agrees.
+    const block = parseJsonOutput<{ hash: string }>(
+      await runVerity(['query', 'block', String(lines[0]?.height), '--json', '--rpc', node.rpcUrl]),
+    );
+    expect(block.hash).toBe(lines[0]?.hash);
+  }, 120_000);
+
+  it('a node that is not there: exit 1 saying so; a bad --count: exit 2', async () => {
+    const down = await runVerity(['events', '--rpc', 'http://127.0.0.1:9']);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/cannot reach the node at http:\/\/127\.0\.0\.1:9/);
+    const bad = await runVerity(['events', '--count', 'x']);
+    expect(bad.code).toBe(2);
+  }, 60_000);
 });
 
 describe('verity testnet status', () => {
