@@ -10,7 +10,8 @@
  *   w/meta/fence-bound      → the fence's maxima when the WAL was found damaged (kept for good)
  *
  * On load the markers are compared with the fence: counts within one (a crash may land either
- * write alone) and no gap. A WAL behind, with a gap, or with a record that failed its checksum
+ * write alone) and no gap; a WAL that did not exist (deleted) beside a fence that counted signing
+ * is a loss too. A WAL behind, with a gap, or with a record that failed its checksum
  * (wal-records.ts) lost records: every slot at or under the fence's maxima is refused from then
  * on. A fence behind the WAL (missing, restored) is rebuilt from it. Both fence copies damaged,
  * or a damaged WAL without a fence: nothing tells what was signed, so loading fails with what to
@@ -198,7 +199,11 @@ export class SigningGuard {
     if (kept !== undefined) this.#bound = decodeFence(kept);
     // Read last, after every WAL read: records that failed their checksum are records lost.
     const corrupt = this.#wal.damaged();
-    const gap = markerGap || corrupt.length > 0;
+    // A WAL begun by this start beside a fence that counted signing was deleted (a crash before
+    // the first batch landed leaves the WAL's mark, written when it was first opened): the
+    // one-batch tolerance below must not forgive the batch it held.
+    const deleted = this.#wal.created && (fence?.seq ?? 0) > 0;
+    const gap = markerGap || corrupt.length > 0 || deleted;
     if (fence === undefined && damaged > 0)
       throw new StorageError(
         'STORAGE_CORRUPT',
@@ -222,7 +227,7 @@ export class SigningGuard {
       };
       this.#fence = fence;
       this.#bound = bound;
-      this.loss = { gap: markerGap || walSeq < fence.seq - 1, damagedRecords: corrupt };
+      this.loss = { gap: markerGap || deleted || walSeq < fence.seq - 1, damagedRecords: corrupt };
       // The damaged history's markers go (counting restarts from the fence's, without a gap), and
       // the bound stays in the WAL for later restarts.
       await this.#wal.batch([

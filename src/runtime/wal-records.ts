@@ -48,12 +48,22 @@ export class CheckedWal implements KvStore {
   readonly #kv: KvStore;
   readonly #damaged = new Map<string, Uint8Array>();
   #opened = false;
+  #created = false;
 
   constructor(kv: KvStore) {
     this.#kv = kv;
   }
 
   /** Frames a WAL from before frames (once, atomically). Idempotent. */
+  /**
+   * Whether this open found no WAL at all (no mark, no record) and began one. Beside a sign fence
+   * that counted signing batches, that is a WAL deleted, not a crash before its first write: the
+   * first open writes the mark before anything is signed.
+   */
+  get created(): boolean {
+    return this.#created;
+  }
+
   async open(): Promise<{ migrated: number }> {
     if (this.#opened) return { migrated: 0 };
     this.#opened = true;
@@ -70,6 +80,7 @@ export class CheckedWal implements KvStore {
     const ops: KvOp[] = [];
     for await (const [key, value] of this.#kv.iterate(WAL_PREFIX))
       ops.push({ type: 'put', key, value: frameRecord(key, value) });
+    this.#created = ops.length === 0;
     ops.push({ type: 'put', key: FORMAT_KEY, value: frameRecord(FORMAT_KEY, new Uint8Array(0)) });
     await this.#kv.batch(ops);
     return { migrated: ops.length - 1 };
