@@ -14,12 +14,14 @@ import {
   txSend,
 } from './commands/client.ts';
 import { completionCommand } from './commands/completion.ts';
-import { evidenceVerify } from './commands/evidence.ts';
+import { configCheck } from './commands/config.ts';
 import { events } from './commands/events.ts';
+import { evidenceVerify } from './commands/evidence.ts';
 import { genesisInit } from './commands/genesis.ts';
 import { keysGenerate, keysShow } from './commands/keys.ts';
 import { init, start, startLocal, testnet, testnetUp } from './commands/node.ts';
 import { proofVerify } from './commands/proof.ts';
+import { reset } from './commands/reset.ts';
 import { sim } from './commands/sim.ts';
 import { testnetLogs } from './commands/testnet-logs.ts';
 import { testnetStatus } from './commands/testnet-status.ts';
@@ -34,6 +36,8 @@ export const COMMANDS: readonly Command[] = [
   testnetStatus,
   testnetLogs,
   startLocal,
+  reset,
+  configCheck,
   txSend,
   txBroadcast,
   queryStatus,

@@ -2,6 +2,11 @@
  * Node configuration: a TOML file per node home (config.toml) with every tunable, defaults for
  * everything, and command-line overrides on top. Validation names the offending key.
  *
+ * One table, CONFIG_SCHEMA, says for every key its TOML name, type, default and meaning; RULES
+ * holds the checks that span values or keys. Defaults, parsing, validation, `--set` overrides,
+ * the TOML written by `verity init` and the reference (docs/CONFIG.md, `npm run docs:config`)
+ * all come from them.
+ *
  *   [node]       moniker, log_level, log_format ("json" | "pretty")
  *   [p2p]        listen, peers = ["<peerId>@/ip4/…/tcp/…"], allow_non_validators, max_frame_* …
  *   [rpc]        listen = "127.0.0.1:26657", max_body_bytes, commit_timeout_ms
@@ -36,11 +41,7 @@ export interface NodeConfig {
     maxBytes: number;
     maxPerSender: number;
     futureNonceWindow: number;
-    /**
-     * Largest transaction (encoded bytes) this node admits over RPC and gossip. Blocks carrying a
-     * larger one are invalid for a node that also validates blocks with it, so every validator of
-     * a chain must use the same value.
-     */
+    /** Largest transaction (encoded bytes) this node admits over RPC and gossip (CONFIG_SCHEMA). */
     maxTxBytes: number;
   };
   readonly consensus: {
@@ -52,188 +53,493 @@ export interface NodeConfig {
   readonly storage: { sync: boolean };
 }
 
-export function defaultConfig(moniker = 'node'): NodeConfig {
-  return {
-    node: { moniker, logLevel: 'info', logFormat: 'json' },
-    p2p: {
-      listen: '/ip4/127.0.0.1/tcp/26656',
-      peers: [],
-      allowNonValidators: false,
-      maxConsensusFrameBytes: 1024 * 1024,
-      maxTxFrameBytes: 128 * 1024,
-      maxSyncFrameBytes: 32 * 1024 * 1024,
-    },
-    rpc: { listen: '127.0.0.1:26657', maxBodyBytes: 256 * 1024, commitTimeoutMs: 30_000 },
-    mempool: {
-      maxTxs: 20_000,
-      maxBytes: 64 * 1024 * 1024,
-      maxPerSender: 1024,
-      futureNonceWindow: 1024,
-      maxTxBytes: DEFAULT_MAX_TX_BYTES,
-    },
-    // Blocks must fit a consensus frame (proposals carry the block): keep max_block_bytes below it.
-    // 2,000 transactions keep one block's validation well inside a round's timeouts on small machines.
-    consensus: {
-      maxBlockTxs: 2000,
-      maxBlockBytes: 960 * 1024,
-      maxFutureDriftMs: 10_000,
-      statusIntervalMs: 1000,
-    },
-    storage: { sync: true },
-  };
-}
+export type ConfigSection = keyof NodeConfig;
 
-/** TOML key ↔ config field, per section. */
-const KEYS: Record<keyof NodeConfig, Record<string, string>> = {
-  node: { moniker: 'moniker', log_level: 'logLevel', log_format: 'logFormat' },
-  p2p: {
-    listen: 'listen',
-    peers: 'peers',
-    allow_non_validators: 'allowNonValidators',
-    max_consensus_frame_bytes: 'maxConsensusFrameBytes',
-    max_tx_frame_bytes: 'maxTxFrameBytes',
-    max_sync_frame_bytes: 'maxSyncFrameBytes',
-  },
-  rpc: { listen: 'listen', max_body_bytes: 'maxBodyBytes', commit_timeout_ms: 'commitTimeoutMs' },
-  mempool: {
-    max_txs: 'maxTxs',
-    max_bytes: 'maxBytes',
-    max_per_sender: 'maxPerSender',
-    future_nonce_window: 'futureNonceWindow',
-    max_tx_bytes: 'maxTxBytes',
-  },
-  consensus: {
-    max_block_txs: 'maxBlockTxs',
-    max_block_bytes: 'maxBlockBytes',
-    max_future_drift_ms: 'maxFutureDriftMs',
-    status_interval_ms: 'statusIntervalMs',
-  },
-  storage: { sync: 'sync' },
+/** One key of config.toml: its TOML name, type, default and meaning. */
+export type KeySpec<V> = {
+  /** The key in config.toml (snake_case). */
+  readonly key: string;
+  /** What it means, for the reference: sentences, Markdown inline code allowed. */
+  readonly doc: string;
+} & ([V] extends [number]
+  ? { readonly kind: 'integer'; readonly default: V; readonly unit?: 'bytes' | 'ms' }
+  : [V] extends [boolean]
+    ? { readonly kind: 'boolean'; readonly default: V }
+    : [V] extends [readonly string[]]
+      ? { readonly kind: 'strings'; readonly default: readonly string[] }
+      : { readonly kind: 'string'; readonly default: V; readonly values?: readonly V[] });
+
+/** Every field of NodeConfig has a spec (the type checker holds the table to the interface). */
+export type ConfigSchema = {
+  readonly [S in ConfigSection]: { readonly [F in keyof NodeConfig[S]]-?: KeySpec<NodeConfig[S][F]> };
 };
 
-function bad(key: string, reason: string): ConfigError {
-  return new ConfigError('CONFIG_INVALID', `config ${key}: ${reason}`, { key });
+/** The moniker when none is given (`verity init` and `verity testnet` write node0, node1, …). */
+const DEFAULT_MONIKER = 'node';
+
+/** In the order config.toml and the reference show them. */
+export const CONFIG_SCHEMA: ConfigSchema = {
+  node: {
+    moniker: {
+      key: 'moniker',
+      kind: 'string',
+      default: DEFAULT_MONIKER,
+      doc: "This node's name in its logs (`verity init` and `verity testnet` write `node0`, `node1`, …).",
+    },
+    logLevel: {
+      key: 'log_level',
+      kind: 'string',
+      default: 'info',
+      values: ['debug', 'info', 'warn', 'error'],
+      doc: 'The least severe log lines written (`verity start --log-level` overrides it).',
+    },
+    logFormat: {
+      key: 'log_format',
+      kind: 'string',
+      default: 'json',
+      values: ['json', 'pretty'],
+      doc: 'Log lines as JSON, one object per line (for log collectors), or human-readable (`verity start --log-format` overrides it).',
+    },
+  },
+  p2p: {
+    listen: {
+      key: 'listen',
+      kind: 'string',
+      default: '/ip4/127.0.0.1/tcp/26656',
+      doc: 'The libp2p multiaddr this node listens on for peers; `/ip4/0.0.0.0/tcp/PORT` accepts peers from other hosts.',
+    },
+    peers: {
+      key: 'peers',
+      kind: 'strings',
+      default: [],
+      doc: "Peers to dial and stay connected to, each `<peerId>@<multiaddr>` (`verity keys show` prints a key's peer id). This node's own entry is skipped, so one list can serve every node.",
+    },
+    allowNonValidators: {
+      key: 'allow_non_validators',
+      kind: 'boolean',
+      default: false,
+      doc: 'Also accept peers outside the genesis validator set (full nodes), on the transaction and block-sync channels only. When false, only validators connect.',
+    },
+    maxConsensusFrameBytes: {
+      key: 'max_consensus_frame_bytes',
+      kind: 'integer',
+      unit: 'bytes',
+      default: 1024 * 1024,
+      doc: 'The largest message accepted on the consensus channel (votes, and proposals that carry a whole block); a peer that sends more is scored down.',
+    },
+    maxTxFrameBytes: {
+      key: 'max_tx_frame_bytes',
+      kind: 'integer',
+      unit: 'bytes',
+      default: 128 * 1024,
+      doc: 'The largest frame accepted on the transaction-gossip channel.',
+    },
+    maxSyncFrameBytes: {
+      key: 'max_sync_frame_bytes',
+      kind: 'integer',
+      unit: 'bytes',
+      default: 32 * 1024 * 1024,
+      doc: 'The largest frame accepted on the block-sync channel (blocks with their certificates).',
+    },
+  },
+  rpc: {
+    listen: {
+      key: 'listen',
+      kind: 'string',
+      default: '127.0.0.1:26657',
+      doc: 'HOST:PORT of the HTTP + JSON RPC server; `0.0.0.0:PORT` serves other hosts, port 0 takes any free port.',
+    },
+    maxBodyBytes: {
+      key: 'max_body_bytes',
+      kind: 'integer',
+      unit: 'bytes',
+      default: 256 * 1024,
+      doc: 'The largest request body the RPC accepts (`POST /tx`, `POST /txs`).',
+    },
+    commitTimeoutMs: {
+      key: 'commit_timeout_ms',
+      kind: 'integer',
+      unit: 'ms',
+      default: 30_000,
+      doc: 'How long `POST /tx?mode=commit` waits for the transaction to commit before answering that it has not yet.',
+    },
+  },
+  mempool: {
+    maxTxs: {
+      key: 'max_txs',
+      kind: 'integer',
+      default: 20_000,
+      doc: 'Pending transactions kept at most. When full, the newest transaction of the sender holding the most is evicted, or the newcomer refused.',
+    },
+    maxBytes: {
+      key: 'max_bytes',
+      kind: 'integer',
+      unit: 'bytes',
+      default: 64 * 1024 * 1024,
+      doc: 'Total encoded size of the pending transactions at most (evicting as for `max_txs`).',
+    },
+    maxPerSender: {
+      key: 'max_per_sender',
+      kind: 'integer',
+      default: 1024,
+      doc: 'Pending transactions per sender at most, so one flooding client cannot fill the pool.',
+    },
+    futureNonceWindow: {
+      key: 'future_nonce_window',
+      kind: 'integer',
+      default: 1024,
+      doc: "How far ahead of its sender's committed nonce a transaction is still admitted (it waits behind the nonce gap).",
+    },
+    maxTxBytes: {
+      key: 'max_tx_bytes',
+      kind: 'integer',
+      unit: 'bytes',
+      default: DEFAULT_MAX_TX_BYTES,
+      doc: 'The largest transaction (encoded bytes) this node admits over RPC and gossip. Admission only: block validity uses the protocol maximum, the same on every validator, so this can only lower it.',
+    },
+  },
+  // Blocks must fit a consensus frame (proposals carry the block): keep max_block_bytes below it.
+  // 2,000 transactions keep one block's validation well inside a round's timeouts on small machines.
+  consensus: {
+    maxBlockTxs: {
+      key: 'max_block_txs',
+      kind: 'integer',
+      default: 2000,
+      doc: "Transactions per block at most; the default keeps one block's validation well inside a round's timeouts on small machines.",
+    },
+    maxBlockBytes: {
+      key: 'max_block_bytes',
+      kind: 'integer',
+      unit: 'bytes',
+      default: 960 * 1024,
+      doc: 'The largest block this node builds when it proposes; blocks from other validators are accepted up to 64 KiB larger.',
+    },
+    maxFutureDriftMs: {
+      key: 'max_future_drift_ms',
+      kind: 'integer',
+      unit: 'ms',
+      default: 10_000,
+      doc: "How far ahead of this node's clock a block's time may be; a block further ahead is refused.",
+    },
+    statusIntervalMs: {
+      key: 'status_interval_ms',
+      kind: 'integer',
+      unit: 'ms',
+      default: 1000,
+      doc: 'How often this node tells its peers its height (block sync); a peer silent for 10 intervals is forgotten.',
+    },
+  },
+  storage: {
+    sync: {
+      key: 'sync',
+      kind: 'boolean',
+      default: true,
+      doc: 'fsync the chain store on every commit. Never turn it off on a validator: a crash could lose committed blocks. (The consensus WAL is always synced.)',
+    },
+  },
+};
+
+/** What each section is for, for the reference. */
+export const SECTION_DOCS: Readonly<Record<ConfigSection, string>> = {
+  node: 'Identity and logging.',
+  p2p: 'The peer-to-peer network (libp2p): where this node listens, whom it dials, and frame caps per channel.',
+  rpc: 'The HTTP + JSON RPC server.',
+  mempool: 'Transactions waiting for a block.',
+  consensus: 'Block limits and timing.',
+  storage: 'The chain store (LevelDB in `HOME/data/chain`).',
+};
+
+/** A key's spec, as the loops below see it. */
+export type AnyKeySpec = {
+  readonly key: string;
+  readonly doc: string;
+  readonly kind: 'string' | 'integer' | 'boolean' | 'strings';
+  readonly default: unknown;
+  readonly values?: readonly string[];
+  readonly unit?: 'bytes' | 'ms';
+};
+
+/** The fields of a section with their specs, in schema order. */
+export function sectionSpecs(section: ConfigSection): ReadonlyArray<readonly [field: string, AnyKeySpec]> {
+  return Object.entries(CONFIG_SCHEMA[section]) as Array<[string, AnyKeySpec]>;
 }
 
-/** Merges a parsed TOML document over the defaults, checking every key and type. */
-export function configFromToml(doc: Record<string, unknown>, moniker?: string): NodeConfig {
-  const cfg = defaultConfig(moniker) as unknown as Record<string, Record<string, unknown>>;
-  for (const [section, table] of Object.entries(doc)) {
-    const keys = Object.hasOwn(KEYS, section) ? KEYS[section as keyof NodeConfig] : undefined;
-    if (keys === undefined) throw bad(section, `unknown section (known: ${Object.keys(KEYS).join(', ')})`);
-    if (typeof table !== 'object' || table === null || Array.isArray(table))
-      throw bad(section, 'must be a table');
-    for (const [k, v] of Object.entries(table)) {
-      const field = Object.hasOwn(keys, k) ? keys[k] : undefined;
-      if (field === undefined)
-        throw bad(`${section}.${k}`, `unknown key (known: ${Object.keys(keys).join(', ')})`);
-      const target = cfg[section] as Record<string, unknown>;
-      const current = target[field];
-      if (Array.isArray(current)) {
-        if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
-          throw bad(`${section}.${k}`, 'must be an array of strings');
-      } else if (typeof current === 'number') {
-        const n = typeof v === 'bigint' ? Number(v) : v;
-        if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
-          throw bad(`${section}.${k}`, 'must be a non-negative integer');
-        target[field] = n;
-        continue;
-      } else if (typeof current !== typeof v) {
-        throw bad(`${section}.${k}`, `must be a ${typeof current}`);
-      }
-      target[field] = v;
-    }
-  }
-  const out = cfg as unknown as NodeConfig;
-  validate(out);
-  return out;
+const SECTIONS = Object.keys(CONFIG_SCHEMA) as ConfigSection[];
+
+/** TOML key ↔ config field, per section. */
+const KEYS: Record<ConfigSection, Record<string, string>> = Object.fromEntries(
+  SECTIONS.map((s) => [s, Object.fromEntries(sectionSpecs(s).map(([field, spec]) => [spec.key, field]))]),
+) as Record<ConfigSection, Record<string, string>>;
+
+/** The TOML key's spec (`section.key`), if there is one. */
+export function keySpec(dotted: string): AnyKeySpec | undefined {
+  const [section, key] = dotted.split('.') as [string, string | undefined];
+  if (!Object.hasOwn(KEYS, section) || key === undefined) return undefined;
+  const keys = KEYS[section as ConfigSection];
+  if (!Object.hasOwn(keys, key)) return undefined;
+  return (CONFIG_SCHEMA[section as ConfigSection] as Record<string, AnyKeySpec>)[keys[key] as string];
 }
 
-export function validate(c: NodeConfig): void {
-  if (!['debug', 'info', 'warn', 'error'].includes(c.node.logLevel))
-    throw bad('node.log_level', 'must be debug, info, warn or error');
-  if (!['json', 'pretty'].includes(c.node.logFormat)) throw bad('node.log_format', 'must be json or pretty');
-  if (!/^[^:]+:\d{1,5}$/.test(c.rpc.listen)) throw bad('rpc.listen', 'must be host:port');
-  if (c.consensus.maxBlockBytes + 64 * 1024 > c.p2p.maxConsensusFrameBytes) {
-    throw bad(
-      'consensus.max_block_bytes',
-      'must leave 64 KiB of room below p2p.max_consensus_frame_bytes (proposals carry blocks)',
-    );
+export function defaultConfig(moniker = DEFAULT_MONIKER): NodeConfig {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const section of SECTIONS) {
+    const table: Record<string, unknown> = {};
+    for (const [field, spec] of sectionSpecs(section))
+      table[field] = Array.isArray(spec.default) ? [...spec.default] : spec.default;
+    out[section] = table;
   }
-  if (c.consensus.maxBlockTxs < 1) throw bad('consensus.max_block_txs', 'must be at least 1');
-  const tx = c.mempool.maxTxBytes;
-  if (tx < MIN_TX_BYTES) throw bad('mempool.max_tx_bytes', `must be at least ${MIN_TX_BYTES}`);
-  // Admission only: block validity uses the protocol maximum, the same on every validator, so a
-  // node with a larger setting would admit transactions no block may carry.
-  if (tx > DEFAULT_MAX_TX_BYTES)
-    throw bad(
-      'mempool.max_tx_bytes',
-      `must not exceed the protocol maximum of ${DEFAULT_MAX_TX_BYTES} bytes`,
-    );
-  // A transaction must fit every path it travels: a gossip frame (plus batch framing), an RPC body
-  // (hex doubles it, plus the JSON around it), a block, and the mempool itself.
-  if (tx + 1024 > c.p2p.maxTxFrameBytes)
-    throw bad('mempool.max_tx_bytes', 'must leave 1 KiB of room below p2p.max_tx_frame_bytes');
-  if (2 * tx + 1024 > c.rpc.maxBodyBytes)
-    throw bad('mempool.max_tx_bytes', 'a hex-encoded transaction must fit rpc.max_body_bytes (2 × + 1 KiB)');
-  if (tx > c.consensus.maxBlockBytes)
-    throw bad('mempool.max_tx_bytes', 'must not exceed consensus.max_block_bytes');
-  if (tx > c.mempool.maxBytes) throw bad('mempool.max_tx_bytes', 'must not exceed mempool.max_bytes');
-  for (const p of c.p2p.peers) {
-    if (!/^[1-9A-HJ-NP-Za-km-z]{40,64}@\/.+/.test(p))
-      throw bad('p2p.peers', `"${p}" must look like <peerId>@<multiaddr>`);
-  }
+  (out.node as Record<string, unknown>).moniker = moniker;
+  return out as unknown as NodeConfig;
+}
+
+/** One thing wrong with a config: the key (`section.key`, or the section) and what is wrong. */
+export interface ConfigProblem {
+  readonly key: string;
+  readonly message: string;
+}
+
+/** "a, b or c" */
+function oneOf(values: readonly string[]): string {
+  return values.length < 2 ? values.join('') : `${values.slice(0, -1).join(', ')} or ${values.at(-1)}`;
 }
 
 /** Smaller than any signed transaction with an operation: a cap below it would admit nothing. */
 const MIN_TX_BYTES = 256;
 
-export function configToToml(c: NodeConfig): string {
+/**
+ * A check on the merged config: `rule` says what must hold (the reference prints it under `key`),
+ * `problem` says what is wrong with `c`, if anything.
+ */
+export interface ConfigRule {
+  readonly key: string;
+  readonly rule: string;
+  problem(c: NodeConfig): string | undefined;
+}
+
+const when = (broken: boolean, message: string) => (broken ? message : undefined);
+
+function enumRule(section: 'node', field: 'logLevel' | 'logFormat'): ConfigRule {
+  const spec = CONFIG_SCHEMA[section][field] as AnyKeySpec;
+  const rule = `must be ${oneOf(spec.values ?? [])}`;
+  return {
+    key: `${section}.${spec.key}`,
+    rule,
+    problem: (c) => when(!(spec.values ?? []).includes(c[section][field]), rule),
+  };
+}
+
+/** Checked in this order, after every key has the right type; the first problem is the one thrown. */
+export const RULES: readonly ConfigRule[] = [
+  enumRule('node', 'logLevel'),
+  enumRule('node', 'logFormat'),
+  {
+    key: 'rpc.listen',
+    rule: 'must be host:port',
+    problem: (c) => when(!/^[^:]+:\d{1,5}$/.test(c.rpc.listen), 'must be host:port'),
+  },
+  {
+    key: 'consensus.max_block_bytes',
+    rule: 'must leave 64 KiB of room below p2p.max_consensus_frame_bytes (proposals carry blocks)',
+    problem: (c) =>
+      when(
+        c.consensus.maxBlockBytes + 64 * 1024 > c.p2p.maxConsensusFrameBytes,
+        'must leave 64 KiB of room below p2p.max_consensus_frame_bytes (proposals carry blocks)',
+      ),
+  },
+  {
+    key: 'consensus.max_block_txs',
+    rule: 'must be at least 1',
+    problem: (c) => when(c.consensus.maxBlockTxs < 1, 'must be at least 1'),
+  },
+  {
+    key: 'mempool.max_tx_bytes',
+    rule: `must be at least ${MIN_TX_BYTES}`,
+    problem: (c) => when(c.mempool.maxTxBytes < MIN_TX_BYTES, `must be at least ${MIN_TX_BYTES}`),
+  },
+  // Admission only: block validity uses the protocol maximum, the same on every validator, so a
+  // node with a larger setting would admit transactions no block may carry.
+  {
+    key: 'mempool.max_tx_bytes',
+    rule: `must not exceed the protocol maximum of ${DEFAULT_MAX_TX_BYTES} bytes`,
+    problem: (c) =>
+      when(
+        c.mempool.maxTxBytes > DEFAULT_MAX_TX_BYTES,
+        `must not exceed the protocol maximum of ${DEFAULT_MAX_TX_BYTES} bytes`,
+      ),
+  },
+  // A transaction must fit every path it travels: a gossip frame (plus batch framing), an RPC body
+  // (hex doubles it, plus the JSON around it), a block, and the mempool itself.
+  {
+    key: 'mempool.max_tx_bytes',
+    rule: 'must leave 1 KiB of room below p2p.max_tx_frame_bytes',
+    problem: (c) =>
+      when(
+        c.mempool.maxTxBytes + 1024 > c.p2p.maxTxFrameBytes,
+        'must leave 1 KiB of room below p2p.max_tx_frame_bytes',
+      ),
+  },
+  {
+    key: 'mempool.max_tx_bytes',
+    rule: 'a hex-encoded transaction must fit rpc.max_body_bytes (2 × + 1 KiB)',
+    problem: (c) =>
+      when(
+        2 * c.mempool.maxTxBytes + 1024 > c.rpc.maxBodyBytes,
+        'a hex-encoded transaction must fit rpc.max_body_bytes (2 × + 1 KiB)',
+      ),
+  },
+  {
+    key: 'mempool.max_tx_bytes',
+    rule: 'must not exceed consensus.max_block_bytes',
+    problem: (c) =>
+      when(c.mempool.maxTxBytes > c.consensus.maxBlockBytes, 'must not exceed consensus.max_block_bytes'),
+  },
+  {
+    key: 'mempool.max_tx_bytes',
+    rule: 'must not exceed mempool.max_bytes',
+    problem: (c) => when(c.mempool.maxTxBytes > c.mempool.maxBytes, 'must not exceed mempool.max_bytes'),
+  },
+  {
+    key: 'p2p.peers',
+    rule: 'each entry must look like <peerId>@<multiaddr>',
+    problem: (c) => {
+      const p = c.p2p.peers.find((x) => !/^[1-9A-HJ-NP-Za-km-z]{40,64}@\/.+/.test(x));
+      return p === undefined ? undefined : `"${p}" must look like <peerId>@<multiaddr>`;
+    },
+  },
+];
+
+function bad(key: string, reason: string): ConfigError {
+  return new ConfigError('CONFIG_INVALID', `config ${key}: ${reason}`, { key });
+}
+
+function throwFirst(problems: readonly ConfigProblem[]): void {
+  const p = problems[0];
+  if (p !== undefined) throw bad(p.key, p.message);
+}
+
+/** What is wrong with a merged config (RULES, in order). */
+export function configProblems(c: NodeConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  for (const r of RULES) {
+    const message = r.problem(c);
+    if (message !== undefined) out.push({ key: r.key, message });
+  }
+  return out;
+}
+
+/**
+ * Merges a parsed TOML document over the defaults and reports every problem: unknown sections and
+ * keys and values of the wrong type first (in document order; such values are left at their
+ * defaults), then the RULES on the result. configFromToml throws the first of them.
+ */
+export function checkConfigToml(
+  doc: Record<string, unknown>,
+  moniker?: string,
+): { config: NodeConfig; problems: ConfigProblem[] } {
+  const cfg = defaultConfig(moniker) as unknown as Record<string, Record<string, unknown>>;
+  const problems: ConfigProblem[] = [];
+  const problem = (key: string, message: string) => problems.push({ key, message });
+  for (const [section, table] of Object.entries(doc)) {
+    const keys = Object.hasOwn(KEYS, section) ? KEYS[section as ConfigSection] : undefined;
+    if (keys === undefined) {
+      problem(section, `unknown section (known: ${SECTIONS.join(', ')})`);
+      continue;
+    }
+    if (typeof table !== 'object' || table === null || Array.isArray(table)) {
+      problem(section, 'must be a table');
+      continue;
+    }
+    const specs = CONFIG_SCHEMA[section as ConfigSection] as Record<string, AnyKeySpec>;
+    for (const [k, v] of Object.entries(table)) {
+      const field = Object.hasOwn(keys, k) ? keys[k] : undefined;
+      if (field === undefined) {
+        problem(`${section}.${k}`, `unknown key (known: ${Object.keys(keys).join(', ')})`);
+        continue;
+      }
+      const target = cfg[section] as Record<string, unknown>;
+      const kind = (specs[field] as AnyKeySpec).kind;
+      if (kind === 'strings') {
+        if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
+          problem(`${section}.${k}`, 'must be an array of strings');
+          continue;
+        }
+      } else if (kind === 'integer') {
+        const n = typeof v === 'bigint' ? Number(v) : v;
+        if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+          problem(`${section}.${k}`, 'must be a non-negative integer');
+        else target[field] = n;
+        continue;
+      } else if (typeof v !== kind) {
+        problem(`${section}.${k}`, `must be a ${kind}`);
+        continue;
+      }
+      target[field] = v;
+    }
+  }
+  const config = cfg as unknown as NodeConfig;
+  problems.push(...configProblems(config));
+  return { config, problems };
+}
+
+/** Merges a parsed TOML document over the defaults, checking every key and type. */
+export function configFromToml(doc: Record<string, unknown>, moniker?: string): NodeConfig {
+  const { config, problems } = checkConfigToml(doc, moniker);
+  throwFirst(problems);
+  return config;
+}
+
+export function validate(c: NodeConfig): void {
+  throwFirst(configProblems(c));
+}
+
+/** The config as a TOML document: every section and key, in schema order. */
+function toDocument(c: NodeConfig): Record<string, Record<string, unknown>> {
   const doc: Record<string, Record<string, unknown>> = {};
   for (const [section, keys] of Object.entries(KEYS)) {
     doc[section] = {};
     for (const [tomlKey, field] of Object.entries(keys)) {
       (doc[section] as Record<string, unknown>)[tomlKey] = (
-        c[section as keyof NodeConfig] as unknown as Record<string, unknown>
+        c[section as ConfigSection] as unknown as Record<string, unknown>
       )[field];
     }
   }
-  return `# Verity node configuration. Every key is optional; these are the values in effect.\n${stringifyToml(doc)}\n`;
+  return doc;
 }
 
-export async function loadConfig(path: string, moniker?: string): Promise<NodeConfig> {
+export function configToToml(c: NodeConfig): string {
+  return `# Verity node configuration. Every key is optional; these are the values in effect.\n${stringifyToml(toDocument(c))}\n`;
+}
+
+/** The TOML document in `path` (a ConfigError if it cannot be read or is not TOML). */
+export async function readConfigDocument(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(
-      'CONFIG_INVALID',
-      `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    const errno = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError('CONFIG_INVALID', `cannot read ${path}: ${errno ?? (e as Error).message}`, {
+      path,
+      ...(errno === undefined ? {} : { errno }),
+    });
   }
-  let doc: Record<string, unknown>;
   try {
-    doc = parseToml(text) as Record<string, unknown>;
+    return parseToml(text) as Record<string, unknown>;
   } catch (e) {
     throw new ConfigError(
       'CONFIG_INVALID',
       `${path} is not valid TOML: ${(e as Error).message.split('\n')[0]}`,
+      { path },
     );
   }
-  return configFromToml(doc, moniker);
+}
+
+export async function loadConfig(path: string, moniker?: string): Promise<NodeConfig> {
+  return configFromToml(await readConfigDocument(path), moniker);
 }
 
 /** `--set section.key=value` overrides from the command line, typed like the config. */
 export function applyOverrides(c: NodeConfig, overrides: readonly string[]): NodeConfig {
-  const doc: Record<string, Record<string, unknown>> = {};
-  for (const [section, keys] of Object.entries(KEYS)) {
-    doc[section] = {};
-    for (const [tomlKey, field] of Object.entries(keys)) {
-      (doc[section] as Record<string, unknown>)[tomlKey] = (
-        c[section as keyof NodeConfig] as unknown as Record<string, unknown>
-      )[field];
-    }
-  }
+  const doc = toDocument(c);
   for (const o of overrides) {
     // Section and key names are lower-case identifiers that may hold digits ("p2p").
     const m = /^([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)=(.*)$/s.exec(o);
@@ -241,19 +547,19 @@ export function applyOverrides(c: NodeConfig, overrides: readonly string[]): Nod
     const [, section, key, raw] = m as unknown as [string, string, string, string];
     const table = Object.hasOwn(doc, section) ? doc[section] : undefined;
     if (table === undefined)
-      throw bad(`${section}.${key}`, `unknown section (known: ${Object.keys(KEYS).join(', ')})`);
+      throw bad(`${section}.${key}`, `unknown section (known: ${SECTIONS.join(', ')})`);
     if (!Object.hasOwn(table, key))
       throw bad(`${section}.${key}`, `unknown key (known: ${Object.keys(table).join(', ')})`);
-    const current = table[key];
-    if (typeof current === 'number') {
+    const kind = (keySpec(`${section}.${key}`) as AnyKeySpec).kind;
+    if (kind === 'integer') {
       if (!/^\d{1,16}$/.test(raw))
         throw bad(`${section}.${key}`, `must be a non-negative integer, got "${raw}"`);
       table[key] = Number(raw);
-    } else if (typeof current === 'boolean') {
+    } else if (kind === 'boolean') {
       if (raw !== 'true' && raw !== 'false')
         throw bad(`${section}.${key}`, `must be true or false, got "${raw}"`);
       table[key] = raw === 'true';
-    } else if (Array.isArray(current)) {
+    } else if (kind === 'strings') {
       table[key] = raw.split(',').filter(Boolean);
     } else {
       table[key] = raw;

@@ -84,7 +84,7 @@ describe('verity completion', () => {
     expect(complete('')).toEqual([...new Set(COMMANDS.map((c) => c.name.split(' ')[0]))]);
     expect(complete('q')).toEqual(['query']);
     expect(complete('query', '')).toEqual(['status', 'block', 'tx', 'account', 'record']);
-    expect(complete('testnet', '')).toEqual(['up', 'status']);
+    expect(complete('testnet', '')).toEqual(['up', 'status', 'logs']);
     expect(complete('tx', 'b')).toEqual(['broadcast']);
     expect(complete('tx', 'broadcast', '--')).toEqual(['--rpc', '--wait', '--help', '--json']);
     expect(complete('tx', 'send', '--key', 'k.json', '--n')).toEqual(['--nonce']);
