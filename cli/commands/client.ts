@@ -26,6 +26,7 @@ import {
   UsageError,
 } from '../framework.ts';
 import { LOCAL_TESTNET_DIR } from './defaults.ts';
+import { renderAccount, renderBlock, renderRecord, renderStatus, renderTx } from './render.ts';
 import { operationFromFlags, operationOptions } from './tx.ts';
 import { loadVerification } from './verification.ts';
 
@@ -90,8 +91,13 @@ function client(values: CommandContext['values']): RpcClient {
   return new RpcClient(rpcBase(values));
 }
 
-function print(out: CommandContext['out'], data: unknown): void {
-  out.result(data, () => JSON.stringify(data, null, 2));
+/** An answer for a person (render.ts), or as it came with --json. */
+function show(
+  out: CommandContext['out'],
+  data: unknown,
+  render: (d: Record<string, unknown>) => string,
+): void {
+  out.result(data, () => render(data as Record<string, unknown>));
 }
 
 /**
@@ -349,7 +355,7 @@ export const queryStatus: Command = {
   synopsis: '[--rpc URL]',
   options: { ...rpcOption },
   async run({ values, out }) {
-    print(out, await client(values).status());
+    show(out, await client(values).status(), renderStatus);
     return EXIT_OK;
   },
 };
@@ -377,7 +383,7 @@ export const queryBlock: Command = {
     if (hash !== undefined && !/^(0x)?[0-9a-fA-F]{64}$/.test(hash))
       throw new UsageError(`--hash must be a block hash: 64 hex digits, got "${hash.slice(0, 80)}"`);
     const query = hash !== undefined ? `?hash=${hash}` : h !== undefined ? `?height=${h}` : '';
-    print(out, await client(values).get(`/block${query}`));
+    show(out, await client(values).get(`/block${query}`), renderBlock);
     return EXIT_OK;
   },
 };
@@ -389,7 +395,7 @@ export const queryTx: Command = {
   positionals: ['TXID'],
   options: { ...rpcOption },
   async run({ values, positionals, out }) {
-    print(out, await client(values).get(`/tx?id=${encodeURIComponent(positionals[0] as string)}`));
+    show(out, await client(values).get(`/tx?id=${encodeURIComponent(positionals[0] as string)}`), renderTx);
     return EXIT_OK;
   },
 };
@@ -418,7 +424,11 @@ export const queryAccount: Command = {
   options: { ...rpcOption, ...consistencyOption },
   async run({ values, positionals, out }) {
     const address = encodeURIComponent(positionals[0] as string);
-    print(out, await client(values).get(`/account?address=${address}${consistencyQuery(values)}`));
+    show(
+      out,
+      await client(values).get(`/account?address=${address}${consistencyQuery(values)}`),
+      renderAccount,
+    );
     return EXIT_OK;
   },
 };
@@ -431,7 +441,7 @@ export const queryRecord: Command = {
   options: { ...rpcOption, ...consistencyOption },
   async run({ values, positionals, out }) {
     const key = encodeURIComponent(positionals[0] as string);
-    print(out, await client(values).get(`/record?key=${key}${consistencyQuery(values)}`));
+    show(out, await client(values).get(`/record?key=${key}${consistencyQuery(values)}`), renderRecord);
     return EXIT_OK;
   },
 };
