@@ -28,6 +28,7 @@ import {
 } from '../framework.ts';
 import { DEFAULT_ENGINE, LOCAL_TESTNET_DIR } from './defaults.ts';
 import { parseEngineFlag } from './engine-flag.ts';
+import { heightsProgress } from './progress.ts';
 
 export { DEFAULT_ENGINE, LOCAL_TESTNET_DIR };
 
@@ -334,10 +335,7 @@ async function waitForFirstBlock(
   }
 }
 
-async function runTestnet(
-  dir: string,
-  out: { info(l: string): void; result(d: unknown, h: () => string): void },
-): Promise<number> {
+async function runTestnet(dir: string, out: Output): Promise<number> {
   const { refuseRunningNodes, spawnTestnet } = await testnetModule();
   const m = await readManifest(dir);
   refuseRunningNodes(m);
@@ -366,17 +364,14 @@ async function runTestnet(
     process.once('SIGINT', () => resolveInt(EXIT_OK));
     process.once('SIGTERM', () => resolveInt(EXIT_OK));
   });
+  const progress = heightsProgress(process.stderr, out.json);
   try {
     const heights = await Promise.race([
-      waitForFirstBlock(
-        m,
-        (h) => out.info(`  heights: ${h.map((x) => (x < 0 ? '…' : String(x))).join(' ')}`),
-        120_000,
-      ),
+      waitForFirstBlock(m, progress.tick, 120_000),
       died.then(() => {
         throw new UsageError('a node exited during startup');
       }),
-    ]);
+    ]).finally(progress.done);
     out.result(
       {
         chainId: m.chainId,
