@@ -10,6 +10,7 @@ import {
   queryRecord,
   queryStatus,
   queryTx,
+  queryTxs,
   txBroadcast,
   txSend,
 } from './commands/client.ts';
@@ -43,6 +44,7 @@ export const COMMANDS: readonly Command[] = [
   queryStatus,
   queryBlock,
   queryTx,
+  queryTxs,
   queryAccount,
   queryRecord,
   events,

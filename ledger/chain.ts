@@ -16,7 +16,7 @@
  * stored head is checked against the stored state, log and history (roots and sizes); a mismatch
  * is a startup error, never ignored.
  */
-import { concatBytes, equalBytes, u64be, utf8 } from '../crypto/bytes.ts';
+import { concatBytes, equalBytes, u32be, u64be, utf8 } from '../crypto/bytes.ts';
 import { onlyTyped, VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
 import {
@@ -51,11 +51,15 @@ const P_BLOCK = utf8('b/');
 const P_HASH = utf8('h/');
 const P_CERT = utf8('c/');
 const P_TX = utf8('t/');
+/** Account index: x/ ‖ address ‖ height (u64) ‖ position (u32) → transaction id. */
+const P_ACCOUNT_TX = utf8('x/');
 export const STATE_PREFIX = utf8('s/');
 export const LOG_PREFIX = utf8('l/');
 export const HISTORY_PREFIX = utf8('a/');
 const K_HEAD = utf8('m/head');
 const K_GENESIS = utf8('m/genesis');
+/** The first height the account index covers (a store from before the index starts later). */
+const K_ACCOUNT_INDEX_FROM = utf8('m/account-index-from');
 
 export type ChainErrorCode =
   | 'CHAIN_CORRUPT'
@@ -108,6 +112,12 @@ export interface ChainOptions {
   readonly maxTxBytes?: number;
 }
 
+/** The accounts a transaction involves, for the account index: its sender, a transfer's recipient. */
+function accountsOf(etx: EncodedTransaction): Uint8Array[] {
+  const op = etx.tx.op;
+  return op.type === 'transfer' && !equalBytes(op.to, etx.from) ? [etx.from, op.to] : [etx.from];
+}
+
 function heightKey(prefix: Uint8Array, height: number): Uint8Array {
   return concatBytes(prefix, u64be(height));
 }
@@ -136,6 +146,7 @@ export class ChainStore {
   readonly history: TransparencyLog;
   #head: BlockHeader;
   #headHash: Uint8Array;
+  #accountIndexFrom = 1;
   #genesisHash: Uint8Array;
   #committing = false;
 
@@ -176,6 +187,7 @@ export class ChainStore {
         { type: 'put', key: concatBytes(P_HASH, hash), value: u64be(0) },
         { type: 'put', key: K_GENESIS, value: hash },
         { type: 'put', key: K_HEAD, value: u64be(0) },
+        { type: 'put', key: K_ACCOUNT_INDEX_FROM, value: u64be(1) },
       ]);
       const history = await TransparencyLog.create({ store: staged, prefix: HISTORY_PREFIX });
       await history.append([hash]);
@@ -248,7 +260,42 @@ export class ChainStore {
         `state root of head block ${height} is missing: ${(e as Error).message}`,
       );
     }
-    return new ChainStore(genesis, base, staged, log, history, head, storedGenesis, opts);
+    const store = new ChainStore(genesis, base, staged, log, history, head, storedGenesis, opts);
+    const indexFrom = await base.get(K_ACCOUNT_INDEX_FROM);
+    if (indexFrom === undefined) {
+      // Written before the account index existed: it covers the blocks committed from now on.
+      await base.batch([{ type: 'put', key: K_ACCOUNT_INDEX_FROM, value: u64be(height + 1) }]);
+      store.#accountIndexFrom = height + 1;
+    } else store.#accountIndexFrom = readHeight(indexFrom);
+    return store;
+  }
+
+  /** The first height whose transactions the account index (accountTxs) covers. */
+  get accountIndexFrom(): number {
+    return this.#accountIndexFrom;
+  }
+
+  /**
+   * Committed transactions that `address` sent or received (a transfer to it), newest first: at
+   * most `limit`, below `beforeHeight` if given. Like the id index, a transaction is listed at its
+   * first inclusion (a replayed copy can only fail its nonce). Heights under accountIndexFrom are
+   * not indexed. The index is written in the block's commit batch, so it is never ahead or behind.
+   */
+  async accountTxs(
+    address: Uint8Array,
+    opts: { readonly limit: number; readonly beforeHeight?: number },
+  ): Promise<Array<{ height: number; position: number; id: Uint8Array }>> {
+    const prefix = concatBytes(P_ACCOUNT_TX, address);
+    const found: Array<{ height: number; position: number; id: Uint8Array }> = [];
+    const before = opts.beforeHeight ?? Number.POSITIVE_INFINITY;
+    for await (const [key, id] of this.#staged.iterate(prefix, { reverse: true })) {
+      const at = key.subarray(prefix.length);
+      const height = readHeight(at.subarray(0, 8));
+      if (height >= before) continue;
+      found.push({ height, position: Buffer.from(at.subarray(8, 12)).readUInt32BE(0), id });
+      if (found.length >= opts.limit) break;
+    }
+    return found;
   }
 
   get schemes(): CertificateSchemes {
@@ -558,6 +605,12 @@ export class ChainStore {
         const receipt = executed.receipts[i] as Receipt;
         if (!receipt.ok && receipt.code === 'BAD_NONCE' && (await this.#staged.get(key)) !== undefined)
           continue;
+        for (const party of accountsOf(etx))
+          ops.push({
+            type: 'put',
+            key: concatBytes(P_ACCOUNT_TX, party, u64be(h.height), u32be(i)),
+            value: etx.id,
+          });
         ops.push({
           type: 'put',
           key,

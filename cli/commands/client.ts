@@ -26,7 +26,7 @@ import {
   UsageError,
 } from '../framework.ts';
 import { LOCAL_TESTNET_DIR } from './defaults.ts';
-import { renderAccount, renderBlock, renderRecord, renderStatus, renderTx } from './render.ts';
+import { renderAccount, renderBlock, renderRecord, renderStatus, renderTx, renderTxs } from './render.ts';
 import { operationFromFlags, operationOptions } from './tx.ts';
 import { loadVerification } from './verification.ts';
 
@@ -396,6 +396,48 @@ export const queryTx: Command = {
   options: { ...rpcOption },
   async run({ values, positionals, out }) {
     show(out, await client(values).get(`/tx?id=${encodeURIComponent(positionals[0] as string)}`), renderTx);
+    return EXIT_OK;
+  },
+};
+
+export const queryTxs: Command = {
+  name: 'query txs',
+  summary: "an account's committed transactions (newest first), or every transaction of a height range",
+  synopsis: '(--account ADDR [--limit N] [--before H] | --from H [--to H]) [--rpc URL]',
+  description: [
+    'With --account: the transactions ADDR sent or received (transfers), newest first, from the',
+    "node's account index; --before H pages on (the answer says where the next page starts).",
+    'With --from/--to: every transaction of those blocks (at most 100), in order.',
+  ].join('\n'),
+  options: {
+    account: { type: 'string', valueName: 'ADDR', description: 'the account (verity1…)' },
+    limit: { type: 'string', valueName: 'N', description: 'at most N transactions (1–100, default 20)' },
+    before: { type: 'string', valueName: 'H', description: 'only below height H (the next page)' },
+    from: { type: 'string', valueName: 'H', description: 'first height' },
+    to: { type: 'string', valueName: 'H', description: 'last height (default: the latest)' },
+    ...rpcOption,
+  },
+  examples: [
+    'verity query txs --account verity1…',
+    'verity query txs --account verity1… --before 120 --json',
+    'verity query txs --from 1 --to 50',
+  ],
+  async run({ values, out }) {
+    const account = str(values, 'account');
+    const range = str(values, 'from') !== undefined || str(values, 'to') !== undefined;
+    if ((account === undefined) === !range) throw new UsageError('give --account ADDR, or --from H [--to H]');
+    const params = new URLSearchParams();
+    if (account !== undefined) {
+      params.set('account', account);
+      params.set('limit', String(intOption(values, 'limit', 20, 1, 100)));
+      if (str(values, 'before') !== undefined) params.set('before', String(intOption(values, 'before', 0)));
+    } else {
+      if (str(values, 'limit') !== undefined || str(values, 'before') !== undefined)
+        throw new UsageError('--limit and --before go with --account');
+      params.set('from', String(intOption(values, 'from', 1, 1)));
+      if (str(values, 'to') !== undefined) params.set('to', String(intOption(values, 'to', 0, 1)));
+    }
+    show(out, await client(values).get(`/txs?${params}`), (d) => renderTxs(d, account));
     return EXIT_OK;
   },
 };

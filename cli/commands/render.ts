@@ -142,3 +142,34 @@ export function renderRecord(r: Json): string {
     ['at height', `${r.height} (${r.consistency} read)`],
   ]);
 }
+
+/** GET /txs: a table of transactions, and where the next page starts. */
+export function renderTxs(d: Json, account?: string): string {
+  const txs = Array.isArray(d.txs) ? (d.txs as Json[]) : [];
+  const receipt = (r: unknown) => {
+    const x = (r ?? {}) as Json;
+    return x.ok === true ? 'ok' : `failed ${x.code ?? ''}`.trim();
+  };
+  const lines =
+    txs.length === 0
+      ? ['no transactions']
+      : [
+          table(
+            ['HEIGHT', 'POS', 'TX', 'FROM', 'OPERATION', 'RECEIPT'],
+            txs.map((t) => [
+              String(t.height),
+              String(t.position),
+              short(t.id),
+              String(t.from),
+              operation(t.op),
+              receipt(t.receipt),
+            ]),
+          ),
+        ];
+  const next = d.next as Json | undefined;
+  if (next !== undefined && account !== undefined)
+    lines.push(`more: verity query txs --account ${account} --before ${next.before}`);
+  if (typeof d.indexedFrom === 'number' && d.indexedFrom > 1)
+    lines.push(`(this node indexes accounts from height ${d.indexedFrom}: earlier blocks are not listed)`);
+  return lines.join('\n');
+}

@@ -150,6 +150,80 @@ function blockJson(chain: ChainStore, block: Block): Record<string, unknown> {
   };
 }
 
+/** Transactions per /txs answer, and blocks per height range. */
+const MAX_TXS_PAGE = 100;
+const MAX_TXS_BLOCKS = 100;
+
+/**
+ * GET /txs?account=ADDR[&limit=N][&before=H]: the account's committed transactions (sent, or
+ * transfers to it), newest first, from the node's account index; `next` pages on. GET
+ * /txs?from=H[&to=H]: every transaction of blocks H..H2 (at most MAX_TXS_BLOCKS), in order.
+ */
+async function txsQuery(chain: ChainStore, url: URL): Promise<Record<string, unknown>> {
+  const limit = intParam(url, 'limit') ?? 20;
+  if (limit < 1 || limit > MAX_TXS_PAGE)
+    throw badRequest('INVALID_PARAMETER', `"limit" must be between 1 and ${MAX_TXS_PAGE}`);
+  const at = async (height: number, position: number) => {
+    const block = await chain.getBlock(height);
+    const bytes = block?.txs[position];
+    if (bytes === undefined) throw new RpcError(500, 'INTERNAL', 'transaction index is inconsistent');
+    const etx = decodeTransaction(bytes);
+    const loc = await chain.getTxLocation(etx.id);
+    // The index keeps a transaction's first inclusion; a later copy could only fail its nonce.
+    const first = loc !== undefined && loc.height === height && loc.position === position;
+    return {
+      ...txToJson(etx),
+      height,
+      position,
+      ...(first
+        ? { logIndex: loc.logIndex, receipt: receiptToJson(loc.receipt) }
+        : {
+            receipt: { ok: false, code: 'BAD_NONCE' },
+            firstIncludedAt: loc && { height: loc.height, position: loc.position },
+          }),
+    };
+  };
+  if (url.searchParams.has('account')) {
+    if (url.searchParams.has('from') || url.searchParams.has('to'))
+      throw badRequest('INVALID_PARAMETER', 'give "account", or "from" and "to", not both');
+    let addr: Uint8Array;
+    try {
+      addr = parseAddress(strParam(url, 'account'));
+    } catch (e) {
+      if (e instanceof RpcError) throw e;
+      throw badRequest('INVALID_ADDRESS', (e as Error).message);
+    }
+    const before = intParam(url, 'before');
+    const found = await chain.accountTxs(addr, {
+      limit: limit + 1,
+      ...(before === undefined ? {} : { beforeHeight: before }),
+    });
+    const page = found.slice(0, limit);
+    const last = page.at(-1);
+    // A next page starts below the last height shown (a block's other transactions come with it).
+    const more = found.length > limit && last !== undefined;
+    return {
+      account: formatAddress(addr),
+      txs: await Promise.all(page.map((t) => at(t.height, t.position))),
+      indexedFrom: chain.accountIndexFrom,
+      ...(more ? { next: { before: last.height } } : {}),
+    };
+  }
+  const from = intParam(url, 'from', { required: true }) as number;
+  const to = Math.min(intParam(url, 'to') ?? chain.height, chain.height);
+  if (from < 1 || from > to + 1 || to - from + 1 > MAX_TXS_BLOCKS)
+    throw badRequest(
+      'INVALID_PARAMETER',
+      `"from" and "to" must name 1 to ${MAX_TXS_BLOCKS} committed heights, from ≤ to (the head is ${chain.height})`,
+    );
+  const txs = [];
+  for (let h = from; h <= to; h++) {
+    const block = await chain.getBlock(h);
+    for (let i = 0; i < (block?.txs.length ?? 0); i++) txs.push(await at(h, i));
+  }
+  return { from, to, txs };
+}
+
 function intParam(url: URL, name: string, opts: { required?: boolean } = {}): number | undefined {
   const v = url.searchParams.get(name);
   if (v === null) {
@@ -456,6 +530,8 @@ export class RpcServer {
           receipt: receiptToJson(loc.receipt),
         };
       }
+      case '/txs':
+        return txsQuery(chain, url);
       case '/account': {
         const addr = address(url);
         const consistency = consistencyParam(url);

@@ -223,6 +223,76 @@ describe('verity query block', () => {
   });
 });
 
+describe('verity query txs', () => {
+  it('--account: what the account sent or received, newest first, paged; --from/--to: a height range', async () => {
+    const a0 = account(0).address;
+    const [all, first, human] = await Promise.all([
+      runVerity(['query', 'txs', '--account', a0, '--json', '--rpc', node.rpcUrl]),
+      runVerity(['query', 'txs', '--account', a0, '--limit', '1', '--json', '--rpc', node.rpcUrl]),
+      runVerity(['query', 'txs', '--account', a0, '--limit', '1', '--rpc', node.rpcUrl]),
+    ]);
+    expect(all.code, all.stderr).toBe(0);
+    type Tx = {
+      id: string;
+      from: string;
+      nonce: number;
+      height: number;
+      position: number;
+      receipt: { ok: boolean };
+    };
+    const listed = parseJsonOutput<{ account: string; txs: Tx[]; indexedFrom: number }>(all);
+    expect(listed.account).toBe(a0);
+    expect(listed.indexedFrom).toBe(1);
+    // The broadcast tests above committed nonces 0 and 1 of account 0.
+    expect(listed.txs.map((t) => [t.from, t.nonce, t.receipt.ok])).toEqual([
+      [a0, 1, true],
+      [a0, 0, true],
+    ]);
+    for (const t of listed.txs)
+      expect((await rpc.get<{ height: number }>(`/tx?id=${t.id}`)).height).toBe(t.height);
+    const page = parseJsonOutput<{ txs: Tx[]; next?: { before: number } }>(first);
+    expect(page.txs.map((t) => t.nonce)).toEqual([1]);
+    expect(page.next).toEqual({ before: listed.txs[0]?.height });
+    expect(human.stdout).toMatch(/^HEIGHT +POS +TX +FROM +OPERATION +RECEIPT\n/);
+    expect(human.stdout).toContain(
+      `more: verity query txs --account ${a0} --before ${listed.txs[0]?.height}`,
+    );
+
+    const lo = Math.min(...listed.txs.map((t) => t.height));
+    const hi = Math.max(...listed.txs.map((t) => t.height));
+    const range = parseJsonOutput<{ from: number; to: number; txs: Tx[] }>(
+      await runVerity([
+        'query',
+        'txs',
+        '--from',
+        String(lo),
+        '--to',
+        String(hi),
+        '--json',
+        '--rpc',
+        node.rpcUrl,
+      ]),
+    );
+    expect(range).toMatchObject({ from: lo, to: hi });
+    for (const t of listed.txs) expect(range.txs.map((x) => x.id)).toContain(t.id);
+  }, 120_000);
+
+  it('usage errors exit 2; the RPC answers 400 with the reason', async () => {
+    const runs = await Promise.all([
+      runVerity(['query', 'txs', '--rpc', node.rpcUrl]),
+      runVerity(['query', 'txs', '--account', account(0).address, '--from', '1', '--rpc', node.rpcUrl]),
+      runVerity(['query', 'txs', '--account', account(0).address, '--limit', '0', '--rpc', node.rpcUrl]),
+    ]);
+    for (const r of runs) expect(r.code, r.stderr).toBe(2);
+    expect(await rpcError(rpc.get('/txs?from=0'))).toEqual([400, 'INVALID_PARAMETER']);
+    expect(await rpcError(rpc.get('/txs?account=nope'))).toEqual([400, 'INVALID_ADDRESS']);
+    expect(await rpcError(rpc.get('/txs?account=' + account(0).address + '&limit=101'))).toEqual([
+      400,
+      'INVALID_PARAMETER',
+    ]);
+  }, 60_000);
+});
+
 describe('verity events', () => {
   it('--count N --json: one JSON object per committed block, consecutive heights, then exit 0', async () => {
     const start = (await rpc.status()).height;

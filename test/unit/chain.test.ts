@@ -248,6 +248,62 @@ describe('chain store', () => {
   });
 });
 
+describe('the account index', () => {
+  const chain = makeTestChain({ label: 'index' });
+  const [a, b, c] = chain.accounts as [TestKey, TestKey, TestKey];
+
+  it("lists what an account sent and received, newest first, a block's order kept, and pages by height", async () => {
+    const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+    const tx = (from: TestKey, nonce: number, to: TestKey) =>
+      signTransaction(
+        {
+          chainId: chain.genesis.chainId,
+          sender: from.publicKey,
+          nonce,
+          op: { type: 'transfer', to: to.address, amount: 1n },
+        },
+        from.secretKey,
+      );
+    const put = signTransaction(
+      {
+        chainId: chain.genesis.chainId,
+        sender: c.publicKey,
+        nonce: 0,
+        op: { type: 'put', key: utf8('k'), value: utf8('v') },
+      },
+      c.secretKey,
+    );
+    const t1 = tx(a, 0, b);
+    const t2 = tx(b, 0, c);
+    const t3 = tx(a, 1, a); // to itself: listed once
+    await commitNext(store, chain, [t1, t2]);
+    await commitNext(store, chain, [put]);
+    await commitNext(store, chain, [t3, t1]); // t1 again (a Byzantine proposer): indexed at its first inclusion only, as by id
+    const ids = async (k: TestKey, opts: { limit: number; beforeHeight?: number }) =>
+      (await store.accountTxs(k.address, opts)).map(
+        (t) => `${t.height}.${t.position}:${toHex(t.id).slice(0, 8)}`,
+      );
+    const h = (e: EncodedTransaction) => toHex(e.id).slice(0, 8);
+    expect(await ids(a, { limit: 10 })).toEqual([`3.0:${h(t3)}`, `1.0:${h(t1)}`]);
+    expect(await ids(b, { limit: 10 })).toEqual([`1.1:${h(t2)}`, `1.0:${h(t1)}`]);
+    expect(await ids(c, { limit: 10 })).toEqual([`2.0:${h(put)}`, `1.1:${h(t2)}`]);
+    expect(await ids(a, { limit: 1 })).toEqual([`3.0:${h(t3)}`]);
+    expect(await ids(a, { limit: 10, beforeHeight: 3 })).toEqual([`1.0:${h(t1)}`]);
+    expect(await ids(chain.validators[0] as TestKey, { limit: 10 })).toEqual([]);
+    expect(store.accountIndexFrom).toBe(1);
+  });
+
+  it('a store written before the index covers the blocks committed after it opens, and says so', async () => {
+    const kv = new MemoryKvStore();
+    const store = await ChainStore.open(kv, chain.genesis, OPTS);
+    await commitNext(store, chain, transfers(chain, 0, 1));
+    await kv.batch([{ type: 'del', key: utf8('m/account-index-from') }]); // as an older Verity wrote it
+    const reopened = await ChainStore.open(kv, chain.genesis, OPTS);
+    expect(reopened.accountIndexFrom).toBe(2);
+    expect((await ChainStore.open(kv, chain.genesis, OPTS)).accountIndexFrom).toBe(2); // kept
+  });
+});
+
 describe('speculative execution on uncommitted parents', () => {
   const chain = makeTestChain({ label: 'spec' });
 
