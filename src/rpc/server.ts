@@ -30,6 +30,7 @@ import { decodeTransaction, type EncodedTransaction, TxError, verifyTransaction 
 import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Logger } from '../runtime/ports.ts';
 import { ReadError } from '../runtime/read-barrier.ts';
+import { isExplorerPath, serveExplorer } from './explorer.ts';
 
 export interface NodeApi {
   readonly genesis: Genesis;
@@ -407,6 +408,10 @@ export class RpcServer {
     try {
       const url = requestUrl(req);
       if (req.method === 'GET' && url.pathname === '/events') return this.#events(req, res);
+      if (req.method === 'GET' && isExplorerPath(url.pathname)) {
+        status = await serveExplorer(res, url.pathname, this.#api.genesis);
+        return;
+      }
       if (req.method === 'GET' && url.pathname === '/metrics') {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
         res.end(await this.#api.metricsText());
