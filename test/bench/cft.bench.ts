@@ -3,11 +3,17 @@
  * the Byzantine ones (Tendermint, PBFT, HotStuff) on this machine, as real processes (libp2p over
  * loopback, LevelDB with fsync, real signatures), next to a real three-member etcd cluster as the
  * outside reference, all driven by the same client in the same run; then the engines in the
- * simulator as n grows.
+ * simulator as n grows; then Flexible Paxos's trade (Multi-Paxos with non-majority quorums) and
+ * what a follower pays for re-verifying transaction signatures instead of trusting its leader.
  *
  *   node test/bench/cft.bench.ts [--engines raft,multipaxos,tendermint,pbft,hotstuff]
  *        [--validators 3,5] [--bft-validators 4] [--clients 16] [--seconds 10] [--warmup 2]
- *        [--sim-n 4,16,64] [--sim-seconds 10] [--no-etcd] [--no-sim | --sim-only] [--json] [--keep] [--help]
+ *        [--sim-n 4,16,64] [--sim-seconds 10] [--flexible-n 5] [--validation-txs 16,256]
+ *        [--validation-samples 15] [--no-etcd] [--no-sim] [--no-flexible] [--no-validation]
+ *        [--sim-only] [--flexible-only] [--validation-only] [--json] [--keep] [--help]
+ *
+ * The `--X-only` flags select sections (together: their union) and leave out the real processes
+ * and etcd; `--no-X` leaves one out of whatever runs.
  *
  * The workload (etcd-reference.ts, `closedLoop`), identical for every row: C concurrent clients
  * (`--clients`), each writing one small value (key `bench/<client>/<seq>`, 32-byte value) and
@@ -33,6 +39,26 @@
  * deliveries on the consensus channel, and on every channel: plus tx gossip and block sync) and
  * submit-to-commit latency in mean one-way message delays (which includes the engines' own
  * timers, e.g. a proposer's wait for transactions).
+ *
+ * Flexible Paxos (part of the simulator section, or alone with `--flexible-only`;
+ * flexible-paxos.ts): Multi-Paxos at each n in `--flexible-n` (default 5; every simulated
+ * validator holds power 1) with majorities and with every smaller Phase-2 quorum Q2 paired with
+ * the smallest Phase-1 quorum that intersects it (Q1 = n − Q2 + 1; n = 5: (3,3), (4,2), (5,1)).
+ * First the same closed loop as above (messages per block; latency in delays, also split by
+ * whether the client's node was the leader), except that each client waits one mean delay between
+ * an answer and its next write (with Q2 = 1 the leader commits alone in zero simulated time, and a
+ * client answering at once would keep simulated time from advancing). Then the other side of the
+ * trade, one deterministic run per configuration and per k: once a leader commits, k followers
+ * crash for good (does the leader keep committing? — it needs Q2 up), then the leader crashes too
+ * (do the survivors elect a new leader and commit? — they need Q1). When the real-process section
+ * runs, Multi-Paxos also runs there with each non-majority configuration at each of
+ * `--validators` (genesis engine params phase1Quorum / phase2Quorum).
+ *
+ * Follower validation (`--validation-only`, or last in the default run, about 20 s;
+ * validation-cost.ts): a follower's ledger work per committed transaction on a block of each of
+ * `--validation-txs` transactions — decode, check every signature, execute, commit (in memory) —
+ * against the same with the signatures already known good (what trusting the leader would save);
+ * medians of `--validation-samples` samples of process CPU time, on this machine's CPU.
  */
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -61,7 +87,9 @@ import {
   runEtcdReference,
   VALUE_BYTES,
 } from './etcd-reference.ts';
+import { type CrashTrial, crashTrial, flexibleConfigs, quorumLabel, quorumParams } from './flexible-paxos.ts';
 import { fmt, header, machine, table } from './harness.ts';
+import { measureValidationCost, type ValidationCost } from './validation-cost.ts';
 
 const USAGE = `usage: node test/bench/cft.bench.ts [options]   (npm run bench:cft -- [options])
   --engines LIST         engines to run (default raft,multipaxos,tendermint,pbft,hotstuff);
@@ -74,9 +102,19 @@ const USAGE = `usage: node test/bench/cft.bench.ts [options]   (npm run bench:cf
   --sim-n LIST           simulator committee sizes (default 4,16,64; crash-fault engines n-1 when even)
   --sim-seconds S        simulated seconds per simulator run (default 10, n = 64: 3; the n = 64
                          runs take minutes of wall time each on 2 cores)
+  --flexible-n LIST      committee sizes for the Flexible Paxos rows (default 5): Multi-Paxos with
+                         majority quorums and each smaller Q2 (Q1 = n - Q2 + 1), closed loop and
+                         crash runs in the simulator, plus real-process rows at --validators
+  --validation-txs LIST  transactions per block for the follower-validation section (default 16,256)
+  --validation-samples N samples per block size, medians reported (default 15)
   --no-etcd              skip the etcd reference row
-  --no-sim               skip the simulator section
-  --sim-only             only the simulator section (no processes, no etcd)
+  --no-sim               skip the simulator section (its Flexible Paxos part too)
+  --no-flexible          skip the Flexible Paxos rows (simulator and real processes)
+  --no-validation        skip the follower-validation section
+  --sim-only             only the simulator section, Flexible Paxos included (no processes, no etcd)
+  --flexible-only        only the Flexible Paxos simulator rows and crash table
+  --validation-only      only the follower-validation section
+                         (the -only flags combine: the union of the sections named)
   --json                 print one JSON document on stdout (progress goes to stderr)
   --keep                 keep the testnets' and etcd's temp directories
   --help                 this text`;
@@ -111,11 +149,31 @@ const simSecondsFor = (n: number) =>
   argv.includes('--sim-seconds')
     ? Number(arg('sim-seconds', '10'))
     : Math.min(10, Math.max(3, Math.round(160 / n)));
+const flexibleSizes = numbers('flexible-n', '5');
+const validationSizes = numbers('validation-txs', '16,256');
+const validationSamples = numbers('validation-samples', '15')[0] as number;
 const json = argv.includes('--json');
 const keep = argv.includes('--keep');
-const simOnly = argv.includes('--sim-only');
-const withEtcd = !simOnly && !argv.includes('--no-etcd');
-const withSim = !argv.includes('--no-sim');
+const only = {
+  sim: argv.includes('--sim-only'),
+  flexible: argv.includes('--flexible-only'),
+  validation: argv.includes('--validation-only'),
+};
+const anyOnly = only.sim || only.flexible || only.validation;
+/** The real-process section (Verity testnets and etcd). */
+const withLive = !anyOnly;
+const withEtcd = withLive && !argv.includes('--no-etcd');
+/** The simulator section's engine rows (n as in --sim-n). */
+const withSim = (anyOnly ? only.sim : true) && !argv.includes('--no-sim');
+const noFlexible = argv.includes('--no-flexible') || !engineNames.includes('multipaxos');
+/** Flexible Paxos in the simulator: rows and crash table. */
+const withFlexibleSim =
+  !noFlexible &&
+  (anyOnly ? only.flexible || only.sim : true) &&
+  (only.flexible || !argv.includes('--no-sim'));
+/** Multi-Paxos's non-majority configurations among the real-process rows. */
+const withFlexibleLive = withLive && !noFlexible;
+const withValidation = (anyOnly ? only.validation : true) && !argv.includes('--no-validation');
 
 /** Human output: stdout normally, stderr under --json (stdout then holds the JSON alone). */
 const say = (line = '') => (json ? process.stderr.write(`${line}\n`) : console.log(line));
@@ -129,6 +187,8 @@ const show = (rows: ReadonlyArray<Record<string, string | number>>) => {
 interface VerityRow extends LoadResult {
   readonly engine: string;
   readonly validators: number;
+  /** Multi-Paxos with non-majority quorums (genesis phase1Quorum / phase2Quorum). */
+  readonly quorums?: { readonly q1: number; readonly q2: number };
   readonly blocks: number;
   readonly cpuMsPerTxPerValidator: number;
   /** Consensus-layer messages sent per block, if the nodes export a message counter. */
@@ -170,7 +230,12 @@ async function scrapeCluster(c: Cluster): Promise<Counters> {
 }
 
 let slot = 0;
-async function runVerity(engine: string, validators: number, clients: number): Promise<VerityRow> {
+async function runVerity(
+  engine: string,
+  validators: number,
+  clients: number,
+  quorums?: { q1: number; q2: number },
+): Promise<VerityRow> {
   const dir = await mkdtemp(join(tmpdir(), `verity-bench-cft-${engine}-`));
   let cluster: Cluster | undefined;
   const killAll = () => {
@@ -183,7 +248,14 @@ async function runVerity(engine: string, validators: number, clients: number): P
   });
   process.on('exit', killAll);
   try {
-    cluster = await createCluster({ dir, validators, engine, slot: 70 + slot++, accounts: clients });
+    cluster = await createCluster({
+      dir,
+      validators,
+      engine,
+      ...(quorums === undefined ? {} : { engineParams: quorumParams(quorums) }),
+      slot: 70 + slot++,
+      accounts: clients,
+    });
     const c = cluster;
     const all = c.manifest.nodes.map((_, i) => i);
     for (const i of all) c.start(i);
@@ -260,6 +332,7 @@ async function runVerity(engine: string, validators: number, clients: number): P
       ...load,
       engine,
       validators,
+      ...(quorums === undefined ? {} : { quorums }),
       blocks,
       cpuMsPerTxPerValidator: ((b.cpu - a.cpu) * 1000) / Math.max(1, load.ops) / validators,
       ...(a.messagesOut === undefined || b.messagesOut === undefined
@@ -285,6 +358,8 @@ async function runVerity(engine: string, validators: number, clients: number): P
 
 interface SimRow {
   readonly engine: string;
+  /** Multi-Paxos's quorums when not the engine's defaults (the Flexible Paxos rows). */
+  readonly quorums?: { readonly q1: number; readonly q2: number };
   readonly n: number;
   readonly clients: number;
   /** Blocks committed (validator 0) over the simulated run's load phase. */
@@ -297,17 +372,30 @@ interface SimRow {
   readonly commits: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** p50 of the writes sent to the node that led when they were submitted, and to the others. */
+  readonly leaderP50Ms: number;
+  readonly followerP50Ms: number;
   /** Mean one-way delay of the simulated network, ms. */
   readonly delayMs: number;
   readonly simulatedSeconds: number;
   readonly wallSeconds: number;
 }
 
-async function runSim(module: EngineModule<unknown>, n: number, clients: number): Promise<SimRow> {
-  const { genesis } = simGenesis(module.name, {}, n);
+async function runSim(
+  module: EngineModule<unknown>,
+  n: number,
+  clients: number,
+  quorums?: { q1: number; q2: number },
+  /** Simulated ms between a client's answer and its next write (0: at once). */
+  thinkMs = 0,
+): Promise<SimRow> {
+  const engineParams = quorums === undefined ? {} : quorumParams(quorums);
+  const { genesis } = simGenesis(module.name, engineParams, n);
   const warmupMs = 1_000;
   const endMs = simSecondsFor(n) * 1000;
   const latencies: number[] = [];
+  const atLeader: number[] = [];
+  const atFollower: number[] = [];
   const sent: Record<Channel, { messages: number; bytes: number }> = {
     consensus: { messages: 0, bytes: 0 },
     tx: { messages: 0, bytes: 0 },
@@ -316,6 +404,7 @@ async function runSim(module: EngineModule<unknown>, n: number, clients: number)
   let blocks = 0;
   const r = await runSimulation({
     engine: module,
+    engineParams,
     nodes: n,
     byzantine: 0,
     byzantineMode: 'twins',
@@ -351,6 +440,7 @@ async function runSim(module: EngineModule<unknown>, n: number, clients: number)
           key.secretKey,
         );
         const t0 = ctl.now();
+        const leading = rt?.status().step === 'leader';
         const admitted = await rt?.submit(etx);
         if (rt === undefined || admitted?.ok !== true) {
           ctl.at(ctl.now() + 50, () => write(c, seq));
@@ -359,19 +449,23 @@ async function runSim(module: EngineModule<unknown>, n: number, clients: number)
         // Not awaited: the simulator runs the commit; this resumes at its (virtual) time.
         void rt.waitForCommit(etx.id).then(() => {
           const t1 = ctl.now();
-          if (t0 >= warmupMs && t1 <= endMs) latencies.push(t1 - t0);
+          if (t0 >= warmupMs && t1 <= endMs) {
+            latencies.push(t1 - t0);
+            (leading ? atLeader : atFollower).push(t1 - t0);
+          }
           nonces[c] = (nonces[c] as number) + 1;
-          ctl.at(t1, () => write(c, seq + 1));
+          ctl.at(t1 + thinkMs, () => write(c, seq + 1));
         });
       };
       for (let c = 0; c < clients; c++) ctl.at(500 + c, () => write(c, 0));
     },
   });
-  latencies.sort((x, y) => x - y);
+  for (const l of [latencies, atLeader, atFollower]) l.sort((x, y) => x - y);
   const perBlock = (x: number) => x / Math.max(1, blocks);
   const all = Object.values(sent);
   return {
     engine: module.name,
+    ...(quorums === undefined ? {} : { quorums }),
     n,
     clients,
     blocks,
@@ -382,6 +476,8 @@ async function runSim(module: EngineModule<unknown>, n: number, clients: number)
     commits: latencies.length,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
+    leaderP50Ms: percentile(atLeader, 0.5),
+    followerP50Ms: percentile(atFollower, 0.5),
     delayMs: CALM.minLatencyMs + CALM.jitterMs / 2,
     simulatedSeconds: endMs / 1000,
     wallSeconds: r.wallMs / 1000,
@@ -394,10 +490,12 @@ if (!json)
   header(
     'Verity side-by-side: crash-fault and Byzantine engines next to etcd (libp2p on loopback, LevelDB with fsync, closed-loop clients)',
   );
-say(
-  `workload: closed loop, each client writes one ${VALUE_BYTES}-byte value and waits for its commit; ${warmupSeconds} s warm-up, ${seconds} s measured`,
-);
-say();
+if (withLive || withSim || withFlexibleSim) {
+  say(
+    `workload: closed loop, each client writes one ${VALUE_BYTES}-byte value and waits for its commit; ${warmupSeconds} s warm-up, ${seconds} s measured`,
+  );
+  say();
+}
 
 const modules: Array<{ name: string; module: EngineModule<unknown> }> = [];
 for (const name of engineNames) {
@@ -419,19 +517,27 @@ for (const clients of clientCounts) {
       say(`etcd reference failed: ${(e as Error).message}`);
     }
   }
-  for (const { name, module } of simOnly ? [] : modules) {
+  for (const { name, module } of withLive ? modules : []) {
     for (const validators of module.faultModel.kind === 'crash' ? cftSizes : bftSizes) {
-      progress(`${name}: ${validators} validators, ${clients} clients…`);
-      try {
-        const row = await runVerity(name, validators, clients);
-        verityRows.push(row);
-        progress(
-          `${name}/${validators}/${clients}: ${fmt(row.opsPerSec, 0)} tx/s, p50 ${fmt(row.p50Ms, 0)} ms`,
-        );
-      } catch (e) {
-        const error = (e as Error).message.split('\n')[0] ?? '';
-        failures.push({ engine: name, validators, clients, error });
-        say(`${name} with ${validators} validators, ${clients} clients: failed: ${error}`);
+      // Multi-Paxos: majorities (the engine's defaults), then Flexible Paxos's smaller Q2s.
+      const configs =
+        name === 'multipaxos' && withFlexibleLive
+          ? [undefined, ...flexibleConfigs(validators).filter((q) => !q.majority)]
+          : [undefined];
+      for (const quorums of configs) {
+        const label = quorums === undefined ? name : `${name} ${quorumLabel(quorums)}`;
+        progress(`${label}: ${validators} validators, ${clients} clients…`);
+        try {
+          const row = await runVerity(name, validators, clients, quorums);
+          verityRows.push(row);
+          progress(
+            `${label}/${validators}/${clients}: ${fmt(row.opsPerSec, 0)} tx/s, p50 ${fmt(row.p50Ms, 0)} ms`,
+          );
+        } catch (e) {
+          const error = (e as Error).message.split('\n')[0] ?? '';
+          failures.push({ engine: label, validators, clients, error });
+          say(`${label} with ${validators} validators, ${clients} clients: failed: ${error}`);
+        }
       }
     }
   }
@@ -455,7 +561,7 @@ const liveRows: Array<Record<string, string>> = [
     errors: String(r.errors),
   })),
   ...verityRows.map((r) => ({
-    system: r.engine,
+    system: r.quorums === undefined ? r.engine : `${r.engine} ${quorumLabel(r.quorums)}`,
     n: String(r.validators),
     clients: String(r.clients),
     'writes/s': fmt(r.opsPerSec, 0),
@@ -470,7 +576,7 @@ const liveRows: Array<Record<string, string>> = [
     errors: String(r.errors),
   })),
 ];
-if (!simOnly) say(`## real processes on this machine (${machine()})`);
+if (withLive) say(`## real processes on this machine (${machine()})`);
 show(liveRows);
 if (!json && liveRows.length > 0) {
   say('CPU ms/tx/node: process CPU of every node over the window ÷ writes ÷ nodes.');
@@ -479,6 +585,10 @@ if (!json && liveRows.length > 0) {
   if (verityRows.some((r) => r.messagesPerBlock === undefined))
     say(
       `msgs/block n/a: the node exports bytes (verity_p2p_bytes_out_total) but no message count; it needs a counter such as ${MESSAGES_METRIC}.`,
+    );
+  if (verityRows.some((r) => r.quorums !== undefined))
+    say(
+      'multipaxos Q1=… Q2=…: genesis phase1Quorum / phase2Quorum (by power, 1 per validator); plain multipaxos uses majorities.',
     );
   for (const r of [...verityRows, ...etcdRows.values()])
     if (r.firstError !== undefined)
@@ -506,8 +616,8 @@ if (ratios.length === 0 && etcdRows.size > 0)
 if (ratios.length > 0) say();
 
 const simRows: SimRow[] = [];
+const simClients = Math.min(Math.max(...clientCounts), accountKeys.length);
 if (withSim) {
-  const simClients = Math.min(Math.max(...clientCounts), accountKeys.length);
   for (const { name, module } of modules) {
     for (const size of simSizes) {
       const n = module.faultModel.kind === 'crash' && size % 2 === 0 ? size - 1 : size;
@@ -547,6 +657,181 @@ if (withSim) {
     );
 }
 
+// -- Flexible Paxos: the trade, in the simulator ------------------------------------------------
+
+const flexRows: SimRow[] = [];
+/**
+ * The Flexible Paxos rows' clients wait one mean network delay after each answer before their
+ * next write (the client sits across the network). Without it, Q2 = 1 livelocks the simulator:
+ * the leader commits its own clients' writes without any message, in zero simulated time (the
+ * simulator charges nothing for CPU or disk), so each answer starts the next write at the same
+ * instant and simulated time never advances.
+ */
+const FLEXIBLE_THINK_MS = CALM.minLatencyMs + CALM.jitterMs / 2;
+const crashTrials: CrashTrial[] = [];
+const multipaxosModule = modules.find((m) => m.name === 'multipaxos')?.module;
+if (only.flexible && noFlexible)
+  say('--flexible-only: nothing to run (it needs multipaxos among --engines, and no --no-flexible)');
+if (withFlexibleSim && multipaxosModule !== undefined) {
+  for (const n of flexibleSizes) {
+    for (const q of flexibleConfigs(n)) {
+      progress(`simulator: multipaxos ${quorumLabel(q)}, n = ${n}…`);
+      try {
+        flexRows.push(await runSim(multipaxosModule, n, simClients, q, FLEXIBLE_THINK_MS));
+      } catch (e) {
+        say(
+          `simulator multipaxos ${quorumLabel(q)} n = ${n}: failed: ${(e as Error).message.split('\n')[0]}`,
+        );
+      }
+    }
+  }
+  say();
+  say(
+    `## Flexible Paxos in the simulator: Multi-Paxos quorums by power (1 per validator), same calm network and ${simClients} closed-loop clients`,
+  );
+  const delays = (x: number, d: number) => (Number.isNaN(x) ? '-' : fmt(x / d, 1));
+  show(
+    flexRows.map((r) => ({
+      n: String(r.n),
+      'Q1, Q2': r.quorums === undefined ? '-' : `${r.quorums.q1}, ${r.quorums.q2}`,
+      blocks: String(r.blocks),
+      'consensus msgs/block': fmt(r.consensusMessagesPerBlock, 1),
+      'all msgs/block': fmt(r.messagesPerBlock, 0),
+      commits: String(r.commits),
+      'p50 ms': ms(r.p50Ms),
+      'p99 ms': ms(r.p99Ms),
+      'p50 delays': delays(r.p50Ms, r.delayMs),
+      'p99 delays': delays(r.p99Ms, r.delayMs),
+      'p50 delays, at leader': delays(r.leaderP50Ms, r.delayMs),
+      'p50 delays, at followers': delays(r.followerP50Ms, r.delayMs),
+      'wall s': fmt(r.wallSeconds, 1),
+    })),
+  );
+  if (!json && flexRows.length > 0)
+    say(
+      `at leader / at followers: writes sent to the node that led when they were submitted, and to the others (a follower learns a commit from the leader’s next accept or heartbeat). Each client waits ${FLEXIBLE_THINK_MS} ms (one mean delay) after an answer before its next write. The simulator charges nothing for disk or CPU: a Q2 = 1 leader commits its own writes in 0 delays (a real one still pays its fsync).`,
+    );
+
+  for (const n of flexibleSizes) {
+    for (const q of flexibleConfigs(n)) {
+      for (let k = 0; k < n; k++) {
+        progress(`crash trial: multipaxos ${quorumLabel(q)}, n = ${n}, ${k} followers then the leader…`);
+        try {
+          crashTrials.push(await crashTrial(multipaxosModule, n, q, k));
+        } catch (e) {
+          say(
+            `crash trial ${quorumLabel(q)} n = ${n} k = ${k}: failed: ${(e as Error).message.split('\n')[0]}`,
+          );
+        }
+      }
+    }
+    const trials = crashTrials.filter((t) => t.n === n);
+    if (trials.length === 0) continue;
+    const mark = (measured: boolean, predicted: boolean) => (measured === predicted ? '' : ' (!)');
+    const down = Array.from({ length: n - 1 }, (_, i) => i + 1);
+    say();
+    say(
+      `## Flexible Paxos, n = ${n}: crashes each configuration survives (simulator, permanent crashes under load, default election timeout)`,
+    );
+    say('Leader survives, c followers crash: does it keep committing? (needs Q2 of n − c up)');
+    show(
+      flexibleConfigs(n).map((q) => {
+        const row: Record<string, string> = {
+          'Q1, Q2': `${q.q1}, ${q.q2}${q.majority ? ' (majorities)' : ''}`,
+        };
+        for (const c of down) {
+          const t = trials.find((x) => x.q1 === q.q1 && x.q2 === q.q2 && x.followersDown === c);
+          row[`${c} down`] =
+            t === undefined
+              ? '-'
+              : `${t.leaderUp.commits ? `commits (${t.leaderUp.blocks} blocks)` : 'stalls'}${mark(t.leaderUp.commits, n - c >= q.q2)}`;
+        }
+        return row;
+      }),
+    );
+    say(
+      'The leader and c − 1 followers crash: do the survivors elect a new leader and commit? (needs Q1 of n − c up)',
+    );
+    show(
+      flexibleConfigs(n).map((q) => {
+        const row: Record<string, string> = {
+          'Q1, Q2': `${q.q1}, ${q.q2}${q.majority ? ' (majorities)' : ''}`,
+        };
+        for (const c of down) {
+          const b = trials.find(
+            (x) => x.q1 === q.q1 && x.q2 === q.q2 && x.followersDown === c - 1,
+          )?.leaderDown;
+          const ok = b?.elected === true && b.commits;
+          row[`${c} down`] =
+            b === undefined
+              ? '-'
+              : `${
+                  ok
+                    ? `new leader, commits after ${fmt((b.recoveryMs ?? Number.NaN) / 1000, 1)} s`
+                    : b.commits
+                      ? 'commits, no leader at the end'
+                      : b.elected
+                        ? 'leader elected, stalls'
+                        : `no leader (${b.ballots} ballots tried)`
+                }${mark(ok, n - c >= Math.max(q.q1, q.q2))}`;
+        }
+        return row;
+      }),
+    );
+    if (!json) {
+      say(
+        "Each cell: one deterministic run (load: 16 accounts, one transaction in flight each; phase 1's crashes once a leader commits). Windows: 3 s from 0.5 s after the followers' crash; 6 s after the leader's (recovery: crash to the survivors' first commit).",
+      );
+      if (trials.some((t) => !t.safe)) say('SAFETY VIOLATION in a crash trial (see --json)');
+      const surprises = trials.some(
+        (t) =>
+          t.leaderUp.commits !== n - t.followersDown >= t.q2 ||
+          (t.leaderDown !== undefined &&
+            (t.leaderDown.elected && t.leaderDown.commits) !==
+              n - t.followersDown - 1 >= Math.max(t.q1, t.q2)),
+      );
+      say(
+        surprises
+          ? '(!): differs from the quorum rule (commits iff Q2 up; a new leader iff Q1 up).'
+          : 'Every cell agrees with the quorum rule: committing needs Q2 up, a leader change needs Q1 up.',
+      );
+    }
+  }
+}
+
+// -- follower validation: re-verify transaction signatures, or trust the leader -----------------
+
+const validationRows: ValidationCost[] = [];
+if (withValidation) {
+  for (const txs of validationSizes) {
+    progress(`follower validation: ${txs} transactions per block…`);
+    validationRows.push(await measureValidationCost(txs, validationSamples, progress));
+  }
+  say();
+  say(
+    `## follower validation: ledger work per committed transaction, re-verifying signatures vs trusting the leader (${machine()})`,
+  );
+  const us = (x: number) => fmt(x, 1);
+  show(
+    validationRows.map((r) => ({
+      'tx/block': String(r.blockTxs),
+      'verify µs/tx': us(r.verifyUsPerTx),
+      'trust µs/tx': us(r.trustUsPerTx),
+      'signatures µs/tx': us(r.verificationUsPerTx),
+      'IQR µs': `${us(r.verificationIqrUs[0])}–${us(r.verificationIqrUs[1])}`,
+      'verify ÷ trust': fmt(r.ratio, 2),
+      'commit µs/tx': us(r.commitUsPerTx),
+      'signature share': `${fmt(100 * r.verificationShare, 0)}%`,
+      'ed25519 verify µs': us(r.ed25519VerifyUs),
+      samples: String(r.samples),
+    })),
+  );
+  if (!json && validationRows.length > 0)
+    say(
+      'verify: decode the block, check every transaction (signature included), execute, check the roots; trust: the same with the signatures known good (an id-cache hit). signatures: median of verify − trust (IQR: its 25th–75th percentiles over the samples). signature share: signatures ÷ (verify + commit), commit in memory (a node also writes LevelDB with fsync, so its real share is smaller). Medians of process CPU time (not wall time: the time the machine gives other processes is not counted); each sample ≥ 256 transactions.',
+    );
+}
+
 if (json)
   console.log(
     JSON.stringify(
@@ -560,6 +845,8 @@ if (json)
         failures,
         raftOverEtcd: ratios,
         simulator: simRows,
+        flexiblePaxos: { simulator: flexRows, crashes: crashTrials },
+        followerValidation: validationRows,
         ...(verityRows.some((r) => r.messagesPerBlock === undefined)
           ? { messagesPerBlock: `unavailable: the nodes export no ${MESSAGES_METRIC}` }
           : {}),
