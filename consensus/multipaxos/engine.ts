@@ -52,7 +52,8 @@
  *    contiguous run from the head and drops everything after the first gap or break, where the
  *    paper fills gaps with no-ops — a no-op at a gap would not be the parent the next value names,
  *    and a value past a gap was never chosen (phase-one.ts). (C) makes acceptance in-order per
- *    ballot; a block that arrives before its parent waits for the leader's re-send.
+ *    ballot; a block that arrives before its parent (reordered links) is held, a few at most, and
+ *    accepted once its parent is (else the leader's heartbeat re-sends it).
  *  - (P), the promise floor: acceptors forget what they accepted for committed slots (the chain
  *    holds it), so an acceptor must not promise to a candidate that would ask about a slot whose
  *    record it forgot — that candidate would treat the slot as open with no report. The candidate
@@ -170,6 +171,8 @@ interface Lead {
 const MAX_RUN_BYTES = 4 * 1024 * 1024;
 /** Acceptances waiting for execution; older ones are dropped (a re-send asks again). */
 const MAX_OWED = 256;
+/** Blocks of the current ballot held while their parent has not arrived (reordered accepts). */
+const MAX_EARLY = 16;
 
 export interface MultiPaxosEngineOptions {
   /**
@@ -215,6 +218,12 @@ export class MultiPaxosEngine implements ConsensusEngine<MultiPaxosMessage> {
   #committed = 0;
   /** Accepted (ballot, block) per slot above the committed head. */
   readonly #accepted = new Map<number, Held>();
+  /**
+   * Blocks of the promised ballot that arrived before their parent (links reorder accepts), by
+   * slot: accepted, in order, once the parent is — instead of waiting for the leader's re-send at
+   * its next heartbeat. Bounded; a block of another ballot is dropped when drained.
+   */
+  readonly #early = new Map<number, { readonly ballot: Ballot; readonly p: Proposal }>();
   /** The highest slot ever accepted: a start that finds a record missing below it lost one. */
   #reach = 0;
   /** The highest slot whose accepted record may have been lost from the WAL (0: none). */
@@ -732,20 +741,28 @@ export class MultiPaxosEngine implements ConsensusEngine<MultiPaxosMessage> {
       this.#leader = from;
       this.#heardFromLeader();
     }
-    for (const p of m.blocks) if (!this.#acceptOne(m.ballot, p)) break;
+    for (const [i, p] of m.blocks.entries()) {
+      const r = this.#acceptOne(m.ballot, p);
+      if (r === 'early') for (const q of m.blocks.slice(i)) this.#holdEarly(m.ballot, q);
+      if (r !== 'accepted') break;
+    }
+    this.#drainEarly();
     if (m.blocks.length === 0 && this.#self !== undefined && from !== this.#self)
       this.#send(from, { type: 'alive', ballot: m.ballot, head: this.#head.height });
     this.#tryCommit();
     this.#flushOwed();
   }
 
-  /** Accepts one block in ballot `b` (= the promise); false if it does not extend what is held. */
-  #acceptOne(b: Ballot, p: Proposal): boolean {
+  /**
+   * Accepts one block in ballot `b` (= the promise): 'accepted'; 'early' if the slot below is not
+   * held yet (its parent may still arrive); 'refused' if it does not extend what is held.
+   */
+  #acceptOne(b: Ballot, p: Proposal): 'accepted' | 'early' | 'refused' {
     const slot = p.block.header.height;
-    if (slot <= this.#head.height) return true; // committed here
+    if (slot <= this.#head.height) return 'accepted'; // committed here
     if (p.stamp.phase1Quorum !== this.#q.phase1 || p.stamp.phase2Quorum !== this.#q.phase2) {
       this.#note('warn', 'a block stamped with other quorums than this chain’s', { slot });
-      return false;
+      return 'refused';
     }
     const parent = p.block.header.parentHash;
     const below = this.#accepted.get(slot - 1);
@@ -756,11 +773,12 @@ export class MultiPaxosEngine implements ConsensusEngine<MultiPaxosMessage> {
         equalBytes(below.p.hash, parent) &&
         (sameBallot(below.ballot, b) || slot - 1 <= this.#committed));
     if (!chained) {
+      if (below === undefined && slot - 1 > this.#head.height) return 'early';
       this.#note('debug', 'an accept that does not extend what this node holds in its ballot', {
         slot,
         ballot: formatBallot(b),
       });
-      return false;
+      return 'refused';
     }
     const held = this.#accepted.get(slot);
     if (held === undefined || !sameBallot(held.ballot, b) || !equalBytes(held.p.hash, p.hash)) {
@@ -784,7 +802,27 @@ export class MultiPaxosEngine implements ConsensusEngine<MultiPaxosMessage> {
     }
     this.#executeIfNeeded(this.#accepted.get(slot) as Held);
     this.#owe(b, slot, p.hash);
-    return true;
+    return 'accepted';
+  }
+
+  #holdEarly(b: Ballot, p: Proposal): void {
+    const slot = p.block.header.height;
+    if (this.#early.has(slot) || this.#early.size >= MAX_EARLY) return;
+    this.#early.set(slot, { ballot: b, p });
+  }
+
+  /** Accepts held early blocks whose parent has arrived, lowest slot first (see #early). */
+  #drainEarly(): void {
+    while (this.#early.size > 0) {
+      const slot = Math.min(...this.#early.keys());
+      const e = this.#early.get(slot) as { ballot: Ballot; p: Proposal };
+      if (!sameBallot(e.ballot, this.#promised) || slot <= this.#head.height) {
+        this.#early.delete(slot);
+        continue;
+      }
+      if (this.#acceptOne(e.ballot, e.p) === 'early') return; // still waiting for its parent
+      this.#early.delete(slot);
+    }
   }
 
   #executeIfNeeded(h: Held): void {

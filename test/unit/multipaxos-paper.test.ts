@@ -547,6 +547,42 @@ describe('Phase 2 (accept / accepted)', () => {
     ]);
   });
 
+  it('a block that arrives before its parent (reordered links) is held, and accepted as soon as the parent is — no re-send needed', () => {
+    const c = cluster(3);
+    cutOff(c);
+    const b1 = block(c, c.genesis, B(1, 1), 'b1');
+    const b2 = block(c, b1.header, B(1, 1), 'b2');
+    const b3 = block(c, b2.header, B(1, 1), 'b3');
+    const slots = () => state(c, 0).accepted.map((a) => a.slot);
+    c.inject(1, 0, { type: 'accept', ballot: B(1, 1), blocks: [proposal(b3)] });
+    c.inject(1, 0, { type: 'accept', ballot: B(1, 1), blocks: [proposal(b2)] });
+    expect(slots()).toEqual([]); // neither extends what node 0 holds yet
+    c.inject(1, 0, { type: 'accept', ballot: B(1, 1), blocks: [proposal(b1)] });
+    expect(slots()).toEqual([1, 2, 3]);
+    expect(sent(c, 0, 'accepted').map((s) => s.msg.slot)).toEqual([1, 2, 3]);
+  });
+
+  it('a held block is still checked against its parent when drained, and one of an earlier ballot is dropped', () => {
+    const c = cluster(3);
+    cutOff(c);
+    const b1 = block(c, c.genesis, B(1, 1), 'b1');
+    const x1 = block(c, c.genesis, B(1, 1), 'x1');
+    const onX = block(c, x1.header, B(1, 1), 'on-x1');
+    c.inject(1, 0, { type: 'accept', ballot: B(1, 1), blocks: [proposal(onX)] });
+    c.inject(1, 0, { type: 'accept', ballot: B(1, 1), blocks: [proposal(b1)] });
+    expect(state(c, 0).accepted.map((a) => a.slot)).toEqual([1]); // on-x1's parent is x1, not b1
+    const b2 = block(c, b1.header, B(2, 2), 'b2');
+    const b3 = block(c, b2.header, B(2, 2), 'b3');
+    c.inject(2, 0, { type: 'accept', ballot: B(2, 2), blocks: [proposal(b3)] }); // held in 2.2
+    const c1 = block(c, c.genesis, B(3, 1), 'c1');
+    const c2 = block(c, c1.header, B(3, 1), 'c2');
+    c.inject(1, 0, { type: 'accept', ballot: B(3, 1), blocks: [c1, c2].map(proposal) });
+    expect(state(c, 0).accepted.map((a) => [a.slot, a.ballot.round])).toEqual([
+      [1, 3],
+      [2, 3],
+    ]);
+  });
+
   it('ACCEPTED is sent only once the runtime executed the block as valid', () => {
     const c = cluster(3);
     cutOff(c);
