@@ -224,6 +224,11 @@ export interface EngineStatus {
 export interface EngineSigner {
   blsSign?(message: Uint8Array): Uint8Array;
   blsShareSign?(message: Uint8Array): { index: number; signature: Uint8Array };
+  /**
+   * An ECVRF proof (RFC 9381, 80 bytes) of `alpha` under this validator's VRF key (genesis
+   * `vrfPublicKey`). A VRF has one output per input, so evaluating it twice signs nothing twice.
+   */
+  vrfProve?(alpha: Uint8Array): Uint8Array;
 }
 
 export interface EngineContext {

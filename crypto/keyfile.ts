@@ -14,7 +14,7 @@ import { fromHex, toHex } from './bytes.ts';
 import { CryptoError } from './errors.ts';
 
 export const KEYFILE_VERSION = 1;
-export type KeyType = 'ed25519' | 'bls12-381' | 'bls12-381-threshold-share';
+export type KeyType = 'ed25519' | 'bls12-381' | 'bls12-381-threshold-share' | 'ecvrf-edwards25519';
 
 export interface KeyMaterial {
   readonly type: KeyType;
@@ -49,7 +49,12 @@ export interface EncodeOptions {
 /** Derives the public key of a secret so a decoded file can be checked; injected per key type. */
 export type PublicKeyDeriver = (type: KeyType, secretKey: Uint8Array) => Uint8Array;
 
-const KEY_TYPES: readonly KeyType[] = ['ed25519', 'bls12-381', 'bls12-381-threshold-share'];
+const KEY_TYPES: readonly KeyType[] = [
+  'ed25519',
+  'bls12-381',
+  'bls12-381-threshold-share',
+  'ecvrf-edwards25519',
+];
 const MAX_SCRYPT_N = 2 ** 20;
 
 function aad(header: Omit<KeyFileJson, 'secret'>): Buffer {

@@ -211,7 +211,21 @@ export function proofToHash(proof: Uint8Array): Uint8Array {
   return gammaToHash(d.gamma);
 }
 
-export const vrf = { prove, verify, proofToHash, publicKeyFromSecret };
+/**
+ * Whether `publicKey` is a VRF public key `verify` can accept (§5.4.5 validate_key: a strict
+ * encoding of a point not of small order). For checking keys where they are registered.
+ */
+export function isValidPublicKey(publicKey: Uint8Array): boolean {
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== VRF_PUBLIC_KEY_LENGTH) return false;
+  try {
+    const y = stringToPoint(publicKey);
+    return y !== null && !y.isSmallOrder();
+  } catch {
+    return false;
+  }
+}
+
+export const vrf = { prove, verify, proofToHash, publicKeyFromSecret, isValidPublicKey };
 
 /** @internal Intermediate steps, exported for the RFC 9381 Appendix B.3 tests only. */
 export const vrfInternals = {

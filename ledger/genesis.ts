@@ -3,7 +3,7 @@
  *
  * { "version": 1, "chainId": "verity-local", "genesisTime": <ms>,
  *   "engine": { "name": "tendermint", "params": { ... } },
- *   "validators": [{ "name", "publicKey", "blsPublicKey", "blsPop", "peerId", "power" }],
+ *   "validators": [{ "name", "publicKey", "blsPublicKey", "blsPop", "peerId", "power", "vrfPublicKey"? }],
  *   "threshold"?: { "threshold": t, "groupPublicKey", "commitments": [...], "sharePublicKeys": [...] },
  *   "accounts": [{ "address": "verity1…", "balance": "<decimal>" }],
  *   "records": [{ "key": "<utf8>", "value": "<utf8>", "owner": "verity1…" }] }
@@ -137,6 +137,8 @@ export function parseGenesis(json: unknown): Genesis {
     }
     if (!bls.popVerify(blsPublicKey, blsPop))
       throw bad(`${p}.blsPop`, 'BLS proof of possession does not verify');
+    const vrfPublicKey =
+      v.vrfPublicKey === undefined ? undefined : hex(v.vrfPublicKey, `${p}.vrfPublicKey`, 32);
     return {
       name: str(v.name, `${p}.name`, 64),
       publicKey,
@@ -144,6 +146,7 @@ export function parseGenesis(json: unknown): Genesis {
       blsPop,
       peerId,
       power: int(v.power, `${p}.power`, 1),
+      ...(vrfPublicKey === undefined ? {} : { vrfPublicKey }),
     };
   });
   let validators: ValidatorSet;
@@ -248,6 +251,7 @@ export function genesisToJson(g: Genesis): Record<string, unknown> {
       blsPop: toHex(v.blsPop),
       peerId: v.peerId,
       power: v.power,
+      ...(v.vrfPublicKey === undefined ? {} : { vrfPublicKey: toHex(v.vrfPublicKey) }),
     })),
     ...(g.threshold === undefined
       ? {}

@@ -9,6 +9,7 @@ import { base58 } from '@scure/base';
 import { concatBytes, equalBytes, toHex, utf8 } from '../crypto/bytes.ts';
 import { VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
+import { vrf } from '../crypto/vrf.ts';
 import { addressFromPublicKey, formatAddress } from './address.ts';
 import { rlpEncode } from './codec.ts';
 
@@ -24,6 +25,12 @@ export interface ValidatorInfo {
   readonly blsPop: Uint8Array;
   readonly peerId: string;
   readonly power: number;
+  /**
+   * ECVRF public key (RFC 9381, 32 bytes) for sortition and unbiasable randomness — its own key,
+   * never the ed25519 one (a VRF output must not be derivable from signatures). Optional: only
+   * engines that draw by VRF need it.
+   */
+  readonly vrfPublicKey?: Uint8Array;
 }
 
 export interface Validator extends ValidatorInfo {
@@ -67,6 +74,18 @@ export class ValidatorSet {
           `validator ${index} (${v.name}): bad key length`,
         );
       }
+      if (v.vrfPublicKey !== undefined) {
+        if (v.vrfPublicKey.length !== 32 || !vrf.isValidPublicKey(v.vrfPublicKey))
+          throw new ValidatorSetError(
+            'INVALID_VALIDATOR_SET',
+            `validator ${index} (${v.name}): the VRF public key is not a valid ECVRF-EDWARDS25519 key`,
+          );
+        if (equalBytes(v.vrfPublicKey, v.publicKey))
+          throw new ValidatorSetError(
+            'INVALID_VALIDATOR_SET',
+            `validator ${index} (${v.name}): the VRF key must not be the ed25519 key`,
+          );
+      }
       total += v.power;
       return { ...v, index, address: addressFromPublicKey(v.publicKey) };
     });
@@ -90,7 +109,15 @@ export class ValidatorSet {
       concatBytes(
         utf8('verity-validators-v1'),
         rlpEncode(
-          this.validators.map((v) => [utf8(v.name), v.publicKey, v.blsPublicKey, utf8(v.peerId), v.power]),
+          // The VRF key is committed to only where there is one: sets without keep their hash.
+          this.validators.map((v) => [
+            utf8(v.name),
+            v.publicKey,
+            v.blsPublicKey,
+            utf8(v.peerId),
+            v.power,
+            ...(v.vrfPublicKey === undefined ? [] : [v.vrfPublicKey]),
+          ]),
         ),
       ),
     );

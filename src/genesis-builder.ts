@@ -6,6 +6,7 @@
  *   OUT/node<i>/keys/ed25519.json   validator vote key = libp2p identity
  *   OUT/node<i>/keys/bls.json       BLS key (aggregate QCs); its proof of possession is in genesis
  *   OUT/node<i>/keys/bls-share.json threshold-BLS share (only with a threshold deal)
+ *   OUT/node<i>/keys/vrf.json       ECVRF key (sortition, randomness); its public key is in genesis
  *   OUT/accounts/account<i>.json    funded ed25519 account keys
  *
  * Two phases, so that a bad option never leaves partial output: `planChain` validates every input
@@ -27,6 +28,7 @@ import { utf8 } from '../crypto/bytes.ts';
 import { ed25519 } from '../crypto/ed25519.ts';
 import { VerityError } from '../crypto/errors.ts';
 import type { KeyMaterial } from '../crypto/keyfile.ts';
+import { vrf } from '../crypto/vrf.ts';
 import { addressFromPublicKey, formatAddress } from '../ledger/address.ts';
 import { type EngineParams, genesisToJson, parseGenesis } from '../ledger/genesis.ts';
 import { MAX_AMOUNT, MAX_CHAIN_ID_LENGTH } from '../ledger/tx.ts';
@@ -80,6 +82,7 @@ export interface ChainPlan {
     readonly ed25519: KeyMaterial;
     readonly bls: KeyMaterial;
     readonly blsShare?: KeyMaterial;
+    readonly vrf: KeyMaterial;
     readonly address: string;
     readonly peerId: string;
   }>;
@@ -135,9 +138,17 @@ export function planChain(opts: Omit<GenesisBuildOptions, 'out' | 'overwrite'>):
 
   const edKeys: KeyMaterial[] = [];
   const blsKeys: KeyMaterial[] = [];
+  const vrfKeys: KeyMaterial[] = [];
   for (let i = 0; i < n; i++) {
     edKeys.push({ type: 'ed25519', ...ed25519.keygen() });
     blsKeys.push({ type: 'bls12-381', ...bls.keygen(new Uint8Array(randomBytes(32))) });
+    // Its own random seed: a VRF key derived from the ed25519 one would tie the two together.
+    const vrfSecret = new Uint8Array(randomBytes(32));
+    vrfKeys.push({
+      type: 'ecvrf-edwards25519',
+      secretKey: vrfSecret,
+      publicKey: vrf.publicKeyFromSecret(vrfSecret),
+    });
   }
   const deal = threshold
     ? bls.threshold.deal(Math.floor((2 * n) / 3) + 1, n, new Uint8Array(randomBytes(32)))
@@ -148,6 +159,7 @@ export function planChain(opts: Omit<GenesisBuildOptions, 'out' | 'overwrite'>):
       name: `node${i}`,
       ed25519: ed,
       bls: blsKeys[i] as KeyMaterial,
+      vrf: vrfKeys[i] as KeyMaterial,
       ...(share === undefined
         ? {}
         : {
@@ -186,6 +198,7 @@ export function planChain(opts: Omit<GenesisBuildOptions, 'out' | 'overwrite'>):
         blsPop: Buffer.from(bls.popProve(b.secretKey)).toString('hex'),
         peerId: peerIdFromEd25519(ed.publicKey),
         power: opts.power?.(i) ?? 1,
+        vrfPublicKey: Buffer.from((vrfKeys[i] as KeyMaterial).publicKey).toString('hex'),
       };
     }),
     ...(deal === undefined
@@ -216,7 +229,11 @@ export function chainFiles(out: string, plan: ChainPlan): string[] {
   const files = [join(out, 'genesis.json')];
   for (const [i, v] of plan.validators.entries()) {
     const home = nodeHome(out, i);
-    files.push(join(home, 'keys', 'ed25519.json'), join(home, 'keys', 'bls.json'));
+    files.push(
+      join(home, 'keys', 'ed25519.json'),
+      join(home, 'keys', 'bls.json'),
+      join(home, 'keys', 'vrf.json'),
+    );
     if (v.blsShare !== undefined) files.push(join(home, 'keys', 'bls-share.json'));
     files.push(join(home, 'genesis.json'));
   }
@@ -261,6 +278,7 @@ export async function writeChain(
       const home = nodeHome(out, i);
       await key(join(home, 'keys', 'ed25519.json'), v.ed25519);
       await key(join(home, 'keys', 'bls.json'), v.bls);
+      await key(join(home, 'keys', 'vrf.json'), v.vrf);
       if (v.blsShare !== undefined) await key(join(home, 'keys', 'bls-share.json'), v.blsShare);
       nodes.push({ name: v.name, home, address: v.address, peerId: v.peerId });
     }

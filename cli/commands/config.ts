@@ -200,11 +200,19 @@ export async function checkHome(home: string, opts: { passphrase?: string } = {}
     opts.passphrase,
     problems,
   );
+  const vrfKey = await checkKey(
+    paths.vrfKey,
+    rel(paths.vrfKey),
+    'ecvrf-edwards25519',
+    opts.passphrase,
+    problems,
+  );
   const keys = (
     [
       [paths.ed25519Key, ed],
       [paths.blsKey, blsKey],
       [paths.blsShareKey, share],
+      [paths.vrfKey, vrfKey],
     ] as const
   ).flatMap(([p, k]) => (k === undefined ? [] : [{ file: rel(p), encrypted: k.encrypted }]));
 
@@ -228,6 +236,16 @@ export async function checkHome(home: string, opts: { passphrase?: string } = {}
           key: rel(paths.blsKey),
           message: `its public key is not validator ${v.index}'s BLS key in the genesis`,
           fix: "put this validator's own bls.json in keys/ (each validator home has its own)",
+        });
+      if (
+        vrfKey !== undefined &&
+        v.vrfPublicKey !== undefined &&
+        toHex(vrfKey.publicKey) !== toHex(v.vrfPublicKey)
+      )
+        problems.push({
+          key: rel(paths.vrfKey),
+          message: `its public key is not validator ${v.index}'s VRF key in the genesis`,
+          fix: "put this validator's own vrf.json in keys/",
         });
       const sharePublicKey = genesis.threshold?.sharePublicKeys[v.index];
       if (share === undefined && hotstuff && threshold)

@@ -10,7 +10,7 @@ import { engineNames, getEngine } from '../../consensus/registry.ts';
 import { SeededRng } from '../../consensus/rng.ts';
 import type { EngineModule } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
-import { toHex } from '../../crypto/bytes.ts';
+import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import { formatAddress } from '../../ledger/address.ts';
 import { ChainStore } from '../../ledger/chain.ts';
@@ -199,6 +199,13 @@ export class VerityNode {
     const ed = await optionalKey(paths.ed25519Key, o.passphrase);
     const blsKey = await optionalKey(paths.blsKey, o.passphrase);
     const share = await optionalKey(paths.blsShareKey, o.passphrase);
+    const vrfKey = await optionalKey(paths.vrfKey, o.passphrase);
+    const listed = ed === undefined ? undefined : genesis.validators.byPublicKey(ed.publicKey)?.vrfPublicKey;
+    if (vrfKey !== undefined && listed !== undefined && !equalBytes(vrfKey.publicKey, listed))
+      throw new NodeApiError(
+        'NODE_SETUP',
+        `${paths.vrfKey} is not the VRF key genesis lists for this validator: put this validator's own vrf.json in keys/`,
+      );
     const identitySeed = ed?.secretKey ?? new Uint8Array(randomBytes(32));
     const keys: ValidatorKeys | undefined =
       ed === undefined
@@ -206,6 +213,7 @@ export class VerityNode {
         : {
             ed25519: ed.secretKey,
             ...(blsKey === undefined ? {} : { bls: blsKey.secretKey }),
+            ...(vrfKey === undefined ? {} : { vrf: vrfKey.secretKey }),
             ...(share === undefined
               ? {}
               : {

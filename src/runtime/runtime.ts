@@ -46,6 +46,7 @@ import { concatBytes, equalBytes, toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 as ed } from '../../crypto/ed25519.ts';
 import { invariant, VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
+import { vrf } from '../../crypto/vrf.ts';
 import type { Block } from '../../ledger/block.ts';
 import type { CommitCertificate } from '../../ledger/certificate.ts';
 import { ChainError, type ChainStore, type ExecutedBlock, type TxLocation } from '../../ledger/chain.ts';
@@ -92,6 +93,8 @@ export interface ValidatorKeys {
     readonly secretKey: Uint8Array;
     readonly publicKey: Uint8Array;
   };
+  /** ECVRF secret key (RFC 9381), for engines that draw by VRF. */
+  readonly vrf?: Uint8Array;
 }
 
 export interface RuntimeHooks {
@@ -273,6 +276,9 @@ export class ConsensusRuntime<M> {
       ...(opts.keys?.blsShare === undefined
         ? {}
         : { blsShareSign: (m: Uint8Array) => this.#blsShareSign(m) }),
+      ...(opts.keys?.vrf === undefined
+        ? {}
+        : { vrfProve: (alpha: Uint8Array) => vrf.prove(opts.keys?.vrf as Uint8Array, alpha) }),
     };
     this.#engine = opts.engine.create({
       chainId: this.#chainId,

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../../crypto/bytes.ts';
+import { concatBytes, toHex, utf8 } from '../../crypto/bytes.ts';
+import { sha256 } from '../../crypto/hash.ts';
+import { vrf } from '../../crypto/vrf.ts';
+import { rlpEncode } from '../../ledger/codec.ts';
 import { type GenesisError, genesisBlock, genesisToJson, parseGenesis } from '../../ledger/genesis.ts';
 import { checkBlockTime, compareHlc, type HlcError, nextHlc } from '../../ledger/hlc.ts';
 import { ValidatorSet } from '../../ledger/validators.ts';
@@ -48,6 +51,59 @@ describe('genesis', () => {
       [{ ...base, engine: { name: 'x', params: { nested: {} } } }, 'engine.params.nested'],
     ];
     for (const [json, path] of cases) expect(genesisError(json), path).toBe(path);
+  });
+});
+
+describe('validator VRF keys (ECVRF, for sortition)', () => {
+  const chain = makeTestChain({ label: 'vrf' });
+  const json = chain.genesisJson as Record<string, unknown> & { validators: Array<Record<string, unknown>> };
+  const vrfKey = (i: number) => vrf.publicKeyFromSecret(sha256(utf8(`vrf-test-${i}`)));
+  const withVrf = (keys: Array<string | undefined>) => ({
+    ...json,
+    validators: json.validators.map((v, i) => (keys[i] === undefined ? v : { ...v, vrfPublicKey: keys[i] })),
+  });
+
+  it('are optional, round-trip through JSON, and are committed to by the validators hash only where present', () => {
+    const keys = json.validators.map((_, i) => toHex(vrfKey(i)));
+    const g = parseGenesis(withVrf(keys));
+    expect(g.validators.validators.map((v) => toHex(v.vrfPublicKey as Uint8Array))).toEqual(keys);
+    expect(genesisToJson(parseGenesis(JSON.parse(JSON.stringify(genesisToJson(g)))))).toEqual(
+      genesisToJson(g),
+    );
+    const without = parseGenesis(json);
+    expect(without.validators.validators.every((v) => v.vrfPublicKey === undefined)).toBe(true);
+    expect('vrfPublicKey' in (genesisToJson(without).validators as Array<object>)[0]!).toBe(false);
+    // A set without VRF keys keeps the hash it had before VRF keys existed.
+    const old = sha256(
+      concatBytes(
+        utf8('verity-validators-v1'),
+        rlpEncode(
+          without.validators.validators.map((v) => [
+            utf8(v.name),
+            v.publicKey,
+            v.blsPublicKey,
+            utf8(v.peerId),
+            v.power,
+          ]),
+        ),
+      ),
+    );
+    expect(toHex(without.validators.hash)).toBe(toHex(old));
+    expect(toHex(g.validators.hash)).not.toBe(toHex(old));
+    const other = parseGenesis(withVrf([toHex(vrfKey(9)), ...keys.slice(1)]));
+    expect(toHex(other.validators.hash)).not.toBe(toHex(g.validators.hash));
+  });
+
+  it('must be valid ECVRF keys, and never the validator’s ed25519 key', () => {
+    const v0 = json.validators[0] as Record<string, unknown>;
+    const smallOrder = `01${'00'.repeat(31)}`; // the identity point: small order, refused by validate_key
+    for (const [bad, why] of [
+      [smallOrder, /not a valid ECVRF-EDWARDS25519 key/],
+      [v0.publicKey as string, /must not be the ed25519 key/],
+    ] as const) {
+      expect(() => parseGenesis(withVrf([bad])), bad).toThrow(why);
+    }
+    expect(genesisError(withVrf(['abcd']))).toBe('validators[0].vrfPublicKey');
   });
 });
 

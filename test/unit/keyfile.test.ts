@@ -132,6 +132,7 @@ describe('crypto public API: wrong-type inputs are typed errors, verifies are fa
     'vrf.verify': [crypto.vrf.verify, [ed.publicKey, pi, msg], 'null'],
     'vrf.proofToHash': [crypto.vrf.proofToHash, [pi], 'throws'],
     'vrf.publicKeyFromSecret': [crypto.vrf.publicKeyFromSecret, [seed], 'throws'],
+    'vrf.isValidPublicKey': [crypto.vrf.isValidPublicKey, [ed.publicKey], 'false'],
     'bls.keygen': [b.keygen, [new Uint8Array(32)], 'throws'],
     'bls.secretKeyToPublicKey': [b.secretKeyToPublicKey, [bk.secretKey], 'throws'],
     'bls.keyValidate': [b.keyValidate, [bk.publicKey], 'false'],
