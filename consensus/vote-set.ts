@@ -46,10 +46,12 @@ export class VoteSet<V, T extends string = string> {
   /**
    * Counts `vote` of `validator` for `value`. A duplicate, or a value past the per-validator cap,
    * is not counted — and not verified: `verify` (a signature check, say) runs only for a vote
-   * that would count, so a flood of copies costs nothing.
+   * that would count, so a flood of copies costs nothing. A vote weighs its validator's power,
+   * unless `verify` returns a number: the weight the check established (Algorand's sortition
+   * gives each committee vote its count of selected sub-users; 0 is a vote that does not count).
    */
-  add(validator: number, value: T, vote: V, verify?: () => boolean): AddResult<V, T> {
-    const power = this.#validators.at(validator)?.power ?? 0;
+  add(validator: number, value: T, vote: V, verify?: () => boolean | number): AddResult<V, T> {
+    let power = this.#validators.at(validator)?.power ?? 0;
     if (power === 0) return { added: false };
     const existing = this.#byValidator.get(validator);
     if (existing?.has(value)) return { added: false };
@@ -59,7 +61,14 @@ export class VoteSet<V, T extends string = string> {
       conflict = { value: firstValue, vote: firstVote };
       if (existing.size >= this.#maxValues) return { added: false, conflict };
     }
-    if (verify !== undefined && !verify()) return { added: false, invalid: true };
+    if (verify !== undefined) {
+      const checked = verify();
+      if (checked === false) return { added: false, invalid: true };
+      if (typeof checked === 'number') {
+        if (!Number.isSafeInteger(checked) || checked <= 0) return { added: false, invalid: true };
+        power = checked;
+      }
+    }
     let mine = existing;
     if (mine === undefined) {
       this.#byValidator.set(validator, (mine = new Map()));
@@ -74,7 +83,7 @@ export class VoteSet<V, T extends string = string> {
     return this.#byValidator.has(validator);
   }
 
-  /** Total power of the validators that voted (each once, whatever the value). */
+  /** Total power (or weight) of the validators that voted (each once, at its first vote's weight). */
   get totalPower(): number {
     return this.#total;
   }
