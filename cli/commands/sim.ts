@@ -8,7 +8,16 @@ import { ENGINE_NAMES } from '../../consensus/engine-names.ts';
 import { BYZANTINE_MODES, type ByzantineMode } from '../../src/sim/byzantine.ts';
 import { FAULT_KINDS, type FaultKind } from '../../src/sim/fault-plan.ts';
 import type { SimOptions } from '../../src/sim/simulation.ts';
-import { type Command, EXIT_OK, intOption, required, str, UsageError } from '../framework.ts';
+import type { TwinsOutcome, TwinsScenario } from '../../src/sim/twins.ts';
+import {
+  type Command,
+  type CommandContext,
+  EXIT_OK,
+  intOption,
+  required,
+  str,
+  UsageError,
+} from '../framework.ts';
 import { parseEngineFlag } from './engine-flag.ts';
 
 export const EXIT_SAFETY = 3;
@@ -26,7 +35,7 @@ function parseDuration(text: string): number {
 export const sim: Command = {
   name: 'sim',
   summary: 'run a deterministic simulation of a consensus engine under faults',
-  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew,corrupt] [--seed S] [--duration 60s] [--txs N]`,
+  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew,corrupt] [--seed S] [--duration 60s] [--txs N] | --twins --engine NAME (--nodes N --byzantine B [--rounds R] [--scenarios K] | --twins-scenario STRING) [--seed S] [--round-ms MS]`,
   description: [
     'Runs the real engine and runtime over a simulated network, disks and clocks in virtual time,',
     'then heals the network and checks that every honest node makes progress. Same seed, same trace.',
@@ -43,6 +52,17 @@ export const sim: Command = {
     'Byzantine validators than that allows, the run is never live.',
     'Exit codes: 0 safe and live, 3 safety violation, 4 liveness failure, 2 usage error.',
     'A failed run prints the command that replays it exactly.',
+    '',
+    "--twins: a Twins search (src/sim/twins.ts). B validators (v0 … v{B-1}) have twins (v0' …); a",
+    'scenario is, for each of R rounds of --round-ms virtual ms (default 1000), a partition of the',
+    'n + B instances into at most two groups (written "v0,v1,v2|v3,v0\',v1\' / all / …"). Every',
+    'scenario up to R rounds (default 2) is run when there are at most K (default 100), else K',
+    'sampled from --seed; then the network heals and liveness is checked. Prints how many ran, were',
+    'unsafe or not live, scenarios per second, and the shortest violating scenario as a command that',
+    "replays it (--twins-scenario STRING runs just that one). Leaders are the engine's own rotation.",
+    'Exit codes with --twins: 3 some scenario violated safety; 0 every scenario was safe (liveness',
+    "failures are reported — within the engine's bound (B <= f) they are findings, beyond it",
+    'liveness cannot be demonstrated); 2 usage error.',
   ].join('\n'),
   options: {
     engine: {
@@ -58,20 +78,43 @@ export const sim: Command = {
       description: `one of ${BYZANTINE_MODES.join(', ')} (default twins)`,
     },
     faults: { type: 'string', valueName: 'LIST', description: `comma-separated: ${FAULT_KINDS.join(', ')}` },
-    seed: { type: 'string', valueName: 'S', description: 'root seed (default 1)' },
+    seed: {
+      type: 'string',
+      valueName: 'S',
+      description: 'root seed (default 1; with --twins it also draws the sample, default "twins")',
+    },
     duration: {
       type: 'string',
       valueName: 'T',
       description: 'fault phase in simulated time: 60s, 1500ms, 2m (default 60s)',
     },
     txs: { type: 'string', valueName: 'N', description: 'transactions to submit (default 200)' },
+    twins: { type: 'boolean', description: 'run a Twins scenario search instead of one run' },
+    rounds: { type: 'string', valueName: 'R', description: 'Twins: rounds per scenario (default 2)' },
+    scenarios: {
+      type: 'string',
+      valueName: 'K',
+      description: 'Twins: run all scenarios if at most K, else K sampled (default 100)',
+    },
+    'twins-scenario': { type: 'string', valueName: 'STRING', description: 'Twins: run this one scenario' },
+    'round-ms': {
+      type: 'string',
+      valueName: 'MS',
+      description: 'Twins: virtual ms per round (default 1000)',
+    },
   },
   examples: [
     'verity sim --engine tendermint --nodes 4 --byzantine 1 --byzantine-mode equivocate --faults loss,dup,partition --seed 7',
     'verity sim --engine pbft --nodes 7 --byzantine 2 --byzantine-mode replay --faults loss,dup,crash --seed 5',
     'verity sim --engine tendermint --nodes 4 --byzantine 2 --byzantine-mode twins --faults partition --seed 3   # negative control',
+    'verity sim --twins --engine tendermint --nodes 4 --byzantine 2 --rounds 1   # finds a safety violation',
+    'verity sim --twins --engine hotstuff --nodes 4 --byzantine 1 --rounds 3 --scenarios 200 --seed 7',
   ],
-  async run({ values, out }) {
+  async run(ctx) {
+    if (ctx.values.twins === true) return runTwins(ctx);
+    for (const flag of ['rounds', 'scenarios', 'twins-scenario', 'round-ms'])
+      if (ctx.values[flag] !== undefined) throw new UsageError(`--${flag} needs --twins`);
+    const { values, out } = ctx;
     const { name, params } = parseEngineFlag(required(values, 'engine'));
     // The engines and the simulator load only when a simulation runs (not for --help).
     const [{ engineNames, getEngine }, { replayCommand, runSimulation }] = await Promise.all([
@@ -157,3 +200,142 @@ export const sim: Command = {
     return EXIT_OK;
   },
 };
+
+/** `verity sim --twins`: a Twins scenario search (src/sim/twins.ts); exit codes in the help. */
+async function runTwins({ values, out }: CommandContext): Promise<number> {
+  const { name, params } = parseEngineFlag(required(values, 'engine'));
+  for (const flag of ['byzantine-mode', 'faults', 'duration', 'txs'])
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply with --twins`);
+  const [{ engineNames, getEngine }, twins, { tolerates }] = await Promise.all([
+    import('../../consensus/registry.ts'),
+    import('../../src/sim/twins.ts'),
+    import('../../consensus/fault-model.ts'),
+  ]);
+  const engine = getEngine(name);
+  if (engine === undefined)
+    throw new UsageError(`unknown engine "${name}" (known: ${engineNames().join(', ')})`);
+  try {
+    engine.parseParams(params);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const seed = str(values, 'seed') ?? twins.TWINS_DEFAULTS.seed;
+  const run = {
+    engine,
+    engineParams: params,
+    seed,
+    roundMs: intOption(values, 'round-ms', twins.TWINS_DEFAULTS.roundMs, 50, 600_000),
+  };
+  let scenarios: TwinsScenario[];
+  let exhaustive: boolean;
+  let total: number;
+  const one = str(values, 'twins-scenario');
+  if (one !== undefined) {
+    for (const flag of ['rounds', 'scenarios'])
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply with --twins-scenario`);
+    let s: TwinsScenario;
+    try {
+      s = twins.parseScenario(one);
+    } catch (e) {
+      throw new UsageError(`--twins-scenario: ${(e as Error).message}`);
+    }
+    if (values.nodes !== undefined && intOption(values, 'nodes', 0) !== s.nodes)
+      throw new UsageError(
+        `--nodes ${str(values, 'nodes')} disagrees with the scenario's ${s.nodes} validators`,
+      );
+    if (values.byzantine !== undefined && intOption(values, 'byzantine', 0) !== s.twins)
+      throw new UsageError(
+        `--byzantine ${str(values, 'byzantine')} disagrees with the scenario's ${s.twins} twins`,
+      );
+    scenarios = [s];
+    exhaustive = true;
+    total = 1;
+  } else {
+    const nodes = intOption(values, 'nodes', -1, 1, 16);
+    if (nodes < 1) throw new UsageError('--nodes is required');
+    const byzantine = intOption(values, 'byzantine', -1, 0, nodes);
+    if (byzantine < 0) throw new UsageError('--byzantine is required with --twins (validators with twins)');
+    const rounds = intOption(values, 'rounds', 2, 1, 64);
+    const limit = intOption(values, 'scenarios', 100, 1, 10_000_000);
+    const g = twins.generateScenarios({ nodes, twins: byzantine, rounds }, { limit, seed });
+    ({ scenarios, exhaustive, total } = g);
+  }
+  const first = scenarios[0] as TwinsScenario;
+  out.info(
+    `twins: ${engine.name}, ${first.nodes} validators, ${first.twins} with twins, ${first.rounds.length} rounds of ${run.roundMs} ms: ${exhaustive ? `all ${scenarios.length}` : `${scenarios.length} sampled of ${Number.isFinite(total) ? total : 'more than 2^53'}`} scenarios`,
+  );
+  let lastNote = performance.now();
+  const c = await twins.runTwinsCampaign(scenarios, {
+    ...run,
+    exhaustive,
+    total,
+    onOutcome: (i) => {
+      if (performance.now() - lastNote > 5000) {
+        lastNote = performance.now();
+        out.info(`  … ${i + 1}/${scenarios.length}`);
+      }
+    },
+  });
+  const describe = (w: { index: number; outcome: TwinsOutcome } | undefined) =>
+    w === undefined
+      ? undefined
+      : {
+          index: w.index + 1,
+          scenario: twins.formatScenario(w.outcome.scenario),
+          rounds: twins.effectiveRounds(w.outcome.scenario),
+          livenessFailure: w.outcome.safe ? w.outcome.livenessFailure : undefined,
+          violation: w.outcome.safe ? undefined : w.outcome.violations[0],
+          replay: twins.twinsReplayCommand(w.outcome.scenario, run),
+        };
+  const tolerated = tolerates(engine.faultModel, first.nodes, first.twins, 'twins');
+  const summary = {
+    engine: engine.name,
+    nodes: first.nodes,
+    twins: first.twins,
+    tolerated,
+    rounds: first.rounds.length,
+    roundMs: run.roundMs,
+    seed,
+    exhaustive,
+    space: Number.isFinite(total) ? total : null,
+    ran: c.ran,
+    unsafe: c.unsafe,
+    notLive: c.notLive,
+    ...(c.firstUnsafeAt === undefined ? {} : { firstUnsafeAt: c.firstUnsafeAt }),
+    scenariosPerSecond: Number(c.scenariosPerSecond.toFixed(2)),
+    wallMs: c.wallMs,
+    // Violations name simulator node ids: these are their instance names.
+    instancesById: twins.namesById(first.nodes, first.twins),
+    ...(c.shortestUnsafe === undefined ? {} : { shortestUnsafe: describe(c.shortestUnsafe) }),
+    ...(c.shortestNotLive === undefined ? {} : { shortestNotLive: describe(c.shortestNotLive) }),
+  };
+  out.result(summary, () => {
+    const u = describe(c.shortestUnsafe);
+    const l = describe(c.shortestNotLive);
+    return [
+      `twins ${engine.name}: ${first.nodes} validators, ${first.twins} with twins${tolerated ? '' : ' — MORE THAN THE ENGINE TOLERATES'}, ${first.rounds.length} rounds of ${run.roundMs} ms, seed ${seed}`,
+      `ran ${c.ran} scenarios${exhaustive ? ' (all of them)' : ` (sampled of ${Number.isFinite(total) ? total : '> 2^53'})`} in ${(c.wallMs / 1000).toFixed(1)} s: ${c.scenariosPerSecond.toFixed(2)} scenarios/s`,
+      `safety: ${c.unsafe === 0 ? 'OK in every scenario' : `VIOLATED in ${c.unsafe} (first at scenario ${c.firstUnsafeAt})`}   liveness: ${tolerated ? (c.notLive === 0 ? 'OK in every safe scenario' : `FAILED in ${c.notLive}`) : 'not demonstrable beyond the bound (not counted)'}`,
+      ...(u === undefined
+        ? []
+        : [
+            `shortest unsafe scenario (${u.rounds} rounds): ${u.scenario}`,
+            `  ${u.violation?.kind}: ${u.violation?.detail} (${twins
+              .namesById(first.nodes, first.twins)
+              .map((n, id) => `node ${id} = ${n}`)
+              .join(', ')})`,
+            `  replay: ${u.replay}`,
+          ]),
+      ...(l === undefined
+        ? []
+        : [
+            `shortest not-live scenario (${l.rounds} rounds): ${l.scenario}`,
+            `  ${l.livenessFailure}`,
+            `  replay: ${l.replay}`,
+          ]),
+    ].join('\n');
+  });
+  // As issue 18 states the interface: 3 when a safety violation was found, 0 when every scenario
+  // was safe; a liveness failure is printed above (and in --json), not an exit code.
+  return c.unsafe > 0 ? EXIT_SAFETY : EXIT_OK;
+}

@@ -68,6 +68,12 @@ export interface SimOptions {
   readonly log?: (line: string) => void;
   /** Targeted scenarios: schedule crashes, restarts, injections… (see SimControl). */
   readonly scenario?: (ctl: SimControl) => void;
+  /**
+   * Which validators are Byzantine (exactly `byzantine` of them), instead of the seed's choice —
+   * for scenarios that name instances (Twins, twins.ts). The seed's draw is still made, so every
+   * other random stream is as without it.
+   */
+  readonly byzantineValidators?: readonly number[];
   /** Inspect the nodes at the end of the run, before they stop. */
   readonly inspect?: (ctl: SimControl) => Promise<void> | void;
 }
@@ -177,12 +183,11 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const equivocations = new Map<string, { validator: number; slot: SignSlot }>();
 
   // Which validators are Byzantine: chosen by the seed, so rotation positions vary across runs.
-  const byzSet = new Set(
-    shuffle(
-      Array.from({ length: o.nodes }, (_, i) => i),
-      byzRng,
-    ).slice(0, o.byzantine),
-  );
+  const seededByz = shuffle(
+    Array.from({ length: o.nodes }, (_, i) => i),
+    byzRng,
+  ).slice(0, o.byzantine);
+  const byzSet = new Set(o.byzantineValidators ?? seededByz);
 
   net.observer = (ev) => {
     trace.update(`d${ev.time},${ev.from},${ev.to},${ev.channel},${ev.duplicate ? 1 : 0},`);

@@ -1,0 +1,54 @@
+/**
+ * npm-less long Twins runs (src/sim/twins.ts), for every Byzantine-fault engine with default
+ * parameters: within the bound (one twin of four), every scenario of `--rounds` rounds (default 2:
+ * 256 scenarios) must be safe and live; beyond it (two twins of four), sampled scenarios of three
+ * rounds are run until the first safety violation (at most `--beyond` of them, default 500), which
+ * must exist. Prints scenarios per second and, per engine, how many scenarios the violation took.
+ *   node test/long/twins.ts [--engines tendermint,hotstuff,pbft] [--rounds 2] [--beyond 500] [--seed 1]
+ */
+import { getEngine } from '../../consensus/registry.ts';
+import {
+  formatScenario,
+  generateScenarios,
+  runTwinsCampaign,
+  twinsReplayCommand,
+} from '../../src/sim/twins.ts';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
+};
+const engines = arg('engines', 'tendermint,hotstuff,pbft').split(',');
+const rounds = Number(arg('rounds', '2'));
+const beyond = Number(arg('beyond', '500'));
+const seed = arg('seed', '1');
+let failed = 0;
+for (const name of engines) {
+  const engine = getEngine(name);
+  if (engine === undefined || engine.faultModel.kind !== 'byzantine') {
+    console.log(`${name}: skipped (not a Byzantine-fault engine)`);
+    continue;
+  }
+  const within = generateScenarios({ nodes: 4, twins: 1, rounds }, { limit: 100_000, seed });
+  const w = await runTwinsCampaign(within.scenarios, { engine });
+  const wOk = w.unsafe === 0 && w.notLive === 0;
+  if (!wOk) failed++;
+  console.log(
+    `${name}, 1 twin of 4, ${within.exhaustive ? 'all' : 'sampled'} ${w.ran} scenarios of ${rounds} rounds: ${w.unsafe} unsafe, ${w.notLive} not live — ${wOk ? 'ok' : 'FAIL'} (${w.scenariosPerSecond.toFixed(2)} scenarios/s)`,
+  );
+  for (const x of [w.shortestUnsafe, w.shortestNotLive])
+    if (x !== undefined) console.log(`  replay: ${twinsReplayCommand(x.outcome.scenario, { engine })}`);
+
+  const sample = generateScenarios({ nodes: 4, twins: 2, rounds: 3 }, { limit: beyond, seed });
+  const b = await runTwinsCampaign(sample.scenarios, { engine, stopAtFirstUnsafe: true });
+  if (b.firstUnsafeAt === undefined) failed++;
+  console.log(
+    `${name}, 2 twins of 4, sampled 3-round scenarios (seed ${seed}): ${b.firstUnsafeAt === undefined ? `NO violation in ${b.ran}` : `first safety violation at scenario ${b.firstUnsafeAt}`} (${b.scenariosPerSecond.toFixed(2)} scenarios/s)`,
+  );
+  const u = b.shortestUnsafe?.outcome;
+  if (u !== undefined) {
+    console.log(`  ${formatScenario(u.scenario)} — ${u.violations[0]?.kind}: ${u.violations[0]?.detail}`);
+    console.log(`  replay: ${twinsReplayCommand(u.scenario, { engine })}`);
+  }
+}
+process.exit(failed === 0 ? 0 : 1);
