@@ -4,6 +4,7 @@
  * run whose honest validators cannot form a quorum, where liveness cannot be shown), 2 usage
  * error. A failed run prints the exact command that replays it (same trace hash).
  */
+import { writeFile } from 'node:fs/promises';
 import { ENGINE_NAMES } from '../../consensus/engine-names.ts';
 import { BYZANTINE_MODES, type ByzantineMode } from '../../src/sim/byzantine.ts';
 import { FAULT_KINDS, type FaultKind } from '../../src/sim/fault-plan.ts';
@@ -35,7 +36,7 @@ function parseDuration(text: string): number {
 export const sim: Command = {
   name: 'sim',
   summary: 'run a deterministic simulation of a consensus engine under faults',
-  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew,corrupt] [--seed S] [--duration 60s] [--txs N] | --twins --engine NAME (--nodes N --byzantine B [--rounds R] [--scenarios K] | --twins-scenario STRING) [--seed S] [--round-ms MS]`,
+  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew,corrupt] [--seed S] [--duration 60s] [--txs N] [--trace FILE] | --twins --engine NAME (--nodes N --byzantine B [--rounds R] [--scenarios K] | --twins-scenario STRING [--trace FILE]) [--seed S] [--round-ms MS]`,
   description: [
     'Runs the real engine and runtime over a simulated network, disks and clocks in virtual time,',
     'then heals the network and checks that every honest node makes progress. Same seed, same trace.',
@@ -52,6 +53,13 @@ export const sim: Command = {
     'Byzantine validators than that allows, the run is never live.',
     'Exit codes: 0 safe and live, 3 safety violation, 4 liveness failure, 2 usage error.',
     'A failed run prints the command that replays it exactly.',
+    '--trace FILE writes the run as a ShiViz log (src/sim/vector-trace.ts): every message send and',
+    'receive (and starts, crashes, pauses and commits with their block HLC) with vector clocks, so',
+    'the run reads as a space-time diagram of who knew what when. Open',
+    'https://bestchai.bitbucket.io/shiviz/, choose "upload a log" and pick FILE (its first line is the',
+    "parsing regular expression). Each event line also has t= (virtual ms) and wall= (that node's",
+    'skewed clock, ms); a send that never arrives (lost, cut, dropped, node down) has no receive.',
+    'At most 100,000 events are written; the first event (host "sim") says if the log was truncated.',
     '',
     "--twins: a Twins search (src/sim/twins.ts). B validators (v0 … v{B-1}) have twins (v0' …); a",
     'scenario is, for each of R rounds of --round-ms virtual ms (default 1000), a partition of the',
@@ -97,6 +105,12 @@ export const sim: Command = {
       description: 'Twins: run all scenarios if at most K, else K sampled (default 100)',
     },
     'twins-scenario': { type: 'string', valueName: 'STRING', description: 'Twins: run this one scenario' },
+    trace: {
+      type: 'string',
+      valueName: 'FILE',
+      description:
+        'write the run with vector clocks as a ShiViz log (see above); one run or --twins-scenario',
+    },
     'round-ms': {
       type: 'string',
       valueName: 'MS',
@@ -151,7 +165,12 @@ export const sim: Command = {
       txs: intOption(values, 'txs', 200, 0, 1_000_000),
       onProgress: (p) => out.info(`  … ${p.phase}: t=${(p.timeMs / 1000).toFixed(0)}s height=${p.height}`),
     };
-    const r = await runSimulation(opts);
+    const traceFile = str(values, 'trace');
+    const r = await runSimulation(traceFile === undefined ? opts : { ...opts, vectorTrace: {} });
+    if (traceFile !== undefined) {
+      await writeFile(traceFile, r.vectorTrace ?? '');
+      out.info(`vector-clock trace (ShiViz) written to ${traceFile}`);
+    }
     const summary = {
       engine: r.engine,
       nodes: r.nodes,
@@ -230,6 +249,9 @@ async function runTwins({ values, out }: CommandContext): Promise<number> {
   let exhaustive: boolean;
   let total: number;
   const one = str(values, 'twins-scenario');
+  const traceFile = str(values, 'trace');
+  if (traceFile !== undefined && one === undefined)
+    throw new UsageError('--trace with --twins needs --twins-scenario (one scenario)');
   if (one !== undefined) {
     for (const flag of ['rounds', 'scenarios'])
       if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply with --twins-scenario`);
@@ -276,6 +298,17 @@ async function runTwins({ values, out }: CommandContext): Promise<number> {
       }
     },
   });
+  if (traceFile !== undefined) {
+    // The scenario again, recorded (the run is deterministic: the same run, with its instance names).
+    const s = first;
+    const { runSimulation } = await import('../../src/sim/simulation.ts');
+    const r = await runSimulation({
+      ...twins.twinsSimOptions(s, run),
+      vectorTrace: { hostNames: twins.namesById(s.nodes, s.twins), about: twins.twinsReplayCommand(s, run) },
+    });
+    await writeFile(traceFile, r.vectorTrace ?? '');
+    out.info(`vector-clock trace (ShiViz) written to ${traceFile}`);
+  }
   const describe = (w: { index: number; outcome: TwinsOutcome } | undefined) =>
     w === undefined
       ? undefined

@@ -37,6 +37,22 @@ export type DeliveryObserver = (ev: {
   channel: Channel;
   bytes: Uint8Array;
   duplicate: boolean;
+  /** The delivery id of the send this delivers (a duplicate shares its original's). */
+  msg: number;
+}) => void;
+
+/** What became of a send at send time: scheduled for delivery, or why it never will be. */
+export type SendFate = 'scheduled' | 'cut' | 'down' | 'dropped' | 'lost';
+
+/** Sees every point-to-point send (a broadcast is one per destination), with its delivery id. */
+export type SendObserver = (ev: {
+  time: number;
+  from: number;
+  to: number;
+  channel: Channel;
+  bytes: Uint8Array;
+  msg: number;
+  fate: SendFate;
 }) => void;
 
 export class SimNetwork {
@@ -48,6 +64,9 @@ export class SimNetwork {
   readonly #cut = new Set<string>();
   faults: NetworkFaults = { ...CALM };
   observer: DeliveryObserver | undefined;
+  /** Debugging (vector-clock traces): every send, with the id its deliveries will carry. */
+  sendObserver: SendObserver | undefined;
+  #nextMsg = 0;
   /**
    * A scenario's adversary: messages it returns true for are lost (a schedule that picks which
    * votes or which leaders get through — the Twins paper's per-round partitions, by message).
@@ -148,13 +167,24 @@ export class SimNetwork {
   #transmit(from: number, to: number, channel: Channel, bytes: Uint8Array): void {
     this.messages++;
     this.bytes += bytes.length;
+    const msg = this.#nextMsg++;
+    const seen = (fate: SendFate) =>
+      this.sendObserver?.({ time: this.#now(), from, to, channel, bytes, msg, fate });
     const f = this.faults;
-    if (this.#cut.has(`${from}>${to}`) || !this.endpoint(to).up) return;
-    if (this.drop?.(from, to, channel, bytes)) return;
-    if (this.#rng.chance(f.loss)) return;
+    const fate: SendFate = this.#cut.has(`${from}>${to}`)
+      ? 'cut'
+      : !this.endpoint(to).up
+        ? 'down'
+        : this.drop?.(from, to, channel, bytes)
+          ? 'dropped'
+          : this.#rng.chance(f.loss)
+            ? 'lost'
+            : 'scheduled';
+    seen(fate);
+    if (fate !== 'scheduled') return;
     const now = this.#now();
     const latency = Math.round(f.minLatencyMs + this.#rng.next() * f.jitterMs);
-    this.#schedule(now + latency, from, to, channel, bytes, false);
+    this.#schedule(now + latency, from, to, channel, bytes, false, msg);
     if (this.#rng.chance(f.duplicate)) {
       this.#schedule(
         now + latency + Math.round(this.#rng.next() * f.replayMaxMs),
@@ -163,6 +193,7 @@ export class SimNetwork {
         channel,
         bytes,
         true,
+        msg,
       );
     }
   }
@@ -174,20 +205,28 @@ export class SimNetwork {
     channel: Channel,
     bytes: Uint8Array,
     duplicate: boolean,
+    msg: number,
   ): void {
-    this.#queue.push(at, () => this.#deliver(from, to, channel, bytes, duplicate));
+    this.#queue.push(at, () => this.#deliver(from, to, channel, bytes, duplicate, msg));
   }
 
-  #deliver(from: number, to: number, channel: Channel, bytes: Uint8Array, duplicate: boolean): void {
+  #deliver(
+    from: number,
+    to: number,
+    channel: Channel,
+    bytes: Uint8Array,
+    duplicate: boolean,
+    msg: number,
+  ): void {
     const ep = this.endpoint(to);
     if (!ep.up || ep.handler === undefined) return;
     const now = this.#now();
     if (ep.pausedUntil > now) {
       // A paused process picks its messages up when it resumes.
-      this.#queue.push(ep.pausedUntil, () => this.#deliver(from, to, channel, bytes, duplicate));
+      this.#queue.push(ep.pausedUntil, () => this.#deliver(from, to, channel, bytes, duplicate, msg));
       return;
     }
-    this.observer?.({ time: now, from, to, channel, bytes, duplicate });
+    this.observer?.({ time: now, from, to, channel, bytes, duplicate, msg });
     ep.handler(this.endpoint(from).peerId, channel, bytes);
   }
 }

@@ -43,6 +43,7 @@ import { SimNetwork } from './network.ts';
 import { SimCluster, type SimNode } from './sim-cluster.ts';
 import { GENESIS_TIME, memoVerifier, simGenesis } from './sim-world.ts';
 import { damageWal, type WalDamage, type WalDamageKind } from './storage-faults.ts';
+import { describeWire, type TraceTime, VectorTrace, type VectorTraceOptions } from './vector-trace.ts';
 import { Workload } from './workload.ts';
 
 export { FAULT_KINDS, type FaultKind };
@@ -76,6 +77,11 @@ export interface SimOptions {
   readonly byzantineValidators?: readonly number[];
   /** Inspect the nodes at the end of the run, before they stop. */
   readonly inspect?: (ctl: SimControl) => Promise<void> | void;
+  /**
+   * Debugging: record every message with vector clocks (vector-trace.ts); the ShiViz log comes
+   * back as `SimResult.vectorTrace`. Recording adds no events and leaves the trace hash unchanged.
+   */
+  readonly vectorTrace?: VectorTraceOptions;
 }
 
 /** What a scenario can do to a running simulation. Times are simulated ms from the start. */
@@ -150,6 +156,8 @@ export interface SimResult {
   /** WAL records the `corrupt` fault damaged (storage-faults.ts); each must have been noticed. */
   readonly walRecordsDamaged: number;
   readonly wallMs: number;
+  /** The ShiViz log (vector-trace.ts), when `vectorTrace` was asked for. */
+  readonly vectorTrace?: string;
   /** Final state of every node instance (for diagnosis). */
   readonly nodeStates: ReadonlyArray<{
     id: number;
@@ -215,6 +223,45 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     if (byzSet.has(v) && o.byzantineMode === 'twins') cluster.add(v, true);
   }
 
+  // -- vector-clock trace (vector-trace.ts), only when asked for: hooks on sends and deliveries --
+  const vt = o.vectorTrace === undefined ? undefined : new VectorTrace(nodes.length, o.vectorTrace);
+  const vtAt = (id: number): TraceTime => ({
+    t: now - GENESIS_TIME,
+    wall: now - GENESIS_TIME + (nodes[id]?.skewMs ?? 0),
+  });
+  if (vt !== undefined) {
+    // A broadcast sends one byte array to every peer: describe it once.
+    const described = new WeakMap<Uint8Array, string>();
+    const describe = (channel: Channel, bytes: Uint8Array) => {
+      let d = described.get(bytes);
+      if (d === undefined) described.set(bytes, (d = describeWire(o.engine.codec, channel, bytes)));
+      return d;
+    };
+    const hashDelivery = net.observer;
+    net.observer = (ev) => {
+      hashDelivery?.(ev);
+      vt.receive(
+        vtAt(ev.to),
+        ev.msg,
+        ev.from,
+        ev.to,
+        ev.channel,
+        describe(ev.channel, ev.bytes),
+        ev.duplicate,
+      );
+    };
+    net.sendObserver = (ev) =>
+      vt.send(
+        vtAt(ev.from),
+        ev.msg,
+        ev.from,
+        ev.to,
+        ev.channel,
+        describe(ev.channel, ev.bytes),
+        ev.fate === 'scheduled' ? undefined : ev.fate,
+      );
+  }
+
   // Storage faults damage the WAL of validators the fault model has room for beside the Byzantine
   // ones: a validator whose WAL lost a record refuses to sign until the chain passes what it may
   // have signed, so it is one of the f for liveness.
@@ -259,11 +306,17 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     },
     onHalt: (halt) => {
       trace.update(`h${now},${node.id};`);
+      vt?.local(vtAt(node.id), node.id, `HALT ${halt.code}: ${halt.message}`);
       if (!node.byzantine) checker.halted(now, node.id, halt.code, halt.message);
     },
     onCommit: (ex) => {
       const h = ex.block.header;
       trace.update(`c${now},${node.id},${h.height},${toHex(ex.hash)};`);
+      vt?.local(
+        vtAt(node.id),
+        node.id,
+        `commit height=${h.height} hash=${toHex(ex.hash).slice(0, 12)} hlc=${h.time.ms - GENESIS_TIME}.${h.time.logical} txs=${ex.txs.length}`,
+      );
       if (node.byzantine) return;
       // Log consistency on this node: the new tree head must extend the previous one.
       const prev = node.lastLog;
@@ -289,6 +342,11 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     },
   });
   const startNode = async (node: SimNode) => {
+    vt?.local(
+      vtAt(node.id),
+      node.id,
+      `${node.starts === 0 ? 'start' : 'restart'} validator v${node.validator}${node.byzantine ? ` (byzantine: ${o.byzantineMode})` : ''} skew=${node.skewMs}`,
+    );
     await cluster.start(node);
     const damage = unnoticed.get(node.id);
     if (damage !== undefined) {
@@ -323,7 +381,11 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
 
   const signedListeners: Array<(instance: number, slot: SignSlot | undefined, description: string) => void> =
     [];
-  const crashNode = (node: SimNode, loseUnsynced: boolean) => cluster.crash(node, loseUnsynced);
+  const crashNode = (node: SimNode, loseUnsynced: boolean) => {
+    if (node.up)
+      vt?.local(vtAt(node.id), node.id, `crash${loseUnsynced ? ' (loses its unsynced write)' : ''}`);
+    cluster.crash(node, loseUnsynced);
+  };
 
   // -- workload: each account keeps one transaction in flight (workload.ts) -----------------
   const workload = new Workload({
@@ -361,6 +423,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
         return;
       case 'pause':
         net.pause(a.node, GENESIS_TIME + a.untilMs);
+        vt?.local(vtAt(a.node), a.node, `paused until t=${a.untilMs}`);
         return;
       case 'crash':
         crashNode(node as SimNode, a.loseUnsynced);
@@ -569,6 +632,13 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     refusedDoubleSigns: refused,
     walRecordsDamaged,
     wallMs: Math.round(performance.now() - wallStart),
+    ...(vt === undefined
+      ? {}
+      : {
+          vectorTrace: vt.render(
+            `${replayCommand(o)}${o.byzantineValidators === undefined ? '' : ` (byzantine validators ${o.byzantineValidators.join(',')})`}`,
+          ),
+        }),
     nodeStates: nodes.map((n) => ({
       id: n.id,
       validator: n.validator,
