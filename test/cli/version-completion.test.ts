@@ -2,9 +2,10 @@
 // real bash (zsh only if it is installed: this machine has none, and nothing is installed for it).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../cli/main.ts';
 import { parseJsonOutput, runVerity } from '../helpers/cli.ts';
@@ -24,6 +25,25 @@ describe('verity --version', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`verity ${PACKAGE_VERSION} (Node.js ${process.versions.node})\n`);
     expect(r.stderr).toBe('');
+  });
+
+  it("bin/verity runs on a PATH without the project's Node — through a symlink too; without npm ci it says so", async () => {
+    const bin = fileURLToPath(new URL('../../bin/verity', import.meta.url));
+    const dir = await mkdtemp(join(tmpdir(), 'verity-bin-'));
+    await symlink(bin, join(dir, 'verity'));
+    const env = { ...process.env, PATH: '/usr/bin:/bin' };
+    for (const path of [bin, join(dir, 'verity')]) {
+      const r = spawnSync(path, ['--version'], { env, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe(`verity ${PACKAGE_VERSION} (Node.js ${process.versions.node})\n`);
+    }
+    // A checkout where npm ci has not run: a copy of bin/ with no node_modules beside it.
+    await mkdir(join(dir, 'bin'));
+    await copyFile(bin, join(dir, 'bin', 'verity'));
+    await chmod(join(dir, 'bin', 'verity'), 0o755);
+    const bare = spawnSync(join(dir, 'bin', 'verity'), ['--version'], { env, encoding: 'utf8' });
+    expect(bare.status).toBe(2);
+    expect(bare.stderr).toMatch(/node_modules\/node\/bin\/node is missing — run `npm ci` in /);
   });
 
   it('--json gives {version, node}', async () => {
