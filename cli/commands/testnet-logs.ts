@@ -4,10 +4,9 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NodeApiError } from '../../src/node/errors.ts';
-import { readManifest, type TestnetManifest } from '../../src/node/testnet-manifest.ts';
 import { type Command, EXIT_OK, intOption, str, UsageError } from '../framework.ts';
 import { LOCAL_TESTNET_DIR } from './defaults.ts';
+import { manifestForUsage, testnetDirOption } from './testnet-dir.ts';
 
 const LEVELS = { debug: 20, info: 30, warn: 40, error: 50 } as const;
 type LevelName = keyof typeof LEVELS;
@@ -116,11 +115,7 @@ export const testnetLogs: Command = {
     'Exit codes: 0, 2 usage error (no testnet in DIR, unknown --node or --level).',
   ].join('\n'),
   options: {
-    dir: {
-      type: 'string',
-      valueName: 'DIR',
-      description: `a directory created by \`verity testnet\` (default ${LOCAL_TESTNET_DIR})`,
-    },
+    ...testnetDirOption,
     lines: { type: 'string', valueName: 'N', description: 'lines per node to show first (default 20)' },
     follow: { type: 'boolean', short: 'f', description: 'keep printing new lines' },
     level: { type: 'string', valueName: 'LEVEL', description: 'the lowest level shown (default debug)' },
@@ -138,13 +133,7 @@ export const testnetLogs: Command = {
     if (!Object.hasOwn(LEVELS, levelName))
       throw new UsageError(`--level must be one of ${Object.keys(LEVELS).join(', ')}`);
     const minLevel = LEVELS[levelName as LevelName];
-    let m: TestnetManifest;
-    try {
-      m = await readManifest(dir);
-    } catch (e) {
-      if (e instanceof NodeApiError) throw new UsageError(e.message);
-      throw e;
-    }
+    const m = await manifestForUsage(dir);
     const only = str(values, 'node');
     const nodes = only === undefined ? m.nodes : m.nodes.filter((x) => x.name === only);
     if (nodes.length === 0)

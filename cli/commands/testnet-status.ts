@@ -5,10 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { VerityError } from '../../crypto/errors.ts';
-import { readManifest, type TestnetManifest } from '../../src/node/testnet-manifest.ts';
+import type { TestnetManifest } from '../../src/node/testnet-manifest.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
-import { type Command, EXIT_FAILED, EXIT_OK, str, UsageError } from '../framework.ts';
+import { type Command, EXIT_FAILED, EXIT_OK, str } from '../framework.ts';
 import { LOCAL_TESTNET_DIR } from './defaults.ts';
+import { manifestForUsage, testnetDirOption } from './testnet-dir.ts';
 
 /** How long a node has to answer before it is shown as down. */
 export const STATUS_TIMEOUT_MS = 1_500;
@@ -142,23 +143,12 @@ export const testnetStatus: Command = {
     'Exit codes: 0 every node answered, 1 some node is down, 2 usage error (no testnet in DIR).',
   ].join('\n'),
   options: {
-    dir: {
-      type: 'string',
-      valueName: 'DIR',
-      description: `a directory created by \`verity testnet\` (default ${LOCAL_TESTNET_DIR})`,
-    },
+    ...testnetDirOption,
   },
   examples: ['verity testnet status', 'verity testnet status --dir ./net --json'],
   async run({ values, out }) {
     const dir = str(values, 'dir') ?? LOCAL_TESTNET_DIR;
-    let m: TestnetManifest;
-    try {
-      m = await readManifest(dir);
-    } catch (e) {
-      if (e instanceof VerityError && e.code === 'NODE_SETUP') throw new UsageError(e.message);
-      if (e instanceof SyntaxError) throw new UsageError(`${dir}/testnet.json is not valid JSON`);
-      throw e;
-    }
+    const m = await manifestForUsage(dir);
     const names = await validatorNames(m);
     const nodes = await Promise.all(m.nodes.map((n) => nodeStatus(n, names)));
     const up = nodes.filter((n) => n.up).length;

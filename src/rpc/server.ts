@@ -164,9 +164,15 @@ async function txsQuery(chain: ChainStore, url: URL): Promise<Record<string, unk
   const limit = intParam(url, 'limit') ?? 20;
   if (limit < 1 || limit > MAX_TXS_PAGE)
     throw badRequest('INVALID_PARAMETER', `"limit" must be between 1 and ${MAX_TXS_PAGE}`);
+  // Blocks read once per answer, however many of their transactions it lists.
+  const blocks = new Map<number, Promise<Block | undefined>>();
+  const blockAt = (height: number) => {
+    let b = blocks.get(height);
+    if (b === undefined) blocks.set(height, (b = chain.getBlock(height)));
+    return b;
+  };
   const at = async (height: number, position: number) => {
-    const block = await chain.getBlock(height);
-    const bytes = block?.txs[position];
+    const bytes = (await blockAt(height))?.txs[position];
     if (bytes === undefined) throw new RpcError(500, 'INTERNAL', 'transaction index is inconsistent');
     const etx = decodeTransaction(bytes);
     const loc = await chain.getTxLocation(etx.id);
@@ -219,8 +225,8 @@ async function txsQuery(chain: ChainStore, url: URL): Promise<Record<string, unk
     );
   const txs = [];
   for (let h = from; h <= to; h++) {
-    const block = await chain.getBlock(h);
-    for (let i = 0; i < (block?.txs.length ?? 0); i++) txs.push(await at(h, i));
+    const count = (await blockAt(h))?.txs.length ?? 0;
+    for (let i = 0; i < count; i++) txs.push(await at(h, i));
   }
   return { from, to, txs };
 }
