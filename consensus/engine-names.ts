@@ -3,4 +3,11 @@
  * and completion name them without loading every engine's code. consensus/registry.ts checks at
  * load that it registers exactly these.
  */
-export const ENGINE_NAMES: readonly string[] = ['hotstuff', 'multipaxos', 'pbft', 'raft', 'tendermint'];
+export const ENGINE_NAMES: readonly string[] = [
+  'algorand',
+  'hotstuff',
+  'multipaxos',
+  'pbft',
+  'raft',
+  'tendermint',
+];

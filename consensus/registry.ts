@@ -1,4 +1,5 @@
 /** Every consensus engine this build knows, by name. */
+import { algorand } from './algorand/index.ts';
 import { ENGINE_NAMES } from './engine-names.ts';
 import { hotstuff } from './hotstuff/index.ts';
 import { multipaxos } from './multipaxos/index.ts';
@@ -13,6 +14,7 @@ export const ENGINES: Readonly<Record<string, EngineModule<unknown>>> = {
   hotstuff: hotstuff as EngineModule<unknown>,
   raft: raft as EngineModule<unknown>,
   multipaxos: multipaxos as EngineModule<unknown>,
+  algorand: algorand as EngineModule<unknown>,
 };
 
 const registered = Object.keys(ENGINES).sort();

@@ -279,6 +279,11 @@ export interface EngineModule<M = unknown> {
   readonly emptyBlocks: boolean;
   /** The read modes it can confirm (ReadMode); empty: only `local` reads. */
   readonly reads: readonly ReadMode[];
+  /**
+   * Whether every validator needs its own VRF key (genesis `vrfPublicKey`, handed to the engine
+   * as `signer.vrfProve`): sortition-based engines. Genesis builders and the simulator give one.
+   */
+  readonly requiresVrfKeys?: boolean;
   readonly codec: MessageCodec<M>;
   /**
    * Validates engine parameters from genesis (throws a typed error) and fills defaults. With the

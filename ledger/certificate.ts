@@ -20,6 +20,7 @@ import {
   rlpDecodeStrict,
   rlpEncode,
 } from './codec.ts';
+import type { EngineParams } from './genesis.ts';
 import { leafHash, verifyInclusion } from './log/index.ts';
 import type { ValidatorSet } from './validators.ts';
 
@@ -41,6 +42,11 @@ export interface TrustAnchor {
   readonly validators: ValidatorSet;
   /** Threshold-BLS group key dealt at genesis (HotStuff threshold mode), if any. */
   readonly thresholdGroupPublicKey?: Uint8Array;
+  /**
+   * The genesis engine parameters, for schemes whose thresholds depend on them (Algorand's
+   * committee sizes and T_final). Optional: anchors built without a genesis leave it out.
+   */
+  readonly engineParams?: EngineParams;
 }
 
 export type CertificateCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };

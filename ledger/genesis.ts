@@ -277,6 +277,7 @@ export function trustAnchor(g: Genesis): TrustAnchor {
     chainId: g.chainId,
     validators: g.validators,
     ...(g.threshold === undefined ? {} : { thresholdGroupPublicKey: g.threshold.groupPublicKey }),
+    engineParams: g.engine.params,
   };
 }
 

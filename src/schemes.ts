@@ -1,4 +1,5 @@
 /** Every commit-certificate scheme this build can verify (the ledger's own plus each engine's). */
+import { algorandCertificateScheme } from '../consensus/algorand/certificate.ts';
 import { hotstuffAggregateScheme, hotstuffThresholdScheme } from '../consensus/hotstuff/certificate.ts';
 import { multipaxosCertificateScheme } from '../consensus/multipaxos/certificate.ts';
 import { raftCertificateScheme } from '../consensus/raft/certificate.ts';
@@ -15,4 +16,5 @@ export const ALL_CERTIFICATE_SCHEMES: CertificateSchemes = schemeSet(
   hotstuffThresholdScheme as unknown as CertificateScheme,
   raftCertificateScheme as unknown as CertificateScheme,
   multipaxosCertificateScheme as unknown as CertificateScheme,
+  algorandCertificateScheme as unknown as CertificateScheme,
 );

@@ -12,8 +12,8 @@
  */
 import { concatBytes, utf8 } from '../../crypto/bytes.ts';
 import { sha256 } from '../../crypto/hash.ts';
-import { vrf } from '../../crypto/vrf.ts';
 import { SORTITION_SEED_LENGTH, SortitionError } from './sortition.ts';
+import { verifyVrf } from './vrf-memo.ts';
 
 const ALPHA_PREFIX = tag('verity/algorand/seed/v1');
 const FROM_VRF_PREFIX = tag('verity/algorand/seed-from-vrf/v1');
@@ -32,7 +32,7 @@ export function seedFromProof(
   proposerVrfKey: Uint8Array,
   proof: Uint8Array,
 ): Uint8Array | undefined {
-  const output = vrf.verify(proposerVrfKey, proof, seedAlpha(previousSeed, round));
+  const output = verifyVrf(proposerVrfKey, proof, seedAlpha(previousSeed, round));
   return output === null ? undefined : sha256(concatBytes(FROM_VRF_PREFIX, output));
 }
 

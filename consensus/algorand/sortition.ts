@@ -17,6 +17,7 @@ import { bytesToBigInt, compareBytes, concatBytes, isBytes, utf8 } from '../../c
 import { sha256 } from '../../crypto/hash.ts';
 import { VRF_OUTPUT_LENGTH, vrf } from '../../crypto/vrf.ts';
 import { type BinomialWeights, parseWeights, SortitionError, selectBinomial, toUint } from './binomial.ts';
+import { verifyVrf } from './vrf-memo.ts';
 
 export {
   type BinomialWeights,
@@ -106,7 +107,7 @@ export function verifySortition(
   weights: BinomialWeights,
 ): { output: Uint8Array; j: number } {
   parseWeights(weights);
-  const output = vrf.verify(vrfPublicKey, proof, sortitionAlpha(ctx));
+  const output = verifyVrf(vrfPublicKey, proof, sortitionAlpha(ctx));
   if (output === null) {
     throw new SortitionError('SORTITION_BAD_PROOF', 'sortition proof does not verify', {
       round: String(ctx.round),

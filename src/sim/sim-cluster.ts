@@ -144,6 +144,7 @@ export class SimCluster {
       keys: {
         ed25519: k.ed.secretKey,
         bls: k.bls.secretKey,
+        ...(o.engine.requiresVrfKeys === true ? { vrf: k.vrf.secretKey } : {}),
         ...(share === undefined ? {} : { blsShare: share }),
       },
       // A restarted process draws fresh randomness, as a real one does; the first start keeps the

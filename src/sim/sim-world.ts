@@ -4,10 +4,12 @@
  * node verifies the same broadcast, and the answer is a pure function of its inputs.
  */
 import type { SignatureVerifier } from '../../consensus/envelope.ts';
+import { getEngine } from '../../consensus/registry.ts';
 import { bls } from '../../crypto/bls/index.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
+import { vrf } from '../../crypto/vrf.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
 import { type EngineParams, type Genesis, parseGenesis } from '../../ledger/genesis.ts';
 import { peerIdFromEd25519 } from '../../ledger/validators.ts';
@@ -17,6 +19,7 @@ export const GENESIS_TIME = 1_700_000_000_000;
 export interface ValidatorKeyset {
   readonly ed: { secretKey: Uint8Array; publicKey: Uint8Array };
   readonly bls: { secretKey: Uint8Array; publicKey: Uint8Array; pop: Uint8Array };
+  readonly vrf: { secretKey: Uint8Array; publicKey: Uint8Array };
 }
 
 const keyCache = new Map<number, ValidatorKeyset>();
@@ -25,7 +28,12 @@ export function validatorKeys(i: number): ValidatorKeyset {
   if (k === undefined) {
     const ed = ed25519.keygen(sha256(utf8(`sim-validator-${i}`)));
     const b = bls.keygen(sha256(utf8(`sim-validator-bls-${i}`)));
-    k = { ed, bls: { ...b, pop: bls.popProve(b.secretKey) } };
+    const vrfSecret = sha256(utf8(`sim-validator-vrf-${i}`));
+    k = {
+      ed,
+      bls: { ...b, pop: bls.popProve(b.secretKey) },
+      vrf: { secretKey: vrfSecret, publicKey: vrf.publicKeyFromSecret(vrfSecret) },
+    };
     keyCache.set(i, k);
   }
   return k;
@@ -45,6 +53,9 @@ export function simGenesis(
   const cached = genesisCache.get(key);
   if (cached) return cached;
   const threshold = params.qc === 'threshold';
+  // VRF keys only for the engines that draw with them: the others' genesis (and so every
+  // simulated run of theirs) stays exactly what it was.
+  const withVrf = getEngine(engine)?.requiresVrfKeys === true;
   const deal = threshold
     ? bls.threshold.deal(Math.floor((2 * n) / 3) + 1, n, sha256(utf8(`sim-deal-${n}`)))
     : undefined;
@@ -62,6 +73,7 @@ export function simGenesis(
         blsPop: toHex(k.bls.pop),
         peerId: peerIdFromEd25519(k.ed.publicKey),
         power: 1,
+        ...(withVrf ? { vrfPublicKey: toHex(k.vrf.publicKey) } : {}),
       };
     }),
     ...(deal === undefined

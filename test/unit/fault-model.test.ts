@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BYZANTINE_FAULTS, CRASH_FAULTS, tolerates } from '../../consensus/fault-model.ts';
+import { ALGORAND_FAULTS } from '../../consensus/algorand/index.ts';
 import { ENGINES } from '../../consensus/registry.ts';
 import { makeTestChain } from '../helpers/chain.ts';
 
@@ -35,6 +36,16 @@ describe('fault models', () => {
   });
 
   it('every engine declares one', () => {
-    for (const e of Object.values(ENGINES)) expect([BYZANTINE_FAULTS, CRASH_FAULTS]).toContain(e.faultModel);
+    for (const e of Object.values(ENGINES))
+      expect([BYZANTINE_FAULTS, CRASH_FAULTS, ALGORAND_FAULTS]).toContain(e.faultModel);
+  });
+
+  it("Algorand's full committee: the honest rest must pass T_final = 0.74, stricter than n/3", () => {
+    // n = 4: 3 votes pass both thresholds, 1 faulty; n = 7: T_final needs 6, so 1 (BFT: 2).
+    expect([4, 7, 10].map((n) => ALGORAND_FAULTS.tolerated(n))).toEqual([1, 1, 2]);
+    expect(BYZANTINE_FAULTS.tolerated(7)).toBe(2);
+    expect(ALGORAND_FAULTS.livenessCore(7)).toBe(6);
+    expect(tolerates(ALGORAND_FAULTS, 7, 2, 'twins')).toBe(false);
+    expect(tolerates(ALGORAND_FAULTS, 4, 1, 'equivocate')).toBe(true);
   });
 });
