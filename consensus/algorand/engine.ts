@@ -75,6 +75,8 @@ import {
   POSITION_KEY,
   POSITION_RECORD,
   type Position,
+  TENTATIVE_BLOCK_RECORD,
+  type TentativeBlockRecord,
   type TentativeEntry,
 } from './records.ts';
 import { genesisSeed, seedAlpha, seedFromProof } from './seed.ts';
@@ -88,6 +90,7 @@ import {
   sortitionAlpha,
   verifySortition,
 } from './sortition.ts';
+import { rememberOwnVrf } from './vrf-memo.ts';
 
 /** A vote's value: a block id, or the empty outcome. */
 type Value = BlockId | typeof EMPTY;
@@ -242,16 +245,18 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
     // the runtime halts rather than resume without it.
     const bytes = recovered.get(POSITION_KEY);
     const position = bytes === undefined ? undefined : decodeRecord(POSITION_RECORD, bytes);
-    const blocks = new Map<number, Block>();
+    const blocks = new Map<number, { block: Block; rec: TentativeBlockRecord }>();
     for (const [key, value] of recovered) {
       if (!key.startsWith(BLOCK_KEY_PREFIX)) continue;
-      let block: Block | undefined;
+      let held: { block: Block; rec: TentativeBlockRecord } | undefined;
       try {
-        block = decodeBlock(value);
+        const rec = decodeRecord(TENTATIVE_BLOCK_RECORD, value);
+        held = { block: decodeBlock(rec.block), rec };
       } catch (e) {
         onlyTyped(e); // a damaged block record: the block can come again (relays, sync)
       }
-      if (block !== undefined && block.header.height > head.height) blocks.set(block.header.height, block);
+      if (held !== undefined && held.block.header.height > head.height)
+        blocks.set(held.block.header.height, held);
       else this.#out.push({ kind: 'forget', key });
     }
     let target = { height: head.height + 1, period: 0 };
@@ -261,7 +266,7 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
       let parent = head.hash;
       const restored: Standing[] = [];
       for (const t of position.tentative.filter((x) => x.height > head.height)) {
-        const block = blocks.get(t.height);
+        const block = blocks.get(t.height)?.block;
         if (block === undefined || !equalBytes(headerHash(block.header), t.hash)) break;
         if (!equalBytes(block.header.parentHash, parent)) break;
         restored.push({ ...t, block, data: decodeEngineData(block.header.engineData) });
@@ -269,6 +274,22 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
       }
       if (restored.length === position.height - head.height - 1) {
         for (const t of restored) {
+          // Its height's state holds the signed proposal again, to relay (see #rebroadcast).
+          const state = new HeightState(t.height, this.#parentOf(t.height));
+          const rec = (blocks.get(t.height) as { rec: TentativeBlockRecord }).rec;
+          const msg: AlgorandProposal = {
+            type: 'proposal',
+            height: t.height,
+            period: rec.period,
+            block: t.block,
+            hash: t.hash,
+            proof: rec.proof,
+          };
+          state.proposals.set(rec.period, [
+            { msg, signature: rec.signature, from: rec.from, priority: new Uint8Array(32) },
+          ]);
+          state.blocks.set(blockId(t.hash), t.block);
+          this.#states.set(t.height, state);
           this.#tentative.push(t);
           this.#validity.set(blockId(t.hash), 'pending');
           this.#out.push({ kind: 'execute', block: t.block, hash: t.hash });
@@ -524,12 +545,28 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
     const prove = this.#ctx.signer.vrfProve;
     const me = this.#selfValidator();
     if (prove === undefined || me === undefined) return undefined;
+    const key = `${this.#height}/${this.#period}/${step}/${role}`;
+    const known = this.#ownProofs.get(key);
+    if (known !== undefined) return known;
     const state = this.#stateOf(this.#height);
     const alpha = sortitionAlphaFor(state, this.#period, step, role);
     const proof = prove(alpha);
     const output = vrf.proofToHash(proof);
-    return { proof, j: selectedCount(output, this.#weights(me, role)) };
+    if (me.vrfPublicKey !== undefined) rememberOwnVrf(me.vrfPublicKey, proof, alpha, output);
+    const sel = {
+      proof,
+      j: selectedCount(
+        output,
+        this.#weights(me, role === 'committee' && step === STEP_FINAL ? 'final' : role),
+      ),
+    };
+    // One evaluation per (height, period, step, role): the proposer's is asked for twice.
+    if (this.#ownProofs.size >= 64) this.#ownProofs.clear();
+    this.#ownProofs.set(key, sel);
+    return sel;
   }
+
+  readonly #ownProofs = new Map<string, { proof: Uint8Array; j: number }>();
 
   #weights(v: Validator, role: SortitionRole | 'final') {
     const tau =
@@ -977,7 +1014,19 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
       block,
       data: decodeEngineData(block.header.engineData),
     });
-    this.#out.push({ kind: 'persist', key: `${BLOCK_KEY_PREFIX}${h}`, record: encodeBlock(block) });
+    const proposal = [...state.proposals.values()].flat().find((p) => blockId(p.msg.hash) === value);
+    if (proposal !== undefined)
+      this.#out.push({
+        kind: 'persist',
+        key: `${BLOCK_KEY_PREFIX}${h}`,
+        record: encodeRecord(TENTATIVE_BLOCK_RECORD, {
+          from: proposal.from,
+          period: proposal.msg.period,
+          signature: proposal.signature,
+          proof: proposal.msg.proof,
+          block: encodeBlock(block),
+        }),
+      });
     // On a new parent, votes at h + 1 start above any period voted there on the old one (the
     // double-sign guard would refuse them: one slot, other bytes).
     this.#enterHeight(h + 1, (this.#votedPeriod.get(h + 1) ?? -1) + 1);

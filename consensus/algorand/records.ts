@@ -92,3 +92,34 @@ export const POSITION_RECORD: RecordSchema<Position> = {
     };
   },
 };
+
+/**
+ * A tentative block with the signed proposal that carried it (`block/<height>`): after a restart
+ * the node stands on the block again and can still relay the proposal to a node that needs it
+ * (one that adopted the block from its votes but never received it).
+ */
+export interface TentativeBlockRecord {
+  readonly from: number;
+  readonly period: number;
+  readonly signature: Uint8Array;
+  readonly proof: Uint8Array;
+  readonly block: Uint8Array;
+}
+
+export const TENTATIVE_BLOCK_RECORD: RecordSchema<TentativeBlockRecord> = {
+  name: 'algorand tentative block record',
+  version: 1,
+  maxBytes: 10 * 1024 * 1024,
+  encode: (r) => [r.from, r.period, r.signature, r.proof, r.block],
+  decode: (f) => {
+    if (f.length !== 5)
+      throw new DecodeError('MALFORMED', `algorand tentative block record: ${f.length} fields`);
+    return {
+      from: asSafeUint(f[0], 'from'),
+      period: asSafeUint(f[1], 'period'),
+      signature: asBytes(f[2], 'signature', { length: 64 }),
+      proof: asBytes(f[3], 'proof', { length: 80 }),
+      block: asBytes(f[4], 'block'),
+    };
+  },
+};

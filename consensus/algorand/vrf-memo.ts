@@ -21,3 +21,18 @@ export function verifyVrf(publicKey: Uint8Array, proof: Uint8Array, alpha: Uint8
   memo.set(key, output);
   return output;
 }
+
+/**
+ * Records what this process's own prover just produced: a proof made by `vrf.prove` verifies, to
+ * the output `vrf.proofToHash` gives. Every receiver of one's own vote — in the simulator, every
+ * node — then finds it here instead of verifying it again.
+ */
+export function rememberOwnVrf(
+  publicKey: Uint8Array,
+  proof: Uint8Array,
+  alpha: Uint8Array,
+  output: Uint8Array,
+): void {
+  if (memo.size >= MAX_ENTRIES) memo.clear();
+  memo.set(`${toHex(publicKey)}${toHex(proof)}${toHex(sha256(alpha))}`, output);
+}

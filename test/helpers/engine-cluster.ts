@@ -42,6 +42,7 @@ import { bls } from '../../crypto/bls/index.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
+import { vrf } from '../../crypto/vrf.ts';
 import { addressFromPublicKey } from '../../ledger/address.ts';
 import { type Block, type BlockHeader, headerHash, txRoot, ZERO_HASH } from '../../ledger/block.ts';
 import { type CommitCertificate, type TrustAnchor, verifyCertificate } from '../../ledger/certificate.ts';
@@ -107,7 +108,11 @@ type Event = { at: number; seq: number; run: () => void };
 const CHAIN_ID = 'cluster';
 const keyCache = new Map<
   number,
-  { bls: ReturnType<typeof bls.keygen>; ed: ReturnType<typeof ed25519.keygen> }
+  {
+    bls: ReturnType<typeof bls.keygen>;
+    ed: ReturnType<typeof ed25519.keygen>;
+    vrf: { secretKey: Uint8Array; publicKey: Uint8Array };
+  }
 >();
 function keys(i: number) {
   let k = keyCache.get(i);
@@ -115,6 +120,10 @@ function keys(i: number) {
     k = {
       bls: bls.keygen(sha256(utf8(`cluster-bls-${i}`))),
       ed: ed25519.keygen(sha256(utf8(`cluster-ed-${i}`))),
+      vrf: (() => {
+        const secretKey = sha256(utf8(`cluster-vrf-${i}`));
+        return { secretKey, publicKey: vrf.publicKeyFromSecret(secretKey) };
+      })(),
     };
     keyCache.set(i, k);
   }
@@ -177,6 +186,7 @@ export class EngineCluster<M> {
           blsPop: new Uint8Array(96),
           peerId: peerIdFromEd25519(k.ed.publicKey),
           power: o.powers?.[i] ?? 1,
+          ...(o.engine.requiresVrfKeys === true ? { vrfPublicKey: k.vrf.publicKey } : {}),
         };
       }),
     );
@@ -199,6 +209,7 @@ export class EngineCluster<M> {
     this.trust = {
       chainId: CHAIN_ID,
       validators: this.validators,
+      engineParams: this.engineParams,
       ...(this.threshold === undefined ? {} : { thresholdGroupPublicKey: this.threshold.groupPublicKey }),
     };
     this.genesis = {
@@ -256,6 +267,9 @@ export class EngineCluster<M> {
       rng: new SeededRng(start === 1 ? `cluster-${i}` : `cluster-${i}/start-${start}`),
       signer: {
         blsSign: (m) => bls.sign(secret, m),
+        ...(this.module.requiresVrfKeys === true
+          ? { vrfProve: (alpha: Uint8Array) => vrf.prove(keys(i).vrf.secretKey, alpha) }
+          : {}),
         ...(share === undefined
           ? {}
           : { blsShareSign: (m: Uint8Array) => bls.threshold.signShare(share, m) }),

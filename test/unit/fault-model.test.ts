@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BYZANTINE_FAULTS, CRASH_FAULTS, tolerates } from '../../consensus/fault-model.ts';
 import { ALGORAND_FAULTS } from '../../consensus/algorand/index.ts';
+import { BYZANTINE_FAULTS, CRASH_FAULTS, tolerates } from '../../consensus/fault-model.ts';
 import { ENGINES } from '../../consensus/registry.ts';
 import { makeTestChain } from '../helpers/chain.ts';
 

@@ -1,0 +1,6 @@
+/** Algorand BA* under the simulator: seeds 26–50 of the standard suite (see algorand.sim.test.ts). */
+import { algorand } from '../../consensus/algorand/index.ts';
+import type { EngineModule } from '../../consensus/types.ts';
+import { engineSimSuite } from './sweep.ts';
+
+engineSimSuite(algorand as EngineModule<unknown>, 25, { from: 26, controls: false });
