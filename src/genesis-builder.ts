@@ -101,12 +101,17 @@ export function nodeHome(out: string, index: number): string {
  * Checks an engine name and its parameters against this build's registry (what `verity start`
  * will require). Throws GenesisBuildError INVALID_OPTIONS.
  */
-export function checkEngine(name: string, params: EngineParams = {}, validators?: ValidatorSet): void {
+/** Checks an engine and its parameters; returns them parsed (defaults filled, and what the engine adds). */
+export function checkEngine(
+  name: string,
+  params: EngineParams = {},
+  validators?: ValidatorSet,
+): Record<string, string | number | boolean> {
   const engine = typeof name === 'string' ? getEngine(name) : undefined;
   if (engine === undefined)
     throw invalid(`unknown engine "${String(name)}" (known: ${engineNames().join(', ')})`);
   try {
-    engine.parseParams(params, validators);
+    return engine.parseParams(params, validators);
   } catch (e) {
     throw invalid(e instanceof Error ? e.message : `invalid parameters for engine ${name}`);
   }

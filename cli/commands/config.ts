@@ -37,6 +37,8 @@ export interface HomeCheck {
   readonly chainId?: string;
   readonly engine?: string;
   readonly validators?: number;
+  /** The fault bound the engine states for this genesis (Algorand: full or sampled committees). */
+  readonly bound?: string;
   readonly moniker?: string;
   readonly listen?: { readonly p2p: string; readonly rpc: string };
   readonly peers?: number;
@@ -301,7 +303,12 @@ export async function checkHome(home: string, opts: { passphrase?: string } = {}
     problems,
     ...(genesis === undefined
       ? {}
-      : { chainId: genesis.chainId, engine: genesis.engine.name, validators: genesis.validators.size }),
+      : {
+          chainId: genesis.chainId,
+          engine: genesis.engine.name,
+          validators: genesis.validators.size,
+          ...(await engineBound(genesis)),
+        }),
     ...(config === undefined
       ? {}
       : {
@@ -316,6 +323,13 @@ export async function checkHome(home: string, opts: { passphrase?: string } = {}
   };
 }
 
+/** What the engine says of the bound this genesis gets, when it says something. */
+async function engineBound(genesis: Genesis): Promise<{ bound?: string }> {
+  const { checkEngine } = await import('../../src/genesis-builder.ts');
+  const bound = checkEngine(genesis.engine.name, genesis.engine.params, genesis.validators).bound;
+  return typeof bound === 'string' ? { bound } : {};
+}
+
 function describe(r: HomeCheck): string {
   const head = r.ok
     ? `config OK: ${r.path}`
@@ -327,6 +341,7 @@ function describe(r: HomeCheck): string {
     summary.push(
       `chain:   ${r.chainId} (${r.engine}, ${r.validators} validator${r.validators === 1 ? '' : 's'})`,
     );
+  if (r.bound !== undefined) summary.push(`bound:   ${r.bound}`);
   if (r.role !== undefined)
     summary.push(
       `role:    ${r.validator === undefined ? 'full node (no validator key of this genesis)' : `validator ${r.validator.index} (${r.validator.name})`}`,

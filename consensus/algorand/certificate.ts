@@ -61,7 +61,7 @@ export const ALGORAND_CERT_KIND = 'algorand-final';
 export const ALGORAND_CERT_MAX_VOTES = 10_000;
 
 export const ALGORAND_CERT_GUARANTEE =
-  'Algorand BA* final certificate: members of the FINAL-step committee, drawn by VRF sortition from the genesis stake table, signed the block with total selected weight above T_final·τ_final (a tentative block is certified through a final descendant, with an ancestry proof). ' +
+  'Byzantine-fault certificate from a sortition committee (Algorand BA* FINAL step): members of the FINAL-step committee, drawn by VRF sortition from the genesis stake table, signed the block with total selected weight above T_final·τ_final (a tentative block is certified through a final descendant, with an ancestry proof). ' +
   'When τ_final ≥ the total stake the committee is every validator and this is a classic voting certificate: safe while the faulty power stays below (2·T_final − 1) of the total. ' +
   'Otherwise the committee is a sample, and the certificate is safe with overwhelming probability only under the paper’s assumption of more than 80% honest stake. ' +
   'The committee seed is the one the block header names: nodes that follow the chain check it block by block, an offline verifier takes it as stated — in sampled mode a forged seed could be ground to pick a faulty committee; in full-committee mode the seed does not change who is selected.';
