@@ -417,7 +417,7 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
         : { step: resume.phase === 'binary' ? `binary-${resume.b}` : resume.phase }),
     });
     if (resume !== undefined && this.#resume(resume)) return;
-    this.#arm('proposal', this.#p.proposalWaitMs, STEP_PROPOSAL);
+    this.#arm('proposal', this.#grown(this.#p.proposalWaitMs), STEP_PROPOSAL);
     if (this.#maySign() && this.#proposedPeriod !== period) {
       const mine = this.#selfSortition('proposer', STEP_PROPOSAL);
       if (mine !== undefined && mine.j > 0) this.#build();
@@ -467,12 +467,17 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
   }
 
   /**
-   * λ_step, growing by a quarter per period (capped at 3×): a height whose periods keep failing is
-   * one whose messages take longer than λ_step, and a longer step lets them arrive (partial
-   * synchrony, as Tendermint's growing round timeouts).
+   * λ_step and λ_proposal grow by half per period (capped at 9×): a height whose periods keep
+   * failing is one whose messages take longer than the waits, and longer waits let them arrive —
+   * partial synchrony, as Tendermint's growing round timeouts. (Fixed waits left a height empty
+   * for a whole minute of slow links in the simulator.)
    */
   #stepMs(): number {
-    return linearTimeout(this.#p.stepMs, this.#p.stepMs / 4, Math.min(this.#period, 8));
+    return this.#grown(this.#p.stepMs);
+  }
+
+  #grown(ms: number): number {
+    return linearTimeout(ms, ms / 2, Math.min(this.#period, 16));
   }
 
   #maySign(): boolean {
@@ -541,15 +546,19 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
   }
 
   /** This node's sortition for a step of the current period (undefined without a VRF key). */
-  #selfSortition(role: SortitionRole, step: number): { proof: Uint8Array; j: number } | undefined {
+  #selfSortition(
+    role: SortitionRole,
+    step: number,
+    period = this.#period,
+  ): { proof: Uint8Array; j: number } | undefined {
     const prove = this.#ctx.signer.vrfProve;
     const me = this.#selfValidator();
     if (prove === undefined || me === undefined) return undefined;
-    const key = `${this.#height}/${this.#period}/${step}/${role}`;
+    const key = `${this.#height}/${period}/${step}/${role}`;
     const known = this.#ownProofs.get(key);
     if (known !== undefined) return known;
     const state = this.#stateOf(this.#height);
-    const alpha = sortitionAlphaFor(state, this.#period, step, role);
+    const alpha = sortitionAlphaFor(state, period, step, role);
     const proof = prove(alpha);
     const output = vrf.proofToHash(proof);
     if (me.vrfPublicKey !== undefined) rememberOwnVrf(me.vrfPublicKey, proof, alpha, output);
@@ -592,7 +601,8 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
     if (state === undefined) return;
     if (msg.height === this.#height) {
       if (msg.period > this.#period + MAX_PERIODS_AHEAD) return;
-      if (msg.period > this.#period && this.#catchUp(from, msg.period)) return;
+      // A node waiting for the block it returned has left the height: no new period there.
+      if (msg.period > this.#period && this.#phase !== 'waiting' && this.#catchUp(from, msg.period)) return;
     }
     if (msg.type === 'proposal') this.#onProposal(state, from, msg, signature);
     else this.#onVote(state, from, msg, signature);
@@ -649,8 +659,15 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
       });
       return;
     }
-    held.push({ msg, signature, from, priority: priority(sel.output, sel.j) });
+    const mine: HeldProposal = { msg, signature, from, priority: priority(sel.output, sel.j) };
+    const best = held.every((p) => comparePriority(mine.priority, p.priority) > 0);
+    held.push(mine);
     state.proposals.set(msg.period, held);
+    // Gossip of the highest-priority block seen (§6): relayed on arrival, so that one lost copy
+    // does not leave nodes choosing different blocks (Reduction would then end in the empty
+    // outcome); lower ones are not passed on.
+    if (best && from !== this.#ctx.self && state.height === this.#height && msg.period === this.#period)
+      this.#out.push({ kind: 'relay', from, msg, signature });
     const id = blockId(msg.hash);
     state.blocks.set(id, msg.block);
     if (!this.#validity.has(id)) {
@@ -733,7 +750,13 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
     if (!r.added) return;
     this.#checkJustifications(state.height);
     if (state.height !== this.#height) return;
-    if (msg.period === this.#period && msg.step > this.#currentStep() && msg.step < STEP_FINAL)
+    // Not once the period returned (waiting for its block): it is left, FINAL maybe voted.
+    if (
+      this.#phase !== 'waiting' &&
+      msg.period === this.#period &&
+      msg.step > this.#currentStep() &&
+      msg.step < STEP_FINAL
+    )
       this.#stepCatchUp(from, msg.step);
     this.#progress();
   }
@@ -836,7 +859,12 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
           }
         }
         this.#proposalWaitOver = false;
-        this.#enterStep('reduction-1', STEP_REDUCTION_ONE, choice, this.#p.blockWaitMs + this.#stepMs());
+        this.#enterStep(
+          'reduction-1',
+          STEP_REDUCTION_ONE,
+          choice,
+          this.#grown(this.#p.blockWaitMs) + this.#stepMs(),
+        );
         return true;
       }
       case 'reduction-1': {
@@ -997,6 +1025,22 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
     this.#waitingFor = undefined;
     this.#out.push({ kind: 'cancel-timer', timer: 'step' });
     const just = state.justified;
+    // Leaving the height on a block whose BinaryBA* first step passed (seen late: a timeout, a
+    // relay): FINAL, as if it had returned there. Safety asks only that a FINAL voter leave the
+    // height for good, which it does now (see the header); finality no longer needs every node
+    // to have seen that step in time.
+    if (
+      !finalVoted &&
+      h === this.#height &&
+      just?.final !== true &&
+      this.#passed(state, period, binaryStepIndex(1)) === value
+    ) {
+      const vote = this.#vote(STEP_FINAL, value, period);
+      if (vote !== undefined) {
+        finalVoted = true;
+        this.#leavingVotes = [...this.#leavingVotes.filter((m) => m.height === h), vote];
+      }
+    }
     this.#note('debug', 'tentative', {
       height: h,
       period,
@@ -1158,16 +1202,16 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
 
   // -- voting, persistence, gossip --------------------------------------------------------------
 
-  #vote(step: number, value: Value): void {
-    if (!this.#maySign()) return;
-    const key = `${this.#period}/${step}`;
-    if (this.#ownVotes.has(key)) return;
-    const sel = this.#selfSortition('committee', step);
-    if (sel === undefined || sel.j === 0) return;
+  #vote(step: number, value: Value, period = this.#period): AlgorandVote | undefined {
+    if (!this.#maySign()) return undefined;
+    const key = `${period}/${step}`;
+    if (this.#ownVotes.has(key)) return undefined;
+    const sel = this.#selfSortition('committee', step, period);
+    if (sel === undefined || sel.j === 0) return undefined;
     const msg: AlgorandVote = {
       type: 'vote',
       height: this.#height,
-      period: this.#period,
+      period,
       step,
       parent: this.#stateOf(this.#height).parent.hash,
       value: value === EMPTY ? new Uint8Array(0) : hashOfBlockId(value),
@@ -1175,8 +1219,9 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
     };
     this.#ownVotes.set(key, msg);
     this.#dirty = true;
-    this.#votedPeriod.set(this.#height, Math.max(this.#period, this.#votedPeriod.get(this.#height) ?? 0));
+    this.#votedPeriod.set(this.#height, Math.max(period, this.#votedPeriod.get(this.#height) ?? 0));
     this.#out.push({ kind: 'broadcast', msg });
+    return msg;
   }
 
   /** Writes the position (once per step, before its messages leave: see records.ts). */

@@ -5,6 +5,7 @@
  */
 import { algorand } from '../../consensus/algorand/index.ts';
 import type { EngineModule } from '../../consensus/types.ts';
+import { MIN_HEIGHT } from './algorand-min-height.ts';
 import { engineSimSuite } from './sweep.ts';
 
-engineSimSuite(algorand as EngineModule<unknown>, 25);
+engineSimSuite(algorand as EngineModule<unknown>, 25, { minHeight: MIN_HEIGHT });
