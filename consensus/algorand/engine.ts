@@ -1261,32 +1261,50 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
    * deciding that height adopts it from them).
    */
   #rebroadcast(): void {
-    for (const msg of [...this.#ownVotes.values(), ...this.#leavingVotes])
-      if (msg.period >= this.#period - 1 || msg.height < this.#height)
-        this.#out.push({ kind: 'broadcast', msg });
-    const state = this.#states.get(this.#height);
-    const best = [...(state?.proposals.get(this.#period) ?? [])].sort((a, b) =>
-      comparePriority(b.priority, a.priority),
-    )[0];
-    if (best !== undefined)
-      this.#out.push({ kind: 'relay', from: best.from, msg: best.msg, signature: best.signature });
-    // The tentative chain, from the bottom: a node still deciding one of its heights adopts each
-    // block from the votes that justify it, and climbs (the messages above are buffered).
+    // Own votes of the step this node is in and the one before (a peer one step behind needs
+    // them to pass its step), with those it cast leaving the last height; everything it voted in
+    // this period and the previous one, and the best proposal, only while stalled — in the same
+    // height and period as at the last tick (steps moved by timeouts are not progress). At n = 32
+    // re-sending every own vote every tick was most of the traffic.
+    const mark = `${this.#height}/${this.#period}`;
+    const stalled = mark === this.#lastMark;
+    this.#lastMark = mark;
+    const step = this.#currentStep();
+    for (const msg of this.#ownVotes.values()) {
+      const recent = msg.period === this.#period && msg.step >= step - 1 && msg.step <= step;
+      if (recent || (stalled && msg.period >= this.#period - 1)) this.#out.push({ kind: 'broadcast', msg });
+    }
+    for (const msg of this.#leavingVotes) this.#out.push({ kind: 'broadcast', msg });
+    if (stalled) {
+      const state = this.#states.get(this.#height);
+      const best = [...(state?.proposals.get(this.#period) ?? [])].sort((x, y) =>
+        comparePriority(y.priority, x.priority),
+      )[0];
+      if (best !== undefined)
+        this.#out.push({ kind: 'relay', from: best.from, msg: best.msg, signature: best.signature });
+    }
+    // The tentative chain, from the bottom, whether stalled or not (a node behind needs it while
+    // this one moves on tentatively): the votes of the step that justifies each block — a node
+    // still deciding that height adopts it and climbs, the messages above being buffered — and its
+    // FINAL votes so far, with the signed proposal.
     for (const t of this.#tentative.slice(0, MAX_HEIGHTS_AHEAD)) {
       const tState = this.#states.get(t.height);
       const just = tState?.justified;
       if (tState === undefined || just === undefined) continue;
-      for (const [key, set] of tState.votes) {
-        if (!key.startsWith(`${just.period}/`)) continue;
-        // This node's own votes among them too: they left with the height's own votes.
-        for (const v of set.votesFor(just.value))
+      const keys = [`${just.period}/${STEP_FINAL}`];
+      if (!just.final) keys.push(`${just.period}/${binaryStepIndex(just.b)}`);
+      // This node's own votes among them too: they left with the height's own votes.
+      for (const key of keys)
+        for (const v of tState.votes.get(key)?.votesFor(just.value) ?? [])
           this.#out.push({ kind: 'relay', from: v.validator, msg: v.vote.msg, signature: v.vote.signature });
-      }
       const prop = (tState.proposals.get(just.period) ?? []).find((p) => blockId(p.msg.hash) === just.value);
       if (prop !== undefined)
         this.#out.push({ kind: 'relay', from: prop.from, msg: prop.msg, signature: prop.signature });
     }
   }
+
+  /** Where the node stood at the last re-broadcast tick (see #rebroadcast). */
+  #lastMark = '';
 
   #note(level: 'debug' | 'info' | 'warn', message: string, fields: Record<string, unknown>): void {
     this.#out.push({ kind: 'log', level, message, fields });

@@ -33,7 +33,10 @@ export interface AlgorandParams {
   readonly thresholdFinal: number;
   /** R: sortition seeds are refreshed every R heights (seed.ts lookBackRound). */
   readonly seedRefresh: number;
-  /** Re-broadcast own votes of the current and previous step at this interval while stalled. */
+  /**
+   * Every tick: re-send own votes of this period and the previous one while stalled (the node did
+   * not move since the last tick), and relay what justifies the tentative blocks below.
+   */
   readonly rebroadcastMs: number;
 }
 
