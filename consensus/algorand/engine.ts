@@ -399,6 +399,7 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
   #startPeriod(period: number, resume?: Position): void {
     for (const p of [...this.#periodSenders.keys()]) if (p <= period) this.#periodSenders.delete(p);
     this.#stepSenders.clear();
+    this.#latestBinaryStep.clear();
     if (period > this.#period && this.#phase !== 'waiting') this.#periodsAbandoned += period - this.#period;
     this.#period = period;
     this.#phase = 'propose';
@@ -750,6 +751,8 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
     if (!r.added) return;
     this.#checkJustifications(state.height);
     if (state.height !== this.#height) return;
+    if (msg.period === this.#period && msg.step >= binaryStepIndex(1) && msg.step < STEP_FINAL)
+      this.#latestBinaryStep.set(from, Math.max(msg.step, this.#latestBinaryStep.get(from) ?? 0));
     // Not once the period returned (waiting for its block): it is left, FINAL maybe voted.
     if (
       this.#phase !== 'waiting' &&
@@ -911,6 +914,16 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
   /** CountVotes returned TIMEOUT for the current step. */
   #stepTimedOut(): void {
     const state = this.#stateOf(this.#height);
+    // Never run ahead alone: a BinaryBA* step does not time out while validators are seen behind
+    // it (their latest vote of this period is at an earlier step) and no more than 1/3 of the
+    // power has voted in it — the others reach it instead. The paper's steps start together on
+    // synchronized clocks; here a node that restarted or caught up can be steps ahead, and one that
+    // kept timing out alone stayed ahead for the rest of the period, each side short of a quorum
+    // (long sweep seed 100015). With nobody seen behind (votes lost), the step times out as usual.
+    if (this.#phase === 'binary' && this.#aloneAhead(state)) {
+      this.#arm('step', this.#stepMs(), this.#currentStep());
+      return;
+    }
     switch (this.#phase) {
       case 'reduction-1':
         // Reduction step 2 re-gossips the popular hash, or the empty outcome.
@@ -941,6 +954,15 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
         return;
     }
     this.#progress();
+  }
+
+  #aloneAhead(state: HeightState): boolean {
+    const step = this.#currentStep();
+    const here = state.votes.get(`${this.#period}/${step}`)?.totalPower ?? 0;
+    if (here >= this.#validators.oneHonestPower) return false;
+    for (const [validator, latest] of this.#latestBinaryStep)
+      if (validator !== this.#ctx.self && latest < step) return true;
+    return false;
   }
 
   /** A value passed BinaryBA* step b (Algorithm 8's three cases). */
@@ -1082,6 +1104,8 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
   readonly #votedPeriod = new Map<number, number>();
   /** The position changed in this step: persisted once at its end, before its messages leave. */
   #dirty = false;
+  /** Each validator's latest BinaryBA* step seen in the period being run (see #aloneAhead). */
+  readonly #latestBinaryStep = new Map<number, number>();
   /** Who voted in BinaryBA* steps above the current one, in the period being run. */
   readonly #stepSenders = new Map<number, Set<number>>();
   /** Who spoke in periods above the current one, at the height being decided. */
