@@ -468,7 +468,7 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
   }
 
   /**
-   * λ_step and λ_proposal grow by half per period (capped at 9×): a height whose periods keep
+   * λ_step and λ_proposal grow by a quarter per period (capped at 3×): a height whose periods keep
    * failing is one whose messages take longer than the waits, and longer waits let them arrive —
    * partial synchrony, as Tendermint's growing round timeouts. (Fixed waits left a height empty
    * for a whole minute of slow links in the simulator.)
@@ -478,7 +478,7 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
   }
 
   #grown(ms: number): number {
-    return linearTimeout(ms, ms / 2, Math.min(this.#period, 16));
+    return linearTimeout(ms, ms / 4, Math.min(this.#period, 8));
   }
 
   #maySign(): boolean {
@@ -753,6 +753,7 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
     if (state.height !== this.#height) return;
     if (msg.period === this.#period && msg.step >= binaryStepIndex(1) && msg.step < STEP_FINAL)
       this.#latestBinaryStep.set(from, Math.max(msg.step, this.#latestBinaryStep.get(from) ?? 0));
+    if (this.#emptyReturnedPast(state, msg)) return;
     // Not once the period returned (waiting for its block): it is left, FINAL maybe voted.
     if (
       this.#phase !== 'waiting' &&
@@ -954,6 +955,26 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
         return;
     }
     this.#progress();
+  }
+
+  /**
+   * The empty outcome passed a step b ≡ 2 (mod 3) of this period that this node's own BinaryBA*
+   * has gone past (its votes came late): the period returned empty for those who saw it, so end
+   * it here too rather than run its remaining steps short of them. Ending a period casts no
+   * FINAL vote: always safe. Whether it did.
+   */
+  #emptyReturnedPast(state: HeightState, msg: AlgorandVote): boolean {
+    if (msg.period !== this.#period || msg.value.length !== 0 || this.#phase === 'waiting') return false;
+    const b = msg.step - 2;
+    if (msg.step >= STEP_FINAL || b < 1 || b % 3 !== 2 || this.#willCount(b)) return false;
+    if (this.#passed(state, this.#period, msg.step) !== EMPTY) return false;
+    this.#note('debug', 'the empty outcome passed a step already left: the period ends', {
+      height: this.#height,
+      period: this.#period,
+      step: b,
+    });
+    this.#nextPeriod();
+    return true;
   }
 
   #aloneAhead(state: HeightState): boolean {
