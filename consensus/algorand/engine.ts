@@ -634,30 +634,12 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
     if (v?.vrfPublicKey === undefined) return;
     const why = this.#proposalViolation(state, v, msg);
     if (why !== undefined) {
-      this.#out.push({
-        kind: 'evidence',
-        evidence: {
-          type: 'invalid-message',
-          validator: from,
-          height: msg.height,
-          round: msg.period,
-          detail: why,
-        },
-      });
+      this.#invalid(from, msg, why);
       return;
     }
     const sel = this.#verifiedSelection(state, v, msg.period, STEP_PROPOSAL, 'proposer', msg.proof);
     if (sel === undefined || sel.j === 0) {
-      this.#out.push({
-        kind: 'evidence',
-        evidence: {
-          type: 'invalid-message',
-          validator: from,
-          height: msg.height,
-          round: msg.period,
-          detail: 'a proposal without a proposer selection',
-        },
-      });
+      this.#invalid(from, msg, 'a proposal without a proposer selection');
       return;
     }
     const mine: HeldProposal = { msg, signature, from, priority: priority(sel.output, sel.j) };
@@ -676,6 +658,14 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
       this.#out.push({ kind: 'execute', block: msg.block, hash: msg.hash });
     }
     this.#progress();
+  }
+
+  /** A validly signed message that breaks a rule: evidence against its signer. */
+  #invalid(from: number, msg: AlgorandMessage, detail: string): void {
+    this.#out.push({
+      kind: 'evidence',
+      evidence: { type: 'invalid-message', validator: from, height: msg.height, round: msg.period, detail },
+    });
   }
 
   /** Why a proposal's block cannot be this height's at this period: its engine data, checked. */
@@ -736,16 +726,7 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
       return sel.j;
     });
     if (r.invalid) {
-      this.#out.push({
-        kind: 'evidence',
-        evidence: {
-          type: 'invalid-message',
-          validator: from,
-          height: msg.height,
-          round: msg.period,
-          detail: `a ${stepName(msg.step)} vote without a committee selection`,
-        },
-      });
+      this.#invalid(from, msg, `a ${stepName(msg.step)} vote without a committee selection`);
       return;
     }
     if (!r.added) return;
