@@ -21,7 +21,9 @@ import {
   waitUntilRunning,
 } from './helpers.ts';
 
-const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raft,multipaxos,algorand').split(',');
+const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raft,multipaxos,algorand').split(
+  ',',
+);
 
 for (const [slot, engine] of ENGINES.entries())
   describe(`e2e crash and recovery (${engine})`, () => {

@@ -334,7 +334,13 @@ describe('Algorand BA*: exit paths of BinaryBA*', () => {
     const all = ALL.map((i) => selection(first, i));
     // Pairs only: with a single voter delivered, the others are seen behind (their step-2 votes)
     // and a node does not time out a step alone (#aloneAhead) — it would wait, not toss the coin.
-    const subsets = [[0, 2], [0, 3], [1, 2], [1, 3], [2, 3]];
+    const subsets = [
+      [0, 2],
+      [0, 3],
+      [1, 2],
+      [1, 3],
+      [2, 3],
+    ];
     const flip = subsets.find((set) => commonCoin(set.map((i) => all[i] as (typeof all)[number])) !== coin);
     expect(flip).toBeDefined();
     expect(check(scenario(flip as number[]), flip as number[])).toBe(1 - coin);
