@@ -11,6 +11,8 @@ import {
   queryStatus,
   queryTx,
   queryTxs,
+  queryValidator,
+  queryValidators,
   txBroadcast,
   txSend,
 } from './commands/client.ts';
@@ -47,6 +49,8 @@ export const COMMANDS: readonly Command[] = [
   queryTxs,
   queryAccount,
   queryRecord,
+  queryValidators,
+  queryValidator,
   events,
   proofTx,
   proofAccount,

@@ -37,7 +37,8 @@ import {
   receiptToJson,
 } from './receipt.ts';
 import { accountKey, decodeAccount, decodeRecord, recordKey } from './state.ts';
-import { DEFAULT_MAX_TX_BYTES, decodeTransaction, type Operation, verifyTransaction } from './tx.ts';
+import { DEFAULT_MAX_TX_BYTES, decodeTransaction, verifyTransaction } from './tx.ts';
+import { operationToJson } from './tx-json.ts';
 
 export const BUNDLE_VERSION = 1;
 const MAX_PROOF_NODES = 128;
@@ -277,32 +278,6 @@ function parseReceipt(v: unknown): Receipt {
   return receiptFromNumber(idx);
 }
 
-/** The operation in JSON form: what the transaction did, as the verifier decoded it. */
-function opJson(op: Operation): Record<string, unknown> {
-  switch (op.type) {
-    case 'transfer':
-      return { type: op.type, to: formatAddress(op.to), amount: op.amount.toString() };
-    case 'put':
-      return {
-        type: op.type,
-        key: textOrHex(op.key),
-        value: Buffer.from(op.value).toString('utf8'),
-        valueHex: toHex(op.value),
-      };
-    default:
-      return { type: op.type, amount: op.amount.toString() };
-  }
-}
-
-/** UTF-8 text if the bytes are valid UTF-8, else `0x` + hex. */
-function textOrHex(bytes: Uint8Array): string {
-  try {
-    return fromUtf8(bytes);
-  } catch {
-    return `0x${toHex(bytes)}`;
-  }
-}
-
 function verifyTx(
   o: Record<string, unknown>,
   trust: TrustAnchor,
@@ -339,7 +314,7 @@ function verifyTx(
     id: toHex(etx.id),
     from: formatAddress(etx.from),
     nonce: etx.tx.nonce,
-    op: opJson(etx.tx.op),
+    op: operationToJson(etx.tx.op),
     height,
     logIndex,
     receipt: receiptToJson(receipt),

@@ -17,7 +17,7 @@
  * is a startup error, never ignored.
  */
 import { concatBytes, equalBytes, u32be, u64be, utf8 } from '../crypto/bytes.ts';
-import { onlyTyped, VerityError } from '../crypto/errors.ts';
+import { invariant, onlyTyped, VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
 import {
   type Block,
@@ -44,8 +44,10 @@ import { type KvOp, type KvStore, StagedKvStore, StorageError } from './kv.ts';
 import { TransparencyLog } from './log/index.ts';
 import { MerklePatriciaTrie } from './mpt/index.ts';
 import { encodeLogEntry, type Receipt, receiptCodeNumber, receiptFromNumber } from './receipt.ts';
+import { type EvidenceVerifier, validatorSetAt } from './staking/lifecycle.ts';
 import { applyBlock, LedgerState } from './state.ts';
 import { DEFAULT_MAX_TX_BYTES, decodeTransaction, type EncodedTransaction, verifyTransaction } from './tx.ts';
+import type { ValidatorSet } from './validators.ts';
 
 const P_BLOCK = utf8('b/');
 const P_HASH = utf8('h/');
@@ -110,6 +112,11 @@ export interface ChainOptions {
   readonly limits?: BlockLimits;
   /** Maximum transaction size accepted inside a block. */
   readonly maxTxBytes?: number;
+  /**
+   * How evidence transactions are judged (the engine's codec: consensus/evidence.ts). Required
+   * when genesis enables staking: every node must execute evidence alike.
+   */
+  readonly verifyEvidence?: EvidenceVerifier;
 }
 
 /** The accounts a transaction involves, for the account index: its sender, a transfer's recipient. */
@@ -173,6 +180,10 @@ export class ChainStore {
 
   /** Opens (or initialises from genesis) the chain in `base`, checking its integrity. */
   static async open(base: KvStore, genesis: Genesis, opts: ChainOptions): Promise<ChainStore> {
+    invariant(
+      genesis.staking === undefined || opts.verifyEvidence !== undefined,
+      'a chain with staking needs an evidence verifier (ChainOptions.verifyEvidence)',
+    );
     const staged = new StagedKvStore(base);
     const storedHead = await base.get(K_HEAD);
     if (storedHead === undefined) {
@@ -318,6 +329,20 @@ export class ChainStore {
     return this.#genesisHash;
   }
 
+  /**
+   * The validator set in force at block `height`, read from the state after `parent` (the block
+   * before it, committed or executed). Without staking it is the genesis set at every height.
+   */
+  async validatorsFor(height: number, parent?: ExecutedBlock): Promise<ValidatorSet> {
+    const staking = this.genesis.staking;
+    if (staking === undefined) return this.genesis.validators;
+    const state = parent?.state ?? (await this.stateAt());
+    const set = await validatorSetAt(state, height, staking);
+    if (set === undefined)
+      throw new ChainError('NOT_FOUND', `no validator set is known yet for block ${height}`, { height });
+    return set;
+  }
+
   /** A view of the state after block `height` (default: the head). */
   async stateAt(height = this.#head.height): Promise<LedgerState> {
     const header = height === this.#head.height ? this.#head : (await this.getBlock(height))?.header;
@@ -455,7 +480,12 @@ export class ChainStore {
       root: p.header.stateRoot,
     });
     const state = new LedgerState(trie);
-    const { stateRoot, receipts } = await applyBlock(state, txs);
+    const { stateRoot, receipts } = await applyBlock(state, txs, {
+      height,
+      ...(this.genesis.staking === undefined
+        ? {}
+        : { staking: this.genesis.staking, verifyEvidence: this.#opts.verifyEvidence }),
+    });
     await trie.commit(); // into the overlay: children read these nodes through it
     const entries = txs.map((etx, i) =>
       encodeLogEntry({ height, txId: etx.id, receipt: receipts[i] as Receipt }),
@@ -499,10 +529,11 @@ export class ChainStore {
     if (h.chainId !== this.genesis.chainId) reject(`wrong chain "${h.chainId}"`);
     if (h.height !== p.header.height + 1) reject(`expected height ${p.header.height + 1}`);
     if (!equalBytes(h.parentHash, p.hash)) reject('parent hash does not match its parent');
-    if (!equalBytes(h.validatorsHash, this.genesis.validators.hash)) reject('validatorsHash does not match');
+    const validators = await this.validatorsFor(h.height, opts.parent);
+    if (!equalBytes(h.validatorsHash, validators.hash)) reject('validatorsHash does not match');
     if (h.engine !== this.genesis.engine.name)
       reject(`engine "${h.engine}" is not "${this.genesis.engine.name}"`);
-    if (this.genesis.validators.byAddress(h.proposer) === undefined) reject('proposer is not a validator');
+    if (validators.byAddress(h.proposer) === undefined) reject('proposer is not a validator');
     const drift = opts.maxFutureDriftMs ?? 0;
     try {
       checkBlockTime(h.time, p.header.time, opts.nowMs ?? Number.MAX_SAFE_INTEGER, drift);
@@ -535,6 +566,7 @@ export class ChainStore {
   }): Promise<ExecutedBlock> {
     const p = this.#parentOf(args.parent);
     const height = p.header.height + 1;
+    const validators = await this.validatorsFor(height, args.parent);
     const exec = await this.#execute(args.txs, height, args.parent);
     const txBytes = args.txs.map((t) => t.bytes);
     const header: BlockHeader = {
@@ -549,7 +581,7 @@ export class ChainStore {
       stateRoot: exec.stateRoot,
       logSize: exec.logSize,
       logRoot: exec.logRoot,
-      validatorsHash: this.genesis.validators.hash,
+      validatorsHash: validators.hash,
       engine: this.genesis.engine.name,
       engineData: args.engineData,
     };

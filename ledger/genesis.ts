@@ -6,7 +6,8 @@
  *   "validators": [{ "name", "publicKey", "blsPublicKey", "blsPop", "peerId", "power", "vrfPublicKey"? }],
  *   "threshold"?: { "threshold": t, "groupPublicKey", "commitments": [...], "sharePublicKeys": [...] },
  *   "accounts": [{ "address": "verity1…", "balance": "<decimal>" }],
- *   "records": [{ "key": "<utf8>", "value": "<utf8>", "owner": "verity1…" }] }
+ *   "records": [{ "key": "<utf8>", "value": "<utf8>", "owner": "verity1…" }],
+ *   "staking"?: { … } }   validator sets that change by stake (ledger/staking/config.ts)
  *
  * Parsing validates everything: key lengths, each BLS proof of possession (no rogue keys), that
  * each peer id is the libp2p id of the validator's ed25519 key, balances, duplicates, supply cap.
@@ -22,6 +23,8 @@ import type { TrustAnchor } from './certificate.ts';
 import type { KvStore } from './kv.ts';
 import { emptyRoot } from './log/index.ts';
 import { MerklePatriciaTrie } from './mpt/index.ts';
+import { parseStakingConfig, type StakingConfig, stakingConfigToJson } from './staking/config.ts';
+import { writeGenesisStaking } from './staking/lifecycle.ts';
 import { LedgerState } from './state.ts';
 import { MAX_AMOUNT, MAX_CHAIN_ID_LENGTH, MAX_RECORD_KEY_LENGTH, MAX_RECORD_VALUE_LENGTH } from './tx.ts';
 import { peerIdFromEd25519, type ValidatorInfo, ValidatorSet } from './validators.ts';
@@ -50,6 +53,8 @@ export interface Genesis {
     readonly value: Uint8Array;
     readonly owner: Uint8Array;
   }>;
+  /** Absent: the genesis set for ever. */
+  readonly staking?: StakingConfig;
 }
 
 export class GenesisError extends VerityError<'GENESIS_INVALID'> {}
@@ -227,6 +232,27 @@ export function parseGenesis(json: unknown): Genesis {
     return { key, value, owner };
   });
 
+  let staking: StakingConfig | undefined;
+  if (g.staking !== undefined) {
+    staking = parseStakingConfig(g.staking, bad);
+    const stakeSupply = validators.validators.reduce(
+      (sum, v) => sum + BigInt(v.power) * (staking as StakingConfig).powerUnit,
+      0n,
+    );
+    if (supply + stakeSupply > MAX_AMOUNT)
+      throw bad(
+        'staking.powerUnit',
+        "the genesis validators' stake (power × powerUnit) takes the supply past 2^128-1",
+      );
+    // A threshold key is dealt to the genesis validators once; a set that changes would leave
+    // new validators without shares and departed ones holding theirs.
+    if (threshold !== undefined)
+      throw bad(
+        'staking',
+        'a changing validator set cannot keep a threshold key dealt at genesis: use aggregate quorum certificates (remove "threshold") or remove "staking"',
+      );
+  }
+
   return {
     chainId,
     genesisTime,
@@ -235,6 +261,7 @@ export function parseGenesis(json: unknown): Genesis {
     ...(threshold === undefined ? {} : { threshold }),
     accounts,
     records,
+    ...(staking === undefined ? {} : { staking }),
   };
 }
 
@@ -269,6 +296,7 @@ export function genesisToJson(g: Genesis): Record<string, unknown> {
       value: Buffer.from(r.value).toString('utf8'),
       owner: formatAddress(r.owner),
     })),
+    ...(g.staking === undefined ? {} : { staking: stakingConfigToJson(g.staking) }),
   };
 }
 
@@ -299,6 +327,7 @@ export async function buildGenesisState(g: Genesis, trie: MerklePatriciaTrie): P
   const state = new LedgerState(trie);
   for (const a of g.accounts) await state.setAccount(a.address, { nonce: 0, balance: a.balance, stake: 0n });
   for (const r of g.records) await state.setRecord(r.key, { owner: r.owner, value: r.value });
+  if (g.staking !== undefined) await writeGenesisStaking(state, g.validators.validators, g.staking);
   await state.flush();
   return state;
 }

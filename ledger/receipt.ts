@@ -14,6 +14,22 @@ export const RECEIPT_CODES = [
   'INSUFFICIENT_STAKE',
   'RECORD_OWNED_BY_OTHER',
   'BALANCE_OVERFLOW',
+  // Staking (ledger/staking): the validator lifecycle and slashing.
+  'STAKING_DISABLED',
+  'NOT_PERMITTED',
+  'NOT_A_VALIDATOR',
+  'ALREADY_REGISTERED',
+  'INVALID_VALIDATOR_KEY',
+  'DUPLICATE_VALIDATOR_KEY',
+  'REGISTRY_FULL',
+  'TOO_MANY_UNBONDINGS',
+  'VALIDATOR_TOMBSTONED',
+  'NOT_JAILED',
+  'STILL_JAILED',
+  'EVIDENCE_INVALID',
+  'EVIDENCE_TOO_OLD',
+  'EVIDENCE_DUPLICATE',
+  'EVIDENCE_LIMIT',
 ] as const;
 
 export type ReceiptFailureCode = Exclude<(typeof RECEIPT_CODES)[number], 'OK'>;

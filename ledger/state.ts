@@ -3,8 +3,8 @@
  * `applyBlock`. Deterministic and pure over the trie (no clock, no I/O beyond the trie's store).
  *
  * Keys (hashed again by the secure trie): 0x01 ‖ address → RLP([nonce, balance, stake]);
- * 0x02 ‖ record key → RLP([owner address, value]). An all-zero account is deleted, so the state
- * holds only accounts that exist.
+ * 0x02 ‖ record key → RLP([owner address, value]); 0x03… staking (ledger/staking/records.ts). An
+ * all-zero account is deleted, so the state holds only accounts that exist.
  *
  * Rules:
  *  - a transaction whose nonce is not the sender's next nonce fails with BAD_NONCE and changes
@@ -13,7 +13,12 @@
  *    nothing else;
  *  - checks happen before writes, so a failed transaction never leaves partial state, and a failed
  *    transaction never aborts its block;
- *  - transfers and stake moves conserve total supply (balance + stake over all accounts).
+ *  - transfers and stake moves conserve total supply (balance + stake over all accounts, plus
+ *    unbonding stake and what slashing burned, when staking is on).
+ *
+ * With staking (genesis `staking`), `stake` bonds to the sender's validator record, `unstake`
+ * starts an unbonding, and the end of each block pays out matured unbondings and, at an epoch's
+ * last block, computes the next epoch's validator set (ledger/staking/lifecycle.ts).
  */
 
 import { concatBytes, equalBytes } from '../crypto/bytes.ts';
@@ -22,6 +27,7 @@ import { ADDRESS_LENGTH } from './address.ts';
 import { asBytes, asList, asSafeUint, asUint, rlpDecodeStrict, rlpEncode } from './codec.ts';
 import type { MerklePatriciaTrie } from './mpt/index.ts';
 import { fail, OK, type Receipt } from './receipt.ts';
+import { endBlock, type StakingRules, stakingOperation } from './staking/lifecycle.ts';
 import { type EncodedTransaction, MAX_AMOUNT } from './tx.ts';
 
 export interface Account {
@@ -90,6 +96,8 @@ export class LedgerState {
    */
   readonly #accounts = new Map<string, { address: Uint8Array; account: Account; dirty: boolean }>();
   readonly #records = new Map<string, { key: Uint8Array; record: DataRecord | undefined; dirty: boolean }>();
+  /** Other state entries (staking), raw bytes by full trie key. */
+  readonly #entries = new Map<string, { key: Uint8Array; value: Uint8Array | undefined; dirty: boolean }>();
 
   constructor(trie: MerklePatriciaTrie) {
     this.trie = trie;
@@ -104,6 +112,7 @@ export class LedgerState {
   #dirty(): boolean {
     for (const a of this.#accounts.values()) if (a.dirty) return true;
     for (const r of this.#records.values()) if (r.dirty) return true;
+    for (const e of this.#entries.values()) if (e.dirty) return true;
     return false;
   }
 
@@ -135,7 +144,23 @@ export class LedgerState {
     this.#records.set(latin1(key), { key, record, dirty: true });
   }
 
-  /** Writes every changed account and record into the trie (in key order: deterministic). */
+  /** A staking entry's bytes by its full key (ledger/staking/records.ts), undefined if absent. */
+  async getEntry(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const k = latin1(key);
+    const cached = this.#entries.get(k);
+    if (cached !== undefined) return cached.value;
+    const value = await this.trie.get(key);
+    this.#entries.set(k, { key, value, dirty: false });
+    return value;
+  }
+
+  /** Sets (or with undefined, deletes) a staking entry; written at `flush()`. */
+  setEntry(key: Uint8Array, value: Uint8Array | undefined): void {
+    invariant(key[0] !== 0x01 && key[0] !== 0x02, 'setEntry is for staking keys, not accounts or records');
+    this.#entries.set(latin1(key), { key, value, dirty: true });
+  }
+
+  /** Writes every changed account, record and entry into the trie (in key order: deterministic). */
   async flush(): Promise<void> {
     const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }> =
       [];
@@ -157,11 +182,22 @@ export class LedgerState {
         r.record === undefined ? { type: 'del', key } : { type: 'put', key, value: encodeRecord(r.record) },
       );
     }
+    for (const k of [...this.#entries.keys()].sort()) {
+      const e = this.#entries.get(k) as { key: Uint8Array; value: Uint8Array | undefined; dirty: boolean };
+      if (!e.dirty) continue;
+      e.dirty = false;
+      ops.push(
+        e.value === undefined ? { type: 'del', key: e.key } : { type: 'put', key: e.key, value: e.value },
+      );
+    }
     if (ops.length > 0) await this.trie.batch(ops);
   }
 
-  /** Applies one already signature-checked transaction. Never throws for a valid transaction. */
-  async applyTransaction(etx: EncodedTransaction): Promise<Receipt> {
+  /**
+   * Applies one already signature-checked transaction. Never throws for a valid transaction.
+   * `rules` (the block's height and the genesis staking rules) matter only to staking operations.
+   */
+  async applyTransaction(etx: EncodedTransaction, rules: StakingRules = NO_STAKING): Promise<Receipt> {
     const { tx, from } = etx;
     const sender = await this.getAccount(from);
     if (tx.nonce !== sender.nonce) return fail('BAD_NONCE');
@@ -191,7 +227,13 @@ export class LedgerState {
         await this.setRecord(op.key, op.value.length === 0 ? undefined : { owner: from, value: op.value });
         return OK;
       }
+      case 'register-validator':
+      case 'unjail':
+      case 'evidence':
+        if (rules.staking === undefined) return this.#consume(from, bumped, 'STAKING_DISABLED');
+        return stakingOperation(this, etx, bumped, rules);
       case 'stake': {
+        if (rules.staking !== undefined) return stakingOperation(this, etx, bumped, rules);
         if (sender.balance < op.amount) return this.#consume(from, bumped, 'INSUFFICIENT_FUNDS');
         await this.setAccount(from, {
           ...bumped,
@@ -201,6 +243,7 @@ export class LedgerState {
         return OK;
       }
       case 'unstake': {
+        if (rules.staking !== undefined) return stakingOperation(this, etx, bumped, rules);
         if (sender.stake < op.amount) return this.#consume(from, bumped, 'INSUFFICIENT_STAKE');
         await this.setAccount(from, {
           ...bumped,
@@ -213,10 +256,18 @@ export class LedgerState {
   }
 
   async #consume(address: Uint8Array, bumped: Account, code: Parameters<typeof fail>[0]): Promise<Receipt> {
+    return this.consume(address, bumped, code);
+  }
+
+  /** A failed transaction: its nonce is used, nothing else changes. */
+  async consume(address: Uint8Array, bumped: Account, code: Parameters<typeof fail>[0]): Promise<Receipt> {
     await this.setAccount(address, bumped);
     return fail(code);
   }
 }
+
+/** Rules for a chain without staking: the genesis set for ever. */
+export const NO_STAKING: StakingRules = Object.freeze({ height: 0 });
 
 export interface BlockExecution {
   readonly stateRoot: Uint8Array;
@@ -224,15 +275,19 @@ export interface BlockExecution {
 }
 
 /**
- * Executes a block's transactions in order on `state` (mutating its trie, uncommitted).
- * Signatures and chain ids must have been checked by block validation.
+ * Executes a block's transactions in order on `state` (mutating its trie, uncommitted), then the
+ * block's end (staking: matured unbondings, and at an epoch's end the next set). Signatures and
+ * chain ids must have been checked by block validation.
  */
 export async function applyBlock(
   state: LedgerState,
   txs: readonly EncodedTransaction[],
+  rules: StakingRules = NO_STAKING,
 ): Promise<BlockExecution> {
   const receipts: Receipt[] = [];
-  for (const etx of txs) receipts.push(await state.applyTransaction(etx));
+  const block = { ...rules, evidenceSeen: { count: 0 } };
+  for (const etx of txs) receipts.push(await state.applyTransaction(etx, block));
+  if (rules.staking !== undefined) await endBlock(state, rules);
   await state.flush();
   return { stateRoot: state.root(), receipts };
 }

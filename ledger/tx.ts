@@ -3,6 +3,9 @@
  *
  * Wire form (canonical RLP): [version, chainId, sender, nonce, operation, signature]
  *   operation: [1, to(20), amount] transfer | [2, key, value] put | [3, amount] stake | [4, amount] unstake
+ *            | [5, name, blsPublicKey(48), blsPop(96), vrfPublicKey(32 or empty)] register-validator
+ *            | [6] unjail | [7, evidence] evidence
+ * (5–7 take effect only on a chain whose genesis enables staking: ledger/staking.)
  * The signature is ed25519 over  "verity-tx-v1" ‖ 0x00 ‖ RLP([version, chainId, sender, nonce, operation])
  * — domain-separated from every other signed message, with the chain id inside so a transaction
  * never replays on another chain. The id is SHA-256 of the wire bytes; strict decoding and strict
@@ -41,11 +44,34 @@ export type Operation =
   | { readonly type: 'transfer'; readonly to: Uint8Array; readonly amount: bigint }
   | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
   | { readonly type: 'stake'; readonly amount: bigint }
-  | { readonly type: 'unstake'; readonly amount: bigint };
+  | { readonly type: 'unstake'; readonly amount: bigint }
+  /** Registers the sender's ed25519 key as a validator candidate, with its BLS and VRF keys. */
+  | {
+      readonly type: 'register-validator';
+      readonly name: string;
+      readonly blsPublicKey: Uint8Array;
+      readonly blsPop: Uint8Array;
+      /** Empty when the validator has no VRF key (only sortition engines need one). */
+      readonly vrfPublicKey: Uint8Array;
+    }
+  | { readonly type: 'unjail' }
+  /** Verifiable misbehaviour of a validator (consensus/evidence.ts), executed by slashing. */
+  | { readonly type: 'evidence'; readonly evidence: Uint8Array };
 
 export type OperationType = Operation['type'];
 
-const OP_CODES: Record<OperationType, number> = { transfer: 1, put: 2, stake: 3, unstake: 4 };
+const OP_CODES: Record<OperationType, number> = {
+  transfer: 1,
+  put: 2,
+  stake: 3,
+  unstake: 4,
+  'register-validator': 5,
+  unjail: 6,
+  evidence: 7,
+};
+export const MAX_VALIDATOR_NAME_LENGTH = 64;
+/** Evidence of a double vote fits easily; a double proposal carrying two blocks may not (see ARCHITECTURE). */
+export const MAX_EVIDENCE_TX_BYTES = 48 * 1024;
 
 export interface UnsignedTransaction {
   readonly chainId: string;
@@ -117,6 +143,31 @@ export function validateFields(tx: UnsignedTransaction): void {
     case 'unstake':
       checkAmount(op.amount, `${op.type}.amount`);
       return;
+    case 'register-validator': {
+      const nameBytes = typeof op.name === 'string' ? Buffer.byteLength(op.name, 'utf8') : 0;
+      if (nameBytes === 0 || nameBytes > MAX_VALIDATOR_NAME_LENGTH)
+        throw invalid(`register-validator.name must be 1..${MAX_VALIDATOR_NAME_LENGTH} bytes of UTF-8`);
+      if (!(op.blsPublicKey instanceof Uint8Array) || op.blsPublicKey.length !== 48)
+        throw invalid('register-validator.blsPublicKey must be 48 bytes');
+      if (!(op.blsPop instanceof Uint8Array) || op.blsPop.length !== 96)
+        throw invalid('register-validator.blsPop must be 96 bytes');
+      if (
+        !(op.vrfPublicKey instanceof Uint8Array) ||
+        (op.vrfPublicKey.length !== 0 && op.vrfPublicKey.length !== 32)
+      )
+        throw invalid('register-validator.vrfPublicKey must be 32 bytes, or empty for none');
+      return;
+    }
+    case 'unjail':
+      return;
+    case 'evidence':
+      if (
+        !(op.evidence instanceof Uint8Array) ||
+        op.evidence.length === 0 ||
+        op.evidence.length > MAX_EVIDENCE_TX_BYTES
+      )
+        throw invalid(`evidence must be 1..${MAX_EVIDENCE_TX_BYTES} bytes`);
+      return;
     default:
       throw new TxError(
         'TX_UNKNOWN_OPERATION',
@@ -141,6 +192,12 @@ function encodeOperation(op: Operation): RlpInput {
       return [OP_CODES.stake, op.amount];
     case 'unstake':
       return [OP_CODES.unstake, op.amount];
+    case 'register-validator':
+      return [OP_CODES['register-validator'], utf8(op.name), op.blsPublicKey, op.blsPop, op.vrfPublicKey];
+    case 'unjail':
+      return [OP_CODES.unjail];
+    case 'evidence':
+      return [OP_CODES.evidence, op.evidence];
   }
 }
 
@@ -229,6 +286,21 @@ function decodeOperation(item: RlpItem | undefined): Operation {
     case OP_CODES.unstake:
       expect(2);
       return { type: 'unstake', amount: asUint(fields[1], 'unstake.amount', 16) };
+    case OP_CODES['register-validator']:
+      expect(5);
+      return {
+        type: 'register-validator',
+        name: asUtf8(fields[1], 'register-validator.name', MAX_VALIDATOR_NAME_LENGTH),
+        blsPublicKey: asBytes(fields[2], 'register-validator.blsPublicKey', { length: 48 }),
+        blsPop: asBytes(fields[3], 'register-validator.blsPop', { length: 96 }),
+        vrfPublicKey: asBytes(fields[4], 'register-validator.vrfPublicKey', { max: 32 }),
+      };
+    case OP_CODES.unjail:
+      expect(1);
+      return { type: 'unjail' };
+    case OP_CODES.evidence:
+      expect(2);
+      return { type: 'evidence', evidence: asBytes(fields[1], 'evidence', { max: MAX_EVIDENCE_TX_BYTES }) };
     default:
       throw new TxError('TX_UNKNOWN_OPERATION', `unknown operation type ${code}`);
   }

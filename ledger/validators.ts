@@ -93,14 +93,18 @@ export class ValidatorSet {
       throw new ValidatorSetError('INVALID_VALIDATOR_SET', `total power ${total} exceeds ${MAX_TOTAL_POWER}`);
     }
     this.totalPower = total;
+    const blsKeys = new Set<string>();
     for (const v of this.validators) {
       const k = toHex(v.publicKey);
-      if (this.#byKey.has(k) || this.#byPeerId.has(v.peerId)) {
+      // Two validators with one BLS key would count one aggregate signature twice.
+      const blsKey = toHex(v.blsPublicKey);
+      if (this.#byKey.has(k) || this.#byPeerId.has(v.peerId) || blsKeys.has(blsKey)) {
         throw new ValidatorSetError(
           'INVALID_VALIDATOR_SET',
           `validator ${v.index} (${v.name}) is listed twice`,
         );
       }
+      blsKeys.add(blsKey);
       this.#byKey.set(k, v);
       this.#byAddress.set(toHex(v.address), v);
       this.#byPeerId.set(v.peerId, v);

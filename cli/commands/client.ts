@@ -26,7 +26,16 @@ import {
   UsageError,
 } from '../framework.ts';
 import { LOCAL_TESTNET_DIR } from './defaults.ts';
-import { renderAccount, renderBlock, renderRecord, renderStatus, renderTx, renderTxs } from './render.ts';
+import {
+  renderAccount,
+  renderBlock,
+  renderCandidate,
+  renderRecord,
+  renderStatus,
+  renderTx,
+  renderTxs,
+  renderValidators,
+} from './render.ts';
 import { operationFromFlags, operationOptions } from './tx.ts';
 import { loadVerification } from './verification.ts';
 
@@ -218,7 +227,7 @@ export const txSend: Command = {
   name: 'tx send',
   summary: 'sign and submit a transaction (fetches the nonce); --wait returns once it is committed',
   synopsis:
-    '--key FILE (--to ADDR --amount N | --put KEY=VALUE | --stake N | --unstake N) [--rpc URL] [--wait] [--nonce N]',
+    '--key FILE (--to ADDR --amount N | --put KEY=VALUE | --stake N | --unstake N | --register-validator NAME [--bls-key FILE] [--vrf-key FILE] | --unjail) [--rpc URL] [--wait] [--nonce N]',
   description: [
     "Signs with the account's next nonce as the node sees it (committed plus pending) unless --nonce",
     'is given. A nonce above that is pending behind a gap: the node keeps the transaction, but it',
@@ -243,7 +252,7 @@ export const txSend: Command = {
   },
   examples: ['verity tx send --key alice.json --to verity1… --amount 10 --wait --json'],
   async run({ values, out }) {
-    const op = operationFromFlags(values);
+    const op = await operationFromFlags(values, required(values, 'key'));
     const explicitNonce = str(values, 'nonce') === undefined ? undefined : intOption(values, 'nonce', 0);
     const rpc = client(values);
     const wait = values.wait === true;
@@ -557,6 +566,43 @@ export const logConsistency: Command = {
       () =>
         `CONSISTENT: the log at height ${to} extends the log at height ${from} — ${bundleGuarantees(r.value).join('; ')}\n${JSON.stringify(r.value, null, 2)}`,
     );
+    return EXIT_OK;
+  },
+};
+
+export const queryValidators: Command = {
+  name: 'query validators',
+  summary: 'the validator set in force at a height (default: the next block)',
+  synopsis: '[--height H] [--rpc URL]',
+  description: [
+    "Prints the set that signs block H: its epoch, and each validator's address and power. On a",
+    'chain without staking it is the genesis set at every height. Sets are known up to the end of',
+    'the epoch after the head (a set is computed at the end of the epoch before it).',
+  ].join('\n'),
+  options: {
+    ...rpcOption,
+    height: { type: 'string', valueName: 'H', description: 'the block whose set to show' },
+  },
+  async run({ values, out }) {
+    const height = str(values, 'height') === undefined ? undefined : intOption(values, 'height', 0);
+    show(
+      out,
+      await client(values).get(`/validators${height === undefined ? '' : `?height=${height}`}`),
+      renderValidators,
+    );
+    return EXIT_OK;
+  },
+};
+
+export const queryValidator: Command = {
+  name: 'query validator',
+  summary: "a validator candidate's staking record: status, bonded and unbonding stake",
+  synopsis: 'ADDRESS [--rpc URL]',
+  positionals: ['ADDRESS'],
+  options: { ...rpcOption },
+  async run({ values, positionals, out }) {
+    const address = encodeURIComponent(positionals[0] as string);
+    show(out, await client(values).get(`/validator?address=${address}`), renderCandidate);
     return EXIT_OK;
   },
 };

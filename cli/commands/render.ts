@@ -173,3 +173,29 @@ export function renderTxs(d: Json, account?: string): string {
     lines.push(`(this node indexes accounts from height ${d.indexedFrom}: earlier blocks are not listed)`);
   return lines.join('\n');
 }
+
+export function renderValidators(s: Json): string {
+  const list = (s.validators as Json[]) ?? [];
+  const rows = list.map((v) => `  ${String(v.address)}  power ${String(v.power)}  ${String(v.name)}`);
+  return [
+    `validators of block ${s.height} (epoch ${s.epoch}): ${list.length}, total power ${s.totalPower}`,
+    ...rows,
+  ].join('\n');
+}
+
+export function renderCandidate(c: Json): string {
+  const unbonding = (c.unbonding as Json[]) ?? [];
+  return fields([
+    ['address', String(c.address)],
+    ['name', String(c.name)],
+    ['status', c.status === 'jailed' ? `jailed until block ${c.jailedUntil}` : String(c.status)],
+    ['bonded', String(c.bonded)],
+    [
+      'unbonding',
+      unbonding.length === 0
+        ? 'none'
+        : unbonding.map((u) => `${u.amount} (paid at block ${u.completesAt})`).join(', '),
+    ],
+    ['at height', String(c.height)],
+  ]);
+}

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { bls } from '../../crypto/bls/index.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
 import { formatAddress, parseAddress } from '../../ledger/address.ts';
 import {
@@ -7,9 +10,11 @@ import {
   MAX_CHAIN_ID_LENGTH,
   MAX_RECORD_KEY_LENGTH,
   MAX_RECORD_VALUE_LENGTH,
+  MAX_VALIDATOR_NAME_LENGTH,
   type Operation,
   signTransaction,
 } from '../../ledger/tx.ts';
+import { operationToJson } from '../../ledger/tx-json.ts';
 import { loadKey, passphraseFromEnv } from '../../src/keystore.ts';
 import {
   bigintOption,
@@ -31,16 +36,49 @@ export const operationOptions = {
     description: 'write a data record (UTF-8); empty VALUE deletes',
   },
   stake: { type: 'string', valueName: 'N', description: 'move N from balance to stake' },
-  unstake: { type: 'string', valueName: 'N', description: 'move N from stake back to balance' },
+  unstake: {
+    type: 'string',
+    valueName: 'N',
+    description: 'move N from stake back to balance (with staking: unbond, paid after the unbonding period)',
+  },
+  'register-validator': {
+    type: 'string',
+    valueName: 'NAME',
+    description: 'register the --key as a validator candidate (staking chains), with its BLS and VRF keys',
+  },
+  'bls-key': {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'BLS key for --register-validator (default: bls.json beside --key)',
+  },
+  'vrf-key': {
+    type: 'string',
+    valueName: 'FILE',
+    description: 'VRF key for --register-validator (default: vrf.json beside --key, if there is one)',
+  },
+  unjail: {
+    type: 'boolean',
+    description: 'return a jailed validator to the candidates once its term is over',
+  },
 } as const;
 
-/** Exactly one operation: --to/--amount, --put, --stake or --unstake. */
-export function operationFromFlags(values: CommandContext['values']): Operation {
-  const chosen = ['to', 'put', 'stake', 'unstake'].filter((k) => values[k] !== undefined);
-  if (chosen.length !== 1)
-    throw new UsageError(
-      'give exactly one operation: --to ADDR --amount N, --put KEY=VALUE, --stake N or --unstake N',
-    );
+const OPERATION_FLAGS = ['to', 'put', 'stake', 'unstake', 'register-validator', 'unjail'];
+const OPERATION_CHOICES =
+  '--to ADDR --amount N, --put KEY=VALUE, --stake N, --unstake N, --register-validator NAME or --unjail';
+
+/** Exactly one operation: --to/--amount, --put, --stake, --unstake, --register-validator or --unjail. */
+export async function operationFromFlags(
+  values: CommandContext['values'],
+  keyPath: string,
+): Promise<Operation> {
+  const chosen = OPERATION_FLAGS.filter((k) => values[k] !== undefined && values[k] !== false);
+  if (chosen.length !== 1) throw new UsageError(`give exactly one operation: ${OPERATION_CHOICES}`);
+  if (values['bls-key'] !== undefined || values['vrf-key'] !== undefined) {
+    if (values['register-validator'] === undefined)
+      throw new UsageError('--bls-key and --vrf-key only go with --register-validator');
+  }
+  if (values['register-validator'] !== undefined) return registration(values, keyPath);
+  if (values.unjail === true) return { type: 'unjail' };
   if (values.to !== undefined) {
     const amount = bigintOption(values, 'amount', MAX_AMOUNT);
     if (amount === undefined || amount <= 0n)
@@ -72,24 +110,39 @@ export function operationFromFlags(values: CommandContext['values']): Operation 
   return { type: kind, amount };
 }
 
+/** --register-validator NAME: the BLS key (with its proof of possession) and the VRF key, if any. */
+async function registration(values: CommandContext['values'], keyPath: string): Promise<Operation> {
+  const name = required(values, 'register-validator');
+  if (utf8(name).length > MAX_VALIDATOR_NAME_LENGTH)
+    throw new UsageError(`--register-validator NAME must be at most ${MAX_VALIDATOR_NAME_LENGTH} bytes`);
+  const passphrase = passphraseFromEnv(str(values, 'passphrase-env'));
+  const opts = passphrase === undefined ? {} : { passphrase };
+  const beside = (file: string) => join(dirname(keyPath), file);
+  const blsKey = await loadKey(str(values, 'bls-key') ?? beside('bls.json'), {
+    ...opts,
+    expect: 'bls12-381',
+  });
+  const vrfPath = str(values, 'vrf-key') ?? beside('vrf.json');
+  const vrfKey =
+    str(values, 'vrf-key') !== undefined || existsSync(vrfPath)
+      ? await loadKey(vrfPath, { ...opts, expect: 'ecvrf-edwards25519' })
+      : undefined;
+  return {
+    type: 'register-validator',
+    name,
+    blsPublicKey: blsKey.publicKey,
+    blsPop: bls.popProve(blsKey.secretKey),
+    vrfPublicKey: vrfKey?.publicKey ?? new Uint8Array(0),
+  };
+}
+
 export function txJson(etx: EncodedTransaction): Record<string, unknown> {
-  const op = etx.tx.op;
-  const opJson =
-    op.type === 'transfer'
-      ? { type: op.type, to: formatAddress(op.to), amount: op.amount.toString() }
-      : op.type === 'put'
-        ? {
-            type: op.type,
-            key: Buffer.from(op.key).toString('utf8'),
-            value: Buffer.from(op.value).toString('utf8'),
-          }
-        : { type: op.type, amount: op.amount.toString() };
   return {
     id: toHex(etx.id),
     chainId: etx.tx.chainId,
     from: formatAddress(etx.from),
     nonce: etx.tx.nonce,
-    op: opJson,
+    op: operationToJson(etx.tx.op),
     raw: toHex(etx.bytes),
   };
 }
@@ -98,7 +151,7 @@ export const txSign: Command = {
   name: 'tx sign',
   summary: 'sign a transaction offline',
   synopsis:
-    '--key FILE --chain-id ID --nonce N (--to ADDR --amount N | --put KEY=VALUE | --stake N | --unstake N) [--out FILE]',
+    '--key FILE --chain-id ID --nonce N (--to ADDR --amount N | --put KEY=VALUE | --stake N | --unstake N | --register-validator NAME [--bls-key FILE] [--vrf-key FILE] | --unjail) [--out FILE]',
   description:
     'Prints the signed transaction as hex (or JSON with --json); --out writes the JSON form to FILE.',
   options: {
@@ -121,7 +174,7 @@ export const txSign: Command = {
       throw new UsageError(`--chain-id must be at most ${MAX_CHAIN_ID_LENGTH} bytes`);
     if (str(values, 'nonce') === undefined) throw new UsageError('--nonce is required');
     const nonce = intOption(values, 'nonce', 0);
-    const op = operationFromFlags(values);
+    const op = await operationFromFlags(values, keyPath);
     const passphrase = passphraseFromEnv(str(values, 'passphrase-env'));
     const key = await loadKey(keyPath, {
       expect: 'ed25519',

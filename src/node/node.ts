@@ -195,6 +195,11 @@ export class VerityNode {
       );
     }
     engine.parseParams(genesis.engine.params, genesis.validators);
+    if (genesis.staking !== undefined)
+      throw new NodeApiError(
+        'NODE_SETUP',
+        `genesis enables staking ("staking"): the ledger computes each epoch's validator set, but this node cannot yet hand a new set to its consensus engine at an epoch boundary — remove "staking" from ${paths.genesis} to run this chain with its genesis set`,
+      );
 
     const ed = await optionalKey(paths.ed25519Key, o.passphrase);
     const blsKey = await optionalKey(paths.blsKey, o.passphrase);

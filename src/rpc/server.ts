@@ -27,10 +27,12 @@ import {
 } from '../../ledger/proofs.ts';
 import { receiptToJson } from '../../ledger/receipt.ts';
 import { decodeTransaction, type EncodedTransaction, TxError, verifyTransaction } from '../../ledger/tx.ts';
+import { operationToJson } from '../../ledger/tx-json.ts';
 import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Logger } from '../runtime/ports.ts';
 import { ReadError } from '../runtime/read-barrier.ts';
 import { isExplorerPath, serveExplorer } from './explorer.ts';
+import { candidateJson, setJson, validatorsAtHeight } from './validators.ts';
 
 export interface NodeApi {
   readonly genesis: Genesis;
@@ -106,21 +108,11 @@ const overloaded = () =>
   );
 
 export function txToJson(etx: EncodedTransaction): Record<string, unknown> {
-  const op = etx.tx.op;
   return {
     id: toHex(etx.id),
     from: formatAddress(etx.from),
     nonce: etx.tx.nonce,
-    op:
-      op.type === 'transfer'
-        ? { type: 'transfer', to: formatAddress(op.to), amount: op.amount.toString() }
-        : op.type === 'put'
-          ? {
-              type: 'put',
-              key: Buffer.from(op.key).toString('utf8'),
-              value: Buffer.from(op.value).toString('utf8'),
-            }
-          : { type: op.type, amount: op.amount.toString() },
+    op: operationToJson(etx.tx.op),
     raw: toHex(etx.bytes),
   };
 }
@@ -584,12 +576,26 @@ export class RpcServer {
             evidence: toHex(encodeEquivocation(e)),
           })),
         };
-      case '/validators':
-        return {
-          validators: api.genesis.validators.describe(),
-          totalPower: api.genesis.validators.totalPower,
-          validatorsHash: toHex(api.genesis.validators.hash),
-        };
+      case '/validators': {
+        const height = intParam(url, 'height') ?? chain.height + 1;
+        const found = await validatorsAtHeight(chain, height);
+        if (found === undefined)
+          throw notFound(
+            `the validator set of block ${height} is not known yet (head is ${chain.height}; sets are known up to the end of the next epoch)`,
+          );
+        return { epoch: found.epoch, height, ...setJson(found.set) };
+      }
+      case '/validator': {
+        const addr = address(url);
+        const found = await candidateJson(chain, addr);
+        if (found === undefined)
+          throw notFound(
+            chain.genesis.staking === undefined
+              ? 'this chain has no staking (its validator set is fixed at genesis): see GET /validators'
+              : `${formatAddress(addr)} is not a registered validator`,
+          );
+        return found;
+      }
       case '/proof/account':
         return buildAccountProof(chain, address(url), intParam(url, 'height'));
       case '/proof/record':

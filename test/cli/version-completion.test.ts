@@ -103,7 +103,16 @@ describe('verity completion', () => {
   it('bash completes command words, subcommands, flags and flag values', async () => {
     expect(complete('')).toEqual([...new Set(COMMANDS.map((c) => c.name.split(' ')[0]))]);
     expect(complete('q')).toEqual(['query']);
-    expect(complete('query', '')).toEqual(['status', 'block', 'tx', 'txs', 'account', 'record']);
+    expect(complete('query', '')).toEqual([
+      'status',
+      'block',
+      'tx',
+      'txs',
+      'account',
+      'record',
+      'validators',
+      'validator',
+    ]);
     expect(complete('testnet', '')).toEqual(['up', 'status', 'logs']);
     expect(complete('tx', 'b')).toEqual(['broadcast']);
     expect(complete('tx', 'broadcast', '--')).toEqual(['--rpc', '--wait', '--help', '--json']);

@@ -57,6 +57,8 @@ class ReferenceModel {
         else this.records.set(k, { owner: toHex(from), value: toHex(op.value) });
         return { ok: true };
       }
+      default:
+        throw new Error(`the model has no staking: ${op.type}`);
     }
   }
 }

@@ -1,0 +1,152 @@
+/**
+ * The staking lifecycle through the chain store: blocks carry the hash of the set in force at
+ * their height, the set changes only at an epoch boundary, and a block signed for the old set
+ * after the boundary is refused. (The lifecycle's own rules: test/unit/staking.test.ts.)
+ */
+import { describe, expect, it } from 'vitest';
+import { bls } from '../../crypto/bls/index.ts';
+import { equalBytes, utf8 } from '../../crypto/bytes.ts';
+import { sha256 } from '../../crypto/hash.ts';
+import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
+import { type ChainError, ChainStore } from '../../ledger/chain.ts';
+import { type Genesis, parseGenesis } from '../../ledger/genesis.ts';
+import { MemoryKvStore } from '../../ledger/kv.ts';
+import type { EvidenceVerifier } from '../../ledger/staking/lifecycle.ts';
+import { type EncodedTransaction, type Operation, signTransaction } from '../../ledger/tx.ts';
+import { validatorsAtHeight } from '../../src/rpc/validators.ts';
+import { makeTestChain, quorumCertificate, type TestChain, type TestKey } from '../helpers/chain.ts';
+
+/** Evidence is not exercised here; a chain with staking must still be given a verifier. */
+const refuseAll: EvidenceVerifier = async () => ({ ok: false, reason: 'not under test' });
+
+function stakingChain(): { chain: TestChain; genesis: Genesis } {
+  const chain = makeTestChain({ label: 'staking-chain', powers: [10, 10, 10, 10] });
+  const genesis = parseGenesis({
+    ...chain.genesisJson,
+    staking: { mode: 'open', epochLength: 4, unbondingPeriod: 8, powerUnit: '100', maxValidators: 8 },
+  });
+  return { chain, genesis };
+}
+
+async function open(genesis: Genesis): Promise<ChainStore> {
+  return ChainStore.open(new MemoryKvStore(), genesis, {
+    schemes: LEDGER_CERTIFICATE_SCHEMES,
+    verifyEvidence: refuseAll,
+  });
+}
+
+const nonces = new Map<string, number>();
+function tx(genesis: Genesis, key: TestKey, op: Operation): EncodedTransaction {
+  const id = Buffer.from(key.publicKey).toString('hex');
+  const nonce = nonces.get(id) ?? 0;
+  nonces.set(id, nonce + 1);
+  return signTransaction({ chainId: genesis.chainId, sender: key.publicKey, nonce, op }, key.secretKey);
+}
+
+async function commitNext(store: ChainStore, chain: TestChain, txs: EncodedTransaction[], proposer = 0) {
+  const executed = await store.propose({
+    txs,
+    time: { ms: store.head.time.ms + 1000, logical: 0 },
+    proposer: (chain.validators[proposer] as TestKey).address,
+    engineData: new Uint8Array(0),
+  });
+  await store.commit(executed, quorumCertificate(chain, executed.block.header.height, executed.hash));
+  return executed;
+}
+
+describe('staking through the chain store', () => {
+  it('a bonded candidate joins at the epoch boundary and an unbonded validator leaves', async () => {
+    nonces.clear();
+    const { chain, genesis } = stakingChain();
+    const store = await open(genesis);
+    const joiner = chain.accounts[0] as TestKey;
+    const blsKey = bls.keygen(sha256(utf8('staking-chain:joiner')));
+    const leaver = chain.validators[3] as TestKey;
+    const genesisHash = genesis.validators.hash;
+
+    // Block 1: the joiner registers and bonds 2,500 (power 25); validator 3 unbonds all 1,000.
+    await commitNext(store, chain, [
+      tx(genesis, joiner, {
+        type: 'register-validator',
+        name: 'joiner',
+        blsPublicKey: blsKey.publicKey,
+        blsPop: bls.popProve(blsKey.secretKey),
+        vrfPublicKey: new Uint8Array(0),
+      }),
+      tx(genesis, joiner, { type: 'stake', amount: 2500n }),
+      tx(genesis, leaver, { type: 'unstake', amount: 1000n }),
+    ]);
+    // The rest of epoch 0 (blocks 2–4) still carries the genesis set.
+    for (let h = 2; h <= 4; h++) {
+      const b = await commitNext(store, chain, []);
+      expect(equalBytes(b.block.header.validatorsHash, genesisHash)).toBe(true);
+    }
+    const next = await store.validatorsFor(5);
+    expect(next.validators.map((v) => [v.name, v.power])).toEqual([
+      ['joiner', 25],
+      ...['v0', 'v1', 'v2']
+        .map((n, i) => [n, 10, chain.validators[i] as TestKey] as const)
+        .sort((a, b) => Buffer.compare(Buffer.from(a[2].address), Buffer.from(b[2].address)))
+        .map(([n, p]) => [n, p]),
+    ]);
+    expect(next.byAddress(leaver.address)).toBeUndefined();
+    const b5 = await commitNext(store, chain, []);
+    expect(equalBytes(b5.block.header.validatorsHash, next.hash)).toBe(true);
+    expect((await validatorsAtHeight(store, 5))?.epoch).toBe(1);
+    expect((await validatorsAtHeight(store, 3))?.set.hash).toEqual(genesisHash);
+    // Not computed yet: the set of epoch 2 is known once block 8 is.
+    expect(await validatorsAtHeight(store, 9)).toBeUndefined();
+
+    // The unbonding is paid at block 1 + 8 = 9, not before.
+    for (let h = 6; h <= 8; h++) await commitNext(store, chain, []);
+    expect((await (await store.stateAt()).getAccount(leaver.address)).balance).toBe(0n);
+    await commitNext(store, chain, []);
+    expect((await (await store.stateAt()).getAccount(leaver.address)).balance).toBe(1000n);
+  });
+
+  it('after the boundary, a block proposed by a departed validator or naming the old set is refused', async () => {
+    nonces.clear();
+    const { chain, genesis } = stakingChain();
+    const store = await open(genesis);
+    const leaver = chain.validators[3] as TestKey;
+    await commitNext(store, chain, [tx(genesis, leaver, { type: 'unstake', amount: 1000n })]);
+    for (let h = 2; h <= 4; h++) await commitNext(store, chain, []);
+
+    // Proposals for block 5, the first of epoch 1, judged against the set of epoch 1.
+    const proposedByLeaver = await store.propose({
+      txs: [],
+      time: { ms: store.head.time.ms + 1000, logical: 0 },
+      proposer: leaver.address,
+      engineData: new Uint8Array(0),
+    });
+    await expect(store.validateAndExecute(proposedByLeaver.block)).rejects.toMatchObject({
+      code: 'BLOCK_REJECTED',
+      message: expect.stringContaining('proposer is not a validator'),
+    });
+    const honest = await store.propose({
+      txs: [],
+      time: { ms: store.head.time.ms + 1000, logical: 0 },
+      proposer: (chain.validators[0] as TestKey).address,
+      engineData: new Uint8Array(0),
+    });
+    const oldSet = {
+      ...honest.block,
+      header: { ...honest.block.header, validatorsHash: genesis.validators.hash },
+    };
+    const err = (await store.validateAndExecute(oldSet).catch((e) => e)) as ChainError;
+    expect(err.code).toBe('BLOCK_REJECTED');
+    expect(err.message).toContain('validatorsHash');
+    // Control: the honest proposal itself validates.
+    await expect(store.validateAndExecute(honest.block)).resolves.toBeDefined();
+  });
+
+  it('a chain without staking keeps the genesis set at every height', async () => {
+    const chain = makeTestChain({ label: 'no-staking' });
+    const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, {
+      schemes: LEDGER_CERTIFICATE_SCHEMES,
+    });
+    for (let h = 1; h <= 3; h++) await commitNext(store, chain, []);
+    expect((await store.validatorsFor(100)).hash).toEqual(chain.genesis.validators.hash);
+    expect((await validatorsAtHeight(store, 2))?.epoch).toBe(0);
+  });
+});
