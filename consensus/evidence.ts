@@ -8,23 +8,30 @@
  *
  * Wire form: RLP([1, engine, chainId, validator, [height, round, step], envelopeA, envelopeB])
  * with A and B ordered by the SHA-256 of their signing bytes, so one equivocation has one
- * encoding wherever it was caught.
+ * encoding wherever it was caught. On a chain whose set changes (ledger/staking), evidence from
+ * epoch e > 0 is RLP([2, engine, chainId, epoch, validator, slot, A, B]): `validator` indexes
+ * that epoch's set, and the envelopes are signed in its domain (ledger/signing-domain.ts).
  */
 import { toHex, utf8 } from '../crypto/bytes.ts';
 import { VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { asBytes, asList, asSafeUint, asUtf8, rlpDecodeStrict, rlpEncode } from '../ledger/codec.ts';
+import { signingDomain } from '../ledger/signing-domain.ts';
+import type { EvidenceVerifier } from '../ledger/staking/lifecycle.ts';
 import type { ValidatorSet } from '../ledger/validators.ts';
 import { EnvelopeError, openEnvelope, type SignatureVerifier } from './envelope.ts';
 import type { MessageCodec, SignSlot } from './types.ts';
 
 const VERSION = 1;
+const VERSION_WITH_EPOCH = 2;
 /** Two envelopes of at most a proposal each. */
 export const MAX_EVIDENCE_BYTES = 24 * 1024 * 1024;
 
 export interface Equivocation {
   readonly engine: string;
   readonly chainId: string;
+  /** The epoch whose set `validator` indexes and whose domain the envelopes are signed in (0: absent). */
+  readonly epoch?: number;
   readonly validator: number;
   readonly slot: SignSlot;
   /** The two signed envelopes, ordered by the hash of their signing bytes. */
@@ -45,10 +52,12 @@ export function equivocation(
 }
 
 export function encodeEquivocation(e: Equivocation): Uint8Array {
+  const epoch = e.epoch ?? 0;
   return rlpEncode([
-    VERSION,
+    epoch === 0 ? VERSION : VERSION_WITH_EPOCH,
     utf8(e.engine),
     utf8(e.chainId),
+    ...(epoch === 0 ? [] : [epoch]),
     e.validator,
     [e.slot.height, e.slot.round, e.slot.step],
     e.a,
@@ -58,13 +67,25 @@ export function encodeEquivocation(e: Equivocation): Uint8Array {
 
 export function decodeEquivocation(bytes: Uint8Array, maxBytes: number): Equivocation {
   try {
-    const f = asList(rlpDecodeStrict(bytes, maxBytes, 'evidence'), 'evidence', 7);
-    if (asSafeUint(f[0], 'evidence.version') !== VERSION)
+    const all = asList(rlpDecodeStrict(bytes, maxBytes, 'evidence'), 'evidence');
+    const version = asSafeUint(all[0], 'evidence.version');
+    if (version !== VERSION && version !== VERSION_WITH_EPOCH)
       throw new EvidenceError('EVIDENCE_MALFORMED', 'unknown evidence version');
+    const epoch = version === VERSION ? 0 : asSafeUint(all[3], 'evidence.epoch');
+    if (version === VERSION_WITH_EPOCH && epoch === 0)
+      throw new EvidenceError('EVIDENCE_MALFORMED', 'evidence of epoch 0 has version 1');
+    // One shape for both versions: the epoch field taken out.
+    const f = version === VERSION ? all : [all[0], all[1], all[2], ...all.slice(4)];
+    if (f.length !== 7)
+      throw new EvidenceError(
+        'EVIDENCE_MALFORMED',
+        `evidence: expected ${version === VERSION ? 7 : 8} fields`,
+      );
     const slot = asList(f[4], 'evidence.slot', 3);
     return {
       engine: asUtf8(f[1], 'evidence.engine', 32),
       chainId: asUtf8(f[2], 'evidence.chainId', 64),
+      ...(epoch === 0 ? {} : { epoch }),
       validator: asSafeUint(f[3], 'evidence.validator'),
       slot: {
         height: asSafeUint(slot[0], 'evidence.slot.height'),
@@ -83,6 +104,7 @@ export function decodeEquivocation(bytes: Uint8Array, maxBytes: number): Equivoc
 export interface EvidenceTrust {
   readonly engine: string;
   readonly chainId: string;
+  /** The set of the evidence's epoch. */
   readonly validators: ValidatorSet;
   readonly codec: MessageCodec<unknown>;
   readonly verify?: SignatureVerifier;
@@ -118,7 +140,7 @@ export function verifyEquivocation(e: Equivocation, t: EvidenceTrust): EvidenceC
     ['second', e.b],
   ] as const) {
     try {
-      const o = openEnvelope(envelope, t.codec, t.validators, t.chainId, t.verify);
+      const o = openEnvelope(envelope, t.codec, t.validators, signingDomain(t.chainId, e.epoch), t.verify);
       if (o.from !== e.validator)
         return {
           ok: false,
@@ -138,4 +160,33 @@ export function verifyEquivocation(e: Equivocation, t: EvidenceTrust): EvidenceC
   if (toHex(a.hash) > toHex(b.hash))
     return { ok: false, reason: 'the two messages are not in canonical order' };
   return { ok: true, validator: e.validator, slot: e.slot, messages: [a.text, b.text] };
+}
+
+/**
+ * How a chain with staking judges an evidence transaction (ledger/staking/lifecycle.ts): the
+ * equivocation is decoded, checked against the set of the epoch it names, and identified by the
+ * slot, so that one infraction is slashed once whichever pair of its messages is reported.
+ */
+export function stakingEvidenceVerifier(t: Omit<EvidenceTrust, 'validators'>): EvidenceVerifier {
+  return async (bytes, setOf) => {
+    let e: Equivocation;
+    try {
+      e = decodeEquivocation(bytes, MAX_EVIDENCE_BYTES);
+    } catch (err) {
+      return { ok: false, reason: (err as Error).message };
+    }
+    const epoch = e.epoch ?? 0;
+    const validators = await setOf(epoch);
+    if (validators === undefined) return { ok: false, reason: `no validator set of epoch ${epoch}`, epoch };
+    const check = verifyEquivocation(e, { ...t, validators });
+    if (!check.ok) return { ok: false, reason: check.reason, epoch };
+    const offender = validators.at(check.validator);
+    if (offender === undefined) return { ok: false, reason: 'no such validator', epoch };
+    return {
+      ok: true,
+      address: offender.address,
+      epoch,
+      infraction: rlpEncode([epoch, check.slot.height, check.slot.round, check.slot.step]),
+    };
+  };
 }

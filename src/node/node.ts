@@ -3,9 +3,11 @@
  * (LevelDB, fsynced), the engine through the runtime, the network, the RPC server, metrics and
  * logs — and takes them down in reverse order on stop.
  */
+
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stakingEvidenceVerifier } from '../../consensus/evidence.ts';
 import { engineNames, getEngine } from '../../consensus/registry.ts';
 import { SeededRng } from '../../consensus/rng.ts';
 import type { EngineModule } from '../../consensus/types.ts';
@@ -249,6 +251,11 @@ export class VerityNode {
       // trie instance starts cold): keep the hot ones in memory in front of LevelDB.
       const chain = await ChainStore.open(new CachingKvStore(chainKv), genesis, {
         schemes: ALL_CERTIFICATE_SCHEMES,
+        verifyEvidence: stakingEvidenceVerifier({
+          engine: engine.name,
+          chainId: genesis.chainId,
+          codec: engine.codec,
+        }),
         limits: {
           maxBlockBytes: o.config.consensus.maxBlockBytes + 64 * 1024,
           maxBlockTxs: o.config.consensus.maxBlockTxs,

@@ -5,9 +5,11 @@
  * their misbehaving transport — crashed, and restarted from what their disks kept. What a run
  * watches (commits, signatures, halts) comes in as hooks; this module checks nothing itself.
  */
+
 import type { SignatureVerifier } from '../../consensus/envelope.ts';
+import { stakingEvidenceVerifier } from '../../consensus/evidence.ts';
 import type { Rng } from '../../consensus/rng.ts';
-import type { EngineModule } from '../../consensus/types.ts';
+import type { EngineModule, MessageCodec } from '../../consensus/types.ts';
 import type { bls } from '../../crypto/bls/index.ts';
 import { ChainStore } from '../../ledger/chain.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
@@ -101,7 +103,14 @@ export class SimCluster {
     const o = this.#o;
     const { net, now } = o;
     const k = validatorKeys(node.validator);
-    const chain = await ChainStore.open(node.chainKv, o.genesis, { schemes: ALL_CERTIFICATE_SCHEMES });
+    const chain = await ChainStore.open(node.chainKv, o.genesis, {
+      schemes: ALL_CERTIFICATE_SCHEMES,
+      verifyEvidence: stakingEvidenceVerifier({
+        engine: o.engine.name,
+        chainId: o.genesis.chainId,
+        codec: o.engine.codec as MessageCodec<unknown>,
+      }),
+    });
     const timers = new SimTimers(
       o.queue,
       now,

@@ -11,11 +11,13 @@ import {
   EvidenceError,
   encodeEquivocation,
   equivocation,
+  stakingEvidenceVerifier,
   verifyEquivocation,
 } from '../../consensus/evidence.ts';
 import { type TmMessage as TendermintMessage, tendermintCodec } from '../../consensus/tendermint/messages.ts';
 import type { MessageCodec } from '../../consensus/types.ts';
 import { sha256 } from '../../crypto/hash.ts';
+import { signingDomain } from '../../ledger/signing-domain.ts';
 import { makeTestChain, type TestKey } from '../helpers/chain.ts';
 
 const chain = makeTestChain({ validators: 4, accounts: 1 });
@@ -88,5 +90,72 @@ describe('equivocation evidence', () => {
       expect(() => decodeEquivocation(bad, 1 << 20)).toThrow(EvidenceError);
     }
     expect(() => decodeEquivocation(e, 64)).toThrow(EvidenceError);
+  });
+});
+
+describe('evidence on a chain whose set changes', () => {
+  const domain = signingDomain(CHAIN, 3);
+  function signedIn(epochDomain: string, signer: number, msg: TendermintMessage) {
+    const key = chain.validators[signer] as TestKey;
+    const seal = sealEnvelope(tendermintCodec, msg, epochDomain, signer, key.secretKey);
+    return { envelope: seal.bytes, hash: sha256(tendermintCodec.signingBytes(msg, epochDomain)) };
+  }
+  const inEpoch3 = (a: ReturnType<typeof signedIn>, b: ReturnType<typeof signedIn>) =>
+    equivocation(
+      {
+        engine: 'tendermint',
+        chainId: CHAIN,
+        epoch: 3,
+        validator: 1,
+        slot: { height: 5, round: 0, step: 1 },
+      },
+      a,
+      b,
+    );
+
+  it('names its epoch (version 2), verifies in that epoch’s domain, and round-trips', () => {
+    const e = inEpoch3(signedIn(domain, 1, prevote(0, 1)), signedIn(domain, 1, prevote(0, 2)));
+    const decoded = decodeEquivocation(encodeEquivocation(e), 1 << 20);
+    expect(decoded.epoch).toBe(3);
+    expect(verifyEquivocation(decoded, trust).ok).toBe(true);
+    // Epoch-0 evidence keeps its version-1 bytes.
+    const zero = evidenceOf(signed(1, prevote(0, 1)), signed(1, prevote(0, 2)));
+    expect(decodeEquivocation(encodeEquivocation(zero), 1 << 20).epoch).toBeUndefined();
+  });
+
+  it('messages signed in one epoch are not evidence in another', () => {
+    // Signed in epoch 0's domain, presented as epoch 3's: the signatures do not verify there.
+    const e = inEpoch3(signed(1, prevote(0, 1)), signed(1, prevote(0, 2)));
+    const r = verifyEquivocation(e, trust);
+    expect(r.ok).toBe(false);
+    // And one message from each epoch for one slot is no equivocation at all.
+    const mixed = inEpoch3(signedIn(domain, 1, prevote(0, 1)), signed(1, prevote(0, 2)));
+    expect(verifyEquivocation(mixed, trust).ok).toBe(false);
+  });
+
+  it('the staking verifier names the offender, the epoch, and one infraction id per slot', async () => {
+    const verify = stakingEvidenceVerifier({ engine: 'tendermint', chainId: CHAIN, codec });
+    const setOf = async (epoch: number) => (epoch === 3 ? chain.genesis.validators : undefined);
+    const ab = encodeEquivocation(
+      inEpoch3(signedIn(domain, 1, prevote(0, 1)), signedIn(domain, 1, prevote(0, 2))),
+    );
+    const ac = encodeEquivocation(
+      inEpoch3(signedIn(domain, 1, prevote(0, 1)), signedIn(domain, 1, prevote(0, 3))),
+    );
+    const first = await verify(ab, setOf);
+    const second = await verify(ac, setOf);
+    expect(first.ok && second.ok).toBe(true);
+    if (first.ok && second.ok) {
+      expect(first.address).toEqual((chain.validators[1] as TestKey).address);
+      expect(first.epoch).toBe(3);
+      expect(first.infraction).toEqual(second.infraction);
+    }
+    // Negative controls: an unknown epoch's set, and garbage.
+    const unknown = await verify(
+      encodeEquivocation(evidenceOf(signed(1, prevote(0, 1)), signed(1, prevote(0, 2)))),
+      setOf,
+    );
+    expect(unknown).toMatchObject({ ok: false, epoch: 0 });
+    expect((await verify(new Uint8Array([1, 2, 3]), setOf)).ok).toBe(false);
   });
 });

@@ -4,6 +4,10 @@
  * after the boundary is refused. (The lifecycle's own rules: test/unit/staking.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
+import { sealEnvelope } from '../../consensus/envelope.ts';
+import { encodeEquivocation, equivocation, stakingEvidenceVerifier } from '../../consensus/evidence.ts';
+import { tendermintCodec } from '../../consensus/tendermint/messages.ts';
+import type { MessageCodec } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
 import { equalBytes, utf8 } from '../../crypto/bytes.ts';
 import { sha256 } from '../../crypto/hash.ts';
@@ -11,7 +15,7 @@ import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
 import { type ChainError, ChainStore } from '../../ledger/chain.ts';
 import { type Genesis, parseGenesis } from '../../ledger/genesis.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
-import type { EvidenceVerifier } from '../../ledger/staking/lifecycle.ts';
+import { burnedStake, type EvidenceVerifier, validatorRecord } from '../../ledger/staking/lifecycle.ts';
 import { type EncodedTransaction, type Operation, signTransaction } from '../../ledger/tx.ts';
 import { validatorsAtHeight } from '../../src/rpc/validators.ts';
 import { makeTestChain, quorumCertificate, type TestChain, type TestKey } from '../helpers/chain.ts';
@@ -138,6 +142,51 @@ describe('staking through the chain store', () => {
     expect(err.message).toContain('validatorsHash');
     // Control: the honest proposal itself validates.
     await expect(store.validateAndExecute(honest.block)).resolves.toBeDefined();
+  });
+
+  it('real double-sign evidence in a transaction slashes and tombstones the validator, who leaves the next set', async () => {
+    nonces.clear();
+    const { chain, genesis } = stakingChain();
+    const store = await ChainStore.open(new MemoryKvStore(), genesis, {
+      schemes: LEDGER_CERTIFICATE_SCHEMES,
+      verifyEvidence: stakingEvidenceVerifier({
+        engine: 'tendermint',
+        chainId: genesis.chainId,
+        codec: tendermintCodec as MessageCodec<unknown>,
+      }),
+    });
+    const offender = chain.validators[2] as TestKey;
+    const vote = (fill: number) => {
+      const msg = { type: 'prevote' as const, height: 1, round: 0, id: new Uint8Array(32).fill(fill) };
+      const seal = sealEnvelope(tendermintCodec, msg, genesis.chainId, 2, offender.secretKey);
+      return { envelope: seal.bytes, hash: sha256(tendermintCodec.signingBytes(msg, genesis.chainId)) };
+    };
+    const evidence = encodeEquivocation(
+      equivocation(
+        {
+          engine: 'tendermint',
+          chainId: genesis.chainId,
+          validator: 2,
+          slot: { height: 1, round: 0, step: 1 },
+        },
+        vote(1),
+        vote(2),
+      ),
+    );
+    const reporter = chain.accounts[1] as TestKey;
+    const b1 = await commitNext(store, chain, [
+      tx(genesis, reporter, { type: 'evidence', evidence }),
+      tx(genesis, reporter, { type: 'evidence', evidence }),
+    ]);
+    // The second report of the same infraction finds the validator already tombstoned.
+    expect(b1.receipts).toEqual([{ ok: true }, { ok: false, code: 'VALIDATOR_TOMBSTONED' }]);
+    const state = await store.stateAt();
+    // 5% (the default) of power 10 × unit 100 = 50 burned from the 1,000 bonded.
+    expect((await state.getAccount(offender.address)).stake).toBe(950n);
+    expect(await burnedStake(state)).toBe(50n);
+    expect((await validatorRecord(state, offender.address))?.status).toBe('tombstoned');
+    for (let h = 2; h <= 4; h++) await commitNext(store, chain, []);
+    expect((await store.validatorsFor(5)).byAddress(offender.address)).toBeUndefined();
   });
 
   it('a chain without staking keeps the genesis set at every height', async () => {
