@@ -98,12 +98,17 @@ export class ValidatorSet {
       const k = toHex(v.publicKey);
       // Two validators with one BLS key would count one aggregate signature twice.
       const blsKey = toHex(v.blsPublicKey);
-      if (this.#byKey.has(k) || this.#byPeerId.has(v.peerId) || blsKeys.has(blsKey)) {
+      if (this.#byKey.has(k) || this.#byPeerId.has(v.peerId)) {
         throw new ValidatorSetError(
           'INVALID_VALIDATOR_SET',
           `validator ${v.index} (${v.name}) is listed twice`,
         );
       }
+      if (blsKeys.has(blsKey))
+        throw new ValidatorSetError(
+          'INVALID_VALIDATOR_SET',
+          `validator ${v.index} (${v.name}) has the BLS key of another validator`,
+        );
       blsKeys.add(blsKey);
       this.#byKey.set(k, v);
       this.#byAddress.set(toHex(v.address), v);

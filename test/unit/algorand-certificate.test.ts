@@ -72,7 +72,7 @@ function makeNet(
     keys.map((k, i) => ({
       name: `v${i}`,
       publicKey: k.ed.publicKey,
-      blsPublicKey: new Uint8Array(48),
+      blsPublicKey: new Uint8Array(48).fill(i + 1), // placeholders, one per validator
       blsPop: new Uint8Array(96),
       peerId: peerIdFromEd25519(k.ed.publicKey),
       power: powers[i] as number,

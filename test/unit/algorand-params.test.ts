@@ -23,7 +23,7 @@ function set(powers: number[], withVrf = true): ValidatorSet {
       return {
         name: `v${i}`,
         publicKey: ed.publicKey,
-        blsPublicKey: new Uint8Array(48),
+        blsPublicKey: new Uint8Array(48).fill(i + 1), // placeholders, one per validator
         blsPop: new Uint8Array(96),
         peerId: peerIdFromEd25519(ed.publicKey),
         power,
