@@ -16,7 +16,6 @@ import { toHex, utf8 } from '../crypto/bytes.ts';
 import { VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { asBytes, asList, asSafeUint, asUtf8, rlpDecodeStrict, rlpEncode } from '../ledger/codec.ts';
-import { signingDomain } from '../ledger/signing-domain.ts';
 import type { EvidenceVerifier } from '../ledger/staking/lifecycle.ts';
 import type { ValidatorSet } from '../ledger/validators.ts';
 import { EnvelopeError, openEnvelope, type SignatureVerifier } from './envelope.ts';
@@ -140,7 +139,7 @@ export function verifyEquivocation(e: Equivocation, t: EvidenceTrust): EvidenceC
     ['second', e.b],
   ] as const) {
     try {
-      const o = openEnvelope(envelope, t.codec, t.validators, signingDomain(t.chainId, e.epoch), t.verify);
+      const o = openEnvelope(envelope, t.codec, t.validators, t.chainId, t.verify, e.epoch ?? 0);
       if (o.from !== e.validator)
         return {
           ok: false,

@@ -232,7 +232,22 @@ export interface EngineSigner {
 }
 
 export interface EngineContext {
+  /** The chain id, as headers carry it. */
   readonly chainId: string;
+  /**
+   * The epoch this engine instance runs (ledger/staking): the runtime starts a new instance with
+   * the new set at each epoch boundary. Everything the engine signs or verifies itself is in the
+   * epoch's domain, `signingDomain(chainId, epoch)`. Absent: epoch 0 (the chain id itself).
+   */
+  readonly epoch?: number;
+  /**
+   * The block this instance's chain starts from: genesis, or the last block of the epoch before,
+   * committed and certified under the previous set. Like genesis, it needs no certificate of this
+   * instance's own: an engine that justifies blocks by their parent's certificate (a HotStuff QC)
+   * or garbage-collects below a certified checkpoint (PBFT) treats it as its genesis. Absent:
+   * genesis (height 0).
+   */
+  readonly base?: { readonly height: number; readonly hash: Uint8Array };
   readonly validators: ValidatorSet;
   /** This node's validator index, or undefined for a non-validator (observer) node. */
   readonly self: number | undefined;

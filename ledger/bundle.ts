@@ -10,6 +10,13 @@
  * Each carries the header(s) and commit certificate(s); `verifyBundle` checks the certificate
  * against the trusted validator set first, then the Merkle proof against the certified roots.
  *
+ * On a chain whose set changes by epoch (genesis `staking`), a header of epoch E > 0 is certified
+ * by that epoch's set, which genesis does not name. Version 2 bundles carry `epochs`: for each
+ * epoch k = 1 … E, the certified header of block k·L (epoch k − 1's last, certified by the set
+ * of epoch k − 1) and a state proof of epoch k's set in it. The verifier walks them from the
+ * genesis set, so it still trusts genesis alone (sequential verification: one transition per
+ * epoch; CometBFT's skipping verification is not built yet).
+ *
  * The JSON form is canonical, so that one bundle has one text: hex is lower-case without `0x`,
  * addresses are in their canonical (lower-case Bech32m) form, and no object carries a key this
  * version does not define. Anything else is MALFORMED — a verifier that accepted `0xAB` for `ab`
@@ -36,11 +43,17 @@ import {
   receiptFromNumber,
   receiptToJson,
 } from './receipt.ts';
+import { epochOf } from './staking/config.ts';
+import { decodeValidatorList, epochSetKey } from './staking/records.ts';
 import { accountKey, decodeAccount, decodeRecord, recordKey } from './state.ts';
 import { DEFAULT_MAX_TX_BYTES, decodeTransaction, verifyTransaction } from './tx.ts';
 import { operationToJson } from './tx-json.ts';
+import { ValidatorSet } from './validators.ts';
 
 export const BUNDLE_VERSION = 1;
+/** Bundles that carry epoch transitions (`epochs`). */
+export const BUNDLE_VERSION_EPOCHS = 2;
+const MAX_EPOCH_TRANSITIONS = 100_000;
 const MAX_PROOF_NODES = 128;
 
 export interface CertifiedHeaderJson {
@@ -86,7 +99,19 @@ export interface ConsistencyProofJson {
   readonly proof: readonly string[];
 }
 
-export type BundleJson = AccountProofJson | RecordProofJson | TxProofJson | ConsistencyProofJson;
+/** One epoch transition: block k·L certified by epoch k − 1's set, and epoch k's set proven in its state. */
+export interface EpochTransitionJson extends CertifiedHeaderJson {
+  /** Hex MPT proof nodes of epoch k's set (ledger/staking/records.ts), root first. */
+  readonly proof: readonly string[];
+}
+
+export type BundleJson = (AccountProofJson | RecordProofJson | TxProofJson | ConsistencyProofJson) & {
+  /** Version 2: the transitions from genesis to the epoch of the bundle's header(s). */
+  readonly epochs?: readonly EpochTransitionJson[];
+};
+
+/** The trust anchor (validator set and signing epoch) of a block at a height. */
+type TrustAt = (height: number) => TrustAnchor;
 
 export type BundleErrorCode =
   | 'MALFORMED'
@@ -153,10 +178,10 @@ function safeInt(o: Record<string, unknown>, name: string): number {
   return v;
 }
 
-/** Decodes and certifies a header; returns it only if its certificate verifies under `trust`. */
+/** Decodes and certifies a header; returns it only if its certificate verifies under the trust of its height. */
 function certifiedHeader(
   o: Record<string, unknown>,
-  trust: TrustAnchor,
+  trustAt: TrustAt,
   schemes: CertificateSchemes,
 ): Certified {
   let header: BlockHeader;
@@ -166,6 +191,7 @@ function certifiedHeader(
     if (e instanceof Reject) throw e;
     throw new Reject('MALFORMED', `header: ${(e as Error).message}`);
   }
+  const trust = trustAt(header.height);
   if (header.chainId !== trust.chainId) {
     throw new Reject('WRONG_CHAIN', `header is for chain "${header.chainId}", genesis is "${trust.chainId}"`);
   }
@@ -212,7 +238,7 @@ function mptValue(root: Uint8Array, key: Uint8Array, proof: Uint8Array[]): Uint8
   }
 }
 
-function verifyAccount(o: Record<string, unknown>, trust: TrustAnchor, schemes: CertificateSchemes) {
+function verifyAccount(o: Record<string, unknown>, trust: TrustAt, schemes: CertificateSchemes) {
   exactKeys(o, ['version', 'kind', 'address', 'proof', 'header', 'certificate'], 'an account bundle');
   const addrText = field(o, 'address');
   let address: Uint8Array;
@@ -240,7 +266,7 @@ function verifyAccount(o: Record<string, unknown>, trust: TrustAnchor, schemes: 
   };
 }
 
-function verifyRecord(o: Record<string, unknown>, trust: TrustAnchor, schemes: CertificateSchemes) {
+function verifyRecord(o: Record<string, unknown>, trust: TrustAt, schemes: CertificateSchemes) {
   exactKeys(o, ['version', 'kind', 'key', 'proof', 'header', 'certificate'], 'a record bundle');
   const key = hexField(o, 'key', 256);
   const proof = proofField(o);
@@ -280,7 +306,7 @@ function parseReceipt(v: unknown): Receipt {
 
 function verifyTx(
   o: Record<string, unknown>,
-  trust: TrustAnchor,
+  trust: TrustAt,
   schemes: CertificateSchemes,
   maxTxBytes: number,
 ) {
@@ -293,7 +319,7 @@ function verifyTx(
   let etx: ReturnType<typeof decodeTransaction>;
   try {
     etx = decodeTransaction(txBytes, maxTxBytes);
-    verifyTransaction(etx, trust.chainId);
+    verifyTransaction(etx, trust(0).chainId);
   } catch (e) {
     throw new Reject('BAD_TRANSACTION', (e as Error).message);
   }
@@ -329,11 +355,7 @@ function asObject(v: unknown, what: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function verifyConsistencyBundle(
-  o: Record<string, unknown>,
-  trust: TrustAnchor,
-  schemes: CertificateSchemes,
-) {
+function verifyConsistencyBundle(o: Record<string, unknown>, trust: TrustAt, schemes: CertificateSchemes) {
   exactKeys(o, ['version', 'kind', 'from', 'to', 'proof'], 'a consistency bundle');
   const fromObj = asObject(field(o, 'from'), '"from"');
   const toObj = asObject(field(o, 'to'), '"to"');
@@ -373,36 +395,99 @@ export function verifyBundle(
   try {
     const schemes = opts?.schemes ?? LEDGER_CERTIFICATE_SCHEMES;
     const maxTxBytes = opts?.maxTxBytes ?? DEFAULT_MAX_TX_BYTES;
-    const o = asObject(bundle, 'bundle');
-    if (o.version !== BUNDLE_VERSION) {
+    const whole = asObject(bundle, 'bundle');
+    if (whole.version !== BUNDLE_VERSION && whole.version !== BUNDLE_VERSION_EPOCHS) {
       return {
         ok: false,
         code: 'UNSUPPORTED_VERSION',
-        reason: `unsupported bundle version ${String(o.version)}`,
+        reason: `unsupported bundle version ${String(whole.version)}`,
       };
     }
+    // Version 2: the epoch transitions first (they say which set certifies which height), then
+    // the bundle itself as version 1 describes it.
+    const { epochs: transitions, ...o } = whole;
+    if (whole.version === BUNDLE_VERSION_EPOCHS && transitions === undefined)
+      throw new Reject('MALFORMED', 'a version 2 bundle carries "epochs"');
+    if (whole.version === BUNDLE_VERSION && Object.hasOwn(whole, 'epochs'))
+      throw new Reject('MALFORMED', 'a version 1 bundle has no "epochs"');
+    const walk = followEpochs(transitions ?? [], trusted, schemes);
     let value: Record<string, unknown>;
     switch (o.kind) {
       case 'account':
-        value = verifyAccount(o, trusted, schemes);
+        value = verifyAccount(o, walk.trustAt, schemes);
         break;
       case 'record':
-        value = verifyRecord(o, trusted, schemes);
+        value = verifyRecord(o, walk.trustAt, schemes);
         break;
       case 'tx':
-        value = verifyTx(o, trusted, schemes, maxTxBytes);
+        value = verifyTx(o, walk.trustAt, schemes, maxTxBytes);
         break;
       case 'consistency':
-        value = verifyConsistencyBundle(o, trusted, schemes);
+        value = verifyConsistencyBundle(o, walk.trustAt, schemes);
         break;
       default:
         return { ok: false, code: 'MALFORMED', reason: `unknown bundle kind ${JSON.stringify(o.kind)}` };
     }
-    return { ok: true, value };
+    return { ok: true, value: walk.epochs === 0 ? value : { ...value, epochs: walk.epochs } };
   } catch (e) {
     if (e instanceof Reject) return { ok: false, code: e.code, reason: e.message };
     return { ok: false, code: 'MALFORMED', reason: messageOf(e) };
   }
+}
+
+/**
+ * Walks version 2's epoch transitions from the genesis set: transition k − 1 is block k·L,
+ * certified by epoch k − 1's set, whose state proves epoch k's set. Returns the trust anchor of
+ * each height the walk reached; a height beyond it is a BAD_CERTIFICATE that says why.
+ */
+function followEpochs(
+  raw: unknown,
+  genesis: TrustAnchor,
+  schemes: CertificateSchemes,
+): { trustAt: TrustAt; epochs: number } {
+  if (!Array.isArray(raw) || raw.length > MAX_EPOCH_TRANSITIONS)
+    throw new Reject(
+      'MALFORMED',
+      `"epochs" must be an array of at most ${MAX_EPOCH_TRANSITIONS} transitions`,
+    );
+  const length = genesis.epochLength;
+  if (length === undefined && raw.length > 0)
+    throw new Reject('BAD_PROOF', 'the bundle carries epoch transitions, but this genesis has no epochs');
+  const trustOf = (epoch: number): TrustAnchor => ({
+    ...genesis,
+    validators: sets[epoch] as ValidatorSet,
+    ...(epoch === 0 ? {} : { epoch }),
+  });
+  const sets: ValidatorSet[] = [genesis.validators];
+  raw.forEach((item, i) => {
+    const t = asObject(item, `"epochs[${i}]"`);
+    exactKeys(t, ['header', 'certificate', 'proof'], `"epochs[${i}]"`);
+    const at = (i + 1) * (length as number);
+    const certified = certifiedHeader(t, () => trustOf(i), schemes);
+    if (certified.header.height !== at)
+      throw new Reject(
+        'BAD_PROOF',
+        `epoch transition ${i + 1} must be block ${at}, not ${certified.header.height}`,
+      );
+    const bytes = mptValue(certified.header.stateRoot, epochSetKey(i + 1), proofField(t));
+    if (bytes === undefined)
+      throw new Reject('BAD_PROOF', `block ${at} holds no validator set for epoch ${i + 1}`);
+    try {
+      sets.push(new ValidatorSet(decodeValidatorList(bytes)));
+    } catch (e) {
+      throw new Reject('BAD_PROOF', `the validator set of epoch ${i + 1}: ${(e as Error).message}`);
+    }
+  });
+  const trustAt = (height: number): TrustAnchor => {
+    const epoch = length === undefined ? 0 : epochOf(height, length);
+    if (epoch >= sets.length)
+      throw new Reject(
+        'BAD_CERTIFICATE',
+        `block ${height} is in epoch ${epoch}, certified by a set genesis does not name: the bundle must carry the ${epoch} epoch transition${epoch === 1 ? '' : 's'} from genesis (it carries ${sets.length - 1}; nodes build them in version ${BUNDLE_VERSION_EPOCHS})`,
+      );
+    return trustOf(epoch);
+  };
+  return { trustAt, epochs: sets.length - 1 };
 }
 
 /**
@@ -415,6 +500,11 @@ export function bundleGuarantees(value: Record<string, unknown>): string[] {
     const by = (value[key] as { certifiedBy?: { guarantee?: unknown } } | undefined)?.certifiedBy;
     if (typeof by?.guarantee === 'string') seen.add(by.guarantee);
   }
+  const epochs = value.epochs;
+  if (typeof epochs === 'number' && epochs > 0)
+    seen.add(
+      `The certifying validator set was followed from genesis through ${epochs} epoch transition${epochs === 1 ? '' : 's'}, each set proven in the state of a block certified by the set before it: this rests on no epoch's set having had a Byzantine quorum while it was in force (stake that has unbonded can sign a fork no light client here could tell apart).`,
+    );
   return [...seen];
 }
 

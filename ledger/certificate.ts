@@ -6,6 +6,7 @@
  *
  * Wire form: RLP([kind, payload]), the payload's shape belongs to the scheme.
  */
+
 import { concatBytes, equalBytes, fromUtf8, utf8 } from '../crypto/bytes.ts';
 import { ed25519 } from '../crypto/ed25519.ts';
 import { VerityError } from '../crypto/errors.ts';
@@ -22,6 +23,7 @@ import {
 } from './codec.ts';
 import type { EngineParams } from './genesis.ts';
 import { leafHash, verifyInclusion } from './log/index.ts';
+import { signingDomain } from './signing-domain.ts';
 import type { ValidatorSet } from './validators.ts';
 
 export const MAX_CERTIFICATE_BYTES = 256 * 1024;
@@ -47,6 +49,16 @@ export interface TrustAnchor {
    * committee sizes and T_final). Optional: anchors built without a genesis leave it out.
    */
   readonly engineParams?: EngineParams;
+  /**
+   * The epoch of the certified block, on a chain whose set changes: `validators` is that epoch's
+   * set and every signature is in its domain (ledger/signing-domain.ts). Absent: epoch 0.
+   */
+  readonly epoch?: number;
+  /**
+   * Blocks per epoch, on a chain whose set changes (genesis `staking`): a light client walks the
+   * sets of later epochs from genesis through certified epoch transitions (bundle.ts, version 2).
+   */
+  readonly epochLength?: number;
 }
 
 export type CertificateCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -261,7 +273,12 @@ export const ed25519QuorumScheme: CertificateScheme<QuorumCertificate> = {
   },
   verify(cert, trust) {
     const { validators } = trust;
-    const message = commitVoteBytes(trust.chainId, cert.height, cert.round, cert.blockHash);
+    const message = commitVoteBytes(
+      signingDomain(trust.chainId, trust.epoch),
+      cert.height,
+      cert.round,
+      cert.blockHash,
+    );
     const bad =
       votesViolation(cert.votes, validators, 'votes') ??
       badVoteSignature(cert.votes, message, validators, 'vote');

@@ -36,15 +36,17 @@ import {
   type CommitCertificate,
   decodeCertificate,
   encodeCertificate,
+  type TrustAnchor,
 } from './certificate.ts';
 import { asList, asSafeUint, rlpDecodeStrict, rlpEncode } from './codec.ts';
-import { buildGenesisState, type Genesis, genesisHeader } from './genesis.ts';
+import { buildGenesisState, type Genesis, genesisHeader, trustAnchor } from './genesis.ts';
 import { checkBlockTime, type Hlc, HlcError } from './hlc.ts';
 import { type KvOp, type KvStore, StagedKvStore, StorageError } from './kv.ts';
 import { TransparencyLog } from './log/index.ts';
 import { MerklePatriciaTrie } from './mpt/index.ts';
 import { encodeLogEntry, type Receipt, receiptCodeNumber, receiptFromNumber } from './receipt.ts';
-import { type EvidenceVerifier, validatorSetAt } from './staking/lifecycle.ts';
+import { epochOf } from './staking/config.ts';
+import { type EvidenceVerifier, storedSet, validatorSetAt } from './staking/lifecycle.ts';
 import { applyBlock, LedgerState } from './state.ts';
 import { DEFAULT_MAX_TX_BYTES, decodeTransaction, type EncodedTransaction, verifyTransaction } from './tx.ts';
 import type { ValidatorSet } from './validators.ts';
@@ -105,6 +107,11 @@ export interface ExecutedBlock {
   readonly entries: readonly Uint8Array[];
   readonly parent: ExecutedBlock | undefined;
   readonly overlay: StagedKvStore;
+  /**
+   * Built or executed by the engine of an epoch that ends below it (see `validatorsFor`): such a
+   * block only lets that engine finish certifying its epoch's last block, and is never committed.
+   */
+  readonly suffix?: true;
 }
 
 export interface ChainOptions {
@@ -332,15 +339,44 @@ export class ChainStore {
   /**
    * The validator set in force at block `height`, read from the state after `parent` (the block
    * before it, committed or executed). Without staking it is the genesis set at every height.
+   *
+   * `epoch`: the epoch of the engine asking. An engine may have to build or execute blocks above
+   * its epoch's last block before that block is committed (HotStuff certifies a block through its
+   * descendants): those blocks are its epoch's suffix — signed by its set, without transactions,
+   * and never committed; the next epoch's engine starts again from the epoch's last block.
    */
-  async validatorsFor(height: number, parent?: ExecutedBlock): Promise<ValidatorSet> {
+  async validatorsFor(height: number, parent?: ExecutedBlock, epoch?: number): Promise<ValidatorSet> {
     const staking = this.genesis.staking;
     if (staking === undefined) return this.genesis.validators;
     const state = parent?.state ?? (await this.stateAt());
-    const set = await validatorSetAt(state, height, staking);
+    const set = this.isSuffix(height, epoch)
+      ? await storedSet(state, epoch as number)
+      : await validatorSetAt(state, height, staking);
     if (set === undefined)
       throw new ChainError('NOT_FOUND', `no validator set is known yet for block ${height}`, { height });
     return set;
+  }
+
+  /** Whether block `height` lies above the last block of epoch `epoch` (see `validatorsFor`). */
+  isSuffix(height: number, epoch: number | undefined): boolean {
+    const staking = this.genesis.staking;
+    return staking !== undefined && epoch !== undefined && height > (epoch + 1) * staking.epochLength;
+  }
+
+  /** The epoch of block `height` (0 on a chain without staking). */
+  epochOf(height: number): number {
+    const staking = this.genesis.staking;
+    return staking === undefined ? 0 : epochOf(height, staking.epochLength);
+  }
+
+  /** What certifies block `height`: the set and signing epoch in force there (block sync, RPC). */
+  async trustFor(height: number, parent?: ExecutedBlock): Promise<TrustAnchor> {
+    const epoch = this.epochOf(height);
+    return {
+      ...trustAnchor(this.genesis),
+      validators: await this.validatorsFor(height, parent),
+      ...(epoch === 0 ? {} : { epoch }),
+    };
   }
 
   /** A view of the state after block `height` (default: the head). */
@@ -519,6 +555,8 @@ export class ChainStore {
       nowMs?: number;
       maxFutureDriftMs?: number;
       known?: KnownTransactions;
+      /** The epoch of the engine that asks (see `validatorsFor`). */
+      epoch?: number;
     } = {},
   ): Promise<ExecutedBlock> {
     const h = block.header;
@@ -529,7 +567,10 @@ export class ChainStore {
     if (h.chainId !== this.genesis.chainId) reject(`wrong chain "${h.chainId}"`);
     if (h.height !== p.header.height + 1) reject(`expected height ${p.header.height + 1}`);
     if (!equalBytes(h.parentHash, p.hash)) reject('parent hash does not match its parent');
-    const validators = await this.validatorsFor(h.height, opts.parent);
+    const validators = await this.validatorsFor(h.height, opts.parent, opts.epoch);
+    const suffix = this.isSuffix(h.height, opts.epoch);
+    if (suffix && block.txs.length > 0)
+      reject("a block above its epoch's last block carries no transactions");
     if (!equalBytes(h.validatorsHash, validators.hash)) reject('validatorsHash does not match');
     if (h.engine !== this.genesis.engine.name)
       reject(`engine "${h.engine}" is not "${this.genesis.engine.name}"`);
@@ -553,7 +594,7 @@ export class ChainStore {
     if (!equalBytes(exec.stateRoot, h.stateRoot)) reject('stateRoot does not match execution');
     if (exec.logSize !== h.logSize || !equalBytes(exec.logRoot, h.logRoot))
       reject('log size/root does not match');
-    return { block, hash: headerHash(h), txs, ...exec };
+    return { block, hash: headerHash(h), txs, ...exec, ...(suffix ? { suffix: true as const } : {}) };
   }
 
   /** Builds and executes a new block on top of `parent` (default: the committed head). */
@@ -563,10 +604,17 @@ export class ChainStore {
     proposer: Uint8Array;
     engineData: Uint8Array;
     parent?: ExecutedBlock;
+    /** The epoch of the engine that asks (see `validatorsFor`). */
+    epoch?: number;
   }): Promise<ExecutedBlock> {
     const p = this.#parentOf(args.parent);
     const height = p.header.height + 1;
-    const validators = await this.validatorsFor(height, args.parent);
+    const validators = await this.validatorsFor(height, args.parent, args.epoch);
+    const suffix = this.isSuffix(height, args.epoch);
+    invariant(
+      !suffix || args.txs.length === 0,
+      "a block above its epoch's last block carries no transactions",
+    );
     const exec = await this.#execute(args.txs, height, args.parent);
     const txBytes = args.txs.map((t) => t.bytes);
     const header: BlockHeader = {
@@ -585,7 +633,13 @@ export class ChainStore {
       engine: this.genesis.engine.name,
       engineData: args.engineData,
     };
-    return { block: { header, txs: txBytes }, hash: headerHash(header), txs: args.txs, ...exec };
+    return {
+      block: { header, txs: txBytes },
+      hash: headerHash(header),
+      txs: args.txs,
+      ...exec,
+      ...(suffix ? { suffix: true as const } : {}),
+    };
   }
 
   /**
@@ -599,6 +653,10 @@ export class ChainStore {
     try {
       const { block } = executed;
       const h = block.header;
+      invariant(
+        executed.suffix === undefined,
+        `block ${h.height} lies above its epoch's last block: never committed`,
+      );
       if (h.height !== this.#head.height + 1 || !equalBytes(h.parentHash, this.#headHash)) {
         throw new ChainError('OUT_OF_ORDER', `block ${h.height} does not extend head ${this.#head.height}`);
       }

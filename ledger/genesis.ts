@@ -26,7 +26,13 @@ import { MerklePatriciaTrie } from './mpt/index.ts';
 import { parseStakingConfig, type StakingConfig, stakingConfigToJson } from './staking/config.ts';
 import { writeGenesisStaking } from './staking/lifecycle.ts';
 import { LedgerState } from './state.ts';
-import { MAX_AMOUNT, MAX_CHAIN_ID_LENGTH, MAX_RECORD_KEY_LENGTH, MAX_RECORD_VALUE_LENGTH } from './tx.ts';
+import {
+  MAX_AMOUNT,
+  MAX_CHAIN_ID_LENGTH,
+  MAX_RECORD_KEY_LENGTH,
+  MAX_RECORD_VALUE_LENGTH,
+  MAX_VALIDATOR_NAME_LENGTH,
+} from './tx.ts';
 import { peerIdFromEd25519, type ValidatorInfo, ValidatorSet } from './validators.ts';
 
 export const GENESIS_VERSION = 1;
@@ -104,6 +110,14 @@ function amount(v: unknown, path: string): bigint {
   return n;
 }
 
+/** 1..64 bytes of UTF-8 (what staking records and register-validator allow). */
+function validatorName(v: unknown, path: string): string {
+  const name = str(v, path, MAX_VALIDATOR_NAME_LENGTH);
+  if (utf8(name).length > MAX_VALIDATOR_NAME_LENGTH)
+    throw bad(path, `must be at most ${MAX_VALIDATOR_NAME_LENGTH} bytes of UTF-8`);
+  return name;
+}
+
 export function parseGenesis(json: unknown): Genesis {
   const g = obj(json, '(root)');
   if (g.version !== GENESIS_VERSION) {
@@ -145,7 +159,7 @@ export function parseGenesis(json: unknown): Genesis {
     const vrfPublicKey =
       v.vrfPublicKey === undefined ? undefined : hex(v.vrfPublicKey, `${p}.vrfPublicKey`, 32);
     return {
-      name: str(v.name, `${p}.name`, 64),
+      name: validatorName(v.name, `${p}.name`),
       publicKey,
       blsPublicKey,
       blsPop,
@@ -235,6 +249,9 @@ export function parseGenesis(json: unknown): Genesis {
   let staking: StakingConfig | undefined;
   if (g.staking !== undefined) {
     staking = parseStakingConfig(g.staking, bad);
+    // Epoch e > 0 signs in the domain "chainId#e" (ledger/signing-domain.ts): no chain id may
+    // look like another's epoch.
+    if (chainId.includes('#')) throw bad('chainId', 'a chain with staking has no "#" in its id');
     const stakeSupply = validators.validators.reduce(
       (sum, v) => sum + BigInt(v.power) * (staking as StakingConfig).powerUnit,
       0n,
@@ -306,6 +323,7 @@ export function trustAnchor(g: Genesis): TrustAnchor {
     validators: g.validators,
     ...(g.threshold === undefined ? {} : { thresholdGroupPublicKey: g.threshold.groupPublicKey }),
     engineParams: g.engine.params,
+    ...(g.staking === undefined ? {} : { epochLength: g.staking.epochLength }),
   };
 }
 

@@ -8,8 +8,10 @@ import { encodeHeader } from './block.ts';
 import {
   type AccountProofJson,
   BUNDLE_VERSION,
+  BUNDLE_VERSION_EPOCHS,
   type CertifiedHeaderJson,
   type ConsistencyProofJson,
+  type EpochTransitionJson,
   proofToJson,
   type RecordProofJson,
   type TxProofJson,
@@ -17,6 +19,7 @@ import {
 import { encodeCertificate } from './certificate.ts';
 import { ChainError, type ChainStore } from './chain.ts';
 import { receiptToJson } from './receipt.ts';
+import { epochSetKey } from './staking/records.ts';
 import { accountKey, recordKey } from './state.ts';
 
 async function certified(chain: ChainStore, height: number): Promise<CertifiedHeaderJson> {
@@ -30,6 +33,29 @@ async function certified(chain: ChainStore, height: number): Promise<CertifiedHe
     header: toHex(encodeHeader(block.header)),
     certificate: toHex(encodeCertificate(cert, chain.schemes)),
   };
+}
+
+/**
+ * The version and epoch transitions a bundle anchored at `height` needs (bundle.ts): none in
+ * epoch 0; on a chain whose set changes, every transition from genesis to the height's epoch.
+ */
+async function epochsFor(
+  chain: ChainStore,
+  height: number,
+): Promise<{ version: number; epochs?: EpochTransitionJson[] }> {
+  const staking = chain.genesis.staking;
+  const upTo = chain.epochOf(height);
+  if (staking === undefined || upTo === 0) return { version: BUNDLE_VERSION };
+  const epochs: EpochTransitionJson[] = [];
+  for (let k = 1; k <= upTo; k++) {
+    const at = k * staking.epochLength;
+    const state = await chain.stateAt(at);
+    epochs.push({
+      ...(await certified(chain, at)),
+      proof: proofToJson(await state.trie.createProof(epochSetKey(k))),
+    });
+  }
+  return { version: BUNDLE_VERSION_EPOCHS, epochs };
 }
 
 function anchorHeight(chain: ChainStore, height: number | undefined): number {
@@ -48,12 +74,14 @@ export async function buildAccountProof(
   const h = anchorHeight(chain, height);
   const state = await chain.stateAt(h);
   const proof = await state.trie.createProof(accountKey(address));
+  const { version, epochs } = await epochsFor(chain, h);
   return {
-    version: BUNDLE_VERSION,
+    version,
     kind: 'account',
     address: formatAddress(address),
     proof: proofToJson(proof),
     ...(await certified(chain, h)),
+    ...(epochs === undefined ? {} : { epochs }),
   };
 }
 
@@ -65,12 +93,14 @@ export async function buildRecordProof(
   const h = anchorHeight(chain, height);
   const state = await chain.stateAt(h);
   const proof = await state.trie.createProof(recordKey(key));
+  const { version, epochs } = await epochsFor(chain, h);
   return {
-    version: BUNDLE_VERSION,
+    version,
     kind: 'record',
     key: toHex(key),
     proof: proofToJson(proof),
     ...(await certified(chain, h)),
+    ...(epochs === undefined ? {} : { epochs }),
   };
 }
 
@@ -87,8 +117,9 @@ export async function buildTxProof(chain: ChainStore, id: Uint8Array, height?: n
   const anchor = h === chain.height ? chain.head : (await chain.getBlock(h))?.header;
   if (anchor === undefined) throw new ChainError('NOT_FOUND', `no block at ${h}`);
   const proof = await chain.log.inclusionProof(loc.logIndex, anchor.logSize);
+  const { version, epochs } = await epochsFor(chain, h);
   return {
-    version: BUNDLE_VERSION,
+    version,
     kind: 'tx',
     tx: toHex(tx),
     height: loc.height,
@@ -96,6 +127,7 @@ export async function buildTxProof(chain: ChainStore, id: Uint8Array, height?: n
     logIndex: loc.logIndex,
     proof: proofToJson(proof),
     ...(await certified(chain, h)),
+    ...(epochs === undefined ? {} : { epochs }),
   };
 }
 
@@ -111,11 +143,13 @@ export async function buildConsistencyProof(
   const hb = (await chain.getBlock(b))?.header;
   if (ha === undefined || hb === undefined) throw new ChainError('NOT_FOUND', 'block missing');
   const proof = await chain.log.consistencyProof(ha.logSize, hb.logSize);
+  const { version, epochs } = await epochsFor(chain, b);
   return {
-    version: BUNDLE_VERSION,
+    version,
     kind: 'consistency',
     from: await certified(chain, a),
     to: await certified(chain, b),
     proof: proofToJson(proof),
+    ...(epochs === undefined ? {} : { epochs }),
   };
 }

@@ -23,6 +23,7 @@
  * derive it block by block (messages.ts nextSortitionSeed); an offline verifier has only genesis
  * and takes it as stated. See ALGORAND_CERT_GUARANTEE for what that costs in each mode.
  */
+
 import { equalBytes } from '../../crypto/bytes.ts';
 import { invariant } from '../../crypto/errors.ts';
 import { VRF_PROOF_LENGTH } from '../../crypto/vrf.ts';
@@ -44,6 +45,7 @@ import {
   votesViolation,
 } from '../../ledger/certificate.ts';
 import { asBytes, asList, asSafeUint, DecodeError, type RlpItem } from '../../ledger/codec.ts';
+import { signingDomain } from '../../ledger/signing-domain.ts';
 import { EngineParamsError } from '../params.ts';
 import {
   ALGORAND_ENGINE,
@@ -178,7 +180,7 @@ export const algorandCertificateScheme: CertificateScheme<AlgorandCertificate> =
     const { final } = committees(params, validators);
 
     const message = voteSigningBytes(
-      trust.chainId,
+      signingDomain(trust.chainId, trust.epoch),
       d.height,
       data.period,
       STEP_FINAL,

@@ -30,6 +30,7 @@
  * Two kinds: `hotstuff-bls-aggregate` (QCs carry a signer bitmap, > 2/3 of the power) and
  * `hotstuff-bls-threshold` (QCs are threshold signatures under the genesis group key).
  */
+
 import { bls } from '../../crypto/bls/index.ts';
 import { equalBytes } from '../../crypto/bytes.ts';
 import { type BlockHeader, decodeHeaderItem, headerFields, headerHash } from '../../ledger/block.ts';
@@ -41,6 +42,7 @@ import {
   type TrustAnchor,
 } from '../../ledger/certificate.ts';
 import { asList, DecodeError } from '../../ledger/codec.ts';
+import { signingDomain } from '../../ledger/signing-domain.ts';
 import { decodeEngineData, type EngineData } from './messages.ts';
 import {
   decodeQcItem,
@@ -205,7 +207,7 @@ function scheme(mode: QcMode): CertificateScheme<HotStuffCertificate> {
       );
       if (typeof qcs === 'string') return fail(qcs);
       return verifyQcsBatch(qcs, {
-        chainId: trust.chainId,
+        chainId: signingDomain(trust.chainId, trust.epoch),
         validators: trust.validators,
         mode,
         ...(trust.thresholdGroupPublicKey === undefined

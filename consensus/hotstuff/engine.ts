@@ -59,6 +59,7 @@ import { invariant, onlyTyped } from '../../crypto/errors.ts';
 import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
 import { asList, asSafeUint, DecodeError } from '../../ledger/codec.ts';
 import { ExtendedTree, type Frontier, leafHash } from '../../ledger/log/index.ts';
+import { signingDomain } from '../../ledger/signing-domain.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { type BlockId, blockId, hashOfBlockId } from '../block-id.ts';
 import { EngineParamsError } from '../params.ts';
@@ -212,6 +213,10 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   readonly #validators: ValidatorSet;
   readonly #leaders: LeaderSchedule;
   readonly #trust: QcTrust;
+  /** The block this instance starts from: genesis, or its epoch's base (EngineContext.base). */
+  readonly #base: number;
+  /** What this epoch's votes and timeouts sign in place of the chain id (ledger/signing-domain.ts). */
+  readonly #domain: string;
   readonly #self: number | undefined;
   readonly #threshold: number;
   #out: EngineOutput<HsMessage>[] = [];
@@ -325,8 +330,10 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         );
     }
     this.#threshold = threshold;
+    this.#domain = signingDomain(ctx.chainId, ctx.epoch);
+    this.#base = ctx.base?.height ?? 0;
     this.#trust = {
-      chainId: ctx.chainId,
+      chainId: this.#domain,
       validators: ctx.validators,
       mode: params.qc,
       ...(ctx.threshold === undefined || params.qc !== 'threshold'
@@ -449,8 +456,8 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     this.#started = true;
     this.#setHead(head);
     this.#emittedHeight = head.height;
-    // At genesis the genesis QC is real; later, without a record, it is a placeholder that
-    // proposes nothing (a real QC arrives with the first message).
+    // At genesis (or the base block an epoch starts from) the genesis QC is real; later, without a
+    // record, it is a placeholder that proposes nothing (a real QC arrives with the first message).
     this.#highQc = genesisQc(head.hash);
     this.#lockedQc = this.#highQc;
     const raw = recovered.get(STATE_KEY);
@@ -495,10 +502,10 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     // After a restart, the first view this node leads gets its proposal at once (no idle wait):
     // the view may be half done, and if this node had proposed in it before the crash, the
     // runtime's slot guard re-sends that very proposal.
-    this.#eager = raw !== undefined || head.height > 0;
+    this.#eager = raw !== undefined || head.height > this.#base;
     this.#startView();
     this.#armTick();
-    if (head.height > 0 || raw !== undefined) this.#requestSync(undefined);
+    if (head.height > this.#base || raw !== undefined) this.#requestSync(undefined);
   }
 
   #setHead(head: HeadInfo): void {
@@ -723,7 +730,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       // out at once (the timeouts of all honest nodes come close together after a dead leader).
       this.#out.push({ kind: 'cancel-timer', timer: 'view' });
       this.#out.push({ kind: 'cancel-timer', timer: 'view-busy' });
-      const signature = this.#ctx.signer.blsSign(timeoutMessage(this.#ctx.chainId, v, this.#highQc.view));
+      const signature = this.#ctx.signer.blsSign(timeoutMessage(this.#domain, v, this.#highQc.view));
       this.#myTimeout = {
         type: 'timeout',
         view: v,
@@ -1062,7 +1069,8 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     if (d.justify.tag !== QC_GENESIS && d.justify.tag !== modeTag(this.#p.qc))
       return 'justify QC of another mode';
     if (!equalBytes(d.justify.blockHash, block.header.parentHash)) return 'justify QC is not for its parent';
-    if (d.justify.tag === QC_GENESIS && block.header.height !== 1) return 'genesis QC above height 1';
+    if (d.justify.tag === QC_GENESIS && block.header.height !== this.#base + 1)
+      return `genesis QC above height ${this.#base + 1}`;
     if (!verifyQc(d.justify, this.#trust)) return BAD_JUSTIFY;
     return undefined;
   }
@@ -1122,7 +1130,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       const tc = seen.tc?.view === v - 1 ? seen.tc : this.#highTc?.view === v - 1 ? this.#highTc : undefined;
       if (tc === undefined || b.justify.view < maxHighQcView(tc)) return;
     }
-    const message = voteMessage(this.#ctx.chainId, v, b.hash);
+    const message = voteMessage(this.#domain, v, b.hash);
     let signature: Uint8Array;
     if (this.#p.qc === 'threshold') {
       const share = this.#ctx.signer.blsShareSign?.(message);
@@ -1191,7 +1199,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     let book = this.#votes.get(m.view);
     if (book === undefined)
       this.#votes.set(m.view, (book = new VoteSet(this.#validators, MAX_VALUES_PER_VALIDATOR)));
-    const message = voteMessage(this.#ctx.chainId, m.view, m.blockHash);
+    const message = voteMessage(this.#domain, m.view, m.blockHash);
     const added = book.add(from, id, m.signature, () =>
       this.#p.qc === 'threshold'
         ? verifyShare(
@@ -1265,7 +1273,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     if (
       !verifySignature(
         validator.blsPublicKey,
-        timeoutMessage(this.#ctx.chainId, m.view, m.highQc.view),
+        timeoutMessage(this.#domain, m.view, m.highQc.view),
         m.signature,
       )
     ) {
@@ -1410,7 +1418,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     if (this.#proposedView >= v || this.#buildingView === v || this.#timedOutView >= v) return;
     const qc = this.#highQc;
     if (qc.view !== v - 1 && this.#highTc?.view !== v - 1) return; // not justified (yet)
-    if (qc.view === 0 && this.#head.height !== 0) return; // placeholder after a restart
+    if (qc.view === 0 && this.#head.height !== this.#base) return; // placeholder after a restart
     const pid = blockId(qc.blockHash);
     let parentHeight: number;
     if (pid === this.#head.id) parentHeight = this.#head.height;

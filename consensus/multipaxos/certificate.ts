@@ -24,6 +24,7 @@
  * for a block a later leader never re-proposes. It is exactly as good as the assumption that
  * members do not lie, and as Q1 + Q2 > total; it is not Byzantine evidence of anything.
  */
+
 import { equalBytes } from '../../crypto/bytes.ts';
 import { type BlockHeader, decodeHeaderItem, headerFields, headerHash } from '../../ledger/block.ts';
 import {
@@ -40,6 +41,7 @@ import {
   votesViolation,
 } from '../../ledger/certificate.ts';
 import { asList, DecodeError } from '../../ledger/codec.ts';
+import { signingDomain } from '../../ledger/signing-domain.ts';
 import {
   acceptedBytes,
   type Ballot,
@@ -95,7 +97,7 @@ function fail(reason: string): CertificateCheck {
 /** The structural rules (everything but the signatures): a reason, or undefined. */
 export function certificateRuleViolation(
   cert: MultiPaxosCertificate,
-  trust: Pick<TrustAnchor, 'chainId' | 'validators'>,
+  trust: Pick<TrustAnchor, 'chainId' | 'validators' | 'epoch'>,
 ): string | undefined {
   const d = cert.header;
   if (d.chainId !== trust.chainId) return `accepted header is for chain "${d.chainId}"`;
@@ -144,7 +146,12 @@ export const multipaxosCertificateScheme: CertificateScheme<MultiPaxosCertificat
     if (cert.kind !== MULTIPAXOS_CERT_KIND) return fail(`not a ${MULTIPAXOS_CERT_KIND} certificate`);
     const violation = certificateRuleViolation(cert, trust);
     if (violation !== undefined) return fail(violation);
-    const message = acceptedBytes(trust.chainId, cert.ballot, cert.header.height, headerHash(cert.header));
+    const message = acceptedBytes(
+      signingDomain(trust.chainId, trust.epoch),
+      cert.ballot,
+      cert.header.height,
+      headerHash(cert.header),
+    );
     const bad = badVoteSignature(cert.votes, message, trust.validators, 'acceptance');
     return bad === undefined ? { ok: true } : fail(bad);
   },

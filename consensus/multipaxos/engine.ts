@@ -1093,6 +1093,7 @@ export class MultiPaxosEngine implements ConsensusEngine<MultiPaxosMessage> {
     const violation = certificateRuleViolation(multipaxosCertificate(p, d.p.block.header, d.slot, d.p.hash), {
       chainId: this.#ctx.chainId,
       validators: this.#validators,
+      ...(this.#ctx.epoch === undefined ? {} : { epoch: this.#ctx.epoch }),
     });
     if (violation === undefined) return true;
     this.#note('warn', 'ignoring a commit proof', { slot: p.slot, reason: violation });

@@ -97,6 +97,7 @@ import {
   type QuorumCertificate,
 } from '../../ledger/certificate.ts';
 import { asBytes, asList, asSafeUint, DecodeError, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import { signingDomain } from '../../ledger/signing-domain.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import {
   type BlockId,
@@ -307,7 +308,13 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     this.#p = params;
     this.#validators = ctx.validators;
     this.#schedule = new ProposerSchedule(ctx.validators);
-    this.#proofs = new ViewChangeProofs(ctx.chainId, ctx.validators, params, (view) => this.#primary(view));
+    this.#proofs = new ViewChangeProofs(
+      signingDomain(ctx.chainId, ctx.epoch),
+      ctx.validators,
+      params,
+      (view) => this.#primary(view),
+      ctx.base,
+    );
   }
 
   status(): EngineStatus {
@@ -416,6 +423,11 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #onStart(head: HeadInfo, recovered: ReadonlyMap<string, Uint8Array>): void {
     this.#started = true;
     this.#head = head;
+    // An epoch's instance starts above its base block as the first one starts above genesis: the
+    // base is its first stable checkpoint (no votes of this set: the ledger certified it).
+    const base = this.#ctx.base;
+    if (base !== undefined && base.height > 0)
+      this.#stable = { seq: base.height, digest: base.hash, votes: [] };
     this.#committed.set(head.height, blockId(head.hash));
     this.#restore(recovered);
     this.#proposedSeq = Math.max(this.#head.height, this.#stable.seq, this.#oMax);

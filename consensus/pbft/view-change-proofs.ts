@@ -80,6 +80,8 @@ export class ViewChangeProofs {
   readonly #validators: ValidatorSet;
   readonly #p: Pick<PbftParams, 'watermarkWindow' | 'checkpointInterval'>;
   readonly #primary: (view: number) => number;
+  /** The block this instance starts from (EngineContext.base): a checkpoint without votes. */
+  readonly #base: { readonly height: number; readonly hash: Uint8Array } | undefined;
   /** Verified VIEW-CHANGEs (by sender, signature and content) → validity. */
   readonly #vcMemo = new LruCache<boolean>(MAX_MEMO);
   readonly #sigMemo = new LruCache<boolean>(4 * MAX_MEMO);
@@ -89,11 +91,13 @@ export class ViewChangeProofs {
     validators: ValidatorSet,
     params: Pick<PbftParams, 'watermarkWindow' | 'checkpointInterval'>,
     primary: (view: number) => number,
+    base?: { readonly height: number; readonly hash: Uint8Array },
   ) {
     this.#chainId = chainId;
     this.#validators = validators;
     this.#p = params;
     this.#primary = primary;
+    this.#base = base;
   }
 
   /**
@@ -142,6 +146,10 @@ export class ViewChangeProofs {
 
   #validCheckpoint(cp: CheckpointProof): boolean {
     if (cp.seq === 0) return cp.digest.length === 0 && cp.votes.length === 0;
+    // The epoch's base block: certified by the ledger under the previous set, like genesis.
+    const base = this.#base;
+    if (base !== undefined && cp.seq === base.height && cp.votes.length === 0)
+      return cp.digest.length === 32 && equalBytes(cp.digest, base.hash);
     if (cp.seq % this.#p.checkpointInterval !== 0 || cp.digest.length !== 32) return false;
     const bytes = checkpointBytes(this.#chainId, cp.seq, cp.digest);
     return this.#validVotes(cp.votes, bytes, undefined, 0);

@@ -21,6 +21,7 @@
  * certificate for a block that is later overwritten. It is exactly as good as the assumption that
  * members do not lie; it is not Byzantine evidence of anything.
  */
+
 import { equalBytes } from '../../crypto/bytes.ts';
 import { type BlockHeader, decodeHeaderItem, headerFields, headerHash } from '../../ledger/block.ts';
 import {
@@ -37,6 +38,7 @@ import {
   votesViolation,
 } from '../../ledger/certificate.ts';
 import { asList, asSafeUint, DecodeError } from '../../ledger/codec.ts';
+import { signingDomain } from '../../ledger/signing-domain.ts';
 import { ackBytes, type CommitProof, decodeEngineData, RAFT_ENGINE } from './entry.ts';
 
 export const RAFT_CERT_KIND = 'raft-majority-acks';
@@ -81,7 +83,7 @@ function fail(reason: string): CertificateCheck {
 /** The structural rules (everything but the signatures): a reason, or undefined. */
 export function certificateRuleViolation(
   cert: RaftCertificate,
-  trust: Pick<TrustAnchor, 'chainId' | 'validators'>,
+  trust: Pick<TrustAnchor, 'chainId' | 'validators' | 'epoch'>,
 ): string | undefined {
   const d = cert.header;
   if (d.chainId !== trust.chainId) return `acknowledged header is for chain "${d.chainId}"`;
@@ -127,7 +129,12 @@ export const raftCertificateScheme: CertificateScheme<RaftCertificate> = {
     if (cert.kind !== RAFT_CERT_KIND) return fail(`not a ${RAFT_CERT_KIND} certificate`);
     const violation = certificateRuleViolation(cert, trust);
     if (violation !== undefined) return fail(violation);
-    const message = ackBytes(trust.chainId, cert.term, cert.header.height, headerHash(cert.header));
+    const message = ackBytes(
+      signingDomain(trust.chainId, trust.epoch),
+      cert.term,
+      cert.header.height,
+      headerHash(cert.header),
+    );
     const bad = badVoteSignature(cert.acks, message, trust.validators, 'acknowledgement');
     return bad === undefined ? { ok: true } : fail(bad);
   },

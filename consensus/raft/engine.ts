@@ -774,6 +774,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     const violation = certificateRuleViolation(raftCertificate(p, d.block.header, d.index, d.hash), {
       chainId: this.#ctx.chainId,
       validators: this.#validators,
+      ...(this.#ctx.epoch === undefined ? {} : { epoch: this.#ctx.epoch }),
     });
     if (violation === undefined) return true;
     this.#note('warn', 'ignoring a commit proof', { index: p.index, reason: violation });

@@ -282,7 +282,7 @@ export class Libp2pNetwork implements Transport {
   readonly #backoff: BackoffOptions;
   readonly #streamOpenTimeoutMs: number;
   readonly #stallTimeoutMs: number;
-  readonly #validators: ReadonlySet<string>;
+  readonly #validators: Set<string>;
   readonly #nonValidators: boolean | ReadonlySet<string>;
   readonly #maxNonValidatorPeers: number;
   readonly #scores: PeerScores;
@@ -464,6 +464,13 @@ export class Libp2pNetwork implements Transport {
     ).components?.addressManager;
     am?._updatePeerStoreAddresses?.stop?.();
     this.#log.info('p2p stopped', { peerId: this.self });
+  }
+
+  /** Admits a new epoch's validators (Transport.admitValidators): the allow-list only grows. */
+  admitValidators(peerIds: readonly string[]): void {
+    const added = peerIds.map(checkPeerId).filter((id) => !this.#validators.has(id));
+    for (const id of added) this.#validators.add(id);
+    if (added.length > 0) this.#log.info('p2p: validators of a new epoch admitted', { peers: added });
   }
 
   /** The addresses this node listens on, with its /p2p/<peerId> suffix. */

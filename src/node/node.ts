@@ -197,11 +197,6 @@ export class VerityNode {
       );
     }
     engine.parseParams(genesis.engine.params, genesis.validators);
-    if (genesis.staking !== undefined)
-      throw new NodeApiError(
-        'NODE_SETUP',
-        `genesis enables staking ("staking"): the ledger computes each epoch's validator set, but this node cannot yet hand a new set to its consensus engine at an epoch boundary — remove "staking" from ${paths.genesis} to run this chain with its genesis set`,
-      );
 
     const ed = await optionalKey(paths.ed25519Key, o.passphrase);
     const blsKey = await optionalKey(paths.blsKey, o.passphrase);
@@ -301,7 +296,11 @@ export class VerityNode {
         await runtime.idle();
       });
       if (keys !== undefined && runtime.self === undefined) {
-        log.warn('this node has a key that is not a validator in genesis: running as a full node', {
+        const why =
+          genesis.staking === undefined
+            ? 'this node has a key that is not a validator in genesis: running as a full node'
+            : "this node's key is not in the current epoch's validator set: running as a full node until it is (register and bond: verity tx send --register-validator NAME, --stake N)";
+        log.warn(why, {
           address:
             ed === undefined
               ? null
@@ -339,7 +338,7 @@ export class VerityNode {
         genesisHash: chain.genesisHash,
         status: () => runtime.status(),
         validator: () => {
-          const v = runtime.self === undefined ? undefined : genesis.validators.at(runtime.self);
+          const v = runtime.self === undefined ? undefined : runtime.epoch.validators.at(runtime.self);
           return v === undefined
             ? undefined
             : { index: v.index, name: v.name, address: formatAddress(v.address) };

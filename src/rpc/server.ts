@@ -571,7 +571,9 @@ export class RpcServer {
         return {
           evidence: api.equivocations().map((e) => ({
             validator: e.validator,
-            name: api.genesis.validators.at(e.validator)?.name ?? null,
+            epoch: e.epoch ?? 0,
+            // `validator` indexes its epoch's set: named here when that is the genesis set.
+            name: (e.epoch ?? 0) === 0 ? (api.genesis.validators.at(e.validator)?.name ?? null) : null,
             slot: e.slot,
             evidence: toHex(encodeEquivocation(e)),
           })),

@@ -17,7 +17,6 @@ import { type CommitCertificate, decodeCertificate, verifyCertificate } from '..
 import { ChainError, type ChainStore, type ExecutedBlock } from '../../ledger/chain.ts';
 import type { Clock } from '../../ledger/clock.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
-import { trustAnchor } from '../../ledger/genesis.ts';
 import type { Logger, Timers, Transport } from './ports.ts';
 import { encodeSync, MAX_SYNC_BATCH, type SyncMessage } from './sync-codec.ts';
 
@@ -263,7 +262,6 @@ export class BlockSync {
   ): Promise<{ reason: string; severity: 'minor' | 'major' } | undefined> {
     if (items.length === 0) return { reason: 'empty blocks reply', severity: 'minor' };
     const chain = this.#o.chain;
-    const trust = trustAnchor(this.#o.genesis);
     let expected = fromHeight;
     for (const item of items) {
       let block: Block;
@@ -283,6 +281,8 @@ export class BlockSync {
       expected++;
       if (block.header.height <= chain.height) continue; // consensus committed it meanwhile
       if (block.header.height !== chain.height + 1) break;
+      // The set and signing epoch of this block, from this node's own state (the head is its parent).
+      const trust = await chain.trustFor(block.header.height);
       const check = verifyCertificate(cert, block.header, trust, chain.schemes);
       if (!check.ok)
         return { reason: `synced block certificate invalid: ${check.reason}`, severity: 'major' };

@@ -25,6 +25,8 @@ interface Seen {
 export class EquivocationWatch {
   readonly #engine: string;
   readonly #chainId: string;
+  /** The epoch whose messages are observed (its domain and set: ledger/staking). */
+  #epoch = 0;
   readonly #seen = new Map<string, Seen>();
   #bytes = 0;
   readonly #evidence = new Map<string, Equivocation>();
@@ -32,6 +34,16 @@ export class EquivocationWatch {
   constructor(engine: string, chainId: string) {
     this.#engine = engine;
     this.#chainId = chainId;
+  }
+
+  /**
+   * A new epoch: its messages are signed in another domain and index another set, so what was
+   * seen in the old one conflicts with nothing in it. Evidence already held is kept.
+   */
+  enterEpoch(epoch: number): void {
+    this.#epoch = epoch;
+    this.#seen.clear();
+    this.#bytes = 0;
   }
 
   /**
@@ -52,8 +64,15 @@ export class EquivocationWatch {
       this.#bound();
       return undefined;
     }
-    if (toHex(first.hash) === toHex(hash) || this.#evidence.has(key)) return undefined;
-    const e = equivocation({ engine: this.#engine, chainId: this.#chainId, validator, slot }, first, {
+    if (toHex(first.hash) === toHex(hash) || this.#evidence.has(`${this.#epoch}/${key}`)) return undefined;
+    const base = {
+      engine: this.#engine,
+      chainId: this.#chainId,
+      ...(this.#epoch === 0 ? {} : { epoch: this.#epoch }),
+      validator,
+      slot,
+    };
+    const e = equivocation(base, first, {
       envelope,
       hash,
     });
@@ -62,7 +81,7 @@ export class EquivocationWatch {
 
   /** Keeps verified evidence (caught here or received); false if it is already known or full. */
   add(e: Equivocation): boolean {
-    const key = keyOf(e.validator, e.slot);
+    const key = `${e.epoch ?? 0}/${keyOf(e.validator, e.slot)}`;
     if (this.#evidence.has(key) || this.#evidence.size >= MAX_EVIDENCE) return false;
     this.#evidence.set(key, e);
     return true;

@@ -36,6 +36,12 @@ export class ExecutedBlocks {
     if (this.#byId.size - this.#children.size > this.#maxLeaves) this.#evictOldestLeaf();
   }
 
+  /** Forgets every block (an epoch boundary: the old engine's blocks above it are never committed). */
+  clear(): void {
+    this.#byId.clear();
+    this.#children.clear();
+  }
+
   /** Forgets every block at or below `height` (committed, or stale forks of committed heights). */
   pruneTo(height: number): void {
     for (const [id, b] of this.#byId) {

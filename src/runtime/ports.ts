@@ -21,6 +21,13 @@ export interface Transport {
   peers(): string[];
   /** Reports a misbehaving peer (the transport may score it down and disconnect). */
   penalize(peer: string, reason: string, severity: 'minor' | 'major'): void;
+  /**
+   * The validators' peer ids changed (a new epoch: ledger/staking). A permissioned transport
+   * admits them from now on, beside those it admitted before (a departed validator may still be
+   * finishing the old epoch, and serves blocks like any peer). Optional: an open transport needs
+   * nothing.
+   */
+  admitValidators?(peerIds: readonly string[]): void;
 }
 
 export interface Timers {

@@ -10,7 +10,9 @@
  *    blocks from this node's future (block times: clock-offset.ts);
  *  - admits transactions to the mempool; their gossip (tx-gossip.ts) and block sync
  *    (block-sync.ts) are modules of their own;
- *  - halts for good on a fault of its own (a storage error, or any exception: a bug).
+ *  - halts for good on a fault of its own (a storage error, or any exception: a bug);
+ *  - on a chain whose set changes (ledger/staking), starts a new engine instance with the new set
+ *    once an epoch's last block is committed (see #enterEpoch).
  *
  * Everything is processed one event at a time from a FIFO queue, so the runtime behaves the same
  * under the simulator (which awaits `idle()` after each event) and in the real node.
@@ -35,6 +37,7 @@ import type {
   EngineInput,
   EngineModule,
   EngineOutput,
+  EngineSigner,
   EngineStatus,
   Evidence,
   HeadInfo,
@@ -42,11 +45,12 @@ import type {
   SignSlot,
 } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
-import { concatBytes, equalBytes, toHex, utf8 } from '../../crypto/bytes.ts';
+import { concatBytes, equalBytes, toHex, u64be, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 as ed } from '../../crypto/ed25519.ts';
 import { invariant, VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import { vrf } from '../../crypto/vrf.ts';
+import { addressFromPublicKey } from '../../ledger/address.ts';
 import type { Block } from '../../ledger/block.ts';
 import type { CommitCertificate } from '../../ledger/certificate.ts';
 import { ChainError, type ChainStore, type ExecutedBlock, type TxLocation } from '../../ledger/chain.ts';
@@ -54,8 +58,10 @@ import type { Clock } from '../../ledger/clock.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
 import { type Hlc, nextHlc } from '../../ledger/hlc.ts';
 import { type KvOp, type KvStore, StorageError } from '../../ledger/kv.ts';
+import { signingDomain } from '../../ledger/signing-domain.ts';
 import type { LedgerState } from '../../ledger/state.ts';
-import type { EncodedTransaction } from '../../ledger/tx.ts';
+import { type EncodedTransaction, MAX_EVIDENCE_TX_BYTES, signTransaction } from '../../ledger/tx.ts';
+import type { ValidatorSet } from '../../ledger/validators.ts';
 import { BlockSync } from './block-sync.ts';
 import { BlockClock } from './clock-offset.ts';
 import { CommitWaiters } from './commit-waiters.ts';
@@ -72,6 +78,8 @@ import { TxGossip } from './tx-gossip.ts';
 import { CheckedWal } from './wal-records.ts';
 
 const WAL_ENGINE = utf8('w/engine/');
+/** The epoch the WAL's engine records and guard slots belong to (absent: epoch 0). */
+const WAL_EPOCH = utf8('w/meta/epoch');
 const HALTED_ANSWER: AdmitResult = {
   ok: false,
   code: 'NODE_HALTED',
@@ -99,7 +107,7 @@ export interface ValidatorKeys {
 
 export interface RuntimeHooks {
   /** Every message this node signed (after the guard allowed it). */
-  onSigned?(slot: SignSlot | undefined, hash: Uint8Array, description: string): void;
+  onSigned?(slot: SignSlot | undefined, hash: Uint8Array, description: string, epoch: number): void;
   onCommit?(executed: ExecutedBlock, certificate: CommitCertificate, bySync: boolean): void;
   onEvidence?(evidence: Evidence): void;
   /** A message the guard refused to sign (would have been a double sign). */
@@ -108,6 +116,8 @@ export interface RuntimeHooks {
   onEquivocation?(evidence: Equivocation): void;
   /** Consensus stopped on this node for good (see `ConsensusRuntime.halted`). */
   onHalt?(halt: Halt): void;
+  /** A transaction this node made itself (an evidence report), before it enters the mempool. */
+  onOriginated?(etx: EncodedTransaction): void;
 }
 
 /**
@@ -179,11 +189,22 @@ export type BuildAnother = (o: { txs: readonly EncodedTransaction[]; time: Hlc }
 
 export class ConsensusRuntime<M> {
   readonly #o: RuntimeOptions<M>;
-  readonly #engine: ConsensusEngine<M>;
+  #engine: ConsensusEngine<M>;
   readonly #log: Logger;
   readonly mempool: Mempool;
-  readonly self: number | undefined;
-  readonly #selfAddress: Uint8Array | undefined;
+  /**
+   * The epoch the engine instance runs, and its set (ledger/staking: the set can change only
+   * between epochs; without staking, epoch 0 and the genesis set for ever).
+   */
+  #epoch = 0;
+  #validators: ValidatorSet;
+  /** The last block of the epoch before (EngineContext.base): where the instance starts. */
+  #base: { height: number; hash: Uint8Array } = { height: 0, hash: new Uint8Array(32) };
+  #self: number | undefined;
+  #selfAddress: Uint8Array | undefined;
+  readonly #signer: EngineSigner;
+  /** Whether the guard was loaded: this node holds keys that may sign in some epoch. */
+  #guardLoaded = false;
   readonly #chainId: string;
   /**
    * Two FIFO queues: consensus, timers, block execution and sync go first; transaction intake
@@ -231,6 +252,10 @@ export class ConsensusRuntime<M> {
     /** Equivocation evidence held (caught or received, verified). */
     equivocations: 0,
     droppedTxGossip: 0,
+    /** Consensus messages of another epoch (a peer on the other side of a boundary): set aside. */
+    otherEpoch: 0,
+    /** Epoch boundaries crossed (a new engine instance started). */
+    epochs: 0,
   };
 
   constructor(opts: RuntimeOptions<M>) {
@@ -238,11 +263,9 @@ export class ConsensusRuntime<M> {
     this.#log = opts.logger ?? silentLogger;
     this.#chainId = opts.genesis.chainId;
     const validators = opts.genesis.validators;
-    let self: number | undefined;
-    if (opts.keys !== undefined)
-      self = validators.byPublicKey(ed.publicKeyFromSecret(opts.keys.ed25519))?.index;
-    this.self = self;
-    this.#selfAddress = self === undefined ? undefined : validators.at(self)?.address;
+    this.#validators = validators;
+    this.#placeSelf();
+    const self = this.#self;
     this.#wal = new CheckedWal(opts.wal);
     this.#commitWaiters = new CommitWaiters((id) => opts.chain.getTxLocation(id));
     this.#reads = new ReadBarrier(opts.timers);
@@ -271,7 +294,7 @@ export class ConsensusRuntime<M> {
       logger: this.#log,
       beforeReading: () => this.#sync.prunePeers(),
     });
-    const signer = {
+    this.#signer = {
       ...(opts.keys?.bls === undefined ? {} : { blsSign: (m: Uint8Array) => this.#blsSign(m) }),
       ...(opts.keys?.blsShare === undefined
         ? {}
@@ -280,16 +303,7 @@ export class ConsensusRuntime<M> {
         ? {}
         : { vrfProve: (alpha: Uint8Array) => vrf.prove(opts.keys?.vrf as Uint8Array, alpha) }),
     };
-    this.#engine = opts.engine.create({
-      chainId: this.#chainId,
-      validators,
-      self,
-      params: opts.engine.parseParams(opts.genesis.engine.params, opts.genesis.validators),
-      rng: opts.rng.derive('engine'),
-      signer,
-      ...(opts.genesis.threshold === undefined ? {} : { threshold: opts.genesis.threshold }),
-      ...(opts.monotonicMs === undefined ? {} : { monotonicMs: opts.monotonicMs }),
-    });
+    this.#engine = this.#createEngine();
     this.mempool = new Mempool(
       async (address) => (await this.#headStateView()).getAccount(address),
       opts.mempool,
@@ -305,6 +319,49 @@ export class ConsensusRuntime<M> {
       send: (frame) => this.#send(undefined, 'tx', frame),
       enqueue: (fn) => this.#enqueue(fn),
     });
+  }
+
+  /** This node's index and address in the set of the current epoch (undefined: not in it). */
+  #placeSelf(): void {
+    const keys = this.#o.keys;
+    const self =
+      keys === undefined
+        ? undefined
+        : this.#validators.byPublicKey(ed.publicKeyFromSecret(keys.ed25519))?.index;
+    this.#self = self;
+    this.#selfAddress = self === undefined ? undefined : this.#validators.at(self)?.address;
+  }
+
+  /** An engine instance for the current epoch and set. */
+  #createEngine(): ConsensusEngine<M> {
+    const o = this.#o;
+    return o.engine.create({
+      chainId: this.#chainId,
+      ...(this.#epoch === 0 ? {} : { epoch: this.#epoch, base: this.#base }),
+      validators: this.#validators,
+      self: this.#self,
+      params: o.engine.parseParams(o.genesis.engine.params, this.#validators),
+      rng: o.rng.derive(this.#epoch === 0 ? 'engine' : `engine/epoch-${this.#epoch}`),
+      signer: this.#signer,
+      ...(o.genesis.threshold === undefined ? {} : { threshold: o.genesis.threshold }),
+      ...(o.monotonicMs === undefined ? {} : { monotonicMs: o.monotonicMs }),
+    });
+  }
+
+  /** This node's validator index in the current epoch's set, or undefined. */
+  get self(): number | undefined {
+    return this.#self;
+  }
+
+  /** The epoch the engine runs (0 without staking) and its validator set. */
+  get epoch(): { readonly epoch: number; readonly validators: ValidatorSet } {
+    return { epoch: this.#epoch, validators: this.#validators };
+  }
+
+  /** Runs `fn` only if the engine instance that asked for it is still the current one. */
+  #sameEpoch<T>(fn: () => T): () => T | undefined {
+    const epoch = this.#epoch;
+    return () => (this.#epoch === epoch ? fn() : undefined);
   }
 
   #blsSign(message: Uint8Array): Uint8Array {
@@ -329,16 +386,39 @@ export class ConsensusRuntime<M> {
   async start(): Promise<void> {
     const { migrated } = await this.#wal.open();
     if (migrated > 0) this.#log.info('consensus WAL records framed with checksums', { records: migrated });
+    const chain = this.#o.chain;
+    if (this.#o.genesis.staking !== undefined) {
+      // The epoch of the next block to commit, and its set, from this node's own chain.
+      this.#epoch = chain.epochOf(chain.height + 1);
+      this.#validators = await chain.validatorsFor(chain.height + 1);
+      await this.#loadBase();
+      this.#placeSelf();
+      this.#o.transport.admitValidators?.(this.#validators.validators.map((v) => v.peerId));
+      if (this.#epoch !== 0) this.#engine = this.#createEngine();
+      this.#equivocations.enterEpoch(this.#epoch);
+    }
+    // Read before the guard loads: a damaged record among them is a loss the guard must count.
     const recovered = new Map<string, Uint8Array>();
     for await (const [k, v] of this.#wal.iterate(WAL_ENGINE))
       recovered.set(Buffer.from(k.subarray(WAL_ENGINE.length)).toString('utf8'), v);
-    if (this.self !== undefined) await this.#guard.load(this.#o.chain.height);
-    else if (this.#wal.damaged().length > 0) {
+    // Keys that may sign in some epoch: this node's guard matters even while it is out of the set.
+    const maySign =
+      this.#o.keys !== undefined && (this.#self !== undefined || this.#o.genesis.staking !== undefined);
+    if (maySign) {
+      await this.#guard.load(chain.height);
+      this.#guardLoaded = true;
+    } else if (this.#wal.damaged().length > 0) {
       // Nothing was signed from this WAL: its damaged records are simply not used.
       this.#log.warn('consensus WAL records failed their checksum and were dropped', {
         records: this.#wal.damaged(),
       });
       await this.#wal.dropDamaged();
+    }
+    // Records and signed slots of another epoch (a crash right after a boundary) are not this one's.
+    const walEpoch = await this.#wal.get(WAL_EPOCH);
+    if ((walEpoch === undefined ? 0 : Number(readU64(walEpoch))) !== this.#epoch) {
+      await this.#resetWal();
+      recovered.clear();
     }
     this.#o.transport.onMessage((from, channel, bytes) => this.#onNetwork(from, channel, bytes));
     this.#sync.progressed();
@@ -558,14 +638,14 @@ export class ConsensusRuntime<M> {
         walOps.push({ type: 'del', key: concatBytes(WAL_ENGINE, utf8(out.key)) });
       if ((out.kind !== 'broadcast' && out.kind !== 'send') || keys === undefined || this.self === undefined)
         continue;
-      const seal = sealEnvelope(codec, out.msg, this.#chainId, this.self, keys.ed25519);
+      const seal = sealEnvelope(codec, out.msg, this.#chainId, this.self, keys.ed25519, this.#epoch);
       const envelope = seal.bytes;
       const slot = codec.slot(out.msg);
       if (slot === undefined) {
         sealed.set(out, seal);
         continue;
       }
-      const hash = sha256(codec.signingBytes(out.msg, this.#chainId));
+      const hash = sha256(codec.signingBytes(out.msg, this.#domain()));
       const verdict = this.#guard.verdict(slot, hash);
       if (verdict.kind === 'refuse') {
         // The WAL lost what was signed here: sign nothing in this slot, ever.
@@ -608,7 +688,11 @@ export class ConsensusRuntime<M> {
           break;
         }
         case 'relay':
-          this.#send(undefined, 'consensus', encodeEnvelope(codec.encode(out.msg), out.from, out.signature));
+          this.#send(
+            undefined,
+            'consensus',
+            encodeEnvelope(codec.encode(out.msg), out.from, out.signature, this.#epoch),
+          );
           break;
         case 'set-timer': {
           // A timer that fired while other events were queued reaches the engine later; if the
@@ -618,6 +702,7 @@ export class ConsensusRuntime<M> {
           const generation = this.#timerGeneration(timer);
           this.#o.timers.set(`engine:${timer}`, out.afterMs, () =>
             this.#enqueue(() =>
+              // (An epoch boundary starts a new generation of every timer: see #enterEpoch.)
               this.#timerGenerations.get(timer) === generation
                 ? this.#step(
                     token === undefined ? { kind: 'timeout', timer } : { kind: 'timeout', timer, token },
@@ -634,14 +719,15 @@ export class ConsensusRuntime<M> {
         case 'persist':
         case 'forget':
           break; // done above
+        // Queued work of an engine instance is dropped once its epoch is over.
         case 'build-block':
-          this.#enqueue(() => this.#buildBlock(out));
+          this.#enqueue(this.#sameEpoch(() => this.#buildBlock(out)));
           break;
         case 'execute':
-          this.#enqueue(() => this.#execute(out.block, out.hash));
+          this.#enqueue(this.#sameEpoch(() => this.#execute(out.block, out.hash)));
           break;
         case 'commit':
-          this.#enqueue(() => this.#commit(out.hash, out.certificate));
+          this.#enqueue(this.#sameEpoch(() => this.#commit(out.hash, out.certificate)));
           break;
         case 'evidence':
           this.counters.evidence++;
@@ -679,21 +765,22 @@ export class ConsensusRuntime<M> {
     const codec = this.#o.engine.codec;
     // Decoding our own envelope again is only needed for a re-sent original (the guard case).
     const opened: { msg: M; signature: Uint8Array } =
-      known ?? openEnvelope<M>(envelope, codec, this.#o.genesis.validators, this.#chainId, () => true);
+      known ?? openEnvelope<M>(envelope, codec, this.#validators, this.#chainId, () => true, this.#epoch);
     const own = opened.msg;
     const signature = opened.signature;
     this.#o.hooks?.onSigned?.(
       codec.slot(own),
-      sha256(codec.signingBytes(own, this.#chainId)),
+      sha256(codec.signingBytes(own, this.#domain())),
       codec.describe(own),
+      this.#epoch,
     );
     if (to === undefined || to === self) {
       // Own messages take the same path as everyone else's: loop back into the engine.
-      this.#enqueue(() => this.#step({ kind: 'message', from: self, msg: own, signature }));
+      this.#enqueue(this.#sameEpoch(() => this.#step({ kind: 'message', from: self, msg: own, signature })));
     }
     if (to === undefined) this.#send(undefined, 'consensus', envelope);
     else if (to !== self) {
-      const peer = this.#o.genesis.validators.at(to)?.peerId;
+      const peer = this.#validators.at(to)?.peerId;
       if (peer !== undefined) this.#send(peer, 'consensus', envelope);
     }
   }
@@ -729,30 +816,35 @@ export class ConsensusRuntime<M> {
       for (const t of p.txs) exclude.add(toHex(t.id));
     }
     const state = parent?.state ?? (await this.#headStateView());
-    const txs = req.empty
-      ? []
-      : await this.mempool.select({
-          maxTxs: this.#o.maxBlockTxs ?? 5000,
-          maxBytes: this.#o.maxBlockBytes ?? 4 * 1024 * 1024,
-          nonceAt: async (addr) => (await state.getAccount(addr)).nonce,
-          exclude,
-        });
+    // Above its epoch's last block an engine only finishes certifying that block: no transactions.
+    const txs =
+      req.empty || chain.isSuffix(req.height, this.#epoch)
+        ? []
+        : await this.mempool.select({
+            maxTxs: this.#o.maxBlockTxs ?? 5000,
+            maxBytes: this.#o.maxBlockBytes ?? 4 * 1024 * 1024,
+            nonceAt: async (addr) => (await state.getAccount(addr)).nonce,
+            exclude,
+          });
     const time = nextHlc(parentHeader.time, this.#blockClock.now());
+    const epoch = this.#epoch;
     const executed = await chain.propose({
       txs,
       time,
       proposer: this.#selfAddress,
       engineData: req.engineData,
+      epoch,
       ...(parent === undefined ? {} : { parent }),
     });
     this.#executed.add(executed);
     const proposer = this.#selfAddress;
     await this.#o.afterBuild?.({ hash: executed.hash, block: executed.block, txs }, async (o) => {
       const another = await chain.propose({
-        txs: [...o.txs],
+        txs: chain.isSuffix(req.height, epoch) ? [] : [...o.txs],
         time: o.time,
         proposer,
         engineData: req.engineData,
+        epoch,
         ...(parent === undefined ? {} : { parent }),
       });
       this.#executed.add(another);
@@ -787,6 +879,7 @@ export class ConsensusRuntime<M> {
         nowMs: this.#blockClock.now(),
         maxFutureDriftMs: this.#o.maxFutureDriftMs ?? 10_000,
         known: (id) => this.mempool.get(id),
+        epoch: this.#epoch,
         ...(parent === undefined ? {} : { parent }),
       });
       invariant(equalBytes(executed.hash, hash), 'an executed block hashes to what the engine asked for');
@@ -833,7 +926,7 @@ export class ConsensusRuntime<M> {
     this.#o.timers.set(`hold:${id}`, Math.max(1, wait), () =>
       this.#enqueue(() => {
         this.#held.delete(id);
-        return this.#execute(block, hash);
+        return this.#sameEpoch(() => this.#execute(block, hash))();
       }),
     );
     return true;
@@ -849,6 +942,7 @@ export class ConsensusRuntime<M> {
       return;
     }
     if (executed.block.header.height <= chain.height) return; // already committed through sync
+    if (executed.suffix) return; // certified only to commit its epoch's last block, never itself
     await chain.commit(executed, certificate);
     await this.#afterCommit(executed, certificate, false);
   }
@@ -875,6 +969,12 @@ export class ConsensusRuntime<M> {
     this.#reads.committed(height);
     this.#o.hooks?.onCommit?.(executed, certificate, bySync);
     this.#sync.broadcastStatus();
+    if (this.#o.chain.isSuffix(height + 1, this.#epoch)) {
+      // The epoch's last block is committed: its engine's work is done.
+      await this.#enterEpoch();
+      if (this.mempool.includable) await this.#step({ kind: 'txs-available' });
+      return;
+    }
     await this.#step({
       kind: 'committed',
       head: this.#headInfo(),
@@ -885,9 +985,68 @@ export class ConsensusRuntime<M> {
     if (this.mempool.includable) await this.#step({ kind: 'txs-available' });
   }
 
+  /**
+   * Starts the next epoch's engine on the committed head (the last block of the epoch before),
+   * with the set the ledger computed for it. What the old instance left — its timers, queued
+   * work, the suffix blocks it built above the boundary, its WAL records and signed slots — is
+   * dropped: the new instance signs in its own domain, so nothing it signs can conflict with
+   * the old one's, and it starts like a validator restarted with an empty WAL.
+   */
+  async #enterEpoch(): Promise<void> {
+    const chain = this.#o.chain;
+    const from = this.#epoch;
+    this.#epoch = chain.epochOf(chain.height + 1);
+    this.#validators = await chain.validatorsFor(chain.height + 1);
+    await this.#loadBase();
+    for (const timer of [...this.#timerGenerations.keys()]) {
+      this.#timerGeneration(timer);
+      this.#o.timers.cancel(`engine:${timer}`);
+    }
+    this.#executed.clear();
+    await this.#resetWal();
+    this.#placeSelf();
+    this.#o.transport.admitValidators?.(this.#validators.validators.map((v) => v.peerId));
+    this.#engine = this.#createEngine();
+    this.#equivocations.enterEpoch(this.#epoch);
+    this.counters.epochs++;
+    this.#log.info('new epoch: a new engine instance with the epoch’s validator set', {
+      epoch: this.#epoch,
+      from,
+      height: chain.height,
+      validators: this.#validators.size,
+      totalPower: this.#validators.totalPower,
+      self: this.#self ?? null,
+    });
+    await this.#step({ kind: 'start', head: this.#headInfo(), recovered: new Map() });
+  }
+
+  /** Empties the WAL of another epoch's engine records and signed slots, durably, tagged with this one. */
+  async #resetWal(): Promise<void> {
+    const ops: KvOp[] = [];
+    for await (const [k] of this.#wal.iterate(WAL_ENGINE)) ops.push({ type: 'del', key: k });
+    ops.push({ type: 'put', key: WAL_EPOCH, value: u64be(this.#epoch) });
+    if (this.#guardLoaded) await this.#guard.resetForEpoch(ops, this.#o.chain.height);
+    else await this.#wal.batch(ops);
+  }
+
+  /** The epoch's base block: the last of the epoch before, committed (so in the block history). */
+  async #loadBase(): Promise<void> {
+    const staking = this.#o.genesis.staking;
+    const height = staking === undefined ? 0 : this.#epoch * staking.epochLength;
+    const hash = await this.#o.chain.history.getEntry(height);
+    invariant(hash !== undefined, `the epoch's base block ${height} is committed`);
+    this.#base = { height, hash };
+  }
+
+  /** What this epoch's signatures are bound to (ledger/signing-domain.ts). */
+  #domain(): string {
+    return signingDomain(this.#chainId, this.#epoch);
+  }
+
   #pruneGuard(height: number): void {
     const ops = this.#guard.prune(height);
-    if (ops.length > 0) this.#enqueue(() => this.#wal.batch(ops));
+    // (Not after an epoch boundary: the new epoch's slots may reuse these keys.)
+    if (ops.length > 0) this.#enqueue(this.#sameEpoch(() => this.#wal.batch(ops)));
   }
 
   // -- network -------------------------------------------------------------------------------
@@ -915,13 +1074,26 @@ export class ConsensusRuntime<M> {
   }
 
   async #onConsensus(from: string, bytes: Uint8Array): Promise<void> {
-    const { genesis, engine } = this.#o;
+    const { engine } = this.#o;
     let opened: ReturnType<typeof openEnvelope<M>>;
     try {
-      opened = openEnvelope(bytes, engine.codec, genesis.validators, this.#chainId, this.#o.verify);
+      opened = openEnvelope(
+        bytes,
+        engine.codec,
+        this.#validators,
+        this.#chainId,
+        this.#o.verify,
+        this.#epoch,
+      );
     } catch (e) {
-      this.counters.rejected++;
       const code = (e as EnvelopeError).code;
+      if (code === 'WRONG_EPOCH') {
+        // A peer on the other side of an epoch boundary: not misbehaviour. (One ahead is news of
+        // blocks this node lacks; block sync fetches them from the status it also sends.)
+        this.counters.otherEpoch++;
+        return;
+      }
+      this.counters.rejected++;
       this.#o.transport.penalize(
         from,
         `consensus message rejected: ${code}`,
@@ -953,17 +1125,55 @@ export class ConsensusRuntime<M> {
     this.counters.equivocations++;
     this.#log.warn('equivocation: a validator signed two different messages for one slot', {
       validator: e.validator,
-      name: this.#o.genesis.validators.at(e.validator)?.name,
+      name: (e.epoch ?? 0) === this.#epoch ? this.#validators.at(e.validator)?.name : undefined,
       slot: e.slot,
       how,
     });
     this.#o.hooks?.onEquivocation?.(e);
     this.#send(undefined, 'sync', encodeSync({ kind: 'evidence', evidence: encodeEquivocation(e) }));
+    if (this.#o.genesis.staking !== undefined) this.#enqueue(() => this.#reportEvidence(e), 'bulk');
+  }
+
+  /**
+   * On a chain with staking, a validator that holds evidence submits it as a transaction signed
+   * with its own key, so that a proposer includes it and the ledger slashes the offender
+   * (ledger/staking/lifecycle.ts). Every validator that saw it may: the first inclusion slashes,
+   * the others fail harmlessly (the infraction is slashed once).
+   */
+  async #reportEvidence(e: Equivocation): Promise<void> {
+    const keys = this.#o.keys;
+    if (keys === undefined || this.#self === undefined) return;
+    const evidence = encodeEquivocation(e);
+    if (evidence.length > MAX_EVIDENCE_TX_BYTES) {
+      this.#log.warn('evidence too large for a transaction: kept and served, not submitted', {
+        bytes: evidence.length,
+        validator: e.validator,
+      });
+      return;
+    }
+    const sender = ed.publicKeyFromSecret(keys.ed25519);
+    const address = addressFromPublicKey(sender);
+    const committed = (await (await this.#headStateView()).getAccount(address)).nonce;
+    const nonce = this.mempool.pendingNonce(address, committed);
+    const etx = signTransaction(
+      { chainId: this.#chainId, sender, nonce, op: { type: 'evidence', evidence } },
+      keys.ed25519,
+    );
+    this.#o.hooks?.onOriginated?.(etx);
+    const r = await this.mempool.add(etx);
+    if (r.ok) this.#gossip.add(etx.bytes);
+    this.#log.info('evidence submitted for slashing', {
+      validator: e.validator,
+      epoch: e.epoch ?? 0,
+      tx: toHex(etx.id),
+      admitted: r.ok,
+      ...(r.ok ? {} : { code: r.code }),
+    });
   }
 
   /** Evidence from a peer: kept and passed on if it verifies and is new; forged evidence is scored. */
   #onEvidence(from: string, bytes: Uint8Array): void {
-    const { genesis, engine } = this.#o;
+    const { engine } = this.#o;
     let e: Equivocation;
     try {
       e = decodeEquivocation(bytes, MAX_EVIDENCE_BYTES);
@@ -972,10 +1182,12 @@ export class ConsensusRuntime<M> {
       this.#o.transport.penalize(from, 'undecodable evidence', 'major');
       return;
     }
+    // Evidence of another epoch needs that epoch's set: the ledger judges it when it is submitted.
+    if ((e.epoch ?? 0) !== this.#epoch) return;
     const check = verifyEquivocation(e, {
       engine: engine.name,
       chainId: this.#chainId,
-      validators: genesis.validators,
+      validators: this.#validators,
       codec: engine.codec,
       ...(this.#o.verify === undefined ? {} : { verify: this.#o.verify }),
     });
@@ -1025,4 +1237,8 @@ export class ConsensusRuntime<M> {
         return this.#onEvidence(from, msg.evidence);
     }
   }
+}
+
+function readU64(bytes: Uint8Array): bigint {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0);
 }

@@ -179,6 +179,29 @@ export class SigningGuard {
     return ops;
   }
 
+  /**
+   * A new epoch (ledger/staking): nothing signed before is a slot of its engines — they sign in
+   * the epoch's own domain (ledger/signing-domain.ts), so a message of the old epoch is neither a
+   * conflict nor a re-send in the new one. The slots go, and with them any bound a lost WAL left;
+   * the fence's maxima restart. `ops` (the engine records' removal) land in the same batch, which
+   * counts as a signing batch: a crash may land it or the fence alone, as with any other.
+   */
+  async resetForEpoch(ops: KvOp[], chainHeight: number): Promise<void> {
+    for (const key of this.#slots.keys())
+      ops.push({ type: 'del', key: concatBytes(WAL_GUARD, Buffer.from(key, 'hex')) });
+    this.#slots.clear();
+    this.#pending = [];
+    ops.push({ type: 'del', key: WAL_FENCE_BOUND });
+    this.#bound = undefined;
+    this.#boundCleared = false;
+    if (this.#store === undefined) return this.#wal.batch(ops);
+    const next: SignFence = { seq: this.#fence.seq + 1, maxHeight: 0, maxViewRound: 0, chainHeight };
+    ops.push({ type: 'put', key: seqKey(next.seq), value: new Uint8Array(0) });
+    if (next.seq > SEQ_WINDOW) ops.push({ type: 'del', key: seqKey(next.seq - SEQ_WINDOW) });
+    await Promise.all([this.#wal.batch(ops), this.#store.write(next)]);
+    this.#fence = next;
+  }
+
   /** While a WAL's loss keeps this validator from signing: the slots it refuses. */
   refusing(): { upToHeight: number; upToViewRound: number } | undefined {
     const b = this.#bound;

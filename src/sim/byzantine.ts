@@ -145,7 +145,14 @@ export function byzantineTransport(inner: Transport, o: ByzantineWrapperOptions)
         return;
       }
       case 'equivocate': {
-        const opened = openEnvelope(bytes, o.module.codec, o.validators, o.chainId, trustAll);
+        let opened: ReturnType<typeof openEnvelope>;
+        try {
+          opened = openEnvelope(bytes, o.module.codec, o.validators, o.chainId, trustAll);
+        } catch {
+          // Another epoch's envelope (a chain whose set changes): this mode acts in epoch 0 only.
+          for (const peer of peers) send(peer, bytes);
+          return;
+        }
         const variant = o.module.byzantine?.conflicting(opened.msg, {
           rng: o.rng,
           alternative: o.alternative,

@@ -204,9 +204,11 @@ export class SafetyChecker {
     slot: SignSlot | undefined,
     hash: Uint8Array,
     description: string,
+    epoch = 0,
   ): void {
     if (slot === undefined) return;
-    const key = `${validator}/${slot.height}/${slot.round}/${slot.step}`;
+    // Epochs sign in domains of their own (ledger/signing-domain.ts): a slot is one per epoch.
+    const key = `${validator}/${slot.height}/${slot.round}/${slot.step}${epoch === 0 ? '' : ` in epoch ${epoch}`}`;
     const h = toHex(hash);
     const prior = this.#signed.get(key);
     if (prior === undefined) this.#signed.set(key, h);

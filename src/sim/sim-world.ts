@@ -48,8 +48,13 @@ export function simGenesis(
   engine: string,
   params: EngineParams,
   n: number,
+  /**
+   * Genesis `staking` (ledger/staking/config.ts): the set can change by epoch. The first
+   * `fundValidators` validator keys (genesis validators and candidates beyond them) get a balance.
+   */
+  staking?: { readonly config: Record<string, unknown>; readonly fundValidators: number },
 ): { genesis: Genesis; deal?: ReturnType<typeof bls.threshold.deal> } {
-  const key = JSON.stringify([engine, params, n]);
+  const key = JSON.stringify([engine, params, n, staking ?? null]);
   const cached = genesisCache.get(key);
   if (cached) return cached;
   const threshold = params.qc === 'threshold';
@@ -86,11 +91,18 @@ export function simGenesis(
             sharePublicKeys: deal.shares.map((s) => toHex(s.publicKey)),
           },
         }),
-    accounts: accountKeys.map((a) => ({
-      address: formatAddress(addressFromPublicKey(a.publicKey)),
-      balance: '1000000000',
-    })),
+    accounts: [
+      ...accountKeys.map((a) => ({
+        address: formatAddress(addressFromPublicKey(a.publicKey)),
+        balance: '1000000000',
+      })),
+      ...Array.from({ length: staking?.fundValidators ?? 0 }, (_, i) => ({
+        address: formatAddress(addressFromPublicKey(validatorKeys(i).ed.publicKey)),
+        balance: '1000000',
+      })),
+    ],
     records: [],
+    ...(staking === undefined ? {} : { staking: staking.config }),
   };
   const result = { genesis: parseGenesis(json), ...(deal === undefined ? {} : { deal }) };
   genesisCache.set(key, result);

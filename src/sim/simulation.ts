@@ -21,6 +21,7 @@
  * Same options ⇒ same trace hash: every delivery, timer and commit is folded into a SHA-256 trace.
  * `replayCommand` prints the `verity sim` command line that reproduces a run exactly.
  */
+
 import { createHash } from 'node:crypto';
 import { tolerates } from '../../consensus/fault-model.ts';
 import { SeededRng, shuffle } from '../../consensus/rng.ts';
@@ -30,6 +31,8 @@ import { ed25519 } from '../../crypto/ed25519.ts';
 import type { ChainStore } from '../../ledger/chain.ts';
 import type { EngineParams } from '../../ledger/genesis.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
+import type { EncodedTransaction } from '../../ledger/tx.ts';
+import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Channel } from '../runtime/ports.ts';
 import { ReadError } from '../runtime/read-barrier.ts';
 import type { ConsensusRuntime, RuntimeHooks } from '../runtime/runtime.ts';
@@ -82,6 +85,12 @@ export interface SimOptions {
    * back as `SimResult.vectorTrace`. Recording adds no events and leaves the trace hash unchanged.
    */
   readonly vectorTrace?: VectorTraceOptions;
+  /**
+   * Genesis `staking` (ledger/staking/config.ts): the validator set changes by epoch through
+   * transactions a scenario submits. `candidates` more nodes run with validator keys
+   * `nodes … nodes + candidates − 1` that genesis does not list (funded, so they can bond).
+   */
+  readonly staking?: { readonly config: Record<string, unknown>; readonly candidates?: number };
 }
 
 /** What a scenario can do to a running simulation. Times are simulated ms from the start. */
@@ -114,6 +123,8 @@ export interface SimControl {
   setSkew(instance: number, ms: number): void;
   /** Delivers raw bytes to every up instance as if sent by `fromPeer`. */
   inject(fromPeer: string, channel: Channel, bytes: Uint8Array): void;
+  /** Submits a transaction to an instance (recorded as submitted, as the workload's are). */
+  submit(instance: number, etx: EncodedTransaction): Promise<AdmitResult>;
   /** Called after every signature an honest instance makes. */
   onSigned(cb: (instance: number, slot: SignSlot | undefined, description: string) => void): void;
 }
@@ -182,7 +193,13 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const checker = new SafetyChecker();
   const trace = createHash('sha256');
   const params = o.engineParams ?? {};
-  const { genesis, deal } = simGenesis(o.engine.name, params, o.nodes);
+  const candidates = o.staking?.candidates ?? 0;
+  const { genesis, deal } = simGenesis(
+    o.engine.name,
+    params,
+    o.nodes,
+    o.staking === undefined ? undefined : { config: o.staking.config, fundValidators: o.nodes + candidates },
+  );
   const verify = o.uncachedVerify ? ed25519.verify : memoVerifier();
   const model = o.engine.faultModel;
   const tolerated = tolerates(model, o.nodes, o.byzantine, o.byzantineMode);
@@ -222,6 +239,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     cluster.add(v, byzSet.has(v));
     if (byzSet.has(v) && o.byzantineMode === 'twins') cluster.add(v, true);
   }
+  for (let c = 0; c < candidates; c++) cluster.add(o.nodes + c, false);
 
   // -- vector-clock trace (vector-trace.ts), only when asked for: hooks on sends and deliveries --
   const vt = o.vectorTrace === undefined ? undefined : new VectorTrace(nodes.length, o.vectorTrace);
@@ -288,14 +306,17 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
 
   /** What the run watches on an instance's runtime: signatures, evidence, halts and commits. */
   const watch = (node: SimNode, chain: ChainStore): RuntimeHooks => ({
-    onSigned: (slot, hash, desc) => {
+    onSigned: (slot, hash, desc, epoch) => {
       if (node.byzantine) return;
-      checker.onSigned(now, node.validator, slot, hash, desc);
+      checker.onSigned(now, node.validator, slot, hash, desc, epoch);
       for (const cb of signedListeners) cb(node.id, slot, desc);
     },
     onRefused: () => {
       refused++;
     },
+    // Evidence a node reports is a submission like the workload's (a Byzantine validator's
+    // runtime reports too: any key holder may submit transactions).
+    onOriginated: (etx) => checker.submitted(etx.id),
     onEvidence: () => {
       evidence++;
     },
@@ -495,6 +516,12 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     },
     onSigned: (cb) => {
       signedListeners.push(cb);
+    },
+    submit: async (id, etx) => {
+      checker.submitted(etx.id);
+      const rt = (nodes[id] as SimNode).runtime;
+      if (rt === undefined) return { ok: false, code: 'NODE_HALTED', reason: 'instance is down' };
+      return rt.submit(etx);
     },
   };
   o.scenario?.(ctl);

@@ -4,7 +4,7 @@
  * does not.
  */
 import { describe, expect, it } from 'vitest';
-import { sealEnvelope } from '../../consensus/envelope.ts';
+import { encodeEnvelope, sealEnvelope } from '../../consensus/envelope.ts';
 import {
   decodeEquivocation,
   type Equivocation,
@@ -17,6 +17,7 @@ import {
 import { type TmMessage as TendermintMessage, tendermintCodec } from '../../consensus/tendermint/messages.ts';
 import type { MessageCodec } from '../../consensus/types.ts';
 import { sha256 } from '../../crypto/hash.ts';
+import { rlpDecodeStrict } from '../../ledger/codec.ts';
 import { signingDomain } from '../../ledger/signing-domain.ts';
 import { makeTestChain, type TestKey } from '../helpers/chain.ts';
 
@@ -94,11 +95,13 @@ describe('equivocation evidence', () => {
 });
 
 describe('evidence on a chain whose set changes', () => {
-  const domain = signingDomain(CHAIN, 3);
-  function signedIn(epochDomain: string, signer: number, msg: TendermintMessage) {
+  function signedIn(epoch: number, signer: number, msg: TendermintMessage) {
     const key = chain.validators[signer] as TestKey;
-    const seal = sealEnvelope(tendermintCodec, msg, epochDomain, signer, key.secretKey);
-    return { envelope: seal.bytes, hash: sha256(tendermintCodec.signingBytes(msg, epochDomain)) };
+    const seal = sealEnvelope(tendermintCodec, msg, CHAIN, signer, key.secretKey, epoch);
+    return {
+      envelope: seal.bytes,
+      hash: sha256(tendermintCodec.signingBytes(msg, signingDomain(CHAIN, epoch))),
+    };
   }
   const inEpoch3 = (a: ReturnType<typeof signedIn>, b: ReturnType<typeof signedIn>) =>
     equivocation(
@@ -114,7 +117,7 @@ describe('evidence on a chain whose set changes', () => {
     );
 
   it('names its epoch (version 2), verifies in that epoch’s domain, and round-trips', () => {
-    const e = inEpoch3(signedIn(domain, 1, prevote(0, 1)), signedIn(domain, 1, prevote(0, 2)));
+    const e = inEpoch3(signedIn(3, 1, prevote(0, 1)), signedIn(3, 1, prevote(0, 2)));
     const decoded = decodeEquivocation(encodeEquivocation(e), 1 << 20);
     expect(decoded.epoch).toBe(3);
     expect(verifyEquivocation(decoded, trust).ok).toBe(true);
@@ -124,24 +127,32 @@ describe('evidence on a chain whose set changes', () => {
   });
 
   it('messages signed in one epoch are not evidence in another', () => {
-    // Signed in epoch 0's domain, presented as epoch 3's: the signatures do not verify there.
+    // Envelopes of epoch 0, presented as epoch 3's: refused before any signature is checked.
     const e = inEpoch3(signed(1, prevote(0, 1)), signed(1, prevote(0, 2)));
     const r = verifyEquivocation(e, trust);
     expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toMatch(/epoch 0/);
+    // Signed in epoch 0's domain but labelled epoch 3: the signatures do not verify there.
+    const relabel = (x: ReturnType<typeof signed>) => {
+      const f = rlpDecodeStrict(x.envelope, 1 << 20) as Uint8Array[];
+      return { envelope: encodeEnvelope(f[0] as Uint8Array, 1, f[2] as Uint8Array, 3), hash: x.hash };
+    };
+    const forged = verifyEquivocation(
+      inEpoch3(relabel(signed(1, prevote(0, 1))), relabel(signed(1, prevote(0, 2)))),
+      trust,
+    );
+    expect(forged.ok).toBe(false);
+    if (!forged.ok) expect(forged.reason).toMatch(/bad signature/);
     // And one message from each epoch for one slot is no equivocation at all.
-    const mixed = inEpoch3(signedIn(domain, 1, prevote(0, 1)), signed(1, prevote(0, 2)));
+    const mixed = inEpoch3(signedIn(3, 1, prevote(0, 1)), signed(1, prevote(0, 2)));
     expect(verifyEquivocation(mixed, trust).ok).toBe(false);
   });
 
   it('the staking verifier names the offender, the epoch, and one infraction id per slot', async () => {
     const verify = stakingEvidenceVerifier({ engine: 'tendermint', chainId: CHAIN, codec });
     const setOf = async (epoch: number) => (epoch === 3 ? chain.genesis.validators : undefined);
-    const ab = encodeEquivocation(
-      inEpoch3(signedIn(domain, 1, prevote(0, 1)), signedIn(domain, 1, prevote(0, 2))),
-    );
-    const ac = encodeEquivocation(
-      inEpoch3(signedIn(domain, 1, prevote(0, 1)), signedIn(domain, 1, prevote(0, 3))),
-    );
+    const ab = encodeEquivocation(inEpoch3(signedIn(3, 1, prevote(0, 1)), signedIn(3, 1, prevote(0, 2))));
+    const ac = encodeEquivocation(inEpoch3(signedIn(3, 1, prevote(0, 1)), signedIn(3, 1, prevote(0, 3))));
     const first = await verify(ab, setOf);
     const second = await verify(ac, setOf);
     expect(first.ok && second.ok).toBe(true);

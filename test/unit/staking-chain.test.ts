@@ -9,12 +9,17 @@ import { encodeEquivocation, equivocation, stakingEvidenceVerifier } from '../..
 import { tendermintCodec } from '../../consensus/tendermint/messages.ts';
 import type { MessageCodec } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
-import { equalBytes, utf8 } from '../../crypto/bytes.ts';
+import { equalBytes, toHex, utf8 } from '../../crypto/bytes.ts';
+import { ed25519 } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
-import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
+import { encodeHeader, headerHash } from '../../ledger/block.ts';
+import { bundleGuarantees, verifyBundle } from '../../ledger/bundle.ts';
+import { commitVoteBytes, encodeCertificate, LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
 import { type ChainError, ChainStore } from '../../ledger/chain.ts';
-import { type Genesis, parseGenesis } from '../../ledger/genesis.ts';
+import { type Genesis, parseGenesis, trustAnchor } from '../../ledger/genesis.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
+import { buildAccountProof } from '../../ledger/proofs.ts';
+import { signingDomain } from '../../ledger/signing-domain.ts';
 import { burnedStake, type EvidenceVerifier, validatorRecord } from '../../ledger/staking/lifecycle.ts';
 import { type EncodedTransaction, type Operation, signTransaction } from '../../ledger/tx.ts';
 import { validatorsAtHeight } from '../../src/rpc/validators.ts';
@@ -197,5 +202,117 @@ describe('staking through the chain store', () => {
     for (let h = 1; h <= 3; h++) await commitNext(store, chain, []);
     expect((await store.validatorsFor(100)).hash).toEqual(chain.genesis.validators.hash);
     expect((await validatorsAtHeight(store, 2))?.epoch).toBe(0);
+  });
+});
+
+describe('light clients across epochs (bundle version 2)', () => {
+  /** Commit certificate signed by the set in force at the block's height, in its epoch's domain. */
+  async function certify(store: ChainStore, keys: TestKey[], height: number, hash: Uint8Array) {
+    const set = await store.validatorsFor(height);
+    const epoch = store.epochOf(height);
+    const msg = commitVoteBytes(signingDomain(store.genesis.chainId, epoch), height, 0, hash);
+    const votes = set.validators.map((v) => {
+      const key = keys.find((k) => equalBytes(k.publicKey, v.publicKey)) as TestKey;
+      return { validator: v.index, signature: ed25519.sign(msg, key.secretKey) };
+    });
+    return { kind: 'ed25519-quorum' as const, height, blockHash: hash, round: 0, votes };
+  }
+
+  async function threeEpochs() {
+    nonces.clear();
+    const { chain, genesis } = stakingChain();
+    const store = await open(genesis);
+    const joiner = chain.accounts[0] as TestKey;
+    const keys = [...chain.validators, joiner];
+    const blsKey = bls.keygen(sha256(utf8('staking-chain:joiner')));
+    for (let h = 1; h <= 10; h++) {
+      const txs =
+        h === 1
+          ? [
+              tx(genesis, joiner, {
+                type: 'register-validator',
+                name: 'joiner',
+                blsPublicKey: blsKey.publicKey,
+                blsPop: bls.popProve(blsKey.secretKey),
+                vrfPublicKey: new Uint8Array(0),
+              }),
+              tx(genesis, joiner, { type: 'stake', amount: 2500n }),
+              tx(genesis, chain.validators[3] as TestKey, { type: 'unstake', amount: 1000n }),
+            ]
+          : [];
+      const executed = await store.propose({
+        txs,
+        time: { ms: store.head.time.ms + 1000, logical: 0 },
+        proposer: (chain.validators[0] as TestKey).address,
+        engineData: new Uint8Array(0),
+      });
+      await store.commit(executed, await certify(store, keys, h, executed.hash));
+    }
+    return { chain, genesis, store, joiner };
+  }
+
+  it('a proof from epoch 2 verifies against genesis alone, through both transitions', async () => {
+    const { genesis, store, joiner } = await threeEpochs();
+    const bundle = await buildAccountProof(store, joiner.address);
+    expect(bundle.version).toBe(2);
+    expect((bundle as { epochs?: unknown[] }).epochs).toHaveLength(2);
+    const r = verifyBundle(JSON.parse(JSON.stringify(bundle)), trustAnchor(genesis));
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    if (r.ok) {
+      expect(r.value.epochs).toBe(2);
+      expect(r.value.stake).toBe('2500');
+      expect(bundleGuarantees(r.value).join(' ')).toMatch(/2 epoch transitions/);
+    }
+    // An epoch-0 proof stays version 1, with no transitions.
+    const early = await buildAccountProof(store, joiner.address, 3);
+    expect(early.version).toBe(1);
+    expect(verifyBundle(JSON.parse(JSON.stringify(early)), trustAnchor(genesis)).ok).toBe(true);
+  });
+
+  it('negative controls: transitions missing, a transition that proves another set, and a fork signed by the old set', async () => {
+    const { chain, genesis, store, joiner } = await threeEpochs();
+    const trust = trustAnchor(genesis);
+    const bundle = JSON.parse(JSON.stringify(await buildAccountProof(store, joiner.address))) as Record<
+      string,
+      unknown
+    > & { epochs: Array<Record<string, unknown>> };
+    // Without its transitions, a header of epoch 2 names a set genesis does not.
+    const { epochs, ...v1 } = bundle;
+    const missing = verifyBundle({ ...v1, version: 1 }, trust);
+    expect(missing).toMatchObject({ ok: false, code: 'BAD_CERTIFICATE' });
+    if (!missing.ok) expect(missing.reason).toMatch(/epoch 2/);
+    // The transitions swapped: each is certified, but not at the height its position demands.
+    const swapped = verifyBundle({ ...bundle, epochs: [epochs[1], epochs[0]] }, trust);
+    expect(swapped).toMatchObject({ ok: false });
+    // Epoch 1's proof attached to epoch 2's header: no set of epoch 2 is proven there.
+    const wrongProof = verifyBundle(
+      { ...bundle, epochs: [epochs[0], { ...epochs[1], proof: (epochs[0] as { proof: unknown }).proof }] },
+      trust,
+    );
+    expect(wrongProof).toMatchObject({ ok: false, code: 'BAD_PROOF' });
+    // Long range: the genesis set — v3 has unbonded since — certifies a different block 10 of its
+    // own, with its own validatorsHash, in epoch 2's domain. The walked set refuses it.
+    const head = store.head;
+    const fork = { ...head, stateRoot: new Uint8Array(32).fill(7), validatorsHash: genesis.validators.hash };
+    const forkHash = headerHash(fork);
+    const msg = commitVoteBytes(signingDomain(genesis.chainId, 2), 10, 0, forkHash);
+    const forged = {
+      kind: 'ed25519-quorum' as const,
+      height: 10,
+      blockHash: forkHash,
+      round: 0,
+      votes: chain.validators.map((k, i) => ({ validator: i, signature: ed25519.sign(msg, k.secretKey) })),
+    };
+    const longRange = verifyBundle(
+      {
+        ...bundle,
+        header: toHex(encodeHeader(fork)),
+        certificate: toHex(encodeCertificate(forged, LEDGER_CERTIFICATE_SCHEMES)),
+      },
+      trust,
+    );
+    expect(longRange).toMatchObject({ ok: false, code: 'BAD_CERTIFICATE' });
+    // Control: the same walk accepts the real bundle.
+    expect(verifyBundle(bundle, trust).ok).toBe(true);
   });
 });
