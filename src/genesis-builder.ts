@@ -63,6 +63,16 @@ export interface GenesisBuildOptions {
   readonly out: string;
   readonly passphrase?: string;
   readonly power?: (index: number) => number;
+  /**
+   * Genesis `staking` (ledger/staking/config.ts): the set changes by stake. In permissioned mode
+   * (the default) the candidates' addresses are added to `allow`.
+   */
+  readonly staking?: Record<string, unknown>;
+  /**
+   * Nodes with validator keys that genesis does not list, funded so they can register and bond
+   * (`staking` only): homes node<n> … node<n+c−1>.
+   */
+  readonly candidates?: number;
   /** Replace existing files instead of refusing with OUTPUT_EXISTS. */
   readonly overwrite?: boolean;
 }
@@ -85,6 +95,8 @@ export interface ChainPlan {
     readonly vrf: KeyMaterial;
     readonly address: string;
     readonly peerId: string;
+    /** Has validator keys, but is not in the genesis set (a staking candidate). */
+    readonly candidate?: true;
   }>;
   readonly accounts: ReadonlyArray<{
     readonly key: KeyMaterial;
@@ -140,11 +152,14 @@ export function planChain(opts: Omit<GenesisBuildOptions, 'out' | 'overwrite'>):
   const engineParams = opts.engineParams ?? {};
   checkEngine(opts.engine, engineParams);
   const threshold = opts.threshold === true || engineParams.qc === 'threshold';
+  const candidates = checkCount(opts.candidates ?? 0, 'the number of candidates', 0, MAX_VALIDATORS);
+  if (candidates > 0 && opts.staking === undefined)
+    throw invalid('candidates join a chain with staking only: give a staking section too');
 
   const edKeys: KeyMaterial[] = [];
   const blsKeys: KeyMaterial[] = [];
   const vrfKeys: KeyMaterial[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n + candidates; i++) {
     edKeys.push({ type: 'ed25519', ...ed25519.keygen() });
     blsKeys.push({ type: 'bls12-381', ...bls.keygen(new Uint8Array(randomBytes(32))) });
     // Its own random seed: a VRF key derived from the ed25519 one would tie the two together.
@@ -177,8 +192,10 @@ export function planChain(opts: Omit<GenesisBuildOptions, 'out' | 'overwrite'>):
           }),
       address: formatAddress(addressFromPublicKey(ed.publicKey)),
       peerId: peerIdFromEd25519(ed.publicKey),
+      ...(i >= n ? { candidate: true as const } : {}),
     };
   });
+  const candidateAddresses = validators.filter((v) => v.candidate === true).map((v) => v.address);
   const accounts = [];
   for (let i = 0; i < accountCount; i++) {
     const key: KeyMaterial = { type: 'ed25519', ...ed25519.keygen() };
@@ -194,7 +211,7 @@ export function planChain(opts: Omit<GenesisBuildOptions, 'out' | 'overwrite'>):
     chainId: opts.chainId,
     genesisTime: opts.genesisTime,
     engine: { name: opts.engine, params: engineParams },
-    validators: edKeys.map((ed, i) => {
+    validators: edKeys.slice(0, n).map((ed, i) => {
       const b = blsKeys[i] as KeyMaterial;
       return {
         name: `node${i}`,
@@ -216,8 +233,22 @@ export function planChain(opts: Omit<GenesisBuildOptions, 'out' | 'overwrite'>):
             sharePublicKeys: deal.shares.map((s) => Buffer.from(s.publicKey).toString('hex')),
           },
         }),
-    accounts: accounts.map((a) => ({ address: a.address, balance: a.balance })),
+    accounts: [
+      ...accounts.map((a) => ({ address: a.address, balance: a.balance })),
+      ...candidateAddresses.map((address) => ({ address, balance: balance.toString() })),
+    ],
     records: [],
+    ...(opts.staking === undefined
+      ? {}
+      : {
+          staking:
+            (opts.staking.mode ?? 'permissioned') === 'permissioned'
+              ? {
+                  ...opts.staking,
+                  allow: [...((opts.staking.allow as string[] | undefined) ?? []), ...candidateAddresses],
+                }
+              : opts.staking,
+        }),
   };
   // Round-trip through the strict parser: never write a genesis this build would refuse to load.
   let genesisJson: Record<string, unknown>;

@@ -258,7 +258,7 @@ export const testnet: Command = {
   name: 'testnet',
   summary: 'create a local testnet: genesis, one home per validator, funded accounts, testnet.json',
   synopsis:
-    '--validators N --out DIR [--engine NAME] [--base-port P] [--accounts K] [--chain-id ID] [--force]',
+    '--validators N --out DIR [--engine NAME] [--base-port P] [--accounts K] [--chain-id ID] [--staking [--candidates C] [--epoch-length L]] [--force]',
   description:
     'Every option is checked before anything is written. A directory that already holds (part of) a\ntestnet is refused (exit 2) unless --force is given, which replaces its keys, genesis, configs\nand manifest and deletes the chain data of its nodes.',
   options: {
@@ -272,9 +272,27 @@ export const testnet: Command = {
     },
     accounts: { type: 'string', valueName: 'K', description: 'funded account key files (default 4)' },
     'chain-id': { type: 'string', valueName: 'ID', description: 'chain id (default verity-testnet)' },
+    staking: {
+      type: 'boolean',
+      description:
+        'a validator set that changes by stake: genesis validators bond power × 1000; permissioned (the candidates may register)',
+    },
+    candidates: {
+      type: 'string',
+      valueName: 'C',
+      description: 'with --staking: C more nodes with validator keys, funded, not in genesis (default 0)',
+    },
+    'epoch-length': {
+      type: 'string',
+      valueName: 'L',
+      description: 'with --staking: blocks per epoch (default 10; unbonding lasts 4 epochs)',
+    },
     ...forceOption,
   },
-  examples: ['verity testnet --validators 4 --out ./net && verity testnet up --dir ./net'],
+  examples: [
+    'verity testnet --validators 4 --out ./net && verity testnet up --dir ./net',
+    'verity testnet --validators 4 --staking --candidates 1 --out ./net',
+  ],
   async run({ values, out }) {
     if (str(values, 'validators') === undefined) throw new UsageError('--validators is required');
     const n = intOption(values, 'validators', -1, 1, 64);
@@ -282,6 +300,11 @@ export const testnet: Command = {
     const { name, params } = parseEngineFlag(str(values, 'engine') ?? DEFAULT_ENGINE);
     const basePort = intOption(values, 'base-port', 26600, 1024, 65000);
     const accounts = intOption(values, 'accounts', 4, 0, 1000);
+    const staking = values.staking === true;
+    if (!staking && (values.candidates !== undefined || values['epoch-length'] !== undefined))
+      throw new UsageError('--candidates and --epoch-length go with --staking');
+    const candidates = intOption(values, 'candidates', 0, 0, 64);
+    const epochLength = intOption(values, 'epoch-length', 10, 1, 1_000_000);
     // createTestnet checks the rest (engine, chain id, ports) before writing anything.
     const { createTestnet } = await testnetModule();
     const m = await refusingOverwrite(() =>
@@ -294,6 +317,17 @@ export const testnet: Command = {
         accounts,
         chainId: str(values, 'chain-id') ?? 'verity-testnet',
         force: values.force === true,
+        ...(staking
+          ? {
+              staking: {
+                mode: 'permissioned',
+                epochLength,
+                unbondingPeriod: 4 * epochLength,
+                powerUnit: '1000',
+              },
+              candidates,
+            }
+          : {}),
       }),
     );
     out.result(m, () => describeTestnet(m, dir));

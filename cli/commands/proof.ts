@@ -39,7 +39,7 @@ export const proofVerify: Command = {
         : verifyBundle(bundle, trustAnchor(genesis), { schemes });
     if (result.ok) {
       out.result(
-        { ok: true, ...result.value },
+        { ok: true, ...result.value, guarantees: bundleGuarantees(result.value) },
         () =>
           `VALID — ${bundleGuarantees(result.value).join('; ')}\n${JSON.stringify(result.value, null, 2)}`,
       );

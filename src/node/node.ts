@@ -14,7 +14,7 @@ import type { EngineModule } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
 import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { CryptoError } from '../../crypto/errors.ts';
-import { formatAddress } from '../../ledger/address.ts';
+import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
 import { ChainStore } from '../../ledger/chain.ts';
 import { type Genesis, GenesisError, parseGenesis } from '../../ledger/genesis.ts';
 import { CachingKvStore, StorageError } from '../../ledger/kv.ts';
@@ -302,9 +302,7 @@ export class VerityNode {
             : "this node's key is not in the current epoch's validator set: running as a full node until it is (register and bond: verity tx send --register-validator NAME, --stake N)";
         log.warn(why, {
           address:
-            ed === undefined
-              ? null
-              : formatAddress(genesis.validators.byPublicKey(ed.publicKey)?.address ?? new Uint8Array(20)),
+            ed === undefined ? null : formatAddress(addressFromPublicKey(ed.publicKey)),
         });
       }
       const metrics = new NodeMetrics({

@@ -26,6 +26,9 @@ export interface TestnetOptions {
   readonly accounts?: number;
   readonly chainId?: string;
   readonly threshold?: boolean;
+  /** Genesis `staking` (the set changes by stake), and candidate nodes not in genesis. */
+  readonly staking?: Record<string, unknown>;
+  readonly candidates?: number;
   /** Extra config applied to every node (e.g. faster blocks for benchmarks). */
   readonly tune?: (cfg: ReturnType<typeof defaultConfig>) => void;
   /**
@@ -41,10 +44,11 @@ export async function createTestnet(o: TestnetOptions): Promise<TestnetManifest>
   const force = o.force === true;
   // Every input is checked, and every key built, before anything is written.
   const basePort = o.basePort ?? 26600;
-  if (!Number.isSafeInteger(basePort) || basePort < 1024 || basePort + 2 * o.validators - 1 > 65535) {
+  const total = o.validators + (o.candidates ?? 0);
+  if (!Number.isSafeInteger(basePort) || basePort < 1024 || basePort + 2 * total - 1 > 65535) {
     throw new GenesisBuildError(
       'INVALID_OPTIONS',
-      `ports ${basePort}..${basePort + 2 * o.validators - 1} do not fit 1024..65535`,
+      `ports ${basePort}..${basePort + 2 * total - 1} do not fit 1024..65535`,
       { usage: true },
     );
   }
@@ -56,6 +60,8 @@ export async function createTestnet(o: TestnetOptions): Promise<TestnetManifest>
     accounts: o.accounts ?? 4,
     genesisTime: Date.now(),
     threshold: o.threshold ?? o.engineParams?.qc === 'threshold',
+    ...(o.staking === undefined ? {} : { staking: o.staking }),
+    ...(o.candidates === undefined ? {} : { candidates: o.candidates }),
   });
   const homes = plan.validators.map((_, i) => join(dir, `node${i}`));
   if (!force) {
@@ -80,6 +86,9 @@ export async function createTestnet(o: TestnetOptions): Promise<TestnetManifest>
     cfg.p2p.listen = n.p2p;
     cfg.p2p.peers = nodes.filter((_, j) => j !== i).map((p) => `${p.peerId}@${p.p2p}`);
     cfg.rpc.listen = rpcAddr(i);
+    // With staking, a node outside the set (a candidate, a departed validator) must still connect
+    // to sync, and validators admit new ones as they join: admit non-validator peers.
+    if (o.staking !== undefined) cfg.p2p.allowNonValidators = true;
     o.tune?.(cfg);
     await writeFileAtomic(homePaths(n.home).config, configToToml(cfg), 0o644, { exclusive: !force });
   }

@@ -69,13 +69,18 @@ export async function createCluster(opts: {
   accounts?: number;
   /** Extra environment for the node processes (e.g. NODE_OPTIONS for profiling). */
   env?: Record<string, string>;
+  /** Genesis `staking`, and candidate nodes (validator keys, not in genesis) after the validators. */
+  staking?: Record<string, unknown>;
+  candidates?: number;
 }): Promise<Cluster> {
+  const nodes = opts.validators + (opts.candidates ?? 0);
   const manifest = await createTestnet({
     dir: opts.dir,
     validators: opts.validators,
     engine: opts.engine,
     ...(opts.engineParams === undefined ? {} : { engineParams: opts.engineParams }),
-    basePort: await freeBasePort(opts.slot, 2 * opts.validators),
+    ...(opts.staking === undefined ? {} : { staking: opts.staking, candidates: opts.candidates ?? 0 }),
+    basePort: await freeBasePort(opts.slot, 2 * nodes),
     accounts: opts.accounts ?? 4,
     chainId: 'e2e',
   });
