@@ -567,7 +567,15 @@ export class ChainStore {
     if (h.chainId !== this.genesis.chainId) reject(`wrong chain "${h.chainId}"`);
     if (h.height !== p.header.height + 1) reject(`expected height ${p.header.height + 1}`);
     if (!equalBytes(h.parentHash, p.hash)) reject('parent hash does not match its parent');
-    const validators = await this.validatorsFor(h.height, opts.parent, opts.epoch);
+    let validators: ValidatorSet;
+    try {
+      validators = await this.validatorsFor(h.height, opts.parent, opts.epoch);
+    } catch (e) {
+      // A block of an epoch whose set this parent's state does not hold (far ahead of the asking
+      // engine's epoch, whose own set is pruned there): not a block this engine can judge.
+      if (e instanceof ChainError && e.code === 'NOT_FOUND') return reject(e.message);
+      throw e;
+    }
     const suffix = this.isSuffix(h.height, opts.epoch);
     if (suffix && block.txs.length > 0)
       reject("a block above its epoch's last block carries no transactions");

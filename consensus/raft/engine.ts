@@ -265,8 +265,15 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       this.#term = entryTerm;
       this.#votedFor = this.#self;
     }
-    if (copies.length < STATE_KEYS.length && this.#term > 0) this.#persistState();
     this.#log = new RaftLog(head);
+    // The head's term (its engineData) bounds the term from below too: without records — a new
+    // epoch's instance (ledger/staking), which starts on the last epoch's head — entries must
+    // never go back below it. The vote in it counts as spent: this node may have cast it.
+    if (this.#log.lastTerm > this.#term) {
+      this.#term = this.#log.lastTerm;
+      this.#votedFor = this.#self;
+    }
+    if (copies.length < STATE_KEYS.length && this.#term > 0) this.#persistState();
     for (const { key, entry } of stored) {
       const log = this.#log;
       if (

@@ -301,8 +301,7 @@ export class VerityNode {
             ? 'this node has a key that is not a validator in genesis: running as a full node'
             : "this node's key is not in the current epoch's validator set: running as a full node until it is (register and bond: verity tx send --register-validator NAME, --stake N)";
         log.warn(why, {
-          address:
-            ed === undefined ? null : formatAddress(addressFromPublicKey(ed.publicKey)),
+          address: ed === undefined ? null : formatAddress(addressFromPublicKey(ed.publicKey)),
         });
       }
       const metrics = new NodeMetrics({

@@ -45,7 +45,7 @@ import type {
   SignSlot,
 } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
-import { concatBytes, equalBytes, toHex, u64be, utf8 } from '../../crypto/bytes.ts';
+import { concatBytes, equalBytes, toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 as ed } from '../../crypto/ed25519.ts';
 import { invariant, VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
@@ -78,8 +78,15 @@ import { TxGossip } from './tx-gossip.ts';
 import { CheckedWal } from './wal-records.ts';
 
 const WAL_ENGINE = utf8('w/engine/');
-/** The epoch the WAL's engine records and guard slots belong to (absent: epoch 0). */
-const WAL_EPOCH = utf8('w/meta/epoch');
+/**
+ * Engine records of epoch e > 0 (ledger/staking) live under their own prefix, w/engine@<e>/: a
+ * node whose chain store lost the epoch's last block at a crash runs the epoch before again, and
+ * must find the newer epoch's records intact when it gets there.
+ */
+const ALL_ENGINE_RECORDS = utf8('w/engine');
+function engineRecords(epoch: number): Uint8Array {
+  return epoch === 0 ? WAL_ENGINE : utf8(`w/engine@${epoch}/`);
+}
 const HALTED_ANSWER: AdmitResult = {
   ok: false,
   code: 'NODE_HALTED',
@@ -116,6 +123,8 @@ export interface RuntimeHooks {
   onEquivocation?(evidence: Equivocation): void;
   /** Consensus stopped on this node for good (see `ConsensusRuntime.halted`). */
   onHalt?(halt: Halt): void;
+  /** This node's engine runs a new epoch with this set (after start, or at a boundary). */
+  onEpoch?(epoch: number, validators: ValidatorSet): void;
   /** A transaction this node made itself (an evidence report), before it enters the mempool. */
   onOriginated?(etx: EncodedTransaction): void;
 }
@@ -204,7 +213,6 @@ export class ConsensusRuntime<M> {
   #selfAddress: Uint8Array | undefined;
   readonly #signer: EngineSigner;
   /** Whether the guard was loaded: this node holds keys that may sign in some epoch. */
-  #guardLoaded = false;
   readonly #chainId: string;
   /**
    * Two FIFO queues: consensus, timers, block execution and sync go first; transaction intake
@@ -396,33 +404,26 @@ export class ConsensusRuntime<M> {
       this.#o.transport.admitValidators?.(this.#validators.validators.map((v) => v.peerId));
       if (this.#epoch !== 0) this.#engine = this.#createEngine();
       this.#equivocations.enterEpoch(this.#epoch);
+      this.#o.hooks?.onEpoch?.(this.#epoch, this.#validators);
     }
-    // Read before the guard loads: a damaged record among them is a loss the guard must count.
-    const recovered = new Map<string, Uint8Array>();
-    for await (const [k, v] of this.#wal.iterate(WAL_ENGINE))
-      recovered.set(Buffer.from(k.subarray(WAL_ENGINE.length)).toString('utf8'), v);
+    // Read before the guard loads: a damaged record among them is a loss the guard must count —
+    // every epoch's, though only this one's are the engine's now.
+    for await (const _ of this.#wal.iterate(ALL_ENGINE_RECORDS));
+    const recovered = await this.#engineRecords();
     // Keys that may sign in some epoch: this node's guard matters even while it is out of the set.
     const maySign =
       this.#o.keys !== undefined && (this.#self !== undefined || this.#o.genesis.staking !== undefined);
-    if (maySign) {
-      await this.#guard.load(chain.height);
-      this.#guardLoaded = true;
-    } else if (this.#wal.damaged().length > 0) {
+    if (maySign) await this.#guard.load(chain.height);
+    else if (this.#wal.damaged().length > 0) {
       // Nothing was signed from this WAL: its damaged records are simply not used.
       this.#log.warn('consensus WAL records failed their checksum and were dropped', {
         records: this.#wal.damaged(),
       });
       await this.#wal.dropDamaged();
     }
-    // Records and signed slots of another epoch (a crash right after a boundary) are not this one's.
-    const walEpoch = await this.#wal.get(WAL_EPOCH);
-    if ((walEpoch === undefined ? 0 : Number(readU64(walEpoch))) !== this.#epoch) {
-      await this.#resetWal();
-      recovered.clear();
-    }
     this.#o.transport.onMessage((from, channel, bytes) => this.#onNetwork(from, channel, bytes));
     this.#sync.progressed();
-    const fence = this.#guard.refusing();
+    const fence = this.#guard.refusing(this.#epoch);
     this.#enqueue(() =>
       this.#step({
         kind: 'start',
@@ -441,7 +442,7 @@ export class ConsensusRuntime<M> {
    * (signing-guard.ts; cleared once it signs above them).
    */
   signingFence(): { upToHeight: number; upToViewRound: number } | undefined {
-    return this.#guard.refusing();
+    return this.#guard.refusing(this.#epoch);
   }
 
   /** What the last start found lost from the consensus WAL (undefined: nothing). */
@@ -633,9 +634,13 @@ export class ConsensusRuntime<M> {
     const keys = this.#o.keys;
     for (const out of outputs) {
       if (out.kind === 'persist')
-        walOps.push({ type: 'put', key: concatBytes(WAL_ENGINE, utf8(out.key)), value: out.record });
+        walOps.push({
+          type: 'put',
+          key: concatBytes(engineRecords(this.#epoch), utf8(out.key)),
+          value: out.record,
+        });
       else if (out.kind === 'forget')
-        walOps.push({ type: 'del', key: concatBytes(WAL_ENGINE, utf8(out.key)) });
+        walOps.push({ type: 'del', key: concatBytes(engineRecords(this.#epoch), utf8(out.key)) });
       if ((out.kind !== 'broadcast' && out.kind !== 'send') || keys === undefined || this.self === undefined)
         continue;
       const seal = sealEnvelope(codec, out.msg, this.#chainId, this.self, keys.ed25519, this.#epoch);
@@ -646,7 +651,7 @@ export class ConsensusRuntime<M> {
         continue;
       }
       const hash = sha256(codec.signingBytes(out.msg, this.#domain()));
-      const verdict = this.#guard.verdict(slot, hash);
+      const verdict = this.#guard.verdict(slot, hash, this.#epoch);
       if (verdict.kind === 'refuse') {
         // The WAL lost what was signed here: sign nothing in this slot, ever.
         this.#log.debug('sign fence: not signing a slot this validator may have signed before', {
@@ -668,7 +673,7 @@ export class ConsensusRuntime<M> {
         continue;
       }
       sealed.set(out, seal);
-      if (verdict.kind === 'sign') this.#guard.record(slot, hash, envelope);
+      if (verdict.kind === 'sign') this.#guard.record(slot, hash, envelope, this.#epoch);
     }
     await this.#guard.flush(walOps, this.#o.chain.height);
 
@@ -828,14 +833,23 @@ export class ConsensusRuntime<M> {
           });
     const time = nextHlc(parentHeader.time, this.#blockClock.now());
     const epoch = this.#epoch;
-    const executed = await chain.propose({
-      txs,
-      time,
-      proposer: this.#selfAddress,
-      engineData: req.engineData,
-      epoch,
-      ...(parent === undefined ? {} : { parent }),
-    });
+    let executed: ExecutedBlock;
+    try {
+      executed = await chain.propose({
+        txs,
+        time,
+        proposer: this.#selfAddress,
+        engineData: req.engineData,
+        epoch,
+        ...(parent === undefined ? {} : { parent }),
+      });
+    } catch (e) {
+      // Far above its epoch's last block (which has not committed yet), an engine's own set is
+      // pruned from the parent's state: such a block could never be judged, so none is built.
+      if (!(e instanceof ChainError && e.code === 'NOT_FOUND')) throw e;
+      this.#log.debug('cannot build block: no validator set for it', { height: req.height, epoch });
+      return;
+    }
     this.#executed.add(executed);
     const proposer = this.#selfAddress;
     await this.#o.afterBuild?.({ hash: executed.hash, block: executed.block, txs }, async (o) => {
@@ -958,7 +972,7 @@ export class ConsensusRuntime<M> {
     this.#executed.pruneTo(height);
     await this.mempool.update(executed.txs);
     this.#pruneGuard(height);
-    this.#equivocations.prune(height);
+    this.#equivocations.prune(height - this.#base.height); // slot numbers count from the epoch's base
     invariant(executed.entries.length === executed.txs.length, 'one log entry per committed transaction');
     this.#commitWaiters.committed({
       height,
@@ -1003,12 +1017,14 @@ export class ConsensusRuntime<M> {
       this.#o.timers.cancel(`engine:${timer}`);
     }
     this.#executed.clear();
-    await this.#resetWal();
+    const recovered = await this.#engineRecords();
+    await this.#forgetEarlierEpochs();
     this.#placeSelf();
     this.#o.transport.admitValidators?.(this.#validators.validators.map((v) => v.peerId));
     this.#engine = this.#createEngine();
     this.#equivocations.enterEpoch(this.#epoch);
     this.counters.epochs++;
+    this.#o.hooks?.onEpoch?.(this.#epoch, this.#validators);
     this.#log.info('new epoch: a new engine instance with the epoch’s validator set', {
       epoch: this.#epoch,
       from,
@@ -1017,16 +1033,30 @@ export class ConsensusRuntime<M> {
       totalPower: this.#validators.totalPower,
       self: this.#self ?? null,
     });
-    await this.#step({ kind: 'start', head: this.#headInfo(), recovered: new Map() });
+    // (Records of this epoch exist only if this node ran it before a crash lost the boundary.)
+    await this.#step({ kind: 'start', head: this.#headInfo(), recovered });
   }
 
-  /** Empties the WAL of another epoch's engine records and signed slots, durably, tagged with this one. */
-  async #resetWal(): Promise<void> {
+  /** The current epoch's engine records in the WAL. */
+  async #engineRecords(): Promise<Map<string, Uint8Array>> {
+    const prefix = engineRecords(this.#epoch);
+    const recovered = new Map<string, Uint8Array>();
+    for await (const [k, v] of this.#wal.iterate(prefix))
+      recovered.set(Buffer.from(k.subarray(prefix.length)).toString('utf8'), v);
+    return recovered;
+  }
+
+  /**
+   * Drops the engine records of the epoch two back. Not the last one's: a crash that loses the
+   * epoch's last block from the chain store (an unsynced write) runs that engine again, which must
+   * find its records. (Signed slots are kept per epoch by the guard and pruned by height.)
+   */
+  async #forgetEarlierEpochs(): Promise<void> {
+    if (this.#epoch < 2) return;
     const ops: KvOp[] = [];
-    for await (const [k] of this.#wal.iterate(WAL_ENGINE)) ops.push({ type: 'del', key: k });
-    ops.push({ type: 'put', key: WAL_EPOCH, value: u64be(this.#epoch) });
-    if (this.#guardLoaded) await this.#guard.resetForEpoch(ops, this.#o.chain.height);
-    else await this.#wal.batch(ops);
+    for await (const [k] of this.#wal.iterate(engineRecords(this.#epoch - 2)))
+      ops.push({ type: 'del', key: k });
+    if (ops.length > 0) await this.#wal.batch(ops);
   }
 
   /** The epoch's base block: the last of the epoch before, committed (so in the block history). */
@@ -1044,7 +1074,7 @@ export class ConsensusRuntime<M> {
   }
 
   #pruneGuard(height: number): void {
-    const ops = this.#guard.prune(height);
+    const ops = this.#guard.prune(height, this.#epoch, this.#base.height);
     // (Not after an epoch boundary: the new epoch's slots may reuse these keys.)
     if (ops.length > 0) this.#enqueue(this.#sameEpoch(() => this.#wal.batch(ops)));
   }
@@ -1237,8 +1267,4 @@ export class ConsensusRuntime<M> {
         return this.#onEvidence(from, msg.evidence);
     }
   }
-}
-
-function readU64(bytes: Uint8Array): bigint {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0);
 }

@@ -29,6 +29,12 @@ export interface SignFence {
   readonly maxViewRound: number;
   /** The committed chain height when the last signature was made. */
   readonly chainHeight: number;
+  /**
+   * The epoch the maxima are of (ledger/staking; absent: 0). Engines of different epochs sign in
+   * different domains, so the maxima restart with each epoch: nothing of a later epoch is under
+   * the fence, everything of an earlier one is (a node whose chain fell back an epoch).
+   */
+  readonly epoch?: number;
 }
 
 export const EMPTY_FENCE: SignFence = { seq: 0, maxHeight: 0, maxViewRound: 0, chainHeight: 0 };
@@ -43,24 +49,55 @@ export interface SignFenceStore {
   write(fence: SignFence): Promise<void>;
 }
 
-/** The fence after signing `slots` (maxima only ever grow). */
-export function advanceFence(f: SignFence, slots: readonly SignSlot[], chainHeight: number): SignFence {
-  let maxHeight = f.maxHeight;
-  let maxViewRound = f.maxViewRound;
+/** The fence after signing `slots` in `epoch` (maxima only ever grow within an epoch). */
+export function advanceFence(
+  f: SignFence,
+  slots: readonly SignSlot[],
+  chainHeight: number,
+  epoch = 0,
+): SignFence {
+  const sameEpoch = epoch <= (f.epoch ?? 0);
+  let maxHeight = sameEpoch ? f.maxHeight : 0;
+  let maxViewRound = sameEpoch ? f.maxViewRound : 0;
   for (const s of slots) {
     if (s.height >= VIEW_SLOT_HEIGHT) maxViewRound = Math.max(maxViewRound, s.round);
     else maxHeight = Math.max(maxHeight, s.height);
   }
-  return { seq: f.seq + 1, maxHeight, maxViewRound, chainHeight };
+  const at = Math.max(epoch, f.epoch ?? 0);
+  return { seq: f.seq + 1, maxHeight, maxViewRound, chainHeight, ...(at === 0 ? {} : { epoch: at }) };
 }
 
-/** Whether `slot` is at or below what the fence says may already have been signed. */
-export function underFence(f: SignFence, slot: SignSlot): boolean {
+/** Whether `slot` of `epoch` is at or below what the fence says may already have been signed. */
+export function underFence(f: SignFence, slot: SignSlot, epoch = 0): boolean {
+  const fenced = f.epoch ?? 0;
+  if (epoch !== fenced) return epoch < fenced;
   return slot.height >= VIEW_SLOT_HEIGHT ? slot.round <= f.maxViewRound : slot.height <= f.maxHeight;
 }
 
-// -- encoding: 64 bytes, "VSF1" ‖ seq ‖ maxHeight ‖ maxViewRound ‖ chainHeight (u64 BE) ‖ zeros ‖
-//    SHA-256(first 48 bytes)[0..16)
+/** The later of two fences' maxima (per epoch: a later epoch's replace an earlier one's). */
+export function higherMaxima(
+  a: SignFence,
+  b: SignFence,
+): Pick<SignFence, 'maxHeight' | 'maxViewRound' | 'epoch'> {
+  const ea = a.epoch ?? 0;
+  const eb = b.epoch ?? 0;
+  if (ea !== eb) {
+    const later = ea > eb ? a : b;
+    return {
+      maxHeight: later.maxHeight,
+      maxViewRound: later.maxViewRound,
+      ...(later.epoch ? { epoch: later.epoch } : {}),
+    };
+  }
+  return {
+    maxHeight: Math.max(a.maxHeight, b.maxHeight),
+    maxViewRound: Math.max(a.maxViewRound, b.maxViewRound),
+    ...(ea === 0 ? {} : { epoch: ea }),
+  };
+}
+
+// -- encoding: 64 bytes, "VSF1" ‖ seq ‖ maxHeight ‖ maxViewRound ‖ chainHeight (u64 BE) ‖
+//    epoch (u32 BE; zero before epochs existed) ‖ zeros ‖ SHA-256(first 48 bytes)[0..16)
 
 const MAGIC = Buffer.from('VSF1');
 export const FENCE_BYTES = 64;
@@ -72,6 +109,7 @@ export function encodeFence(f: SignFence): Uint8Array {
   b.writeBigUInt64BE(BigInt(f.maxHeight), 12);
   b.writeBigUInt64BE(BigInt(f.maxViewRound), 20);
   b.writeBigUInt64BE(BigInt(f.chainHeight), 28);
+  b.writeUInt32BE(f.epoch ?? 0, 36);
   b.set(sha256(b.subarray(0, 48)).subarray(0, 16), 48);
   return new Uint8Array(b.buffer, b.byteOffset, FENCE_BYTES);
 }
@@ -89,7 +127,8 @@ export function decodeFence(bytes: Uint8Array): SignFence | undefined {
   const [seq, maxHeight, maxViewRound, chainHeight] = [read(4), read(12), read(20), read(28)];
   if (seq === undefined || maxHeight === undefined || maxViewRound === undefined || chainHeight === undefined)
     return undefined;
-  return { seq, maxHeight, maxViewRound, chainHeight };
+  const epoch = b.readUInt32BE(36);
+  return { seq, maxHeight, maxViewRound, chainHeight, ...(epoch === 0 ? {} : { epoch }) };
 }
 
 /** Picks the newest intact copy. */

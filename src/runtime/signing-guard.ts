@@ -5,7 +5,9 @@
  * beside the key, sign-fence.ts, says how far signing went).
  *
  * WAL keys (the runtime's WAL store, beside the engine's records under w/engine/):
- *   w/guard/<slot>          → SHA-256 of the signed bytes ‖ the sealed envelope
+ *   w/guard/<slot>[<epoch>] → SHA-256 of the signed bytes ‖ the sealed envelope (the epoch, u32,
+ *                             only above 0: engines of different epochs sign in different domains
+ *                             — ledger/signing-domain.ts — so one slot is one per epoch)
  *   w/seqs/<seq>            → (empty) one marker per signing batch, the last SEQ_WINDOW kept
  *   w/meta/fence-bound      → the fence's maxima when the WAL was found damaged (kept for good)
  *
@@ -26,6 +28,7 @@ import {
   decodeFence,
   EMPTY_FENCE,
   encodeFence,
+  higherMaxima,
   type SignFence,
   type SignFenceStore,
   underFence,
@@ -40,8 +43,9 @@ const SEQ_WINDOW = 1024;
 /** Height-less (view-change) guard slots kept, most recent views first. */
 const MAX_VIEW_SLOTS = 64;
 
-function slotKey(slot: SignSlot): Uint8Array {
-  return concatBytes(u64be(slot.height), u32be(slot.round), new Uint8Array([slot.step & 0xff]));
+function slotKey(slot: SignSlot, epoch: number): Uint8Array {
+  const key = concatBytes(u64be(slot.height), u32be(slot.round), new Uint8Array([slot.step & 0xff]));
+  return epoch === 0 ? key : concatBytes(key, u32be(epoch));
 }
 
 function slotOfKey(hex: string): SignSlot {
@@ -50,6 +54,17 @@ function slotOfKey(hex: string): SignSlot {
     round: Number.parseInt(hex.slice(16, 24), 16),
     step: Number.parseInt(hex.slice(24, 26), 16),
   };
+}
+
+function epochOfKey(hex: string): number {
+  return hex.length > 26 ? Number.parseInt(hex.slice(26, 34), 16) : 0;
+}
+
+/** The fence the guard's own slots imply: the maxima of the latest epoch among them. */
+function fenceOfSlots(keys: readonly string[], chainHeight: number): SignFence {
+  const epoch = keys.reduce((e, k) => Math.max(e, epochOfKey(k)), 0);
+  const slots = keys.filter((k) => epochOfKey(k) === epoch).map(slotOfKey);
+  return advanceFence(EMPTY_FENCE, slots, chainHeight, epoch);
 }
 
 const seqKey = (seq: number) => concatBytes(WAL_SEQS, u64be(seq));
@@ -78,7 +93,7 @@ export class SigningGuard {
   /** Signed slots: slot key (hex) → hash of the signed bytes and the sealed envelope. */
   readonly #slots = new Map<string, { hash: string; envelope: Uint8Array }>();
   /** Slots recorded since the last flush. */
-  #pending: Array<{ slot: SignSlot; key: string }> = [];
+  #pending: Array<{ slot: SignSlot; key: string; epoch: number }> = [];
   /** The fence as last written (its seq = signing batches so far, counted in the WAL too). */
   #fence: SignFence = EMPTY_FENCE;
   /** Set when the WAL lost signing records: every slot at or under it is refused. */
@@ -110,20 +125,20 @@ export class SigningGuard {
       );
   }
 
-  verdict(slot: SignSlot, hash: Uint8Array): GuardVerdict {
-    const prior = this.#slots.get(toHex(slotKey(slot)));
+  verdict(slot: SignSlot, hash: Uint8Array, epoch = 0): GuardVerdict {
+    const prior = this.#slots.get(toHex(slotKey(slot, epoch)));
     if (prior !== undefined)
       return prior.hash === toHex(hash) ? { kind: 'same' } : { kind: 'resend', envelope: prior.envelope };
-    if (this.#bound !== undefined && underFence(this.#bound, slot)) return { kind: 'refuse' };
+    if (this.#bound !== undefined && underFence(this.#bound, slot, epoch)) return { kind: 'refuse' };
     return { kind: 'sign' };
   }
 
   /** A new signature for `slot` (after a 'sign' verdict): durable with the step's next flush. */
-  record(slot: SignSlot, hash: Uint8Array, envelope: Uint8Array): void {
-    const key = toHex(slotKey(slot));
+  record(slot: SignSlot, hash: Uint8Array, envelope: Uint8Array, epoch = 0): void {
+    const key = toHex(slotKey(slot, epoch));
     this.#slots.set(key, { hash: toHex(hash), envelope });
-    this.#pending.push({ slot, key });
-    if (this.#bound !== undefined && !underFence(this.#bound, slot)) this.#boundCleared = true;
+    this.#pending.push({ slot, key, epoch });
+    if (this.#bound !== undefined && !underFence(this.#bound, slot, epoch)) this.#boundCleared = true;
   }
 
   /**
@@ -143,10 +158,13 @@ export class SigningGuard {
       });
     }
     if (pending.length > 0 && this.#store !== undefined) {
+      // (One step signs in one epoch: the runtime's.)
+      const epoch = pending.reduce((e, p) => Math.max(e, p.epoch), 0);
       const next = advanceFence(
         this.#fence,
-        pending.map((p) => p.slot),
+        pending.filter((p) => p.epoch === epoch).map((p) => p.slot),
         chainHeight,
+        epoch,
       );
       ops.push({ type: 'put', key: seqKey(next.seq), value: new Uint8Array(0) });
       if (next.seq > SEQ_WINDOW) ops.push({ type: 'del', key: seqKey(next.seq - SEQ_WINDOW) });
@@ -159,8 +177,12 @@ export class SigningGuard {
    * Forgets slots no correct engine signs again once `height` is committed: two heights back;
    * of the height-less (view-change) slots, all but the most recent views. Returns the WAL ops.
    */
-  prune(height: number): KvOp[] {
-    const limit = height - 2;
+  prune(height: number, epoch = 0, base = 0): KvOp[] {
+    // In an epoch that starts above block `base`, an engine's slot numbers (heights, or views,
+    // which restart with the instance) count from there: what "two heights back" means is
+    // measured from the base. An earlier epoch's slots go once the chain is two blocks into this
+    // one (a crash can lose the last block and run the epoch before again, no more).
+    const limit = height - base - 2;
     const ops: KvOp[] = [];
     const drop = (key: string) => {
       this.#slots.delete(key);
@@ -168,6 +190,12 @@ export class SigningGuard {
     };
     const viewSlots: Array<{ key: string; round: number }> = [];
     for (const key of [...this.#slots.keys()]) {
+      const of = epochOfKey(key);
+      if (of < epoch) {
+        if (height > base + 2) drop(key);
+        continue;
+      }
+      if (of > epoch) continue; // a later epoch's, kept for when the chain gets back there
       const slot = slotOfKey(key);
       if (slot.height === VIEW_SLOT_HEIGHT) viewSlots.push({ key, round: slot.round });
       else if (slot.height < limit) drop(key);
@@ -179,33 +207,11 @@ export class SigningGuard {
     return ops;
   }
 
-  /**
-   * A new epoch (ledger/staking): nothing signed before is a slot of its engines — they sign in
-   * the epoch's own domain (ledger/signing-domain.ts), so a message of the old epoch is neither a
-   * conflict nor a re-send in the new one. The slots go, and with them any bound a lost WAL left;
-   * the fence's maxima restart. `ops` (the engine records' removal) land in the same batch, which
-   * counts as a signing batch: a crash may land it or the fence alone, as with any other.
-   */
-  async resetForEpoch(ops: KvOp[], chainHeight: number): Promise<void> {
-    for (const key of this.#slots.keys())
-      ops.push({ type: 'del', key: concatBytes(WAL_GUARD, Buffer.from(key, 'hex')) });
-    this.#slots.clear();
-    this.#pending = [];
-    ops.push({ type: 'del', key: WAL_FENCE_BOUND });
-    this.#bound = undefined;
-    this.#boundCleared = false;
-    if (this.#store === undefined) return this.#wal.batch(ops);
-    const next: SignFence = { seq: this.#fence.seq + 1, maxHeight: 0, maxViewRound: 0, chainHeight };
-    ops.push({ type: 'put', key: seqKey(next.seq), value: new Uint8Array(0) });
-    if (next.seq > SEQ_WINDOW) ops.push({ type: 'del', key: seqKey(next.seq - SEQ_WINDOW) });
-    await Promise.all([this.#wal.batch(ops), this.#store.write(next)]);
-    this.#fence = next;
-  }
-
   /** While a WAL's loss keeps this validator from signing: the slots it refuses. */
-  refusing(): { upToHeight: number; upToViewRound: number } | undefined {
+  refusing(epoch = 0): { upToHeight: number; upToViewRound: number } | undefined {
     const b = this.#bound;
-    if (b === undefined || this.#boundCleared) return undefined;
+    // A bound of an earlier epoch refuses nothing of this one (another signing domain).
+    if (b === undefined || this.#boundCleared || (b.epoch ?? 0) < epoch) return undefined;
     return { upToHeight: b.maxHeight, upToViewRound: b.maxViewRound };
   }
 
@@ -242,12 +248,8 @@ export class SigningGuard {
     if (fence !== undefined && (gap || walSeq < fence.seq - 1)) {
       // The fence's maxima, raised by any intact guard slot above them (a fence restored from a
       // backup may be behind what the WAL still shows was signed).
-      const fromGuard = advanceFence(EMPTY_FENCE, [...this.#slots.keys()].map(slotOfKey), chainHeight);
-      const bound: SignFence = {
-        ...fence,
-        maxHeight: Math.max(fence.maxHeight, fromGuard.maxHeight),
-        maxViewRound: Math.max(fence.maxViewRound, fromGuard.maxViewRound),
-      };
+      const fromGuard = fenceOfSlots([...this.#slots.keys()], chainHeight);
+      const bound: SignFence = { ...fence, ...higherMaxima(fence, fromGuard) };
       this.#fence = fence;
       this.#bound = bound;
       this.loss = { gap: markerGap || deleted || walSeq < fence.seq - 1, damagedRecords: corrupt };
@@ -277,11 +279,10 @@ export class SigningGuard {
           walBatches: walSeq,
           fenceBatches: fence?.seq ?? null,
         });
-      const fromGuard = advanceFence(EMPTY_FENCE, [...this.#slots.keys()].map(slotOfKey), chainHeight);
+      const fromGuard = fenceOfSlots([...this.#slots.keys()], chainHeight);
       this.#fence = {
         seq: walSeq,
-        maxHeight: Math.max(fromGuard.maxHeight, fence?.maxHeight ?? 0),
-        maxViewRound: Math.max(fromGuard.maxViewRound, fence?.maxViewRound ?? 0),
+        ...higherMaxima(fromGuard, fence ?? EMPTY_FENCE),
         chainHeight: Math.max(fromGuard.chainHeight, fence?.chainHeight ?? 0),
       };
       if (walSeq > 0) await store.write(this.#fence);

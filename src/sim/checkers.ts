@@ -37,7 +37,9 @@ export interface Violation {
     /** A node started on a damaged WAL without noticing (storage-faults.ts). */
     | 'storage-unnoticed'
     /** A confirmed read served below what was already committed when it began. */
-    | 'stale-read';
+    | 'stale-read'
+    /** Two honest nodes ran one epoch with different validator sets (ledger/staking). */
+    | 'epoch-set';
   readonly time: number;
   readonly detail: string;
 }
@@ -65,6 +67,7 @@ export class SafetyChecker {
   readonly violations: Violation[] = [];
   readonly #heights = new Map<number, HeightRecord>();
   readonly #signed = new Map<string, string>();
+  readonly #epochSets = new Map<number, { node: number; setHash: string }>();
   readonly #submitted = new Set<string>();
   readonly #committed = new Set<string>();
   /** Transactions submitted after healing to give an engine that makes no empty blocks work. */
@@ -190,6 +193,18 @@ export class SafetyChecker {
         ? `node ${node}: log root of size ${size2} changed without the log growing`
         : `node ${node}: log of size ${size2} does not extend its tree head of size ${size1}`,
     );
+  }
+
+  /** Node `node` runs epoch `epoch` with the set hashing to `setHash`: every node must agree. */
+  epochSet(time: number, node: number, epoch: number, setHash: string): void {
+    const prior = this.#epochSets.get(epoch);
+    if (prior === undefined) this.#epochSets.set(epoch, { node, setHash });
+    else if (prior.setHash !== setHash)
+      this.#violate(
+        'epoch-set',
+        time,
+        `epoch ${epoch}: node ${node} runs set ${setHash.slice(0, 16)}, node ${prior.node} ran ${prior.setHash.slice(0, 16)}`,
+      );
   }
 
   /** The node's committed store disagrees with the header it just committed. */

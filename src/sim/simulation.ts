@@ -317,6 +317,9 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     // Evidence a node reports is a submission like the workload's (a Byzantine validator's
     // runtime reports too: any key holder may submit transactions).
     onOriginated: (etx) => checker.submitted(etx.id),
+    onEpoch: (epoch, validators) => {
+      if (!node.byzantine) checker.epochSet(now, node.id, epoch, toHex(validators.hash));
+    },
     onEvidence: () => {
       evidence++;
     },

@@ -4,16 +4,22 @@
  * every Byzantine mode in rotation, replay included). Prints progress and, for every failure, why
  * and the exact replay command.
  *   node test/long/sweep.ts [--seeds 1000] [--engines tendermint,pbft,hotstuff] [--workers 2]
+ *                           [--staking SEEDS]
+ * `--staking SEEDS` adds, per engine, SEEDS runs of the staking sweep (test/sim/staking-sweep.ts:
+ * the same faults with the validator set churning through epochs; default 100, 0 for none).
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { engineNames, getEngine } from '../../consensus/registry.ts';
 import { replayCommand, runSimulation } from '../../src/sim/simulation.ts';
+import { stakingSweepOptions } from '../sim/staking-sweep.ts';
 import { sweepOptions } from '../sim/sweep-options.ts';
 
 interface Job {
   engine: string;
   params: Record<string, string | number | boolean>;
   seed: number;
+  /** A staking-sweep run (staking-sweep.ts) rather than the standard one. */
+  staking?: boolean;
 }
 
 if (isMainThread) {
@@ -45,6 +51,10 @@ if (isMainThread) {
     const perVariant = v.engine === 'hotstuff' ? Math.ceil(seeds / 4) : seeds;
     for (let s = 1; s <= perVariant; s++) jobs.push({ ...v, seed: 100_000 + s });
   }
+  const stakingSeeds = Number(arg('staking', '100'));
+  for (const e of engines)
+    for (let s = 1; s <= stakingSeeds; s++)
+      jobs.push({ engine: e, params: {}, seed: 200_000 + s, staking: true });
   console.log(`long sweep: ${jobs.length} runs (${engines.join(', ')}), ${workers} workers`);
   let done = 0;
   let failed = 0;
@@ -81,15 +91,21 @@ if (isMainThread) {
   for (const job of workerData as Job[]) {
     const engine = getEngine(job.engine);
     if (engine === undefined) continue;
-    const o = sweepOptions(engine, job.seed, job.params);
+    const o = job.staking
+      ? stakingSweepOptions(engine, job.seed)
+      : sweepOptions(engine, job.seed, job.params);
     const r = await runSimulation(o);
     const ok = r.safe && r.live;
+    // (A staking run's scenario has no verity sim flags: it replays with stakingSweepOptions.)
+    const replay = job.staking
+      ? `stakingSweepOptions(${job.engine}, ${job.seed}) in test/sim/staking-sweep.ts`
+      : replayCommand(o);
     parentPort?.postMessage({
       ok,
       walRecordsDamaged: r.walRecordsDamaged,
       line: ok
         ? ''
-        : `${r.safe ? `liveness: ${r.livenessFailure}` : `safety: ${r.violations[0]?.kind}: ${r.violations[0]?.detail}`} — ${replayCommand(o)}`,
+        : `${r.safe ? `liveness: ${r.livenessFailure}` : `safety: ${r.violations[0]?.kind}: ${r.violations[0]?.detail}`} — ${replay}`,
     });
   }
 }

@@ -1,0 +1,70 @@
+/**
+ * Sweeps with validator sets that change during the fault phase: the options of the standard sweep
+ * (sweep-options.ts: every network and node fault, f Byzantine validators in rotating modes) on a
+ * chain with staking and epochs of 6 blocks, plus one candidate node, and a scenario that churns
+ * the set while the faults run — the candidate registers and bonds, an honest validator unbonds
+ * and bonds again, the candidate unbonds. Byzantine validators are v0 … v{f−1}; the churn uses
+ * the last honest validator and never lets the set shrink below n, so it never holds more faulty
+ * power than the model allows. Transactions go to every instance that is up.
+ */
+import type { EngineModule } from '../../consensus/types.ts';
+import { type Operation, signTransaction } from '../../ledger/tx.ts';
+import { validatorKeys } from '../../src/sim/sim-world.ts';
+import type { SimControl, SimOptions } from '../../src/sim/simulation.ts';
+import { sweepOptions } from './sweep-options.ts';
+
+export const STAKING_SWEEP = { mode: 'open', epochLength: 6, unbondingPeriod: 12, powerUnit: '1000' };
+
+export function stakingSweepOptions(engine: EngineModule<unknown>, seed: number): SimOptions {
+  const base = sweepOptions(engine, seed);
+  const n = base.nodes;
+  const candidate = n;
+  const churner = n - 1;
+  const nonces = new Map<number, number>();
+  // To every instance that is up (one that crashes before gossiping would lose it otherwise).
+  const send = async (ctl: SimControl, validator: number, op: Operation) => {
+    const k = validatorKeys(validator).ed;
+    const nonce = nonces.get(validator) ?? 0;
+    const etx = signTransaction({ chainId: 'sim', sender: k.publicKey, nonce, op }, k.secretKey);
+    let admitted = false;
+    for (let i = 0; i <= n; i++) admitted = (await ctl.submit(i, etx)).ok || admitted;
+    if (admitted) nonces.set(validator, nonce + 1);
+  };
+  /** Whether `validator` is in the set an up honest instance runs now. */
+  const inSet = (ctl: SimControl, validator: number) => {
+    const key = validatorKeys(validator).ed.publicKey;
+    for (let i = n; i >= 0; i--) {
+      const rt = ctl.runtime(i);
+      if (rt !== undefined) return rt.epoch.validators.byPublicKey(key) !== undefined;
+    }
+    return false;
+  };
+  return {
+    ...base,
+    seed: `staking-sweep-${seed}`,
+    byzantineValidators: Array.from({ length: base.byzantine }, (_, i) => i),
+    staking: { config: STAKING_SWEEP, candidates: 1 },
+    scenario: (ctl) => {
+      const keys = validatorKeys(candidate);
+      ctl.at(2_000, async () => {
+        await send(ctl, candidate, {
+          type: 'register-validator',
+          name: 'candidate',
+          blsPublicKey: keys.bls.publicKey,
+          blsPop: keys.bls.pop,
+          vrfPublicKey: engine.requiresVrfKeys === true ? keys.vrf.publicKey : new Uint8Array(0),
+        });
+        await send(ctl, candidate, { type: 'stake', amount: 1000n });
+      });
+      // The churner leaves only once the candidate is in, and the candidate only once the churner
+      // is back: the set never shrinks below n, whose f the run's faults may use up.
+      ctl.at(15_000, () =>
+        inSet(ctl, candidate) ? send(ctl, churner, { type: 'unstake', amount: 1000n }) : undefined,
+      );
+      ctl.at(25_000, () => send(ctl, churner, { type: 'stake', amount: 1000n }));
+      ctl.at(45_000, () =>
+        inSet(ctl, churner) ? send(ctl, candidate, { type: 'unstake', amount: 1000n }) : undefined,
+      );
+    },
+  };
+}
