@@ -103,6 +103,9 @@ export interface ConsistencyProofJson {
 export interface EpochTransitionJson extends CertifiedHeaderJson {
   /** Hex MPT proof nodes of epoch k's set (ledger/staking/records.ts), root first. */
   readonly proof: readonly string[];
+  /** A skip step: the epoch k it reaches, and the certifying set of epoch k − 1 (hex list). */
+  readonly epoch?: number;
+  readonly set?: string;
 }
 
 export type BundleJson = (AccountProofJson | RecordProofJson | TxProofJson | ConsistencyProofJson) & {
@@ -428,7 +431,17 @@ export function verifyBundle(
       default:
         return { ok: false, code: 'MALFORMED', reason: `unknown bundle kind ${JSON.stringify(o.kind)}` };
     }
-    return { ok: true, value: walk.epochs === 0 ? value : { ...value, epochs: walk.epochs } };
+    return {
+      ok: true,
+      value:
+        walk.epochs === 0
+          ? value
+          : {
+              ...value,
+              epochs: walk.epochs,
+              ...(walk.skipped === 0 ? {} : { epochSteps: walk.steps, skipped: walk.skipped }),
+            },
+    };
   } catch (e) {
     if (e instanceof Reject) return { ok: false, code: e.code, reason: e.message };
     return { ok: false, code: 'MALFORMED', reason: messageOf(e) };
@@ -436,15 +449,19 @@ export function verifyBundle(
 }
 
 /**
- * Walks version 2's epoch transitions from the genesis set: transition k − 1 is block k·L,
- * certified by epoch k − 1's set, whose state proves epoch k's set. Returns the trust anchor of
- * each height the walk reached; a height beyond it is a BAD_CERTIFICATE that says why.
+ * Walks version 2's epoch transitions from the genesis set. A plain step to epoch k is block k·L,
+ * certified by the set of epoch k − 1 (the one the walk holds), whose state proves epoch k's set.
+ * A skip step (`epoch` k and `set`, the certifying set carried) passes over epochs, CometBFT's
+ * skipping verification: the carried set must be the one the header names and certify it (more
+ * than 2/3 of it), its signers must hold more than 1/3 of the power of the set the walk trusts,
+ * and block k·L must lie within the trusting period of the block that proved that set. Returns
+ * the trust anchor of each height the walk reached; a height beyond it is a BAD_CERTIFICATE.
  */
 function followEpochs(
   raw: unknown,
   genesis: TrustAnchor,
   schemes: CertificateSchemes,
-): { trustAt: TrustAt; epochs: number } {
+): { trustAt: TrustAt; epochs: number; skipped: number; steps: number } {
   if (!Array.isArray(raw) || raw.length > MAX_EPOCH_TRANSITIONS)
     throw new Reject(
       'MALFORMED',
@@ -453,41 +470,97 @@ function followEpochs(
   const length = genesis.epochLength;
   if (length === undefined && raw.length > 0)
     throw new Reject('BAD_PROOF', 'the bundle carries epoch transitions, but this genesis has no epochs');
-  const trustOf = (epoch: number): TrustAnchor => ({
+  const L = length as number;
+  const trustOf = (set: ValidatorSet, epoch: number): TrustAnchor => ({
     ...genesis,
-    validators: sets[epoch] as ValidatorSet,
+    validators: set,
     ...(epoch === 0 ? {} : { epoch }),
   });
-  const sets: ValidatorSet[] = [genesis.validators];
+  const sets = new Map<number, ValidatorSet>([[0, genesis.validators]]);
+  /** The set the walk trusts, its epoch, and the block whose state proved it (genesis: 0). */
+  let trusted = { epoch: 0, set: genesis.validators, at: 0 };
+  let skipped = 0;
   raw.forEach((item, i) => {
     const t = asObject(item, `"epochs[${i}]"`);
-    exactKeys(t, ['header', 'certificate', 'proof'], `"epochs[${i}]"`);
-    const at = (i + 1) * (length as number);
-    const certified = certifiedHeader(t, () => trustOf(i), schemes);
+    const skip = Object.hasOwn(t, 'set');
+    exactKeys(
+      t,
+      skip ? ['header', 'certificate', 'proof', 'epoch', 'set'] : ['header', 'certificate', 'proof'],
+      `"epochs[${i}]"`,
+    );
+    const k = skip ? safeInt(t, 'epoch') : trusted.epoch + 1;
+    const at = k * L;
+    let certifying = trusted.set;
+    if (skip) {
+      if (k <= trusted.epoch + 1)
+        throw new Reject('MALFORMED', `"epochs[${i}]" skips to epoch ${k}, which is the next one: no skip`);
+      const period = genesis.trustingPeriod;
+      if (period === undefined)
+        throw new Reject('BAD_PROOF', 'this genesis sets no trusting period: no skipping');
+      if (at - trusted.at > period)
+        throw new Reject(
+          'BAD_CERTIFICATE',
+          `skipping from block ${trusted.at} to block ${at} exceeds the trusting period (${period} blocks): the set trusted there may have unbonded`,
+        );
+      try {
+        certifying = new ValidatorSet(decodeValidatorList(hexField(t, 'set', 300 * 1024)));
+      } catch (e) {
+        if (e instanceof Reject) throw e;
+        throw new Reject('MALFORMED', `"epochs[${i}].set": ${(e as Error).message}`);
+      }
+    }
+    // (verifyCertificate checks the header names `certifying` — its validatorsHash — first.)
+    const certified = certifiedHeader(t, () => trustOf(certifying, k - 1), schemes);
     if (certified.header.height !== at)
       throw new Reject(
         'BAD_PROOF',
-        `epoch transition ${i + 1} must be block ${at}, not ${certified.header.height}`,
+        `epoch transition ${k} must be block ${at}, not ${certified.header.height}`,
       );
-    const bytes = mptValue(certified.header.stateRoot, epochSetKey(i + 1), proofField(t));
-    if (bytes === undefined)
-      throw new Reject('BAD_PROOF', `block ${at} holds no validator set for epoch ${i + 1}`);
-    try {
-      sets.push(new ValidatorSet(decodeValidatorList(bytes)));
-    } catch (e) {
-      throw new Reject('BAD_PROOF', `the validator set of epoch ${i + 1}: ${(e as Error).message}`);
+    if (skip) {
+      const named = schemes.get(certified.certificate.kind)?.signers?.(certified.certificate);
+      if (named === undefined)
+        throw new Reject(
+          'BAD_CERTIFICATE',
+          `a ${certified.certificate.kind} certificate does not name its signers: its bundles cannot skip epochs`,
+        );
+      const known = new Set<number>();
+      for (const index of named) {
+        const v = certifying.at(index);
+        const inTrusted = v === undefined ? undefined : trusted.set.byPublicKey(v.publicKey);
+        if (inTrusted !== undefined) known.add(inTrusted.index);
+      }
+      const power = trusted.set.powerOf(known);
+      if (power < trusted.set.oneHonestPower)
+        throw new Reject(
+          'BAD_CERTIFICATE',
+          `skipping to epoch ${k}: its signers hold ${power} of the trusted set's ${trusted.set.totalPower} power, not more than 1/3`,
+        );
+      skipped++;
+      sets.set(k - 1, certifying);
     }
+    const bytes = mptValue(certified.header.stateRoot, epochSetKey(k), proofField(t));
+    if (bytes === undefined)
+      throw new Reject('BAD_PROOF', `block ${at} holds no validator set for epoch ${k}`);
+    let next: ValidatorSet;
+    try {
+      next = new ValidatorSet(decodeValidatorList(bytes));
+    } catch (e) {
+      throw new Reject('BAD_PROOF', `the validator set of epoch ${k}: ${(e as Error).message}`);
+    }
+    sets.set(k, next);
+    trusted = { epoch: k, set: next, at };
   });
   const trustAt = (height: number): TrustAnchor => {
     const epoch = length === undefined ? 0 : epochOf(height, length);
-    if (epoch >= sets.length)
+    const set = sets.get(epoch);
+    if (set === undefined)
       throw new Reject(
         'BAD_CERTIFICATE',
-        `block ${height} is in epoch ${epoch}, certified by a set genesis does not name: the bundle must carry the ${epoch} epoch transition${epoch === 1 ? '' : 's'} from genesis (it carries ${sets.length - 1}; nodes build them in version ${BUNDLE_VERSION_EPOCHS})`,
+        `block ${height} is in epoch ${epoch}, certified by a set genesis does not name: the bundle must carry the epoch transitions from genesis to it (it reaches epoch ${trusted.epoch}; nodes build them in version ${BUNDLE_VERSION_EPOCHS})`,
       );
-    return trustOf(epoch);
+    return trustOf(set, epoch);
   };
-  return { trustAt, epochs: sets.length - 1 };
+  return { trustAt, epochs: trusted.epoch, skipped, steps: raw.length };
 }
 
 /**
@@ -501,6 +574,11 @@ export function bundleGuarantees(value: Record<string, unknown>): string[] {
     if (typeof by?.guarantee === 'string') seen.add(by.guarantee);
   }
   const epochs = value.epochs;
+  const skipped = value.skipped;
+  if (typeof skipped === 'number' && skipped > 0)
+    seen.add(
+      `${skipped} of the ${String(value.epochSteps)} steps from genesis to epoch ${String(epochs)} skipped epochs (skipping verification): each trusted signers holding more than 1/3 of a set learned within the trusting period, whose stake was still slashable — this also rests on that third not signing a fork.`,
+    );
   if (typeof epochs === 'number' && epochs > 0)
     seen.add(
       `The certifying validator set was followed from genesis through ${epochs} epoch transition${epochs === 1 ? '' : 's'}, each set proven in the state of a block certified by the set before it: this rests on no epoch's set having had a Byzantine quorum while it was in force (stake that has unbonded can sign a fork no light client here could tell apart).`,

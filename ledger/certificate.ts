@@ -59,6 +59,12 @@ export interface TrustAnchor {
    * sets of later epochs from genesis through certified epoch transitions (bundle.ts, version 2).
    */
   readonly epochLength?: number;
+  /**
+   * Blocks within which a light client may trust a set it learned to certify a later header by
+   * more than 1/3 of that set's power (skipping verification); shorter than the unbonding period,
+   * so the signers' stake is still slashable. Absent: no skipping.
+   */
+  readonly trustingPeriod?: number;
 }
 
 export type CertificateCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -74,6 +80,12 @@ export interface CertificateScheme<C extends CommitCertificate = CommitCertifica
   decodePayload(item: RlpItem, height: number, blockHash: Uint8Array): C;
   /** Checks the certificate's own evidence (signatures, quorum) for `cert.blockHash` at `cert.height`. */
   verify(cert: C, trust: TrustAnchor): CertificateCheck;
+  /**
+   * The validators (indices into the set that signed) whose signatures the certificate carries,
+   * when its form names them: what a light client's skipping verification counts against a set it
+   * trusts (bundle.ts). Undefined: the scheme cannot say (a threshold signature), so no skipping.
+   */
+  signers?(cert: C): readonly number[] | undefined;
 }
 
 export type CertificateSchemes = ReadonlyMap<string, CertificateScheme>;
@@ -270,6 +282,9 @@ export const ed25519QuorumScheme: CertificateScheme<QuorumCertificate> = {
     const f = asList(item, 'quorum', 2);
     const votes = decodeVotes(f[1], 'quorum.votes');
     return { kind: 'ed25519-quorum', height, blockHash, round: asSafeUint(f[0], 'quorum.round'), votes };
+  },
+  signers(cert) {
+    return cert.votes.map((v) => v.validator);
   },
   verify(cert, trust) {
     const { validators } = trust;

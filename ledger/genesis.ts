@@ -323,7 +323,9 @@ export function trustAnchor(g: Genesis): TrustAnchor {
     validators: g.validators,
     ...(g.threshold === undefined ? {} : { thresholdGroupPublicKey: g.threshold.groupPublicKey }),
     engineParams: g.engine.params,
-    ...(g.staking === undefined ? {} : { epochLength: g.staking.epochLength }),
+    ...(g.staking === undefined
+      ? {}
+      : { epochLength: g.staking.epochLength, trustingPeriod: g.staking.trustingPeriod }),
   };
 }
 

@@ -19,8 +19,10 @@ import {
 import { encodeCertificate } from './certificate.ts';
 import { ChainError, type ChainStore } from './chain.ts';
 import { receiptToJson } from './receipt.ts';
-import { epochSetKey } from './staking/records.ts';
+import { storedSet } from './staking/lifecycle.ts';
+import { encodeValidatorList, epochSetKey } from './staking/records.ts';
 import { accountKey, recordKey } from './state.ts';
+import type { ValidatorSet } from './validators.ts';
 
 async function certified(chain: ChainStore, height: number): Promise<CertifiedHeaderJson> {
   if (height < 1)
@@ -35,25 +37,68 @@ async function certified(chain: ChainStore, height: number): Promise<CertifiedHe
   };
 }
 
+/** How bundles walk epochs: every transition (sequential), or skipping where a certificate allows. */
+export interface BundleOptions {
+  /** Default true: skip epochs where the trusting period and the signers' overlap allow. */
+  readonly skipping?: boolean;
+}
+
+/** The set in force in `epoch`: genesis's, or the one stored at the end of the epoch before. */
+async function setOfEpoch(chain: ChainStore, epoch: number, epochLength: number): Promise<ValidatorSet> {
+  if (epoch === 0) return chain.genesis.validators;
+  const set = await storedSet(await chain.stateAt(epoch * epochLength), epoch);
+  if (set === undefined) throw new ChainError('CHAIN_CORRUPT', `no validator set stored for epoch ${epoch}`);
+  return set;
+}
+
 /**
  * The version and epoch transitions a bundle anchored at `height` needs (bundle.ts): none in
- * epoch 0; on a chain whose set changes, every transition from genesis to the height's epoch.
+ * epoch 0; on a chain whose set changes, the steps from genesis to the height's epoch — with
+ * `skipping`, each as far as the trusting period allows while the certificate's signers hold
+ * more than 1/3 of the set trusted so far (else one epoch).
  */
 async function epochsFor(
   chain: ChainStore,
   height: number,
+  opts: BundleOptions = {},
 ): Promise<{ version: number; epochs?: EpochTransitionJson[] }> {
   const staking = chain.genesis.staking;
   const upTo = chain.epochOf(height);
   if (staking === undefined || upTo === 0) return { version: BUNDLE_VERSION };
+  const L = staking.epochLength;
   const epochs: EpochTransitionJson[] = [];
-  for (let k = 1; k <= upTo; k++) {
-    const at = k * staking.epochLength;
+  let trusted = { epoch: 0, set: chain.genesis.validators, at: 0 };
+  while (trusted.epoch < upTo) {
+    let to = trusted.epoch + 1;
+    let carried: ValidatorSet | undefined;
+    if (opts.skipping !== false) {
+      const farthest = Math.min(upTo, Math.floor((trusted.at + staking.trustingPeriod) / L));
+      for (let k = farthest; k > trusted.epoch + 1; k--) {
+        const cert = await chain.getCertificate(k * L);
+        const named = cert === undefined ? undefined : chain.schemes.get(cert.kind)?.signers?.(cert);
+        if (named === undefined) break;
+        const certifying = await setOfEpoch(chain, k - 1, L);
+        const overlap = new Set<number>();
+        for (const i of named) {
+          const v = certifying.at(i);
+          const inTrusted = v === undefined ? undefined : trusted.set.byPublicKey(v.publicKey);
+          if (inTrusted !== undefined) overlap.add(inTrusted.index);
+        }
+        if (trusted.set.powerOf(overlap) >= trusted.set.oneHonestPower) {
+          to = k;
+          carried = certifying;
+          break;
+        }
+      }
+    }
+    const at = to * L;
     const state = await chain.stateAt(at);
     epochs.push({
       ...(await certified(chain, at)),
-      proof: proofToJson(await state.trie.createProof(epochSetKey(k))),
+      proof: proofToJson(await state.trie.createProof(epochSetKey(to))),
+      ...(carried === undefined ? {} : { epoch: to, set: toHex(encodeValidatorList(carried.validators)) }),
     });
+    trusted = { epoch: to, set: await setOfEpoch(chain, to, L), at };
   }
   return { version: BUNDLE_VERSION_EPOCHS, epochs };
 }
@@ -70,11 +115,12 @@ export async function buildAccountProof(
   chain: ChainStore,
   address: Uint8Array,
   height?: number,
+  opts: BundleOptions = {},
 ): Promise<AccountProofJson> {
   const h = anchorHeight(chain, height);
   const state = await chain.stateAt(h);
   const proof = await state.trie.createProof(accountKey(address));
-  const { version, epochs } = await epochsFor(chain, h);
+  const { version, epochs } = await epochsFor(chain, h, opts);
   return {
     version,
     kind: 'account',

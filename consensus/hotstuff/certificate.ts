@@ -45,6 +45,7 @@ import { asList, DecodeError } from '../../ledger/codec.ts';
 import { signingDomain } from '../../ledger/signing-domain.ts';
 import { decodeEngineData, type EngineData } from './messages.ts';
 import {
+  bitmapIndices,
   decodeQcItem,
   encodeQcItem,
   modeTag,
@@ -195,6 +196,12 @@ function scheme(mode: QcMode): CertificateScheme<HotStuffCertificate> {
       if (qc.tag !== modeTag(mode)) throw new DecodeError('MALFORMED', `${kind}: QC of another kind`);
       if (f.length === 2) return { kind, height, blockHash, headers, qc };
       return { kind, height, blockHash, headers, qc, ancestry: decodeAncestry(f[2], `${kind}.ancestry`) };
+    },
+    // Aggregate QCs name their signers in a bitmap (over the set that signed); a threshold
+    // signature does not say whose shares it combined.
+    signers(cert) {
+      if (mode !== 'aggregate') return undefined;
+      return bitmapIndices(cert.qc.signers, cert.qc.signers.length * 8) ?? undefined;
     },
     verify(cert, trust: TrustAnchor) {
       if (cert.kind !== kind) return fail(`not a ${kind} certificate`);

@@ -12,6 +12,8 @@
  *   "maxValidators": 64,               the set is the top candidates by power
  *   "maxUnbondingEntries": 7,          unbondings in flight per validator
  *   "maxEvidencePerBlock": 8,          evidence transactions executed per block; more fail
+ *   "trustingPeriod": 66,              blocks a light client may skip from a set it trusts
+ *                                      (default ⌊2/3 of the unbonding period⌋; below it)
  *   "doubleSign": { "slashPermille": 50, "penalty": "tombstone" | "jail", "jailBlocks": 100 }
  * }
  */
@@ -30,6 +32,8 @@ export interface StakingConfig {
   readonly maxValidators: number;
   readonly maxUnbondingEntries: number;
   readonly maxEvidencePerBlock: number;
+  /** Blocks a light client may skip ahead from a set it trusts (below the unbonding period). */
+  readonly trustingPeriod: number;
   readonly doubleSign: {
     readonly slashPermille: number;
     readonly penalty: DoubleSignPenalty;
@@ -71,6 +75,7 @@ export function parseStakingConfig(
     'maxValidators',
     'maxUnbondingEntries',
     'maxEvidencePerBlock',
+    'trustingPeriod',
     'doubleSign',
   ];
   for (const k of Object.keys(o))
@@ -116,6 +121,15 @@ export function parseStakingConfig(
     powerUnit = BigInt(o.powerUnit) as bigint;
     if (powerUnit > MAX_AMOUNT) throw fail('staking.powerUnit', 'exceeds 2^128-1');
   }
+  // Skipping verification trusts >1/3 of a set for this long: their stake must still be
+  // slashable, so strictly less than the unbonding period (CometBFT's default is 2/3 of it).
+  const trustingPeriod = int(
+    'trustingPeriod',
+    o.trustingPeriod,
+    Math.max(1, Math.floor((2 * unbondingPeriod) / 3)),
+    1,
+    unbondingPeriod - 1,
+  );
   const ds = o.doubleSign ?? {};
   if (typeof ds !== 'object' || ds === null || Array.isArray(ds))
     throw fail('staking.doubleSign', 'must be an object');
@@ -140,6 +154,7 @@ export function parseStakingConfig(
       1,
       64,
     ),
+    trustingPeriod,
     maxEvidencePerBlock: int(
       'maxEvidencePerBlock',
       o.maxEvidencePerBlock,
@@ -171,6 +186,7 @@ export function stakingConfigToJson(c: StakingConfig): Record<string, unknown> {
     maxValidators: c.maxValidators,
     maxUnbondingEntries: c.maxUnbondingEntries,
     maxEvidencePerBlock: c.maxEvidencePerBlock,
+    trustingPeriod: c.trustingPeriod,
     doubleSign: { ...c.doubleSign },
   };
 }

@@ -9,21 +9,28 @@ import { encodeEquivocation, equivocation, stakingEvidenceVerifier } from '../..
 import { tendermintCodec } from '../../consensus/tendermint/messages.ts';
 import type { MessageCodec } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
-import { equalBytes, toHex, utf8 } from '../../crypto/bytes.ts';
+import { equalBytes, fromHex, toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
-import { encodeHeader, headerHash } from '../../ledger/block.ts';
+import { decodeHeader, encodeHeader, headerHash } from '../../ledger/block.ts';
 import { bundleGuarantees, verifyBundle } from '../../ledger/bundle.ts';
-import { commitVoteBytes, encodeCertificate, LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
+import {
+  commitVoteBytes,
+  encodeCertificate,
+  LEDGER_CERTIFICATE_SCHEMES,
+  type QuorumCertificate,
+} from '../../ledger/certificate.ts';
 import { type ChainError, ChainStore } from '../../ledger/chain.ts';
 import { type Genesis, parseGenesis, trustAnchor } from '../../ledger/genesis.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
+import { MerklePatriciaTrie } from '../../ledger/mpt/index.ts';
 import { buildAccountProof } from '../../ledger/proofs.ts';
 import { signingDomain } from '../../ledger/signing-domain.ts';
 import { burnedStake, type EvidenceVerifier, validatorRecord } from '../../ledger/staking/lifecycle.ts';
+import { encodeValidatorList, epochSetKey } from '../../ledger/staking/records.ts';
 import { type EncodedTransaction, type Operation, signTransaction } from '../../ledger/tx.ts';
 import { validatorsAtHeight } from '../../src/rpc/validators.ts';
-import { makeTestChain, quorumCertificate, type TestChain, type TestKey } from '../helpers/chain.ts';
+import { makeTestChain, quorumCertificate, type TestChain, type TestKey, testKey } from '../helpers/chain.ts';
 
 /** Evidence is not exercised here; a chain with staking must still be given a verifier. */
 const refuseAll: EvidenceVerifier = async () => ({ ok: false, reason: 'not under test' });
@@ -313,6 +320,158 @@ describe('light clients across epochs (bundle version 2)', () => {
     );
     expect(longRange).toMatchObject({ ok: false, code: 'BAD_CERTIFICATE' });
     // Control: the same walk accepts the real bundle.
+    expect(verifyBundle(bundle, trust).ok).toBe(true);
+  });
+});
+
+describe('skipping verification (bundle version 2 with skip steps)', () => {
+  /** Ten epochs of 4 blocks, a new validator joining every epoch; unbonding 40, trusting 26 blocks. */
+  async function tenEpochs() {
+    const chain = makeTestChain({
+      label: 'staking-skip',
+      powers: [10, 10, 10, 10],
+      accounts: 1,
+      balance: 10n ** 9n,
+    });
+    const genesis = parseGenesis({
+      ...chain.genesisJson,
+      staking: { mode: 'open', epochLength: 4, unbondingPeriod: 40, powerUnit: '100', maxValidators: 64 },
+    });
+    const store = await open(genesis);
+    const keys: TestKey[] = [...chain.validators];
+    const funder = chain.accounts[0] as TestKey;
+    let funderNonce = 0;
+    for (let h = 1; h <= 41; h++) {
+      const txs: EncodedTransaction[] = [];
+      if (h % 4 === 1 && h < 40) {
+        const joiner = testKey(`staking-skip-joiner-${h}`);
+        keys.push(joiner);
+        txs.push(
+          signTransaction(
+            {
+              chainId: genesis.chainId,
+              sender: funder.publicKey,
+              nonce: funderNonce++,
+              op: { type: 'transfer', to: joiner.address, amount: 10_000n },
+            },
+            funder.secretKey,
+          ),
+        );
+        const b = bls.keygen(sha256(utf8(`staking-skip-bls-${h}`)));
+        const op = (nonce: number, o: Operation) =>
+          signTransaction(
+            { chainId: genesis.chainId, sender: joiner.publicKey, nonce, op: o },
+            joiner.secretKey,
+          );
+        txs.push(
+          op(0, {
+            type: 'register-validator',
+            name: `j${h}`,
+            blsPublicKey: b.publicKey,
+            blsPop: bls.popProve(b.secretKey),
+            vrfPublicKey: new Uint8Array(0),
+          }),
+          op(1, { type: 'stake', amount: 1000n }),
+        );
+      }
+      const executed = await store.propose({
+        txs,
+        time: { ms: store.head.time.ms + 1000, logical: 0 },
+        proposer: (chain.validators[0] as TestKey).address,
+        engineData: new Uint8Array(0),
+      });
+      const set = await store.validatorsFor(h);
+      const msg = commitVoteBytes(signingDomain(genesis.chainId, store.epochOf(h)), h, 0, executed.hash);
+      const votes = set.validators.map((v) => ({
+        validator: v.index,
+        signature: ed25519.sign(
+          msg,
+          (keys.find((k) => equalBytes(k.publicKey, v.publicKey)) as TestKey).secretKey,
+        ),
+      }));
+      const certificate: QuorumCertificate = {
+        kind: 'ed25519-quorum',
+        height: h,
+        blockHash: executed.hash,
+        round: 0,
+        votes,
+      };
+      await store.commit(executed, certificate);
+    }
+    return { genesis, store, funder };
+  }
+
+  it('skips epochs within the trusting period, verifies like the sequential walk, and is smaller', async () => {
+    const { genesis, store, funder } = await tenEpochs();
+    const trust = trustAnchor(genesis);
+    expect(trust.trustingPeriod).toBe(26);
+    const skipping = JSON.parse(JSON.stringify(await buildAccountProof(store, funder.address)));
+    const sequential = JSON.parse(
+      JSON.stringify(await buildAccountProof(store, funder.address, undefined, { skipping: false })),
+    );
+    expect(sequential.epochs).toHaveLength(10);
+    expect(skipping.epochs.length).toBeLessThan(10);
+    const a = verifyBundle(skipping, trust);
+    const b = verifyBundle(sequential, trust);
+    expect(a.ok && b.ok, JSON.stringify([a, b]).slice(0, 400)).toBe(true);
+    if (a.ok && b.ok) {
+      expect(a.value.epochs).toBe(10);
+      expect(b.value.epochs).toBe(10);
+      expect(a.value.skipped).toBeGreaterThan(0);
+      expect(a.value.balance).toBe(b.value.balance);
+      expect(bundleGuarantees(a.value).join(' ')).toMatch(/more than 1\/3/);
+    }
+    expect(JSON.stringify(skipping).length).toBeLessThan(JSON.stringify(sequential).length);
+  });
+
+  it('negative controls: a skip beyond the trusting period, and a skip signed by strangers, are refused', async () => {
+    const { genesis, store, funder } = await tenEpochs();
+    const trust = trustAnchor(genesis);
+    const bundle = JSON.parse(JSON.stringify(await buildAccountProof(store, funder.address)));
+    // The same skips, judged by a client that trusts a set for 4 blocks only.
+    const short = verifyBundle(bundle, { ...trust, trustingPeriod: 4 });
+    expect(short).toMatchObject({ ok: false, code: 'BAD_CERTIFICATE' });
+    if (!short.ok) expect(short.reason).toMatch(/trusting period/);
+    // A fork: strangers (a set of their own, named by a forged header at the first skip's height,
+    // certifying it in full and proving a set of their own) — none of them in the trusted set.
+    const first = bundle.epochs.findIndex((e: { set?: string }) => e.set !== undefined);
+    expect(first).toBeGreaterThanOrEqual(0);
+    const step = bundle.epochs[first] as { epoch: number; header: string };
+    const strangers = makeTestChain({ label: 'strangers', powers: [10, 10, 10, 10] });
+    const theirSet = strangers.genesis.validators;
+    const trie = await MerklePatriciaTrie.create({ secure: true });
+    await trie.put(epochSetKey(step.epoch), encodeValidatorList(theirSet.validators));
+    const real = decodeHeader(fromHex(step.header));
+    const forged = { ...real, stateRoot: trie.root(), validatorsHash: theirSet.hash };
+    const forgedHash = headerHash(forged);
+    const msg = commitVoteBytes(signingDomain(genesis.chainId, step.epoch - 1), real.height, 0, forgedHash);
+    const cert = {
+      kind: 'ed25519-quorum' as const,
+      height: real.height,
+      blockHash: forgedHash,
+      round: 0,
+      votes: strangers.validators.map((k, i) => ({
+        validator: i,
+        signature: ed25519.sign(msg, k.secretKey),
+      })),
+    };
+    const forgedBundle = {
+      ...bundle,
+      epochs: [
+        ...bundle.epochs.slice(0, first),
+        {
+          ...step,
+          header: toHex(encodeHeader(forged)),
+          certificate: toHex(encodeCertificate(cert, LEDGER_CERTIFICATE_SCHEMES)),
+          set: toHex(encodeValidatorList(theirSet.validators)),
+          proof: (await trie.createProof(epochSetKey(step.epoch))).map(toHex),
+        },
+      ],
+    };
+    const refused = verifyBundle(forgedBundle, trust);
+    expect(refused).toMatchObject({ ok: false, code: 'BAD_CERTIFICATE' });
+    if (!refused.ok) expect(refused.reason).toMatch(/not more than 1\/3/);
+    // Control: the real bundle verifies.
     expect(verifyBundle(bundle, trust).ok).toBe(true);
   });
 });

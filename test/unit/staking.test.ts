@@ -163,8 +163,12 @@ describe('staking config', () => {
       maxValidators: 64,
       maxUnbondingEntries: 7,
       maxEvidencePerBlock: 8,
+      trustingPeriod: 66, // ⌊2/3 of the unbonding period⌋
       doubleSign: { slashPermille: 50, penalty: 'tombstone', jailBlocks: 100 },
     });
+    // The trusting period stays below the unbonding period (the signers' stake still slashable).
+    expect(parse({ trustingPeriod: 99 }).trustingPeriod).toBe(99);
+    expect(() => parse({ trustingPeriod: 100 })).toThrow(/^staking\.trustingPeriod/);
   });
 
   it('refuses a short unbonding period, unknown keys, an allow-list in open mode, bad power units', () => {
