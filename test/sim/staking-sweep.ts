@@ -5,9 +5,13 @@
  * the set while the faults run — the candidate registers and bonds, an honest validator unbonds
  * and bonds again, the candidate unbonds. Byzantine validators are v0 … v{f−1}; the churn uses
  * the last honest validator and never lets the set shrink below n, so it never holds more faulty
- * power than the model allows. Transactions go to every instance that is up.
+ * power than the model allows. Transactions go to every instance that is up. An equivocator
+ * whose evidence an honest node held when the faults ended must be tombstoned on every honest
+ * node by the end of the run (`inspect` throws otherwise: the run fails).
  */
 import type { EngineModule } from '../../consensus/types.ts';
+import { addressFromPublicKey } from '../../ledger/address.ts';
+import { validatorRecord } from '../../ledger/staking/lifecycle.ts';
 import { type Operation, signTransaction } from '../../ledger/tx.ts';
 import { validatorKeys } from '../../src/sim/sim-world.ts';
 import type { SimControl, SimOptions } from '../../src/sim/simulation.ts';
@@ -39,12 +43,43 @@ export function stakingSweepOptions(engine: EngineModule<unknown>, seed: number)
     }
     return false;
   };
+  /** Instances of the honest validators and of the candidate (twins come first in the ids). */
+  const honestInstances = (ctl: SimControl) =>
+    Array.from({ length: n + 1 - base.byzantine }, (_, k) => ctl.instancesOf(base.byzantine + k)).flat();
+  /** Offenders whose evidence an honest node held when the faults ended (validator indices). */
+  const offenders = new Set<number>();
   return {
     ...base,
     seed: `staking-sweep-${seed}`,
+    /**
+     * An equivocator whose evidence reached honest nodes during the fault phase is slashed in the
+     * committed chain by the end of the run (the Byzantine modes act in epoch 0, whose set is the
+     * genesis set: evidence indices are genesis indices).
+     */
+    inspect: async (ctl) => {
+      if (offenders.size === 0) return;
+      for (const i of honestInstances(ctl)) {
+        const rt = ctl.runtime(i);
+        if (rt === undefined || rt.halted !== undefined) continue;
+        const state = await rt.chain.stateAt();
+        for (const v of offenders) {
+          const record = await validatorRecord(state, addressFromPublicKey(validatorKeys(v).ed.publicKey));
+          if (record?.status !== 'tombstoned')
+            throw new Error(
+              `seed ${seed}: validator ${v}'s evidence was held at the end of the faults, but it is ${record?.status} on instance ${i} at height ${rt.chain.height}`,
+            );
+        }
+      }
+    },
     byzantineValidators: Array.from({ length: base.byzantine }, (_, i) => i),
     staking: { config: STAKING_SWEEP, candidates: 1 },
     scenario: (ctl) => {
+      // (Evidence is held in memory: an instance that crashed may have forgotten what it reported.)
+      ctl.at(base.durationMs, () => {
+        for (const i of honestInstances(ctl))
+          for (const e of ctl.runtime(i)?.equivocations() ?? [])
+            if ((e.epoch ?? 0) === 0) offenders.add(e.validator);
+      });
       const keys = validatorKeys(candidate);
       ctl.at(2_000, async () => {
         await send(ctl, candidate, {
