@@ -212,7 +212,6 @@ export class ConsensusRuntime<M> {
   #self: number | undefined;
   #selfAddress: Uint8Array | undefined;
   readonly #signer: EngineSigner;
-  /** Whether the guard was loaded: this node holds keys that may sign in some epoch. */
   readonly #chainId: string;
   /**
    * Two FIFO queues: consensus, timers, block execution and sync go first; transaction intake
