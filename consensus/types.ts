@@ -37,6 +37,20 @@ export interface HeadInfo {
    * that block sync moved, or that a restart recovered, without keeping a copy of its own.
    */
   readonly engineData: Uint8Array;
+  /**
+   * The membership the committed state last asked for (ledger `membership` transactions), as
+   * indices of the engine's validator set: only for engines with EngineModule.membership, which
+   * carry it out (Raft: learners, and joint consensus for the voters).
+   */
+  readonly membership?: MembershipTarget;
+}
+
+/** Voters and learners among the validators, as a committed `membership` transaction set them. */
+export interface MembershipTarget {
+  /** Counts the requests executed so far: a new one is a new number. */
+  readonly seq: number;
+  readonly voters: readonly number[];
+  readonly learners: readonly number[];
 }
 
 /**
@@ -299,6 +313,11 @@ export interface EngineModule<M = unknown> {
    * as `signer.vrfProve`): sortition-based engines. Genesis builders and the simulator give one.
    */
   readonly requiresVrfKeys?: boolean;
+  /**
+   * Whether it carries out the ledger's `membership` requests (voters and learners among the
+   * validators, changed by a signed transaction): Raft.
+   */
+  readonly membership?: boolean;
   readonly codec: MessageCodec<M>;
   /**
    * Validates engine parameters from genesis (throws a typed error) and fills defaults. With the

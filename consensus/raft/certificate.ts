@@ -5,7 +5,9 @@
  * Payload RLP([term, header(D), [[validator, signature]…], [ancestry…]?]):
  *  - D is the acknowledged block: B itself, or (ancestry present) a descendant of B;
  *  - every signature is an acknowledgement, ackBytes(chain, term, D.height, hash(D)) (entry.ts),
- *    of a distinct validator; together they hold a majority of the power (> 1/2);
+ *    of a distinct validator; together they hold a quorum of the configuration D's header names
+ *    (config.ts): more than half of its voters' power — of both voter lists while it is joint
+ *    (C_old,new) — learners never counting. Without a configuration in D, every validator votes;
  *  - the term rule (Raft §5.4.2, Figure 8): D's own term, in its header's engine data, is `term`.
  *    A leader only counts replicas of an entry of its own term: acknowledgements of an older-term
  *    entry prove it stored, not committed — Figure 8 shows one overwritten after exactly that;
@@ -39,12 +41,13 @@ import {
 } from '../../ledger/certificate.ts';
 import { asList, asSafeUint, DecodeError } from '../../ledger/codec.ts';
 import { signingDomain } from '../../ledger/signing-domain.ts';
+import { configViolation, Membership, type RaftConfig } from './config.ts';
 import { ackBytes, type CommitProof, decodeEngineData, RAFT_ENGINE } from './entry.ts';
 
 export const RAFT_CERT_KIND = 'raft-majority-acks';
 
 export const RAFT_CERT_GUARANTEE =
-  'crash-fault certificate: a majority of the power acknowledged the block (or a same-term descendant) in the term that created it; as good as the assumption that validators do not lie';
+  "crash-fault certificate: a majority of the voters' power in the configuration the acknowledged header names (both majorities while it is joint) acknowledged the block (or a same-term descendant) in the term that created it; as good as the assumption that validators do not lie";
 
 export interface RaftCertificate extends CommitCertificate {
   readonly kind: typeof RAFT_CERT_KIND;
@@ -91,20 +94,29 @@ export function certificateRuleViolation(
     return 'acknowledged header has another validator set';
   if (d.engine !== RAFT_ENGINE) return `acknowledged header is from engine "${d.engine}"`;
   let term: number;
+  let config: RaftConfig | undefined;
   try {
-    term = decodeEngineData(d.engineData).term;
+    ({ term, config } = decodeEngineData(d.engineData));
   } catch (e) {
     return `acknowledged header: ${(e as Error).message}`;
   }
+  const badConfig = config === undefined ? undefined : configViolation(config, trust.validators);
+  if (badConfig !== undefined) return `acknowledged header's configuration: ${badConfig}`;
   if (term !== cert.term)
     return `acknowledgements of term ${cert.term} for an entry of term ${term}: only an entry of the acknowledging term commits by replication (Raft §5.4.2)`;
   const unproven =
     ancestryViolation(d, cert.height, cert.blockHash, cert.ancestry, 'acknowledged') ??
     votesViolation(cert.acks, trust.validators, 'acknowledgements');
   if (unproven !== undefined) return unproven;
-  const power = trust.validators.powerOf(cert.acks.map((a) => a.validator));
-  if (power < trust.validators.majorityPower)
-    return `acknowledgers hold ${power} of ${trust.validators.totalPower} power; need ${trust.validators.majorityPower}`;
+  if (config === undefined) {
+    const power = trust.validators.powerOf(cert.acks.map((a) => a.validator));
+    if (power < trust.validators.majorityPower)
+      return `acknowledgers hold ${power} of ${trust.validators.totalPower} power; need ${trust.validators.majorityPower}`;
+    return undefined;
+  }
+  const membership = new Membership(config, trust.validators);
+  if (!membership.hasQuorum(cert.acks.map((a) => a.validator)))
+    return `acknowledgers ${cert.acks.map((a) => a.validator).join(',')} are not a quorum of ${membership.describe()}`;
   return undefined;
 }
 

@@ -15,6 +15,12 @@
  *  - persistent state (term, vote, entries) goes out as `persist` outputs, which the runtime makes
  *    durable before any message of the same step leaves — Figure 2's "before responding to RPCs".
  *
+ * Membership (§6, config.ts): the configuration in force is the one in the log's last entry. The
+ * leader carries out what the committed state asks for (HeadInfo.membership, set by a signed
+ * `membership` transaction): learners change in one entry; voters change through the joint
+ * configuration C_old,new — one entry — and, once that entry is committed, C_new. A leader that C_new
+ * leaves out steps down once C_new is committed; a node that is not a voter never campaigns.
+ *
  * Replication: the leader broadcasts each new entry once (observers follow from it) and a
  * heartbeat every heartbeatMs; a follower that lacks what an append builds on rejects it with a
  * hint, and the leader repairs it with one append in flight at a time. The leader keeps at most
@@ -36,12 +42,23 @@ import type {
   EngineOutput,
   EngineStatus,
   HeadInfo,
+  MembershipTarget,
   ReadMode,
   TimerToken,
 } from '../types.ts';
 import { VoteSet } from '../vote-set.ts';
 import { certificateRuleViolation, raftCertificate } from './certificate.ts';
-import { type CommitProof, encodeEngineData } from './entry.ts';
+import {
+  configViolation,
+  defaultConfig,
+  isDefaultConfig,
+  Membership,
+  nextConfig,
+  type RaftConfig,
+  sameConfig,
+  transitionViolation,
+} from './config.ts';
+import { type CommitProof, decodeEngineData, encodeEngineData } from './entry.ts';
 import { type LogEntry, logEntry, RaftLog } from './log.ts';
 import { type AppendEntry, MAX_APPEND_ENTRIES, type RaftMessage } from './messages.ts';
 import type { RaftParams } from './params.ts';
@@ -94,6 +111,12 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   readonly #unsafeLocalReads: boolean;
   #out: EngineOutput<RaftMessage>[] = [];
   #started = false;
+  /** Every validator votes: the configuration of entries that name none. */
+  readonly #default: Membership;
+  /** Memberships by the configuration object of an entry (entries share one per decode). */
+  readonly #memberships = new WeakMap<RaftConfig, Membership>();
+  /** What the committed state last asked for (ledger `membership` transactions). */
+  #request: MembershipTarget | undefined;
 
   // Figure 2, persistent state on all servers (records.ts).
   #term = 0;
@@ -160,6 +183,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#unsafeCommitPreviousTerm = options.unsafeCommitPreviousTerm === true;
     this.#unsafeLocalReads = options.unsafeLocalReads === true;
     this.#nextWireRead = ctx.rng.derive('read-ids').int(WIRE_READ_STARTS) * WIRE_READS_PER_START;
+    this.#default = new Membership(defaultConfig(this.#validators), this.#validators);
   }
 
   status(): EngineStatus {
@@ -181,6 +205,10 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     /** The committed head's term. */
     headTerm: number;
     commitIndex: number;
+    /** The configuration the log's last entry names (§6). */
+    config: RaftConfig;
+    /** The committed head's configuration. */
+    committedConfig: RaftConfig;
     entries: ReadonlyArray<{ index: number; term: number; hash: Uint8Array }>;
   } {
     return {
@@ -190,6 +218,8 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       lastIndex: this.#log.lastIndex,
       headTerm: this.#log.head.term,
       commitIndex: Math.max(this.#commitIndex, this.#emitted),
+      config: this.#current().config,
+      committedConfig: this.#membershipOf(this.#log.head.config).config,
       entries: this.#log.uncommitted.map((e) => ({ index: e.index, term: e.term, hash: e.hash })),
     };
   }
@@ -241,6 +271,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
    */
   #onStart(head: HeadInfo, recovered: ReadonlyMap<string, Uint8Array>): void {
     this.#started = true;
+    this.#request = head.membership;
     const copies = STATE_KEYS.map((key) => recovered.get(key)).filter((b) => b !== undefined);
     for (const bytes of copies) {
       const s = decodeRecord(STATE_RECORD, bytes);
@@ -299,6 +330,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       term: this.#term,
       head: head.height,
       entries: this.#log.uncommitted.length,
+      ...(this.#log.lastConfig === undefined ? {} : { config: this.#current().describe() }),
     });
     this.#armElection();
   }
@@ -493,15 +525,18 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#arm('campaign-retry', this.#p.heartbeatMs);
   }
 
-  /** A majority of the power granting wins; a majority denying ends the (pre-)campaign. */
+  /**
+   * A quorum of this log's configuration granting wins (both majorities, when joint); denials that
+   * leave no quorum possible end the (pre-)campaign.
+   */
   #tally(): void {
     const b = this.#ballots;
     if (b === undefined) return;
-    const majority = this.#validators.majorityPower;
-    if (b.powerFor('granted') >= majority) {
+    const membership = this.#current();
+    if (membership.hasQuorum(b.votesFor('granted').map((v) => v.validator))) {
       if (this.#role === 'pre-candidate') this.#campaign(false);
       else this.#becomeLeader();
-    } else if (b.powerFor('denied') >= majority) {
+    } else if (membership.blocksQuorum(b.votesFor('denied').map((v) => v.validator))) {
       this.#becomeFollower(this.#term, undefined);
     }
   }
@@ -513,7 +548,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#leader = self;
     this.#ballots = undefined;
     this.#progress = new Progress(this.#validators, self, this.#log.lastIndex);
-    this.#reads = new LeaderReads(this.#validators, self);
+    this.#reads = new LeaderReads(self);
     this.#acks.clear();
     this.#commitIndex = this.#emitted;
     this.#alignedAt = 0;
@@ -625,7 +660,13 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
         this.#note('warn', 'an append that does not extend the committed chain', { index });
         return { hint: { index: head.height, term: head.term } };
       }
-      this.#appendEntry(this.#asLogEntry(e), { persist: true });
+      const entry = this.#asLogEntry(e);
+      const illegal = this.#illegalConfig(entry);
+      if (illegal !== undefined) {
+        this.#note('warn', 'an append whose configuration step is not allowed', { index, reason: illegal });
+        return { hint: { index: log.lastIndex, term: log.lastTerm } };
+      }
+      this.#appendEntry(entry, { persist: true });
     }
     const last = m.prevIndex + m.entries.length;
     // Everything in it is committed here already: acknowledge the head, which every leader holds.
@@ -634,7 +675,9 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   }
 
   #asLogEntry(e: AppendEntry): LogEntry {
-    return { index: e.block.header.height, term: e.term, hash: e.hash, id: blockId(e.hash), block: e.block };
+    const { block, hash, term } = e;
+    const config = decodeEngineData(block.header.engineData).config;
+    return { index: block.header.height, term, hash, id: blockId(hash), block, config };
   }
 
   /** §5.3: a conflicting entry and everything after it go — never a committed one. */
@@ -790,9 +833,20 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   }
 
   #onCommitted(head: HeadInfo): void {
+    if (head.membership !== undefined && head.membership.seq !== this.#request?.seq) {
+      this.#request = head.membership;
+      this.#note('info', 'membership requested', {
+        seq: head.membership.seq,
+        voters: head.membership.voters.join(','),
+        learners: head.membership.learners.join(','),
+      });
+    }
     const log = this.#log;
     const before = log.head;
-    if (head.height <= before.height) return;
+    if (head.height <= before.height) {
+      this.#maybeBuild();
+      return;
+    }
     const mine = this.#emitted >= head.height ? log.entry(head.height) : undefined;
     invariant(
       mine === undefined || equalBytes(mine.hash, head.hash),
@@ -812,6 +866,17 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#emitted = Math.max(this.#emitted, head.height);
     this.#commitIndex = Math.max(this.#commitIndex, head.height);
     for (const i of this.#acks.keys()) if (i <= head.height) this.#acks.delete(i);
+    // §6: a leader that C_new leaves out manages the cluster until C_new is committed, then steps down.
+    if (
+      this.#role === 'leader' &&
+      this.#self !== undefined &&
+      !this.#committedMembership().isVoter(this.#self)
+    ) {
+      this.#note('info', 'the committed configuration has no vote for this leader: stepping down', {
+        config: this.#committedMembership().describe(),
+      });
+      this.#becomeFollower(this.#term, undefined);
+    }
     this.#serveDeferredReads();
     this.#maybeBuild();
     this.#tryCommit();
@@ -828,16 +893,43 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     if (this.#role !== 'leader' || this.#building !== undefined) return;
     const log = this.#log;
     const noop = log.lastTerm !== this.#term; // the term's first entry: always, whatever is uncommitted
-    if (!noop && !this.#txsPending) return;
+    const change = noop ? undefined : this.#configChange();
+    if (!noop && !this.#txsPending && change === undefined) return;
     if (!noop && log.lastIndex - this.#emitted >= this.#p.maxInflight) return;
+    const config = change ?? this.#current().config;
     this.#building = { height: log.lastIndex + 1, heartbeats: 0 };
     this.#out.push({
       kind: 'build-block',
       height: log.lastIndex + 1,
       round: this.#term,
       parent: log.lastHash,
-      engineData: encodeEngineData(this.#term),
+      engineData: encodeEngineData(
+        this.#term,
+        isDefaultConfig(config, this.#validators) ? undefined : config,
+      ),
     });
+  }
+
+  /**
+   * The configuration the next entry moves to, if one is due (config.ts nextConfig): only once this
+   * leader has committed an entry of its term (etcd's guard for changes after an election), and
+   * only one change at a time — none while an entry whose configuration differs from the
+   * committed one is uncommitted (etcd's pendingConfIndex).
+   */
+  #configChange(): RaftConfig | undefined {
+    const log = this.#log;
+    if (log.termAt(this.#emitted) !== this.#term) return undefined;
+    const committed = this.#committedMembership().config;
+    if (log.uncommitted.some((e) => !sameConfig(this.#membershipOf(e.config).config, committed)))
+      return undefined;
+    const next = nextConfig(committed, this.#request);
+    if (next === undefined) return undefined;
+    const bad = configViolation(next, this.#validators);
+    if (bad !== undefined) {
+      this.#note('warn', 'a membership request this engine cannot carry out', { reason: bad });
+      return undefined;
+    }
+    return next;
   }
 
   #onBlockBuilt(height: number, round: number, hash: Uint8Array, block: Block): void {
@@ -845,13 +937,23 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#building = undefined;
     const log = this.#log;
     if (height !== log.lastIndex + 1 || !equalBytes(block.header.parentHash, log.lastHash)) return;
-    if (log.lastTerm === this.#term && block.txs.length === 0) {
+    const e = logEntry(block);
+    const changes = !sameConfig(this.#membershipOf(e.config).config, this.#current().config);
+    if (log.lastTerm === this.#term && block.txs.length === 0 && !changes) {
       this.#txsPending = false; // the mempool holds nothing the pipeline does not
       return;
     }
-    const e = logEntry(block);
     invariant(equalBytes(e.hash, hash), 'raft: a built block hashes to what the runtime said');
     invariant(e.term === this.#term, 'raft: a built block carries the leader’s term');
+    invariant(
+      this.#illegalConfig(e) === undefined,
+      () => `raft: a built block's configuration: ${this.#illegalConfig(e)}`,
+    );
+    if (changes)
+      this.#note('info', 'configuration change appended', {
+        index: e.index,
+        config: this.#membershipOf(e.config).describe(),
+      });
     this.#validity.set(e.id, 'valid'); // the runtime executed it to build it
     this.#appendEntry(e, { persist: true });
     // Sent once to everyone (observers follow from it); followers behind reject it and get repaired.
@@ -915,7 +1017,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   #advanceCommit(): void {
     const progress = this.#progress;
     invariant(progress !== undefined, 'raft: only a leader advances commitIndex');
-    const n = progress.quorumMatch();
+    const n = this.#quorumMatch(progress);
     if (n > this.#commitIndex && (this.#log.termAt(n) === this.#term || this.#unsafeCommitPreviousTerm))
       this.#commitIndex = n;
     if (this.#commitIndex <= this.#emitted) return;
@@ -933,15 +1035,30 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#out.push({ kind: 'broadcast', msg: { type: 'commit', term: this.#term, proof } });
   }
 
-  /** The highest D ≤ n above the commit point whose acknowledgements in this term hold a majority. */
+  /**
+   * The highest N whose configuration's quorum (the one in N's own header: it is what a certificate
+   * is checked against) has matchIndex ≥ N.
+   */
+  #quorumMatch(progress: Progress): number {
+    for (let n = this.#log.lastIndex; n > this.#commitIndex; n--)
+      if (this.#membershipOf(this.#log.configAt(n)).hasQuorum(progress.matchedBy(n))) return n;
+    return this.#commitIndex;
+  }
+
+  /**
+   * The highest D ≤ n above the commit point whose acknowledgements in this term hold a quorum of
+   * D's configuration.
+   */
   #proofAt(n: number): CommitProof | undefined {
-    const majority = this.#validators.majorityPower;
     for (let d = n; d > this.#emitted; d--) {
       const e = this.#log.entry(d);
       // Terms only grow along the log: below an older-term entry there is no current-term one.
       if (e === undefined || (e.term !== this.#term && !this.#unsafeCommitPreviousTerm)) return undefined;
       const acks = this.#acks.get(d);
-      if (acks !== undefined && acks.powerFor(e.id) >= majority)
+      if (
+        acks !== undefined &&
+        this.#membershipOf(e.config).hasQuorum(acks.votesFor(e.id).map((v) => v.validator))
+      )
         return {
           term: this.#term,
           index: d,
@@ -1019,8 +1136,8 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   #onCheckQuorum(): void {
     const progress = this.#progress;
     invariant(progress !== undefined, 'raft: check-quorum without leading');
-    if (!progress.quorumActive()) {
-      this.#note('warn', 'check-quorum: no majority heard from; stepping down', { term: this.#term });
+    if (!progress.quorumActive(this.#current())) {
+      this.#note('warn', 'check-quorum: no quorum heard from; stepping down', { term: this.#term });
       this.#becomeFollower(this.#term, undefined);
       return;
     }
@@ -1069,7 +1186,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     const seq = reads.probe(now);
     reads.register({ id, from, index, seq });
     this.#out.push({ kind: 'broadcast', msg: { type: 'read-probe', term: this.#term, seq } });
-    this.#releaseReads(reads.echo(this.#self, seq, this.#leaseMs()));
+    this.#releaseReads(reads.echo(this.#self, seq, this.#leaseMs(), this.#current()));
   }
 
   #serveDeferredReads(): void {
@@ -1091,7 +1208,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     const reads = this.#reads;
     if (this.#role !== 'leader' || reads === undefined) return;
     this.#progress?.heardFrom(from);
-    this.#releaseReads(reads.echo(from, seq, this.#leaseMs()));
+    this.#releaseReads(reads.echo(from, seq, this.#leaseMs(), this.#current()));
   }
 
   #releaseReads(reads: ReadonlyArray<{ id: number; from: number | undefined; index: number }>): void {
@@ -1133,8 +1250,8 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     if (!tokenIs(token, 0, this.#term)) return; // armed in an earlier term
     switch (timer) {
       case 'election':
-        if (this.#voteFenced()) this.#armElection();
-        else if (this.#role !== 'leader' && this.#self !== undefined) this.#campaign(this.#p.preVote);
+        if (this.#voteFenced() || !this.#isVoter()) this.#armElection();
+        else if (this.#role !== 'leader') this.#campaign(this.#p.preVote);
         break;
       case 'lease':
         this.#leaseActive = false;
@@ -1167,6 +1284,37 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#armElection();
     this.#leaseActive = true;
     this.#arm('lease', this.#p.electionTimeoutMs);
+  }
+
+  // -- membership (config.ts) -----------------------------------------------------------------
+
+  #membershipOf(config: RaftConfig | undefined): Membership {
+    if (config === undefined) return this.#default;
+    let m = this.#memberships.get(config);
+    if (m === undefined) this.#memberships.set(config, (m = new Membership(config, this.#validators)));
+    return m;
+  }
+
+  /** §6: the configuration this node decides with — its log's last entry's, committed or not. */
+  #current(): Membership {
+    return this.#membershipOf(this.#log.lastConfig);
+  }
+
+  #committedMembership(): Membership {
+    return this.#membershipOf(this.#log.head.config);
+  }
+
+  #isVoter(): boolean {
+    return this.#self !== undefined && this.#current().isVoter(this.#self);
+  }
+
+  /** Why `e`'s configuration may not follow the log's last one (config.ts), or undefined. */
+  #illegalConfig(e: LogEntry): string | undefined {
+    if (e.config !== undefined) {
+      const bad = configViolation(e.config, this.#validators);
+      if (bad !== undefined) return bad;
+    }
+    return transitionViolation(this.#current().config, this.#membershipOf(e.config).config);
   }
 
   // -- outputs --------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import type { Block } from '../../ledger/block.ts';
 import type { Frontier } from '../../ledger/log/index.ts';
 import { type BlockId, blockId } from '../block-id.ts';
 import type { HeadInfo } from '../types.ts';
-import { termOfHead } from './entry.ts';
+import type { RaftConfig } from './config.ts';
+import { decodeEngineData, termOfHead } from './entry.ts';
 import { appendEntry } from './messages.ts';
 
 /** Committed entries kept in memory for followers slightly behind. */
@@ -26,6 +27,8 @@ export interface LogEntry {
   readonly hash: Uint8Array;
   readonly id: BlockId;
   readonly block: Block;
+  /** The configuration in force for it (config.ts); undefined: the default one. */
+  readonly config: RaftConfig | undefined;
 }
 
 export interface LogHead {
@@ -35,11 +38,20 @@ export interface LogHead {
   readonly term: number;
   /** Frontier of the block-hash history 0 … height (for ancestry proofs). */
   readonly history: Frontier;
+  /** The head entry's configuration; undefined: the default one. */
+  readonly config: RaftConfig | undefined;
 }
 
 export function logEntry(block: Block): LogEntry {
   const e = appendEntry(block);
-  return { index: block.header.height, term: e.term, hash: e.hash, id: blockId(e.hash), block };
+  return {
+    index: block.header.height,
+    term: e.term,
+    hash: e.hash,
+    id: blockId(e.hash),
+    block,
+    config: decodeEngineData(block.header.engineData).config,
+  };
 }
 
 export class RaftLog {
@@ -67,6 +79,17 @@ export class RaftLog {
 
   get lastTerm(): number {
     return this.#entries.at(-1)?.term ?? this.#head.term;
+  }
+
+  /** §6: the configuration a server uses — its last entry's, committed or not (undefined: default). */
+  get lastConfig(): RaftConfig | undefined {
+    const last = this.#entries.at(-1);
+    return last === undefined ? this.#head.config : last.config;
+  }
+
+  /** The configuration in force for entry `index` (uncommitted, the head, or retained). */
+  configAt(index: number): RaftConfig | undefined {
+    return index === this.#head.height ? this.#head.config : this.entry(index)?.config;
   }
 
   get uncommitted(): readonly LogEntry[] {
@@ -193,5 +216,6 @@ export class RaftLog {
 }
 
 function logHead(head: HeadInfo): LogHead {
-  return { height: head.height, hash: head.hash, term: termOfHead(head), history: head.history };
+  const config = head.height === 0 ? undefined : decodeEngineData(head.engineData).config;
+  return { height: head.height, hash: head.hash, term: termOfHead(head), history: head.history, config };
 }

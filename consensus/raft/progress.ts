@@ -1,9 +1,11 @@
 /**
  * The leader's view of each validator (etcd's tracker/): matchIndex and nextIndex of Figure 2, the
- * repair in flight, and who was heard from since the last check-quorum. Quorums are by voting
- * power: a majority is more than half of the total (ValidatorSet.majorityPower).
+ * repair in flight, and who was heard from since the last check-quorum. Every validator is tracked
+ * — voters, learners and those in no list are all replicated to — and quorums are the
+ * configuration's (config.ts Membership), asked for at each decision: it changes with the log.
  */
 import type { ValidatorSet } from '../../ledger/validators.ts';
+import type { Membership } from './config.ts';
 
 export interface Follower {
   /** Highest index known to be replicated on it in this term (0: none yet). */
@@ -18,14 +20,12 @@ export interface Follower {
 }
 
 export class Progress {
-  readonly #validators: ValidatorSet;
   readonly #self: number;
   readonly #followers = new Map<number, Follower>();
   /** Validators heard from since the last check (check-quorum). */
   readonly #active = new Set<number>();
 
   constructor(validators: ValidatorSet, self: number, lastIndex: number) {
-    this.#validators = validators;
     this.#self = self;
     for (const v of validators.validators)
       this.#followers.set(v.index, { match: 0, next: lastIndex + 1, repairAt: undefined });
@@ -61,23 +61,17 @@ export class Progress {
     this.#active.add(validator);
   }
 
-  /** Check-quorum: whether a majority (the leader included) was heard from; starts a new period. */
-  quorumActive(): boolean {
+  /** Check-quorum: whether a quorum (the leader included) was heard from; starts a new period. */
+  quorumActive(membership: Membership): boolean {
     this.#active.add(this.#self);
-    const ok = this.#validators.powerOf(this.#active) >= this.#validators.majorityPower;
+    const ok = membership.hasQuorum(this.#active);
     this.#active.clear();
     return ok;
   }
 
-  /** The highest N such that validators holding a majority of the power have matchIndex ≥ N. */
-  quorumMatch(): number {
-    const sorted = [...this.#followers.entries()].sort((a, b) => b[1].match - a[1].match);
-    let power = 0;
-    for (const [v, f] of sorted) {
-      power += this.#validators.at(v)?.power ?? 0;
-      if (power >= this.#validators.majorityPower) return f.match;
-    }
-    return 0;
+  /** The validators whose matchIndex is at least `index`. */
+  matchedBy(index: number): number[] {
+    return [...this.#followers.entries()].filter(([, f]) => f.match >= index).map(([v]) => v);
   }
 
   /** Forgets the repairs in flight (each heartbeat): a lost one is sent again on the next reject. */

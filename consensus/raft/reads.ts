@@ -3,19 +3,19 @@
  * lease that lets it skip them.
  *
  * ReadIndex: a read is registered with the commit index at its arrival, and a numbered probe goes
- * to every follower; once validators holding a majority of the power (the leader included) have
- * echoed that probe or a later one — in this term — the leader was still the leader after the read
- * arrived, and the read may be served at that index. Echoes of earlier probes prove nothing about
+ * to every follower; once a quorum of the leader's configuration (config.ts; the leader counting
+ * if it votes) has echoed that probe or a later one — in this term — the leader was still the
+ * leader after the read arrived, and the read may be served at that index. Echoes of earlier probes prove nothing about
  * a read that arrived after they were sent, which is why probes are numbered.
  *
- * Lease: a probe confirmed by a majority also gives the leader a lease from the moment it was SENT
+ * Lease: a probe confirmed by a quorum also gives the leader a lease from the moment it was SENT
  * (no follower received it earlier) for LEASE_FRACTION of the election timeout. A follower that
  * heard from the leader grants no vote for a whole election timeout (CheckQuorum), and neither does
  * a follower that just started (engine.ts), so no other leader can exist before the lease runs
  * out — if clocks run at rates within the drift margin. The lease is measured with the injected
  * monotonic clock, not in timer firings: a paused leader's timers fire late, its clock does not.
  */
-import type { ValidatorSet } from '../../ledger/validators.ts';
+import type { Membership } from './config.ts';
 
 /** The part of an election timeout a confirmed probe leases: a 10% margin for clock-rate drift. */
 export const LEASE_FRACTION = 0.9;
@@ -30,7 +30,6 @@ export interface PendingRead {
 }
 
 export class LeaderReads {
-  readonly #validators: ValidatorSet;
   readonly #self: number;
   #seq = 0;
   /** Highest probe each validator echoed in this term. */
@@ -41,8 +40,7 @@ export class LeaderReads {
   #confirmed = 0;
   #leaseUntil = Number.NEGATIVE_INFINITY;
 
-  constructor(validators: ValidatorSet, self: number) {
-    this.#validators = validators;
+  constructor(self: number) {
     this.#self = self;
   }
 
@@ -62,13 +60,14 @@ export class LeaderReads {
   }
 
   /**
-   * `validator` echoed probe `seq`. Returns the reads now confirmed; with `leaseMs`, a newly
-   * confirmed probe extends the lease from its send time.
+   * `validator` echoed probe `seq`. Returns the reads now confirmed — by a quorum of the leader's
+   * configuration (`membership`); with `leaseMs`, a newly confirmed probe extends the lease from
+   * its send time.
    */
-  echo(validator: number, seq: number, leaseMs: number | undefined): PendingRead[] {
+  echo(validator: number, seq: number, leaseMs: number | undefined, membership: Membership): PendingRead[] {
     if (seq > this.#seq) return []; // not a probe of this leader's term: ignore
     this.#echoed.set(validator, Math.max(this.#echoed.get(validator) ?? 0, seq));
-    const confirmed = this.#highestConfirmed();
+    const confirmed = this.#highestConfirmed(membership);
     if (confirmed <= this.#confirmed) return [];
     this.#confirmed = confirmed;
     if (leaseMs !== undefined) {
@@ -86,18 +85,15 @@ export class LeaderReads {
     return now < this.#leaseUntil;
   }
 
-  /** The highest probe echoed by validators holding a majority of the power (self included). */
-  #highestConfirmed(): number {
-    const seqs = [...this.#validators.validators].map((v) => ({
-      power: v.power,
-      seq: v.index === this.#self ? this.#seq : (this.#echoed.get(v.index) ?? 0),
-    }));
-    seqs.sort((a, b) => b.seq - a.seq);
-    let power = 0;
+  /** The highest probe echoed by a quorum of `membership` (this leader counting with its latest). */
+  #highestConfirmed(membership: Membership): number {
+    const echoed = new Map(this.#echoed);
+    echoed.set(this.#self, this.#seq);
+    const seqs = [...new Set(echoed.values())].sort((a, b) => b - a);
     for (const s of seqs) {
-      power += s.power;
-      if (power >= this.#validators.majorityPower) return s.seq;
+      if (s <= this.#confirmed) break;
+      if (membership.hasQuorum([...echoed].filter(([, e]) => e >= s).map(([v]) => v))) return s;
     }
-    return 0;
+    return this.#confirmed;
   }
 }

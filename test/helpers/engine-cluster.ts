@@ -36,6 +36,8 @@ import type {
   EngineModule,
   EngineOutput,
   Evidence,
+  HeadInfo,
+  MembershipTarget,
   TimerToken,
 } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
@@ -346,14 +348,40 @@ export class EngineCluster<M> {
     return f;
   }
 
-  headInfo(head: { height: number; hash: Uint8Array; header: BlockHeader }) {
+  headInfo(head: { height: number; hash: Uint8Array; header: BlockHeader }): HeadInfo {
     return {
       height: head.height,
       hash: head.hash,
       time: head.header.time,
       history: this.historyOf(head.hash),
       engineData: head.header.engineData,
+      ...(this.#membership === undefined ? {} : { membership: this.#membership }),
     };
+  }
+
+  #membership: MembershipTarget | undefined;
+
+  /** The committed block at `height` (the first commit of that height by any node). */
+  committedBlock(
+    height: number,
+  ): { block: Block; hash: Uint8Array; certificate: CommitCertificate } | undefined {
+    return this.#chain.get(height);
+  }
+
+  /**
+   * As if a `membership` transaction had just been committed: from now on every head the nodes
+   * are given carries the request, and each up node is told at once (a `committed` input of the
+   * head it has).
+   */
+  requestMembership(target: { voters: readonly number[]; learners?: readonly number[] }): void {
+    this.#membership = {
+      seq: (this.#membership?.seq ?? 0) + 1,
+      voters: target.voters,
+      learners: target.learners ?? [],
+    };
+    for (const node of this.nodes)
+      if (node.up) this.#step(node, { kind: 'committed', head: this.headInfo(node.head), bySync: false });
+    if (this.#settle) this.#settled();
   }
 
   at(time: number, run: () => void): void {

@@ -1,0 +1,349 @@
+/**
+ * Raft membership (Ongaro & Ousterhout 2014, §6; etcd-io/raft's learners and joint consensus),
+ * claim by claim: the quorum arithmetic of joint configurations exhaustively, then the engine in
+ * virtual time — learners replicate and never count, voters change through C_old,new, a leader
+ * that C_new leaves out steps down, a follower refuses a configuration step that skips the joint
+ * one, and a certificate counts the configuration its header names.
+ */
+import { describe, expect, it } from 'vitest';
+import { raftCertificateScheme } from '../../consensus/raft/certificate.ts';
+import {
+  Membership,
+  nextConfig,
+  type RaftConfig,
+  sameConfig,
+  transitionViolation,
+} from '../../consensus/raft/config.ts';
+import type { RaftEngine } from '../../consensus/raft/engine.ts';
+import { decodeEngineData, encodeEngineData } from '../../consensus/raft/entry.ts';
+import { raft } from '../../consensus/raft/index.ts';
+import type { RaftMessage } from '../../consensus/raft/messages.ts';
+import { utf8 } from '../../crypto/bytes.ts';
+import { headerHash } from '../../ledger/block.ts';
+import { type CertificateScheme, schemeSet, verifyCertificate } from '../../ledger/certificate.ts';
+import { EngineCluster } from '../helpers/engine-cluster.ts';
+
+type Msg = RaftMessage;
+type C = EngineCluster<Msg>;
+const T_MS = 1000;
+
+function timed(n: number, mempool = 100_000): C {
+  const c = new EngineCluster<Msg>({
+    engine: raft,
+    n,
+    latencyMs: 10,
+    mempool,
+    verifyCertificates: true,
+    signMessages: true,
+  });
+  c.start();
+  return c;
+}
+
+const state = (c: C, i: number) => (c.node(i).engine as RaftEngine).inspect();
+
+function leaderOf(c: C): number | undefined {
+  let best: number | undefined;
+  for (const n of c.nodes) {
+    const s = state(c, n.index);
+    if (n.up && s.role === 'leader' && (best === undefined || s.term > state(c, best).term)) best = n.index;
+  }
+  return best;
+}
+
+/** Announces transactions to every running node every `everyMs` for `forMs`. */
+function feed(c: C, forMs: number, everyMs = 50): void {
+  for (let t = c.now; t < c.now + forMs; t += everyMs)
+    c.at(t, () => {
+      for (const n of c.nodes) if (n.up) c.input(n.index, { kind: 'txs-available' });
+    });
+}
+
+function runFed(c: C, forMs: number): void {
+  feed(c, forMs);
+  c.run(c.now + forMs);
+}
+
+/** The configuration each committed block names (undefined: the default), from height 1. */
+function committedConfigs(c: C): Array<RaftConfig | undefined> {
+  const out: Array<RaftConfig | undefined> = [];
+  for (let h = 1; ; h++) {
+    const b = c.committedBlock(h);
+    if (b === undefined) return out;
+    out.push(decodeEngineData(b.block.header.engineData).config);
+  }
+}
+
+/** The distinct steps of the committed configurations, in order. */
+function configSteps(c: C): Array<RaftConfig | 'default'> {
+  const steps: Array<RaftConfig | 'default'> = [];
+  for (const cfg of committedConfigs(c)) {
+    const last = steps.at(-1);
+    const same =
+      last !== undefined &&
+      (last === 'default' ? cfg === undefined : cfg !== undefined && sameConfig(last, cfg));
+    if (!same) steps.push(cfg ?? 'default');
+  }
+  return steps;
+}
+
+const heights = (c: C) => c.nodes.map((n) => n.chain.length);
+
+describe('joint configurations: quorum arithmetic (§6), exhaustively for 5 equal validators', () => {
+  const validators = new EngineCluster<Msg>({ engine: raft, n: 5 }).validators;
+  const subsets: number[][] = [];
+  for (let mask = 1; mask < 32; mask++) subsets.push([0, 1, 2, 3, 4].filter((i) => mask & (1 << i)));
+  const quorums = (m: Membership) => subsets.filter((s) => m.hasQuorum(s));
+  const meets = (a: number[], b: number[]) => a.some((x) => b.includes(x));
+  const plain = (voters: number[]) => new Membership({ voters, learners: [] }, validators);
+
+  it('every quorum of C_old,new meets every quorum of C_old and of C_new — for every pair of voter sets', () => {
+    let pairs = 0;
+    for (const oldVoters of subsets)
+      for (const newVoters of subsets) {
+        const joint = new Membership({ voters: newVoters, outgoing: oldVoters, learners: [] }, validators);
+        for (const q of quorums(joint)) {
+          for (const o of quorums(plain(oldVoters))) expect(meets(q, o)).toBe(true);
+          for (const n of quorums(plain(newVoters))) expect(meets(q, n)).toBe(true);
+        }
+        pairs++;
+      }
+    expect(pairs).toBe(31 * 31);
+  });
+
+  it('negative control: going from C_old to C_new directly lets two disjoint majorities decide, and is refused', () => {
+    const from: RaftConfig = { voters: [0, 1, 2], learners: [] };
+    const to: RaftConfig = { voters: [2, 3, 4], learners: [] };
+    expect(plain([0, 1, 2]).hasQuorum([0, 1])).toBe(true);
+    expect(plain([2, 3, 4]).hasQuorum([3, 4])).toBe(true); // {0,1} and {3,4}: disjoint
+    expect(transitionViolation(from, to)).toMatch(/without joint consensus/);
+    expect(transitionViolation(from, nextConfig(from, to) as RaftConfig)).toBeUndefined();
+  });
+
+  it('a learner never counts toward a quorum; a joint quorum needs both majorities', () => {
+    const m = new Membership({ voters: [0, 1, 2], learners: [3, 4] }, validators);
+    expect(m.hasQuorum([0, 3, 4])).toBe(false); // three of five validators, one of three voters
+    expect(m.hasQuorum([0, 1])).toBe(true);
+    expect(m.isVoter(3)).toBe(false);
+    expect(m.isLearner(3)).toBe(true);
+    const joint = new Membership({ voters: [2, 3, 4], outgoing: [0, 1, 2], learners: [] }, validators);
+    expect(joint.hasQuorum([2, 3, 4])).toBe(false); // C_new alone
+    expect(joint.hasQuorum([0, 1, 2])).toBe(false); // C_old alone
+    expect(joint.hasQuorum([1, 2, 3])).toBe(true);
+    expect(joint.blocksQuorum([0, 1])).toBe(true); // C_old's majority lost
+    expect(joint.blocksQuorum([0, 3])).toBe(false);
+  });
+
+  it('the steps a leader takes: learners directly, voters through C_old,new then C_new; one joint configuration never replaces another', () => {
+    const c0: RaftConfig = { voters: [0, 1, 2], learners: [] };
+    expect(nextConfig(c0, { voters: [2, 1, 0], learners: [4] })).toEqual({
+      voters: [0, 1, 2],
+      learners: [4],
+    });
+    const joint = nextConfig(c0, { voters: [1, 2, 3], learners: [0] }) as RaftConfig;
+    expect(joint).toEqual({ voters: [1, 2, 3], outgoing: [0, 1, 2], learners: [0] });
+    expect(nextConfig(joint, { voters: [4], learners: [] })).toEqual({ voters: [1, 2, 3], learners: [0] });
+    expect(nextConfig(c0, { voters: [0, 1, 2], learners: [] })).toBeUndefined();
+    expect(nextConfig(c0, undefined)).toBeUndefined();
+    const other: RaftConfig = { voters: [4], outgoing: [0, 1, 2], learners: [] };
+    expect(transitionViolation(joint, other)).toMatch(/replaced by another/);
+    expect(transitionViolation(joint, { voters: [0, 1, 2], learners: [] })).toMatch(/leaving joint/);
+  });
+
+  it('engine data: the default configuration keeps the old encoding; others round-trip', () => {
+    expect(decodeEngineData(encodeEngineData(7))).toEqual({ term: 7 });
+    const joint: RaftConfig = { voters: [1, 2, 3], outgoing: [0, 1, 2], learners: [4] };
+    expect(decodeEngineData(encodeEngineData(7, joint))).toEqual({ term: 7, config: joint });
+    const bad = encodeEngineData(7, { voters: [2, 1], learners: [] });
+    expect(() => decodeEngineData(bad)).toThrow(/ascending/);
+  });
+});
+
+describe('learners (etcd-io/raft): replicated to, never voting', () => {
+  it('a learner holds every committed block, and commits need a majority of the voters — not of the validators', () => {
+    const c = timed(5);
+    runFed(c, 3 * T_MS);
+    c.requestMembership({ voters: [0, 1, 2], learners: [3, 4] });
+    runFed(c, 2 * T_MS);
+    // Demoting two voters to learners changes the voters: through the joint configuration.
+    expect(configSteps(c)).toEqual([
+      'default',
+      { voters: [0, 1, 2], outgoing: [0, 1, 2, 3, 4], learners: [3, 4] },
+      { voters: [0, 1, 2], learners: [3, 4] },
+    ]);
+    const leader = leaderOf(c) as number;
+    expect([0, 1, 2]).toContain(leader);
+    // Learners follow: their chains are the leader's.
+    expect(c.node(3).chain.length).toBeGreaterThan(5);
+    expect(c.node(4).chain).toEqual(c.node(leader).chain.slice(0, c.node(4).chain.length));
+    // Two voters down: three of five validators are up, but one of three voters — no commit.
+    const down = [0, 1, 2].filter((v) => v !== leader);
+    for (const v of down) c.crash(v);
+    const before = c.node(leader).chain.length;
+    runFed(c, 5 * T_MS);
+    expect(c.node(leader).chain.length).toBe(before);
+    // Learners never campaign, however long the leader is silent.
+    c.crash(leader);
+    const sentBefore = c.sent.length;
+    runFed(c, 10 * T_MS);
+    expect(c.sent.slice(sentBefore).filter((s) => s.msg.type === 'vote-request')).toEqual([]);
+    expect(c.agreement()).toBe(true);
+  });
+
+  it('negative control: with every validator a voter, the same two crashes leave a majority that commits', () => {
+    const c = timed(5);
+    runFed(c, 3 * T_MS);
+    const leader = leaderOf(c) as number;
+    const down = [0, 1, 2, 3, 4].filter((v) => v !== leader).slice(0, 2);
+    for (const v of down) c.crash(v);
+    const before = c.node(leader).chain.length;
+    runFed(c, 5 * T_MS);
+    expect(c.node(leader).chain.length).toBeGreaterThan(before);
+  });
+});
+
+describe('joint consensus (§6): C_old → C_old,new → C_new', () => {
+  it('replacing two of three voters goes through the joint configuration, and C_new then commits without C_old', () => {
+    const c = timed(5);
+    c.requestMembership({ voters: [0, 1, 2], learners: [3, 4] });
+    runFed(c, 4 * T_MS);
+    c.requestMembership({ voters: [2, 3, 4], learners: [] });
+    runFed(c, 3 * T_MS);
+    expect(configSteps(c)).toEqual([
+      'default',
+      { voters: [0, 1, 2], outgoing: [0, 1, 2, 3, 4], learners: [3, 4] },
+      { voters: [0, 1, 2], learners: [3, 4] },
+      { voters: [2, 3, 4], outgoing: [0, 1, 2], learners: [] },
+      { voters: [2, 3, 4], learners: [] },
+    ]);
+    // Certificates: node 0 verified each with the light-client scheme (verifyCertificates).
+    expect(c.agreement()).toBe(true);
+    // C_old's other members go: C_new alone keeps committing, and elects among itself.
+    c.crash(0);
+    c.crash(1);
+    const before = Math.max(...heights(c));
+    runFed(c, 8 * T_MS);
+    const leader = leaderOf(c);
+    expect([2, 3, 4]).toContain(leader);
+    expect(Math.max(...heights(c))).toBeGreaterThan(before);
+    expect(c.agreement()).toBe(true);
+  });
+
+  it('while C_old,new is in force a quorum needs C_old too: with C_old’s majority down nothing commits', () => {
+    const c = timed(5, 30); // the transactions run out: the pipeline is empty when the change comes
+    c.requestMembership({ voters: [0, 1, 2], learners: [3, 4] });
+    runFed(c, 4 * T_MS);
+    const leader = leaderOf(c) as number;
+    const jointAt = () =>
+      committedConfigs(c).findIndex((cfg) => cfg?.outgoing?.join() === '0,1,2') + 1 || undefined;
+    // The leader appends C_old,new at once; from then on C_old's two other voters follow, but
+    // their acknowledgements are lost.
+    c.requestMembership({ voters: [leader, 3, 4].sort(), learners: [] });
+    const others = [0, 1, 2].filter((v) => v !== leader);
+    c.route = (from, _to, msg) => (others.includes(from) && msg.type === 'ack' ? null : 10);
+    runFed(c, T_MS);
+    // C_new (leader, 3, 4) acknowledges everything — still, no joint block commits without C_old.
+    expect(jointAt()).toBeUndefined();
+    expect(state(c, leader).config.outgoing).toEqual([0, 1, 2]);
+    c.route = () => 10;
+    runFed(c, 3 * T_MS);
+    expect(jointAt()).toBeDefined();
+    expect(c.agreement()).toBe(true);
+  });
+
+  it('a leader that C_new leaves out leads until C_new is committed, then steps down and never campaigns again', () => {
+    const c = timed(5);
+    runFed(c, 3 * T_MS);
+    const leader = leaderOf(c) as number;
+    const rest = [0, 1, 2, 3, 4].filter((v) => v !== leader);
+    c.requestMembership({ voters: rest, learners: [leader] });
+    runFed(c, 6 * T_MS);
+    const steps = configSteps(c);
+    expect(steps.at(-1)).toEqual({ voters: rest, learners: [leader] });
+    expect(state(c, leader).role).toBe('follower');
+    const next = leaderOf(c);
+    expect(rest).toContain(next);
+    const sentBefore = c.sent.length;
+    c.crash(next as number);
+    runFed(c, 10 * T_MS);
+    expect(
+      c.sent.slice(sentBefore).filter((s) => s.from === leader && s.msg.type === 'vote-request'),
+    ).toEqual([]);
+    expect(rest).toContain(leaderOf(c));
+    expect(c.node(leader).chain.length).toBeGreaterThan(steps.length);
+    expect(c.agreement()).toBe(true);
+  });
+
+  it('the configuration survives a restart in the middle of a change: the log’s last entry names it', () => {
+    const c = timed(5);
+    runFed(c, 3 * T_MS);
+    c.requestMembership({ voters: [0, 1, 2], learners: [3, 4] });
+    runFed(c, 3 * T_MS);
+    for (const i of [0, 1, 2, 3, 4]) {
+      c.crash(i);
+      c.restart(i);
+    }
+    expect(state(c, 3).config).toEqual({ voters: [0, 1, 2], learners: [3, 4] });
+    runFed(c, 5 * T_MS);
+    expect([0, 1, 2]).toContain(leaderOf(c));
+    expect(c.agreement()).toBe(true);
+  });
+});
+
+describe('followers and certificates check the configuration', () => {
+  it('a follower refuses an append whose configuration skips the joint step', () => {
+    const c = new EngineCluster<Msg>({
+      engine: raft,
+      n: 3,
+      latencyMs: 0,
+      settle: true,
+      params: { preVote: false, checkQuorum: false },
+    });
+    c.start();
+    c.fire(0, 'election'); // 0 leads term 1, its no-op is everywhere
+    const prev = c.node(0).head;
+    const bad = c.buildBlock(0, prev.header, encodeEngineData(1, { voters: [0], learners: [] }), 0, [
+      utf8('x'),
+    ]);
+    c.route = () => null;
+    const before = state(c, 1).lastIndex;
+    c.inject(0, 1, {
+      type: 'append',
+      term: 1,
+      prevIndex: prev.height,
+      prevHash: prev.hash,
+      prevTerm: 1,
+      entries: [{ block: bad, hash: headerHash(bad.header), term: 1 }],
+    });
+    expect(state(c, 1).lastIndex).toBe(before);
+    expect(c.sent.filter((s) => s.from === 1 && s.msg.type === 'reject')).toHaveLength(1);
+  });
+
+  it('a certificate of a joint block needs both majorities: C_new’s acknowledgements alone are refused', () => {
+    const c = timed(5);
+    c.requestMembership({ voters: [0, 1, 2], learners: [3, 4] });
+    runFed(c, 4 * T_MS);
+    c.requestMembership({ voters: [2, 3, 4], learners: [] });
+    runFed(c, 3 * T_MS);
+    const configs = committedConfigs(c);
+    const h = configs.findIndex((cfg) => cfg?.outgoing?.join() === '0,1,2') + 1;
+    const committed = c.committedBlock(h);
+    expect(committed).toBeDefined();
+    const { block, certificate } = committed as NonNullable<typeof committed>;
+    const schemes = schemeSet(raftCertificateScheme as CertificateScheme);
+    expect(verifyCertificate(certificate, block.header, c.trust, schemes)).toEqual({ ok: true });
+    const cert = certificate as unknown as { acks: Array<{ validator: number }> };
+    const newOnly = { ...certificate, acks: cert.acks.filter((a) => [2, 3, 4].includes(a.validator)) };
+    const oldOnly = { ...certificate, acks: cert.acks.filter((a) => [0, 1, 2].includes(a.validator)) };
+    for (const forged of [newOnly, oldOnly]) {
+      const check = verifyCertificate(forged, block.header, c.trust, schemes);
+      // A certificate whose acks happen to hold both majorities is not forged: skip that case.
+      if (check.ok) continue;
+      expect(check.reason).toMatch(/are not a quorum of voters .* \(joint with outgoing 0,1,2\)/);
+    }
+    expect(
+      verifyCertificate(newOnly, block.header, c.trust, schemes).ok &&
+        verifyCertificate(oldOnly, block.header, c.trust, schemes).ok,
+    ).toBe(false);
+  });
+});
