@@ -43,10 +43,11 @@ import { buildGenesisState, type Genesis, genesisHeader, trustAnchor } from './g
 import { checkBlockTime, type Hlc, HlcError } from './hlc.ts';
 import { type KvOp, type KvStore, StagedKvStore, StorageError } from './kv.ts';
 import { TransparencyLog } from './log/index.ts';
+import { type MembershipRequest, readMembershipRequest } from './membership.ts';
 import { MerklePatriciaTrie } from './mpt/index.ts';
 import { encodeLogEntry, type Receipt, receiptCodeNumber, receiptFromNumber } from './receipt.ts';
 import { epochOf } from './staking/config.ts';
-import { type EvidenceVerifier, storedSet, validatorSetAt } from './staking/lifecycle.ts';
+import { type EvidenceVerifier, type StakingRules, storedSet, validatorSetAt } from './staking/lifecycle.ts';
 import { applyBlock, LedgerState } from './state.ts';
 import { DEFAULT_MAX_TX_BYTES, decodeTransaction, type EncodedTransaction, verifyTransaction } from './tx.ts';
 import type { ValidatorSet } from './validators.ts';
@@ -124,6 +125,12 @@ export interface ChainOptions {
    * when genesis enables staking: every node must execute evidence alike.
    */
   readonly verifyEvidence?: EvidenceVerifier;
+  /**
+   * The engine carries out `membership` requests (EngineModule.membership): on a chain without
+   * staking they execute, among the genesis validators (ledger/membership.ts). Otherwise they fail
+   * with MEMBERSHIP_UNSUPPORTED.
+   */
+  readonly membership?: boolean;
 }
 
 /** The accounts a transaction involves, for the account index: its sender, a transfer's recipient. */
@@ -163,6 +170,8 @@ export class ChainStore {
   #accountIndexFrom = 1;
   #genesisHash: Uint8Array;
   #committing = false;
+  /** The rules every block executes under (applyBlock), all but its height. */
+  readonly #rules: Omit<StakingRules, 'height'>;
 
   private constructor(
     genesis: Genesis,
@@ -183,6 +192,15 @@ export class ChainStore {
     this.#headHash = headerHash(head);
     this.#genesisHash = genesisHash;
     this.#opts = opts;
+    this.#rules =
+      genesis.staking !== undefined
+        ? {
+            staking: genesis.staking,
+            ...(opts.verifyEvidence === undefined ? {} : { verifyEvidence: opts.verifyEvidence }),
+          }
+        : opts.membership === true
+          ? { membership: { validators: genesis.validators.validators.map((v) => v.address) } }
+          : {};
   }
 
   /** Opens (or initialises from genesis) the chain in `base`, checking its integrity. */
@@ -392,6 +410,14 @@ export class ChainStore {
     return new LedgerState(trie);
   }
 
+  /**
+   * The latest membership request committed (in the head's state), or undefined if none was: what
+   * an engine that carries out requests (ChainOptions.membership) reads to change its membership.
+   */
+  async membershipRequest(): Promise<MembershipRequest | undefined> {
+    return readMembershipRequest(await this.stateAt());
+  }
+
   /** A committed block's stored bytes, checked (#readBlock) before they are served to anyone. */
   async getBlockBytes(height: number): Promise<Uint8Array | undefined> {
     return (await this.#readBlock(height))?.raw;
@@ -516,12 +542,7 @@ export class ChainStore {
       root: p.header.stateRoot,
     });
     const state = new LedgerState(trie);
-    const { stateRoot, receipts } = await applyBlock(state, txs, {
-      height,
-      ...(this.genesis.staking === undefined
-        ? {}
-        : { staking: this.genesis.staking, verifyEvidence: this.#opts.verifyEvidence }),
-    });
+    const { stateRoot, receipts } = await applyBlock(state, txs, { height, ...this.#rules });
     await trie.commit(); // into the overlay: children read these nodes through it
     const entries = txs.map((etx, i) =>
       encodeLogEntry({ height, txId: etx.id, receipt: receipts[i] as Receipt }),

@@ -30,6 +30,11 @@ export const RECEIPT_CODES = [
   'EVIDENCE_TOO_OLD',
   'EVIDENCE_DUPLICATE',
   'EVIDENCE_LIMIT',
+  // Membership requests (ledger/membership.ts); a sender outside the validators is NOT_A_VALIDATOR.
+  /** The chain's engine does not carry out membership requests, or the chain has staking. */
+  'MEMBERSHIP_UNSUPPORTED',
+  /** A voter or learner named is not one of the chain's validators. */
+  'UNKNOWN_MEMBER',
 ] as const;
 
 export type ReceiptFailureCode = Exclude<(typeof RECEIPT_CODES)[number], 'OK'>;

@@ -3,8 +3,9 @@
  * `applyBlock`. Deterministic and pure over the trie (no clock, no I/O beyond the trie's store).
  *
  * Keys (hashed again by the secure trie): 0x01 ‖ address → RLP([nonce, balance, stake]);
- * 0x02 ‖ record key → RLP([owner address, value]); 0x03… staking (ledger/staking/records.ts). An
- * all-zero account is deleted, so the state holds only accounts that exist.
+ * 0x02 ‖ record key → RLP([owner address, value]); 0x03…0x08 staking (ledger/staking/records.ts);
+ * 0x09 the latest membership request (ledger/membership.ts). An all-zero account is deleted, so the
+ * state holds only accounts that exist.
  *
  * Rules:
  *  - a transaction whose nonce is not the sender's next nonce fails with BAD_NONCE and changes
@@ -25,6 +26,7 @@ import { concatBytes, equalBytes } from '../crypto/bytes.ts';
 import { invariant } from '../crypto/errors.ts';
 import { ADDRESS_LENGTH } from './address.ts';
 import { asBytes, asList, asSafeUint, asUint, rlpDecodeStrict, rlpEncode } from './codec.ts';
+import { membershipOperation } from './membership.ts';
 import type { MerklePatriciaTrie } from './mpt/index.ts';
 import { fail, OK, type Receipt } from './receipt.ts';
 import { endBlock, type StakingRules, stakingOperation } from './staking/lifecycle.ts';
@@ -96,7 +98,7 @@ export class LedgerState {
    */
   readonly #accounts = new Map<string, { address: Uint8Array; account: Account; dirty: boolean }>();
   readonly #records = new Map<string, { key: Uint8Array; record: DataRecord | undefined; dirty: boolean }>();
-  /** Other state entries (staking), raw bytes by full trie key. */
+  /** Other state entries (staking, membership), raw bytes by full trie key. */
   readonly #entries = new Map<string, { key: Uint8Array; value: Uint8Array | undefined; dirty: boolean }>();
 
   constructor(trie: MerklePatriciaTrie) {
@@ -144,7 +146,10 @@ export class LedgerState {
     this.#records.set(latin1(key), { key, record, dirty: true });
   }
 
-  /** A staking entry's bytes by its full key (ledger/staking/records.ts), undefined if absent. */
+  /**
+   * A staking or membership entry's bytes by its full key (ledger/staking/records.ts,
+   * ledger/membership.ts), undefined if absent.
+   */
   async getEntry(key: Uint8Array): Promise<Uint8Array | undefined> {
     const k = latin1(key);
     const cached = this.#entries.get(k);
@@ -154,9 +159,12 @@ export class LedgerState {
     return value;
   }
 
-  /** Sets (or with undefined, deletes) a staking entry; written at `flush()`. */
+  /** Sets (or with undefined, deletes) a staking or membership entry; written at `flush()`. */
   setEntry(key: Uint8Array, value: Uint8Array | undefined): void {
-    invariant(key[0] !== 0x01 && key[0] !== 0x02, 'setEntry is for staking keys, not accounts or records');
+    invariant(
+      key[0] !== 0x01 && key[0] !== 0x02,
+      'setEntry is for staking and membership keys, not accounts or records',
+    );
     this.#entries.set(latin1(key), { key, value, dirty: true });
   }
 
@@ -195,7 +203,8 @@ export class LedgerState {
 
   /**
    * Applies one already signature-checked transaction. Never throws for a valid transaction.
-   * `rules` (the block's height and the genesis staking rules) matter only to staking operations.
+   * `rules` (the block's height, the genesis staking rules, the membership rules) matter only to
+   * staking and membership operations.
    */
   async applyTransaction(etx: EncodedTransaction, rules: StakingRules = NO_STAKING): Promise<Receipt> {
     const { tx, from } = etx;
@@ -232,6 +241,8 @@ export class LedgerState {
       case 'evidence':
         if (rules.staking === undefined) return this.#consume(from, bumped, 'STAKING_DISABLED');
         return stakingOperation(this, etx, bumped, rules);
+      case 'membership':
+        return membershipOperation(this, etx, bumped, rules);
       case 'stake': {
         if (rules.staking !== undefined) return stakingOperation(this, etx, bumped, rules);
         if (sender.balance < op.amount) return this.#consume(from, bumped, 'INSUFFICIENT_FUNDS');

@@ -37,5 +37,11 @@ export function operationToJson(op: Operation): Record<string, unknown> {
       return { type: op.type };
     case 'evidence':
       return { type: op.type, bytes: op.evidence.length, evidence: toHex(op.evidence) };
+    case 'membership':
+      return {
+        type: op.type,
+        voters: op.voters.map(formatAddress),
+        learners: op.learners.map(formatAddress),
+      };
   }
 }

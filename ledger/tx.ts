@@ -5,13 +5,15 @@
  *   operation: [1, to(20), amount] transfer | [2, key, value] put | [3, amount] stake | [4, amount] unstake
  *            | [5, name, blsPublicKey(48), blsPop(96), vrfPublicKey(32 or empty)] register-validator
  *            | [6] unjail | [7, evidence] evidence
- * (5–7 take effect only on a chain whose genesis enables staking: ledger/staking.)
+ *            | [8, [voter(20)…], [learner(20)…]] membership
+ * (5–7 take effect only on a chain whose genesis enables staking: ledger/staking; 8 only on a chain
+ * without staking whose engine carries out membership changes: ledger/membership.ts.)
  * The signature is ed25519 over  "verity-tx-v1" ‖ 0x00 ‖ RLP([version, chainId, sender, nonce, operation])
  * — domain-separated from every other signed message, with the chain id inside so a transaction
  * never replays on another chain. The id is SHA-256 of the wire bytes; strict decoding and strict
  * signature verification (canonical S) mean a transaction has exactly one id.
  */
-import { concatBytes, utf8 } from '../crypto/bytes.ts';
+import { concatBytes, toHex, utf8 } from '../crypto/bytes.ts';
 import { ed25519 } from '../crypto/ed25519.ts';
 import { VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
@@ -56,7 +58,16 @@ export type Operation =
     }
   | { readonly type: 'unjail' }
   /** Verifiable misbehaviour of a validator (consensus/evidence.ts), executed by slashing. */
-  | { readonly type: 'evidence'; readonly evidence: Uint8Array };
+  | { readonly type: 'evidence'; readonly evidence: Uint8Array }
+  /**
+   * Asks the engine for a new membership: the validators (by address) that vote, and those that
+   * only follow as learners. Disjoint lists, at least one voter (ledger/membership.ts).
+   */
+  | {
+      readonly type: 'membership';
+      readonly voters: readonly Uint8Array[];
+      readonly learners: readonly Uint8Array[];
+    };
 
 export type OperationType = Operation['type'];
 
@@ -68,10 +79,14 @@ const OP_CODES: Record<OperationType, number> = {
   'register-validator': 5,
   unjail: 6,
   evidence: 7,
+  membership: 8,
 };
 export const MAX_VALIDATOR_NAME_LENGTH = 64;
 /** Evidence of a double vote fits easily; a double proposal carrying two blocks may not (see ARCHITECTURE). */
 export const MAX_EVIDENCE_TX_BYTES = 48 * 1024;
+/** A membership request names 1..MAX_MEMBERSHIP_VOTERS voters and 0..MAX_MEMBERSHIP_LEARNERS learners. */
+export const MAX_MEMBERSHIP_VOTERS = 64;
+export const MAX_MEMBERSHIP_LEARNERS = 64;
 
 export interface UnsignedTransaction {
   readonly chainId: string;
@@ -123,7 +138,11 @@ export function validateFields(tx: UnsignedTransaction): void {
     throw invalid('sender must be a 32-byte key');
   if (!Number.isSafeInteger(tx.nonce) || tx.nonce < 0)
     throw invalid('nonce must be a non-negative safe integer');
-  const op = tx.op;
+  validateOperation(tx.op);
+}
+
+/** Checks an operation's fields (part of `validateFields`; the CLI checks what it builds with it). */
+export function validateOperation(op: Operation): void {
   switch (op.type) {
     case 'transfer':
       if (!(op.to instanceof Uint8Array) || op.to.length !== ADDRESS_LENGTH) {
@@ -168,11 +187,35 @@ export function validateFields(tx: UnsignedTransaction): void {
       )
         throw invalid(`evidence must be 1..${MAX_EVIDENCE_TX_BYTES} bytes`);
       return;
+    case 'membership':
+      checkMembership(op.voters, op.learners);
+      return;
     default:
       throw new TxError(
         'TX_UNKNOWN_OPERATION',
         `unknown operation ${JSON.stringify((op as { type: unknown }).type)}`,
       );
+  }
+}
+
+/** 1..64 voters, 0..64 learners, every one an address, none named twice (within or across lists). */
+function checkMembership(voters: readonly Uint8Array[], learners: readonly Uint8Array[]): void {
+  if (!Array.isArray(voters) || voters.length === 0 || voters.length > MAX_MEMBERSHIP_VOTERS)
+    throw invalid(`membership.voters must list 1..${MAX_MEMBERSHIP_VOTERS} addresses`);
+  if (!Array.isArray(learners) || learners.length > MAX_MEMBERSHIP_LEARNERS)
+    throw invalid(`membership.learners must list 0..${MAX_MEMBERSHIP_LEARNERS} addresses`);
+  const seen = new Set<string>();
+  for (const [what, list] of [
+    ['voters', voters],
+    ['learners', learners],
+  ] as const) {
+    for (const address of list) {
+      if (!(address instanceof Uint8Array) || address.length !== ADDRESS_LENGTH)
+        throw invalid(`membership.${what} must be ${ADDRESS_LENGTH}-byte addresses`);
+      const key = toHex(address);
+      if (seen.has(key)) throw invalid(`membership names ${key} twice`);
+      seen.add(key);
+    }
   }
 }
 
@@ -198,6 +241,8 @@ function encodeOperation(op: Operation): RlpInput {
       return [OP_CODES.unjail];
     case 'evidence':
       return [OP_CODES.evidence, op.evidence];
+    case 'membership':
+      return [OP_CODES.membership, [...op.voters], [...op.learners]];
   }
 }
 
@@ -301,9 +346,23 @@ function decodeOperation(item: RlpItem | undefined): Operation {
     case OP_CODES.evidence:
       expect(2);
       return { type: 'evidence', evidence: asBytes(fields[1], 'evidence', { max: MAX_EVIDENCE_TX_BYTES }) };
+    case OP_CODES.membership:
+      expect(3);
+      return {
+        type: 'membership',
+        voters: decodeAddresses(fields[1], 'membership.voters', MAX_MEMBERSHIP_VOTERS),
+        learners: decodeAddresses(fields[2], 'membership.learners', MAX_MEMBERSHIP_LEARNERS),
+      };
     default:
       throw new TxError('TX_UNKNOWN_OPERATION', `unknown operation type ${code}`);
   }
+}
+
+/** A list of at most `max` addresses (duplicates are `validateFields`' to refuse). */
+function decodeAddresses(item: RlpItem | undefined, what: string, max: number): Uint8Array[] {
+  const list = asList(item, what);
+  if (list.length > max) throw new DecodeError('MALFORMED', `${what}: ${list.length} entries exceeds ${max}`);
+  return list.map((a, i) => asBytes(a, `${what}[${i}]`, { length: ADDRESS_LENGTH }));
 }
 
 /**

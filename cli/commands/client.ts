@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { text as streamText } from 'node:stream/consumers';
 import { fromHex, toHex } from '../../crypto/bytes.ts';
-import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
+import { addressFromPublicKey, formatAddress, parseAddress } from '../../ledger/address.ts';
 import {
   decodeTransaction,
   type EncodedTransaction,
@@ -227,7 +227,7 @@ export const txSend: Command = {
   name: 'tx send',
   summary: 'sign and submit a transaction (fetches the nonce); --wait returns once it is committed',
   synopsis:
-    '--key FILE (--to ADDR --amount N | --put KEY=VALUE | --stake N | --unstake N | --register-validator NAME [--bls-key FILE] [--vrf-key FILE] | --unjail) [--rpc URL] [--wait] [--nonce N]',
+    '--key FILE (--to ADDR --amount N | --put KEY=VALUE | --stake N | --unstake N | --register-validator NAME [--bls-key FILE] [--vrf-key FILE] | --unjail | --membership --voters LIST [--learners LIST]) [--rpc URL] [--wait] [--nonce N]',
   description: [
     "Signs with the account's next nonce as the node sees it (committed plus pending) unless --nonce",
     'is given. A nonce above that is pending behind a gap: the node keeps the transaction, but it',
@@ -235,6 +235,9 @@ export const txSend: Command = {
     '(--json: ok false, code NONCE_GAP, pending, nonce, expectedNonce); without --wait it is a note',
     'on stderr. A nonce the node refuses (already used, taken by another pending transaction, too',
     'far ahead) is exit 1, naming both nonces.',
+    '--membership asks the engine (Raft, on a chain without staking) to run with --voters as voters and',
+    '--learners as learners; both take validator names (as the node lists them: `verity query',
+    'validators`) or addresses, comma-separated. Only a validator may ask; an unknown name is exit 2.',
     'Exit codes: 0 committed (without --wait: submitted), 1 refused or failed receipt, 2 usage',
     'error, 5 pending behind a nonce gap (--wait).',
   ].join('\n'),
@@ -252,9 +255,9 @@ export const txSend: Command = {
   },
   examples: ['verity tx send --key alice.json --to verity1… --amount 10 --wait --json'],
   async run({ values, out }) {
-    const op = await operationFromFlags(values, required(values, 'key'));
-    const explicitNonce = str(values, 'nonce') === undefined ? undefined : intOption(values, 'nonce', 0);
     const rpc = client(values);
+    const op = await operationFromFlags(values, required(values, 'key'), () => validatorDirectory(rpc));
+    const explicitNonce = str(values, 'nonce') === undefined ? undefined : intOption(values, 'nonce', 0);
     const wait = values.wait === true;
     const passphrase = passphraseFromEnv(str(values, 'passphrase-env'));
     const key = await loadKey(required(values, 'key'), {
@@ -270,6 +273,16 @@ export const txSend: Command = {
     return deliver(rpc, etx, { id: toHex(etx.id), from, nonce, expectedNonce }, wait, out);
   },
 };
+
+/** The validators the node lists for the next block (on a chain without staking: genesis's), by name. */
+async function validatorDirectory(rpc: RpcClient): Promise<Array<{ name: string; address: Uint8Array }>> {
+  const r = await rpc.get<{ validators?: Array<{ name?: unknown; address?: unknown }> }>('/validators');
+  return (r.validators ?? []).flatMap((v) =>
+    typeof v.name === 'string' && typeof v.address === 'string'
+      ? [{ name: v.name, address: parseAddress(v.address) }]
+      : [],
+  );
+}
 
 /**
  * Submits a signed transaction and reports the outcome — what `tx send` and `tx broadcast` share:

@@ -58,6 +58,10 @@ export function operation(op: unknown): string {
     case 'stake':
     case 'unstake':
       return `${o.type} ${o.amount}`;
+    case 'membership': {
+      const list = (v: unknown) => (Array.isArray(v) && v.length > 0 ? v.join(', ') : 'none');
+      return `membership: voters ${list(o.voters)}; learners ${list(o.learners)}`;
+    }
     default:
       return JSON.stringify(o);
   }

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { bls } from '../../crypto/bls/index.ts';
-import { toHex, utf8 } from '../../crypto/bytes.ts';
-import { formatAddress, parseAddress } from '../../ledger/address.ts';
+import { fromHex, toHex, utf8 } from '../../crypto/bytes.ts';
+import { ADDRESS_HRP, formatAddress, parseAddress } from '../../ledger/address.ts';
 import {
   type EncodedTransaction,
   MAX_AMOUNT,
@@ -13,6 +13,8 @@ import {
   MAX_VALIDATOR_NAME_LENGTH,
   type Operation,
   signTransaction,
+  TxError,
+  validateOperation,
 } from '../../ledger/tx.ts';
 import { operationToJson } from '../../ledger/tx-json.ts';
 import { loadKey, passphraseFromEnv } from '../../src/keystore.ts';
@@ -60,17 +62,45 @@ export const operationOptions = {
     type: 'boolean',
     description: 'return a jailed validator to the candidates once its term is over',
   },
+  membership: {
+    type: 'boolean',
+    description:
+      'ask the engine to run with --voters and --learners (the --key must be a validator; chains without staking whose engine carries it out: Raft)',
+  },
+  voters: {
+    type: 'string',
+    valueName: 'LIST',
+    description: `with --membership: the validators that vote, comma-separated names or addresses (${ADDRESS_HRP}1… or 0x hex)`,
+  },
+  learners: {
+    type: 'string',
+    valueName: 'LIST',
+    description:
+      'with --membership: the validators that follow without voting, like --voters (default: none)',
+  },
 } as const;
 
-const OPERATION_FLAGS = ['to', 'put', 'stake', 'unstake', 'register-validator', 'unjail'];
+const OPERATION_FLAGS = ['to', 'put', 'stake', 'unstake', 'register-validator', 'unjail', 'membership'];
 const OPERATION_CHOICES =
-  '--to ADDR --amount N, --put KEY=VALUE, --stake N, --unstake N, --register-validator NAME or --unjail';
+  '--to ADDR --amount N, --put KEY=VALUE, --stake N, --unstake N, --register-validator NAME, --unjail or --membership --voters LIST [--learners LIST]';
 
-/** Exactly one operation: --to/--amount, --put, --stake, --unstake, --register-validator or --unjail. */
+/** The validators by name, for names in --voters and --learners (from the node, in `tx send`). */
+export type ValidatorDirectory = () => Promise<
+  ReadonlyArray<{ readonly name: string; readonly address: Uint8Array }>
+>;
+
+/**
+ * Exactly one operation: --to/--amount, --put, --stake, --unstake, --register-validator, --unjail
+ * or --membership. `validators` resolves validator names; without it only addresses are accepted.
+ */
 export async function operationFromFlags(
   values: CommandContext['values'],
   keyPath: string,
+  validators?: ValidatorDirectory,
 ): Promise<Operation> {
+  if (values.voters !== undefined || values.learners !== undefined) {
+    if (values.membership !== true) throw new UsageError('--voters and --learners only go with --membership');
+  }
   const chosen = OPERATION_FLAGS.filter((k) => values[k] !== undefined && values[k] !== false);
   if (chosen.length !== 1) throw new UsageError(`give exactly one operation: ${OPERATION_CHOICES}`);
   if (values['bls-key'] !== undefined || values['vrf-key'] !== undefined) {
@@ -79,6 +109,7 @@ export async function operationFromFlags(
   }
   if (values['register-validator'] !== undefined) return registration(values, keyPath);
   if (values.unjail === true) return { type: 'unjail' };
+  if (values.membership === true) return membership(values, validators);
   if (values.to !== undefined) {
     const amount = bigintOption(values, 'amount', MAX_AMOUNT);
     if (amount === undefined || amount <= 0n)
@@ -136,6 +167,66 @@ async function registration(values: CommandContext['values'], keyPath: string): 
   };
 }
 
+/** A 20-byte address as 40 hex digits, with or without 0x. */
+const HEX_ADDRESS = /^(0x)?[0-9a-fA-F]{40}$/;
+
+/** --membership --voters LIST [--learners LIST]: names resolved by `validators`, or addresses. */
+async function membership(
+  values: CommandContext['values'],
+  validators: ValidatorDirectory | undefined,
+): Promise<Operation> {
+  let directory: Awaited<ReturnType<ValidatorDirectory>> | undefined;
+  const seen = new Map<string, string>();
+  const resolve = async (flag: string, entry: string): Promise<Uint8Array> => {
+    let address: Uint8Array;
+    if (entry.startsWith(`${ADDRESS_HRP}1`)) {
+      try {
+        address = parseAddress(entry);
+      } catch (e) {
+        throw new UsageError(`--${flag}: ${(e as Error).message}`);
+      }
+    } else if (HEX_ADDRESS.test(entry)) address = fromHex(entry);
+    else {
+      if (validators === undefined)
+        throw new UsageError(
+          `--${flag}: "${entry}" is not an address, and validator names need a node (\`tx send\`): give ${ADDRESS_HRP}1… or 0x addresses`,
+        );
+      directory ??= await validators();
+      const found = directory.find((v) => v.name === entry);
+      if (found === undefined)
+        throw new UsageError(
+          `--${flag}: unknown validator "${entry}" (validators: ${directory.map((v) => v.name).join(', ')})`,
+        );
+      address = found.address;
+    }
+    const key = toHex(address);
+    const earlier = seen.get(key);
+    if (earlier !== undefined)
+      throw new UsageError(`--${flag}: "${entry}" names the same validator as "${earlier}"`);
+    seen.set(key, entry);
+    return address;
+  };
+  const list = async (flag: string): Promise<Uint8Array[]> => {
+    const text = str(values, flag) ?? '';
+    if (text.trim() === '') return [];
+    const entries = text.split(',').map((e) => e.trim());
+    if (entries.includes('')) throw new UsageError(`--${flag} has an empty entry: "${text}"`);
+    const out: Uint8Array[] = [];
+    for (const entry of entries) out.push(await resolve(flag, entry));
+    return out;
+  };
+  const voters = await list('voters');
+  if (voters.length === 0) throw new UsageError('--membership needs --voters: at least one validator');
+  const op: Operation = { type: 'membership', voters, learners: await list('learners') };
+  try {
+    validateOperation(op);
+  } catch (e) {
+    if (e instanceof TxError) throw new UsageError(e.message);
+    throw e;
+  }
+  return op;
+}
+
 export function txJson(etx: EncodedTransaction): Record<string, unknown> {
   return {
     id: toHex(etx.id),
@@ -151,9 +242,11 @@ export const txSign: Command = {
   name: 'tx sign',
   summary: 'sign a transaction offline',
   synopsis:
-    '--key FILE --chain-id ID --nonce N (--to ADDR --amount N | --put KEY=VALUE | --stake N | --unstake N | --register-validator NAME [--bls-key FILE] [--vrf-key FILE] | --unjail) [--out FILE]',
-  description:
+    '--key FILE --chain-id ID --nonce N (--to ADDR --amount N | --put KEY=VALUE | --stake N | --unstake N | --register-validator NAME [--bls-key FILE] [--vrf-key FILE] | --unjail | --membership --voters LIST [--learners LIST]) [--out FILE]',
+  description: [
     'Prints the signed transaction as hex (or JSON with --json); --out writes the JSON form to FILE.',
+    'Offline, --voters and --learners take addresses only (validator names need a node: `tx send`).',
+  ].join('\n'),
   options: {
     key: { type: 'string', valueName: 'FILE', description: 'sender key file (ed25519)' },
     'chain-id': { type: 'string', valueName: 'ID', description: 'chain the transaction is valid on' },

@@ -4,7 +4,8 @@
  * electionTimeoutMs, heartbeatMs, maxInflight, preVote, checkQuorum (params.ts).
  *
  * Registered as `raft` (consensus/registry.ts); it confirms linearizable and lease reads
- * (reads.ts) and makes no empty blocks.
+ * (reads.ts), carries out the ledger's `membership` requests (learners, and voters changed through
+ * joint consensus: config.ts) and makes no empty blocks.
  */
 import { CRASH_FAULTS } from '../fault-model.ts';
 import type { EngineModule } from '../types.ts';
@@ -28,6 +29,7 @@ export const raft: EngineModule<RaftMessage> = {
   faultModel: CRASH_FAULTS,
   emptyBlocks: false,
   reads: ['linearizable', 'lease'],
+  membership: true,
   codec: raftCodec,
   parseParams: (params, validators) => ({ ...parseRaftParams(params, validators) }),
   create: (ctx) => new RaftEngine(ctx, parseRaftParams(ctx.params)),

@@ -73,6 +73,12 @@ export interface StakingRules {
   readonly verifyEvidence?: EvidenceVerifier;
   /** Evidence executed so far in this block (the per-block bound); set by applyBlock. */
   readonly evidenceSeen?: { count: number };
+  /**
+   * Present only on a chain without staking whose engine carries out `membership` requests
+   * (ledger/membership.ts): `validators`, the addresses of the chain's validators, who alone may
+   * ask and be named. Absent: a membership request fails with MEMBERSHIP_UNSUPPORTED.
+   */
+  readonly membership?: { readonly validators: readonly Uint8Array[] };
 }
 
 async function readRecord(state: LedgerState, address: Uint8Array): Promise<ValidatorRecord | undefined> {

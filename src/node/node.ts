@@ -251,6 +251,7 @@ export class VerityNode {
           chainId: genesis.chainId,
           codec: engine.codec,
         }),
+        membership: engine.membership === true,
         limits: {
           maxBlockBytes: o.config.consensus.maxBlockBytes + 64 * 1024,
           maxBlockTxs: o.config.consensus.maxBlockTxs,

@@ -41,6 +41,7 @@ import type {
   EngineStatus,
   Evidence,
   HeadInfo,
+  MembershipTarget,
   ReadMode,
   SignSlot,
 } from '../../consensus/types.ts';
@@ -207,6 +208,8 @@ export class ConsensusRuntime<M> {
    */
   #epoch = 0;
   #validators: ValidatorSet;
+  /** The committed membership request, for engines that carry it out (EngineModule.membership). */
+  #membership: MembershipTarget | undefined;
   /** The last block of the epoch before (EngineContext.base): where the instance starts. */
   #base: { height: number; hash: Uint8Array } = { height: 0, hash: new Uint8Array(32) };
   #self: number | undefined;
@@ -423,14 +426,15 @@ export class ConsensusRuntime<M> {
     this.#o.transport.onMessage((from, channel, bytes) => this.#onNetwork(from, channel, bytes));
     this.#sync.progressed();
     const fence = this.#guard.refusing(this.#epoch);
-    this.#enqueue(() =>
-      this.#step({
+    this.#enqueue(async () => {
+      await this.#readMembership();
+      await this.#step({
         kind: 'start',
         head: this.#headInfo(),
         recovered,
         ...(fence === undefined ? {} : { lost: { upToHeight: fence.upToHeight } }),
-      }),
-    );
+      });
+    });
     this.#enqueue(() => this.#sync.broadcastStatus());
     this.#armStatusTimer();
     await this.idle();
@@ -608,7 +612,21 @@ export class ConsensusRuntime<M> {
       time: chain.head.time,
       history: chain.history.frontier(),
       engineData: chain.head.engineData,
+      ...(this.#membership === undefined ? {} : { membership: this.#membership }),
     };
+  }
+
+  /**
+   * The membership the committed state asks for (ledger/membership.ts), as indices of this epoch's
+   * set, for an engine that carries it out: read at each start and after a block that requested one.
+   */
+  async #readMembership(): Promise<void> {
+    if (this.#o.engine.membership !== true) return;
+    const r = await this.#o.chain.membershipRequest();
+    if (r === undefined) return;
+    const indices = (addresses: readonly Uint8Array[]) =>
+      addresses.map((a) => this.#validators.byAddress(a)?.index).filter((i) => i !== undefined);
+    this.#membership = { seq: r.seq, voters: indices(r.voters), learners: indices(r.learners) };
   }
 
   async #headStateView(): Promise<LedgerState> {
@@ -973,6 +991,7 @@ export class ConsensusRuntime<M> {
     this.#pruneGuard(height);
     this.#equivocations.prune(height - this.#base.height); // slot numbers count from the epoch's base
     invariant(executed.entries.length === executed.txs.length, 'one log entry per committed transaction');
+    if (executed.txs.some((t) => t.tx.op.type === 'membership')) await this.#readMembership();
     this.#commitWaiters.committed({
       height,
       logSize: executed.block.header.logSize,
@@ -1033,6 +1052,7 @@ export class ConsensusRuntime<M> {
       self: this.#self ?? null,
     });
     // (Records of this epoch exist only if this node ran it before a crash lost the boundary.)
+    await this.#readMembership();
     await this.#step({ kind: 'start', head: this.#headInfo(), recovered });
   }
 

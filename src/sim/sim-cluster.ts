@@ -110,6 +110,7 @@ export class SimCluster {
         chainId: o.genesis.chainId,
         codec: o.engine.codec as MessageCodec<unknown>,
       }),
+      membership: o.engine.membership === true,
     });
     const timers = new SimTimers(
       o.queue,

@@ -10,6 +10,7 @@ import { tendermintCodec } from '../../consensus/tendermint/messages.ts';
 import { fromHex, toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
+import { parseAddress } from '../../ledger/address.ts';
 import {
   commitVoteBytes,
   LEDGER_CERTIFICATE_SCHEMES,
@@ -20,6 +21,7 @@ import { parseGenesis } from '../../ledger/genesis.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
 import { buildTxProof } from '../../ledger/proofs.ts';
 import { decodeTransaction, verifyTransaction } from '../../ledger/tx.ts';
+import { operationToJson } from '../../ledger/tx-json.ts';
 import { loadKey } from '../../src/keystore.ts';
 import { parseJsonOutput, runVerity } from '../helpers/cli.ts';
 
@@ -147,6 +149,41 @@ describe('verity CLI (offline commands)', () => {
     }
     expect(maxOk.code).toBe(0);
     expect(help.stdout).toContain('Usage: verity proof verify BUNDLE.json --genesis GENESIS.json [--json]');
+  });
+
+  it('tx sign --membership: addresses (verity1… or hex) offline; names, duplicates and stray flags are usage errors', async () => {
+    const key = join(dir, 'membership.json');
+    const voter = parseJsonOutput(await runVerity(['keys', 'generate', '--out', key, '--json']))
+      .address as string;
+    const learner = parseJsonOutput(
+      await runVerity(['keys', 'generate', '--out', join(dir, 'membership-2.json'), '--json']),
+    ).address as string;
+    const hexOf = (address: string) => toHex(parseAddress(address));
+    const sign = (...op: string[]) =>
+      runVerity(['tx', 'sign', '--key', key, '--chain-id', 'c', '--nonce', '0', '--json', ...op]);
+    const ok = await sign('--membership', '--voters', `0x${hexOf(voter)}`, '--learners', learner);
+    expect(ok.code, ok.stderr).toBe(0);
+    const json = parseJsonOutput<{ op: unknown; raw: string }>(ok);
+    expect(json.op).toEqual({ type: 'membership', voters: [voter], learners: [learner] });
+    expect(operationToJson(decodeTransaction(fromHex(json.raw)).tx.op)).toEqual(json.op);
+    const usage: Array<[string, string[], string]> = [
+      ['a name offline', ['--membership', '--voters', 'node0'], 'validator names need a node'],
+      ['no voters', ['--membership', '--learners', learner], '--membership needs --voters'],
+      ['named twice', ['--membership', '--voters', `${voter},${hexOf(voter)}`], 'names the same validator'],
+      [
+        'voter and learner',
+        ['--membership', '--voters', voter, '--learners', voter],
+        'names the same validator',
+      ],
+      ['--voters alone', ['--voters', voter], '--voters and --learners only go with --membership'],
+      ['a bad address', ['--membership', '--voters', 'verity1qqqq'], '--voters:'],
+      ['an empty entry', ['--membership', '--voters', `${voter},`], 'has an empty entry'],
+    ];
+    for (const [what, op, message] of usage) {
+      const r = await sign(...op);
+      expect(r.code, `${what}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, what).toContain(message);
+    }
   });
 
   it('genesis init: an unknown engine, bad engine parameters or an over-long chain id exit 2 and write nothing', async () => {

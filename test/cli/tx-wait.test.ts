@@ -292,3 +292,42 @@ describe('tx send --wait when the node gives up waiting', () => {
     expect(parseJsonOutput(r)).toMatchObject({ ok: false, code: 'COMMIT_TIMEOUT' });
   });
 });
+
+describe('tx send --membership', () => {
+  it('resolves validator names from the node and submits the request (refused by an engine that does not carry it out)', async () => {
+    const node = shared.manifest.nodes[0] as TestnetManifest['nodes'][number];
+    const key = join(node.home, 'keys', 'ed25519.json');
+    const r = await runVerity([
+      'tx',
+      'send',
+      '--key',
+      key,
+      '--membership',
+      '--voters',
+      node.name,
+      '--wait',
+      '--json',
+      '--rpc',
+      shared.node.rpcUrl,
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(1); // a failed receipt
+    const sent = parseJsonOutput<{ id: string; receipt: unknown }>(r);
+    expect(sent.receipt).toEqual({ ok: false, code: 'MEMBERSHIP_UNSUPPORTED' });
+    const tx = await shared.rpc.get<{ op: unknown }>(`/tx?id=${sent.id}`);
+    expect(tx.op).toEqual({ type: 'membership', voters: [node.address], learners: [] });
+
+    const unknown = await runVerity([
+      'tx',
+      'send',
+      '--key',
+      key,
+      '--membership',
+      '--voters',
+      `${node.name},nosuch`,
+      '--rpc',
+      shared.node.rpcUrl,
+    ]);
+    expect(unknown.code, unknown.stderr).toBe(2);
+    expect(unknown.stderr).toContain(`--voters: unknown validator "nosuch" (validators: ${node.name})`);
+  });
+});
