@@ -6,7 +6,7 @@
  *   c/ height(8)  → certificate bytes      t/ txId(32)  → RLP([height, position, logIndex, receipt])
  *   s/ …          → state trie nodes       l/ …         → transparency log
  *   a/ …          → block-hash history     m/head       → height(8)
- *   m/genesis     → genesis block hash
+ *   m/genesis     → genesis block hash     m/account-index-from, m/lowest-block → height(8)
  *
  * The block-hash history is an RFC 9162 tree (the same log code) whose leaf i is the hash of block
  * i; every header commits to the history of its ancestors (`historyRoot`, block.ts).
@@ -15,6 +15,10 @@
  * ONE atomic batch: everything is staged in a StagedKvStore overlay and flushed once. On open, the
  * stored head is checked against the stored state, log and history (roots and sizes); a mismatch
  * is a startup error, never ignored.
+ *
+ * A store may also start from a state snapshot at a height H (`installSnapshot`, fed by
+ * ledger/snapshot.ts): it then holds genesis, block H onwards, the whole log and history, and the
+ * state from H on; blocks 1 … H − 1 are absent (`lowestBlock`).
  */
 import { concatBytes, equalBytes, u32be, u64be, utf8 } from '../crypto/bytes.ts';
 import { invariant, onlyTyped, VerityError } from '../crypto/errors.ts';
@@ -45,7 +49,14 @@ import { type KvOp, type KvStore, StagedKvStore, StorageError } from './kv.ts';
 import { TransparencyLog } from './log/index.ts';
 import { type MembershipRequest, readMembershipRequest } from './membership.ts';
 import { MerklePatriciaTrie } from './mpt/index.ts';
-import { encodeLogEntry, type Receipt, receiptCodeNumber, receiptFromNumber } from './receipt.ts';
+import { Layout } from './mpt/layout.ts';
+import {
+  decodeLogEntry,
+  encodeLogEntry,
+  type Receipt,
+  receiptCodeNumber,
+  receiptFromNumber,
+} from './receipt.ts';
 import { epochOf } from './staking/config.ts';
 import { type EvidenceVerifier, type StakingRules, storedSet, validatorSetAt } from './staking/lifecycle.ts';
 import { applyBlock, LedgerState } from './state.ts';
@@ -65,6 +76,10 @@ const K_HEAD = utf8('m/head');
 const K_GENESIS = utf8('m/genesis');
 /** The first height the account index covers (a store from before the index starts later). */
 const K_ACCOUNT_INDEX_FROM = utf8('m/account-index-from');
+/** The lowest height ≥ 1 whose block the store holds (absent: 1); H after a snapshot at H. */
+const K_LOWEST_BLOCK = utf8('m/lowest-block');
+/** Where the state trie keeps its nodes: content-addressed, `'n' ‖ keccak256(rlp) → rlp`. */
+const STATE_LAYOUT = new Layout(STATE_PREFIX);
 
 export type ChainErrorCode =
   | 'CHAIN_CORRUPT'
@@ -74,7 +89,9 @@ export type ChainErrorCode =
   /** Valid so far, but timestamped beyond the local clock's drift bound: retry at `meta.readyAtMs`. */
   | 'BLOCK_IN_FUTURE'
   | 'NOT_FOUND'
-  | 'OUT_OF_ORDER';
+  | 'OUT_OF_ORDER'
+  /** A snapshot's parts disagree with its block's header or with this chain (installSnapshot). */
+  | 'SNAPSHOT_REJECTED';
 
 export class ChainError extends VerityError<ChainErrorCode> {}
 
@@ -113,6 +130,24 @@ export interface ExecutedBlock {
    * block only lets that engine finish certifying its epoch's last block, and is never committed.
    */
   readonly suffix?: true;
+}
+
+/**
+ * What `installSnapshot` writes: the state at block H, checked by the caller (SnapshotReceiver).
+ */
+export interface SnapshotInstall {
+  /** Block H; the caller verified its certificate against the trust for H. */
+  readonly block: Block;
+  readonly certificate: CommitCertificate;
+  /**
+   * Every state-trie node reachable from H's stateRoot, under its hash (keccak256 of the bytes):
+   * the caller walked the trie from the root and checked each one.
+   */
+  readonly stateNodes: ReadonlyArray<{ readonly hash: Uint8Array; readonly bytes: Uint8Array }>;
+  /** Log entries 0 … logSize − 1, as stored (encodeLogEntry). */
+  readonly logEntries: readonly Uint8Array[];
+  /** The hashes of blocks 0 … H. */
+  readonly historyHashes: readonly Uint8Array[];
 }
 
 export interface ChainOptions {
@@ -168,6 +203,7 @@ export class ChainStore {
   #head: BlockHeader;
   #headHash: Uint8Array;
   #accountIndexFrom = 1;
+  #lowestBlock = 1;
   #genesisHash: Uint8Array;
   #committing = false;
   /** The rules every block executes under (applyBlock), all but its height. */
@@ -303,7 +339,31 @@ export class ChainStore {
       await base.batch([{ type: 'put', key: K_ACCOUNT_INDEX_FROM, value: u64be(height + 1) }]);
       store.#accountIndexFrom = height + 1;
     } else store.#accountIndexFrom = readHeight(indexFrom);
+    const lowest = await base.get(K_LOWEST_BLOCK);
+    if (lowest !== undefined) store.#lowestBlock = readHeight(lowest);
     return store;
+  }
+
+  /**
+   * The lowest height ≥ 1 whose block (and certificate) this store holds: 1, unless the store
+   * started from a snapshot at H (then H; blocks 1 … H − 1 read as undefined). Genesis (0) is
+   * always held.
+   */
+  get lowestBlock(): number {
+    return this.#lowestBlock;
+  }
+
+  /** The block limits this store decodes blocks under. */
+  get limits(): BlockLimits {
+    return this.#opts.limits ?? {};
+  }
+
+  /**
+   * A state-trie node's stored bytes by its hash (keccak256 of them), unchecked; undefined if the
+   * store does not hold it. The trie is archive-mode: the nodes of every committed root stay.
+   */
+  async stateNode(hash: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.#staged.get(STATE_LAYOUT.nodeKey(hash));
   }
 
   /** The first height whose transactions the account index (accountTxs) covers. */
@@ -753,6 +813,130 @@ export class ChainStore {
       await this.log.reload();
       await this.history.reload();
       throw e;
+    } finally {
+      this.#committing = false;
+    }
+  }
+
+  /**
+   * Installs the state at a height H into a store that holds only genesis: block H and its
+   * certificate, the state trie at H, the log and the block-hash history up to H, the transaction
+   * index rebuilt from the log (the account index starts at H + 1: senders are not in the log), the
+   * head and `lowestBlock` = H. ONE atomic batch on the base store, staged in an overlay of its own:
+   * this store's head, log and history move only once it is written, and a failure before the write
+   * leaves store and object as they were.
+   *
+   * The caller (SnapshotReceiver, ledger/snapshot.ts) has verified the certificate against the trust
+   * for H and that `stateNodes` is exactly the trie under the header's stateRoot. This re-checks what
+   * writing computes anyway — log size and root, history root, hash 0 against genesis and hash H
+   * against the block, the root node present — and refuses with SNAPSHOT_REJECTED; OUT_OF_ORDER
+   * unless the store is at genesis with no commit in progress.
+   */
+  async installSnapshot(snapshot: SnapshotInstall): Promise<void> {
+    if (this.#committing) throw new ChainError('OUT_OF_ORDER', 'a commit is already in progress');
+    if (this.#head.height !== 0 || this.log.size !== 0 || this.history.size !== 1)
+      throw new ChainError(
+        'OUT_OF_ORDER',
+        `a snapshot installs only on a store at genesis; this one is at height ${this.#head.height}`,
+      );
+    this.#committing = true;
+    try {
+      const h = snapshot.block.header;
+      const height = h.height;
+      const hash = headerHash(h);
+      const reject = (why: string): never => {
+        throw new ChainError('SNAPSHOT_REJECTED', `snapshot at height ${height}: ${why}`, { height });
+      };
+      if (!Number.isSafeInteger(height) || height < 1) reject('not above genesis');
+      if (h.chainId !== this.genesis.chainId) reject(`block of chain "${h.chainId}"`);
+      if (snapshot.certificate.height !== height || !equalBytes(snapshot.certificate.blockHash, hash))
+        reject('the certificate is for another block');
+      const hashes = snapshot.historyHashes;
+      if (hashes.length !== height + 1) reject(`${hashes.length} history hashes, not ${height + 1}`);
+      if (!equalBytes(hashes[0] as Uint8Array, this.#genesisHash))
+        reject("history hash 0 is not this chain's genesis");
+      if (!equalBytes(hashes[height] as Uint8Array, hash))
+        reject(`history hash ${height} is not the block's`);
+
+      if (this.#staged.pending !== 0) this.#staged.discard();
+      const stage = new StagedKvStore(this.#base);
+      await stage.batch(
+        snapshot.stateNodes.map((n) => ({ type: 'put', key: STATE_LAYOUT.nodeKey(n.hash), value: n.bytes })),
+      );
+      try {
+        await MerklePatriciaTrie.create({
+          store: stage,
+          secure: true,
+          prefix: STATE_PREFIX,
+          root: h.stateRoot,
+        });
+      } catch (e) {
+        reject(`the state root node is missing (${onlyTyped(e).message})`);
+      }
+      // Fresh log objects over the overlay: this store's own see nothing until the write.
+      const log = await TransparencyLog.create({ store: stage, prefix: LOG_PREFIX, cacheNodes: 0 });
+      const appended = await log.append(snapshot.logEntries);
+      if (appended.size !== h.logSize || !equalBytes(appended.root, h.logRoot))
+        reject("the log entries do not match the header's log size and root");
+      const history = await TransparencyLog.create({ store: stage, prefix: HISTORY_PREFIX, cacheNodes: 0 });
+      await history.append(hashes.slice(1));
+      if (history.size !== height + 1 || !equalBytes(await history.root(height), h.historyRoot))
+        reject("the history hashes do not match the header's historyRoot");
+
+      const ops: KvOp[] = [];
+      // The transaction index, as `commit` writes it: position = order among the block's entries,
+      // and the first inclusion wins over a replayed BAD_NONCE copy from a later block.
+      const indexedAt = new Map<string, number>();
+      let last = 0;
+      let position = 0;
+      for (let i = 0; i < snapshot.logEntries.length; i++) {
+        let entry: ReturnType<typeof decodeLogEntry>;
+        try {
+          entry = decodeLogEntry(snapshot.logEntries[i] as Uint8Array);
+        } catch (e) {
+          return reject(`log entry ${i}: ${onlyTyped(e).message}`);
+        }
+        if (entry.height < last || entry.height > height || entry.height < 1)
+          reject(`log entry ${i} is at height ${entry.height}, after height ${last}`);
+        position = entry.height === last ? position + 1 : 0;
+        last = entry.height;
+        const id = Buffer.from(entry.txId).toString('latin1');
+        const earlier = indexedAt.get(id);
+        if (
+          !entry.receipt.ok &&
+          entry.receipt.code === 'BAD_NONCE' &&
+          earlier !== undefined &&
+          earlier < last
+        )
+          continue;
+        indexedAt.set(id, last);
+        ops.push({
+          type: 'put',
+          key: concatBytes(P_TX, entry.txId),
+          value: rlpEncode([last, position, i, receiptCodeNumber(entry.receipt)]),
+        });
+      }
+      ops.push(
+        { type: 'put', key: heightKey(P_BLOCK, height), value: encodeBlock(snapshot.block) },
+        { type: 'put', key: concatBytes(P_HASH, hash), value: u64be(height) },
+        {
+          type: 'put',
+          key: heightKey(P_CERT, height),
+          value: encodeCertificate(snapshot.certificate, this.#opts.schemes),
+        },
+        { type: 'put', key: K_HEAD, value: u64be(height) },
+        { type: 'put', key: K_ACCOUNT_INDEX_FROM, value: u64be(height + 1) },
+        { type: 'put', key: K_LOWEST_BLOCK, value: u64be(height) },
+      );
+      await stage.batch(ops);
+      await stage.flush();
+      // Written: only now does this object move (its log and history re-read the store).
+      await this.log.reload();
+      await this.history.reload();
+      this.#head = h;
+      this.#headHash = hash;
+      this.#accountIndexFrom = height + 1;
+      this.#lowestBlock = height;
     } finally {
       this.#committing = false;
     }
