@@ -49,6 +49,7 @@ export interface NodeConfig {
     maxBlockBytes: number;
     maxFutureDriftMs: number;
     statusIntervalMs: number;
+    snapshotLead: number;
   };
   readonly storage: { sync: boolean };
 }
@@ -227,6 +228,12 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       unit: 'ms',
       default: 1000,
       doc: 'How often this node tells its peers its height (block sync); a peer silent for 10 intervals is forgotten.',
+    },
+    snapshotLead: {
+      key: 'snapshot_lead',
+      kind: 'integer',
+      default: 1000,
+      doc: "State sync: a node with an empty chain (new, or after `verity reset`) whose peer is at least this many blocks ahead installs that peer's certified state snapshot instead of replaying every block, then replays from there. 0 turns it off; snapshots are served either way. Not on chains with staking.",
     },
   },
   storage: {

@@ -19,6 +19,9 @@ export interface MetricSources {
   evidence(): number;
   rejectedMessages(): number;
   syncedBlocks(): number;
+  /** State snapshots installed (state sync), and sessions abandoned. */
+  snapshots(): number;
+  snapshotFailures(): number;
   equivocations(): number;
   /** 1 once consensus halted on this node (a storage fault or a broken invariant). */
   halted(): number;
@@ -86,6 +89,12 @@ export class NodeMetrics {
     );
     counter('verity_rejected_messages_total', 'Peer messages rejected as invalid', src.rejectedMessages);
     counter('verity_synced_blocks_total', 'Blocks applied through block sync', src.syncedBlocks);
+    counter('verity_state_snapshots_total', 'State snapshots installed (state sync)', src.snapshots);
+    counter(
+      'verity_state_snapshot_failures_total',
+      'State-sync sessions abandoned (a peer timed out or served an invalid snapshot)',
+      src.snapshotFailures,
+    );
     gauge(
       'verity_consensus_halted',
       '1 if consensus stopped on this node (storage fault or bug; see the log)',

@@ -284,6 +284,7 @@ export class VerityNode {
         maxBlockBytes: o.config.consensus.maxBlockBytes,
         maxFutureDriftMs: o.config.consensus.maxFutureDriftMs,
         statusIntervalMs: o.config.consensus.statusIntervalMs,
+        snapshotLead: o.config.consensus.snapshotLead,
         hooks: {
           onCommit: (ex, _cert, bySync) => node?.onCommitted(ex.block.header.height, ex.txs, bySync),
           onEvidence: (e) => log.warn('equivocation evidence', { ...e }),
@@ -325,6 +326,8 @@ export class VerityNode {
         evidence: () => runtime.counters.evidence,
         rejectedMessages: () => runtime.counters.rejected,
         syncedBlocks: () => runtime.counters.syncedBlocks,
+        snapshots: () => runtime.counters.snapshots,
+        snapshotFailures: () => runtime.counters.snapshotFailures,
         halted: () => (runtime.halted === undefined ? 0 : 1),
         equivocations: () => runtime.counters.equivocations,
       });

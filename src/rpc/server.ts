@@ -491,6 +491,8 @@ export class RpcServer {
         return {
           chainId: api.genesis.chainId,
           height: chain.height,
+          // The lowest block this node holds (above genesis): > 1 after a state snapshot.
+          lowestBlock: chain.lowestBlock,
           latestHash: toHex(chain.headHash),
           latestTime: chain.head.time.ms,
           logSize: chain.head.logSize,
@@ -514,7 +516,12 @@ export class RpcServer {
       case '/block': {
         const height = (await blockHashHeight(chain, url)) ?? intParam(url, 'height') ?? chain.height;
         const block = await chain.getBlock(height);
-        if (block === undefined) throw notFound(`no block at height ${height} (head is ${chain.height})`);
+        if (block === undefined)
+          throw notFound(
+            height > 0 && height < chain.lowestBlock
+              ? `no block at height ${height}: this node's chain starts from a state snapshot at ${chain.lowestBlock} (ask a node that replayed the whole chain)`
+              : `no block at height ${height} (head is ${chain.height})`,
+          );
         const cert = await chain.getCertificateBytes(height);
         return { ...blockJson(chain, block), certificate: cert === undefined ? null : toHex(cert) };
       }

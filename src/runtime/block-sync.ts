@@ -62,6 +62,8 @@ export interface BlockSyncOptions {
   committed(executed: ExecutedBlock, certificate: CommitCertificate): Promise<void>;
   /** A peer's claim was forgotten (it left, or went silent). */
   forgotten?(peer: string): void;
+  /** Whether to ask for no blocks now (state sync is installing a snapshot: snapshot-sync.ts). */
+  paused?(): boolean;
 }
 
 export class BlockSync {
@@ -180,7 +182,7 @@ export class BlockSync {
    * answers every request at once with nothing useful cannot hold us in a request loop.
    */
   maybeRequest(exclude?: string): void {
-    if (this.#inflight !== undefined) return;
+    if (this.#inflight !== undefined || this.#o.paused?.() === true) return;
     this.prunePeers();
     const height = this.#o.chain.height;
     let best: string | undefined;

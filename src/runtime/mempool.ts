@@ -325,27 +325,37 @@ export class Mempool {
       const pending = this.#byId.get(idHex);
       if (pending !== undefined) this.#remove(key, pending.tx.nonce);
     }
-    for (const key of touched) {
-      const q = this.#senders.get(key);
-      if (q === undefined) continue;
-      const first = q.byNonce.values().next().value as EncodedTransaction;
-      const account = await this.#account(first.from);
-      this.#setBase(q, account.nonce);
-      let balance = account.balance;
-      let stake = account.stake;
-      for (const n of [...q.byNonce.keys()].sort((a, b) => a - b)) {
-        if (n < account.nonce) {
-          this.#remove(key, n);
-          continue;
-        }
-        const cost = costOf(q.byNonce.get(n) as EncodedTransaction);
-        if (cost.balance > balance || cost.stake > stake) {
-          this.#remove(key, n, { forget: true });
-          continue;
-        }
-        balance -= cost.balance;
-        stake -= cost.stake;
+    for (const key of touched) await this.#recheckSender(key);
+  }
+
+  /**
+   * After state sync moved the committed state a long way at once: every sender's queue is
+   * re-checked against its new committed account, as after a commit that included it.
+   */
+  async recheck(): Promise<void> {
+    for (const key of [...this.#senders.keys()]) await this.#recheckSender(key);
+  }
+
+  async #recheckSender(key: string): Promise<void> {
+    const q = this.#senders.get(key);
+    if (q === undefined) return;
+    const first = q.byNonce.values().next().value as EncodedTransaction;
+    const account = await this.#account(first.from);
+    this.#setBase(q, account.nonce);
+    let balance = account.balance;
+    let stake = account.stake;
+    for (const n of [...q.byNonce.keys()].sort((a, b) => a - b)) {
+      if (n < account.nonce) {
+        this.#remove(key, n);
+        continue;
       }
+      const cost = costOf(q.byNonce.get(n) as EncodedTransaction);
+      if (cost.balance > balance || cost.stake > stake) {
+        this.#remove(key, n, { forget: true });
+        continue;
+      }
+      balance -= cost.balance;
+      stake -= cost.stake;
     }
   }
 

@@ -74,6 +74,7 @@ import { type Channel, type Logger, silentLogger, type Timers, type Transport } 
 import { ReadBarrier, ReadError } from './read-barrier.ts';
 import type { SignFenceStore } from './sign-fence.ts';
 import { SigningGuard, type WalLoss } from './signing-guard.ts';
+import { DEFAULT_SNAPSHOT_LEAD, SnapshotSync } from './snapshot-sync.ts';
 import { decodeSync, encodeSync, MAX_EVIDENCE_BYTES, type SyncMessage } from './sync-codec.ts';
 import { TxGossip } from './tx-gossip.ts';
 import { CheckedWal } from './wal-records.ts';
@@ -170,6 +171,12 @@ export interface RuntimeOptions<M> {
   readonly statusIntervalMs?: number;
   /** With no new block for this long while a peer is ahead, sync from it. */
   readonly syncStaleMs?: number;
+  /**
+   * State sync (snapshot-sync.ts): with an empty chain, take a snapshot from a peer at least this
+   * many blocks ahead instead of replaying; 0: never (snapshots are served either way). Default
+   * DEFAULT_SNAPSHOT_LEAD.
+   */
+  readonly snapshotLead?: number;
   readonly hooks?: RuntimeHooks;
   /**
    * The sign fence (sign-fence.ts): what this validator signed, kept outside the WAL so that a
@@ -244,6 +251,7 @@ export class ConsensusRuntime<M> {
    * block requests to it failed since it last served one (timeout, empty or invalid reply).
    */
   readonly #sync: BlockSync;
+  readonly #snapshots: SnapshotSync;
   readonly #gossip: TxGossip;
   #headState: LedgerState | undefined;
   readonly #commitWaiters: CommitWaiters;
@@ -258,6 +266,9 @@ export class ConsensusRuntime<M> {
     syncedBlocks: 0,
     /** Block requests that timed out or got an empty or invalid reply. */
     syncFailures: 0,
+    /** State snapshots installed (snapshot-sync.ts), and sessions abandoned. */
+    snapshots: 0,
+    snapshotFailures: 0,
     evidence: 0,
     /** Equivocation evidence held (caught or received, verified). */
     equivocations: 0,
@@ -296,6 +307,19 @@ export class ConsensusRuntime<M> {
       enqueue: (fn) => this.#enqueue(fn),
       committed: (executed, certificate) => this.#afterCommit(executed, certificate, true),
       forgotten: (peer) => this.#blockClock.forget(peer),
+      paused: () => this.#snapshots.active(),
+    });
+    this.#snapshots = new SnapshotSync({
+      chain: opts.chain,
+      transport: opts.transport,
+      timers: opts.timers,
+      clock: opts.clock,
+      logger: this.#log,
+      minLead: opts.snapshotLead ?? DEFAULT_SNAPSHOT_LEAD,
+      counters: this.counters,
+      send: (to, bytes) => this.#send(to, 'sync', bytes),
+      enqueue: (fn) => this.#enqueue(fn),
+      installed: () => this.#afterSnapshot(),
     });
     this.#blockClock = new BlockClock({
       clock: opts.clock,
@@ -1024,9 +1048,45 @@ export class ConsensusRuntime<M> {
    * dropped: the new instance signs in its own domain, so nothing it signs can conflict with
    * the old one's, and it starts like a validator restarted with an empty WAL.
    */
+  /**
+   * State sync moved the head from genesis to a snapshot's height (snapshot-sync.ts): the engine
+   * instance is started again on that head — a restart, with the records it persisted meanwhile —
+   * and the mempool re-checked against the new state.
+   */
+  async #afterSnapshot(): Promise<void> {
+    this.#headState = undefined;
+    this.#sync.progressed();
+    await this.mempool.recheck();
+    this.#reads.committed(this.#o.chain.height);
+    await this.#startInstance();
+    this.#log.info('consensus restarted on the snapshot', { height: this.#o.chain.height });
+    this.#sync.broadcastStatus();
+    this.#sync.maybeRequest();
+  }
+
   async #enterEpoch(): Promise<void> {
     const chain = this.#o.chain;
     const from = this.#epoch;
+    await this.#startInstance();
+    this.counters.epochs++;
+    this.#o.hooks?.onEpoch?.(this.#epoch, this.#validators);
+    this.#log.info('new epoch: a new engine instance with the epoch’s validator set', {
+      epoch: this.#epoch,
+      from,
+      height: chain.height,
+      validators: this.#validators.size,
+      totalPower: this.#validators.totalPower,
+      self: this.#self ?? null,
+    });
+  }
+
+  /**
+   * A new engine instance for the epoch of the block after the head, with that epoch's set, its
+   * base and the records this node persisted in it (they exist only if it ran this epoch before:
+   * a crash lost the boundary, or state sync moved the head), started on the head.
+   */
+  async #startInstance(): Promise<void> {
+    const chain = this.#o.chain;
     this.#epoch = chain.epochOf(chain.height + 1);
     this.#validators = await chain.validatorsFor(chain.height + 1);
     await this.#loadBase();
@@ -1041,17 +1101,6 @@ export class ConsensusRuntime<M> {
     this.#o.transport.admitValidators?.(this.#validators.validators.map((v) => v.peerId));
     this.#engine = this.#createEngine();
     this.#equivocations.enterEpoch(this.#epoch);
-    this.counters.epochs++;
-    this.#o.hooks?.onEpoch?.(this.#epoch, this.#validators);
-    this.#log.info('new epoch: a new engine instance with the epoch’s validator set', {
-      epoch: this.#epoch,
-      from,
-      height: chain.height,
-      validators: this.#validators.size,
-      totalPower: this.#validators.totalPower,
-      self: this.#self ?? null,
-    });
-    // (Records of this epoch exist only if this node ran it before a crash lost the boundary.)
     await this.#readMembership();
     await this.#step({ kind: 'start', head: this.#headInfo(), recovered });
   }
@@ -1276,8 +1325,18 @@ export class ConsensusRuntime<M> {
       case 'status':
         // Its clock first (a claim refused as implausible still carries a clock reading).
         this.#blockClock.observe(from, msg.clockMs);
+        // A plausible claim far ahead of an empty chain starts state sync before block sync asks.
+        if (msg.height <= this.#sync.maxPlausibleHeight()) this.#snapshots.consider(from, msg.height);
         this.#sync.onStatus(from, msg);
         return;
+      case 'get-snapshot':
+        return this.#snapshots.serveManifest(from, msg.height);
+      case 'snapshot-manifest':
+        return this.#snapshots.onManifest(from, msg.manifest);
+      case 'get-snapshot-part':
+        return this.#snapshots.servePart(from, msg);
+      case 'snapshot-part':
+        return this.#snapshots.onPart(from, msg);
       case 'get-blocks':
         return this.#sync.serve(from, msg.from, msg.count);
       case 'blocks':

@@ -4,12 +4,23 @@
  *   [2, fromHeight, count]           get-blocks
  *   [3, [[block, certificate], …]]   blocks (ascending heights)
  *   [4, evidence]                    equivocation evidence (consensus/evidence.ts), gossiped
+ *   [5, height]                      get-snapshot: the manifest of a state snapshot at (up to) height
+ *   [6, manifest]                    snapshot-manifest (ledger/snapshot.ts); empty: none to offer
+ *   [7, height, section, from, count]   get-snapshot-part (section 0 state nodes, 1 log, 2 history)
+ *   [8, height, section, from, [item…]] snapshot-part
  */
 import { MAX_EVIDENCE_BYTES } from '../../consensus/evidence.ts';
-import { asBytes, asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import { asBytes, asList, asSafeUint, type RlpItem, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 
 export const MAX_SYNC_MESSAGE_BYTES = 32 * 1024 * 1024;
 export const MAX_SYNC_BATCH = 64;
+/** Items one snapshot-part carries at most (the source also caps its bytes). */
+export const MAX_SNAPSHOT_ITEMS = 4096;
+/** Bytes of one snapshot item: a trie node, a log entry or a block hash (all far smaller). */
+const MAX_SNAPSHOT_ITEM_BYTES = 64 * 1024;
+
+export const SNAPSHOT_SECTIONS = ['state', 'log', 'history'] as const;
+export type SnapshotSection = (typeof SNAPSHOT_SECTIONS)[number];
 export { MAX_EVIDENCE_BYTES };
 
 export type SyncMessage =
@@ -19,7 +30,23 @@ export type SyncMessage =
       readonly kind: 'blocks';
       readonly items: ReadonlyArray<{ readonly block: Uint8Array; readonly certificate: Uint8Array }>;
     }
-  | { readonly kind: 'evidence'; readonly evidence: Uint8Array };
+  | { readonly kind: 'evidence'; readonly evidence: Uint8Array }
+  | { readonly kind: 'get-snapshot'; readonly height: number }
+  | { readonly kind: 'snapshot-manifest'; readonly manifest: Uint8Array }
+  | {
+      readonly kind: 'get-snapshot-part';
+      readonly height: number;
+      readonly section: SnapshotSection;
+      readonly from: number;
+      readonly count: number;
+    }
+  | {
+      readonly kind: 'snapshot-part';
+      readonly height: number;
+      readonly section: SnapshotSection;
+      readonly from: number;
+      readonly items: readonly Uint8Array[];
+    };
 
 export function encodeSync(m: SyncMessage): Uint8Array {
   switch (m.kind) {
@@ -31,7 +58,21 @@ export function encodeSync(m: SyncMessage): Uint8Array {
       return rlpEncode([3, m.items.map((i) => [i.block, i.certificate])]);
     case 'evidence':
       return rlpEncode([4, m.evidence]);
+    case 'get-snapshot':
+      return rlpEncode([5, m.height]);
+    case 'snapshot-manifest':
+      return rlpEncode([6, m.manifest]);
+    case 'get-snapshot-part':
+      return rlpEncode([7, m.height, SNAPSHOT_SECTIONS.indexOf(m.section), m.from, m.count]);
+    case 'snapshot-part':
+      return rlpEncode([8, m.height, SNAPSHOT_SECTIONS.indexOf(m.section), m.from, [...m.items]]);
   }
+}
+
+function section(item: RlpItem | undefined): SnapshotSection {
+  const s = SNAPSHOT_SECTIONS[asSafeUint(item, 'snapshot section')];
+  if (s === undefined) throw new Error('unknown snapshot section');
+  return s;
 }
 
 export function decodeSync(bytes: Uint8Array): SyncMessage {
@@ -69,5 +110,28 @@ export function decodeSync(bytes: Uint8Array): SyncMessage {
   }
   if (kind === 4 && f.length === 2)
     return { kind: 'evidence', evidence: asBytes(f[1], 'evidence', { max: MAX_EVIDENCE_BYTES }) };
+  if (kind === 5 && f.length === 2)
+    return { kind: 'get-snapshot', height: asSafeUint(f[1], 'get-snapshot.height') };
+  if (kind === 6 && f.length === 2)
+    return { kind: 'snapshot-manifest', manifest: asBytes(f[1], 'snapshot-manifest') };
+  if (kind === 7 && f.length === 5)
+    return {
+      kind: 'get-snapshot-part',
+      height: asSafeUint(f[1], 'get-snapshot-part.height'),
+      section: section(f[2]),
+      from: asSafeUint(f[3], 'get-snapshot-part.from'),
+      count: Math.min(asSafeUint(f[4], 'get-snapshot-part.count'), MAX_SNAPSHOT_ITEMS),
+    };
+  if (kind === 8 && f.length === 5) {
+    const items = asList(f[4], 'snapshot-part.items');
+    if (items.length > MAX_SNAPSHOT_ITEMS) throw new Error(`too many snapshot items (${items.length})`);
+    return {
+      kind: 'snapshot-part',
+      height: asSafeUint(f[1], 'snapshot-part.height'),
+      section: section(f[2]),
+      from: asSafeUint(f[3], 'snapshot-part.from'),
+      items: items.map((it, i) => asBytes(it, `snapshot-part.items[${i}]`, { max: MAX_SNAPSHOT_ITEM_BYTES })),
+    };
+  }
   throw new Error(`unknown sync message kind ${kind}`);
 }

@@ -31,7 +31,7 @@ export interface SimNode {
   readonly id: number;
   readonly validator: number;
   readonly byzantine: boolean;
-  readonly chainKv: UndoableKvStore;
+  chainKv: UndoableKvStore;
   walKv: MemoryKvStore;
   fence: MemorySignFence;
   runtime: ConsensusRuntime<unknown> | undefined;
@@ -56,6 +56,8 @@ export interface SimClusterOptions {
   readonly now: () => number;
   /** Folds a line into the run's trace hash. */
   readonly trace: (line: string) => void;
+  /** ConsensusRuntime's snapshotLead (state sync); its default when absent. */
+  readonly snapshotLead?: number;
   readonly verify: SignatureVerifier;
   /** The run's root random source: each instance's runtime gets `node-<id>` of it (per start). */
   readonly rng: Rng;
@@ -162,6 +164,7 @@ export class SimCluster {
       rng: o.rng.derive(node.starts === 1 ? `node-${node.id}` : `node-${node.id}/start-${node.starts}`),
       verify: o.verify,
       statusIntervalMs: 1000,
+      ...(o.snapshotLead === undefined ? {} : { snapshotLead: o.snapshotLead }),
       ...(o.log === undefined ? {} : { logger: this.#logger(node, o.log) }),
       ...(alternatives === undefined ? {} : { afterBuild: alternatives.afterBuild }),
       hooks: {

@@ -31,6 +31,7 @@ import { ed25519 } from '../../crypto/ed25519.ts';
 import type { ChainStore } from '../../ledger/chain.ts';
 import type { EngineParams } from '../../ledger/genesis.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
+import { emptyRoot } from '../../ledger/log/index.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
 import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Channel } from '../runtime/ports.ts';
@@ -46,6 +47,7 @@ import { SimNetwork } from './network.ts';
 import { SimCluster, type SimNode } from './sim-cluster.ts';
 import { GENESIS_TIME, memoVerifier, simGenesis } from './sim-world.ts';
 import { damageWal, type WalDamage, type WalDamageKind } from './storage-faults.ts';
+import { UndoableKvStore } from './undoable-store.ts';
 import { describeWire, type TraceTime, VectorTrace, type VectorTraceOptions } from './vector-trace.ts';
 import { Workload } from './workload.ts';
 
@@ -78,6 +80,8 @@ export interface SimOptions {
    * other random stream is as without it.
    */
   readonly byzantineValidators?: readonly number[];
+  /** The runtime's state-sync lead (RuntimeOptions.snapshotLead); its default when absent. */
+  readonly snapshotLead?: number;
   /** Inspect the nodes at the end of the run, before they stop. */
   readonly inspect?: (ctl: SimControl) => Promise<void> | void;
   /**
@@ -106,7 +110,10 @@ export interface SimControl {
    * Restarts a crashed instance; `wipeWal` simulates a validator that lost its consensus WAL (its
    * sign fence survives, as it does on disk: the node must notice), `wipeFence` the fence too.
    */
-  restart(instance: number, opts?: { wipeWal?: boolean; wipeFence?: boolean }): Promise<void>;
+  restart(
+    instance: number,
+    opts?: { wipeWal?: boolean; wipeFence?: boolean; wipeChain?: boolean },
+  ): Promise<void>;
   /**
    * Loses every message `drop` returns true for, from now on (undefined: none). Instances are
    * network endpoints; consensus messages can be opened with the engine's codec to pick by kind.
@@ -233,6 +240,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     byzantineRng: byzRng,
     hooks: (node, chain) => watch(node, chain),
     ...(o.log === undefined ? {} : { log: o.log }),
+    ...(o.snapshotLead === undefined ? {} : { snapshotLead: o.snapshotLead }),
   });
   const nodes = cluster.nodes;
   for (let v = 0; v < o.nodes; v++) {
@@ -490,6 +498,11 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       if (node.up) return;
       if (opts.wipeWal) node.walKv = new MemoryKvStore();
       if (opts.wipeFence) node.fence = new MemorySignFence();
+      if (opts.wipeChain) {
+        // `verity reset`: the chain data goes, keys, WAL and sign fence stay.
+        node.chainKv = new UndoableKvStore();
+        node.lastLog = { size: 0, root: emptyRoot() };
+      }
       node.permanent = false;
       await startNode(node);
     },

@@ -11,10 +11,11 @@ import { sha256 } from '../../crypto/hash.ts';
 import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
 import { ChainStore } from '../../ledger/chain.ts';
 import { type KvStore, MemoryKvStore, StorageError } from '../../ledger/kv.ts';
+import { encodeManifest, SnapshotSource } from '../../ledger/snapshot.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import type { Channel, MessageHandler, Timers, Transport } from '../../src/runtime/ports.ts';
 import { ConsensusRuntime } from '../../src/runtime/runtime.ts';
-import { decodeSync, encodeSync } from '../../src/runtime/sync-codec.ts';
+import { decodeSync, encodeSync, type SyncMessage } from '../../src/runtime/sync-codec.ts';
 import { makeTestChain, quorumCertificate, type TestKey } from '../helpers/chain.ts';
 import { FailingKvStore } from '../helpers/faulty-store.ts';
 
@@ -48,13 +49,15 @@ beforeAll(async () => {
   }
 });
 
-type PeerBehaviour = 'honest' | 'silent' | 'empty' | 'garbage-cert';
+type PeerBehaviour = 'honest' | 'silent' | 'empty' | 'garbage-cert' | 'bad-snapshot';
 
 /** Virtual time, timers and a scripted network around one runtime. */
 class Harness {
   now = GENESIS_MS + 200_000;
   readonly timers = new Map<string, { at: number; cb: () => void }>();
   readonly requests: Array<{ to: string; from: number; count: number }> = [];
+  /** Snapshot requests: `to@manifest` or `to@section:from`. */
+  readonly snapshotRequests: string[] = [];
   readonly penalties: Array<{ peer: string; reason: string; severity: string }> = [];
   readonly connected = new Set<string>();
   readonly halts: string[] = [];
@@ -62,7 +65,11 @@ class Harness {
   handler: MessageHandler | undefined;
   runtime!: ConsensusRuntime<unknown>;
 
-  async start(patch?: (chain: ChainStore) => void, kv: KvStore = new MemoryKvStore()): Promise<void> {
+  async start(
+    patch?: (chain: ChainStore) => void,
+    kv: KvStore = new MemoryKvStore(),
+    snapshotLead = 0,
+  ): Promise<void> {
     const transport: Transport = {
       self: 'me',
       send: (to, channel, bytes) => this.#onSend(to, channel, bytes),
@@ -96,6 +103,7 @@ class Harness {
       wal: new MemoryKvStore(),
       keys: undefined,
       rng: new SeededRng('runtime-sync'),
+      snapshotLead,
       hooks: {
         onHalt: (halt) => {
           this.halts.push(halt.code);
@@ -151,6 +159,10 @@ class Harness {
   #onSend(to: string, channel: Channel, bytes: Uint8Array): void {
     if (channel !== 'sync') return;
     const msg = decodeSync(bytes);
+    if (msg.kind === 'get-snapshot' || msg.kind === 'get-snapshot-part') {
+      this.#serveSnapshot(to, msg);
+      return;
+    }
     if (msg.kind !== 'get-blocks') return;
     this.requests.push({ to, from: msg.from, count: msg.count });
     const behaviour = this.behaviour.get(to);
@@ -167,6 +179,41 @@ class Harness {
         }
       }
       setImmediate(() => this.handler?.(to, 'sync', encodeSync({ kind: 'blocks', items })));
+    })();
+  }
+
+  /** Serves the source chain's snapshot — with one state node altered, for 'bad-snapshot'. */
+  #serveSnapshot(
+    to: string,
+    msg: Extract<SyncMessage, { kind: 'get-snapshot' | 'get-snapshot-part' }>,
+  ): void {
+    this.snapshotRequests.push(
+      msg.kind === 'get-snapshot' ? `${to}@manifest` : `${to}@${msg.section}:${msg.from}`,
+    );
+    const behaviour = this.behaviour.get(to);
+    if (behaviour === undefined || behaviour === 'silent') return;
+    void (async () => {
+      const snapshot = await SnapshotSource.open(source, Math.min(msg.height, source.height));
+      let reply: SyncMessage;
+      if (msg.kind === 'get-snapshot')
+        reply = { kind: 'snapshot-manifest', manifest: encodeManifest(snapshot.manifest) };
+      else {
+        const read =
+          msg.section === 'state'
+            ? snapshot.stateNodes(msg.from, msg.count)
+            : msg.section === 'log'
+              ? snapshot.logEntries(msg.from, msg.count)
+              : snapshot.historyHashes(msg.from, msg.count);
+        const items = await read;
+        if (behaviour === 'bad-snapshot' && msg.section === 'state') {
+          const last = items.length - 1;
+          const node = (items[last] as Uint8Array).slice();
+          node[node.length - 1] = (node[node.length - 1] as number) ^ 1;
+          items[last] = node;
+        }
+        reply = { kind: 'snapshot-part', height: msg.height, section: msg.section, from: msg.from, items };
+      }
+      setImmediate(() => this.handler?.(to, 'sync', encodeSync(reply)));
     })();
   }
 }
@@ -283,6 +330,85 @@ describe('runtime block sync', () => {
     await h.status('liar', 800 * 86_400);
     expect(h.penalties.length).toBe(1);
     expect(h.runtime.syncStatus().bestPeerHeight).toBe(800 * 86_400);
+  });
+});
+
+describe('runtime state sync', () => {
+  const LEAD = 10;
+
+  it('an empty chain far behind installs a peer’s snapshot instead of replaying', async () => {
+    const h = new Harness();
+    await h.start(undefined, undefined, LEAD);
+    h.peer('honest', 'honest');
+    await h.status('honest', SOURCE_HEIGHT);
+    await h.settle();
+    expect(h.height).toBe(SOURCE_HEIGHT);
+    expect(h.runtime.chain.lowestBlock).toBe(SOURCE_HEIGHT);
+    expect(h.runtime.counters).toMatchObject({ snapshots: 1, syncedBlocks: 0, snapshotFailures: 0 });
+    expect(h.requests).toEqual([]); // not one block replayed
+    expect(h.snapshotRequests).toEqual([
+      'honest@manifest',
+      'honest@state:0',
+      'honest@log:0',
+      'honest@history:0',
+    ]);
+    expect(toHexHead(h)).toBe(toHexHead({ runtime: { chain: source } }));
+    expect(h.halts).toEqual([]);
+  });
+
+  it('a lead below the threshold replays; a snapshot is only for an empty chain (negative controls)', async () => {
+    const near = new Harness();
+    await near.start(undefined, undefined, SOURCE_HEIGHT + 1);
+    near.peer('honest', 'honest');
+    await near.status('honest', SOURCE_HEIGHT);
+    await near.settle();
+    expect(near.snapshotRequests).toEqual([]);
+    expect(near.runtime.counters.syncedBlocks).toBe(SOURCE_HEIGHT);
+    const started = new Harness();
+    await started.start(undefined, undefined, LEAD);
+    started.peer('honest', 'honest');
+    await started.status('honest', 2);
+    await started.settle();
+    expect(started.height).toBe(2); // replayed two blocks
+    await started.status('honest', SOURCE_HEIGHT);
+    await started.settle();
+    expect(started.snapshotRequests).toEqual([]);
+    expect(started.height).toBe(SOURCE_HEIGHT);
+  });
+
+  it('a peer serving a tampered state node is penalized (major), and another peer’s snapshot is installed', async () => {
+    const h = new Harness();
+    await h.start(undefined, undefined, LEAD);
+    h.peer('bad', 'bad-snapshot');
+    h.peer('honest', 'honest');
+    await h.status('bad', SOURCE_HEIGHT);
+    await h.settle();
+    expect(h.height).toBe(0); // nothing of the bad snapshot was written
+    expect(h.penalties.map((p) => `${p.peer}:${p.severity}`)).toEqual(['bad:major']);
+    expect(h.penalties[0]?.reason).toMatch(/state sync: invalid state part/);
+    await h.status('honest', SOURCE_HEIGHT);
+    await h.settle();
+    expect(h.runtime.counters).toMatchObject({ snapshots: 1, snapshotFailures: 1 });
+    expect(h.snapshotRequests.filter((r) => r.startsWith('bad@'))).toEqual(['bad@manifest', 'bad@state:0']);
+    expect(toHexHead(h)).toBe(toHexHead({ runtime: { chain: source } }));
+  });
+
+  it('a silent peer is asked again five times, then penalized (minor); block sync replays instead', async () => {
+    const h = new Harness();
+    await h.start(undefined, undefined, LEAD);
+    h.peer('quiet', 'silent');
+    await h.status('quiet', SOURCE_HEIGHT);
+    expect(h.requests).toEqual([]); // block sync waits while the session runs
+    await h.advance(17_000);
+    expect(h.snapshotRequests).toEqual(Array(6).fill('quiet@manifest'));
+    expect(h.penalties).toEqual([]);
+    await h.advance(1_000);
+    expect(h.penalties.map((p) => `${p.peer}:${p.severity}`)).toEqual(['quiet:minor']);
+    expect(h.runtime.counters.snapshotFailures).toBe(1);
+    // Its next status: no snapshot asked of it again, block sync asks it for blocks.
+    await h.status('quiet', SOURCE_HEIGHT);
+    expect(h.snapshotRequests).toHaveLength(6);
+    expect(h.requests.map((r) => r.to)).toEqual(['quiet']);
   });
 });
 
