@@ -91,6 +91,12 @@ export interface RaftEngineOptions {
    * the stale reads ReadIndex exists to prevent, for the simulator's read checker to catch.
    */
   readonly unsafeLocalReads?: boolean;
+  /**
+   * TEST ONLY — the mistake §6 warns of: voters change from C_old to C_new in one entry, without
+   * the joint configuration, and followers take such a step. Tests show it lets two disjoint
+   * majorities decide (test/unit/raft-membership.test.ts).
+   */
+  readonly unsafeSkipJointConsensus?: boolean;
 }
 
 const EMPTY_HEAD: HeadInfo = {
@@ -109,6 +115,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
   readonly #self: number | undefined;
   readonly #unsafeCommitPreviousTerm: boolean;
   readonly #unsafeLocalReads: boolean;
+  readonly #unsafeSkipJoint: boolean;
   #out: EngineOutput<RaftMessage>[] = [];
   #started = false;
   /** Every validator votes: the configuration of entries that name none. */
@@ -182,6 +189,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#self = ctx.self;
     this.#unsafeCommitPreviousTerm = options.unsafeCommitPreviousTerm === true;
     this.#unsafeLocalReads = options.unsafeLocalReads === true;
+    this.#unsafeSkipJoint = options.unsafeSkipJointConsensus === true;
     this.#nextWireRead = ctx.rng.derive('read-ids').int(WIRE_READ_STARTS) * WIRE_READS_PER_START;
     this.#default = new Membership(defaultConfig(this.#validators), this.#validators);
   }
@@ -922,8 +930,10 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     const committed = this.#committedMembership().config;
     if (log.uncommitted.some((e) => !sameConfig(this.#membershipOf(e.config).config, committed)))
       return undefined;
-    const next = nextConfig(committed, this.#request);
+    let next = nextConfig(committed, this.#request);
     if (next === undefined) return undefined;
+    if (this.#unsafeSkipJoint && next.outgoing !== undefined)
+      next = { voters: next.voters, learners: next.learners };
     const bad = configViolation(next, this.#validators);
     if (bad !== undefined) {
       this.#note('warn', 'a membership request this engine cannot carry out', { reason: bad });
@@ -1314,6 +1324,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
       const bad = configViolation(e.config, this.#validators);
       if (bad !== undefined) return bad;
     }
+    if (this.#unsafeSkipJoint) return undefined;
     return transitionViolation(this.#current().config, this.#membershipOf(e.config).config);
   }
 

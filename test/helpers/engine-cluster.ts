@@ -370,17 +370,21 @@ export class EngineCluster<M> {
 
   /**
    * As if a `membership` transaction had just been committed: from now on every head the nodes
-   * are given carries the request, and each up node is told at once (a `committed` input of the
-   * head it has).
+   * are given carries the request, and each up node (of `tell`, if given; the others learn it at
+   * their next commit) is told at once (a `committed` input of the head it has).
    */
-  requestMembership(target: { voters: readonly number[]; learners?: readonly number[] }): void {
+  requestMembership(
+    target: { voters: readonly number[]; learners?: readonly number[] },
+    tell?: readonly number[],
+  ): void {
     this.#membership = {
       seq: (this.#membership?.seq ?? 0) + 1,
       voters: target.voters,
       learners: target.learners ?? [],
     };
     for (const node of this.nodes)
-      if (node.up) this.#step(node, { kind: 'committed', head: this.headInfo(node.head), bySync: false });
+      if (node.up && (tell === undefined || tell.includes(node.index)))
+        this.#step(node, { kind: 'committed', head: this.headInfo(node.head), bySync: false });
     if (this.#settle) this.#settled();
   }
 
@@ -423,8 +427,15 @@ export class EngineCluster<M> {
   }
 
   /** Block sync, as the runtime does it: a node two or more blocks behind copies committed blocks. */
+  /**
+   * Whether the built-in block sync runs. It copies the first block committed at each height to a
+   * node two behind, whatever `route` says: a test of two sides that each decide turns it off.
+   */
+  syncing = true;
+
   #syncTick(): void {
     this.at(this.now + 200, () => {
+      if (!this.syncing) return this.#syncTick();
       const best = Math.max(...this.nodes.map((n) => n.head.height));
       for (const node of this.nodes) {
         if (!node.up || node.head.height + 2 > best) continue;

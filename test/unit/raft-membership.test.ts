@@ -14,10 +14,12 @@ import {
   sameConfig,
   transitionViolation,
 } from '../../consensus/raft/config.ts';
-import type { RaftEngine } from '../../consensus/raft/engine.ts';
+import { RaftEngine } from '../../consensus/raft/engine.ts';
 import { decodeEngineData, encodeEngineData } from '../../consensus/raft/entry.ts';
 import { raft } from '../../consensus/raft/index.ts';
 import type { RaftMessage } from '../../consensus/raft/messages.ts';
+import { parseRaftParams } from '../../consensus/raft/params.ts';
+import type { EngineModule } from '../../consensus/types.ts';
 import { utf8 } from '../../crypto/bytes.ts';
 import { headerHash } from '../../ledger/block.ts';
 import { type CertificateScheme, schemeSet, verifyCertificate } from '../../ledger/certificate.ts';
@@ -27,9 +29,9 @@ type Msg = RaftMessage;
 type C = EngineCluster<Msg>;
 const T_MS = 1000;
 
-function timed(n: number, mempool = 100_000): C {
+function timed(n: number, mempool = 100_000, engine: EngineModule<Msg> = raft): C {
   const c = new EngineCluster<Msg>({
-    engine: raft,
+    engine,
     n,
     latencyMs: 10,
     mempool,
@@ -287,6 +289,57 @@ describe('joint consensus (§6): C_old → C_old,new → C_new', () => {
     runFed(c, 5 * T_MS);
     expect([0, 1, 2]).toContain(leaderOf(c));
     expect(c.agreement()).toBe(true);
+  });
+});
+
+describe('the joint step is what keeps agreement (§6)', () => {
+  /**
+   * C_old = {L, a, b} with learners 3 and 4; the cluster splits into {L, 3, 4} and {a, b} just as
+   * the leader L learns of a request for C_new = {a, 3, 4} (a and b learn of it at their next
+   * commit). Going there directly, L commits C_new with 3 and 4 — a majority of C_new — while a
+   * and b, a majority of C_old, elect a leader of their own and commit at the same index. Through
+   * C_old,new, L's side cannot commit without C_old's majority. (The transactions run out first,
+   * so no pipeline of blocks stands between the request and the change.)
+   */
+  function split(engine: EngineModule<Msg>) {
+    const c = timed(5, 30, engine);
+    c.syncing = false; // the sides cannot copy each other's blocks
+    c.requestMembership({ voters: [0, 1, 2], learners: [3, 4] });
+    runFed(c, 4 * T_MS);
+    const leader = leaderOf(c) as number;
+    expect([0, 1, 2]).toContain(leader);
+    const [a, b] = [0, 1, 2].filter((v) => v !== leader) as [number, number];
+    const side = new Set([leader, 3, 4]);
+    c.route = (from, to) => (side.has(from) !== side.has(to) ? null : 10);
+    c.requestMembership({ voters: [a, 3, 4], learners: [b] }, [leader, 3, 4]);
+    runFed(c, 8 * T_MS);
+    return { c, leader, a, b };
+  }
+
+  it('negative control: C_old → C_new in one entry lets two disjoint majorities decide, and agreement breaks', () => {
+    const unsafe: EngineModule<Msg> = {
+      ...raft,
+      create: (ctx) => new RaftEngine(ctx, parseRaftParams(ctx.params), { unsafeSkipJointConsensus: true }),
+    };
+    const { c, a } = split(unsafe);
+    expect(state(c, 3).committedConfig.outgoing).toBeUndefined();
+    expect(state(c, 3).committedConfig.voters).toEqual([a, 3, 4].sort());
+    expect(c.agreement()).toBe(false);
+  });
+
+  it('through C_old,new the same split commits on one side only, and agreement holds', () => {
+    const { c, leader, a, b } = split(raft);
+    // L's side holds C_old,new uncommitted: it cannot decide without a or b; their side commits.
+    expect(state(c, 3).committedConfig).toEqual({ voters: [0, 1, 2], learners: [3, 4] });
+    expect(state(c, leader).config.outgoing).toEqual([0, 1, 2]);
+    expect(c.node(a).chain.length).toBeGreaterThan(c.node(leader).chain.length);
+    expect(c.agreement()).toBe(true);
+    // Healed, everyone converges on the majority side's chain; the change is carried out then.
+    c.route = () => 10;
+    c.syncing = true;
+    runFed(c, 6 * T_MS);
+    expect(c.agreement()).toBe(true);
+    expect(state(c, 3).committedConfig).toEqual({ voters: [a, 3, 4].sort(), learners: [b] });
   });
 });
 
