@@ -4,13 +4,16 @@
  * every Byzantine mode in rotation, replay included). Prints progress and, for every failure, why
  * and the exact replay command.
  *   node test/long/sweep.ts [--seeds 1000] [--engines tendermint,pbft,hotstuff] [--workers 2]
- *                           [--staking SEEDS]
+ *                           [--staking SEEDS] [--membership SEEDS]
  * `--staking SEEDS` adds, per engine, SEEDS runs of the staking sweep (test/sim/staking-sweep.ts:
  * the same faults with the validator set churning through epochs; default 100, 0 for none).
+ * `--membership SEEDS` adds, when raft is swept, SEEDS runs of the membership sweep
+ * (test/sim/membership-sweep.ts: random `membership` requests under the faults; default 300).
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { engineNames, getEngine } from '../../consensus/registry.ts';
 import { replayCommand, runSimulation } from '../../src/sim/simulation.ts';
+import { membershipSweepOptions } from '../sim/membership-sweep.ts';
 import { stakingSweepOptions } from '../sim/staking-sweep.ts';
 import { sweepOptions } from '../sim/sweep-options.ts';
 
@@ -20,6 +23,8 @@ interface Job {
   seed: number;
   /** A staking-sweep run (staking-sweep.ts) rather than the standard one. */
   staking?: boolean;
+  /** A membership-sweep run (membership-sweep.ts; raft). */
+  membership?: boolean;
 }
 
 if (isMainThread) {
@@ -55,6 +60,9 @@ if (isMainThread) {
   for (const e of engines)
     for (let s = 1; s <= stakingSeeds; s++)
       jobs.push({ engine: e, params: {}, seed: 200_000 + s, staking: true });
+  const membershipSeeds = engines.includes('raft') ? Number(arg('membership', '300')) : 0;
+  for (let s = 1; s <= membershipSeeds; s++)
+    jobs.push({ engine: 'raft', params: {}, seed: 300_000 + s, membership: true });
   console.log(`long sweep: ${jobs.length} runs (${engines.join(', ')}), ${workers} workers`);
   let done = 0;
   let failed = 0;
@@ -93,13 +101,24 @@ if (isMainThread) {
     if (engine === undefined) continue;
     const o = job.staking
       ? stakingSweepOptions(engine, job.seed)
-      : sweepOptions(engine, job.seed, job.params);
-    const r = await runSimulation(o);
+      : job.membership
+        ? membershipSweepOptions(job.seed)
+        : sweepOptions(engine, job.seed, job.params);
+    // A sweep's `inspect` throws when the run's end state is wrong: a failure like any other.
+    const r = await runSimulation(o).catch((e: Error) => ({
+      safe: false,
+      live: false,
+      livenessFailure: '',
+      walRecordsDamaged: 0,
+      violations: [{ kind: 'end state', detail: e.message }],
+    }));
     const ok = r.safe && r.live;
     // (A staking run's scenario has no verity sim flags: it replays with stakingSweepOptions.)
     const replay = job.staking
       ? `stakingSweepOptions(${job.engine}, ${job.seed}) in test/sim/staking-sweep.ts`
-      : replayCommand(o);
+      : job.membership
+        ? `membershipSweepOptions(${job.seed}) in test/sim/membership-sweep.ts`
+        : replayCommand(o);
     parentPort?.postMessage({
       ok,
       walRecordsDamaged: r.walRecordsDamaged,

@@ -1,0 +1,44 @@
+/**
+ * Raft membership changing while the simulator's faults run (membership-sweep.ts): seeds of the
+ * crash-fault sweep with three random `membership` requests each — safe, live after healing, and
+ * every honest node ending on the configuration the last committed request asked for. `npm run
+ * test:long -- --membership N` runs more.
+ */
+import { describe, expect, it } from 'vitest';
+import { runSimulation } from '../../src/sim/simulation.ts';
+import { membershipSweepOptions } from './membership-sweep.ts';
+
+const SEEDS = 12;
+
+describe('raft membership changes under faults (simulator)', () => {
+  it(`seeds 1–${SEEDS} × 60 s of faults with three membership requests: safe, live, all on the last one`, async () => {
+    const failures: string[] = [];
+    let changes = 0;
+    for (let seed = 1; seed <= SEEDS; seed++) {
+      let committed = 0;
+      const o = membershipSweepOptions(seed);
+      const r = await runSimulation({
+        ...o,
+        inspect: async (ctl) => {
+          await o.inspect?.(ctl);
+          committed =
+            (await ctl.runtime(ctl.instancesOf(o.nodes - 1)[0] as number)?.chain.membershipRequest())?.seq ??
+            0;
+        },
+      }).catch((e: Error) => ({
+        safe: false,
+        live: false,
+        violations: [{ kind: 'inspect', detail: e.message }],
+        livenessFailure: '',
+      }));
+      changes += committed;
+      if (!r.safe || !r.live)
+        failures.push(
+          `seed ${seed}: ${r.safe ? `liveness (${r.livenessFailure})` : `${r.violations[0]?.kind}: ${r.violations[0]?.detail}`}`,
+        );
+    }
+    expect(failures, failures.join('\n')).toEqual([]);
+    // Most requests get committed despite the faults (each retried until it is).
+    expect(changes).toBeGreaterThanOrEqual(2 * SEEDS);
+  }, 600_000);
+});
