@@ -36,6 +36,19 @@ const SETTLE_BLOCKS = 16;
 
 const address = (v: number) => addressFromPublicKey(validatorKeys(v).ed.publicKey);
 
+/** The highest membership request seq any running instance of `validators` has committed. */
+export async function highestCommittedRequest(
+  ctl: SimControl,
+  validators: readonly number[],
+): Promise<number> {
+  let seq = 0;
+  for (const v of validators) {
+    const rt = ctl.runtime(ctl.instancesOf(v)[0] as number);
+    if (rt !== undefined) seq = Math.max(seq, (await rt.chain.membershipRequest())?.seq ?? 0);
+  }
+  return seq;
+}
+
 /** `checked`: told how many honest nodes' end configurations were checked (settled requests). */
 export function membershipSweepOptions(seed: number, checked?: (nodes: number) => void): SimOptions {
   const base = sweepOptions(raft as EngineModule<unknown>, seed);
@@ -75,14 +88,7 @@ export function membershipSweepOptions(seed: number, checked?: (nodes: number) =
   /** Any up honest instance's runtime, for reading committed state. */
   const anyRuntime = (ctl: SimControl) =>
     honest.map((v) => ctl.runtime(ctl.instancesOf(v)[0] as number)).find((rt) => rt !== undefined);
-  const committedSeq = async (ctl: SimControl) => {
-    let seq = 0;
-    for (const v of honest) {
-      const rt = ctl.runtime(ctl.instancesOf(v)[0] as number);
-      if (rt !== undefined) seq = Math.max(seq, (await rt.chain.membershipRequest())?.seq ?? 0);
-    }
-    return seq;
-  };
+  const committedSeq = (ctl: SimControl) => highestCommittedRequest(ctl, honest);
   const submit = (ctl: SimControl, r: number, at: number): void => {
     ctl.at(at, async () => {
       if (at > base.durationMs) return; // requests belong to the fault phase

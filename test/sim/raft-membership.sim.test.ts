@@ -13,6 +13,7 @@ import { addressFromPublicKey } from '../../ledger/address.ts';
 import { type EncodedTransaction, type Operation, signTransaction } from '../../ledger/tx.ts';
 import { validatorKeys } from '../../src/sim/sim-world.ts';
 import { runSimulation, type SimControl } from '../../src/sim/simulation.ts';
+import { highestCommittedRequest } from './membership-sweep.ts';
 
 const address = (v: number) => addressFromPublicKey(validatorKeys(v).ed.publicKey);
 
@@ -22,14 +23,7 @@ function tx(validator: number, nonce: number, op: Operation): EncodedTransaction
 }
 
 /** The highest membership request seq any running node has committed. */
-async function committedSeq(ctl: SimControl): Promise<number> {
-  let seq = 0;
-  for (let v = 0; v < 5; v++) {
-    const rt = ctl.runtime(ctl.instancesOf(v)[0] as number);
-    if (rt !== undefined) seq = Math.max(seq, (await rt.chain.membershipRequest())?.seq ?? 0);
-  }
-  return seq;
-}
+const committedSeq = (ctl: SimControl) => highestCommittedRequest(ctl, [0, 1, 2, 3, 4]);
 
 /**
  * From `at`, submits `etx` every 2 s until a node has committed request number `seq` — the node
