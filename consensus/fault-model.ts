@@ -43,6 +43,22 @@ export const CRASH_FAULTS: FaultModel = {
 };
 
 /**
+ * Proof of Work: safety and liveness rest on the honest miners holding most of the hash power
+ * (each validator one equal share in the simulator). A Byzantine minority may withhold, mine in
+ * private or send junk; finality is probabilistic, so "tolerated" means a reversal of a k-deep
+ * block becomes exponentially unlikely in k, not impossible. Any honest miner makes progress.
+ */
+export const HASH_POWER_FAULTS: FaultModel = {
+  kind: 'byzantine',
+  tolerated: cftTolerated,
+  quorumPower: (set) => set.majorityPower,
+  livenessCore: (n) => n - cftTolerated(n),
+  byzantineModes: ['silent', 'invalid-sig', 'garbage', 'replay', 'selfish', 'private-chain'],
+  description:
+    'tolerates Byzantine miners holding less than half the hash power; finality is k blocks deep and probabilistic',
+};
+
+/**
  * Whether `byzantine` of n validators behaving as `mode` is within what the model tolerates: at
  * most f of them, in a behaviour the model admits (for a crash-fault engine, only silence — a
  * twin or an equivocator is outside its model however few there are).

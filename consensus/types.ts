@@ -103,6 +103,11 @@ export type EngineInput<M> =
       readonly code?: 'UNKNOWN_PARENT' | 'STALE' | 'INVALID';
       readonly reason?: string;
     }
+  /**
+   * A block the engine asked to `mine` was solved: `block` is the built block with the winning
+   * nonce, executed and held like the one built (it differs only in the nonce), under `hash`.
+   */
+  | { readonly kind: 'mined'; readonly hash: Uint8Array; readonly block: Block }
   | {
       readonly kind: 'committed';
       readonly head: HeadInfo;
@@ -184,6 +189,20 @@ export type EngineOutput<M> =
   | { readonly kind: 'execute'; readonly block: Block; readonly hash: Uint8Array }
   /** Commit an executed child of the committed head with its certificate. */
   | { readonly kind: 'commit'; readonly hash: Uint8Array; readonly certificate: CommitCertificate }
+  /**
+   * Grind the nonce of built block `hash` — the last 8 bytes of its header's engineData, so the
+   * last 8 bytes of the encoded header — until SHA-256 of the header, read big-endian, is at most
+   * `target`; answered by `mined`. One job at a time: a new `mine` replaces the current one.
+   */
+  | { readonly kind: 'mine'; readonly hash: Uint8Array; readonly target: bigint }
+  /** Abandon the mining job (a better tip arrived: its solution would be wasted work). */
+  | { readonly kind: 'cancel-mine' }
+  /**
+   * Stop consensus on this node for good, loudly: the engine met a condition it cannot continue
+   * from without breaking what it already told clients (Proof of Work: a heavier chain that forks
+   * below a block this node committed — its k-deep assumption failed, and a ledger never rewinds).
+   */
+  | { readonly kind: 'halt'; readonly code: string; readonly message: string }
   | { readonly kind: 'evidence'; readonly evidence: Evidence }
   /** Read `id` may be served once this node's committed height reaches `index`. */
   | { readonly kind: 'read-ready'; readonly id: number; readonly index: number }
@@ -263,6 +282,8 @@ export interface EngineContext {
    */
   readonly base?: { readonly height: number; readonly hash: Uint8Array };
   readonly validators: ValidatorSet;
+  /** The genesis block's timestamp (ms): the anchor of schedules that count from it (ASERT). */
+  readonly genesisTimeMs?: number;
   /** This node's validator index, or undefined for a non-validator (observer) node. */
   readonly self: number | undefined;
   readonly params: EngineParams;
@@ -319,6 +340,12 @@ export interface EngineModule<M = unknown> {
    */
   readonly membership?: boolean;
   readonly codec: MessageCodec<M>;
+  /**
+   * Parameters the simulator runs with unless a run names its own (each key may be overridden):
+   * what a real deployment tunes for its machines but a virtual-time run must not pay for — Proof
+   * of Work's genesis target, which the simulator grinds for real. Absent: the genesis defaults.
+   */
+  readonly simParams?: EngineParams;
   /**
    * Validates engine parameters from genesis (throws a typed error) and fills defaults. With the
    * validator set, also what depends on it (quorum or committee sizes, equal powers…), so that a

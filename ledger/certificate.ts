@@ -65,6 +65,11 @@ export interface TrustAnchor {
    * so the signers' stake is still slashable. Absent: no skipping.
    */
   readonly trustingPeriod?: number;
+  /**
+   * The genesis block's timestamp (ms): schemes whose rules count from genesis (Proof of Work's
+   * ASERT retarget) need it to check a header's difficulty.
+   */
+  readonly genesisTimeMs?: number;
 }
 
 export type CertificateCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };

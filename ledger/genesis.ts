@@ -323,6 +323,7 @@ export function trustAnchor(g: Genesis): TrustAnchor {
     validators: g.validators,
     ...(g.threshold === undefined ? {} : { thresholdGroupPublicKey: g.threshold.groupPublicKey }),
     engineParams: g.engine.params,
+    genesisTimeMs: g.genesisTime,
     ...(g.staking === undefined
       ? {}
       : { epochLength: g.staking.epochLength, trustingPeriod: g.staking.trustingPeriod }),

@@ -2,6 +2,7 @@
 import { algorandCertificateScheme } from '../consensus/algorand/certificate.ts';
 import { hotstuffAggregateScheme, hotstuffThresholdScheme } from '../consensus/hotstuff/certificate.ts';
 import { multipaxosCertificateScheme } from '../consensus/multipaxos/certificate.ts';
+import { powCertificateScheme } from '../consensus/pow/certificate.ts';
 import { raftCertificateScheme } from '../consensus/raft/certificate.ts';
 import {
   type CertificateScheme,
@@ -17,4 +18,5 @@ export const ALL_CERTIFICATE_SCHEMES: CertificateSchemes = schemeSet(
   raftCertificateScheme as unknown as CertificateScheme,
   multipaxosCertificateScheme as unknown as CertificateScheme,
   algorandCertificateScheme as unknown as CertificateScheme,
+  powCertificateScheme as unknown as CertificateScheme,
 );

@@ -21,6 +21,7 @@ import { CachingKvStore, StorageError } from '../../ledger/kv.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../keystore.ts';
 import { type NodeApi, RpcServer } from '../rpc/server.ts';
+import { GrindingMiner } from '../runtime/grinding-miner.ts';
 import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Logger, Transport } from '../runtime/ports.ts';
 import { ConsensusRuntime, type Halt, type ValidatorKeys } from '../runtime/runtime.ts';
@@ -285,6 +286,7 @@ export class VerityNode {
         maxFutureDriftMs: o.config.consensus.maxFutureDriftMs,
         statusIntervalMs: o.config.consensus.statusIntervalMs,
         snapshotLead: o.config.consensus.snapshotLead,
+        miner: new GrindingMiner(),
         hooks: {
           onCommit: (ex, _cert, bySync) => node?.onCommitted(ex.block.header.height, ex.txs, bySync),
           onEvidence: (e) => log.warn('equivocation evidence', { ...e }),

@@ -50,3 +50,24 @@ export const silentLogger: Logger = {
   warn() {},
   error() {},
 };
+
+/**
+ * A Proof-of-Work job (consensus/types.ts `mine`): vary the last 8 bytes of `header` (the nonce)
+ * until SHA-256 of it, read big-endian, is at most `target`.
+ */
+export interface MineJob {
+  readonly header: Uint8Array;
+  readonly target: bigint;
+}
+
+/**
+ * Grinds nonces for the engine, off the engine's step: the node grinds in slices so its event loop
+ * keeps serving (src/runtime/grinding-miner.ts); the simulator draws the time to a solution from
+ * its seeded RNG and its hash-rate model, then grinds the (easy) target for real (src/sim).
+ */
+export interface Miner {
+  /** Starts `job`, replacing any job in progress; `solved` gets the winning header bytes. */
+  mine(job: MineJob, solved: (header: Uint8Array) => void): void;
+  /** Abandons the job in progress (its `solved` is never called). */
+  cancel(): void;
+}

@@ -52,7 +52,7 @@ import { invariant, VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import { vrf } from '../../crypto/vrf.ts';
 import { addressFromPublicKey } from '../../ledger/address.ts';
-import type { Block } from '../../ledger/block.ts';
+import { type Block, decodeHeader, encodeHeader, headerHash } from '../../ledger/block.ts';
 import type { CommitCertificate } from '../../ledger/certificate.ts';
 import { ChainError, type ChainStore, type ExecutedBlock, type TxLocation } from '../../ledger/chain.ts';
 import type { Clock } from '../../ledger/clock.ts';
@@ -70,7 +70,7 @@ import { EquivocationWatch } from './equivocation-watch.ts';
 import { ExecutedBlocks } from './executed-blocks.ts';
 import { Fifo } from './fifo.ts';
 import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
-import { type Channel, type Logger, silentLogger, type Timers, type Transport } from './ports.ts';
+import { type Channel, type Logger, type Miner, silentLogger, type Timers, type Transport } from './ports.ts';
 import { ReadBarrier, ReadError } from './read-barrier.ts';
 import type { SignFenceStore } from './sign-fence.ts';
 import { SigningGuard, type WalLoss } from './signing-guard.ts';
@@ -143,6 +143,9 @@ export interface Halt {
   readonly error: unknown;
 }
 
+/** An engine's own `halt` output (consensus/types.ts): a condition it cannot go on from. */
+export class EngineHalt extends VerityError<string> {}
+
 /** A failure of this node's own storage. */
 export function isStorageFault(e: unknown): e is StorageError {
   return e instanceof StorageError;
@@ -168,6 +171,8 @@ export interface RuntimeOptions<M> {
   readonly maxBlockTxs?: number;
   readonly maxBlockBytes?: number;
   readonly maxFutureDriftMs?: number;
+  /** Grinds Proof-of-Work nonces for an engine that asks to `mine` (ports.ts Miner). */
+  readonly miner?: Miner;
   readonly statusIntervalMs?: number;
   /** With no new block for this long while a peer is ahead, sync from it. */
   readonly syncStaleMs?: number;
@@ -239,6 +244,8 @@ export class ConsensusRuntime<M> {
   readonly #wal: CheckedWal;
   /** Blocks held until this node's clock reaches their timestamp (less the drift bound). */
   readonly #held = new Set<string>();
+  /** Counts mining jobs: a solution of a job cancelled or replaced since is dropped. */
+  #mineGeneration = 0;
   /** Submissions waiting in the intake queue: answered NODE_HALTED if consensus halts first. */
   readonly #pendingSubmits = new Set<(r: AdmitResult) => void>();
   readonly #executed = new ExecutedBlocks();
@@ -270,6 +277,8 @@ export class ConsensusRuntime<M> {
     snapshots: 0,
     snapshotFailures: 0,
     evidence: 0,
+    /** Proof-of-Work blocks this node mined (its miner solved). */
+    blocksMined: 0,
     /** Equivocation evidence held (caught or received, verified). */
     equivocations: 0,
     droppedTxGossip: 0,
@@ -373,6 +382,7 @@ export class ConsensusRuntime<M> {
       chainId: this.#chainId,
       ...(this.#epoch === 0 ? {} : { epoch: this.#epoch, base: this.#base }),
       validators: this.#validators,
+      genesisTimeMs: o.genesis.genesisTime,
       self: this.#self,
       params: o.engine.parseParams(o.genesis.engine.params, this.#validators),
       rng: o.rng.derive(this.#epoch === 0 ? 'engine' : `engine/epoch-${this.#epoch}`),
@@ -480,6 +490,8 @@ export class ConsensusRuntime<M> {
   stop(): void {
     this.#stopped = true;
     this.#o.timers.cancelAll();
+    this.#mineGeneration++;
+    this.#o.miner?.cancel();
     this.#urgent.clear();
     this.#bulk.clear();
     for (const answer of this.#pendingSubmits) answer(HALTED_ANSWER);
@@ -504,12 +516,14 @@ export class ConsensusRuntime<M> {
     this.#log.error(
       isStorageFault(e)
         ? "consensus halted: this node's storage failed (not a peer's fault)"
-        : 'consensus halted: an unexpected error (a bug); nothing more is signed or committed',
+        : e instanceof EngineHalt
+          ? `consensus halted by the engine: ${message}`
+          : 'consensus halted: an unexpected error (a bug); nothing more is signed or committed',
       {
         code,
         error: message,
         ...(e instanceof VerityError ? e.meta : {}),
-        ...(isStorageFault(e) ? {} : { stack: (e as Error).stack }),
+        ...(isStorageFault(e) || e instanceof EngineHalt ? {} : { stack: (e as Error).stack }),
       },
     );
     this.#o.hooks?.onHalt?.(this.#halt);
@@ -775,6 +789,16 @@ export class ConsensusRuntime<M> {
         case 'commit':
           this.#enqueue(this.#sameEpoch(() => this.#commit(out.hash, out.certificate)));
           break;
+        case 'mine':
+          this.#mine(out.hash, out.target);
+          break;
+        case 'cancel-mine':
+          this.#mineGeneration++;
+          this.#o.miner?.cancel();
+          break;
+        case 'halt':
+          this.halt(new EngineHalt(out.code, out.message));
+          return;
         case 'evidence':
           this.counters.evidence++;
           this.#log.warn('byzantine evidence', { ...out.evidence });
@@ -912,6 +936,31 @@ export class ConsensusRuntime<M> {
       hash: executed.hash,
       block: executed.block,
     });
+  }
+
+  /**
+   * Hands a built block's header to the miner; the solution becomes an executed block of its own
+   * (the same execution: only the nonce, and so the hash, differ) and goes back to the engine.
+   */
+  #mine(hash: Uint8Array, target: bigint): void {
+    const built = this.#executed.get(hash);
+    const miner = this.#o.miner;
+    invariant(miner !== undefined, 'a runtime whose engine mines is given a miner');
+    if (built === undefined) return; // pruned by a commit meanwhile: the engine asks again
+    const generation = ++this.#mineGeneration;
+    miner.mine({ header: encodeHeader(built.block.header), target }, (bytes) =>
+      this.#enqueue(
+        this.#sameEpoch(async () => {
+          if (generation !== this.#mineGeneration) return;
+          const header = decodeHeader(bytes);
+          const block: Block = { header, txs: built.block.txs };
+          const mined: ExecutedBlock = { ...built, block, hash: headerHash(header) };
+          this.#executed.add(mined);
+          this.counters.blocksMined++;
+          await this.#step({ kind: 'mined', hash: mined.hash, block });
+        }),
+      ),
+    );
   }
 
   async #execute(block: Block, hash: Uint8Array): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ALGORAND_FAULTS } from '../../consensus/algorand/index.ts';
-import { BYZANTINE_FAULTS, CRASH_FAULTS, tolerates } from '../../consensus/fault-model.ts';
+import { BYZANTINE_FAULTS, CRASH_FAULTS, HASH_POWER_FAULTS, tolerates } from '../../consensus/fault-model.ts';
 import { ENGINES } from '../../consensus/registry.ts';
 import { makeTestChain } from '../helpers/chain.ts';
 
@@ -37,7 +37,15 @@ describe('fault models', () => {
 
   it('every engine declares one', () => {
     for (const e of Object.values(ENGINES))
-      expect([BYZANTINE_FAULTS, CRASH_FAULTS, ALGORAND_FAULTS]).toContain(e.faultModel);
+      expect([BYZANTINE_FAULTS, CRASH_FAULTS, ALGORAND_FAULTS, HASH_POWER_FAULTS]).toContain(e.faultModel);
+  });
+
+  it('Proof of Work: a minority of the hash power, in the mining behaviours it names', () => {
+    expect([4, 7].map((n) => HASH_POWER_FAULTS.tolerated(n))).toEqual([1, 3]);
+    expect(tolerates(HASH_POWER_FAULTS, 4, 1, 'selfish')).toBe(true);
+    expect(tolerates(HASH_POWER_FAULTS, 4, 3, 'private-chain')).toBe(false);
+    // Twins and equivocation mean nothing for a chain whose blocks prove themselves by work.
+    expect(tolerates(HASH_POWER_FAULTS, 4, 1, 'twins')).toBe(false);
   });
 
   it("Algorand's full committee: the honest rest must pass T_final = 0.74, stricter than n/3", () => {
