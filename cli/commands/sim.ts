@@ -6,7 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { ENGINE_NAMES } from '../../consensus/engine-names.ts';
-import { BYZANTINE_MODES, type ByzantineMode } from '../../src/sim/byzantine.ts';
+import { ALL_BYZANTINE_MODES, type ByzantineMode } from '../../src/sim/byzantine.ts';
 import { FAULT_KINDS, type FaultKind } from '../../src/sim/fault-plan.ts';
 import type { SimOptions } from '../../src/sim/simulation.ts';
 import type { TwinsOutcome, TwinsScenario } from '../../src/sim/twins.ts';
@@ -36,7 +36,7 @@ function parseDuration(text: string): number {
 export const sim: Command = {
   name: 'sim',
   summary: 'run a deterministic simulation of a consensus engine under faults',
-  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew,corrupt] [--seed S] [--duration 60s] [--txs N] [--trace FILE] | --twins --engine NAME (--nodes N --byzantine B [--rounds R] [--scenarios K] | --twins-scenario STRING [--trace FILE]) [--seed S] [--round-ms MS]`,
+  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${ALL_BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew,corrupt] [--seed S] [--duration 60s] [--txs N] [--trace FILE] | --twins --engine NAME (--nodes N --byzantine B [--rounds R] [--scenarios K] | --twins-scenario STRING [--trace FILE]) [--seed S] [--round-ms MS]`,
   description: [
     'Runs the real engine and runtime over a simulated network, disks and clocks in virtual time,',
     'then heals the network and checks that every honest node makes progress. Same seed, same trace.',
@@ -44,7 +44,10 @@ export const sim: Command = {
     'crash-fault engine (raft) tolerates only silent validators: any other mode is beyond it.',
     'Byzantine modes: twins (two instances, one key), equivocate (conflicting messages to half the',
     'peers), silent, invalid-sig, garbage, replay (re-sends old signed messages of earlier heights,',
-    'rounds and views it has seen or sent).',
+    'rounds and views it has seen or sent); for pow only, selfish (Eyal-Sirer selfish mining: the',
+    'Byzantine miners pool, withhold blocks and publish to win races) and private-chain (the pool',
+    'mines in secret and publishes once its chain is heavier and honest nodes have committed: with a',
+    'majority of the hash power it reverts a committed block, which is caught - exit 3).',
     "Faults: corrupt damages a record of a crashed validator's consensus WAL (a flipped bit, a torn",
     'value, a misdirected write) when the fault model has room for it beside the Byzantine ones; the',
     'validator must notice it on restart (walRecordsDamaged counts them).',
@@ -83,7 +86,7 @@ export const sim: Command = {
     'byzantine-mode': {
       type: 'string',
       valueName: 'MODE',
-      description: `one of ${BYZANTINE_MODES.join(', ')} (default twins)`,
+      description: `one of ${ALL_BYZANTINE_MODES.join(', ')} (default twins)`,
     },
     faults: { type: 'string', valueName: 'LIST', description: `comma-separated: ${FAULT_KINDS.join(', ')}` },
     seed: {
@@ -142,8 +145,8 @@ export const sim: Command = {
     if (nodes < 1) throw new UsageError('--nodes is required');
     const byzantine = intOption(values, 'byzantine', 0, 0, nodes);
     const mode = (str(values, 'byzantine-mode') ?? 'twins') as ByzantineMode;
-    if (!BYZANTINE_MODES.includes(mode))
-      throw new UsageError(`--byzantine-mode must be one of ${BYZANTINE_MODES.join(', ')}`);
+    if (!ALL_BYZANTINE_MODES.includes(mode))
+      throw new UsageError(`--byzantine-mode must be one of ${ALL_BYZANTINE_MODES.join(', ')}`);
     const faultList = (str(values, 'faults') ?? '').split(',').filter(Boolean);
     for (const f of faultList)
       if (!FAULT_KINDS.includes(f as FaultKind))

@@ -20,14 +20,24 @@ import {
 } from '../../consensus/envelope.ts';
 import type { Rng } from '../../consensus/rng.ts';
 import type { ByzantineContext, EngineModule, SignSlot } from '../../consensus/types.ts';
+import { invariant } from '../../crypto/errors.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import type { Transport } from '../runtime/ports.ts';
+import {
+  MINING_MODES,
+  type MiningAttackOptions,
+  type MiningMode,
+  miningAttackTransport,
+} from './mining-attacks.ts';
 
+/** The behaviours any engine can be run against (sweeps rotate through these). */
 export const BYZANTINE_MODES = ['twins', 'equivocate', 'silent', 'invalid-sig', 'garbage', 'replay'] as const;
-export type ByzantineMode = (typeof BYZANTINE_MODES)[number];
+/** Every behaviour, with the mining attacks for engines whose fault model lists them (mining-attacks.ts). */
+export const ALL_BYZANTINE_MODES = [...BYZANTINE_MODES, ...MINING_MODES] as const;
+export type ByzantineMode = (typeof BYZANTINE_MODES)[number] | MiningMode;
 
 export interface ByzantineWrapperOptions {
-  readonly mode: Exclude<ByzantineMode, 'twins'>;
+  readonly mode: Exclude<ByzantineMode, 'twins' | MiningMode>;
   readonly module: EngineModule<unknown>;
   readonly validators: ValidatorSet;
   readonly chainId: string;
@@ -118,7 +128,23 @@ class ReplayArchive {
   }
 }
 
-export function byzantineTransport(inner: Transport, o: ByzantineWrapperOptions): Transport {
+export function byzantineTransport(
+  inner: Transport,
+  o: Omit<ByzantineWrapperOptions, 'mode'> & {
+    readonly mode: Exclude<ByzantineMode, 'twins'>;
+    /** For the mining attacks: the pool and the confirmations a commit needs. */
+    readonly mining?: Omit<MiningAttackOptions, 'mode' | 'module' | 'validators' | 'chainId'>;
+  },
+): Transport {
+  const mode = o.mode;
+  if (mode === 'selfish' || mode === 'private-chain') {
+    invariant(o.mining !== undefined, 'a mining attack is given its pool');
+    return miningAttackTransport(inner, { ...o, ...o.mining, mode });
+  }
+  return corruptingTransport(inner, { ...o, mode });
+}
+
+function corruptingTransport(inner: Transport, o: ByzantineWrapperOptions): Transport {
   const archive = o.mode === 'replay' ? new ReplayArchive(o) : undefined;
   const corrupt = (bytes: Uint8Array, peers: string[], send: (peer: string, b: Uint8Array) => void): void => {
     switch (o.mode) {

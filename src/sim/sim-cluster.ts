@@ -8,6 +8,7 @@
 
 import type { SignatureVerifier } from '../../consensus/envelope.ts';
 import { stakingEvidenceVerifier } from '../../consensus/evidence.ts';
+import { parsePowParams } from '../../consensus/pow/params.ts';
 import type { Rng } from '../../consensus/rng.ts';
 import type { EngineModule, MessageCodec } from '../../consensus/types.ts';
 import type { bls } from '../../crypto/bls/index.ts';
@@ -22,6 +23,7 @@ import { AlternativeBlocks } from './alternative-blocks.ts';
 import { type ByzantineMode, byzantineTransport } from './byzantine.ts';
 import type { EventQueue } from './event-queue.ts';
 import type { SimNetwork } from './network.ts';
+import { SimMiner, simHashesPerMs } from './sim-miner.ts';
 import { SimTimers } from './sim-timers.ts';
 import { GENESIS_TIME, validatorKeys } from './sim-world.ts';
 import { UndoableKvStore } from './undoable-store.ts';
@@ -138,6 +140,14 @@ export class SimCluster {
         secretKey: k.ed.secretKey,
         rng: o.byzantineRng.derive(`node-${node.id}`),
         alternative: (h) => alternatives?.get(h),
+        ...(o.byzantineMode === 'selfish' || o.byzantineMode === 'private-chain'
+          ? {
+              mining: {
+                pool: new Set(this.nodes.filter((n) => n.byzantine).map((n) => n.validator)),
+                confirmations: parsePowParams(o.genesis.engine.params).confirmations,
+              },
+            }
+          : {}),
       });
     }
     const hooks = o.hooks(node, chain);
@@ -164,6 +174,11 @@ export class SimCluster {
       rng: o.rng.derive(node.starts === 1 ? `node-${node.id}` : `node-${node.id}/start-${node.starts}`),
       verify: o.verify,
       statusIntervalMs: 1000,
+      miner: new SimMiner(
+        timers,
+        o.rng.derive(`miner-${node.id}/start-${node.starts}`),
+        simHashesPerMs(o.genesis),
+      ),
       ...(o.snapshotLead === undefined ? {} : { snapshotLead: o.snapshotLead }),
       ...(o.log === undefined ? {} : { logger: this.#logger(node, o.log) }),
       ...(alternatives === undefined ? {} : { afterBuild: alternatives.afterBuild }),

@@ -199,7 +199,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const net = new SimNetwork(queue, netRng, clockNow);
   const checker = new SafetyChecker();
   const trace = createHash('sha256');
-  const params = o.engineParams ?? {};
+  const params = { ...o.engine.simParams, ...o.engineParams };
   const candidates = o.staking?.candidates ?? 0;
   const { genesis, deal } = simGenesis(
     o.engine.name,
