@@ -17,13 +17,16 @@
  * that buried the committed block is a reverted commit — this node's k-deep bet lost — and it
  * halts loudly (a simulator violation) instead of serving a ledger the network has abandoned.
  *
- * Nothing needs persisting: a node that restarts knows its committed head, and its peers'
- * announcements bring back the tip above it. Mining two blocks at one height is the protocol,
- * not equivocation: no message has a double-sign slot.
+ * Nothing here is a safety record — mining two blocks at one height is the protocol, not
+ * equivocation, so no message has a double-sign slot — but every block this node places in its
+ * tree is kept in the WAL until it is committed or cut off: the chain above the committed head
+ * lives only in the miners' memories, and a network whose nodes all restarted since a block was
+ * mined would otherwise have forgotten it (the simulator's crash faults showed the chain never
+ * getting k deep). A restart re-executes them.
  */
 import { toHex } from '../../crypto/bytes.ts';
-import { invariant } from '../../crypto/errors.ts';
-import { type Block, headerHash } from '../../ledger/block.ts';
+import { invariant, onlyTyped } from '../../crypto/errors.ts';
+import { type Block, decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
 import { BlockTree, type TreeNode } from '../block-tree.ts';
 import type {
   ConsensusEngine,
@@ -58,6 +61,8 @@ interface PowNode {
   status: 'pending' | 'executing' | 'valid' | 'invalid';
 }
 
+/** WAL key prefix of a block in the tree (the record is the encoded block). */
+const BLOCK_KEY = 'block/';
 /** Blocks waiting for their parent, at most. */
 const MAX_ORPHANS = 512;
 /** Headers of committed blocks (and of forks off them) kept to judge a fork below the head. */
@@ -81,6 +86,8 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
   #miningOn: string | undefined;
   /** The block sent to `commit`, until `committed` comes back. */
   #committing: string | undefined;
+  /** Ids of the blocks kept in the WAL. */
+  readonly #persisted = new Set<string>();
   #reorgs = 0;
   #maxReorgDepth = 0;
   #halted = false;
@@ -112,6 +119,7 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
     switch (input.kind) {
       case 'start':
         this.#reset(input.head);
+        this.#recover(input.head, input.recovered, out);
         out.push({ kind: 'set-timer', timer: 'announce', afterMs: this.#p.announceMs });
         this.#mine(out);
         break;
@@ -164,6 +172,44 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
     if (anc.chainWork > this.#finalWork) this.#finalWork = anc.chainWork;
   }
 
+  /** Blocks of the tree kept before a restart: placed again (and so executed again) in height order. */
+  #recover(head: HeadInfo, recovered: ReadonlyMap<string, Uint8Array>, out: Out[]): void {
+    const blocks: Block[] = [];
+    for (const [key, bytes] of recovered) {
+      if (!key.startsWith(BLOCK_KEY)) continue;
+      let block: Block | undefined;
+      try {
+        block = decodeBlock(bytes);
+      } catch (e) {
+        onlyTyped(e); // a damaged record: peers have the block
+      }
+      if (block === undefined || block.header.height <= head.height) {
+        out.push({ kind: 'forget', key });
+        continue;
+      }
+      this.#persisted.add(key.slice(BLOCK_KEY.length));
+      blocks.push(block);
+    }
+    blocks.sort((a, b) => a.header.height - b.header.height);
+    for (const block of blocks) this.#onBlock(this.#ctx.self ?? -1, block, undefined, out);
+  }
+
+  #persist(node: TreeNode<PowNode>, out: Out[]): void {
+    if (node.data.block === undefined || this.#persisted.has(node.id)) return;
+    this.#persisted.add(node.id);
+    out.push({ kind: 'persist', key: `${BLOCK_KEY}${node.id}`, record: encodeBlock(node.data.block) });
+  }
+
+  /** Forgets the kept blocks no longer above the root (committed, or on a branch cut off). */
+  #forgetSettled(out: Out[]): void {
+    const root = this.#tree.root.id;
+    for (const id of this.#persisted) {
+      if (id !== root && this.#tree.has(id)) continue;
+      this.#persisted.delete(id);
+      out.push({ kind: 'forget', key: `${BLOCK_KEY}${id}` });
+    }
+  }
+
   #remember(id: string, anc: PowAncestor): void {
     this.#history.delete(id);
     this.#history.set(id, anc);
@@ -213,7 +259,7 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
     return undefined;
   }
 
-  #onBlock(from: number, block: Block, signature: Uint8Array, out: Out[]): void {
+  #onBlock(from: number, block: Block, signature: Uint8Array | undefined, out: Out[]): void {
     const hash = headerHash(block.header);
     const id = toHex(hash);
     if (this.#known(id)) return;
@@ -225,9 +271,8 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
       this.#junk(from, h.height, fault, out);
       return;
     }
-    const queue: Array<{ block: Block; hash: Uint8Array; from: number; signature?: Uint8Array }> = [
-      { block, hash, from, signature },
-    ];
+    const queue: Array<{ block: Block; hash: Uint8Array; from: number; signature?: Uint8Array | undefined }> =
+      [{ block, hash, from, signature }];
     // Adding a block may complete a chain of orphans: place them in order.
     while (queue.length > 0) {
       const b = queue.shift() as (typeof queue)[number];
@@ -267,6 +312,7 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
       }
       const node = this.#tree.add(hash, h.parentHash, { anc: ancestorOf(h), block, status: 'pending' });
       invariant(node !== undefined, 'a block new to this node is added under its parent');
+      this.#persist(node, out);
       if (parent.data.status === 'valid') this.#execute(node, out);
       return 'placed';
     }
@@ -394,11 +440,12 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
     out.push({ kind: 'broadcast', msg: { type: 'block', block } });
     // (The broadcast loops back as a message; placing it now lets the next job start at once.)
     if (parent !== undefined && !this.#tree.has(hash)) {
-      this.#tree.add(hash, block.header.parentHash, {
+      const node = this.#tree.add(hash, block.header.parentHash, {
         anc: ancestorOf(block.header),
         block,
         status: 'valid',
       });
+      if (node !== undefined) this.#persist(node, out);
       this.#chooseBest(out);
     }
     this.#mine(out);
@@ -453,6 +500,7 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
       if (this.#halted) return;
       this.#remember(id, node.data.anc);
     }
+    this.#forgetSettled(out);
     if (!this.#tree.has(this.#best.id)) this.#best = this.#tree.root;
     if (this.#miningOn !== undefined && !this.#tree.has(this.#miningOn)) this.#miningOn = undefined;
     this.#chooseBest(out);

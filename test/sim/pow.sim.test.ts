@@ -26,7 +26,7 @@ const privateChain = (byzantine: number, seed: string, extra: Partial<SimOptions
 });
 
 describe('pow under the simulator', () => {
-  it('12 seeds × 60 s of loss, duplication, reordering and clock skew (n ∈ {4, 7}, one Byzantine miner in every mode): safe, then live after healing', async () => {
+  it('12 seeds × 60 s of faults (n ∈ {4, 7}, one Byzantine miner in every mode): safe, then live after healing', async () => {
     const result = await sweep(engine, 1, 12);
     expectClean(result);
   }, 900_000);

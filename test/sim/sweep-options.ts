@@ -49,13 +49,10 @@ export function sweepOptions(engine: EngineModule<unknown>, seed: number, params
  * simulator's k, where a larger share would make them expected, not a bug), rotating through
  * the behaviours its fault model lists.
  *
- * Faults: loss, duplication, reordering and clock skew — not yet crashes, partitions, link cuts
- * or WAL damage. Two open findings of the Proof-of-Work issue keep them out: with crashes the
- * honest chain all but stops (seed sweep-3 with loss, reorder and crash commits nothing in 90 s;
- * not diagnosed yet); and under every fault at once a Byzantine miner's lone chain can out-grow
- * the faulted honest miners, and block sync then commits its k-deep blocks on a lagging honest
- * node while another honest node committed the honest chain (seed sweep-1): sync must follow the
- * most-work chain, not the first certified one.
+ * Every fault kind is on, as for the other engines (`corrupt` may damage a block a miner keeps in
+ * its WAL, which it must notice; peers have the block). Crashes are why every block above the
+ * committed head is kept in the WAL: without it the network forgot its uncommitted chain as nodes
+ * restarted, and the chain never got k deep.
  */
 function hashPowerSweepOptions(
   engine: EngineModule<unknown>,
@@ -69,7 +66,7 @@ function hashPowerSweepOptions(
     nodes: seed % 2 === 1 ? 4 : 7,
     byzantine: 1,
     byzantineMode: modes[Math.floor(seed / 2) % modes.length] as SimOptions['byzantineMode'],
-    faults: new Set(['loss', 'dup', 'reorder', 'skew']),
+    faults: new Set(FAULT_KINDS),
     seed: `sweep-${seed}`,
     durationMs: 60_000,
     txs: 100,
