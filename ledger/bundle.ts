@@ -209,7 +209,12 @@ function certifiedHeader(
   if (!check.ok) throw new Reject('BAD_CERTIFICATE', check.reason);
   // verifyCertificate found the scheme: a certificate of an unknown kind does not verify.
   const guarantee = schemes.get(certificate.kind)?.guarantee ?? '';
-  return { header, certificate, guarantee };
+  return {
+    header,
+    certificate,
+    guarantee,
+    ...(check.verified === undefined ? {} : { verified: check.verified }),
+  };
 }
 
 /** A header whose certificate verified, and what that certificate's kind guarantees. */
@@ -217,6 +222,8 @@ interface Certified {
   readonly header: BlockHeader;
   readonly certificate: CommitCertificate;
   readonly guarantee: string;
+  /** What the check measured (CertificateCheck.verified). */
+  readonly verified?: string;
 }
 
 /** The certified header, and what its certificate rests on (`certifiedBy`: kind and guarantee). */
@@ -229,7 +236,11 @@ function headerSummary(c: Certified): Record<string, unknown> {
     logSize: h.logSize,
     logRoot: toHex(h.logRoot),
     time: h.time.ms,
-    certifiedBy: { kind: c.certificate.kind, guarantee: c.guarantee },
+    certifiedBy: {
+      kind: c.certificate.kind,
+      guarantee: c.guarantee,
+      ...(c.verified === undefined ? {} : { verified: c.verified }),
+    },
   };
 }
 
@@ -570,8 +581,10 @@ function followEpochs(
 export function bundleGuarantees(value: Record<string, unknown>): string[] {
   const seen = new Set<string>();
   for (const key of ['header', 'from', 'to']) {
-    const by = (value[key] as { certifiedBy?: { guarantee?: unknown } } | undefined)?.certifiedBy;
-    if (typeof by?.guarantee === 'string') seen.add(by.guarantee);
+    const by = (value[key] as { certifiedBy?: { guarantee?: unknown; verified?: unknown } } | undefined)
+      ?.certifiedBy;
+    if (typeof by?.guarantee === 'string')
+      seen.add(typeof by.verified === 'string' ? `${by.guarantee} (verified: ${by.verified})` : by.guarantee);
   }
   const epochs = value.epochs;
   const skipped = value.skipped;

@@ -72,7 +72,12 @@ export interface TrustAnchor {
   readonly genesisTimeMs?: number;
 }
 
-export type CertificateCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+export type CertificateCheck =
+  /**
+   * `verified`: what the check measured, when the guarantee depends on a quantity (Proof of Work:
+   * the confirmations and the work that bury the block), for a verifier to print beside it.
+   */
+  { readonly ok: true; readonly verified?: string } | { readonly ok: false; readonly reason: string };
 
 export interface CertificateScheme<C extends CommitCertificate = CommitCertificate> {
   readonly kind: string;

@@ -22,7 +22,7 @@ import type {
 } from '../../ledger/certificate.ts';
 import { asList, DecodeError } from '../../ledger/codec.ts';
 import { parsePowParams } from './params.ts';
-import { ancestorOf, POW_ENGINE, powHeaderFault, retargetRule } from './rules.ts';
+import { ancestorOf, decodePowData, POW_ENGINE, powHeaderFault, retargetRule } from './rules.ts';
 import { decodeCompact, workOf } from './target.ts';
 
 export const POW_CERT_KIND = 'pow-confirmations';
@@ -40,15 +40,11 @@ export interface PowCertificate extends CommitCertificate {
 
 const fail = (reason: string): CertificateCheck => ({ ok: false, reason });
 
-/** Confirmations (headers above the block) and the work they add, for a certificate that verified. */
+/** Confirmations (headers above the block) and the work they add: call on a certificate that verified. */
 export function burialOf(cert: PowCertificate): { confirmations: number; work: bigint } {
   let work = 0n;
-  for (const h of cert.headers.slice(1)) work += workOf(decodeCompact(ancestorBits(h)));
+  for (const h of cert.headers.slice(1)) work += workOf(decodeCompact(decodePowData(h.engineData).bits));
   return { confirmations: cert.headers.length - 1, work };
-}
-
-function ancestorBits(h: BlockHeader): number {
-  return new DataView(h.engineData.buffer, h.engineData.byteOffset, h.engineData.byteLength).getUint32(1);
 }
 
 export const powCertificateScheme: CertificateScheme<PowCertificate> = {
@@ -94,6 +90,10 @@ export const powCertificateScheme: CertificateScheme<PowCertificate> = {
       parent = h;
       parentHash = hash;
     }
-    return { ok: true };
+    const { confirmations, work } = burialOf(cert);
+    return {
+      ok: true,
+      verified: `${confirmations} confirmations; ${work} expected hashes of work above the block (about 2^${Math.log2(Number(work)).toFixed(1)})`,
+    };
   },
 };
