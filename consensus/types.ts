@@ -341,6 +341,12 @@ export interface EngineModule<M = unknown> {
   readonly membership?: boolean;
   readonly codec: MessageCodec<M>;
   /**
+   * Probabilistic finality (Proof of Work): how many blocks are mined on a block before it commits,
+   * and how long that takes on schedule — what a client waiting for a commit is told, and how long
+   * the node lets it wait. Absent: a certificate is final when it forms.
+   */
+  confirmations?(params: EngineParams): { readonly blocks: number; readonly expectedMs: number };
+  /**
    * Parameters the simulator runs with unless a run names its own (each key may be overridden):
    * what a real deployment tunes for its machines but a virtual-time run must not pay for — Proof
    * of Work's genesis target, which the simulator grinds for real. Absent: the genesis defaults.

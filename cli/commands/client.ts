@@ -213,10 +213,11 @@ function sent(out: CommandContext['out'], tx: SentTx, r: Submitted, wait: boolea
     from: tx.from,
     expectedNonce: tx.expectedNonce,
     pending: r.height === undefined,
+    ...(r.confirmations === undefined ? {} : { confirmations: r.confirmations }),
   };
   out.result(result, () =>
     wait
-      ? `committed ${r.id} at height ${r.height}: ${r.receipt?.ok ? 'ok' : `failed (${r.receipt?.code})`}`
+      ? `committed ${r.id} at height ${r.height}${r.confirmations === undefined ? '' : ` after ${r.confirmations} confirmations (probabilistic finality: ${r.confirmations} blocks of proof of work were mined on it)`}: ${r.receipt?.ok ? 'ok' : `failed (${r.receipt?.code})`}`
       : `submitted ${r.id} (nonce ${tx.nonce}); check with: verity query tx ${r.id}`,
   );
   if (!wait && tx.nonce > tx.expectedNonce) out.info(`note: ${gapMessage(tx)}`);
@@ -235,6 +236,8 @@ export const txSend: Command = {
     '(--json: ok false, code NONCE_GAP, pending, nonce, expectedNonce); without --wait it is a note',
     'on stderr. A nonce the node refuses (already used, taken by another pending transaction, too',
     'far ahead) is exit 1, naming both nonces.',
+    'On a Proof-of-Work chain a block commits once k blocks are mined on it, so --wait takes about k',
+    'block intervals and says so (--json: confirmations); the node waits up to three times that.',
     '--membership asks the engine (Raft, on a chain without staking) to run with --voters as voters and',
     '--learners as learners; both take validator names (as the node lists them: `verity query',
     'validators`) or addresses, comma-separated. Only a validator may ask; an unknown name is exit 2.',

@@ -374,7 +374,11 @@ export class VerityNode {
         host,
         port: Number(portText),
         maxBodyBytes: o.config.rpc.maxBodyBytes,
-        commitTimeoutMs: o.config.rpc.commitTimeoutMs,
+        // A Proof-of-Work commit waits for k confirmations: never less than three times their schedule.
+        commitTimeoutMs: Math.max(
+          o.config.rpc.commitTimeoutMs,
+          3 * (engine.confirmations?.(genesis.engine.params).expectedMs ?? 0),
+        ),
         maxTxBytes: o.config.mempool.maxTxBytes,
         logger: log,
       });

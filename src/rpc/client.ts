@@ -18,12 +18,12 @@ export class RpcClient {
     this.#timeoutMs = opts.timeoutMs ?? 60_000;
   }
 
-  async #request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  async #request<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs?: number): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${this.base}${path}`, {
         method,
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs ?? this.#timeoutMs),
         ...(body === undefined
           ? {}
           : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
@@ -94,12 +94,18 @@ export class RpcClient {
     }>(`/account?address=${encodeURIComponent(address)}`);
   }
 
+  /**
+   * `commit` waits as long as the node does (its commit timeout, which a Proof-of-Work chain
+   * stretches to cover k confirmations): the node answers first, with the commit or COMMIT_TIMEOUT.
+   */
   submitTx(hex: string, mode: 'async' | 'sync' | 'commit') {
-    return this.post<{
+    return this.#request<{
       id: string;
       height?: number;
       receipt?: { ok: boolean; code?: string };
       admitted?: boolean;
-    }>(`/tx?mode=${mode}`, { tx: hex });
+      /** Blocks mined on the transaction's block before it committed (probabilistic finality). */
+      confirmations?: number;
+    }>('POST', `/tx?mode=${mode}`, { tx: hex }, mode === 'commit' ? 10 * 60_000 : undefined);
   }
 }

@@ -9,6 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type Equivocation, encodeEquivocation } from '../../consensus/evidence.ts';
+import { getEngine } from '../../consensus/registry.ts';
 import type { ReadMode } from '../../consensus/types.ts';
 import { fromHex, fromHexExact, toHex, utf8 } from '../../crypto/bytes.ts';
 import { VerityError } from '../../crypto/errors.ts';
@@ -687,7 +688,15 @@ export class RpcServer {
     const timeout = AbortSignal.timeout(this.#o.commitTimeoutMs);
     try {
       const loc = await this.#api.waitForCommit(etx.id, timeout);
-      return { id, height: loc.height, receipt: receiptToJson(loc.receipt) };
+      const confirmations = getEngine(this.#api.genesis.engine.name)?.confirmations?.(
+        this.#api.genesis.engine.params,
+      );
+      return {
+        id,
+        height: loc.height,
+        receipt: receiptToJson(loc.receipt),
+        ...(confirmations === undefined ? {} : { confirmations: confirmations.blocks }),
+      };
     } catch {
       throw new RpcError(
         504,

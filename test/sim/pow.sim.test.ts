@@ -19,7 +19,7 @@ const privateChain = (byzantine: number, seed: string, extra: Partial<SimOptions
   byzantineMode: 'private-chain',
   faults: new Set(['loss', 'reorder']),
   seed,
-  // The honest quarter mines a block every 8 s on average: long enough for it to commit.
+  // The honest quarter mines a block every 4 s on average and needs 18 for a commit: 120 s.
   durationMs: 120_000,
   txs: 40,
   ...extra,
