@@ -63,6 +63,12 @@ interface PowNode {
 
 /** WAL key prefix of a block in the tree (the record is the encoded block). */
 const BLOCK_KEY = 'block/';
+/**
+ * Committed blocks kept in the WAL below the head: the chain store's last write is not synced, so
+ * a crash can lose the last commit — the block must still be here to commit again (and the same
+ * one: with every honest node restarting, nobody else may have it).
+ */
+const KEEP_COMMITTED = 2;
 /** Blocks waiting for their parent, at most. */
 const MAX_ORPHANS = 512;
 /** Headers of committed blocks (and of forks off them) kept to judge a fork below the head. */
@@ -86,8 +92,8 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
   #miningOn: string | undefined;
   /** The block sent to `commit`, until `committed` comes back. */
   #committing: string | undefined;
-  /** Ids of the blocks kept in the WAL. */
-  readonly #persisted = new Set<string>();
+  /** The blocks kept in the WAL: id → height. */
+  readonly #persisted = new Map<string, number>();
   #reorgs = 0;
   #maxReorgDepth = 0;
   #halted = false;
@@ -183,12 +189,12 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
       } catch (e) {
         onlyTyped(e); // a damaged record: peers have the block
       }
-      if (block === undefined || block.header.height <= head.height) {
+      if (block === undefined || block.header.height <= head.height - KEEP_COMMITTED) {
         out.push({ kind: 'forget', key });
         continue;
       }
-      this.#persisted.add(key.slice(BLOCK_KEY.length));
-      blocks.push(block);
+      this.#persisted.set(key.slice(BLOCK_KEY.length), block.header.height);
+      if (block.header.height > head.height) blocks.push(block);
     }
     blocks.sort((a, b) => a.header.height - b.header.height);
     for (const block of blocks) this.#onBlock(this.#ctx.self ?? -1, block, undefined, out);
@@ -196,15 +202,15 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
 
   #persist(node: TreeNode<PowNode>, out: Out[]): void {
     if (node.data.block === undefined || this.#persisted.has(node.id)) return;
-    this.#persisted.add(node.id);
+    this.#persisted.set(node.id, node.height);
     out.push({ kind: 'persist', key: `${BLOCK_KEY}${node.id}`, record: encodeBlock(node.data.block) });
   }
 
-  /** Forgets the kept blocks no longer above the root (committed, or on a branch cut off). */
+  /** Forgets the kept blocks settled for good: KEEP_COMMITTED below the root, or cut off below it. */
   #forgetSettled(out: Out[]): void {
-    const root = this.#tree.root.id;
-    for (const id of this.#persisted) {
-      if (id !== root && this.#tree.has(id)) continue;
+    const root = this.#tree.root;
+    for (const [id, height] of this.#persisted) {
+      if (height > root.height - KEEP_COMMITTED && (height <= root.height || this.#tree.has(id))) continue;
       this.#persisted.delete(id);
       out.push({ kind: 'forget', key: `${BLOCK_KEY}${id}` });
     }

@@ -20,9 +20,15 @@ import {
   waitUntilRunning,
 } from './helpers.ts';
 
-const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raft,multipaxos,algorand').split(
-  ',',
-);
+const ENGINES = (
+  process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raft,multipaxos,algorand,pow'
+).split(',');
+/**
+ * Proof of Work with three confirmations and two-second blocks: the grinding is real (four miners
+ * on this machine's cores), so commits take k block intervals — shortened here to keep the suite's
+ * time; the retarget adapts the genesis target to the machine.
+ */
+const PARAMS: Record<string, Record<string, number>> = { pow: { confirmations: 3, blockIntervalMs: 2000 } };
 
 for (const [slot, engine] of ENGINES.entries()) {
   describe(`e2e testnet (${engine})`, () => {
@@ -31,7 +37,14 @@ for (const [slot, engine] of ENGINES.entries()) {
 
     beforeAll(async () => {
       dir = await tmpDir(`verity-e2e-${engine}-`);
-      cluster = await createCluster({ dir, validators: 4, engine, slot: slot + 1 });
+      const engineParams = PARAMS[engine];
+      cluster = await createCluster({
+        dir,
+        validators: 4,
+        engine,
+        slot: slot + 1,
+        ...(engineParams === undefined ? {} : { engineParams }),
+      });
       for (let i = 0; i < 4; i++) cluster.start(i);
       await waitUntilRunning(cluster, engine);
     });
@@ -114,12 +127,15 @@ for (const [slot, engine] of ENGINES.entries()) {
         rpc,
       ]);
       expect(sent.code, sent.stderr).toBe(0);
-      const { id, height, receipt } = parseJsonOutput<{
+      const { id, height, receipt, confirmations } = parseJsonOutput<{
         id: string;
         height: number;
         receipt: { ok: boolean };
+        confirmations?: number;
       }>(sent);
       expect(receipt.ok).toBe(true);
+      // Probabilistic finality says how deep the transaction was buried when --wait returned.
+      expect(confirmations).toBe(PARAMS[engine]?.confirmations);
       expect(height).toBeGreaterThan(0);
       const put = await runVerity([
         'tx',
@@ -175,10 +191,15 @@ for (const [slot, engine] of ENGINES.entries()) {
       expect(rec).toMatchObject({ ok: true, exists: true, value: 'hello world' });
       // The verdict names the fault model its certificate rests on.
       const fault =
-        getEngine(engine)?.faultModel.kind === 'crash'
-          ? /^crash-fault certificate/
-          : /^Byzantine-fault certificate/;
-      expect((rec.header as { certifiedBy: { guarantee: string } }).certifiedBy.guarantee).toMatch(fault);
+        engine === 'pow'
+          ? /^probabilistic finality/
+          : getEngine(engine)?.faultModel.kind === 'crash'
+            ? /^crash-fault certificate/
+            : /^Byzantine-fault certificate/;
+      const by = (rec.header as { certifiedBy: { guarantee: string; verified?: string } }).certifiedBy;
+      expect(by.guarantee).toMatch(fault);
+      // A verifier of proof of work prints the burial it checked.
+      if (engine === 'pow') expect(by.verified).toMatch(/^3 confirmations; \d+ expected hashes of work/);
       // Tampered in transit: one hex digit of a proof node changes.
       const bundle = JSON.parse(await readFile(files.tx, 'utf8')) as { proof: string[] };
       const p0 = bundle.proof[0] ?? '';
