@@ -4,7 +4,7 @@
  * pool: their blocks always reach each other at once; what the honest miners see is the policy.
  *  - private-chain: the pool ignores the honest chain and mines its own from where it started,
  *    in secret. Once its chain has more work than the honest chain AND the honest chain is long
- *    enough for honest nodes to have committed a block on it (k + 2 blocks), it publishes
+ *    enough for honest nodes to have committed a block on it (k + 1 blocks), it publishes
  *    everything and behaves honestly from then on: with a majority of the hash power, a committed
  *    block is reverted — the negative control the simulator must catch.
  *  - selfish: Eyal & Sirer's selfish mining ("Majority is not enough", 2014, Algorithm 1): the pool
@@ -135,7 +135,7 @@ export function miningAttackTransport(inner: Transport, o: MiningAttackOptions):
 
   const maybeRelease = (): void => {
     if (o.mode !== 'private-chain' || released) return;
-    if (poolWork > honestWork && honestHeight >= o.confirmations + 2) {
+    if (poolWork > honestWork && honestHeight >= o.confirmations + 1) {
       released = true;
       reveal(Number.MAX_SAFE_INTEGER);
     }
