@@ -45,6 +45,14 @@ export interface HeadInfo {
   readonly membership?: MembershipTarget;
 }
 
+/**
+ * Why a block was not executed: UNKNOWN_PARENT and STALE may resolve later (the parent arrives,
+ * sync moves the head); FUTURE too — the block is timestamped further ahead of this node's clock
+ * than the runtime holds blocks for (either clock may be wrong: a later try may pass); INVALID
+ * never does.
+ */
+export type ExecuteFailure = 'UNKNOWN_PARENT' | 'STALE' | 'FUTURE' | 'INVALID';
+
 /** Voters and learners among the validators, as a committed `membership` transaction set them. */
 export interface MembershipTarget {
   /** Counts the requests executed so far: a new one is a new number. */
@@ -96,11 +104,8 @@ export type EngineInput<M> =
       readonly kind: 'executed';
       readonly hash: Uint8Array;
       readonly valid: boolean;
-      /**
-       * Why a block was not executed: UNKNOWN_PARENT and STALE may resolve later (the parent
-       * arrives, sync moves the head); INVALID never does.
-       */
-      readonly code?: 'UNKNOWN_PARENT' | 'STALE' | 'INVALID';
+      /** Why a block was not executed (ExecuteFailure). */
+      readonly code?: ExecuteFailure;
       readonly reason?: string;
     }
   /**

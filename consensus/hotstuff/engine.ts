@@ -72,6 +72,7 @@ import type {
   EngineOutput,
   EngineStatus,
   Evidence,
+  ExecuteFailure,
   HeadInfo,
   TimerToken,
 } from '../types.ts';
@@ -955,7 +956,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   #onExecuted(
     hash: Uint8Array,
     valid: boolean,
-    code: 'UNKNOWN_PARENT' | 'STALE' | 'INVALID' | undefined,
+    code: ExecuteFailure | undefined,
     reason: string | undefined,
   ): void {
     const id = blockId(hash);
@@ -963,9 +964,10 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     if (node === undefined || node.status !== 'executing') return;
     if (!valid) {
       // Only INVALID is final (the contract): a stale block is dropped, and one whose parent the
-      // runtime did not have waits for it again (retried when the parent executes or commits).
+      // runtime did not have — or timestamped beyond what it holds — waits to be tried again
+      // (when the parent executes or commits).
       if (code === 'STALE') this.#blocks.delete(id);
-      else if (code === 'UNKNOWN_PARENT') node.status = 'waiting';
+      else if (code === 'UNKNOWN_PARENT' || code === 'FUTURE') node.status = 'waiting';
       else node.status = 'invalid';
       this.#log('info', 'block not executed', { height: node.height, view: node.view, code, reason });
       return;

@@ -92,6 +92,7 @@ import type {
   EngineInput,
   EngineOutput,
   EngineStatus,
+  ExecuteFailure,
   HeadInfo,
   TimerToken,
 } from '../types.ts';
@@ -831,11 +832,7 @@ export class MultiPaxosEngine implements ConsensusEngine<MultiPaxosMessage> {
     this.#out.push({ kind: 'execute', block: h.p.block, hash: h.p.hash });
   }
 
-  #onExecuted(
-    hash: Uint8Array,
-    valid: boolean,
-    code: 'UNKNOWN_PARENT' | 'STALE' | 'INVALID' | undefined,
-  ): void {
+  #onExecuted(hash: Uint8Array, valid: boolean, code: ExecuteFailure | undefined): void {
     const id = blockId(hash);
     if (this.#validity.get(id) !== 'pending') return;
     if (valid) this.#validity.set(id, 'valid');

@@ -117,6 +117,7 @@ import type {
   EngineOutput,
   EngineStatus,
   Evidence,
+  ExecuteFailure,
   HeadInfo,
   TimerToken,
 } from '../types.ts';
@@ -771,19 +772,16 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     });
   }
 
-  #onExecuted(
-    hash: Uint8Array,
-    valid: boolean,
-    code: 'UNKNOWN_PARENT' | 'STALE' | 'INVALID' | undefined,
-  ): void {
+  #onExecuted(hash: Uint8Array, valid: boolean, code: ExecuteFailure | undefined): void {
     const id = blockId(hash);
     if (valid) {
       this.#validity.set(id, 'valid');
       return;
     }
     this.#validity.set(id, 'invalid');
-    // The parent was not (or no longer) executed, or the chain moved: worth another try later.
-    if (code === 'UNKNOWN_PARENT' || code === 'STALE') this.#retry.add(id);
+    // The parent was not (or no longer) executed, the chain moved, or a clock was off: worth
+    // another try later.
+    if (code === 'UNKNOWN_PARENT' || code === 'STALE' || code === 'FUTURE') this.#retry.add(id);
   }
 
   #onCommitted(head: HeadInfo, block?: Block, certificate?: CommitCertificate): void {

@@ -134,6 +134,7 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
         break;
       case 'timeout':
         if (input.timer === 'announce') {
+          this.#retryPending(out);
           this.#announce(out);
           out.push({ kind: 'set-timer', timer: 'announce', afterMs: this.#p.announceMs });
         }
@@ -363,6 +364,16 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
     });
   }
 
+  /** Pending blocks whose parent is valid: executed again (a transient failure, or never asked). */
+  #retryPending(out: Out[]): void {
+    for (const n of this.#tree.leaves()) {
+      for (let p: TreeNode<PowNode> | undefined = n; p !== undefined; p = this.#tree.parentOf(p)) {
+        const parent = this.#tree.parentOf(p);
+        if (p.data.status === 'pending' && parent?.data.status === 'valid') this.#execute(p, out);
+      }
+    }
+  }
+
   #execute(node: TreeNode<PowNode>, out: Out[]): void {
     const block = node.data.block;
     if (block === undefined || node.data.status !== 'pending') return;
@@ -385,8 +396,10 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
       this.#chooseBest(out);
       return;
     }
-    if (code === 'UNKNOWN_PARENT') {
-      node.data.status = 'pending'; // the runtime dropped its parent: try again once it is back
+    if (code === 'UNKNOWN_PARENT' || code === 'FUTURE') {
+      // The runtime dropped its parent, or the block is further ahead of this clock than the
+      // runtime holds blocks for: try again at the next announcement tick.
+      node.data.status = 'pending';
       return;
     }
     node.data.status = 'invalid';

@@ -41,6 +41,7 @@ import type {
   EngineInput,
   EngineOutput,
   EngineStatus,
+  ExecuteFailure,
   HeadInfo,
   MembershipTarget,
   ReadMode,
@@ -719,11 +720,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     this.#out.push({ kind: 'execute', block: e.block, hash: e.hash });
   }
 
-  #onExecuted(
-    hash: Uint8Array,
-    valid: boolean,
-    code: 'UNKNOWN_PARENT' | 'STALE' | 'INVALID' | undefined,
-  ): void {
+  #onExecuted(hash: Uint8Array, valid: boolean, code: ExecuteFailure | undefined): void {
     const id = blockId(hash);
     if (this.#validity.get(id) !== 'pending') return;
     if (valid) this.#validity.set(id, 'valid');

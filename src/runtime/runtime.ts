@@ -996,15 +996,16 @@ export class ConsensusRuntime<M> {
       // The proposer's fault (an invalid block), or a race with a commit (its parent was just
       // committed): anything else is this node's own and halts it (see #drain).
       const stale = e instanceof ChainError && e.code === 'OUT_OF_ORDER';
-      const invalid =
-        e instanceof ChainError && (e.code === 'BLOCK_REJECTED' || e.code === 'BLOCK_IN_FUTURE');
-      if (!invalid && !stale) throw e;
+      // Too far ahead to hold: still not INVALID — the other clock may be the wrong one.
+      const future = e instanceof ChainError && e.code === 'BLOCK_IN_FUTURE';
+      const invalid = e instanceof ChainError && e.code === 'BLOCK_REJECTED';
+      if (!invalid && !stale && !future) throw e;
       this.#log.info('rejected proposed block', { height: block.header.height, reason: e.message });
       await this.#step({
         kind: 'executed',
         hash,
         valid: false,
-        code: stale ? 'STALE' : 'INVALID',
+        code: stale ? 'STALE' : future ? 'FUTURE' : 'INVALID',
         reason: e.message,
       });
     }

@@ -30,16 +30,7 @@
  */
 
 import { SeededRng } from '../../consensus/rng.ts';
-import type {
-  ConsensusEngine,
-  EngineInput,
-  EngineModule,
-  EngineOutput,
-  Evidence,
-  HeadInfo,
-  MembershipTarget,
-  TimerToken,
-} from '../../consensus/types.ts';
+import type { ConsensusEngine, EngineInput, EngineModule, EngineOutput, Evidence, ExecuteFailure, HeadInfo, MembershipTarget, TimerToken } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
@@ -152,7 +143,7 @@ export class EngineCluster<M> {
   observe: ((from: number, to: number, msg: M, now: number) => void) | undefined;
   /** Makes node `node`'s execution of a block fail with a code (a runtime that lacked the parent…). */
   failExecute:
-    | ((node: number, block: Block) => 'UNKNOWN_PARENT' | 'STALE' | 'INVALID' | undefined)
+    | ((node: number, block: Block) => ExecuteFailure | undefined)
     | undefined;
   /** Transactions left for built blocks (option `mempool`), one per block. */
   mempool: number;

@@ -836,3 +836,22 @@ describe('PowEngine: the tree survives restarts', () => {
     expect(executed(bare.step({ kind: 'start', head: headOf(A[0]), recovered: new Map() }))).toEqual([]);
   });
 });
+
+describe('PowEngine: a block from too far ahead is tried again, never refused for good', () => {
+  it('FUTURE leaves the block pending and the next announcement tick executes it again; INVALID does not', () => {
+    const n = started();
+    const [a1] = chain(GENESIS, 1) as [Link];
+    n.receive(1, a1);
+    n.step({ kind: 'executed', hash: a1.hash, valid: false, code: 'FUTURE', reason: 'ahead' });
+    const tick = n.step({ kind: 'timeout', timer: 'announce' });
+    expect(executed(tick)).toEqual([hex(a1.hash)]);
+    n.executed(a1);
+    expect(builtOn(n.log).at(-1)).toBe(hex(a1.hash));
+    // Negative control: an INVALID block stays refused.
+    const m = started();
+    const [b1] = chain(GENESIS, 1, { salt: 9 }) as [Link];
+    m.receive(1, b1);
+    m.executed(b1, false);
+    expect(executed(m.step({ kind: 'timeout', timer: 'announce' }))).toEqual([]);
+  });
+});
