@@ -13,7 +13,7 @@
  *    `committed`; in between, other inputs may arrive.
  *  - `committed` is also delivered when block sync advanced the chain (`bySync`).
  */
-import type { Block } from '../ledger/block.ts';
+import type { Block, BlockHeader } from '../ledger/block.ts';
 import type { CommitCertificate } from '../ledger/certificate.ts';
 import type { EngineParams, ThresholdGenesis } from '../ledger/genesis.ts';
 import type { Hlc } from '../ledger/hlc.ts';
@@ -345,6 +345,19 @@ export interface EngineModule<M = unknown> {
    */
   readonly membership?: boolean;
   readonly codec: MessageCodec<M>;
+  /**
+   * The engine's own rules for a header, given its parent's (Proof of Work: the target the
+   * retarget gives, the cumulative work, the work itself): why `header` (hashing to `hash`) breaks
+   * them, or undefined. The chain store checks them on every block it validates — block sync's
+   * too, which no engine sees before it commits (src/chain-options.ts).
+   */
+  headerFault?(
+    header: BlockHeader,
+    hash: Uint8Array,
+    parent: BlockHeader,
+    params: EngineParams,
+    genesisTimeMs: number,
+  ): string | undefined;
   /**
    * Probabilistic finality (Proof of Work): how many blocks are mined on a block before it commits,
    * and how long that takes on schedule — what a client waiting for a commit is told, and how long

@@ -166,6 +166,13 @@ export interface ChainOptions {
    * with MEMBERSHIP_UNSUPPORTED.
    */
   readonly membership?: boolean;
+  /**
+   * The engine's own rules for a header against its parent's (EngineModule.headerFault: Proof of
+   * Work's target, retarget, cumulative work and the work itself), checked on every block this
+   * store validates — proposed or synced — so a block that came by block sync is held to them too.
+   * Returns why the header breaks them, or undefined.
+   */
+  readonly headerRule?: (header: BlockHeader, hash: Uint8Array, parent: BlockHeader) => string | undefined;
 }
 
 /** The accounts a transaction involves, for the account index: its sender, a transfer's recipient. */
@@ -664,6 +671,9 @@ export class ChainStore {
     if (h.engine !== this.genesis.engine.name)
       reject(`engine "${h.engine}" is not "${this.genesis.engine.name}"`);
     if (validators.byAddress(h.proposer) === undefined) reject('proposer is not a validator');
+    const hash = headerHash(h);
+    const engineFault = this.#opts.headerRule?.(h, hash, p.header);
+    if (engineFault !== undefined) reject(engineFault);
     const drift = opts.maxFutureDriftMs ?? 0;
     try {
       checkBlockTime(h.time, p.header.time, opts.nowMs ?? Number.MAX_SAFE_INTEGER, drift);
@@ -683,7 +693,7 @@ export class ChainStore {
     if (!equalBytes(exec.stateRoot, h.stateRoot)) reject('stateRoot does not match execution');
     if (exec.logSize !== h.logSize || !equalBytes(exec.logRoot, h.logRoot))
       reject('log size/root does not match');
-    return { block, hash: headerHash(h), txs, ...exec, ...(suffix ? { suffix: true as const } : {}) };
+    return { block, hash, txs, ...exec, ...(suffix ? { suffix: true as const } : {}) };
   }
 
   /** Builds and executes a new block on top of `parent` (default: the committed head). */

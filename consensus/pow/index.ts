@@ -13,7 +13,7 @@ import { POW_CERT_GUARANTEE } from './certificate.ts';
 import { PowEngine } from './engine.ts';
 import { type PowMessage, powCodec } from './messages.ts';
 import { parsePowParams } from './params.ts';
-import { POW_ENGINE } from './rules.ts';
+import { ancestorOf, POW_ENGINE, powHeaderFault, retargetRule } from './rules.ts';
 
 export { POW_CERT_KIND, type PowCertificate, powCertificateScheme } from './certificate.ts';
 export type { PowMessage } from './messages.ts';
@@ -33,6 +33,14 @@ export const pow: EngineModule<PowMessage> = {
   simParams: { genesisBits: 0x2000ffff, blockIntervalMs: 1000, announceMs: 1000, confirmations: 17 },
   parseParams: (params) => ({ ...parsePowParams(params) }),
   create: (ctx) => new PowEngine(ctx, parsePowParams(ctx.params)),
+  headerFault: (header, hash, parent, params, genesisTimeMs) =>
+    powHeaderFault(
+      header,
+      hash,
+      // Genesis carries no pow data: block 1 starts the work count from zero.
+      parent.height === 0 ? { height: 0, timeMs: parent.time.ms, chainWork: 0n } : ancestorOf(parent),
+      retargetRule(parsePowParams(params), genesisTimeMs),
+    ),
   confirmations: (params) => {
     const p = parsePowParams(params);
     return { blocks: p.confirmations, expectedMs: (p.confirmations + 1) * p.blockIntervalMs };

@@ -19,6 +19,7 @@ import { ChainStore } from '../../ledger/chain.ts';
 import { type Genesis, GenesisError, parseGenesis } from '../../ledger/genesis.ts';
 import { CachingKvStore, StorageError } from '../../ledger/kv.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
+import { engineChainOptions } from '../chain-options.ts';
 import { loadKey } from '../keystore.ts';
 import { type NodeApi, RpcServer } from '../rpc/server.ts';
 import { GrindingMiner } from '../runtime/grinding-miner.ts';
@@ -252,7 +253,7 @@ export class VerityNode {
           chainId: genesis.chainId,
           codec: engine.codec,
         }),
-        membership: engine.membership === true,
+        ...engineChainOptions(engine, genesis),
         limits: {
           maxBlockBytes: o.config.consensus.maxBlockBytes + 64 * 1024,
           maxBlockTxs: o.config.consensus.maxBlockTxs,

@@ -16,6 +16,7 @@ import { ChainStore } from '../../ledger/chain.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
 import { peerIdFromEd25519 } from '../../ledger/validators.ts';
+import { engineChainOptions } from '../chain-options.ts';
 import { ConsensusRuntime, type RuntimeHooks } from '../runtime/runtime.ts';
 import { MemorySignFence } from '../runtime/sign-fence.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
@@ -114,7 +115,7 @@ export class SimCluster {
         chainId: o.genesis.chainId,
         codec: o.engine.codec as MessageCodec<unknown>,
       }),
-      membership: o.engine.membership === true,
+      ...engineChainOptions(o.engine, o.genesis),
     });
     const timers = new SimTimers(
       o.queue,

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { type PowCertificate, powCertificateScheme } from '../../consensus/pow/certificate.ts';
 import { PowEngine } from '../../consensus/pow/engine.ts';
+import { pow } from '../../consensus/pow/index.ts';
 import { type PowMessage, powCodec } from '../../consensus/pow/messages.ts';
 import { parsePowParams } from '../../consensus/pow/params.ts';
 import {
@@ -853,5 +854,29 @@ describe('PowEngine: a block from too far ahead is tried again, never refused fo
     m.receive(1, b1);
     m.executed(b1, false);
     expect(executed(m.step({ kind: 'timeout', timer: 'announce' }))).toEqual([]);
+  });
+});
+
+describe('pow.headerFault: the header rules the chain store checks on every block (block sync too)', () => {
+  const genesisHeader = {
+    ...(chain(GENESIS, 1)[0] as Link).block.header,
+    height: 0,
+    time: { ms: GENESIS_TIME, logical: 0 },
+  };
+  const fault = (l: Link, parent: BlockHeader) =>
+    pow.headerFault?.(l.block.header, l.hash, parent, RAW, GENESIS_TIME);
+
+  it('accepts a valid child of genesis and of a block; refuses a wrong cumulative work, a wrong target, a missed target', () => {
+    const [a1, a2] = chain(GENESIS, 2) as [Link, Link];
+    expect(fault(a1, genesisHeader)).toBeUndefined();
+    expect(fault(a2, a1.block.header)).toBeUndefined();
+    const inflated = mineOn(a1, { chainWork: a1.anc.chainWork + 2n * W });
+    expect(fault(inflated, a1.block.header)).toMatch(/chainWork/);
+    const harder = mineOn(a1, { bits: 0x1f7fffff });
+    expect(fault(harder, a1.block.header)).toMatch(/bits|target/);
+    const missed = unmined(a2.block.header);
+    expect(pow.headerFault?.(missed, headerHash(missed), a1.block.header, RAW, GENESIS_TIME)).toMatch(
+      /does not meet/,
+    );
   });
 });
