@@ -359,6 +359,11 @@ export interface EngineModule<M = unknown> {
     genesisTimeMs: number,
   ): string | undefined;
   /**
+   * The cumulative work of a block, from its header's engine data (Proof of Work), for an engine
+   * whose fork choice is by work: block sync announces it and catches up from the heaviest peer.
+   */
+  chainWork?(engineData: Uint8Array, height: number): bigint;
+  /**
    * Probabilistic finality (Proof of Work): how many blocks are mined on a block before it commits,
    * and how long that takes on schedule — what a client waiting for a commit is told, and how long
    * the node lets it wait. Absent: a certificate is final when it forms.

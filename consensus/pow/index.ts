@@ -13,7 +13,7 @@ import { POW_CERT_GUARANTEE } from './certificate.ts';
 import { PowEngine } from './engine.ts';
 import { type PowMessage, powCodec } from './messages.ts';
 import { parsePowParams } from './params.ts';
-import { ancestorOf, POW_ENGINE, powHeaderFault, retargetRule } from './rules.ts';
+import { ancestorOf, chainWorkOf, POW_ENGINE, powHeaderFault, retargetRule } from './rules.ts';
 
 export { POW_CERT_KIND, type PowCertificate, powCertificateScheme } from './certificate.ts';
 export type { PowMessage } from './messages.ts';
@@ -41,6 +41,7 @@ export const pow: EngineModule<PowMessage> = {
       parent.height === 0 ? { height: 0, timeMs: parent.time.ms, chainWork: 0n } : ancestorOf(parent),
       retargetRule(parsePowParams(params), genesisTimeMs),
     ),
+  chainWork: chainWorkOf,
   confirmations: (params) => {
     const p = parsePowParams(params);
     return { blocks: p.confirmations, expectedMs: (p.confirmations + 1) * p.blockIntervalMs };

@@ -3,7 +3,8 @@
  * its committed head (and its clock) each status interval; a node clearly behind asks one peer
  * for the next blocks (`get-blocks`), verifies each block's certificate against the genesis
  * validator set, re-executes it to its header's roots and commits it. The peer asked is the one
- * with the fewest recent failures, then the highest claim; a timeout, an empty or misaligned reply
+ * with the fewest recent failures, then the most cumulative work (on a chain that counts it), then
+ * the highest claim; a timeout, an empty or misaligned reply
  * is a minor failure and the next request goes elsewhere, an invalid block or certificate a major
  * one. Claims expire with the peer's connection or after ten silent status intervals, and a lead
  * is plausible only up to one block per millisecond since our head's timestamp. A block that
@@ -64,6 +65,12 @@ export interface BlockSyncOptions {
   forgotten?(peer: string): void;
   /** Whether to ask for no blocks now (state sync is installing a snapshot: snapshot-sync.ts). */
   paused?(): boolean;
+  /**
+   * The committed head's cumulative work, on a chain whose engine counts it (EngineModule.chainWork):
+   * sent in this node's status, and the order in which peers ahead are asked (the most work
+   * first), so that a node catching up follows the heaviest chain its peers show, not the longest.
+   */
+  headWork?(): bigint;
 }
 
 export class BlockSync {
@@ -73,7 +80,7 @@ export class BlockSync {
    * Each peer's view: the height it last claimed, when (our clock), and how many block requests
    * to it failed since it last served one (timeout, empty or invalid reply).
    */
-  readonly #peerSync = new Map<string, { height: number; at: number; failures: number }>();
+  readonly #peerSync = new Map<string, { height: number; at: number; failures: number; work?: bigint }>();
   #inflight: { peer: string; from: number } | undefined;
   #lastProgressAt = 0;
 
@@ -96,6 +103,7 @@ export class BlockSync {
         height: this.#o.chain.height,
         hash: this.#o.chain.headHash,
         clockMs: Math.max(0, Math.round(this.#o.clock.now())),
+        ...(this.#o.headWork === undefined ? {} : { work: this.#o.headWork() }),
       }),
     );
   }
@@ -117,10 +125,18 @@ export class BlockSync {
     }
     const now = this.#o.clock.now();
     const known = this.#peerSync.get(from);
-    if (known === undefined) this.#peerSync.set(from, { height: msg.height, at: now, failures: 0 });
+    const work = this.#o.headWork === undefined ? undefined : msg.work;
+    if (known === undefined)
+      this.#peerSync.set(from, {
+        height: msg.height,
+        at: now,
+        failures: 0,
+        ...(work === undefined ? {} : { work }),
+      });
     else {
       known.height = msg.height;
       known.at = now;
+      if (work !== undefined) known.work = work;
     }
     this.maybeRequest();
     return true;
@@ -186,14 +202,19 @@ export class BlockSync {
     this.prunePeers();
     const height = this.#o.chain.height;
     let best: string | undefined;
-    let bestPeer: { height: number; failures: number } | undefined;
+    let bestPeer: { height: number; failures: number; work?: bigint } | undefined;
     for (const [peer, p] of this.#peerSync) {
       if (p.height <= height || peer === exclude) continue;
+      // On a chain that counts work, the heavier claim first (a longer chain may be lighter).
+      const heavier = (p.work ?? 0n) > (bestPeer?.work ?? 0n);
+      const asHeavy = (p.work ?? 0n) === (bestPeer?.work ?? 0n);
       if (
         bestPeer === undefined ||
         p.failures < bestPeer.failures ||
         (p.failures === bestPeer.failures &&
-          (p.height > bestPeer.height || (p.height === bestPeer.height && peer < (best as string))))
+          (heavier ||
+            (asHeavy &&
+              (p.height > bestPeer.height || (p.height === bestPeer.height && peer < (best as string))))))
       ) {
         best = peer;
         bestPeer = p;

@@ -317,6 +317,15 @@ export class ConsensusRuntime<M> {
       committed: (executed, certificate) => this.#afterCommit(executed, certificate, true),
       forgotten: (peer) => this.#blockClock.forget(peer),
       paused: () => this.#snapshots.active(),
+      ...(opts.engine.chainWork === undefined
+        ? {}
+        : {
+            headWork: () =>
+              (opts.engine.chainWork as NonNullable<EngineModule<M>['chainWork']>)(
+                opts.chain.head.engineData,
+                opts.chain.height,
+              ),
+          }),
     });
     this.#snapshots = new SnapshotSync({
       chain: opts.chain,

@@ -1,6 +1,8 @@
 /**
  * Block-sync wire messages (channel "sync"), strict and size-capped:
- *   [1, height, headHash, clockMs]   status: my committed head, and my clock (ClockOffset)
+ *   [1, height, headHash, clockMs]   status: my committed head, and my clock (ClockOffset);
+ *   [1, height, headHash, clockMs, work]  … and the head's cumulative work, on a chain whose engine
+ *                                    counts it (Proof of Work: block sync follows the most work)
  *   [2, fromHeight, count]           get-blocks
  *   [3, [[block, certificate], …]]   blocks (ascending heights)
  *   [4, evidence]                    equivocation evidence (consensus/evidence.ts), gossiped
@@ -10,7 +12,15 @@
  *   [8, height, section, from, [item…]] snapshot-part
  */
 import { MAX_EVIDENCE_BYTES } from '../../consensus/evidence.ts';
-import { asBytes, asList, asSafeUint, type RlpItem, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import {
+  asBytes,
+  asList,
+  asSafeUint,
+  asUint,
+  type RlpItem,
+  rlpDecodeStrict,
+  rlpEncode,
+} from '../../ledger/codec.ts';
 
 export const MAX_SYNC_MESSAGE_BYTES = 32 * 1024 * 1024;
 export const MAX_SYNC_BATCH = 64;
@@ -24,7 +34,14 @@ export type SnapshotSection = (typeof SNAPSHOT_SECTIONS)[number];
 export { MAX_EVIDENCE_BYTES };
 
 export type SyncMessage =
-  | { readonly kind: 'status'; readonly height: number; readonly hash: Uint8Array; readonly clockMs: number }
+  | {
+      readonly kind: 'status';
+      readonly height: number;
+      readonly hash: Uint8Array;
+      readonly clockMs: number;
+      /** The committed head's cumulative work (EngineModule.chainWork), when the engine counts it. */
+      readonly work?: bigint;
+    }
   | { readonly kind: 'get-blocks'; readonly from: number; readonly count: number }
   | {
       readonly kind: 'blocks';
@@ -51,7 +68,9 @@ export type SyncMessage =
 export function encodeSync(m: SyncMessage): Uint8Array {
   switch (m.kind) {
     case 'status':
-      return rlpEncode([1, m.height, m.hash, m.clockMs]);
+      return rlpEncode(
+        m.work === undefined ? [1, m.height, m.hash, m.clockMs] : [1, m.height, m.hash, m.clockMs, m.work],
+      );
     case 'get-blocks':
       return rlpEncode([2, m.from, m.count]);
     case 'blocks':
@@ -78,13 +97,14 @@ function section(item: RlpItem | undefined): SnapshotSection {
 export function decodeSync(bytes: Uint8Array): SyncMessage {
   const f = asList(rlpDecodeStrict(bytes, MAX_SYNC_MESSAGE_BYTES, 'sync message'), 'sync message');
   const kind = asSafeUint(f[0], 'sync.kind');
-  if (kind === 1 && f.length === 4) {
-    return {
+  if (kind === 1 && (f.length === 4 || f.length === 5)) {
+    const status = {
       kind: 'status',
       height: asSafeUint(f[1], 'status.height'),
       hash: asBytes(f[2], 'status.hash', { length: 32 }),
       clockMs: asSafeUint(f[3], 'status.clockMs'),
-    };
+    } as const;
+    return f.length === 4 ? status : { ...status, work: asUint(f[4], 'status.work', 32) };
   }
   if (kind === 2 && f.length === 3) {
     const count = asSafeUint(f[2], 'get-blocks.count');
