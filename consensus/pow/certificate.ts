@@ -30,7 +30,7 @@ export const POW_CERT_KIND = 'pow-confirmations';
 const MAX_HEADERS = 101;
 
 export const POW_CERT_GUARANTEE =
-  'probabilistic finality: the block is buried under k headers of proof of work, each checked against its target and the ASERT retarget rule anchored at genesis; no signature is involved — replacing the block takes out-mining that work, and an attacker with less than half the hash power succeeds with a probability that falls exponentially in k (Nakamoto 2008, §11)';
+  "probabilistic finality: the block is buried under k headers of proof of work, each checked against its target and the ASERT retarget rule anchored at genesis; no signature is involved — replacing the block takes out-mining that work, and an attacker with less than half the hash power succeeds with a probability that falls exponentially in k (Nakamoto 2008, §11). It proves that this much work was spent on the block, not that the block is on the network's heaviest chain: compare the work printed with what the network mines";
 
 export interface PowCertificate extends CommitCertificate {
   readonly kind: typeof POW_CERT_KIND;

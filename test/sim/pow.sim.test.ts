@@ -7,6 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { pow } from '../../consensus/pow/index.ts';
 import type { EngineModule } from '../../consensus/types.ts';
+import { addressFromPublicKey } from '../../ledger/address.ts';
+import { signTransaction } from '../../ledger/tx.ts';
+import { accountKeys } from '../../src/sim/sim-world.ts';
 import { runSimulation, type SimOptions } from '../../src/sim/simulation.ts';
 import { expectClean, sweep, sweepOptions } from './sweep.ts';
 
@@ -49,6 +52,59 @@ describe('pow under the simulator', () => {
       expect(r.live).toBe(true);
       expect(r.committedHeight).toBeGreaterThan(20);
     }
+  }, 300_000);
+
+  it('a transaction in a reorganized-away block returns to the mempool and commits on the winning chain', async () => {
+    // Node 0 is cut off for 20 s with the only copy of a transfer: it mines it into its own blocks,
+    // which the other three (three quarters of the hash power) out-mine; after healing node 0
+    // reorganizes, and the transfer — back in its mempool — commits once, on the winning chain.
+    const key = accountKeys[3] as { publicKey: Uint8Array; secretKey: Uint8Array };
+    const etx = signTransaction(
+      {
+        chainId: 'sim',
+        sender: key.publicKey,
+        nonce: 0,
+        op: { type: 'transfer', to: addressFromPublicKey(new Uint8Array(32).fill(9)), amount: 5n },
+      },
+      key.secretKey,
+    );
+    let minedAlone = 0;
+    let where: Array<number | undefined> = [];
+    let reorgsOfNode0 = 0;
+    const r = await runSimulation({
+      engine,
+      nodes: 4,
+      byzantine: 0,
+      byzantineMode: 'silent',
+      faults: new Set(),
+      seed: 'pow-reorg-1',
+      durationMs: 60_000,
+      txs: 0,
+      scenario: (ctl) => {
+        ctl.at(3000, async () => {
+          ctl.dropMessages((from, to) => from === 0 || to === 0);
+          minedAlone = -(ctl.runtime(0)?.counters.blocksMined ?? 0);
+          expect((await ctl.submit(0, etx)).ok).toBe(true);
+        });
+        ctl.at(22_000, () => {
+          minedAlone += ctl.runtime(0)?.counters.blocksMined ?? 0;
+          ctl.dropMessages(undefined);
+        });
+      },
+      inspect: async (ctl) => {
+        reorgsOfNode0 = ctl.runtime(0)?.status().viewChanges ?? 0;
+        where = await Promise.all(
+          [0, 1, 2, 3].map(async (i) => (await ctl.runtime(i)?.chain.getTxLocation(etx.id))?.height),
+        );
+      },
+    });
+    expect(r.violations).toEqual([]);
+    // Two blocks mined alone: the second at least was built with the transfer waiting (a block
+    // takes every includable transaction), so it was in node 0's abandoned branch.
+    expect(minedAlone).toBeGreaterThanOrEqual(2);
+    expect(reorgsOfNode0).toBeGreaterThan(0);
+    // Committed, at one height, on every node.
+    expect(where.every((h) => h !== undefined && h === where[0])).toBe(true);
   }, 300_000);
 
   it('is deterministic: same seed, same trace hash; another seed, another trace', async () => {
