@@ -344,6 +344,12 @@ export interface EngineModule<M = unknown> {
    * validators, changed by a signed transaction): Raft.
    */
   readonly membership?: boolean;
+  /**
+   * Whether nothing it sends has a double-sign slot (its codec's `slot` is always undefined: Proof
+   * of Work, where two blocks at one height is the protocol). Its WAL then holds no signing state:
+   * a damaged record is dropped — a block to fetch again — not a loss the sign fence must cover.
+   */
+  readonly slotless?: boolean;
   readonly codec: MessageCodec<M>;
   /**
    * The engine's own rules for a header, given its parent's (Proof of Work: the target the

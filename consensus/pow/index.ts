@@ -24,6 +24,7 @@ export const pow: EngineModule<PowMessage> = {
   faultModel: HASH_POWER_FAULTS,
   emptyBlocks: true,
   reads: [],
+  slotless: true,
   codec: powCodec,
   // A few hundred hashes a block, one-second blocks and k = 17: a 5-second partition (the
   // simulator's longest) is far short of the time to mine 17 blocks on either side, and a miner

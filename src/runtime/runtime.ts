@@ -244,6 +244,8 @@ export class ConsensusRuntime<M> {
   readonly #wal: CheckedWal;
   /** Blocks held until this node's clock reaches their timestamp (less the drift bound). */
   readonly #held = new Set<string>();
+  /** Damaged WAL records dropped at start by a node that keeps no signing state (walLoss). */
+  #droppedLoss: WalLoss | undefined;
   /** Counts mining jobs: a solution of a job cancelled or replaced since is dropped. */
   #mineGeneration = 0;
   /** Submissions waiting in the intake queue: answered NODE_HALTED if consensus halts first. */
@@ -456,14 +458,17 @@ export class ConsensusRuntime<M> {
     for await (const _ of this.#wal.iterate(ALL_ENGINE_RECORDS));
     const recovered = await this.#engineRecords();
     // Keys that may sign in some epoch: this node's guard matters even while it is out of the set.
+    // (An engine whose messages have no double-sign slot keeps no signing state to guard.)
     const maySign =
-      this.#o.keys !== undefined && (this.#self !== undefined || this.#o.genesis.staking !== undefined);
+      this.#o.engine.slotless !== true &&
+      this.#o.keys !== undefined &&
+      (this.#self !== undefined || this.#o.genesis.staking !== undefined);
     if (maySign) await this.#guard.load(chain.height);
     else if (this.#wal.damaged().length > 0) {
       // Nothing was signed from this WAL: its damaged records are simply not used.
-      this.#log.warn('consensus WAL records failed their checksum and were dropped', {
-        records: this.#wal.damaged(),
-      });
+      const records = [...this.#wal.damaged()];
+      this.#log.warn('consensus WAL records failed their checksum and were dropped', { records });
+      this.#droppedLoss = { gap: false, damagedRecords: records };
       await this.#wal.dropDamaged();
     }
     this.#o.transport.onMessage((from, channel, bytes) => this.#onNetwork(from, channel, bytes));
@@ -493,7 +498,7 @@ export class ConsensusRuntime<M> {
 
   /** What the last start found lost from the consensus WAL (undefined: nothing). */
   walLoss(): WalLoss | undefined {
-    return this.#guard.loss;
+    return this.#guard.loss ?? this.#droppedLoss;
   }
 
   stop(): void {
