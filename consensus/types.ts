@@ -254,8 +254,10 @@ export interface EngineStatus {
   readonly round: number;
   readonly step: string;
   readonly leader?: number;
-  /** Rounds/views abandoned by timeout since start (liveness metric). */
+  /** Rounds/views abandoned by timeout since start (liveness metric); reorganizations, for a chain that has them. */
   readonly viewChanges: number;
+  /** The most blocks one reorganization abandoned since start (an engine whose tip can reorganize). */
+  readonly maxReorgDepth?: number;
 }
 
 /** Signing capabilities an engine may need inside its logic (BLS votes); pure computations. */

@@ -187,6 +187,8 @@ export const sim: Command = {
       // Transactions beyond --txs that kept an engine without empty blocks busy after healing.
       demandTxs: r.demandTxs,
       viewChanges: r.viewChanges,
+      // Proof of Work: blocks mined, the share off the best chain, the deepest reorganization.
+      ...(r.mining === undefined ? {} : { mining: r.mining }),
       messages: r.messages,
       safe: r.safe,
       live: r.live,
@@ -203,7 +205,12 @@ export const sim: Command = {
     out.result(failed ? { ...summary, replay: replayCommand(opts) } : summary, () =>
       [
         `${r.engine}: ${r.nodes} nodes, ${r.byzantine} byzantine (${r.byzantineMode})${r.tolerated ? '' : ' — MORE THAN THE ENGINE TOLERATES'}, seed ${r.seed}`,
-        `simulated ${(r.simulatedMs / 1000).toFixed(1)} s in ${(r.wallMs / 1000).toFixed(1)} s: height ${r.committedHeight}, ${r.committedTxs} txs${r.demandTxs > 0 ? ` (+${r.demandTxs} after healing)` : ''}, ${r.viewChanges} view changes, ${r.messages} messages`,
+        `simulated ${(r.simulatedMs / 1000).toFixed(1)} s in ${(r.wallMs / 1000).toFixed(1)} s: height ${r.committedHeight}, ${r.committedTxs} txs${r.demandTxs > 0 ? ` (+${r.demandTxs} after healing)` : ''}, ${r.viewChanges} ${r.mining === undefined ? 'view changes' : 'reorganizations'}, ${r.messages} messages`,
+        ...(r.mining === undefined
+          ? []
+          : [
+              `mining: ${r.mining.mined} blocks mined, ${(100 * r.mining.orphanRate).toFixed(1)}% off the best chain, deepest reorganization ${r.mining.maxReorgDepth} block${r.mining.maxReorgDepth === 1 ? '' : 's'}`,
+            ]),
         `safety: ${r.safe ? 'OK' : `VIOLATED (${r.violations.length})`}   liveness: ${r.live ? 'OK' : `FAILED — ${r.livenessFailure}`}`,
         ...(r.evidence.length === 0
           ? []

@@ -92,6 +92,11 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
   #miningOn: string | undefined;
   /** The block sent to `commit`, until `committed` comes back. */
   #committing: string | undefined;
+  /**
+   * Blocks recovered from the WAL at start and not yet executed again: while any is, the best tip
+   * moves through forks in whatever order they execute, which is not a reorganization.
+   */
+  readonly #recovering = new Set<string>();
   /** The blocks kept in the WAL: id → height. */
   readonly #persisted = new Map<string, number>();
   #reorgs = 0;
@@ -111,6 +116,7 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
       round: 0,
       step: this.#halted ? 'halted' : this.#miningOn === undefined ? 'following' : 'mining',
       viewChanges: this.#reorgs,
+      maxReorgDepth: this.#maxReorgDepth,
     };
   }
 
@@ -198,6 +204,7 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
       if (block.header.height > head.height) blocks.push(block);
     }
     blocks.sort((a, b) => a.header.height - b.header.height);
+    for (const b of blocks) this.#recovering.add(toHex(headerHash(b.header)));
     for (const block of blocks) this.#onBlock(this.#ctx.self ?? -1, block, undefined, out);
   }
 
@@ -389,6 +396,7 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
     out: Out[],
   ): void {
     const node = this.#tree.get(hash);
+    this.#recovering.delete(toHex(hash));
     if (node === undefined || node.data.status !== 'executing') return;
     if (valid) {
       node.data.status = 'valid';
@@ -421,7 +429,7 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
       (n) => n.data.status === 'valid',
     );
     if (best.id === prev.id) return;
-    if (this.#tree.has(prev.id)) {
+    if (this.#tree.has(prev.id) && this.#recovering.size === 0) {
       const depth = this.#tree.reorgDepth(prev, best);
       if (depth > 0) {
         this.#reorgs++;
@@ -520,6 +528,7 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
       this.#remember(id, node.data.anc);
     }
     this.#forgetSettled(out);
+    for (const id of this.#recovering) if (!this.#tree.has(id)) this.#recovering.delete(id);
     if (!this.#tree.has(this.#best.id)) this.#best = this.#tree.root;
     if (this.#miningOn !== undefined && !this.#tree.has(this.#miningOn)) this.#miningOn = undefined;
     this.#chooseBest(out);

@@ -125,6 +125,8 @@ export interface RuntimeHooks {
   onEquivocation?(evidence: Equivocation): void;
   /** Consensus stopped on this node for good (see `ConsensusRuntime.halted`). */
   onHalt?(halt: Halt): void;
+  /** This node's miner solved a block (Proof of Work). */
+  onMined?(): void;
   /** This node's engine runs a new epoch with this set (after start, or at a boundary). */
   onEpoch?(epoch: number, validators: ValidatorSet): void;
   /** A transaction this node made itself (an evidence report), before it enters the mempool. */
@@ -971,6 +973,7 @@ export class ConsensusRuntime<M> {
           const mined: ExecutedBlock = { ...built, block, hash: headerHash(header) };
           this.#executed.add(mined);
           this.counters.blocksMined++;
+          this.#o.hooks?.onMined?.();
           await this.#step({ kind: 'mined', hash: mined.hash, block });
         }),
       ),

@@ -174,6 +174,12 @@ export interface SimResult {
   /** WAL records the `corrupt` fault damaged (storage-faults.ts); each must have been noticed. */
   readonly walRecordsDamaged: number;
   readonly wallMs: number;
+  /**
+   * For a chain whose tip can reorganize (Proof of Work): blocks mined by every miner, the share
+   * that did not end on the best chain an honest node holds, and the deepest reorganization an
+   * honest node went through. Absent when nothing was mined.
+   */
+  readonly mining?: { readonly mined: number; readonly orphanRate: number; readonly maxReorgDepth: number };
   /** The ShiViz log (vector-trace.ts), when `vectorTrace` was asked for. */
   readonly vectorTrace?: string;
   /** Final state of every node instance (for diagnosis). */
@@ -211,6 +217,9 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const model = o.engine.faultModel;
   const tolerated = tolerates(model, o.nodes, o.byzantine, o.byzantineMode);
   let refused = 0;
+  let mined = 0;
+  /** The deepest reorganization an honest node reported (kept across its restarts). */
+  let maxReorgDepth = 0;
   let evidence = 0;
   const equivocations = new Map<string, { validator: number; slot: SignSlot }>();
 
@@ -336,6 +345,9 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       const key = `${e.validator}/${e.slot.height}/${e.slot.round}/${e.slot.step}`;
       if (!equivocations.has(key)) equivocations.set(key, { validator: e.validator, slot: e.slot });
     },
+    onMined: () => {
+      mined++;
+    },
     onHalt: (halt) => {
       trace.update(`h${now},${node.id};`);
       vt?.local(vtAt(node.id), node.id, `HALT ${halt.code}: ${halt.message}`);
@@ -414,6 +426,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const signedListeners: Array<(instance: number, slot: SignSlot | undefined, description: string) => void> =
     [];
   const crashNode = (node: SimNode, loseUnsynced: boolean) => {
+    if (!node.byzantine) maxReorgDepth = Math.max(maxReorgDepth, node.runtime?.status().maxReorgDepth ?? 0);
     if (node.up)
       vt?.local(vtAt(node.id), node.id, `crash${loseUnsynced ? ' (loses its unsynced write)' : ''}`);
     cluster.crash(node, loseUnsynced);
@@ -644,6 +657,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   // (runtimes are stopped but still answer status())
 
   const viewChanges = honest.reduce((s, n) => s + (n.runtime?.status().viewChanges ?? 0), 0);
+  for (const n of honest) maxReorgDepth = Math.max(maxReorgDepth, n.runtime?.status().maxReorgDepth ?? 0);
+  const bestChain = Math.max(0, ...honest.map((n) => n.runtime?.status().height ?? 0));
   return {
     engine: o.engine.name,
     nodes: o.nodes,
@@ -657,6 +672,9 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     demandTxs: checker.demandTxs,
     reads,
     viewChanges,
+    ...(mined === 0
+      ? {}
+      : { mining: { mined, orphanRate: Math.max(0, 1 - bestChain / mined), maxReorgDepth } }),
     messages: net.messages,
     bytes: net.bytes,
     safe: checker.safe,

@@ -103,6 +103,9 @@ describe('pow under the simulator', () => {
     // takes every includable transaction), so it was in node 0's abandoned branch.
     expect(minedAlone).toBeGreaterThanOrEqual(2);
     expect(reorgsOfNode0).toBeGreaterThan(0);
+    // The run's mining report sees it: node 0's blocks are off the best chain, and it switched.
+    expect(r.mining?.maxReorgDepth).toBeGreaterThanOrEqual(minedAlone);
+    expect(r.mining?.orphanRate).toBeGreaterThan(0);
     // Committed, at one height, on every node.
     expect(where.every((h) => h !== undefined && h === where[0])).toBe(true);
   }, 300_000);
