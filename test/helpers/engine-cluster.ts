@@ -30,7 +30,17 @@
  */
 
 import { SeededRng } from '../../consensus/rng.ts';
-import type { ConsensusEngine, EngineInput, EngineModule, EngineOutput, Evidence, ExecuteFailure, HeadInfo, MembershipTarget, TimerToken } from '../../consensus/types.ts';
+import type {
+  ConsensusEngine,
+  EngineInput,
+  EngineModule,
+  EngineOutput,
+  Evidence,
+  ExecuteFailure,
+  HeadInfo,
+  MembershipTarget,
+  TimerToken,
+} from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
@@ -142,9 +152,7 @@ export class EngineCluster<M> {
   intercept: ((from: number, msg: M, to: number) => M | null) | undefined;
   observe: ((from: number, to: number, msg: M, now: number) => void) | undefined;
   /** Makes node `node`'s execution of a block fail with a code (a runtime that lacked the parent…). */
-  failExecute:
-    | ((node: number, block: Block) => ExecuteFailure | undefined)
-    | undefined;
+  failExecute: ((node: number, block: Block) => ExecuteFailure | undefined) | undefined;
   /** Transactions left for built blocks (option `mempool`), one per block. */
   mempool: number;
   messages = 0;
