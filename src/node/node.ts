@@ -267,6 +267,8 @@ export class VerityNode {
       const network = await o.network({ config: o.config, genesis, identitySeed, logger: log });
       started.push(() => network.stop());
       let node: VerityNode | undefined;
+      const miner = new GrindingMiner();
+      started.push(() => miner.close());
       const runtime = new ConsensusRuntime<unknown>({
         engine,
         genesis,
@@ -287,7 +289,7 @@ export class VerityNode {
         maxFutureDriftMs: o.config.consensus.maxFutureDriftMs,
         statusIntervalMs: o.config.consensus.statusIntervalMs,
         snapshotLead: o.config.consensus.snapshotLead,
-        miner: new GrindingMiner(),
+        miner,
         hooks: {
           onCommit: (ex, _cert, bySync) => node?.onCommitted(ex.block.header.height, ex.txs, bySync),
           onEvidence: (e) => log.warn('equivocation evidence', { ...e }),
