@@ -2,8 +2,10 @@
  * Blocks executed but not yet committed, by hash: the parents a block is built or executed on and
  * the blocks an engine commits. Bounded against a flood of (Byzantine) proposals, but only leaves
  * are ever evicted — a block some retained block was executed on stays, so a chain of any length
- * above the committed head (HotStuff after a long uncommitted stretch) stays committable, while
- * abandoned forks go first, oldest first.
+ * above the committed head (HotStuff after a long uncommitted stretch) stays committable — and
+ * never the block this node last built on (`pin`: the engine's own best tip, with its branch
+ * beneath it), so a flood of forks cannot evict the branch a Proof-of-Work node mines on. Among
+ * the others, abandoned forks go first, oldest first.
  */
 import { toHex } from '../../crypto/bytes.ts';
 import type { ExecutedBlock } from '../../ledger/chain.ts';
@@ -13,6 +15,8 @@ export class ExecutedBlocks {
   /** Executed children per block id (only for blocks with at least one). */
   readonly #children = new Map<string, number>();
   readonly #maxLeaves: number;
+  /** The block last built on: never evicted (see the header). */
+  #pinned: string | undefined;
 
   constructor(maxLeaves = 512) {
     this.#maxLeaves = maxLeaves;
@@ -36,6 +40,11 @@ export class ExecutedBlocks {
     if (this.#byId.size - this.#children.size > this.#maxLeaves) this.#evictOldestLeaf();
   }
 
+  /** Keeps `hash` (and so its ancestors, which are not leaves while it is here) from eviction. */
+  pin(hash: Uint8Array): void {
+    this.#pinned = toHex(hash);
+  }
+
   /** Forgets every block (an epoch boundary: the old engine's blocks above it are never committed). */
   clear(): void {
     this.#byId.clear();
@@ -52,15 +61,19 @@ export class ExecutedBlocks {
   }
 
   #evictOldestLeaf(): void {
+    let victim: [string, ExecutedBlock] | undefined;
     for (const [id, b] of this.#byId) {
-      if (this.#children.has(id)) continue;
-      this.#byId.delete(id);
-      const parent = b.parent === undefined ? undefined : toHex(b.parent.hash);
-      if (parent === undefined) return;
-      const n = (this.#children.get(parent) ?? 1) - 1;
-      if (n > 0) this.#children.set(parent, n);
-      else this.#children.delete(parent);
-      return;
+      if (this.#children.has(id) || id === this.#pinned) continue;
+      victim = [id, b];
+      break;
     }
+    if (victim === undefined) return;
+    const [id, b] = victim;
+    this.#byId.delete(id);
+    const parent = b.parent === undefined ? undefined : toHex(b.parent.hash);
+    if (parent === undefined) return;
+    const n = (this.#children.get(parent) ?? 1) - 1;
+    if (n > 0) this.#children.set(parent, n);
+    else this.#children.delete(parent);
   }
 }

@@ -892,6 +892,7 @@ export class ConsensusRuntime<M> {
       this.#log.warn('cannot build block: unknown parent', { height: req.height, parent: toHex(req.parent) });
       return;
     }
+    if (parent !== undefined) this.#executed.pin(parent.hash);
     const parentHeader = parent?.block.header ?? chain.head;
     if (req.height !== parentHeader.height + 1) {
       this.#log.warn('cannot build block: height does not follow parent', { height: req.height });
