@@ -36,7 +36,7 @@ function parseDuration(text: string): number {
 export const sim: Command = {
   name: 'sim',
   summary: 'run a deterministic simulation of a consensus engine under faults',
-  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${ALL_BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew,corrupt] [--seed S] [--duration 60s] [--txs N] [--trace FILE] | --twins --engine NAME (--nodes N --byzantine B [--rounds R] [--scenarios K] | --twins-scenario STRING [--trace FILE]) [--seed S] [--round-ms MS]`,
+  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${ALL_BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew,corrupt] [--seed S] [--duration 60s] [--txs N] [--hash-power LIST] [--trace FILE] | --twins --engine NAME (--nodes N --byzantine B [--rounds R] [--scenarios K] | --twins-scenario STRING [--trace FILE]) [--seed S] [--round-ms MS]`,
   description: [
     'Runs the real engine and runtime over a simulated network, disks and clocks in virtual time,',
     'then heals the network and checks that every honest node makes progress. Same seed, same trace.',
@@ -100,6 +100,12 @@ export const sim: Command = {
       description: 'fault phase in simulated time: 60s, 1500ms, 2m (default 60s)',
     },
     txs: { type: 'string', valueName: 'N', description: 'transactions to submit (default 200)' },
+    'hash-power': {
+      type: 'string',
+      valueName: 'LIST',
+      description:
+        "pow: each validator's share of the hash power, relative weights (e.g. 1,1,1,3; default equal)",
+    },
     twins: { type: 'boolean', description: 'run a Twins scenario search instead of one run' },
     rounds: { type: 'string', valueName: 'R', description: 'Twins: rounds per scenario (default 2)' },
     scenarios: {
@@ -156,9 +162,25 @@ export const sim: Command = {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
+    const hashPowerText = str(values, 'hash-power');
+    let hashPower: number[] | undefined;
+    if (hashPowerText !== undefined) {
+      if (engine.confirmations === undefined)
+        throw new UsageError('--hash-power is for an engine that mines (pow)');
+      hashPower = hashPowerText.split(',').map(Number);
+      if (
+        hashPower.length !== nodes ||
+        hashPower.some((w) => !Number.isFinite(w) || w < 0) ||
+        !hashPower.some((w) => w > 0)
+      )
+        throw new UsageError(
+          `--hash-power takes ${nodes} non-negative weights, one per validator, not all zero`,
+        );
+    }
     const opts: SimOptions = {
       engine,
       engineParams: params,
+      ...(hashPower === undefined ? {} : { hashPower }),
       nodes,
       byzantine,
       byzantineMode: mode,

@@ -24,7 +24,7 @@ import { AlternativeBlocks } from './alternative-blocks.ts';
 import { type ByzantineMode, byzantineTransport } from './byzantine.ts';
 import type { EventQueue } from './event-queue.ts';
 import type { SimNetwork } from './network.ts';
-import { SimMiner, simHashesPerMs } from './sim-miner.ts';
+import { SimMiner, shareOf, simHashesPerMs } from './sim-miner.ts';
 import { SimTimers } from './sim-timers.ts';
 import { GENESIS_TIME, validatorKeys } from './sim-world.ts';
 import { UndoableKvStore } from './undoable-store.ts';
@@ -61,6 +61,8 @@ export interface SimClusterOptions {
   readonly trace: (line: string) => void;
   /** ConsensusRuntime's snapshotLead (state sync); its default when absent. */
   readonly snapshotLead?: number;
+  /** Each validator's relative share of the hash power (Proof of Work); equal when absent. */
+  readonly hashPower?: readonly number[];
   readonly verify: SignatureVerifier;
   /** The run's root random source: each instance's runtime gets `node-<id>` of it (per start). */
   readonly rng: Rng;
@@ -178,7 +180,7 @@ export class SimCluster {
       miner: new SimMiner(
         timers,
         o.rng.derive(`miner-${node.id}/start-${node.starts}`),
-        simHashesPerMs(o.genesis),
+        simHashesPerMs(o.genesis, shareOf(o.hashPower, node.validator, o.genesis.validators.size)),
       ),
       ...(o.snapshotLead === undefined ? {} : { snapshotLead: o.snapshotLead }),
       ...(o.log === undefined ? {} : { logger: this.#logger(node, o.log) }),

@@ -50,11 +50,18 @@ export function grind(job: MineJob): Uint8Array {
 }
 
 /**
- * Each validator's hash rate: one equal share of a network that mines a genesis-target block every
+ * A validator's hash rate: its `share` of a network that mines a genesis-target block every
  * `blockIntervalMs` when all are up (so the retarget starts on schedule). 1 for other engines.
  */
-export function simHashesPerMs(genesis: Genesis): number {
+export function simHashesPerMs(genesis: Genesis, share = 1 / genesis.validators.size): number {
   if (genesis.engine.name !== POW_ENGINE) return 1;
   const p = parsePowParams(genesis.engine.params);
-  return Number(workOf(decodeCompact(p.genesisBits))) / (p.blockIntervalMs * genesis.validators.size);
+  return (Number(workOf(decodeCompact(p.genesisBits))) / p.blockIntervalMs) * share;
+}
+
+/** Validator `v`'s share of the hash power, from relative weights (equal shares without any). */
+export function shareOf(weights: readonly number[] | undefined, v: number, n: number): number {
+  if (weights === undefined) return 1 / n;
+  const total = weights.reduce((a, b) => a + b, 0);
+  return (weights[v] ?? 0) / total;
 }

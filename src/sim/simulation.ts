@@ -82,6 +82,11 @@ export interface SimOptions {
   readonly byzantineValidators?: readonly number[];
   /** The runtime's state-sync lead (RuntimeOptions.snapshotLead); its default when absent. */
   readonly snapshotLead?: number;
+  /**
+   * Proof of Work: each validator's share of the hash power, as relative weights (one per
+   * validator; a Byzantine validator's twin mines with its share). Default: equal shares.
+   */
+  readonly hashPower?: readonly number[];
   /** Inspect the nodes at the end of the run, before they stop. */
   readonly inspect?: (ctl: SimControl) => Promise<void> | void;
   /**
@@ -215,7 +220,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   );
   const verify = o.uncachedVerify ? ed25519.verify : memoVerifier();
   const model = o.engine.faultModel;
-  const tolerated = tolerates(model, o.nodes, o.byzantine, o.byzantineMode);
+  let tolerated = tolerates(model, o.nodes, o.byzantine, o.byzantineMode);
   let refused = 0;
   let mined = 0;
   /** The deepest reorganization an honest node reported (kept across its restarts). */
@@ -229,6 +234,13 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     byzRng,
   ).slice(0, o.byzantine);
   const byzSet = new Set(o.byzantineValidators ?? seededByz);
+  // With unequal hash power, what a Proof-of-Work model tolerates is a share of it, not a count.
+  if (o.hashPower !== undefined && o.byzantine > 0) {
+    const total = o.hashPower.reduce((a, b) => a + b, 0);
+    const byzantineShare = [...byzSet].reduce((a, v) => a + (o.hashPower?.[v] ?? 0), 0) / total;
+    const admitted = model.byzantineModes === 'all' || model.byzantineModes.includes(o.byzantineMode);
+    tolerated = admitted && byzantineShare < 0.5;
+  }
 
   net.observer = (ev) => {
     trace.update(`d${ev.time},${ev.from},${ev.to},${ev.channel},${ev.duplicate ? 1 : 0},`);
@@ -250,6 +262,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     hooks: (node, chain) => watch(node, chain),
     ...(o.log === undefined ? {} : { log: o.log }),
     ...(o.snapshotLead === undefined ? {} : { snapshotLead: o.snapshotLead }),
+    ...(o.hashPower === undefined ? {} : { hashPower: o.hashPower }),
   });
   const nodes = cluster.nodes;
   for (let v = 0; v < o.nodes; v++) {
@@ -737,6 +750,7 @@ export function replayCommand(o: SimOptions): string {
     `--seed ${shellQuote(o.seed)}`,
     `--duration ${duration}`,
     `--txs ${o.txs}`,
+    o.hashPower === undefined ? '' : `--hash-power ${o.hashPower.join(',')}`,
   ]
     .filter(Boolean)
     .join(' ');

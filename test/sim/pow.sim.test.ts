@@ -44,6 +44,18 @@ describe('pow under the simulator', () => {
     expect(caught).toBeGreaterThan(0);
   }, 300_000);
 
+  it('hash power is a parameter: one Byzantine miner with 5/8 of it reverts a committed block alone', async () => {
+    let caught = 0;
+    for (let s = 1; s <= 3 && caught === 0; s++) {
+      const r = await runSimulation(
+        privateChain(1, `pow-share-${s}`, { hashPower: [5, 1, 1, 1], byzantineValidators: [0] }),
+      );
+      expect(r.tolerated).toBe(false);
+      caught = r.violations.filter((v) => v.kind === 'halt' && v.detail.includes('FINALITY_REVERTED')).length;
+    }
+    expect(caught).toBeGreaterThan(0);
+  }, 300_000);
+
   it('a private chain with 1 of 4 miners and no partition reverts nothing', async () => {
     for (const seed of ['pow-minority-1', 'pow-minority-2']) {
       const r = await runSimulation(privateChain(1, seed));
