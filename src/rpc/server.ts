@@ -688,9 +688,10 @@ export class RpcServer {
     const timeout = AbortSignal.timeout(this.#o.commitTimeoutMs);
     try {
       const loc = await this.#api.waitForCommit(etx.id, timeout);
-      const confirmations = getEngine(this.#api.genesis.engine.name)?.confirmations?.(
-        this.#api.genesis.engine.params,
-      );
+      // (Probabilistic finality: the blocks mined on it before it committed.)
+      const engine = (this.#api.genesis as Partial<Genesis>).engine;
+      const confirmations =
+        engine === undefined ? undefined : getEngine(engine.name)?.confirmations?.(engine.params);
       return {
         id,
         height: loc.height,
