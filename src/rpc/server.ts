@@ -686,12 +686,13 @@ export class RpcServer {
     if (r.ok) this.#api.noteSubmitted(etx);
     if (mode === 'sync') return { id, admitted: r.ok, pending: true };
     const timeout = AbortSignal.timeout(this.#o.commitTimeoutMs);
+    // Probabilistic finality: the blocks mined on it before it committed (outside the try: only
+    // the wait's own failure is a timeout).
+    const engine = (this.#api.genesis as Partial<Genesis>).engine;
+    const confirmations =
+      engine === undefined ? undefined : getEngine(engine.name)?.confirmations?.(engine.params);
     try {
       const loc = await this.#api.waitForCommit(etx.id, timeout);
-      // (Probabilistic finality: the blocks mined on it before it committed.)
-      const engine = (this.#api.genesis as Partial<Genesis>).engine;
-      const confirmations =
-        engine === undefined ? undefined : getEngine(engine.name)?.confirmations?.(engine.params);
       return {
         id,
         height: loc.height,
