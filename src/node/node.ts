@@ -267,8 +267,8 @@ export class VerityNode {
       const network = await o.network({ config: o.config, genesis, identitySeed, logger: log });
       started.push(() => network.stop());
       let node: VerityNode | undefined;
+      // (Closed by the runtime's stop, on shutdown or a failed start alike.)
       const miner = new GrindingMiner();
-      started.push(() => miner.close());
       const runtime = new ConsensusRuntime<unknown>({
         engine,
         genesis,

@@ -26,6 +26,7 @@ export class GrindingMiner implements Miner {
   hashes = 0;
 
   readonly #inlineOnly: boolean;
+  #closed = false;
 
   constructor(opts: { inline?: boolean } = {}) {
     this.#inlineOnly = opts.inline === true;
@@ -38,21 +39,22 @@ export class GrindingMiner implements Miner {
       return;
     }
     this.#solved = solved;
-    this.#spawn().postMessage({ id, header: job.header, target: targetBytes(job.target) });
+    this.#spawn()?.postMessage({ id, header: job.header, target: targetBytes(job.target) });
   }
 
   /** The worker, started on the first job (an engine that never mines never starts one). */
-  #spawn(): Worker {
-    if (this.#worker !== undefined) return this.#worker;
+  #spawn(): Worker | undefined {
+    if (this.#worker !== undefined || this.#closed) return this.#worker;
     const worker = new Worker(new URL('./miner-worker.ts', import.meta.url));
-    // A mining worker never keeps the process alive: the node decides when to exit.
-    worker.unref();
     worker.on('message', (m: { id: number; header: Uint8Array; hashes: number }) => {
       this.hashes += m.hashes;
       if (m.id !== this.#job) return;
       this.#job++;
       this.#solved?.(m.header);
     });
+    // A mining worker never keeps the process alive: the node decides when to exit. (After the
+    // listener: attaching a 'message' listener refs the worker again.)
+    worker.unref();
     this.#worker = worker;
     return worker;
   }
@@ -62,10 +64,12 @@ export class GrindingMiner implements Miner {
     this.#worker?.postMessage({ id: 0 });
   }
 
-  /** Stops the worker (the node's shutdown). */
+  /** Stops the worker for good (the runtime stopped: nothing is mined again). */
   async close(): Promise<void> {
     this.cancel();
-    await this.#worker?.terminate();
+    const worker = this.#worker;
+    this.#closed = true;
+    await worker?.terminate();
   }
 
   #inline(id: number, job: MineJob, solved: (header: Uint8Array) => void): void {

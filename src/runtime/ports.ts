@@ -70,4 +70,6 @@ export interface Miner {
   mine(job: MineJob, solved: (header: Uint8Array) => void): void;
   /** Abandons the job in progress (its `solved` is never called). */
   cancel(): void;
+  /** Releases what mining holds (the node's worker thread): the runtime stopped for good. */
+  close?(): Promise<void>;
 }

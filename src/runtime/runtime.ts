@@ -508,6 +508,7 @@ export class ConsensusRuntime<M> {
     this.#o.timers.cancelAll();
     this.#mineGeneration++;
     this.#o.miner?.cancel();
+    void this.#o.miner?.close?.();
     this.#urgent.clear();
     this.#bulk.clear();
     for (const answer of this.#pendingSubmits) answer(HALTED_ANSWER);

@@ -3,7 +3,11 @@
  * meets its target and changes only the nonce (the header's last 8 bytes); a cancelled or
  * replaced job never reports.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GrindingMiner } from '../../src/runtime/grinding-miner.ts';
 
@@ -47,3 +51,22 @@ for (const inline of [false, true]) {
     });
   });
 }
+
+describe('GrindingMiner and process exit', () => {
+  it('a miner whose worker was never closed does not keep the process alive (a node must exit on SIGTERM)', () => {
+    const script = join(tmpdir(), `verity-miner-exit-${process.pid}.ts`);
+    const module = new URL('../../src/runtime/grinding-miner.ts', import.meta.url).pathname;
+    writeFileSync(
+      script,
+      `import { GrindingMiner } from ${JSON.stringify(module)};
+const m = new GrindingMiner();
+m.mine({ header: new Uint8Array(100), target: 0n }, () => {});
+setTimeout(() => m.cancel(), 200);
+`,
+    );
+    const r = spawnSync(process.execPath, [script], { timeout: 15_000 });
+    // Killed by the timeout (signal set), it would have hung like the e2e nodes once did.
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(0);
+  }, 30_000);
+});
