@@ -120,11 +120,6 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
     };
   }
 
-  /** Reorganizations of the best chain so far, and the deepest (blocks abandoned). */
-  reorgs(): { count: number; maxDepth: number } {
-    return { count: this.#reorgs, maxDepth: this.#maxReorgDepth };
-  }
-
   step(input: EngineInput<PowMessage>): Out[] {
     if (this.#halted) return [];
     const out: Out[] = [];

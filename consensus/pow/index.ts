@@ -35,13 +35,7 @@ export const pow: EngineModule<PowMessage> = {
   parseParams: (params) => ({ ...parsePowParams(params) }),
   create: (ctx) => new PowEngine(ctx, parsePowParams(ctx.params)),
   headerFault: (header, hash, parent, params, genesisTimeMs) =>
-    powHeaderFault(
-      header,
-      hash,
-      // Genesis carries no pow data: block 1 starts the work count from zero.
-      parent.height === 0 ? { height: 0, timeMs: parent.time.ms, chainWork: 0n } : ancestorOf(parent),
-      retargetRule(parsePowParams(params), genesisTimeMs),
-    ),
+    powHeaderFault(header, hash, ancestorOf(parent), retargetRule(parsePowParams(params), genesisTimeMs)),
   chainWork: chainWorkOf,
   confirmations: (params) => {
     const p = parsePowParams(params);

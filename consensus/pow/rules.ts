@@ -139,11 +139,11 @@ export function powHeaderFault(
   return undefined;
 }
 
-/** The ancestor record a header gives its children (call only on a valid header). */
+/** The ancestor record a header gives its children (call only on a valid header, or genesis). */
 export function ancestorOf(header: BlockHeader): PowAncestor {
   return {
     height: header.height,
     timeMs: header.time.ms,
-    chainWork: decodePowData(header.engineData).chainWork,
+    chainWork: chainWorkOf(header.engineData, header.height),
   };
 }

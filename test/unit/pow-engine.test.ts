@@ -512,7 +512,7 @@ describe('PowEngine: the most-work fork choice', () => {
     const out = n.feed(2, [b1, b2]);
     expect(builtOn(out)).toEqual([hex(b2.hash)]);
     expect(n.engine.status().height).toBe(2);
-    expect(n.engine.reorgs()).toEqual({ count: 1, maxDepth: 3 });
+    expect(n.engine.status()).toMatchObject({ viewChanges: 1, maxReorgDepth: 3 });
   });
 
   it('…whichever arrives first', () => {
@@ -529,7 +529,7 @@ describe('PowEngine: the most-work fork choice', () => {
     expect(builtOn(n.feed(2, [c1, c2]))).toEqual([]);
     expect(builtOn(n.log).at(-1)).toBe(hex(a3.hash));
     expect(n.engine.status().height).toBe(3);
-    expect(n.engine.reorgs()).toEqual({ count: 0, maxDepth: 0 });
+    expect(n.engine.status()).toMatchObject({ viewChanges: 0, maxReorgDepth: 0 });
   });
 
   it('equal work: the tip seen first stays', () => {
@@ -719,7 +719,7 @@ describe('PowEngine: a heavier fork below a committed block', () => {
     const { F, before, n } = heavierForkBeforeCommitted();
     expect(pick(before, 'commit')).toEqual([]); // a1's commit is still in flight
     expect(builtOn(before).at(-1)).toBe(hex((F[4] as Link).hash));
-    expect(n.engine.reorgs()).toEqual({ count: 1, maxDepth: 4 });
+    expect(n.engine.status()).toMatchObject({ viewChanges: 1, maxReorgDepth: 4 });
   });
 
   // BUG (engine.ts #onCommitted): reroot drops the heavier fork (into #history) without weighing
