@@ -157,7 +157,14 @@ export type EngineOutput<M> =
    * Forward another validator's signed message unchanged (gossip). The algorithms assume that
    * what one correct node receives, every correct node eventually receives; relaying is how.
    */
-  | { readonly kind: 'relay'; readonly from: number; readonly msg: M; readonly signature: Uint8Array }
+  | {
+      readonly kind: 'relay';
+      readonly from: number;
+      readonly msg: M;
+      readonly signature: Uint8Array;
+      /** To this validator only (an answer with a block its proposer signed); absent: to all. */
+      readonly to?: number;
+    }
   /**
    * Arm `timer` (re-arming replaces it). A firing reaches the engine only if the timer was not
    * re-armed or cancelled since, and carries `token` back: what it was armed for, so the engine
@@ -229,6 +236,15 @@ export interface SignSlot {
 }
 
 /**
+ * A Casper FFG vote's link, source → target checkpoint, in the engine's slot numbering (each
+ * epoch as its first slot), so that it compares with the SignSlot heights of the same engine.
+ */
+export interface FfgLink {
+  readonly source: number;
+  readonly target: number;
+}
+
+/**
  * How an engine's messages cross the wire. Decoding is strict and size-capped; signing bytes are
  * domain-separated per engine and kind (certificate votes sign the ledger's commit-vote bytes).
  */
@@ -239,6 +255,12 @@ export interface MessageCodec<M> {
   signingBytes(msg: M, chainId: string): Uint8Array;
   /** The double-sign slot of a message; undefined for messages that may be re-signed freely. */
   slot(msg: M): SignSlot | undefined;
+  /**
+   * The FFG vote a message casts (Proof of Stake's attestations), if any: the runtime's guard
+   * then also refuses to sign one that surrounds, or is surrounded by, a vote it signed before
+   * (src/runtime/signing-guard.ts), which the slot alone — one target at a time — cannot see.
+   */
+  ffgLink?(msg: M): FfgLink | undefined;
   /**
    * The chain height a message is about, when it names one (a Tendermint vote, a PBFT sequence
    * number, a HotStuff proposal's block — not a view). The runtime scores messages for heights no
@@ -291,6 +313,12 @@ export interface EngineContext {
   readonly validators: ValidatorSet;
   /** The genesis block's timestamp (ms): the anchor of schedules that count from it (ASERT). */
   readonly genesisTimeMs?: number;
+  /**
+   * This node's wall clock in ms (virtual time in the simulator, skew included), injected: only
+   * for engines whose time is slots counted from genesis (Proof of Stake), which every validator
+   * must place alike without a message telling it where it is.
+   */
+  readonly nowMs?: () => number;
   /** This node's validator index, or undefined for a non-validator (observer) node. */
   readonly self: number | undefined;
   readonly params: EngineParams;
@@ -371,6 +399,12 @@ export interface EngineModule<M = unknown> {
    * whose fork choice is by work: block sync announces it and catches up from the heaviest peer.
    */
   chainWork?(engineData: Uint8Array, height: number): bigint;
+  /**
+   * Where a committed block puts this engine's double-sign slots (the SignSlot heights), when they
+   * are not block heights (Proof of Stake: slots of time, several per block when proposers miss):
+   * the guard and the equivocation watch forget slots two below it. Absent: the block's height.
+   */
+  guardPosition?(header: BlockHeader): number;
   /**
    * Probabilistic finality (Proof of Work): how many blocks are mined on a block before it commits,
    * and how long that takes on schedule — what a client waiting for a commit is told, and how long

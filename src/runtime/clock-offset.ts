@@ -24,14 +24,20 @@ export class ClockOffset {
     this.#samples.delete(peer);
   }
 
-  /** Median over peers of their least-delayed recent offset, or undefined with none. */
-  estimate(): { offsetMs: number; peers: number } | undefined {
-    const v = [...this.#samples.values()].map((recent) => Math.min(...recent)).sort((a, b) => a - b);
+  /**
+   * Median over peers of their least-delayed recent offset, or undefined with none. `withSelf`:
+   * this clock counts as one more reading (offset 0) — the median of every clock, this one's too.
+   */
+  estimate(withSelf = false): { offsetMs: number; peers: number } | undefined {
+    const v = [...this.#samples.values()].map((recent) => Math.min(...recent));
+    const peers = v.length;
+    if (withSelf) v.push(0);
+    v.sort((a, b) => a - b);
     if (v.length === 0) return undefined;
     const mid = Math.floor(v.length / 2);
     const offsetMs =
       v.length % 2 === 1 ? (v[mid] as number) : Math.round(((v[mid - 1] as number) + (v[mid] as number)) / 2);
-    return { offsetMs, peers: v.length };
+    return { offsetMs, peers };
   }
 }
 
@@ -110,6 +116,21 @@ export class BlockClock {
     const e = this.#offset.estimate();
     if (e === undefined || e.peers < this.#quorum) return undefined;
     return { ...e, off: Math.abs(e.offsetMs) > this.#driftMs / 2 };
+  }
+
+  /**
+   * The validators' median clock, this one's reading among them: what slot-timed engines (Proof
+   * of Stake) count slots by, so that validators whose clocks disagree by more than a slot still
+   * agree on the slot (Bitcoin's network-adjusted time; Ethereum leaves it to NTP). Every node
+   * that hears every validator takes the median of the same readings; while fewer than half of
+   * them are Byzantine, it lies between honest clocks.
+   */
+  networkNow(): number {
+    const now = this.#clock.now();
+    this.#beforeReading();
+    const e = this.#offset.estimate(true);
+    if (e === undefined) return now;
+    return now - Math.max(-MAX_CLOCK_ADJUST_MS, Math.min(MAX_CLOCK_ADJUST_MS, e.offsetMs));
   }
 
   now(): number {

@@ -396,6 +396,7 @@ export class ConsensusRuntime<M> {
       ...(this.#epoch === 0 ? {} : { epoch: this.#epoch, base: this.#base }),
       validators: this.#validators,
       genesisTimeMs: o.genesis.genesisTime,
+      nowMs: () => this.#blockClock.networkNow(),
       self: this.#self,
       params: o.engine.parseParams(o.genesis.engine.params, this.#validators),
       rng: o.rng.derive(this.#epoch === 0 ? 'engine' : `engine/epoch-${this.#epoch}`),
@@ -723,13 +724,17 @@ export class ConsensusRuntime<M> {
         continue;
       }
       const hash = sha256(codec.signingBytes(out.msg, this.#domain()));
-      const verdict = this.#guard.verdict(slot, hash, this.#epoch);
+      const link = codec.ffgLink?.(out.msg);
+      const verdict = this.#guard.verdict(slot, hash, this.#epoch, link);
       if (verdict.kind === 'refuse') {
-        // The WAL lost what was signed here: sign nothing in this slot, ever.
-        this.#log.debug('sign fence: not signing a slot this validator may have signed before', {
-          slot,
-          refused: codec.describe(out.msg),
-        });
+        // The WAL lost what was signed here (sign nothing in this slot, ever), or an FFG vote
+        // would be slashable beside one signed before.
+        this.#log.debug(
+          verdict.reason === 'fence'
+            ? 'sign fence: not signing a slot this validator may have signed before'
+            : 'slashing protection: not signing an FFG vote that would surround, be surrounded by or repeat the target of one signed before',
+          { slot, refused: codec.describe(out.msg) },
+        );
         this.#o.hooks?.onRefused?.(slot, codec.describe(out.msg));
         continue;
       }
@@ -745,7 +750,7 @@ export class ConsensusRuntime<M> {
         continue;
       }
       sealed.set(out, seal);
-      if (verdict.kind === 'sign') this.#guard.record(slot, hash, envelope, this.#epoch);
+      if (verdict.kind === 'sign') this.#guard.record(slot, hash, envelope, this.#epoch, link);
     }
     await this.#guard.flush(walOps, this.#o.chain.height);
 
@@ -765,11 +770,21 @@ export class ConsensusRuntime<M> {
           break;
         }
         case 'relay':
-          this.#send(
-            undefined,
-            'consensus',
-            encodeEnvelope(codec.encode(out.msg), out.from, out.signature, this.#epoch),
-          );
+          if (out.to === undefined)
+            this.#send(
+              undefined,
+              'consensus',
+              encodeEnvelope(codec.encode(out.msg), out.from, out.signature, this.#epoch),
+            );
+          else {
+            const peer = this.#validators.at(out.to)?.peerId;
+            if (peer !== undefined && out.to !== this.self)
+              this.#send(
+                peer,
+                'consensus',
+                encodeEnvelope(codec.encode(out.msg), out.from, out.signature, this.#epoch),
+              );
+          }
           break;
         case 'set-timer': {
           // A timer that fired while other events were queued reaches the engine later; if the
@@ -1081,8 +1096,15 @@ export class ConsensusRuntime<M> {
     this.#sync.progressed();
     this.#executed.pruneTo(height);
     await this.mempool.update(executed.txs);
-    this.#pruneGuard(height);
-    this.#equivocations.prune(height - this.#base.height); // slot numbers count from the epoch's base
+    const position = this.#o.engine.guardPosition?.(executed.block.header);
+    if (position === undefined) {
+      this.#pruneGuard(height, this.#base.height);
+      this.#equivocations.prune(height - this.#base.height); // slot numbers count from the epoch's base
+    } else {
+      // The engine numbers its slots by time, from genesis in every epoch.
+      this.#pruneGuard(position, 0);
+      this.#equivocations.prune(position);
+    }
     invariant(executed.entries.length === executed.txs.length, 'one log entry per committed transaction');
     if (executed.txs.some((t) => t.tx.op.type === 'membership')) await this.#readMembership();
     this.#commitWaiters.committed({
@@ -1210,8 +1232,8 @@ export class ConsensusRuntime<M> {
     return signingDomain(this.#chainId, this.#epoch);
   }
 
-  #pruneGuard(height: number): void {
-    const ops = this.#guard.prune(height, this.#epoch, this.#base.height);
+  #pruneGuard(height: number, base: number): void {
+    const ops = this.#guard.prune(height, this.#epoch, base);
     // (Not after an epoch boundary: the new epoch's slots may reuse these keys.)
     if (ops.length > 0) this.#enqueue(this.#sameEpoch(() => this.#wal.batch(ops)));
   }

@@ -10,6 +10,15 @@
  *                             — ledger/signing-domain.ts — so one slot is one per epoch)
  *   w/seqs/<seq>            → (empty) one marker per signing batch, the last SEQ_WINDOW kept
  *   w/meta/fence-bound      → the fence's maxima when the WAL was found damaged (kept for good)
+ *   w/ffg/<epoch>           → source ‖ target (u64 each): the highest FFG link signed (below)
+ *
+ * Casper FFG votes (codec.ffgLink: Proof of Stake's attestations) are guarded by a second rule,
+ * beside the slot's: a validator never signs a link whose target is not above every target it
+ * signed, nor one whose source is below a source it signed. That forbids both slashable pairs —
+ * two votes for one target, and one vote surrounding another (s1 < s2 < t2 < t1) — with two
+ * numbers instead of a history (EIP-3076's minimal rule). After a WAL loss, the fence's highest
+ * slot stands in for the lost watermark: a link whose source is at or above it cannot surround
+ * or be surrounded by anything signed before.
  *
  * On load the markers are compared with the fence: counts within one (a crash may land either
  * write alone) and no gap; a WAL that did not exist (deleted) beside a fence that counted signing
@@ -19,7 +28,7 @@
  * or a damaged WAL without a fence: nothing tells what was signed, so loading fails with what to
  * do.
  */
-import type { SignSlot } from '../../consensus/types.ts';
+import type { FfgLink, SignSlot } from '../../consensus/types.ts';
 import { concatBytes, toHex, u32be, u64be, utf8 } from '../../crypto/bytes.ts';
 import { type KvOp, StorageError } from '../../ledger/kv.ts';
 import type { Logger } from './ports.ts';
@@ -39,6 +48,7 @@ import type { CheckedWal } from './wal-records.ts';
 const WAL_GUARD = utf8('w/guard/');
 const WAL_SEQS = utf8('w/seqs/');
 const WAL_FENCE_BOUND = utf8('w/meta/fence-bound');
+const WAL_FFG = utf8('w/ffg/');
 const SEQ_WINDOW = 1024;
 /** Height-less (view-change) guard slots kept, most recent views first. */
 const MAX_VIEW_SLOTS = 64;
@@ -77,8 +87,12 @@ export type GuardVerdict =
   | { readonly kind: 'same' }
   /** Another message was signed for the slot: re-send that one instead. */
   | { readonly kind: 'resend'; readonly envelope: Uint8Array }
-  /** The WAL lost what was signed here (the fence says it may have been): sign nothing. */
-  | { readonly kind: 'refuse' };
+  /**
+   * Sign nothing: the WAL lost what was signed here (`fence`: the fence says it may have been), or
+   * the message is an FFG vote that would surround, be surrounded by or repeat the target of one
+   * signed before (`ffg`).
+   */
+  | { readonly kind: 'refuse'; readonly reason: 'fence' | 'ffg' };
 
 /** What a start found lost from the WAL: a gap or shortfall in its batch markers, damaged records. */
 export interface WalLoss {
@@ -94,6 +108,10 @@ export class SigningGuard {
   readonly #slots = new Map<string, { hash: string; envelope: Uint8Array }>();
   /** Slots recorded since the last flush. */
   #pending: Array<{ slot: SignSlot; key: string; epoch: number }> = [];
+  /** The highest FFG link signed, per epoch of the set (signing domain). */
+  readonly #ffg = new Map<number, FfgLink>();
+  /** Epochs whose FFG watermark changed since the last flush. */
+  readonly #ffgPending = new Set<number>();
   /** The fence as last written (its seq = signing batches so far, counted in the WAL too). */
   #fence: SignFence = EMPTY_FENCE;
   /** Set when the WAL lost signing records: every slot at or under it is refused. */
@@ -116,6 +134,14 @@ export class SigningGuard {
         hash: toHex(v.subarray(0, 32)),
         envelope: v.subarray(32),
       });
+    for await (const [k, v] of this.#wal.iterate(WAL_FFG)) {
+      if (v.length !== 16) continue; // (a record that passed its checksum always has 16 bytes)
+      const dv = new DataView(v.buffer, v.byteOffset, 16);
+      this.#ffg.set(new DataView(k.buffer, k.byteOffset + WAL_FFG.length, 4).getUint32(0), {
+        source: Number(dv.getBigUint64(0)),
+        target: Number(dv.getBigUint64(8)),
+      });
+    }
     if (this.#store !== undefined) await this.#checkFence(this.#store, chainHeight);
     else if (this.#wal.damaged().length > 0)
       throw new StorageError(
@@ -125,20 +151,43 @@ export class SigningGuard {
       );
   }
 
-  verdict(slot: SignSlot, hash: Uint8Array, epoch = 0): GuardVerdict {
+  /** `link`: the message's FFG vote (codec.ffgLink), for the surround rule. */
+  verdict(slot: SignSlot, hash: Uint8Array, epoch = 0, link?: FfgLink): GuardVerdict {
     const prior = this.#slots.get(toHex(slotKey(slot, epoch)));
     if (prior !== undefined)
       return prior.hash === toHex(hash) ? { kind: 'same' } : { kind: 'resend', envelope: prior.envelope };
-    if (this.#bound !== undefined && underFence(this.#bound, slot, epoch)) return { kind: 'refuse' };
+    const b = this.#bound;
+    if (b !== undefined && underFence(b, slot, epoch)) return { kind: 'refuse', reason: 'fence' };
+    if (link !== undefined) {
+      const w = this.#ffg.get(epoch);
+      if (w !== undefined && (link.target <= w.target || link.source < w.source))
+        return { kind: 'refuse', reason: 'ffg' };
+      // The watermark may be among what the WAL lost: the fence's highest slot stands in for it.
+      if (b !== undefined && (b.epoch ?? 0) === epoch && link.source < b.maxHeight)
+        return { kind: 'refuse', reason: 'fence' };
+    }
     return { kind: 'sign' };
   }
 
   /** A new signature for `slot` (after a 'sign' verdict): durable with the step's next flush. */
-  record(slot: SignSlot, hash: Uint8Array, envelope: Uint8Array, epoch = 0): void {
+  record(slot: SignSlot, hash: Uint8Array, envelope: Uint8Array, epoch = 0, link?: FfgLink): void {
     const key = toHex(slotKey(slot, epoch));
     this.#slots.set(key, { hash: toHex(hash), envelope });
     this.#pending.push({ slot, key, epoch });
     if (this.#bound !== undefined && !underFence(this.#bound, slot, epoch)) this.#boundCleared = true;
+    if (link !== undefined) {
+      const w = this.#ffg.get(epoch);
+      this.#ffg.set(epoch, {
+        source: Math.max(w?.source ?? 0, link.source),
+        target: Math.max(w?.target ?? 0, link.target),
+      });
+      this.#ffgPending.add(epoch);
+    }
+  }
+
+  /** The highest FFG link signed in `epoch` (tests, status). */
+  ffgWatermark(epoch = 0): FfgLink | undefined {
+    return this.#ffg.get(epoch);
   }
 
   /**
@@ -149,6 +198,15 @@ export class SigningGuard {
   async flush(ops: KvOp[], chainHeight: number): Promise<void> {
     const pending = this.#pending;
     this.#pending = [];
+    for (const epoch of this.#ffgPending) {
+      const w = this.#ffg.get(epoch) as FfgLink;
+      const value = new Uint8Array(16);
+      const dv = new DataView(value.buffer);
+      dv.setBigUint64(0, BigInt(w.source));
+      dv.setBigUint64(8, BigInt(w.target));
+      ops.push({ type: 'put', key: concatBytes(WAL_FFG, u32be(epoch)), value });
+    }
+    this.#ffgPending.clear();
     for (const { key } of pending) {
       const e = this.#slots.get(key) as { hash: string; envelope: Uint8Array };
       ops.push({

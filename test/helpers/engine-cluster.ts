@@ -277,6 +277,8 @@ export class EngineCluster<M> {
       },
       ...(this.threshold === undefined ? {} : { threshold: this.threshold }),
       monotonicMs: () => this.now,
+      nowMs: () => this.now,
+      genesisTimeMs: 0,
     });
   }
 
@@ -634,7 +636,8 @@ export class EngineCluster<M> {
           break;
         case 'relay':
           for (let j = 0; j < this.nodes.length; j++)
-            if (j !== i) this.#transmit(out.from, j, out.msg, out.signature);
+            if (j !== i && (out.to === undefined || out.to === j))
+              this.#transmit(out.from, j, out.msg, out.signature);
           break;
         case 'set-timer': {
           this.timers.push({

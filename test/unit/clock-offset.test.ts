@@ -13,6 +13,26 @@ describe('clock offset against peers', () => {
     expect(c.estimate()).toEqual({ offsetMs: 19_750, peers: 2 });
   });
 
+  it('the network clock (slot engines) is the median of every clock, this one counted: nodes whose clocks differ agree on it', () => {
+    // Four clocks at +1.5 s, -0.5 s, +0.7 s, -1.4 s from true time; each node hears the other three.
+    const skews = [1_500, -500, 700, -1_400];
+    const nets = skews.map((mine, i) => {
+      const c = new ClockOffset();
+      skews.forEach((theirs, j) => {
+        if (j !== i) c.observe(`v${j}`, 50_000 + theirs, 50_000 + mine);
+      });
+      return 50_000 + mine - (c.estimate(true)?.offsetMs as number);
+    });
+    // Each reads the median of the same four clocks: 50 000 + (−500 + 700) / 2.
+    expect(nets).toEqual([50_100, 50_100, 50_100, 50_100]);
+    // Without its own reading each node would take the median of the other three: they disagree.
+    const others = new ClockOffset();
+    others.observe('v1', 49_500, 51_500);
+    others.observe('v2', 50_700, 51_500);
+    others.observe('v3', 48_600, 51_500);
+    expect(51_500 - (others.estimate()?.offsetMs as number)).toBe(49_500);
+  });
+
   it('takes each peer at its least-delayed recent reading: a late message does not read us ahead', () => {
     const c = new ClockOffset();
     c.observe('a', 10_000, 10_005); // 5 ms in flight

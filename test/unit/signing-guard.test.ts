@@ -46,7 +46,7 @@ describe('the signing guard after a restart', () => {
   it('a WAL deleted after one signing batch: the fence makes it refuse the slot (it used to sign again)', async () => {
     const { fence } = await signedOnce();
     const g = await guardOn(new MemoryKvStore(), fence);
-    expect(g.verdict(SLOT, OTHER)).toEqual({ kind: 'refuse' });
+    expect(g.verdict(SLOT, OTHER)).toEqual({ kind: 'refuse', reason: 'fence' });
     expect(g.loss).toEqual({ gap: true, damagedRecords: [] });
     expect(g.refusing()).toEqual({ upToHeight: 1, upToViewRound: 0 });
   });
@@ -60,5 +60,62 @@ describe('the signing guard after a restart', () => {
     const g = await guardOn(kv, fence);
     expect(g.loss).toBeUndefined();
     expect(g.verdict(SLOT, OTHER)).toEqual({ kind: 'sign' });
+  });
+});
+
+describe('the signing guard: Casper FFG votes (no double vote, no surround vote)', () => {
+  // Slots and links in slot units, as Proof of Stake's codec gives them: epochs of 4 slots.
+  const vote = (source: number, target: number) => ({
+    slot: { height: target, round: 0, step: 2 } as SignSlot,
+    link: { source, target },
+    hash: new Uint8Array([source, target, ...new Uint8Array(30)]),
+  });
+  const sign = (g: SigningGuard, v: ReturnType<typeof vote>) => {
+    const verdict = g.verdict(v.slot, v.hash, 0, v.link);
+    if (verdict.kind === 'sign') g.record(v.slot, v.hash, new Uint8Array([v.link.target]), 0, v.link);
+    return verdict;
+  };
+
+  it('refuses a vote surrounding one it signed, and one surrounded by it', async () => {
+    const g = await guardOn(new MemoryKvStore(), new MemorySignFence());
+    expect(sign(g, vote(4, 8))).toEqual({ kind: 'sign' });
+    expect(sign(g, vote(0, 12))).toEqual({ kind: 'refuse', reason: 'ffg' }); // 0 < 4 < 8 < 12
+    expect(sign(g, vote(8, 12))).toEqual({ kind: 'sign' });
+    const h = await guardOn(new MemoryKvStore(), new MemorySignFence());
+    expect(sign(h, vote(0, 12))).toEqual({ kind: 'sign' });
+    expect(sign(h, vote(4, 8))).toEqual({ kind: 'refuse', reason: 'ffg' }); // surrounded by 0 → 12
+    expect(sign(h, vote(4, 16))).toEqual({ kind: 'sign' });
+  });
+
+  it('one target, one vote: the same vote again is the same; another for the target re-sends the first', async () => {
+    const g = await guardOn(new MemoryKvStore(), new MemorySignFence());
+    sign(g, vote(0, 8));
+    expect(g.verdict(vote(0, 8).slot, vote(0, 8).hash, 0, vote(0, 8).link)).toEqual({ kind: 'same' });
+    expect(g.verdict(vote(4, 8).slot, vote(4, 8).hash, 0, vote(4, 8).link)).toEqual({
+      kind: 'resend',
+      envelope: new Uint8Array([8]),
+    });
+  });
+
+  it('the watermark is durable: after a restart the surround is still refused', async () => {
+    const kv = new MemoryKvStore();
+    const fence = new MemorySignFence();
+    const g = await guardOn(kv, fence);
+    sign(g, vote(8, 12));
+    await g.flush([], 0);
+    const again = await guardOn(kv, fence);
+    expect(again.ffgWatermark()).toEqual({ source: 8, target: 12 });
+    expect(sign(again, vote(4, 16))).toEqual({ kind: 'refuse', reason: 'ffg' });
+    expect(sign(again, vote(12, 16))).toEqual({ kind: 'sign' });
+  });
+
+  it('a WAL lost with its watermark: only votes whose source is at or above the fence are signed', async () => {
+    const fence = new MemorySignFence();
+    const g = await guardOn(new MemoryKvStore(), fence);
+    sign(g, vote(8, 12));
+    await g.flush([], 0);
+    const amnesiac = await guardOn(new MemoryKvStore(), fence); // the WAL is gone; the fence says 12
+    expect(sign(amnesiac, vote(4, 16))).toEqual({ kind: 'refuse', reason: 'fence' }); // would surround
+    expect(sign(amnesiac, vote(12, 16))).toEqual({ kind: 'sign' });
   });
 });
