@@ -8,6 +8,7 @@ export const ENGINE_NAMES: readonly string[] = [
   'hotstuff',
   'multipaxos',
   'pbft',
+  'pos',
   'pow',
   'raft',
   'tendermint',

@@ -4,6 +4,7 @@ import { ENGINE_NAMES } from './engine-names.ts';
 import { hotstuff } from './hotstuff/index.ts';
 import { multipaxos } from './multipaxos/index.ts';
 import { pbft } from './pbft/index.ts';
+import { pos } from './pos/index.ts';
 import { pow } from './pow/index.ts';
 import { raft } from './raft/index.ts';
 import { tendermint } from './tendermint/index.ts';
@@ -13,6 +14,7 @@ export const ENGINES: Readonly<Record<string, EngineModule<unknown>>> = {
   tendermint: tendermint as EngineModule<unknown>,
   pbft: pbft as EngineModule<unknown>,
   pow: pow as EngineModule<unknown>,
+  pos: pos as EngineModule<unknown>,
   hotstuff: hotstuff as EngineModule<unknown>,
   raft: raft as EngineModule<unknown>,
   multipaxos: multipaxos as EngineModule<unknown>,

@@ -2,6 +2,7 @@
 import { algorandCertificateScheme } from '../consensus/algorand/certificate.ts';
 import { hotstuffAggregateScheme, hotstuffThresholdScheme } from '../consensus/hotstuff/certificate.ts';
 import { multipaxosCertificateScheme } from '../consensus/multipaxos/certificate.ts';
+import { posCertificateScheme } from '../consensus/pos/certificate.ts';
 import { powCertificateScheme } from '../consensus/pow/certificate.ts';
 import { raftCertificateScheme } from '../consensus/raft/certificate.ts';
 import {
@@ -19,4 +20,5 @@ export const ALL_CERTIFICATE_SCHEMES: CertificateSchemes = schemeSet(
   multipaxosCertificateScheme as unknown as CertificateScheme,
   algorandCertificateScheme as unknown as CertificateScheme,
   powCertificateScheme as unknown as CertificateScheme,
+  posCertificateScheme as unknown as CertificateScheme,
 );
