@@ -6,6 +6,11 @@
  * DuplicateVoteEvidence is the model). Putting it in blocks and slashing for it is later work;
  * this is the verifiable object.
  *
+ * A Casper FFG vote (codec.ffgLink: Proof of Stake's attestations) has a second offence: a vote
+ * that surrounds another of the same validator (s1 < s2 < t2 < t1) — the two votes have different
+ * slots (targets), and the evidence names the surrounding one's. Either pair convicts: honest
+ * validators sign neither (the guard refuses both, src/runtime/signing-guard.ts).
+ *
  * Wire form: RLP([1, engine, chainId, validator, [height, round, step], envelopeA, envelopeB])
  * with A and B ordered by the SHA-256 of their signing bytes, so one equivocation has one
  * encoding wherever it was caught. On a chain whose set changes (ledger/staking), evidence from
@@ -19,7 +24,7 @@ import { asBytes, asList, asSafeUint, asUtf8, rlpDecodeStrict, rlpEncode } from 
 import type { EvidenceVerifier } from '../ledger/staking/lifecycle.ts';
 import type { ValidatorSet } from '../ledger/validators.ts';
 import { EnvelopeError, openEnvelope, type SignatureVerifier } from './envelope.ts';
-import type { MessageCodec, SignSlot } from './types.ts';
+import type { FfgLink, MessageCodec, SignSlot } from './types.ts';
 
 const VERSION = 1;
 const VERSION_WITH_EPOCH = 2;
@@ -114,6 +119,8 @@ export type EvidenceCheck =
       readonly ok: true;
       readonly validator: number;
       readonly slot: SignSlot;
+      /** Two messages for one slot, or an FFG vote surrounding another. */
+      readonly offence: 'double-sign' | 'surround';
       readonly messages: [string, string];
     }
   | { readonly ok: false; readonly reason: string };
@@ -121,10 +128,16 @@ export type EvidenceCheck =
 const sameSlot = (x: SignSlot, y: SignSlot) =>
   x.height === y.height && x.round === y.round && x.step === y.step;
 
+/** Whether FFG vote a surrounds vote b: a's source before b's, and b's target before a's. */
+export function surrounds(a: FfgLink, b: FfgLink): boolean {
+  return a.source < b.source && b.target < a.target;
+}
+
 /**
  * Checks a piece of evidence against the trusted chain: both envelopes open (decode, and carry a
- * valid signature of the named validator), both are for the named slot, their signing bytes
- * differ, and the pair is in canonical order.
+ * valid signature of the named validator), their signing bytes differ, the pair is in canonical
+ * order, and either both are for the named slot, or both are FFG votes of which the one at the
+ * named slot surrounds the other.
  */
 export function verifyEquivocation(e: Equivocation, t: EvidenceTrust): EvidenceCheck {
   if (e.engine !== t.engine)
@@ -133,7 +146,12 @@ export function verifyEquivocation(e: Equivocation, t: EvidenceTrust): EvidenceC
     return { ok: false, reason: `evidence of chain "${e.chainId}", not "${t.chainId}"` };
   const name = t.validators.at(e.validator)?.name;
   if (name === undefined) return { ok: false, reason: `validator index ${e.validator} is not in the set` };
-  const opened = [];
+  const opened: Array<{
+    hash: Uint8Array;
+    text: string;
+    slot: SignSlot | undefined;
+    link: FfgLink | undefined;
+  }> = [];
   for (const [which, envelope] of [
     ['first', e.a],
     ['second', e.b],
@@ -145,20 +163,39 @@ export function verifyEquivocation(e: Equivocation, t: EvidenceTrust): EvidenceC
           ok: false,
           reason: `the ${which} message is signed by validator ${o.from}, not ${e.validator}`,
         };
-      const slot = t.codec.slot(o.msg);
-      if (slot === undefined || !sameSlot(slot, e.slot))
-        return { ok: false, reason: `the ${which} message is not for the slot the evidence names` };
-      opened.push({ hash: sha256(o.signingBytes), text: t.codec.describe(o.msg) });
+      opened.push({
+        hash: sha256(o.signingBytes),
+        text: t.codec.describe(o.msg),
+        slot: t.codec.slot(o.msg),
+        link: t.codec.ffgLink?.(o.msg),
+      });
     } catch (err) {
       if (err instanceof EnvelopeError) return { ok: false, reason: `the ${which} message: ${err.message}` };
       throw err;
     }
   }
-  const [a, b] = opened as [{ hash: Uint8Array; text: string }, { hash: Uint8Array; text: string }];
+  const [a, b] = opened as [(typeof opened)[number], (typeof opened)[number]];
   if (toHex(a.hash) === toHex(b.hash)) return { ok: false, reason: 'the two messages sign the same bytes' };
   if (toHex(a.hash) > toHex(b.hash))
     return { ok: false, reason: 'the two messages are not in canonical order' };
-  return { ok: true, validator: e.validator, slot: e.slot, messages: [a.text, b.text] };
+  const at = (x: (typeof opened)[number]) => x.slot !== undefined && sameSlot(x.slot, e.slot);
+  const base = {
+    ok: true as const,
+    validator: e.validator,
+    slot: e.slot,
+    messages: [a.text, b.text] as [string, string],
+  };
+  if (at(a) && at(b)) return { ...base, offence: 'double-sign' };
+  const [outer, inner] = at(a) ? [a, b] : at(b) ? [b, a] : [];
+  if (outer?.link !== undefined && inner?.link !== undefined && surrounds(outer.link, inner.link))
+    return { ...base, offence: 'surround' };
+  return {
+    ok: false,
+    reason:
+      outer === undefined
+        ? 'neither message is for the slot the evidence names'
+        : 'one message is not for the slot the evidence names, nor an FFG vote the other surrounds',
+  };
 }
 
 /**

@@ -34,13 +34,14 @@ function evidenceHex(text: string): string | undefined {
 
 export const evidenceVerify: Command = {
   name: 'evidence verify',
-  summary: 'verify equivocation evidence offline, trusting only the genesis file',
+  summary: 'verify equivocation or surround-vote evidence offline, trusting only the genesis file',
   synopsis: 'FILE --genesis GENESIS.json',
   positionals: ['FILE'],
   description: [
     'FILE holds one item of GET /evidence (JSON with an "evidence" hex field) or the bare hex.',
     'Valid evidence is two messages signed by one validator of this genesis for one consensus',
-    'slot with different contents — proof, by itself, that the validator is Byzantine.',
+    'slot with different contents, or (Proof of Stake) two of its Casper FFG votes of which one',
+    'surrounds the other — proof, by itself, that the validator is Byzantine.',
     'Exit 0 valid (the validator, the slot and both messages are printed), 1 invalid and why.',
   ].join('\n'),
   options: { genesis: { type: 'string', valueName: 'FILE', description: 'the genesis file you trust' } },
@@ -90,14 +91,25 @@ export const evidenceVerify: Command = {
     });
     if (!check.ok) return invalid(check.reason);
     const name = genesis.validators.at(check.validator)?.name;
-    const result = { ok: true, validator: check.validator, name, slot: check.slot, messages: check.messages };
+    const result = {
+      ok: true,
+      validator: check.validator,
+      name,
+      offence: check.offence,
+      slot: check.slot,
+      messages: check.messages,
+    };
     out.result(result, () =>
       [
-        `VALID: validator ${check.validator} (${name}) signed two different messages for one slot`,
+        check.offence === 'surround'
+          ? `VALID: validator ${check.validator} (${name}) signed an FFG vote surrounding another of its own`
+          : `VALID: validator ${check.validator} (${name}) signed two different messages for one slot`,
         `  slot: height ${check.slot.height}, round ${check.slot.round}, step ${check.slot.step}`,
         `  ${check.messages[0]}`,
         `  ${check.messages[1]}`,
-        'checked: both signatures against the genesis validator set; the same slot; different contents',
+        check.offence === 'surround'
+          ? 'checked: both signatures against the genesis validator set; the first vote’s source is before the second’s and its target after (Casper FFG’s surround rule)'
+          : 'checked: both signatures against the genesis validator set; the same slot; different contents',
       ].join('\n'),
     );
     return EXIT_OK;

@@ -6,8 +6,8 @@
  * and beyond MAX_SLOTS or MAX_BYTES the oldest first. Evidence kept: one per (validator, slot), at
  * most MAX_EVIDENCE (the earliest are kept: they are what a validator is accountable for first).
  */
-import { type Equivocation, equivocation } from '../../consensus/evidence.ts';
-import type { SignSlot } from '../../consensus/types.ts';
+import { type Equivocation, equivocation, surrounds } from '../../consensus/evidence.ts';
+import type { FfgLink, SignSlot } from '../../consensus/types.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { VIEW_SLOT_HEIGHT } from './sign-fence.ts';
 
@@ -15,6 +15,8 @@ const MAX_SLOTS = 16_384;
 const MAX_BYTES = 64 * 1024 * 1024;
 const MAX_EVIDENCE = 1_024;
 const VIEW_ROUNDS_KEPT = 64;
+/** Casper FFG votes kept per validator to judge surround votes (the most recent targets). */
+const FFG_VOTES_KEPT = 64;
 
 interface Seen {
   readonly slot: SignSlot;
@@ -30,6 +32,8 @@ export class EquivocationWatch {
   readonly #seen = new Map<string, Seen>();
   #bytes = 0;
   readonly #evidence = new Map<string, Equivocation>();
+  /** Each validator's recent FFG votes (an engine whose codec names them: Proof of Stake). */
+  readonly #votes = new Map<number, Array<Seen & { link: FfgLink }>>();
 
   constructor(engine: string, chainId: string) {
     this.#engine = engine;
@@ -43,6 +47,7 @@ export class EquivocationWatch {
   enterEpoch(epoch: number): void {
     this.#epoch = epoch;
     this.#seen.clear();
+    this.#votes.clear();
     this.#bytes = 0;
   }
 
@@ -77,6 +82,49 @@ export class EquivocationWatch {
       hash,
     });
     return this.add(e) ? e : undefined;
+  }
+
+  /**
+   * A validly signed FFG vote (codec.ffgLink): new evidence if it surrounds, or is surrounded by,
+   * a vote of the same validator seen before — the slot named is the surrounding vote's.
+   * (Two votes for one target share a slot: `observe` catches those.)
+   */
+  observeVote(
+    validator: number,
+    link: FfgLink,
+    slot: SignSlot,
+    hash: Uint8Array,
+    envelope: Uint8Array,
+  ): Equivocation | undefined {
+    let votes = this.#votes.get(validator);
+    if (votes === undefined) this.#votes.set(validator, (votes = []));
+    if (votes.some((v) => v.link.source === link.source && v.link.target === link.target)) return undefined;
+    const vote = { slot, hash, envelope, link };
+    let found: Equivocation | undefined;
+    for (const prior of votes) {
+      const [outer, inner] = surrounds(link, prior.link)
+        ? [vote, prior]
+        : surrounds(prior.link, link)
+          ? [prior, vote]
+          : [];
+      if (outer === undefined || inner === undefined) continue;
+      const e = equivocation(
+        {
+          engine: this.#engine,
+          chainId: this.#chainId,
+          ...(this.#epoch === 0 ? {} : { epoch: this.#epoch }),
+          validator,
+          slot: outer.slot,
+        },
+        outer,
+        inner,
+      );
+      if (this.add(e)) found = e;
+      break;
+    }
+    votes.push(vote);
+    if (votes.length > FFG_VOTES_KEPT) votes.shift();
+    return found;
   }
 
   /** Keeps verified evidence (caught here or received); false if it is already known or full. */

@@ -1301,8 +1301,15 @@ export class ConsensusRuntime<M> {
     // Two validly signed messages of one validator for one slot are equivocation in any engine.
     const slot = engine.codec.slot(opened.msg);
     if (slot !== undefined) {
-      const e = this.#equivocations.observe(opened.from, slot, sha256(opened.signingBytes), bytes);
+      const hash = sha256(opened.signingBytes);
+      const e = this.#equivocations.observe(opened.from, slot, hash, bytes);
       if (e !== undefined) this.#onEquivocation(e, 'caught');
+      const link = engine.codec.ffgLink?.(opened.msg);
+      const s =
+        link === undefined
+          ? undefined
+          : this.#equivocations.observeVote(opened.from, link, slot, hash, bytes);
+      if (s !== undefined) this.#onEquivocation(s, 'caught');
     }
     // Our own messages can come back (relayed by peers): after a restart they are how we relearn
     // our own votes. The engine's vote sets ignore duplicates.

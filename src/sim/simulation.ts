@@ -23,6 +23,7 @@
  */
 
 import { createHash } from 'node:crypto';
+import { encodeEquivocation } from '../../consensus/evidence.ts';
 import { tolerates } from '../../consensus/fault-model.ts';
 import { SeededRng, shuffle } from '../../consensus/rng.ts';
 import type { EngineModule, ReadMode, SignSlot } from '../../consensus/types.ts';
@@ -175,6 +176,8 @@ export interface SimResult {
    * (validator, slot), in order of validator then slot.
    */
   readonly evidence: ReadonlyArray<{ readonly validator: number; readonly slot: SignSlot }>;
+  /** The same evidence, encoded (consensus/evidence.ts): what `verity evidence verify` checks offline. */
+  readonly evidenceBytes: readonly Uint8Array[];
   readonly refusedDoubleSigns: number;
   /** WAL records the `corrupt` fault damaged (storage-faults.ts); each must have been noticed. */
   readonly walRecordsDamaged: number;
@@ -227,6 +230,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   let maxReorgDepth = 0;
   let evidence = 0;
   const equivocations = new Map<string, { validator: number; slot: SignSlot }>();
+  const evidenceBytes: Uint8Array[] = [];
 
   // Which validators are Byzantine: chosen by the seed, so rotation positions vary across runs.
   const seededByz = shuffle(
@@ -356,7 +360,10 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     onEquivocation: (e) => {
       if (node.byzantine) return;
       const key = `${e.validator}/${e.slot.height}/${e.slot.round}/${e.slot.step}`;
-      if (!equivocations.has(key)) equivocations.set(key, { validator: e.validator, slot: e.slot });
+      if (!equivocations.has(key)) {
+        equivocations.set(key, { validator: e.validator, slot: e.slot });
+        evidenceBytes.push(encodeEquivocation(e));
+      }
     },
     onMined: () => {
       mined++;
@@ -696,6 +703,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     violations: checker.violations,
     traceHash: trace.digest('hex'),
     engineReports: evidence,
+    evidenceBytes,
     evidence: [...equivocations.values()].sort(
       (a, b) =>
         a.validator - b.validator ||

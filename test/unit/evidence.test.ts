@@ -14,11 +14,13 @@ import {
   stakingEvidenceVerifier,
   verifyEquivocation,
 } from '../../consensus/evidence.ts';
+import { type PosMessage, posCodec } from '../../consensus/pos/messages.ts';
 import { type TmMessage as TendermintMessage, tendermintCodec } from '../../consensus/tendermint/messages.ts';
-import type { MessageCodec } from '../../consensus/types.ts';
+import type { FfgLink, MessageCodec, SignSlot } from '../../consensus/types.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import { rlpDecodeStrict } from '../../ledger/codec.ts';
 import { signingDomain } from '../../ledger/signing-domain.ts';
+import { EquivocationWatch } from '../../src/runtime/equivocation-watch.ts';
 import { makeTestChain, type TestKey } from '../helpers/chain.ts';
 
 const chain = makeTestChain({ validators: 4, accounts: 1 });
@@ -168,5 +170,76 @@ describe('evidence on a chain whose set changes', () => {
     );
     expect(unknown).toMatchObject({ ok: false, epoch: 0 });
     expect((await verify(new Uint8Array([1, 2, 3]), setOf)).ok).toBe(false);
+  });
+});
+
+describe('surround-vote evidence (Casper FFG votes: Proof of Stake attestations)', () => {
+  const posTrust = { ...trust, engine: 'pos', codec: posCodec as MessageCodec<unknown> };
+  const attest = (source: number, target: number): PosMessage => ({
+    type: 'attest',
+    slot: target + 1,
+    head: new Uint8Array(32).fill(target),
+    source: { slot: source, root: new Uint8Array(32).fill(source + 100) },
+    target: { slot: target, root: new Uint8Array(32).fill(target + 100) },
+    signature: new Uint8Array(96),
+  });
+  const vote = (source: number, target: number) => {
+    const msg = attest(source, target);
+    const key = chain.validators[1] as TestKey;
+    const seal = sealEnvelope(posCodec, msg, CHAIN, 1, key.secretKey);
+    return { envelope: seal.bytes, hash: sha256(posCodec.signingBytes(msg, CHAIN)), msg };
+  };
+  const caught = (outer: ReturnType<typeof vote>, inner: ReturnType<typeof vote>) => {
+    const watch = new EquivocationWatch('pos', CHAIN);
+    for (const v of [inner, outer]) watch.observe(1, posCodec.slot(v.msg) as SignSlot, v.hash, v.envelope);
+    watch.observeVote(
+      1,
+      posCodec.ffgLink?.(inner.msg) as FfgLink,
+      posCodec.slot(inner.msg) as SignSlot,
+      inner.hash,
+      inner.envelope,
+    );
+    return watch.observeVote(
+      1,
+      posCodec.ffgLink?.(outer.msg) as FfgLink,
+      posCodec.slot(outer.msg) as SignSlot,
+      outer.hash,
+      outer.envelope,
+    );
+  };
+
+  it('a vote 0 → 12 beside a vote 4 → 8 of the same validator is caught and verifies offline, naming the outer slot', () => {
+    const e = caught(vote(0, 12), vote(4, 8));
+    expect(e?.slot).toEqual({ height: 12, round: 0, step: 2 });
+    const check = verifyEquivocation(
+      decodeEquivocation(encodeEquivocation(e as Equivocation), 1 << 20),
+      posTrust,
+    );
+    expect(check).toMatchObject({ ok: true, validator: 1, offence: 'surround' });
+    // The order it is caught in does not matter: the surrounded vote seen last is caught too.
+    const watch = new EquivocationWatch('pos', CHAIN);
+    const [o, i] = [vote(0, 12), vote(4, 8)];
+    watch.observeVote(1, { source: 0, target: 12 }, posCodec.slot(o.msg) as SignSlot, o.hash, o.envelope);
+    expect(
+      watch.observeVote(1, { source: 4, target: 8 }, posCodec.slot(i.msg) as SignSlot, i.hash, i.envelope)
+        ?.slot.height,
+    ).toBe(12);
+  });
+
+  it('negative controls: votes that do not surround, and evidence naming the inner vote’s slot, do not verify', () => {
+    expect(caught(vote(4, 12), vote(0, 8))).toBeUndefined(); // 0 < 4 but 8 < 12: neither surrounds
+    const a = vote(4, 12);
+    const b = vote(0, 8);
+    const named = (slot: SignSlot) =>
+      verifyEquivocation(equivocation({ engine: 'pos', chainId: CHAIN, validator: 1, slot }, a, b), posTrust);
+    expect(named({ height: 12, round: 0, step: 2 })).toMatchObject({ ok: false });
+    const outer = vote(0, 12);
+    const inner = vote(4, 8);
+    const wrongSlot = equivocation(
+      { engine: 'pos', chainId: CHAIN, validator: 1, slot: { height: 8, round: 0, step: 2 } },
+      outer,
+      inner,
+    );
+    expect(verifyEquivocation(wrongSlot, posTrust)).toMatchObject({ ok: false });
   });
 });
