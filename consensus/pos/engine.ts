@@ -269,8 +269,19 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
     // which the WAL's record or the next block's links then bring.
     const s = this.#p.slotsPerEpoch;
     const start: Checkpoint = { slot: root.slot, root: head.hash };
-    if (this.#ffg === undefined) this.#ffg = new FfgView(this.#ctx.validators, this.#domain, s, start);
+    if (this.#ffg === undefined)
+      this.#ffg = new FfgView(this.#ctx.validators, this.#domain, s, start, (c) => this.#isStart(c));
     else this.#ffg.anchor(start);
+  }
+
+  /**
+   * The instance's start — genesis (the only block of slot 0), or the epoch's base block — is a
+   * checkpoint every validator takes as justified and final: it is committed, and where the
+   * epoch's first votes come from. (A restart's anchor is not: see #reset.)
+   */
+  #isStart(c: Checkpoint): boolean {
+    const base = this.#ctx.base;
+    return base === undefined ? c.slot === 0 : toHex(c.root) === toHex(base.hash);
   }
 
   #rootOf(head: HeadInfo): PosNode {
@@ -620,7 +631,8 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
     const root = this.#checkpointRoot(head, targetSlot);
     const source = this.#ffg.latestJustified;
     // (A source that is not an epoch start is the anchor of a restart: no vote counts it.)
-    if (root === undefined || source.slot >= targetSlot || source.slot % s !== 0) return;
+    if (root === undefined || source.slot >= targetSlot || (source.slot % s !== 0 && !this.#isStart(source)))
+      return;
     const target: Checkpoint = { slot: targetSlot, root };
     this.#attestedTarget = targetSlot;
     out.push({

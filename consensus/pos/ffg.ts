@@ -77,7 +77,17 @@ export class FfgView {
   /** The link that finalized `#finalized` (undefined for the start). */
   #finalizedBy: string | undefined;
 
-  constructor(validators: ValidatorSet, domain: string, slotsPerEpoch: number, start: Checkpoint) {
+  /** Whether a checkpoint is the instance's start (genesis, or the epoch's base block): final for everyone. */
+  readonly #isStart: (c: Checkpoint) => boolean;
+
+  constructor(
+    validators: ValidatorSet,
+    domain: string,
+    slotsPerEpoch: number,
+    start: Checkpoint,
+    isStart: (c: Checkpoint) => boolean = () => false,
+  ) {
+    this.#isStart = isStart;
     this.#validators = validators;
     this.#domain = domain;
     this.#slotsPerEpoch = slotsPerEpoch;
@@ -95,7 +105,7 @@ export class FfgView {
   }
 
   isJustified(c: Checkpoint): boolean {
-    return this.#justified.has(checkpointId(c));
+    return this.#justified.has(checkpointId(c)) || this.#isStart(c);
   }
 
   #link(source: Checkpoint, target: Checkpoint): Link {
@@ -167,8 +177,7 @@ export class FfgView {
     for (let changed = true; changed; ) {
       changed = false;
       for (const [id, l] of this.#links) {
-        if (this.#justified.has(checkpointId(l.target)) || !this.#justified.has(checkpointId(l.source)))
-          continue;
+        if (this.#justified.has(checkpointId(l.target)) || !this.isJustified(l.source)) continue;
         if (l.target.slot <= this.#finalized.slot) continue;
         if (this.#validators.powerOf(this.#signers(l)) < quorum) continue;
         if (descends(l.source, l.target) !== true) continue;
@@ -180,8 +189,7 @@ export class FfgView {
     for (const [id, l] of this.#links) {
       if (l.target.slot !== l.source.slot + this.#slotsPerEpoch) continue;
       if (l.source.slot <= this.#finalized.slot) continue;
-      if (!this.#justified.has(checkpointId(l.source)) || !this.#justified.has(checkpointId(l.target)))
-        continue;
+      if (!this.isJustified(l.source) || !this.#justified.has(checkpointId(l.target))) continue;
       if (this.#validators.powerOf(this.#signers(l)) < quorum) continue;
       this.#finalized = l.source;
       this.#finalizedBy = id;
