@@ -412,6 +412,12 @@ export interface EngineModule<M = unknown> {
    */
   confirmations?(params: EngineParams): { readonly blocks: number; readonly expectedMs: number };
   /**
+   * For an engine whose blocks become final well after they are made (Proof of Stake: Casper FFG
+   * finalizes an epoch's checkpoint two epochs later), how long that takes on schedule: the node
+   * lets a client wait for a commit several times that. Absent: about one round.
+   */
+  finalityDelayMs?(params: EngineParams): number;
+  /**
    * Parameters the simulator runs with unless a run names its own (each key may be overridden):
    * what a real deployment tunes for its machines but a virtual-time run must not pay for — Proof
    * of Work's genesis target, which the simulator grinds for real. Absent: the genesis defaults.

@@ -49,6 +49,12 @@ export const pos: EngineModule<PosMessage> = {
       }
     return posHeaderFault(data, parentData, parsePosParams(params).slotsPerEpoch);
   },
+  // A transaction lands in some epoch e; e's checkpoint is justified during e + 1 and finalized
+  // during e + 2 (Gasper's common case): up to three epochs.
+  finalityDelayMs: (params) => {
+    const p = parsePosParams(params);
+    return 3 * p.slotsPerEpoch * p.slotMs;
+  },
   guardPosition: (header) => (header.height === 0 ? 0 : decodePosData(header.engineData).slot),
   byzantine: {
     // A second block for the same slot (a double proposal); votes need the BLS key, which the

@@ -377,10 +377,12 @@ export class VerityNode {
         host,
         port: Number(portText),
         maxBodyBytes: o.config.rpc.maxBodyBytes,
-        // A Proof-of-Work commit waits for k confirmations: never less than three times their schedule.
+        // A Proof-of-Work commit waits for k confirmations, a Proof-of-Stake one for FFG finality:
+        // never less than three times their schedule.
         commitTimeoutMs: Math.max(
           o.config.rpc.commitTimeoutMs,
           3 * (engine.confirmations?.(genesis.engine.params).expectedMs ?? 0),
+          3 * (engine.finalityDelayMs?.(genesis.engine.params) ?? 0),
         ),
         maxTxBytes: o.config.mempool.maxTxBytes,
         logger: log,

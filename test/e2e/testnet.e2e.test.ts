@@ -21,14 +21,18 @@ import {
 } from './helpers.ts';
 
 const ENGINES = (
-  process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raft,multipaxos,algorand,pow'
+  process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raft,multipaxos,algorand,pow,pos'
 ).split(',');
 /**
  * Proof of Work with three confirmations and two-second blocks: the grinding is real (four miners
  * on this machine's cores), so commits take k block intervals — shortened here to keep the suite's
  * time; the retarget adapts the genesis target to the machine.
  */
-const PARAMS: Record<string, Record<string, number>> = { pow: { confirmations: 3, blockIntervalMs: 2000 } };
+const PARAMS: Record<string, Record<string, number>> = {
+  pow: { confirmations: 3, blockIntervalMs: 2000 },
+  // Proof of Stake with one-second slots and four-slot epochs: finality in about ten seconds.
+  pos: { slotMs: 1000, slotsPerEpoch: 4 },
+};
 
 for (const [slot, engine] of ENGINES.entries()) {
   describe(`e2e testnet (${engine})`, () => {
@@ -193,13 +197,18 @@ for (const [slot, engine] of ENGINES.entries()) {
       const fault =
         engine === 'pow'
           ? /^probabilistic finality/
-          : getEngine(engine)?.faultModel.kind === 'crash'
-            ? /^crash-fault certificate/
-            : /^Byzantine-fault certificate/;
+          : engine === 'pos'
+            ? /^Casper FFG finality/
+            : getEngine(engine)?.faultModel.kind === 'crash'
+              ? /^crash-fault certificate/
+              : /^Byzantine-fault certificate/;
       const by = (rec.header as { certifiedBy: { guarantee: string; verified?: string } }).certifiedBy;
       expect(by.guarantee).toMatch(fault);
       // A verifier of proof of work prints the burial it checked.
       if (engine === 'pow') expect(by.verified).toMatch(/^3 confirmations; \d+ expected hashes of work/);
+      // A verifier of a Proof-of-Stake certificate prints the checkpoint and the stake behind it.
+      if (engine === 'pos')
+        expect(by.verified).toMatch(/^checkpoint of epoch \d+ justified by \d+\/\d+ of the stake/);
       // Tampered in transit: one hex digit of a proof node changes.
       const bundle = JSON.parse(await readFile(files.tx, 'utf8')) as { proof: string[] };
       const p0 = bundle.proof[0] ?? '';
