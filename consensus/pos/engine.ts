@@ -149,6 +149,11 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
     };
   }
 
+  /** The head the fork choice gives (tests, status). */
+  head(): { height: number; hash: Uint8Array } {
+    return { height: this.#head.height, hash: this.#head.hash };
+  }
+
   /** The latest justified and finalized checkpoints (tests, status). */
   checkpoints(): { justified: Checkpoint; finalized: Checkpoint } {
     return { justified: this.#ffg.latestJustified, finalized: this.#ffg.finalized };

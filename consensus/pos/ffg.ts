@@ -16,7 +16,7 @@
  * honest validators' signers refuse (src/runtime/signing-guard.ts) — that is accountable safety.
  */
 import { bls } from '../../crypto/bls/index.ts';
-import { concatBytes, toHex, utf8 } from '../../crypto/bytes.ts';
+import { concatBytes, toHex, u32be, utf8 } from '../../crypto/bytes.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import { LruCache } from '../../crypto/lru.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
@@ -48,7 +48,20 @@ export function verifyFfg(
   const keys = signers.map((i) => validators.at(i)?.blsPublicKey);
   if (keys.some((k) => k === undefined)) return false;
   const id = toHex(
-    sha256(concatBytes(utf8(domain), validators.hash, message, new Uint8Array(signers), signature)),
+    // (Indices as u32 — a byte each would fold validator 256 onto 0 — and every part fixed or
+    // length-prefixed, so no two inputs share a key.)
+    sha256(
+      concatBytes(
+        u32be(utf8(domain).length),
+        utf8(domain),
+        validators.hash,
+        u32be(message.length),
+        message,
+        u32be(signers.length),
+        ...signers.map(u32be),
+        signature,
+      ),
+    ),
   );
   return verified.get(id, () => {
     try {
@@ -115,7 +128,7 @@ export class FfgView {
     return l;
   }
 
-  /** A validator's vote (its signature checked by the caller, or here with `check`). */
+  /** A validator's vote, its signature checked by the caller (verifyFfg). */
   addVote(validator: number, source: Checkpoint, target: Checkpoint, signature: Uint8Array): boolean {
     const l = this.#link(source, target);
     if (l.votes.has(validator)) return false;
@@ -123,15 +136,28 @@ export class FfgView {
     return true;
   }
 
-  /** An aggregate from a block or a certificate: checked, then kept if it adds signers. */
+  /**
+   * An aggregate from a block or a certificate: checked, then kept if it adds stake — merged with
+   * the one held when their signers are disjoint (the sum of two aggregates of disjoint signers is
+   * the aggregate of their union), else whichever holds more stake.
+   */
   addAggregate(a: FfgAggregate): 'added' | 'known' | string {
     const signers = aggregateSigners(a, this.#validators);
     if (signers === undefined) return 'a malformed signer bitmap';
-    const l = this.#links.get(linkId(a.source, a.target));
-    if (l?.best !== undefined && l.best.signers.length >= signers.length) return 'known';
+    const best = this.#links.get(linkId(a.source, a.target))?.best;
+    const held = new Set(best?.signers ?? []);
+    const disjoint = best !== undefined && signers.every((v) => !held.has(v));
+    const power = (xs: Iterable<number>) => this.#validators.powerOf(xs);
+    if (best !== undefined && !disjoint && power(best.signers) >= power(signers)) return 'known';
     if (!verifyFfg(this.#validators, this.#domain, a.source, a.target, signers, a.signature))
       return 'an aggregate signature that does not verify';
-    this.#link(a.source, a.target).best = { signers, signature: a.signature };
+    this.#link(a.source, a.target).best =
+      best !== undefined && disjoint
+        ? {
+            signers: [...best.signers, ...signers].sort((x, y) => x - y),
+            signature: bls.aggregateSignatures([best.signature, a.signature]),
+          }
+        : { signers, signature: a.signature };
     return 'added';
   }
 
@@ -188,6 +214,7 @@ export class FfgView {
     }
     for (const [id, l] of this.#links) {
       if (l.target.slot !== l.source.slot + this.#slotsPerEpoch) continue;
+      if (descends(l.source, l.target) !== true) continue;
       if (l.source.slot <= this.#finalized.slot) continue;
       if (!this.isJustified(l.source) || !this.#justified.has(checkpointId(l.target))) continue;
       if (this.#validators.powerOf(this.#signers(l)) < quorum) continue;
