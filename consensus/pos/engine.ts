@@ -116,6 +116,8 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
   /** Blocks named by a vote or a carried link that this node lacks, with whom to ask. */
   readonly #wanted = new Map<string, { hash: Uint8Array; from: number }>();
   #slot = 0;
+  /** The last slot whose start this engine handled (proposal, attestation timer). */
+  #handledSlot = -1;
   #builtSlot = -1;
   #attestedTarget = -1;
   #committing: string | undefined;
@@ -205,6 +207,13 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
   #onSlot(out: Out[]): void {
     const slot = this.#slotNow();
     if (slot > this.#slot) this.#slot = slot;
+    // A timer armed on one clock reading can fire while the validators' median clock (which
+    // moves as peers' readings arrive) is still in the slot handled last: only re-arm then.
+    if (this.#slot <= this.#handledSlot) {
+      this.#armSlot(out);
+      return;
+    }
+    this.#handledSlot = this.#slot;
     for (const [id, e] of [...this.#early])
       if (decodePosData(e.block.header.engineData).slot <= this.#slot) {
         this.#early.delete(id);
