@@ -14,7 +14,6 @@
 import { type PosCertificate, pos, posCertificateScheme } from '../../consensus/pos/index.ts';
 import type { PosMessage } from '../../consensus/pos/messages.ts';
 import { decodePosData } from '../../consensus/pos/rules.ts';
-import { toHex } from '../../crypto/bytes.ts';
 import { rlpEncode } from '../../ledger/codec.ts';
 import { EngineCluster } from '../helpers/engine-cluster.ts';
 
