@@ -56,6 +56,7 @@ import {
   type FfgAggregate,
   ffgMessage,
   genesisMix,
+  MAX_LINKS,
   type PosData,
   proposerOf,
   randaoMessage,
@@ -84,7 +85,7 @@ const MAX_ORPHANS = 512;
 const MAX_PENDING_ATTESTATIONS = 4096;
 const MAX_COMMITTED_KEPT = 1024;
 /** Links a block carries at most (rules.ts): the finality proof and the justifications above it. */
-const MAX_CARRIED = 8;
+const MAX_CARRIED = MAX_LINKS;
 /** Attestations from slots this far ahead of this clock still count (clocks drift apart). */
 const MAX_SLOTS_AHEAD = 3;
 /** Blocks this node knows it lacks (named by votes and links), asked for every slot, at most. */
@@ -221,6 +222,13 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
       }
     this.#retryPending(out);
     this.#askForMissing(out);
+    // Every epoch, a validator announces what its blocks would carry: when no block can be built
+    // (the chain waits for finality at a validator-set boundary) or a partition kept a node from
+    // the votes, views converge from these.
+    if (this.#ctx.self !== undefined && this.#slot % this.#p.slotsPerEpoch === 0) {
+      const links = this.#carriedLinks();
+      if (links.length > 0) out.push({ kind: 'broadcast', msg: { type: 'links', links } });
+    }
     this.#chooseHead(out);
     this.#propose(out);
     if (
@@ -361,6 +369,15 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
       }
       case 'attest':
         this.#onAttestation(from, msg, signature, out);
+        break;
+      case 'links':
+        if (from === this.#ctx.self) break;
+        for (const a of msg.links) {
+          this.#want(a.source.root, from);
+          this.#want(a.target.root, from);
+        }
+        this.#learnLinks(msg.links, out);
+        this.#chooseHead(out);
         break;
     }
   }

@@ -10,6 +10,10 @@
  *                                                     (LMD-GHOST), source → target for FFG, with its
  *                                                     BLS signature on the link alone (rules.ts
  *                                                     ffgMessage), so that votes on a link aggregate
+ *   [4, [aggregate…]]                         LINKS   a validator's latest finality proof and the
+ *                                                     justifications above it (what its blocks
+ *                                                     carry), announced every epoch: views converge
+ *                                                     when no block can be built to carry them
  *
  * Double-sign slots (the runtime's guard, and equivocation evidence): a BLOCK at its slot (two
  * proposals in one slot), an ATTEST at its target (two votes for one target epoch); an ATTEST's
@@ -25,7 +29,16 @@ import {
 } from '../../ledger/block.ts';
 import { asBytes, asList, asSafeUint, DecodeError, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import type { MessageCodec } from '../types.ts';
-import { type Checkpoint, decodeCheckpoint, decodePosData, encodeCheckpoint } from './rules.ts';
+import {
+  type Checkpoint,
+  decodeAggregateItem,
+  decodeCheckpoint,
+  decodePosData,
+  encodeAggregateItem,
+  encodeCheckpoint,
+  type FfgAggregate,
+  MAX_LINKS,
+} from './rules.ts';
 
 export const MAX_POS_MESSAGE = DEFAULT_MAX_BLOCK_BYTES + 1024;
 export const STEP_PROPOSE = 1;
@@ -42,7 +55,8 @@ export interface Attestation {
 export type PosMessage =
   | { readonly type: 'block'; readonly block: Block; readonly slot: number }
   | { readonly type: 'get'; readonly hash: Uint8Array }
-  | ({ readonly type: 'attest' } & Attestation);
+  | ({ readonly type: 'attest' } & Attestation)
+  | { readonly type: 'links'; readonly links: readonly FfgAggregate[] };
 
 const DOMAIN = utf8('verity-pos-v1');
 
@@ -67,6 +81,8 @@ export const posCodec: MessageCodec<PosMessage> = {
           encodeCheckpoint(m.target),
           m.signature,
         ]);
+      case 'links':
+        return rlpEncode([4, m.links.map(encodeAggregateItem)]);
     }
   },
   decode(bytes) {
@@ -92,6 +108,11 @@ export const posCodec: MessageCodec<PosMessage> = {
         signature: asBytes(f[5], 'signature', { length: 96 }),
       };
     }
+    if (type === 4 && f.length === 2) {
+      const links = asList(f[1], 'links');
+      if (links.length > MAX_LINKS) throw new DecodeError('MALFORMED', `links: more than ${MAX_LINKS}`);
+      return { type: 'links', links: links.map((l, i) => decodeAggregateItem(l, `links[${i}]`)) };
+    }
     throw new DecodeError('MALFORMED', `pos message: unknown type ${type} or wrong field count`);
   },
   signingBytes(m, chainId) {
@@ -112,6 +133,8 @@ export const posCodec: MessageCodec<PosMessage> = {
         return `GET ${toHex(m.hash).slice(0, 12)}`;
       case 'attest':
         return `ATTEST slot=${m.slot} head=${toHex(m.head).slice(0, 12)} ${m.source.slot}>${m.target.slot}:${toHex(m.target.root).slice(0, 8)}`;
+      case 'links':
+        return `LINKS ${m.links.map((l) => `${l.source.slot}>${l.target.slot}`).join(' ')}`;
     }
   },
 };

@@ -41,7 +41,8 @@ import type { ValidatorSet } from '../../ledger/validators.ts';
 
 export const POS_ENGINE = 'pos';
 const VERSION = 1;
-const MAX_LINKS = 8;
+/** FFG aggregates a block (or a LINKS message) carries, at most. */
+export const MAX_LINKS = 8;
 const MAX_BITMAP_BYTES = 128;
 
 export interface Checkpoint {
