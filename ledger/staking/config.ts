@@ -10,6 +10,8 @@
  *   "unbondingPeriod": 100,            blocks unbonding stake stays slashable before it is paid out
  *   "powerUnit": "1000",               stake per unit of voting power
  *   "maxValidators": 64,               the set is the top candidates by power
+ *   "churnLimit": 0,                   validators that may join, and that may leave, per epoch
+ *                                      (the rest wait in line: power.ts churnLimited); 0: no limit
  *   "maxUnbondingEntries": 7,          unbondings in flight per validator
  *   "maxEvidencePerBlock": 8,          evidence transactions executed per block; more fail
  *   "trustingPeriod": 66,              blocks a light client may skip from a set it trusts
@@ -30,6 +32,8 @@ export interface StakingConfig {
   readonly unbondingPeriod: number;
   readonly powerUnit: bigint;
   readonly maxValidators: number;
+  /** Validators that may join, and that may leave of their own accord, per epoch; 0: any number. */
+  readonly churnLimit: number;
   readonly maxUnbondingEntries: number;
   readonly maxEvidencePerBlock: number;
   /** Blocks a light client may skip ahead from a set it trusts (below the unbonding period). */
@@ -51,6 +55,7 @@ export const STAKING_DEFAULTS = Object.freeze({
   unbondingPeriod: 100,
   powerUnit: 1000n,
   maxValidators: 64,
+  churnLimit: 0,
   maxUnbondingEntries: 7,
   maxEvidencePerBlock: 8,
   slashPermille: 50,
@@ -73,6 +78,7 @@ export function parseStakingConfig(
     'unbondingPeriod',
     'powerUnit',
     'maxValidators',
+    'churnLimit',
     'maxUnbondingEntries',
     'maxEvidencePerBlock',
     'trustingPeriod',
@@ -147,6 +153,7 @@ export function parseStakingConfig(
     unbondingPeriod,
     powerUnit,
     maxValidators: int('maxValidators', o.maxValidators, STAKING_DEFAULTS.maxValidators, 1, MAX_SET_SIZE),
+    churnLimit: int('churnLimit', o.churnLimit, STAKING_DEFAULTS.churnLimit, 0, MAX_SET_SIZE),
     maxUnbondingEntries: int(
       'maxUnbondingEntries',
       o.maxUnbondingEntries,
@@ -184,6 +191,7 @@ export function stakingConfigToJson(c: StakingConfig): Record<string, unknown> {
     unbondingPeriod: c.unbondingPeriod,
     powerUnit: c.powerUnit.toString(),
     maxValidators: c.maxValidators,
+    ...(c.churnLimit === 0 ? {} : { churnLimit: c.churnLimit }),
     maxUnbondingEntries: c.maxUnbondingEntries,
     maxEvidencePerBlock: c.maxEvidencePerBlock,
     trustingPeriod: c.trustingPeriod,

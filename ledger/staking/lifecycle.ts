@@ -24,7 +24,7 @@ import type { Account, LedgerState } from '../state.ts';
 import type { EncodedTransaction } from '../tx.ts';
 import { peerIdFromEd25519, type ValidatorInfo, ValidatorSet } from '../validators.ts';
 import { epochOf, epochStart, isEpochEnd, MAX_REGISTERED_VALIDATORS, type StakingConfig } from './config.ts';
-import { selectValidators } from './power.ts';
+import { churnLimited, selectValidators } from './power.ts';
 import {
   BURNED_KEY,
   decodeAddressList,
@@ -356,7 +356,21 @@ export async function endBlock(state: LedgerState, rules: StakingRules): Promise
     const account = await state.getAccount(address);
     candidates.push({ address, stake: account.stake, active: record.status === 'active' });
   }
-  const chosen = selectValidators(candidates, staking.powerUnit, staking.maxValidators);
+  const target = selectValidators(candidates, staking.powerUnit, staking.maxValidators);
+  let chosen = target;
+  if (staking.churnLimit > 0) {
+    const previous = await state.getEntry(epochSetKey(next - 1));
+    invariant(previous !== undefined, `no validator set stored for epoch ${next - 1}`);
+    const current = decodeValidatorList(previous).map((v) => ({
+      address: addressFromPublicKey(v.publicKey),
+      power: v.power,
+    }));
+    // Penalties do not queue: a seat whose holder is no longer active is given up at once.
+    const forced = new Set(
+      current.map((w) => toHex(w.address)).filter((a) => records.get(a)?.status !== 'active'),
+    );
+    chosen = churnLimited(current, target, staking.churnLimit, staking.maxValidators, forced);
+  }
   if (chosen.length > 0) {
     const infos: ValidatorInfo[] = chosen.map(({ address, power }) => {
       const r = records.get(toHex(address)) as ValidatorRecord;

@@ -25,7 +25,7 @@ import {
   validatorRecord,
   validatorSetAt,
 } from '../../ledger/staking/lifecycle.ts';
-import { selectValidators } from '../../ledger/staking/power.ts';
+import { churnLimited, selectValidators } from '../../ledger/staking/power.ts';
 import { decodeValidatorRecord, epochSetKey, validatorKey } from '../../ledger/staking/records.ts';
 import { applyBlock, type LedgerState } from '../../ledger/state.ts';
 import { type EncodedTransaction, type Operation, signTransaction } from '../../ledger/tx.ts';
@@ -161,6 +161,7 @@ describe('staking config', () => {
       unbondingPeriod: 100,
       powerUnit: 1000n,
       maxValidators: 64,
+      churnLimit: 0,
       maxUnbondingEntries: 7,
       maxEvidencePerBlock: 8,
       trustingPeriod: 66, // ⌊2/3 of the unbonding period⌋
@@ -354,6 +355,51 @@ describe('epoch sets', () => {
     expect(await c.set(3)).toEqual(['u1=10', 'v1=3', 'u0=2']);
   });
 
+  it('with a churn limit, validators join and leave one epoch at a time; a jailed one leaves at once', async () => {
+    const staking = {
+      mode: 'open',
+      epochLength: 4,
+      unbondingPeriod: 8,
+      powerUnit: '100',
+      churnLimit: 1,
+      doubleSign: { penalty: 'jail', jailBlocks: 100 },
+    };
+    const c = await Chain.create({ label: 'st-churn', powers: [5, 3], users: 3, staking });
+    const [v0, v1] = c.v;
+    const [u0, u1, u2] = c.u;
+    // Three candidates bond in epoch 0: 10, 8 and 6 units.
+    await c.block([u0, register(u0)], [u0, stake(1000n)], [u1, register(u1)], [u1, stake(800n)]);
+    await c.block([u2, register(u2)], [u2, stake(600n)]);
+    await c.until(4);
+    expect(await c.set(1)).toEqual(['u0=10', 'v0=5', 'v1=3']); // the strongest first
+    await c.until(8);
+    expect(await c.set(2)).toEqual(['u0=10', 'u1=8', 'v0=5', 'v1=3']);
+    // v0 and v1 unbond everything: one leaves per epoch, the weaker first; the one waiting keeps its power.
+    expect(await c.block([v0, unstake(500n)], [v1, unstake(300n)])).toEqual(['OK', 'OK']); // h9
+    await c.until(12);
+    expect(await c.set(3)).toEqual(['u0=10', 'u1=8', 'u2=6', 'v0=5']); // v1 out, u2 in
+    // A penalty does not queue: evidence against u1 jails it, and it leaves with v0 at the next end.
+    expect(await c.run(u0, evidence(u1, 3, 1))).toBe('OK'); // h13
+    await c.until(16);
+    expect(await c.set(4)).toEqual(['u0=10', 'u2=6']);
+    // Without the limit the whole change lands at once (the same chain, churnLimit 0).
+    const free = await Chain.create({
+      label: 'st-churn',
+      powers: [5, 3],
+      users: 3,
+      staking: { ...staking, churnLimit: 0 },
+    });
+    await free.block(
+      [free.u[0], register(free.u[0])],
+      [free.u[0], stake(1000n)],
+      [free.u[1], register(free.u[1])],
+      [free.u[1], stake(800n)],
+    );
+    await free.block([free.u[2], register(free.u[2])], [free.u[2], stake(600n)]);
+    await free.until(4);
+    expect(await free.set(1)).toEqual(['u0=10', 'u1=8', 'u2=6', 'v0=5', 'v1=3']);
+  });
+
   it('keeps the previous set when every validator leaves', async () => {
     const staking = { mode: 'open', epochLength: 4, unbondingPeriod: 8, powerUnit: '100' };
     const c = await Chain.create({ label: 'st-empty', powers: [2], users: 1, staking });
@@ -409,6 +455,56 @@ describe('selectValidators', () => {
       }),
       { numRuns: 50, seed: 7 },
     );
+  });
+});
+
+describe('churnLimited (activation and exit queues)', () => {
+  const weighted = fc.uniqueArray(
+    fc.record({
+      address: fc.uint8Array({ minLength: 20, maxLength: 20 }),
+      power: fc.integer({ min: 1, max: 1000 }),
+    }),
+    { selector: (w) => toHex(w.address), maxLength: 16 },
+  );
+  it('moves at most `limit` in and `limit` out of their own accord; forced exits always; within maxValidators', () => {
+    fc.assert(
+      fc.property(
+        weighted,
+        weighted,
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer(),
+        (cur, all, limit, max, pick) => {
+          const target = all.slice(0, max); // (selectValidators' order is not needed for the counts)
+          const forced = new Set(cur.filter((_, i) => (pick >> i) & 1).map((w) => toHex(w.address)));
+          const next = churnLimited(cur, target, limit, Math.max(max, cur.length), forced);
+          const ids = (ws: readonly { address: Uint8Array }[]) => new Set(ws.map((w) => toHex(w.address)));
+          const [before, after, wanted] = [ids(cur), ids(next), ids(target)];
+          const joined = [...after].filter((a) => !before.has(a));
+          const left = [...before].filter((a) => !after.has(a));
+          expect(joined.length).toBeLessThanOrEqual(limit);
+          expect(joined.every((a) => wanted.has(a))).toBe(true);
+          for (const a of forced) expect(after.has(a)).toBe(false);
+          expect(left.filter((a) => !forced.has(a)).length).toBeLessThanOrEqual(limit);
+          // Whoever both sets want keeps its seat, with the power the target gives.
+          for (const w of target)
+            if (before.has(toHex(w.address)) && !forced.has(toHex(w.address)))
+              expect(next.find((n) => toHex(n.address) === toHex(w.address))?.power).toBe(w.power);
+        },
+      ),
+      { numRuns: 200, seed: 11 },
+    );
+  });
+
+  it('limit 0 is the target itself', () => {
+    const a = { address: new Uint8Array(20).fill(1), power: 3 };
+    const b = { address: new Uint8Array(20).fill(2), power: 2 };
+    expect(churnLimited([a], [b], 0, 10, new Set())).toEqual([b]);
+    const c = { address: new Uint8Array(20).fill(3), power: 1 };
+    // a and c both leave; one may leave per epoch: c (the weaker) goes, a waits with its power; b joins.
+    expect(churnLimited([a, c], [b], 1, 10, new Set())).toEqual([a, b]);
+    // Forced, c leaves outside the limit: a goes too.
+    expect(churnLimited([a, c], [b], 1, 10, new Set([toHex(c.address)]))).toEqual([b]);
   });
 });
 
