@@ -45,6 +45,12 @@ export interface ComplianceOptions {
    * guard to refuse, nor a double signature to catch. Default false.
    */
   readonly slotless?: boolean;
+  /**
+   * The double-sign slot heights after whose signatures the restart tests crash validator 1
+   * (default 3–6: block heights). An engine whose slots are time (Proof of Stake: one slot a
+   * second, most of them not this validator's) names a window that holds its signatures.
+   */
+  readonly crashSlots?: readonly [number, number];
   /** Simulated ms of each run's workload phase (default 20 s); longer for engines that commit k deep. */
   readonly durationMs?: number;
   readonly label?: string;
@@ -135,11 +141,13 @@ export function engineCompliance(engine: EngineModule<unknown>, opts: Compliance
     it('never double-signs across crash-restarts, nor when its WAL is lost (the sign fence); the checker catches it when both are lost', async () => {
       type Wipe = { wipeWal?: boolean; wipeFence?: boolean };
       const scenario = (wipe: Wipe) => (ctl: Parameters<NonNullable<SimOptions['scenario']>>[0]) => {
-        // Crash a validator right after each of its first signatures at heights 3..6 and restart
-        // it 1 ms later: it comes back mid-round, with everything it signed already out.
+        // Crash a validator right after each of its first signatures at heights 3..6 (or the
+        // engine's window) and restart it 1 ms later: it comes back mid-round, with everything it
+        // signed already out.
+        const [from, to] = opts.crashSlots ?? [3, 6];
         const done = new Set<string>();
         ctl.onSigned((instance, slot) => {
-          if (instance !== 1 || slot === undefined || slot.height < 3 || slot.height > 6) return;
+          if (instance !== 1 || slot === undefined || slot.height < from || slot.height > to) return;
           const key = `${slot.height}/${slot.step}`;
           if (done.has(key)) return;
           done.add(key);
