@@ -35,6 +35,12 @@ export interface SignFence {
    * the fence, everything of an earlier one is (a node whose chain fell back an epoch).
    */
   readonly epoch?: number;
+  /**
+   * The highest source of a Casper FFG vote signed in the epoch (absent or 0: none above slot 0).
+   * After a WAL loss it replaces the guard's lost watermark: a vote whose source is at or above it
+   * cannot surround one signed before (and the slot rule keeps it from being surrounded).
+   */
+  readonly maxSource?: number;
 }
 
 export const EMPTY_FENCE: SignFence = { seq: 0, maxHeight: 0, maxViewRound: 0, chainHeight: 0 };
@@ -49,22 +55,35 @@ export interface SignFenceStore {
   write(fence: SignFence): Promise<void>;
 }
 
-/** The fence after signing `slots` in `epoch` (maxima only ever grow within an epoch). */
+/**
+ * The fence after signing `slots` — and FFG votes with `sources` — in `epoch` (maxima only ever
+ * grow within an epoch).
+ */
 export function advanceFence(
   f: SignFence,
   slots: readonly SignSlot[],
   chainHeight: number,
   epoch = 0,
+  sources: readonly number[] = [],
 ): SignFence {
   const sameEpoch = epoch <= (f.epoch ?? 0);
   let maxHeight = sameEpoch ? f.maxHeight : 0;
   let maxViewRound = sameEpoch ? f.maxViewRound : 0;
+  let maxSource = sameEpoch ? (f.maxSource ?? 0) : 0;
   for (const s of slots) {
     if (s.height >= VIEW_SLOT_HEIGHT) maxViewRound = Math.max(maxViewRound, s.round);
     else maxHeight = Math.max(maxHeight, s.height);
   }
+  for (const s of sources) maxSource = Math.max(maxSource, s);
   const at = Math.max(epoch, f.epoch ?? 0);
-  return { seq: f.seq + 1, maxHeight, maxViewRound, chainHeight, ...(at === 0 ? {} : { epoch: at }) };
+  return {
+    seq: f.seq + 1,
+    maxHeight,
+    maxViewRound,
+    chainHeight,
+    ...(at === 0 ? {} : { epoch: at }),
+    ...(maxSource === 0 ? {} : { maxSource }),
+  };
 }
 
 /** Whether `slot` of `epoch` is at or below what the fence says may already have been signed. */
@@ -78,7 +97,7 @@ export function underFence(f: SignFence, slot: SignSlot, epoch = 0): boolean {
 export function higherMaxima(
   a: SignFence,
   b: SignFence,
-): Pick<SignFence, 'maxHeight' | 'maxViewRound' | 'epoch'> {
+): Pick<SignFence, 'maxHeight' | 'maxViewRound' | 'epoch' | 'maxSource'> {
   const ea = a.epoch ?? 0;
   const eb = b.epoch ?? 0;
   if (ea !== eb) {
@@ -87,17 +106,21 @@ export function higherMaxima(
       maxHeight: later.maxHeight,
       maxViewRound: later.maxViewRound,
       ...(later.epoch ? { epoch: later.epoch } : {}),
+      ...(later.maxSource ? { maxSource: later.maxSource } : {}),
     };
   }
+  const maxSource = Math.max(a.maxSource ?? 0, b.maxSource ?? 0);
   return {
     maxHeight: Math.max(a.maxHeight, b.maxHeight),
     maxViewRound: Math.max(a.maxViewRound, b.maxViewRound),
     ...(ea === 0 ? {} : { epoch: ea }),
+    ...(maxSource === 0 ? {} : { maxSource }),
   };
 }
 
 // -- encoding: 64 bytes, "VSF1" ‖ seq ‖ maxHeight ‖ maxViewRound ‖ chainHeight (u64 BE) ‖
-//    epoch (u32 BE; zero before epochs existed) ‖ zeros ‖ SHA-256(first 48 bytes)[0..16)
+//    epoch (u32 BE; zero before epochs existed) ‖ maxSource (u64 BE, in what were zeros: zero
+//    before FFG votes existed, which is what it means) ‖ zeros ‖ SHA-256(first 48 bytes)[0..16)
 
 const MAGIC = Buffer.from('VSF1');
 export const FENCE_BYTES = 64;
@@ -110,6 +133,7 @@ export function encodeFence(f: SignFence): Uint8Array {
   b.writeBigUInt64BE(BigInt(f.maxViewRound), 20);
   b.writeBigUInt64BE(BigInt(f.chainHeight), 28);
   b.writeUInt32BE(f.epoch ?? 0, 36);
+  b.writeBigUInt64BE(BigInt(f.maxSource ?? 0), 40);
   b.set(sha256(b.subarray(0, 48)).subarray(0, 16), 48);
   return new Uint8Array(b.buffer, b.byteOffset, FENCE_BYTES);
 }
@@ -128,7 +152,16 @@ export function decodeFence(bytes: Uint8Array): SignFence | undefined {
   if (seq === undefined || maxHeight === undefined || maxViewRound === undefined || chainHeight === undefined)
     return undefined;
   const epoch = b.readUInt32BE(36);
-  return { seq, maxHeight, maxViewRound, chainHeight, ...(epoch === 0 ? {} : { epoch }) };
+  const maxSource = read(40);
+  if (maxSource === undefined) return undefined;
+  return {
+    seq,
+    maxHeight,
+    maxViewRound,
+    chainHeight,
+    ...(epoch === 0 ? {} : { epoch }),
+    ...(maxSource === 0 ? {} : { maxSource }),
+  };
 }
 
 /** Picks the newest intact copy. */

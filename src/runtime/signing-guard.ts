@@ -16,9 +16,12 @@
  * beside the slot's: a validator never signs a link whose target is not above every target it
  * signed, nor one whose source is below a source it signed. That forbids both slashable pairs —
  * two votes for one target, and one vote surrounding another (s1 < s2 < t2 < t1) — with two
- * numbers instead of a history (EIP-3076's minimal rule). After a WAL loss, the fence's highest
- * slot stands in for the lost watermark: a link whose source is at or above it cannot surround
- * or be surrounded by anything signed before.
+ * numbers instead of a history (EIP-3076's minimal rule). After a WAL loss, the fence stands in
+ * for the lost watermark: it keeps the highest source signed (sign-fence.ts maxSource), so a vote
+ * from at or above it surrounds nothing signed before, and its highest slot already refuses every
+ * target at or under it, so nothing signed before surrounds the new vote either. (The first cut
+ * took the highest slot for both: a validator whose WAL was lost while finality was stuck could
+ * never vote from the stuck source again, and the long staking sweep found a set that lost 2/3.)
  *
  * On load the markers are compared with the fence: counts within one (a crash may land either
  * write alone) and no gap; a WAL that did not exist (deleted) beside a fence that counted signing
@@ -70,11 +73,19 @@ function epochOfKey(hex: string): number {
   return hex.length > 26 ? Number.parseInt(hex.slice(26, 34), 16) : 0;
 }
 
-/** The fence the guard's own slots imply: the maxima of the latest epoch among them. */
-function fenceOfSlots(keys: readonly string[], chainHeight: number): SignFence {
+/**
+ * The fence the guard's own slots (and FFG watermarks) imply: the maxima of the latest epoch
+ * among them.
+ */
+function fenceOfSlots(
+  keys: readonly string[],
+  chainHeight: number,
+  ffg: ReadonlyMap<number, FfgLink>,
+): SignFence {
   const epoch = keys.reduce((e, k) => Math.max(e, epochOfKey(k)), 0);
   const slots = keys.filter((k) => epochOfKey(k) === epoch).map(slotOfKey);
-  return advanceFence(EMPTY_FENCE, slots, chainHeight, epoch);
+  const source = ffg.get(epoch)?.source;
+  return advanceFence(EMPTY_FENCE, slots, chainHeight, epoch, source === undefined ? [] : [source]);
 }
 
 const seqKey = (seq: number) => concatBytes(WAL_SEQS, u64be(seq));
@@ -107,7 +118,7 @@ export class SigningGuard {
   /** Signed slots: slot key (hex) → hash of the signed bytes and the sealed envelope. */
   readonly #slots = new Map<string, { hash: string; envelope: Uint8Array }>();
   /** Slots recorded since the last flush. */
-  #pending: Array<{ slot: SignSlot; key: string; epoch: number }> = [];
+  #pending: Array<{ slot: SignSlot; key: string; epoch: number; source?: number }> = [];
   /** The highest FFG link signed, per epoch of the set (signing domain). */
   readonly #ffg = new Map<number, FfgLink>();
   /** Epochs whose FFG watermark changed since the last flush. */
@@ -162,8 +173,10 @@ export class SigningGuard {
       const w = this.#ffg.get(epoch);
       if (w !== undefined && (link.target <= w.target || link.source < w.source))
         return { kind: 'refuse', reason: 'ffg' };
-      // The watermark may be among what the WAL lost: the fence's highest slot stands in for it.
-      if (b !== undefined && (b.epoch ?? 0) === epoch && link.source < b.maxHeight)
+      // The watermark may be among what the WAL lost: the fence's highest source stands in for
+      // it (a vote from below it could surround one signed before; the slot rule above already
+      // refuses any target at or under the fence, so none can be surrounded).
+      if (b !== undefined && (b.epoch ?? 0) === epoch && link.source < (b.maxSource ?? 0))
         return { kind: 'refuse', reason: 'fence' };
     }
     return { kind: 'sign' };
@@ -173,7 +186,7 @@ export class SigningGuard {
   record(slot: SignSlot, hash: Uint8Array, envelope: Uint8Array, epoch = 0, link?: FfgLink): void {
     const key = toHex(slotKey(slot, epoch));
     this.#slots.set(key, { hash: toHex(hash), envelope });
-    this.#pending.push({ slot, key, epoch });
+    this.#pending.push({ slot, key, epoch, ...(link === undefined ? {} : { source: link.source }) });
     if (this.#bound !== undefined && !underFence(this.#bound, slot, epoch)) this.#boundCleared = true;
     if (link !== undefined) {
       const w = this.#ffg.get(epoch);
@@ -218,11 +231,13 @@ export class SigningGuard {
     if (pending.length > 0 && this.#store !== undefined) {
       // (One step signs in one epoch: the runtime's.)
       const epoch = pending.reduce((e, p) => Math.max(e, p.epoch), 0);
+      const ofEpoch = pending.filter((p) => p.epoch === epoch);
       const next = advanceFence(
         this.#fence,
-        pending.filter((p) => p.epoch === epoch).map((p) => p.slot),
+        ofEpoch.map((p) => p.slot),
         chainHeight,
         epoch,
+        ofEpoch.flatMap((p) => (p.source === undefined ? [] : [p.source])),
       );
       ops.push({ type: 'put', key: seqKey(next.seq), value: new Uint8Array(0) });
       if (next.seq > SEQ_WINDOW) ops.push({ type: 'del', key: seqKey(next.seq - SEQ_WINDOW) });
@@ -306,7 +321,7 @@ export class SigningGuard {
     if (fence !== undefined && (gap || walSeq < fence.seq - 1)) {
       // The fence's maxima, raised by any intact guard slot above them (a fence restored from a
       // backup may be behind what the WAL still shows was signed).
-      const fromGuard = fenceOfSlots([...this.#slots.keys()], chainHeight);
+      const fromGuard = fenceOfSlots([...this.#slots.keys()], chainHeight, this.#ffg);
       const bound: SignFence = { ...fence, ...higherMaxima(fence, fromGuard) };
       this.#fence = fence;
       this.#bound = bound;
@@ -337,7 +352,7 @@ export class SigningGuard {
           walBatches: walSeq,
           fenceBatches: fence?.seq ?? null,
         });
-      const fromGuard = fenceOfSlots([...this.#slots.keys()], chainHeight);
+      const fromGuard = fenceOfSlots([...this.#slots.keys()], chainHeight, this.#ffg);
       this.#fence = {
         seq: walSeq,
         ...higherMaxima(fromGuard, fence ?? EMPTY_FENCE),

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SignSlot } from '../../consensus/types.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
-import { MemorySignFence } from '../../src/runtime/sign-fence.ts';
+import { advanceFence, decodeFence, encodeFence, MemorySignFence } from '../../src/runtime/sign-fence.ts';
 import { SigningGuard } from '../../src/runtime/signing-guard.ts';
 import { CheckedWal } from '../../src/runtime/wal-records.ts';
 
@@ -116,6 +116,18 @@ describe('the signing guard: Casper FFG votes (no double vote, no surround vote)
     await g.flush([], 0);
     const amnesiac = await guardOn(new MemoryKvStore(), fence); // the WAL is gone; the fence says 12
     expect(sign(amnesiac, vote(4, 16))).toEqual({ kind: 'refuse', reason: 'fence' }); // would surround
-    expect(sign(amnesiac, vote(12, 16))).toEqual({ kind: 'sign' });
+    // From the same source as before (finality stuck there) it still votes: nothing it signed can
+    // be surrounded by 8 → 16, and 8 → 16 surrounds nothing (the fence keeps the source, 8).
+    expect(sign(amnesiac, vote(8, 16))).toEqual({ kind: 'sign' });
+    expect(sign(amnesiac, vote(8, 12))).toEqual({ kind: 'refuse', reason: 'fence' }); // target fenced
+  });
+
+  it('the fence carries the highest source across its encoding; an older fence (no FFG) reads as none', () => {
+    const f = { seq: 3, maxHeight: 12, maxViewRound: 0, chainHeight: 5, maxSource: 8 };
+    expect(decodeFence(encodeFence(f))).toEqual(f);
+    const { maxSource: _, ...old } = f;
+    expect(decodeFence(encodeFence(old))).toEqual(old);
+    expect(advanceFence(old, [], 5, 0, [4, 8])).toMatchObject({ maxSource: 8 });
+    expect(advanceFence({ ...f, epoch: 1 }, [], 5, 2, [])).not.toHaveProperty('maxSource'); // a new epoch
   });
 });
