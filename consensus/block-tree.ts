@@ -1,8 +1,9 @@
 /**
  * The block tree above an engine's finalized root, for engines whose tip can reorganize (Proof of
  * Work now, Proof of Stake's LMD-GHOST next). Every node records its parent, its height and the
- * engine's data for it; the fork choice is a function of the tree, passed in, so one structure
- * serves "most cumulative work" and "heaviest subtree by latest votes" alike.
+ * engine's data for it; the fork choice is a function of the tree, passed in (`best`: most
+ * cumulative work), or the tree's own GHOST walk over votes the engine passes (`ghost`: Proof of
+ * Stake's LMD-GHOST) — one structure for both.
  *
  * The root is the last finalized block: nothing at or below its height other than the root itself
  * is kept, so the tree is bounded by what is not yet final (plus what `add` is given). Blocks whose
@@ -133,6 +134,38 @@ export class BlockTree<T> {
     this.#root = { ...next, parent: undefined };
     this.#nodes.set(next.id, this.#root);
     return dropped;
+  }
+
+  /**
+   * GHOST (Sompolinsky & Zohar; LMD-GHOST with each validator's latest vote): from `start`, at
+   * every fork the eligible child whose subtree holds the most weight, until a node without an
+   * eligible child. A vote weighs on its block and every ancestor; a vote for a block outside the
+   * tree weighs nothing. Ties go to the lower id, so every node with the same votes agrees.
+   */
+  ghost(
+    start: TreeNode<T>,
+    votes: Iterable<{ readonly head: string; readonly weight: number }>,
+    eligible: (n: TreeNode<T>) => boolean,
+  ): TreeNode<T> {
+    const weight = new Map<string, number>();
+    for (const v of votes)
+      for (let x = this.get(v.head); x !== undefined; x = this.parentOf(x))
+        weight.set(x.id, (weight.get(x.id) ?? 0) + v.weight);
+    let n = start;
+    for (;;) {
+      let best: TreeNode<T> | undefined;
+      let bestWeight = -1;
+      for (const c of this.children(n)) {
+        if (!eligible(c)) continue;
+        const w = weight.get(c.id) ?? 0;
+        if (w > bestWeight || (w === bestWeight && c.id < (best as TreeNode<T>).id)) {
+          best = c;
+          bestWeight = w;
+        }
+      }
+      if (best === undefined) return n;
+      n = best;
+    }
   }
 
   /** The node `better` prefers over all others (ties: the earlier added wins, as it was seen first). */

@@ -760,24 +760,12 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
 
   #chooseHead(out: Out[]): void {
     const justified = this.#tree.get(this.#ffg.latestJustified.root);
-    let n = justified?.data.status === 'valid' ? justified : this.#tree.root;
-    const weight = new Map<string, number>();
-    for (const [v, vote] of this.#latest) {
-      const power = this.#ctx.validators.at(v)?.power ?? 0;
-      for (let x = this.#tree.get(vote.head); x !== undefined; x = this.#tree.parentOf(x))
-        weight.set(x.id, (weight.get(x.id) ?? 0) + power);
-    }
-    for (;;) {
-      let best: TreeNode<PosNode> | undefined;
-      for (const c of this.#tree.children(n)) {
-        if (c.data.status !== 'valid') continue;
-        const w = weight.get(c.id) ?? 0;
-        const bw = best === undefined ? -1 : (weight.get(best.id) ?? 0);
-        if (best === undefined || w > bw || (w === bw && c.id < best.id)) best = c;
-      }
-      if (best === undefined) break;
-      n = best;
-    }
+    const start = justified?.data.status === 'valid' ? justified : this.#tree.root;
+    const votes = [...this.#latest].map(([v, vote]) => ({
+      head: vote.head,
+      weight: this.#ctx.validators.at(v)?.power ?? 0,
+    }));
+    const n = this.#tree.ghost(start, votes, (c) => c.data.status === 'valid');
     const prev = this.#head;
     if (n.id === prev.id) return;
     if (this.#tree.has(prev.id)) {

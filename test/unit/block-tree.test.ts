@@ -1,5 +1,5 @@
 /**
- * consensus/block-tree.ts: the tree of not-yet-final blocks that PoW (and later LMD-GHOST) fork
+ * consensus/block-tree.ts: the tree of not-yet-final blocks that PoW's and PoS's (LMD-GHOST) fork
  * choice runs over. The fork-choice comparator is passed in; here it is "more weight", so the
  * core Nakamoto property — a SHORTER branch with more weight beats a LONGER one — is checked on
  * the structure itself, with a negative control each time.
@@ -96,6 +96,32 @@ describe('BlockTree.best', () => {
     const t = forked(5);
     expect(t.best(heavier, (n) => n.id !== toHex(h('b2'))).id).toBe(toHex(h('a3')));
     expect(t.best(heavier, () => false).id).toBe(t.root.id);
+  });
+});
+
+describe('BlockTree.ghost (LMD-GHOST over votes)', () => {
+  const vote = (name: string, weight: number) => ({ head: toHex(h(name)), weight });
+
+  it('follows the subtree with the most vote weight, not the longest branch', () => {
+    const t = forked(0);
+    // Two votes on the short branch outweigh one on the long one: GHOST ends at b2.
+    expect(t.ghost(t.root, [vote('a3', 1), vote('b2', 1), vote('b1', 1)], all).id).toBe(toHex(h('b2')));
+    // Negative control: the long branch's votes weigh more.
+    expect(t.ghost(t.root, [vote('a3', 2), vote('b2', 1)], all).id).toBe(toHex(h('a3')));
+  });
+
+  it('a vote weighs on every ancestor; votes outside the tree weigh nothing; ties go to the lower id', () => {
+    const t = forked(0);
+    // A vote for a1 alone still leads there, and on to a3 (its heaviest, and only, descendant line).
+    expect(t.ghost(t.root, [vote('a1', 1), vote('nowhere', 5)], all).id).toBe(toHex(h('a3')));
+    const lower = [toHex(h('a1')), toHex(h('b1'))].sort()[0] === toHex(h('a1')) ? 'a3' : 'b2';
+    expect(t.ghost(t.root, [], all).id).toBe(toHex(h(lower)));
+  });
+
+  it('starts where it is told (the justified checkpoint) and skips ineligible children', () => {
+    const t = forked(0);
+    expect(t.ghost(node(t, 'b1'), [vote('a3', 9)], all).id).toBe(toHex(h('b2')));
+    expect(t.ghost(t.root, [vote('b2', 9)], (n) => n.id !== toHex(h('b1'))).id).toBe(toHex(h('a3')));
   });
 });
 
