@@ -74,6 +74,15 @@ export const posCertificateScheme: CertificateScheme<PosCertificate> = {
       finalize: decodeAggregateItem(f[2], `${POS_CERT_KIND}.finalize`),
     };
   },
+  // The finalizing link's signers: each vouched that C was justified and is final now (what a
+  // light client's skipping verification counts against a set it trusts: ledger/bundle.ts).
+  signers: (cert) => {
+    const out: number[] = [];
+    cert.finalize.signers.forEach((byte, i) => {
+      for (let bit = 0; bit < 8; bit++) if ((byte >> bit) & 1) out.push(i * 8 + bit);
+    });
+    return out;
+  },
   verify(cert, trust: TrustAnchor) {
     if (cert.kind !== POS_CERT_KIND) return fail(`not a ${POS_CERT_KIND} certificate`);
     if (trust.engineParams === undefined)

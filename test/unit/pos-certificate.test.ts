@@ -228,6 +228,15 @@ describe('pos-finality certificate: a valid one', () => {
   });
 });
 
+describe('pos-finality certificate: signers (for a light client skipping epochs)', () => {
+  it('names the finalizing link’s signers — not the justifying link’s', () => {
+    expect(posCertificateScheme.signers?.(certificate())).toEqual([1, 2, 3]);
+    expect(posCertificateScheme.signers?.(certificate({ finalize: aggregate([0, 3], C, NEXT) }))).toEqual([
+      0, 3,
+    ]);
+  });
+});
+
 describe('pos-finality certificate: wire form', () => {
   const onlyPos = schemeSet(posCertificateScheme as unknown as CertificateScheme);
 
