@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJsonOutput, runVerity } from '../helpers/cli.ts';
 import { type Cluster, createCluster, errorLines, tmpDir, waitFor, waitUntilRunning } from './helpers.ts';
 
-const ENGINES = (process.env.VERITY_E2E_STAKING_ENGINES ?? 'tendermint,hotstuff').split(',');
+const ENGINES = (process.env.VERITY_E2E_STAKING_ENGINES ?? 'tendermint,hotstuff,pos').split(',');
 const EPOCH = 8;
+/** Proof of Stake with one-second slots and four-slot epochs: finality in about ten seconds. */
+const PARAMS: Record<string, Record<string, number>> = { pos: { slotMs: 1000, slotsPerEpoch: 4 } };
 
 interface ValidatorsJson {
   epoch: number;
@@ -31,6 +33,7 @@ for (const [slot, ENGINE] of ENGINES.entries())
         validators: 4,
         candidates: 1,
         engine: ENGINE,
+        ...(PARAMS[ENGINE] === undefined ? {} : { engineParams: PARAMS[ENGINE] }),
         slot: 40 + slot,
         staking: { mode: 'permissioned', epochLength: EPOCH, unbondingPeriod: 4 * EPOCH, powerUnit: '1000' },
       });
