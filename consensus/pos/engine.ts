@@ -881,8 +881,9 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
       this.#tree.reroot(head.hash);
     }
     if (certificate?.kind === POS_CERT_KIND) this.#learnLinks([certificate.justify, certificate.finalize]);
+    // Votes still waiting for their block from slots at or below the new root decide nothing now.
     for (const [hid, list] of this.#waiting)
-      if (!this.#tree.has(hid)) {
+      if (list.every((w) => w.att.slot <= this.#tree.root.data.slot)) {
         this.#waiting.delete(hid);
         this.#waitingCount -= list.length;
       }

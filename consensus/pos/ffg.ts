@@ -33,6 +33,8 @@ interface Link {
 }
 
 const verified = new LruCache<boolean>(50_000);
+/** Votes of one validator for one target that a view counts (an honest one casts one). */
+const MAX_VOTES_PER_TARGET = 4;
 
 /** One BLS check of an FFG signature (single or aggregate), memoised by its inputs. */
 export function verifyFfg(
@@ -83,6 +85,8 @@ export class FfgView {
   readonly #domain: string;
   readonly #slotsPerEpoch: number;
   readonly #links = new Map<string, Link>();
+  /** Votes counted per validator and target slot: `${slot}/${validator}` → how many. */
+  readonly #voted = new Map<string, number>();
   /** Justified checkpoints, by id, with the link that justified each (undefined for the start). */
   readonly #justified = new Map<string, { cp: Checkpoint; by: string | undefined }>();
   #latestJustified: Checkpoint;
@@ -128,10 +132,19 @@ export class FfgView {
     return l;
   }
 
-  /** A validator's vote, its signature checked by the caller (verifyFfg). */
+  /**
+   * A validator's vote, its signature checked by the caller (verifyFfg). A second vote for one
+   * target is a double vote (the runtime keeps the evidence); it still counts, as Casper's views
+   * count every vote they hold, but only the first few per validator and target: without a bound,
+   * one Byzantine validator could grow this view with links of its own making.
+   */
   addVote(validator: number, source: Checkpoint, target: Checkpoint, signature: Uint8Array): boolean {
+    const key = `${target.slot}/${validator}`;
+    const count = this.#voted.get(key) ?? 0;
+    if (count >= MAX_VOTES_PER_TARGET) return false;
     const l = this.#link(source, target);
     if (l.votes.has(validator)) return false;
+    this.#voted.set(key, count + 1);
     l.votes.set(validator, signature);
     return true;
   }
@@ -287,6 +300,8 @@ export class FfgView {
     const f = this.#finalized;
     const keep = new Set([this.#finalizedBy, this.justifiedBy(f), this.justifiedBy(this.#latestJustified)]);
     for (const [id, l] of this.#links) if (l.target.slot <= f.slot && !keep.has(id)) this.#links.delete(id);
+    for (const key of this.#voted.keys())
+      if (Number(key.slice(0, key.indexOf('/'))) <= f.slot) this.#voted.delete(key);
     for (const [id, j] of this.#justified) if (j.cp.slot < f.slot) this.#justified.delete(id);
   }
 }

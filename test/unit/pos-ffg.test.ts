@@ -125,6 +125,26 @@ const view = (net: Net = EQUAL, start: Checkpoint = G): FfgView =>
 const at = (c: Checkpoint): string => `${c.slot}:${toHex(c.root)}`;
 const state = (v: FfgView) => ({ justified: at(v.latestJustified), finalized: at(v.finalized) });
 
+describe('FfgView: a validator’s votes for one target are bounded', () => {
+  it('counts at most 4 votes of one validator per target: a fifth link it signs does not count', () => {
+    const v = view();
+    // Validator 0 signs four junk links for target slot 4 (double votes), then the real one.
+    for (let k = 0; k < 4; k++) {
+      const junk = cp(4, `junk-${k}`);
+      expect(v.addVote(0, G, junk, sign(EQUAL, 0, G, junk))).toBe(true);
+    }
+    expect(v.addVote(0, G, A, sign(EQUAL, 0, G, A))).toBe(false);
+    vote(v, EQUAL, [1, 2], G, A);
+    v.evaluate(descends);
+    expect(v.isJustified(A)).toBe(false); // 2 of 4: validator 0's fifth vote was not counted
+    // Negative control: with its first vote on A, the same three votes justify it.
+    const w = view();
+    vote(w, EQUAL, [0, 1, 2], G, A);
+    w.evaluate(descends);
+    expect(w.isJustified(A)).toBe(true);
+  });
+});
+
 describe('FfgView: justification', () => {
   it('justifies a checkpoint once more than 2/3 of the stake links to it from the justified start', () => {
     const v = view();
