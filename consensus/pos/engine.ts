@@ -183,7 +183,7 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
           out.push({ kind: 'broadcast', msg: blockMessage(input.block) });
         break;
       case 'executed':
-        this.#onExecuted(input.hash, input.valid, input.code, out);
+        this.#onExecuted(input.hash, input.valid, input.code, input.reason, out);
         break;
       case 'committed':
         this.#onCommitted(input.head, input.certificate as PosCertificate | undefined, out);
@@ -560,19 +560,21 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
    */
   #askForMissing(out: Out[]): void {
     let asked = 0;
+    const ask = (hash: Uint8Array, from: number) => {
+      const to = this.#askWhom(from, asked);
+      if (to !== this.#ctx.self) out.push({ kind: 'send', to, msg: { type: 'get', hash } });
+      asked++;
+    };
     for (const o of this.#orphans.values()) {
       if (asked >= 4) return;
       if (this.#orphans.has(o.parent) || this.#tree.has(o.parent)) continue;
-      out.push({ kind: 'send', to: o.from, msg: { type: 'get', hash: o.block.header.parentHash } });
-      asked++;
+      ask(o.block.header.parentHash, o.from);
     }
     for (const [id, list] of this.#waiting) {
       if (asked >= 8) return;
       if (this.#known(id)) continue;
       const w = list[this.#slot % list.length] as { from: number; att: Attestation };
-      if (w.from === this.#ctx.self) continue;
-      out.push({ kind: 'send', to: w.from, msg: { type: 'get', hash: w.att.head } });
-      asked++;
+      ask(w.att.head, w.from);
     }
     for (const [id, w] of this.#wanted) {
       if (this.#known(id)) {
@@ -580,9 +582,21 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
         continue;
       }
       if (asked >= 12) return;
-      out.push({ kind: 'send', to: w.from, msg: { type: 'get', hash: w.hash } });
-      asked++;
+      ask(w.hash, w.from);
     }
+  }
+
+  /**
+   * Whom to ask again for a block: every other slot the peer that named it, in between another
+   * validator in turn — the one that named it may have lost it (a restart that dropped its WAL
+   * copy), and asking it alone left a node without a branch the others voted for.
+   */
+  #askWhom(named: number, k: number): number {
+    const n = this.#ctx.validators.size;
+    if (this.#slot % 2 === 0 || n <= 2) return named;
+    let to = (named + 1 + (((this.#slot >> 1) + k) % (n - 1))) % n;
+    if (to === this.#ctx.self) to = (to + 1) % n;
+    return to === this.#ctx.self ? named : to;
   }
 
   /** Notes a block that a peer's vote or link names and this node lacks. */
@@ -605,12 +619,25 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
           this.#execute(p, out);
   }
 
-  #onExecuted(hash: Uint8Array, valid: boolean, code: string | undefined, out: Out[]): void {
+  #onExecuted(
+    hash: Uint8Array,
+    valid: boolean,
+    code: string | undefined,
+    reason: string | undefined,
+    out: Out[],
+  ): void {
     const node = this.#tree.get(hash);
     if (node === undefined || node.data.status !== 'executing') return;
     if (!valid) {
       // A dropped parent or a block from this clock's future may execute later; INVALID never does.
       node.data.status = code === 'UNKNOWN_PARENT' || code === 'FUTURE' ? 'pending' : 'invalid';
+      if (node.data.status === 'invalid')
+        out.push({
+          kind: 'log',
+          level: 'info',
+          message: 'pos: a proposed block failed execution',
+          fields: { height: node.height, slot: node.data.slot, code, reason },
+        });
       return;
     }
     node.data.status = 'valid';
@@ -717,9 +744,12 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
       const justify = links.find(
         (j) => checkpointId(j.target) === checkpointId(fin.source) && fin.target.slot === fin.source.slot + s,
       );
+      // On this node's chain: above its committed head, or at or below it (a node that committed
+      // past the checkpoint — by sync, or before a restart — still needs the view it brings).
+      const root: Checkpoint = { slot: this.#tree.root.data.slot, root: this.#tree.root.hash };
       if (
         justify !== undefined &&
-        this.#descends({ slot: 0, root: this.#tree.root.hash }, fin.source) !== false
+        (this.#descends(root, fin.source) !== false || this.#descends(fin.source, root) === true)
       )
         this.#ffg.adoptFinality(justify, fin);
     }
