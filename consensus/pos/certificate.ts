@@ -6,7 +6,7 @@
  * child, the last the root of checkpoint C; `justify` an FFG aggregate of a link to C, `finalize`
  * one from C to the checkpoint of the next epoch. Each aggregate must verify (one pairing: fast
  * aggregate verify under the signers' BLS keys, in the epoch's signing domain) and its signers
- * must hold more than 2/3 of the stake.
+ * must hold more than 2/3 of the stake (less after a long stall: the inactivity leak, leak.ts).
  *
  * What it promises (Casper FFG's accountable safety): a conflicting block can only be certified
  * the same way if validators holding at least 1/3 of the stake signed two votes that break a
@@ -25,6 +25,7 @@ import type {
 import { asList, DecodeError } from '../../ledger/codec.ts';
 import { signingDomain } from '../../ledger/signing-domain.ts';
 import { aggregateSigners, verifyFfg } from './ffg.ts';
+import { describeQuorum, linkQuorum } from './leak.ts';
 import { parsePosParams } from './params.ts';
 import {
   checkpointId,
@@ -40,7 +41,7 @@ export const POS_CERT_KIND = 'pos-finality';
 export const MAX_CERT_HEADERS = 4096;
 
 export const POS_CERT_GUARANTEE =
-  "Casper FFG finality: validators holding more than 2/3 of the stake signed a link justifying the checkpoint at or above the block and one finalizing it (BLS aggregates, checked against the epoch's validator set), and the block's header links up to the checkpoint's root. A conflicting finalized block would need validators holding at least 1/3 of the stake to sign slashable votes (two for one target, or one surrounding another) — accountable safety; with more than 1/3 of the stake Byzantine, nothing is promised";
+  "Casper FFG finality: validators holding more than 2/3 of the stake signed a link justifying the checkpoint at or above the block and one finalizing it (BLS aggregates, checked against the epoch's validator set), and the block's header links up to the checkpoint's root. A conflicting finalized block would need validators holding at least 1/3 of the stake to sign slashable votes (two for one target, or one surrounding another) — accountable safety; with more than 1/3 of the stake Byzantine, nothing is promised. After a stall of more than the genesis leakAfter epochs, the inactivity leak lowers both thresholds toward (never to) 1/2 of the stake, as the line above says when it did: a conflict then convicts less — but still someone — and two disjoint halves can never both finalize";
 
 export interface PosCertificate extends CommitCertificate {
   readonly kind: typeof POS_CERT_KIND;
@@ -87,7 +88,13 @@ export const posCertificateScheme: CertificateScheme<PosCertificate> = {
     if (cert.kind !== POS_CERT_KIND) return fail(`not a ${POS_CERT_KIND} certificate`);
     if (trust.engineParams === undefined)
       return fail('the trust anchor lacks the genesis engine parameters (slots per epoch)');
-    const { slotsPerEpoch } = parsePosParams(trust.engineParams);
+    let slotsPerEpoch: number;
+    let leakAfter: number;
+    try {
+      ({ slotsPerEpoch, leakAfter } = parsePosParams(trust.engineParams));
+    } catch (e) {
+      return fail(`the genesis engine parameters: ${(e as Error).message}`);
+    }
     const [first] = cert.headers;
     if (
       first === undefined ||
@@ -120,8 +127,15 @@ export const posCertificateScheme: CertificateScheme<PosCertificate> = {
       return fail('the finalizing link does not start at the justified checkpoint');
     if (cert.finalize.target.slot !== c.slot + slotsPerEpoch)
       return fail("the finalizing link does not reach the next epoch's checkpoint");
+    if (cert.justify.source.slot % slotsPerEpoch !== 0 || cert.justify.source.slot >= c.slot)
+      return fail('the justifying link does not come from an earlier checkpoint');
+    // Both links clear the threshold of the justifying link's span: more than 2/3, or less under
+    // the inactivity leak (leak.ts), as every full node's view counts them.
+    const span = (c.slot - cert.justify.source.slot) / slotsPerEpoch;
+    const quorum = linkQuorum(trust.validators, span, leakAfter);
     const domain = signingDomain(trust.chainId, trust.epoch ?? 0);
     const shares: string[] = [];
+    const powers: number[] = [];
     for (const [what, a] of [
       ['justifying', cert.justify],
       ['finalizing', cert.finalize],
@@ -129,18 +143,23 @@ export const posCertificateScheme: CertificateScheme<PosCertificate> = {
       const signers = aggregateSigners(a, trust.validators);
       if (signers === undefined) return fail(`the ${what} link's signer bitmap is malformed`);
       const power = trust.validators.powerOf(signers);
-      if (power < trust.validators.quorumPower)
+      if (power < quorum)
         return fail(
-          `the ${what} link holds ${power} of ${trust.validators.totalPower} stake, not more than 2/3`,
+          `the ${what} link holds ${power} of ${trust.validators.totalPower} stake, not ${describeQuorum(span, leakAfter) === undefined ? 'more than 2/3' : `the ${quorum} the leak asks of a link over ${span} epochs`}`,
         );
       if (!verifyFfg(trust.validators, domain, a.source, a.target, signers, a.signature))
         return fail(`the ${what} link's aggregate signature does not verify`);
       shares.push(`${power}/${trust.validators.totalPower}`);
+      powers.push(power);
     }
     const epoch = c.slot / slotsPerEpoch;
+    // Said only when a link needed it: the full stake behind a long link rests on no leak.
+    const leak = powers.some((p) => p < trust.validators.quorumPower)
+      ? describeQuorum(span, leakAfter)
+      : undefined;
     return {
       ok: true,
-      verified: `checkpoint of epoch ${epoch} justified by ${shares[0]} of the stake (from epoch ${cert.justify.source.slot / slotsPerEpoch}) and finalized by ${shares[1]} (to epoch ${epoch + 1}); ${cert.headers.length - 1} headers up to its root`,
+      verified: `checkpoint of epoch ${epoch} justified by ${shares[0]} of the stake (from epoch ${cert.justify.source.slot / slotsPerEpoch}) and finalized by ${shares[1]} (to epoch ${epoch + 1}); ${cert.headers.length - 1} headers up to its root${leak === undefined ? '' : `; ${leak} — a conflicting finalized block would convict less than 1/3 of the stake`}`,
     };
   },
 };

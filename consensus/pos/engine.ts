@@ -294,7 +294,14 @@ export class PosEngine implements ConsensusEngine<PosMessage> {
     const s = this.#p.slotsPerEpoch;
     const start: Checkpoint = { slot: root.slot, root: head.hash };
     if (this.#ffg === undefined)
-      this.#ffg = new FfgView(this.#ctx.validators, this.#domain, s, start, (c) => this.#isStart(c));
+      this.#ffg = new FfgView(
+        this.#ctx.validators,
+        this.#domain,
+        s,
+        start,
+        (c) => this.#isStart(c),
+        this.#p.leakAfter,
+      );
     else this.#ffg.anchor(start);
   }
 

@@ -5,9 +5,11 @@
  *
  *  - The chain's start (genesis, or the committed block the engine started on) is justified.
  *  - A checkpoint is justified when validators holding more than 2/3 of the stake voted a link to
- *    it from a justified checkpoint it descends from.
+ *    it from a justified checkpoint it descends from — or, for a link spanning more than
+ *    `leakAfter` epochs, less, down to more than 1/2 (the inactivity leak: leak.ts).
  *  - A justified checkpoint C is finalized when such a link goes from C to the checkpoint of the
- *    very next epoch (Gasper's 1-finality: what the common case gives, two epochs after C).
+ *    very next epoch (Gasper's 1-finality: what the common case gives, two epochs after C), its
+ *    signers clearing the threshold of the link that justified C.
  *
  * Votes are checked (the signature, under the epoch's domain and the voter's key) before they are
  * counted; an aggregate is checked once, with one pairing (fast aggregate verify). Safety does
@@ -21,6 +23,7 @@ import { sha256 } from '../../crypto/hash.ts';
 import { LruCache } from '../../crypto/lru.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { bitmapIndices, bitmapOf } from '../hotstuff/qc.ts';
+import { linkQuorum } from './leak.ts';
 import { type Checkpoint, checkpointId, type FfgAggregate, ffgMessage, linkId } from './rules.ts';
 
 interface Link {
@@ -84,6 +87,7 @@ export class FfgView {
   readonly #validators: ValidatorSet;
   readonly #domain: string;
   readonly #slotsPerEpoch: number;
+  readonly #leakAfter: number;
   readonly #links = new Map<string, Link>();
   /** Votes counted per validator and target slot: `${slot}/${validator}` → how many. */
   readonly #voted = new Map<string, number>();
@@ -103,8 +107,10 @@ export class FfgView {
     slotsPerEpoch: number,
     start: Checkpoint,
     isStart: (c: Checkpoint) => boolean = () => false,
+    leakAfter = 0,
   ) {
     this.#isStart = isStart;
+    this.#leakAfter = leakAfter;
     this.#validators = validators;
     this.#domain = domain;
     this.#slotsPerEpoch = slotsPerEpoch;
@@ -174,6 +180,19 @@ export class FfgView {
     return 'added';
   }
 
+  /** The power a link's signers need: more than 2/3, less for a long link (the leak). */
+  #quorum(source: Checkpoint, target: Checkpoint): number {
+    const span = Math.floor((target.slot - source.slot) / this.#slotsPerEpoch);
+    return linkQuorum(this.#validators, span, this.#leakAfter);
+  }
+
+  /** What a link finalizing C must clear: the threshold of the link that justified C (full for a start). */
+  #finalizeQuorum(c: Checkpoint): number {
+    const by = this.justifiedBy(c);
+    const l = by === undefined ? undefined : this.#links.get(by);
+    return l === undefined ? this.#validators.quorumPower : this.#quorum(l.source, l.target);
+  }
+
   #signers(l: Link): Set<number> {
     const s = new Set<number>(l.best?.signers ?? []);
     for (const v of l.votes.keys()) s.add(v);
@@ -212,13 +231,12 @@ export class FfgView {
    */
   evaluate(descends: (a: Checkpoint, b: Checkpoint) => boolean | undefined): boolean {
     const before = `${checkpointId(this.#latestJustified)}|${checkpointId(this.#finalized)}`;
-    const quorum = this.#validators.quorumPower;
     for (let changed = true; changed; ) {
       changed = false;
       for (const [id, l] of this.#links) {
         if (this.#justified.has(checkpointId(l.target)) || !this.isJustified(l.source)) continue;
         if (l.target.slot <= this.#finalized.slot) continue;
-        if (this.#validators.powerOf(this.#signers(l)) < quorum) continue;
+        if (this.#validators.powerOf(this.#signers(l)) < this.#quorum(l.source, l.target)) continue;
         if (descends(l.source, l.target) !== true) continue;
         this.#justified.set(checkpointId(l.target), { cp: l.target, by: id });
         if (l.target.slot > this.#latestJustified.slot) this.#latestJustified = l.target;
@@ -229,8 +247,10 @@ export class FfgView {
       if (l.target.slot !== l.source.slot + this.#slotsPerEpoch) continue;
       if (descends(l.source, l.target) !== true) continue;
       if (l.source.slot <= this.#finalized.slot) continue;
-      if (!this.isJustified(l.source) || !this.#justified.has(checkpointId(l.target))) continue;
-      if (this.#validators.powerOf(this.#signers(l)) < quorum) continue;
+      // (The link need not justify its target: under the leak, it clears the threshold of the
+      // long link that justified its source, while a one-epoch link justifies only with 2/3.)
+      if (!this.isJustified(l.source)) continue;
+      if (this.#validators.powerOf(this.#signers(l)) < this.#finalizeQuorum(l.source)) continue;
       this.#finalized = l.source;
       this.#finalizedBy = id;
     }
@@ -239,7 +259,8 @@ export class FfgView {
 
   /**
    * Adopts a finality proof — a link justifying C and one from C to the next epoch's checkpoint,
-   * each signed by more than 2/3 of the stake (checked here) — as a light client does, without the
+   * each signed by more than 2/3 of the stake, or by what the leak asks of the first link's span
+   * (checked here) — as a light client does, without the
    * chain of justifications below C: a node that missed those votes (partitioned, restarted,
    * synced) catches up from a block or a certificate. Sound while less than 1/3 of the stake is
    * Byzantine: the honest signers of the second link had C justified in their views.
@@ -252,19 +273,25 @@ export class FfgView {
     )
       return 'the links do not finalize one checkpoint';
     if (c.slot <= this.#finalized.slot) return 'known';
+    const quorum = this.#quorum(justify.source, c);
     for (const a of [justify, finalize]) {
       const r = this.addAggregate(a);
       if (r !== 'added' && r !== 'known') return r;
       const l = this.#links.get(linkId(a.source, a.target)) as Link;
-      if (this.#validators.powerOf(this.#signers(l)) < this.#validators.quorumPower)
-        return 'a link without a supermajority';
+      if (this.#validators.powerOf(this.#signers(l)) < quorum) return 'a link without a supermajority';
     }
     this.#justified.set(checkpointId(c), { cp: c, by: linkId(justify.source, c) });
-    this.#justified.set(checkpointId(finalize.target), {
-      cp: finalize.target,
-      by: linkId(c, finalize.target),
-    });
-    if (finalize.target.slot > this.#latestJustified.slot) this.#latestJustified = finalize.target;
+    // The second link justifies the next checkpoint only if it clears a one-epoch link's 2/3 —
+    // as evaluate() counts it, so that views that adopted and views that counted vote from the
+    // same source.
+    const next = this.#links.get(linkId(c, finalize.target)) as Link;
+    if (this.#validators.powerOf(this.#signers(next)) >= this.#quorum(c, finalize.target)) {
+      this.#justified.set(checkpointId(finalize.target), {
+        cp: finalize.target,
+        by: linkId(c, finalize.target),
+      });
+      if (finalize.target.slot > this.#latestJustified.slot) this.#latestJustified = finalize.target;
+    } else if (c.slot > this.#latestJustified.slot) this.#latestJustified = c;
     this.#finalized = c;
     this.#finalizedBy = linkId(c, finalize.target);
     return 'adopted';

@@ -7,7 +7,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bitmapOf } from '../../consensus/hotstuff/qc.ts';
-import { POS_CERT_KIND, type PosCertificate, posCertificateScheme } from '../../consensus/pos/certificate.ts';
+import {
+  POS_CERT_GUARANTEE,
+  POS_CERT_KIND,
+  type PosCertificate,
+  posCertificateScheme,
+} from '../../consensus/pos/certificate.ts';
 import {
   type Checkpoint,
   childRandomness,
@@ -495,5 +500,57 @@ describe('pos-finality certificate: negative controls', () => {
     // Through the generic entry point: an unknown kind, and a certificate for another header.
     const c: CommitCertificate = certificate();
     expect(verifyCertificate(c, H1, trust(), schemeSet()).ok).toBe(false);
+  });
+});
+
+describe('pos-finality certificate under the inactivity leak', () => {
+  // Stake [5, 1, 1, 1]: validator 0 holds 5 of 8 — short of 2/3 (6), more than 1/2. Headers at
+  // slots 33…35 under checkpoint 36 (epoch 9), justified from epoch 2: a link over 7 epochs, for
+  // which the leak (leakAfter 4 by default) asks more than 13/24 of 8 — 5.
+  const late = chain(40, [33, 34, 35]);
+  const root: Checkpoint = { slot: 36, root: headerHash(late[2] as BlockHeader) };
+  const next: Checkpoint = { slot: 40, root: sha256(utf8('after the stall')) };
+  const leaked = (source: Checkpoint, signers: readonly number[] = [0]): PosCertificate => ({
+    kind: POS_CERT_KIND,
+    height: 40,
+    blockHash: headerHash(late[0] as BlockHeader),
+    headers: late,
+    justify: aggregate(signers, source, root),
+    finalize: aggregate(signers, root, next),
+  });
+  const heavy = (engineParams: Record<string, number> = PARAMS) => trust({ validators: HEAVY, engineParams });
+
+  it('verifies 5 of 8 behind a link over 7 epochs, and says it rests on the leak', () => {
+    const r = verify(leaked(J), heavy());
+    expect(r).toEqual({
+      ok: true,
+      verified:
+        'checkpoint of epoch 9 justified by 5/8 of the stake (from epoch 2) and finalized by 5/8 (to epoch 10); 2 headers up to its root; inactivity leak: a link over 7 epochs needs more than 13/24 of the stake — a conflicting finalized block would convict less than 1/3 of the stake',
+    });
+    expect(POS_CERT_GUARANTEE).toMatch(/inactivity leak/);
+    // The full stake behind the same long link: no leak needed, none said.
+    const full = verify(leaked(J, [0, 1]), heavy());
+    expect(full.ok && full.verified).not.toMatch(/leak/);
+  });
+
+  it('refuses the same 5 of 8 behind a short link, with the leak off, and a source not before its target', () => {
+    expect(reason(leaked({ slot: 24, root: J.root }), heavy())).toBe(
+      'the justifying link holds 5 of 8 stake, not more than 2/3',
+    );
+    expect(reason(leaked(J), heavy({ ...PARAMS, leakAfter: 0 }))).toBe(
+      'the justifying link holds 5 of 8 stake, not more than 2/3',
+    );
+    expect(reason(leaked(J), heavy({ ...PARAMS, leakAfter: 7 }))).toBe(
+      'the justifying link holds 5 of 8 stake, not more than 2/3',
+    );
+    expect(reason(leaked(J, [1, 2, 3]), heavy())).toBe(
+      'the justifying link holds 3 of 8 stake, not the 5 the leak asks of a link over 7 epochs',
+    );
+    expect(reason(leaked({ slot: 36, root: J.root }), heavy())).toBe(
+      'the justifying link does not come from an earlier checkpoint',
+    );
+    expect(reason(leaked(J), heavy({ ...PARAMS, leakAfter: -1 }))).toMatch(
+      /^the genesis engine parameters: /,
+    );
   });
 });
