@@ -10,7 +10,12 @@
  *     it heals: the chain keeps growing, finality stops, then catches up.
  *  3. Messages and bytes per slot as n grows, with BLS aggregation (each validator attests once an
  *     epoch; blocks carry aggregates, not one signature per validator).
+ *  4. The inactivity leak: two of five validators crash (60% of the stake left, short of 2/3); how
+ *     many epochs until finality resumes, how often it finalizes after, and blocks finalized in
+ *     ten minutes — beside the same run with the leak off.
  */
+
+import type { PosEngine } from '../../consensus/pos/engine.ts';
 import { type PosCertificate, pos, posCertificateScheme } from '../../consensus/pos/index.ts';
 import type { PosMessage } from '../../consensus/pos/messages.ts';
 import { decodePosData } from '../../consensus/pos/rules.ts';
@@ -22,11 +27,11 @@ const SLOTS_PER_EPOCH = 8;
 const LATENCY_MS = 50;
 const params = { slotMs: SLOT_MS, slotsPerEpoch: SLOTS_PER_EPOCH };
 
-function cluster(n: number) {
+function cluster(n: number, leakAfter?: number) {
   return new EngineCluster<PosMessage>({
     engine: pos,
     n,
-    params,
+    params: leakAfter === undefined ? params : { ...params, leakAfter },
     latencyMs: LATENCY_MS,
     recordOutputs: true,
   });
@@ -104,5 +109,33 @@ for (const n of [4, 8, 16, 32]) {
     .certificates.map((k) => rlpEncode(posCertificateScheme.encodePayload(k as PosCertificate)).length);
   console.log(
     `n=${String(n).padStart(2)}: ${(messages / slots).toFixed(1)} messages/slot (${((100 * relayed) / messages).toFixed(0)}% relays), ${(bytes / slots / 1024).toFixed(1)} KiB/slot, finalized ${c.height(0)} blocks in ${slots} slots; certificate median ${median(certBytes)} B`,
+  );
+}
+
+// 4. The inactivity leak: 3 of 5 validators online.
+for (const leakAfter of [4, 0]) {
+  const c = cluster(5, leakAfter);
+  const epochMs = SLOTS_PER_EPOCH * SLOT_MS;
+  const crashAt = 4 * epochMs;
+  c.start();
+  c.run(crashAt);
+  c.crash(3);
+  c.crash(4);
+  const before = c.height(0);
+  const finalized = () => (c.node(0).engine as unknown as PosEngine).checkpoints().finalized.slot;
+  const at = finalized();
+  const moves: number[] = []; // epochs after the crash at which node 0's finalized checkpoint moved
+  let last = at;
+  for (let e = 1; e <= 75; e++) {
+    c.run(crashAt + e * epochMs);
+    if (finalized() !== last) moves.push(e);
+    last = finalized();
+  }
+  const gaps = moves.slice(1).map((m, i) => m - (moves[i] as number));
+  console.log(
+    `leak ${leakAfter === 0 ? 'off' : `after ${leakAfter} epochs`}: 3 of 5 online for 75 epochs (${(75 * epochMs) / 60_000} min): ` +
+      (moves.length === 0
+        ? `finality never moved past slot ${at}; finalized ${c.height(0) - before} blocks`
+        : `finality moved ${moves.length} times — first ${moves[0]} epochs after the crash (catching up on the votes before it counts as one: ${moves.filter((m) => m <= 2).length}), then every ${median(gaps)} epochs (median); finalized ${c.height(0) - before} blocks`),
   );
 }
