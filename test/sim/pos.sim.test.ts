@@ -8,6 +8,9 @@
  * verify`, run here on one of them). Below 1/3 (the sweep's one twin of four), no seed finalizes
  * conflicting blocks. The split is scripted (each half holds 3 of 4 validators through twins):
  * the simulator's random partitions are mostly shorter than the two epochs finality takes.
+ * And the inactivity leak's price, made executable the same way: below 1/3 but with a partition
+ * outlasting the leak's onset, both sides finalize — and the evidence convicts exactly the
+ * validators that signed on both (leak.ts); with the leak off the same run stays safe.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -97,6 +100,53 @@ describe('pos under the simulator', () => {
       { encoding: 'utf8' },
     );
     expect(JSON.parse(out)).toMatchObject({ ok: true });
+  }, 300_000);
+
+  it('the leak’s price: twins with 2/7 of the stake and a partition outlasting the leak finalize both sides — caught, and the evidence convicts the twins; with the leak off, the same run is safe', async () => {
+    // Seven validators, v5 and v6 Byzantine with twins (2/7: below 1/3). From 3 s to 63 s the
+    // network splits: {v0, v1, v4} with one twin of each holds 5/7 (a full 2/3) and finalizes;
+    // {v2, v3} with the other twins holds 4/7 — short of 2/3 and more than 1/2 — and, once its
+    // links span 7 epochs, the leak lets it finalize too (leak.ts: q₁ + q₂ − 1 = 5/7 + 4/7 − 1 =
+    // 2/7 of the stake must have signed on both sides, and that is exactly the twins).
+    const { genesis } = simGenesis('pos', { ...pos.simParams }, 7);
+    const run = (leakAfter: number) =>
+      runSimulation({
+        engine,
+        engineParams: { leakAfter },
+        nodes: 7,
+        byzantine: 2,
+        byzantineMode: 'twins',
+        byzantineValidators: [5, 6],
+        faults: new Set(),
+        seed: 'leak-price',
+        durationMs: 80_000,
+        txs: 50,
+        scenario: (ctl) => {
+          ctl.at(3_000, () => {
+            const side = new Set([2, 3].map((v) => ctl.instancesOf(v)[0]));
+            for (const v of [5, 6]) side.add(ctl.instancesOf(v)[1]);
+            ctl.dropMessages((from, to) => side.has(from) !== side.has(to));
+          });
+          ctl.at(63_000, () => ctl.dropMessages(undefined));
+        },
+      });
+    const leaked = await run(4);
+    expect(leaked.violations.some((v) => v.kind === 'agreement')).toBe(true);
+    const convicted = new Set<number>();
+    for (const bytes of leaked.evidenceBytes) {
+      const check = verifyEquivocation(decodeEquivocation(bytes, MAX_EVIDENCE_BYTES), {
+        engine: 'pos',
+        chainId: genesis.chainId,
+        validators: genesis.validators,
+        codec: engine.codec,
+      });
+      expect(check.ok).toBe(true);
+      if (check.ok) convicted.add(check.validator);
+    }
+    expect([...convicted].sort()).toEqual([5, 6]);
+    // Negative control: the leak off, the 4/7 side never finalizes — no conflict.
+    const off = await run(0);
+    expect(off.violations.filter((v) => v.kind === 'agreement')).toEqual([]);
   }, 300_000);
 
   it('is deterministic: same seed, same trace hash; another seed, another trace', async () => {
