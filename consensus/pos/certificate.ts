@@ -25,7 +25,7 @@ import type {
 import { asList, DecodeError } from '../../ledger/codec.ts';
 import { signingDomain } from '../../ledger/signing-domain.ts';
 import { aggregateSigners, verifyFfg } from './ffg.ts';
-import { describeQuorum, linkQuorum } from './leak.ts';
+import { describeQuorum, linkQuorum, spanEpochs } from './leak.ts';
 import { parsePosParams } from './params.ts';
 import {
   checkpointId,
@@ -127,11 +127,12 @@ export const posCertificateScheme: CertificateScheme<PosCertificate> = {
       return fail('the finalizing link does not start at the justified checkpoint');
     if (cert.finalize.target.slot !== c.slot + slotsPerEpoch)
       return fail("the finalizing link does not reach the next epoch's checkpoint");
-    if (cert.justify.source.slot % slotsPerEpoch !== 0 || cert.justify.source.slot >= c.slot)
+    // (A source may sit off an epoch start: the instance's start is a checkpoint at its own slot.)
+    if (cert.justify.source.slot >= c.slot)
       return fail('the justifying link does not come from an earlier checkpoint');
     // Both links clear the threshold of the justifying link's span: more than 2/3, or less under
     // the inactivity leak (leak.ts), as every full node's view counts them.
-    const span = (c.slot - cert.justify.source.slot) / slotsPerEpoch;
+    const span = spanEpochs(cert.justify.source.slot, c.slot, slotsPerEpoch);
     const quorum = linkQuorum(trust.validators, span, leakAfter);
     const domain = signingDomain(trust.chainId, trust.epoch ?? 0);
     const shares: string[] = [];
@@ -159,7 +160,7 @@ export const posCertificateScheme: CertificateScheme<PosCertificate> = {
       : undefined;
     return {
       ok: true,
-      verified: `checkpoint of epoch ${epoch} justified by ${shares[0]} of the stake (from epoch ${cert.justify.source.slot / slotsPerEpoch}) and finalized by ${shares[1]} (to epoch ${epoch + 1}); ${cert.headers.length - 1} headers up to its root${leak === undefined ? '' : `; ${leak} — a conflicting finalized block would convict less than 1/3 of the stake`}`,
+      verified: `checkpoint of epoch ${epoch} justified by ${shares[0]} of the stake (from epoch ${Math.floor(cert.justify.source.slot / slotsPerEpoch)}) and finalized by ${shares[1]} (to epoch ${epoch + 1}); ${cert.headers.length - 1} headers up to its root${leak === undefined ? '' : `; ${leak} — a conflicting finalized block would convict less than 1/3 of the stake`}`,
     };
   },
 };

@@ -23,7 +23,7 @@ import { sha256 } from '../../crypto/hash.ts';
 import { LruCache } from '../../crypto/lru.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { bitmapIndices, bitmapOf } from '../hotstuff/qc.ts';
-import { linkQuorum } from './leak.ts';
+import { linkQuorum, spanEpochs } from './leak.ts';
 import { type Checkpoint, checkpointId, type FfgAggregate, ffgMessage, linkId } from './rules.ts';
 
 interface Link {
@@ -182,7 +182,7 @@ export class FfgView {
 
   /** The power a link's signers need: more than 2/3, less for a long link (the leak). */
   #quorum(source: Checkpoint, target: Checkpoint): number {
-    const span = Math.floor((target.slot - source.slot) / this.#slotsPerEpoch);
+    const span = spanEpochs(source.slot, target.slot, this.#slotsPerEpoch);
     return linkQuorum(this.#validators, span, this.#leakAfter);
   }
 

@@ -30,6 +30,15 @@
  */
 import type { ValidatorSet } from '../../ledger/validators.ts';
 
+/**
+ * A link's span in epochs: target's epoch minus source's. (A source may sit off an epoch start:
+ * the instance's start — genesis, or the base block of a staking epoch — is a checkpoint at its
+ * own slot.)
+ */
+export function spanEpochs(sourceSlot: number, targetSlot: number, slotsPerEpoch: number): number {
+  return Math.floor(targetSlot / slotsPerEpoch) - Math.floor(sourceSlot / slotsPerEpoch);
+}
+
 /** Denominator of the leak's steps: the threshold moves in 24ths of the stake. */
 const STEPS = 24;
 /** 2/3 and 1/2, in 24ths. */

@@ -533,6 +533,18 @@ describe('pos-finality certificate under the inactivity leak', () => {
     expect(full.ok && full.verified).not.toMatch(/leak/);
   });
 
+  it('takes a source off an epoch start — the instance’s start, a staking epoch’s base — counting its epoch', () => {
+    // (Found by the staking sweep: a first cut refused such a source, and block sync with it.)
+    const base: Checkpoint = { slot: 6, root: sha256(utf8('a staking epoch’s base block')) };
+    const r = verify(certificate({ justify: aggregate([0, 1, 2], base, C) }));
+    expect(r.ok && r.verified).toMatch(
+      /^checkpoint of epoch 3 justified by 3\/4 of the stake \(from epoch 1\)/,
+    );
+    // Over the leak: slot 10 is epoch 2, seven epochs below 36.
+    const off = verify(leaked({ slot: 10, root: J.root }), heavy());
+    expect(off.ok && off.verified).toMatch(/from epoch 2\).*a link over 7 epochs/);
+  });
+
   it('refuses the same 5 of 8 behind a short link, with the leak off, and a source not before its target', () => {
     expect(reason(leaked({ slot: 24, root: J.root }), heavy())).toBe(
       'the justifying link holds 5 of 8 stake, not more than 2/3',
