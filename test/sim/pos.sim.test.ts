@@ -21,12 +21,28 @@ import { decodeEquivocation, MAX_EVIDENCE_BYTES, verifyEquivocation } from '../.
 import { pos } from '../../consensus/pos/index.ts';
 import type { EngineModule } from '../../consensus/types.ts';
 import { toHex } from '../../crypto/bytes.ts';
-import { genesisToJson } from '../../ledger/genesis.ts';
+import { type Genesis, genesisToJson } from '../../ledger/genesis.ts';
 import { simGenesis } from '../../src/sim/sim-world.ts';
 import { runSimulation, type SimResult } from '../../src/sim/simulation.ts';
 import { expectClean, expectDeterministic, sweep } from './sweep.ts';
 
 const engine = pos as EngineModule<unknown>;
+
+/** The validators a run's evidence convicts: every piece must verify against genesis alone. */
+function convictedBy(r: SimResult, genesis: Genesis): Set<number> {
+  const convicted = new Set<number>();
+  for (const bytes of r.evidenceBytes) {
+    const check = verifyEquivocation(decodeEquivocation(bytes, MAX_EVIDENCE_BYTES), {
+      engine: 'pos',
+      chainId: genesis.chainId,
+      validators: genesis.validators,
+      codec: engine.codec,
+    });
+    expect(check.ok).toBe(true);
+    if (check.ok) convicted.add(check.validator);
+  }
+  return convicted;
+}
 
 describe('pos under the simulator', () => {
   it('50 seeds × 60 s of faults (n ∈ {4, 7}, f Byzantine in every mode, or f − 1 and damaged WALs): safe, then live after healing', async () => {
@@ -69,17 +85,7 @@ describe('pos under the simulator', () => {
     expect(conflicted, 'no seed produced conflicting finality').toBeDefined();
     const r = conflicted as SimResult;
     // …and every piece of evidence verifies against genesis alone; the convicted hold ≥ 1/3.
-    const convicted = new Set<number>();
-    for (const bytes of r.evidenceBytes) {
-      const check = verifyEquivocation(decodeEquivocation(bytes, MAX_EVIDENCE_BYTES), {
-        engine: 'pos',
-        chainId: genesis.chainId,
-        validators: genesis.validators,
-        codec: engine.codec,
-      });
-      expect(check.ok).toBe(true);
-      if (check.ok) convicted.add(check.validator);
-    }
+    const convicted = convictedBy(r, genesis);
     const power = genesis.validators.powerOf(convicted);
     expect(3 * power).toBeGreaterThanOrEqual(genesis.validators.totalPower);
     // Offline, with the command a user runs: the genesis file and one piece of evidence.
@@ -132,18 +138,7 @@ describe('pos under the simulator', () => {
       });
     const leaked = await run(4);
     expect(leaked.violations.some((v) => v.kind === 'agreement')).toBe(true);
-    const convicted = new Set<number>();
-    for (const bytes of leaked.evidenceBytes) {
-      const check = verifyEquivocation(decodeEquivocation(bytes, MAX_EVIDENCE_BYTES), {
-        engine: 'pos',
-        chainId: genesis.chainId,
-        validators: genesis.validators,
-        codec: engine.codec,
-      });
-      expect(check.ok).toBe(true);
-      if (check.ok) convicted.add(check.validator);
-    }
-    expect([...convicted].sort()).toEqual([5, 6]);
+    expect([...convictedBy(leaked, genesis)].sort()).toEqual([5, 6]);
     // Negative control: the leak off, the 4/7 side never finalizes — no conflict.
     const off = await run(0);
     expect(off.violations.filter((v) => v.kind === 'agreement')).toEqual([]);

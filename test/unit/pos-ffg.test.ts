@@ -31,49 +31,17 @@ import {
 } from '../../consensus/pos/rules.ts';
 import { bls } from '../../crypto/bls/index.ts';
 import { concatBytes, toHex, u64be, utf8 } from '../../crypto/bytes.ts';
-import { ed25519 } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import { DecodeError, rlpEncode } from '../../ledger/codec.ts';
-import { peerIdFromEd25519, ValidatorSet } from '../../ledger/validators.ts';
+import { type BlsNet, blsValidators } from '../helpers/bls-validators.ts';
 
 const CHAIN = 'pos-ffg-test';
 const SPE = 4;
 
-interface Net {
-  readonly validators: ValidatorSet;
-  readonly secrets: readonly Uint8Array[];
-}
+type Net = BlsNet;
 
-const keyCache = new Map<number, { bls: ReturnType<typeof bls.keygen>; ed: Uint8Array }>();
-function keys(i: number) {
-  let k = keyCache.get(i);
-  if (k === undefined) {
-    k = {
-      bls: bls.keygen(sha256(utf8(`pos-ffg-bls-${i}`))),
-      ed: ed25519.keygen(sha256(utf8(`pos-ffg-ed-${i}`))).publicKey,
-    };
-    keyCache.set(i, k);
-  }
-  return k;
-}
-
-/** A validator set with these powers, as test/helpers/engine-cluster.ts builds one (`pop`: a real proof of possession). */
-function network(powers: readonly number[], pop = true): Net {
-  const validators = new ValidatorSet(
-    powers.map((power, i) => {
-      const k = keys(i);
-      return {
-        name: `v${i}`,
-        publicKey: k.ed,
-        blsPublicKey: k.bls.publicKey,
-        blsPop: pop ? bls.popProve(k.bls.secretKey) : new Uint8Array(96),
-        peerId: peerIdFromEd25519(k.ed),
-        power,
-      };
-    }),
-  );
-  return { validators, secrets: powers.map((_, i) => keys(i).bls.secretKey) };
-}
+/** A validator set with these powers (`pop`: a real proof of possession). */
+const network = (powers: readonly number[], pop = true): Net => blsValidators('pos-ffg', powers, { pop });
 
 const EQUAL = network([1, 1, 1, 1]);
 const HEAVY = network([5, 1, 1, 1]);

@@ -13,35 +13,18 @@ import { describeQuorum, leakShare, linkQuorum } from '../../consensus/pos/leak.
 import { type Checkpoint, type FfgAggregate, ffgMessage } from '../../consensus/pos/rules.ts';
 import { bls } from '../../crypto/bls/index.ts';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
-import { ed25519 } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
-import { peerIdFromEd25519, ValidatorSet } from '../../ledger/validators.ts';
+import type { ValidatorSet } from '../../ledger/validators.ts';
+import { blsValidators } from '../helpers/bls-validators.ts';
 
 const CHAIN = 'pos-leak-test';
 const SPE = 4;
 const LEAK_AFTER = 4;
 
-const keys = [0, 1, 2, 3, 4].map((i) => ({
-  bls: bls.keygen(sha256(utf8(`pos-leak-bls-${i}`))),
-  ed: ed25519.keygen(sha256(utf8(`pos-leak-ed-${i}`))).publicKey,
-}));
-
+const NET = blsValidators('pos-leak', [1, 1, 1, 1, 1]);
 /** (`pop` false: a placeholder proof of possession, for sets whose powers alone are under test.) */
-function validatorSet(powers: readonly number[], pop = true): ValidatorSet {
-  return new ValidatorSet(
-    powers.map((power, i) => {
-      const k = keys[i] as (typeof keys)[number];
-      return {
-        name: `v${i}`,
-        publicKey: k.ed,
-        blsPublicKey: k.bls.publicKey,
-        blsPop: pop ? bls.popProve(k.bls.secretKey) : new Uint8Array(96),
-        peerId: peerIdFromEd25519(k.ed),
-        power,
-      };
-    }),
-  );
-}
+const validatorSet = (powers: readonly number[], pop = true): ValidatorSet =>
+  blsValidators('pos-leak', powers, { pop }).validators;
 
 /** Powers for which any cut could matter: many validators of uneven stake, from a fixed LCG. */
 function powersFrom(seed: number): number[] {
@@ -105,7 +88,7 @@ describe('leak thresholds', () => {
 
 // ── FFG views through a stall ──────────────────────────────────────────────────────────────────
 
-const FIVE = validatorSet([1, 1, 1, 1, 1]);
+const FIVE = NET.validators;
 /** One chain of checkpoints, one per epoch: L[k] at slot 4k. */
 const L: Checkpoint[] = Array.from({ length: 20 }, (_, k) => ({
   slot: k * SPE,
@@ -118,7 +101,7 @@ const descends = (a: Checkpoint, b: Checkpoint) => {
 };
 
 const sign = (i: number, s: Checkpoint, t: Checkpoint) =>
-  bls.sign(keys[i]?.bls.secretKey as Uint8Array, ffgMessage(CHAIN, s, t));
+  bls.sign(NET.secrets[i] as Uint8Array, ffgMessage(CHAIN, s, t));
 
 function aggregate(
   set: ValidatorSet,
