@@ -1,0 +1,393 @@
+/**
+ * npm run test:nemesis — Jepsen's approach against real `verity start` processes (4 validators,
+ * libp2p over loopback, LevelDB with fsync): a client workload that records every acknowledged
+ * transaction, a nemesis that runs one fault after another, and the history checker (history.ts)
+ * over what the clients were told, what the nodes said while it ran, and every node's final chain.
+ *
+ *   node test/nemesis/nemesis.ts [--engines tendermint,pbft,…] [--faults kill,pause,quorum]
+ *                                [--phase-seconds 15] [--accounts 12] [--json] [--keep]
+ *                                [--quorum-kill K]
+ *
+ * Faults, each for `--phase-seconds`, then healed (every process up and running):
+ *  - kill:   kill -9 a random validator, relaunch it 2 s later, again and again;
+ *  - pause:  SIGSTOP a random validator for 3 s, then SIGCONT, again and again;
+ *  - quorum: kill -9 as many validators as it takes to leave fewer than the engine's liveness
+ *            core (2 of 4), hold, relaunch them. (`--quorum-kill 1` kills one too few: the
+ *            negative control of the check below, which must then fail.)
+ * Expected, and checked: commits continue while a quorum is up (kill, pause: something is
+ * acknowledged); nothing is committed while it is not (quorum: no node's height moves and no
+ * acknowledgement names a new height — not for an engine with probabilistic finality, which has
+ * no quorum to lose and is not run by default); after healing every node converges; and the
+ * history checker finds nothing: no acknowledged transaction lost or doubled, no reported commit
+ * lost, no divergence of blocks or roots, supply conserved, no evidence against anyone (every
+ * validator here is honest).
+ *
+ * Not here (yet): network partitions in Linux network namespaces, clock skew under libfaketime
+ * (test/e2e/clock-skew.e2e.test.ts runs one node skewed), a full disk, and corrupted stores
+ * (test/e2e/storage.e2e.test.ts and wal-loss.e2e.test.ts run those one at a time).
+ *
+ * Prints, per engine and fault: transactions acknowledged, lost (must be 0), p50/p99 latency of
+ * the acknowledgements during the fault, and the time to converge after healing. Exit 1 when any
+ * check fails. `.ci/run` runs a short version (one engine, short phases).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getEngine } from '../../consensus/registry.ts';
+import { toHex } from '../../crypto/bytes.ts';
+import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
+import { signTransaction } from '../../ledger/tx.ts';
+import { loadKey } from '../../src/keystore.ts';
+import type { RpcClient } from '../../src/rpc/client.ts';
+import { type Cluster, createCluster, heights, waitFor, waitUntilRunning } from '../e2e/helpers.ts';
+import { type Anomaly, checkHistory, type FinalBlock, type History, type NodeFinal } from './history.ts';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
+};
+const ENGINES = arg('engines', 'tendermint,pbft,hotstuff,raft,multipaxos,algorand,pos').split(',');
+const FAULTS = arg('faults', 'kill,pause,quorum').split(',') as Fault[];
+const PHASE_MS = Number(arg('phase-seconds', '15')) * 1000;
+const ACCOUNTS = Number(arg('accounts', '12'));
+const JSON_OUT = process.argv.includes('--json');
+const KEEP = process.argv.includes('--keep');
+const N = 4;
+const QUORUM_KILL = process.argv.includes('--quorum-kill') ? Number(arg('quorum-kill', '')) : undefined;
+/** Engine parameters that keep a run short (the e2e suite's: one-second slots, four-slot epochs). */
+const PARAMS: Record<string, Record<string, number>> = { pos: { slotMs: 1000, slotsPerEpoch: 4 } };
+
+type Fault = 'kill' | 'pause' | 'quorum';
+for (const f of FAULTS)
+  if (!['kill', 'pause', 'quorum'].includes(f)) throw new Error(`unknown fault "${f}" (kill, pause, quorum)`);
+for (const e of ENGINES) if (getEngine(e) === undefined) throw new Error(`unknown engine "${e}"`);
+if (!(PHASE_MS >= 3000 && ACCOUNTS >= 1)) throw new Error('--phase-seconds ≥ 3, --accounts ≥ 1');
+if (QUORUM_KILL !== undefined && !(Number.isInteger(QUORUM_KILL) && QUORUM_KILL >= 1 && QUORUM_KILL <= N))
+  throw new Error(`--quorum-kill: 1 to ${N} validators`);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Ack {
+  readonly id: string;
+  readonly node: number;
+  readonly height: number;
+  readonly at: number;
+  readonly latencyMs: number;
+}
+
+interface PhaseReport {
+  readonly fault: Fault | 'none';
+  readonly acknowledged: number;
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
+  readonly convergeMs: number | null;
+  readonly checks: string[];
+}
+
+interface EngineReport {
+  readonly engine: string;
+  readonly phases: PhaseReport[];
+  readonly acknowledged: number;
+  readonly lost: number;
+  readonly finalHeight: number;
+  readonly anomalies: Anomaly[];
+  readonly ok: boolean;
+}
+
+function percentile(xs: readonly number[], p: number): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))] as number;
+}
+
+let current: Cluster | undefined;
+function killAllNow(): void {
+  for (const p of current?.procs ?? [])
+    if (p !== undefined && p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+}
+process.on('exit', killAllNow);
+
+async function runEngine(engine: string, slot: number): Promise<EngineReport> {
+  const dir = await mkdtemp(join(tmpdir(), `verity-nemesis-${engine}-`));
+  const c = await createCluster({
+    dir,
+    validators: N,
+    engine,
+    slot,
+    accounts: ACCOUNTS,
+    ...(PARAMS[engine] === undefined ? {} : { engineParams: PARAMS[engine] }),
+  });
+  current = c;
+  const module = getEngine(engine);
+  const probabilistic = module?.confirmations !== undefined;
+  const core = module?.faultModel.livenessCore(N) ?? N;
+  const t0 = performance.now();
+  const t = () => performance.now() - t0;
+  const down = new Set<number>(); // killed or stopped: not asked, not expected to answer
+  const paused = new Set<number>();
+  try {
+    for (let i = 0; i < N; i++) c.start(i);
+    await waitUntilRunning(c, engine);
+    const keys = await Promise.all(c.manifest.accounts.map((a) => loadKey(a.keyFile)));
+    const sink = addressFromPublicKey(new Uint8Array(32).fill(7));
+    const watched = [...keys.map((k) => addressFromPublicKey(k.publicKey)), sink];
+    const supplyAt = async (client: RpcClient) => {
+      let sum = 0n;
+      for (const a of watched)
+        sum += BigInt(
+          (await client.get<{ balance: string }>(`/account?address=${formatAddress(a)}`)).balance,
+        );
+      return sum;
+    };
+    const genesisSupply = await supplyAt(c.clients[0] as RpcClient);
+
+    // The workload: one client per account, one transaction in flight each, sent to a random node
+    // that is up and re-sent (the same bytes) elsewhere until some node acknowledges its commit.
+    const acks: Ack[] = [];
+    let working = true;
+    const up = () => [...Array(N).keys()].filter((i) => !down.has(i));
+    const client = async (k: number) => {
+      const key = keys[k] as (typeof keys)[number];
+      for (let nonce = 0; working; nonce++) {
+        const tx = signTransaction(
+          { chainId: 'e2e', sender: key.publicKey, nonce, op: { type: 'transfer', to: sink, amount: 1n } },
+          key.secretKey,
+        );
+        const sentAt = t();
+        for (;;) {
+          if (!working) return;
+          const choices = up();
+          const node = choices[Math.floor(Math.random() * choices.length)] ?? 0;
+          try {
+            const res = await fetch(`${c.manifest.nodes[node]?.rpc}/tx?mode=commit`, {
+              method: 'POST',
+              body: JSON.stringify({ tx: toHex(tx.bytes) }),
+              headers: { 'content-type': 'application/json' },
+              signal: AbortSignal.timeout(30_000),
+            });
+            const body = (await res.json()) as { height?: number };
+            if (res.ok && typeof body.height === 'number') {
+              acks.push({ id: toHex(tx.id), node, height: body.height, at: t(), latencyMs: t() - sentAt });
+              break;
+            }
+          } catch {
+            // Unreachable, timed out, killed mid-answer: the outcome is unknown; ask another node.
+          }
+          await sleep(200);
+        }
+      }
+    };
+    const clients = keys.map((_, k) => client(k));
+
+    // What nodes say while it runs: their heads, twice a second.
+    const observed: History['observed'][number][] = [];
+    let observing = true;
+    const observer = (async () => {
+      while (observing) {
+        await Promise.all(
+          up().map(async (i) => {
+            try {
+              const s = await (c.clients[i] as RpcClient).status();
+              if (!down.has(i)) observed.push({ node: i, height: s.height, hash: s.latestHash });
+            } catch {
+              // down or busy: nothing said
+            }
+          }),
+        );
+        await sleep(500);
+      }
+    })();
+
+    const upHeights = async () => {
+      const hs = await Promise.all(
+        up().map((i) =>
+          (c.clients[i] as RpcClient).status().then(
+            (s) => s.height,
+            () => -1,
+          ),
+        ),
+      );
+      return Math.max(...hs);
+    };
+    const relaunch = async (i: number) => {
+      c.start(i);
+      down.delete(i);
+    };
+    const phases: PhaseReport[] = [];
+    const phase = async (fault: Fault | 'none') => {
+      const from = t();
+      const checks: string[] = [];
+      const end = from + PHASE_MS;
+      if (fault === 'kill')
+        while (t() < end - 2500) {
+          const v = Math.floor(Math.random() * N);
+          down.add(v);
+          await c.kill(v, 'SIGKILL');
+          await sleep(2000);
+          await relaunch(v);
+          await sleep(2000);
+        }
+      else if (fault === 'pause')
+        while (t() < end - 3500) {
+          const v = Math.floor(Math.random() * N);
+          down.add(v);
+          paused.add(v);
+          c.procs[v]?.kill('SIGSTOP');
+          await sleep(3000);
+          c.procs[v]?.kill('SIGCONT');
+          paused.delete(v);
+          down.delete(v);
+          await sleep(1000);
+        }
+      else if (fault === 'quorum' && !probabilistic) {
+        const victims = [...Array(N).keys()]
+          .sort(() => Math.random() - 0.5)
+          .slice(0, QUORUM_KILL ?? N - core + 1);
+        for (const v of victims) {
+          down.add(v);
+          await c.kill(v, 'SIGKILL');
+        }
+        // Blocks decided before the loss may still land for a moment; from 2 s on, nothing.
+        await sleep(2000);
+        const frozenAt = t();
+        const frozen = await upHeights();
+        await sleep(Math.max(0, end - t()));
+        const after = await upHeights();
+        const acked = acks.filter((a) => a.at > frozenAt && a.height > frozen);
+        if (after !== frozen) checks.push(`quorum lost, yet height moved ${frozen} → ${after}`);
+        if (acked.length > 0)
+          checks.push(`quorum lost, yet ${acked.length} transactions were acknowledged at new heights`);
+        for (const v of victims) await relaunch(v);
+      } else await sleep(Math.max(0, end - t()));
+      const during = acks.filter((a) => a.at >= from && a.at < t());
+      if ((fault === 'kill' || fault === 'pause' || fault === 'none') && during.length === 0)
+        checks.push(`nothing acknowledged during "${fault}" although a quorum was up`);
+      // Heal: every process up; converged when every node reaches the highest height seen now.
+      const healedAt = t();
+      const target = await upHeights();
+      let convergeMs: number | null = null;
+      try {
+        await waitFor(
+          'every node at the height reached before healing',
+          async () => ((await heights(c, [...Array(N).keys()])).every((h) => h >= target) ? true : undefined),
+          60_000,
+        );
+        convergeMs = t() - healedAt;
+      } catch (e) {
+        checks.push(`did not converge within 60 s of healing "${fault}": ${(e as Error).message}`);
+      }
+      const lat = during.map((a) => a.latencyMs);
+      phases.push({
+        fault,
+        acknowledged: during.length,
+        p50Ms: percentile(lat, 0.5),
+        p99Ms: percentile(lat, 0.99),
+        convergeMs,
+        checks,
+      });
+      log(
+        `  ${engine} ${fault.padEnd(6)} acknowledged ${during.length}, p50 ${percentile(lat, 0.5)?.toFixed(0) ?? '–'} ms, p99 ${percentile(lat, 0.99)?.toFixed(0) ?? '–'} ms, converged ${convergeMs === null ? 'never' : `${(convergeMs / 1000).toFixed(1)} s`} after healing${checks.length ? ` — ${checks.join('; ')}` : ''}`,
+      );
+    };
+
+    await phase('none');
+    for (const f of FAULTS) await phase(f);
+
+    // Stop the workload (in-flight requests finish or time out), then read every node's chain.
+    working = false;
+    await Promise.all(clients);
+    observing = false;
+    await observer;
+    const top = Math.max(...(await heights(c, [...Array(N).keys()])));
+    const finalChecks: string[] = [];
+    await waitFor(
+      `every node at height ${top}`,
+      async () => ((await heights(c, [...Array(N).keys()])).every((h) => h >= top) ? true : undefined),
+      60_000,
+    ).catch((e: Error) => finalChecks.push(e.message));
+    const finals: NodeFinal[] = [];
+    for (let i = 0; i < N; i++) {
+      const rpc = c.clients[i] as RpcClient;
+      const blocks: FinalBlock[] = [];
+      for (let h = 1; h <= top; h++) {
+        const b = await rpc
+          .get<{ hash: string; header: { stateRoot: string; logRoot: string }; txs: Array<{ id: string }> }>(
+            `/block?height=${h}`,
+          )
+          .catch(() => undefined);
+        if (b === undefined) break;
+        blocks.push({
+          height: h,
+          hash: b.hash,
+          txIds: b.txs.map((x) => x.id),
+          stateRoot: b.header.stateRoot,
+          logRoot: b.header.logRoot,
+        });
+      }
+      const evidence = await rpc.get<{ evidence: Array<{ validator: number }> }>('/evidence');
+      finals.push({
+        node: i,
+        blocks,
+        supply: await supplyAt(rpc),
+        evidenceAgainst: evidence.evidence.map((e) => e.validator),
+      });
+    }
+    const anomalies = checkHistory({
+      acks,
+      observed: observed.filter((o) => o.height <= top),
+      finals,
+      genesisSupply,
+      honest: [...Array(N).keys()],
+    });
+    const ackIds = new Set(acks.map((a) => a.id));
+    const lost = [...ackIds].filter((id) =>
+      finals.some((f) => !f.blocks.some((b) => b.txIds.includes(id))),
+    ).length;
+    const phaseChecks = phases.flatMap((p) => p.checks);
+    const ok =
+      anomalies.length === 0 && phaseChecks.length === 0 && finalChecks.length === 0 && acks.length > 0;
+    for (const a of anomalies) log(`  ${engine} ANOMALY ${a.kind}: ${a.detail}`);
+    for (const x of [...phaseChecks, ...finalChecks]) log(`  ${engine} FAILED: ${x}`);
+    return { engine, phases, acknowledged: acks.length, lost, finalHeight: top, anomalies, ok };
+  } finally {
+    for (const v of paused) c.procs[v]?.kill('SIGCONT');
+    const stopped = c.stopAll();
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref());
+    if ((await Promise.race([stopped, timeout])) === 'timeout') killAllNow();
+    current = undefined;
+    if (KEEP) log(`kept ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
+  }
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    killAllNow();
+    process.exit(130);
+  });
+
+const reports: EngineReport[] = [];
+let slot = 80;
+for (const engine of ENGINES) {
+  log(
+    `nemesis: ${engine}, ${N} validators, faults ${FAULTS.join(', ')} (${PHASE_MS / 1000} s each), ${ACCOUNTS} clients`,
+  );
+  reports.push(await runEngine(engine, slot++));
+}
+if (JSON_OUT) console.log(JSON.stringify(reports, null, 2));
+else
+  for (const r of reports)
+    console.log(
+      `${r.ok ? 'ok  ' : 'FAIL'} ${r.engine}: ${r.acknowledged} acknowledged, ${r.lost} lost, final height ${r.finalHeight}; ` +
+        r.phases
+          .map(
+            (p) =>
+              `${p.fault} ${p.acknowledged} acks p50 ${p.p50Ms?.toFixed(0) ?? '–'} ms p99 ${p.p99Ms?.toFixed(0) ?? '–'} ms converge ${p.convergeMs === null ? '–' : `${(p.convergeMs / 1000).toFixed(1)} s`}`,
+          )
+          .join(' | '),
+    );
+const passed = reports.filter((r) => r.ok).length;
+// (With --json, stdout is the JSON alone.)
+(JSON_OUT ? log : console.log)(`${passed} passed, ${reports.length - passed} failed`);
+if (passed !== reports.length) process.exitCode = 1;
