@@ -260,10 +260,11 @@ export class FfgView {
   /**
    * Adopts a finality proof — a link justifying C and one from C to the next epoch's checkpoint,
    * each signed by more than 2/3 of the stake, or by what the leak asks of the first link's span
-   * (checked here) — as a light client does, without the
-   * chain of justifications below C: a node that missed those votes (partitioned, restarted,
-   * synced) catches up from a block or a certificate. Sound while less than 1/3 of the stake is
-   * Byzantine: the honest signers of the second link had C justified in their views.
+   * (checked here) — as a light client does, without the chain of justifications below C: a node
+   * that missed those votes (partitioned, restarted, synced) catches up from a block or a
+   * certificate. Sound while less than 1/3 of the stake is Byzantine (every threshold, the
+   * leak's too, exceeds 1/2, so the second link has honest signers): they had C justified in
+   * their views.
    */
   adoptFinality(justify: FfgAggregate, finalize: FfgAggregate): 'adopted' | 'known' | string {
     const c = justify.target;
