@@ -29,6 +29,11 @@ export interface TestnetOptions {
   /** Genesis `staking` (the set changes by stake), and candidate nodes not in genesis. */
   readonly staking?: Record<string, unknown>;
   readonly candidates?: number;
+  /**
+   * The address node i listens on (p2p and RPC), by index; 127.0.0.1 for the rest. The nemesis
+   * suite gives each node its own network namespace and address, to partition them.
+   */
+  readonly hosts?: readonly string[];
   /** Extra config applied to every node (e.g. faster blocks for benchmarks). */
   readonly tune?: (cfg: ReturnType<typeof defaultConfig>) => void;
   /**
@@ -71,8 +76,9 @@ export async function createTestnet(o: TestnetOptions): Promise<TestnetManifest>
   }
   await mkdir(dir, { recursive: true });
   const built = await writeChain(dir, plan, { overwrite: force });
-  const p2pAddr = (i: number) => `/ip4/127.0.0.1/tcp/${basePort + 2 * i}`;
-  const rpcAddr = (i: number) => `127.0.0.1:${basePort + 2 * i + 1}`;
+  const host = (i: number) => o.hosts?.[i] ?? '127.0.0.1';
+  const p2pAddr = (i: number) => `/ip4/${host(i)}/tcp/${basePort + 2 * i}`;
+  const rpcAddr = (i: number) => `${host(i)}:${basePort + 2 * i + 1}`;
   const nodes = built.nodes.map((n, i) => ({
     name: n.name,
     home: n.home,

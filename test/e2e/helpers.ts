@@ -72,6 +72,9 @@ export async function createCluster(opts: {
   /** Genesis `staking`, and candidate nodes (validator keys, not in genesis) after the validators. */
   staking?: Record<string, unknown>;
   candidates?: number;
+  /** Node i's listen address, and the command it runs under by default (a network namespace). */
+  hosts?: readonly string[];
+  wrapper?: (i: number) => readonly string[];
 }): Promise<Cluster> {
   const nodes = opts.validators + (opts.candidates ?? 0);
   const manifest = await createTestnet({
@@ -80,6 +83,7 @@ export async function createCluster(opts: {
     engine: opts.engine,
     ...(opts.engineParams === undefined ? {} : { engineParams: opts.engineParams }),
     ...(opts.staking === undefined ? {} : { staking: opts.staking, candidates: opts.candidates ?? 0 }),
+    ...(opts.hosts === undefined ? {} : { hosts: opts.hosts }),
     basePort: await freeBasePort(opts.slot, 2 * nodes),
     accounts: opts.accounts ?? 4,
     chainId: 'e2e',
@@ -88,7 +92,7 @@ export async function createCluster(opts: {
   // Exits the test did not ask for (kill() clears the flag first).
   const died: Array<string | undefined> = manifest.nodes.map(() => undefined);
   const expectExit = new Set<ChildProcess>();
-  const start = (i: number, wrapper: readonly string[] = []): ChildProcess => {
+  const start = (i: number, wrapper: readonly string[] = opts.wrapper?.(i) ?? []): ChildProcess => {
     const n = manifest.nodes[i];
     if (n === undefined) throw new Error(`no node ${i}`);
     const argv = [

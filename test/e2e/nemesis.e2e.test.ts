@@ -2,8 +2,10 @@
  * The nemesis suite's short version (test/nemesis/nemesis.ts; `npm run test:nemesis` runs every
  * engine with longer phases): real processes under kill -9 loops, SIGSTOP pauses and a quorum
  * loss, a workload that records every acknowledgement, and the history checker over every node's
- * final chain. Then the negative control of the quorum check: killing one validator too few
- * (a quorum stays up) must make "nothing is committed while the quorum is lost" fail.
+ * final chain — and, as root, partitions between network namespaces. Then the negative controls:
+ * killing one validator too few (a quorum stays up) must make "nothing is committed while the
+ * quorum is lost" fail, and partitions announced but never made must make "a side cut off from
+ * a quorum holds its height" fail.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -41,7 +43,7 @@ async function nemesis(args: string[]): Promise<{ reports: Report[]; code: numbe
 }
 
 describe(`nemesis (${ENGINE})`, () => {
-  it('kill -9 loops, pauses and a quorum loss: nothing acknowledged is lost, nothing commits without a quorum, every node converges', async () => {
+  it('kill -9 loops, pauses, partitions and a quorum loss: nothing acknowledged is lost, nothing commits without a quorum, every node converges', async () => {
     const { reports, code, stderr } = await nemesis(['--phase-seconds', '8']);
     const [r] = reports;
     expect(r, stderr).toBeDefined();
@@ -50,24 +52,31 @@ describe(`nemesis (${ENGINE})`, () => {
       r?.phases.flatMap((p) => p.checks),
       stderr,
     ).toEqual([]);
-    expect(r?.phases.map((p) => p.fault)).toEqual(['none', 'kill', 'pause', 'quorum']);
+    const skipped = /partition fault is skipped/.test(stderr);
+    if (skipped) console.log(stderr.split('\n').find((l) => /skipped/.test(l)));
+    expect(r?.phases.map((p) => p.fault)).toEqual(
+      skipped ? ['none', 'kill', 'pause', 'quorum'] : ['none', 'kill', 'pause', 'partition', 'quorum'],
+    );
     expect(r?.acknowledged).toBeGreaterThan(50);
     expect(r?.lost).toBe(0);
     expect(r?.ok).toBe(true);
     expect(code).toBe(0);
   });
 
-  it('negative control: with one validator too few killed, the quorum check fails (commits went on)', async () => {
-    const { reports, code } = await nemesis([
+  it('negative controls: one validator too few killed, and partitions announced but never made — both checks fail', async () => {
+    const { reports, code, stderr } = await nemesis([
       '--phase-seconds',
       '8',
       '--faults',
-      'quorum',
+      'partition,quorum',
       '--quorum-kill',
       '1',
+      '--no-cut',
     ]);
     const checks = reports[0]?.phases.flatMap((p) => p.checks) ?? [];
     expect(checks.some((c) => /^quorum lost, yet height moved \d+ → \d+$/.test(c))).toBe(true);
+    if (!/partition fault is skipped/.test(stderr))
+      expect(checks.some((c) => /cut off from a quorum, moved from heights/.test(c))).toBe(true);
     expect(reports[0]?.ok).toBe(false);
     expect(code).toBe(1);
   });
