@@ -49,7 +49,11 @@ export interface NetnsNet {
 
 export function createNetns(n: number): NetnsNet {
   const teardown = () => {
-    for (let i = 0; i < n + 8; i++) quietly(() => ip('netns', 'del', ns(i)));
+    for (let i = 0; i < n + 8; i++) {
+      quietly(() => ip('netns', 'del', ns(i)));
+      // (The pair goes with its namespace — unless a process still holds the namespace.)
+      quietly(() => ip('link', 'del', veth(i)));
+    }
     quietly(() => ip('link', 'del', BRIDGE));
   };
   teardown(); // what an interrupted run left behind
