@@ -3,7 +3,7 @@
  *
  * Every response is JSON; errors are `{ "error": { "code", "message" } }` with a 4xx/5xx status
  * and never a stack trace. Request bodies are capped (413 beyond the cap, and the connection is
- * closed rather than drained) and read with a deadline. Idle connections are closed and their
+ * closed after a short lingering read rather than drained) and read with a deadline. Idle connections are closed and their
  * number is capped. `GET /events` streams committed blocks as server-sent events.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -312,20 +312,58 @@ function requestUrl(req: IncomingMessage): URL {
 
 /**
  * Refuses a declared oversized body before reading any of it, and a chunked one as soon as the
- * running total passes the cap; the 413 then closes the connection (see #json), so the rest of
- * the upload is never read.
+ * running total passes the cap; the 413 then ends the connection with a lingering close (see
+ * lingerThenClose), so the rest of the upload is discarded, never buffered. Read with listeners
+ * rather than `for await`: leaving that loop destroys the request, and with it the socket, before
+ * the 413 is written.
  */
-async function readBody(req: IncomingMessage, max: number): Promise<Uint8Array> {
+function readBody(req: IncomingMessage, max: number): Promise<Uint8Array> {
   const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > max) throw tooLarge(max);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > max) throw tooLarge(max);
-    chunks.push(chunk as Buffer);
-  }
-  return new Uint8Array(Buffer.concat(chunks));
+  if (declared > max) return Promise.reject(tooLarge(max));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const done = (error?: unknown) => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      if (error === undefined) resolve(new Uint8Array(Buffer.concat(chunks)));
+      else reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > max) done(tooLarge(max));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => done();
+    const onError = () => done(req.errored);
+    // Closed before its end: the client went away (#handle answers nobody then).
+    const onClose = () => done(req.errored ?? CLIENT_GONE);
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+  });
+}
+
+/** A request closed before its end without an error of its own: the client went away. */
+const CLIENT_GONE = new Error('the request closed before its end');
+
+/** How long, and for how many bytes, a lingering close keeps reading a client's upload. */
+const LINGER_MS = 2_000;
+const LINGER_BYTES = 8 * 1024 * 1024;
+
+/**
+ * nginx's lingering close. A socket closed with bytes unread makes the kernel send a reset, and a
+ * reset discards what the client had received and not yet read: a client still uploading would
+ * get ECONNRESET instead of our 413. So: send the answer and a FIN, then read and discard what the
+ * client still sends until it closes, for at most LINGER_MS and LINGER_BYTES.
+ */
+function lingerThenClose(socket: Socket): void {
+  const from = socket.bytesRead;
+  const until = performance.now() + LINGER_MS;
+  socket.end();
+  const timer = setInterval(() => {
+    if (performance.now() > until || socket.bytesRead - from > LINGER_BYTES) socket.destroy();
+  }, 50);
+  timer.unref();
+  socket.once('end', () => socket.destroy());
+  socket.once('close', () => clearInterval(timer));
 }
 
 export class RpcServer {
@@ -443,7 +481,7 @@ export class RpcServer {
       if (err !== undefined) {
         status = err.status;
         this.#json(res, err.status, { error: { code: err.code, message: err.message } }, err.status === 413);
-      } else if (e === req.errored) {
+      } else if (e === req.errored || e === CLIENT_GONE) {
         // The connection went away mid-request (the client left, or it idled out): nobody to answer.
         status = 499;
       } else {
@@ -473,9 +511,11 @@ export class RpcServer {
       'cache-control': 'no-store',
       ...(close ? { connection: 'close' } : {}),
     });
+    // node:http ends a `connection: close` answer with socket.destroySoon(), a close with the
+    // upload unread; on this socket it becomes a lingering close (the rpc-hardening test pins it).
     const socket = res.socket;
-    // Destroy rather than let node:http drain the unread body to keep the connection.
-    res.end(text, close ? () => socket?.destroy() : undefined);
+    if (close && socket !== null) socket.destroySoon = () => lingerThenClose(socket);
+    res.end(text);
   }
 
   async #route(req: IncomingMessage, url: URL): Promise<unknown> {
