@@ -6,9 +6,11 @@
  * The WAL (runtime.ts) holds every signed slot with its envelope — the double-sign guard — and a
  * count of its signing batches. Each batch that adds a signature also writes, in parallel and
  * before anything is sent, the fence: that count plus the highest slots ever signed. On start the
- * two counts must agree within one (a crash may land either write without the other). A WAL whose
- * count is behind lost signing records: the validator then refuses every slot up to the fence's
- * highest — it waits until the chain has moved past them — and says so (/health, the log).
+ * WAL's count may be one ahead (a crash landed its batch alone: nothing of it was sent), not
+ * behind: a WAL one behind either lost its last batch to a torn tail (LevelDB drops the record
+ * whole) or a crash landed the fence alone, and nothing tells which (signing-guard.ts). A WAL
+ * whose count is behind lost signing records: the validator then refuses every slot up to the
+ * fence's highest — it waits until the chain has moved past them — and says so (/health, the log).
  *
  * CometBFT keeps the same mark beside its signer (priv_validator_state.json). Two copies written
  * alternately, each with a checksum, so a torn write leaves the other intact; a copy that fails

@@ -10,6 +10,7 @@
  *                             — ledger/signing-domain.ts — so one slot is one per epoch)
  *   w/seqs/<seq>            → (empty) one marker per signing batch, the last SEQ_WINDOW kept
  *   w/meta/fence-bound      → the fence's maxima when the WAL was found damaged (kept for good)
+ *   w/meta/seq-floor        → (u64) the first marker after the last recovery (absent: 1)
  *   w/ffg/<epoch>           → source ‖ target (u64 each): the highest FFG link signed (below)
  *
  * Casper FFG votes (codec.ffgLink: Proof of Stake's attestations) are guarded by a second rule,
@@ -23,11 +24,17 @@
  * took the highest slot for both: a validator whose WAL was lost while finality was stuck could
  * never vote from the stuck source again, and the long staking sweep found a set that lost 2/3.)
  *
- * On load the markers are compared with the fence: counts within one (a crash may land either
- * write alone) and no gap; a WAL that did not exist (deleted) beside a fence that counted signing
- * is a loss too. A WAL behind, with a gap, or with a record that failed its checksum
- * (wal-records.ts) lost records: every slot at or under the fence's maxima is refused from then
- * on. A fence behind the WAL (missing, restored) is rebuilt from it. Both fence copies damaged,
+ * On load the markers are compared with the fence. The WAL batch and the fence are written in
+ * parallel, so a crash may land either alone; a WAL one batch ahead of the fence is intact (that
+ * batch's messages never left). A WAL one batch behind is ambiguous: either the crash landed the
+ * fence alone (nothing of the batch was sent) or the WAL lost its tail after both landed — LevelDB
+ * drops a torn record whole, so no record of ours is seen damaged — and the batch's messages were
+ * sent. It is treated as a loss. (It used to be forgiven as the crash, and the nemesis's torn-WAL
+ * fault then made validators sign a second message for a slot.) The price is a validator that sat
+ * out the slots of one batch after a crash that hit between the two writes. A WAL further behind,
+ * with a marker gap, with a record that failed its checksum (wal-records.ts), or that did not
+ * exist (deleted) beside a fence that counted signing lost records: every slot at or under the
+ * fence's maxima is refused from then on. A fence behind the WAL (missing, restored) is rebuilt from it. Both fence copies damaged,
  * or a damaged WAL without a fence: nothing tells what was signed, so loading fails with what to
  * do.
  */
@@ -52,6 +59,7 @@ const WAL_GUARD = utf8('w/guard/');
 const WAL_SEQS = utf8('w/seqs/');
 const WAL_FENCE_BOUND = utf8('w/meta/fence-bound');
 const WAL_FFG = utf8('w/ffg/');
+const WAL_SEQ_FLOOR = utf8('w/meta/seq-floor');
 const SEQ_WINDOW = 1024;
 /** Height-less (view-change) guard slots kept, most recent views first. */
 const MAX_VIEW_SLOTS = 64;
@@ -293,9 +301,15 @@ export class SigningGuard {
     for await (const [k] of this.#wal.iterate(WAL_SEQS))
       markers.push(Number(BigInt(`0x${toHex(k.subarray(WAL_SEQS.length))}`)));
     const walSeq = markers.at(-1) ?? 0;
+    // Markers count from 1, or from where the last recovery restarted them.
+    const floorBytes = await this.#wal.get(WAL_SEQ_FLOOR);
+    const floor =
+      floorBytes?.length === 8
+        ? Number(new DataView(floorBytes.buffer, floorBytes.byteOffset, 8).getBigUint64(0))
+        : 1;
     const markerGap =
       markers.some((m, i) => m !== (markers[0] as number) + i) ||
-      (markers[0] ?? 1) > Math.max(1, walSeq - SEQ_WINDOW + 1);
+      (markers[0] ?? floor) > Math.max(floor, walSeq - SEQ_WINDOW + 1);
     const { fence, damaged } = await store.load();
     const kept = await this.#wal.get(WAL_FENCE_BOUND);
     if (kept !== undefined) this.#bound = decodeFence(kept);
@@ -306,6 +320,8 @@ export class SigningGuard {
     // one-batch tolerance below must not forgive the batch it held.
     const deleted = this.#wal.created && (fence?.seq ?? 0) > 0;
     const gap = markerGap || corrupt.length > 0 || deleted;
+    // The fence counted a batch the WAL does not hold: lost, or never written (see the top).
+    const behind = fence !== undefined && walSeq < fence.seq;
     if (fence === undefined && damaged > 0)
       throw new StorageError(
         'STORAGE_CORRUPT',
@@ -318,23 +334,36 @@ export class SigningGuard {
         `the consensus WAL lost signing records${corrupt.length > 0 ? ` (${corrupt.length} failed their checksum)` : ''} and the sign fence (${store.where}) is missing, so this validator cannot tell what it signed before: wait until the chain has moved well past where it last signed, then start it with a fresh WAL (delete HOME/data/wal)`,
         { path: store.where },
       );
-    if (fence !== undefined && (gap || walSeq < fence.seq - 1)) {
+    if (fence !== undefined && (gap || behind)) {
       // The fence's maxima, raised by any intact guard slot above them (a fence restored from a
       // backup may be behind what the WAL still shows was signed).
       const fromGuard = fenceOfSlots([...this.#slots.keys()], chainHeight, this.#ffg);
       const bound: SignFence = { ...fence, ...higherMaxima(fence, fromGuard) };
-      this.#fence = fence;
       this.#bound = bound;
-      this.loss = { gap: markerGap || deleted || walSeq < fence.seq - 1, damagedRecords: corrupt };
-      // The damaged history's markers go (counting restarts from the fence's, without a gap), and
-      // the bound stays in the WAL for later restarts.
-      await this.#wal.batch([
-        ...markers.map((m) => ({ type: 'del' as const, key: seqKey(m) })),
-        { type: 'put', key: WAL_FENCE_BOUND, value: encodeFence(bound) },
+      this.loss = { gap: markerGap || deleted || behind, damagedRecords: corrupt };
+      // The recovery is a batch the fence counts, like a signing one: the damaged history's
+      // markers go, counting restarts at the next one (the floor says so), and the bound stays in
+      // the WAL for later restarts. Counted, because it can be lost too (a later torn tail): the
+      // WAL would then look whole beside a fence that had not moved, and the bound be gone.
+      const next: SignFence = { ...bound, seq: fence.seq + 1 };
+      await Promise.all([
+        this.#wal.batch([
+          ...markers.map((m) => ({ type: 'del' as const, key: seqKey(m) })),
+          { type: 'put', key: seqKey(next.seq), value: new Uint8Array(0) },
+          { type: 'put', key: WAL_SEQ_FLOOR, value: u64be(next.seq) },
+          { type: 'put', key: WAL_FENCE_BOUND, value: encodeFence(bound) },
+        ]),
+        store.write(next),
       ]);
+      this.#fence = next;
       await this.#wal.dropDamaged();
-      this.#log.error(
-        'the consensus WAL lost signing records: refusing to sign any slot this validator may have signed until the chain moves past them',
+      // One batch behind and nothing else wrong is what a crash between the two writes leaves
+      // too: a warning. Anything more is a loss.
+      const ambiguous = !gap && walSeq === fence.seq - 1;
+      this.#log[ambiguous ? 'warn' : 'error'](
+        ambiguous
+          ? 'the consensus WAL may have lost signing records: it is one signing batch behind the sign fence (a WAL tail lost, or a crash between the two writes); refusing to sign any slot this validator may have signed until the chain moves past them'
+          : 'the consensus WAL lost signing records: refusing to sign any slot this validator may have signed until the chain moves past them',
         {
           walBatches: walSeq,
           fenceBatches: fence.seq,

@@ -14,7 +14,6 @@ import type { EngineModule, MessageCodec } from '../../consensus/types.ts';
 import type { bls } from '../../crypto/bls/index.ts';
 import { ChainStore } from '../../ledger/chain.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
-import { MemoryKvStore } from '../../ledger/kv.ts';
 import { peerIdFromEd25519 } from '../../ledger/validators.ts';
 import { engineChainOptions } from '../chain-options.ts';
 import { ConsensusRuntime, type RuntimeHooks } from '../runtime/runtime.ts';
@@ -27,6 +26,7 @@ import type { SimNetwork } from './network.ts';
 import { SimMiner, shareOf, simHashesPerMs } from './sim-miner.ts';
 import { SimTimers } from './sim-timers.ts';
 import { GENESIS_TIME, validatorKeys } from './sim-world.ts';
+import { JournaledKvStore } from './storage-faults.ts';
 import { UndoableKvStore } from './undoable-store.ts';
 
 export interface SimNode {
@@ -35,7 +35,7 @@ export interface SimNode {
   readonly validator: number;
   readonly byzantine: boolean;
   chainKv: UndoableKvStore;
-  walKv: MemoryKvStore;
+  walKv: JournaledKvStore;
   fence: MemorySignFence;
   runtime: ConsensusRuntime<unknown> | undefined;
   timers: SimTimers | undefined;
@@ -91,7 +91,7 @@ export class SimCluster {
       validator,
       byzantine,
       chainKv: new UndoableKvStore(),
-      walKv: new MemoryKvStore(),
+      walKv: new JournaledKvStore(),
       fence: new MemorySignFence(),
       runtime: undefined,
       timers: undefined,

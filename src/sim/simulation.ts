@@ -31,7 +31,6 @@ import { toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import type { ChainStore } from '../../ledger/chain.ts';
 import type { EngineParams } from '../../ledger/genesis.ts';
-import { MemoryKvStore } from '../../ledger/kv.ts';
 import { emptyRoot } from '../../ledger/log/index.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
 import type { AdmitResult } from '../runtime/mempool.ts';
@@ -47,7 +46,7 @@ import { livenessFailure } from './liveness.ts';
 import { SimNetwork } from './network.ts';
 import { SimCluster, type SimNode } from './sim-cluster.ts';
 import { GENESIS_TIME, memoVerifier, simGenesis } from './sim-world.ts';
-import { damageWal, type WalDamage, type WalDamageKind } from './storage-faults.ts';
+import { damageWal, JournaledKvStore, type WalDamage, type WalDamageKind } from './storage-faults.ts';
 import { UndoableKvStore } from './undoable-store.ts';
 import { describeWire, type TraceTime, VectorTrace, type VectorTraceOptions } from './vector-trace.ts';
 import { Workload } from './workload.ts';
@@ -529,7 +528,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     restart: async (id, opts = {}) => {
       const node = nodes[id] as SimNode;
       if (node.up) return;
-      if (opts.wipeWal) node.walKv = new MemoryKvStore();
+      if (opts.wipeWal) node.walKv = new JournaledKvStore();
       if (opts.wipeFence) node.fence = new MemorySignFence();
       if (opts.wipeChain) {
         // `verity reset`: the chain data goes, keys, WAL and sign fence stay.

@@ -3,9 +3,15 @@
  * a crashed node's consensus WAL comes back with one record damaged —
  *   - `flip`: one bit of a stored value flipped (media corruption);
  *   - `torn`: a value cut short (a torn write);
- *   - `misdirect`: one record's value written over another record (a misdirected write).
+ *   - `misdirect`: one record's value written over another record (a misdirected write);
+ * or with its newest batches gone —
+ *   - `tail`: the batches back to the last signing one dropped whole, which is what LevelDB does
+ *     with a log whose end was torn (a record failing LevelDB's own checksum is skipped, so no
+ *     record of ours shows damage). The nemesis suite's torn-WAL fault found the guard forgiving
+ *     this as a crash between the WAL batch and the fence write.
  * The WAL frames every record with a checksum over its key and payload (src/runtime/wal-records.ts),
- * so each of these must be noticed when the node starts again: the simulator checks that the
+ * and the sign fence counts signing batches, so each of these must be noticed when the node starts
+ * again: the simulator checks that the
  * restarted validator refuses to sign what it may have signed before (its sign fence is up), and
  * its double-sign and agreement checkers check that nothing it does afterwards breaks safety.
  *
@@ -15,9 +21,50 @@
 
 import type { Rng } from '../../consensus/rng.ts';
 import { equalBytes, utf8 } from '../../crypto/bytes.ts';
-import type { MemoryKvStore } from '../../ledger/kv.ts';
+import { type KvOp, MemoryKvStore } from '../../ledger/kv.ts';
 
-export const WAL_DAMAGE_KINDS = ['flip', 'torn', 'misdirect'] as const;
+export const WAL_DAMAGE_KINDS = ['flip', 'torn', 'misdirect', 'tail'] as const;
+
+/** Batches a journaled WAL can drop from its end. */
+const JOURNAL_DEPTH = 16;
+/** The marker of a batch the sign fence counts: a signing batch, or a recovery (signing-guard.ts). */
+const SIGNING_MARKER = utf8('w/seqs/');
+
+const isSigningMarker = (key: Uint8Array) =>
+  key.length > SIGNING_MARKER.length && equalBytes(key.subarray(0, SIGNING_MARKER.length), SIGNING_MARKER);
+
+/** A simulated WAL that remembers how to undo its newest batches (for the `tail` fault). */
+export class JournaledKvStore extends MemoryKvStore {
+  readonly #journal: Array<{ undo: KvOp[]; signing: boolean }> = [];
+
+  override async batch(ops: readonly KvOp[]): Promise<void> {
+    const undo: KvOp[] = [];
+    for (const op of ops) {
+      const prior = this.getSync(op.key);
+      undo.push(
+        prior === undefined ? { type: 'del', key: op.key } : { type: 'put', key: op.key, value: prior },
+      );
+    }
+    this.batchSync(ops);
+    this.#journal.push({
+      undo: undo.reverse(),
+      signing: ops.some((op) => op.type === 'put' && isSigningMarker(op.key)),
+    });
+    if (this.#journal.length > JOURNAL_DEPTH) this.#journal.shift();
+  }
+
+  /**
+   * Drops the newest batches back to and including the last one the sign fence counts (it put a
+   * marker: a signing batch or a recovery): how many, or 0 if none is journaled.
+   */
+  dropTail(): number {
+    const last = this.#journal.findLastIndex((b) => b.signing);
+    if (last < 0) return 0;
+    const dropped = this.#journal.splice(last);
+    for (const b of dropped.reverse()) this.batchSync(b.undo);
+    return dropped.length;
+  }
+}
 /**
  * `lose` deletes a record outright — a fault no per-record checksum can see, outside the model
  * (a batch is atomic, so a record never vanishes without its batch's marker): the negative
@@ -27,7 +74,7 @@ export type WalDamageKind = (typeof WAL_DAMAGE_KINDS)[number] | 'lose';
 
 export interface WalDamage {
   readonly kind: WalDamageKind;
-  /** The damaged record's key (latin1, for the trace and messages). */
+  /** The damaged record's key (latin1, for the trace and messages); for `tail`, how many batches went. */
   readonly key: string;
 }
 
@@ -40,6 +87,10 @@ export async function damageWal(
   rng: Rng,
   kind: WalDamageKind = WAL_DAMAGE_KINDS[rng.int(WAL_DAMAGE_KINDS.length)] as WalDamageKind,
 ): Promise<WalDamage | undefined> {
+  if (kind === 'tail') {
+    const dropped = wal instanceof JournaledKvStore ? wal.dropTail() : 0;
+    return dropped === 0 ? undefined : { kind, key: `${dropped} batches` };
+  }
   const records: Array<readonly [Uint8Array, Uint8Array]> = [];
   for await (const entry of wal.iterate(utf8('w/'))) records.push(entry);
   if (kind === 'lose') {

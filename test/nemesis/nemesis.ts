@@ -49,6 +49,7 @@ import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
 import type { RpcClient } from '../../src/rpc/client.ts';
 import { type Cluster, createCluster, heights, waitFor, waitUntilRunning } from '../e2e/helpers.ts';
+import { runVerity } from '../helpers/cli.ts';
 import { type Anomaly, checkHistory, type FinalBlock, type History, type NodeFinal } from './history.ts';
 import { available, createNetns, type NetnsNet } from './netns.ts';
 
@@ -165,6 +166,7 @@ async function runEngine(engine: string, slot: number): Promise<EngineReport> {
   const t = () => performance.now() - t0;
   const down = new Set<number>(); // killed or stopped: not asked, not expected to answer
   const paused = new Set<number>();
+  let keep = false; // the homes are kept when they hold a finding
   try {
     for (let i = 0; i < N; i++) c.start(i);
     await waitUntilRunning(c, engine);
@@ -452,7 +454,25 @@ async function runEngine(engine: string, slot: number): Promise<EngineReport> {
           logRoot: b.header.logRoot,
         });
       }
-      const evidence = await rpc.get<{ evidence: Array<{ validator: number }> }>('/evidence');
+      const evidence = await rpc.get<{ evidence: Array<{ validator: number; evidence: string }> }>(
+        '/evidence',
+      );
+      for (const [k, e] of evidence.evidence.entries()) {
+        // Kept with the homes, and printed as `verity evidence verify` reads it: the finding
+        // must be readable after the run.
+        const file = join(dir, `evidence-node${i}-${k}.json`);
+        writeFileSync(file, JSON.stringify(e));
+        const verified = await runVerity([
+          'evidence',
+          'verify',
+          file,
+          '--genesis',
+          join(c.manifest.nodes[0]?.home as string, 'genesis.json'),
+        ]);
+        log(`  ${engine} node ${i} holds evidence against validator ${e.validator} (${file}):`);
+        for (const line of `${verified.stdout}${verified.stderr}`.trim().split('\n')) log(`    ${line}`);
+        keep = true;
+      }
       finals.push({
         node: i,
         blocks,
@@ -483,7 +503,7 @@ async function runEngine(engine: string, slot: number): Promise<EngineReport> {
     const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref());
     if ((await Promise.race([stopped, timeout])) === 'timeout') killAllNow();
     current = undefined;
-    if (KEEP) log(`kept ${dir}`);
+    if (KEEP || keep) log(`kept ${dir}`);
     else await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The double-sign guard against its sign fence (src/runtime/signing-guard.ts): a WAL that lost
- * what was signed makes the guard refuse those slots; a crash between the WAL batch and the fence
- * write (either may land alone) does not.
+ * what was signed makes the guard refuse those slots, and so does a WAL one batch behind the fence
+ * (a crash that landed the fence alone looks the same); a WAL ahead of the fence lost nothing.
  */
 import { describe, expect, it } from 'vitest';
 import type { SignSlot } from '../../consensus/types.ts';
@@ -9,6 +9,7 @@ import { MemoryKvStore } from '../../ledger/kv.ts';
 import { advanceFence, decodeFence, encodeFence, MemorySignFence } from '../../src/runtime/sign-fence.ts';
 import { SigningGuard } from '../../src/runtime/signing-guard.ts';
 import { CheckedWal } from '../../src/runtime/wal-records.ts';
+import { JournaledKvStore } from '../../src/sim/storage-faults.ts';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const SLOT: SignSlot = { height: 1, round: 0, step: 1 };
@@ -51,15 +52,87 @@ describe('the signing guard after a restart', () => {
     expect(g.refusing()).toEqual({ upToHeight: 1, upToViewRound: 0 });
   });
 
-  it('a crash after the fence write but before the WAL batch (nothing was sent): no loss, it signs', async () => {
+  it('a WAL that silently lost its last signing batch after both writes landed (a torn tail LevelDB drops whole): refuses the slot', async () => {
+    // The nemesis's torn-WAL fault: kill -9, the end of the WAL's LevelDB log flipped. LevelDB
+    // drops a record that fails its own checksum, so no record of ours is seen damaged: the last
+    // batch is simply gone, and the message it guarded was sent.
+    const kv = new MemoryKvStore();
+    const fence = new MemorySignFence();
+    const g = await guardOn(kv, fence);
+    g.record(SLOT, HASH, new Uint8Array([9]));
+    const before = new Set(kv.entriesSync(new Uint8Array(0)).map(([k]) => Buffer.from(k).toString('hex')));
+    await g.flush([], 0);
+    const added = kv
+      .entriesSync(new Uint8Array(0))
+      .filter(([k]) => !before.has(Buffer.from(k).toString('hex')));
+    expect(added.length).toBeGreaterThan(0);
+    await kv.batch(added.map(([key]) => ({ type: 'del' as const, key })));
+    const after = await guardOn(kv, fence);
+    expect(after.verdict(SLOT, OTHER)).toEqual({ kind: 'refuse', reason: 'fence' });
+    expect(after.loss).toEqual({ gap: true, damagedRecords: [] });
+  });
+
+  it('a crash after the fence write but before the WAL batch: the same state as a lost tail, so it refuses too', async () => {
+    // Nothing of the batch was sent here, but nothing on disk tells this from the test above.
     const kv = new MemoryKvStore();
     const fence = new MemorySignFence();
     await guardOn(kv, fence); // the first start opened the WAL (its mark), signed nothing yet
     const lost = await signedOnce(); // the same signing, of which only the fence landed:
     await fence.write((await lost.fence.load()).fence as never);
     const g = await guardOn(kv, fence);
-    expect(g.loss).toBeUndefined();
-    expect(g.verdict(SLOT, OTHER)).toEqual({ kind: 'sign' });
+    expect(g.loss).toEqual({ gap: true, damagedRecords: [] });
+    expect(g.verdict(SLOT, OTHER)).toEqual({ kind: 'refuse', reason: 'fence' });
+  });
+
+  it('a crash after the WAL batch but before the fence write: the WAL holds the batch, nothing lost', async () => {
+    const { kv, fence } = await signedOnce();
+    const first = (await fence.load()).fence;
+    const g = await guardOn(kv, fence);
+    const next: SignSlot = { height: 2, round: 0, step: 1 };
+    g.record(next, HASH, new Uint8Array([10]));
+    await g.flush([], 1);
+    const stale = new MemorySignFence(); // the second fence write never landed
+    await stale.write(first as never);
+    const after = await guardOn(kv, stale);
+    expect(after.loss).toBeUndefined();
+    expect(after.verdict(next, OTHER)).toEqual({ kind: 'resend', envelope: new Uint8Array([10]) });
+  });
+});
+
+describe('the signing guard after a recovered loss', () => {
+  /** A validator whose WAL lost its only signing batch (a torn tail), restarted once: recovered. */
+  async function recovered(): Promise<{ kv: JournaledKvStore; fence: MemorySignFence }> {
+    const kv = new JournaledKvStore();
+    const fence = new MemorySignFence();
+    const g = await guardOn(kv, fence);
+    g.record(SLOT, HASH, new Uint8Array([9]));
+    await g.flush([], 0);
+    expect(kv.dropTail()).toBe(1);
+    const r = await guardOn(kv, fence);
+    expect(r.loss?.gap).toBe(true);
+    return { kv, fence };
+  }
+
+  it('a restart after it signed past the loss finds nothing lost (the markers restart from the fence without a gap)', async () => {
+    const { kv, fence } = await recovered();
+    const g = await guardOn(kv, fence);
+    const next: SignSlot = { height: 2, round: 0, step: 1 };
+    expect(g.verdict(next, HASH)).toEqual({ kind: 'sign' });
+    g.record(next, HASH, new Uint8Array([10]));
+    await g.flush([], 1);
+    const after = await guardOn(kv, fence);
+    expect(after.loss).toBeUndefined();
+    expect(after.verdict(next, OTHER)).toEqual({ kind: 'resend', envelope: new Uint8Array([10]) });
+  });
+
+  it('the recovery itself lost in a later torn tail: the slot is still refused', async () => {
+    // The recovery's batch (the bound, the markers restarted) is counted by the fence like a
+    // signing batch, so losing it is a loss again, not a WAL that looks whole.
+    const { kv, fence } = await recovered();
+    expect(kv.dropTail()).toBe(1);
+    const g = await guardOn(kv, fence);
+    expect(g.loss?.gap).toBe(true);
+    expect(g.verdict(SLOT, OTHER)).toEqual({ kind: 'refuse', reason: 'fence' });
   });
 });
 
