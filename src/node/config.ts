@@ -9,7 +9,7 @@
  *
  *   [node]       moniker, log_level, log_format ("json" | "pretty")
  *   [p2p]        listen, peers = ["<peerId>@/ip4/…/tcp/…"], allow_non_validators, max_frame_* …
- *   [rpc]        listen = "127.0.0.1:26657", max_body_bytes, commit_timeout_ms
+ *   [rpc]        listen = "127.0.0.1:26657", max_body_bytes, commit_timeout_ms, max_connections …
  *   [mempool]    max_txs, max_bytes, max_per_sender, future_nonce_window, max_tx_bytes
  *   [consensus]  max_block_txs, max_block_bytes, max_future_drift_ms, status_interval_ms
  *   [storage]    sync (fsync every commit; never turn off for a validator)
@@ -35,7 +35,14 @@ export interface NodeConfig {
     maxTxFrameBytes: number;
     maxSyncFrameBytes: number;
   };
-  readonly rpc: { listen: string; maxBodyBytes: number; commitTimeoutMs: number };
+  readonly rpc: {
+    listen: string;
+    maxBodyBytes: number;
+    commitTimeoutMs: number;
+    maxConnections: number;
+    maxConnectionsPerIp: number;
+    maxRequestsPerSecondPerIp: number;
+  };
   readonly mempool: {
     maxTxs: number;
     maxBytes: number;
@@ -163,6 +170,24 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       unit: 'ms',
       default: 30_000,
       doc: 'How long `POST /tx?mode=commit` waits for the transaction to commit before answering that it has not yet.',
+    },
+    maxConnections: {
+      key: 'max_connections',
+      kind: 'integer',
+      default: 1024,
+      doc: 'Connections the RPC holds at once; beyond it new ones are closed on accept (a warning once a minute says so).',
+    },
+    maxConnectionsPerIp: {
+      key: 'max_connections_per_ip',
+      kind: 'integer',
+      default: 256,
+      doc: 'Connections one remote address may hold at once (0: no limit), so that one client cannot take every slot.',
+    },
+    maxRequestsPerSecondPerIp: {
+      key: 'max_requests_per_second_per_ip',
+      kind: 'integer',
+      default: 0,
+      doc: 'Requests a second one remote address may make, with a burst of as many (0: no limit); beyond it the answer is 429 `RATE_LIMITED`. Off by default, since the RPC listens on loopback; set it when it serves other hosts.',
     },
   },
   mempool: {
@@ -343,6 +368,11 @@ export const RULES: readonly ConfigRule[] = [
     key: 'rpc.listen',
     rule: 'must be host:port',
     problem: (c) => when(!/^[^:]+:\d{1,5}$/.test(c.rpc.listen), 'must be host:port'),
+  },
+  {
+    key: 'rpc.max_connections',
+    rule: 'must be at least 1',
+    problem: (c) => when(c.rpc.maxConnections < 1, 'must be at least 1'),
   },
   {
     key: 'consensus.max_block_bytes',

@@ -377,6 +377,9 @@ export class VerityNode {
         host,
         port: Number(portText),
         maxBodyBytes: o.config.rpc.maxBodyBytes,
+        maxConnections: o.config.rpc.maxConnections,
+        maxConnectionsPerIp: o.config.rpc.maxConnectionsPerIp,
+        maxRequestsPerSecondPerIp: o.config.rpc.maxRequestsPerSecondPerIp,
         // A Proof-of-Work commit waits for k confirmations, a Proof-of-Stake one for FFG finality:
         // never less than three times their schedule.
         commitTimeoutMs: Math.max(

@@ -32,6 +32,7 @@ import { operationToJson } from '../../ledger/tx-json.ts';
 import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Logger } from '../runtime/ports.ts';
 import { ReadError } from '../runtime/read-barrier.ts';
+import { AddressBudget } from './address-budget.ts';
 import { isExplorerPath, serveExplorer } from './explorer.ts';
 import { candidateJson, setJson, validatorsAtHeight } from './validators.ts';
 
@@ -84,11 +85,17 @@ export interface RpcOptions {
   readonly idleTimeoutMs?: number;
   /** Concurrent connections; beyond it new connections are closed on accept. */
   readonly maxConnections?: number;
+  /** Concurrent connections from one address (0: no limit); beyond it closed on accept. */
+  readonly maxConnectionsPerIp?: number;
+  /** Requests a second from one address (0: no limit); beyond it 429 RATE_LIMITED. */
+  readonly maxRequestsPerSecondPerIp?: number;
   readonly logger: Logger;
 }
 
 export const DEFAULT_RPC_IDLE_TIMEOUT_MS = 5_000;
 export const DEFAULT_RPC_MAX_CONNECTIONS = 1_024;
+/** A quarter of the global cap: one address cannot shut the others out. */
+export const DEFAULT_RPC_MAX_CONNECTIONS_PER_IP = 256;
 
 export class RpcError extends VerityError<string> {
   readonly status: number;
@@ -373,6 +380,8 @@ export class RpcServer {
   readonly #sse = new Set<ServerResponse>();
   /** Requests being answered, by connection (the idle timeout spares a connection the node is answering). */
   readonly #active = new WeakMap<Socket, Set<IncomingMessage>>();
+  readonly #budget: AddressBudget;
+  readonly #pruneTimer: NodeJS.Timeout;
   #refused = 0;
   #refusedWarnedAt = -Infinity;
 
@@ -391,7 +400,22 @@ export class RpcServer {
     this.#server.maxConnections = opts.maxConnections ?? DEFAULT_RPC_MAX_CONNECTIONS;
     // With a listener here node:http no longer destroys timed-out sockets itself; #onIdle decides.
     this.#server.on('timeout', (socket: Socket) => this.#onIdle(socket));
-    this.#server.on('drop', () => this.#onRefused());
+    this.#server.on('drop', () => this.#onRefused('limit'));
+    this.#budget = new AddressBudget({
+      maxConnections: opts.maxConnectionsPerIp ?? DEFAULT_RPC_MAX_CONNECTIONS_PER_IP,
+      maxRequestsPerSecond: opts.maxRequestsPerSecondPerIp ?? 0,
+    });
+    this.#server.on('connection', (socket: Socket) => {
+      const address = socket.remoteAddress;
+      if (!this.#budget.admitConnection(address)) {
+        this.#onRefused('address', address);
+        socket.destroy();
+        return;
+      }
+      socket.once('close', () => this.#budget.releaseConnection(address));
+    });
+    this.#pruneTimer = setInterval(() => this.#budget.prune(performance.now()), 60_000);
+    this.#pruneTimer.unref();
   }
 
   async listen(): Promise<{ host: string; port: number }> {
@@ -415,20 +439,28 @@ export class RpcServer {
     socket.destroy();
   }
 
-  #onRefused(): void {
+  #onRefused(why: 'limit' | 'address', address?: string): void {
     // Once a minute at most: a flood of connections must not become a flood of log lines.
     this.#refused++;
     const now = performance.now();
     if (now - this.#refusedWarnedAt < 60_000) return;
-    this.#o.logger.warn('rpc connection limit reached; refusing new connections', {
-      maxConnections: this.#server.maxConnections,
-      refused: this.#refused,
-    });
+    if (why === 'limit')
+      this.#o.logger.warn('rpc connection limit reached; refusing new connections', {
+        maxConnections: this.#server.maxConnections,
+        refused: this.#refused,
+      });
+    else
+      this.#o.logger.warn('rpc connections from one address over its share; refusing its new ones', {
+        address,
+        maxConnectionsPerIp: this.#o.maxConnectionsPerIp ?? DEFAULT_RPC_MAX_CONNECTIONS_PER_IP,
+        refused: this.#refused,
+      });
     this.#refusedWarnedAt = now;
     this.#refused = 0;
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#pruneTimer);
     for (const res of this.#sse) res.end();
     this.#sse.clear();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -443,6 +475,22 @@ export class RpcServer {
     active.add(req);
     res.once('close', () => active.delete(req));
     try {
+      if (!this.#budget.admitRequest(req.socket.remoteAddress, performance.now())) {
+        status = 429;
+        this.#json(
+          res,
+          429,
+          {
+            error: {
+              code: 'RATE_LIMITED',
+              message: `more than ${this.#o.maxRequestsPerSecondPerIp} requests a second from this address (rpc.max_requests_per_second_per_ip); retry in a second`,
+            },
+          },
+          false,
+          { 'retry-after': '1' },
+        );
+        return;
+      }
       const url = requestUrl(req);
       if (req.method === 'GET' && url.pathname === '/events') return this.#events(req, res);
       if (req.method === 'GET' && isExplorerPath(url.pathname)) {
@@ -503,13 +551,20 @@ export class RpcServer {
   }
 
   /** `close`: end the connection once the answer is out, leaving the rest of the request unread. */
-  #json(res: ServerResponse, status: number, body: unknown, close = false): void {
+  #json(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    close = false,
+    headers: Record<string, string> = {},
+  ): void {
     if (res.headersSent) return;
     const text = JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
     res.writeHead(status, {
       'content-type': 'application/json',
       'cache-control': 'no-store',
       ...(close ? { connection: 'close' } : {}),
+      ...headers,
     });
     // node:http ends a `connection: close` answer with socket.destroySoon(), a close with the
     // upload unread; on this socket it becomes a lingering close (the rpc-hardening test pins it).

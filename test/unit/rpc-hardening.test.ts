@@ -94,7 +94,12 @@ const conns: Raw[] = [];
 
 async function start(
   fake: Fake,
-  extra: { idleTimeoutMs?: number; maxConnections?: number } = {},
+  extra: {
+    idleTimeoutMs?: number;
+    maxConnections?: number;
+    maxConnectionsPerIp?: number;
+    maxRequestsPerSecondPerIp?: number;
+  } = {},
 ): Promise<number> {
   server = new RpcServer(fake.api, {
     host: '127.0.0.1',
@@ -141,8 +146,8 @@ class Raw {
   /** Bytes this client had written when the first response byte arrived. */
   sentAtFirstData: number | undefined;
 
-  private constructor(port: number) {
-    this.socket = connect(port, '127.0.0.1');
+  private constructor(port: number, from?: string) {
+    this.socket = connect({ port, host: '127.0.0.1', ...(from === undefined ? {} : { localAddress: from }) });
     this.socket.on('data', (d: Buffer) => {
       this.sentAtFirstData ??= this.sent;
       this.text += d.toString('latin1');
@@ -153,8 +158,8 @@ class Raw {
     });
   }
 
-  static async open(port: number): Promise<Raw> {
-    const c = new Raw(port);
+  static async open(port: number, from?: string): Promise<Raw> {
+    const c = new Raw(port, from);
     conns.push(c);
     await new Promise<void>((resolve, reject) => {
       c.socket.once('connect', resolve);
@@ -389,6 +394,48 @@ describe('rpc hardening', () => {
     const next = await Raw.open(port);
     next.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
     expect((await next.response())?.status).toBe(200);
+    expect(errors).toEqual([]);
+  });
+
+  it('one address holds at most its share of connections; another address still gets in', async () => {
+    const port = await start(fakeApi(), { maxConnections: 50, maxConnectionsPerIp: 4 });
+    const hog = await Promise.all([...Array(8).keys()].map(() => Raw.open(port)));
+    await sleep(200);
+    // The four over its share were closed on accept; the four within it are served.
+    expect(hog.filter((c) => c.closed)).toHaveLength(4);
+    const kept = hog.filter((c) => !c.closed);
+    for (const c of kept) c.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    for (const c of kept) expect((await c.response())?.status).toBe(200);
+    const other = await Raw.open(port, '127.0.0.2');
+    other.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect((await other.response())?.status).toBe(200);
+    // One closes: the hog may open one more.
+    kept[0]?.socket.destroy();
+    await sleep(100);
+    const again = await Raw.open(port);
+    await sleep(100);
+    expect(again.closed).toBe(false);
+    expect(errors).toEqual([]);
+  });
+
+  it('over its request rate an address gets 429 RATE_LIMITED with Retry-After; another is unaffected', async () => {
+    const port = await start(fakeApi(), { maxRequestsPerSecondPerIp: 5 });
+    const c = await Raw.open(port);
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    for (let i = 0; i < 8; i++) {
+      c.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+      const r = await c.response();
+      statuses.push(r?.status ?? 0);
+      if (r?.status === 429) limited = r;
+    }
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(5);
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(6);
+    expect(errorCode(limited)).toBe('RATE_LIMITED');
+    expect(limited?.headers['retry-after']).toBe('1');
+    const other = await Raw.open(port, '127.0.0.2');
+    other.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect((await other.response())?.status).toBe(200);
     expect(errors).toEqual([]);
   });
 });
