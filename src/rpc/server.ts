@@ -34,6 +34,7 @@ import type { Logger } from '../runtime/ports.ts';
 import { ReadError } from '../runtime/read-barrier.ts';
 import { AddressBudget } from './address-budget.ts';
 import { isExplorerPath, serveExplorer } from './explorer.ts';
+import { jsonNestsDeeperThan } from './json-depth.ts';
 import { candidateJson, setJson, validatorsAtHeight } from './validators.ts';
 
 export interface NodeApi {
@@ -351,9 +352,12 @@ function readBody(req: IncomingMessage, max: number): Promise<Uint8Array> {
 /** A request closed before its end without an error of its own: the client went away. */
 const CLIENT_GONE = new Error('the request closed before its end');
 
+/** Request bodies nest two levels ({"txs": [...]}); deeper is refused before JSON.parse (json-depth.ts). */
+const MAX_JSON_DEPTH = 8;
+
 /** How long, and for how many bytes, a lingering close keeps reading a client's upload. */
 const LINGER_MS = 2_000;
-const LINGER_BYTES = 8 * 1024 * 1024;
+const LINGER_BYTES = 2 * 1024 * 1024;
 
 /**
  * nginx's lingering close. A socket closed with bytes unread makes the kernel send a reset, and a
@@ -421,7 +425,10 @@ export class RpcServer {
   async listen(): Promise<{ host: string; port: number }> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(this.#o.port, this.#o.host, () => {
+      // A deep accept queue (the kernel caps it at net.core.somaxconn): with node's 511, a flood of
+      // connects overflowed it and everyone's SYNs were dropped — a good client waited for its
+      // 1 s SYN retransmit (test/nemesis/rpc-abuse.ts).
+      this.#server.listen({ port: this.#o.port, host: this.#o.host, backlog: 4096 }, () => {
         this.#server.off('error', reject);
         resolve();
       });
@@ -732,6 +739,11 @@ export class RpcServer {
     const body = await readBody(req, this.#o.maxBodyBytes);
     if (this.#api.overloaded()) throw overloaded();
     let hex: unknown;
+    if (jsonNestsDeeperThan(body, MAX_JSON_DEPTH))
+      throw badRequest(
+        'MALFORMED_JSON',
+        `body nests deeper than ${MAX_JSON_DEPTH} levels; expected {"tx": "<hex>"}`,
+      );
     try {
       hex = (JSON.parse(Buffer.from(body).toString('utf8')) as { tx?: unknown }).tx;
     } catch {
@@ -811,6 +823,11 @@ export class RpcServer {
     const body = await readBody(req, this.#o.maxBodyBytes * 16);
     if (this.#api.overloaded()) throw overloaded();
     let txs: unknown;
+    if (jsonNestsDeeperThan(body, MAX_JSON_DEPTH))
+      throw badRequest(
+        'MALFORMED_JSON',
+        `body nests deeper than ${MAX_JSON_DEPTH} levels; expected {"txs": ["<hex>", …]}`,
+      );
     try {
       txs = (JSON.parse(Buffer.from(body).toString('utf8')) as { txs?: unknown }).txs;
     } catch {

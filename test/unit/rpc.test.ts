@@ -108,6 +108,7 @@ describe('RPC', () => {
       [post(JSON.stringify({ tx: 'zz' })), 400, 'TX_MALFORMED'],
       [post(JSON.stringify({ tx: 'c0' })), 400, 'TX_MALFORMED'],
       [post(JSON.stringify({ tx: 'ab'.repeat(200_000) })), 413, 'BODY_TOO_LARGE'],
+      [post(`{"tx":${'['.repeat(50_000)}${']'.repeat(50_000)}}`), 400, 'MALFORMED_JSON'], // nested: refused before parsing
       [fetch(`${base}/tx?mode=bogus`, { method: 'POST', body: '{}' }), 400, 'INVALID_PARAMETER'],
       [fetch(`${base}/block?height=-1`), 400, 'INVALID_PARAMETER'],
       [fetch(`${base}/block?height=999999`), 404, 'NOT_FOUND'],
