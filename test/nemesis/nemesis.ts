@@ -16,6 +16,9 @@
  *  - skew:      one validator's clock 20 s ahead and one's 20 s behind (libfaketime);
  *  - corrupt:   kill -9 a random validator, flip the end of its consensus WAL's LevelDB log (a
  *               torn write), relaunch it, every 4 s;
+ *  - disk:      the disk under one validator's data directory (a tmpfs mounted for the run) filled
+ *               up: it must halt, exit non-zero with the STORAGE_FULL line and blame no peer;
+ *               then the space freed and it relaunched;
  *  - quorum:    kill -9 as many validators as it takes to leave fewer than the engine's liveness
  *               core (2 of 4), hold, relaunch them.
  * Expected, and checked: commits continue while a quorum is up (something is acknowledged in
@@ -30,15 +33,26 @@
  * announces partitions without making them; each must fail its check.
  *
  * Without root (or iproute2) the nodes share loopback and the partition fault is skipped; without
- * faketime, the skew fault; each says so on stderr. Not here: a full disk (the e2e suite runs it,
- * test/e2e/storage.e2e.test.ts).
+ * faketime, the skew fault; without the right to mount a tmpfs, the disk fault; each says so on
+ * stderr.
  *
  * Prints, per engine and fault: transactions acknowledged, lost (must be 0), p50/p99 latency of
  * the acknowledgements during the fault, and the time to converge after healing. Exit 1 when any
  * check fails. `.ci/run` runs a short version (Tendermint, short phases) through
  * test/e2e/nemesis.e2e.test.ts.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +72,7 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
 };
 const ENGINES = arg('engines', 'tendermint,pbft,hotstuff,raft,multipaxos,algorand,pos').split(',');
-const FAULTS = arg('faults', 'kill,pause,partition,skew,corrupt,quorum').split(',') as Fault[];
+const FAULTS = arg('faults', 'kill,pause,partition,skew,corrupt,disk,quorum').split(',') as Fault[];
 const PHASE_MS = Number(arg('phase-seconds', '15')) * 1000;
 const ACCOUNTS = Number(arg('accounts', '12'));
 const JSON_OUT = process.argv.includes('--json');
@@ -70,8 +84,8 @@ const QUORUM_KILL = process.argv.includes('--quorum-kill') ? Number(arg('quorum-
 /** Engine parameters that keep a run short (the e2e suite's: one-second slots, four-slot epochs). */
 const PARAMS: Record<string, Record<string, number>> = { pos: { slotMs: 1000, slotsPerEpoch: 4 } };
 
-type Fault = 'kill' | 'pause' | 'partition' | 'skew' | 'corrupt' | 'quorum';
-const ALL_FAULTS: readonly Fault[] = ['kill', 'pause', 'partition', 'skew', 'corrupt', 'quorum'];
+type Fault = 'kill' | 'pause' | 'partition' | 'skew' | 'corrupt' | 'disk' | 'quorum';
+const ALL_FAULTS: readonly Fault[] = ['kill', 'pause', 'partition', 'skew', 'corrupt', 'disk', 'quorum'];
 for (const f of FAULTS)
   if (!ALL_FAULTS.includes(f)) throw new Error(`unknown fault "${f}" (${ALL_FAULTS.join(', ')})`);
 const NET = arg('net', 'netns');
@@ -134,11 +148,41 @@ function damageWal(home: string): void {
   }
 }
 
+/** The disk fault's tmpfs: mounted under one validator's data directory for the whole run. */
+const DISK_VICTIM = N - 1;
+const mounted = new Set<string>();
+function mountTmpfs(dir: string): string | undefined {
+  mkdirSync(dir, { recursive: true });
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=512m', 'tmpfs', dir], { encoding: 'utf8' });
+  if (r.status !== 0) return (r.stderr || r.error?.message || 'mount failed').trim();
+  mounted.add(dir);
+  return undefined;
+}
+function unmountAll(): void {
+  for (const dir of mounted) spawnSync('umount', ['-l', dir]);
+  mounted.clear();
+}
+/** Writes a file until the device is full (ENOSPC); returns its path. */
+function fillDisk(dir: string): string {
+  const file = join(dir, 'nemesis-filler');
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(1 << 20);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+  } finally {
+    closeSync(fd);
+  }
+  return file;
+}
+
 let current: Cluster | undefined;
 let net: NetnsNet | undefined;
 function killAllNow(): void {
   for (const p of current?.procs ?? [])
     if (p !== undefined && p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  unmountAll();
   net?.teardown();
   net = undefined;
 }
@@ -167,6 +211,11 @@ async function runEngine(engine: string, slot: number): Promise<EngineReport> {
   const down = new Set<number>(); // killed or stopped: not asked, not expected to answer
   const paused = new Set<number>();
   let keep = false; // the homes are kept when they hold a finding
+  const diskDir = join(c.manifest.nodes[DISK_VICTIM]?.home as string, 'data');
+  if (faults.includes('disk')) {
+    const why = mountTmpfs(diskDir);
+    if (why !== undefined) throw new Error(`the disk fault needs a tmpfs at ${diskDir}: ${why}`);
+  }
   try {
     for (let i = 0; i < N; i++) c.start(i);
     await waitUntilRunning(c, engine);
@@ -327,6 +376,39 @@ async function runEngine(engine: string, slot: number): Promise<EngineReport> {
           await relaunch(v);
           await sleep(4000);
         }
+      } else if (fault === 'disk') {
+        // The victim's disk fills up: it must stop on its own, saying why and blaming no peer,
+        // while the others go on; then space comes back and it is relaunched.
+        const v = DISK_VICTIM;
+        const home = c.manifest.nodes[v]?.home as string;
+        const logBefore = readFileSync(join(home, 'node.log'), 'utf8').length;
+        const proc = c.procs[v];
+        const exited = new Promise<number | null>((resolve) => {
+          if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null)
+            resolve(proc?.exitCode ?? null);
+          else proc.once('exit', (code) => resolve(code));
+        });
+        c.expectExit(v);
+        down.add(v);
+        const filler = fillDisk(diskDir);
+        const code = await Promise.race([
+          exited,
+          sleep(Math.max(3000, end - t() - 1000)).then(() => 'running' as const),
+        ]);
+        const said = readFileSync(join(home, 'node.log'), 'utf8').slice(logBefore);
+        if (code === 'running') {
+          checks.push(`validator ${v} kept running on a full disk`);
+          await c.kill(v, 'SIGKILL');
+        } else {
+          if (code === 0) checks.push(`validator ${v} exited 0 on a full disk`);
+          if (!/no space left on the device holding .*\[STORAGE_FULL\]/.test(said))
+            checks.push(`validator ${v} stopped on a full disk without the STORAGE_FULL line`);
+        }
+        if (/penaliz|banned|failed validation/i.test(said))
+          checks.push(`validator ${v} blamed its peers for its own full disk`);
+        await sleep(Math.max(0, end - t()));
+        rmSync(filler);
+        await relaunch(v);
       } else if (fault === 'partition' && net !== undefined) {
         // Splits of one against three and two against two, 5 s or more each, then healed for
         // 1 s. A side holding the liveness core commits: a probe transaction sent to it 1.5 s in
@@ -406,6 +488,13 @@ async function runEngine(engine: string, slot: number): Promise<EngineReport> {
       } catch (e) {
         checks.push(`did not converge within 60 s of healing "${fault}": ${(e as Error).message}`);
       }
+      // And the chain moves again before the next fault: a fault's aftermath (a block from a
+      // clock 20 s ahead is held until the others' clocks near it) must not be charged to the next.
+      await waitFor(
+        'a new block after healing',
+        async () => ((await upHeights()) > target ? true : undefined),
+        30_000,
+      ).catch(() => checks.push(`no new block within 30 s of healing "${fault}"`));
       const lat = during.map((a) => a.latencyMs);
       phases.push({
         fault,
@@ -503,6 +592,7 @@ async function runEngine(engine: string, slot: number): Promise<EngineReport> {
     const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 15_000).unref());
     if ((await Promise.race([stopped, timeout])) === 'timeout') killAllNow();
     current = undefined;
+    unmountAll();
     if (KEEP || keep) log(`kept ${dir}`);
     else await rm(dir, { recursive: true, force: true });
   }
@@ -523,6 +613,16 @@ if (NET === 'netns') {
     faults = FAULTS.filter((f) => f !== 'partition');
   }
 } else faults = FAULTS.filter((f) => f !== 'partition');
+if (faults.includes('disk')) {
+  const probe = join(tmpdir(), `verity-nemesis-tmpfs-probe-${process.pid}`);
+  const why = mountTmpfs(probe);
+  unmountAll();
+  rmSync(probe, { recursive: true, force: true });
+  if (why !== undefined) {
+    log(`note: the disk fault is skipped: mounting a tmpfs needs root (${why})`);
+    faults = faults.filter((f) => f !== 'disk');
+  }
+}
 if (faults.includes('skew') && LIBFAKETIME === undefined) {
   log('note: the skew fault is skipped: it needs libfaketime (Debian: apt-get install faketime)');
   faults = faults.filter((f) => f !== 'skew');
