@@ -39,7 +39,7 @@
  * do.
  */
 import type { FfgLink, SignSlot } from '../../consensus/types.ts';
-import { concatBytes, toHex, u32be, u64be, utf8 } from '../../crypto/bytes.ts';
+import { bytesToBigInt, concatBytes, toHex, u32be, u64be, utf8 } from '../../crypto/bytes.ts';
 import { type KvOp, StorageError } from '../../ledger/kv.ts';
 import type { Logger } from './ports.ts';
 import {
@@ -303,10 +303,7 @@ export class SigningGuard {
     const walSeq = markers.at(-1) ?? 0;
     // Markers count from 1, or from where the last recovery restarted them.
     const floorBytes = await this.#wal.get(WAL_SEQ_FLOOR);
-    const floor =
-      floorBytes?.length === 8
-        ? Number(new DataView(floorBytes.buffer, floorBytes.byteOffset, 8).getBigUint64(0))
-        : 1;
+    const floor = floorBytes?.length === 8 ? Number(bytesToBigInt(floorBytes)) : 1;
     const markerGap =
       markers.some((m, i) => m !== (markers[0] as number) + i) ||
       (markers[0] ?? floor) > Math.max(floor, walSeq - SEQ_WINDOW + 1);

@@ -22,6 +22,7 @@
 import type { Rng } from '../../consensus/rng.ts';
 import { equalBytes, utf8 } from '../../crypto/bytes.ts';
 import { type KvOp, MemoryKvStore } from '../../ledger/kv.ts';
+import { undoOf } from './undoable-store.ts';
 
 export const WAL_DAMAGE_KINDS = ['flip', 'torn', 'misdirect', 'tail'] as const;
 
@@ -38,16 +39,10 @@ export class JournaledKvStore extends MemoryKvStore {
   readonly #journal: Array<{ undo: KvOp[]; signing: boolean }> = [];
 
   override async batch(ops: readonly KvOp[]): Promise<void> {
-    const undo: KvOp[] = [];
-    for (const op of ops) {
-      const prior = this.getSync(op.key);
-      undo.push(
-        prior === undefined ? { type: 'del', key: op.key } : { type: 'put', key: op.key, value: prior },
-      );
-    }
+    const undo = undoOf(this, ops);
     this.batchSync(ops);
     this.#journal.push({
-      undo: undo.reverse(),
+      undo,
       signing: ops.some((op) => op.type === 'put' && isSigningMarker(op.key)),
     });
     if (this.#journal.length > JOURNAL_DEPTH) this.#journal.shift();

@@ -13,15 +13,9 @@ export class UndoableKvStore implements KvStore {
   }
 
   async batch(ops: readonly KvOp[]): Promise<void> {
-    const undo: KvOp[] = [];
-    for (const op of ops) {
-      const prior = this.#mem.getSync(op.key);
-      undo.push(
-        prior === undefined ? { type: 'del', key: op.key } : { type: 'put', key: op.key, value: prior },
-      );
-    }
+    const undo = undoOf(this.#mem, ops);
     this.#mem.batchSync(ops);
-    this.#undo = undo.reverse();
+    this.#undo = undo;
   }
 
   iterate(prefix: Uint8Array, opts?: KvIterateOptions): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
@@ -36,4 +30,16 @@ export class UndoableKvStore implements KvStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** The ops that undo `ops` on `mem` as it is now (applied in the returned order). */
+export function undoOf(mem: MemoryKvStore, ops: readonly KvOp[]): KvOp[] {
+  const undo: KvOp[] = [];
+  for (const op of ops) {
+    const prior = mem.getSync(op.key);
+    undo.push(
+      prior === undefined ? { type: 'del', key: op.key } : { type: 'put', key: op.key, value: prior },
+    );
+  }
+  return undo.reverse();
 }

@@ -175,6 +175,8 @@ async function main(): Promise<void> {
             `${what}: answered ${r.status} ${r.body.slice(0, 120)} (expected a 4xx with a JSON error code)`,
           );
       };
+      const postTx = (body: Buffer | string) =>
+        ask(host, port, '/tx', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
       const loops: Array<Promise<void>> = [];
       const loop = (n: number, body: () => Promise<void>) => {
         for (let i = 0; i < n; i++)
@@ -208,17 +210,7 @@ async function main(): Promise<void> {
           }).then(() => sleep(100)),
         );
       else if (attack === 'bodies')
-        loop(50, async () => {
-          const body = Buffer.alloc(8 * 1024 * 1024, 0x61);
-          judge(
-            'an 8 MiB body',
-            await ask(host, port, '/tx', {
-              method: 'POST',
-              body,
-              headers: { 'content-type': 'application/json' },
-            }),
-          );
-        });
+        loop(50, async () => judge('an 8 MiB body', await postTx(Buffer.alloc(8 * 1024 * 1024, 0x61))));
       else if (attack === 'nested') {
         const depth = 100_000;
         const bodies = [
@@ -226,15 +218,7 @@ async function main(): Promise<void> {
           `${'{"a":'.repeat(depth / 5)}1${'}'.repeat(depth / 5)}`,
         ];
         loop(8, async () => {
-          for (const body of bodies)
-            judge(
-              'deeply nested JSON',
-              await ask(host, port, '/tx', {
-                method: 'POST',
-                body,
-                headers: { 'content-type': 'application/json' },
-              }),
-            );
+          for (const body of bodies) judge('deeply nested JSON', await postTx(body));
         });
       } else if (attack === 'numbers') {
         const big = '9'.repeat(400);
