@@ -17,7 +17,8 @@
  * the fence is sealed so that this holds in every case: the signing guard is loaded from the WAL
  * once, as a start would (a fence missing or behind the WAL is rebuilt from it), and the fence is
  * raised to any bound the WAL kept from an earlier loss. (A start that finds no WAL beside a fence
- * that counted signing treats it as lost: signing-guard.ts.)
+ * that counted signing treats it as lost: signing-guard.ts.) That sealing, and the refusal of a lone
+ * validator below, are shared with `verity snapshot restore` (src/node/chain-data.ts).
  *
  * Refused (exit 2, nothing touched): a node running in the home (its HomeLock, or LevelDB's lock),
  * no confirmation (not a terminal and no --yes), and a home holding the only validator of its chain
@@ -27,18 +28,15 @@
  * signs the heights it signed before.
  */
 import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fromHex, toHex } from '../../crypto/bytes.ts';
 import { VerityError } from '../../crypto/errors.ts';
 import { StorageError } from '../../ledger/kv.ts';
-import type { ValidatorSet } from '../../ledger/validators.ts';
+import { fenceStore, loneValidator, removeAfterSealing } from '../../src/node/chain-data.ts';
 import { NodeRunningError } from '../../src/node/errors.ts';
 import { type HomePaths, homePaths } from '../../src/node/home.ts';
 import { HomeLock, nodeRunningError, posixLockHolder } from '../../src/node/home-lock.ts';
-import { silentLogger } from '../../src/runtime/ports.ts';
-import type { SignFence } from '../../src/runtime/sign-fence.ts';
 import {
   type Command,
   EXIT_FAILED,
@@ -48,12 +46,6 @@ import {
   required,
   UsageError,
 } from '../framework.ts';
-
-/** The sign fence's file store (it loads LevelDB's error mapping: not with the command table). */
-async function fenceStore(paths: HomePaths) {
-  const { FileSignFence } = await import('../../src/storage/sign-fence-file.ts');
-  return new FileSignFence(paths.signFence);
-}
 
 /** How the command talks to its user: a terminal it may ask, or not. */
 export interface ResetIo {
@@ -118,108 +110,6 @@ async function keptEntries(paths: HomePaths): Promise<string[]> {
   return out;
 }
 
-/** The public key a key file names (read from its header: no passphrase needed). */
-async function publicKeyOf(path: string): Promise<Uint8Array | undefined> {
-  try {
-    const json = JSON.parse(await readFile(path, 'utf8')) as { publicKey?: unknown };
-    return typeof json.publicKey === 'string' ? fromHex(json.publicKey) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The refusal for a home whose validator is its chain's only one and has signed: undefined if the
- * home is not that (or its genesis cannot be read: then no node can start in it anyway).
- */
-async function loneValidator(paths: HomePaths, fence: SignFence | undefined): Promise<string | undefined> {
-  const signed = (fence !== undefined && fence.seq > 0) || existsSync(paths.walDb);
-  if (!signed) return undefined;
-  let validators: ValidatorSet;
-  let chainId: string;
-  try {
-    const { parseGenesis } = await import('../../ledger/genesis.ts');
-    const g = parseGenesis(JSON.parse(await readFile(paths.genesis, 'utf8')));
-    validators = g.validators;
-    chainId = g.chainId;
-  } catch {
-    return undefined;
-  }
-  const key = await publicKeyOf(paths.ed25519Key);
-  const only = validators.at(0);
-  if (validators.size !== 1 || key === undefined || only === undefined) return undefined;
-  if (toHex(only.publicKey) !== toHex(key)) return undefined;
-  return [
-    `${paths.home} holds the only validator of chain "${chainId}": its blocks exist nowhere else to sync`,
-    `back from, and its sign fence${fence === undefined ? '' : ` (signed up to height ${fence.maxHeight})`} keeps it from signing those heights again, so a reset chain`,
-    `could never grow. To start a new chain instead: verity init --home ${paths.home} --force (new keys and genesis)`,
-  ].join('\n');
-}
-
-/**
- * Makes the sign fence alone hold what the consensus WAL knows about signing, before the WAL goes
- * (see the module comment). Returns the fence as it stays (undefined: this key never signed).
- * A WAL or fence too damaged to tell what was signed is a StorageError: nothing is removed then.
- */
-export async function sealSignFence(paths: HomePaths): Promise<SignFence | undefined> {
-  const [store, { LevelKvStore }, { SigningGuard }, { CheckedWal }] = await Promise.all([
-    fenceStore(paths),
-    import('../../src/storage/level-kv.ts'),
-    import('../../src/runtime/signing-guard.ts'),
-    import('../../src/runtime/wal-records.ts'),
-  ]);
-  try {
-    let bound: { upToHeight: number; upToViewRound: number } | undefined;
-    if (existsSync(paths.walDb)) {
-      let kv: Awaited<ReturnType<typeof LevelKvStore.open>>;
-      try {
-        kv = await LevelKvStore.open(paths.walDb, { sync: true });
-      } catch (e) {
-        if (e instanceof StorageError && e.code === 'STORAGE_LOCKED')
-          throw nodeRunningError(paths.home, posixLockHolder(join(paths.walDb, 'LOCK')));
-        throw e;
-      }
-      try {
-        const wal = new CheckedWal(kv);
-        await wal.open();
-        const guard = new SigningGuard({ wal, fence: store, logger: silentLogger });
-        // As a start would: a fence missing or behind the WAL is rebuilt from it (written to the
-        // store); a WAL behind the fence, or a bound kept from an earlier loss, is a bound.
-        await guard.load(0);
-        bound = guard.refusing();
-      } finally {
-        await kv.close();
-      }
-    }
-    const { fence, damaged } = await store.load();
-    if (fence === undefined) {
-      if (damaged > 0)
-        throw new StorageError(
-          'STORAGE_CORRUPT',
-          `both copies of the sign fence (${store.where}) are damaged, so nothing would tell what this validator signed; see \`verity config check --home ${paths.home}\``,
-          { path: store.where },
-        );
-      return undefined;
-    }
-    const sealed: SignFence = {
-      seq: fence.seq,
-      maxHeight: Math.max(fence.maxHeight, bound?.upToHeight ?? 0),
-      maxViewRound: Math.max(fence.maxViewRound, bound?.upToViewRound ?? 0),
-      chainHeight: fence.chainHeight,
-    };
-    const raised = sealed.maxHeight > fence.maxHeight || sealed.maxViewRound > fence.maxViewRound;
-    if (raised) {
-      // Into the other copy (seq + 1): a torn write leaves the current one intact.
-      const next = { ...sealed, seq: fence.seq + 1 };
-      await store.write(next);
-      return next;
-    }
-    return fence;
-  } finally {
-    await store.close();
-  }
-}
-
 export interface ResetResult {
   readonly ok: true;
   readonly home: string;
@@ -272,7 +162,7 @@ async function runReset(home: string, yes: boolean, io: ResetIo, out: Output): P
       ? (await (await fenceStore(paths)).load()).fence
       : undefined;
     if (present.length > 0) {
-      const lone = await loneValidator(paths, fenceNow);
+      const lone = await loneValidator(paths, fenceNow, 'a reset chain');
       if (lone !== undefined) return refused(out, 'ONLY_VALIDATOR', lone);
     }
     const removed = await Promise.all(
@@ -294,10 +184,7 @@ async function runReset(home: string, yes: boolean, io: ResetIo, out: Output): P
         return EXIT_FAILED;
       }
     }
-    let fence: SignFence | undefined;
-    if (present.length > 0 && existsSync(paths.ed25519Key)) fence = await sealSignFence(paths);
-    else fence = fenceNow;
-    for (const p of present) await rm(p, { recursive: true, force: true });
+    const fence = present.length > 0 ? await removeAfterSealing(paths, present) : fenceNow;
     const result: ResetResult = {
       ok: true,
       home,
