@@ -9,21 +9,27 @@
  * from genesis) plus `round` more, so it depends only on (height, round).
  */
 import type { ValidatorSet } from '../ledger/validators.ts';
+import type { LeaderOverride } from './types.ts';
 
 export class ProposerSchedule {
   readonly #validators: ValidatorSet;
+  readonly #override: LeaderOverride | undefined;
   /** Priorities at round 0 of `#height`. */
   #base: number[];
   #height = 0;
   /** Small memo of (height, round) lookups at the current height. */
   #roundCache = new Map<number, number>();
 
-  constructor(validators: ValidatorSet) {
+  /** `override`: a harness's leader at a rotation position (EngineContext.leaderOverride). */
+  constructor(validators: ValidatorSet, override?: LeaderOverride) {
     this.#validators = validators;
+    this.#override = override;
     this.#base = validators.validators.map(() => 0);
   }
 
   proposer(height: number, round: number): number {
+    const forced = this.#override?.(height + round);
+    if (forced !== undefined && forced >= 0 && forced < this.#validators.size) return forced;
     if (height < this.#height) {
       // Rare (an engine asking about the past): recompute from genesis.
       this.#base = this.#validators.validators.map(() => 0);

@@ -330,7 +330,18 @@ export interface EngineContext {
    * safety is about elapsed time across a pause, which no count of timer firings can measure.
    */
   readonly monotonicMs?: () => number;
+  /**
+   * A test harness's choice of leader (validator index) at a position of the shared rotation —
+   * the number of rotation steps, consensus/proposer.ts: Tendermint's height + round, HotStuff's
+   * view, PBFT's 1 + view; undefined keeps the rotation's own. Only the simulator sets it (Twins
+   * scenarios choose the leader of each round); every node of a run gets the same function, so
+   * they still agree on every leader. Honoured by engines whose module says `leaderRotation`.
+   */
+  readonly leaderOverride?: LeaderOverride;
 }
+
+/** See EngineContext.leaderOverride. */
+export type LeaderOverride = (position: number) => number | undefined;
 
 export interface ConsensusEngine<M> {
   step(input: EngineInput<M>): EngineOutput<M>[];
@@ -369,6 +380,11 @@ export interface EngineModule<M = unknown> {
    * as `signer.vrfProve`): sortition-based engines. Genesis builders and the simulator give one.
    */
   readonly requiresVrfKeys?: boolean;
+  /**
+   * Whether its leaders (proposer, primary) come from the shared rotation and honour
+   * EngineContext.leaderOverride: what lets a Twins scenario choose the leader of each round.
+   */
+  readonly leaderRotation?: boolean;
   /**
    * Whether it carries out the ledger's `membership` requests (voters and learners among the
    * validators, changed by a signed transaction): Raft.

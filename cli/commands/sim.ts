@@ -70,7 +70,10 @@ export const sim: Command = {
     'scenario up to R rounds (default 2) is run when there are at most K (default 100), else K',
     'sampled from --seed; then the network heals and liveness is checked. Prints how many ran, were',
     'unsafe or not live, scenarios per second, and the shortest violating scenario as a command that',
-    "replays it (--twins-scenario STRING runs just that one). Leaders are the engine's own rotation.",
+    'replays it (--twins-scenario STRING runs just that one). For engines whose leaders come from the',
+    "shared rotation (tendermint, hotstuff, pbft) each round also chooses a leader, as in the paper",
+    '("… ; leaders v1,v0": the leaders of rotation positions 1, 2, …); --leaders rotation keeps the',
+    "engine's own rotation instead.",
     'Exit codes with --twins: 3 some scenario violated safety; 0 every scenario was safe (liveness',
     "failures are reported — within the engine's bound (B <= f) they are findings, beyond it",
     'liveness cannot be demonstrated); 2 usage error.',
@@ -114,6 +117,12 @@ export const sim: Command = {
       description: 'Twins: run all scenarios if at most K, else K sampled (default 100)',
     },
     'twins-scenario': { type: 'string', valueName: 'STRING', description: 'Twins: run this one scenario' },
+    leaders: {
+      type: 'string',
+      valueName: 'search|rotation',
+      description:
+        "Twins: each round also chooses its leader (search; default where the engine allows), or the engine's rotation",
+    },
     trace: {
       type: 'string',
       valueName: 'FILE',
@@ -135,7 +144,7 @@ export const sim: Command = {
   ],
   async run(ctx) {
     if (ctx.values.twins === true) return runTwins(ctx);
-    for (const flag of ['rounds', 'scenarios', 'twins-scenario', 'round-ms'])
+    for (const flag of ['rounds', 'scenarios', 'twins-scenario', 'round-ms', 'leaders'])
       if (ctx.values[flag] !== undefined) throw new UsageError(`--${flag} needs --twins`);
     const { values, out } = ctx;
     const { name, params } = parseEngineFlag(required(values, 'engine'));
@@ -285,7 +294,7 @@ async function runTwins({ values, out }: CommandContext): Promise<number> {
   if (traceFile !== undefined && one === undefined)
     throw new UsageError('--trace with --twins needs --twins-scenario (one scenario)');
   if (one !== undefined) {
-    for (const flag of ['rounds', 'scenarios'])
+    for (const flag of ['rounds', 'scenarios', 'leaders'])
       if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply with --twins-scenario`);
     let s: TwinsScenario;
     try {
@@ -293,6 +302,10 @@ async function runTwins({ values, out }: CommandContext): Promise<number> {
     } catch (e) {
       throw new UsageError(`--twins-scenario: ${(e as Error).message}`);
     }
+    if (s.leaders !== undefined && engine.leaderRotation !== true)
+      throw new UsageError(
+        `--twins-scenario: ${engine.name} does not take its leaders from the shared rotation; drop the "; leaders …" part`,
+      );
     if (values.nodes !== undefined && intOption(values, 'nodes', 0) !== s.nodes)
       throw new UsageError(
         `--nodes ${str(values, 'nodes')} disagrees with the scenario's ${s.nodes} validators`,
@@ -311,12 +324,18 @@ async function runTwins({ values, out }: CommandContext): Promise<number> {
     if (byzantine < 0) throw new UsageError('--byzantine is required with --twins (validators with twins)');
     const rounds = intOption(values, 'rounds', 2, 1, 64);
     const limit = intOption(values, 'scenarios', 100, 1, 10_000_000);
-    const g = twins.generateScenarios({ nodes, twins: byzantine, rounds }, { limit, seed });
+    const leadersFlag = str(values, 'leaders');
+    if (leadersFlag !== undefined && leadersFlag !== 'search' && leadersFlag !== 'rotation')
+      throw new UsageError(`--leaders is search or rotation, not "${leadersFlag}"`);
+    if (leadersFlag === 'search' && engine.leaderRotation !== true)
+      throw new UsageError(`--leaders search: ${engine.name} does not take its leaders from the shared rotation`);
+    const leaders = engine.leaderRotation === true && leadersFlag !== 'rotation';
+    const g = twins.generateScenarios({ nodes, twins: byzantine, rounds, leaders }, { limit, seed });
     ({ scenarios, exhaustive, total } = g);
   }
   const first = scenarios[0] as TwinsScenario;
   out.info(
-    `twins: ${engine.name}, ${first.nodes} validators, ${first.twins} with twins, ${first.rounds.length} rounds of ${run.roundMs} ms: ${exhaustive ? `all ${scenarios.length}` : `${scenarios.length} sampled of ${Number.isFinite(total) ? total : 'more than 2^53'}`} scenarios`,
+    `twins: ${engine.name}, ${first.nodes} validators, ${first.twins} with twins, ${first.rounds.length} rounds of ${run.roundMs} ms${first.leaders === undefined ? '' : ', a leader each'}: ${exhaustive ? `all ${scenarios.length}` : `${scenarios.length} sampled of ${Number.isFinite(total) ? total : 'more than 2^53'}`} scenarios`,
   );
   let lastNote = performance.now();
   const c = await twins.runTwinsCampaign(scenarios, {

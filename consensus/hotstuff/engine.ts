@@ -295,7 +295,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     this.#ctx = ctx;
     this.#p = params;
     this.#validators = ctx.validators;
-    this.#leaders = new LeaderSchedule(ctx.validators);
+    this.#leaders = new LeaderSchedule(ctx.validators, ctx.leaderOverride);
     this.#self = ctx.self;
     let threshold = 0;
     if (params.qc === 'threshold') {

@@ -17,6 +17,7 @@ export const hotstuff: EngineModule<HsMessage> = {
   description:
     'chained HotStuff (Yin et al. 2019) with BLS aggregate or threshold QCs; 2-chain Jolteon commit (default) or 3-chain',
   faultModel: BYZANTINE_FAULTS,
+  leaderRotation: true,
   emptyBlocks: true,
   reads: [],
   codec: hotstuffCodec,

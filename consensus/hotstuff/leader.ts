@@ -8,6 +8,7 @@
  */
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { ProposerSchedule } from '../proposer.ts';
+import type { LeaderOverride } from '../types.ts';
 
 const CACHE = 4096;
 
@@ -17,9 +18,9 @@ export class LeaderSchedule {
   #forwardAt = 0;
   readonly #cache = new Map<number, number>();
 
-  constructor(validators: ValidatorSet) {
-    this.#forward = new ProposerSchedule(validators);
-    this.#back = new ProposerSchedule(validators);
+  constructor(validators: ValidatorSet, override?: LeaderOverride) {
+    this.#forward = new ProposerSchedule(validators, override);
+    this.#back = new ProposerSchedule(validators, override);
   }
 
   leader(view: number): number {

@@ -308,7 +308,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     this.#ctx = ctx;
     this.#p = params;
     this.#validators = ctx.validators;
-    this.#schedule = new ProposerSchedule(ctx.validators);
+    this.#schedule = new ProposerSchedule(ctx.validators, ctx.leaderOverride);
     this.#proofs = new ViewChangeProofs(
       signingDomain(ctx.chainId, ctx.epoch),
       ctx.validators,

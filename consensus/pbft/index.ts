@@ -18,6 +18,7 @@ export const pbft: EngineModule<PbftMessage> = {
   description:
     'PBFT (Castro & Liskov 1999/2002): pre-prepare/prepare/commit, pipelined within watermarks, checkpoints, view change',
   faultModel: BYZANTINE_FAULTS,
+  leaderRotation: true,
   emptyBlocks: true,
   reads: [],
   codec: pbftCodec,

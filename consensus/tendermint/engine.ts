@@ -229,7 +229,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     this.#ctx = ctx;
     this.#p = params;
     this.#validators = ctx.validators;
-    this.#proposers = new ProposerSchedule(ctx.validators);
+    this.#proposers = new ProposerSchedule(ctx.validators, ctx.leaderOverride);
   }
 
   status(): EngineStatus {

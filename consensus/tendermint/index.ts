@@ -8,6 +8,7 @@ export const tendermint: EngineModule<TmMessage> = {
   name: 'tendermint',
   description: 'Tendermint BFT (Buchman, Kwon, Milosevic 2018): propose/prevote/precommit with locking',
   faultModel: BYZANTINE_FAULTS,
+  leaderRotation: true,
   emptyBlocks: true,
   reads: [],
   codec: tendermintCodec,

@@ -41,6 +41,7 @@ import type {
   EngineStatus,
   Evidence,
   HeadInfo,
+  LeaderOverride,
   MembershipTarget,
   ReadMode,
   SignSlot,
@@ -162,6 +163,8 @@ export interface RuntimeOptions<M> {
   readonly clock: Clock;
   /** A monotonic clock in ms (leases: consensus/types.ts EngineContext.monotonicMs); optional. */
   readonly monotonicMs?: () => number;
+  /** The simulator's leader choice (Twins scenarios): consensus/types.ts EngineContext.leaderOverride. */
+  readonly leaderOverride?: LeaderOverride;
   /** Consensus write-ahead store: the engine record and the double-sign guard. Must be synced. */
   readonly wal: KvStore;
   /** Undefined for a non-validator (observer) node. */
@@ -403,6 +406,7 @@ export class ConsensusRuntime<M> {
       signer: this.#signer,
       ...(o.genesis.threshold === undefined ? {} : { threshold: o.genesis.threshold }),
       ...(o.monotonicMs === undefined ? {} : { monotonicMs: o.monotonicMs }),
+      ...(o.leaderOverride === undefined ? {} : { leaderOverride: o.leaderOverride }),
     });
   }
 

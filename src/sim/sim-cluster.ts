@@ -10,7 +10,7 @@ import type { SignatureVerifier } from '../../consensus/envelope.ts';
 import { stakingEvidenceVerifier } from '../../consensus/evidence.ts';
 import { parsePowParams } from '../../consensus/pow/params.ts';
 import type { Rng } from '../../consensus/rng.ts';
-import type { EngineModule, MessageCodec } from '../../consensus/types.ts';
+import type { EngineModule, LeaderOverride, MessageCodec } from '../../consensus/types.ts';
 import type { bls } from '../../crypto/bls/index.ts';
 import { ChainStore } from '../../ledger/chain.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
@@ -72,6 +72,8 @@ export interface SimClusterOptions {
   readonly hooks: (node: SimNode, chain: ChainStore) => RuntimeHooks;
   /** Debugging: every runtime log line with its node and virtual time. */
   readonly log?: (line: string) => void;
+  /** Every instance's leader choice (SimOptions.leaderOverride). */
+  readonly leaderOverride?: LeaderOverride;
 }
 
 export class SimCluster {
@@ -183,6 +185,7 @@ export class SimCluster {
         simHashesPerMs(o.genesis, shareOf(o.hashPower, node.validator, o.genesis.validators.size)),
       ),
       ...(o.snapshotLead === undefined ? {} : { snapshotLead: o.snapshotLead }),
+      ...(o.leaderOverride === undefined ? {} : { leaderOverride: o.leaderOverride }),
       ...(o.log === undefined ? {} : { logger: this.#logger(node, o.log) }),
       ...(alternatives === undefined ? {} : { afterBuild: alternatives.afterBuild }),
       hooks: {

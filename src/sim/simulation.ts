@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { encodeEquivocation } from '../../consensus/evidence.ts';
 import { tolerates } from '../../consensus/fault-model.ts';
 import { SeededRng, shuffle } from '../../consensus/rng.ts';
-import type { EngineModule, ReadMode, SignSlot } from '../../consensus/types.ts';
+import type { EngineModule, LeaderOverride, ReadMode, SignSlot } from '../../consensus/types.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import type { ChainStore } from '../../ledger/chain.ts';
@@ -100,6 +100,11 @@ export interface SimOptions {
    * `nodes … nodes + candidates − 1` that genesis does not list (funded, so they can bond).
    */
   readonly staking?: { readonly config: Record<string, unknown>; readonly candidates?: number };
+  /**
+   * The leader at each rotation position, the same for every node (EngineContext.leaderOverride):
+   * Twins scenarios choose leaders with it. Only engines whose module says `leaderRotation`.
+   */
+  readonly leaderOverride?: LeaderOverride;
 }
 
 /** What a scenario can do to a running simulation. Times are simulated ms from the start. */
@@ -266,6 +271,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     ...(o.log === undefined ? {} : { log: o.log }),
     ...(o.snapshotLead === undefined ? {} : { snapshotLead: o.snapshotLead }),
     ...(o.hashPower === undefined ? {} : { hashPower: o.hashPower }),
+    ...(o.leaderOverride === undefined ? {} : { leaderOverride: o.leaderOverride }),
   });
   const nodes = cluster.nodes;
   for (let v = 0; v < o.nodes; v++) {

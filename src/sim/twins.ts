@@ -27,9 +27,15 @@
  * meaningful under code changes; what it gives up is the exact alignment of a partition with a
  * protocol round (a round may span two slots, or one slot several quick rounds).
  *
- * Leaders are not part of the scenario yet: every engine picks its own by its rotation, and
- * forcing one would need an engine-side hook (see the report of issue 18); the partitions
- * decide which leaders get through to whom.
+ * Leaders, as in the paper, are part of the scenario for engines whose leaders come from the
+ * shared rotation (EngineModule.leaderRotation: Tendermint, HotStuff, PBFT): `; leaders v1,v1,v3`
+ * after the rounds names the leader of rotation positions 1, 2, 3, … (Tendermint's height + round,
+ * HotStuff's view, PBFT's 1 + view; consensus/proposer.ts), and the rotation goes on after them.
+ * The simulator hands every node the same choice (EngineContext.leaderOverride), so the engines
+ * run unchanged and still agree on every leader. Positions are the engines' own clock, not the
+ * time slots: the r-th leader leads the r-th step of the rotation whenever the run gets there, so
+ * a leader chosen for a partitioned step stays chosen under timing changes. Without a leaders
+ * part the engine's rotation picks them, and the partitions decide who hears whom.
  *
  * The generator is deterministic: every scenario of exactly R rounds (shorter ones are those
  * ending in `all` rounds) in a fixed order when the space holds at most K, else K distinct
@@ -50,6 +56,11 @@ export interface TwinsScenario {
   /** Validators with a twin: the first `twins` (v0 … v{twins−1}). */
   readonly twins: number;
   readonly rounds: readonly TwinsRound[];
+  /**
+   * The leader (validator index) of rotation positions 1, 2, … (see the module comment); absent:
+   * the engine's own rotation throughout.
+   */
+  readonly leaders?: readonly number[];
 }
 
 export interface TwinsSpace {
@@ -58,6 +69,8 @@ export interface TwinsSpace {
   readonly rounds: number;
   /** At most this many groups per round (default 2, the paper's usual setting). */
   readonly maxGroups?: number;
+  /** Each round also chooses a leader among the n validators (engines with `leaderRotation`). */
+  readonly leaders?: boolean;
 }
 
 /** Instance names in canonical order: the validators, then the twins. */
@@ -116,7 +129,7 @@ export function partitionsOf(names: readonly string[], maxGroups: number): Twins
 /** The number of scenarios of exactly `rounds` rounds (Infinity past 2^53). */
 export function spaceSize(space: TwinsSpace): number {
   const p = partitionsOf(instanceNames(space.nodes, space.twins), space.maxGroups ?? 2).length;
-  const total = p ** space.rounds;
+  const total = (p * (space.leaders ? space.nodes : 1)) ** space.rounds;
   return Number.isSafeInteger(total) ? total : Number.POSITIVE_INFINITY;
 }
 
@@ -139,10 +152,14 @@ export function generateScenarios(
   const names = instanceNames(space.nodes, space.twins);
   const parts = partitionsOf(names, space.maxGroups ?? 2);
   const total = spaceSize(space);
+  // A round's choice is one digit: its partition, then (when leaders are searched) its leader.
+  const leaders = space.leaders ? space.nodes : 1;
+  const base = parts.length * leaders;
   const make = (choice: number[]): TwinsScenario => ({
     nodes: space.nodes,
     twins: space.twins,
-    rounds: choice.map((c) => parts[c] as TwinsRound),
+    rounds: choice.map((c) => parts[Math.floor(c / leaders)] as TwinsRound),
+    ...(space.leaders ? { leaders: choice.map((c) => c % leaders) } : {}),
   });
   if (total <= opts.limit) {
     const scenarios: TwinsScenario[] = [];
@@ -150,8 +167,8 @@ export function generateScenarios(
       const choice: number[] = new Array(space.rounds);
       let rest = index;
       for (let r = space.rounds - 1; r >= 0; r--) {
-        choice[r] = rest % parts.length;
-        rest = Math.floor(rest / parts.length);
+        choice[r] = rest % base;
+        rest = Math.floor(rest / base);
       }
       scenarios.push(make(choice));
     }
@@ -161,7 +178,7 @@ export function generateScenarios(
   const seen = new Set<string>();
   const scenarios: TwinsScenario[] = [];
   while (scenarios.length < opts.limit) {
-    const choice = Array.from({ length: space.rounds }, () => rng.int(parts.length));
+    const choice = Array.from({ length: space.rounds }, () => rng.int(base));
     const key = choice.join(',');
     if (seen.has(key)) continue;
     seen.add(key);
@@ -171,16 +188,18 @@ export function generateScenarios(
 }
 
 const ALL = 'all';
+const LEADERS = 'leaders';
 
 /** The scenario as a string (see the module comment); `parseScenario` reads it back. */
 export function formatScenario(s: TwinsScenario): string {
   // When no round cuts anybody off, the first is spelled out: the names fix n and B.
   const spelled = s.rounds.some((g) => g.length > 1) ? -1 : 0;
-  return s.rounds
+  const rounds = s.rounds
     .map((groups, r) =>
       groups.length <= 1 && r !== spelled ? ALL : groups.map((g) => g.join(',')).join('|'),
     )
     .join(' / ');
+  return s.leaders === undefined ? rounds : `${rounds} ; ${LEADERS} ${s.leaders.map((v) => `v${v}`).join(',')}`;
 }
 
 export class ScenarioError extends Error {}
@@ -190,7 +209,9 @@ export class ScenarioError extends Error {}
  * names fix n and B (the highest validator named, the primed ones), so `all` alone is not enough.
  */
 export function parseScenario(text: string): TwinsScenario {
-  const rawRounds = text
+  const [roundsText = '', leadersText, ...extra] = text.split(';');
+  if (extra.length > 0) throw new ScenarioError('a scenario has at most one `; leaders …` part');
+  const rawRounds = roundsText
     .split('/')
     .map((r) => r.trim())
     .filter((r) => r.length > 0);
@@ -230,7 +251,17 @@ export function parseScenario(text: string): TwinsScenario {
       );
     return canonicalRound(groups, names);
   });
-  return { nodes, twins, rounds };
+  if (leadersText === undefined) return { nodes, twins, rounds };
+  const m = /^\s*leaders\s+(.+)$/.exec(leadersText);
+  if (!m) throw new ScenarioError(`after ";" a scenario names its leaders: "${LEADERS} v0,v1,…"`);
+  const leaders = (m[1] as string).split(',').map((raw) => {
+    const name = raw.trim();
+    const v = /^v(\d+)$/.exec(name);
+    if (!v || Number(v[1]) >= nodes)
+      throw new ScenarioError(`leader "${name}" is not one of the validators v0 … v${nodes - 1}`);
+    return Number(v[1]);
+  });
+  return { nodes, twins, rounds, leaders };
 }
 
 /** Rounds up to the last one that cuts anybody off (trailing `all` rounds change nothing). */
@@ -258,6 +289,10 @@ export const TWINS_DEFAULTS = { seed: 'twins', roundMs: 1000, livenessMs: 10_000
 /** The simulation options that run scenario `s` (calm network; only the partitions fault it). */
 export function twinsSimOptions(s: TwinsScenario, o: TwinsRunOptions): SimOptions {
   const roundMs = o.roundMs ?? TWINS_DEFAULTS.roundMs;
+  if (s.leaders !== undefined && o.engine.leaderRotation !== true)
+    throw new ScenarioError(
+      `${o.engine.name} does not take its leaders from the shared rotation, so a scenario cannot choose them: drop the "; leaders …" part`,
+    );
   const names = instanceNames(s.nodes, s.twins);
   return {
     engine: o.engine,
@@ -271,6 +306,7 @@ export function twinsSimOptions(s: TwinsScenario, o: TwinsRunOptions): SimOption
     durationMs: Math.max(1, s.rounds.length) * roundMs,
     txs: o.txs ?? TWINS_DEFAULTS.txs,
     livenessMs: o.livenessMs ?? TWINS_DEFAULTS.livenessMs,
+    ...(s.leaders === undefined ? {} : { leaderOverride: (position: number) => s.leaders?.[position - 1] }),
     scenario: (ctl) => {
       // Instance id → index in `names`, then per round: instance index → group.
       const index = new Map<number, number>();

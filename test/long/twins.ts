@@ -4,7 +4,11 @@
  * 256 scenarios) must be safe and live; beyond it (two twins of four), sampled scenarios of three
  * rounds are run until the first safety violation (at most `--beyond` of them, default 500), which
  * must exist. Prints scenarios per second and, per engine, how many scenarios the violation took.
+ * Each round also chooses its leader (the paper's search; `--leaders rotation` keeps the engines'
+ * own rotation): within the bound that is 4,096 scenarios of two rounds per engine, and beyond it
+ * the samples are of `--beyond-rounds` rounds (default 2 with leaders, 3 without).
  *   node test/long/twins.ts [--engines tendermint,hotstuff,pbft] [--rounds 2] [--beyond 500] [--seed 1]
+ *     [--leaders search|rotation] [--beyond-rounds R]
  */
 import { getEngine } from '../../consensus/registry.ts';
 import {
@@ -22,6 +26,8 @@ const engines = arg('engines', 'tendermint,hotstuff,pbft').split(',');
 const rounds = Number(arg('rounds', '2'));
 const beyond = Number(arg('beyond', '500'));
 const seed = arg('seed', '1');
+const leaders = arg('leaders', 'search') === 'search';
+const beyondRounds = Number(arg('beyond-rounds', leaders ? '2' : '3'));
 let failed = 0;
 for (const name of engines) {
   const engine = getEngine(name);
@@ -29,21 +35,24 @@ for (const name of engines) {
     console.log(`${name}: skipped (not a Byzantine-fault engine)`);
     continue;
   }
-  const within = generateScenarios({ nodes: 4, twins: 1, rounds }, { limit: 100_000, seed });
+  const within = generateScenarios({ nodes: 4, twins: 1, rounds, leaders }, { limit: 100_000, seed });
   const w = await runTwinsCampaign(within.scenarios, { engine });
   const wOk = w.unsafe === 0 && w.notLive === 0;
   if (!wOk) failed++;
   console.log(
-    `${name}, 1 twin of 4, ${within.exhaustive ? 'all' : 'sampled'} ${w.ran} scenarios of ${rounds} rounds: ${w.unsafe} unsafe, ${w.notLive} not live — ${wOk ? 'ok' : 'FAIL'} (${w.scenariosPerSecond.toFixed(2)} scenarios/s)`,
+    `${name}, 1 twin of 4, ${within.exhaustive ? 'all' : 'sampled'} ${w.ran} scenarios of ${rounds} rounds${leaders ? ' (a leader each)' : ''}: ${w.unsafe} unsafe, ${w.notLive} not live — ${wOk ? 'ok' : 'FAIL'} (${w.scenariosPerSecond.toFixed(2)} scenarios/s)`,
   );
   for (const x of [w.shortestUnsafe, w.shortestNotLive])
     if (x !== undefined) console.log(`  replay: ${twinsReplayCommand(x.outcome.scenario, { engine })}`);
 
-  const sample = generateScenarios({ nodes: 4, twins: 2, rounds: 3 }, { limit: beyond, seed });
+  const sample = generateScenarios(
+    { nodes: 4, twins: 2, rounds: beyondRounds, leaders },
+    { limit: beyond, seed },
+  );
   const b = await runTwinsCampaign(sample.scenarios, { engine, stopAtFirstUnsafe: true });
   if (b.firstUnsafeAt === undefined) failed++;
   console.log(
-    `${name}, 2 twins of 4, sampled 3-round scenarios (seed ${seed}): ${b.firstUnsafeAt === undefined ? `NO violation in ${b.ran}` : `first safety violation at scenario ${b.firstUnsafeAt}`} (${b.scenariosPerSecond.toFixed(2)} scenarios/s)`,
+    `${name}, 2 twins of 4, sampled ${beyondRounds}-round scenarios${leaders ? ' (a leader each)' : ''} (seed ${seed}): ${b.firstUnsafeAt === undefined ? `NO violation in ${b.ran}` : `first safety violation at scenario ${b.firstUnsafeAt}`} (${b.scenariosPerSecond.toFixed(2)} scenarios/s)`,
   );
   const u = b.shortestUnsafe?.outcome;
   if (u !== undefined) {

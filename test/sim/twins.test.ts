@@ -153,6 +153,8 @@ describe('Twins against the engines (default parameters)', () => {
         '1',
         '--scenarios',
         '6',
+        '--leaders',
+        'rotation',
         '--json',
       ],
       { timeoutMs: 120_000 },
@@ -178,12 +180,29 @@ describe('Twins against the engines (default parameters)', () => {
     );
     expect(replay.code, replay.stderr).toBe(3);
     expect((parseJsonOutput(replay) as { ran: number; unsafe: number }).unsafe).toBe(1);
+    // A scenario that chooses its leader (the leader search's first unsafe one-round scenario).
+    const led = await runVerity(
+      [
+        'sim',
+        '--twins',
+        '--engine',
+        'tendermint',
+        '--twins-scenario',
+        "v0,v1,v2,v3|v0',v1' ; leaders v1",
+        '--json',
+      ],
+      { timeoutMs: 120_000 },
+    );
+    expect(led.code, led.stderr).toBe(3);
     const bad = await Promise.all(
       [
         ['--twins', '--engine', 'tendermint', '--twins-scenario', 'v0,v1|v1'],
         ['--twins', '--engine', 'tendermint', '--nodes', '4'],
         ['--twins', '--engine', 'tendermint', '--nodes', '4', '--byzantine', '1', '--faults', 'loss'],
         ['--engine', 'tendermint', '--nodes', '4', '--rounds', '2'],
+        ['--twins', '--engine', 'tendermint', '--nodes', '4', '--byzantine', '1', '--leaders', 'sometimes'],
+        ['--twins', '--engine', 'raft', '--nodes', '4', '--byzantine', '1', '--leaders', 'search'],
+        ['--twins', '--engine', 'raft', '--twins-scenario', "v0,v1|v2,v3,v0' ; leaders v1"],
       ].map((args) => runVerity(['sim', ...args])),
     );
     for (const r of bad) expect(r.code, r.stderr).toBe(2);
