@@ -3,11 +3,12 @@
  * (same origin) and verifies proof bundles here, in the browser, with the ledger's verification
  * code (verify.ts) against a genesis the user supplies.
  *
- * Routes: #/ (status, validators, latest blocks streaming from /events), #/block/H, #/tx/ID,
- * #/account/ADDR, #/proof/(tx|account|record)/ARG.
+ * Routes: #/ (status, a chart of the network's health, validators, latest blocks streaming from
+ * /events), #/block/H, #/tx/ID, #/account/ADDR, #/proof/(tx|account|record)/ARG.
  */
 import { decodeCertificate } from '../../ledger/certificate.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
+import { type HealthSample, HealthSamples, healthLayout } from './health.ts';
 import { tamper, type Verdict, verifyAgainstGenesis } from './verify.ts';
 
 type Json = Record<string, unknown>;
@@ -112,10 +113,92 @@ async function startStream(): Promise<void> {
 }
 
 // ------------------------------------------------------------------------------------------
+// Network health: height, round and view changes over time, in one small inline SVG (a band per
+// series, health.ts lays it out). Filled from /status/history (the node samples /status every
+// 5 s and keeps 10 minutes), then from /status polled while the home view is shown.
+
+const HEALTH_POLL_MS = 2_000;
+/** Kept for the page's lifetime (returning home redraws what was seen); the window is the node's. */
+const health = new HealthSamples({ windowMs: 10 * 60_000, max: 600 });
+
+const healthOf = (j: Json, time: number): HealthSample => ({
+  time,
+  height: j.height as number,
+  round: j.round as number,
+  viewChanges: j.viewChanges as number,
+});
+
+/** /status/history's samples, moved onto this browser's clock. */
+async function loadHealthHistory(): Promise<void> {
+  const sent = Date.now();
+  const answer = await get('/status/history');
+  // The node read its clock (`now`) about halfway through the request.
+  const offset = (answer.now as number) - (sent + Date.now()) / 2;
+  if (typeof answer.windowMs === 'number') health.windowMs = answer.windowMs;
+  health.addOlder((answer.samples as Json[]).map((j) => healthOf(j, (j.time as number) - offset)));
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function svg(tag: string, attrs: Record<string, string | number> = {}, text?: string): SVGElement {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+/** healthLayout drawn: per series its name and newest value, its line and range; then the time axis. */
+function healthChart(samples: readonly HealthSample[]): SVGElement {
+  const l = healthLayout(samples);
+  const chart = svg('svg', {
+    id: 'health',
+    viewBox: `0 0 ${l.width} ${l.height}`,
+    role: 'img',
+    'aria-label': 'height, round and view changes over time',
+    'data-samples': l.samples,
+  });
+  if (l.series.length === 0)
+    chart.append(svg('text', { x: l.plotLeft, y: l.height / 2, class: 'axis' }, 'no samples yet'));
+  for (const s of l.series) {
+    const bottom = s.top + l.band;
+    const [lx, ly] = s.points.at(-1) ?? [l.plotRight, bottom];
+    chart.append(
+      svg('line', { x1: l.plotLeft, x2: l.plotRight, y1: bottom, y2: bottom, class: 'base' }),
+      svg('text', { x: 0, y: s.top + 14, class: `label ${s.key}` }, s.label),
+      svg('text', { x: 0, y: s.top + 30, class: 'value', 'data-series': s.key }, String(s.value)),
+      // Its range: max at the top, min at the baseline (a flat series: its one value, mid-band).
+      ...(s.min === s.max
+        ? [svg('text', { x: l.plotRight + 6, y: s.top + l.band / 2 + 4, class: 'axis' }, String(s.min))]
+        : [
+            svg('text', { x: l.plotRight + 6, y: s.top + 9, class: 'axis' }, String(s.max)),
+            svg('text', { x: l.plotRight + 6, y: bottom, class: 'axis' }, String(s.min)),
+          ]),
+      svg('polyline', {
+        points: s.points.map(([x, y]) => `${x},${y}`).join(' '),
+        class: `line ${s.key}`,
+        'data-series': s.key,
+      }),
+      svg('circle', { cx: lx, cy: ly, r: 2.5, class: `dot ${s.key}` }),
+    );
+  }
+  chart.append(
+    svg('text', { x: l.plotLeft, y: l.height - 2, class: 'axis' }, l.from),
+    svg('text', { x: l.plotRight, y: l.height - 2, class: 'axis', 'text-anchor': 'end' }, l.to),
+  );
+  return chart;
+}
+
+// ------------------------------------------------------------------------------------------
 // Views
 
 async function home(): Promise<void> {
-  const [status, validators] = await Promise.all([get('/status'), get('/validators')]);
+  const [status, validators] = await Promise.all([
+    get('/status'),
+    get('/validators'),
+    // A node without the route (older) still gets a chart, from polling alone.
+    loadHealthHistory().catch(() => undefined),
+  ]);
+  health.add(healthOf(status, Date.now()));
   const tbody = h('tbody', { id: 'blocks' });
   const render = () =>
     tbody.replaceChildren(
@@ -131,6 +214,26 @@ async function home(): Promise<void> {
       ),
     );
   const height = h('span', { id: 'height' }, String(status.height));
+  const roundStep = h('span', { id: 'round' }, `${status.round} / ${status.step}`);
+  const viewChanges = h('span', { id: 'view-changes' }, String(status.viewChanges));
+  const peers = h('span', { id: 'peers' }, String(status.peers));
+  const figure = h('figure', { class: 'health' }, healthChart(health.all));
+  // Polls while the chart is on the page; a navigation away ends the loop.
+  const poll = async () => {
+    if (!figure.isConnected) return;
+    try {
+      const s = await get('/status');
+      health.add(healthOf(s, Date.now()));
+      figure.replaceChildren(healthChart(health.all));
+      if ((s.height as number) > Number(height.textContent)) height.textContent = String(s.height);
+      roundStep.textContent = `${s.round} / ${s.step}`;
+      viewChanges.textContent = String(s.viewChanges);
+      peers.textContent = String(s.peers);
+    } catch {
+      // the node did not answer this time: the next poll asks again
+    }
+    if (figure.isConnected) setTimeout(() => void poll(), HEALTH_POLL_MS);
+  };
   onLatest = () => {
     render();
     const newest = latest[0]?.height ?? 0;
@@ -153,11 +256,13 @@ async function home(): Promise<void> {
       ['chain id', status.chainId as string],
       ['engine', status.engine as string],
       ['height', height],
-      ['round / step', `${status.round} / ${status.step}`],
-      ['view changes', status.viewChanges as number],
-      ['peers', status.peers as number],
+      ['round / step', roundStep],
+      ['view changes', viewChanges],
+      ['peers', peers],
       ['genesis hash', h('span', { class: 'mono' }, status.genesisHash as string)],
     ]),
+    h('h2', {}, 'Network health'),
+    figure,
     h('h2', {}, 'Latest blocks'),
     h(
       'table',
@@ -181,6 +286,7 @@ async function home(): Promise<void> {
       h('tbody', {}, ...vals),
     ),
   );
+  setTimeout(() => void poll(), HEALTH_POLL_MS);
 }
 
 /** The validator indices a certificate's votes name, if its kind carries votes. */

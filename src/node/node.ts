@@ -22,6 +22,12 @@ import type { EncodedTransaction } from '../../ledger/tx.ts';
 import { engineChainOptions } from '../chain-options.ts';
 import { loadKey } from '../keystore.ts';
 import { type NodeApi, RpcServer } from '../rpc/server.ts';
+import {
+  STATUS_HISTORY_WINDOW_MS,
+  STATUS_SAMPLE_INTERVAL_MS,
+  StatusHistory,
+  sampleStatus,
+} from '../rpc/status-history.ts';
 import { GrindingMiner } from '../runtime/grinding-miner.ts';
 import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Logger, Transport } from '../runtime/ports.ts';
@@ -134,6 +140,8 @@ export class VerityNode {
   readonly logger: Logger;
   readonly #stores: Array<{ close(): Promise<void> }>;
   readonly #lock: HomeLock;
+  /** Stops sampling /status for GET /status/history (sampled from start to stop). */
+  #stopSampling: (() => void) | undefined;
   private readonly blockListeners = new Set<(height: number) => void>();
   private readonly submittedAt = new Map<string, number>();
   #rpcAddress: { host: string; port: number } | undefined;
@@ -336,6 +344,10 @@ export class VerityNode {
         halted: () => (runtime.halted === undefined ? 0 : 1),
         equivocations: () => runtime.counters.equivocations,
       });
+      const statusHistory = new StatusHistory({
+        intervalMs: STATUS_SAMPLE_INTERVAL_MS,
+        windowMs: STATUS_HISTORY_WINDOW_MS,
+      });
       const [host, portText] = o.config.rpc.listen.split(':') as [string, string];
       const parts = { genesis, chain, runtime, network, metrics, logger: log, stores, lock };
       const api: NodeApi = {
@@ -343,6 +355,7 @@ export class VerityNode {
         chain,
         genesisHash: chain.genesisHash,
         status: () => runtime.status(),
+        statusHistory: () => ({ now: Date.now(), history: statusHistory }),
         validator: () => {
           const v = runtime.self === undefined ? undefined : runtime.epoch.validators.at(runtime.self);
           return v === undefined
@@ -396,6 +409,22 @@ export class VerityNode {
       await listening('p2p.listen', o.config.p2p.listen, paths, () => network.start());
       await runtime.start();
       node.#lastCommitAt = performance.now();
+      // On timers of its own: the runtime's stop cancels all of the runtime's.
+      node.#stopSampling = sampleStatus({
+        history: statusHistory,
+        timers: new RealTimers(),
+        sample: () => {
+          const s = runtime.status();
+          return {
+            time: Date.now(),
+            height: chain.height,
+            round: s.round,
+            viewChanges: s.viewChanges,
+            peers: network.peers().length,
+            mempool: { size: runtime.mempool.size, bytes: runtime.mempool.bytes },
+          };
+        },
+      });
       node.#started = true;
       log.info('node started', {
         moniker: o.config.node.moniker,
@@ -460,6 +489,7 @@ export class VerityNode {
   /** Graceful shutdown: consensus first (no new signatures), then RPC, network and storage. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      this.#stopSampling?.();
       this.runtime.stop();
       await this.runtime.idle().catch(() => undefined);
       await this.rpc.close().catch(() => undefined);

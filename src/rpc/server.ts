@@ -35,6 +35,7 @@ import { ReadError } from '../runtime/read-barrier.ts';
 import { AddressBudget } from './address-budget.ts';
 import { isExplorerPath, serveExplorer } from './explorer.ts';
 import { jsonNestsDeeperThan } from './json-depth.ts';
+import type { StatusHistory } from './status-history.ts';
 import { candidateJson, setJson, validatorsAtHeight } from './validators.ts';
 
 export interface NodeApi {
@@ -42,6 +43,8 @@ export interface NodeApi {
   readonly chain: ChainStore;
   readonly genesisHash: Uint8Array;
   status(): { round: number; step: string; leader?: number; viewChanges: number };
+  /** The recent /status samples (GET /status/history) and the node's clock now. */
+  statusHistory(): { now: number; history: StatusHistory };
   validator(): { index: number; name: string; address: string } | undefined;
   peers(): string[];
   syncing(): boolean;
@@ -614,6 +617,16 @@ export class RpcServer {
           mempool: api.mempool(),
           // How far this node's clock is from its peers' (median; positive: ahead of them).
           clockOffsetMs: api.clockOffset()?.offsetMs ?? null,
+        };
+      }
+      case '/status/history': {
+        // The last ~10 minutes of /status, oldest first (status-history.ts); `now` dates the newest.
+        const { now, history } = api.statusHistory();
+        return {
+          now,
+          intervalMs: history.intervalMs,
+          windowMs: history.windowMs,
+          samples: history.samples(),
         };
       }
       case '/block': {

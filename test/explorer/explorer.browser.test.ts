@@ -3,7 +3,7 @@
  * download; the system binary). Against a real single-validator node in this process: the block
  * list grows as blocks commit, a block page names its certificate's signers, a transaction's
  * proof verifies in the page against the genesis file, a tampered one is refused with its
- * reason. Screenshots go to .ci/artifacts/ (git-ignored). Without chromium the test skips and
+ * reason; the home page's health chart starts from /status/history and grows as blocks commit. Screenshots go to .ci/artifacts/ (git-ignored). Without chromium the test skips and
  * says how to install it.
  */
 import { existsSync } from 'node:fs';
@@ -33,6 +33,19 @@ let node: VerityNode;
 let browser: Browser;
 let page: Page;
 const problems: string[] = [];
+
+/** The health chart's height line: its points, and the newest height it names. */
+async function chartedHeights(p: Page): Promise<{ points: Array<[number, number]>; newest: number }> {
+  const points = (await p.locator('#health polyline[data-series="height"]').getAttribute('points')) ?? '';
+  const newest = await p.locator('#health text[data-series="height"]').textContent();
+  return {
+    points: points
+      .split(' ')
+      .filter((xy) => xy !== '')
+      .map((xy) => xy.split(',').map(Number) as [number, number]),
+    newest: Number(newest),
+  };
+}
 
 /** The height of the newest row of the block list (0 when empty). */
 async function newestListed(): Promise<number> {
@@ -147,6 +160,60 @@ describe.skipIf(!HAVE_CHROMIUM)(
       await page.locator('#tamper').click();
       await expect.poll(() => verdict.textContent()).toBe('INVALID (BAD_PROOF)');
       expect(await page.locator('#bundle-state').textContent()).toContain('proof[0]');
+      expect(problems).toEqual([]);
+    });
+
+    it("charts the network's health from /status/history and grows it as blocks commit", async () => {
+      // The node samples /status every 5 s from its start: with two samples held, a fresh page's
+      // chart starts from the node's history, before it polls anything itself.
+      const rpc = new RpcClient(node.rpcUrl);
+      const samples = async () => ((await rpc.get('/status/history')).samples as unknown[]).length;
+      await expect.poll(samples, { timeout: 15_000, interval: 250 }).toBeGreaterThanOrEqual(2);
+      await page.goto(`${node.rpcUrl}/explorer`);
+      await page.reload();
+      const chart = page.locator('#health');
+      await chart.waitFor({ timeout: 10_000 });
+      const first = await chartedHeights(page);
+      // History (≥ 2 samples) plus the page's own /status: at least 3 points.
+      expect(first.points.length).toBeGreaterThanOrEqual(3);
+      expect(Number(await chart.getAttribute('data-samples'))).toBe(first.points.length);
+      for (const series of ['round', 'viewChanges'])
+        expect(
+          await page.locator(`#health polyline[data-series="${series}"]`).getAttribute('points'),
+        ).toMatch(/^[\d.]+,[\d.]+( [\d.]+,[\d.]+)+$/);
+      // Time runs left to right; the height line climbs (a smaller y is higher).
+      const xs = first.points.map(([x]) => x);
+      expect(xs).toEqual([...xs].sort((a, b) => a - b));
+      expect(first.points.at(-1)?.[1]).toBeLessThan(first.points[0]?.[1] ?? 0);
+      // Blocks commit every ~200 ms and the page polls /status every 2 s: more points, a newer height.
+      await expect
+        .poll(
+          async () => {
+            const now = await chartedHeights(page);
+            return now.points.length > first.points.length && now.newest > first.newest;
+          },
+          { timeout: 10_000, interval: 250 },
+        )
+        .toBe(true);
+      expect(Number(await page.locator('#height').textContent())).toBeGreaterThanOrEqual(first.newest);
+      await page.screenshot({ path: join(ARTIFACTS, 'explorer-health.png') });
+
+      // A node that has no history yet (or no such route): the chart starts from one sample, a
+      // dot, and grows from polling alone.
+      const fresh = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+      fresh.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      await fresh.route('**/status/history', (r) =>
+        r.fulfill({ json: { now: Date.now(), intervalMs: 5000, windowMs: 600_000, samples: [] } }),
+      );
+      await fresh.goto(`${node.rpcUrl}/explorer`);
+      await fresh.locator('#health').waitFor({ timeout: 10_000 });
+      const one = await chartedHeights(fresh);
+      expect(one.points).toHaveLength(1);
+      expect(await fresh.locator('#health circle.dot').count()).toBe(3);
+      await expect
+        .poll(async () => (await chartedHeights(fresh)).points.length, { timeout: 10_000, interval: 250 })
+        .toBeGreaterThanOrEqual(2);
+      await fresh.close();
       expect(problems).toEqual([]);
     });
   },
