@@ -26,6 +26,7 @@ import { init, start, startLocal, testnet, testnetUp } from './commands/node.ts'
 import { proofVerify } from './commands/proof.ts';
 import { reset } from './commands/reset.ts';
 import { sim } from './commands/sim.ts';
+import { snapshotRestore, snapshotSave } from './commands/snapshot.ts';
 import { testnetLogs } from './commands/testnet-logs.ts';
 import { testnetStatus } from './commands/testnet-status.ts';
 import { txSign } from './commands/tx.ts';
@@ -40,6 +41,8 @@ export const COMMANDS: readonly Command[] = [
   testnetLogs,
   startLocal,
   reset,
+  snapshotSave,
+  snapshotRestore,
   configCheck,
   txSend,
   txBroadcast,
