@@ -5,7 +5,9 @@
  *
  * Dropped: HOME/data/chain (blocks, certificates, state, log: all of it can be fetched again from
  * peers) and HOME/data/wal (the consensus WAL: the engine's votes, locks and log entries, and the
- * slot-by-slot double-sign guard, which refer to the chain being dropped).
+ * slot-by-slot double-sign guard, which refer to the chain being dropped). For a validator that
+ * has signed, a new WAL takes the old one's place holding only a mark of the reset, so that the
+ * next start reports the recovery from the fence as a warning, not as a lost WAL (chain-data.ts).
  *
  * Kept: config.toml, genesis.json, keys/ — the validator key, the BLS key or share, and the sign
  * fence keys/sign-fence.{0,1} — and anything else in the home (accounts/, node.log).
@@ -33,7 +35,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { VerityError } from '../../crypto/errors.ts';
 import { StorageError } from '../../ledger/kv.ts';
-import { fenceStore, loneValidator, removeAfterSealing } from '../../src/node/chain-data.ts';
+import { fenceStore, loneValidator, removeAfterSealing, walOnlyMarked } from '../../src/node/chain-data.ts';
 import { NodeRunningError } from '../../src/node/errors.ts';
 import { type HomePaths, homePaths } from '../../src/node/home.ts';
 import { HomeLock, nodeRunningError, posixLockHolder } from '../../src/node/home-lock.ts';
@@ -157,7 +159,9 @@ async function runReset(home: string, yes: boolean, io: ResetIo, out: Output): P
       const pid = posixLockHolder(join(dir, 'LOCK'));
       if (pid !== undefined) throw nodeRunningError(home, pid);
     }
-    const present = chainDataDirs(paths).filter((p) => existsSync(p));
+    let present = chainDataDirs(paths).filter((p) => existsSync(p));
+    // What an earlier reset left (a WAL holding only its mark) is not chain data.
+    if (present.length === 1 && present[0] === paths.walDb && (await walOnlyMarked(paths))) present = [];
     const fenceNow = existsSync(paths.ed25519Key)
       ? (await (await fenceStore(paths)).load()).fence
       : undefined;

@@ -10,7 +10,9 @@
  * that it alone holds what the WAL knew about signing (see sealSignFence); a node that then starts
  * with no WAL beside a fence that counted signing refuses every slot up to the fence until its
  * chain has moved past them (signing-guard.ts). Neither command ever writes the fence back to an
- * older value or removes it.
+ * older value or removes it. In the dropped WAL's place goes a new one holding only a mark of the
+ * fence it was dropped at, so that start says "after `verity reset`" at warning level instead of
+ * reporting a lost WAL as an error (the refusal is the same).
  *
  * The one case neither can help: a home holding the only validator of its chain once it has signed.
  * No peer holds its blocks to sync back from, and the fence keeps it from signing those heights
@@ -158,5 +160,43 @@ export async function removeAfterSealing(
 ): Promise<SignFence | undefined> {
   const fence = existsSync(paths.ed25519Key) ? await sealSignFence(paths) : undefined;
   for (const p of dirs) await rm(p, { recursive: true, force: true });
+  if (fence !== undefined && fence.seq > 0 && dirs.includes(paths.walDb)) await beginMarkedWal(paths, fence);
   return fence;
+}
+
+/** Whether the home's WAL is one beginMarkedWal left and nothing has used since (nothing to drop). */
+export async function walOnlyMarked(paths: HomePaths): Promise<boolean> {
+  if (!existsSync(paths.walDb)) return false;
+  const [{ LevelKvStore }, { walHoldsOnlyResetMark }] = await Promise.all([
+    import('../storage/level-kv.ts'),
+    import('../runtime/signing-guard.ts'),
+  ]);
+  const kv = await LevelKvStore.open(paths.walDb, { sync: true });
+  try {
+    return await walHoldsOnlyResetMark(kv);
+  } finally {
+    await kv.close();
+  }
+}
+
+/**
+ * A new WAL saying it was begun on purpose, at this fence: the first start then recovers from the
+ * fence with a warning, not the error a lost WAL is (signing-guard.ts markWalReset). It refuses
+ * exactly the same slots either way; a command cut short before this leaves the error, which errs
+ * on the loud side.
+ */
+async function beginMarkedWal(paths: HomePaths, fence: SignFence): Promise<void> {
+  const [{ LevelKvStore }, { CheckedWal }, { markWalReset }] = await Promise.all([
+    import('../storage/level-kv.ts'),
+    import('../runtime/wal-records.ts'),
+    import('../runtime/signing-guard.ts'),
+  ]);
+  const kv = await LevelKvStore.open(paths.walDb, { sync: true });
+  try {
+    const wal = new CheckedWal(kv);
+    await wal.open();
+    await markWalReset(wal, fence);
+  } finally {
+    await kv.close();
+  }
 }

@@ -39,8 +39,8 @@
  * do.
  */
 import type { FfgLink, SignSlot } from '../../consensus/types.ts';
-import { bytesToBigInt, concatBytes, toHex, u32be, u64be, utf8 } from '../../crypto/bytes.ts';
-import { type KvOp, StorageError } from '../../ledger/kv.ts';
+import { bytesToBigInt, concatBytes, equalBytes, toHex, u32be, u64be, utf8 } from '../../crypto/bytes.ts';
+import { type KvOp, type KvStore, StorageError } from '../../ledger/kv.ts';
 import type { Logger } from './ports.ts';
 import {
   advanceFence,
@@ -53,13 +53,15 @@ import {
   underFence,
   VIEW_SLOT_HEIGHT,
 } from './sign-fence.ts';
-import type { CheckedWal } from './wal-records.ts';
+import { type CheckedWal, FORMAT_KEY } from './wal-records.ts';
 
 const WAL_GUARD = utf8('w/guard/');
 const WAL_SEQS = utf8('w/seqs/');
 const WAL_FENCE_BOUND = utf8('w/meta/fence-bound');
 const WAL_FFG = utf8('w/ffg/');
 const WAL_SEQ_FLOOR = utf8('w/meta/seq-floor');
+/** Written by `verity reset` into the WAL it begins: the fence's batch count when it dropped the old one. */
+const WAL_RESET = utf8('w/meta/reset');
 const SEQ_WINDOW = 1024;
 /** Height-less (view-change) guard slots kept, most recent views first. */
 const MAX_VIEW_SLOTS = 64;
@@ -117,6 +119,22 @@ export type GuardVerdict =
 export interface WalLoss {
   readonly gap: boolean;
   readonly damagedRecords: readonly string[];
+}
+
+/**
+ * Begins a WAL for a validator whose old one `verity reset` dropped on purpose: the first start then
+ * recovers from the fence at warning level instead of reporting a loss. Only a WAL that still holds
+ * nothing else and a fence that has not moved since count (a marker from another fence is ignored).
+ */
+export async function markWalReset(wal: CheckedWal, fence: SignFence): Promise<void> {
+  await wal.batch([{ type: 'put', key: WAL_RESET, value: u64be(fence.seq) }]);
+}
+
+/** Whether a WAL holds nothing but what markWalReset began it with: nothing of a chain to drop. */
+export async function walHoldsOnlyResetMark(kv: KvStore): Promise<boolean> {
+  for await (const [key] of kv.iterate(new Uint8Array(0)))
+    if (!equalBytes(key, WAL_RESET) && !equalBytes(key, FORMAT_KEY)) return false;
+  return true;
 }
 
 export class SigningGuard {
@@ -310,6 +328,7 @@ export class SigningGuard {
     const { fence, damaged } = await store.load();
     const kept = await this.#wal.get(WAL_FENCE_BOUND);
     if (kept !== undefined) this.#bound = decodeFence(kept);
+    const resetAt = await this.#wal.get(WAL_RESET);
     // Read last, after every WAL read: records that failed their checksum are records lost.
     const corrupt = this.#wal.damaged();
     // A WAL begun by this start beside a fence that counted signing was deleted (a crash before
@@ -349,6 +368,7 @@ export class SigningGuard {
           { type: 'put', key: seqKey(next.seq), value: new Uint8Array(0) },
           { type: 'put', key: WAL_SEQ_FLOOR, value: u64be(next.seq) },
           { type: 'put', key: WAL_FENCE_BOUND, value: encodeFence(bound) },
+          { type: 'del', key: WAL_RESET },
         ]),
         store.write(next),
       ]);
@@ -357,19 +377,28 @@ export class SigningGuard {
       // One batch behind and nothing else wrong is what a crash between the two writes leaves
       // too: a warning. Anything more is a loss.
       const ambiguous = !gap && walSeq === fence.seq - 1;
-      this.#log[ambiguous ? 'warn' : 'error'](
-        ambiguous
-          ? 'the consensus WAL may have lost signing records: it is one signing batch behind the sign fence (a WAL tail lost, or a crash between the two writes); refusing to sign any slot this validator may have signed until the chain moves past them'
-          : 'the consensus WAL lost signing records: refusing to sign any slot this validator may have signed until the chain moves past them',
-        {
-          walBatches: walSeq,
-          fenceBatches: fence.seq,
-          gap,
-          damagedRecords: corrupt,
-          upToHeight: bound.maxHeight,
-          upToViewRound: bound.maxViewRound,
-        },
-      );
+      // A WAL that `verity reset` began, with nothing lost since: the loss was the operator's.
+      const intended =
+        !gap && markers.length === 0 && resetAt?.length === 8 && Number(bytesToBigInt(resetAt)) === fence.seq;
+      if (intended)
+        this.#log.warn(
+          'starting after `verity reset` (the consensus WAL was dropped on purpose): refusing to sign any slot this validator signed before until the chain moves past them',
+          { fenceBatches: fence.seq, upToHeight: bound.maxHeight, upToViewRound: bound.maxViewRound },
+        );
+      else
+        this.#log[ambiguous ? 'warn' : 'error'](
+          ambiguous
+            ? 'the consensus WAL may have lost signing records: it is one signing batch behind the sign fence (a WAL tail lost, or a crash between the two writes); refusing to sign any slot this validator may have signed until the chain moves past them'
+            : 'the consensus WAL lost signing records: refusing to sign any slot this validator may have signed until the chain moves past them',
+          {
+            walBatches: walSeq,
+            fenceBatches: fence.seq,
+            gap,
+            damagedRecords: corrupt,
+            upToHeight: bound.maxHeight,
+            upToViewRound: bound.maxViewRound,
+          },
+        );
     } else if (fence === undefined || walSeq > fence.seq + 1) {
       // No fence yet (a new validator, or one from before fences) or an older one: the WAL is newer.
       if (walSeq > 0)

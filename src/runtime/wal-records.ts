@@ -25,7 +25,7 @@ const FRAME_VERSION = 1;
 const CHECKSUM_BYTES = 8;
 const HEADER_BYTES = 1 + CHECKSUM_BYTES;
 const WAL_PREFIX = utf8('w/');
-const FORMAT_KEY = utf8('w/meta/format');
+export const FORMAT_KEY = utf8('w/meta/format');
 
 function checksum(key: Uint8Array, payload: Uint8Array): Uint8Array {
   return sha256(concatBytes(key, payload)).subarray(0, CHECKSUM_BYTES);

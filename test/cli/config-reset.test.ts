@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { configCheck, type HomeCheck } from '../../cli/commands/config.ts';
 import { type ResetIo, type ResetResult, resetCommand } from '../../cli/commands/reset.ts';
 import { type Command, runCli } from '../../cli/framework.ts';
+import { walOnlyMarked } from '../../src/node/chain-data.ts';
 import { homePaths } from '../../src/node/home.ts';
 import type { VerityNode } from '../../src/node/node.ts';
 import { createTestnet, type TestnetManifest } from '../../src/node/testnet.ts';
@@ -235,7 +236,10 @@ describe('verity reset', () => {
     expect(result.kept).toEqual(expect.arrayContaining(['config.toml', 'genesis.json', 'keys/ed25519.json']));
     expect(result.kept.some((k) => k.startsWith('keys/sign-fence.'))).toBe(true);
     expect(result.signFence).toEqual({ maxHeight: before.maxHeight, maxViewRound: before.maxViewRound });
-    expect(existsSync(paths.chainDb) || existsSync(paths.walDb) || existsSync(paths.pidFile)).toBe(false);
+    expect(existsSync(paths.chainDb) || existsSync(paths.pidFile)).toBe(false);
+    // The WAL in its place holds only the mark that says it was dropped on purpose (so the next
+    // start warns instead of reporting a loss).
+    expect(await walOnlyMarked(paths)).toBe(true);
     expect(keyFiles.map((p) => readFileSync(p))).toEqual(bytes);
     // The fence stays: never below what was signed, and still counting the signing batches, so
     // that a start with the emptied WAL treats every slot under it as signed.

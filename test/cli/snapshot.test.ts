@@ -21,6 +21,7 @@ import { parseGenesis } from '../../ledger/genesis.ts';
 import { StagedKvStore } from '../../ledger/kv.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
+import { walOnlyMarked } from '../../src/node/chain-data.ts';
 import { defaultConfig } from '../../src/node/config.ts';
 import { homePaths } from '../../src/node/home.ts';
 import { VerityNode } from '../../src/node/node.ts';
@@ -327,9 +328,10 @@ describe('verity snapshot save / restore', () => {
       signFence: { maxHeight: signed.maxHeight, maxViewRound: signed.maxViewRound },
     });
     expect(result.replaced.map((x) => x.path)).toEqual(['data/chain', 'data/wal']);
-    // The WAL is gone, no staging directory is left, keys and config are as they were.
-    expect(existsSync(paths.walDb)).toBe(false);
-    expect((await readdir(join(h, 'data'))).sort()).toEqual(['chain']);
+    // The WAL is gone (a new one holds only the mark that says so on purpose), no staging
+    // directory is left, keys and config are as they were.
+    expect(await walOnlyMarked(paths)).toBe(true);
+    expect((await readdir(join(h, 'data'))).sort()).toEqual(['chain', 'wal']);
     expect(existsSync(paths.pidFile)).toBe(false);
     expect([paths.config, paths.genesis, paths.ed25519Key, paths.blsKey].map((p) => readFileSync(p))).toEqual(
       keep,

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { SignSlot } from '../../consensus/types.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
 import { advanceFence, decodeFence, encodeFence, MemorySignFence } from '../../src/runtime/sign-fence.ts';
-import { SigningGuard } from '../../src/runtime/signing-guard.ts';
+import { markWalReset, SigningGuard } from '../../src/runtime/signing-guard.ts';
 import { CheckedWal } from '../../src/runtime/wal-records.ts';
 import { JournaledKvStore } from '../../src/sim/storage-faults.ts';
 
@@ -202,5 +202,54 @@ describe('the signing guard: Casper FFG votes (no double vote, no surround vote)
     expect(decodeFence(encodeFence(old))).toEqual(old);
     expect(advanceFence(old, [], 5, 0, [4, 8])).toMatchObject({ maxSource: 8 });
     expect(advanceFence({ ...f, epoch: 1 }, [], 5, 2, [])).not.toHaveProperty('maxSource'); // a new epoch
+  });
+});
+
+describe('the signing guard after `verity reset` (its WAL dropped on purpose)', () => {
+  /** Two signing batches (a fence at seq 2: one batch behind would be a warning anyway). */
+  async function signedTwice(): Promise<MemorySignFence> {
+    const { kv, fence } = await signedOnce();
+    const g = await guardOn(kv, fence);
+    const next: SignSlot = { height: 2, round: 0, step: 1 };
+    expect(g.verdict(next, HASH)).toEqual({ kind: 'sign' });
+    g.record(next, HASH, new Uint8Array([9]));
+    await g.flush([], 0);
+    return fence;
+  }
+
+  async function startAfterReset(markSeq: (fenceSeq: number) => number) {
+    const fence = await signedTwice();
+    const seq = (await fence.load()).fence?.seq ?? 0;
+    expect(seq).toBeGreaterThanOrEqual(2);
+    // What reset does: drop the WAL, begin a new one holding the marker.
+    const kv = new MemoryKvStore();
+    const wal = new CheckedWal(kv);
+    await wal.open();
+    await markWalReset(wal, { ...(await fence.load()).fence!, seq: markSeq(seq) });
+    const lines: { level: string; msg: string }[] = [];
+    const log = (level: string) => (msg: string) => lines.push({ level, msg });
+    const started = new CheckedWal(kv);
+    await started.open();
+    const g = new SigningGuard({
+      wal: started,
+      fence,
+      logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    });
+    await g.load(0);
+    return { g, lines };
+  }
+
+  it('the first start warns that it follows a reset (no error line), and still refuses what it signed', async () => {
+    const { g, lines } = await startAfterReset((seq) => seq);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+    expect(lines.some((l) => l.level === 'warn' && /after `verity reset`/.test(l.msg))).toBe(true);
+    expect(g.verdict(SLOT, OTHER)).toEqual({ kind: 'refuse', reason: 'fence' });
+    expect(g.verdict({ height: 2, round: 0, step: 1 }, OTHER)).toEqual({ kind: 'refuse', reason: 'fence' });
+  });
+
+  it('a marker from another fence (it moved since the reset) is a loss: error level', async () => {
+    const { g, lines } = await startAfterReset((seq) => seq - 1);
+    expect(lines.some((l) => l.level === 'error' && /lost signing records/.test(l.msg))).toBe(true);
+    expect(g.verdict(SLOT, OTHER)).toEqual({ kind: 'refuse', reason: 'fence' });
   });
 });
