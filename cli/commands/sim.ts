@@ -71,7 +71,7 @@ export const sim: Command = {
     'sampled from --seed; then the network heals and liveness is checked. Prints how many ran, were',
     'unsafe or not live, scenarios per second, and the shortest violating scenario as a command that',
     'replays it (--twins-scenario STRING runs just that one). For engines whose leaders come from the',
-    "shared rotation (tendermint, hotstuff, pbft) each round also chooses a leader, as in the paper",
+    'shared rotation (tendermint, hotstuff, pbft) each round also chooses a leader, as in the paper',
     '("… ; leaders v1,v0": the leaders of rotation positions 1, 2, …); --leaders rotation keeps the',
     "engine's own rotation instead.",
     'Exit codes with --twins: 3 some scenario violated safety; 0 every scenario was safe (liveness',
@@ -328,7 +328,9 @@ async function runTwins({ values, out }: CommandContext): Promise<number> {
     if (leadersFlag !== undefined && leadersFlag !== 'search' && leadersFlag !== 'rotation')
       throw new UsageError(`--leaders is search or rotation, not "${leadersFlag}"`);
     if (leadersFlag === 'search' && engine.leaderRotation !== true)
-      throw new UsageError(`--leaders search: ${engine.name} does not take its leaders from the shared rotation`);
+      throw new UsageError(
+        `--leaders search: ${engine.name} does not take its leaders from the shared rotation`,
+      );
     const leaders = engine.leaderRotation === true && leadersFlag !== 'rotation';
     const g = twins.generateScenarios({ nodes, twins: byzantine, rounds, leaders }, { limit, seed });
     ({ scenarios, exhaustive, total } = g);

@@ -199,7 +199,9 @@ export function formatScenario(s: TwinsScenario): string {
       groups.length <= 1 && r !== spelled ? ALL : groups.map((g) => g.join(',')).join('|'),
     )
     .join(' / ');
-  return s.leaders === undefined ? rounds : `${rounds} ; ${LEADERS} ${s.leaders.map((v) => `v${v}`).join(',')}`;
+  return s.leaders === undefined
+    ? rounds
+    : `${rounds} ; ${LEADERS} ${s.leaders.map((v) => `v${v}`).join(',')}`;
 }
 
 export class ScenarioError extends Error {}

@@ -10,7 +10,8 @@ const BOOTSTRAP_NODE = '20.19.0'; // package.json engines.node; @noble/* need 20
 type Version = [number, number, number];
 function parseVersion(text: string): Version {
   const parts = text.replace(/^v/, '').split('.');
-  const num = (s: string | undefined) => (s === undefined || s === 'x' || s === '*' ? 0 : Number.parseInt(s, 10));
+  const num = (s: string | undefined) =>
+    s === undefined || s === 'x' || s === '*' ? 0 : Number.parseInt(s, 10);
   return [num(parts[0]), num(parts[1]), num(parts[2])];
 }
 function compare(a: Version, b: Version): number {
@@ -22,7 +23,11 @@ function compare(a: Version, b: Version): number {
 function satisfies(version: string, range: string): boolean {
   const v = parseVersion(version);
   return range.split('||').some((alternative) => {
-    const tokens = alternative.trim().replace(/([<>=^~]+)\s+/g, '$1').split(/\s+/).filter(Boolean);
+    const tokens = alternative
+      .trim()
+      .replace(/([<>=^~]+)\s+/g, '$1')
+      .split(/\s+/)
+      .filter(Boolean);
     return tokens.every((token) => {
       if (token === '*' || token === 'x') return true;
       const match = /^(>=|<=|>|<|\^|~|=)?(.+)$/.exec(token);
@@ -82,7 +87,8 @@ describe('npm ci on the README bootstrap Node prints no EBADENGINE warning', () 
     const refusing: string[] = [];
     for (const [path, entry] of Object.entries<{ engines?: { node?: string } }>(lock.packages)) {
       const range = entry.engines?.node;
-      if (range !== undefined && !satisfies(BOOTSTRAP_NODE, range)) refusing.push(`${path || 'verity'} (${range})`);
+      if (range !== undefined && !satisfies(BOOTSTRAP_NODE, range))
+        refusing.push(`${path || 'verity'} (${range})`);
     }
     expect(refusing).toEqual([]);
   });
