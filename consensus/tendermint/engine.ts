@@ -255,8 +255,9 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
         if (this.#started) this.#onTimeout(input.timer, input.token);
         break;
       case 'txs-available':
-        this.#txsPending = true;
         if (this.#waitingForTxs) this.#proposeNow();
+        else if (!this.#txsPending && this.#round === 0 && this.#step === 'propose') this.#armProposeForTxs();
+        this.#txsPending = true;
         break;
       case 'block-built':
         this.#onBlockBuilt(input.height, input.round, input.hash, input.block);
@@ -369,7 +370,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
   #onCommitted(head: HeadInfo): void {
     if (head.height < this.#height) return;
     this.#head = head;
-    for (const t of ['propose', 'prevote', 'precommit', 'empty-block', 'rebroadcast'])
+    for (const t of ['propose', 'propose-txs', 'prevote', 'precommit', 'empty-block', 'rebroadcast'])
       this.#out.push({ kind: 'cancel-timer', timer: t });
     this.#txsPending = false; // the runtime re-announces a non-empty mempool right after
     const next = head.height + 1;
@@ -426,9 +427,11 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
         this.#proposeNow();
       }
     }
+    // Round 0 allows for a proposer waiting up to the empty-block interval for transactions —
+    // unless this node has some: its proposer, which gets them by gossip, has no reason to wait.
     const proposeTimeout =
       linearTimeout(this.#p.timeoutProposeMs, this.#p.timeoutProposeDeltaMs, round) +
-      (round === 0 ? this.#p.emptyBlockIntervalMs : 0);
+      (round === 0 && !this.#txsPending ? this.#p.emptyBlockIntervalMs : 0);
     this.#out.push({
       kind: 'set-timer',
       timer: 'propose',
@@ -604,7 +607,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       return;
     }
     if (!tokenIs(token, this.#height, this.#round)) return;
-    if (timer === 'propose' && this.#step === 'propose') {
+    if ((timer === 'propose' || timer === 'propose-txs') && this.#step === 'propose') {
       // The timeout exists for a proposal that does not come, not for one we are still
       // validating (a big block): then the prevote waits for the execution result, which always
       // arrives, instead of voting nil and failing the round for everyone.
@@ -620,6 +623,24 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     } else if (timer === 'precommit') {
       this.#startRound(this.#round + 1);
     }
+  }
+
+  /**
+   * Transactions arrived during round 0's propose step: the proposer, if it is up, has them too
+   * (gossip) and proposes at once, so no proposal within the propose timeout from now means a
+   * proposer that is down — nothing is gained by also waiting out its empty-block interval (a
+   * validator back from a crash would otherwise hold every other one up for that long, again at
+   * each of its turns while it catches up). A second timer: the longer one still stands, and the
+   * first to fire ends the step.
+   */
+  #armProposeForTxs(): void {
+    if (this.#p.emptyBlockIntervalMs <= 0) return;
+    this.#out.push({
+      kind: 'set-timer',
+      timer: 'propose-txs',
+      afterMs: linearTimeout(this.#p.timeoutProposeMs, this.#p.timeoutProposeDeltaMs, 0),
+      token: { height: this.#height, round: 0 },
+    });
   }
 
   #arm(timer: 'prevote' | 'precommit', afterMs: number): void {
