@@ -35,7 +35,13 @@ import { basename, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { VerityError } from '../../crypto/errors.ts';
 import { StorageError } from '../../ledger/kv.ts';
-import { fenceStore, loneValidator, removeAfterSealing, walOnlyMarked } from '../../src/node/chain-data.ts';
+import {
+  diskSize,
+  fenceStore,
+  loneValidator,
+  removeAfterSealing,
+  walOnlyMarked,
+} from '../../src/node/chain-data.ts';
 import { NodeRunningError } from '../../src/node/errors.ts';
 import { type HomePaths, homePaths } from '../../src/node/home.ts';
 import { HomeLock, nodeRunningError, posixLockHolder } from '../../src/node/home-lock.ts';
@@ -80,14 +86,6 @@ export const terminalIo = (): ResetIo => ({ isTTY: process.stdin.isTTY === true,
 /** The directories a reset removes: everything the node can get back from its peers. */
 export function chainDataDirs(paths: HomePaths): string[] {
   return [paths.chainDb, paths.walDb];
-}
-
-async function sizeOf(path: string): Promise<number> {
-  const st = await lstat(path);
-  if (!st.isDirectory()) return st.size;
-  let total = 0;
-  for (const name of await readdir(path)) total += await sizeOf(join(path, name));
-  return total;
 }
 
 function humanSize(n: number): string {
@@ -170,7 +168,7 @@ async function runReset(home: string, yes: boolean, io: ResetIo, out: Output): P
       if (lone !== undefined) return refused(out, 'ONLY_VALIDATOR', lone);
     }
     const removed = await Promise.all(
-      present.map(async (p) => ({ path: relative(home, p), bytes: await sizeOf(p) })),
+      present.map(async (p) => ({ path: relative(home, p), bytes: await diskSize(p) })),
     );
     if (present.length > 0 && !yes) {
       process.stderr.write(

@@ -22,7 +22,7 @@
  * table (cli/main.ts), which imports reset.ts, does not load them.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../../crypto/bytes.ts';
 import { StorageError } from '../../ledger/kv.ts';
@@ -36,6 +36,15 @@ import { nodeRunningError, posixLockHolder } from './home-lock.ts';
 export async function fenceStore(paths: HomePaths) {
   const { FileSignFence } = await import('../storage/sign-fence-file.ts');
   return new FileSignFence(paths.signFence);
+}
+
+/** Bytes a file or directory tree takes (what reset and restore say they replace). */
+export async function diskSize(path: string): Promise<number> {
+  const st = await lstat(path);
+  if (!st.isDirectory()) return st.size;
+  let total = 0;
+  for (const name of await readdir(path)) total += await diskSize(join(path, name));
+  return total;
 }
 
 /** The public key a key file names (read from its header: no passphrase needed). */

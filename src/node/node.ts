@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stakingEvidenceVerifier } from '../../consensus/evidence.ts';
 import { engineNames, getEngine } from '../../consensus/registry.ts';
 import { SeededRng } from '../../consensus/rng.ts';
 import type { EngineModule } from '../../consensus/types.ts';
@@ -19,7 +18,6 @@ import { ChainStore } from '../../ledger/chain.ts';
 import { type Genesis, GenesisError, parseGenesis } from '../../ledger/genesis.ts';
 import { CachingKvStore, StorageError } from '../../ledger/kv.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
-import { engineChainOptions } from '../chain-options.ts';
 import { loadKey } from '../keystore.ts';
 import { type NodeApi, RpcServer } from '../rpc/server.ts';
 import {
@@ -32,9 +30,9 @@ import { GrindingMiner } from '../runtime/grinding-miner.ts';
 import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Logger, Transport } from '../runtime/ports.ts';
 import { ConsensusRuntime, type Halt, type ValidatorKeys } from '../runtime/runtime.ts';
-import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
 import { LevelKvStore } from '../storage/level-kv.ts';
 import { FileSignFence } from '../storage/sign-fence-file.ts';
+import { nodeChainOptions } from './chain-store-options.ts';
 import type { NodeConfig } from './config.ts';
 import { NodeApiError } from './errors.ts';
 import { type HomePaths, homePaths } from './home.ts';
@@ -254,19 +252,11 @@ export class VerityNode {
     try {
       // Trie nodes, log records and index entries are read again and again (every block's fresh
       // trie instance starts cold): keep the hot ones in memory in front of LevelDB.
-      const chain = await ChainStore.open(new CachingKvStore(chainKv), genesis, {
-        schemes: ALL_CERTIFICATE_SCHEMES,
-        verifyEvidence: stakingEvidenceVerifier({
-          engine: engine.name,
-          chainId: genesis.chainId,
-          codec: engine.codec,
-        }),
-        ...engineChainOptions(engine, genesis),
-        limits: {
-          maxBlockBytes: o.config.consensus.maxBlockBytes + 64 * 1024,
-          maxBlockTxs: o.config.consensus.maxBlockTxs,
-        },
-      });
+      const chain = await ChainStore.open(
+        new CachingKvStore(chainKv),
+        genesis,
+        nodeChainOptions(engine, genesis, o.config),
+      );
       log.info('chain opened', {
         height: chain.height,
         head: toHex(chain.headHash),

@@ -49,7 +49,6 @@ import {
   statfs,
 } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { stakingEvidenceVerifier } from '../../consensus/evidence.ts';
 import { engineNames, getEngine } from '../../consensus/registry.ts';
 import type { EngineModule } from '../../consensus/types.ts';
 import { equalBytes, toHex } from '../../crypto/bytes.ts';
@@ -58,11 +57,10 @@ import { verifyCertificate } from '../../ledger/certificate.ts';
 import { ChainError, type ChainOptions, ChainStore } from '../../ledger/chain.ts';
 import { type Genesis, genesisBlock, parseGenesis } from '../../ledger/genesis.ts';
 import { StagedKvStore, StorageError } from '../../ledger/kv.ts';
-import { engineChainOptions } from '../chain-options.ts';
 import type { SignFence } from '../runtime/sign-fence.ts';
-import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
 import { LevelKvStore } from '../storage/level-kv.ts';
-import { fenceStore, loneValidator, removeAfterSealing } from './chain-data.ts';
+import { diskSize, fenceStore, loneValidator, removeAfterSealing } from './chain-data.ts';
+import { nodeChainOptions } from './chain-store-options.ts';
 import { loadConfig, type NodeConfig } from './config.ts';
 import { NodeApiError } from './errors.ts';
 import { type HomePaths, homePaths } from './home.ts';
@@ -439,19 +437,7 @@ function chainOptions(genesis: Genesis, config: NodeConfig): ChainOptions {
       'NODE_SETUP',
       `genesis uses engine "${genesis.engine.name}", which this build does not have (${engineNames().join(', ')})`,
     );
-  return {
-    schemes: ALL_CERTIFICATE_SCHEMES,
-    verifyEvidence: stakingEvidenceVerifier({
-      engine: engine.name,
-      chainId: genesis.chainId,
-      codec: engine.codec,
-    }),
-    ...engineChainOptions(engine, genesis),
-    limits: {
-      maxBlockBytes: config.consensus.maxBlockBytes + 64 * 1024,
-      maxBlockTxs: config.consensus.maxBlockTxs,
-    },
-  };
+  return nodeChainOptions(engine, genesis, config);
 }
 
 /** A chain store's head, as the snapshot header names it. */
@@ -583,14 +569,6 @@ async function streamFile(path: string, size: number, each: (chunk: Uint8Array) 
   } finally {
     await fh.close();
   }
-}
-
-async function sizeOf(path: string): Promise<number> {
-  const st = await lstat(path);
-  if (!st.isDirectory()) return st.size;
-  let total = 0;
-  for (const name of await readdir(path)) total += await sizeOf(join(path, name));
-  return total;
 }
 
 function requireHome(paths: HomePaths): void {
@@ -815,7 +793,7 @@ export async function restoreSnapshot(o: {
         );
       const replaced = [];
       for (const p of [paths.chainDb, paths.walDb])
-        if (existsSync(p)) replaced.push({ path: relative(o.home, p), bytes: await sizeOf(p) });
+        if (existsSync(p)) replaced.push({ path: relative(o.home, p), bytes: await diskSize(p) });
       if (!(await o.confirm({ home: o.home, file: snap.path, header: h, replaced }))) return undefined;
 
       await mkdir(dataDir, { recursive: true });

@@ -7,10 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configCheck, type HomeCheck } from '../../cli/commands/config.ts';
-import { type ResetIo, type ResetResult, resetCommand } from '../../cli/commands/reset.ts';
-import { type Command, runCli } from '../../cli/framework.ts';
+import { type ResetResult, resetCommand } from '../../cli/commands/reset.ts';
+import type { Command } from '../../cli/framework.ts';
 import { walOnlyMarked } from '../../src/node/chain-data.ts';
 import { homePaths } from '../../src/node/home.ts';
 import type { VerityNode } from '../../src/node/node.ts';
@@ -18,48 +18,13 @@ import { createTestnet, type TestnetManifest } from '../../src/node/testnet.ts';
 import type { SignFence } from '../../src/runtime/sign-fence.ts';
 import { FileSignFence } from '../../src/storage/sign-fence-file.ts';
 import { runVerity } from '../helpers/cli.ts';
+import { runInProcess as cli, jsonOf as json, scriptedTerminal } from '../helpers/cli-inprocess.ts';
 import { singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `argv` through the CLI framework in this process, capturing what it prints. */
-async function cli(commands: readonly Command[], argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await runCli(commands, argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
-
-const json = <T>(r: Run): T => JSON.parse(r.stdout) as T;
 
 /** A reset whose terminal answers `answers` in turn (or is no terminal at all). */
 function resetWith(io: { isTTY: boolean; answers?: string[] }): { cmd: Command; asked: string[] } {
-  const asked: string[] = [];
-  const answers = [...(io.answers ?? [])];
-  const fake: ResetIo = {
-    isTTY: io.isTTY,
-    ask: async (q) => {
-      asked.push(q);
-      return answers.shift() ?? '';
-    },
-  };
-  return { cmd: resetCommand(() => fake), asked };
+  const t = scriptedTerminal(io);
+  return { cmd: resetCommand(() => t.io), asked: t.asked };
 }
 
 async function fenceOf(home: string): Promise<SignFence | undefined> {

@@ -9,11 +9,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../../cli/commands/node.ts';
-import type { ResetIo } from '../../cli/commands/reset.ts';
 import { snapshotRestoreCommand, snapshotSave } from '../../cli/commands/snapshot.ts';
-import { type Command, runCli } from '../../cli/framework.ts';
+import type { Command } from '../../cli/framework.ts';
 import { COMMANDS } from '../../cli/main.ts';
 import { fromUtf8, toHex, utf8 } from '../../crypto/bytes.ts';
 import { ChainStore } from '../../ledger/chain.ts';
@@ -40,51 +39,16 @@ import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
 import { LevelKvStore } from '../../src/storage/level-kv.ts';
 import { FileSignFence } from '../../src/storage/sign-fence-file.ts';
 import { runVerity } from '../helpers/cli.ts';
+import { runInProcess as cli, jsonOf as json, scriptedTerminal } from '../helpers/cli-inprocess.ts';
 import { InProcessHub } from '../helpers/inprocess-network.ts';
 import { singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
 
 const CHAIN_ID = 'snapshot-test';
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `argv` through the CLI framework in this process, capturing what it prints. */
-async function cli(commands: readonly Command[], argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await runCli(commands, argv), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
-
-const json = <T>(r: Run): T => JSON.parse(r.stdout) as T;
-
 /** A restore command whose terminal answers `answers` in turn (or that has no terminal). */
 function restoreWith(io: { isTTY: boolean; answers?: string[] }): { cmd: Command; asked: string[] } {
-  const asked: string[] = [];
-  const answers = [...(io.answers ?? [])];
-  const fake: ResetIo = {
-    isTTY: io.isTTY,
-    ask: async (q) => {
-      asked.push(q);
-      return answers.shift() ?? '';
-    },
-  };
-  return { cmd: snapshotRestoreCommand(() => fake), asked };
+  const t = scriptedTerminal(io);
+  return { cmd: snapshotRestoreCommand(() => t.io), asked: t.asked };
 }
 
 const save = (home: string, out: string, ...more: string[]) =>
