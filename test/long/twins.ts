@@ -1,13 +1,13 @@
 /**
  * npm-less long Twins runs (src/sim/twins.ts), for every Byzantine-fault engine with default
- * parameters: within the bound (one twin of four), every scenario of `--rounds` rounds (default 2:
- * 256 scenarios) must be safe and live; beyond it (two twins of four), sampled scenarios of three
- * rounds are run until the first safety violation (at most `--beyond` of them, default 500), which
- * must exist. Prints scenarios per second and, per engine, how many scenarios the violation took.
- * Each round also chooses its leader (the paper's search; `--leaders rotation` keeps the engines'
- * own rotation): within the bound that is 4,096 scenarios of two rounds per engine, and beyond it
- * the samples are of `--beyond-rounds` rounds (default 2 with leaders, 3 without).
- *   node test/long/twins.ts [--engines tendermint,hotstuff,pbft] [--rounds 2] [--beyond 500] [--seed 1]
+ * parameters: within the bound (one twin of four), every scenario of `--rounds` rounds must be safe
+ * and live; beyond it (two twins of four), sampled scenarios are run until the first safety
+ * violation (at most `--beyond` of them, default 500), which must exist. Prints scenarios per
+ * second and, per engine, how many scenarios the violation took. Each round also chooses its
+ * leader (the paper's search; `--leaders rotation` keeps the engines' own rotation): within the
+ * bound every one-round scenario by default (64 per engine; `--rounds 2` is 4,096), beyond it
+ * samples of two rounds. With `--leaders rotation`: two rounds within (256), three beyond.
+ *   node test/long/twins.ts [--engines tendermint,hotstuff,pbft] [--rounds R] [--beyond 500] [--seed 1]
  *     [--leaders search|rotation] [--beyond-rounds R]
  */
 import { getEngine } from '../../consensus/registry.ts';
@@ -23,10 +23,11 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
 };
 const engines = arg('engines', 'tendermint,hotstuff,pbft').split(',');
-const rounds = Number(arg('rounds', '2'));
+const leadersArg = arg('leaders', 'search');
 const beyond = Number(arg('beyond', '500'));
 const seed = arg('seed', '1');
-const leaders = arg('leaders', 'search') === 'search';
+const leaders = leadersArg === 'search';
+const rounds = Number(arg('rounds', leaders ? '1' : '2'));
 const beyondRounds = Number(arg('beyond-rounds', leaders ? '2' : '3'));
 let failed = 0;
 for (const name of engines) {
