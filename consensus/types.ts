@@ -113,6 +113,14 @@ export type EngineInput<M> =
    * nonce, executed and held like the one built (it differs only in the nonce), under `hash`.
    */
   | { readonly kind: 'mined'; readonly hash: Uint8Array; readonly block: Block }
+  /**
+   * Block sync was served `block`, whose certificate verifies, but which does not extend the
+   * committed head: a chain forks below what this node committed. Only an engine with
+   * probabilistic finality (EngineModule.confirmations) gets it, to weigh against the chain that
+   * buried its commit; for any other engine two certified chains break safety and the runtime
+   * halts on its own.
+   */
+  | { readonly kind: 'certified-fork'; readonly block: Block; readonly certificate: CommitCertificate }
   | {
       readonly kind: 'committed';
       readonly head: HeadInfo;

@@ -155,6 +155,13 @@ export class PowEngine implements ConsensusEngine<PowMessage> {
       case 'committed':
         this.#onCommitted(input.head, input.certificate as PowCertificate | undefined, out);
         break;
+      case 'certified-fork': {
+        // A peer committed a chain that forks below ours: its burying header says how heavy it is.
+        const cert = input.certificate as PowCertificate;
+        const top = cert.headers.at(-1);
+        if (top !== undefined && !this.#halted) this.#onFork(headerHash(top), ancestorOf(top), out);
+        break;
+      }
       case 'txs-available':
       case 'read':
         break;

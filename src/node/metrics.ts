@@ -19,6 +19,8 @@ export interface MetricSources {
   evidence(): number;
   rejectedMessages(): number;
   syncedBlocks(): number;
+  /** Heights at which block sync met a certified block of a conflicting chain. */
+  certifiedForks(): number;
   /** State snapshots installed (state sync), and sessions abandoned. */
   snapshots(): number;
   snapshotFailures(): number;
@@ -89,6 +91,11 @@ export class NodeMetrics {
     );
     counter('verity_rejected_messages_total', 'Peer messages rejected as invalid', src.rejectedMessages);
     counter('verity_synced_blocks_total', 'Blocks applied through block sync', src.syncedBlocks);
+    counter(
+      'verity_certified_forks_total',
+      'Heights at which block sync was served a certified block of a conflicting chain (more faulty validators than tolerated)',
+      src.certifiedForks,
+    );
     counter('verity_state_snapshots_total', 'State snapshots installed (state sync)', src.snapshots);
     counter(
       'verity_state_snapshot_failures_total',

@@ -329,6 +329,7 @@ export class VerityNode {
         evidence: () => runtime.counters.evidence,
         rejectedMessages: () => runtime.counters.rejected,
         syncedBlocks: () => runtime.counters.syncedBlocks,
+        certifiedForks: () => runtime.counters.certifiedForks,
         snapshots: () => runtime.counters.snapshots,
         snapshotFailures: () => runtime.counters.snapshotFailures,
         halted: () => (runtime.halted === undefined ? 0 : 1),

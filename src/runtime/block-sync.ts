@@ -1,8 +1,10 @@
 /**
  * Block sync: how a node that is behind catches up with committed blocks. Every node broadcasts
- * its committed head (and its clock) each status interval; a node clearly behind asks one peer
- * for the next blocks (`get-blocks`), verifies each block's certificate against the genesis
- * validator set, re-executes it to its header's roots and commits it. The peer asked is the one
+ * its committed head (and its clock) each status interval; a node behind — two blocks, or one for
+ * a second — asks one peer for the next blocks (`get-blocks`), verifies each block's certificate
+ * against the genesis validator set, re-executes it to its header's roots and commits it. A
+ * certified block that does not extend our head is a fork below it, not the peer's doing: the
+ * runtime weighs or reports it (Runtime.#certifiedFork). The peer asked is the one
  * with the fewest recent failures, then the most cumulative work (on a chain that counts it), then
  * the highest claim; a timeout, an empty or misaligned reply
  * is a minor failure and the next request goes elsewhere, an invalid block or certificate a major
@@ -12,6 +14,7 @@
  * runtime halts), and no peer is blamed.
  */
 
+import { equalBytes } from '../../crypto/bytes.ts';
 import type { Block } from '../../ledger/block.ts';
 import { decodeBlock } from '../../ledger/block.ts';
 import { type CommitCertificate, decodeCertificate, verifyCertificate } from '../../ledger/certificate.ts';
@@ -34,8 +37,21 @@ import { encodeSync, MAX_SYNC_BATCH, type SyncMessage } from './sync-codec.ts';
  */
 const MAX_BLOCKS_PER_MS = 1;
 const LEAD_SLACK_MS = 60_000;
-/** A block request unanswered for this long counts as a failure of the peer asked. */
-const SYNC_TIMEOUT_MS = 5_000;
+/**
+ * A block request unanswered within the timeout counts as a failure of the peer asked, and the
+ * next request goes out at once (to another peer if there is one). Peers answer from their store
+ * at once, so a short first timeout recovers a lost request or reply quickly; each timeout doubles
+ * it (up to the maximum), as TCP's retransmission timer does, so a reply slow to arrive over a
+ * slow link is still waited for; a served request brings it back to the first.
+ */
+const SYNC_TIMEOUT_MS = 1_500;
+const MAX_SYNC_TIMEOUT_MS = 12_000;
+/**
+ * A peer one block ahead is normal while consensus finishes the height; after this long it is
+ * not, and the block is fetched (a node back from a restart otherwise trails its peers by one
+ * block, and misses its turn to propose, until consensus catches it up).
+ */
+const ONE_BEHIND_MS = 1_000;
 /**
  * A peer's claimed height is forgotten when the peer leaves `transport.peers()` (disconnected or
  * banned) or when no status has refreshed it for this many status intervals.
@@ -61,6 +77,12 @@ export interface BlockSyncOptions {
   enqueue(fn: () => Promise<void> | void): void;
   /** A synced block is committed: the runtime's after-commit work (mempool, waiters, engine). */
   committed(executed: ExecutedBlock, certificate: CommitCertificate): Promise<void>;
+  /**
+   * A block whose certificate verifies but which does not extend the committed head: a chain the
+   * network certified forks below what this node committed. Not the serving peer's fault (it
+   * proved the block committed); the runtime decides what it means (see Runtime.#certifiedFork).
+   */
+  certifiedFork(from: string, block: Block, certificate: CommitCertificate): Promise<void>;
   /** A peer's claim was forgotten (it left, or went silent). */
   forgotten?(peer: string): void;
   /** Whether to ask for no blocks now (state sync is installing a snapshot: snapshot-sync.ts). */
@@ -82,7 +104,10 @@ export class BlockSync {
    */
   readonly #peerSync = new Map<string, { height: number; at: number; failures: number; work?: bigint }>();
   #inflight: { peer: string; from: number } | undefined;
+  #timeoutMs = SYNC_TIMEOUT_MS;
   #lastProgressAt = 0;
+  /** When a peer was first seen ahead of our head (undefined once we progress). */
+  #behindSince: number | undefined;
 
   constructor(o: BlockSyncOptions) {
     this.#o = o;
@@ -92,6 +117,7 @@ export class BlockSync {
   /** Consensus or sync committed a block (or the node started): progress, for the staleness rule. */
   progressed(): void {
     this.#lastProgressAt = this.#o.clock.now();
+    this.#behindSince = undefined;
   }
 
   /** Broadcasts this node's committed head and clock. */
@@ -221,9 +247,20 @@ export class BlockSync {
       }
     }
     if (best === undefined || bestPeer === undefined) return;
-    const stale = this.#o.clock.now() - this.#lastProgressAt >= (this.#o.syncStaleMs ?? 2000);
-    // One block behind is normal while consensus finishes a height; sync only when clearly behind.
-    if (bestPeer.height < height + 2 && !stale) return;
+    const now = this.#o.clock.now();
+    this.#behindSince ??= now;
+    // One block behind is normal while consensus finishes a height: that block is fetched only
+    // once it has been the case for ONE_BEHIND_MS, or consensus made no progress for syncStaleMs —
+    // on a timer, not at the next status, which could come a status interval later.
+    const fetchAt = Math.min(
+      this.#behindSince + ONE_BEHIND_MS,
+      this.#lastProgressAt + (this.#o.syncStaleMs ?? 2000),
+    );
+    if (bestPeer.height < height + 2 && now < fetchAt) {
+      this.#o.timers.set('sync-behind', fetchAt - now, () => this.#o.enqueue(() => this.maybeRequest()));
+      return;
+    }
+    this.#o.timers.cancel('sync-behind');
     const request = { peer: best, from: height + 1 };
     this.#inflight = request;
     this.#o.send(
@@ -234,25 +271,30 @@ export class BlockSync {
         count: Math.min(MAX_SYNC_BATCH, bestPeer.height - height),
       }),
     );
-    this.#o.timers.set('sync-timeout', SYNC_TIMEOUT_MS, () =>
+    const timeoutMs = this.#timeoutMs;
+    this.#o.timers.set('sync-timeout', timeoutMs, () =>
       this.#o.enqueue(() => {
         if (this.#inflight !== request) return;
         this.#inflight = undefined;
         // A peer that left is simply forgotten; one still connected claimed blocks it did not serve.
-        if (this.#o.transport.peers().includes(request.peer))
-          this.#syncFailed(request.peer, `no blocks within ${SYNC_TIMEOUT_MS} ms`, 'minor');
-        else this.#peerSync.delete(request.peer);
+        if (this.#o.transport.peers().includes(request.peer)) {
+          this.#timeoutMs = Math.min(MAX_SYNC_TIMEOUT_MS, timeoutMs * 2);
+          this.#syncFailed(request.peer, `no blocks within ${timeoutMs} ms`, 'minor');
+        } else this.#peerSync.delete(request.peer);
         this.maybeRequest(request.peer);
       }),
     );
   }
 
-  /** A block request to `peer` failed: penalize it and pass it over while others failed less. */
-  #syncFailed(peer: string, reason: string, severity: 'minor' | 'major'): void {
+  /**
+   * A block request to `peer` failed: pass it over while others failed less, and penalize it
+   * unless the failure was not its doing (`none`: it served a certified block of another fork).
+   */
+  #syncFailed(peer: string, reason: string, severity: 'minor' | 'major' | 'none'): void {
     const p = this.#peerSync.get(peer);
     if (p !== undefined) p.failures++;
     this.#o.counters.syncFailures++;
-    this.#o.transport.penalize(peer, `block sync: ${reason}`, severity);
+    if (severity !== 'none') this.#o.transport.penalize(peer, `block sync: ${reason}`, severity);
   }
 
   /** A `blocks` reply: applied if it answers our outstanding request, else ignored. */
@@ -269,6 +311,7 @@ export class BlockSync {
     }
     const p = this.#peerSync.get(from);
     if (p !== undefined) p.failures = 0;
+    this.#timeoutMs = SYNC_TIMEOUT_MS;
     this.maybeRequest();
   }
 
@@ -282,7 +325,7 @@ export class BlockSync {
     from: string,
     fromHeight: number,
     items: Extract<SyncMessage, { kind: 'blocks' }>['items'],
-  ): Promise<{ reason: string; severity: 'minor' | 'major' } | undefined> {
+  ): Promise<{ reason: string; severity: 'minor' | 'major' | 'none' } | undefined> {
     if (items.length === 0) return { reason: 'empty blocks reply', severity: 'minor' };
     const chain = this.#o.chain;
     let expected = fromHeight;
@@ -309,6 +352,12 @@ export class BlockSync {
       const check = verifyCertificate(cert, block.header, trust, chain.schemes);
       if (!check.ok)
         return { reason: `synced block certificate invalid: ${check.reason}`, severity: 'major' };
+      if (!equalBytes(block.header.parentHash, chain.headHash)) {
+        // Certified, yet not on our chain: the fork is below our head, where the peer cannot have
+        // put it — two chains were certified (or, under proof of work, outmined). No peer is blamed.
+        await this.#o.certifiedFork(from, block, cert);
+        return { reason: `its block ${block.header.height} is certified on another fork`, severity: 'none' };
+      }
       let executed: ExecutedBlock;
       try {
         // The certificate proves the block committed; execution must still reproduce its roots.

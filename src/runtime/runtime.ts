@@ -293,7 +293,10 @@ export class ConsensusRuntime<M> {
     otherEpoch: 0,
     /** Epoch boundaries crossed (a new engine instance started). */
     epochs: 0,
+    /** Heights at which block sync was served a certified block of a conflicting chain. */
+    certifiedForks: 0,
   };
+  readonly #certifiedForkHeights = new Set<number>();
 
   constructor(opts: RuntimeOptions<M>) {
     this.#o = opts;
@@ -323,6 +326,7 @@ export class ConsensusRuntime<M> {
       enqueue: (fn) => this.#enqueue(fn),
       committed: (executed, certificate) => this.#afterCommit(executed, certificate, true),
       forgotten: (peer) => this.#blockClock.forget(peer),
+      certifiedFork: (from, block, certificate) => this.#certifiedFork(from, block, certificate),
       paused: () => this.#snapshots.active(),
       ...(opts.engine.chainWork === undefined
         ? {}
@@ -1088,6 +1092,41 @@ export class ConsensusRuntime<M> {
     if (executed.suffix) return; // certified only to commit its epoch's last block, never itself
     await chain.commit(executed, certificate);
     await this.#afterCommit(executed, certificate, false);
+  }
+
+  /**
+   * Block sync was served a block whose certificate verifies but whose parent is not this node's
+   * committed head; no peer is blamed either way. Under probabilistic finality
+   * (EngineModule.confirmations) that is a fork the engine weighs: one heavier than the chain that
+   * buried this node's commit overturned it, and the engine halts. Under a certificate final when
+   * it forms, two conflicting chains are certified: more validators are faulty than the engine
+   * tolerates. This node's own chain is still one chain, and its engine goes on — which is how it
+   * gathers the votes that convict the validators who signed both sides (accountable safety) —
+   * but it says so at error level, once per height, and counts it.
+   */
+  async #certifiedFork(from: string, block: Block, certificate: CommitCertificate): Promise<void> {
+    const height = block.header.height;
+    if (this.#o.engine.confirmations !== undefined) {
+      this.#log.warn("block sync: a peer committed a chain that forks below this node's head", {
+        peer: from,
+        height,
+      });
+      await this.#step({ kind: 'certified-fork', block, certificate });
+      return;
+    }
+    if (this.#certifiedForkHeights.has(height)) return;
+    this.#certifiedForkHeights.add(height);
+    this.counters.certifiedForks++;
+    this.#log.error(
+      'two conflicting chains are certified: more validators are faulty than the engine tolerates (safety is broken network-wide; this node keeps its own chain)',
+      {
+        peer: from,
+        height,
+        theirs: toHex(headerHash(block.header)),
+        theirParent: toHex(block.header.parentHash),
+        ours: toHex(this.#o.chain.headHash),
+      },
+    );
   }
 
   async #afterCommit(

@@ -39,6 +39,7 @@ function harness(headWork?: () => bigint) {
     send: (to, bytes) => sent.push({ to, msg: decodeSync(bytes) }),
     enqueue: (fn) => void fn(),
     committed: async () => {},
+    certifiedFork: async () => {},
     paused: () => gate.paused,
     ...(headWork === undefined ? {} : { headWork }),
   };

@@ -23,13 +23,17 @@ const OPTS = { schemes: LEDGER_CERTIFICATE_SCHEMES };
 const chain = makeTestChain({ validators: 4, accounts: 2 });
 const GENESIS_MS = 1_700_000_000_000;
 const SOURCE_HEIGHT = 70; // more than one MAX_SYNC_BATCH (64): two requests
+const FORK_HEIGHT = 3;
 
-/** An honest chain of SOURCE_HEIGHT certified blocks, one transfer each. */
-let source: ChainStore;
-beforeAll(async () => {
-  source = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+/**
+ * A chain of `height` certified blocks, one transfer each; `skewMs` moves every block's time, so
+ * that two chains built with different skews differ from block 1 on — each certified by a quorum
+ * (as only more faulty validators than the bound could make them).
+ */
+async function certifiedChain(height: number, skewMs: number): Promise<ChainStore> {
+  const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
   const [a, b] = chain.accounts as [TestKey, TestKey];
-  for (let h = 1; h <= SOURCE_HEIGHT; h++) {
+  for (let h = 1; h <= height; h++) {
     const tx = signTransaction(
       {
         chainId: chain.genesis.chainId,
@@ -39,17 +43,26 @@ beforeAll(async () => {
       },
       a.secretKey,
     );
-    const executed = await source.propose({
+    const executed = await store.propose({
       txs: [tx],
-      time: { ms: GENESIS_MS + h * 1000, logical: 0 },
+      time: { ms: GENESIS_MS + h * 1000 + skewMs, logical: 0 },
       proposer: (chain.validators[0] as TestKey).address,
       engineData: new Uint8Array(0),
     });
-    await source.commit(executed, quorumCertificate(chain, h, executed.hash));
+    await store.commit(executed, quorumCertificate(chain, h, executed.hash));
   }
+  return store;
+}
+
+/** The honest chain, and a conflicting one (another block 1) certified too. */
+let source: ChainStore;
+let fork: ChainStore;
+beforeAll(async () => {
+  source = await certifiedChain(SOURCE_HEIGHT, 0);
+  fork = await certifiedChain(FORK_HEIGHT, 1);
 });
 
-type PeerBehaviour = 'honest' | 'silent' | 'empty' | 'garbage-cert' | 'bad-snapshot';
+type PeerBehaviour = 'honest' | 'silent' | 'empty' | 'garbage-cert' | 'bad-snapshot' | 'fork';
 
 /** Virtual time, timers and a scripted network around one runtime. */
 class Harness {
@@ -61,6 +74,7 @@ class Harness {
   readonly penalties: Array<{ peer: string; reason: string; severity: string }> = [];
   readonly connected = new Set<string>();
   readonly halts: string[] = [];
+  readonly errors: Array<{ message: string; fields: Record<string, unknown> | undefined }> = [];
   readonly behaviour = new Map<string, PeerBehaviour>();
   handler: MessageHandler | undefined;
   runtime!: ConsensusRuntime<unknown>;
@@ -104,6 +118,12 @@ class Harness {
       keys: undefined,
       rng: new SeededRng('runtime-sync'),
       snapshotLead,
+      logger: {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: () => undefined,
+        error: (message, fields) => this.errors.push({ message, fields }),
+      },
       hooks: {
         onHalt: (halt) => {
           this.halts.push(halt.code);
@@ -167,14 +187,15 @@ class Harness {
     this.requests.push({ to, from: msg.from, count: msg.count });
     const behaviour = this.behaviour.get(to);
     if (behaviour === undefined || behaviour === 'silent') return;
+    const served = behaviour === 'fork' ? fork : source;
     void (async () => {
       const items: Array<{ block: Uint8Array; certificate: Uint8Array }> = [];
       if (behaviour !== 'empty') {
-        for (let h = msg.from; h < msg.from + msg.count && h <= source.height; h++) {
-          const block = (await source.getBlockBytes(h)) as Uint8Array;
-          const certificate = (await source.getCertificateBytes(h)) as Uint8Array;
+        for (let h = msg.from; h < msg.from + msg.count && h <= served.height; h++) {
+          const block = (await served.getBlockBytes(h)) as Uint8Array;
+          const certificate = (await served.getCertificateBytes(h)) as Uint8Array;
           // A certificate for another height: decodes, but does not verify for this block.
-          const forged = (await source.getCertificateBytes(h === 1 ? 2 : 1)) as Uint8Array;
+          const forged = (await served.getCertificateBytes(h === 1 ? 2 : 1)) as Uint8Array;
           items.push({ block, certificate: behaviour === 'garbage-cert' ? forged : certificate });
         }
       }
@@ -230,8 +251,8 @@ describe('runtime block sync', () => {
     expect(h.requests.map((r) => r.to)).toEqual(['liar']);
     expect(h.height).toBe(0);
 
-    // The request times out: the liar is penalized and the honest peer asked instead.
-    await h.advance(5_000);
+    // The request times out (1.5 s): the liar is penalized and the honest peer asked instead.
+    await h.advance(2_000);
     await h.settle();
     expect(h.penalties.filter((p) => p.peer === 'liar').map((p) => p.severity)).toEqual(['minor']);
     expect(h.height).toBe(SOURCE_HEIGHT);
@@ -282,27 +303,74 @@ describe('runtime block sync', () => {
     }
   });
 
-  it('a sole peer that times out is asked again, and is forgotten once it leaves', async () => {
+  it('a sole peer that times out is asked again, each timeout twice as long, and is forgotten once it leaves', async () => {
     const h = new Harness();
     await h.start();
     h.peer('liar', 'silent');
     await h.status('liar', 500);
-    await h.advance(6_000); // the timeout, then a status tick retries the only peer there is
-    expect(h.requests.map((r) => r.to)).toEqual(['liar', 'liar']);
+    const asked = () => h.requests.map((r) => r.to).length;
+    // 1.5 s: the first timeout; the status tick at 2 s asks again, and that request waits 3 s.
+    await h.advance(2_000);
+    expect(asked()).toBe(2);
     expect(h.penalties.map((p) => p.severity)).toEqual(['minor']);
-    // It disconnects while our second request is outstanding: no penalty, its claim is dropped.
-    h.connected.delete('liar');
-    await h.advance(6_000);
+    await h.advance(2_900);
     expect(h.penalties.length).toBe(1);
-    expect(h.requests.length).toBe(2);
+    await h.advance(100);
+    expect(h.penalties.length).toBe(2);
+    await h.advance(1_000); // the next tick asks again
+    expect(asked()).toBe(3);
+    // It disconnects while our request is outstanding: no penalty, its claim is dropped.
+    h.connected.delete('liar');
+    await h.advance(13_000);
+    expect(h.penalties.length).toBe(2);
+    expect(asked()).toBe(3);
     expect(h.runtime.syncStatus().bestPeerHeight).toBe(0);
+  });
+
+  it('fetches a block one behind after a second, on a timer: no later status is needed', async () => {
+    const h = new Harness();
+    await h.start();
+    h.peer('honest', 'honest');
+    await h.status('honest', 1); // one ahead: consensus may still be finishing that height
+    await h.advance(999);
+    expect(h.requests).toEqual([]);
+    await h.advance(1);
+    expect(h.requests.map((r) => `${r.to}@${r.from}`)).toEqual(['honest@1']);
+    expect(h.height).toBe(1);
+    // Two ahead is clearly behind: asked at once.
+    await h.status('honest', 3);
+    expect(h.requests.map((r) => `${r.to}@${r.from}`)).toEqual(['honest@1', 'honest@2']);
+    expect(h.height).toBe(3);
+  });
+
+  it('a certified block of a conflicting chain is reported at error level and counted; no peer is blamed', async () => {
+    const h = new Harness();
+    await h.start();
+    h.peer('honest', 'honest');
+    h.peer('forked', 'fork');
+    await h.status('honest', 1);
+    await h.advance(1_000);
+    expect(h.height).toBe(1);
+    // The forked peer's block 2 carries a quorum's certificate, but its parent is not our block 1.
+    await h.status('forked', FORK_HEIGHT);
+    expect(h.requests.map((r) => `${r.to}@${r.from}`)).toEqual(['honest@1', 'forked@2']);
+    expect(h.runtime.counters.certifiedForks).toBe(1);
+    expect(h.errors.map((e) => e.fields?.height)).toEqual([2]);
+    expect(h.penalties).toEqual([]);
+    expect(h.height).toBe(1);
+    // Asked again at the next status tick: still no blame, and said once per height.
+    await h.advance(1_000);
+    expect(h.requests.length).toBe(3);
+    expect(h.errors.length).toBe(1);
+    expect(h.penalties).toEqual([]);
+    expect(h.halts).toEqual([]);
   });
 
   it('forgets a claimed height no status refreshed for ten status intervals', async () => {
     const h = new Harness();
     await h.start();
     h.peer('honest', 'silent');
-    await h.status('honest', 1); // one ahead: not yet a reason to sync
+    await h.status('honest', 1);
     expect(h.runtime.syncStatus().bestPeerHeight).toBe(1);
     await h.advance(9_000);
     await h.status('honest', 1);
