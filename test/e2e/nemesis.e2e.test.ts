@@ -1,7 +1,7 @@
 /**
  * The nemesis suite's short version (test/nemesis/nemesis.ts; `npm run test:nemesis` runs every
  * engine with longer phases): real processes under kill -9 loops, SIGSTOP pauses, clocks 20 s off,
- * a full disk and a quorum loss, a workload that records every acknowledgement, and the history checker over every node's
+ * torn WAL writes, a full disk and a quorum loss, a workload that records every acknowledgement, and the history checker over every node's
  * final chain — and, as root, partitions between network namespaces. Then the negative controls:
  * killing one validator too few (a quorum stays up) must make "nothing is committed while the
  * quorum is lost" fail, and partitions announced but never made must make "a side cut off from
@@ -43,17 +43,17 @@ async function nemesis(args: string[]): Promise<{ reports: Report[]; code: numbe
 }
 
 describe(`nemesis (${ENGINE})`, () => {
-  it('kill -9 loops, pauses, partitions, skewed clocks, a full disk and a quorum loss: nothing acknowledged is lost, nothing commits without a quorum, every node converges, nobody honest is convicted', async () => {
-    // Not the torn-WAL fault: its safety held in every run since the guard stopped forgiving a WAL
-    // one batch behind its fence (it used to convict honest validators), but in 2 of 14 runs of
-    // this short version Tendermint acknowledged nothing in the 8 s after one validator's kill -9
-    // and torn WAL — an open liveness finding of issue 18, not diagnosed yet. `npm run
-    // test:nemesis` runs it; the simulator's storage faults and the WAL-loss e2e test cover it here.
+  it('kill -9 loops, pauses, partitions, skewed clocks, torn WAL writes, a full disk and a quorum loss: nothing acknowledged is lost, nothing commits without a quorum, every node converges, nobody honest is convicted', async () => {
+    // The torn-WAL fault was left out while Tendermint acknowledged nothing for 8 s after a kill -9
+    // and torn WAL in 2 of 14 runs: each turn of the restarted proposer held everyone 2.5 s (the
+    // propose step also waited out its empty-block interval) and the restarted node lagged a block
+    // for 2–3 s (block sync fetched one block behind only after 2 s without progress). Both are
+    // fixed; 18 torn-WAL phases since acknowledged 109–358 transactions each, p99 ≤ 1.71 s.
     const { reports, code, stderr } = await nemesis([
       '--phase-seconds',
       '8',
       '--faults',
-      'kill,pause,partition,skew,disk,quorum',
+      'kill,pause,partition,skew,corrupt,disk,quorum',
     ]);
     const [r] = reports;
     expect(r, stderr).toBeDefined();
@@ -69,7 +69,9 @@ describe(`nemesis (${ENGINE})`, () => {
     );
     for (const line of stderr.split('\n').filter((l) => /fault is skipped/.test(l))) console.log(line);
     expect(r?.phases.map((p) => p.fault)).toEqual(
-      ['none', 'kill', 'pause', 'partition', 'skew', 'disk', 'quorum'].filter((f) => !skipped.includes(f)),
+      ['none', 'kill', 'pause', 'partition', 'skew', 'corrupt', 'disk', 'quorum'].filter(
+        (f) => !skipped.includes(f),
+      ),
     );
     expect(r?.acknowledged).toBeGreaterThan(50);
     expect(r?.lost).toBe(0);

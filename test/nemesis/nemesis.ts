@@ -67,6 +67,26 @@ import { runVerity } from '../helpers/cli.ts';
 import { type Anomaly, checkHistory, type FinalBlock, type History, type NodeFinal } from './history.ts';
 import { available, createNetns, type NetnsNet } from './netns.ts';
 
+const USAGE = `usage: node test/nemesis/nemesis.ts [--engines tendermint,pbft,…] [--faults kill,pause,…]
+         [--phase-seconds 15] [--accounts 12] [--json] [--keep]
+         [--net netns|loopback] [--quorum-kill K] [--no-cut]
+Runs 4 real validators per engine through each fault (kill, pause, partition, skew, corrupt,
+disk, quorum) for --phase-seconds, with clients recording every acknowledgement, then checks the
+history. Exit 1 when a check fails. See the head of this file for what each fault does.`;
+const VALUED = ['--engines', '--faults', '--phase-seconds', '--accounts', '--net', '--quorum-kill'];
+const FLAGS = ['--json', '--keep', '--no-cut'];
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i] as string;
+  if (VALUED.includes(a)) i++;
+  else if (!FLAGS.includes(a)) {
+    process.stderr.write(`nemesis: unknown argument "${a}"\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
