@@ -43,6 +43,8 @@ export class ClockOffset {
 
 /** The most a validator's block clock is corrected towards its peers' (see BlockClock.now). */
 const MAX_CLOCK_ADJUST_MS = 10 * 60_000;
+/** How long after it starts a validator may wait to judge its clock before it stamps a block. */
+const JUDGE_WAIT_MS = 3000;
 
 /**
  * The clock blocks are stamped and checked with. It is this node's clock — or, while that is off
@@ -63,6 +65,7 @@ export class BlockClock {
   readonly #log: Logger;
   readonly #beforeReading: () => void;
   readonly #offset = new ClockOffset();
+  readonly #startedAt: number;
   #warnedAt = Number.NEGATIVE_INFINITY;
 
   /** `beforeReading` forgets departed peers first (block sync knows who is connected). */
@@ -80,6 +83,24 @@ export class BlockClock {
     this.#quorum = 2 * Math.floor(o.validatorPeers.size / 3) + 1;
     this.#log = o.logger;
     this.#beforeReading = o.beforeReading;
+    this.#startedAt = o.clock.now();
+  }
+
+  /**
+   * How long to wait before stamping a block on a parent made at `parentMs` (0: stamp now). A
+   * validator just started has no peer readings yet; if its clock then reads well past its parent
+   * block's time it may be the wrong one (a process relaunched on a clock 20 s ahead would stamp
+   * its first block 20 s ahead, and every peer would hold that block for the excess over the
+   * drift bound — a stall of about 10 s), so it waits, up to JUDGE_WAIT_MS after its start, for
+   * 2f+1 validators' readings. A clock close to the parent's, one already judged, or a lone
+   * validator stamps at once; after the wait it stamps with what it has.
+   */
+  stampWaitMs(parentMs: number): number {
+    if (this.#validators.size === 0) return 0;
+    const now = this.#clock.now();
+    const left = this.#startedAt + JUDGE_WAIT_MS - now;
+    if (left <= 0 || now - parentMs <= this.#driftMs / 2) return 0;
+    return this.offset() === undefined ? left : 0;
   }
 
   /** A peer's clock reading (from its status message). */

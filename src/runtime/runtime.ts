@@ -100,6 +100,12 @@ const MAX_PENDING_INTAKE = 5_000;
 /** Blocks from the future (see #hold): at most this far ahead, and this many at once. */
 const MAX_HOLD_MS = 10 * 60_000;
 const MAX_HELD = 64;
+/**
+ * A held block is looked at again at least this often: this clock may be corrected meanwhile
+ * (BlockClock steers by the validators' median once 2f+1 have reported, which a node just started
+ * on a clock 20 s behind has not), and then the block is due much sooner than first computed.
+ */
+const HOLD_RECHECK_MS = 1000;
 /** A read the engine has not confirmed (and the chain reached) within this fails with READ_TIMEOUT. */
 const READ_TIMEOUT_MS = 5_000;
 
@@ -248,7 +254,8 @@ export class ConsensusRuntime<M> {
   /** The consensus WAL, every record framed and checksummed (wal-records.ts). */
   readonly #wal: CheckedWal;
   /** Blocks held until this node's clock reaches their timestamp (less the drift bound). */
-  readonly #held = new Set<string>();
+  /** Blocks held until this clock catches up, and whether each is being looked at again now. */
+  readonly #held = new Map<string, 'held' | 'rechecking'>();
   /** Damaged WAL records dropped at start by a node that keeps no signing state (walLoss). */
   #droppedLoss: WalLoss | undefined;
   /** Counts mining jobs: a solution of a job cancelled or replaced since is dropped. */
@@ -916,8 +923,17 @@ export class ConsensusRuntime<M> {
       this.#log.warn('cannot build block: unknown parent', { height: req.height, parent: toHex(req.parent) });
       return;
     }
-    if (parent !== undefined) this.#executed.pin(parent.hash);
     const parentHeader = parent?.block.header ?? chain.head;
+    const clockWait = this.#blockClock.stampWaitMs(parentHeader.time.ms);
+    if (clockWait > 0) {
+      // Just started, on a clock far past the parent's: compare it with the peers' first (the
+      // latest build request wins; the engine's own timeouts go on meanwhile).
+      this.#o.timers.set('build-clock', Math.min(clockWait, 250), () =>
+        this.#enqueue(this.#sameEpoch(() => this.#buildBlock(req))),
+      );
+      return;
+    }
+    if (parent !== undefined) this.#executed.pin(parent.hash);
     if (req.height !== parentHeader.height + 1) {
       this.#log.warn('cannot build block: height does not follow parent', { height: req.height });
       return;
@@ -1069,11 +1085,13 @@ export class ConsensusRuntime<M> {
         height: block.header.height,
         waitMs: wait,
       });
-    this.#held.add(id);
-    this.#o.timers.set(`hold:${id}`, Math.max(1, wait), () =>
-      this.#enqueue(() => {
-        this.#held.delete(id);
-        return this.#sameEpoch(() => this.#execute(block, hash))();
+    this.#held.set(id, 'held');
+    this.#o.timers.set(`hold:${id}`, Math.min(HOLD_RECHECK_MS, Math.max(1, wait)), () =>
+      this.#enqueue(async () => {
+        this.#held.set(id, 'rechecking');
+        await this.#sameEpoch(() => this.#execute(block, hash))();
+        // Held again (still future) or done: only a block held again stays.
+        if (this.#held.get(id) === 'rechecking') this.#held.delete(id);
       }),
     );
     return true;

@@ -76,4 +76,36 @@ describe('clock offset against peers', () => {
       "this node's clock is 20.0 s ahead of its peers (median of 3): fix its time sync (NTP)",
     ]);
   });
+
+  it('a validator just started on a clock far past its parent waits (≤ 3 s) for 2f+1 readings before stamping', () => {
+    let now = 1_000_000;
+    const make = (peers: string[]) =>
+      new BlockClock({
+        clock: { now: () => now },
+        driftMs: 10_000,
+        validatorPeers: new Set(peers),
+        logger: { warn() {}, info() {}, debug() {}, error() {} } as never,
+        beforeReading: () => {},
+      });
+    const clock = make(['a', 'b', 'c']);
+    // Its parent was made 20 s before this clock's reading: maybe this clock is 20 s ahead.
+    const parentMs = now - 20_000;
+    expect(clock.stampWaitMs(parentMs)).toBe(3_000);
+    // A parent within half the drift bound: nothing to suspect, stamp at once (negative control).
+    expect(clock.stampWaitMs(now - 5_000)).toBe(0);
+    now += 1_000;
+    expect(clock.stampWaitMs(parentMs)).toBe(2_000);
+    // Two readings are not 2f+1 (n = 4): still waiting; the third judges the clock — stamp now.
+    clock.observe('a', now - 20_000);
+    clock.observe('b', now - 20_000);
+    expect(clock.stampWaitMs(parentMs)).toBe(2_000);
+    clock.observe('c', now - 20_000);
+    expect(clock.stampWaitMs(parentMs)).toBe(0);
+    expect(clock.now()).toBe(now - 20_000);
+    // Unjudged, the wait ends 3 s after the start, and a lone validator never waits.
+    const unheard = make(['a', 'b', 'c']);
+    now += 3_000;
+    expect(unheard.stampWaitMs(parentMs)).toBe(0);
+    expect(make([]).stampWaitMs(now - 60_000)).toBe(0);
+  });
 });
