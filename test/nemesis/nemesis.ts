@@ -37,7 +37,8 @@
  * stderr.
  *
  * Prints, per engine and fault: transactions acknowledged, lost (must be 0), p50/p99 latency of
- * the acknowledgements during the fault, and the time to converge after healing. Exit 1 when any
+ * the acknowledgements during the fault and in the 2 s (at least) after healing, and the time to
+ * converge after healing. Exit 1 when any
  * check fails. `.ci/run` runs a short version (Tendermint, short phases) through
  * test/e2e/nemesis.e2e.test.ts.
  */
@@ -132,8 +133,17 @@ interface PhaseReport {
   readonly p50Ms: number | null;
   readonly p99Ms: number | null;
   readonly convergeMs: number | null;
+  /** Acknowledgements in the AFTER_MS (or more) after healing, and their latency. */
+  readonly after: {
+    readonly acknowledged: number;
+    readonly p50Ms: number | null;
+    readonly p99Ms: number | null;
+  };
   readonly checks: string[];
 }
+
+/** How long after healing the acknowledgements count as "after" the fault (at least). */
+const AFTER_MS = 2000;
 
 interface EngineReport {
   readonly engine: string;
@@ -515,6 +525,13 @@ async function runEngine(engine: string, slot: number): Promise<EngineReport> {
         async () => ((await upHeights()) > target ? true : undefined),
         30_000,
       ).catch(() => checks.push(`no new block within 30 s of healing "${fault}"`));
+      await sleep(Math.max(0, healedAt + AFTER_MS - t()));
+      const afterAcks = acks.filter((a) => a.at >= healedAt && a.at < t()).map((a) => a.latencyMs);
+      const after = {
+        acknowledged: afterAcks.length,
+        p50Ms: percentile(afterAcks, 0.5),
+        p99Ms: percentile(afterAcks, 0.99),
+      };
       const lat = during.map((a) => a.latencyMs);
       phases.push({
         fault,
@@ -522,10 +539,11 @@ async function runEngine(engine: string, slot: number): Promise<EngineReport> {
         p50Ms: percentile(lat, 0.5),
         p99Ms: percentile(lat, 0.99),
         convergeMs,
+        after,
         checks,
       });
       log(
-        `  ${engine} ${fault.padEnd(9)} acknowledged ${during.length}, p50 ${percentile(lat, 0.5)?.toFixed(0) ?? '–'} ms, p99 ${percentile(lat, 0.99)?.toFixed(0) ?? '–'} ms, converged ${convergeMs === null ? 'never' : `${(convergeMs / 1000).toFixed(1)} s`} after healing${checks.length ? ` — ${checks.join('; ')}` : ''}`,
+        `  ${engine} ${fault.padEnd(9)} acknowledged ${during.length}, p50 ${percentile(lat, 0.5)?.toFixed(0) ?? '–'} ms, p99 ${percentile(lat, 0.99)?.toFixed(0) ?? '–'} ms, converged ${convergeMs === null ? 'never' : `${(convergeMs / 1000).toFixed(1)} s`} after healing; after: ${after.acknowledged}, p50 ${after.p50Ms?.toFixed(0) ?? '–'} ms, p99 ${after.p99Ms?.toFixed(0) ?? '–'} ms${checks.length ? ` — ${checks.join('; ')}` : ''}`,
       );
     };
 
@@ -666,7 +684,7 @@ else
         r.phases
           .map(
             (p) =>
-              `${p.fault} ${p.acknowledged} acks p50 ${p.p50Ms?.toFixed(0) ?? '–'} ms p99 ${p.p99Ms?.toFixed(0) ?? '–'} ms converge ${p.convergeMs === null ? '–' : `${(p.convergeMs / 1000).toFixed(1)} s`}`,
+              `${p.fault} ${p.acknowledged} acks p50 ${p.p50Ms?.toFixed(0) ?? '–'} ms p99 ${p.p99Ms?.toFixed(0) ?? '–'} ms converge ${p.convergeMs === null ? '–' : `${(p.convergeMs / 1000).toFixed(1)} s`} after ${p.after.acknowledged} p99 ${p.after.p99Ms?.toFixed(0) ?? '–'} ms`,
           )
           .join(' | '),
     );
