@@ -88,18 +88,19 @@ export class BlockClock {
 
   /**
    * How long to wait before stamping a block on a parent made at `parentMs` (0: stamp now). A
-   * validator just started has no peer readings yet; if its clock then reads well past its parent
-   * block's time it may be the wrong one (a process relaunched on a clock 20 s ahead would stamp
-   * its first block 20 s ahead, and every peer would hold that block for the excess over the
-   * drift bound — a stall of about 10 s), so it waits, up to JUDGE_WAIT_MS after its start, for
-   * 2f+1 validators' readings. A clock close to the parent's, one already judged, or a lone
-   * validator stamps at once; after the wait it stamps with what it has.
+   * validator just started has no peer readings yet; if its clock then reads more than the drift
+   * bound past its parent block's time, it may be the wrong one — and its block is one its peers
+   * would hold, their clocks being no earlier than that parent (a process relaunched on a clock
+   * 20 s ahead stamped its first block 20 s ahead, and every peer held it ~10 s) — so it waits, up
+   * to JUDGE_WAIT_MS after its start, for 2f+1 validators' readings. Within the drift bound of the
+   * parent (no peer would hold that block, and a parent a few slots old is common), with a clock
+   * already judged, or alone, it stamps at once; after the wait it stamps with what it has.
    */
   stampWaitMs(parentMs: number): number {
     if (this.#validators.size === 0) return 0;
     const now = this.#clock.now();
     const left = this.#startedAt + JUDGE_WAIT_MS - now;
-    if (left <= 0 || now - parentMs <= this.#driftMs / 2) return 0;
+    if (left <= 0 || now - parentMs <= this.#driftMs) return 0;
     return this.offset() === undefined ? left : 0;
   }
 

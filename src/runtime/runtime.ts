@@ -926,7 +926,7 @@ export class ConsensusRuntime<M> {
     const parentHeader = parent?.block.header ?? chain.head;
     const clockWait = this.#blockClock.stampWaitMs(parentHeader.time.ms);
     if (clockWait > 0) {
-      // Just started, on a clock far past the parent's: compare it with the peers' first (the
+      // Just started, on a clock past the parent's by more than the drift bound: compare it with the peers' first (the
       // latest build request wins; the engine's own timeouts go on meanwhile).
       this.#o.timers.set('build-clock', Math.min(clockWait, 250), () =>
         this.#enqueue(this.#sameEpoch(() => this.#buildBlock(req))),

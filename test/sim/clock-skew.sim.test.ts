@@ -105,8 +105,9 @@ describe('a validator restarted on a clock 20 s ahead', () => {
   // The nemesis's skew phase relaunches a validator under libfaketime: its first proposal, built
   // before any peer's clock reading reached it, carried a time 20 s ahead, and every other
   // validator held that block ~10 s (until it was within their drift bound) — a 10 s stall per
-  // relaunch. A validator just started, whose clock reads far past its parent block's time, now
-  // waits (at most 3 s) to compare its clock with 2f+1 validators' before it stamps a block.
+  // relaunch. A validator just started, whose clock reads more than the drift bound past its
+  // parent block's time, now waits (at most 3 s) to compare its clock with 2f+1 validators' before
+  // it stamps a block.
   it('tendermint: does not stall the others for the drift bound with its first block', async () => {
     const changes: number[] = [];
     let last = -1;

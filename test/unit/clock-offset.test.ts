@@ -77,7 +77,7 @@ describe('clock offset against peers', () => {
     ]);
   });
 
-  it('a validator just started on a clock far past its parent waits (≤ 3 s) for 2f+1 readings before stamping', () => {
+  it('a validator just started on a clock past its parent by more than the drift bound waits (≤ 3 s) for 2f+1 readings before stamping', () => {
     let now = 1_000_000;
     const make = (peers: string[]) =>
       new BlockClock({
@@ -91,8 +91,9 @@ describe('clock offset against peers', () => {
     // Its parent was made 20 s before this clock's reading: maybe this clock is 20 s ahead.
     const parentMs = now - 20_000;
     expect(clock.stampWaitMs(parentMs)).toBe(3_000);
-    // A parent within half the drift bound: nothing to suspect, stamp at once (negative control).
-    expect(clock.stampWaitMs(now - 5_000)).toBe(0);
+    // A parent within the drift bound: a block no peer would hold, stamp at once (negative control).
+    expect(clock.stampWaitMs(now - 10_000)).toBe(0);
+    expect(clock.stampWaitMs(now - 10_001)).toBe(3_000);
     now += 1_000;
     expect(clock.stampWaitMs(parentMs)).toBe(2_000);
     // Two readings are not 2f+1 (n = 4): still waiting; the third judges the clock — stamp now.
