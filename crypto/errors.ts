@@ -40,6 +40,8 @@ export type CryptoErrorCode =
   | 'KEYFILE_BAD_PASSPHRASE'
   | 'KEYFILE_PASSPHRASE_REQUIRED'
   | 'BLS_BACKEND_INVALID'
+  | 'ED25519_BACKEND_UNAVAILABLE'
+  | 'ED25519_BACKEND_INVALID'
   | 'BLS_BACKEND_UNAVAILABLE';
 
 export class CryptoError extends VerityError<CryptoErrorCode> {}

@@ -5,7 +5,9 @@
  *  - `node:crypto` → shims/node-crypto.ts (SHA-2 and Ed25519 on @noble; the ed25519 module's
  *    own strict precheck still runs, see that shim);
  *  - crypto/bls/blst.ts → shims/blst.ts (never loads, so crypto/bls uses its noble backend);
- *  - the global `Buffer` → shims/buffer.ts; `process.env.VERITY_BLS_BACKEND` → "noble".
+ *  - `node:module` → shims/node-module.ts (its require throws: libsodium never loads);
+ *  - the global `Buffer` → shims/buffer.ts; `process.env.VERITY_BLS_BACKEND` → "noble" and
+ *    `process.env.VERITY_ED25519_BACKEND` → "openssl" (the node:crypto shim above).
  * Nothing is fetched at run time but the node's own RPC.
  */
 import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -26,6 +28,7 @@ const browserShims: Plugin = {
   name: 'verity-browser-shims',
   setup(b) {
     b.onResolve({ filter: /^node:crypto$/ }, () => ({ path: join(HERE, 'shims/node-crypto.ts') }));
+    b.onResolve({ filter: /^node:module$/ }, () => ({ path: join(HERE, 'shims/node-module.ts') }));
     b.onResolve({ filter: /^node:/ }, (args) => ({
       errors: [{ text: `${args.path} (imported by ${args.importer}) has no browser shim` }],
     }));
@@ -47,7 +50,10 @@ export function browserBuildOptions(entry: string) {
     target: 'es2022',
     plugins: [browserShims],
     inject: [join(HERE, 'shims/buffer.ts')],
-    define: { 'process.env.VERITY_BLS_BACKEND': '"noble"' },
+    define: {
+      'process.env.VERITY_BLS_BACKEND': '"noble"',
+      'process.env.VERITY_ED25519_BACKEND': '"openssl"',
+    },
     legalComments: 'none' as const,
     logLevel: 'silent' as const,
   };
