@@ -13,39 +13,16 @@ import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import { describe, expect, it } from 'vitest';
 import { concatBytes } from '../../crypto/bytes.ts';
 import { ed25519, ed25519Backend, sodiumAvailable, verifierFor } from '../../crypto/ed25519.ts';
-import { sha512 } from '../../crypto/hash.ts';
+import { challenge, L, P, Point, sigOf, torsionPoints } from '../helpers/ed25519-points.ts';
 import { seededBytes } from '../helpers/seeded.ts';
 
-const Point = noble.Point;
-const L = 2n ** 252n + 27742317777372353535851937790883648493n;
-const P = 2n ** 255n - 19n;
 const rand = seededBytes('ed25519-backends');
-
-const challenge = (R: Uint8Array, A: Uint8Array, msg: Uint8Array): bigint =>
-  bytesToNumberLE(sha512(concatBytes(R, A, msg))) % L;
-const sigOf = (R: EdwardsPoint, s: bigint): Uint8Array =>
-  concatBytes(R.toBytes(), numberToBytesLE(((s % L) + L) % L, 32));
-
-/** E[8], found from a random point (as ed25519.test.ts does). */
-function torsion(): EdwardsPoint[] {
-  for (;;) {
-    let p: EdwardsPoint;
-    try {
-      p = Point.fromBytes(rand(32));
-    } catch {
-      continue;
-    }
-    const t = p.multiplyUnsafe(L - 1n).add(p);
-    if (t.multiplyUnsafe(4n).is0()) continue;
-    return Array.from({ length: 8 }, (_, j) => (j === 0 ? Point.ZERO : t.multiplyUnsafe(BigInt(j))));
-  }
-}
 
 type Case = { label: string; sig: Uint8Array; msg: Uint8Array; pk: Uint8Array };
 
 function corpus(): Case[] {
   const cases: Case[] = [];
-  const T = torsion();
+  const T = torsionPoints('ed25519-backends');
   const T8 = T[1] as EdwardsPoint;
   for (let i = 0; i < 24; i++) {
     const seed = rand(32);

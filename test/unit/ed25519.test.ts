@@ -5,7 +5,7 @@
  */
 import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
 import { ed25519 as noble } from '@noble/curves/ed25519.js';
-import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
+import { bytesToNumberLE } from '@noble/curves/utils.js';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, toHex } from '../../crypto/bytes.ts';
 import {
@@ -16,13 +16,8 @@ import {
   passesPrecheck,
 } from '../../crypto/ed25519.ts';
 import { CryptoError } from '../../crypto/errors.ts';
-import { sha512 } from '../../crypto/hash.ts';
+import { challenge, L, P, Point, sigOf, torsionPoints } from '../helpers/ed25519-points.ts';
 import { seededBytes } from '../helpers/seeded.ts';
-
-const Point = noble.Point;
-
-const L = 2n ** 252n + 27742317777372353535851937790883648493n;
-const P = 2n ** 255n - 19n;
 
 function le(n: bigint, len = 32): Uint8Array {
   const out = new Uint8Array(len);
@@ -42,16 +37,6 @@ function nobleVerify(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean 
   }
 }
 
-/** k = SHA-512(R ‖ A ‖ M) mod L, the RFC 8032 challenge. */
-function challenge(R: Uint8Array, A: Uint8Array, msg: Uint8Array): bigint {
-  return bytesToNumberLE(sha512(concatBytes(R, A, msg))) % L;
-}
-
-/** R ‖ S with S = s mod L. */
-function sigOf(R: EdwardsPoint, s: bigint): Uint8Array {
-  return concatBytes(R.toBytes(), numberToBytesLE(((s % L) + L) % L, 32));
-}
-
 /** The cofactorless equation [S]B == R + [k]A, evaluated independently with noble's arithmetic. */
 function cofactorlessHolds(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean {
   const R = Point.fromBytes(sig.subarray(0, 32));
@@ -61,24 +46,6 @@ function cofactorlessHolds(sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): bo
   return lhs.equals(R.add(A.multiplyUnsafe(challenge(sig.subarray(0, 32), pk, msg))));
 }
 
-/**
- * The torsion subgroup E[8], computed without hard-coding it: [L]P of a random curve point P lies in
- * E[8]; take one of order exactly 8 and its multiples 0..7.
- */
-function torsionPoints(): EdwardsPoint[] {
-  const rand = seededBytes('ed25519-torsion');
-  for (;;) {
-    let p: EdwardsPoint;
-    try {
-      p = Point.fromBytes(rand(32));
-    } catch {
-      continue;
-    }
-    const t = p.multiplyUnsafe(L - 1n).add(p); // [L]P (noble takes scalars < L)
-    if (t.multiplyUnsafe(4n).is0()) continue; // order < 8
-    return Array.from({ length: 8 }, (_, j) => (j === 0 ? Point.ZERO : t.multiplyUnsafe(BigInt(j))));
-  }
-}
 const TORSION = torsionPoints();
 const T8 = TORSION[1] as EdwardsPoint; // order 8
 
