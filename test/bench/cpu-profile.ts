@@ -4,8 +4,8 @@
  * Used by `npm run bench:node -- --profile`.
  *
  * A sample is charged to the innermost frame on its stack that matches a part, so time spent in
- * RLP or hashing under the trie counts as the trie, and OpenSSL's ed25519 verification counts as
- * itself wherever it is called from.
+ * RLP or hashing under the trie counts as the trie, and ed25519 verification (OpenSSL's or
+ * libsodium's) counts as itself wherever it is called from.
  */
 import { readFileSync } from 'node:fs';
 
@@ -33,6 +33,7 @@ export interface Window {
 
 const PARTS: ReadonlyArray<readonly [string, (f: CallFrame) => boolean]> = [
   ['ed25519 verify (OpenSSL)', (f) => f.functionName === 'verifyOneShot'],
+  ['ed25519 verify (libsodium)', (f) => /\/sodium-native\//.test(f.url)],
   ['ed25519 sign (OpenSSL)', (f) => f.functionName === 'signOneShot'],
   ['startup (module loading)', (f) => /node:internal\/(modules|deps\/amaro)/.test(f.url)],
   ['BLS', (f) => /crypto\/bls\/|@chainsafe\/blst|@noble\/curves\/abstract\/(bls|tower)/.test(f.url)],

@@ -1,23 +1,43 @@
 /**
- * npm run bench:node — a 4-validator testnet on this machine (separate processes, libp2p over
- * loopback, LevelDB with fsync, real signatures): sustained committed transactions per second and
- * submit-to-commit latency (p50/p99) at increasing offered load, per engine.
+ * npm run bench:node — a testnet of N validators (default 4) on this machine (separate processes,
+ * libp2p over loopback, LevelDB with fsync, real signatures): sustained committed transactions per
+ * second and submit-to-commit latency (p50/p99) at increasing offered load, per engine.
  *
- *   node test/bench/node.bench.ts [--engines tendermint,hotstuff] [--rates 1000,2000,4000] [--seconds 15] [--quick] [--profile]
+ *   node test/bench/node.bench.ts [--engines tendermint,hotstuff] [--rates 1000,2000,4000] [--seconds 15]
+ *     [--validators 4 | 1 | 1,4] [--contend] [--repeat K] [--quick] [--profile] [--keep]
  *
  * The load generator runs in this process (pre-signed transfers from 256 funded accounts, sent
- * with POST /txs in batches, round-robin over the 4 nodes; what a node refuses for now — 503 when
- * overloaded — is re-sent on the next tick, as a client would); commits are observed by following
- * node 0's blocks. Latency includes the generator's 50 ms polling granularity.
+ * with POST /txs in batches, round-robin over the N nodes; what a node refuses for now — 503 when
+ * overloaded — is re-sent, as a client would, and a node that refused a whole request is left
+ * alone for 100 ms, doubling to 1 s while it keeps refusing); commits are observed by following
+ * node 0's blocks. Latency includes the generator's 50 ms polling granularity. The first lines name
+ * the ed25519 verification backend in use (VERITY_ED25519_BACKEND, which the validators inherit).
+ *
+ * `--validators N` sets the testnet size: `--validators 1` is the single-validator row (one node
+ * using the whole machine); a list (`--validators 1,4`) runs each size in turn, per engine, on a
+ * fresh testnet, and the `validators` column says which. "node CPU ms/tx" is per validator: the
+ * cluster's CPU over the committed transactions, divided by N.
+ *
+ * `--contend` runs the same rates again on the same testnet (after the quiet rows) while a busy
+ * process (`node -e 'for(;;){}'`) takes one CPU core; the `contended` column says which rows, and
+ * after each table the contended committed tx/s is given as a share of the quiet rate per offered
+ * rate (target: at least 40 % of the quiet rate, with p50 at most 2 s).
+ *
+ * `--repeat K` (default 1) runs each (size, contended, rate) K times on the same testnet: every run
+ * prints its own row, then a row `runs: "K (median)"` with the median committed tx/s, p50, p99 and
+ * node CPU ms/tx over the K runs (the contention shares then use those medians).
  *
  * `--profile` runs the validators under `node --cpu-prof` and prints where their main threads
  * spent the load windows (profiling itself slows them down, so its throughput is not the figure).
+ * `--keep` keeps each testnet's directory. Any other `--flag` is refused (exit code 2).
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getEngine } from '../../consensus/registry.ts';
 import { toHex } from '../../crypto/bytes.ts';
+import { ed25519Backend } from '../../crypto/ed25519.ts';
 import { addressFromPublicKey } from '../../ledger/address.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
@@ -26,24 +46,62 @@ import { type Cluster, createCluster, heights, waitFor } from '../e2e/helpers.ts
 import { profileParts, shares, type Window } from './cpu-profile.ts';
 import { fmt, header, table } from './harness.ts';
 
+const USAGE =
+  'usage: node test/bench/node.bench.ts [--engines tendermint,hotstuff] [--rates 1000,2000,4000] [--seconds 15]\n' +
+  '  [--validators 4 | 1 | 1,4] [--contend] [--repeat K] [--quick] [--profile] [--keep]';
+const VALUE_FLAGS = new Set(['engines', 'rates', 'seconds', 'validators', 'repeat']);
+const SWITCHES = new Set(['quick', 'profile', 'keep', 'contend']);
+function usage(problem: string): never {
+  console.error(`${problem}\n${USAGE}`);
+  process.exit(2);
+}
+{
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith('--')) continue;
+    const name = a.slice(2);
+    if (VALUE_FLAGS.has(name)) i++;
+    else if (!SWITCHES.has(name)) usage(`unknown option ${a}`);
+  }
+}
+
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
 };
+/** A comma-separated list of positive integers, or a usage error. */
+const positiveInts = (name: string, dflt: string): number[] =>
+  arg(name, dflt)
+    .split(',')
+    .map((t) =>
+      /^\d+$/.test(t) && Number(t) >= 1 ? Number(t) : usage(`--${name}: ${t} is not a positive integer`),
+    );
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
+const contend = process.argv.includes('--contend');
 const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 const engines = arg('engines', 'tendermint').split(',');
 const rates = arg('rates', quick ? '500,1500' : '1000,2000,3000,4000,6000')
   .split(',')
   .map(Number);
 const seconds = Number(arg('seconds', quick ? '8' : '15'));
+const sizes = positiveInts('validators', '4');
+const repeatList = positiveInts('repeat', '1');
+if (repeatList.length !== 1) usage('--repeat takes one number');
+const repeat = repeatList[0] as number;
 const ACCOUNTS = 256;
 const BATCH_MS = 50;
 
-header('Verity node benchmark: 4 validators, libp2p on loopback, LevelDB (fsync), real signatures');
+header(
+  `Verity node benchmark: ${sizes.join(', ')} validator${sizes.length === 1 && sizes[0] === 1 ? '' : 's'}, libp2p on loopback, LevelDB (fsync), real signatures`,
+);
+console.log(
+  `ed25519 verification backend: ${ed25519Backend} (VERITY_ED25519_BACKEND=${process.env.VERITY_ED25519_BACKEND ?? '(unset)'}, inherited by the validators)`,
+);
+console.log('');
 
-/** Sum of the four nodes' process CPU seconds (prom-client default metrics). */
+/** Sum of the nodes' process CPU seconds (prom-client default metrics). */
 async function clusterCpuSeconds(c: Cluster): Promise<number> {
   let total = 0;
   for (const n of c.manifest.nodes) {
@@ -61,6 +119,55 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
 }
 
+function median(values: number[]): number {
+  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+}
+
+/** The figures one run (or the median over K runs) reports, before formatting. */
+interface Figures {
+  committedPerSec: number;
+  p50: number;
+  p99: number;
+  cpuMsPerTx: number;
+}
+
+// The competing busy process of --contend (one core), and the testnet running now: both are
+// stopped on SIGINT and at exit, as well as in the normal path.
+let busy: ChildProcess | undefined;
+let current: Cluster | undefined;
+const killBusy = () => {
+  if (busy !== undefined && busy.exitCode === null && busy.signalCode === null) busy.kill('SIGKILL');
+};
+process.on('exit', killBusy);
+process.on('SIGINT', () => {
+  killBusy();
+  for (const p of current?.procs ?? []) if (p !== undefined && p.exitCode === null) p.kill('SIGTERM');
+  process.exit(130);
+});
+
+async function startBusy(): Promise<void> {
+  busy = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+  await new Promise<void>((resolve, reject) => {
+    busy?.once('spawn', resolve);
+    busy?.once('error', reject);
+  });
+  await new Promise((r) => setTimeout(r, 500)); // let it spin up
+}
+
+async function stopBusy(): Promise<void> {
+  const b = busy;
+  if (b === undefined) return;
+  if (b.exitCode === null && b.signalCode === null) {
+    const exited = new Promise((r) => b.once('exit', r));
+    b.kill('SIGKILL');
+    await exited;
+  }
+  busy = undefined;
+}
+
 for (const [slot, spec] of engines.entries()) {
   const [name, paramText] = spec.split(':') as [string, string | undefined];
   if (getEngine(name) === undefined) {
@@ -72,24 +179,39 @@ for (const [slot, spec] of engines.entries()) {
     const [k, v] = kv.split('=') as [string, string];
     params[k] = /^\d+$/.test(v) ? Number(v) : v;
   }
+  for (const [sizeSlot, n] of sizes.entries()) {
+    await runCluster(spec, name, params, n, 40 + slot * sizes.length + sizeSlot);
+  }
+}
+
+/** One testnet of `n` validators for engine `spec`: every rate quiet (and contended), K times each. */
+async function runCluster(
+  spec: string,
+  name: string,
+  params: Record<string, string | number>,
+  n: number,
+  slot: number,
+): Promise<void> {
+  const nodeIds = Array.from({ length: n }, (_, i) => i);
   const dir = await mkdtemp(join(tmpdir(), `verity-bench-${name}-`));
   const cluster: Cluster = await createCluster({
     dir,
-    validators: 4,
+    validators: n,
     engine: name,
     engineParams: params,
-    slot: 40 + slot,
+    slot,
     accounts: ACCOUNTS,
     ...(profile ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(dir, 'profiles')}` } } : {}),
   });
+  current = cluster;
   const windows: Window[] = [];
   let windowCpu = 0;
   let windowCommitted = 0;
   try {
-    for (let i = 0; i < 4; i++) cluster.start(i);
+    for (const i of nodeIds) cluster.start(i);
     await waitFor(
       'testnet up',
-      async () => ((await heights(cluster, [0, 1, 2, 3])).every((h) => h >= 1) ? true : undefined),
+      async () => ((await heights(cluster, nodeIds)).every((h) => h >= 1) ? true : undefined),
       180_000,
     );
     const keys = await Promise.all(cluster.manifest.accounts.map((a) => loadKey(a.keyFile)));
@@ -97,9 +219,14 @@ for (const [slot, spec] of engines.entries()) {
     const nonces = keys.map(() => 0);
     const rpc0 = cluster.clients[0] as RpcClient;
     const rows: Array<Record<string, string>> = [];
-    for (const rate of rates) {
+    /** Per offered rate, the quiet and the contended figures (medians when --repeat > 1). */
+    const summary = new Map<number, { quiet?: Figures; contended?: Figures }>();
+
+    const runOnce = async (rate: number, contended: boolean, run: number): Promise<Figures> => {
       const total = rate * seconds;
-      process.stderr.write(`${name}: signing ${total} transactions for ${rate} tx/s… `);
+      process.stderr.write(
+        `${name} (${n} validator${n === 1 ? '' : 's'}${contended ? ', contended' : ''}${repeat > 1 ? `, run ${run}/${repeat}` : ''}): signing ${total} transactions for ${rate} tx/s… `,
+      );
       const txs = Array.from({ length: total }, (_, i) => {
         const k = i % keys.length;
         const key = keys[k] as (typeof keys)[number];
@@ -151,18 +278,32 @@ for (const [slot, spec] of engines.entries()) {
       })();
       let tick = 0;
       // Like a real client, re-send what a node refused for now (503 overload, or a nonce too far
-      // ahead of a gap left by an earlier refusal) on the next tick, before new transactions:
+      // ahead of a gap left by an earlier refusal) before new transactions:
       // dropping them would leave every sender with a nonce gap that stalls it forever.
       type Signed = (typeof txs)[number];
       const retry: Signed[] = [];
       const RETRYABLE = new Set(['MEMPOOL_FULL', 'NONCE_TOO_HIGH', 'SENDER_LIMIT']);
+      // A node that refused a whole request (503: overloaded) is left alone for a while — 100 ms,
+      // doubling to 1 s while it keeps refusing — as a client honouring back-pressure would; its
+      // share goes to the others meanwhile. Re-sending at once would spend the CPU this machine's
+      // validators and this generator share on refusals.
+      const backoff = nodeIds.map(() => ({ until: 0, delayMs: 0 }));
       const post = (batch: Signed[]) => {
-        const client = cluster.clients[tick++ % 4] as RpcClient;
+        const now = performance.now();
+        const free = nodeIds.map((_, k) => (tick + k) % n).find((j) => (backoff[j]?.until ?? 0) <= now);
+        if (free === undefined) {
+          retry.push(...batch);
+          return;
+        }
+        tick = free + 1;
+        const wait = backoff[free] as { until: number; delayMs: number };
+        const client = cluster.clients[free] as RpcClient;
         void client
           .post<{ results: Array<{ ok: boolean; code?: string }> }>('/txs', {
             txs: batch.map((t) => toHex(t.bytes)),
           })
           .then((r) => {
+            wait.delayMs = 0;
             r.results.forEach((x, i) => {
               if (x.ok || x.code === 'DUPLICATE') return;
               if (RETRYABLE.has(x.code ?? '')) {
@@ -174,6 +315,8 @@ for (const [slot, spec] of engines.entries()) {
           .catch(() => {
             refusals += batch.length;
             retry.push(...batch);
+            wait.delayMs = Math.min(1000, Math.max(100, 2 * wait.delayMs));
+            wait.until = performance.now() + wait.delayMs;
           });
       };
       let deadline = Number.POSITIVE_INFINITY;
@@ -204,25 +347,94 @@ for (const [slot, spec] of engines.entries()) {
       const viewChanges =
         (await rpc0.get<{ viewChanges: number }>('/status')).viewChanges - viewChangesBefore;
       latencies.sort((a, b) => a - b);
+      const figures: Figures = {
+        committedPerSec: committedInWindow / seconds,
+        p50: percentile(latencies, 0.5),
+        p99: percentile(latencies, 0.99),
+        cpuMsPerTx: (cpu * 1000) / Math.max(1, latencies.length) / n,
+      };
       rows.push({
         engine: spec,
+        validators: String(n),
+        contended: contended ? 'yes' : 'no',
         'offered tx/s': String(rate),
-        'committed tx/s': fmt(committedInWindow / seconds, 0),
+        'committed tx/s': fmt(figures.committedPerSec, 0),
         'blocks/s': fmt(blocksInWindow / seconds, 1),
         'view changes': String(viewChanges),
         committed: `${latencies.length}/${total}`,
         rejected: String(rejected),
         'retried (503)': String(refusals),
-        'p50 ms': fmt(percentile(latencies, 0.5), 0),
-        'p99 ms': fmt(percentile(latencies, 0.99), 0),
+        'p50 ms': fmt(figures.p50, 0),
+        'p99 ms': fmt(figures.p99, 0),
         'run s': fmt(elapsed, 1),
-        'node CPU ms/tx': fmt((cpu * 1000) / Math.max(1, latencies.length) / 4, 2),
+        'node CPU ms/tx': fmt(figures.cpuMsPerTx, 2),
+        runs: repeat > 1 ? `1 (#${run})` : '1',
       });
       console.log(JSON.stringify(rows.at(-1)));
+      return figures;
+    };
+
+    for (const contended of contend ? [false, true] : [false]) {
+      if (contended) await startBusy();
+      try {
+        for (const rate of rates) {
+          const runs: Figures[] = [];
+          for (let run = 1; run <= repeat; run++) runs.push(await runOnce(rate, contended, run));
+          const med: Figures = {
+            committedPerSec: median(runs.map((f) => f.committedPerSec)),
+            p50: median(runs.map((f) => f.p50)),
+            p99: median(runs.map((f) => f.p99)),
+            cpuMsPerTx: median(runs.map((f) => f.cpuMsPerTx)),
+          };
+          if (repeat > 1) {
+            rows.push({
+              engine: spec,
+              validators: String(n),
+              contended: contended ? 'yes' : 'no',
+              'offered tx/s': String(rate),
+              'committed tx/s': fmt(med.committedPerSec, 0),
+              'blocks/s': '',
+              'view changes': '',
+              committed: '',
+              rejected: '',
+              'retried (503)': '',
+              'p50 ms': fmt(med.p50, 0),
+              'p99 ms': fmt(med.p99, 0),
+              'run s': '',
+              'node CPU ms/tx': fmt(med.cpuMsPerTx, 2),
+              runs: `${repeat} (median)`,
+            });
+            console.log(JSON.stringify(rows.at(-1)));
+          }
+          const entry = summary.get(rate) ?? {};
+          if (contended) entry.contended = med;
+          else entry.quiet = med;
+          summary.set(rate, entry);
+        }
+      } finally {
+        if (contended) await stopBusy();
+      }
     }
     table(rows);
+    if (contend) {
+      console.log(
+        `## ${spec}, ${n} validator${n === 1 ? '' : 's'}: contended (one core busy) vs quiet committed tx/s${repeat > 1 ? ` (medians of ${repeat} runs)` : ''}; target ≥ 40 % of quiet, contended p50 ≤ 2,000 ms`,
+      );
+      for (const [rate, { quiet, contended }] of summary) {
+        if (quiet === undefined || contended === undefined) continue;
+        const share =
+          quiet.committedPerSec > 0 ? contended.committedPerSec / quiet.committedPerSec : Number.NaN;
+        const meets = share >= 0.4 && contended.p50 <= 2000;
+        console.log(
+          `offered ${rate} tx/s: ${fmt(contended.committedPerSec, 0)} / ${fmt(quiet.committedPerSec, 0)} tx/s = ${fmt(100 * share, 0)} % of quiet; contended p50 ${fmt(contended.p50, 0)} ms (quiet ${fmt(quiet.p50, 0)} ms) — ${meets ? 'meets' : 'misses'} the target`,
+        );
+      }
+      console.log('');
+    }
   } finally {
+    await stopBusy();
     await cluster.stopAll();
+    current = undefined;
     if (profile) await printProfile(join(dir, 'profiles'), windows, windowCpu, windowCommitted);
     if (!process.argv.includes('--keep')) await rm(dir, { recursive: true, force: true });
     else console.log(`kept ${dir}`);
