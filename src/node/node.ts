@@ -12,6 +12,7 @@ import { SeededRng } from '../../consensus/rng.ts';
 import type { EngineModule } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
 import { equalBytes, toHex } from '../../crypto/bytes.ts';
+import { ed25519Backend } from '../../crypto/ed25519.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
 import { ChainStore } from '../../ledger/chain.ts';
@@ -358,6 +359,8 @@ export class VerityNode {
         mempool: () => ({ size: runtime.mempool.size, bytes: runtime.mempool.bytes }),
         pendingNonce: (address, committed) => runtime.mempool.pendingNonce(address, committed),
         submit: (etx: EncodedTransaction): Promise<AdmitResult> => runtime.submit(etx),
+        submitMany: (etxs) => runtime.submitMany(etxs),
+        hasRoomFor: (etx) => runtime.mempool.seen(etx.id) || runtime.mempool.hasRoomFor(etx),
         pending: (id) => runtime.mempool.has(id),
         overloaded: () => runtime.overloaded,
         waitForCommit: (id, signal) => runtime.waitForCommit(id, signal),
@@ -425,6 +428,8 @@ export class VerityNode {
         p2p: network.listenAddrs(),
         // blst (native) or noble (pure JS, ~20× slower); VERITY_BLS_BACKEND forces one.
         blsBackend: bls.backend,
+        // libsodium (native, ~2.4× OpenSSL's rate here) or openssl; VERITY_ED25519_BACKEND forces one.
+        ed25519Backend,
       });
       return node;
     } catch (e) {

@@ -51,6 +51,13 @@ export interface NodeApi {
   mempool(): { size: number; bytes: number };
   pendingNonce(address: Uint8Array, committedNonce: number): number;
   submit(etx: EncodedTransaction): Promise<AdmitResult>;
+  /**
+   * False when the mempool would refuse `etx` for space (full, no fair eviction): a batch answers
+   * MEMPOOL_FULL without checking its signature. True for a transaction already seen.
+   */
+  hasRoomFor(etx: EncodedTransaction): boolean;
+  /** Admits several as one unit (nothing else runs between them); one result each, in order. */
+  submitMany(etxs: readonly EncodedTransaction[]): Promise<AdmitResult[]>;
   /** The transaction waits in the mempool. */
   pending(id: Uint8Array): boolean;
   /** Intake is saturated: refuse submissions (503) before decoding and verifying them. */
@@ -848,20 +855,33 @@ export class RpcServer {
     }
     if (!Array.isArray(txs) || txs.length > 1000)
       throw badRequest('MALFORMED_JSON', '"txs" must be an array of at most 1000 hex strings');
-    const results = await Promise.all(
-      txs.map(async (hex: unknown) => {
-        try {
-          if (typeof hex !== 'string') throw badRequest('TX_MALFORMED', 'not a string');
-          const etx = decodeTransaction(fromHex(hex), this.#o.maxTxBytes);
-          verifyTransaction(etx, this.#api.genesis.chainId);
-          const r = await this.#api.submit(etx);
-          if (r.ok) this.#api.noteSubmitted(etx);
-          return r.ok ? { id: toHex(etx.id), ok: true } : { id: toHex(etx.id), ok: false, code: r.code };
-        } catch (e) {
-          return { ok: false, code: (e as { code?: string }).code ?? 'TX_MALFORMED' };
+    // Decode and verify each; admit the valid ones as one unit (runtime.ts submitMany).
+    type Result = { id?: string; ok: boolean; code?: string };
+    const results: Result[] = [];
+    const valid: Array<{ at: number; etx: EncodedTransaction }> = [];
+    for (const hex of txs as unknown[]) {
+      try {
+        if (typeof hex !== 'string') throw badRequest('TX_MALFORMED', 'not a string');
+        const etx = decodeTransaction(fromHex(hex), this.#o.maxTxBytes);
+        // No room for it (a full pool, no fair eviction): say so before the signature check,
+        // which under overload would be spent on a transaction refused anyway.
+        if (!this.#api.hasRoomFor(etx)) {
+          results.push({ id: toHex(etx.id), ok: false, code: 'MEMPOOL_FULL' });
+          continue;
         }
-      }),
-    );
+        verifyTransaction(etx, this.#api.genesis.chainId);
+        valid.push({ at: results.length, etx });
+        results.push({ ok: false });
+      } catch (e) {
+        results.push({ ok: false, code: (e as { code?: string }).code ?? 'TX_MALFORMED' });
+      }
+    }
+    const admitted = await this.#api.submitMany(valid.map((v) => v.etx));
+    valid.forEach(({ at, etx }, i) => {
+      const r = admitted[i] as AdmitResult;
+      if (r.ok) this.#api.noteSubmitted(etx);
+      results[at] = r.ok ? { id: toHex(etx.id), ok: true } : { id: toHex(etx.id), ok: false, code: r.code };
+    });
     return { results };
   }
 

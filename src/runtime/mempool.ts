@@ -82,6 +82,10 @@ function costOf(etx: EncodedTransaction): { balance: bigint; stake: bigint } {
 
 export class Mempool {
   readonly #maxTxs: number;
+  /** Bumped on every change of the pending set or a sender's base; keys the memos below. */
+  #version = 0;
+  #biggest: { version: number; victim: string | undefined; most: number } | undefined;
+  #includable: { version: number; n: number; answer: boolean } | undefined;
   readonly #maxBytes: number;
   readonly #maxPerSender: number;
   readonly #window: number;
@@ -130,6 +134,7 @@ export class Mempool {
   /** Sets a queue's committed nonce, keeping the count of ready senders. */
   #setBase(q: SenderQueue, base: number): void {
     const was = this.#isReady(q);
+    if (q.base !== base) this.#version++; // what is includable may have changed
     q.base = base;
     this.#ready += Number(this.#isReady(q)) - Number(was);
   }
@@ -222,6 +227,7 @@ export class Mempool {
     const wasIncludable = this.includable;
     const wasReady = this.#isReady(queue);
     queue.byNonce.set(nonce, etx);
+    this.#version++;
     if (!wasReady && this.#isReady(queue)) this.#ready++;
     queue.spend += cost.balance;
     queue.unstake += cost.stake;
@@ -237,6 +243,17 @@ export class Mempool {
    * leaves the seen-cache: it is no longer pending, and its sender may submit it again.
    */
   #evictFor(forSender: string, wouldHave: number): boolean {
+    const { victim, most } = this.#biggestSender();
+    if (victim === undefined || victim === forSender || most <= wouldHave) return false;
+    const q = this.#senders.get(victim) as SenderQueue;
+    const highest = Math.max(...q.byNonce.keys());
+    this.#remove(victim, highest, { forget: true });
+    return true;
+  }
+
+  /** The sender with the most pending transactions (the first found), memoised until the pool changes. */
+  #biggestSender(): { victim: string | undefined; most: number } {
+    if (this.#biggest?.version === this.#version) return this.#biggest;
     let victim: string | undefined;
     let most = 0;
     for (const [key, q] of this.#senders) {
@@ -245,11 +262,40 @@ export class Mempool {
         victim = key;
       }
     }
-    if (victim === undefined || victim === forSender || most <= wouldHave) return false;
-    const q = this.#senders.get(victim) as SenderQueue;
-    const highest = Math.max(...q.byNonce.keys());
-    this.#remove(victim, highest, { forget: true });
-    return true;
+    this.#biggest = { version: this.#version, victim, most };
+    return this.#biggest;
+  }
+
+  /**
+   * Whether the pool has room for `etx` — it is not full, or evicting another sender's
+   * transaction for it would be fair — without reading state. `add` refuses MEMPOOL_FULL exactly
+   * when this is false, so callers ask first and skip the signature check of a transaction that
+   * could not get in anyway: under overload that check is most of the wasted work.
+   */
+  hasRoomFor(etx: EncodedTransaction): boolean {
+    if (this.#byId.size < this.#maxTxs && this.#bytes + etx.bytes.length <= this.#maxBytes) return true;
+    const senderKey = toHex(etx.from);
+    const mine = this.#senders.get(senderKey)?.byNonce.size ?? 0;
+    const { victim, most } = this.#biggestSender();
+    return victim !== undefined && victim !== senderKey && most > mine + 1;
+  }
+
+  /**
+   * Whether at least `n` pending transactions could go into blocks now — each sender's run of
+   * consecutive nonces from its committed one; what waits behind a nonce gap does not count.
+   * O(n + senders); memoised until the pool changes. Client intake is gated on this, not on the
+   * pool's size: a pool full of transactions behind gaps must still let the gap-fillers in.
+   */
+  includableAtLeast(n: number): boolean {
+    if (this.#includable?.version === this.#version && this.#includable.n === n)
+      return this.#includable.answer;
+    let count = 0;
+    for (const q of this.#senders.values()) {
+      for (let nonce = q.base; count < n && q.byNonce.has(nonce); nonce++) count++;
+      if (count >= n) break;
+    }
+    this.#includable = { version: this.#version, n, answer: count >= n };
+    return count >= n;
   }
 
   /** Removes a pending transaction; with `forget`, also from the seen-cache (resubmittable). */
@@ -259,6 +305,7 @@ export class Mempool {
     if (q === undefined || etx === undefined) return;
     const wasReady = this.#isReady(q);
     q.byNonce.delete(nonce);
+    this.#version++;
     if (wasReady && !this.#isReady(q)) this.#ready--;
     const cost = costOf(etx);
     q.spend -= cost.balance;

@@ -2,8 +2,8 @@
  * Transaction gossip: admitted transactions go to every peer in batches — one frame per few
  * milliseconds instead of one per transaction per peer (each frame costs a write and a muxer round
  * on every connection) — and gossiped frames are decoded strictly, checked by id against the
- * mempool before any decoding or signature work (most copies are duplicates), verified, admitted
- * and passed on. A malformed frame is a major penalty, an invalid transaction a minor one.
+ * mempool before any decoding or signature work (most copies are duplicates), skipped unverified
+ * when the mempool has no room for them, verified, admitted and passed on. A malformed frame is a major penalty, an invalid transaction a minor one.
  */
 import { sha256 } from '../../crypto/hash.ts';
 import { asBytes, asList, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
@@ -29,7 +29,7 @@ export interface TxGossipOptions {
   readonly timers: Timers;
   readonly maxTxBytes?: number;
   /** The runtime's counters (shared). */
-  readonly counters: { rejected: number };
+  readonly counters: { rejected: number; txGossipNoRoom: number };
   /** Sends a frame on the tx channel to every peer. */
   send(frame: Uint8Array): void;
   /** Runs `fn` on the runtime's event queue. */
@@ -78,6 +78,12 @@ export class TxGossip {
       let etx: EncodedTransaction;
       try {
         etx = decodeTransaction(bytes, this.#o.maxTxBytes);
+        // A full pool would refuse it: skip the signature check (not the peer's fault, and not
+        // marked seen — it comes again in a block, or from a peer once there is room).
+        if (!this.#o.mempool.hasRoomFor(etx)) {
+          this.#o.counters.txGossipNoRoom++;
+          continue;
+        }
         verifyTransaction(etx, this.#o.chainId);
       } catch {
         this.#o.counters.rejected++;

@@ -187,6 +187,63 @@ describe('mempool caps and eviction', () => {
   });
 });
 
+describe('mempool room (asked before the signature check)', () => {
+  it('says no exactly where add would refuse for space, and yes where eviction is fair', async () => {
+    const { pool } = setup({ maxTxs: 4 });
+    expect(pool.hasRoomFor(tx(A, 0))).toBe(true); // not full
+    for (const n of [0, 1, 2]) await pool.add(tx(A, n));
+    await pool.add(tx(B, 0));
+    // Full. C (would hold 1) may displace A (3): room. A itself, and B (would hold 2 ≤ 3)… see add.
+    expect(pool.hasRoomFor(tx(C, 0))).toBe(true);
+    expect(pool.hasRoomFor(tx(A, 3))).toBe(false);
+    expect(await pool.add(tx(A, 3))).toMatchObject({ ok: false, code: 'MEMPOOL_FULL' });
+    expect(pool.hasRoomFor(tx(B, 1))).toBe(true); // B would hold 2 < 3
+    expect(await pool.add(tx(C, 0))).toEqual({ ok: true }); // evicts A's nonce 2: A 2, B 1, C 1
+    // Now the memo must follow the change: A holds 2, so B (would hold 2) has no fair victim.
+    expect(pool.hasRoomFor(tx(B, 1))).toBe(false);
+    expect(await pool.add(tx(B, 1))).toMatchObject({ ok: false, code: 'MEMPOOL_FULL' });
+    expect(pool.size).toBe(4);
+  });
+
+  it('counts includable transactions: runs of consecutive nonces from the committed one', async () => {
+    const { pool, set } = setup();
+    for (const n of [0, 1, 3, 4]) await pool.add(tx(A, n)); // A: 0, 1 includable; 3, 4 behind a gap
+    await pool.add(tx(B, 1)); // B: behind a gap
+    expect(pool.includableAtLeast(2)).toBe(true);
+    expect(pool.includableAtLeast(3)).toBe(false);
+    await pool.add(tx(A, 2)); // fills A's gap: 0 … 4
+    expect(pool.includableAtLeast(5)).toBe(true);
+    expect(pool.includableAtLeast(6)).toBe(false);
+    // B's committed nonce moves to 1 (its 0 went in elsewhere): its 1 becomes includable.
+    set(B, { nonce: 1 });
+    await pool.update([tx(B, 0)]);
+    expect(pool.includableAtLeast(6)).toBe(true);
+  });
+
+  it('agrees with add over random admissions (full by count: no room exactly when add says MEMPOOL_FULL)', async () => {
+    const { pool } = setup({ maxTxs: 6 });
+    const next = new Map([A, B, C].map((k) => [k, 0]));
+    let state = 7;
+    const rand = (n: number) => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state % n;
+    };
+    let noes = 0;
+    for (let i = 0; i < 60; i++) {
+      const k = [A, B, C][rand(3)] as TestKey;
+      const t = tx(k, next.get(k) as number);
+      const room = pool.hasRoomFor(t);
+      const r = await pool.add(t);
+      if (!room) {
+        noes++;
+        expect(r).toMatchObject({ ok: false, code: 'MEMPOOL_FULL' });
+      } else expect(r).not.toMatchObject({ code: 'MEMPOOL_FULL' }); // full by count: one eviction suffices
+      if (r.ok) next.set(k, (next.get(k) as number) + 1);
+    }
+    expect(noes).toBeGreaterThan(5);
+  });
+});
+
 describe('mempool re-check after a commit', () => {
   it('drops what the new nonce made stale and what the new balance can no longer cover', async () => {
     const { pool, set } = setup({}, 10n);

@@ -55,6 +55,8 @@ function fakeApi(): Fake {
     equivocations: () => [],
     storageFault: () => {},
     submit: async () => ({ ok: true }),
+    submitMany: async (etxs: readonly unknown[]) => etxs.map(() => ({ ok: true })),
+    hasRoomFor: () => true,
     pending: () => true,
     noteSubmitted: () => {},
     waitForCommit: (_id: Uint8Array, signal: AbortSignal) =>

@@ -16,6 +16,10 @@ beforeAll(async () => {
       submitted++;
       throw new Error('submit must not be reached');
     },
+    submitMany: () => {
+      submitted++;
+      throw new Error('submitMany must not be reached');
+    },
   } as unknown as NodeApi;
   server = new RpcServer(api, {
     host: '127.0.0.1',

@@ -16,6 +16,7 @@ let node: VerityNode;
 let rpc: RpcClient;
 let genesisFile: string;
 let account: Awaited<ReturnType<typeof loadKey>>;
+let batcher: Awaited<ReturnType<typeof loadKey>>;
 let chainId: string;
 
 beforeAll(async () => {
@@ -25,6 +26,7 @@ beforeAll(async () => {
   node = await startSingleNode(m);
   rpc = new RpcClient(node.rpcUrl);
   account = await loadKey(m.accounts[0]!.keyFile);
+  batcher = await loadKey(m.accounts[1]!.keyFile);
 }, 60_000);
 
 afterAll(async () => {
@@ -143,6 +145,43 @@ describe('RPC', () => {
     );
     expect(await code(rpc.submitTx(toHex(replay.bytes), 'sync'))).toEqual([400, 'NONCE_TOO_LOW']);
     expect((await rpc.get('/health')).ok).toBe(true);
+  });
+
+  it('POST /txs answers each transaction in order and admits the valid ones as one unit: one block holds them all', async () => {
+    const to = addressFromPublicKey(new Uint8Array(32).fill(7));
+    const txs = Array.from({ length: 40 }, (_, nonce) =>
+      signTransaction(
+        { chainId, sender: batcher.publicKey, nonce, op: { type: 'transfer', to, amount: 1n } },
+        batcher.secretKey,
+      ),
+    );
+    const hex = txs.map((t) => toHex(t.bytes));
+    // Two bad entries among them: a non-hex string and a transaction for another chain.
+    const alien = signTransaction(
+      { chainId: 'other', sender: batcher.publicKey, nonce: 0, op: { type: 'stake', amount: 1n } },
+      batcher.secretKey,
+    );
+    const body = [...hex.slice(0, 10), 'zz', ...hex.slice(10, 30), toHex(alien.bytes), ...hex.slice(30)];
+    const { results } = await rpc.post<{ results: Array<{ id?: string; ok: boolean; code?: string }> }>(
+      '/txs',
+      { txs: body },
+    );
+    expect(results).toHaveLength(42);
+    expect(results[10]).toEqual({ ok: false, code: 'INVALID_HEX' });
+    expect(results[31]).toEqual({ ok: false, code: 'TX_WRONG_CHAIN' });
+    const answered = results.filter((_, i) => i !== 10 && i !== 31);
+    expect(answered).toEqual(txs.map((t) => ({ id: toHex(t.id), ok: true })));
+    // Built while the batch was being admitted, a block would hold only its first transactions.
+    const heights = new Set<number>();
+    for (const t of txs) {
+      let where: { height?: number } | undefined;
+      for (let i = 0; i < 100 && where?.height === undefined; i++) {
+        where = await rpc.get<{ height?: number }>(`/tx?id=${toHex(t.id)}`).catch(() => undefined);
+        if (where?.height === undefined) await new Promise((r) => setTimeout(r, 50));
+      }
+      heights.add(where?.height as number);
+    }
+    expect([...heights]).toHaveLength(1);
   });
 
   it('exposes Prometheus metrics', async () => {
