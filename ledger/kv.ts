@@ -206,12 +206,19 @@ export class CachingKvStore implements KvStore {
   readonly #base: KvStore;
   readonly #max: number;
   readonly #cache = new Map<string, Uint8Array | null>();
+  readonly #cacheWrite: (key: Uint8Array) => boolean;
   /** Counts batches started and finished: a read that overlapped one does not fill the cache. */
   #writes = 0;
 
-  constructor(base: KvStore, maxEntries = 200_000) {
+  /**
+   * `cacheWrite` says which written keys to keep (default: all): a write always updates an entry
+   * already cached, but a key written and never read — an index entry, a log record — need not
+   * push read-hot ones out, or cost memory and collector time until it ages out.
+   */
+  constructor(base: KvStore, maxEntries = 200_000, cacheWrite: (key: Uint8Array) => boolean = () => true) {
     this.#base = base;
     this.#max = maxEntries;
+    this.#cacheWrite = cacheWrite;
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -241,7 +248,11 @@ export class CachingKvStore implements KvStore {
     this.#writes++;
     await this.#base.batch(ops);
     this.#writes++;
-    for (const op of ops) this.#remember(keyString(op.key), op.type === 'put' ? op.value : null);
+    for (const op of ops) {
+      const k = keyString(op.key);
+      if (this.#cache.has(k) || this.#cacheWrite(op.key))
+        this.#remember(k, op.type === 'put' ? op.value : null);
+    }
   }
 
   iterate(prefix: Uint8Array, opts?: KvIterateOptions): AsyncIterable<readonly [Uint8Array, Uint8Array]> {

@@ -48,4 +48,38 @@ describe('CachingKvStore', () => {
     // Cached: answered without the base (nothing released).
     expect(await cache.get(KEY)).toEqual(VALUE);
   });
+
+  it('keeps only the written keys it is told to, yet never serves a stale value of any key', async () => {
+    // Counts base reads: a cached key is served without one.
+    let reads = 0;
+    class Counting extends MemoryKvStore {
+      override async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+        reads++;
+        return super.get(key);
+      }
+    }
+    const hot = utf8('s/node');
+    const cold = utf8('t/index');
+    const cache = new CachingKvStore(new Counting(), 100, (key) => key[0] === hot[0]);
+    await cache.batch([
+      { type: 'put', key: hot, value: VALUE },
+      { type: 'put', key: cold, value: VALUE },
+    ]);
+    expect(await cache.get(hot)).toEqual(VALUE);
+    expect(reads).toBe(0); // cached on write
+    expect(await cache.get(cold)).toEqual(VALUE);
+    expect(reads).toBe(1); // not cached on write: read through, and cached now
+    expect(await cache.get(cold)).toEqual(VALUE);
+    expect(reads).toBe(1);
+    // A write to a key cached by a read still updates it (a miss cached as absent, too).
+    const other = utf8('h/absent');
+    expect(await cache.get(other)).toBeUndefined();
+    await cache.batch([
+      { type: 'put', key: cold, value: utf8('new') },
+      { type: 'put', key: other, value: utf8('now here') },
+    ]);
+    expect(await cache.get(cold)).toEqual(utf8('new'));
+    expect(await cache.get(other)).toEqual(utf8('now here'));
+    expect(reads).toBe(2);
+  });
 });
