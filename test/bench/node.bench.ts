@@ -7,9 +7,10 @@
  *     [--validators 4 | 1 | 1,4] [--contend] [--repeat K] [--quick] [--profile] [--keep]
  *
  * The load generator runs in this process (pre-signed transfers from 256 funded accounts, sent
- * with POST /txs in batches, round-robin over the N nodes; what a node refuses for now — 503 when
- * overloaded — is re-sent, as a client would, and a node that refused a whole request is left
- * alone for 100 ms, doubling to 1 s while it keeps refusing); commits are observed by following
+ * with POST /txs in batches, each sender's to one of the N nodes, at most one request in flight
+ * per node; what a node refuses for now is re-sent ahead of the sender's later nonces, as a
+ * client would, and a node that refused a whole request (503) is left alone for 100 ms, doubling
+ * to 1 s while it keeps refusing); commits are observed by following
  * node 0's blocks. Latency includes the generator's 50 ms polling granularity. The first lines name
  * the ed25519 verification backend in use (VERITY_ED25519_BACKEND, which the validators inherit).
  *
@@ -38,7 +39,7 @@ import { join } from 'node:path';
 import { getEngine } from '../../consensus/registry.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { ed25519Backend } from '../../crypto/ed25519.ts';
-import { addressFromPublicKey } from '../../ledger/address.ts';
+import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
 import type { RpcClient } from '../../src/rpc/client.ts';
@@ -100,6 +101,19 @@ console.log(
   `ed25519 verification backend: ${ed25519Backend} (VERITY_ED25519_BACKEND=${process.env.VERITY_ED25519_BACKEND ?? '(unset)'}, inherited by the validators)`,
 );
 console.log('');
+
+/** The largest V8 heap in use among the nodes, in MB (a leak shows as growth run over run). */
+async function maxHeapMb(c: Cluster): Promise<number> {
+  let most = 0;
+  for (const n of c.manifest.nodes) {
+    const text = await fetch(`${n.rpc}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
+    most = Math.max(most, Number(/^verity_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? 0));
+  }
+  return most / 2 ** 20;
+}
 
 /** Sum of the nodes' process CPU seconds (prom-client default metrics). */
 async function clusterCpuSeconds(c: Cluster): Promise<number> {
@@ -222,11 +236,27 @@ async function runCluster(
     /** Per offered rate, the quiet and the contended figures (medians when --repeat > 1). */
     const summary = new Map<number, { quiet?: Figures; contended?: Figures }>();
 
+    /**
+     * A run ends once everything it sent is committed or definitively refused, or after a 120 s
+     * tail. What a run past capacity leaves behind (never admitted) would leave nonce gaps that the
+     * next run's transactions queue behind forever; so after such a run the next one takes each
+     * account's next nonce from the chain (asked one account at a time: the RPC limits requests
+     * per address).
+     */
+    let leftovers = false;
+    const resyncNonces = async () => {
+      for (const [k, key] of keys.entries()) {
+        const a = await rpc0.account(formatAddress(addressFromPublicKey(key.publicKey)));
+        nonces[k] = Number(a.nonce);
+      }
+    };
+
     const runOnce = async (rate: number, contended: boolean, run: number): Promise<Figures> => {
       const total = rate * seconds;
       process.stderr.write(
         `${name} (${n} validator${n === 1 ? '' : 's'}${contended ? ', contended' : ''}${repeat > 1 ? `, run ${run}/${repeat}` : ''}): signing ${total} transactions for ${rate} tx/s… `,
       );
+      if (leftovers) await resyncNonces();
       const txs = Array.from({ length: total }, (_, i) => {
         const k = i % keys.length;
         const key = keys[k] as (typeof keys)[number];
@@ -276,47 +306,55 @@ async function runCluster(
           await new Promise((r) => setTimeout(r, 50));
         }
       })();
-      let tick = 0;
-      // Like a real client, re-send what a node refused for now (503 overload, or a nonce too far
-      // ahead of a gap left by an earlier refusal) before new transactions:
-      // dropping them would leave every sender with a nonce gap that stalls it forever.
+      // The client: each sender's transactions go to one node (sender k to node k mod N), through
+      // a queue per node, at most one request in flight per node, so a sender's nonces arrive in
+      // order. What a node refuses for now (per transaction: a full mempool, a nonce too far ahead,
+      // the per-sender limit) goes back to the front of its queue, ahead of that sender's later
+      // nonces — a client that dropped or reordered them would leave nonce gaps that stall the
+      // sender. A node that refuses a whole request (503: overloaded) is left alone for 100 ms,
+      // doubling to 1 s while it keeps refusing, as a client honouring back-pressure would:
+      // re-sending at once would spend the CPU this machine's validators and this generator share
+      // on refusals. Latency counts from when a transaction was generated, queueing included.
       type Signed = (typeof txs)[number];
-      const retry: Signed[] = [];
       const RETRYABLE = new Set(['MEMPOOL_FULL', 'NONCE_TOO_HIGH', 'SENDER_LIMIT']);
-      // A node that refused a whole request (503: overloaded) is left alone for a while — 100 ms,
-      // doubling to 1 s while it keeps refusing — as a client honouring back-pressure would; its
-      // share goes to the others meanwhile. Re-sending at once would spend the CPU this machine's
-      // validators and this generator share on refusals.
+      const queues = nodeIds.map(() => [] as Signed[]);
+      const inflight = nodeIds.map(() => false);
       const backoff = nodeIds.map(() => ({ until: 0, delayMs: 0 }));
-      const post = (batch: Signed[]) => {
-        const now = performance.now();
-        const free = nodeIds.map((_, k) => (tick + k) % n).find((j) => (backoff[j]?.until ?? 0) <= now);
-        if (free === undefined) {
-          retry.push(...batch);
-          return;
-        }
-        tick = free + 1;
-        const wait = backoff[free] as { until: number; delayMs: number };
-        const client = cluster.clients[free] as RpcClient;
-        void client
+      const backOff = (wait: { until: number; delayMs: number }) => {
+        wait.delayMs = Math.min(1000, Math.max(100, 2 * wait.delayMs));
+        wait.until = performance.now() + wait.delayMs;
+      };
+      const post = (j: number) => {
+        const queue = queues[j] as Signed[];
+        const wait = backoff[j] as { until: number; delayMs: number };
+        if (inflight[j] || queue.length === 0 || wait.until > performance.now()) return;
+        const batch = queue.splice(0, 1000);
+        inflight[j] = true;
+        void (cluster.clients[j] as RpcClient)
           .post<{ results: Array<{ ok: boolean; code?: string }> }>('/txs', {
             txs: batch.map((t) => toHex(t.bytes)),
           })
           .then((r) => {
-            wait.delayMs = 0;
+            const again: Signed[] = [];
             r.results.forEach((x, i) => {
               if (x.ok || x.code === 'DUPLICATE') return;
               if (RETRYABLE.has(x.code ?? '')) {
                 refusals++;
-                retry.push(batch[i] as Signed);
+                again.push(batch[i] as Signed);
               } else rejected++;
             });
+            queue.unshift(...again);
+            // Nothing taken: as good as a 503.
+            if (again.length === batch.length) backOff(wait);
+            else wait.delayMs = 0;
           })
           .catch(() => {
             refusals += batch.length;
-            retry.push(...batch);
-            wait.delayMs = Math.min(1000, Math.max(100, 2 * wait.delayMs));
-            wait.until = performance.now() + wait.delayMs;
+            queue.unshift(...batch);
+            backOff(wait);
+          })
+          .finally(() => {
+            inflight[j] = false;
           });
       };
       let deadline = Number.POSITIVE_INFINITY;
@@ -325,20 +363,24 @@ async function runCluster(
           total,
           Math.floor(((performance.now() - start) / 1000) * rate) + Math.ceil((rate * BATCH_MS) / 1000),
         );
-        const fresh = txs.slice(sent, due);
-        for (const t of fresh) submitted.set(toHex(t.id), performance.now());
-        sent = due;
-        const batch = [...retry.splice(0, 1000), ...fresh];
-        for (let i = 0; i < batch.length; i += 1000) post(batch.slice(i, i + 1000));
-        // All sent: give the tail up to 20 s to commit.
+        for (let i = sent; i < due; i++) {
+          const t = txs[i] as Signed;
+          submitted.set(toHex(t.id), performance.now());
+          queues[(i % keys.length) % n]?.push(t);
+        }
+        sent = Math.max(sent, due);
+        for (const j of nodeIds) post(j);
+        // All sent: give the tail up to 120 s to commit (past capacity the backlog drains at the
+        // committed rate; the rate figure counts only the window, latencies count every commit).
         if (sent >= total && deadline === Number.POSITIVE_INFINITY)
-          deadline = Math.max(windowEnd, performance.now()) + 20_000;
+          deadline = Math.max(windowEnd, performance.now()) + 120_000;
         // Drained: everything sent is committed or definitively rejected.
         if (sent >= total && submitted.size <= rejected) break;
         await new Promise((r) => setTimeout(r, BATCH_MS));
       }
       following = false;
       await follower;
+      leftovers = submitted.size > rejected;
       const elapsed = (Math.max(performance.now(), windowEnd) - start) / 1000;
       const cpu = (await clusterCpuSeconds(cluster)) - cpuBefore;
       windows.push({ fromUs, toUs: monotonicUs() });
@@ -368,6 +410,7 @@ async function runCluster(
         'p99 ms': fmt(figures.p99, 0),
         'run s': fmt(elapsed, 1),
         'node CPU ms/tx': fmt(figures.cpuMsPerTx, 2),
+        'max heap MB': fmt(await maxHeapMb(cluster), 0),
         runs: repeat > 1 ? `1 (#${run})` : '1',
       });
       console.log(JSON.stringify(rows.at(-1)));
@@ -402,6 +445,7 @@ async function runCluster(
               'p99 ms': fmt(med.p99, 0),
               'run s': '',
               'node CPU ms/tx': fmt(med.cpuMsPerTx, 2),
+              'max heap MB': '',
               runs: `${repeat} (median)`,
             });
             console.log(JSON.stringify(rows.at(-1)));
