@@ -102,30 +102,27 @@ console.log(
 );
 console.log('');
 
-/** The largest V8 heap in use among the nodes, in MB (a leak shows as growth run over run). */
-async function maxHeapMb(c: Cluster): Promise<number> {
-  let most = 0;
-  for (const n of c.manifest.nodes) {
-    const text = await fetch(`${n.rpc}/metrics`).then(
-      (r) => r.text(),
-      () => '',
-    );
-    most = Math.max(most, Number(/^verity_nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? 0));
-  }
-  return most / 2 ** 20;
+/** One gauge or counter of the prom-client default metrics, from every node (0 if unreachable). */
+async function nodeMetric(c: Cluster, name: string): Promise<number[]> {
+  return Promise.all(
+    c.manifest.nodes.map(async (n) => {
+      const text = await fetch(`${n.rpc}/metrics`).then(
+        (r) => r.text(),
+        () => '',
+      );
+      return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    }),
+  );
 }
 
-/** Sum of the nodes' process CPU seconds (prom-client default metrics). */
+/** The largest V8 heap in use among the nodes, in MB (a leak shows as growth run over run). */
+async function maxHeapMb(c: Cluster): Promise<number> {
+  return Math.max(...(await nodeMetric(c, 'verity_nodejs_heap_size_used_bytes'))) / 2 ** 20;
+}
+
+/** Sum of the nodes' process CPU seconds. */
 async function clusterCpuSeconds(c: Cluster): Promise<number> {
-  let total = 0;
-  for (const n of c.manifest.nodes) {
-    const text = await fetch(`${n.rpc}/metrics`).then(
-      (r) => r.text(),
-      () => '',
-    );
-    total += Number(/^verity_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? 0);
-  }
-  return total;
+  return (await nodeMetric(c, 'verity_process_cpu_seconds_total')).reduce((a, b) => a + b, 0);
 }
 
 function percentile(sorted: number[], p: number): number {
