@@ -45,30 +45,11 @@ import {
   verify as nodeVerify,
   randomBytes,
 } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { CryptoError } from './errors.ts';
 import { LruCache } from './lru.ts';
-
-/** The part of sodium-native used here. */
-interface Sodium {
-  crypto_sign_verify_detached(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
-}
+import { loadSodium, type Sodium } from './sodium.ts';
 
 export type Ed25519BackendName = 'sodium' | 'openssl';
-
-let sodiumLoaded: Sodium | null | undefined;
-
-/** libsodium through sodium-native, or null if it cannot be loaded. Memoised. */
-function loadSodium(): Sodium | null {
-  if (sodiumLoaded === undefined) {
-    try {
-      sodiumLoaded = createRequire(import.meta.url)('sodium-native') as Sodium;
-    } catch {
-      sodiumLoaded = null;
-    }
-  }
-  return sodiumLoaded;
-}
 
 /** Whether libsodium can be loaded in this process. */
 export function sodiumAvailable(): boolean {

@@ -5,16 +5,22 @@
  * Hash = SHA-512, encode_to_curve = try-and-increment (§5.4.1.1) salted with the public key string,
  * nonce generation per RFC 8032 (§5.4.2.2), verification with validate_key (§5.4.5).
  *
- * Secret-scalar multiplications in `prove` use noble's constant-time `multiply`; `verify` only ever
- * sees public data and uses the faster variable-time `multiplyUnsafe`.
+ * `prove` multiplies by secret scalars in constant time: on libsodium (its noclamp scalar
+ * multiplications, about 20× faster here) when the ed25519 backend is libsodium, else on noble's
+ * constant-time `multiply`. Both give the same bytes — a proof is deterministic — and the tests
+ * compare them. `verify` only ever sees public data and uses noble's faster variable-time
+ * `multiplyUnsafe` (libsodium's multiplications refuse points outside the prime-order subgroup,
+ * which validate_key admits).
  */
 import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import { concatBytes, equalBytes } from './bytes.ts';
+import { ed25519Backend } from './ed25519.ts';
 import { CryptoError } from './errors.ts';
 import { sha512 } from './hash.ts';
+import { loadSodium, type Sodium } from './sodium.ts';
 
 const Point = ed25519.Point;
 /** Prime subgroup order q (RFC 8032 L). */
@@ -98,26 +104,73 @@ function generateNonce(prefix: Uint8Array, hString: Uint8Array): bigint {
 function challengeBytes(
   yString: Uint8Array,
   hString: Uint8Array,
-  gamma: EdwardsPoint,
-  u: EdwardsPoint,
-  v: EdwardsPoint,
+  gammaString: Uint8Array,
+  uString: Uint8Array,
+  vString: Uint8Array,
 ): Uint8Array {
   const str = concatBytes(
     Uint8Array.of(SUITE, CHALLENGE_FRONT),
     yString,
     hString,
-    gamma.toBytes(),
-    u.toBytes(),
-    v.toBytes(),
+    gammaString,
+    uString,
+    vString,
     Uint8Array.of(BACK),
   );
   return sha512(str).subarray(0, C_LEN);
 }
 
-/** Constant-time multiply for secret scalars; noble rejects 0, whose product is the identity. */
-function mulSecret(p: EdwardsPoint, k: bigint): EdwardsPoint {
-  return k === 0n ? Point.ZERO : p.multiply(k);
+/**
+ * The constant-time multiplications by a secret scalar k (0 <= k < q) that `prove` needs, each
+ * returning the product's encoding: [k]B, and [k]P for P in the prime-order subgroup (passed with
+ * its encoding, which libsodium takes).
+ */
+interface SecretMultiplier {
+  base(k: bigint): Uint8Array;
+  point(k: bigint, p: EdwardsPoint, pString: Uint8Array): Uint8Array;
 }
+
+/** noble's `multiply`, which rejects 0 (whose product is the identity). */
+const nobleMultiplier: SecretMultiplier = {
+  base: (k) => (k === 0n ? Point.ZERO : Point.BASE.multiply(k)).toBytes(),
+  point: (k, p) => (k === 0n ? Point.ZERO : p.multiply(k)).toBytes(),
+};
+
+/**
+ * libsodium's noclamp multiplications. They use the scalar's low 255 bits as given (k < q <
+ * 2^253) and throw on a zero product, which for k < q and P of prime order means k = 0 only
+ * (a nonce of probability 2^-252): that case is answered like noble's.
+ */
+function sodiumMultiplier(sodium: Sodium): SecretMultiplier {
+  return {
+    base: (k) => {
+      if (k === 0n) return nobleMultiplier.base(k);
+      const q = new Uint8Array(PT_LEN);
+      sodium.crypto_scalarmult_ed25519_base_noclamp(q, numberToBytesLE(k, Q_LEN));
+      return q;
+    },
+    point: (k, p, pString) => {
+      if (k === 0n) return nobleMultiplier.point(k, p, pString);
+      const q = new Uint8Array(PT_LEN);
+      sodium.crypto_scalarmult_ed25519_noclamp(q, numberToBytesLE(k, Q_LEN), pString);
+      return q;
+    },
+  };
+}
+
+export type VrfProverName = 'sodium' | 'noble';
+
+function multiplierFor(name: VrfProverName): SecretMultiplier {
+  if (name === 'noble') return nobleMultiplier;
+  const sodium = loadSodium();
+  if (sodium === null)
+    throw new CryptoError('ED25519_BACKEND_UNAVAILABLE', 'sodium-native is not installed or failed to load');
+  return sodiumMultiplier(sodium);
+}
+
+/** Where `prove` multiplies: libsodium when the process verifies Ed25519 on it, else noble. */
+export const vrfProver: VrfProverName = ed25519Backend === 'sodium' ? 'sodium' : 'noble';
+const chosenMultiplier = multiplierFor(vrfProver);
 
 interface DecodedProof {
   readonly gamma: EdwardsPoint;
@@ -149,23 +202,35 @@ function gammaToHash(gamma: EdwardsPoint): Uint8Array {
 
 /** The VRF public key for a 32-byte seed: identical to the Ed25519 public key (RFC 8032 §5.1.5). */
 export function publicKeyFromSecret(secretKey: Uint8Array): Uint8Array {
-  const { x } = expandSecret(secretKey);
-  return Point.BASE.multiply(x).toBytes();
+  return chosenMultiplier.base(expandSecret(secretKey).x);
 }
 
 /** §5.1 ECVRF_prove: returns pi (80 bytes). Deterministic for a given key and alpha. */
 export function prove(secretKey: Uint8Array, alpha: Uint8Array): Uint8Array {
+  return proveWith(chosenMultiplier, secretKey, alpha);
+}
+
+/**
+ * `prove` on the named multiplier, whatever the process uses: for tests and benchmarks that
+ * compare them. 'sodium' throws CryptoError ED25519_BACKEND_UNAVAILABLE if libsodium cannot load.
+ */
+export function proverFor(name: VrfProverName): typeof prove {
+  const multiplier = multiplierFor(name);
+  return (secretKey, alpha) => proveWith(multiplier, secretKey, alpha);
+}
+
+function proveWith(mul: SecretMultiplier, secretKey: Uint8Array, alpha: Uint8Array): Uint8Array {
   if (!(alpha instanceof Uint8Array)) throw new CryptoError('INVALID_LENGTH', 'alpha must be a Uint8Array');
   const { x, prefix } = expandSecret(secretKey);
-  const yString = Point.BASE.multiply(x).toBytes();
+  const yString = mul.base(x);
   const h = encodeToCurve(yString, alpha);
   const hString = h.toBytes();
-  const gamma = mulSecret(h, x);
+  const gammaString = mul.point(x, h, hString);
   const k = generateNonce(prefix, hString);
-  const cBytes = challengeBytes(yString, hString, gamma, mulSecret(Point.BASE, k), mulSecret(h, k));
+  const cBytes = challengeBytes(yString, hString, gammaString, mul.base(k), mul.point(k, h, hString));
   const c = bytesToNumberLE(cBytes);
   const s = (k + c * x) % L;
-  return concatBytes(gamma.toBytes(), cBytes, numberToBytesLE(s, Q_LEN));
+  return concatBytes(gammaString, cBytes, numberToBytesLE(s, Q_LEN));
 }
 
 /**
@@ -189,7 +254,7 @@ export function verify(publicKey: Uint8Array, proof: Uint8Array, alpha: Uint8Arr
     // doubling chain (Strauss-Shamir) for both terms.
     const u = Point.BASE.multiplyUnsafe(d.s).subtract(y.multiplyUnsafe(d.c));
     const v = mulAddUnsafe(Point, [h, d.gamma.negate()], [d.s, d.c]);
-    const cPrime = challengeBytes(publicKey, h.toBytes(), d.gamma, u, v);
+    const cPrime = challengeBytes(publicKey, h.toBytes(), d.gamma.toBytes(), u.toBytes(), v.toBytes());
     // c and c' are both cLen-byte little-endian encodings: integer equality is byte equality.
     if (!equalBytes(cPrime, d.cBytes)) return null;
     return gammaToHash(d.gamma);
@@ -235,4 +300,9 @@ export const vrfInternals = {
   /** The 64-byte k_string of §5.4.2.2 step 3, before reduction mod q. */
   nonceString: (secretKey: Uint8Array, hString: Uint8Array): Uint8Array =>
     sha512(concatBytes(expandSecret(secretKey).prefix, hString)),
+  /** [k]B, or [k]P for `point` a prime-order point's encoding, on the named multiplier. */
+  multiply: (name: VrfProverName, k: bigint, point?: Uint8Array): Uint8Array => {
+    const mul = multiplierFor(name);
+    return point === undefined ? mul.base(k) : mul.point(k, Point.fromBytes(point), point);
+  },
 };

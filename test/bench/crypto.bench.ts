@@ -9,7 +9,7 @@
 import { ed25519 as nobleEd } from '@noble/curves/ed25519.js';
 import { blstAvailable, createBls } from '../../crypto/bls/index.ts';
 import { ed25519, ed25519Backend, sodiumAvailable, verifierFor } from '../../crypto/ed25519.ts';
-import { vrf } from '../../crypto/vrf.ts';
+import { proverFor, vrf, vrfProver } from '../../crypto/vrf.ts';
 import { seededBytes } from '../helpers/seeded.ts';
 import { fmt, header, measure, table } from './harness.ts';
 
@@ -79,7 +79,13 @@ header('Verity crypto benchmark');
   const pi = vrf.prove(sk, alpha);
   console.log('## ECVRF-EDWARDS25519-SHA512-TAI (RFC 9381)');
   table([
-    { op: 'prove', 'ops/s': fmt(measure('prove', () => vrf.prove(sk, alpha), { minMs }).opsPerSec) },
+    ...(sodiumAvailable() ? (['sodium', 'noble'] as const) : (['noble'] as const)).map((name) => {
+      const proveOn = proverFor(name);
+      return {
+        op: `prove (${name === 'sodium' ? 'libsodium' : 'noble'}${name === vrfProver ? ', in use' : ''})`,
+        'ops/s': fmt(measure(`prove-${name}`, () => proveOn(sk, alpha), { minMs }).opsPerSec),
+      };
+    }),
     { op: 'verify', 'ops/s': fmt(measure('verify', () => vrf.verify(pk, pi, alpha), { minMs }).opsPerSec) },
     { op: 'proofToHash', 'ops/s': fmt(measure('p2h', () => vrf.proofToHash(pi), { minMs }).opsPerSec) },
   ]);

@@ -14,8 +14,9 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, fromHex, toHex } from '../../crypto/bytes.ts';
+import { sodiumAvailable } from '../../crypto/ed25519.ts';
 import { sha512 } from '../../crypto/hash.ts';
-import { vrf, vrfInternals } from '../../crypto/vrf.ts';
+import { proverFor, vrf, vrfInternals } from '../../crypto/vrf.ts';
 
 const L = ed25519.Point.Fn.ORDER;
 
@@ -134,8 +135,10 @@ describe('RFC 9381 Appendix B.3: ECVRF-EDWARDS25519-SHA512-TAI', () => {
         expect(toHex(H.multiply(k).toBytes())).toBe(ex.v);
       });
 
-      it('prove outputs pi exactly (§5.1)', () => {
+      it('prove outputs pi exactly (§5.1), on libsodium and on noble', () => {
         expect(toHex(vrf.prove(sk, alpha))).toBe(ex.pi);
+        expect(toHex(proverFor('noble')(sk, alpha))).toBe(ex.pi);
+        if (sodiumAvailable()) expect(toHex(proverFor('sodium')(sk, alpha))).toBe(ex.pi);
       });
 
       it('verify accepts pi and returns beta (§5.3)', () => {

@@ -8,17 +8,20 @@ import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, equalBytes, fromHex, toHex } from '../../crypto/bytes.ts';
+import { ed25519Backend, sodiumAvailable } from '../../crypto/ed25519.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import { sha512 } from '../../crypto/hash.ts';
 import {
   proofToHash,
   prove,
+  proverFor,
   publicKeyFromSecret,
   VRF_OUTPUT_LENGTH,
   VRF_PROOF_LENGTH,
   verify,
   vrf,
   vrfInternals,
+  vrfProver,
 } from '../../crypto/vrf.ts';
 
 const Point = ed25519.Point;
@@ -346,5 +349,45 @@ describe('vrf: malformed inputs', () => {
       const pi = prove(SK, alpha);
       expect(verify(PK, pi, alpha)).not.toBeNull();
     }
+  });
+});
+
+describe('vrf: the libsodium and noble provers', () => {
+  it('prove multiplies where Ed25519 verifies: libsodium unless the process was told OpenSSL', () => {
+    expect(vrfProver).toBe(ed25519Backend === 'sodium' ? 'sodium' : 'noble');
+  });
+
+  it.skipIf(!sodiumAvailable())('multiply alike at the edges of the scalar range and at random', () => {
+    const H = vrfInternals.encodeToCurve(PK, ALPHA);
+    const scalars = [0n, 1n, 2n, 8n, L - 1n, L - 8n, 2n ** 252n, 2n ** 128n - 1n];
+    for (let i = 0; i < 24; i++) scalars.push(bytesToNumberLE(sha512(Uint8Array.of(i))) % L);
+    for (const k of scalars) {
+      expect(toHex(vrfInternals.multiply('sodium', k)), `[${k}]B`).toBe(
+        toHex(vrfInternals.multiply('noble', k)),
+      );
+      expect(toHex(vrfInternals.multiply('sodium', k, H)), `[${k}]H`).toBe(
+        toHex(vrfInternals.multiply('noble', k, H)),
+      );
+    }
+    // Control: the identity is what both give for 0, and it is not what they give for 1.
+    expect(toHex(vrfInternals.multiply('sodium', 0n))).toBe(toHex(Point.ZERO.toBytes()));
+    expect(toHex(vrfInternals.multiply('sodium', 1n))).toBe(toHex(Point.BASE.toBytes()));
+  });
+
+  it.skipIf(!sodiumAvailable())('give the same proof, byte for byte, for random keys and alphas', () => {
+    const onSodium = proverFor('sodium');
+    const onNoble = proverFor('noble');
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ maxLength: 80 }),
+        (sk, alpha) => {
+          const pi = onSodium(sk, alpha);
+          expect(toHex(pi)).toBe(toHex(onNoble(sk, alpha)));
+          expect(verify(publicKeyFromSecret(sk), pi, alpha)).not.toBeNull();
+        },
+      ),
+      { numRuns: 60, seed: 9381 },
+    );
   });
 });
