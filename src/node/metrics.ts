@@ -14,6 +14,8 @@ export interface MetricSources {
   bytesOut(): number;
   /** Messages (frames) sent to peers, per channel (consensus, tx, sync). */
   messagesOut(): Readonly<Record<string, number>>;
+  /** Gossiped transactions dropped unverified, by reason (intake queue full, mempool full). */
+  txGossipDropped(): Readonly<Record<string, number>>;
   peerPenalties(): number;
   peerBans(): number;
   evidence(): number;
@@ -75,6 +77,16 @@ export class NodeMetrics {
       collect() {
         this.reset();
         for (const [channel, n] of Object.entries(src.messagesOut())) this.inc({ channel }, n);
+      },
+    });
+    new Counter({
+      name: 'verity_tx_gossip_dropped_total',
+      help: 'Gossiped transactions dropped unverified, by reason: intake_full (the intake queue was over its bound), mempool_full (no room in the mempool)',
+      labelNames: ['reason'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(src.txGossipDropped())) this.inc({ reason }, n);
       },
     });
     counter('verity_peer_penalties_total', 'Penalties given to misbehaving peers', src.peerPenalties);

@@ -325,6 +325,10 @@ export class VerityNode {
           Object.fromEntries(
             Object.entries(network.stats().channels ?? {}).map(([ch, c]) => [ch, c.framesOut]),
           ),
+        txGossipDropped: () => ({
+          intake_full: runtime.counters.droppedTxGossip,
+          mempool_full: runtime.counters.txGossipNoRoom,
+        }),
         peerPenalties: () => {
           const p = network.stats().penalties;
           return p.minor + p.major;

@@ -268,9 +268,10 @@ export class Mempool {
 
   /**
    * Whether the pool has room for `etx` — it is not full, or evicting another sender's
-   * transaction for it would be fair — without reading state. `add` refuses MEMPOOL_FULL exactly
-   * when this is false, so callers ask first and skip the signature check of a transaction that
-   * could not get in anyway: under overload that check is most of the wasted work.
+   * transaction for it would be fair — without reading state. When this is false `add` refuses
+   * MEMPOOL_FULL, so callers ask first and skip the signature check of a transaction that could
+   * not get in anyway: under overload that check is most of the wasted work. (True promises
+   * nothing: `add` may still refuse, e.g. when one eviction frees too few bytes.)
    */
   hasRoomFor(etx: EncodedTransaction): boolean {
     if (this.#byId.size < this.#maxTxs && this.#bytes + etx.bytes.length <= this.#maxBytes) return true;

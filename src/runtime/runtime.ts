@@ -314,6 +314,7 @@ export class ConsensusRuntime<M> {
     blocksMined: 0,
     /** Equivocation evidence held (caught or received, verified). */
     equivocations: 0,
+    /** Gossiped transactions dropped unread: the intake queue was over four times its bound. */
     droppedTxGossip: 0,
     /** Gossiped transactions skipped unverified: the mempool had no room for them. */
     txGossipNoRoom: 0,

@@ -189,5 +189,7 @@ describe('RPC', () => {
     expect(text).toMatch(/verity_height \d+/);
     expect(text).toContain('verity_tx_commit_latency_seconds_bucket');
     expect(text).toContain('verity_mempool_size');
+    expect(text).toContain('verity_tx_gossip_dropped_total{reason="mempool_full"} 0');
+    expect(text).toContain('verity_tx_gossip_dropped_total{reason="intake_full"} 0');
   });
 });
