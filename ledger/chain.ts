@@ -123,6 +123,12 @@ export interface ExecutedBlock {
   readonly logRoot: Uint8Array;
   /** This block's log entries. */
   readonly entries: readonly Uint8Array[];
+  /**
+   * The uncommitted block this one was executed on, or undefined for the committed head. Cut to
+   * undefined when this block is committed (ChainStore.commit): a link kept would hold every
+   * block committed since the node started, reachable from the newest one (HotStuff executes each
+   * block on an uncommitted parent), and every read would walk their overlays.
+   */
   readonly parent: ExecutedBlock | undefined;
   readonly overlay: StagedKvStore;
   /**
@@ -815,6 +821,10 @@ export class ChainStore {
       await this.#staged.flush();
       this.#head = h;
       this.#headHash = executed.hash;
+      // Detach it from the blocks beneath (see ExecutedBlock.parent): its children now read the
+      // committed state straight from the store, through its (emptied) overlay.
+      executed.overlay.rebase(this.#staged);
+      (executed as { parent: ExecutedBlock | undefined }).parent = undefined;
     } catch (e) {
       this.#staged.discard();
       // Put the trie nodes back in the overlay so children executed on this block still read them.

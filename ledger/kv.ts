@@ -123,7 +123,7 @@ export class MemoryKvStore implements KvStore {
  * knowing about each other.
  */
 export class StagedKvStore implements KvStore {
-  readonly #base: KvStore;
+  #base: KvStore;
   /** latin1 key → value, or `null` for a staged delete. Insertion order = write order. */
   readonly #staged = new Map<string, Uint8Array | null>();
 
@@ -133,6 +133,15 @@ export class StagedKvStore implements KvStore {
 
   get pending(): number {
     return this.#staged.size;
+  }
+
+  /**
+   * Reads fall through to `base` from now on. For an overlay whose base's writes have since
+   * reached `base` (a committed parent block's): a chain of such overlays would keep every one
+   * alive and make each read walk it.
+   */
+  rebase(base: KvStore): void {
+    this.#base = base;
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {

@@ -1,8 +1,10 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, toHex, u64be, utf8 } from '../../crypto/bytes.ts';
 import { headerHash } from '../../ledger/block.ts';
 import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
-import { type ChainError, ChainStore } from '../../ledger/chain.ts';
+import { type ChainError, ChainStore, type ExecutedBlock } from '../../ledger/chain.ts';
 import { rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
 import { rootOfEntries } from '../../ledger/log/index.ts';
@@ -11,6 +13,9 @@ import { makeTestChain, quorumCertificate, type TestChain, type TestKey } from '
 import { CrashingKvStore } from '../helpers/faulty-store.ts';
 
 const OPTS = { schemes: LEDGER_CERTIFICATE_SCHEMES };
+
+// For the leak test: `gc` in a fresh context (the flag must be set before that context is made).
+setFlagsFromString('--expose-gc');
 
 function transfers(chain: TestChain, nonce: number, count: number): EncodedTransaction[] {
   return Array.from({ length: count }, (_, i) => {
@@ -359,6 +364,52 @@ describe('speculative execution on uncommitted parents', () => {
     expect(toHex(await reopened.history.root(3))).toBe(toHex(b3.block.header.historyRoot));
     expect((await (await reopened.stateAt(2)).getAccount(chain.accounts[0]!.address)).nonce).toBe(2);
     expect((await (await reopened.stateAt(3)).getAccount(chain.accounts[0]!.address)).nonce).toBe(3);
+  });
+
+  it('a committed block lets go of the blocks beneath it: a pipelined chain holds only what is uncommitted', async () => {
+    // HotStuff executes each block on an uncommitted parent and commits one behind. Kept, the
+    // parent links held every block committed since the start (their transactions, receipts,
+    // states and overlays) and each read walked every overlay.
+    const gc = runInNewContext('gc') as () => void; // exposed by setFlagsFromString below
+    const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+    const proposer = chain.validators[0]!.address;
+    const propose = (nonce: number, parent: ExecutedBlock | undefined) =>
+      store.propose({
+        txs: transfers(chain, nonce, 4),
+        time: { ms: store.head.time.ms + 1 + nonce, logical: 0 },
+        proposer,
+        engineData: new Uint8Array(0),
+        ...(parent === undefined ? {} : { parent }),
+      });
+    const refs: WeakRef<ExecutedBlock>[] = [];
+    const overlays: WeakRef<object>[] = [];
+    let newest = await propose(0, undefined);
+    refs.push(new WeakRef(newest));
+    overlays.push(new WeakRef(newest.overlay));
+    for (let n = 1; n <= 20; n++) {
+      const next = await propose(n, newest);
+      await store.commit(newest, quorumCertificate(chain, newest.block.header.height, newest.hash));
+      expect(newest.parent, `block ${n}`).toBeUndefined();
+      expect(next.parent).toBe(newest);
+      refs.push(new WeakRef(next));
+      overlays.push(new WeakRef(next.overlay));
+      newest = next;
+    }
+    // Reads through the detached overlays still see every committed block's state.
+    const after = await store.propose({
+      txs: transfers(chain, 21, 4),
+      time: { ms: store.head.time.ms + 100, logical: 0 },
+      proposer,
+      engineData: new Uint8Array(0),
+      parent: newest,
+    });
+    expect((await after.state.getAccount(chain.accounts[0]!.address)).nonce).toBe(22);
+    await new Promise((r) => setTimeout(r, 0));
+    gc();
+    // Alive: the newest (uncommitted) block and the committed one it was executed on.
+    expect(refs.filter((r) => r.deref() !== undefined).length).toBe(2);
+    // And their overlays: each committed one reads from the store, not through its parent's.
+    expect(overlays.filter((r) => r.deref() !== undefined).length).toBe(2);
   });
 
   it('abandons a fork without a trace, and refuses to commit out of order', async () => {
