@@ -102,15 +102,30 @@ console.log(
 );
 console.log('');
 
-/** One gauge or counter of the prom-client default metrics, from every node (0 if unreachable). */
+/**
+ * One gauge or counter of the prom-client default metrics, from every node. A failed scrape is
+ * retried — reusing a keep-alive connection the node has just closed fails with "other side
+ * closed" — and one that never succeeds throws. (Read as 0, a failed "before" reading made a
+ * run's CPU the node's whole lifetime: CPU per transaction seemed to grow run over run.)
+ */
 async function nodeMetric(c: Cluster, name: string): Promise<number[]> {
+  const pattern = new RegExp(`^${name} (\\S+)$`, 'm');
   return Promise.all(
     c.manifest.nodes.map(async (n) => {
-      const text = await fetch(`${n.rpc}/metrics`).then(
-        (r) => r.text(),
-        () => '',
-      );
-      return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+      let last = '';
+      for (let attempt = 0; attempt < 50; attempt++) {
+        try {
+          const res = await fetch(`${n.rpc}/metrics`);
+          const text = await res.text();
+          const value = res.ok ? pattern.exec(text)?.[1] : undefined;
+          if (value !== undefined) return Number(value);
+          last = `HTTP ${res.status}: ${text.slice(0, 120)}`;
+        } catch (e) {
+          last = String(e);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`cannot read ${name} from ${n.rpc}/metrics (${last})`);
     }),
   );
 }
