@@ -90,6 +90,11 @@ const ALL_ENGINE_RECORDS = utf8('w/engine');
 function engineRecords(epoch: number): Uint8Array {
   return epoch === 0 ? WAL_ENGINE : utf8(`w/engine@${epoch}/`);
 }
+const OVERLOADED_ANSWER: AdmitResult = {
+  ok: false,
+  code: 'MEMPOOL_FULL',
+  reason: 'the node is overloaded; retry later',
+};
 const HALTED_ANSWER: AdmitResult = {
   ok: false,
   code: 'NODE_HALTED',
@@ -619,26 +624,7 @@ export class ConsensusRuntime<M> {
 
   /** Admits a transaction from a client (decoded + verified by the caller) and gossips it. */
   submit(etx: EncodedTransaction): Promise<AdmitResult> {
-    // Backpressure: past what the node can admit soon, say so at once (HTTP 503) rather than
-    // queue without bound — an overloaded node that keeps accepting collapses instead of serving
-    // at capacity.
-    if (this.overloaded) {
-      return Promise.resolve({
-        ok: false,
-        code: 'MEMPOOL_FULL',
-        reason: 'the node is overloaded; retry later',
-      });
-    }
-    if (this.#stopped) return Promise.resolve(HALTED_ANSWER);
-    return new Promise((resolve) => {
-      this.#pendingSubmits.add(resolve);
-      this.#enqueueIntake(async () => {
-        this.#pendingSubmits.delete(resolve);
-        const r = await this.mempool.add(etx);
-        if (r.ok) this.#gossip.add(etx.bytes);
-        resolve(r);
-      }, etx.bytes.length);
-    });
+    return this.#admit([etx], (results) => results[0] as AdmitResult);
   }
 
   /**
@@ -648,18 +634,23 @@ export class ConsensusRuntime<M> {
    * its own fsyncs). One result per transaction, in order.
    */
   submitMany(etxs: readonly EncodedTransaction[]): Promise<AdmitResult[]> {
-    if (this.overloaded) {
-      const refused: AdmitResult = {
-        ok: false,
-        code: 'MEMPOOL_FULL',
-        reason: 'the node is overloaded; retry later',
-      };
-      return Promise.resolve(etxs.map(() => refused));
-    }
-    if (this.#stopped) return Promise.resolve(etxs.map(() => HALTED_ANSWER));
-    if (etxs.length === 0) return Promise.resolve([]);
+    return this.#admit(etxs, (results) => results);
+  }
+
+  /**
+   * `submit` and `submitMany`: admits `etxs` as one unit and answers with `shape(results)`, with
+   * no promise hop of its own (the simulator's event order is the same for either caller).
+   */
+  #admit<T>(etxs: readonly EncodedTransaction[], shape: (results: AdmitResult[]) => T): Promise<T> {
+    const all = (r: AdmitResult) => shape(etxs.map(() => r));
+    // Backpressure: past what the node can admit soon, say so at once (HTTP 503) rather than
+    // queue without bound — an overloaded node that keeps accepting collapses instead of serving
+    // at capacity.
+    if (this.overloaded) return Promise.resolve(all(OVERLOADED_ANSWER));
+    if (this.#stopped) return Promise.resolve(all(HALTED_ANSWER));
+    if (etxs.length === 0) return Promise.resolve(shape([]));
     return new Promise((resolve) => {
-      const answer = (r: AdmitResult) => resolve(etxs.map(() => r));
+      const answer = (r: AdmitResult) => resolve(all(r));
       this.#pendingSubmits.add(answer);
       this.#enqueueIntake(
         async () => {
@@ -670,7 +661,7 @@ export class ConsensusRuntime<M> {
             if (r.ok) this.#gossip.add(etx.bytes);
             results.push(r);
           }
-          resolve(results);
+          resolve(shape(results));
         },
         etxs.reduce((n, etx) => n + etx.bytes.length, 0),
       );
