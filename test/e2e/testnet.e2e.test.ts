@@ -130,7 +130,7 @@ for (const [slot, engine] of ENGINES.entries()) {
         '--rpc',
         rpc,
       ]);
-      expect(sent.code, sent.stderr).toBe(0);
+      expect(sent.code, sent.stdout + sent.stderr).toBe(0);
       const { id, height, receipt, confirmations } = parseJsonOutput<{
         id: string;
         height: number;
@@ -153,7 +153,7 @@ for (const [slot, engine] of ENGINES.entries()) {
         '--rpc',
         rpc,
       ]);
-      expect(put.code, put.stderr).toBe(0);
+      expect(put.code, put.stdout + put.stderr).toBe(0);
       // A linearizable read on another node sees the write at once (an engine that confirms
       // reads); the others say they offer local reads only.
       const other = cluster.manifest.nodes[3]?.rpc as string;

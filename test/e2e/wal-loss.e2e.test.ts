@@ -56,12 +56,13 @@ describe('e2e: a validator whose consensus WAL lost records', () => {
       expect(logs.length).toBeGreaterThan(0);
       for (const f of logs) damage(f);
       cluster.start(VICTIM);
-      await waitFor('the victim reports the lost WAL records', async () =>
+      await waitFor('the victim reports the lost WAL records', async () => {
         // (One signing batch behind is "may have lost": a crash between the two writes looks alike.)
-        /the consensus WAL (may have )?lost signing records/.test(logOf(VICTIM).slice(before))
-          ? true
-          : undefined,
-      );
+        const since = logOf(VICTIM).slice(before);
+        if (/the consensus WAL (may have )?lost signing records/.test(since)) return true;
+        // Named in the timeout's message: what the victim did say.
+        throw new Error(`its log since the restart ends: ${since.slice(-1500)}`);
+      });
       // The others keep committing, and so does the victim once the chain is past what it signed.
       const h0 = Math.max(...(await heights(cluster, [0, 1, 2])));
       await waitFor('the victim follows the chain again', async () =>
