@@ -35,6 +35,17 @@ describe('e2e: a validator whose consensus WAL lost records', () => {
     readdirSync(join(home(), 'data', 'wal'))
       .filter((f) => f.endsWith('.log'))
       .map((f) => join(home(), 'data', 'wal', f));
+  /** When the victim last wrote its sign fence (it does with every signing batch), in ms. */
+  const newestFenceWrite = () =>
+    Math.max(
+      ...[0, 1].map((i) => {
+        try {
+          return statSync(join(home(), 'keys', `sign-fence.${i}`)).mtimeMs;
+        } catch {
+          return 0;
+        }
+      }),
+    );
   const logOf = (i: number) =>
     readFileSync(join(cluster.manifest.nodes[i]?.home as string, 'node.log'), 'utf8');
 
@@ -50,6 +61,21 @@ describe('e2e: a validator whose consensus WAL lost records', () => {
     ],
   ] as const) {
     it(`WAL log ${what}: detected, nothing re-signed, back in the chain once past`, async () => {
+      // Killed between two signing batches, so the WAL's tail is a whole signing batch that the
+      // fence counts: the victim has signed since this case began (after the first case it may
+      // not have yet), and its fence has not been written for 300 ms. A kill inside a signing
+      // batch (the fence and WAL writes in flight; slow fsyncs make that window wide in CI) tears
+      // both, and then nothing that counts was lost — CI twice saw no report after such a kill.
+      const signedBefore = newestFenceWrite();
+      await waitFor(
+        'the victim signs, then pauses between signing batches',
+        async () => {
+          const last = newestFenceWrite();
+          return last > signedBefore && Date.now() - last >= 300 ? true : undefined;
+        },
+        60_000,
+        20,
+      );
       await cluster.kill(VICTIM);
       const before = logOf(VICTIM).length;
       const logs = walLogs().filter((f) => statSync(f).size > 0);
