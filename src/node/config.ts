@@ -26,6 +26,8 @@ export interface NodeConfig {
     moniker: string;
     logLevel: 'debug' | 'info' | 'warn' | 'error';
     logFormat: 'json' | 'pretty';
+    /** `auto` or a count of worker threads (see CONFIG_SCHEMA and verifyThreadCount). */
+    verifyThreads: string;
   };
   readonly p2p: {
     listen: string;
@@ -85,6 +87,18 @@ export type ConfigSchema = {
 /** The moniker when none is given (`verity init` and `verity testnet` write node0, node1, …). */
 const DEFAULT_MONIKER = 'node';
 
+/** `node.verify_threads = "auto"` starts at most this many; an explicit count at most MAX_VERIFY_THREADS. */
+const MAX_AUTO_VERIFY_THREADS = 4;
+const MAX_VERIFY_THREADS = 64;
+
+/**
+ * Worker threads for `node.verify_threads` on a machine with `cores` (os.availableParallelism):
+ * `auto` leaves one core to the event loop. The setting was checked by RULES.
+ */
+export function verifyThreadCount(setting: string, cores: number): number {
+  return setting === 'auto' ? Math.max(0, Math.min(MAX_AUTO_VERIFY_THREADS, cores - 1)) : Number(setting);
+}
+
 /** In the order config.toml and the reference show them. */
 export const CONFIG_SCHEMA: ConfigSchema = {
   node: {
@@ -107,6 +121,12 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       default: 'json',
       values: ['json', 'pretty'],
       doc: 'Log lines as JSON, one object per line (for log collectors), or human-readable (`verity start --log-format` overrides it).',
+    },
+    verifyThreads: {
+      key: 'verify_threads',
+      kind: 'string',
+      default: 'auto',
+      doc: `Worker threads that check the signatures of submitted and gossiped transactions, off the event loop (the verdicts are the same on any count). \`"auto"\`: one fewer than the machine's cores, at most ${MAX_AUTO_VERIFY_THREADS} (none on one core); \`"0"\`: verify on the event loop; or a count up to ${MAX_VERIFY_THREADS}, as a string.`,
     },
   },
   p2p: {
@@ -364,6 +384,16 @@ function enumRule(section: 'node', field: 'logLevel' | 'logFormat'): ConfigRule 
 export const RULES: readonly ConfigRule[] = [
   enumRule('node', 'logLevel'),
   enumRule('node', 'logFormat'),
+  {
+    key: 'node.verify_threads',
+    rule: `must be "auto" or a whole number from 0 to ${MAX_VERIFY_THREADS}`,
+    problem: (c) =>
+      when(
+        !/^(auto|0|[1-9]\d{0,1})$/.test(c.node.verifyThreads) ||
+          (c.node.verifyThreads !== 'auto' && Number(c.node.verifyThreads) > MAX_VERIFY_THREADS),
+        `must be "auto" or a whole number from 0 to ${MAX_VERIFY_THREADS}`,
+      ),
+  },
   {
     key: 'rpc.listen',
     rule: 'must be host:port',

@@ -16,6 +16,10 @@ export interface MetricSources {
   messagesOut(): Readonly<Record<string, number>>;
   /** Gossiped transactions dropped unverified, by reason (intake queue full, mempool full). */
   txGossipDropped(): Readonly<Record<string, number>>;
+  /** Signature-verification worker threads alive (0: verification runs on the event loop). */
+  verifyThreads(): number;
+  /** Transaction signatures the verification pool checked, by where: worker, event_loop (a worker had failed). */
+  verifyPoolChecks(): Readonly<Record<string, number>>;
   peerPenalties(): number;
   peerBans(): number;
   evidence(): number;
@@ -62,6 +66,23 @@ export class NodeMetrics {
           this.inc(read());
         },
       });
+    // The same, per label value (`read` gives each value's running total).
+    const labelledCounter = (
+      name: string,
+      help: string,
+      label: string,
+      read: () => Readonly<Record<string, number>>,
+    ) =>
+      new Counter({
+        name,
+        help,
+        labelNames: [label],
+        registers: [r],
+        collect() {
+          this.reset();
+          for (const [value, n] of Object.entries(read())) this.inc({ [label]: value }, n);
+        },
+      });
     gauge('verity_height', 'Height of the last committed block', src.height);
     gauge('verity_consensus_round', 'Current consensus round or view', src.round);
     gauge('verity_mempool_size', 'Transactions waiting in the mempool', src.mempoolSize);
@@ -69,26 +90,29 @@ export class NodeMetrics {
     gauge('verity_peers', 'Connected peers', src.peers);
     counter('verity_p2p_bytes_in_total', 'Bytes received from peers', src.bytesIn);
     counter('verity_p2p_bytes_out_total', 'Bytes sent to peers', src.bytesOut);
-    new Counter({
-      name: 'verity_p2p_messages_out_total',
-      help: 'Messages sent to peers, by channel (consensus, tx gossip, block sync)',
-      labelNames: ['channel'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const [channel, n] of Object.entries(src.messagesOut())) this.inc({ channel }, n);
-      },
-    });
-    new Counter({
-      name: 'verity_tx_gossip_dropped_total',
-      help: 'Gossiped transactions dropped unverified, by reason: intake_full (the intake queue was over its bound), mempool_full (no room in the mempool)',
-      labelNames: ['reason'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const [reason, n] of Object.entries(src.txGossipDropped())) this.inc({ reason }, n);
-      },
-    });
+    labelledCounter(
+      'verity_p2p_messages_out_total',
+      'Messages sent to peers, by channel (consensus, tx gossip, block sync)',
+      'channel',
+      src.messagesOut,
+    );
+    labelledCounter(
+      'verity_tx_gossip_dropped_total',
+      'Gossiped transactions dropped unverified, by reason: intake_full (the intake queue was over its bound), mempool_full (no room in the mempool)',
+      'reason',
+      src.txGossipDropped,
+    );
+    gauge(
+      'verity_verify_threads',
+      'Worker threads checking transaction signatures (node.verify_threads; 0: on the event loop)',
+      src.verifyThreads,
+    );
+    labelledCounter(
+      'verity_verify_pool_checks_total',
+      'Transaction signatures checked by the verification pool, by where: worker, or event_loop (after a worker failed)',
+      'where',
+      src.verifyPoolChecks,
+    );
     counter('verity_peer_penalties_total', 'Penalties given to misbehaving peers', src.peerPenalties);
     counter('verity_peer_bans_total', 'Peers banned (disconnected for a cool-down) by scoring', src.peerBans);
     counter(

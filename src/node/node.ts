@@ -6,6 +6,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { engineNames, getEngine } from '../../consensus/registry.ts';
 import { SeededRng } from '../../consensus/rng.ts';
@@ -31,10 +32,11 @@ import { GrindingMiner } from '../runtime/grinding-miner.ts';
 import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Logger, Transport } from '../runtime/ports.ts';
 import { ConsensusRuntime, type Halt, type ValidatorKeys } from '../runtime/runtime.ts';
+import { VerifyPool } from '../runtime/verify-pool.ts';
 import { LevelKvStore } from '../storage/level-kv.ts';
 import { FileSignFence } from '../storage/sign-fence-file.ts';
 import { nodeChainOptions } from './chain-store-options.ts';
-import type { NodeConfig } from './config.ts';
+import { type NodeConfig, verifyThreadCount } from './config.ts';
 import { NodeApiError } from './errors.ts';
 import { type HomePaths, homePaths } from './home.ts';
 import { HomeLock, nodeRunningError, posixLockHolder } from './home-lock.ts';
@@ -268,6 +270,19 @@ export class VerityNode {
       });
       const network = await o.network({ config: o.config, genesis, identitySeed, logger: log });
       started.push(() => network.stop());
+      const threads = verifyThreadCount(o.config.node.verifyThreads, availableParallelism());
+      const verifyPool =
+        threads === 0
+          ? undefined
+          : new VerifyPool({
+              threads,
+              onFailure: (e) =>
+                log.error('a signature verification worker failed; its work moves to the event loop', {
+                  error: e.message,
+                }),
+            });
+      // Closed with the stores, after the network and RPC that hand it work.
+      if (verifyPool !== undefined) stores.push(verifyPool);
       let node: VerityNode | undefined;
       // (Closed by the runtime's stop, on shutdown or a failed start alike.)
       const miner = new GrindingMiner();
@@ -291,6 +306,7 @@ export class VerityNode {
         maxFutureDriftMs: o.config.consensus.maxFutureDriftMs,
         statusIntervalMs: o.config.consensus.statusIntervalMs,
         snapshotLead: o.config.consensus.snapshotLead,
+        ...(verifyPool === undefined ? {} : { txVerifier: verifyPool }),
         miner,
         hooks: {
           onCommit: (ex, _cert, bySync) => node?.onCommitted(ex.block.header.height, ex.txs, bySync),
@@ -328,6 +344,11 @@ export class VerityNode {
         txGossipDropped: () => ({
           intake_full: runtime.counters.droppedTxGossip,
           mempool_full: runtime.counters.txGossipNoRoom,
+        }),
+        verifyThreads: () => verifyPool?.threads ?? 0,
+        verifyPoolChecks: () => ({
+          worker: verifyPool?.stats.checks ?? 0,
+          event_loop: verifyPool?.stats.inThread ?? 0,
         }),
         peerPenalties: () => {
           const p = network.stats().penalties;
@@ -402,6 +423,7 @@ export class VerityNode {
           3 * (engine.finalityDelayMs?.(genesis.engine.params) ?? 0),
         ),
         maxTxBytes: o.config.mempool.maxTxBytes,
+        ...(verifyPool === undefined ? {} : { verifier: verifyPool }),
         logger: log,
       });
       node = new VerityNode({ ...parts, rpc });
@@ -437,6 +459,7 @@ export class VerityNode {
         blsBackend: bls.backend,
         // libsodium (native, ~2.4× OpenSSL's rate here) or openssl; VERITY_ED25519_BACKEND forces one.
         ed25519Backend,
+        verifyThreads: threads,
       });
       return node;
     } catch (e) {

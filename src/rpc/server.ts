@@ -13,6 +13,7 @@ import { getEngine } from '../../consensus/registry.ts';
 import type { ReadMode } from '../../consensus/types.ts';
 import { fromHex, fromHexExact, toHex, utf8 } from '../../crypto/bytes.ts';
 import { VerityError } from '../../crypto/errors.ts';
+import { type BatchVerifier, inThreadVerifier } from '../../crypto/signature-batch.ts';
 import { formatAddress, parseAddress } from '../../ledger/address.ts';
 import type { Block } from '../../ledger/block.ts';
 import { encodeHeader, headerHash } from '../../ledger/block.ts';
@@ -27,7 +28,7 @@ import {
   buildTxProof,
 } from '../../ledger/proofs.ts';
 import { receiptToJson } from '../../ledger/receipt.ts';
-import { decodeTransaction, type EncodedTransaction, TxError, verifyTransaction } from '../../ledger/tx.ts';
+import { decodeTransaction, type EncodedTransaction, TxError, verifyTransactions } from '../../ledger/tx.ts';
 import { operationToJson } from '../../ledger/tx-json.ts';
 import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Logger } from '../runtime/ports.ts';
@@ -100,6 +101,8 @@ export interface RpcOptions {
   readonly maxConnectionsPerIp?: number;
   /** Requests a second from one address (0: no limit); beyond it 429 RATE_LIMITED. */
   readonly maxRequestsPerSecondPerIp?: number;
+  /** Checks submitted transactions' signatures (a worker pool); default: on this thread. */
+  readonly verifier?: BatchVerifier;
   readonly logger: Logger;
 }
 
@@ -777,7 +780,8 @@ export class RpcServer {
       throw badRequest('TX_MALFORMED', '"tx" is not valid hex');
     }
     const etx = decodeTransaction(bytes, this.#o.maxTxBytes);
-    verifyTransaction(etx, this.#api.genesis.chainId);
+    const [refused] = await this.#verify([etx]);
+    if (refused !== undefined) throw refused;
     const id = toHex(etx.id);
     const existing = await this.#api.chain.getTxLocation(etx.id);
     if (existing !== undefined) {
@@ -835,6 +839,11 @@ export class RpcServer {
     }
   }
 
+  /** Chain and signature checks of submitted transactions, on the configured verifier. */
+  #verify(etxs: readonly EncodedTransaction[]): Promise<Array<TxError | undefined>> {
+    return verifyTransactions(etxs, this.#api.genesis.chainId, this.#o.verifier ?? inThreadVerifier);
+  }
+
   /**
    * Batch submission (high-throughput clients and benchmarks): {"txs": ["<hex>", …]}, at most
    * 1,000 per request, each admitted like mode=sync; one result per transaction, in order.
@@ -855,10 +864,10 @@ export class RpcServer {
     }
     if (!Array.isArray(txs) || txs.length > 1000)
       throw badRequest('MALFORMED_JSON', '"txs" must be an array of at most 1000 hex strings');
-    // Decode and verify each; admit the valid ones as one unit (runtime.ts submitMany).
+    // Decode each, verify them together; admit the valid ones as one unit (runtime.ts submitMany).
     type Result = { id?: string; ok: boolean; code?: string };
     const results: Result[] = [];
-    const valid: Array<{ at: number; etx: EncodedTransaction }> = [];
+    const decoded: Array<{ at: number; etx: EncodedTransaction }> = [];
     for (const hex of txs as unknown[]) {
       try {
         if (typeof hex !== 'string') throw badRequest('TX_MALFORMED', 'not a string');
@@ -869,13 +878,18 @@ export class RpcServer {
           results.push({ id: toHex(etx.id), ok: false, code: 'MEMPOOL_FULL' });
           continue;
         }
-        verifyTransaction(etx, this.#api.genesis.chainId);
-        valid.push({ at: results.length, etx });
+        decoded.push({ at: results.length, etx });
         results.push({ ok: false });
       } catch (e) {
         results.push({ ok: false, code: (e as { code?: string }).code ?? 'TX_MALFORMED' });
       }
     }
+    const refused = await this.#verify(decoded.map((d) => d.etx));
+    const valid = decoded.filter(({ at }, i) => {
+      const e = refused[i];
+      if (e !== undefined) results[at] = { ok: false, code: e.code };
+      return e === undefined;
+    });
     const admitted = await this.#api.submitMany(valid.map((v) => v.etx));
     valid.forEach(({ at, etx }, i) => {
       const r = admitted[i] as AdmitResult;

@@ -51,6 +51,7 @@ import { concatBytes, equalBytes, toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 as ed } from '../../crypto/ed25519.ts';
 import { invariant, VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
+import type { BatchVerifier } from '../../crypto/signature-batch.ts';
 import { vrf } from '../../crypto/vrf.ts';
 import { addressFromPublicKey } from '../../ledger/address.ts';
 import { type Block, decodeHeader, encodeHeader, headerHash } from '../../ledger/block.ts';
@@ -200,6 +201,8 @@ export interface RuntimeOptions<M> {
   readonly rng: Rng;
   readonly logger?: Logger;
   readonly verify?: SignatureVerifier;
+  /** Checks gossiped transactions' signatures a frame at a time (a worker pool); default: one by one here. */
+  readonly txVerifier?: BatchVerifier;
   readonly mempool?: MempoolOptions;
   readonly maxBlockTxs?: number;
   readonly maxBlockBytes?: number;
@@ -412,6 +415,7 @@ export class ConsensusRuntime<M> {
       transport: opts.transport,
       timers: opts.timers,
       ...(opts.mempool?.maxTxBytes === undefined ? {} : { maxTxBytes: opts.mempool.maxTxBytes }),
+      ...(opts.txVerifier === undefined ? {} : { verifier: opts.txVerifier }),
       counters: this.counters,
       send: (frame) => this.#send(undefined, 'tx', frame),
       enqueue: (fn) => this.#enqueue(fn),

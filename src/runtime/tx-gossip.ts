@@ -6,8 +6,14 @@
  * when the mempool has no room for them, verified, admitted and passed on. A malformed frame is a major penalty, an invalid transaction a minor one.
  */
 import { sha256 } from '../../crypto/hash.ts';
+import type { BatchVerifier } from '../../crypto/signature-batch.ts';
 import { asBytes, asList, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
-import { decodeTransaction, type EncodedTransaction, verifyTransaction } from '../../ledger/tx.ts';
+import {
+  decodeTransaction,
+  type EncodedTransaction,
+  verifyTransaction,
+  verifyTransactions,
+} from '../../ledger/tx.ts';
 import type { Mempool } from './mempool.ts';
 import type { Timers, Transport } from './ports.ts';
 
@@ -28,6 +34,11 @@ export interface TxGossipOptions {
   readonly transport: Transport;
   readonly timers: Timers;
   readonly maxTxBytes?: number;
+  /**
+   * Checks each frame's signatures as one batch (a worker pool). Without one, each transaction is
+   * verified on this thread in turn, between the admissions of the ones before it.
+   */
+  readonly verifier?: BatchVerifier;
   /** The runtime's counters (shared). */
   readonly counters: { rejected: number; txGossipNoRoom: number };
   /** Sends a frame on the tx channel to every peer. */
@@ -73,25 +84,62 @@ export class TxGossip {
       this.#o.transport.penalize(from, 'undecodable transaction batch', 'major');
       return;
     }
-    for (const bytes of batch) {
-      if (this.#o.mempool.seen(sha256(bytes))) continue;
-      let etx: EncodedTransaction;
-      try {
-        etx = decodeTransaction(bytes, this.#o.maxTxBytes);
-        // A full pool would refuse it: skip the signature check (not the peer's fault, and not
-        // marked seen — it comes again in a block, or from a peer once there is room).
-        if (!this.#o.mempool.hasRoomFor(etx)) {
-          this.#o.counters.txGossipNoRoom++;
+    const verifier = this.#o.verifier;
+    if (verifier === undefined) {
+      // One at a time on this thread: the order the simulator's runs were recorded in.
+      for (const bytes of batch) {
+        const etx = this.#decodeFresh(from, bytes);
+        if (etx === undefined) continue;
+        try {
+          verifyTransaction(etx, this.#o.chainId);
+        } catch {
+          this.#invalid(from);
           continue;
         }
-        verifyTransaction(etx, this.#o.chainId);
-      } catch {
-        this.#o.counters.rejected++;
-        this.#o.transport.penalize(from, 'invalid transaction gossiped', 'minor');
-        continue;
+        await this.#admit(etx);
       }
-      const r = await this.#o.mempool.add(etx);
-      if (r.ok) this.add(bytes);
+      return;
     }
+    // The frame's signatures as one batch (off the event loop), then admission in frame order.
+    const fresh: EncodedTransaction[] = [];
+    for (const bytes of batch) {
+      const etx = this.#decodeFresh(from, bytes);
+      if (etx !== undefined) fresh.push(etx);
+    }
+    const refused = await verifyTransactions(fresh, this.#o.chainId, verifier);
+    for (const [i, etx] of fresh.entries()) {
+      if (refused[i] === undefined) await this.#admit(etx);
+      else this.#invalid(from);
+    }
+  }
+
+  /**
+   * A gossiped transaction worth verifying: not seen before, decodable (else the peer is
+   * penalized), and with room in the mempool. A full pool would refuse it, so its signature is not
+   * checked (not the peer's fault, and not marked seen — it comes again in a block, or from a peer
+   * once there is room).
+   */
+  #decodeFresh(from: string, bytes: Uint8Array): EncodedTransaction | undefined {
+    if (this.#o.mempool.seen(sha256(bytes))) return undefined;
+    let etx: EncodedTransaction;
+    try {
+      etx = decodeTransaction(bytes, this.#o.maxTxBytes);
+    } catch {
+      this.#invalid(from);
+      return undefined;
+    }
+    if (this.#o.mempool.hasRoomFor(etx)) return etx;
+    this.#o.counters.txGossipNoRoom++;
+    return undefined;
+  }
+
+  #invalid(from: string): void {
+    this.#o.counters.rejected++;
+    this.#o.transport.penalize(from, 'invalid transaction gossiped', 'minor');
+  }
+
+  async #admit(etx: EncodedTransaction): Promise<void> {
+    const r = await this.#o.mempool.add(etx);
+    if (r.ok) this.add(etx.bytes);
   }
 }

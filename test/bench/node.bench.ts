@@ -4,7 +4,8 @@
  * second and submit-to-commit latency (p50/p99) at increasing offered load, per engine.
  *
  *   node test/bench/node.bench.ts [--engines tendermint,hotstuff] [--rates 1000,2000,4000] [--seconds 15]
- *     [--validators 4 | 1 | 1,4] [--contend] [--repeat K] [--quick] [--profile] [--keep]
+ *     [--validators 4 | 1 | 1,4] [--verify-threads auto | 0 | 0,auto] [--contend] [--repeat K] [--quick]
+ *     [--profile] [--keep]
  *
  * The load generator runs in this process (pre-signed transfers from 256 funded accounts, sent
  * with POST /txs in batches, each sender's to one of the N nodes, at most one request in flight
@@ -18,6 +19,10 @@
  * using the whole machine); a list (`--validators 1,4`) runs each size in turn, per engine, on a
  * fresh testnet, and the `validators` column says which. "node CPU ms/tx" is per validator: the
  * cluster's CPU over the committed transactions, divided by N.
+ *
+ * `--verify-threads` sets each validator's `node.verify_threads` (worker threads that check
+ * transaction signatures; default `auto`, as a node's config); a list (`0,auto`) runs each setting
+ * in turn on a fresh testnet, so the two sit side by side in one run's table ("verify threads").
  *
  * `--contend` runs the same rates again on the same testnet (after the quiet rows) while a busy
  * process (`node -e 'for(;;){}'`) takes one CPU core; the `contended` column says which rows, and
@@ -49,8 +54,8 @@ import { fmt, header, table } from './harness.ts';
 
 const USAGE =
   'usage: node test/bench/node.bench.ts [--engines tendermint,hotstuff] [--rates 1000,2000,4000] [--seconds 15]\n' +
-  '  [--validators 4 | 1 | 1,4] [--contend] [--repeat K] [--quick] [--profile] [--keep]';
-const VALUE_FLAGS = new Set(['engines', 'rates', 'seconds', 'validators', 'repeat']);
+  '  [--validators 4 | 1 | 1,4] [--verify-threads auto | 0 | 0,auto] [--contend] [--repeat K] [--quick] [--profile] [--keep]';
+const VALUE_FLAGS = new Set(['engines', 'rates', 'seconds', 'validators', 'verify-threads', 'repeat']);
 const SWITCHES = new Set(['quick', 'profile', 'keep', 'contend']);
 function usage(problem: string): never {
   console.error(`${problem}\n${USAGE}`);
@@ -88,6 +93,11 @@ const rates = arg('rates', quick ? '500,1500' : '1000,2000,3000,4000,6000')
   .map(Number);
 const seconds = Number(arg('seconds', quick ? '8' : '15'));
 const sizes = positiveInts('validators', '4');
+const verifyThreads = arg('verify-threads', 'auto')
+  .split(',')
+  .map((t) =>
+    /^(auto|\d{1,2})$/.test(t) ? t : usage(`--verify-threads: ${t} is not "auto" or a thread count`),
+  );
 const repeatList = positiveInts('repeat', '1');
 if (repeatList.length !== 1) usage('--repeat takes one number');
 const repeat = repeatList[0] as number;
@@ -205,9 +215,16 @@ for (const [slot, spec] of engines.entries()) {
     const [k, v] = kv.split('=') as [string, string];
     params[k] = /^\d+$/.test(v) ? Number(v) : v;
   }
-  for (const [sizeSlot, n] of sizes.entries()) {
-    await runCluster(spec, name, params, n, 40 + slot * sizes.length + sizeSlot);
-  }
+  for (const [sizeSlot, n] of sizes.entries())
+    for (const [threadSlot, threads] of verifyThreads.entries())
+      await runCluster(
+        spec,
+        name,
+        params,
+        n,
+        threads,
+        40 + (slot * sizes.length + sizeSlot) * verifyThreads.length + threadSlot,
+      );
 }
 
 /** One testnet of `n` validators for engine `spec`: every rate quiet (and contended), K times each. */
@@ -216,6 +233,7 @@ async function runCluster(
   name: string,
   params: Record<string, string | number>,
   n: number,
+  threads: string,
   slot: number,
 ): Promise<void> {
   const nodeIds = Array.from({ length: n }, (_, i) => i);
@@ -227,6 +245,7 @@ async function runCluster(
     engineParams: params,
     slot,
     accounts: ACCOUNTS,
+    startArgs: ['--set', `node.verify_threads=${threads}`],
     ...(profile ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(dir, 'profiles')}` } } : {}),
   });
   current = cluster;
@@ -266,7 +285,7 @@ async function runCluster(
     const runOnce = async (rate: number, contended: boolean, run: number): Promise<Figures> => {
       const total = rate * seconds;
       process.stderr.write(
-        `${name} (${n} validator${n === 1 ? '' : 's'}${contended ? ', contended' : ''}${repeat > 1 ? `, run ${run}/${repeat}` : ''}): signing ${total} transactions for ${rate} tx/s… `,
+        `${name} (${n} validator${n === 1 ? '' : 's'}, verify threads ${threads}${contended ? ', contended' : ''}${repeat > 1 ? `, run ${run}/${repeat}` : ''}): signing ${total} transactions for ${rate} tx/s… `,
       );
       if (leftovers) await resyncNonces();
       const txs = Array.from({ length: total }, (_, i) => {
@@ -410,6 +429,7 @@ async function runCluster(
       rows.push({
         engine: spec,
         validators: String(n),
+        'verify threads': threads,
         contended: contended ? 'yes' : 'no',
         'offered tx/s': String(rate),
         'committed tx/s': fmt(figures.committedPerSec, 0),
@@ -445,6 +465,7 @@ async function runCluster(
             rows.push({
               engine: spec,
               validators: String(n),
+              'verify threads': threads,
               contended: contended ? 'yes' : 'no',
               'offered tx/s': String(rate),
               'committed tx/s': fmt(med.committedPerSec, 0),
@@ -499,7 +520,12 @@ async function runCluster(
 
 /** Where the validators' main threads spent the load windows, by part, scaled to CPU per tx. */
 async function printProfile(dir: string, windows: Window[], cpuSeconds: number, committed: number) {
-  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));
+  // One profile per thread, CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile: thread 0 is a
+  // validator's main thread; the others are its signature-verification workers.
+  const all = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));
+  const files = all.filter((f) => f.split('.')[4] === '0');
+  if (all.length > files.length)
+    console.log(`(${all.length - files.length} worker-thread profiles are not in the table)`);
   if (files.length === 0) return console.log('(no CPU profiles were written)');
   const perTxUs = (cpuSeconds * 1e6) / Math.max(1, committed) / files.length;
   console.log(

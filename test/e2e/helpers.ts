@@ -75,6 +75,8 @@ export async function createCluster(opts: {
   /** Node i's listen address, and the command it runs under by default (a network namespace). */
   hosts?: readonly string[];
   wrapper?: (i: number) => readonly string[];
+  /** Extra arguments for every `verity start` (e.g. `--set node.verify_threads=0`). */
+  startArgs?: readonly string[];
 }): Promise<Cluster> {
   const nodes = opts.validators + (opts.candidates ?? 0);
   const manifest = await createTestnet({
@@ -103,6 +105,7 @@ export async function createCluster(opts: {
       n.home,
       '--log-level',
       process.env.VERITY_E2E_LOG_LEVEL ?? 'info',
+      ...(opts.startArgs ?? []),
     ];
     const [cmd, ...args] = [...wrapper, ...argv] as [string, ...string[]];
     const child = spawn(cmd, args, {

@@ -13,6 +13,7 @@ import {
   configToToml,
   defaultConfig,
   type NodeConfig,
+  verifyThreadCount,
 } from '../../src/node/config.ts';
 
 const PEER = `12D3KooW${'A'.repeat(44)}@/ip4/127.0.0.1/tcp/26656`;
@@ -60,6 +61,20 @@ describe('node config', () => {
     );
   });
 
+  it('node.verify_threads: "auto" leaves a core to the event loop (at most 4), or an explicit count 0–64', () => {
+    expect(defaultConfig().node.verifyThreads).toBe('auto');
+    expect([1, 2, 5, 16].map((cores) => verifyThreadCount('auto', cores))).toEqual([0, 1, 4, 4]);
+    for (const ok of ['0', '3', '64'])
+      expect(
+        verifyThreadCount(
+          applyOverrides(defaultConfig(), [`node.verify_threads=${ok}`]).node.verifyThreads,
+          2,
+        ),
+      ).toBe(Number(ok));
+    for (const bad of ['65', '-1', '03', 'two', '', '1.5', ' 2'])
+      rejects(() => applyOverrides(defaultConfig(), [`node.verify_threads=${bad}`]), 'node.verify_threads');
+  });
+
   it('--set overrides a key of every section, typed like the config', () => {
     const c = applyOverrides(defaultConfig('n0'), [
       'node.moniker=validator-7',
@@ -79,7 +94,7 @@ describe('node config', () => {
     ]);
     const expected: NodeConfig = {
       ...defaultConfig('n0'),
-      node: { moniker: 'validator-7', logLevel: 'debug', logFormat: 'pretty' },
+      node: { moniker: 'validator-7', logLevel: 'debug', logFormat: 'pretty', verifyThreads: 'auto' },
       p2p: {
         ...defaultConfig().p2p,
         listen: '/ip4/0.0.0.0/tcp/30303',

@@ -1,5 +1,6 @@
 // The node's RPC against a real single-validator node (LevelDB, real timers), networked in-process.
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../crypto/bytes.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
@@ -161,15 +162,29 @@ describe('RPC', () => {
       { chainId: 'other', sender: batcher.publicKey, nonce: 0, op: { type: 'stake', amount: 1n } },
       batcher.secretKey,
     );
-    const body = [...hex.slice(0, 10), 'zz', ...hex.slice(10, 30), toHex(alien.bytes), ...hex.slice(30)];
+    // …and one whose signature does not verify (checked with the others, on the verification pool).
+    const forged = signTransaction(
+      { chainId, sender: batcher.publicKey, nonce: 99, op: { type: 'stake', amount: 1n } },
+      batcher.secretKey,
+    ).bytes.slice();
+    forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 1;
+    const body = [
+      ...hex.slice(0, 10),
+      'zz',
+      ...hex.slice(10, 30),
+      toHex(alien.bytes),
+      ...hex.slice(30),
+      toHex(forged),
+    ];
     const { results } = await rpc.post<{ results: Array<{ id?: string; ok: boolean; code?: string }> }>(
       '/txs',
       { txs: body },
     );
-    expect(results).toHaveLength(42);
+    expect(results).toHaveLength(43);
     expect(results[10]).toEqual({ ok: false, code: 'INVALID_HEX' });
     expect(results[31]).toEqual({ ok: false, code: 'TX_WRONG_CHAIN' });
-    const answered = results.filter((_, i) => i !== 10 && i !== 31);
+    expect(results[42]).toEqual({ ok: false, code: 'TX_BAD_SIGNATURE' });
+    const answered = results.filter((_, i) => i !== 10 && i !== 31 && i !== 42);
     expect(answered).toEqual(txs.map((t) => ({ id: toHex(t.id), ok: true })));
     // Built while the batch was being admitted, a block would hold only its first transactions.
     const heights = new Set<number>();
@@ -191,5 +206,13 @@ describe('RPC', () => {
     expect(text).toContain('verity_mempool_size');
     expect(text).toContain('verity_tx_gossip_dropped_total{reason="mempool_full"} 0');
     expect(text).toContain('verity_tx_gossip_dropped_total{reason="intake_full"} 0');
+    // node.verify_threads = "auto": one fewer than the cores, at most 4; submissions went through it.
+    const threads = Number(/^verity_verify_threads (\d+)$/m.exec(text)?.[1]);
+    expect(threads).toBe(Math.min(4, availableParallelism() - 1));
+    const onWorkers = Number(
+      /^verity_verify_pool_checks_total\{where="worker"\} (\d+)$/m.exec(text)?.[1] ?? 0,
+    );
+    expect(onWorkers > 0).toBe(threads > 0);
+    expect(text).toContain('verity_verify_pool_checks_total{where="event_loop"} 0');
   });
 });

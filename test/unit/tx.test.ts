@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { concatBytes, fromUtf8, toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
+import { type BatchVerifier, inThreadVerifier, type SignatureCheck } from '../../crypto/signature-batch.ts';
 import { addressFromPublicKey, formatAddress, parseAddress } from '../../ledger/address.ts';
 import { rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import {
@@ -11,6 +12,8 @@ import {
   signTransaction,
   type TxError,
   type UnsignedTransaction,
+  verifyTransaction,
+  verifyTransactions,
 } from '../../ledger/tx.ts';
 
 const fromUtf8Roundtrip = (b: Uint8Array) => utf8(fromUtf8(b));
@@ -189,5 +192,65 @@ describe('transactions', () => {
     const bytes = signingBytes(transfer());
     expect(Buffer.from(bytes.subarray(0, 12)).toString()).toBe('verity-tx-v1');
     expect(Buffer.from(bytes).includes(Buffer.from('test-chain'))).toBe(true);
+  });
+});
+
+describe('verifyTransactions (many at once, on a batch verifier)', () => {
+  // Fresh transactions per test: the verified-id cache is per process.
+  let nonce = 1_000;
+  const fresh = (n: number) =>
+    Array.from({ length: n }, () => signTransaction(transfer({ nonce: nonce++ }), alice.secretKey));
+  const forge = (etx: ReturnType<typeof signTransaction>) => {
+    const bytes = etx.bytes.slice();
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
+    return decodeTransaction(bytes);
+  };
+  const recording = (answer?: boolean) => {
+    const calls: SignatureCheck[][] = [];
+    const verifier: BatchVerifier = {
+      verifyMany: async (checks) => {
+        calls.push([...checks]);
+        return answer === undefined ? inThreadVerifier.verifyMany(checks) : checks.map(() => answer);
+      },
+    };
+    return { calls, verifier };
+  };
+
+  it('gives each transaction the error verifyTransaction throws, in order, and caches what verified', async () => {
+    const [a, b, c] = fresh(3) as [
+      ReturnType<typeof signTransaction>,
+      ReturnType<typeof signTransaction>,
+      ReturnType<typeof signTransaction>,
+    ];
+    const alien = signTransaction(transfer({ chainId: 'other', nonce: nonce++ }), alice.secretKey);
+    const batch = [a, forge(b), alien, c];
+    const { calls, verifier } = recording();
+    const got = await verifyTransactions(batch, 'test-chain', verifier);
+    expect(got.map((e) => e?.code)).toEqual([undefined, 'TX_BAD_SIGNATURE', 'TX_WRONG_CHAIN', undefined]);
+    expect(got.map((e) => e?.code)).toEqual(
+      batch.map((etx) => codeOf(() => verifyTransaction(etx, 'test-chain'))),
+    );
+    // The wrong-chain one is never sent; the message is the signed bytes, the key the sender.
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toHaveLength(3);
+    expect(calls[0]?.[0]?.message).toEqual(signingBytes(a.tx));
+    expect(calls[0]?.[0]?.publicKey).toEqual(alice.publicKey);
+    // The two that verified are cached (not sent again); the forged one is checked again.
+    expect((await verifyTransactions(batch, 'test-chain', verifier)).map((e) => e?.code)).toEqual(
+      got.map((e) => e?.code),
+    );
+    expect(calls[1]).toHaveLength(1);
+  });
+
+  it("takes the verifier's answers: all false refuses even good signatures, nothing is cached", async () => {
+    const batch = fresh(2);
+    const no = recording(false);
+    expect((await verifyTransactions(batch, 'test-chain', no.verifier)).map((e) => e?.code)).toEqual([
+      'TX_BAD_SIGNATURE',
+      'TX_BAD_SIGNATURE',
+    ]);
+    const yes = recording();
+    expect(await verifyTransactions(batch, 'test-chain', yes.verifier)).toEqual([undefined, undefined]);
+    expect(yes.calls[0]).toHaveLength(2);
   });
 });

@@ -1,0 +1,77 @@
+// A gossiped frame gets the same verdicts whether its signatures are checked one by one on this
+// thread (the simulator's path) or as one batch on the verification pool (a node's default):
+// the same transactions admitted and passed on, the same peer penalized as often.
+import { afterAll, describe, expect, it } from 'vitest';
+import { toHex } from '../../crypto/bytes.ts';
+import { ed25519 } from '../../crypto/ed25519.ts';
+import { type BatchVerifier, inThreadVerifier } from '../../crypto/signature-batch.ts';
+import { addressFromPublicKey } from '../../ledger/address.ts';
+import { rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import { signTransaction } from '../../ledger/tx.ts';
+import { Mempool } from '../../src/runtime/mempool.ts';
+import { TxGossip } from '../../src/runtime/tx-gossip.ts';
+import { VerifyPool } from '../../src/runtime/verify-pool.ts';
+
+const pool = new VerifyPool({ threads: 1 });
+afterAll(() => pool.close());
+
+/** One frame from peer "p1": good ones, a forgery, a duplicate, garbage, another chain's. */
+async function deliver(seed: number, verifier: BatchVerifier | undefined) {
+  const keys = Array.from({ length: 3 }, (_, i) => ed25519.keygen(new Uint8Array(32).fill(seed + i)));
+  const to = addressFromPublicKey(new Uint8Array(32).fill(9));
+  const sign = (k: (typeof keys)[number], chainId = 'gossip') =>
+    signTransaction(
+      { chainId, sender: k.publicKey, nonce: 0, op: { type: 'transfer', to, amount: 1n } },
+      k.secretKey,
+    );
+  const [a, b, c] = keys.map((k) => sign(k)) as [
+    ReturnType<typeof sign>,
+    ReturnType<typeof sign>,
+    ReturnType<typeof sign>,
+  ];
+  const forged = b.bytes.slice();
+  forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 1;
+  const alien = sign(keys[2] as (typeof keys)[number], 'elsewhere');
+  const frame = rlpEncode([a.bytes, forged, c.bytes, a.bytes, new Uint8Array([0xc1, 0x05]), alien.bytes]);
+
+  const mempool = new Mempool(async () => ({ nonce: 0, balance: 1_000n, stake: 0n }));
+  const penalties: string[] = [];
+  const sent: Uint8Array[] = [];
+  const counters = { rejected: 0, txGossipNoRoom: 0 };
+  const gossip = new TxGossip({
+    chainId: 'gossip',
+    mempool,
+    transport: { penalize: (peer: string, reason: string) => penalties.push(`${peer}: ${reason}`) } as never,
+    timers: { set: () => undefined, cancel: () => undefined, cancelAll: () => undefined },
+    counters,
+    ...(verifier === undefined ? {} : { verifier }),
+    send: (f) => sent.push(f),
+    enqueue: (fn) => fn(),
+  });
+  await gossip.onFrame('p1', frame);
+  gossip.flush();
+  const passedOn = sent.flatMap((f) => (rlpDecodeStrict(f, 1 << 20, 'frame') as Uint8Array[]).map(toHex));
+  const expectOn = [a, c].map((t) => toHex(t.bytes));
+  return { passedOn, expectOn, pending: mempool.size, penalties, rejected: counters.rejected };
+}
+
+describe('transaction gossip verification', () => {
+  const paths: Array<[string, BatchVerifier | undefined]> = [
+    ['one by one on this thread', undefined],
+    ['as a batch on this thread', inThreadVerifier],
+    ['as a batch on a worker thread', pool],
+  ];
+  paths.forEach(([name, verifier], i) => {
+    it(`${name}: the two good ones admitted and passed on, the peer penalized for the three bad`, async () => {
+      const got = await deliver(10 * (i + 1), verifier);
+      expect(got.passedOn).toEqual(got.expectOn);
+      expect(got.pending).toBe(2);
+      expect(got.rejected).toBe(3);
+      expect(got.penalties).toEqual(Array(3).fill('p1: invalid transaction gossiped'));
+    });
+  });
+
+  it('the worker did the checking on that path', () => {
+    expect(pool.stats.checks).toBeGreaterThanOrEqual(3);
+  });
+});

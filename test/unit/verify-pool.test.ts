@@ -1,0 +1,126 @@
+// Signature verification on worker threads (src/runtime/verify-pool.ts) answers exactly as
+// ed25519.verify on this thread, on adversarial inputs, however the batch is split; a worker that
+// throws or dies is reported and its checks are answered here instead.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ed25519, verify } from '../../crypto/ed25519.ts';
+import { packChecks, type SignatureCheck, verifyPacked } from '../../crypto/signature-batch.ts';
+import { VerifyPool } from '../../src/runtime/verify-pool.ts';
+import { L, Point, sigOf, torsionPoints } from '../helpers/ed25519-points.ts';
+import { seededBytes } from '../helpers/seeded.ts';
+
+const pools: VerifyPool[] = [];
+afterEach(async () => {
+  for (const p of pools.splice(0)) await p.close();
+});
+function pool(opts: ConstructorParameters<typeof VerifyPool>[0]): VerifyPool {
+  const p = new VerifyPool(opts);
+  pools.push(p);
+  return p;
+}
+
+const numberToLE = (n: bigint) => {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = Number((n >> BigInt(8 * i)) & 0xffn);
+  return out;
+};
+
+/** Valid signatures, each with tampered and malformed neighbours, in an interleaved order. */
+function adversarialChecks(): SignatureCheck[] {
+  const rand = seededBytes('verify-pool');
+  const out: SignatureCheck[] = [];
+  const torsion = torsionPoints().map((t) => t.toBytes());
+  for (let i = 0; i < 40; i++) {
+    const keys = ed25519.keygen(rand(32));
+    const message = rand([0, 1, 100, 5000][i % 4] as number);
+    const signature = ed25519.sign(message, keys.secretKey);
+    const publicKey = keys.publicKey;
+    out.push({ signature, message, publicKey });
+    const flipped = message.length === 0 ? new Uint8Array([1]) : message.slice();
+    if (message.length > 0) flipped[0] = (flipped[0] as number) ^ 1;
+    out.push({ signature, message: flipped, publicKey });
+    const s = signature.slice(32).reduceRight((acc, b) => (acc << 8n) | BigInt(b), 0n);
+    out.push({
+      signature: new Uint8Array([...signature.slice(0, 32), ...numberToLE(s + L)]),
+      message,
+      publicKey,
+    });
+    out.push({ signature, message, publicKey: torsion[i % 8] as Uint8Array });
+    out.push({ signature: sigOf(Point.ZERO, s), message, publicKey });
+    out.push({ signature: signature.slice(0, 63), message, publicKey });
+    out.push({ signature, message, publicKey: publicKey.slice(0, 31) });
+  }
+  return out;
+}
+
+const here = (checks: readonly SignatureCheck[]) =>
+  checks.map((c) => verify(c.signature, c.message, c.publicKey));
+
+describe('signature verification pool', () => {
+  const checks = adversarialChecks();
+  const expected = here(checks);
+
+  it('the inputs are a real mix: some verify, most do not', () => {
+    expect(expected.filter(Boolean)).toHaveLength(40);
+    expect(expected.filter((ok) => !ok)).toHaveLength(240);
+  });
+
+  it('the packed form round-trips: verifyPacked answers as verify (the lengths it can carry)', () => {
+    const packable = checks.filter((c) => c.signature.length === 64 && c.publicKey.length === 32);
+    expect(Array.from(verifyPacked(packChecks(packable)), (a) => a === 1)).toEqual(here(packable));
+    expect(() => verifyPacked(packChecks(packable).subarray(0, 50))).toThrow(/invariant broken/);
+  });
+
+  it('two workers answer each check exactly as this thread does, the batch split between them', async () => {
+    const p = pool({ threads: 2 });
+    expect(await p.verifyMany(checks)).toEqual(expected);
+    expect(p.stats.chunks).toBe(2);
+    expect(p.stats.inThread).toBe(0);
+    // Small batches go whole to one worker; an empty one to none.
+    expect(await p.verifyMany(checks.slice(0, 5))).toEqual(expected.slice(0, 5));
+    expect(p.stats.chunks).toBe(3);
+    expect(await p.verifyMany([])).toEqual([]);
+  });
+
+  it('batches in flight together are answered each in its own order', async () => {
+    const p = pool({ threads: 2 });
+    const parts = [checks.slice(0, 100), checks.slice(100, 101), checks.slice(101)];
+    const answers = await Promise.all(parts.map((c) => p.verifyMany(c)));
+    expect(answers.flat()).toEqual(expected);
+  });
+
+  for (const [name, script, message] of [
+    ['throws', 'broken-verify-worker.ts', /a bug in verification/],
+    ['exits', 'exiting-verify-worker.ts', /exited \(code 3\)/],
+  ] as const) {
+    it(`a worker that ${name} is reported once; its checks and all later ones are answered on this thread`, async () => {
+      const failures: Error[] = [];
+      const p = pool({
+        threads: 1,
+        workerUrl: new URL(`../helpers/${script}`, import.meta.url),
+        onFailure: (e) => failures.push(e),
+      });
+      expect(await p.verifyMany(checks)).toEqual(expected);
+      expect(failures).toHaveLength(1);
+      expect(failures[0]?.message).toMatch(message);
+      expect(p.threads).toBe(0);
+      expect(await p.verifyMany(checks.slice(0, 7))).toEqual(expected.slice(0, 7));
+      expect(p.stats.checks).toBe(0);
+      // The 280 of the failed batch but the 80 of wrong length (never packed), then 5 more.
+      expect(p.stats.inThread).toBe(200 + 5);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(failures).toHaveLength(1);
+    });
+  }
+
+  it('after close, checks are answered on this thread', async () => {
+    const p = pool({ threads: 1 });
+    await p.close();
+    expect(p.threads).toBe(0);
+    expect(await p.verifyMany(checks.slice(0, 14))).toEqual(expected.slice(0, 14));
+  });
+
+  it('refuses a thread count that is not a positive integer', () => {
+    expect(() => new VerifyPool({ threads: 0 })).toThrow(RangeError);
+    expect(() => new VerifyPool({ threads: 1.5 })).toThrow(RangeError);
+  });
+});
