@@ -3,12 +3,13 @@
  * baselines measured in the same run: ed25519 verification on libsodium vs OpenSSL (node:crypto)
  * vs @noble/curves, BLS on blst vs
  * noble, and aggregate verification against a single verification (it should cost about one
- * pairing check whatever the number of signers).
+ * pairing check whatever the number of signers); Keccak-256 on WebAssembly vs @noble/hashes.
  *   --quick   shorter measurement windows (CI smoke run)
  */
 import { ed25519 as nobleEd } from '@noble/curves/ed25519.js';
 import { blstAvailable, createBls } from '../../crypto/bls/index.ts';
 import { ed25519, ed25519Backend, sodiumAvailable, verifierFor } from '../../crypto/ed25519.ts';
+import { type KeccakBackendName, keccak256On, keccakBackend } from '../../crypto/hash.ts';
 import { proverFor, vrf, vrfProver } from '../../crypto/vrf.ts';
 import { seededBytes } from '../helpers/seeded.ts';
 import { fmt, header, measure, table } from './harness.ts';
@@ -69,6 +70,33 @@ header('Verity crypto benchmark');
       'vs OpenSSL': `${fmt(r.cold.opsPerSec / openssl.cold.opsPerSec, 2)}×`,
     })),
   ]);
+}
+
+// Keccak-256 ---------------------------------------------------------------------------------
+{
+  // The state trie's inputs: a 20-byte key (secure trie), a 32-byte hash, nodes of ~110 and ~532
+  // bytes (a leaf, a full branch).
+  const rows: Array<Record<string, string>> = [];
+  for (const size of [20, 32, 110, 532]) {
+    const data = rand(size);
+    const perSec = (b: KeccakBackendName) => {
+      const f = keccak256On(b);
+      const hundred = () => {
+        for (let i = 0; i < 100; i++) f(data);
+      };
+      return measure(`keccak ${b} ${size}`, hundred, { batch: 100, minMs }).opsPerSec;
+    };
+    const noble = perSec('noble');
+    const wasm = perSec('wasm');
+    rows.push({
+      'input bytes': String(size),
+      'noble hashes/s': fmt(noble, 0),
+      'wasm hashes/s': fmt(wasm, 0),
+      'wasm / noble': `${fmt(wasm / noble, 2)}×`,
+    });
+  }
+  console.log(`## Keccak-256: hash-wasm (WebAssembly) vs @noble/hashes — in use: ${keccakBackend}`);
+  table(rows);
 }
 
 // VRF ----------------------------------------------------------------------------------------
