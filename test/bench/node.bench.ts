@@ -527,12 +527,17 @@ async function printProfile(dir: string, windows: Window[], cpuSeconds: number, 
   if (all.length > files.length)
     console.log(`(${all.length - files.length} worker-thread profiles are not in the table)`);
   if (files.length === 0) return console.log('(no CPU profiles were written)');
-  const perTxUs = (cpuSeconds * 1e6) / Math.max(1, committed) / files.length;
+  const parts = files.map((f) => profileParts(join(dir, f), windows));
+  const busyUs = parts.reduce((sum, m) => sum + [...m.values()].reduce((a, b) => a + b, 0), 0);
+  // Per transaction per validator: the main thread's busy time (the table), and the process's CPU
+  // on all its threads (verification workers included).
+  const perTxUs = busyUs / Math.max(1, committed) / files.length;
+  const cpuPerTxUs = (cpuSeconds * 1e6) / Math.max(1, committed) / files.length;
   console.log(
-    `## where a validator's main thread spends the load (${files.length} profiles, ${fmt(perTxUs)} µs CPU per committed tx per validator)`,
+    `## where a validator's main thread spends the load (${files.length} profiles; per committed tx per validator: main thread busy ${fmt(perTxUs)} µs, process CPU on all threads ${fmt(cpuPerTxUs)} µs)`,
   );
   table(
-    shares(files.map((f) => profileParts(join(dir, f), windows))).map(({ part, share }) => ({
+    shares(parts).map(({ part, share }) => ({
       part,
       'share of busy time': `${fmt(100 * share, 1)}%`,
       'µs per tx': fmt(share * perTxUs, 0),
