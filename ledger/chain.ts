@@ -46,7 +46,7 @@ import { asList, asSafeUint, rlpDecodeStrict, rlpEncode } from './codec.ts';
 import { buildGenesisState, type Genesis, genesisHeader, trustAnchor } from './genesis.ts';
 import { checkBlockTime, type Hlc, HlcError } from './hlc.ts';
 import { type KvOp, type KvStore, StagedKvStore, StorageError } from './kv.ts';
-import { TransparencyLog } from './log/index.ts';
+import { type LogPreview, TransparencyLog } from './log/index.ts';
 import { type MembershipRequest, readMembershipRequest } from './membership.ts';
 import { MerklePatriciaTrie } from './mpt/index.ts';
 import { Layout } from './mpt/layout.ts';
@@ -123,6 +123,11 @@ export interface ExecutedBlock {
   readonly logRoot: Uint8Array;
   /** This block's log entries. */
   readonly entries: readonly Uint8Array[];
+  /**
+   * The log as predicted after this block: a child's prediction extends it, and the commit reuses
+   * its leaf hashes (each entry is hashed once, not once per descendant and again at commit).
+   */
+  readonly logPreview: LogPreview;
   /**
    * The uncommitted block this one was executed on, or undefined for the committed head. Cut to
    * undefined when this block is committed (ChainStore.commit): a link kept would hold every
@@ -621,7 +626,7 @@ export class ChainStore {
       encodeLogEntry({ height, txId: etx.id, receipt: receipts[i] as Receipt }),
     );
     const pending = this.#pending(parent);
-    const preview = this.log.previewAppend([...pending.flatMap((p) => p.entries), ...entries]);
+    const preview = this.log.previewAppend(entries, parent?.logPreview);
     // Block `height` commits to the hashes of blocks 0 … height − 1: committed ones, then pending.
     const historyRoot = this.history.previewAppend(pending.map((p) => p.hash)).root;
     return {
@@ -632,6 +637,7 @@ export class ChainStore {
       logSize: preview.size,
       logRoot: preview.root,
       entries,
+      logPreview: preview,
       overlay,
       parent,
     };
@@ -774,7 +780,7 @@ export class ChainStore {
       const trieOps = executed.overlay.takeOps();
       trieOpsBackup = trieOps;
       await this.#staged.batch(trieOps);
-      const appended = await this.log.append(executed.entries);
+      const appended = await this.log.append(executed.entries, executed.logPreview);
       if (appended.size !== h.logSize || !equalBytes(appended.root, h.logRoot)) {
         throw new ChainError('CHAIN_CORRUPT', 'log after append does not match the header');
       }

@@ -5,7 +5,7 @@ export type { Frontier } from './frontier.ts';
 export { emptyFrontier, rootOfEntries } from './frontier.ts';
 export { emptyRoot, HASH_BYTES, leafHash, nodeHash } from './hashing.ts';
 export { DEFAULT_PREFIX } from './layout.ts';
-export type { AppendResult, TransparencyLogOptions } from './log.ts';
+export type { AppendResult, LogPreview, TransparencyLogOptions } from './log.ts';
 export { TransparencyLog } from './log.ts';
 export type { SignedTreeHead, TreeHead, TreeHeadJson } from './tree-head.ts';
 export {

@@ -8,6 +8,7 @@
  * O(log n) stored perfect subtrees they need; the tree is never rebuilt.
  */
 import { equalBytes } from '../../crypto/bytes.ts';
+import { invariant } from '../../crypto/errors.ts';
 import type { KvOp, KvStore } from '../kv.ts';
 import { MemoryKvStore } from '../kv.ts';
 import { NodeCache } from './cache.ts';
@@ -28,6 +29,18 @@ export interface TransparencyLogOptions {
   readonly prefix?: Uint8Array;
   /** Node hashes kept in memory for proofs (cache.ts); default 65 536 (a few MB), 0 disables. */
   readonly cacheNodes?: number;
+}
+
+/**
+ * What `previewAppend` predicts: the size and root after the entries, and what lets the prediction
+ * be extended (`previewAppend(more, preview)`) and the append reuse its hashing
+ * (`append(entries, preview)`) — the frontier after it, and the entries' leaf hashes.
+ */
+export interface LogPreview {
+  readonly size: number;
+  readonly root: Uint8Array;
+  readonly frontier: Frontier;
+  readonly leaves: readonly Uint8Array[];
 }
 
 export interface AppendResult {
@@ -64,6 +77,8 @@ export class TransparencyLog {
   #size = 0;
   #frontier: Frontier = emptyFrontier();
   #root: Uint8Array = emptyRoot();
+  /** The previews this log made: only those may extend a preview or lend an append their hashing. */
+  readonly #previews = new WeakSet<LogPreview>();
   /** Serialises appends and reloads: each computes from the state the previous one committed. */
   #tail: Promise<unknown> = Promise.resolve();
 
@@ -104,25 +119,39 @@ export class TransparencyLog {
 
   /**
    * Appends entries with one `store.batch` call (none for an empty list). In-memory state advances only
-   * after the batch resolves, so a failed batch leaves the log at its previous size.
+   * after the batch resolves, so a failed batch leaves the log at its previous size. `preview`, this
+   * log's own `previewAppend` of exactly these entries, lends its leaf hashes (each entry is then
+   * hashed once, not again here); a preview this log did not make is ignored.
    */
-  append(entries: readonly Uint8Array[]): Promise<AppendResult> {
-    return this.#exclusive(() => this.#append(entries));
+  append(entries: readonly Uint8Array[], preview?: LogPreview): Promise<AppendResult> {
+    const leaves = preview !== undefined && this.#previews.has(preview) ? preview.leaves : undefined;
+    return this.#exclusive(() => this.#append(entries, leaves));
   }
 
   /**
-   * Size and root the log would have after appending `entries` to the committed state, without
-   * writing anything (a proposer computes a block's log commitment this way). Reads nothing.
+   * Size and root the log would have after appending `entries` to the committed state — or, with
+   * `after`, to what an earlier preview of not yet appended entries predicted (a chain of blocks
+   * above the committed one) — without writing anything. Reads nothing. `after` must not lie below
+   * the committed size (LogError INVALID_ARGUMENT): its entries would be counted twice.
    */
-  previewAppend(entries: readonly Uint8Array[]): { size: number; root: Uint8Array } {
+  previewAppend(entries: readonly Uint8Array[], after?: LogPreview): LogPreview {
     if (!Array.isArray(entries)) throw new LogError('INVALID_ARGUMENT', 'entries must be an array');
-    if (this.#size + entries.length > Number.MAX_SAFE_INTEGER) {
+    if (after !== undefined && (!this.#previews.has(after) || after.size < this.#size))
+      throw new LogError(
+        'INVALID_ARGUMENT',
+        'previewAppend: `after` is not a preview of this log at or above its size',
+      );
+    const start = after?.size ?? this.#size;
+    if (start + entries.length > Number.MAX_SAFE_INTEGER) {
       throw new LogError('TOO_LARGE', `appending ${entries.length} entries would exceed 2^53 - 1`);
     }
-    const frontier = this.#frontier.slice();
-    let s = this.#size;
-    for (let i = 0; i < entries.length; i++) pushLeaf(frontier, s++, leafHash(checkEntry(entries[i], i)));
-    return { size: s, root: frontierRoot(frontier) };
+    const frontier = (after?.frontier ?? this.#frontier).slice();
+    const leaves = entries.map((e, i) => leafHash(checkEntry(e, i)));
+    let s = start;
+    for (const leaf of leaves) pushLeaf(frontier, s++, leaf);
+    const preview: LogPreview = { size: s, root: frontierRoot(frontier), frontier, leaves };
+    this.#previews.add(preview);
+    return preview;
   }
 
   /**
@@ -212,8 +241,12 @@ export class TransparencyLog {
     this.#root = root;
   }
 
-  async #append(entries: readonly Uint8Array[]): Promise<AppendResult> {
+  async #append(entries: readonly Uint8Array[], leaves?: readonly Uint8Array[]): Promise<AppendResult> {
     if (!Array.isArray(entries)) throw new LogError('INVALID_ARGUMENT', 'entries must be an array');
+    invariant(
+      leaves === undefined || leaves.length === entries.length,
+      'append: the preview is of a different number of entries',
+    );
     const first = this.#size;
     const count = entries.length;
     if (count === 0) return { firstIndex: first, size: first, root: this.#root.slice() };
@@ -239,7 +272,7 @@ export class TransparencyLog {
       const hashBytes = HASH_BYTES * (trailingOnes(s) + 1);
       const record = arena.subarray(at, at + hashBytes + entry.length);
       at += record.length;
-      const leaf = leafHash(entry);
+      const leaf = leaves?.[i] ?? leafHash(entry);
       record.set(leaf, 0);
       pushLeaf(frontier, s, leaf, record);
       record.set(entry, hashBytes);

@@ -583,6 +583,35 @@ describe('API contract', () => {
     expect(toHex(log.head.root)).toBe(toHex(ref.root(300)));
   });
 
+  it('a preview extends a preview, and an append reuses the leaf hashes of its own preview only', async () => {
+    const ref = new ReferenceTree(entries(0, 60));
+    const log = await TransparencyLog.create();
+    await log.append(entries(0, 7));
+    // Two blocks above the committed log: the second predicted on top of the first.
+    const first = log.previewAppend(entries(7, 20));
+    const second = log.previewAppend(entries(20, 33), first);
+    expect([second.size, toHex(second.root)]).toEqual([33, toHex(ref.root(33))]);
+    expect(second.leaves).toHaveLength(13);
+    // Committing the first keeps the second's prediction valid; appending with it gives the same.
+    expect(toHex((await log.append(entries(7, 20), first)).root)).toBe(toHex(ref.root(20)));
+    expect(toHex((await log.append(entries(20, 33), second)).root)).toBe(toHex(ref.root(33)));
+    // A preview from below the committed size would count entries twice; another log's is refused.
+    expect(() => log.previewAppend(entries(33, 34), first)).toThrow(LogError);
+    const other = await TransparencyLog.create();
+    expect(() => log.previewAppend(entries(33, 34), other.previewAppend([]))).toThrow(LogError);
+    // An append ignores a preview it did not make: here one with forged leaf hashes.
+    const forged = {
+      ...log.previewAppend(entries(33, 40)),
+      leaves: entries(33, 40).map(() => new Uint8Array(32)),
+    };
+    expect(toHex((await log.append(entries(33, 40), forged)).root)).toBe(toHex(ref.root(40)));
+    // Its own preview of a different number of entries is a bug in the caller: an invariant.
+    await expect(log.append(entries(40, 42), log.previewAppend(entries(40, 43)))).rejects.toThrow(
+      /invariant broken/,
+    );
+    expect(log.size).toBe(40);
+  });
+
   it('previewAppend and rootOfEntries predict append without writing', async () => {
     const store = new MemoryKvStore();
     const log = await TransparencyLog.create({ store });
@@ -592,8 +621,8 @@ describe('API contract', () => {
     expect(store.size).toBe(keysBefore);
     expect(log.size).toBe(11);
     const appended = await log.append(entries(11, 40));
-    expect(preview).toEqual({ size: appended.size, root: appended.root });
-    expect(log.previewAppend([])).toEqual({ size: 40, root: await log.root() });
+    expect(preview).toMatchObject({ size: appended.size, root: appended.root });
+    expect(log.previewAppend([])).toMatchObject({ size: 40, root: await log.root() });
     expect(() => log.previewAppend([1 as unknown as Uint8Array])).toThrow(LogError);
     for (const n of [0, 1, 2, 3, 7, 8, 9, 40]) {
       expect(toHex(rootOfEntries(entries(0, n))), `n=${n}`).toBe(
