@@ -47,7 +47,7 @@ import {
 } from 'node:crypto';
 import { CryptoError } from './errors.ts';
 import { LruCache } from './lru.ts';
-import { loadSodium, type Sodium } from './sodium.ts';
+import { loadSodium, requireSodium, type Sodium } from './sodium.ts';
 
 export type Ed25519BackendName = 'sodium' | 'openssl';
 
@@ -227,15 +227,8 @@ function sodiumEquation(sodium: Sodium): typeof opensslEquation {
 export function verifierFor(backend: Ed25519BackendName): typeof verify {
   let equation: typeof opensslEquation;
   if (backend === 'openssl') equation = opensslEquation;
-  else if (backend === 'sodium') {
-    const sodium = loadSodium();
-    if (sodium === null)
-      throw new CryptoError(
-        'ED25519_BACKEND_UNAVAILABLE',
-        'sodium-native is not installed or failed to load',
-      );
-    equation = sodiumEquation(sodium);
-  } else throw new CryptoError('ED25519_BACKEND_INVALID', `unknown ed25519 backend: ${String(backend)}`);
+  else if (backend === 'sodium') equation = sodiumEquation(requireSodium());
+  else throw new CryptoError('ED25519_BACKEND_INVALID', `unknown ed25519 backend: ${String(backend)}`);
   return (signature, message, publicKey) =>
     message instanceof Uint8Array &&
     passesPrecheck(signature, publicKey) &&

@@ -4,6 +4,7 @@
  * and the tests compare both paths on the same inputs.
  */
 import { createRequire } from 'node:module';
+import { CryptoError } from './errors.ts';
 
 /** The part of sodium-native Verity uses. */
 export interface Sodium {
@@ -29,4 +30,12 @@ export function loadSodium(): Sodium | null {
     }
   }
   return loaded;
+}
+
+/** libsodium, or CryptoError ED25519_BACKEND_UNAVAILABLE where it cannot load (a backend asked for by name). */
+export function requireSodium(): Sodium {
+  const sodium = loadSodium();
+  if (sodium === null)
+    throw new CryptoError('ED25519_BACKEND_UNAVAILABLE', 'sodium-native is not installed or failed to load');
+  return sodium;
 }

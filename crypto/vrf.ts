@@ -20,7 +20,7 @@ import { concatBytes, equalBytes } from './bytes.ts';
 import { ed25519Backend } from './ed25519.ts';
 import { CryptoError } from './errors.ts';
 import { sha512 } from './hash.ts';
-import { loadSodium, type Sodium } from './sodium.ts';
+import { requireSodium, type Sodium } from './sodium.ts';
 
 const Point = ed25519.Point;
 /** Prime subgroup order q (RFC 8032 L). */
@@ -161,11 +161,7 @@ function sodiumMultiplier(sodium: Sodium): SecretMultiplier {
 export type VrfProverName = 'sodium' | 'noble';
 
 function multiplierFor(name: VrfProverName): SecretMultiplier {
-  if (name === 'noble') return nobleMultiplier;
-  const sodium = loadSodium();
-  if (sodium === null)
-    throw new CryptoError('ED25519_BACKEND_UNAVAILABLE', 'sodium-native is not installed or failed to load');
-  return sodiumMultiplier(sodium);
+  return name === 'noble' ? nobleMultiplier : sodiumMultiplier(requireSodium());
 }
 
 /** Where `prove` multiplies: libsodium when the process verifies Ed25519 on it, else noble. */
