@@ -13,7 +13,9 @@
  * client would, and a node that refused a whole request (503) is left alone for 100 ms, doubling
  * to 1 s while it keeps refusing); commits are observed by following
  * node 0's blocks. Latency includes the generator's 50 ms polling granularity. The first lines name
- * the ed25519 verification backend in use (VERITY_ED25519_BACKEND, which the validators inherit).
+ * the ed25519 verification backend in use (VERITY_ED25519_BACKEND, which the validators inherit)
+ * and the same-run baselines: one verification's time (the "CPU/tx in verifications" column gives
+ * each row's CPU per transaction in those) and the SHA-256 rate.
  *
  * `--validators N` sets the testnet size: `--validators 1` is the single-validator row (one node
  * using the whole machine); a list (`--validators 1,4`) runs each size in turn, per engine, on a
@@ -43,14 +45,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getEngine } from '../../consensus/registry.ts';
 import { toHex } from '../../crypto/bytes.ts';
-import { ed25519Backend } from '../../crypto/ed25519.ts';
+import { ed25519, ed25519Backend } from '../../crypto/ed25519.ts';
+import { sha256 } from '../../crypto/hash.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
 import type { RpcClient } from '../../src/rpc/client.ts';
 import { type Cluster, createCluster, heights, waitFor } from '../e2e/helpers.ts';
+import { seededBytes } from '../helpers/seeded.ts';
 import { profileParts, shares, type Window } from './cpu-profile.ts';
-import { fmt, header, table } from './harness.ts';
+import { fmt, header, measure, table } from './harness.ts';
 
 const USAGE =
   'usage: node test/bench/node.bench.ts [--engines tendermint,hotstuff] [--rates 1000,2000,4000] [--seconds 15]\n' +
@@ -109,6 +113,36 @@ header(
 );
 console.log(
   `ed25519 verification backend: ${ed25519Backend} (VERITY_ED25519_BACKEND=${process.env.VERITY_ED25519_BACKEND ?? '(unset)'}, inherited by the validators)`,
+);
+
+/**
+ * Same-run baselines, measured here before any testnet starts: one ed25519 verification on the
+ * validators' backend (256 distinct keys, 150-byte messages, one thread) — each row's CPU per
+ * transaction is also given in these — and SHA-256 of a transaction-sized input.
+ */
+const baseline = (() => {
+  const rand = seededBytes('bench-node-baseline');
+  const signed = Array.from({ length: 256 }, () => {
+    const keys = ed25519.keygen(rand(32));
+    const message = rand(150);
+    return { message, publicKey: keys.publicKey, signature: ed25519.sign(message, keys.secretKey) };
+  });
+  let i = 0;
+  const verify = measure(
+    'verify',
+    () => {
+      const s = signed[i++ % signed.length] as (typeof signed)[number];
+      if (!ed25519.verify(s.signature, s.message, s.publicKey))
+        throw new Error('baseline: a signature failed');
+    },
+    { minMs: 1000 },
+  );
+  const data = rand(150);
+  const sha = measure('sha256', () => sha256(data), { minMs: 500 });
+  return { verifyUs: 1e6 / verify.opsPerSec, sha256PerSec: sha.opsPerSec };
+})();
+console.log(
+  `same-run baselines: one ed25519 verification ${fmt(baseline.verifyUs, 1)} µs (${ed25519Backend}, distinct keys, one thread); SHA-256 of 150 bytes ${fmt(baseline.sha256PerSec / 1000, 0)}k/s`,
 );
 console.log('');
 
@@ -442,6 +476,7 @@ async function runCluster(
         'p99 ms': fmt(figures.p99, 0),
         'run s': fmt(elapsed, 1),
         'node CPU ms/tx': fmt(figures.cpuMsPerTx, 2),
+        'CPU/tx in verifications': `${fmt((figures.cpuMsPerTx * 1000) / baseline.verifyUs, 1)}×`,
         'max heap MB': fmt(await maxHeapMb(cluster), 0),
         runs: repeat > 1 ? `1 (#${run})` : '1',
       });
@@ -478,6 +513,7 @@ async function runCluster(
               'p99 ms': fmt(med.p99, 0),
               'run s': '',
               'node CPU ms/tx': fmt(med.cpuMsPerTx, 2),
+              'CPU/tx in verifications': `${fmt((med.cpuMsPerTx * 1000) / baseline.verifyUs, 1)}×`,
               'max heap MB': '',
               runs: `${repeat} (median)`,
             });
