@@ -171,12 +171,20 @@ export function decodeBlock(bytes: Uint8Array, limits: BlockLimits = {}): Block 
     const txs = txItems.map((t, i) => asBytes(t, `block.txs[${i}]`));
     const block = { header, txs };
     checkBody(block);
+    bodyChecked.add(block);
     return block;
   });
 }
 
+/**
+ * Blocks `decodeBlock` made, whose body it checked: a block received from a peer is checked once,
+ * not again when it is validated (its header and txs are readonly, and nothing else makes them).
+ */
+const bodyChecked = new WeakSet<Block>();
+
 /** The body must match the header's commitments to it. */
 export function checkBody(block: Block): void {
+  if (bodyChecked.has(block)) return;
   if (block.header.txCount !== block.txs.length) {
     throw new BlockError(
       'BLOCK_INVALID',

@@ -568,13 +568,14 @@ export class ChainStore {
   decodeTxs(txs: readonly Uint8Array[], known?: KnownTransactions): EncodedTransaction[] {
     return txs.map((bytes, i) => {
       try {
-        const held = known?.(sha256(bytes));
+        const id = known === undefined ? undefined : sha256(bytes);
+        const held = id === undefined ? undefined : known?.(id);
         const etx =
           held !== undefined &&
           held.bytes.length === bytes.length &&
           held.bytes.length <= (this.#opts.maxTxBytes ?? DEFAULT_MAX_TX_BYTES)
             ? held
-            : decodeTransaction(bytes, this.#opts.maxTxBytes);
+            : decodeTransaction(bytes, this.#opts.maxTxBytes, id);
         verifyTransaction(etx, this.genesis.chainId);
         return etx;
       } catch (e) {

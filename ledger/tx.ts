@@ -368,9 +368,14 @@ function decodeAddresses(item: RlpItem | undefined, what: string, max: number): 
 
 /**
  * Strictly decodes wire bytes. Does not check the signature or chain (see `verifyTransaction`):
- * decoding is cheap and done first, so garbage is rejected before any signature work.
+ * decoding is cheap and done first, so garbage is rejected before any signature work. `id` is
+ * sha256(bytes) when the caller already hashed them (to look them up), so they are not hashed again.
  */
-export function decodeTransaction(bytes: Uint8Array, maxBytes = DEFAULT_MAX_TX_BYTES): EncodedTransaction {
+export function decodeTransaction(
+  bytes: Uint8Array,
+  maxBytes = DEFAULT_MAX_TX_BYTES,
+  id?: Uint8Array,
+): EncodedTransaction {
   try {
     const fields = asList(rlpDecodeStrict(bytes, maxBytes, 'transaction'), 'transaction');
     if (fields.length === 0) throw new DecodeError('MALFORMED', 'transaction: empty list');
@@ -388,7 +393,7 @@ export function decodeTransaction(bytes: Uint8Array, maxBytes = DEFAULT_MAX_TX_B
       signature: asBytes(fields[5], 'signature', { length: 64 }),
     };
     validateFields(tx);
-    return { tx, bytes, id: sha256(bytes), from: senderAddress(tx.sender) };
+    return { tx, bytes, id: id ?? sha256(bytes), from: senderAddress(tx.sender) };
   } catch (e) {
     if (e instanceof TxError) throw e;
     if (e instanceof DecodeError) {

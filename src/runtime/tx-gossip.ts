@@ -120,10 +120,11 @@ export class TxGossip {
    * once there is room).
    */
   #decodeFresh(from: string, bytes: Uint8Array): EncodedTransaction | undefined {
-    if (this.#o.mempool.seen(sha256(bytes))) return undefined;
+    const id = sha256(bytes);
+    if (this.#o.mempool.seen(id)) return undefined;
     let etx: EncodedTransaction;
     try {
-      etx = decodeTransaction(bytes, this.#o.maxTxBytes);
+      etx = decodeTransaction(bytes, this.#o.maxTxBytes, id);
     } catch {
       this.#invalid(from);
       return undefined;

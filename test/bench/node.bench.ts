@@ -560,17 +560,19 @@ async function printProfile(dir: string, windows: Window[], cpuSeconds: number, 
   // validator's main thread; the others are its signature-verification workers.
   const all = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile'));
   const files = all.filter((f) => f.split('.')[4] === '0');
-  if (all.length > files.length)
-    console.log(`(${all.length - files.length} worker-thread profiles are not in the table)`);
   if (files.length === 0) return console.log('(no CPU profiles were written)');
+  const busy = (ms: ReadonlyArray<Map<string, number>>) =>
+    ms.reduce((sum, m) => sum + [...m.values()].reduce((a, b) => a + b, 0), 0);
   const parts = files.map((f) => profileParts(join(dir, f), windows));
-  const busyUs = parts.reduce((sum, m) => sum + [...m.values()].reduce((a, b) => a + b, 0), 0);
-  // Per transaction per validator: the main thread's busy time (the table), and the process's CPU
-  // on all its threads (verification workers included).
-  const perTxUs = busyUs / Math.max(1, committed) / files.length;
+  const workers = all.filter((f) => !files.includes(f)).map((f) => profileParts(join(dir, f), windows));
+  // A profile's busy time is wall time (a thread waiting for a core counts), so it gives shares,
+  // not CPU: the process's CPU per transaction is split between the main thread and the workers in
+  // proportion to their busy time, and the main thread's part among its parts by share.
   const cpuPerTxUs = (cpuSeconds * 1e6) / Math.max(1, committed) / files.length;
+  const mainBusy = busy(parts);
+  const perTxUs = (cpuPerTxUs * mainBusy) / Math.max(1, mainBusy + busy(workers));
   console.log(
-    `## where a validator's main thread spends the load (${files.length} profiles; per committed tx per validator: main thread busy ${fmt(perTxUs)} µs, process CPU on all threads ${fmt(cpuPerTxUs)} µs)`,
+    `## where a validator's main thread spends the load (${files.length} profiles; per committed tx per validator: process CPU ${fmt(cpuPerTxUs)} µs, of which ~${fmt(perTxUs)} µs the main thread and ~${fmt(cpuPerTxUs - perTxUs)} µs the ${workers.length / files.length} verification worker(s), split by their profiles' busy time)`,
   );
   table(
     shares(parts).map(({ part, share }) => ({
