@@ -627,7 +627,16 @@ export class ChainStore {
       encodeLogEntry({ height, txId: etx.id, receipt: receipts[i] as Receipt }),
     );
     const pending = this.#pending(parent);
-    const preview = this.log.previewAppend(entries, parent?.logPreview);
+    // A parent chain that descends from the committed head extends its own prediction. One left on
+    // a fork the head did not take (an engine may still execute on it; such a block never commits)
+    // is predicted from the committed log and the pending entries, as it always was.
+    const oldest = pending[0];
+    const preview =
+      parent !== undefined &&
+      oldest !== undefined &&
+      equalBytes(oldest.block.header.parentHash, this.#headHash)
+        ? this.log.previewAppend(entries, parent.logPreview)
+        : this.log.previewAppend([...pending.flatMap((p) => p.entries), ...entries]);
     // Block `height` commits to the hashes of blocks 0 … height − 1: committed ones, then pending.
     const historyRoot = this.history.previewAppend(pending.map((p) => p.hash)).root;
     return {

@@ -312,6 +312,33 @@ describe('the account index', () => {
 describe('speculative execution on uncommitted parents', () => {
   const chain = makeTestChain({ label: 'spec' });
 
+  it('a chain left on a fork the head did not take still executes (predicted from the committed log, as before)', async () => {
+    const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+    const proposer = chain.validators[0]!.address;
+    const at = (ms: number, txs: EncodedTransaction[], parent?: ExecutedBlock) =>
+      store.propose({
+        txs,
+        time: { ms: store.head.time.ms + ms, logical: 0 },
+        proposer,
+        engineData: new Uint8Array(0),
+        ...(parent === undefined ? {} : { parent }),
+      });
+    const q = await at(1, transfers(chain, 0, 2));
+    const p = await at(2, transfers(chain, 1, 1), q);
+    // A sibling of q with more entries commits: p's prediction (3 entries) now lies below the log (5).
+    const sibling = await at(3, transfers(chain, 0, 5));
+    await store.commit(sibling, quorumCertificate(chain, 1, sibling.hash));
+    expect(store.log.size).toBe(5);
+    const child = await at(4, transfers(chain, 2, 1), p);
+    expect(child.block.header.logSize).toBe(7);
+    // The descending chain's own predictions still hold: a child of the committed sibling's child.
+    const next = await at(5, transfers(chain, 1, 2));
+    const grandchild = await at(6, transfers(chain, 2, 2), next);
+    await store.commit(next, quorumCertificate(chain, 2, next.hash));
+    await store.commit(grandchild, quorumCertificate(chain, 3, grandchild.hash));
+    expect(store.log.size).toBe(9);
+  });
+
   it('proposes and validates a chain of uncommitted blocks, then commits them in order', async () => {
     const leaderBase = new MemoryKvStore();
     const leader = await ChainStore.open(leaderBase, chain.genesis, OPTS);
