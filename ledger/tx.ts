@@ -454,20 +454,23 @@ export async function verifyTransactions(
   verifier: BatchVerifier,
 ): Promise<Array<TxError | undefined>> {
   const out = encoded.map((etx) => wrongChain(etx, chainId));
-  const todo: number[] = [];
-  out.forEach((e, i) => {
-    if (e === undefined && !verified.has(cacheKey(encoded[i] as EncodedTransaction))) todo.push(i);
+  // Each unverified transaction's cache key, kept to remember it once its signature checks out.
+  const todo: Array<{ index: number; key: string }> = [];
+  out.forEach((e, index) => {
+    if (e !== undefined) return;
+    const key = cacheKey(encoded[index] as EncodedTransaction);
+    if (!verified.has(key)) todo.push({ index, key });
   });
   if (todo.length === 0) return out;
   const answers = await verifier.verifyMany(
-    todo.map((i) => {
-      const etx = encoded[i] as EncodedTransaction;
+    todo.map(({ index }) => {
+      const etx = encoded[index] as EncodedTransaction;
       return { signature: etx.tx.signature, message: signedMessageOf(etx), publicKey: etx.tx.sender };
     }),
   );
-  todo.forEach((i, j) => {
-    if (answers[j] === true) rememberVerified(cacheKey(encoded[i] as EncodedTransaction));
-    else out[i] = badSignature();
+  todo.forEach(({ index, key }, j) => {
+    if (answers[j] === true) rememberVerified(key);
+    else out[index] = badSignature();
   });
   return out;
 }
