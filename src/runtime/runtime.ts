@@ -69,8 +69,8 @@ import { BlockSync } from './block-sync.ts';
 import { BlockClock } from './clock-offset.ts';
 import { CommitWaiters } from './commit-waiters.ts';
 import { EquivocationWatch } from './equivocation-watch.ts';
+import { EventQueue } from './event-queue.ts';
 import { ExecutedBlocks } from './executed-blocks.ts';
-import { Fifo } from './fifo.ts';
 import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
 import { type Channel, type Logger, type Miner, silentLogger, type Timers, type Transport } from './ports.ts';
 import { ReadBarrier, ReadError } from './read-barrier.ts';
@@ -264,18 +264,8 @@ export class ConsensusRuntime<M> {
   #selfAddress: Uint8Array | undefined;
   readonly #signer: EngineSigner;
   readonly #chainId: string;
-  /**
-   * Two FIFO queues: consensus, timers, block execution and sync go first; transaction intake
-   * (client submissions, gossip) only runs when no consensus work is waiting — under a flood of
-   * transactions, votes and timeouts must not wait behind thousands of signature checks.
-   */
-  readonly #urgent = new Fifo<() => Promise<void> | void>();
-  readonly #bulk = new Fifo<() => Promise<void> | void>();
-  /** Transaction bytes queued in #bulk (see MAX_PENDING_INTAKE_BYTES). */
-  #bulkBytes = 0;
-  #draining: Promise<void> | undefined;
-  #running = false;
-  #stopped = false;
+  /** Every event, one at a time: consensus work first, transaction intake when none waits. */
+  readonly #events = new EventQueue((e) => this.halt(e));
   #halt: Halt | undefined;
   readonly #blockClock: BlockClock;
   /** The consensus WAL, every record framed and checksummed (wal-records.ts). */
@@ -360,7 +350,7 @@ export class ConsensusRuntime<M> {
       ...(opts.maxFutureDriftMs === undefined ? {} : { maxFutureDriftMs: opts.maxFutureDriftMs }),
       counters: this.counters,
       send: (to, bytes) => this.#send(to, 'sync', bytes),
-      enqueue: (fn) => this.#enqueue(fn),
+      enqueue: (fn) => this.#events.enqueue(fn),
       committed: (executed, certificate) => this.#afterCommit(executed, certificate, true),
       forgotten: (peer) => this.#blockClock.forget(peer),
       certifiedFork: (from, block, certificate) => this.#certifiedFork(from, block, certificate),
@@ -384,7 +374,7 @@ export class ConsensusRuntime<M> {
       minLead: opts.snapshotLead ?? DEFAULT_SNAPSHOT_LEAD,
       counters: this.counters,
       send: (to, bytes) => this.#send(to, 'sync', bytes),
-      enqueue: (fn) => this.#enqueue(fn),
+      enqueue: (fn) => this.#events.enqueue(fn),
       installed: () => this.#afterSnapshot(),
     });
     this.#blockClock = new BlockClock({
@@ -408,7 +398,7 @@ export class ConsensusRuntime<M> {
       async (address) => (await this.#headStateView()).getAccount(address),
       opts.mempool,
     );
-    this.mempool.onAvailable = () => this.#enqueue(() => this.#step({ kind: 'txs-available' }));
+    this.mempool.onAvailable = () => this.#events.enqueue(() => this.#step({ kind: 'txs-available' }));
     this.#gossip = new TxGossip({
       chainId: this.#chainId,
       mempool: this.mempool,
@@ -418,7 +408,7 @@ export class ConsensusRuntime<M> {
       ...(opts.txVerifier === undefined ? {} : { verifier: opts.txVerifier }),
       counters: this.counters,
       send: (frame) => this.#send(undefined, 'tx', frame),
-      enqueue: (fn) => this.#enqueue(fn),
+      enqueue: (fn) => this.#events.enqueue(fn),
     });
   }
 
@@ -523,7 +513,7 @@ export class ConsensusRuntime<M> {
     this.#o.transport.onMessage((from, channel, bytes) => this.#onNetwork(from, channel, bytes));
     this.#sync.progressed();
     const fence = this.#guard.refusing(this.#epoch);
-    this.#enqueue(async () => {
+    this.#events.enqueue(async () => {
       await this.#readMembership();
       await this.#step({
         kind: 'start',
@@ -532,7 +522,7 @@ export class ConsensusRuntime<M> {
         ...(fence === undefined ? {} : { lost: { upToHeight: fence.upToHeight } }),
       });
     });
-    this.#enqueue(() => this.#sync.broadcastStatus());
+    this.#events.enqueue(() => this.#sync.broadcastStatus());
     this.#armStatusTimer();
     await this.idle();
   }
@@ -551,14 +541,11 @@ export class ConsensusRuntime<M> {
   }
 
   stop(): void {
-    this.#stopped = true;
+    this.#events.stop();
     this.#o.timers.cancelAll();
     this.#mineGeneration++;
     this.#o.miner?.cancel();
     void this.#o.miner?.close?.();
-    this.#urgent.clear();
-    this.#bulk.clear();
-    this.#bulkBytes = 0;
     for (const answer of this.#pendingSubmits) answer(HALTED_ANSWER);
     this.#pendingSubmits.clear();
   }
@@ -595,12 +582,12 @@ export class ConsensusRuntime<M> {
   }
 
   debugBusy(): string {
-    return `q=${this.#urgent.size + this.#bulk.size} draining=${this.#draining !== undefined}`;
+    return this.#events.debug();
   }
 
   /** Resolves once every queued event has been processed. */
-  async idle(): Promise<void> {
-    while (this.#draining !== undefined) await this.#draining;
+  idle(): Promise<void> {
+    return this.#events.idle();
   }
 
   /**
@@ -609,21 +596,12 @@ export class ConsensusRuntime<M> {
    * overloaded node lacks on transactions it then drops (and again on each client retry).
    */
   get overloaded(): boolean {
+    const intake = this.#events.intake;
     return (
-      this.#bulk.size >= MAX_PENDING_INTAKE ||
-      this.#bulkBytes >= MAX_PENDING_INTAKE_BYTES ||
+      intake.events >= MAX_PENDING_INTAKE ||
+      intake.bytes >= MAX_PENDING_INTAKE_BYTES ||
       this.mempool.includableAtLeast(CLIENT_INTAKE_BLOCKS * (this.#o.maxBlockTxs ?? DEFAULT_MAX_BLOCK_TXS))
     );
-  }
-
-  /** Queues transaction intake of `bytes` bytes, counted against the intake bounds until it runs. */
-  #enqueueIntake(fn: () => Promise<void> | void, bytes: number): void {
-    if (this.#stopped) return;
-    this.#bulkBytes += bytes;
-    this.#enqueue(() => {
-      this.#bulkBytes -= bytes;
-      return fn();
-    }, 'bulk');
   }
 
   /** Admits a transaction from a client (decoded + verified by the caller) and gossips it. */
@@ -651,12 +629,12 @@ export class ConsensusRuntime<M> {
     // queue without bound — an overloaded node that keeps accepting collapses instead of serving
     // at capacity.
     if (this.overloaded) return Promise.resolve(all(OVERLOADED_ANSWER));
-    if (this.#stopped) return Promise.resolve(all(HALTED_ANSWER));
+    if (this.#events.stopped) return Promise.resolve(all(HALTED_ANSWER));
     if (etxs.length === 0) return Promise.resolve(shape([]));
     return new Promise((resolve) => {
       const answer = (r: AdmitResult) => resolve(all(r));
       this.#pendingSubmits.add(answer);
-      this.#enqueueIntake(
+      this.#events.enqueueIntake(
         async () => {
           this.#pendingSubmits.delete(answer);
           const results: AdmitResult[] = [];
@@ -687,7 +665,7 @@ export class ConsensusRuntime<M> {
         ),
       );
     return this.#reads.read(
-      (id) => this.#enqueue(() => this.#step({ kind: 'read', id, mode })),
+      (id) => this.#events.enqueue(() => this.#step({ kind: 'read', id, mode })),
       () => this.#o.chain.height,
       timeoutMs,
     );
@@ -709,38 +687,6 @@ export class ConsensusRuntime<M> {
    */
   syncStatus(): { syncing: boolean; bestPeerHeight: number } {
     return this.#sync.status();
-  }
-
-  // -- event queue ---------------------------------------------------------------------------
-
-  #enqueue(fn: () => Promise<void> | void, priority: 'urgent' | 'bulk' = 'urgent'): void {
-    if (this.#stopped) return;
-    (priority === 'urgent' ? this.#urgent : this.#bulk).push(fn);
-    // The flag is set before #drain runs: its first event may enqueue more work synchronously,
-    // and that must not start a second, concurrent drain.
-    if (!this.#running) {
-      this.#running = true;
-      this.#draining = this.#drain();
-    }
-  }
-
-  async #drain(): Promise<void> {
-    try {
-      while (!this.#stopped) {
-        const fn = this.#urgent.shift() ?? this.#bulk.shift();
-        if (fn === undefined) break;
-        try {
-          await fn();
-        } catch (e) {
-          // Peer- and client-caused failures are handled where they arise; what gets here is
-          // this node's own (a failed disk, a bug): stop rather than go on with untrusted state.
-          this.halt(e);
-        }
-      }
-    } finally {
-      this.#running = false;
-      this.#draining = undefined;
-    }
   }
 
   #headInfo(): HeadInfo {
@@ -876,7 +822,7 @@ export class ConsensusRuntime<M> {
           const { timer, token } = out;
           const generation = this.#timerGeneration(timer);
           this.#o.timers.set(`engine:${timer}`, out.afterMs, () =>
-            this.#enqueue(() =>
+            this.#events.enqueue(() =>
               // (An epoch boundary starts a new generation of every timer: see #enterEpoch.)
               this.#timerGenerations.get(timer) === generation
                 ? this.#step(
@@ -896,13 +842,13 @@ export class ConsensusRuntime<M> {
           break; // done above
         // Queued work of an engine instance is dropped once its epoch is over.
         case 'build-block':
-          this.#enqueue(this.#sameEpoch(() => this.#buildBlock(out)));
+          this.#events.enqueue(this.#sameEpoch(() => this.#buildBlock(out)));
           break;
         case 'execute':
-          this.#enqueue(this.#sameEpoch(() => this.#execute(out.block, out.hash)));
+          this.#events.enqueue(this.#sameEpoch(() => this.#execute(out.block, out.hash)));
           break;
         case 'commit':
-          this.#enqueue(this.#sameEpoch(() => this.#commit(out.hash, out.certificate)));
+          this.#events.enqueue(this.#sameEpoch(() => this.#commit(out.hash, out.certificate)));
           break;
         case 'mine':
           this.#mine(out.hash, out.target);
@@ -961,7 +907,9 @@ export class ConsensusRuntime<M> {
     );
     if (to === undefined || to === self) {
       // Own messages take the same path as everyone else's: loop back into the engine.
-      this.#enqueue(this.#sameEpoch(() => this.#step({ kind: 'message', from: self, msg: own, signature })));
+      this.#events.enqueue(
+        this.#sameEpoch(() => this.#step({ kind: 'message', from: self, msg: own, signature })),
+      );
     }
     if (to === undefined) this.#send(undefined, 'consensus', envelope);
     else if (to !== self) {
@@ -997,7 +945,7 @@ export class ConsensusRuntime<M> {
       // Just started, on a clock past the parent's by more than the drift bound: compare it with the peers' first (the
       // latest build request wins; the engine's own timeouts go on meanwhile).
       this.#o.timers.set('build-clock', Math.min(clockWait, 250), () =>
-        this.#enqueue(this.#sameEpoch(() => this.#buildBlock(req))),
+        this.#events.enqueue(this.#sameEpoch(() => this.#buildBlock(req))),
       );
       return;
     }
@@ -1074,7 +1022,7 @@ export class ConsensusRuntime<M> {
     if (built === undefined) return; // pruned by a commit meanwhile: the engine asks again
     const generation = ++this.#mineGeneration;
     miner.mine({ header: encodeHeader(built.block.header), target }, (bytes) =>
-      this.#enqueue(
+      this.#events.enqueue(
         this.#sameEpoch(async () => {
           if (generation !== this.#mineGeneration) return;
           const header = decodeHeader(bytes);
@@ -1155,7 +1103,7 @@ export class ConsensusRuntime<M> {
       });
     this.#held.set(id, 'held');
     this.#o.timers.set(`hold:${id}`, Math.min(HOLD_RECHECK_MS, Math.max(1, wait)), () =>
-      this.#enqueue(async () => {
+      this.#events.enqueue(async () => {
         this.#held.set(id, 'rechecking');
         await this.#sameEpoch(() => this.#execute(block, hash))();
         // Held again (still future) or done: only a block held again stays.
@@ -1364,7 +1312,7 @@ export class ConsensusRuntime<M> {
   #pruneGuard(height: number, base: number): void {
     const ops = this.#guard.prune(height, this.#epoch, base);
     // (Not after an epoch boundary: the new epoch's slots may reuse these keys.)
-    if (ops.length > 0) this.#enqueue(this.#sameEpoch(() => this.#wal.batch(ops)));
+    if (ops.length > 0) this.#events.enqueue(this.#sameEpoch(() => this.#wal.batch(ops)));
   }
 
   // -- network -------------------------------------------------------------------------------
@@ -1374,19 +1322,21 @@ export class ConsensusRuntime<M> {
     this.counters.bytesIn += bytes.length;
     switch (channel) {
       case 'consensus':
-        this.#enqueue(() => this.#onConsensus(from, bytes));
+        this.#events.enqueue(() => this.#onConsensus(from, bytes));
         break;
-      case 'tx':
+      case 'tx': {
         // Under a gossip flood, shed transactions rather than memory: they reach us again in
         // proposals or from the client that resubmits.
-        if (this.#bulk.size > 4 * MAX_PENDING_INTAKE || this.#bulkBytes > 4 * MAX_PENDING_INTAKE_BYTES) {
+        const intake = this.#events.intake;
+        if (intake.events > 4 * MAX_PENDING_INTAKE || intake.bytes > 4 * MAX_PENDING_INTAKE_BYTES) {
           this.counters.droppedTxGossip++;
           return;
         }
-        this.#enqueueIntake(() => this.#gossip.onFrame(from, bytes), bytes.length);
+        this.#events.enqueueIntake(() => this.#gossip.onFrame(from, bytes), bytes.length);
         break;
+      }
       case 'sync':
-        this.#enqueue(() => this.#onSync(from, bytes));
+        this.#events.enqueue(() => this.#onSync(from, bytes));
         break;
     }
   }
@@ -1456,7 +1406,7 @@ export class ConsensusRuntime<M> {
     });
     this.#o.hooks?.onEquivocation?.(e);
     this.#send(undefined, 'sync', encodeSync({ kind: 'evidence', evidence: encodeEquivocation(e) }));
-    if (this.#o.genesis.staking !== undefined) this.#enqueue(() => this.#reportEvidence(e), 'bulk');
+    if (this.#o.genesis.staking !== undefined) this.#events.enqueue(() => this.#reportEvidence(e), 'bulk');
   }
 
   /**
@@ -1531,7 +1481,7 @@ export class ConsensusRuntime<M> {
 
   #armStatusTimer(): void {
     this.#o.timers.set('status', this.#o.statusIntervalMs ?? 1000, () =>
-      this.#enqueue(() => {
+      this.#events.enqueue(() => {
         this.#sync.broadcastStatus();
         this.#sync.maybeRequest(); // (prunes departed and silent peers first)
         this.#armStatusTimer();
