@@ -9,11 +9,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type Equivocation, encodeEquivocation } from '../../consensus/evidence.ts';
-import { getEngine } from '../../consensus/registry.ts';
 import type { ReadMode } from '../../consensus/types.ts';
-import { fromHex, fromHexExact, toHex, utf8 } from '../../crypto/bytes.ts';
+import { fromHexExact, toHex, utf8 } from '../../crypto/bytes.ts';
 import { VerityError } from '../../crypto/errors.ts';
-import { type BatchVerifier, inThreadVerifier } from '../../crypto/signature-batch.ts';
+import type { BatchVerifier } from '../../crypto/signature-batch.ts';
 import { formatAddress, parseAddress } from '../../ledger/address.ts';
 import type { Block } from '../../ledger/block.ts';
 import { encodeHeader, headerHash } from '../../ledger/block.ts';
@@ -28,15 +27,17 @@ import {
   buildTxProof,
 } from '../../ledger/proofs.ts';
 import { receiptToJson } from '../../ledger/receipt.ts';
-import { decodeTransaction, type EncodedTransaction, TxError, verifyTransactions } from '../../ledger/tx.ts';
+import { decodeTransaction, type EncodedTransaction, TxError } from '../../ledger/tx.ts';
 import { operationToJson } from '../../ledger/tx-json.ts';
 import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Logger } from '../runtime/ports.ts';
 import { ReadError } from '../runtime/read-barrier.ts';
 import { AddressBudget } from './address-budget.ts';
+import { CLIENT_GONE } from './body.ts';
+import { badRequest, notFound, RpcError } from './errors.ts';
 import { isExplorerPath, serveExplorer } from './explorer.ts';
-import { jsonNestsDeeperThan } from './json-depth.ts';
 import type { StatusHistory } from './status-history.ts';
+import { Submissions } from './submit.ts';
 import { candidateJson, setJson, validatorsAtHeight } from './validators.ts';
 
 export interface NodeApi {
@@ -110,24 +111,6 @@ export const DEFAULT_RPC_IDLE_TIMEOUT_MS = 5_000;
 export const DEFAULT_RPC_MAX_CONNECTIONS = 1_024;
 /** A quarter of the global cap: one address cannot shut the others out. */
 export const DEFAULT_RPC_MAX_CONNECTIONS_PER_IP = 256;
-
-export class RpcError extends VerityError<string> {
-  readonly status: number;
-  constructor(status: number, code: string, message: string) {
-    super(code, message);
-    this.status = status;
-  }
-}
-
-const notFound = (what: string) => new RpcError(404, 'NOT_FOUND', what);
-const badRequest = (code: string, message: string) => new RpcError(400, code, message);
-const tooLarge = (max: number) => new RpcError(413, 'BODY_TOO_LARGE', `request body exceeds ${max} bytes`);
-const overloaded = () =>
-  new RpcError(
-    503,
-    'MEMPOOL_FULL',
-    'the node is overloaded; retry later (nothing in this request was admitted)',
-  );
 
 export function txToJson(etx: EncodedTransaction): Record<string, unknown> {
   return {
@@ -331,43 +314,6 @@ function requestUrl(req: IncomingMessage): URL {
   }
 }
 
-/**
- * Refuses a declared oversized body before reading any of it, and a chunked one as soon as the
- * running total passes the cap; the 413 then ends the connection with a lingering close (see
- * lingerThenClose), so the rest of the upload is discarded, never buffered. Read with listeners
- * rather than `for await`: leaving that loop destroys the request, and with it the socket, before
- * the 413 is written.
- */
-function readBody(req: IncomingMessage, max: number): Promise<Uint8Array> {
-  const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > max) return Promise.reject(tooLarge(max));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const done = (error?: unknown) => {
-      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-      if (error === undefined) resolve(new Uint8Array(Buffer.concat(chunks)));
-      else reject(error);
-    };
-    const onData = (chunk: Buffer) => {
-      total += chunk.length;
-      if (total > max) done(tooLarge(max));
-      else chunks.push(chunk);
-    };
-    const onEnd = () => done();
-    const onError = () => done(req.errored);
-    // Closed before its end: the client went away (#handle answers nobody then).
-    const onClose = () => done(req.errored ?? CLIENT_GONE);
-    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
-  });
-}
-
-/** A request closed before its end without an error of its own: the client went away. */
-const CLIENT_GONE = new Error('the request closed before its end');
-
-/** Request bodies nest two levels ({"txs": [...]}); deeper is refused before JSON.parse (json-depth.ts). */
-const MAX_JSON_DEPTH = 8;
-
 /** How long, and for how many bytes, a lingering close keeps reading a client's upload. */
 const LINGER_MS = 2_000;
 const LINGER_BYTES = 2 * 1024 * 1024;
@@ -398,6 +344,7 @@ export class RpcServer {
   /** Requests being answered, by connection (the idle timeout spares a connection the node is answering). */
   readonly #active = new WeakMap<Socket, Set<IncomingMessage>>();
   readonly #budget: AddressBudget;
+  readonly #submissions: Submissions;
   readonly #pruneTimer: NodeJS.Timeout;
   #refused = 0;
   #refusedWarnedAt = -Infinity;
@@ -405,6 +352,7 @@ export class RpcServer {
   constructor(api: NodeApi, opts: RpcOptions) {
     this.#api = api;
     this.#o = opts;
+    this.#submissions = new Submissions(api, opts);
     // Check the headers and request deadlines every second, not every 30 s (node's default).
     this.#server = createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
       void this.#handle(req, res);
@@ -598,8 +546,8 @@ export class RpcServer {
     const chain = api.chain;
     const method = req.method ?? 'GET';
     const path = url.pathname;
-    if (method === 'POST' && path === '/tx') return this.#submit(req, url);
-    if (method === 'POST' && path === '/txs') return this.#submitBatch(req);
+    if (method === 'POST' && path === '/tx') return this.#submissions.one(req, url);
+    if (method === 'POST' && path === '/txs') return this.#submissions.batch(req);
     if (method !== 'GET') throw new RpcError(405, 'METHOD_NOT_ALLOWED', `${method} ${path} is not supported`);
     switch (path) {
       case '/status': {
@@ -752,151 +700,6 @@ export class RpcServer {
       default:
         throw notFound(`no route ${path}`);
     }
-  }
-
-  async #submit(req: IncomingMessage, url: URL): Promise<unknown> {
-    const mode = url.searchParams.get('mode') ?? 'sync';
-    if (mode !== 'async' && mode !== 'sync' && mode !== 'commit') {
-      throw badRequest('INVALID_PARAMETER', 'mode must be async, sync or commit');
-    }
-    const body = await readBody(req, this.#o.maxBodyBytes);
-    if (this.#api.overloaded()) throw overloaded();
-    let hex: unknown;
-    if (jsonNestsDeeperThan(body, MAX_JSON_DEPTH))
-      throw badRequest(
-        'MALFORMED_JSON',
-        `body nests deeper than ${MAX_JSON_DEPTH} levels; expected {"tx": "<hex>"}`,
-      );
-    try {
-      hex = (JSON.parse(Buffer.from(body).toString('utf8')) as { tx?: unknown }).tx;
-    } catch {
-      throw badRequest('MALFORMED_JSON', 'body must be JSON: {"tx": "<hex>"}');
-    }
-    if (typeof hex !== 'string') throw badRequest('MALFORMED_JSON', 'body must be JSON: {"tx": "<hex>"}');
-    let bytes: Uint8Array;
-    try {
-      bytes = fromHex(hex);
-    } catch {
-      throw badRequest('TX_MALFORMED', '"tx" is not valid hex');
-    }
-    const etx = decodeTransaction(bytes, this.#o.maxTxBytes);
-    const [refused] = await this.#verify([etx]);
-    if (refused !== undefined) throw refused;
-    const id = toHex(etx.id);
-    const existing = await this.#api.chain.getTxLocation(etx.id);
-    if (existing !== undefined) {
-      return {
-        id,
-        height: existing.height,
-        receipt: receiptToJson(existing.receipt),
-        alreadyCommitted: true,
-      };
-    }
-    const admission = this.#api.submit(etx);
-    if (mode === 'async') {
-      void admission.then((r) => r.ok && this.#api.noteSubmitted(etx));
-      return { id };
-    }
-    const r = await admission;
-    // DUPLICATE is fine when the first copy is pending (it will commit; wait for it); a copy seen
-    // and refused before (a replay of a used nonce) will never commit — say so instead of waiting.
-    const pending = r.ok || (r.code === 'DUPLICATE' && this.#api.pending(etx.id));
-    if (!r.ok && !pending) {
-      const committed = await this.#api.chain.getTxLocation(etx.id);
-      if (committed !== undefined)
-        return {
-          id,
-          height: committed.height,
-          receipt: receiptToJson(committed.receipt),
-          alreadyCommitted: true,
-        };
-      if (r.code === 'DUPLICATE')
-        throw badRequest('DUPLICATE', 'this transaction was seen and refused before; it is not pending');
-      throw new RpcError(r.code === 'MEMPOOL_FULL' || r.code === 'NODE_HALTED' ? 503 : 400, r.code, r.reason);
-    }
-    if (r.ok) this.#api.noteSubmitted(etx);
-    if (mode === 'sync') return { id, admitted: r.ok, pending: true };
-    const timeout = AbortSignal.timeout(this.#o.commitTimeoutMs);
-    // Probabilistic finality: the blocks mined on it before it committed (outside the try: only
-    // the wait's own failure is a timeout).
-    const engine = (this.#api.genesis as Partial<Genesis>).engine;
-    const confirmations =
-      engine === undefined ? undefined : getEngine(engine.name)?.confirmations?.(engine.params);
-    try {
-      const loc = await this.#api.waitForCommit(etx.id, timeout);
-      return {
-        id,
-        height: loc.height,
-        receipt: receiptToJson(loc.receipt),
-        ...(confirmations === undefined ? {} : { confirmations: confirmations.blocks }),
-      };
-    } catch {
-      throw new RpcError(
-        504,
-        'COMMIT_TIMEOUT',
-        `not committed within ${this.#o.commitTimeoutMs} ms; it may still be; query /tx?id=${id}`,
-      );
-    }
-  }
-
-  /** Chain and signature checks of submitted transactions, on the configured verifier. */
-  #verify(etxs: readonly EncodedTransaction[]): Promise<Array<TxError | undefined>> {
-    return verifyTransactions(etxs, this.#api.genesis.chainId, this.#o.verifier ?? inThreadVerifier);
-  }
-
-  /**
-   * Batch submission (high-throughput clients and benchmarks): {"txs": ["<hex>", …]}, at most
-   * 1,000 per request, each admitted like mode=sync; one result per transaction, in order.
-   */
-  async #submitBatch(req: IncomingMessage): Promise<unknown> {
-    const body = await readBody(req, this.#o.maxBodyBytes * 16);
-    if (this.#api.overloaded()) throw overloaded();
-    let txs: unknown;
-    if (jsonNestsDeeperThan(body, MAX_JSON_DEPTH))
-      throw badRequest(
-        'MALFORMED_JSON',
-        `body nests deeper than ${MAX_JSON_DEPTH} levels; expected {"txs": ["<hex>", …]}`,
-      );
-    try {
-      txs = (JSON.parse(Buffer.from(body).toString('utf8')) as { txs?: unknown }).txs;
-    } catch {
-      throw badRequest('MALFORMED_JSON', 'body must be JSON: {"txs": ["<hex>", …]}');
-    }
-    if (!Array.isArray(txs) || txs.length > 1000)
-      throw badRequest('MALFORMED_JSON', '"txs" must be an array of at most 1000 hex strings');
-    // Decode each, verify them together; admit the valid ones as one unit (runtime.ts submitMany).
-    type Result = { id?: string; ok: boolean; code?: string };
-    const results: Result[] = [];
-    const decoded: Array<{ at: number; etx: EncodedTransaction }> = [];
-    for (const hex of txs as unknown[]) {
-      try {
-        if (typeof hex !== 'string') throw badRequest('TX_MALFORMED', 'not a string');
-        const etx = decodeTransaction(fromHex(hex), this.#o.maxTxBytes);
-        // No room for it (a full pool, no fair eviction): say so before the signature check,
-        // which under overload would be spent on a transaction refused anyway.
-        if (!this.#api.hasRoomFor(etx)) {
-          results.push({ id: toHex(etx.id), ok: false, code: 'MEMPOOL_FULL' });
-          continue;
-        }
-        decoded.push({ at: results.length, etx });
-        results.push({ ok: false });
-      } catch (e) {
-        results.push({ ok: false, code: (e as { code?: string }).code ?? 'TX_MALFORMED' });
-      }
-    }
-    const refused = await this.#verify(decoded.map((d) => d.etx));
-    const valid = decoded.filter(({ at }, i) => {
-      const e = refused[i];
-      if (e !== undefined) results[at] = { ok: false, code: e.code };
-      return e === undefined;
-    });
-    const admitted = await this.#api.submitMany(valid.map((v) => v.etx));
-    valid.forEach(({ at, etx }, i) => {
-      const r = admitted[i] as AdmitResult;
-      if (r.ok) this.#api.noteSubmitted(etx);
-      results[at] = r.ok ? { id: toHex(etx.id), ok: true } : { id: toHex(etx.id), ok: false, code: r.code };
-    });
-    return { results };
   }
 
   #events(req: IncomingMessage, res: ServerResponse): void {

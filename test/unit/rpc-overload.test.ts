@@ -1,5 +1,10 @@
-// An overloaded node refuses submissions with 503 before decoding or verifying them.
+// An overloaded node refuses submissions with 503 before decoding or verifying them; a batch
+// answers a client's malformed entries one by one, and never passes off a node fault as one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toHex } from '../../crypto/bytes.ts';
+import { ed25519 } from '../../crypto/ed25519.ts';
+import { addressFromPublicKey } from '../../ledger/address.ts';
+import { signTransaction } from '../../ledger/tx.ts';
 import { RpcClient, RpcClientError } from '../../src/rpc/client.ts';
 import { type NodeApi, RpcServer } from '../../src/rpc/server.ts';
 import { silentLogger } from '../../src/runtime/ports.ts';
@@ -54,5 +59,53 @@ describe('rpc under overload', () => {
   it('POST /txs: the whole batch is refused with 503 MEMPOOL_FULL', async () => {
     expect(await refusal(client.post('/txs', { txs: ['00', '01'] }))).toEqual([503, 'MEMPOOL_FULL']);
     expect(submitted).toBe(0);
+  });
+});
+
+describe('rpc batch submission: only a malformed transaction is the client’s', () => {
+  it('answers malformed entries per transaction, but a fault of the node itself is a 500', async () => {
+    const k = ed25519.keygen(new Uint8Array(32).fill(3));
+    const etx = signTransaction(
+      {
+        chainId: 'c',
+        sender: k.publicKey,
+        nonce: 0,
+        op: { type: 'transfer', to: addressFromPublicKey(k.publicKey), amount: 1n },
+      },
+      k.secretKey,
+    );
+    // A bug in the admission check (not an error a client can cause) must not read as TX_MALFORMED.
+    const api = {
+      overloaded: () => false,
+      genesis: { chainId: 'c' },
+      submitMany: async () => [],
+      hasRoomFor: () => {
+        throw new TypeError('a bug');
+      },
+    } as unknown as NodeApi;
+    const errors: string[] = [];
+    const faulty = new RpcServer(api, {
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 64 * 1024,
+      commitTimeoutMs: 1000,
+      logger: { ...silentLogger, error: (msg: string) => errors.push(msg) },
+    });
+    const { port } = await faulty.listen();
+    try {
+      const c = new RpcClient(`http://127.0.0.1:${port}`);
+      // Entries the client got wrong never reach the admission check: one result each.
+      expect(await c.post('/txs', { txs: ['zz', 7, 'c0'] })).toEqual({
+        results: [
+          { ok: false, code: 'INVALID_HEX' },
+          { ok: false, code: 'TX_MALFORMED' },
+          { ok: false, code: 'TX_MALFORMED' },
+        ],
+      });
+      expect(await refusal(c.post('/txs', { txs: [toHex(etx.bytes)] }))).toEqual([500, 'INTERNAL']);
+      expect(errors).toEqual(['rpc handler failed']);
+    } finally {
+      await faulty.close();
+    }
   });
 });
