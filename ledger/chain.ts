@@ -1,12 +1,6 @@
 /**
  * The chain store: committed blocks, certificates, the transaction index, the state trie and the
- * transparency log, all in one KvStore under separate key spaces:
- *
- *   b/ height(8)  → block bytes            h/ hash(32)  → height(8)
- *   c/ height(8)  → certificate bytes      t/ txId(32)  → RLP([height, position, logIndex, receipt])
- *   s/ …          → state trie nodes       l/ …         → transparency log
- *   a/ …          → block-hash history     m/head       → height(8)
- *   m/genesis     → genesis block hash     m/account-index-from, m/lowest-block → height(8)
+ * transparency log, all in one KvStore under separate key spaces (chain-layout.ts).
  *
  * The block-hash history is an RFC 9162 tree (the same log code) whose leaf i is the hash of block
  * i; every header commits to the history of its ancestors (`historyRoot`, block.ts).
@@ -20,8 +14,8 @@
  * ledger/snapshot.ts): it then holds genesis, block H onwards, the whole log and history, and the
  * state from H on; blocks 1 … H − 1 are absent (`lowestBlock`).
  */
-import { concatBytes, equalBytes, u32be, u64be, utf8 } from '../crypto/bytes.ts';
-import { invariant, onlyTyped, VerityError } from '../crypto/errors.ts';
+import { concatBytes, equalBytes, u32be, u64be } from '../crypto/bytes.ts';
+import { invariant, onlyTyped } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
 import {
   type Block,
@@ -42,6 +36,24 @@ import {
   encodeCertificate,
   type TrustAnchor,
 } from './certificate.ts';
+import { ChainError } from './chain-error.ts';
+import {
+  HISTORY_PREFIX,
+  heightKey,
+  K_ACCOUNT_INDEX_FROM,
+  K_GENESIS,
+  K_HEAD,
+  K_LOWEST_BLOCK,
+  LOG_PREFIX,
+  P_ACCOUNT_TX,
+  P_BLOCK,
+  P_CERT,
+  P_HASH,
+  P_TX,
+  readHeight,
+  STATE_LAYOUT,
+  STATE_PREFIX,
+} from './chain-layout.ts';
 import { asList, asSafeUint, rlpDecodeStrict, rlpEncode } from './codec.ts';
 import { buildGenesisState, type Genesis, genesisHeader, trustAnchor } from './genesis.ts';
 import { checkBlockTime, type Hlc, HlcError } from './hlc.ts';
@@ -49,51 +61,17 @@ import { type KvOp, type KvStore, StagedKvStore, StorageError } from './kv.ts';
 import { type LogPreview, TransparencyLog } from './log/index.ts';
 import { type MembershipRequest, readMembershipRequest } from './membership.ts';
 import { MerklePatriciaTrie } from './mpt/index.ts';
-import { Layout } from './mpt/layout.ts';
-import {
-  decodeLogEntry,
-  encodeLogEntry,
-  type Receipt,
-  receiptCodeNumber,
-  receiptFromNumber,
-} from './receipt.ts';
+import { encodeLogEntry, type Receipt, receiptCodeNumber, receiptFromNumber } from './receipt.ts';
+import { type SnapshotInstall, stageSnapshot } from './snapshot-install.ts';
 import { epochOf } from './staking/config.ts';
 import { type EvidenceVerifier, type StakingRules, storedSet, validatorSetAt } from './staking/lifecycle.ts';
 import { applyBlock, LedgerState } from './state.ts';
 import { DEFAULT_MAX_TX_BYTES, decodeTransaction, type EncodedTransaction, verifyTransaction } from './tx.ts';
 import type { ValidatorSet } from './validators.ts';
 
-const P_BLOCK = utf8('b/');
-const P_HASH = utf8('h/');
-const P_CERT = utf8('c/');
-const P_TX = utf8('t/');
-/** Account index: x/ ‖ address ‖ height (u64) ‖ position (u32) → transaction id. */
-const P_ACCOUNT_TX = utf8('x/');
-export const STATE_PREFIX = utf8('s/');
-export const LOG_PREFIX = utf8('l/');
-export const HISTORY_PREFIX = utf8('a/');
-const K_HEAD = utf8('m/head');
-const K_GENESIS = utf8('m/genesis');
-/** The first height the account index covers (a store from before the index starts later). */
-const K_ACCOUNT_INDEX_FROM = utf8('m/account-index-from');
-/** The lowest height ≥ 1 whose block the store holds (absent: 1); H after a snapshot at H. */
-const K_LOWEST_BLOCK = utf8('m/lowest-block');
-/** Where the state trie keeps its nodes: content-addressed, `'n' ‖ keccak256(rlp) → rlp`. */
-const STATE_LAYOUT = new Layout(STATE_PREFIX);
-
-export type ChainErrorCode =
-  | 'CHAIN_CORRUPT'
-  | 'CHAIN_OLD_FORMAT'
-  | 'GENESIS_MISMATCH'
-  | 'BLOCK_REJECTED'
-  /** Valid so far, but timestamped beyond the local clock's drift bound: retry at `meta.readyAtMs`. */
-  | 'BLOCK_IN_FUTURE'
-  | 'NOT_FOUND'
-  | 'OUT_OF_ORDER'
-  /** A snapshot's parts disagree with its block's header or with this chain (installSnapshot). */
-  | 'SNAPSHOT_REJECTED';
-
-export class ChainError extends VerityError<ChainErrorCode> {}
+export { ChainError, type ChainErrorCode } from './chain-error.ts';
+export { HISTORY_PREFIX, LOG_PREFIX, STATE_PREFIX } from './chain-layout.ts';
+export type { SnapshotInstall } from './snapshot-install.ts';
 
 /** Transactions a caller already decoded and verified, looked up by id (SHA-256 of the bytes). */
 export type KnownTransactions = (id: Uint8Array) => EncodedTransaction | undefined;
@@ -143,24 +121,6 @@ export interface ExecutedBlock {
   readonly suffix?: true;
 }
 
-/**
- * What `installSnapshot` writes: the state at block H, checked by the caller (SnapshotReceiver).
- */
-export interface SnapshotInstall {
-  /** Block H; the caller verified its certificate against the trust for H. */
-  readonly block: Block;
-  readonly certificate: CommitCertificate;
-  /**
-   * Every state-trie node reachable from H's stateRoot, under its hash (keccak256 of the bytes):
-   * the caller walked the trie from the root and checked each one.
-   */
-  readonly stateNodes: ReadonlyArray<{ readonly hash: Uint8Array; readonly bytes: Uint8Array }>;
-  /** Log entries 0 … logSize − 1, as stored (encodeLogEntry). */
-  readonly logEntries: readonly Uint8Array[];
-  /** The hashes of blocks 0 … H. */
-  readonly historyHashes: readonly Uint8Array[];
-}
-
 export interface ChainOptions {
   readonly schemes: CertificateSchemes;
   readonly limits?: BlockLimits;
@@ -192,10 +152,6 @@ function accountsOf(etx: EncodedTransaction): Uint8Array[] {
   return op.type === 'transfer' && !equalBytes(op.to, etx.from) ? [etx.from, op.to] : [etx.from];
 }
 
-function heightKey(prefix: Uint8Array, height: number): Uint8Array {
-  return concatBytes(prefix, u64be(height));
-}
-
 /** The version field of a stored block's header, without decoding the rest (it may be of another version). */
 function headerVersionOf(blockBytes: Uint8Array): number | undefined {
   try {
@@ -204,10 +160,6 @@ function headerVersionOf(blockBytes: Uint8Array): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function readHeight(bytes: Uint8Array): number {
-  return Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0));
 }
 
 export class ChainStore {
@@ -877,94 +829,16 @@ export class ChainStore {
       );
     this.#committing = true;
     try {
+      const { stage, hash } = await stageSnapshot(
+        this.#base,
+        this.genesis,
+        this.#genesisHash,
+        this.#opts.schemes,
+        snapshot,
+      );
+      if (this.#staged.pending !== 0) this.#staged.discard();
       const h = snapshot.block.header;
       const height = h.height;
-      const hash = headerHash(h);
-      const reject = (why: string): never => {
-        throw new ChainError('SNAPSHOT_REJECTED', `snapshot at height ${height}: ${why}`, { height });
-      };
-      if (!Number.isSafeInteger(height) || height < 1) reject('not above genesis');
-      if (h.chainId !== this.genesis.chainId) reject(`block of chain "${h.chainId}"`);
-      if (snapshot.certificate.height !== height || !equalBytes(snapshot.certificate.blockHash, hash))
-        reject('the certificate is for another block');
-      const hashes = snapshot.historyHashes;
-      if (hashes.length !== height + 1) reject(`${hashes.length} history hashes, not ${height + 1}`);
-      if (!equalBytes(hashes[0] as Uint8Array, this.#genesisHash))
-        reject("history hash 0 is not this chain's genesis");
-      if (!equalBytes(hashes[height] as Uint8Array, hash))
-        reject(`history hash ${height} is not the block's`);
-
-      if (this.#staged.pending !== 0) this.#staged.discard();
-      const stage = new StagedKvStore(this.#base);
-      await stage.batch(
-        snapshot.stateNodes.map((n) => ({ type: 'put', key: STATE_LAYOUT.nodeKey(n.hash), value: n.bytes })),
-      );
-      try {
-        await MerklePatriciaTrie.create({
-          store: stage,
-          secure: true,
-          prefix: STATE_PREFIX,
-          root: h.stateRoot,
-        });
-      } catch (e) {
-        reject(`the state root node is missing (${onlyTyped(e).message})`);
-      }
-      // Fresh log objects over the overlay: this store's own see nothing until the write.
-      const log = await TransparencyLog.create({ store: stage, prefix: LOG_PREFIX, cacheNodes: 0 });
-      const appended = await log.append(snapshot.logEntries);
-      if (appended.size !== h.logSize || !equalBytes(appended.root, h.logRoot))
-        reject("the log entries do not match the header's log size and root");
-      const history = await TransparencyLog.create({ store: stage, prefix: HISTORY_PREFIX, cacheNodes: 0 });
-      await history.append(hashes.slice(1));
-      if (history.size !== height + 1 || !equalBytes(await history.root(height), h.historyRoot))
-        reject("the history hashes do not match the header's historyRoot");
-
-      const ops: KvOp[] = [];
-      // The transaction index, as `commit` writes it: position = order among the block's entries,
-      // and the first inclusion wins over a replayed BAD_NONCE copy from a later block.
-      const indexedAt = new Map<string, number>();
-      let last = 0;
-      let position = 0;
-      for (let i = 0; i < snapshot.logEntries.length; i++) {
-        let entry: ReturnType<typeof decodeLogEntry>;
-        try {
-          entry = decodeLogEntry(snapshot.logEntries[i] as Uint8Array);
-        } catch (e) {
-          return reject(`log entry ${i}: ${onlyTyped(e).message}`);
-        }
-        if (entry.height < last || entry.height > height || entry.height < 1)
-          reject(`log entry ${i} is at height ${entry.height}, after height ${last}`);
-        position = entry.height === last ? position + 1 : 0;
-        last = entry.height;
-        const id = Buffer.from(entry.txId).toString('latin1');
-        const earlier = indexedAt.get(id);
-        if (
-          !entry.receipt.ok &&
-          entry.receipt.code === 'BAD_NONCE' &&
-          earlier !== undefined &&
-          earlier < last
-        )
-          continue;
-        indexedAt.set(id, last);
-        ops.push({
-          type: 'put',
-          key: concatBytes(P_TX, entry.txId),
-          value: rlpEncode([last, position, i, receiptCodeNumber(entry.receipt)]),
-        });
-      }
-      ops.push(
-        { type: 'put', key: heightKey(P_BLOCK, height), value: encodeBlock(snapshot.block) },
-        { type: 'put', key: concatBytes(P_HASH, hash), value: u64be(height) },
-        {
-          type: 'put',
-          key: heightKey(P_CERT, height),
-          value: encodeCertificate(snapshot.certificate, this.#opts.schemes),
-        },
-        { type: 'put', key: K_HEAD, value: u64be(height) },
-        { type: 'put', key: K_ACCOUNT_INDEX_FROM, value: u64be(height + 1) },
-        { type: 'put', key: K_LOWEST_BLOCK, value: u64be(height) },
-      );
-      await stage.batch(ops);
       await stage.flush();
       // Written: only now does this object move (its log and history re-read the store).
       await this.log.reload();
