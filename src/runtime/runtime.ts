@@ -49,7 +49,7 @@ import type {
 import { bls } from '../../crypto/bls/index.ts';
 import { concatBytes, equalBytes, toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 as ed } from '../../crypto/ed25519.ts';
-import { invariant, VerityError } from '../../crypto/errors.ts';
+import { invariant, onlyTyped, VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import type { BatchVerifier } from '../../crypto/signature-batch.ts';
 import { vrf } from '../../crypto/vrf.ts';
@@ -1452,7 +1452,8 @@ export class ConsensusRuntime<M> {
     let e: Equivocation;
     try {
       e = decodeEquivocation(bytes, MAX_EVIDENCE_BYTES);
-    } catch {
+    } catch (err) {
+      onlyTyped(err); // a peer's bad bytes are scored; anything else is this node's bug, and loud
       this.counters.rejected++;
       this.#o.transport.penalize(from, 'undecodable evidence', 'major');
       return;
@@ -1493,7 +1494,8 @@ export class ConsensusRuntime<M> {
     let msg: SyncMessage;
     try {
       msg = decodeSync(bytes);
-    } catch {
+    } catch (e) {
+      onlyTyped(e);
       this.counters.rejected++;
       this.#o.transport.penalize(from, 'undecodable sync message', 'major');
       return;

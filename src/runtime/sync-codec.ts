@@ -17,6 +17,7 @@ import {
   asList,
   asSafeUint,
   asUint,
+  DecodeError,
   type RlpItem,
   rlpDecodeStrict,
   rlpEncode,
@@ -90,7 +91,7 @@ export function encodeSync(m: SyncMessage): Uint8Array {
 
 function section(item: RlpItem | undefined): SnapshotSection {
   const s = SNAPSHOT_SECTIONS[asSafeUint(item, 'snapshot section')];
-  if (s === undefined) throw new Error('unknown snapshot section');
+  if (s === undefined) throw new DecodeError('MALFORMED', 'unknown snapshot section');
   return s;
 }
 
@@ -116,7 +117,8 @@ export function decodeSync(bytes: Uint8Array): SyncMessage {
   }
   if (kind === 3 && f.length === 2) {
     const items = asList(f[1], 'blocks.items');
-    if (items.length > MAX_SYNC_BATCH) throw new Error(`too many blocks (${items.length})`);
+    if (items.length > MAX_SYNC_BATCH)
+      throw new DecodeError('TOO_LARGE', `too many blocks (${items.length})`);
     return {
       kind: 'blocks',
       items: items.map((it, i) => {
@@ -144,7 +146,8 @@ export function decodeSync(bytes: Uint8Array): SyncMessage {
     };
   if (kind === 8 && f.length === 5) {
     const items = asList(f[4], 'snapshot-part.items');
-    if (items.length > MAX_SNAPSHOT_ITEMS) throw new Error(`too many snapshot items (${items.length})`);
+    if (items.length > MAX_SNAPSHOT_ITEMS)
+      throw new DecodeError('TOO_LARGE', `too many snapshot items (${items.length})`);
     return {
       kind: 'snapshot-part',
       height: asSafeUint(f[1], 'snapshot-part.height'),
@@ -153,5 +156,5 @@ export function decodeSync(bytes: Uint8Array): SyncMessage {
       items: items.map((it, i) => asBytes(it, `snapshot-part.items[${i}]`, { max: MAX_SNAPSHOT_ITEM_BYTES })),
     };
   }
-  throw new Error(`unknown sync message kind ${kind}`);
+  throw new DecodeError('MALFORMED', `unknown sync message kind ${kind} (or wrong field count)`);
 }

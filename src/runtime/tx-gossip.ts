@@ -5,9 +5,10 @@
  * mempool before any decoding or signature work (most copies are duplicates), skipped unverified
  * when the mempool has no room for them, verified, admitted and passed on. A malformed frame is a major penalty, an invalid transaction a minor one.
  */
+import { onlyTyped } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import type { BatchVerifier } from '../../crypto/signature-batch.ts';
-import { asBytes, asList, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import { asBytes, asList, DecodeError, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import {
   decodeTransaction,
   type EncodedTransaction,
@@ -22,9 +23,9 @@ const GOSSIP_MAX_BYTES = 96 * 1024;
 const GOSSIP_DELAY_MS = 5;
 
 /** A transaction gossip frame: RLP list of signed transactions, each then decoded strictly. */
-function decodeTxBatch(frame: Uint8Array): Uint8Array[] {
+export function decodeTxBatch(frame: Uint8Array): Uint8Array[] {
   const items = asList(rlpDecodeStrict(frame, 4 * 1024 * 1024, 'tx batch'), 'tx batch');
-  if (items.length > 4096) throw new Error('too many transactions in one frame');
+  if (items.length > 4096) throw new DecodeError('TOO_LARGE', 'too many transactions in one frame');
   return items.map((it, i) => asBytes(it, `tx batch[${i}]`));
 }
 
@@ -79,7 +80,8 @@ export class TxGossip {
     let batch: Uint8Array[];
     try {
       batch = decodeTxBatch(frame);
-    } catch {
+    } catch (e) {
+      onlyTyped(e); // a peer's bad bytes are scored; anything else is this node's bug, and loud
       this.#o.counters.rejected++;
       this.#o.transport.penalize(from, 'undecodable transaction batch', 'major');
       return;
@@ -92,7 +94,8 @@ export class TxGossip {
         if (etx === undefined) continue;
         try {
           verifyTransaction(etx, this.#o.chainId);
-        } catch {
+        } catch (e) {
+          onlyTyped(e);
           this.#invalid(from);
           continue;
         }
@@ -125,7 +128,8 @@ export class TxGossip {
     let etx: EncodedTransaction;
     try {
       etx = decodeTransaction(bytes, this.#o.maxTxBytes, id);
-    } catch {
+    } catch (e) {
+      onlyTyped(e);
       this.#invalid(from);
       return undefined;
     }
