@@ -109,7 +109,10 @@ export class Submissions {
         receipt: receiptToJson(loc.receipt),
         ...(confirmations === undefined ? {} : { confirmations: confirmations.blocks }),
       };
-    } catch {
+    } catch (e) {
+      // Only the wait running out is a timeout: a failed lookup (this node's storage) is its own
+      // error, not "not committed yet".
+      if (!timeout.aborted || e !== timeout.reason) throw e;
       throw new RpcError(
         504,
         'COMMIT_TIMEOUT',

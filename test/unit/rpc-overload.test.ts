@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import { addressFromPublicKey } from '../../ledger/address.ts';
+import { StorageError } from '../../ledger/kv.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { RpcClient, RpcClientError } from '../../src/rpc/client.ts';
 import { type NodeApi, RpcServer } from '../../src/rpc/server.ts';
@@ -107,5 +108,58 @@ describe('rpc batch submission: only a malformed transaction is the client’s',
     } finally {
       await faulty.close();
     }
+  });
+});
+
+describe('rpc mode=commit: only the wait running out is COMMIT_TIMEOUT', () => {
+  const k = ed25519.keygen(new Uint8Array(32).fill(4));
+  const etx = signTransaction(
+    {
+      chainId: 'c',
+      sender: k.publicKey,
+      nonce: 0,
+      op: { type: 'transfer', to: addressFromPublicKey(k.publicKey), amount: 1n },
+    },
+    k.secretKey,
+  );
+  const storageFaults: string[] = [];
+  async function commitWith(waitForCommit: NodeApi['waitForCommit']): Promise<[number, string]> {
+    const api = {
+      storageFault: (e: StorageError) => storageFaults.push(e.code),
+      overloaded: () => false,
+      genesis: { chainId: 'c' },
+      chain: { getTxLocation: async () => undefined },
+      submit: async () => ({ ok: true }),
+      noteSubmitted: () => undefined,
+      waitForCommit,
+    } as unknown as NodeApi;
+    const s = new RpcServer(api, {
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 64 * 1024,
+      commitTimeoutMs: 50,
+      logger: silentLogger,
+    });
+    const { port } = await s.listen();
+    try {
+      const c = new RpcClient(`http://127.0.0.1:${port}`);
+      return await refusal(c.post('/tx?mode=commit', { tx: toHex(etx.bytes) }));
+    } finally {
+      await s.close();
+    }
+  }
+
+  it('a wait that runs out: 504 COMMIT_TIMEOUT', async () => {
+    const never: NodeApi['waitForCommit'] = (_id, signal) =>
+      new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason)));
+    expect(await commitWith(never)).toEqual([504, 'COMMIT_TIMEOUT']);
+    expect(storageFaults).toEqual([]);
+  });
+
+  it("a lookup that fails on this node's storage: 503 with the storage error, not a timeout", async () => {
+    const broken: NodeApi['waitForCommit'] = () =>
+      Promise.reject(new StorageError('STORAGE_IO', 'read failed'));
+    expect(await commitWith(broken)).toEqual([503, 'STORAGE_IO']);
+    expect(storageFaults).toEqual(['STORAGE_IO']); // and the node is told its storage failed
   });
 });
