@@ -10,8 +10,8 @@
  * authenticated messages. Size caps are checked before anything is decoded.
  */
 import { ed25519 } from '../crypto/ed25519.ts';
-import { VerityError } from '../crypto/errors.ts';
-import { asBytes, asList, asSafeUint, rlpDecodeStrict, rlpEncode } from '../ledger/codec.ts';
+import { onlyTyped, VerityError } from '../crypto/errors.ts';
+import { asBytes, asList, asSafeUint, DecodeError, rlpDecodeStrict, rlpEncode } from '../ledger/codec.ts';
 import { signingDomain } from '../ledger/signing-domain.ts';
 import type { ValidatorSet } from '../ledger/validators.ts';
 import type { MessageCodec } from './types.ts';
@@ -86,14 +86,17 @@ export function openEnvelope<M>(
   let signedIn: number;
   try {
     const f = asList(rlpDecodeStrict(bytes, codec.maxBytes + 128, 'envelope'), 'envelope');
-    if (f.length !== 3 && f.length !== 4) throw new Error(`expected 3 or 4 fields, got ${f.length}`);
+    if (f.length !== 3 && f.length !== 4)
+      throw new DecodeError('MALFORMED', `expected 3 or 4 fields, got ${f.length}`);
     signedIn = f.length === 3 ? 0 : asSafeUint(f[3], 'envelope.epoch');
-    if (f.length === 4 && signedIn === 0) throw new Error('epoch 0 is written as three fields');
+    if (f.length === 4 && signedIn === 0)
+      throw new DecodeError('NON_CANONICAL', 'epoch 0 is written as three fields');
     msgBytes = asBytes(f[0], 'envelope.message', { max: codec.maxBytes });
     from = asSafeUint(f[1], 'envelope.signer');
     signature = asBytes(f[2], 'envelope.signature', { length: 64 });
   } catch (e) {
-    throw new EnvelopeError('ENVELOPE_MALFORMED', `undecodable consensus message: ${(e as Error).message}`);
+    // Only a typed decoding error is the sender's; anything else is a bug here, and propagates.
+    throw new EnvelopeError('ENVELOPE_MALFORMED', `undecodable consensus message: ${onlyTyped(e).message}`);
   }
   if (signedIn !== epoch)
     throw new EnvelopeError('WRONG_EPOCH', `a message of epoch ${signedIn}, this is epoch ${epoch}`, {
@@ -102,7 +105,7 @@ export function openEnvelope<M>(
   try {
     msg = codec.decode(msgBytes);
   } catch (e) {
-    throw new EnvelopeError('ENVELOPE_MALFORMED', `undecodable consensus message: ${(e as Error).message}`);
+    throw new EnvelopeError('ENVELOPE_MALFORMED', `undecodable consensus message: ${onlyTyped(e).message}`);
   }
   const validator = validators.at(from);
   if (validator === undefined)

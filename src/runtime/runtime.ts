@@ -19,7 +19,7 @@
  */
 
 import {
-  type EnvelopeError,
+  EnvelopeError,
   encodeEnvelope,
   openEnvelope,
   type SignatureVerifier,
@@ -1354,7 +1354,8 @@ export class ConsensusRuntime<M> {
         this.#epoch,
       );
     } catch (e) {
-      const code = (e as EnvelopeError).code;
+      if (!(e instanceof EnvelopeError)) throw e; // not the sender's fault: this node's bug
+      const code = e.code;
       if (code === 'WRONG_EPOCH') {
         // A peer on the other side of an epoch boundary: not misbehaviour. (One ahead is news of
         // blocks this node lacks; block sync fetches them from the status it also sends.)

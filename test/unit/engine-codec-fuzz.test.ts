@@ -1,0 +1,139 @@
+/**
+ * Every engine's message codec fails only with a typed error on hostile bytes. The runtime scores
+ * a peer for a typed error and halts on anything else (its own bug: crypto/errors.ts onlyTyped),
+ * so a codec that threw a plain Error or a TypeError on some input would let any validator's peer
+ * stop it. The samples are real: each engine runs a short fault-free simulation, whose consensus
+ * messages are captured off the simulated network; each is then flipped, cut, extended and
+ * overwritten (seeded), and random RLP and random bytes are added.
+ */
+import { describe, expect, it } from 'vitest';
+import { EnvelopeError, openEnvelope } from '../../consensus/envelope.ts';
+import { engineNames, getEngine } from '../../consensus/registry.ts';
+import type { EngineModule } from '../../consensus/types.ts';
+import { concatBytes } from '../../crypto/bytes.ts';
+import { VerityError } from '../../crypto/errors.ts';
+import { asBytes, asList, type RlpInput, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import { runSimulation } from '../../src/sim/simulation.ts';
+import { makeTestChain } from '../helpers/chain.ts';
+import { seededBytes } from '../helpers/seeded.ts';
+
+const MUTANTS_PER_SAMPLE = 40;
+const MAX_SAMPLES = 120;
+
+/** Distinct consensus envelopes seen in a short honest run, and the message bodies they carry. */
+async function sampleMessages(
+  engine: EngineModule<unknown>,
+  params: Record<string, unknown>,
+): Promise<{ bodies: Uint8Array[]; envelopes: Uint8Array[] }> {
+  const seen = new Map<string, Uint8Array>();
+  const envelopes: Uint8Array[] = [];
+  await runSimulation({
+    engine,
+    engineParams: params as never,
+    nodes: 4,
+    byzantine: 0,
+    byzantineMode: 'silent',
+    faults: new Set(),
+    seed: `codec-fuzz-${engine.name}`,
+    durationMs: 15_000,
+    txs: 20,
+    scenario: (ctl) =>
+      ctl.dropMessages((_from, _to, channel, bytes) => {
+        if (channel === 'consensus' && seen.size < MAX_SAMPLES) {
+          const body = asBytes(asList(rlpDecodeStrict(bytes, 1 << 24, 'envelope'), 'envelope')[0], 'body');
+          const key = Buffer.from(body).toString('hex');
+          if (!seen.has(key)) envelopes.push(bytes);
+          seen.set(key, body);
+        }
+        return false;
+      }),
+  });
+  return { bodies: [...seen.values()], envelopes };
+}
+
+function mutate(rand: (n: number) => Uint8Array, valid: Uint8Array): Uint8Array {
+  const [how = 0, a = 0, b = 0] = rand(3);
+  const at = (a * 256 + b) % Math.max(1, valid.length);
+  const out = valid.slice();
+  switch (how % 5) {
+    case 0:
+      out[at] = (out[at] as number) ^ (1 << (b % 8));
+      return out;
+    case 1:
+      return out.subarray(0, at);
+    case 2:
+      return concatBytes(out, rand(1 + (a % 8)));
+    case 3:
+      out[at] = b;
+      return out;
+    default:
+      // A run of bytes overwritten: reaches fields past the first broken one.
+      out.set(rand(Math.min(8, out.length - at)), at);
+      return out;
+  }
+}
+
+function randomRlp(rand: (n: number) => Uint8Array, depth = 0): RlpInput {
+  const [kind = 0, size = 0] = rand(2);
+  if (depth < 3 && kind % 3 === 0) return Array.from({ length: size % 8 }, () => randomRlp(rand, depth + 1));
+  if (kind % 3 === 1) return size % 12;
+  return rand(size % 97);
+}
+
+function untyped(decode: (b: Uint8Array) => unknown, input: Uint8Array): string | undefined {
+  try {
+    decode(input);
+  } catch (e) {
+    if (!(e instanceof VerityError) || typeof e.code !== 'string')
+      return `${Buffer.from(input).toString('hex')}: ${(e as Error)?.stack ?? String(e)}`;
+  }
+  return undefined;
+}
+
+const variants: Array<[string, Record<string, unknown>]> = engineNames().flatMap((name) =>
+  name === 'hotstuff'
+    ? [
+        ['hotstuff', { qc: 'aggregate' }],
+        ['hotstuff', { qc: 'threshold' }],
+      ]
+    : [[name, {}]],
+);
+
+describe('engine message codecs throw only typed errors', () => {
+  for (const [name, params] of variants) {
+    it(`${name} ${JSON.stringify(params)}: real messages decode; their mutants and random input fail typed`, async () => {
+      const engine = getEngine(name) as EngineModule<unknown>;
+      const { bodies: samples, envelopes } = await sampleMessages(engine, params);
+      expect(samples.length).toBeGreaterThan(5);
+      const decode = (b: Uint8Array) => engine.codec.decode(b);
+      for (const s of samples) expect(untyped(decode, s)).toBeUndefined();
+      const rand = seededBytes(`engine-codec-fuzz:${name}:${JSON.stringify(params)}`);
+      const failures: string[] = [];
+      for (const s of samples)
+        for (let i = 0; i < MUTANTS_PER_SAMPLE; i++) {
+          const f = untyped(decode, mutate(rand, s));
+          if (f !== undefined) failures.push(f);
+        }
+      for (let i = 0; i < 1_000; i++) {
+        const [len = 0] = rand(1);
+        for (const input of [rand(len % 80), rlpEncode(randomRlp(rand))]) {
+          const f = untyped(decode, input);
+          if (f !== undefined) failures.push(f);
+        }
+      }
+      // Whole envelopes, mutated, through openEnvelope (signatures trusted, to reach the body):
+      // a bad envelope is an EnvelopeError and nothing else.
+      const validators = makeTestChain({ validators: 4 }).genesis.validators;
+      const open = (b: Uint8Array) => openEnvelope(b, engine.codec, validators, 'fuzz', () => true);
+      for (const env of envelopes)
+        for (let i = 0; i < MUTANTS_PER_SAMPLE / 2; i++) {
+          try {
+            open(mutate(rand, env));
+          } catch (e) {
+            if (!(e instanceof EnvelopeError)) failures.push(`envelope: ${(e as Error)?.stack ?? String(e)}`);
+          }
+        }
+      expect(failures.slice(0, 3)).toEqual([]);
+    }, 60_000);
+  }
+});
