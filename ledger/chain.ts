@@ -386,7 +386,8 @@ export class ChainStore {
 
   /**
    * The validator set in force at block `height`, read from the state after `parent` (the block
-   * before it, committed or executed). Without staking it is the genesis set at every height.
+   * before it, committed or executed) — or, for a suffix block, from the committed state. Without
+   * staking it is the genesis set at every height.
    *
    * `epoch`: the epoch of the engine asking. An engine may have to build or execute blocks above
    * its epoch's last block before that block is committed (HotStuff certifies a block through its
@@ -396,10 +397,13 @@ export class ChainStore {
   async validatorsFor(height: number, parent?: ExecutedBlock, epoch?: number): Promise<ValidatorSet> {
     const staking = this.genesis.staking;
     if (staking === undefined) return this.genesis.validators;
-    const state = parent?.state ?? (await this.stateAt());
+    // A suffix block is signed by its epoch's set, which the committed state holds (the head lies
+    // in that epoch until its last block commits); the parent's state may have pruned it already
+    // (a suffix running past later epoch ends), and the suffix must be able to grow for as long
+    // as the engine needs to certify the epoch's last block.
     const set = this.isSuffix(height, epoch)
-      ? await storedSet(state, epoch as number)
-      : await validatorSetAt(state, height, staking);
+      ? await storedSet(await this.stateAt(), epoch as number)
+      : await validatorSetAt(parent?.state ?? (await this.stateAt()), height, staking);
     if (set === undefined)
       throw new ChainError('NOT_FOUND', `no validator set is known yet for block ${height}`, { height });
     return set;
@@ -633,8 +637,8 @@ export class ChainStore {
     try {
       validators = await this.validatorsFor(h.height, opts.parent, opts.epoch);
     } catch (e) {
-      // A block of an epoch whose set this parent's state does not hold (far ahead of the asking
-      // engine's epoch, whose own set is pruned there): not a block this engine can judge.
+      // A block of an epoch whose set is not known here (not yet in the parent's state, or a suffix
+      // of an epoch the committed head has left): not a block this engine can judge.
       if (e instanceof ChainError && e.code === 'NOT_FOUND') return reject(e.message);
       throw e;
     }

@@ -982,8 +982,8 @@ export class ConsensusRuntime<M> {
         ...(parent === undefined ? {} : { parent }),
       });
     } catch (e) {
-      // Far above its epoch's last block (which has not committed yet), an engine's own set is
-      // pruned from the parent's state: such a block could never be judged, so none is built.
+      // No set for it: a block of an epoch this node has committed past (its set is gone from the
+      // committed state, where a suffix block's set is read): never judged, so none is built.
       if (!(e instanceof ChainError && e.code === 'NOT_FOUND')) throw e;
       this.#log.debug('cannot build block: no validator set for it', { height: req.height, epoch });
       return;
