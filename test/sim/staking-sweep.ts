@@ -33,7 +33,10 @@ export function stakingSweepOptions(engine: EngineModule<unknown>, seed: number)
     let admitted = false;
     for (let i = 0; i <= n; i++) admitted = (await ctl.submit(i, etx)).ok || admitted;
     if (admitted) nonces.set(validator, nonce + 1);
+    return admitted;
   };
+  /** Whether the churner's unstake went out (it bonds again only then: never twice the power). */
+  let churnerLeft = false;
   /** Whether `validator` is in the set an up honest instance runs now. */
   const inSet = (ctl: SimControl, validator: number) => {
     const key = validatorKeys(validator).ed.publicKey;
@@ -91,15 +94,19 @@ export function stakingSweepOptions(engine: EngineModule<unknown>, seed: number)
         });
         await send(ctl, candidate, { type: 'stake', amount: 1000n });
       });
-      // The churner leaves only once the candidate is in, and the candidate only once the churner
-      // is back: the set never shrinks below n, whose f the run's faults may use up.
-      ctl.at(15_000, () =>
-        inSet(ctl, candidate) ? send(ctl, churner, { type: 'unstake', amount: 1000n }) : undefined,
-      );
-      ctl.at(25_000, () => send(ctl, churner, { type: 'stake', amount: 1000n }));
-      ctl.at(45_000, () =>
-        inSet(ctl, churner) ? send(ctl, candidate, { type: 'unstake', amount: 1000n }) : undefined,
-      );
+      // The churner leaves only once the candidate is in, and bonds again only if it left (or it
+      // would hold two seats' power, which a storage fault could then take out at once: a third of
+      // epoch 2's power in seed 200091); the candidate leaves only once the churner is back: the set
+      // never shrinks below n, whose f the run's faults may use up.
+      ctl.at(15_000, async () => {
+        if (inSet(ctl, candidate)) churnerLeft = await send(ctl, churner, { type: 'unstake', amount: 1000n });
+      });
+      ctl.at(25_000, async () => {
+        if (churnerLeft) await send(ctl, churner, { type: 'stake', amount: 1000n });
+      });
+      ctl.at(45_000, async () => {
+        if (inSet(ctl, churner)) await send(ctl, candidate, { type: 'unstake', amount: 1000n });
+      });
     },
   };
 }
