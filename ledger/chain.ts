@@ -535,7 +535,7 @@ export class ChainStore {
         verifyTransaction(etx, this.genesis.chainId);
         return etx;
       } catch (e) {
-        throw new ChainError('BLOCK_REJECTED', `transaction ${i}: ${(e as Error).message}`);
+        throw new ChainError('BLOCK_REJECTED', `transaction ${i}: ${onlyTyped(e).message}`);
       }
     });
   }

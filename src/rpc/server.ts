@@ -11,7 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { type Equivocation, encodeEquivocation } from '../../consensus/evidence.ts';
 import type { ReadMode } from '../../consensus/types.ts';
 import { fromHexExact, toHex, utf8 } from '../../crypto/bytes.ts';
-import { VerityError } from '../../crypto/errors.ts';
+import { onlyTyped, VerityError } from '../../crypto/errors.ts';
 import type { BatchVerifier } from '../../crypto/signature-batch.ts';
 import { formatAddress, parseAddress } from '../../ledger/address.ts';
 import type { Block } from '../../ledger/block.ts';
@@ -195,7 +195,7 @@ async function txsQuery(chain: ChainStore, url: URL): Promise<Record<string, unk
       addr = parseAddress(strParam(url, 'account'));
     } catch (e) {
       if (e instanceof RpcError) throw e;
-      throw badRequest('INVALID_ADDRESS', (e as Error).message);
+      throw badRequest('INVALID_ADDRESS', onlyTyped(e).message);
     }
     const before = intParam(url, 'before');
     const found = await chain.accountTxs(addr, {
@@ -267,7 +267,7 @@ function address(url: URL): Uint8Array {
     return parseAddress(strParam(url, 'address'));
   } catch (e) {
     if (e instanceof RpcError) throw e;
-    throw badRequest('INVALID_ADDRESS', (e as Error).message);
+    throw badRequest('INVALID_ADDRESS', onlyTyped(e).message);
   }
 }
 
@@ -275,7 +275,7 @@ function txId(url: URL): Uint8Array {
   try {
     return fromHexExact(strParam(url, 'id'), 32, 'transaction id');
   } catch (e) {
-    if (e instanceof RpcError) throw e;
+    if (onlyTyped(e) instanceof RpcError) throw e;
     throw badRequest('INVALID_PARAMETER', 'id must be a 32-byte hex transaction id');
   }
 }

@@ -15,6 +15,7 @@
  */
 
 import { equalBytes } from '../../crypto/bytes.ts';
+import { onlyTyped } from '../../crypto/errors.ts';
 import type { Block } from '../../ledger/block.ts';
 import { decodeBlock } from '../../ledger/block.ts';
 import { type CommitCertificate, decodeCertificate, verifyCertificate } from '../../ledger/certificate.ts';
@@ -336,7 +337,7 @@ export class BlockSync {
         block = decodeBlock(item.block);
         cert = decodeCertificate(item.certificate, chain.schemes);
       } catch (e) {
-        return { reason: `bad synced block: ${(e as Error).message}`, severity: 'major' };
+        return { reason: `bad synced block: ${onlyTyped(e).message}`, severity: 'major' };
       }
       if (block.header.height !== expected) {
         return {
