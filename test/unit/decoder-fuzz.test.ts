@@ -7,7 +7,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeEquivocation, type Equivocation, encodeEquivocation } from '../../consensus/evidence.ts';
-import { concatBytes } from '../../crypto/bytes.ts';
 import { VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import { decodeBlock, encodeBlock, txRoot } from '../../ledger/block.ts';
@@ -16,12 +15,13 @@ import {
   encodeCertificate,
   LEDGER_CERTIFICATE_SCHEMES,
 } from '../../ledger/certificate.ts';
-import { type RlpInput, rlpEncode } from '../../ledger/codec.ts';
+import { rlpEncode } from '../../ledger/codec.ts';
 import { genesisHeader } from '../../ledger/genesis.ts';
 import { decodeTransaction, signTransaction } from '../../ledger/tx.ts';
 import { decodeSync, encodeSync, type SyncMessage } from '../../src/runtime/sync-codec.ts';
 import { decodeTxBatch } from '../../src/runtime/tx-gossip.ts';
 import { makeTestChain, quorumCertificate } from '../helpers/chain.ts';
+import { mutate, randomRlp, untypedFailure } from '../helpers/fuzz.ts';
 import { seededBytes } from '../helpers/seeded.ts';
 
 const chain = makeTestChain({ label: 'fuzz' });
@@ -80,41 +80,11 @@ const decoders: Record<string, { decode: (b: Uint8Array) => unknown; valid: Uint
   certificate: { decode: (b) => decodeCertificate(b, LEDGER_CERTIFICATE_SCHEMES), valid: [certificate] },
 };
 
-/** Random RLP of random shape: lists nested up to 3 deep, strings of 0–40 bytes, small integers. */
-function randomRlp(rand: (n: number) => Uint8Array, depth = 0): RlpInput {
-  const [kind = 0, size = 0] = rand(2);
-  if (depth < 3 && kind % 3 === 0) return Array.from({ length: size % 6 }, () => randomRlp(rand, depth + 1));
-  if (kind % 3 === 1) return size % 10;
-  return rand(size % 41);
-}
-
-function mutate(rand: (n: number) => Uint8Array, valid: Uint8Array): Uint8Array {
-  const [how = 0, a = 0, b = 0] = rand(3);
-  const at = (a * 256 + b) % Math.max(1, valid.length);
-  const out = valid.slice();
-  switch (how % 4) {
-    case 0:
-      out[at] = (out[at] as number) ^ (1 << (b % 8));
-      return out;
-    case 1:
-      return out.subarray(0, at);
-    case 2:
-      return concatBytes(out, rand(1 + (a % 8)));
-    default:
-      out[at] = b;
-      return out;
-  }
-}
-
 /** The first input `decode` throws an untyped error on, or undefined. */
 function firstUntyped(decode: (b: Uint8Array) => unknown, inputs: Iterable<Uint8Array>): string | undefined {
   for (const input of inputs) {
-    try {
-      decode(input);
-    } catch (e) {
-      if (!(e instanceof VerityError) || typeof e.code !== 'string')
-        return `${Buffer.from(input).toString('hex')}: ${(e as Error)?.stack ?? String(e)}`;
-    }
+    const why = untypedFailure(decode, input);
+    if (why !== undefined) return why;
   }
   return undefined;
 }

@@ -10,11 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { EnvelopeError, openEnvelope } from '../../consensus/envelope.ts';
 import { engineNames, getEngine } from '../../consensus/registry.ts';
 import type { EngineModule } from '../../consensus/types.ts';
-import { concatBytes } from '../../crypto/bytes.ts';
-import { VerityError } from '../../crypto/errors.ts';
-import { asBytes, asList, type RlpInput, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import { asBytes, asList, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import { runSimulation } from '../../src/sim/simulation.ts';
 import { makeTestChain } from '../helpers/chain.ts';
+import { mutate, randomRlp, untypedFailure } from '../helpers/fuzz.ts';
 import { seededBytes } from '../helpers/seeded.ts';
 
 const MUTANTS_PER_SAMPLE = 40;
@@ -51,45 +50,6 @@ async function sampleMessages(
   return { bodies: [...seen.values()], envelopes };
 }
 
-function mutate(rand: (n: number) => Uint8Array, valid: Uint8Array): Uint8Array {
-  const [how = 0, a = 0, b = 0] = rand(3);
-  const at = (a * 256 + b) % Math.max(1, valid.length);
-  const out = valid.slice();
-  switch (how % 5) {
-    case 0:
-      out[at] = (out[at] as number) ^ (1 << (b % 8));
-      return out;
-    case 1:
-      return out.subarray(0, at);
-    case 2:
-      return concatBytes(out, rand(1 + (a % 8)));
-    case 3:
-      out[at] = b;
-      return out;
-    default:
-      // A run of bytes overwritten: reaches fields past the first broken one.
-      out.set(rand(Math.min(8, out.length - at)), at);
-      return out;
-  }
-}
-
-function randomRlp(rand: (n: number) => Uint8Array, depth = 0): RlpInput {
-  const [kind = 0, size = 0] = rand(2);
-  if (depth < 3 && kind % 3 === 0) return Array.from({ length: size % 8 }, () => randomRlp(rand, depth + 1));
-  if (kind % 3 === 1) return size % 12;
-  return rand(size % 97);
-}
-
-function untyped(decode: (b: Uint8Array) => unknown, input: Uint8Array): string | undefined {
-  try {
-    decode(input);
-  } catch (e) {
-    if (!(e instanceof VerityError) || typeof e.code !== 'string')
-      return `${Buffer.from(input).toString('hex')}: ${(e as Error)?.stack ?? String(e)}`;
-  }
-  return undefined;
-}
-
 const variants: Array<[string, Record<string, unknown>]> = engineNames().flatMap((name) =>
   name === 'hotstuff'
     ? [
@@ -106,18 +66,18 @@ describe('engine message codecs throw only typed errors', () => {
       const { bodies: samples, envelopes } = await sampleMessages(engine, params);
       expect(samples.length).toBeGreaterThan(5);
       const decode = (b: Uint8Array) => engine.codec.decode(b);
-      for (const s of samples) expect(untyped(decode, s)).toBeUndefined();
+      for (const s of samples) expect(untypedFailure(decode, s)).toBeUndefined();
       const rand = seededBytes(`engine-codec-fuzz:${name}:${JSON.stringify(params)}`);
       const failures: string[] = [];
       for (const s of samples)
         for (let i = 0; i < MUTANTS_PER_SAMPLE; i++) {
-          const f = untyped(decode, mutate(rand, s));
+          const f = untypedFailure(decode, mutate(rand, s));
           if (f !== undefined) failures.push(f);
         }
       for (let i = 0; i < 1_000; i++) {
         const [len = 0] = rand(1);
         for (const input of [rand(len % 80), rlpEncode(randomRlp(rand))]) {
-          const f = untyped(decode, input);
+          const f = untypedFailure(decode, input);
           if (f !== undefined) failures.push(f);
         }
       }

@@ -63,18 +63,44 @@ describe('rpc under overload', () => {
   });
 });
 
+/** A transfer signed for chain "c" (the fake nodes' chain). */
+function signedTransfer(seed: number) {
+  const k = ed25519.keygen(new Uint8Array(32).fill(seed));
+  return signTransaction(
+    {
+      chainId: 'c',
+      sender: k.publicKey,
+      nonce: 0,
+      op: { type: 'transfer', to: addressFromPublicKey(k.publicKey), amount: 1n },
+    },
+    k.secretKey,
+  );
+}
+
+/** Runs `body` against an RPC server over a fake node `api`, then closes it. */
+async function withServer<T>(
+  api: Partial<Record<keyof NodeApi, unknown>>,
+  opts: { commitTimeoutMs?: number; logger?: typeof silentLogger },
+  body: (c: RpcClient) => Promise<T>,
+): Promise<T> {
+  const s = new RpcServer(api as unknown as NodeApi, {
+    host: '127.0.0.1',
+    port: 0,
+    maxBodyBytes: 64 * 1024,
+    commitTimeoutMs: opts.commitTimeoutMs ?? 1000,
+    logger: opts.logger ?? silentLogger,
+  });
+  const { port } = await s.listen();
+  try {
+    return await body(new RpcClient(`http://127.0.0.1:${port}`));
+  } finally {
+    await s.close();
+  }
+}
+
 describe('rpc batch submission: only a malformed transaction is the client’s', () => {
   it('answers malformed entries per transaction, but a fault of the node itself is a 500', async () => {
-    const k = ed25519.keygen(new Uint8Array(32).fill(3));
-    const etx = signTransaction(
-      {
-        chainId: 'c',
-        sender: k.publicKey,
-        nonce: 0,
-        op: { type: 'transfer', to: addressFromPublicKey(k.publicKey), amount: 1n },
-      },
-      k.secretKey,
-    );
+    const etx = signedTransfer(3);
     // A bug in the admission check (not an error a client can cause) must not read as TX_MALFORMED.
     const api = {
       overloaded: () => false,
@@ -83,18 +109,10 @@ describe('rpc batch submission: only a malformed transaction is the client’s',
       hasRoomFor: () => {
         throw new TypeError('a bug');
       },
-    } as unknown as NodeApi;
+    };
     const errors: string[] = [];
-    const faulty = new RpcServer(api, {
-      host: '127.0.0.1',
-      port: 0,
-      maxBodyBytes: 64 * 1024,
-      commitTimeoutMs: 1000,
-      logger: { ...silentLogger, error: (msg: string) => errors.push(msg) },
-    });
-    const { port } = await faulty.listen();
-    try {
-      const c = new RpcClient(`http://127.0.0.1:${port}`);
+    const logger = { ...silentLogger, error: (msg: string) => errors.push(msg) };
+    await withServer(api, { logger }, async (c) => {
       // Entries the client got wrong never reach the admission check: one result each.
       expect(await c.post('/txs', { txs: ['zz', 7, 'c0'] })).toEqual({
         results: [
@@ -104,50 +122,28 @@ describe('rpc batch submission: only a malformed transaction is the client’s',
         ],
       });
       expect(await refusal(c.post('/txs', { txs: [toHex(etx.bytes)] }))).toEqual([500, 'INTERNAL']);
-      expect(errors).toEqual(['rpc handler failed']);
-    } finally {
-      await faulty.close();
-    }
+    });
+    expect(errors).toEqual(['rpc handler failed']);
   });
 });
 
 describe('rpc mode=commit: only the wait running out is COMMIT_TIMEOUT', () => {
-  const k = ed25519.keygen(new Uint8Array(32).fill(4));
-  const etx = signTransaction(
-    {
-      chainId: 'c',
-      sender: k.publicKey,
-      nonce: 0,
-      op: { type: 'transfer', to: addressFromPublicKey(k.publicKey), amount: 1n },
-    },
-    k.secretKey,
-  );
+  const etx = signedTransfer(4);
   const storageFaults: string[] = [];
-  async function commitWith(waitForCommit: NodeApi['waitForCommit']): Promise<[number, string]> {
-    const api = {
-      storageFault: (e: StorageError) => storageFaults.push(e.code),
-      overloaded: () => false,
-      genesis: { chainId: 'c' },
-      chain: { getTxLocation: async () => undefined },
-      submit: async () => ({ ok: true }),
-      noteSubmitted: () => undefined,
-      waitForCommit,
-    } as unknown as NodeApi;
-    const s = new RpcServer(api, {
-      host: '127.0.0.1',
-      port: 0,
-      maxBodyBytes: 64 * 1024,
-      commitTimeoutMs: 50,
-      logger: silentLogger,
-    });
-    const { port } = await s.listen();
-    try {
-      const c = new RpcClient(`http://127.0.0.1:${port}`);
-      return await refusal(c.post('/tx?mode=commit', { tx: toHex(etx.bytes) }));
-    } finally {
-      await s.close();
-    }
-  }
+  const commitWith = (waitForCommit: NodeApi['waitForCommit']): Promise<[number, string]> =>
+    withServer(
+      {
+        storageFault: (e: StorageError) => storageFaults.push(e.code),
+        overloaded: () => false,
+        genesis: { chainId: 'c' },
+        chain: { getTxLocation: async () => undefined },
+        submit: async () => ({ ok: true }),
+        noteSubmitted: () => undefined,
+        waitForCommit,
+      },
+      { commitTimeoutMs: 50 },
+      (c) => refusal(c.post('/tx?mode=commit', { tx: toHex(etx.bytes) })),
+    );
 
   it('a wait that runs out: 504 COMMIT_TIMEOUT', async () => {
     const never: NodeApi['waitForCommit'] = (_id, signal) =>
