@@ -833,6 +833,7 @@ export class ChainStore {
       );
     this.#committing = true;
     try {
+      if (this.#staged.pending !== 0) this.#staged.discard();
       const { stage, hash } = await stageSnapshot(
         this.#base,
         this.genesis,
@@ -840,7 +841,6 @@ export class ChainStore {
         this.#opts.schemes,
         snapshot,
       );
-      if (this.#staged.pending !== 0) this.#staged.discard();
       const h = snapshot.block.header;
       const height = h.height;
       await stage.flush();

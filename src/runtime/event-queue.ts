@@ -32,7 +32,10 @@ export class EventQueue {
     return this.#stopped;
   }
 
-  /** Queued intake not yet started: events, and the transaction bytes they carry. */
+  /**
+   * Bulk events not yet started (intake, and the rarer evidence reports), and the transaction
+   * bytes the intake among them carries: what the runtime's intake bounds are checked against.
+   */
   get intake(): { readonly events: number; readonly bytes: number } {
     return { events: this.#bulk.size, bytes: this.#bulkBytes };
   }

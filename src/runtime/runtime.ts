@@ -982,8 +982,8 @@ export class ConsensusRuntime<M> {
         ...(parent === undefined ? {} : { parent }),
       });
     } catch (e) {
-      // No set for it: a block of an epoch this node has committed past (its set is gone from the
-      // committed state, where a suffix block's set is read): never judged, so none is built.
+      // No set for it (a suffix of an epoch the committed state no longer holds the set of: a
+      // request that raced the epoch's last commit): such a block could not be judged, so none is built.
       if (!(e instanceof ChainError && e.code === 'NOT_FOUND')) throw e;
       this.#log.debug('cannot build block: no validator set for it', { height: req.height, epoch });
       return;
@@ -1068,7 +1068,7 @@ export class ConsensusRuntime<M> {
         if (this.#hold(block, hash, e.meta.readyAtMs as number)) return;
       }
       // The proposer's fault (an invalid block), or a race with a commit (its parent was just
-      // committed): anything else is this node's own and halts it (see #drain).
+      // committed): anything else is this node's own and halts it (see EventQueue).
       const stale = e instanceof ChainError && e.code === 'OUT_OF_ORDER';
       // Too far ahead to hold: still not INVALID — the other clock may be the wrong one.
       const future = e instanceof ChainError && e.code === 'BLOCK_IN_FUTURE';
