@@ -10,6 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { equalBytes } from '../../crypto/bytes.ts';
+import type { Block } from '../../ledger/block.ts';
 import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
 import { ChainStore, type ExecutedBlock } from '../../ledger/chain.ts';
 import { parseGenesis } from '../../ledger/genesis.ts';
@@ -34,7 +35,11 @@ describe("an epoch's suffix", () => {
       });
     const builder = await open();
     const judge = await open();
+    // A judge whose committed head lags (at block 1, still in epoch 0) must agree: the set it reads
+    // for a suffix block comes from its own committed state, not the builder's.
+    const lagging = await open();
     const proposer = (chain.validators[0] as TestKey).address;
+    const blocks: Block[] = []; // blocks 2–16, for the lagging judge
     // Blocks 1–3 commit on both stores: the head lies in epoch 0, whose last block (4) is pending.
     for (let h = 1; h <= 3; h++) {
       const b = await builder.propose({
@@ -46,10 +51,13 @@ describe("an epoch's suffix", () => {
       const cert = quorumCertificate(chain, h, b.hash);
       await builder.commit(b, cert);
       await judge.commit(await judge.validateAndExecute(b.block), cert);
+      if (h === 1) await lagging.commit(await lagging.validateAndExecute(b.block), cert);
+      else blocks.push(b.block);
     }
     // Epoch 0's engine builds block 4 and a suffix above it, three epoch ends long; another node
     // judges each block on its executed parent, as a validator does before it votes.
     let built: ExecutedBlock | undefined;
+    let lagged: ExecutedBlock | undefined;
     let judged: ExecutedBlock | undefined;
     for (let h = 4; h <= 16; h++) {
       built = await builder.propose({
@@ -68,6 +76,15 @@ describe("an epoch's suffix", () => {
         ...(judged === undefined ? {} : { parent: judged }),
       });
       expect(equalBytes(judged.hash, built.hash)).toBe(true);
+      blocks.push(built.block);
     }
+    for (const block of blocks) {
+      lagged = await lagging.validateAndExecute(block, {
+        epoch: 0,
+        ...(lagged === undefined ? {} : { parent: lagged }),
+      });
+      expect(lagged.suffix === true).toBe(block.header.height > 4);
+    }
+    expect(lagged?.block.header.height).toBe(16);
   });
 });
