@@ -18,7 +18,7 @@
  * that epoch's set, and the envelopes are signed in its domain (ledger/signing-domain.ts).
  */
 import { toHex, utf8 } from '../crypto/bytes.ts';
-import { VerityError } from '../crypto/errors.ts';
+import { onlyTyped, VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { asBytes, asList, asSafeUint, asUtf8, rlpDecodeStrict, rlpEncode } from '../ledger/codec.ts';
 import type { EvidenceVerifier } from '../ledger/staking/lifecycle.ts';
@@ -101,7 +101,7 @@ export function decodeEquivocation(bytes: Uint8Array, maxBytes: number): Equivoc
     };
   } catch (e) {
     if (e instanceof EvidenceError) throw e;
-    throw new EvidenceError('EVIDENCE_MALFORMED', `evidence: ${(e as Error).message}`);
+    throw new EvidenceError('EVIDENCE_MALFORMED', `evidence: ${onlyTyped(e).message}`);
   }
 }
 

@@ -84,7 +84,8 @@ export function utf8(text: string): Uint8Array {
 // strings decode to one text — a second encoding of a signed transaction, under another id.
 const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /**
- * Strict UTF-8: invalid sequences throw and every byte is kept, so `utf8(fromUtf8(b))` is `b`.
+ * Strict UTF-8: every byte is kept, so `utf8(fromUtf8(b))` is `b`; an invalid sequence is a
+ * CryptoError INVALID_UTF8 (bytes from a peer or a file: typed, like every other decoding failure).
  * Short ASCII — chain ids, keys — skips the decoder call.
  */
 export function fromUtf8(bytes: Uint8Array): string {
@@ -93,12 +94,22 @@ export function fromUtf8(bytes: Uint8Array): string {
     let ascii = '';
     for (let i = 0; i < bytes.length; i++) {
       const b = bytes[i] as number;
-      if (b >= 0x80) return strictDecoder.decode(bytes);
+      if (b >= 0x80) return strictUtf8(bytes);
       ascii += String.fromCharCode(b);
     }
     return ascii;
   }
-  return strictDecoder.decode(bytes);
+  return strictUtf8(bytes);
+}
+
+function strictUtf8(bytes: Uint8Array): string {
+  try {
+    return strictDecoder.decode(bytes);
+  } catch (e) {
+    // With `fatal: true`, an invalid sequence is a TypeError: the input's fault. Anything else is not.
+    if (!(e instanceof TypeError)) throw e;
+    throw new CryptoError('INVALID_UTF8', `not valid UTF-8 (${bytes.length} bytes)`);
+  }
 }
 
 export function isBytes(x: unknown): x is Uint8Array {

@@ -17,7 +17,7 @@
  * below it lies (HotStuff after a long uncommitted stretch), and light clients can skip.
  */
 import { utf8 } from '../crypto/bytes.ts';
-import { VerityError } from '../crypto/errors.ts';
+import { onlyTyped, VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { ADDRESS_LENGTH } from './address.ts';
 import {
@@ -138,7 +138,7 @@ function wrapDecode<T>(what: string, fn: () => T): T {
     if (e instanceof DecodeError) {
       throw new BlockError(e.code === 'TOO_LARGE' ? 'BLOCK_TOO_LARGE' : 'BLOCK_MALFORMED', e.message);
     }
-    throw new BlockError('BLOCK_MALFORMED', `${what}: ${(e as Error).message}`);
+    throw new BlockError('BLOCK_MALFORMED', `${what}: ${onlyTyped(e).message}`);
   }
 }
 

@@ -9,7 +9,7 @@
 
 import { concatBytes, equalBytes, fromUtf8, utf8 } from '../crypto/bytes.ts';
 import { ed25519 } from '../crypto/ed25519.ts';
-import { VerityError } from '../crypto/errors.ts';
+import { onlyTyped, VerityError } from '../crypto/errors.ts';
 import { type BlockHeader, headerHash } from './block.ts';
 import {
   asBytes,
@@ -125,7 +125,7 @@ export function decodeCertificate(bytes: Uint8Array, schemes: CertificateSchemes
     return scheme.decodePayload(f[3] as RlpItem, height, blockHash);
   } catch (e) {
     if (e instanceof CertificateError) throw e;
-    throw new CertificateError('CERT_MALFORMED', `certificate: ${(e as Error).message}`);
+    throw new CertificateError('CERT_MALFORMED', `certificate: ${onlyTyped(e).message}`);
   }
 }
 

@@ -15,7 +15,7 @@
  */
 import { concatBytes, toHex, utf8 } from '../crypto/bytes.ts';
 import { ed25519 } from '../crypto/ed25519.ts';
-import { VerityError } from '../crypto/errors.ts';
+import { onlyTyped, VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { LruCache } from '../crypto/lru.ts';
 import type { BatchVerifier } from '../crypto/signature-batch.ts';
@@ -405,7 +405,8 @@ export function decodeTransaction(
             : 'TX_MALFORMED';
       throw new TxError(code, e.message, e.meta as Record<string, unknown>);
     }
-    throw new TxError('TX_MALFORMED', `transaction: ${(e as Error).message}`);
+    // Another typed error is still the bytes' fault; anything else is a bug here, and propagates.
+    throw new TxError('TX_MALFORMED', `transaction: ${onlyTyped(e).message}`);
   }
 }
 

@@ -10,10 +10,12 @@ import { describe, expect, it } from 'vitest';
 import { EnvelopeError, openEnvelope } from '../../consensus/envelope.ts';
 import { engineNames, getEngine } from '../../consensus/registry.ts';
 import type { EngineModule } from '../../consensus/types.ts';
+import { decodeBlock, encodeBlock } from '../../ledger/block.ts';
+import { type CertificateSchemes, decodeCertificate, encodeCertificate } from '../../ledger/certificate.ts';
 import { asBytes, asList, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import { runSimulation } from '../../src/sim/simulation.ts';
 import { makeTestChain } from '../helpers/chain.ts';
-import { mutate, randomRlp, untypedFailure } from '../helpers/fuzz.ts';
+import { mutate, type Rand, randomRlp, untypedFailure } from '../helpers/fuzz.ts';
 import { seededBytes } from '../helpers/seeded.ts';
 
 const MUTANTS_PER_SAMPLE = 40;
@@ -23,9 +25,18 @@ const MAX_SAMPLES = 120;
 async function sampleMessages(
   engine: EngineModule<unknown>,
   params: Record<string, unknown>,
-): Promise<{ bodies: Uint8Array[]; envelopes: Uint8Array[] }> {
+): Promise<{
+  bodies: Uint8Array[];
+  envelopes: Uint8Array[];
+  blocks: Uint8Array[];
+  certificates: Uint8Array[];
+  schemes: CertificateSchemes;
+}> {
   const seen = new Map<string, Uint8Array>();
   const envelopes: Uint8Array[] = [];
+  const blocks: Uint8Array[] = [];
+  const certificates: Uint8Array[] = [];
+  let schemes: CertificateSchemes | undefined;
   await runSimulation({
     engine,
     engineParams: params as never,
@@ -46,8 +57,41 @@ async function sampleMessages(
         }
         return false;
       }),
+    // The committed blocks and their certificates, as block sync serves them.
+    inspect: async (ctl) => {
+      const chain = ctl.runtime(0)?.chain;
+      if (chain === undefined) return;
+      schemes = chain.schemes;
+      for (let h = 1; h <= Math.min(chain.height, 12); h++) {
+        const block = await chain.getBlock(h);
+        const cert = await chain.getCertificate(h);
+        if (block !== undefined) blocks.push(encodeBlock(block));
+        if (cert !== undefined) certificates.push(encodeCertificate(cert, chain.schemes));
+      }
+    },
   });
-  return { bodies: [...seen.values()], envelopes };
+  return {
+    bodies: [...seen.values()],
+    envelopes,
+    blocks,
+    certificates,
+    schemes: schemes as CertificateSchemes,
+  };
+}
+
+/** Why `decode` failed untyped on mutants of `samples` (MUTANTS_PER_SAMPLE of each). */
+function mutantFailures(
+  decode: (b: Uint8Array) => unknown,
+  samples: readonly Uint8Array[],
+  rand: Rand,
+): string[] {
+  const failures: string[] = [];
+  for (const s of samples)
+    for (let i = 0; i < MUTANTS_PER_SAMPLE; i++) {
+      const f = untypedFailure(decode, mutate(rand, s));
+      if (f !== undefined) failures.push(f);
+    }
+  return failures;
 }
 
 const variants: Array<[string, Record<string, unknown>]> = engineNames().flatMap((name) =>
@@ -63,17 +107,18 @@ describe('engine message codecs throw only typed errors', () => {
   for (const [name, params] of variants) {
     it(`${name} ${JSON.stringify(params)}: real messages decode; their mutants and random input fail typed`, async () => {
       const engine = getEngine(name) as EngineModule<unknown>;
-      const { bodies: samples, envelopes } = await sampleMessages(engine, params);
+      const {
+        bodies: samples,
+        envelopes,
+        blocks,
+        certificates,
+        schemes,
+      } = await sampleMessages(engine, params);
       expect(samples.length).toBeGreaterThan(5);
       const decode = (b: Uint8Array) => engine.codec.decode(b);
       for (const s of samples) expect(untypedFailure(decode, s)).toBeUndefined();
       const rand = seededBytes(`engine-codec-fuzz:${name}:${JSON.stringify(params)}`);
-      const failures: string[] = [];
-      for (const s of samples)
-        for (let i = 0; i < MUTANTS_PER_SAMPLE; i++) {
-          const f = untypedFailure(decode, mutate(rand, s));
-          if (f !== undefined) failures.push(f);
-        }
+      const failures = mutantFailures(decode, samples, rand);
       for (let i = 0; i < 1_000; i++) {
         const [len = 0] = rand(1);
         for (const input of [rand(len % 80), rlpEncode(randomRlp(rand))]) {
@@ -93,7 +138,28 @@ describe('engine message codecs throw only typed errors', () => {
             if (!(e instanceof EnvelopeError)) failures.push(`envelope: ${(e as Error)?.stack ?? String(e)}`);
           }
         }
+      // Its committed blocks and commit certificates (the engine's own kind: QCs, quorum
+      // certificates, proofs of work…), as a peer serves them in block sync.
+      expect(blocks.length).toBeGreaterThan(0);
+      expect(certificates.length).toBeGreaterThan(0);
+      for (const [decodeOne, valid] of [
+        [(b: Uint8Array) => decodeBlock(b), blocks],
+        [(b: Uint8Array) => decodeCertificate(b, schemes), certificates],
+      ] as const) {
+        for (const v of valid) expect(untypedFailure(decodeOne, v)).toBeUndefined();
+        failures.push(...mutantFailures(decodeOne, valid, rand));
+      }
       expect(failures.slice(0, 3)).toEqual([]);
     }, 60_000);
   }
+
+  it('the check can fail: a decoder with an untyped throw on some mutants is caught', () => {
+    const body = rlpEncode([1, new Uint8Array(32), [2, 3]]);
+    const leaky = (b: Uint8Array) => {
+      if (b.length !== body.length) throw new TypeError('a bug on a length the decoder did not expect');
+      return b;
+    };
+    expect(untypedFailure(leaky, body)).toBeUndefined();
+    expect(mutantFailures(leaky, [body], seededBytes('engine-codec-fuzz:control')).length).toBeGreaterThan(0);
+  });
 });

@@ -188,6 +188,15 @@ describe('transactions', () => {
     expect(toHex(fromUtf8Roundtrip(new Uint8Array([0xef, 0xbb, 0xbf, 0x61])))).toBe('efbbbf61');
   });
 
+  it('refuses invalid UTF-8 with a typed error, short or long (a lone continuation byte, a cut sequence)', () => {
+    for (const bad of [
+      new Uint8Array([0x61, 0x80]),
+      new Uint8Array([0xe2, 0x82]),
+      concatBytes(new Uint8Array(100).fill(0x61), new Uint8Array([0xff])),
+    ])
+      expect(codeOf(() => fromUtf8(bad))).toBe('INVALID_UTF8');
+  });
+
   it('signs domain-separated bytes that include the chain id', () => {
     const bytes = signingBytes(transfer());
     expect(Buffer.from(bytes.subarray(0, 12)).toString()).toBe('verity-tx-v1');
