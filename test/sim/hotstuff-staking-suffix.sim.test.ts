@@ -36,7 +36,7 @@ describe('staking sweep: the churner bonds again only if it left (simulator)', (
   // Seed 200091: the candidate was not yet in the set at 15 s, so the churner (the last honest
   // validator) never unbonded, yet bonded again at 25 s: 2 of epoch 2's 6 power. The storage
   // fault then fenced that validator (its WAL lost records) — a third of the power faulty, beyond
-  // the fault model, and no TC could form without it. The re-bond now waits for the unbond to commit.
+  // the fault model, and no TC could form without it. The re-bond now waits for its unbond to go out.
   it('staking sweep 200091: no validator holds more than its share, live after healing', async () => {
     const o = stakingSweepOptions(hotstuff as EngineModule<unknown>, 200091);
     // The largest power any instance's set gave one validator, looked at after every signature
