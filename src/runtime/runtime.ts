@@ -25,12 +25,7 @@ import {
   type SignatureVerifier,
   sealEnvelope,
 } from '../../consensus/envelope.ts';
-import {
-  decodeEquivocation,
-  type Equivocation,
-  encodeEquivocation,
-  verifyEquivocation,
-} from '../../consensus/evidence.ts';
+import type { Equivocation } from '../../consensus/evidence.ts';
 import type { Rng } from '../../consensus/rng.ts';
 import type {
   ConsensusEngine,
@@ -47,37 +42,36 @@ import type {
   SignSlot,
 } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
-import { concatBytes, equalBytes, toHex, utf8 } from '../../crypto/bytes.ts';
+import { concatBytes, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 as ed } from '../../crypto/ed25519.ts';
 import { invariant, onlyTyped, VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import type { BatchVerifier } from '../../crypto/signature-batch.ts';
 import { vrf } from '../../crypto/vrf.ts';
-import { addressFromPublicKey } from '../../ledger/address.ts';
-import { type Block, decodeHeader, encodeHeader, headerHash } from '../../ledger/block.ts';
+import type { Block } from '../../ledger/block.ts';
 import type { CommitCertificate } from '../../ledger/certificate.ts';
-import { ChainError, type ChainStore, type ExecutedBlock, type TxLocation } from '../../ledger/chain.ts';
+import type { ChainStore, ExecutedBlock, TxLocation } from '../../ledger/chain.ts';
 import type { Clock } from '../../ledger/clock.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
-import { type Hlc, nextHlc } from '../../ledger/hlc.ts';
+import type { Hlc } from '../../ledger/hlc.ts';
 import { type KvOp, type KvStore, StorageError } from '../../ledger/kv.ts';
 import { signingDomain } from '../../ledger/signing-domain.ts';
 import type { LedgerState } from '../../ledger/state.ts';
-import { type EncodedTransaction, MAX_EVIDENCE_TX_BYTES, signTransaction } from '../../ledger/tx.ts';
+import type { EncodedTransaction } from '../../ledger/tx.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
+import { BlockPipeline, DEFAULT_BUILD_MAX_TXS } from './block-pipeline.ts';
 import { BlockSync } from './block-sync.ts';
 import { BlockClock } from './clock-offset.ts';
 import { CommitWaiters } from './commit-waiters.ts';
-import { EquivocationWatch } from './equivocation-watch.ts';
 import { EventQueue } from './event-queue.ts';
-import { ExecutedBlocks } from './executed-blocks.ts';
+import { EvidenceRelay } from './evidence-relay.ts';
 import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
 import { type Channel, type Logger, type Miner, silentLogger, type Timers, type Transport } from './ports.ts';
 import { ReadBarrier, ReadError } from './read-barrier.ts';
 import type { SignFenceStore } from './sign-fence.ts';
 import { SigningGuard, type WalLoss } from './signing-guard.ts';
 import { DEFAULT_SNAPSHOT_LEAD, SnapshotSync } from './snapshot-sync.ts';
-import { decodeSync, encodeSync, MAX_EVIDENCE_BYTES, type SyncMessage } from './sync-codec.ts';
+import { decodeSync, type SyncMessage } from './sync-codec.ts';
 import { TxGossip } from './tx-gossip.ts';
 import { CheckedWal } from './wal-records.ts';
 
@@ -119,16 +113,6 @@ const MAX_PENDING_INTAKE_BYTES = 1024 * 1024;
  * half. Gossip is not gated: what a peer admitted is bounded at its own edge.
  */
 const CLIENT_INTAKE_BLOCKS = 2;
-const DEFAULT_MAX_BLOCK_TXS = 5000;
-/** Blocks from the future (see #hold): at most this far ahead, and this many at once. */
-const MAX_HOLD_MS = 10 * 60_000;
-const MAX_HELD = 64;
-/**
- * A held block is looked at again at least this often: this clock may be corrected meanwhile
- * (BlockClock steers by the validators' median once 2f+1 have reported, which a node just started
- * on a clock 20 s behind has not), and then the block is due much sooner than first computed.
- */
-const HOLD_RECHECK_MS = 1000;
 /** A read the engine has not confirmed (and the chain reached) within this fails with READ_TIMEOUT. */
 const READ_TIMEOUT_MS = 5_000;
 
@@ -270,20 +254,17 @@ export class ConsensusRuntime<M> {
   readonly #blockClock: BlockClock;
   /** The consensus WAL, every record framed and checksummed (wal-records.ts). */
   readonly #wal: CheckedWal;
-  /** Blocks held until this node's clock reaches their timestamp (less the drift bound). */
-  /** Blocks held until this clock catches up, and whether each is being looked at again now. */
-  readonly #held = new Map<string, 'held' | 'rechecking'>();
   /** Damaged WAL records dropped at start by a node that keeps no signing state (walLoss). */
   #droppedLoss: WalLoss | undefined;
-  /** Counts mining jobs: a solution of a job cancelled or replaced since is dropped. */
-  #mineGeneration = 0;
   /** Submissions waiting in the intake queue: answered NODE_HALTED if consensus halts first. */
   readonly #pendingSubmits = new Set<(r: AdmitResult) => void>();
-  readonly #executed = new ExecutedBlocks();
   /** Per engine timer, how many times it was set or cancelled (see 'set-timer' in #apply). */
   readonly #timerGenerations = new Map<string, number>();
   readonly #guard: SigningGuard;
-  readonly #equivocations: EquivocationWatch;
+  /** Building, executing, holding, mining and committing blocks (block-pipeline.ts). */
+  readonly #pipeline: BlockPipeline<M>;
+  /** Equivocation caught, received, passed on and reported for slashing (evidence-relay.ts). */
+  readonly #evidence: EvidenceRelay<M>;
   /**
    * Block sync's view of each peer: the height it last claimed, when (our clock), and how many
    * block requests to it failed since it last served one (timeout, empty or invalid reply).
@@ -323,7 +304,6 @@ export class ConsensusRuntime<M> {
     /** Heights at which block sync was served a certified block of a conflicting chain. */
     certifiedForks: 0,
   };
-  readonly #certifiedForkHeights = new Set<number>();
 
   constructor(opts: RuntimeOptions<M>) {
     this.#o = opts;
@@ -337,7 +317,6 @@ export class ConsensusRuntime<M> {
     this.#commitWaiters = new CommitWaiters((id) => opts.chain.getTxLocation(id));
     this.#reads = new ReadBarrier(opts.timers);
     this.#guard = new SigningGuard({ wal: this.#wal, fence: opts.fence, logger: this.#log });
-    this.#equivocations = new EquivocationWatch(opts.engine.name, opts.genesis.chainId);
     this.#sync = new BlockSync({
       chain: opts.chain,
       genesis: opts.genesis,
@@ -353,7 +332,7 @@ export class ConsensusRuntime<M> {
       enqueue: (fn) => this.#events.enqueue(fn),
       committed: (executed, certificate) => this.#afterCommit(executed, certificate, true),
       forgotten: (peer) => this.#blockClock.forget(peer),
-      certifiedFork: (from, block, certificate) => this.#certifiedFork(from, block, certificate),
+      certifiedFork: (from, block, certificate) => this.#pipeline.certifiedFork(from, block, certificate),
       paused: () => this.#snapshots.active(),
       ...(opts.engine.chainWork === undefined
         ? {}
@@ -399,6 +378,31 @@ export class ConsensusRuntime<M> {
       opts.mempool,
     );
     this.mempool.onAvailable = () => this.#events.enqueue(() => this.#step({ kind: 'txs-available' }));
+    this.#evidence = new EvidenceRelay<M>({
+      options: opts,
+      mempool: this.mempool,
+      gossip: () => this.#gossip,
+      log: this.#log,
+      counters: this.counters,
+      current: () => ({ epoch: this.#epoch, validators: this.#validators, self: this.#self }),
+      headState: () => this.#headStateView(),
+      broadcast: (bytes) => this.#send(undefined, 'sync', bytes),
+      enqueueBulk: (fn) => this.#events.enqueue(fn, 'bulk'),
+    });
+    this.#pipeline = new BlockPipeline<M>({
+      options: opts,
+      mempool: this.mempool,
+      clock: this.#blockClock,
+      log: this.#log,
+      counters: this.counters,
+      epoch: () => this.#epoch,
+      selfAddress: () => this.#selfAddress,
+      headState: () => this.#headStateView(),
+      step: (input) => this.#step(input),
+      enqueue: (fn) => this.#events.enqueue(fn),
+      sameEpoch: (fn) => this.#sameEpoch(fn),
+      afterCommit: (executed, certificate, bySync) => this.#afterCommit(executed, certificate, bySync),
+    });
     this.#gossip = new TxGossip({
       chainId: this.#chainId,
       mempool: this.mempool,
@@ -489,7 +493,7 @@ export class ConsensusRuntime<M> {
       this.#placeSelf();
       this.#o.transport.admitValidators?.(this.#validators.validators.map((v) => v.peerId));
       if (this.#epoch !== 0) this.#engine = this.#createEngine();
-      this.#equivocations.enterEpoch(this.#epoch);
+      this.#evidence.watch.enterEpoch(this.#epoch);
       this.#o.hooks?.onEpoch?.(this.#epoch, this.#validators);
     }
     // Read before the guard loads: a damaged record among them is a loss the guard must count —
@@ -543,8 +547,7 @@ export class ConsensusRuntime<M> {
   stop(): void {
     this.#events.stop();
     this.#o.timers.cancelAll();
-    this.#mineGeneration++;
-    this.#o.miner?.cancel();
+    this.#pipeline.cancelMining();
     void this.#o.miner?.close?.();
     for (const answer of this.#pendingSubmits) answer(HALTED_ANSWER);
     this.#pendingSubmits.clear();
@@ -600,7 +603,7 @@ export class ConsensusRuntime<M> {
     return (
       intake.events >= MAX_PENDING_INTAKE ||
       intake.bytes >= MAX_PENDING_INTAKE_BYTES ||
-      this.mempool.includableAtLeast(CLIENT_INTAKE_BLOCKS * (this.#o.maxBlockTxs ?? DEFAULT_MAX_BLOCK_TXS))
+      this.mempool.includableAtLeast(CLIENT_INTAKE_BLOCKS * (this.#o.maxBlockTxs ?? DEFAULT_BUILD_MAX_TXS))
     );
   }
 
@@ -842,20 +845,19 @@ export class ConsensusRuntime<M> {
           break; // done above
         // Queued work of an engine instance is dropped once its epoch is over.
         case 'build-block':
-          this.#events.enqueue(this.#sameEpoch(() => this.#buildBlock(out)));
+          this.#events.enqueue(this.#sameEpoch(() => this.#pipeline.build(out)));
           break;
         case 'execute':
-          this.#events.enqueue(this.#sameEpoch(() => this.#execute(out.block, out.hash)));
+          this.#events.enqueue(this.#sameEpoch(() => this.#pipeline.execute(out.block, out.hash)));
           break;
         case 'commit':
-          this.#events.enqueue(this.#sameEpoch(() => this.#commit(out.hash, out.certificate)));
+          this.#events.enqueue(this.#sameEpoch(() => this.#pipeline.commit(out.hash, out.certificate)));
           break;
         case 'mine':
-          this.#mine(out.hash, out.target);
+          this.#pipeline.mine(out.hash, out.target);
           break;
         case 'cancel-mine':
-          this.#mineGeneration++;
-          this.#o.miner?.cancel();
+          this.#pipeline.cancelMining();
           break;
         case 'halt':
           this.halt(new EngineHalt(out.code, out.message));
@@ -925,244 +927,6 @@ export class ConsensusRuntime<M> {
     else this.#o.transport.send(to, channel, bytes);
   }
 
-  #parentOf(hash: Uint8Array): { parent: ExecutedBlock | undefined; ok: boolean } {
-    if (equalBytes(hash, this.#o.chain.headHash)) return { parent: undefined, ok: true };
-    const p = this.#executed.get(hash);
-    return { parent: p, ok: p !== undefined };
-  }
-
-  async #buildBlock(req: Extract<EngineOutput<M>, { kind: 'build-block' }>): Promise<void> {
-    const chain = this.#o.chain;
-    if (this.#selfAddress === undefined) return;
-    const { parent, ok } = this.#parentOf(req.parent);
-    if (!ok) {
-      this.#log.warn('cannot build block: unknown parent', { height: req.height, parent: toHex(req.parent) });
-      return;
-    }
-    const parentHeader = parent?.block.header ?? chain.head;
-    const clockWait = this.#blockClock.stampWaitMs(parentHeader.time.ms);
-    if (clockWait > 0) {
-      // Just started, on a clock past the parent's by more than the drift bound: compare it with the peers' first (the
-      // latest build request wins; the engine's own timeouts go on meanwhile).
-      this.#o.timers.set('build-clock', Math.min(clockWait, 250), () =>
-        this.#events.enqueue(this.#sameEpoch(() => this.#buildBlock(req))),
-      );
-      return;
-    }
-    if (parent !== undefined) this.#executed.pin(parent.hash);
-    if (req.height !== parentHeader.height + 1) {
-      this.#log.warn('cannot build block: height does not follow parent', { height: req.height });
-      return;
-    }
-    const exclude = new Set<string>();
-    for (let p = parent; p !== undefined && p.block.header.height > chain.height; p = p.parent) {
-      for (const t of p.txs) exclude.add(toHex(t.id));
-    }
-    const state = parent?.state ?? (await this.#headStateView());
-    // Above its epoch's last block an engine only finishes certifying that block: no transactions.
-    const txs =
-      req.empty || chain.isSuffix(req.height, this.#epoch)
-        ? []
-        : await this.mempool.select({
-            maxTxs: this.#o.maxBlockTxs ?? DEFAULT_MAX_BLOCK_TXS,
-            maxBytes: this.#o.maxBlockBytes ?? 4 * 1024 * 1024,
-            nonceAt: async (addr) => (await state.getAccount(addr)).nonce,
-            exclude,
-          });
-    const time = nextHlc(parentHeader.time, this.#blockClock.now());
-    const epoch = this.#epoch;
-    let executed: ExecutedBlock;
-    try {
-      executed = await chain.propose({
-        txs,
-        time,
-        proposer: this.#selfAddress,
-        engineData: req.engineData,
-        epoch,
-        ...(parent === undefined ? {} : { parent }),
-      });
-    } catch (e) {
-      // No set for it (a suffix of an epoch the committed state no longer holds the set of: a
-      // request that raced the epoch's last commit): such a block could not be judged, so none is built.
-      if (!(e instanceof ChainError && e.code === 'NOT_FOUND')) throw e;
-      this.#log.debug('cannot build block: no validator set for it', { height: req.height, epoch });
-      return;
-    }
-    this.#executed.add(executed);
-    const proposer = this.#selfAddress;
-    await this.#o.afterBuild?.({ hash: executed.hash, block: executed.block, txs }, async (o) => {
-      const another = await chain.propose({
-        txs: chain.isSuffix(req.height, epoch) ? [] : [...o.txs],
-        time: o.time,
-        proposer,
-        engineData: req.engineData,
-        epoch,
-        ...(parent === undefined ? {} : { parent }),
-      });
-      this.#executed.add(another);
-      return another;
-    });
-    await this.#step({
-      kind: 'block-built',
-      height: req.height,
-      round: req.round,
-      hash: executed.hash,
-      block: executed.block,
-    });
-  }
-
-  /**
-   * Hands a built block's header to the miner; the solution becomes an executed block of its own
-   * (the same execution: only the nonce, and so the hash, differ) and goes back to the engine.
-   */
-  #mine(hash: Uint8Array, target: bigint): void {
-    const built = this.#executed.get(hash);
-    const miner = this.#o.miner;
-    invariant(miner !== undefined, 'a runtime whose engine mines is given a miner');
-    if (built === undefined) return; // pruned by a commit meanwhile: the engine asks again
-    const generation = ++this.#mineGeneration;
-    miner.mine({ header: encodeHeader(built.block.header), target }, (bytes) =>
-      this.#events.enqueue(
-        this.#sameEpoch(async () => {
-          if (generation !== this.#mineGeneration) return;
-          const header = decodeHeader(bytes);
-          const block: Block = { header, txs: built.block.txs };
-          const mined: ExecutedBlock = { ...built, block, hash: headerHash(header) };
-          this.#executed.add(mined);
-          this.counters.blocksMined++;
-          this.#o.hooks?.onMined?.();
-          await this.#step({ kind: 'mined', hash: mined.hash, block });
-        }),
-      ),
-    );
-  }
-
-  async #execute(block: Block, hash: Uint8Array): Promise<void> {
-    const known = this.#executed.get(hash);
-    if (known !== undefined) return this.#step({ kind: 'executed', hash, valid: true });
-    const chain = this.#o.chain;
-    if (block.header.height <= chain.height)
-      return this.#step({ kind: 'executed', hash, valid: false, code: 'STALE', reason: 'stale height' });
-    const { parent, ok } = this.#parentOf(block.header.parentHash);
-    if (!ok)
-      return this.#step({
-        kind: 'executed',
-        hash,
-        valid: false,
-        code: 'UNKNOWN_PARENT',
-        reason: 'unknown parent',
-      });
-    try {
-      const executed = await chain.validateAndExecute(block, {
-        nowMs: this.#blockClock.now(),
-        maxFutureDriftMs: this.#o.maxFutureDriftMs ?? 10_000,
-        known: (id) => this.mempool.get(id),
-        epoch: this.#epoch,
-        ...(parent === undefined ? {} : { parent }),
-      });
-      invariant(equalBytes(executed.hash, hash), 'an executed block hashes to what the engine asked for');
-      this.#executed.add(executed);
-      await this.#step({ kind: 'executed', hash, valid: true });
-    } catch (e) {
-      if (e instanceof ChainError && e.code === 'BLOCK_IN_FUTURE') {
-        if (this.#hold(block, hash, e.meta.readyAtMs as number)) return;
-      }
-      // The proposer's fault (an invalid block), or a race with a commit (its parent was just
-      // committed): anything else is this node's own and halts it (see EventQueue).
-      const stale = e instanceof ChainError && e.code === 'OUT_OF_ORDER';
-      // Too far ahead to hold: still not INVALID — the other clock may be the wrong one.
-      const future = e instanceof ChainError && e.code === 'BLOCK_IN_FUTURE';
-      const invalid = e instanceof ChainError && e.code === 'BLOCK_REJECTED';
-      if (!invalid && !stale && !future) throw e;
-      this.#log.info('rejected proposed block', { height: block.header.height, reason: e.message });
-      await this.#step({
-        kind: 'executed',
-        hash,
-        valid: false,
-        code: stale ? 'STALE' : future ? 'FUTURE' : 'INVALID',
-        reason: e.message,
-      });
-    }
-  }
-
-  /**
-   * A block timestamped past this node's clock + drift bound is held and executed again when the
-   * clock gets there: either clock may be the wrong one, and a block is never INVALID for it (a
-   * validator whose clock is behind would otherwise refuse every honest block). The engine sees
-   * the block as still executing. Not held (so INVALID) beyond MAX_HOLD_MS — no honest clock is
-   * that far off — or beyond MAX_HELD blocks at once.
-   */
-  #hold(block: Block, hash: Uint8Array, readyAtMs: number): boolean {
-    const id = toHex(hash);
-    const wait = Math.ceil(readyAtMs - this.#blockClock.now());
-    if (wait > MAX_HOLD_MS || (this.#held.size >= MAX_HELD && !this.#held.has(id))) return false;
-    if (!this.#held.has(id))
-      this.#log.info('holding a block from the future until this clock catches up', {
-        height: block.header.height,
-        waitMs: wait,
-      });
-    this.#held.set(id, 'held');
-    this.#o.timers.set(`hold:${id}`, Math.min(HOLD_RECHECK_MS, Math.max(1, wait)), () =>
-      this.#events.enqueue(async () => {
-        this.#held.set(id, 'rechecking');
-        await this.#sameEpoch(() => this.#execute(block, hash))();
-        // Held again (still future) or done: only a block held again stays.
-        if (this.#held.get(id) === 'rechecking') this.#held.delete(id);
-      }),
-    );
-    return true;
-  }
-
-  async #commit(hash: Uint8Array, certificate: CommitCertificate): Promise<void> {
-    const chain = this.#o.chain;
-    const executed = this.#executed.get(hash);
-    if (executed === undefined) {
-      // Block sync got there first (and pruned the executed copy): nothing left to do.
-      if ((await chain.heightOfHash(hash)) !== undefined) return;
-      this.#log.error('engine committed a block this node never executed', { hash: toHex(hash) });
-      return;
-    }
-    if (executed.block.header.height <= chain.height) return; // already committed through sync
-    if (executed.suffix) return; // certified only to commit its epoch's last block, never itself
-    await chain.commit(executed, certificate);
-    await this.#afterCommit(executed, certificate, false);
-  }
-
-  /**
-   * Block sync was served a block whose certificate verifies but whose parent is not this node's
-   * committed head; no peer is blamed either way. Under probabilistic finality
-   * (EngineModule.confirmations) that is a fork the engine weighs: one heavier than the chain that
-   * buried this node's commit overturned it, and the engine halts. Under a certificate final when
-   * it forms, two conflicting chains are certified: more validators are faulty than the engine
-   * tolerates. This node's own chain is still one chain, and its engine goes on — which is how it
-   * gathers the votes that convict the validators who signed both sides (accountable safety) —
-   * but it says so at error level, once per height, and counts it.
-   */
-  async #certifiedFork(from: string, block: Block, certificate: CommitCertificate): Promise<void> {
-    const height = block.header.height;
-    if (this.#o.engine.confirmations !== undefined) {
-      this.#log.warn("block sync: a peer committed a chain that forks below this node's head", {
-        peer: from,
-        height,
-      });
-      await this.#step({ kind: 'certified-fork', block, certificate });
-      return;
-    }
-    if (this.#certifiedForkHeights.has(height)) return;
-    this.#certifiedForkHeights.add(height);
-    this.counters.certifiedForks++;
-    this.#log.error(
-      'two conflicting chains are certified: more validators are faulty than the engine tolerates (safety is broken network-wide; this node keeps its own chain)',
-      {
-        peer: from,
-        height,
-        theirs: toHex(headerHash(block.header)),
-        theirParent: toHex(block.header.parentHash),
-        ours: toHex(this.#o.chain.headHash),
-      },
-    );
-  }
-
   async #afterCommit(
     executed: ExecutedBlock,
     certificate: CommitCertificate,
@@ -1171,16 +935,16 @@ export class ConsensusRuntime<M> {
     const height = executed.block.header.height;
     this.#headState = undefined;
     this.#sync.progressed();
-    this.#executed.pruneTo(height);
+    this.#pipeline.executed.pruneTo(height);
     await this.mempool.update(executed.txs);
     const position = this.#o.engine.guardPosition?.(executed.block.header);
     if (position === undefined) {
       this.#pruneGuard(height, this.#base.height);
-      this.#equivocations.prune(height - this.#base.height); // slot numbers count from the epoch's base
+      this.#evidence.watch.prune(height - this.#base.height); // slot numbers count from the epoch's base
     } else {
       // The engine numbers its slots by time, from genesis in every epoch.
       this.#pruneGuard(position, 0);
-      this.#equivocations.prune(position);
+      this.#evidence.watch.prune(position);
     }
     invariant(executed.entries.length === executed.txs.length, 'one log entry per committed transaction');
     if (executed.txs.some((t) => t.tx.op.type === 'membership')) await this.#readMembership();
@@ -1210,13 +974,6 @@ export class ConsensusRuntime<M> {
   }
 
   /**
-   * Starts the next epoch's engine on the committed head (the last block of the epoch before),
-   * with the set the ledger computed for it. What the old instance left — its timers, queued
-   * work, the suffix blocks it built above the boundary, its WAL records and signed slots — is
-   * dropped: the new instance signs in its own domain, so nothing it signs can conflict with
-   * the old one's, and it starts like a validator restarted with an empty WAL.
-   */
-  /**
    * State sync moved the head from genesis to a snapshot's height (snapshot-sync.ts): the engine
    * instance is started again on that head — a restart, with the records it persisted meanwhile —
    * and the mempool re-checked against the new state.
@@ -1232,6 +989,13 @@ export class ConsensusRuntime<M> {
     this.#sync.maybeRequest();
   }
 
+  /**
+   * Starts the next epoch's engine on the committed head (the last block of the epoch before),
+   * with the set the ledger computed for it. What the old instance left — its timers, queued
+   * work, the suffix blocks it built above the boundary, its WAL records and signed slots — is
+   * dropped: the new instance signs in its own domain, so nothing it signs can conflict with
+   * the old one's, and it starts like a validator restarted with an empty WAL.
+   */
   async #enterEpoch(): Promise<void> {
     const chain = this.#o.chain;
     const from = this.#epoch;
@@ -1262,13 +1026,13 @@ export class ConsensusRuntime<M> {
       this.#timerGeneration(timer);
       this.#o.timers.cancel(`engine:${timer}`);
     }
-    this.#executed.clear();
+    this.#pipeline.executed.clear();
     const recovered = await this.#engineRecords();
     await this.#forgetEarlierEpochs();
     this.#placeSelf();
     this.#o.transport.admitValidators?.(this.#validators.validators.map((v) => v.peerId));
     this.#engine = this.#createEngine();
-    this.#equivocations.enterEpoch(this.#epoch);
+    this.#evidence.watch.enterEpoch(this.#epoch);
     await this.#readMembership();
     await this.#step({ kind: 'start', head: this.#headInfo(), recovered });
   }
@@ -1382,103 +1146,23 @@ export class ConsensusRuntime<M> {
     const slot = engine.codec.slot(opened.msg);
     if (slot !== undefined) {
       const hash = sha256(opened.signingBytes);
-      const e = this.#equivocations.observe(opened.from, slot, hash, bytes);
-      if (e !== undefined) this.#onEquivocation(e, 'caught');
+      const e = this.#evidence.watch.observe(opened.from, slot, hash, bytes);
+      if (e !== undefined) this.#evidence.held(e, 'caught');
       const link = engine.codec.ffgLink?.(opened.msg);
       const s =
         link === undefined
           ? undefined
-          : this.#equivocations.observeVote(opened.from, link, slot, hash, bytes);
-      if (s !== undefined) this.#onEquivocation(s, 'caught');
+          : this.#evidence.watch.observeVote(opened.from, link, slot, hash, bytes);
+      if (s !== undefined) this.#evidence.held(s, 'caught');
     }
     // Our own messages can come back (relayed by peers): after a restart they are how we relearn
     // our own votes. The engine's vote sets ignore duplicates.
     await this.#step({ kind: 'message', from: opened.from, msg: opened.msg, signature: opened.signature });
   }
 
-  /** New evidence (caught here, or received and verified): reported and passed on to every peer. */
-  #onEquivocation(e: Equivocation, how: 'caught' | 'received'): void {
-    this.counters.equivocations++;
-    this.#log.warn('equivocation: a validator signed two different messages for one slot', {
-      validator: e.validator,
-      name: (e.epoch ?? 0) === this.#epoch ? this.#validators.at(e.validator)?.name : undefined,
-      slot: e.slot,
-      how,
-    });
-    this.#o.hooks?.onEquivocation?.(e);
-    this.#send(undefined, 'sync', encodeSync({ kind: 'evidence', evidence: encodeEquivocation(e) }));
-    if (this.#o.genesis.staking !== undefined) this.#events.enqueue(() => this.#reportEvidence(e), 'bulk');
-  }
-
-  /**
-   * On a chain with staking, a validator that holds evidence submits it as a transaction signed
-   * with its own key, so that a proposer includes it and the ledger slashes the offender
-   * (ledger/staking/lifecycle.ts). Every validator that saw it may: the first inclusion slashes,
-   * the others fail harmlessly (the infraction is slashed once).
-   */
-  async #reportEvidence(e: Equivocation): Promise<void> {
-    const keys = this.#o.keys;
-    if (keys === undefined || this.#self === undefined) return;
-    const evidence = encodeEquivocation(e);
-    if (evidence.length > MAX_EVIDENCE_TX_BYTES) {
-      this.#log.warn('evidence too large for a transaction: kept and served, not submitted', {
-        bytes: evidence.length,
-        validator: e.validator,
-      });
-      return;
-    }
-    const sender = ed.publicKeyFromSecret(keys.ed25519);
-    const address = addressFromPublicKey(sender);
-    const committed = (await (await this.#headStateView()).getAccount(address)).nonce;
-    const nonce = this.mempool.pendingNonce(address, committed);
-    const etx = signTransaction(
-      { chainId: this.#chainId, sender, nonce, op: { type: 'evidence', evidence } },
-      keys.ed25519,
-    );
-    this.#o.hooks?.onOriginated?.(etx);
-    const r = await this.mempool.add(etx);
-    if (r.ok) this.#gossip.add(etx.bytes);
-    this.#log.info('evidence submitted for slashing', {
-      validator: e.validator,
-      epoch: e.epoch ?? 0,
-      tx: toHex(etx.id),
-      admitted: r.ok,
-      ...(r.ok ? {} : { code: r.code }),
-    });
-  }
-
-  /** Evidence from a peer: kept and passed on if it verifies and is new; forged evidence is scored. */
-  #onEvidence(from: string, bytes: Uint8Array): void {
-    const { engine } = this.#o;
-    let e: Equivocation;
-    try {
-      e = decodeEquivocation(bytes, MAX_EVIDENCE_BYTES);
-    } catch (err) {
-      onlyTyped(err); // a peer's bad bytes are scored; anything else is this node's bug, and loud
-      this.counters.rejected++;
-      this.#o.transport.penalize(from, 'undecodable evidence', 'major');
-      return;
-    }
-    // Evidence of another epoch needs that epoch's set: the ledger judges it when it is submitted.
-    if ((e.epoch ?? 0) !== this.#epoch) return;
-    const check = verifyEquivocation(e, {
-      engine: engine.name,
-      chainId: this.#chainId,
-      validators: this.#validators,
-      codec: engine.codec,
-      ...(this.#o.verify === undefined ? {} : { verify: this.#o.verify }),
-    });
-    if (!check.ok) {
-      this.counters.rejected++;
-      this.#o.transport.penalize(from, `invalid evidence: ${check.reason}`, 'major');
-      return;
-    }
-    if (this.#equivocations.add(e)) this.#onEquivocation(e, 'received');
-  }
-
   /** Equivocation evidence this node holds (caught or received, each verified). */
   equivocations(): Equivocation[] {
-    return this.#equivocations.evidence();
+    return this.#evidence.evidence();
   }
 
   #armStatusTimer(): void {
@@ -1522,7 +1206,7 @@ export class ConsensusRuntime<M> {
       case 'blocks':
         return this.#sync.onBlocks(from, msg.items);
       case 'evidence':
-        return this.#onEvidence(from, msg.evidence);
+        return this.#evidence.received(from, msg.evidence);
     }
   }
 }
