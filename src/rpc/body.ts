@@ -41,27 +41,24 @@ export const CLIENT_GONE = new Error('the request closed before its end');
 const MAX_JSON_DEPTH = 8;
 
 /**
- * Reads a JSON object body (at most `max` bytes) and returns its field `field`, unchecked.
- * `overloaded` is asked once the body is in and before it is parsed: an overloaded node refuses
- * without spending the CPU it lacks on JSON. `expected` shows the body's shape in the errors.
+ * The field `field` of a JSON object body, unchecked. `expected` shows the body's shape in the
+ * errors. (Read the body with readBody first; a route under overload refuses between the two,
+ * without spending the CPU it lacks on JSON.)
  */
-export async function readJsonField(
-  req: IncomingMessage,
-  max: number,
-  field: string,
-  expected: string,
-  overloaded: () => void,
-): Promise<unknown> {
-  const body = await readBody(req, max);
-  overloaded();
+export function parseJsonField(body: Uint8Array, field: string, expected: string): unknown {
   if (jsonNestsDeeperThan(body, MAX_JSON_DEPTH))
     throw badRequest(
       'MALFORMED_JSON',
       `body nests deeper than ${MAX_JSON_DEPTH} levels; expected ${expected}`,
     );
+  let parsed: unknown;
   try {
-    return (JSON.parse(Buffer.from(body).toString('utf8')) as Record<string, unknown>)[field];
+    parsed = JSON.parse(Buffer.from(body).toString('utf8'));
   } catch {
+    // (JSON.parse's SyntaxError: the library's boundary, and the client's bytes.)
     throw badRequest('MALFORMED_JSON', `body must be JSON: ${expected}`);
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw badRequest('MALFORMED_JSON', `body must be a JSON object: ${expected}`);
+  return (parsed as Record<string, unknown>)[field];
 }

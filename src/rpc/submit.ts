@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { getEngine } from '../../consensus/registry.ts';
 import { fromHex, toHex } from '../../crypto/bytes.ts';
-import { VerityError } from '../../crypto/errors.ts';
+import { onlyTyped, VerityError } from '../../crypto/errors.ts';
 import { inThreadVerifier } from '../../crypto/signature-batch.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
 import { receiptToJson } from '../../ledger/receipt.ts';
@@ -18,7 +18,7 @@ import {
   verifyTransactions,
 } from '../../ledger/tx.ts';
 import type { AdmitResult } from '../runtime/mempool.ts';
-import { readJsonField } from './body.ts';
+import { parseJsonField, readBody } from './body.ts';
 import { badRequest, overloaded, RpcError } from './errors.ts';
 import type { NodeApi, RpcOptions } from './server.ts';
 
@@ -44,18 +44,15 @@ export class Submissions {
     if (mode !== 'async' && mode !== 'sync' && mode !== 'commit') {
       throw badRequest('INVALID_PARAMETER', 'mode must be async, sync or commit');
     }
-    const hex = await readJsonField(
-      req,
-      this.#o.maxBodyBytes,
-      'tx',
-      '{"tx": "<hex>"}',
-      this.#refuseIfOverloaded,
-    );
+    const body = await readBody(req, this.#o.maxBodyBytes);
+    this.#refuseIfOverloaded();
+    const hex = parseJsonField(body, 'tx', '{"tx": "<hex>"}');
     if (typeof hex !== 'string') throw badRequest('MALFORMED_JSON', 'body must be JSON: {"tx": "<hex>"}');
     let bytes: Uint8Array;
     try {
       bytes = fromHex(hex);
-    } catch {
+    } catch (e) {
+      onlyTyped(e);
       throw badRequest('TX_MALFORMED', '"tx" is not valid hex');
     }
     const etx = decodeTransaction(bytes, this.#o.maxTxBytes);
@@ -131,13 +128,9 @@ export class Submissions {
    * 1,000 per request, each admitted like mode=sync; one result per transaction, in order.
    */
   async batch(req: IncomingMessage): Promise<unknown> {
-    const txs = await readJsonField(
-      req,
-      this.#o.maxBodyBytes * 16,
-      'txs',
-      '{"txs": ["<hex>", …]}',
-      this.#refuseIfOverloaded,
-    );
+    const body = await readBody(req, this.#o.maxBodyBytes * 16);
+    this.#refuseIfOverloaded();
+    const txs = parseJsonField(body, 'txs', '{"txs": ["<hex>", …]}');
     if (!Array.isArray(txs) || txs.length > MAX_BATCH_TXS)
       throw badRequest('MALFORMED_JSON', '"txs" must be an array of at most 1000 hex strings');
     // Decode each, verify them together; admit the valid ones as one unit (runtime.ts submitMany).

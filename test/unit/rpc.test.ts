@@ -108,6 +108,13 @@ describe('RPC', () => {
       });
     const cases: Array<[Promise<Response>, number, string]> = [
       [post('{not json'), 400, 'MALFORMED_JSON'],
+      // Valid JSON of the wrong shape (null used to reach a TypeError inside the parser's catch).
+      [post('null'), 400, 'MALFORMED_JSON'],
+      [post('5'), 400, 'MALFORMED_JSON'],
+      [post('["00"]'), 400, 'MALFORMED_JSON'],
+      [post('{"tx": 5}'), 400, 'MALFORMED_JSON'],
+      [fetch(`${base}/txs`, { method: 'POST', body: 'null' }), 400, 'MALFORMED_JSON'],
+      [fetch(`${base}/txs`, { method: 'POST', body: '{"txs": {}}' }), 400, 'MALFORMED_JSON'],
       [post(JSON.stringify({ tx: 'zz' })), 400, 'TX_MALFORMED'],
       [post(JSON.stringify({ tx: 'c0' })), 400, 'TX_MALFORMED'],
       [post(JSON.stringify({ tx: 'ab'.repeat(200_000) })), 413, 'BODY_TOO_LARGE'],
