@@ -19,7 +19,10 @@
  * leader carries out what the committed state asks for (HeadInfo.membership, set by a signed
  * `membership` transaction): learners change in one entry; voters change through the joint
  * configuration C_old,new — one entry — and, once that entry is committed, C_new. A leader that C_new
- * leaves out steps down once C_new is committed; a node that is not a voter never campaigns.
+ * leaves out steps down once C_new is committed. A node campaigns while a configuration its log may
+ * still fall back to names it a voter — the last entry's, the committed one, or an uncommitted
+ * entry's (thesis §4.2.2: it "might still be needed until the Cnew entry is committed"); a node that
+ * none of them names a voter never campaigns.
  *
  * Replication: the leader broadcasts each new entry once (observers follow from it) and a
  * heartbeat every heartbeatMs; a follower that lacks what an append builds on rejects it with a
@@ -1257,7 +1260,7 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     if (!tokenIs(token, 0, this.#term)) return; // armed in an earlier term
     switch (timer) {
       case 'election':
-        if (this.#voteFenced() || !this.#isVoter()) this.#armElection();
+        if (this.#voteFenced() || !this.#mayCampaign()) this.#armElection();
         else if (this.#role !== 'leader') this.#campaign(this.#p.preVote);
         break;
       case 'lease':
@@ -1311,8 +1314,21 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     return this.#membershipOf(this.#log.head.config);
   }
 
-  #isVoter(): boolean {
-    return this.#self !== undefined && this.#current().isVoter(this.#self);
+  /**
+   * Whether this node campaigns: a voter of its log's configuration, or of one the log may still
+   * fall back to until it commits further — the committed head's, or an uncommitted entry's. Ongaro's
+   * thesis §4.2.2 (Figure 4.6): a server that C_new leaves out "should still start new elections,
+   * as it might still be needed until the Cnew entry is committed" — when it alone holds C_new, the
+   * voters that lack it still decide by C_old,new, need its vote, and it refuses them for their
+   * shorter log: only it can lead, replicate C_new and commit it. Its own vote counts only where
+   * its log's configuration names it a voter (#tally counts by #current()). etcd-io/raft gets the
+   * same from switching configurations when they are applied, not appended.
+   */
+  #mayCampaign(): boolean {
+    const self = this.#self;
+    if (self === undefined) return false;
+    if (this.#current().isVoter(self) || this.#committedMembership().isVoter(self)) return true;
+    return this.#log.uncommitted.some((e) => this.#membershipOf(e.config).isVoter(self));
   }
 
   /** Why `e`'s configuration may not follow the log's last one (config.ts), or undefined. */

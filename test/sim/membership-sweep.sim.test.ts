@@ -46,4 +46,20 @@ describe('raft membership changes under faults (simulator)', () => {
     // The end check ran (a request still settling skips it): on most seeds, on every honest node.
     expect(checkedNodes).toBeGreaterThanOrEqual(2 * SEEDS);
   }, 600_000);
+
+  it('seed 300198: the leader C_new leaves out, alone holding C_new after a crash, still campaigns and commits it', async () => {
+    // Voters {1, 2} → {1}: leader 2 committed C_old,new, appended C_new, then validator 1 crashed
+    // before receiving it and 2 stepped down (CheckQuorum). Validator 1 needed 2's vote (C_old,new),
+    // 2 refused it for 1's shorter log and, no voter in its own last configuration, never ran:
+    // heights stayed at 32 after healing (thesis §4.2.2, Figure 4.6; raft-membership.test.ts).
+    let nodes = 0;
+    const r = await runSimulation(
+      membershipSweepOptions(300198, (k) => {
+        nodes = k;
+      }),
+    );
+    expect(r.safe).toBe(true);
+    expect(r.livenessFailure).toBeUndefined();
+    expect(nodes).toBe(2);
+  }, 60_000);
 });

@@ -276,6 +276,57 @@ describe('joint consensus (§6): C_old → C_old,new → C_new', () => {
     expect(c.agreement()).toBe(true);
   });
 
+  it('a server C_new leaves out still campaigns while it alone holds C_new, and commits it (thesis §4.2.2, Figure 4.6)', () => {
+    // Membership sweep seed 300198, with C_new of two voters: C_old = {L, a} (b a learner), C_new =
+    // {a, b}. L commits C_old,new = {a, b} & {L, a} and appends C_new, which reaches no one; L then
+    // steps down (CheckQuorum: C_new's voters are silent). a and b still decide by C_old,new, whose
+    // C_old majority needs L's vote — which L refuses for their shorter logs — and L, no voter in
+    // its own last configuration, never ran: no leader, ever. L must campaign (its own vote not
+    // counted), be elected by a and b, commit C_new, and step down.
+    const c = timed(3);
+    runFed(c, 3 * T_MS);
+    const L = leaderOf(c) as number;
+    const [a, b] = [0, 1, 2].filter((v) => v !== L) as [number, number];
+    c.requestMembership({ voters: [L, a], learners: [b] });
+    runFed(c, 4 * T_MS);
+    expect(leaderOf(c)).toBe(L);
+    expect(state(c, L).committedConfig).toEqual({ voters: [L, a].sort(), learners: [b] });
+    const cNew: RaftConfig = { voters: [a, b].sort(), learners: [L] };
+    const carriesCNew = (msg: Msg) =>
+      msg.type === 'append' &&
+      msg.entries.some((e) => {
+        const cfg = decodeEngineData(e.block.header.engineData).config;
+        return cfg !== undefined && sameConfig(cfg, cNew);
+      });
+    // From C_new's append on, nothing L sends arrives.
+    let cut = false;
+    c.route = (from, to, msg) => {
+      if (from === L && to !== L && (cut || carriesCNew(msg))) {
+        cut = true;
+        return null;
+      }
+      return 10;
+    };
+    c.requestMembership({ voters: [a, b], learners: [L] });
+    runFed(c, 4 * T_MS);
+    // The deadlock's preconditions: L alone holds C_new, and no longer leads.
+    expect(cut).toBe(true);
+    expect(state(c, L).role).not.toBe('leader');
+    expect(state(c, L).config).toEqual(cNew);
+    expect(state(c, L).committedConfig.outgoing).toEqual([L, a].sort());
+    for (const v of [a, b]) {
+      expect(state(c, v).config.outgoing).toEqual([L, a].sort());
+      expect(state(c, v).lastIndex).toBeLessThan(state(c, L).lastIndex);
+    }
+    c.route = () => 10;
+    const before = Math.max(...heights(c));
+    runFed(c, 5 * T_MS);
+    expect(Math.max(...heights(c))).toBeGreaterThan(before + 5);
+    expect(configSteps(c).at(-1)).toEqual(cNew);
+    expect([a, b]).toContain(leaderOf(c));
+    expect(c.agreement()).toBe(true);
+  });
+
   it('the configuration survives a restart in the middle of a change: the log’s last entry names it', () => {
     const c = timed(5);
     runFed(c, 3 * T_MS);
