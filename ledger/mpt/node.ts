@@ -14,6 +14,7 @@
 import { type NestedUint8Array, RLP } from '@ethereumjs/rlp';
 import { equalBytes } from '../../crypto/bytes.ts';
 import { keccak256 } from '../../crypto/hash.ts';
+import { decodeRlp, RlpRefusal } from '../rlp-decode.ts';
 import type { TrieErrorCode } from './errors.ts';
 import { TrieError } from './errors.ts';
 import { hexPrefixDecode, hexPrefixEncode, type Nibbles } from './nibbles.ts';
@@ -224,9 +225,10 @@ function refFromRaw(ref: Raw, code: TrieErrorCode): TrieNode | null {
 export function decodeStoredNode(enc: Uint8Array, hash: Uint8Array): LoadedNode {
   let raw: Raw;
   try {
-    raw = RLP.decode(enc);
+    raw = decodeRlp(enc) as Raw;
   } catch (err) {
-    throw new TrieError('CORRUPT_NODE', `stored trie node does not decode: ${(err as Error).message}`);
+    if (!(err instanceof RlpRefusal)) throw err;
+    throw new TrieError('CORRUPT_NODE', `stored trie node does not decode: ${err.message}`);
   }
   if (!equalBytes(keccak256(enc), hash)) {
     throw new TrieError('CORRUPT_NODE', 'stored trie node does not match its hash');
