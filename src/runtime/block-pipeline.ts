@@ -25,7 +25,8 @@ import type { RuntimeOptions } from './runtime.ts';
 /** Transactions in a block this node builds, by default (what a block may hold is ledger/block.ts's limit). */
 export const DEFAULT_BUILD_MAX_TXS = 5000;
 const DEFAULT_MAX_BLOCK_BYTES = 4 * 1024 * 1024;
-const DEFAULT_MAX_FUTURE_DRIFT_MS = 10_000;
+/** How far past this clock a block may be timestamped, by default (the `[consensus] max_future_drift_ms` setting). */
+export const DEFAULT_MAX_FUTURE_DRIFT_MS = 10_000;
 /** Blocks from the future (see `#hold`): at most this far ahead, and this many at once. */
 const MAX_HOLD_MS = 10 * 60_000;
 const MAX_HELD = 64;
@@ -113,9 +114,9 @@ export class BlockPipeline<M> {
     if (clockWait > 0) {
       // Just started, on a clock past the parent's by more than the drift bound: compare it with the peers' first (the
       // latest build request wins; the engine's own timeouts go on meanwhile).
-      this.#timers.set('build-clock', Math.min(clockWait, 250), () =>
-        this.#c.enqueue(this.#c.sameEpoch(() => this.build(req))),
-      );
+      // (The epoch check is made now, with this instance's epoch, and runs when the timer fires.)
+      const again = this.#c.sameEpoch(() => this.build(req));
+      this.#timers.set('build-clock', Math.min(clockWait, 250), () => this.#c.enqueue(again));
       return;
     }
     if (parent !== undefined) this.executed.pin(parent.hash);
@@ -191,19 +192,19 @@ export class BlockPipeline<M> {
     invariant(miner !== undefined, 'a runtime whose engine mines is given a miner');
     if (built === undefined) return; // pruned by a commit meanwhile: the engine asks again
     const generation = ++this.#mineGeneration;
+    const epoch = this.#c.epoch(); // a solution that arrives in a later epoch is dropped
+    const solved = (bytes: Uint8Array) => async () => {
+      if (generation !== this.#mineGeneration || this.#c.epoch() !== epoch) return;
+      const header = decodeHeader(bytes);
+      const block: Block = { header, txs: built.block.txs };
+      const mined: ExecutedBlock = { ...built, block, hash: headerHash(header) };
+      this.executed.add(mined);
+      this.#c.counters.blocksMined++;
+      this.#c.options.hooks?.onMined?.();
+      await this.#c.step({ kind: 'mined', hash: mined.hash, block });
+    };
     miner.mine({ header: encodeHeader(built.block.header), target }, (bytes) =>
-      this.#c.enqueue(
-        this.#c.sameEpoch(async () => {
-          if (generation !== this.#mineGeneration) return;
-          const header = decodeHeader(bytes);
-          const block: Block = { header, txs: built.block.txs };
-          const mined: ExecutedBlock = { ...built, block, hash: headerHash(header) };
-          this.executed.add(mined);
-          this.#c.counters.blocksMined++;
-          this.#c.options.hooks?.onMined?.();
-          await this.#c.step({ kind: 'mined', hash: mined.hash, block });
-        }),
-      ),
+      this.#c.enqueue(solved(bytes)),
     );
   }
 
@@ -279,10 +280,11 @@ export class BlockPipeline<M> {
         waitMs: wait,
       });
     this.#held.set(id, 'held');
+    const recheck = this.#c.sameEpoch(() => this.execute(block, hash)); // (this instance's epoch)
     this.#timers.set(`hold:${id}`, Math.min(HOLD_RECHECK_MS, Math.max(1, wait)), () =>
       this.#c.enqueue(async () => {
         this.#held.set(id, 'rechecking');
-        await this.#c.sameEpoch(() => this.execute(block, hash))();
+        await recheck();
         // Held again (still future) or done: only a block held again stays.
         if (this.#held.get(id) === 'rechecking') this.#held.delete(id);
       }),

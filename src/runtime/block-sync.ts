@@ -4,7 +4,7 @@
  * a second — asks one peer for the next blocks (`get-blocks`), verifies each block's certificate
  * against the genesis validator set, re-executes it to its header's roots and commits it. A
  * certified block that does not extend our head is a fork below it, not the peer's doing: the
- * runtime weighs or reports it (Runtime.#certifiedFork). The peer asked is the one
+ * runtime weighs or reports it (BlockPipeline.certifiedFork). The peer asked is the one
  * with the fewest recent failures, then the most cumulative work (on a chain that counts it), then
  * the highest claim; a timeout, an empty or misaligned reply
  * is a minor failure and the next request goes elsewhere, an invalid block or certificate a major
@@ -81,7 +81,7 @@ export interface BlockSyncOptions {
   /**
    * A block whose certificate verifies but which does not extend the committed head: a chain the
    * network certified forks below what this node committed. Not the serving peer's fault (it
-   * proved the block committed); the runtime decides what it means (see Runtime.#certifiedFork).
+   * proved the block committed); the runtime decides what it means (see BlockPipeline.certifiedFork).
    */
   certifiedFork(from: string, block: Block, certificate: CommitCertificate): Promise<void>;
   /** A peer's claim was forgotten (it left, or went silent). */

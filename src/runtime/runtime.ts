@@ -59,7 +59,7 @@ import { signingDomain } from '../../ledger/signing-domain.ts';
 import type { LedgerState } from '../../ledger/state.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
-import { BlockPipeline, DEFAULT_BUILD_MAX_TXS } from './block-pipeline.ts';
+import { BlockPipeline, DEFAULT_BUILD_MAX_TXS, DEFAULT_MAX_FUTURE_DRIFT_MS } from './block-pipeline.ts';
 import { BlockSync } from './block-sync.ts';
 import { BlockClock } from './clock-offset.ts';
 import { CommitWaiters } from './commit-waiters.ts';
@@ -358,7 +358,7 @@ export class ConsensusRuntime<M> {
     });
     this.#blockClock = new BlockClock({
       clock: opts.clock,
-      driftMs: opts.maxFutureDriftMs ?? 10_000,
+      driftMs: opts.maxFutureDriftMs ?? DEFAULT_MAX_FUTURE_DRIFT_MS,
       validatorPeers: new Set(validators.validators.filter((v) => v.index !== self).map((v) => v.peerId)),
       logger: this.#log,
       beforeReading: () => this.#sync.prunePeers(),

@@ -1,0 +1,167 @@
+/**
+ * src/runtime/block-pipeline.ts on its own, with a fake chain and runtime: work an engine instance
+ * left on a timer (a block held until this clock reaches its timestamp, a build waiting for the
+ * clock) is dropped once another epoch's instance runs, and still done while the same one does.
+ * The epoch is checked against the instance that armed the timer, not the one running when it
+ * fires (it was the latter, which always passed).
+ */
+import { describe, expect, it } from 'vitest';
+import type { EngineInput } from '../../consensus/types.ts';
+import type { Block } from '../../ledger/block.ts';
+import { ChainError, type ChainStore } from '../../ledger/chain.ts';
+import {
+  BlockPipeline,
+  type BlockPipelineContext,
+  type BuildRequest,
+} from '../../src/runtime/block-pipeline.ts';
+import type { BlockClock } from '../../src/runtime/clock-offset.ts';
+import type { Mempool } from '../../src/runtime/mempool.ts';
+import { silentLogger, type Timers } from '../../src/runtime/ports.ts';
+
+function setup(opts: { clockWaitMs?: number } = {}) {
+  const solutions: Array<(header: Uint8Array) => void> = [];
+  let epoch = 0;
+  const timers = new Map<string, () => void>();
+  const steps: EngineInput<never>[] = [];
+  let executions = 0;
+  let clockReads = 0;
+  const head = { height: 0, time: { ms: 0, logical: 0 } };
+  const chain = {
+    headHash: new Uint8Array(32),
+    height: 0,
+    head,
+    async validateAndExecute() {
+      executions++;
+      throw new ChainError('BLOCK_IN_FUTURE', 'timestamped past this clock', { readyAtMs: 5_000 });
+    },
+  } as unknown as ChainStore;
+  const fakeTimers = {
+    set: (name: string, _ms: number, fn: () => void) => timers.set(name, fn),
+    cancel: (name: string) => timers.delete(name),
+    cancelAll: () => timers.clear(),
+  } as unknown as Timers;
+  const clock = {
+    now: () => 0,
+    stampWaitMs: () => {
+      clockReads++;
+      return opts.clockWaitMs ?? 0;
+    },
+  } as unknown as BlockClock;
+  const context: BlockPipelineContext<never> = {
+    options: {
+      chain,
+      timers: fakeTimers,
+      engine: {},
+      miner: { mine: (_job, solved) => solutions.push(solved), cancel: () => {} },
+    },
+    mempool: {} as Mempool,
+    clock,
+    log: silentLogger,
+    counters: { blocksMined: 0, certifiedForks: 0 },
+    epoch: () => epoch,
+    selfAddress: () => new Uint8Array(20),
+    headState: () => Promise.reject(new Error('not read in these tests')),
+    step: async (input) => {
+      steps.push(input);
+    },
+    enqueue: (fn) => void fn(),
+    sameEpoch: (fn) => {
+      const armed = epoch;
+      return () => (epoch === armed ? fn() : undefined);
+    },
+    afterCommit: () => Promise.resolve(),
+  };
+  const fire = async (name: string) => {
+    const fn = timers.get(name);
+    expect(fn, `timer ${name} is armed`).toBeDefined();
+    timers.delete(name);
+    (fn as () => void)();
+    await new Promise((r) => setImmediate(r));
+  };
+  return {
+    pipeline: new BlockPipeline<never>(context),
+    timers,
+    steps,
+    fire,
+    nextEpoch: () => epoch++,
+    executions: () => executions,
+    clockReads: () => clockReads,
+    solutions,
+  };
+}
+
+const zero = new Uint8Array(32);
+const block: Block = {
+  header: {
+    chainId: 'test',
+    height: 1,
+    parentHash: zero,
+    historyRoot: zero,
+    time: { ms: 9_000, logical: 0 },
+    proposer: new Uint8Array(20),
+    txRoot: zero,
+    txCount: 0,
+    stateRoot: zero,
+    logSize: 0,
+    logRoot: zero,
+    validatorsHash: zero,
+    engine: 'pow',
+    engineData: new Uint8Array(0),
+  },
+  txs: [],
+};
+const hash = new Uint8Array(32).fill(7);
+const holdTimer = `hold:${'07'.repeat(32)}`;
+
+describe('block pipeline: timed work of an engine instance', () => {
+  it('a block from the future is held, and executed again when its timer fires in the same epoch', async () => {
+    const t = setup();
+    await t.pipeline.execute(block, hash);
+    expect(t.executions()).toBe(1);
+    expect(t.steps).toEqual([]); // held: the engine sees it as still executing
+    await t.fire(holdTimer);
+    expect(t.executions()).toBe(2);
+  });
+
+  it('is dropped when the timer fires after an epoch boundary', async () => {
+    const t = setup();
+    await t.pipeline.execute(block, hash);
+    t.nextEpoch();
+    await t.fire(holdTimer);
+    expect(t.executions()).toBe(1);
+    expect(t.steps).toEqual([]);
+  });
+
+  it('a build waiting for the clock is retried in the same epoch and dropped after a boundary', async () => {
+    const req = {
+      kind: 'build-block',
+      height: 1,
+      round: 0,
+      parent: new Uint8Array(32),
+    } as BuildRequest<never>;
+    const same = setup({ clockWaitMs: 100 });
+    await same.pipeline.build(req);
+    expect(same.clockReads()).toBe(1);
+    await same.fire('build-clock');
+    expect(same.clockReads()).toBe(2); // asked again (and waits again)
+
+    const later = setup({ clockWaitMs: 100 });
+    await later.pipeline.build(req);
+    later.nextEpoch();
+    await later.fire('build-clock');
+    expect(later.clockReads()).toBe(1);
+    expect(later.timers.has('build-clock')).toBe(false);
+  });
+
+  it("a miner's solution that arrives after an epoch boundary is dropped", async () => {
+    const t = setup();
+    const built = { hash, block, parent: undefined, txs: [] };
+    t.pipeline.executed.add(built as never);
+    t.pipeline.mine(hash, 1n);
+    expect(t.solutions).toHaveLength(1);
+    t.nextEpoch();
+    (t.solutions[0] as (header: Uint8Array) => void)(Uint8Array.of(0xc0)); // never decoded
+    await new Promise((r) => setImmediate(r));
+    expect(t.steps).toEqual([]);
+  });
+});
