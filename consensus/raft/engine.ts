@@ -1261,7 +1261,10 @@ export class RaftEngine implements ConsensusEngine<RaftMessage> {
     switch (timer) {
       case 'election':
         if (this.#voteFenced() || !this.#mayCampaign()) this.#armElection();
-        else if (this.#role !== 'leader') this.#campaign(this.#p.preVote);
+        // A node that campaigns only through a configuration it may fall back to always asks for
+        // pre-votes first: cut off from a live leader, it must not depose it (thesis §4.2.3).
+        else if (this.#role !== 'leader')
+          this.#campaign(this.#p.preVote || !this.#current().isVoter(this.#self as number));
         break;
       case 'lease':
         this.#leaseActive = false;
