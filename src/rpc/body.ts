@@ -54,8 +54,8 @@ export function parseJsonField(body: Uint8Array, field: string, expected: string
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    // (JSON.parse's SyntaxError: the library's boundary, and the client's bytes.)
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e; // the client's bytes; anything else is this node's
     throw badRequest('MALFORMED_JSON', `body must be JSON: ${expected}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))

@@ -106,6 +106,11 @@ function* boundaryInputs(): Generator<Uint8Array> {
   yield hex('c2820102');
   yield hex('c3b8010203');
   yield hex('c1c2c0c0');
+  // A long form's length bytes inside a list: bounded by the list, not the input (from review).
+  yield hex('c1b80000');
+  yield hex('c1b83000');
+  yield hex('c2c1b80000');
+  yield hex('c2b80100');
 }
 
 function* seededInputs(count: number): Generator<Uint8Array> {
@@ -154,11 +159,19 @@ describe('canonical RLP decoding (ledger/rlp-decode.ts)', () => {
   });
 
   it('gives every byte string as a fresh copy, never a view of the input', () => {
-    const input = rlpEncode([new Uint8Array(40).fill(1), [Uint8Array.of(2, 3)], 7]);
-    const decoded = decodeRlp(input) as [Uint8Array, [Uint8Array], Uint8Array];
-    for (const s of [decoded[0], decoded[1][0], decoded[2]]) expect(s.buffer).not.toBe(input.buffer);
+    // Short and long forms of strings, and a single byte.
+    const input = rlpEncode([
+      new Uint8Array(40).fill(1),
+      [Uint8Array.of(2, 3)],
+      7,
+      new Uint8Array(60).fill(4),
+    ]);
+    const decoded = decodeRlp(input) as [Uint8Array, [Uint8Array], Uint8Array, Uint8Array];
+    for (const s of [decoded[0], decoded[1][0], decoded[2], decoded[3]])
+      expect(s.buffer).not.toBe(input.buffer);
     input.fill(0);
     expect(decoded[0]).toEqual(new Uint8Array(40).fill(1));
+    expect(decoded[3]).toEqual(new Uint8Array(60).fill(4));
   });
 
   it('agrees with @ethereumjs/rlp on every input of one and two bytes', () => {
