@@ -327,6 +327,86 @@ describe('joint consensus (§6): C_old → C_old,new → C_new', () => {
     expect(c.agreement()).toBe(true);
   });
 
+  it('a server only an uncommitted entry of its log names a voter still campaigns: its committed head lags the cluster’s, and only it can lead', () => {
+    // Four validators; a is a learner in C1 = {L, b, c}. a's clock is far behind: every block it is
+    // asked to execute is FUTURE, so it appends L's entries but never acknowledges or commits one.
+    // Meanwhile L, b and c take a in and out again — C1 → J1 → C2 = {L, a, b, c} → J2 → C3 = C1 —
+    // and C3 reaches only a before L crashes. a is restarted with its clock fixed: its chain store
+    // is still at C1, its WAL holds J1 … C3 (a learner in C3), and it has no commit proof. b and c
+    // decide by J2, whose outgoing majority (3 of L, a, b, c) needs a's vote, which a refuses for
+    // their shorter logs. Neither a's last configuration nor its committed one names it a voter —
+    // only J1, C2 and J2, uncommitted in its log: without them it never runs, and nothing ever
+    // commits. (Block sync is off: it would lift a's head to J2, which names a a voter.)
+    const c = timed(4);
+    runFed(c, 3 * T_MS);
+    const L = leaderOf(c) as number;
+    const [a, b, cc] = [0, 1, 2, 3].filter((v) => v !== L) as [number, number, number];
+    const C1: RaftConfig = { voters: [L, b, cc].sort(), learners: [a] };
+    const all = [0, 1, 2, 3];
+    c.requestMembership({ voters: [L, b, cc], learners: [a] });
+    runFed(c, 4 * T_MS);
+    expect(leaderOf(c)).toBe(L);
+    expect(state(c, a).committedConfig).toEqual(C1);
+
+    c.syncing = false;
+    c.failExecute = (node) => (node === a ? 'FUTURE' : undefined);
+    c.requestMembership({ voters: all, learners: [] });
+    runFed(c, 3 * T_MS);
+    expect(state(c, L).committedConfig).toEqual({ voters: all, learners: [] });
+
+    // From C3's append on, nothing L sends reaches b or c.
+    const carriesC3 = (msg: Msg) =>
+      msg.type === 'append' &&
+      msg.entries.some((e) => {
+        const cfg = decodeEngineData(e.block.header.engineData).config;
+        return cfg !== undefined && sameConfig(cfg, C1);
+      });
+    let cut = false;
+    c.route = (from, to, msg) => {
+      if (from === L && (to === b || to === cc) && (cut || carriesC3(msg))) {
+        cut = true;
+        return null;
+      }
+      return 10;
+    };
+    c.requestMembership({ voters: [L, b, cc], learners: [a] });
+    runFed(c, T_MS);
+    expect(cut).toBe(true);
+    c.crash(L);
+    c.crash(a);
+    c.failExecute = undefined;
+    c.restart(a);
+
+    // The cluster committed J1, C2 and J2; a's chain is still at C1, its log ends in C3.
+    expect(configSteps(c).slice(-4)).toEqual([
+      C1,
+      { voters: all, outgoing: [L, b, cc].sort(), learners: [] },
+      'default', // C2: every validator votes
+      { voters: [L, b, cc].sort(), outgoing: all, learners: [a] },
+    ]);
+    expect(state(c, a).committedConfig).toEqual(C1);
+    expect(state(c, a).config).toEqual(C1);
+    for (const v of [b, cc]) {
+      expect(state(c, v).config.outgoing).toEqual(all);
+      expect(state(c, v).lastIndex).toBeLessThan(state(c, a).lastIndex);
+    }
+
+    const sentBefore = c.sent.length;
+    const before = Math.max(...heights(c));
+    runFed(c, 8 * T_MS);
+    expect(Math.max(...heights(c))).toBeGreaterThan(before + 5);
+    // a ran (pre-vote first: no configuration of its log's end names it a voter), led, committed
+    // C3 with b and c, and stepped down; b or c leads C3 from then on.
+    const sentByA = c.sent.slice(sentBefore).filter((s) => s.from === a);
+    expect(sentByA.some((s) => s.msg.type === 'vote-request')).toBe(true);
+    expect(sentByA.some((s) => s.msg.type === 'append')).toBe(true); // it led
+    expect(state(c, a).committedConfig).toEqual(C1); // C3, which is C1
+    expect(state(c, a).role).not.toBe('leader');
+    expect(c.node(a).chain.length).toBeGreaterThan(before);
+    expect([b, cc]).toContain(leaderOf(c));
+    expect(c.agreement()).toBe(true);
+  });
+
   it('the configuration survives a restart in the middle of a change: the log’s last entry names it', () => {
     const c = timed(5);
     runFed(c, 3 * T_MS);
