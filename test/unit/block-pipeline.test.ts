@@ -7,7 +7,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { EngineInput } from '../../consensus/types.ts';
-import type { Block } from '../../ledger/block.ts';
 import { ChainError, type ChainStore } from '../../ledger/chain.ts';
 import {
   BlockPipeline,
@@ -17,6 +16,7 @@ import {
 import type { BlockClock } from '../../src/runtime/clock-offset.ts';
 import type { Mempool } from '../../src/runtime/mempool.ts';
 import { silentLogger, type Timers } from '../../src/runtime/ports.ts';
+import { blankBlock } from '../helpers/blank-block.ts';
 
 function setup(opts: { clockWaitMs?: number } = {}) {
   const solutions: Array<(header: Uint8Array) => void> = [];
@@ -90,26 +90,7 @@ function setup(opts: { clockWaitMs?: number } = {}) {
   };
 }
 
-const zero = new Uint8Array(32);
-const block: Block = {
-  header: {
-    chainId: 'test',
-    height: 1,
-    parentHash: zero,
-    historyRoot: zero,
-    time: { ms: 9_000, logical: 0 },
-    proposer: new Uint8Array(20),
-    txRoot: zero,
-    txCount: 0,
-    stateRoot: zero,
-    logSize: 0,
-    logRoot: zero,
-    validatorsHash: zero,
-    engine: 'pow',
-    engineData: new Uint8Array(0),
-  },
-  txs: [],
-};
+const block = blankBlock({ time: { ms: 9_000, logical: 0 }, engine: 'pow' });
 const hash = new Uint8Array(32).fill(7);
 const holdTimer = `hold:${'07'.repeat(32)}`;
 

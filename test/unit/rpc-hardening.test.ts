@@ -10,6 +10,7 @@ import { OK } from '../../ledger/receipt.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { type NodeApi, RpcServer } from '../../src/rpc/server.ts';
 import type { Logger } from '../../src/runtime/ports.ts';
+import { blankBlock } from '../helpers/blank-block.ts';
 
 const chainId = 'rpc-hardening';
 const MAX_BODY = 64 * 1024;
@@ -25,27 +26,8 @@ interface Fake {
 function fakeApi(): Fake {
   const listeners = new Set<(height: number) => void>();
   const waiting = new Set<(location: TxLocation) => void>();
-  const zero = new Uint8Array(32);
   const block = (height: number): Block =>
-    ({
-      header: {
-        chainId,
-        height,
-        parentHash: zero,
-        historyRoot: zero,
-        time: { ms: 1_700_000_000_000, logical: 0 },
-        proposer: new Uint8Array(20),
-        txRoot: zero,
-        txCount: 0,
-        stateRoot: zero,
-        logSize: 0,
-        logRoot: zero,
-        validatorsHash: zero,
-        engine: 'tendermint',
-        engineData: new Uint8Array(0),
-      },
-      txs: [],
-    }) as unknown as Block;
+    blankBlock({ chainId, height, time: { ms: 1_700_000_000_000, logical: 0 } });
   const api = {
     genesis: { chainId },
     chain: { height: 1, getTxLocation: async () => undefined, getBlock: async (h: number) => block(h) },
