@@ -656,7 +656,9 @@ describe('rules: engine data codec', () => {
 
   it('refuses trailing bytes, an unknown version, more than 8 links, and a link whose source is not before its target', () => {
     const d = posData(links);
-    expect(decodeFails(concatBytes(encodePosData(d), new Uint8Array([0])))).toMatch(/bytes remain after the item/);
+    expect(decodeFails(concatBytes(encodePosData(d), new Uint8Array([0])))).toMatch(
+      /bytes remain after the item/,
+    );
     expect(decodeFails(rawPosData(d, { version: 2 }))).toMatch(/unknown version/);
     expect(decodeFails(rawPosData(d, { version: 0 }))).toMatch(/unknown version/);
 
