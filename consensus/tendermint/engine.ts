@@ -453,7 +453,8 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       if (
         prop !== undefined &&
         proposerOf !== this.#ctx.self &&
-        (r === this.#round || r === this.#validRound)
+        (r === this.#round || r === this.#validRound) &&
+        !this.#heldByAll(r, prop.hash)
       ) {
         const sig = this.#proposalSigs.get(r);
         if (sig !== undefined) {
@@ -483,6 +484,22 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
         }
       }
     }
+  }
+
+  /**
+   * Whether every other validator with power voted for block `id` in `round`: each then received
+   * (and checked) that round's proposal, so re-sending it — a whole block, the bulk of the bytes
+   * under load, when a height outlasts the re-broadcast interval — would only be decoded and
+   * dropped. A peer that has not voted for it may lack it, and gets it as before.
+   */
+  #heldByAll(round: number, id: BlockId): boolean {
+    const prevotes = this.#prevotes.get(round);
+    const precommits = this.#precommits.get(round);
+    for (const v of this.#validators.validators) {
+      if (v.index === this.#ctx.self || v.power === 0) continue;
+      if (!(prevotes?.votedFor(v.index, id) || precommits?.votedFor(v.index, id))) return false;
+    }
+    return true;
   }
 
   #remember(msg: TmMessage): void {
@@ -597,7 +614,9 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       // This round's and the previous round's messages: a peer one round behind needs the
       // latter to reach the quorum (and the timeout) that moves it forward.
       for (const r of [this.#round - 1, this.#round])
-        for (const msg of this.#sent.get(r) ?? []) this.#out.push({ kind: 'broadcast', msg });
+        for (const msg of this.#sent.get(r) ?? [])
+          if (msg.type !== 'proposal' || !this.#heldByAll(r, blockId(msg.hash)))
+            this.#out.push({ kind: 'broadcast', msg });
       this.#relayHeld();
       this.#out.push({ kind: 'set-timer', timer: 'rebroadcast', afterMs: this.#p.rebroadcastMs });
       return;
