@@ -2,14 +2,15 @@
  * A canonical RLP decoder (Ethereum Yellow Paper, appendix B), for codec.ts's rlpDecodeStrict.
  *
  * It accepts and refuses exactly what @ethereumjs/rlp's `RLP.decode` does, and returns the same
- * items — every byte string a copy (`slice`, below), lists as arrays — so that swapping it in
+ * items — every byte string a copy (`copyBytes`, below), lists as arrays — so that swapping it in
  * changes no verdict anywhere; test/unit/rlp-decode.test.ts compares the two on published
  * vectors and on random, mutated and truncated inputs. It exists for speed: @ethereumjs/rlp
  * copies every list's body before reading its items (so a transaction inside a block is copied
  * once per level above it), and allocates a remainder view and a result object per item; this one
  * walks the input once with a cursor (`npm run bench:codec`: about 7× on a signed transfer).
- * (Copies as `bytes.slice` makes them, as @ethereumjs/rlp did: for a Node Buffer, `slice` is a
- * view. Everything Verity decodes arrives as a plain Uint8Array; the store adapter converts.)
+ * (Copies, as @ethereumjs/rlp's `slice` made them of a plain Uint8Array — everything Verity decodes
+ * arrives as one; the store adapter converts. A copy of 65 bytes to 2 KiB is a view into a shared
+ * slab, see crypto/bytes.ts: a transaction copied into its own backing store cost ≈ 1 µs.)
  *
  * Refusals carry `nonCanonical` when the bytes encode a value that has a shorter encoding (a
  * prefixed single byte, a long form for a short length, leading zeros in a length) — the cases
@@ -21,6 +22,7 @@
  * recursive @ethereumjs/rlp decoder instead overflows the stack a few thousand levels down, which
  * codec.ts also reported as malformed; nothing Verity decodes nests more than a few levels.
  */
+import { copyBytes } from '../crypto/bytes.ts';
 
 export type DecodedRlp = Uint8Array | DecodedRlp[];
 
@@ -55,7 +57,7 @@ function item(b: Uint8Array, end: number, depth: number): DecodedRlp {
   const first = b[at] as number;
   if (first <= 0x7f) {
     at++;
-    return b.slice(at - 1, at);
+    return copyBytes(b, at - 1, at);
   }
   if (first <= 0xb7) {
     const start = at + 1;
@@ -64,7 +66,7 @@ function item(b: Uint8Array, end: number, depth: number): DecodedRlp {
     if (length === 1 && (b[start] as number) < 0x80)
       throw nonCanonical('single byte below 0x80 must not be prefixed');
     at = start + length;
-    return b.slice(start, at);
+    return copyBytes(b, start, at);
   }
   if (first <= 0xbf) {
     const n = first - 0xb7;
@@ -74,7 +76,7 @@ function item(b: Uint8Array, end: number, depth: number): DecodedRlp {
     const start = at + 1 + n;
     if (start + length > end) throw malformed('string runs past the end of its input');
     at = start + length;
-    return b.slice(start, at);
+    return copyBytes(b, start, at);
   }
   if (depth >= MAX_DEPTH) throw malformed(`lists nest more than ${MAX_DEPTH} deep`);
   let listEnd: number;

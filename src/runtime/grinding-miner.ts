@@ -39,7 +39,9 @@ export class GrindingMiner implements Miner {
       return;
     }
     this.#solved = solved;
-    this.#spawn()?.postMessage({ id, header: job.header, target: targetBytes(job.target) });
+    // A copy of its own: the header may be a view into a shared slab (crypto/bytes.ts), which a
+    // structured clone would copy whole.
+    this.#spawn()?.postMessage({ id, header: job.header.slice(), target: targetBytes(job.target) });
   }
 
   /** The worker, started on the first job (an engine that never mines never starts one). */

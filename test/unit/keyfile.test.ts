@@ -111,6 +111,8 @@ describe('crypto public API: wrong-type inputs are typed errors, verifies are fa
     fromHex: [crypto.fromHex, ['00'], 'throws'],
     fromHexExact: [crypto.fromHexExact, ['00', 1, 'x'], 'throws'],
     concatBytes: [crypto.concatBytes, [msg, msg], 'throws'],
+    copyBytes: [crypto.copyBytes, [msg, 0, 1], 'throws'],
+    allocBytesUnsafe: [crypto.allocBytesUnsafe, [100], 'throws'],
     equalBytes: [crypto.equalBytes, [msg, msg], 'throws'],
     compareBytes: [crypto.compareBytes, [msg, msg], 'throws'],
     utf8: [crypto.utf8, ['x'], 'throws'],
