@@ -1,39 +1,32 @@
 /**
  * Strict RLP decoding for everything Verity reads from the outside (transactions, blocks,
- * certificates, consensus messages). Encoding comes from @ethereumjs/rlp, decoding from
- * rlp-decode.ts (the same verdicts, several times faster); this module adds what a consensus
+ * certificates, consensus messages). Encoding comes from rlp-encode.ts and decoding from
+ * rlp-decode.ts (each @ethereumjs/rlp's output and verdicts, several times faster); this module adds what a consensus
  * system needs on top:
  *  - a size cap checked before decoding;
  *  - canonical form: the bytes must re-encode to themselves, so every value has one encoding and
  *    a hash of the bytes identifies the value (rlp-decode.ts refuses every other encoding);
  *  - typed field readers that say which field is wrong.
  */
-import { RLP } from '@ethereumjs/rlp';
 import { bytesToBigInt, fromUtf8 } from '../crypto/bytes.ts';
 import { VerityError } from '../crypto/errors.ts';
 import { decodeRlp, RlpRefusal } from './rlp-decode.ts';
+import { encodeRlp, RlpEncodeRefusal, type RlpInput } from './rlp-encode.ts';
 
 export type RlpItem = Uint8Array | RlpItem[];
-// No strings: @ethereumjs/rlp would read "0x…" strings as hex. Text goes in as utf8() bytes.
-export type RlpInput = Uint8Array | bigint | number | RlpInput[];
+// No strings: text goes in as utf8() bytes.
+export type { RlpInput };
 
 export type DecodeErrorCode = 'MALFORMED' | 'TOO_LARGE' | 'NON_CANONICAL';
 export class DecodeError extends VerityError<DecodeErrorCode> {}
 
+/** RLP encoding (rlp-encode.ts). A negative or unsafe number is refused: MALFORMED. */
 export function rlpEncode(input: RlpInput): Uint8Array {
-  checkNumbers(input);
-  return RLP.encode(input as never);
-}
-
-/** Numbers must be non-negative safe integers: anything else would encode as garbage. */
-function checkNumbers(input: RlpInput): void {
-  if (typeof input === 'number') {
-    if (!Number.isSafeInteger(input) || input < 0)
-      throw new DecodeError('MALFORMED', `cannot RLP-encode the number ${input}`);
-  } else if (typeof input === 'bigint') {
-    if (input < 0n) throw new DecodeError('MALFORMED', 'cannot RLP-encode a negative integer');
-  } else if (Array.isArray(input)) {
-    for (const x of input) checkNumbers(x);
+  try {
+    return encodeRlp(input);
+  } catch (e) {
+    if (e instanceof RlpEncodeRefusal) throw new DecodeError('MALFORMED', e.message);
+    throw e;
   }
 }
 

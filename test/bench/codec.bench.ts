@@ -1,14 +1,16 @@
 /**
- * npm run bench:codec — decoding what every validator decodes per transaction, with the baseline
- * measured in the same run: RLP on Verity's own decoder (ledger/rlp-decode.ts, behind
- * rlpDecodeStrict) vs @ethereumjs/rlp's, on one signed transfer, a gossip frame of 512 and a block
- * body of 2,000; and the whole `decodeTransaction` (RLP, field checks, sender address), with and
- * without the id hashed in.
+ * npm run bench:codec — decoding and encoding what every validator handles per transaction, with
+ * the baseline measured in the same run: RLP on Verity's own decoder and encoder
+ * (ledger/rlp-decode.ts behind rlpDecodeStrict, ledger/rlp-encode.ts behind rlpEncode) vs
+ * @ethereumjs/rlp's, on one signed transfer, a gossip frame of 512 and a block body of 2,000 (and
+ * the commit's index record); and the whole `decodeTransaction` (RLP, field checks, sender
+ * address), with and without the id hashed in.
  *   --quick   shorter measurement windows
  */
 import { RLP } from '@ethereumjs/rlp';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import { rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
+import { encodeRlp, type RlpInput } from '../../ledger/rlp-encode.ts';
 import { decodeTransaction, signTransaction } from '../../ledger/tx.ts';
 import { seededBytes } from '../helpers/seeded.ts';
 import { fmt, header, measure, table } from './harness.ts';
@@ -55,6 +57,38 @@ for (const [input, bytes, perCall] of [
 }
 console.log(`## RLP decoding (a ${one.length}-byte signed transfer; tx/s counts the transactions decoded)`);
 table(rows);
+
+// Encoding: the same shapes as written — a transfer's fields, a frame or body of signed
+// transactions — and the commit's per-transaction index record (four numbers).
+const fields = rlpDecodeStrict(one, 1 << 16) as Uint8Array[];
+const txList = txs.map((t) => t.bytes);
+const encodeRows: Array<Record<string, string>> = [];
+for (const [input, value, perCall] of [
+  ['one transfer', fields, 1],
+  ['tx index record [h, i, log, code]', [123_456, 1_234, 98_765_432, 0], 1],
+  ['gossip frame of 512', txList.slice(0, 512), 512],
+  ['block body of 2,000', txList, 2000],
+] as const) {
+  const ours = measure(`verity encode ${input}`, () => encodeRlp(value as RlpInput), {
+    minMs,
+    batch: perCall,
+  });
+  const theirs = measure(`ethereumjs encode ${input}`, () => RLP.encode(value as never), {
+    minMs,
+    batch: perCall,
+  });
+  encodeRows.push({
+    'RLP encode of': input,
+    'verity items/s': fmt(ours.opsPerSec),
+    '@ethereumjs/rlp items/s': fmt(theirs.opsPerSec),
+    ratio: `${(ours.opsPerSec / theirs.opsPerSec).toFixed(1)}×`,
+    'verity µs/item': (1e6 / ours.opsPerSec).toFixed(2),
+  });
+}
+console.log(
+  '\n## RLP encoding (ledger/rlp-encode.ts behind rlpEncode; items/s counts transactions or records)',
+);
+table(encodeRows);
 
 let i = 0;
 const whole = measure(
