@@ -146,8 +146,23 @@ export function decodeHeader(bytes: Uint8Array): BlockHeader {
   return wrapDecode('header', () => decodeHeaderItem(rlpDecodeStrict(bytes, MAX_HEADER_BYTES, 'header')));
 }
 
+/**
+ * Each block's encoding, once known: a block arrives as bytes inside a consensus message and is
+ * stored when it commits, and the proposer encodes its own once to send it — re-encoding a body of
+ * thousands of transactions for the store cost as much as decoding it. Blocks are immutable
+ * (readonly header and body), so an object's encoding never changes; the strict decoder admits
+ * only the canonical encoding, so the bytes a block was decoded from are the ones `encodeBlock`
+ * would produce. Callers must not modify the bytes returned.
+ */
+const encodings = new WeakMap<Block, Uint8Array>();
+
 export function encodeBlock(block: Block): Uint8Array {
-  return rlpEncode([headerFields(block.header), [...block.txs]]);
+  let bytes = encodings.get(block);
+  if (bytes === undefined) {
+    bytes = rlpEncode([headerFields(block.header), [...block.txs]]);
+    encodings.set(block, bytes);
+  }
+  return bytes;
 }
 
 export interface BlockLimits {
@@ -172,6 +187,8 @@ export function decodeBlock(bytes: Uint8Array, limits: BlockLimits = {}): Block 
     const block = { header, txs };
     checkBody(block);
     bodyChecked.add(block);
+    // A copy: the caller's buffer is not ours to keep (it may be a view into a reused frame).
+    encodings.set(block, bytes.slice());
     return block;
   });
 }

@@ -500,4 +500,25 @@ describe('block bodies', () => {
     );
     expect(toHex((await validator.validateAndExecute(decoded, { nowMs })).hash)).toBe(toHex(built.hash));
   });
+
+  it('a block keeps its encoding: the bytes it was decoded from (copied), or its first encoding', async () => {
+    const chain = makeTestChain();
+    const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+    const built = await store.propose({
+      txs: transfers(chain, 0, 3),
+      time: { ms: store.head.time.ms + 1000, logical: 0 },
+      proposer: (chain.validators[0] as TestKey).address,
+      engineData: new Uint8Array(0),
+    });
+    const bytes = encodeBlock(built.block);
+    expect(encodeBlock(built.block)).toBe(bytes); // encoded once
+    const wire = bytes.slice();
+    const decoded = decodeBlock(wire);
+    wire.fill(0); // the caller's buffer, reused: the block's encoding does not alias it
+    expect(toHex(encodeBlock(decoded))).toBe(toHex(bytes));
+    // A different object (a spread with another body) is encoded afresh, never given the cached bytes.
+    const other = encodeBlock({ ...decoded, txs: decoded.txs.slice(1) });
+    expect(toHex(other)).not.toBe(toHex(bytes));
+    expect(toHex(decodeBlock(encodeBlock({ ...decoded })).header.txRoot)).toBe(toHex(decoded.header.txRoot));
+  });
 });
