@@ -8,7 +8,7 @@
  *   m/genesis     → genesis block hash     m/account-index-from, m/lowest-block → height(8)
  *   x/ address ‖ height(8) ‖ position(4) → transaction id (the account index)
  */
-import { concatBytes, u64be, utf8 } from '../crypto/bytes.ts';
+import { concatBytes, u32be, u64be, utf8 } from '../crypto/bytes.ts';
 import { Layout } from './mpt/layout.ts';
 
 export const P_BLOCK = utf8('b/');
@@ -28,6 +28,17 @@ export const K_ACCOUNT_INDEX_FROM = utf8('m/account-index-from');
 export const K_LOWEST_BLOCK = utf8('m/lowest-block');
 /** Where the state trie keeps its nodes: content-addressed, `'n' ‖ keccak256(rlp) → rlp`. */
 export const STATE_LAYOUT = new Layout(STATE_PREFIX);
+
+/** x/ ‖ address ‖ height ‖ position, built in one allocation (one key per transaction and party). */
+export function accountTxKey(address: Uint8Array, height: number, position: number): Uint8Array {
+  const key = new Uint8Array(P_ACCOUNT_TX.length + address.length + 12);
+  key.set(P_ACCOUNT_TX, 0);
+  key.set(address, P_ACCOUNT_TX.length);
+  const at = P_ACCOUNT_TX.length + address.length;
+  key.set(u64be(height), at);
+  key.set(u32be(position), at + 8);
+  return key;
+}
 
 export function heightKey(prefix: Uint8Array, height: number): Uint8Array {
   return concatBytes(prefix, u64be(height));

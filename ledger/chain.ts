@@ -14,7 +14,7 @@
  * ledger/snapshot.ts): it then holds genesis, block H onwards, the whole log and history, and the
  * state from H on; blocks 1 … H − 1 are absent (`lowestBlock`).
  */
-import { concatBytes, equalBytes, u32be, u64be } from '../crypto/bytes.ts';
+import { concatBytes, equalBytes, u64be } from '../crypto/bytes.ts';
 import { invariant, onlyTyped } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
 import {
@@ -38,6 +38,7 @@ import {
 } from './certificate.ts';
 import { ChainError } from './chain-error.ts';
 import {
+  accountTxKey,
   HISTORY_PREFIX,
   heightKey,
   K_ACCOUNT_INDEX_FROM,
@@ -745,7 +746,6 @@ export class ChainStore {
       // overlay's base: that may be a committed parent's overlay, which no longer reaches the store.)
       const trieOps = executed.overlay.takeOps();
       trieOpsBackup = trieOps;
-      await this.#staged.batch(trieOps);
       const appended = await this.log.append(executed.entries, executed.logPreview);
       if (appended.size !== h.logSize || !equalBytes(appended.root, h.logRoot)) {
         throw new ChainError('CHAIN_CORRUPT', 'log after append does not match the header');
@@ -753,7 +753,10 @@ export class ChainStore {
       const history = await this.history.append([executed.hash]);
       if (history.size !== h.height + 1)
         throw new ChainError('CHAIN_CORRUPT', 'block history after append does not match the height');
-      const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = [
+      // Written with the staged log and history in one batch, never staged themselves: nothing
+      // reads them back before the write (the BAD_NONCE read below is of the committed index).
+      const ops: KvOp[] = [
+        ...trieOps,
         { type: 'put', key: heightKey(P_BLOCK, h.height), value: encodeBlock(block) },
         { type: 'put', key: concatBytes(P_HASH, executed.hash), value: u64be(h.height) },
         {
@@ -773,11 +776,7 @@ export class ChainStore {
         if (!receipt.ok && receipt.code === 'BAD_NONCE' && (await this.#staged.get(key)) !== undefined)
           continue;
         for (const party of accountsOf(etx))
-          ops.push({
-            type: 'put',
-            key: concatBytes(P_ACCOUNT_TX, party, u64be(h.height), u32be(i)),
-            value: etx.id,
-          });
+          ops.push({ type: 'put', key: accountTxKey(party, h.height, i), value: etx.id });
         ops.push({
           type: 'put',
           key,
@@ -789,8 +788,7 @@ export class ChainStore {
           ]),
         });
       }
-      await this.#staged.batch(ops);
-      await this.#staged.flush();
+      await this.#staged.flush(ops);
       this.#head = h;
       this.#headHash = executed.hash;
       // Detach it from the blocks beneath (see ExecutedBlock.parent): its children now read the

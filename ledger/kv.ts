@@ -152,6 +152,7 @@ export class StagedKvStore implements KvStore {
   }
 
   async batch(ops: readonly KvOp[]): Promise<void> {
+    // `slice`, not a slab-carved copy (crypto/bytes.ts): staged trie nodes end in the read cache.
     for (const op of ops) this.#staged.set(keyString(op.key), op.type === 'put' ? op.value.slice() : null);
   }
 
@@ -174,11 +175,16 @@ export class StagedKvStore implements KvStore {
     for (const k of limited) yield [keyBytes(k), merged.get(k) as Uint8Array] as const;
   }
 
-  /** Writes every staged operation in one atomic batch on the base store, then clears the overlay. */
-  async flush(): Promise<void> {
+  /**
+   * Writes every staged operation, then `more` (written, never staged: for operations nothing
+   * reads back through this overlay before the write), in one atomic batch on the base store, and
+   * clears the overlay. `more`'s values are not copied: the base may keep them (CachingKvStore
+   * does), so they must not be modified afterwards.
+   */
+  async flush(more: readonly KvOp[] = []): Promise<void> {
     const ops = this.takeOps();
     try {
-      await this.#base.batch(ops);
+      await this.#base.batch(more.length === 0 ? ops : ops.concat(more));
     } catch (e) {
       // Nothing reached the base: put the writes back so the caller can retry or discard.
       await this.batch(ops);
