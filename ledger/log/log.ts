@@ -34,13 +34,30 @@ export interface TransparencyLogOptions {
 /**
  * What `previewAppend` predicts: the size and root after the entries, and what lets the prediction
  * be extended (`previewAppend(more, preview)`) and the append reuse its hashing
- * (`append(entries, preview)`) — the frontier after it, and the entries' leaf hashes.
+ * (`append(entries, preview)`) — the frontier after it, the entries' leaf hashes, and each entry's
+ * record hashes (its leaf, then the subtree hashes it completes, as layout.ts stores them), which
+ * an append from the state the preview started from writes as they are.
  */
 export interface LogPreview {
   readonly size: number;
   readonly root: Uint8Array;
   readonly frontier: Frontier;
   readonly leaves: readonly Uint8Array[];
+  /** The size and frontier it extended. */
+  readonly start: number;
+  readonly startFrontier: Frontier;
+  /** Every entry's record hashes, concatenated in entry order. */
+  readonly hashes: Uint8Array;
+}
+
+function sameFrontier(a: Frontier, b: Frontier): boolean {
+  for (let level = 0; level < a.length || level < b.length; level++) {
+    const x = a[level];
+    const y = b[level];
+    if (x === y) continue;
+    if (x === undefined || y === undefined || !equalBytes(x, y)) return false;
+  }
+  return true;
 }
 
 export interface AppendResult {
@@ -124,8 +141,8 @@ export class TransparencyLog {
    * hashed once, not again here); a preview this log did not make is ignored.
    */
   append(entries: readonly Uint8Array[], preview?: LogPreview): Promise<AppendResult> {
-    const leaves = preview !== undefined && this.#previews.has(preview) ? preview.leaves : undefined;
-    return this.#exclusive(() => this.#append(entries, leaves));
+    const own = preview !== undefined && this.#previews.has(preview) ? preview : undefined;
+    return this.#exclusive(() => this.#append(entries, own));
   }
 
   /**
@@ -145,11 +162,29 @@ export class TransparencyLog {
     if (start + entries.length > Number.MAX_SAFE_INTEGER) {
       throw new LogError('TOO_LARGE', `appending ${entries.length} entries would exceed 2^53 - 1`);
     }
-    const frontier = (after?.frontier ?? this.#frontier).slice();
-    const leaves = entries.map((e, i) => leafHash(checkEntry(e, i)));
-    let s = start;
-    for (const leaf of leaves) pushLeaf(frontier, s++, leaf);
-    const preview: LogPreview = { size: s, root: frontierRoot(frontier), frontier, leaves };
+    const startFrontier = after?.frontier ?? this.#frontier;
+    const frontier = startFrontier.slice();
+    let total = 0;
+    for (let s = start; s < start + entries.length; s++) total += recordHashBytes(s);
+    const hashes = new Uint8Array(total);
+    let at = 0;
+    const leaves = entries.map((e, i) => {
+      const part = hashes.subarray(at, at + recordHashBytes(start + i));
+      at += part.length;
+      const leaf = leafHash(checkEntry(e, i));
+      part.set(leaf, 0);
+      pushLeaf(frontier, start + i, leaf, part);
+      return leaf;
+    });
+    const preview: LogPreview = {
+      size: start + entries.length,
+      root: frontierRoot(frontier),
+      frontier,
+      leaves,
+      start,
+      startFrontier,
+      hashes,
+    };
     this.#previews.add(preview);
     return preview;
   }
@@ -241,12 +276,20 @@ export class TransparencyLog {
     this.#root = root;
   }
 
-  async #append(entries: readonly Uint8Array[], leaves?: readonly Uint8Array[]): Promise<AppendResult> {
+  async #append(entries: readonly Uint8Array[], preview?: LogPreview): Promise<AppendResult> {
     if (!Array.isArray(entries)) throw new LogError('INVALID_ARGUMENT', 'entries must be an array');
     invariant(
-      leaves === undefined || leaves.length === entries.length,
+      preview === undefined || preview.leaves.length === entries.length,
       'append: the preview is of a different number of entries',
     );
+    // A preview made from this very state predicted every subtree hash too: written as they are.
+    // (One made on another branch, or before other appends, lends only its leaf hashes.)
+    const reused =
+      preview !== undefined &&
+      preview.start === this.#size &&
+      sameFrontier(preview.startFrontier, this.#frontier)
+        ? preview
+        : undefined;
     const first = this.#size;
     const count = entries.length;
     if (count === 0) return { firstIndex: first, size: first, root: this.#root.slice() };
@@ -254,7 +297,7 @@ export class TransparencyLog {
       throw new LogError('TOO_LARGE', `appending ${count} entries would exceed 2^53 - 1`);
     }
     const keys = this.#keys;
-    const frontier = this.#frontier.slice();
+    const frontier = (reused?.frontier ?? this.#frontier).slice();
     const ops: KvOp[] = [];
     const hot: Array<[number, number, Uint8Array]> = [];
     // One buffer for all of this batch's records: one allocation instead of one per entry (records
@@ -266,15 +309,21 @@ export class TransparencyLog {
     }
     const arena = new Uint8Array(bytes);
     let at = 0;
+    let hashesAt = 0;
     let s = first;
     for (let i = 0; i < count; i++) {
       const entry = entries[i] as Uint8Array;
       const hashBytes = HASH_BYTES * (trailingOnes(s) + 1);
       const record = arena.subarray(at, at + hashBytes + entry.length);
       at += record.length;
-      const leaf = leaves?.[i] ?? leafHash(entry);
-      record.set(leaf, 0);
-      pushLeaf(frontier, s, leaf, record);
+      if (reused !== undefined) {
+        record.set(reused.hashes.subarray(hashesAt, hashesAt + hashBytes), 0);
+        hashesAt += hashBytes;
+      } else {
+        const leaf = preview?.leaves[i] ?? leafHash(entry);
+        record.set(leaf, 0);
+        pushLeaf(frontier, s, leaf, record);
+      }
       record.set(entry, hashBytes);
       ops.push({ type: 'put', key: keys.record(s), value: record });
       for (let level = CACHE_ON_WRITE_MIN_LEVEL; level < hashBytes / HASH_BYTES; level++) {
@@ -283,7 +332,7 @@ export class TransparencyLog {
       }
       s++;
     }
-    const root = frontierRoot(frontier);
+    const root = reused !== undefined ? reused.root.slice() : frontierRoot(frontier);
     ops.push({ type: 'put', key: keys.state, value: encodeTreeHead({ size: s, root }) });
     await this.#store.batch(ops);
     // Only now, with the batch accepted, does the in-memory state move.

@@ -612,6 +612,36 @@ describe('API contract', () => {
     expect(log.size).toBe(40);
   });
 
+  it("an append from its preview's own state writes the preview's subtree hashes; from another branch, computes them", async () => {
+    const main = entries(0, 60);
+    const fork = entries(100, 160);
+    const ref = new ReferenceTree([...main.slice(0, 20), ...fork.slice(20, 33)]);
+    const log = await TransparencyLog.create();
+    await log.append(main.slice(0, 7));
+    // Two blocks above the committed log: 7..20 of main, then 20..33 of the fork on top.
+    const a1 = log.previewAppend(main.slice(7, 20));
+    const a2 = log.previewAppend(fork.slice(20, 33), a1);
+    // A commits: its preview started from this state, so its hashes are written as predicted.
+    expect(toHex((await log.append(main.slice(7, 20), a1)).root)).toBe(
+      toHex(new ReferenceTree(main.slice(0, 20)).root(20)),
+    );
+    // a2 started from a1's frontier — the state the log is in now: reused, and right.
+    expect(toHex((await log.append(fork.slice(20, 33), a2)).root)).toBe(toHex(ref.root(33)));
+    for (const i of [0, 6, 7, 19, 20, 31, 32])
+      expect(hexes(await log.inclusionProof(i, 33)), `leaf ${i}`).toEqual(hexes(ref.path(i, 0, 33)));
+
+    // Same size, other contents: a preview made on branch A at size 20 is appended on a log that
+    // took branch B. Its start size matches; its start frontier does not: only its leaves are used.
+    const other = await TransparencyLog.create();
+    await other.append(main.slice(0, 7));
+    const onA = other.previewAppend(fork.slice(20, 33), other.previewAppend(main.slice(7, 20)));
+    await other.append(fork.slice(7, 20));
+    const expected = new ReferenceTree([...main.slice(0, 7), ...fork.slice(7, 33)]);
+    expect(toHex((await other.append(fork.slice(20, 33), onA)).root)).toBe(toHex(expected.root(33)));
+    for (const i of [0, 7, 20, 32])
+      expect(hexes(await other.inclusionProof(i, 33)), `leaf ${i}`).toEqual(hexes(expected.path(i, 0, 33)));
+  });
+
   it('previewAppend and rootOfEntries predict append without writing', async () => {
     const store = new MemoryKvStore();
     const log = await TransparencyLog.create({ store });
