@@ -179,6 +179,11 @@ async function maxHeapMb(c: Cluster): Promise<number> {
   return Math.max(...(await nodeMetric(c, 'verity_nodejs_heap_size_used_bytes'))) / 2 ** 20;
 }
 
+/** The largest resident set among the nodes, in MB (off-heap buffers included, unlike the heap). */
+async function maxRssMb(c: Cluster): Promise<number> {
+  return Math.max(...(await nodeMetric(c, 'verity_process_resident_memory_bytes'))) / 2 ** 20;
+}
+
 /** Sum of the nodes' process CPU seconds. */
 async function clusterCpuSeconds(c: Cluster): Promise<number> {
   return (await nodeMetric(c, 'verity_process_cpu_seconds_total')).reduce((a, b) => a + b, 0);
@@ -475,9 +480,10 @@ async function runCluster(
         'p50 ms': fmt(figures.p50, 0),
         'p99 ms': fmt(figures.p99, 0),
         'run s': fmt(elapsed, 1),
-        'node CPU ms/tx': fmt(figures.cpuMsPerTx, 2),
+        'node CPU ms/tx': fmt(figures.cpuMsPerTx, 3),
         'CPU/tx in verifications': `${fmt((figures.cpuMsPerTx * 1000) / baseline.verifyUs, 1)}×`,
         'max heap MB': fmt(await maxHeapMb(cluster), 0),
+        'max RSS MB': fmt(await maxRssMb(cluster), 0),
         runs: repeat > 1 ? `1 (#${run})` : '1',
       });
       console.log(JSON.stringify(rows.at(-1)));
@@ -512,9 +518,10 @@ async function runCluster(
               'p50 ms': fmt(med.p50, 0),
               'p99 ms': fmt(med.p99, 0),
               'run s': '',
-              'node CPU ms/tx': fmt(med.cpuMsPerTx, 2),
+              'node CPU ms/tx': fmt(med.cpuMsPerTx, 3),
               'CPU/tx in verifications': `${fmt((med.cpuMsPerTx * 1000) / baseline.verifyUs, 1)}×`,
               'max heap MB': '',
+              'max RSS MB': '',
               runs: `${repeat} (median)`,
             });
             console.log(JSON.stringify(rows.at(-1)));
