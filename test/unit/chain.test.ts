@@ -474,15 +474,20 @@ describe('speculative execution on uncommitted parents', () => {
 });
 
 describe('block bodies', () => {
-  it('a block decoded from bytes has its body checked there; a block built any other way is checked when validated', async () => {
-    const chain = makeTestChain();
-    const proposer = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
-    const built = await proposer.propose({
-      txs: transfers(chain, 0, 6),
-      time: { ms: proposer.head.time.ms + 1000, logical: 0 },
+  /** Block 1 of `count` transfers, proposed (and executed) on a fresh store. */
+  async function proposeBlock(chain: ReturnType<typeof makeTestChain>, count: number) {
+    const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+    return store.propose({
+      txs: transfers(chain, 0, count),
+      time: { ms: store.head.time.ms + 1000, logical: 0 },
       proposer: (chain.validators[0] as TestKey).address,
       engineData: new Uint8Array(0),
     });
+  }
+
+  it('a block decoded from bytes has its body checked there; a block built any other way is checked when validated', async () => {
+    const chain = makeTestChain();
+    const built = await proposeBlock(chain, 6);
     const decoded = decodeBlock(encodeBlock(built.block));
     const reordered = [...decoded.txs].reverse();
     // The same header over a reordered body: refused by decoding…
@@ -502,14 +507,7 @@ describe('block bodies', () => {
   });
 
   it('a block keeps its encoding: the bytes it was decoded from (copied), or its first encoding', async () => {
-    const chain = makeTestChain();
-    const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
-    const built = await store.propose({
-      txs: transfers(chain, 0, 3),
-      time: { ms: store.head.time.ms + 1000, logical: 0 },
-      proposer: (chain.validators[0] as TestKey).address,
-      engineData: new Uint8Array(0),
-    });
+    const built = await proposeBlock(makeTestChain(), 3);
     const bytes = encodeBlock(built.block);
     expect(encodeBlock(built.block)).toBe(bytes); // encoded once
     const wire = bytes.slice();
