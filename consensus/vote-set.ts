@@ -83,11 +83,6 @@ export class VoteSet<V, T extends string = string> {
     return this.#byValidator.has(validator);
   }
 
-  /** Whether `validator` has a counted vote for `value`. */
-  votedFor(validator: number, value: T): boolean {
-    return this.#byValidator.get(validator)?.has(value) ?? false;
-  }
-
   /** Total power (or weight) of the validators that voted (each once, at its first vote's weight). */
   get totalPower(): number {
     return this.#total;

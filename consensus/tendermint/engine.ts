@@ -222,8 +222,6 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
   #txsPending = false;
   #waitingForTxs = false;
   #viewChanges = 0;
-  /** Re-broadcasts in this round so far (the first skips proposals every peer holds). */
-  #rebroadcasts = 0;
   /** Own messages of this height by round, for re-broadcast. */
   readonly #sent = new Map<number, TmMessage[]>();
 
@@ -414,7 +412,6 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     this.#round = round;
     this.#step = 'propose';
     this.#waitingForTxs = false;
-    this.#rebroadcasts = 0;
     this.#persist();
     if (this.#p.rebroadcastMs > 0)
       this.#out.push({ kind: 'set-timer', timer: 'rebroadcast', afterMs: this.#p.rebroadcastMs });
@@ -456,8 +453,7 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
       if (
         prop !== undefined &&
         proposerOf !== this.#ctx.self &&
-        (r === this.#round || r === this.#validRound) &&
-        !this.#mayOmitProposal(r, prop.hash)
+        (r === this.#round || r === this.#validRound)
       ) {
         const sig = this.#proposalSigs.get(r);
         if (sig !== undefined) {
@@ -487,26 +483,6 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
         }
       }
     }
-  }
-
-  /**
-   * Whether a re-broadcast may skip `round`'s proposal of block `id`: this is the round's first
-   * re-broadcast and every other validator with power voted for the block in that round. Each then
-   * received (and checked) the proposal, so re-sending it — a whole block, the bulk of the bytes
-   * under load, when a height outlasts the re-broadcast interval — would only be decoded and
-   * dropped. A peer that has not voted for it may lack it, and gets it as before. From the second
-   * re-broadcast on it is sent again: a peer that restarted after voting has lost it (the vote it
-   * sent before is all this node knows), and waits one interval more, not for a new round.
-   */
-  #mayOmitProposal(round: number, id: BlockId): boolean {
-    if (this.#rebroadcasts > 1) return false;
-    const prevotes = this.#prevotes.get(round);
-    const precommits = this.#precommits.get(round);
-    for (const v of this.#validators.validators) {
-      if (v.index === this.#ctx.self || v.power === 0) continue;
-      if (!(prevotes?.votedFor(v.index, id) || precommits?.votedFor(v.index, id))) return false;
-    }
-    return true;
   }
 
   #remember(msg: TmMessage): void {
@@ -618,13 +594,10 @@ export class TendermintEngine implements ConsensusEngine<TmMessage> {
     }
     if (timer === 'rebroadcast') {
       if (this.#decided) return;
-      this.#rebroadcasts++;
       // This round's and the previous round's messages: a peer one round behind needs the
       // latter to reach the quorum (and the timeout) that moves it forward.
       for (const r of [this.#round - 1, this.#round])
-        for (const msg of this.#sent.get(r) ?? [])
-          if (msg.type !== 'proposal' || !this.#mayOmitProposal(r, blockId(msg.hash)))
-            this.#out.push({ kind: 'broadcast', msg });
+        for (const msg of this.#sent.get(r) ?? []) this.#out.push({ kind: 'broadcast', msg });
       this.#relayHeld();
       this.#out.push({ kind: 'set-timer', timer: 'rebroadcast', afterMs: this.#p.rebroadcastMs });
       return;
