@@ -26,6 +26,11 @@ export const K_GENESIS = utf8('m/genesis');
 export const K_ACCOUNT_INDEX_FROM = utf8('m/account-index-from');
 /** The lowest height ≥ 1 whose block the store holds (absent: 1); H after a snapshot at H. */
 export const K_LOWEST_BLOCK = utf8('m/lowest-block');
+/** A key of the state trie (under STATE_PREFIX): what a node's read cache keeps on write. */
+export function isStateKey(key: Uint8Array): boolean {
+  return key.length >= STATE_PREFIX.length && STATE_PREFIX.every((b, i) => key[i] === b);
+}
+
 /** Where the state trie keeps its nodes: content-addressed, `'n' ‖ keccak256(rlp) → rlp`. */
 export const STATE_LAYOUT = new Layout(STATE_PREFIX);
 

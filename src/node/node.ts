@@ -16,7 +16,8 @@ import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { ed25519Backend } from '../../crypto/ed25519.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
-import { ChainStore, STATE_PREFIX } from '../../ledger/chain.ts';
+import { ChainStore } from '../../ledger/chain.ts';
+import { isStateKey } from '../../ledger/chain-layout.ts';
 import { type Genesis, GenesisError, parseGenesis } from '../../ledger/genesis.ts';
 import { CachingKvStore, StorageError } from '../../ledger/kv.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
@@ -526,9 +527,4 @@ export class VerityNode {
     })();
     return this.#stopping;
   }
-}
-
-/** A key of the state trie (ledger/chain.ts STATE_PREFIX). */
-function isStateKey(key: Uint8Array): boolean {
-  return key.length >= STATE_PREFIX.length && STATE_PREFIX.every((b, i) => key[i] === b);
 }

@@ -91,3 +91,11 @@ export function table(rows: ReadonlyArray<Record<string, string | number>>): voi
   for (const row of cells) console.log(line(row));
   console.log('');
 }
+
+/** Median of the values that are numbers (NaN for none): the middle one, or the mean of the two. */
+export function median(values: readonly number[]): number {
+  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+}

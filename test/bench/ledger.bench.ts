@@ -18,14 +18,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeBlock, encodeBlock } from '../../ledger/block.ts';
 import { ChainStore } from '../../ledger/chain.ts';
-import { STATE_PREFIX } from '../../ledger/chain-layout.ts';
+import { isStateKey } from '../../ledger/chain-layout.ts';
 import { CachingKvStore, type KvStore, MemoryKvStore } from '../../ledger/kv.ts';
 import { type EncodedTransaction, signTransaction, verifyTransaction } from '../../ledger/tx.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
 import { LevelKvStore } from '../../src/storage/level-kv.ts';
 import { makeTestChain, quorumCertificate, type TestKey } from '../helpers/chain.ts';
 import { seededBytes } from '../helpers/seeded.ts';
-import { fmt, header, table } from './harness.ts';
+import { fmt, header, median, table } from './harness.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,8 +44,6 @@ const chain = makeTestChain({ label: 'bench-ledger', validators: 4, accounts: SE
 const OPTS = { schemes: ALL_CERTIFICATE_SCHEMES };
 // Every transfer to one address, as in bench:node: the trie work per block stays small.
 const SINK = seededBytes('bench-ledger')(20);
-const isStateKey = (key: Uint8Array) =>
-  key.length >= STATE_PREFIX.length && STATE_PREFIX.every((b, i) => key[i] === b);
 
 // The chain to follow, built ahead (untimed).
 const proposer = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
@@ -129,11 +127,6 @@ const diskBytes = (await readdir(join(dir, 'chain'))).reduce(
 const onDisk = await diskBytes;
 await rm(dir, { recursive: true, force: true });
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 const total = phases.decode.map((d, i) => d + (phases.validate[i] as number) + (phases.commit[i] as number));
 console.log(`\n## user CPU per transaction, median of ${total.length} blocks after ${WARMUP} of warm-up`);
 table([

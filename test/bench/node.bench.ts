@@ -54,7 +54,7 @@ import type { RpcClient } from '../../src/rpc/client.ts';
 import { type Cluster, createCluster, heights, waitFor } from '../e2e/helpers.ts';
 import { seededBytes } from '../helpers/seeded.ts';
 import { profileParts, shares, type Window } from './cpu-profile.ts';
-import { fmt, header, measure, table } from './harness.ts';
+import { fmt, header, measure, median, table } from './harness.ts';
 
 const USAGE =
   'usage: node test/bench/node.bench.ts [--engines tendermint,hotstuff] [--rates 1000,2000,4000] [--seconds 15]\n' +
@@ -192,13 +192,6 @@ async function clusterCpuSeconds(c: Cluster): Promise<number> {
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
-}
-
-function median(values: number[]): number {
-  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  if (v.length === 0) return Number.NaN;
-  const mid = v.length >> 1;
-  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
 }
 
 /** The figures one run (or the median over K runs) reports, before formatting. */
