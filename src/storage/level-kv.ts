@@ -173,17 +173,27 @@ export class LevelKvStore implements KvStore {
     return v === undefined ? undefined : view(v);
   }
 
+  /**
+   * One atomic LevelDB write batch, built through the chained form: its native `put` takes the key
+   * and value as arguments, where the array form's reads `type`, `key` and `value` off every
+   * operation object by name in C++ and costs the event loop about twice as much per operation
+   * (1.8–2.3 µs against 0.8–0.9 here; a commit writes four or five per transaction).
+   */
   async batch(ops: readonly KvOp[]): Promise<void> {
     if (ops.length === 0) return;
     try {
-      await this.#db.batch(
-        ops.map((op) =>
-          op.type === 'put'
-            ? { type: 'put' as const, key: op.key, value: op.value }
-            : { type: 'del' as const, key: op.key },
-        ),
-        { sync: this.#sync },
-      );
+      const batch = this.#db.batch();
+      try {
+        for (const op of ops) {
+          if (op.type === 'put') batch.put(op.key, op.value);
+          else batch.del(op.key);
+        }
+      } catch (e) {
+        // Nothing was written: release the native batch before reporting.
+        await batch.close().catch(() => undefined);
+        throw e;
+      }
+      await batch.write({ sync: this.#sync });
     } catch (e) {
       throw storageErrorFrom(e, this.path, 'batch');
     }
