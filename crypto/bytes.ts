@@ -17,6 +17,15 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
+/**
+ * One character per byte (latin1, which maps every byte to itself): a Map key that is equal
+ * exactly when the bytes are, at about the cost of `toHex` and half its length.
+ */
+export function byteKey(bytes: Uint8Array): string {
+  needBytes(bytes, 'byteKey input');
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
 /** Parses hex (optionally `0x`-prefixed). Odd length or non-hex characters → `INVALID_HEX`. */
 export function fromHex(hex: string): Uint8Array {
   if (typeof hex !== 'string') throw new CryptoError('INVALID_HEX', `not a hex string: ${typeof hex}`);

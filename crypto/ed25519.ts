@@ -45,6 +45,7 @@ import {
   verify as nodeVerify,
   randomBytes,
 } from 'node:crypto';
+import { byteKey } from './bytes.ts';
 import { CryptoError } from './errors.ts';
 import { LruCache } from './lru.ts';
 import { loadSodium, requireSodium, type Sodium } from './sodium.ts';
@@ -76,18 +77,14 @@ export interface Ed25519KeyPair {
 const publicKeys = new LruCache<KeyObject>(4096);
 const privateKeys = new LruCache<KeyObject>(64);
 
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-}
-
 function privateKeyObject(secretKey: Uint8Array): KeyObject {
-  return privateKeys.get(latin1(secretKey), () =>
+  return privateKeys.get(byteKey(secretKey), () =>
     createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' }),
   );
 }
 
 function publicKeyObject(publicKey: Uint8Array): KeyObject {
-  return publicKeys.get(latin1(publicKey), () =>
+  return publicKeys.get(byteKey(publicKey), () =>
     createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' }),
   );
 }

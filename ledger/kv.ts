@@ -3,6 +3,7 @@
  * store below (tests, simulator) and `src/storage/level-kv.ts` (disk). `batch` is atomic: after a
  * crash either all of its operations are visible or none is.
  */
+import { byteKey } from '../crypto/bytes.ts';
 import { VerityError } from '../crypto/errors.ts';
 
 /**
@@ -39,10 +40,6 @@ export interface KvStore {
   close(): Promise<void>;
 }
 
-function keyString(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
-}
-
 function keyBytes(s: string): Uint8Array {
   const b = Buffer.from(s, 'latin1');
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -67,7 +64,7 @@ export class MemoryKvStore implements KvStore {
   /** Synchronous read, for pure cores that run over an in-memory store (the simulator). */
   getSync(key: Uint8Array): Uint8Array | undefined {
     this.#checkOpen();
-    return this.#data.get(keyString(key));
+    return this.#data.get(byteKey(key));
   }
 
   async batch(ops: readonly KvOp[]): Promise<void> {
@@ -77,8 +74,8 @@ export class MemoryKvStore implements KvStore {
   batchSync(ops: readonly KvOp[]): void {
     this.#checkOpen();
     for (const op of ops) {
-      if (op.type === 'put') this.#data.set(keyString(op.key), op.value.slice());
-      else this.#data.delete(keyString(op.key));
+      if (op.type === 'put') this.#data.set(byteKey(op.key), op.value.slice());
+      else this.#data.delete(byteKey(op.key));
     }
   }
 
@@ -91,7 +88,7 @@ export class MemoryKvStore implements KvStore {
 
   entriesSync(prefix: Uint8Array, opts: KvIterateOptions = {}): Array<readonly [Uint8Array, Uint8Array]> {
     this.#checkOpen();
-    const p = keyString(prefix);
+    const p = byteKey(prefix);
     const keys: string[] = [];
     for (const k of this.#data.keys()) if (k.startsWith(p)) keys.push(k);
     keys.sort();
@@ -145,7 +142,7 @@ export class StagedKvStore implements KvStore {
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const staged = this.#staged.get(keyString(key));
+    const staged = this.#staged.get(byteKey(key));
     if (staged === null) return undefined;
     if (staged !== undefined) return staged;
     return this.#base.get(key);
@@ -153,7 +150,7 @@ export class StagedKvStore implements KvStore {
 
   async batch(ops: readonly KvOp[]): Promise<void> {
     // `slice`, not a slab-carved copy (crypto/bytes.ts): staged trie nodes end in the read cache.
-    for (const op of ops) this.#staged.set(keyString(op.key), op.type === 'put' ? op.value.slice() : null);
+    for (const op of ops) this.#staged.set(byteKey(op.key), op.type === 'put' ? op.value.slice() : null);
   }
 
   async *iterate(
@@ -161,9 +158,9 @@ export class StagedKvStore implements KvStore {
     opts: KvIterateOptions = {},
   ): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
     // Merge the base range with staged writes; correctness over speed (used for small ranges).
-    const p = keyString(prefix);
+    const p = byteKey(prefix);
     const merged = new Map<string, Uint8Array>();
-    for await (const [k, v] of this.#base.iterate(prefix)) merged.set(keyString(k), v);
+    for await (const [k, v] of this.#base.iterate(prefix)) merged.set(byteKey(k), v);
     for (const [k, v] of this.#staged) {
       if (!k.startsWith(p)) continue;
       if (v === null) merged.delete(k);
@@ -237,7 +234,7 @@ export class CachingKvStore implements KvStore {
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const k = keyString(key);
+    const k = byteKey(key);
     const hit = this.#cache.get(k);
     if (hit !== undefined) {
       this.#cache.delete(k);
@@ -264,7 +261,7 @@ export class CachingKvStore implements KvStore {
     await this.#base.batch(ops);
     this.#writes++;
     for (const op of ops) {
-      const k = keyString(op.key);
+      const k = byteKey(op.key);
       if (this.#cache.has(k) || this.#cacheWrite(op.key))
         this.#remember(k, op.type === 'put' ? op.value : null);
     }

@@ -5,7 +5,7 @@
  * certificate and the head — in an overlay of the store, for the chain store to write in one
  * batch. Nothing reaches the store here; a part that disagrees is SNAPSHOT_REJECTED.
  */
-import { concatBytes, equalBytes, u64be } from '../crypto/bytes.ts';
+import { byteKey, concatBytes, equalBytes, u64be } from '../crypto/bytes.ts';
 import { onlyTyped } from '../crypto/errors.ts';
 import { type Block, encodeBlock, headerHash } from './block.ts';
 import { type CertificateSchemes, type CommitCertificate, encodeCertificate } from './certificate.ts';
@@ -118,7 +118,7 @@ export async function stageSnapshot(
       reject(`log entry ${i} is at height ${entry.height}, after height ${last}`);
     position = entry.height === last ? position + 1 : 0;
     last = entry.height;
-    const id = Buffer.from(entry.txId).toString('latin1');
+    const id = byteKey(entry.txId);
     const earlier = indexedAt.get(id);
     if (!entry.receipt.ok && entry.receipt.code === 'BAD_NONCE' && earlier !== undefined && earlier < last)
       continue;

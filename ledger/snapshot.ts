@@ -33,7 +33,7 @@
  * (install before every part is in), SNAPSHOT_UNAVAILABLE (a source cannot serve that height).
  */
 import { RLP } from '@ethereumjs/rlp';
-import { equalBytes } from '../crypto/bytes.ts';
+import { byteKey, equalBytes } from '../crypto/bytes.ts';
 import { invariant, VerityError } from '../crypto/errors.ts';
 import { keccak256, sha256 } from '../crypto/hash.ts';
 import { type Block, type BlockLimits, DEFAULT_MAX_BLOCK_BYTES, decodeBlock, headerHash } from './block.ts';
@@ -138,10 +138,6 @@ export function decodeManifest(bytes: Uint8Array, limits: BlockLimits = {}): Sna
 
 function invalid(section: SnapshotSection | 'manifest', why: string, meta: Record<string, unknown> = {}) {
   return new SnapshotError('SNAPSHOT_INVALID', why, { section, ...meta });
-}
-
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 /**
@@ -299,7 +295,7 @@ async function walkState(chain: ChainStore, root: Uint8Array): Promise<HashList>
   const seen = new Set<string>();
   const stack: Uint8Array[] = [root];
   for (let hash = stack.pop(); hash !== undefined; hash = stack.pop()) {
-    const key = latin1(hash);
+    const key = byteKey(hash);
     if (seen.has(key)) continue;
     seen.add(key);
     const bytes = await chain.stateNode(hash);
@@ -462,7 +458,7 @@ export class SnapshotReceiver {
     this.#checkCount('state', nodes, first, total);
     const pending = this.#pending.slice();
     const fresh = new Map<string, { hash: Uint8Array; bytes: Uint8Array }>();
-    const seen = (hash: Uint8Array) => this.#seen.has(latin1(hash)) || fresh.has(latin1(hash));
+    const seen = (hash: Uint8Array) => this.#seen.has(byteKey(hash)) || fresh.has(byteKey(hash));
     // Drops references to nodes already taken (a node met again in the walk is not sent again).
     const skipSeen = () => {
       while (pending.length > 0 && seen(pending[pending.length - 1] as Uint8Array)) pending.pop();
@@ -481,7 +477,7 @@ export class SnapshotReceiver {
         });
       const refs = checkedRefs(node, expected);
       if (typeof refs === 'string') throw invalid('state', `state node ${index}: ${refs}`, { index });
-      fresh.set(latin1(expected), { hash: expected, bytes: node });
+      fresh.set(byteKey(expected), { hash: expected, bytes: node });
       bytes += node.length;
       for (let r = refs.length - 1; r >= 0; r--) pending.push(refs[r] as Uint8Array);
       skipSeen();

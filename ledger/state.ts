@@ -22,7 +22,7 @@
  * last block, computes the next epoch's validator set (ledger/staking/lifecycle.ts).
  */
 
-import { concatBytes, equalBytes } from '../crypto/bytes.ts';
+import { byteKey, concatBytes, equalBytes } from '../crypto/bytes.ts';
 import { invariant } from '../crypto/errors.ts';
 import { ADDRESS_LENGTH } from './address.ts';
 import { asBytes, asList, asSafeUint, asUint, rlpDecodeStrict, rlpEncode } from './codec.ts';
@@ -80,10 +80,6 @@ export function decodeRecord(bytes: Uint8Array): DataRecord {
   };
 }
 
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-}
-
 function isEmpty(a: Account): boolean {
   return a.nonce === 0 && a.balance === 0n && a.stake === 0n;
 }
@@ -119,7 +115,7 @@ export class LedgerState {
   }
 
   async getAccount(address: Uint8Array): Promise<Account> {
-    const k = latin1(address);
+    const k = byteKey(address);
     const cached = this.#accounts.get(k);
     if (cached !== undefined) return cached.account;
     const raw = await this.trie.get(accountKey(address));
@@ -129,11 +125,11 @@ export class LedgerState {
   }
 
   async setAccount(address: Uint8Array, account: Account): Promise<void> {
-    this.#accounts.set(latin1(address), { address, account, dirty: true });
+    this.#accounts.set(byteKey(address), { address, account, dirty: true });
   }
 
   async getRecord(key: Uint8Array): Promise<DataRecord | undefined> {
-    const k = latin1(key);
+    const k = byteKey(key);
     const cached = this.#records.get(k);
     if (cached !== undefined) return cached.record;
     const raw = await this.trie.get(recordKey(key));
@@ -143,7 +139,7 @@ export class LedgerState {
   }
 
   async setRecord(key: Uint8Array, record: DataRecord | undefined): Promise<void> {
-    this.#records.set(latin1(key), { key, record, dirty: true });
+    this.#records.set(byteKey(key), { key, record, dirty: true });
   }
 
   /**
@@ -151,7 +147,7 @@ export class LedgerState {
    * ledger/membership.ts), undefined if absent.
    */
   async getEntry(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const k = latin1(key);
+    const k = byteKey(key);
     const cached = this.#entries.get(k);
     if (cached !== undefined) return cached.value;
     const value = await this.trie.get(key);
@@ -165,7 +161,7 @@ export class LedgerState {
       key[0] !== 0x01 && key[0] !== 0x02,
       'setEntry is for staking and membership keys, not accounts or records',
     );
-    this.#entries.set(latin1(key), { key, value, dirty: true });
+    this.#entries.set(byteKey(key), { key, value, dirty: true });
   }
 
   /** Writes every changed account, record and entry into the trie (in key order: deterministic). */

@@ -13,7 +13,7 @@
  * never replays on another chain. The id is SHA-256 of the wire bytes; strict decoding and strict
  * signature verification (canonical S) mean a transaction has exactly one id.
  */
-import { concatBytes, toHex, utf8 } from '../crypto/bytes.ts';
+import { byteKey, concatBytes, toHex, utf8 } from '../crypto/bytes.ts';
 import { ed25519 } from '../crypto/ed25519.ts';
 import { onlyTyped, VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
@@ -300,8 +300,7 @@ export function encodeTransaction(tx: Transaction): EncodedTransaction {
 const senderAddresses = new LruCache<Uint8Array>(65_536);
 
 function senderAddress(publicKey: Uint8Array): Uint8Array {
-  const key = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1');
-  return senderAddresses.get(key, () => addressFromPublicKey(publicKey));
+  return senderAddresses.get(byteKey(publicKey), () => addressFromPublicKey(publicKey));
 }
 
 function decodeOperation(item: RlpItem | undefined): Operation {
@@ -424,7 +423,7 @@ function wrongChain(encoded: EncodedTransaction, chainId: string): TxError | und
     : new TxError('TX_WRONG_CHAIN', `transaction is for chain "${encoded.tx.chainId}", this is "${chainId}"`);
 }
 
-const cacheKey = (encoded: EncodedTransaction) => Buffer.from(encoded.id).toString('latin1');
+const cacheKey = (encoded: EncodedTransaction) => byteKey(encoded.id);
 
 function rememberVerified(key: string): void {
   verified.set(key, true);

@@ -12,7 +12,7 @@
  * the planned operations are consistent, and they are written by the caller in one atomic batch.
  */
 import { RLP } from '@ethereumjs/rlp';
-import { equalBytes } from '../../crypto/bytes.ts';
+import { byteKey, equalBytes } from '../../crypto/bytes.ts';
 import { invariant } from '../../crypto/errors.ts';
 import type { KvOp, KvStore } from '../kv.ts';
 import { TrieError } from './errors.ts';
@@ -91,10 +91,6 @@ function children(n: LoadedNode): TrieNode[] {
   return out;
 }
 
-function hkey(h: Uint8Array): string {
-  return Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('latin1');
-}
-
 /** Reference-count bookkeeping for one commit, over an overlay of its pending changes. */
 class RefPlanner {
   readonly #store: KvStore;
@@ -129,7 +125,7 @@ class RefPlanner {
   /** One more reference to `n` (which is referenced by hash, or is the root). */
   async addNode(n: TrieNode): Promise<void> {
     const h = n.hash as Uint8Array;
-    const k = hkey(h);
+    const k = byteKey(h);
     const c = await this.#count(h, k);
     this.#set(k, c + 1);
     if (n.kind === HASH) {
@@ -167,7 +163,7 @@ class RefPlanner {
 
   /** Drops one reference to the stored node `hash`; deletes it (and releases its children) at zero. */
   async release(hash: Uint8Array): Promise<void> {
-    const k = hkey(hash);
+    const k = byteKey(hash);
     const c = await this.#count(hash, k);
     if (c === 0) throw new TrieError('CORRUPT_NODE', 'trie reference count underflow');
     this.#set(k, c - 1);

@@ -108,6 +108,7 @@ describe('crypto public API: wrong-type inputs are typed errors, verifies are fa
     sha512: [crypto.sha512, [msg], 'throws'],
     keccak256: [crypto.keccak256, [msg], 'throws'],
     toHex: [crypto.toHex, [msg], 'throws'],
+    byteKey: [crypto.byteKey, [msg], 'throws'],
     fromHex: [crypto.fromHex, ['00'], 'throws'],
     fromHexExact: [crypto.fromHexExact, ['00', 1, 'x'], 'throws'],
     concatBytes: [crypto.concatBytes, [msg, msg], 'throws'],
