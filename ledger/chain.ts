@@ -16,7 +16,6 @@
  */
 import { concatBytes, equalBytes, u64be } from '../crypto/bytes.ts';
 import { invariant, onlyTyped } from '../crypto/errors.ts';
-import { sha256 } from '../crypto/hash.ts';
 import {
   type Block,
   type BlockHeader,
@@ -74,8 +73,11 @@ export { ChainError, type ChainErrorCode } from './chain-error.ts';
 export { HISTORY_PREFIX, LOG_PREFIX, STATE_PREFIX } from './chain-layout.ts';
 export type { SnapshotInstall } from './snapshot-install.ts';
 
-/** Transactions a caller already decoded and verified, looked up by id (SHA-256 of the bytes). */
-export type KnownTransactions = (id: Uint8Array) => EncodedTransaction | undefined;
+/**
+ * Transactions a caller already decoded and verified, looked up by their exact encoding: the
+ * answer, if any, must be the transaction whose `bytes` equal the argument.
+ */
+export type KnownTransactions = (bytes: Uint8Array) => EncodedTransaction | undefined;
 
 export interface TxLocation {
   readonly height: number;
@@ -519,20 +521,21 @@ export class ChainStore {
 
   /**
    * Decodes and signature-checks a block's transactions. Throws BLOCK_REJECTED on any bad one.
-   * `known` returns transactions the caller already decoded (its mempool), by id: a block
-   * mostly carries transactions every node admitted before, and their id is their bytes.
+   * `known` returns transactions the caller already decoded (its mempool), by their bytes: a
+   * block mostly carries transactions every node admitted before, which then need neither
+   * decoding nor hashing again.
    */
   decodeTxs(txs: readonly Uint8Array[], known?: KnownTransactions): EncodedTransaction[] {
+    const maxTxBytes = this.#opts.maxTxBytes ?? DEFAULT_MAX_TX_BYTES;
     return txs.map((bytes, i) => {
       try {
-        const id = known === undefined ? undefined : sha256(bytes);
-        const held = id === undefined ? undefined : known?.(id);
+        const held = known?.(bytes);
+        if (held !== undefined)
+          invariant(equalBytes(held.bytes, bytes), 'a known transaction has these bytes');
         const etx =
-          held !== undefined &&
-          held.bytes.length === bytes.length &&
-          held.bytes.length <= (this.#opts.maxTxBytes ?? DEFAULT_MAX_TX_BYTES)
+          held !== undefined && held.bytes.length <= maxTxBytes
             ? held
-            : decodeTransaction(bytes, this.#opts.maxTxBytes, id);
+            : decodeTransaction(bytes, this.#opts.maxTxBytes);
         verifyTransaction(etx, this.genesis.chainId);
         return etx;
       } catch (e) {

@@ -234,7 +234,7 @@ export class BlockPipeline<M> {
       const executed = await chain.validateAndExecute(block, {
         nowMs: this.#c.clock.now(),
         maxFutureDriftMs: this.#c.options.maxFutureDriftMs ?? DEFAULT_MAX_FUTURE_DRIFT_MS,
-        known: (id) => this.#c.mempool.get(id),
+        known: (bytes) => this.#c.mempool.pendingWithBytes(bytes),
         epoch: this.#c.epoch(),
         ...(parent === undefined ? {} : { parent }),
       });

@@ -29,7 +29,7 @@
  * stake can no longer cover together with the sender's earlier pending ones. Other senders'
  * queues are not re-checked: only a sender's own transactions lower its balance, nonce or stake.
  */
-import { toHex } from '../../crypto/bytes.ts';
+import { byteKey, toHex } from '../../crypto/bytes.ts';
 import type { Account } from '../../ledger/state.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
 
@@ -93,6 +93,11 @@ export class Mempool {
   readonly #account: (address: Uint8Array) => Promise<Account>;
   readonly #senders = new Map<string, SenderQueue>();
   readonly #byId = new Map<string, EncodedTransaction>();
+  /**
+   * The pending transactions by their bytes (`byteKey`): a gossiped or proposed copy of one is
+   * recognised without hashing it (see `pendingWithBytes`).
+   */
+  readonly #byBytes = new Map<string, EncodedTransaction>();
   /** Recently seen ids (admitted, committed, or refused as replays): insertion-ordered LRU. */
   readonly #seen = new Map<string, true>();
   #bytes = 0;
@@ -147,6 +152,16 @@ export class Mempool {
   /** The pending transaction with this id (decoded and verified at admission), if any. */
   get(id: Uint8Array): EncodedTransaction | undefined {
     return this.#byId.get(toHex(id));
+  }
+
+  /**
+   * The pending transaction whose encoding is exactly `bytes`, if any. Equal bytes are the same
+   * transaction (the id is their hash), so this answers what `get(sha256(bytes))` would for a
+   * pending one, at a fraction of the cost: most copies a node receives, by gossip or in a block,
+   * are of transactions it already holds.
+   */
+  pendingWithBytes(bytes: Uint8Array): EncodedTransaction | undefined {
+    return this.#byBytes.get(byteKey(bytes));
   }
 
   /** Whether `id` is in the seen-cache (pending, committed or a refused replay, recently). */
@@ -232,6 +247,7 @@ export class Mempool {
     queue.spend += cost.balance;
     queue.unstake += cost.stake;
     this.#byId.set(idHex, etx);
+    this.#byBytes.set(byteKey(etx.bytes), etx);
     this.#bytes += etx.bytes.length;
     this.#markSeen(idHex);
     if (!wasIncludable && this.includable) this.onAvailable?.();
@@ -314,6 +330,7 @@ export class Mempool {
     if (q.byNonce.size === 0) this.#senders.delete(senderKey);
     const idHex = toHex(etx.id);
     this.#byId.delete(idHex);
+    this.#byBytes.delete(byteKey(etx.bytes));
     this.#bytes -= etx.bytes.length;
     if (opts.forget) this.#seen.delete(idHex);
   }

@@ -123,6 +123,8 @@ export class TxGossip {
    * once there is room).
    */
   #decodeFresh(from: string, bytes: Uint8Array): EncodedTransaction | undefined {
+    // Most copies are of a transaction already pending here: known by their bytes, unhashed.
+    if (this.#o.mempool.pendingWithBytes(bytes) !== undefined) return undefined;
     const id = sha256(bytes);
     if (this.#o.mempool.seen(id)) return undefined;
     let etx: EncodedTransaction;

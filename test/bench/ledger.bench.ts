@@ -16,6 +16,7 @@
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { byteKey } from '../../crypto/bytes.ts';
 import { decodeBlock, encodeBlock } from '../../ledger/block.ts';
 import { ChainStore } from '../../ledger/chain.ts';
 import { isStateKey } from '../../ledger/chain-layout.ts';
@@ -99,12 +100,12 @@ const cpuUs = () => process.cpuUsage().user;
 const systemAtStart = process.cpuUsage().system;
 const phases = { decode: [] as number[], validate: [] as number[], commit: [] as number[] };
 for (const [b, { bytes, txs, cert }] of blocks.entries()) {
-  const known = new Map(txs.map((t) => [Buffer.from(t.id).toString('hex'), t]));
+  const known = new Map(txs.map((t) => [byteKey(t.bytes), t]));
   const t0 = cpuUs();
   const block = decodeBlock(bytes);
   const t1 = cpuUs();
   const executed = await follower.validateAndExecute(block, {
-    known: (id) => known.get(Buffer.from(id).toString('hex')),
+    known: (bytes) => known.get(byteKey(bytes)),
   });
   const t2 = cpuUs();
   await follower.commit(executed, cert as never);

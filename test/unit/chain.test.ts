@@ -506,6 +506,24 @@ describe('block bodies', () => {
     expect(toHex((await validator.validateAndExecute(decoded, { nowMs })).hash)).toBe(toHex(built.hash));
   });
 
+  it('transactions the caller holds are taken by their exact bytes, not decoded again; others are decoded', async () => {
+    const chain = makeTestChain();
+    const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+    const [held, other] = transfers(chain, 0, 2) as [EncodedTransaction, EncodedTransaction];
+    const asked: string[] = [];
+    const known = (bytes: Uint8Array) => {
+      asked.push(toHex(bytes));
+      return toHex(bytes) === toHex(held.bytes) ? held : undefined;
+    };
+    const out = store.decodeTxs([held.bytes.slice(), other.bytes.slice()], known);
+    expect(out[0]).toBe(held); // the caller's object itself
+    expect(out[1]).not.toBe(other);
+    expect(toHex((out[1] as EncodedTransaction).id)).toBe(toHex(other.id)); // decoded and hashed here
+    expect(asked).toEqual([toHex(held.bytes), toHex(other.bytes)]);
+    // A lookup that answers with another transaction breaks its contract: a bug, not a bad block.
+    expect(() => store.decodeTxs([other.bytes], () => held)).toThrow(/invariant broken/);
+  });
+
   it('a block keeps its encoding: the bytes it was decoded from (copied), or its first encoding', async () => {
     const built = await proposeBlock(makeTestChain(), 3);
     const bytes = encodeBlock(built.block);

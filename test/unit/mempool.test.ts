@@ -187,6 +187,35 @@ describe('mempool caps and eviction', () => {
   });
 });
 
+describe('mempool lookup by bytes (gossip and block copies)', () => {
+  it('finds exactly the pending transactions, by an equal copy of their bytes, until they leave', async () => {
+    const { pool, set } = setup({ maxTxs: 3 });
+    const a0 = tx(A, 0);
+    const a1 = tx(A, 1);
+    const b0 = tx(B, 0);
+    for (const t of [a0, a1, b0]) expect(await pool.add(t)).toEqual({ ok: true });
+    // A copy (another buffer, as decoded from a frame) finds the held object itself.
+    expect(pool.pendingWithBytes(a0.bytes.slice())).toBe(a0);
+    expect(pool.pendingWithBytes(new Uint8Array([0, ...a1.bytes]).subarray(1))).toBe(a1);
+    // One byte different, shorter or longer: not found.
+    const flipped = a0.bytes.slice();
+    flipped[flipped.length - 1] = (flipped[flipped.length - 1] as number) ^ 1;
+    expect(pool.pendingWithBytes(flipped)).toBeUndefined();
+    expect(pool.pendingWithBytes(a0.bytes.subarray(0, a0.bytes.length - 1))).toBeUndefined();
+    expect(pool.pendingWithBytes(new Uint8Array([...a0.bytes, 0]))).toBeUndefined();
+    // Not pending: never admitted, committed, or evicted.
+    expect(pool.pendingWithBytes(tx(C, 5).bytes)).toBeUndefined();
+    set(B, { nonce: 1 });
+    await pool.update([b0]);
+    expect(pool.pendingWithBytes(b0.bytes)).toBeUndefined();
+    expect(await pool.add(tx(B, 1))).toEqual({ ok: true });
+    expect(await pool.add(tx(C, 0))).toEqual({ ok: true }); // evicts a1 (A holds the most)
+    expect(pool.has(a1.id)).toBe(false);
+    expect(pool.pendingWithBytes(a1.bytes)).toBeUndefined();
+    expect(pool.pendingWithBytes(a0.bytes)).toBe(a0);
+  });
+});
+
 describe('mempool room (asked before the signature check)', () => {
   it('says no exactly where add would refuse for space, and yes where eviction is fair', async () => {
     const { pool } = setup({ maxTxs: 4 });
