@@ -629,7 +629,11 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
   #onProposal(state: HeightState, from: number, msg: AlgorandProposal, signature: Uint8Array): void {
     if (!equalBytes(msg.block.header.parentHash, state.parent.hash)) return;
     const held = state.proposals.get(msg.period) ?? [];
-    if (held.some((p) => p.from === from)) return; // a second one is equivocation: the runtime has it
+    // A second proposal from one proposer is equivocation (the runtime has the evidence), and it
+    // never competes for votes. But the votes may have chosen it rather than the one this node got
+    // first: then its block is the one the height waits for, and only its relays can bring it.
+    const second = held.some((p) => p.from === from);
+    if (second && !this.#needsBlock(state, blockId(msg.hash))) return;
     const v = this.#validators.at(from);
     if (v?.vrfPublicKey === undefined) return;
     const why = this.#proposalViolation(state, v, msg);
@@ -642,6 +646,11 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
       this.#invalid(from, msg, 'a proposal without a proposer selection');
       return;
     }
+    if (second) {
+      this.#holdBlock(state, msg);
+      this.#progress();
+      return;
+    }
     const mine: HeldProposal = { msg, signature, from, priority: priority(sel.output, sel.j) };
     const best = held.every((p) => comparePriority(mine.priority, p.priority) > 0);
     held.push(mine);
@@ -651,13 +660,25 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
     // outcome); lower ones are not passed on.
     if (best && from !== this.#ctx.self && state.height === this.#height && msg.period === this.#period)
       this.#out.push({ kind: 'relay', from, msg, signature });
+    this.#holdBlock(state, msg);
+    this.#progress();
+  }
+
+  /** Keeps a proposal's block for its height and has it executed once. */
+  #holdBlock(state: HeightState, msg: AlgorandProposal): void {
     const id = blockId(msg.hash);
     state.blocks.set(id, msg.block);
     if (!this.#validity.has(id)) {
       this.#validity.set(id, 'pending');
       this.#out.push({ kind: 'execute', block: msg.block, hash: msg.hash });
     }
-    this.#progress();
+  }
+
+  /** Whether the height's votes chose block `id` (justified, or waited for) and it is not held. */
+  #needsBlock(state: HeightState, id: BlockId): boolean {
+    if (state.blocks.has(id)) return false;
+    if (state.justified?.value === id) return true;
+    return state.height === this.#height && this.#waitingFor?.value === id;
   }
 
   /** A validly signed message that breaks a rule: evidence against its signer. */

@@ -541,6 +541,36 @@ describe('Algorand BA*: tentative blocks', () => {
   });
 });
 
+describe('Algorand BA*: an equivocating proposer', () => {
+  /**
+   * Every proposal of height 1 that reaches node A before 2 s, sent or relayed, is swapped for its
+   * author's twin: a second block from the same proposer (the time 1 ms later, so another hash;
+   * the same sortition proof and engine data), signed by it — equivocation. The other three hold
+   * the real blocks and decide height 1 on one of them; A, outvoted, returns that value too but
+   * does not hold its block. FINAL votes are lost, so nothing commits and block sync cannot hand
+   * A the block: only the proposal relays can. Found by the simulator (algorand, 7 nodes, one
+   * equivocating, seed sweep-26 with a changed gossip order): A dropped every later copy of the
+   * winning proposal as "a second one from that proposer" and waited at the height for ever.
+   */
+  it("a node holding the proposer's other block adopts the block the votes chose when its proposal comes", () => {
+    const A = 0; // not height 1's winning proposer (node 3, by this setup's sortition)
+    const { c, until, setLoss } = setup();
+    setLoss((_f, _t, m) => isVote(m) && m.step === STEP_FINAL);
+    const twin = (m: Extract<Msg, { type: 'proposal' }>): Msg => {
+      const header = { ...m.block.header, time: { ...m.block.header.time, ms: m.block.header.time.ms + 1 } };
+      return { ...m, block: { ...m.block, header }, hash: headerHash(header) };
+    };
+    c.intercept = (from, m, to) =>
+      to === A && from !== A && m.type === 'proposal' && m.height === 1 && c.now < 2000 ? twin(m) : m;
+    c.start();
+    until(() => ALL.every((i) => status(c, i).height >= 3), 20_000);
+    const stood = (i: number) => logs(c, i, 'tentative').find((f) => f.height === 1)?.value;
+    expect(stood(0)).toBeDefined();
+    for (const i of ALL) expect(stood(i)).toBe(stood(0));
+    expect(c.commits).toEqual([]); // nothing came by commit or sync
+  });
+});
+
 describe('Algorand BA*: restart', () => {
   /**
    * BinaryBA* step-1 votes are lost at height 1 (every node sits in step 1 for λ_step); node R
