@@ -133,6 +133,11 @@ interface ParentInfo {
 /** Everything about one height on one parent. */
 class HeightState {
   readonly proposals = new Map<number, HeldProposal[]>();
+  /**
+   * Second proposals of a proposer (equivocation) kept because the votes chose their block: they
+   * never compete, but are persisted and relayed with the block like any proposal.
+   */
+  readonly chosen = new Map<BlockId, HeldProposal>();
   /** `${period}/${step}` → votes. */
   readonly votes = new Map<string, VoteSet<CountedVote, Value>>();
   readonly blocks = new Map<BlockId, Block>();
@@ -144,6 +149,13 @@ class HeightState {
     this.height = height;
     this.parent = parent;
   }
+}
+
+/** The signed proposal of block `value` at a height: one that competed, or a chosen second one. */
+function proposalFor(state: HeightState, value: BlockId): HeldProposal | undefined {
+  for (const held of state.proposals.values())
+    for (const p of held) if (blockId(p.msg.hash) === value) return p;
+  return state.chosen.get(value);
 }
 
 export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
@@ -646,12 +658,13 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
       this.#invalid(from, msg, 'a proposal without a proposer selection');
       return;
     }
+    const mine: HeldProposal = { msg, signature, from, priority: priority(sel.output, sel.j) };
     if (second) {
+      state.chosen.set(blockId(msg.hash), mine);
       this.#holdBlock(state, msg);
       this.#progress();
       return;
     }
-    const mine: HeldProposal = { msg, signature, from, priority: priority(sel.output, sel.j) };
     const best = held.every((p) => comparePriority(mine.priority, p.priority) > 0);
     held.push(mine);
     state.proposals.set(msg.period, held);
@@ -1103,7 +1116,7 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
       block,
       data: decodeEngineData(block.header.engineData),
     });
-    const proposal = [...state.proposals.values()].flat().find((p) => blockId(p.msg.hash) === value);
+    const proposal = proposalFor(state, value);
     if (proposal !== undefined)
       this.#out.push({
         kind: 'persist',
@@ -1344,7 +1357,7 @@ export class AlgorandEngine implements ConsensusEngine<AlgorandMessage> {
       for (const key of keys)
         for (const v of tState.votes.get(key)?.votesFor(just.value) ?? [])
           this.#out.push({ kind: 'relay', from: v.validator, msg: v.vote.msg, signature: v.vote.signature });
-      const prop = (tState.proposals.get(just.period) ?? []).find((p) => blockId(p.msg.hash) === just.value);
+      const prop = proposalFor(tState, just.value);
       if (prop !== undefined)
         this.#out.push({ kind: 'relay', from: prop.from, msg: prop.msg, signature: prop.signature });
     }
