@@ -533,9 +533,7 @@ export class ChainStore {
         if (held !== undefined)
           invariant(equalBytes(held.bytes, bytes), 'a known transaction has these bytes');
         const etx =
-          held !== undefined && held.bytes.length <= maxTxBytes
-            ? held
-            : decodeTransaction(bytes, this.#opts.maxTxBytes);
+          held !== undefined && held.bytes.length <= maxTxBytes ? held : decodeTransaction(bytes, maxTxBytes);
         verifyTransaction(etx, this.genesis.chainId);
         return etx;
       } catch (e) {

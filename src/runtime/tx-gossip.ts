@@ -1,15 +1,18 @@
 /**
  * Transaction gossip: admitted transactions go to every peer in batches — one frame per few
  * milliseconds instead of one per transaction per peer (each frame costs a write and a muxer round
- * on every connection) — and gossiped frames are decoded strictly, checked by id against the
- * mempool before any decoding or signature work (most copies are duplicates), skipped unverified
- * when the mempool has no room for them, verified, admitted and passed on. A malformed frame is a major penalty, an invalid transaction a minor one.
+ * on every connection) — and gossiped frames are decoded strictly, each transaction checked against
+ * the mempool before any decoding or signature work (most copies are duplicates: first by its
+ * bytes among the pending ones, else by id in the seen-cache), skipped unverified when the mempool
+ * has no room for it, verified, admitted and passed on. A malformed frame is a major penalty, an
+ * invalid transaction a minor one.
  */
 import { onlyTyped } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import type { BatchVerifier } from '../../crypto/signature-batch.ts';
 import { asBytes, asList, DecodeError, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import {
+  DEFAULT_MAX_TX_BYTES,
   decodeTransaction,
   type EncodedTransaction,
   verifyTransaction,
@@ -123,8 +126,10 @@ export class TxGossip {
    * once there is room).
    */
   #decodeFresh(from: string, bytes: Uint8Array): EncodedTransaction | undefined {
-    // Most copies are of a transaction already pending here: known by their bytes, unhashed.
-    if (this.#o.mempool.pendingWithBytes(bytes) !== undefined) return undefined;
+    // Most copies are of a transaction already pending here: known by their bytes, unhashed. (One
+    // over the size cap cannot be pending: it is not copied into a key, decoding refuses it.)
+    const small = bytes.length <= (this.#o.maxTxBytes ?? DEFAULT_MAX_TX_BYTES);
+    if (small && this.#o.mempool.pendingWithBytes(bytes) !== undefined) return undefined;
     const id = sha256(bytes);
     if (this.#o.mempool.seen(id)) return undefined;
     let etx: EncodedTransaction;

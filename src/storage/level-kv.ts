@@ -189,7 +189,8 @@ export class LevelKvStore implements KvStore {
           else batch.del(op.key);
         }
       } catch (e) {
-        // Nothing was written: release the native batch before reporting.
+        // Nothing was written. Closing detaches the unwritten batch from the database (else it
+        // stays referenced until the store closes); its native memory goes with the object.
         await batch.close().catch(() => undefined);
         throw e;
       }
