@@ -19,10 +19,14 @@ export function toHex(bytes: Uint8Array): string {
 
 /**
  * One character per byte (latin1, which maps every byte to itself): a Map key that is equal
- * exactly when the bytes are, at about the cost of `toHex` and half its length.
+ * exactly when the bytes are, at about the cost of `toHex` and half its length — less for short
+ * ones: V8 keeps a typed array of up to 64 bytes on its heap, and reading its `.buffer` (as a
+ * Buffer view needs) first moves it off, an allocation and a copy (about 0.5 µs on the benchmark
+ * machine, against about 0.2 µs for `String.fromCharCode` over it).
  */
 export function byteKey(bytes: Uint8Array): string {
   needBytes(bytes, 'byteKey input');
+  if (bytes.length <= ON_HEAP_MAX) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 

@@ -12,7 +12,7 @@ import { engineNames, getEngine } from '../../consensus/registry.ts';
 import { SeededRng } from '../../consensus/rng.ts';
 import type { EngineModule } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
-import { equalBytes, toHex } from '../../crypto/bytes.ts';
+import { byteKey, equalBytes, toHex } from '../../crypto/bytes.ts';
 import { ed25519Backend } from '../../crypto/ed25519.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
@@ -406,7 +406,7 @@ export class VerityNode {
         noteSubmitted: (etx) => {
           metrics.txsSubmitted.inc();
           if (node !== undefined && node.submittedAt.size < 200_000)
-            node.submittedAt.set(toHex(etx.id), performance.now());
+            node.submittedAt.set(byteKey(etx.id), performance.now());
         },
       };
       const rpc = new RpcServer(api, {
@@ -502,7 +502,7 @@ export class VerityNode {
     this.#lastCommitAt = now;
     this.metrics.txsCommitted.inc(txs.length);
     for (const t of txs) {
-      const key = toHex(t.id);
+      const key = byteKey(t.id);
       const at = this.submittedAt.get(key);
       if (at !== undefined) {
         this.metrics.commitLatency.observe((now - at) / 1000);

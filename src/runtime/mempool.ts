@@ -29,7 +29,7 @@
  * stake can no longer cover together with the sender's earlier pending ones. Other senders'
  * queues are not re-checked: only a sender's own transactions lower its balance, nonce or stake.
  */
-import { byteKey, toHex } from '../../crypto/bytes.ts';
+import { byteKey } from '../../crypto/bytes.ts';
 import type { Account } from '../../ledger/state.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
 
@@ -95,7 +95,9 @@ export class Mempool {
   readonly #byId = new Map<string, EncodedTransaction>();
   /**
    * The pending transactions by their bytes (`byteKey`): a gossiped or proposed copy of one is
-   * recognised without hashing it (see `pendingWithBytes`).
+   * recognised without hashing it (see `pendingWithBytes`). The keys are one character per byte
+   * on the V8 heap: they about double the pool's memory (`maxBytes` bounds the transactions, and
+   * these keys as much again).
    */
   readonly #byBytes = new Map<string, EncodedTransaction>();
   /** Recently seen ids (admitted, committed, or refused as replays): insertion-ordered LRU. */
@@ -146,12 +148,12 @@ export class Mempool {
 
   /** Whether transaction `id` is pending (unlike `seen`, which also covers committed ids). */
   has(id: Uint8Array): boolean {
-    return this.#byId.has(toHex(id));
+    return this.#byId.has(byteKey(id));
   }
 
   /** The pending transaction with this id (decoded and verified at admission), if any. */
   get(id: Uint8Array): EncodedTransaction | undefined {
-    return this.#byId.get(toHex(id));
+    return this.#byId.get(byteKey(id));
   }
 
   /**
@@ -166,24 +168,24 @@ export class Mempool {
 
   /** Whether `id` is in the seen-cache (pending, committed or a refused replay, recently). */
   seen(id: Uint8Array): boolean {
-    return this.#seen.has(toHex(id));
+    return this.#seen.has(byteKey(id));
   }
 
-  #markSeen(idHex: string): void {
-    this.#seen.delete(idHex);
-    this.#seen.set(idHex, true);
+  #markSeen(idKey: string): void {
+    this.#seen.delete(idKey);
+    this.#seen.set(idKey, true);
     if (this.#seen.size > this.#seenMax) this.#seen.delete(this.#seen.keys().next().value as string);
   }
 
   async add(etx: EncodedTransaction): Promise<AdmitResult> {
-    const idHex = toHex(etx.id);
-    if (this.#byId.has(idHex) || this.#seen.has(idHex)) {
+    const idKey = byteKey(etx.id);
+    if (this.#byId.has(idKey) || this.#seen.has(idKey)) {
       return { ok: false, code: 'DUPLICATE', reason: 'transaction already seen' };
     }
     const account = await this.#account(etx.from);
     const nonce = etx.tx.nonce;
     if (nonce < account.nonce) {
-      this.#markSeen(idHex);
+      this.#markSeen(idKey);
       return {
         ok: false,
         code: 'NONCE_TOO_LOW',
@@ -197,7 +199,7 @@ export class Mempool {
         reason: `nonce ${nonce} is more than ${this.#window} ahead of the next nonce ${account.nonce}`,
       };
     }
-    const senderKey = toHex(etx.from);
+    const senderKey = byteKey(etx.from);
     let queue = this.#senders.get(senderKey);
     if (queue?.byNonce.has(nonce)) {
       return {
@@ -246,10 +248,10 @@ export class Mempool {
     if (!wasReady && this.#isReady(queue)) this.#ready++;
     queue.spend += cost.balance;
     queue.unstake += cost.stake;
-    this.#byId.set(idHex, etx);
+    this.#byId.set(idKey, etx);
     this.#byBytes.set(byteKey(etx.bytes), etx);
     this.#bytes += etx.bytes.length;
-    this.#markSeen(idHex);
+    this.#markSeen(idKey);
     if (!wasIncludable && this.includable) this.onAvailable?.();
     return { ok: true };
   }
@@ -291,7 +293,7 @@ export class Mempool {
    */
   hasRoomFor(etx: EncodedTransaction): boolean {
     if (this.#byId.size < this.#maxTxs && this.#bytes + etx.bytes.length <= this.#maxBytes) return true;
-    const senderKey = toHex(etx.from);
+    const senderKey = byteKey(etx.from);
     const mine = this.#senders.get(senderKey)?.byNonce.size ?? 0;
     const { victim, most } = this.#biggestSender();
     return victim !== undefined && victim !== senderKey && most > mine + 1;
@@ -328,16 +330,16 @@ export class Mempool {
     q.spend -= cost.balance;
     q.unstake -= cost.stake;
     if (q.byNonce.size === 0) this.#senders.delete(senderKey);
-    const idHex = toHex(etx.id);
-    this.#byId.delete(idHex);
+    const idKey = byteKey(etx.id);
+    this.#byId.delete(idKey);
     this.#byBytes.delete(byteKey(etx.bytes));
     this.#bytes -= etx.bytes.length;
-    if (opts.forget) this.#seen.delete(idHex);
+    if (opts.forget) this.#seen.delete(idKey);
   }
 
   /**
    * Transactions for a block: round-robin over senders, each sender's in nonce order starting at
-   * its next nonce as of the block's parent (`nonceAt`), skipping ids in `exclude` (already in
+   * its next nonce as of the block's parent (`nonceAt`), skipping ids in `exclude` (as `byteKey`s; already in
    * uncommitted ancestors).
    */
   async select(opts: {
@@ -359,7 +361,7 @@ export class Mempool {
       for (const c of cursors) {
         if (out.length >= opts.maxTxs) break;
         let etx = c.queue.byNonce.get(c.next);
-        while (etx !== undefined && opts.exclude?.has(toHex(etx.id))) {
+        while (etx !== undefined && opts.exclude?.has(byteKey(etx.id))) {
           c.next++;
           etx = c.queue.byNonce.get(c.next);
         }
@@ -383,11 +385,11 @@ export class Mempool {
   async update(committed: readonly EncodedTransaction[]): Promise<void> {
     const touched = new Set<string>();
     for (const etx of committed) {
-      const idHex = toHex(etx.id);
-      this.#markSeen(idHex);
-      const key = toHex(etx.from);
+      const idKey = byteKey(etx.id);
+      this.#markSeen(idKey);
+      const key = byteKey(etx.from);
       touched.add(key);
-      const pending = this.#byId.get(idHex);
+      const pending = this.#byId.get(idKey);
       if (pending !== undefined) this.#remove(key, pending.tx.nonce);
     }
     for (const key of touched) await this.#recheckSender(key);
@@ -426,7 +428,7 @@ export class Mempool {
 
   /** The next nonce a sender should use: its committed nonce plus its contiguous pending run. */
   pendingNonce(address: Uint8Array, committedNonce: number): number {
-    const q = this.#senders.get(toHex(address));
+    const q = this.#senders.get(byteKey(address));
     let n = committedNonce;
     while (q?.byNonce.has(n)) n++;
     return n;

@@ -4,7 +4,15 @@
  * match DataView's on every boundary.
  */
 import { describe, expect, it } from 'vitest';
-import { allocBytesUnsafe, concatBytes, copyBytes, toHex, u32be, u64be } from '../../crypto/bytes.ts';
+import {
+  allocBytesUnsafe,
+  byteKey,
+  concatBytes,
+  copyBytes,
+  toHex,
+  u32be,
+  u64be,
+} from '../../crypto/bytes.ts';
 import { seededBytes } from '../helpers/seeded.ts';
 
 describe('slab-carved copies', () => {
@@ -97,5 +105,39 @@ describe('fixed-width integers', () => {
         if (v < 0 || v > 0xffffffff) continue;
         expect(toHex(u32be(v)), `${v}`).toBe(viaDataView(BigInt(v), 4));
       }
+  });
+});
+
+describe('byteKey', () => {
+  it('is the latin1 string of the bytes at every length, on and off the heap, whatever the view', () => {
+    const rand = seededBytes('byteKey');
+    for (const n of [0, 1, 2, 20, 32, 33, 63, 64, 65, 140, 1000]) {
+      const backing = rand(n + 7);
+      const views = [backing.slice(3, 3 + n), backing.subarray(3, 3 + n), copyBytes(backing, 3, 3 + n)];
+      const expected = Buffer.from(backing.subarray(3, 3 + n)).toString('latin1');
+      for (const v of views) {
+        const k = byteKey(v);
+        expect(k.length).toBe(n);
+        expect(k).toBe(expected);
+        expect(Uint8Array.from(k, (c) => c.charCodeAt(0))).toEqual(backing.subarray(3, 3 + n));
+      }
+    }
+    // Every byte value, either side of the short/long switch.
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    expect(byteKey(all.subarray(0, 64))).toBe(String.fromCharCode(...all.subarray(0, 64)));
+    expect(byteKey(all.subarray(192))).toBe(String.fromCharCode(...all.subarray(192)));
+    expect(byteKey(all)).toBe(String.fromCharCode(...all));
+  });
+
+  it('equal keys exactly for equal bytes (one byte apart, a prefix, or a zero more: different keys)', () => {
+    const rand = seededBytes('byteKey distinct');
+    for (const n of [1, 32, 64, 65, 140]) {
+      const a = rand(n);
+      const flipped = a.slice();
+      flipped[n - 1] = (flipped[n - 1] as number) ^ 0x80;
+      const keys = [a, flipped, a.subarray(0, n - 1), Uint8Array.from([...a, 0])].map(byteKey);
+      expect(new Set(keys).size).toBe(4);
+      expect(byteKey(a.slice())).toBe(keys[0]);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toHex } from '../../crypto/bytes.ts';
+import { byteKey, toHex } from '../../crypto/bytes.ts';
 import type { Account } from '../../ledger/state.ts';
 import { type EncodedTransaction, type Operation, signTransaction } from '../../ledger/tx.ts';
 import { Mempool, type MempoolOptions } from '../../src/runtime/mempool.ts';
@@ -324,7 +324,7 @@ describe('mempool block selection', () => {
       maxTxs: 100,
       maxBytes: 1 << 30,
       nonceAt: async (addr) => (toHex(addr) === toHex(A.address) ? 2 : 0),
-      exclude: new Set([toHex(tx(B, 0).id)]),
+      exclude: new Set([byteKey(tx(B, 0).id)]),
     });
     expect(picked.map(label)).toEqual(['A2', 'B1', 'C0', 'A3', 'A4']);
   });
