@@ -33,6 +33,15 @@ const PARAMS: Record<string, Record<string, number>> = {
   // Proof of Stake with one-second slots and four-slot epochs: finality in about ten seconds.
   pos: { slotMs: 1000, slotsPerEpoch: 4 },
 };
+/**
+ * A Proof-of-Work commit waits for four blocks whose intervals are random and, until the retarget
+ * has caught up with this machine, longer than the target: `tx send --wait` through the node's
+ * default 30 s commit wait failed in a CI run (13:17, 2026-12-05) where the same step took 27–51 s
+ * alone. The wait is what this test checks, not how long it takes.
+ */
+const START_ARGS: Record<string, string[]> = {
+  pow: ['--set', 'rpc.commit_timeout_ms=120000'],
+};
 
 for (const [slot, engine] of ENGINES.entries()) {
   describe(`e2e testnet (${engine})`, () => {
@@ -48,6 +57,7 @@ for (const [slot, engine] of ENGINES.entries()) {
         engine,
         slot: slot + 1,
         ...(engineParams === undefined ? {} : { engineParams }),
+        ...(START_ARGS[engine] === undefined ? {} : { startArgs: START_ARGS[engine] }),
       });
       for (let i = 0; i < 4; i++) cluster.start(i);
       await waitUntilRunning(cluster, engine);
