@@ -4,7 +4,7 @@
 // blocks accepted; both warn, report the offset in /status and fail /health with the reason.
 // Needs the faketime command (.ci/run installs it; elsewhere the test says why it skips).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RpcClient } from '../../src/rpc/client.ts';
@@ -64,4 +64,36 @@ describe.skipIf(!hasFaketime)('e2e: validators with clocks 20 s off (needs faket
     for (const i of [1, 2])
       expect(proposers, `validator ${i} proposed`).toContain(validators.validators[i]?.address);
   }, 240_000);
+
+  // faketime forks the node and does not pass signals on: stopping it alone left the node running.
+  it('stopping the cluster stops the nodes under faketime too', async () => {
+    await cluster.stopAll();
+    const homes = cluster.manifest.nodes.map((n) => n.home);
+    await waitFor(
+      'no node process left',
+      async () => {
+        const left = runningWith(homes);
+        return left.length === 0 ? true : undefined;
+      },
+      10_000,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}; still running: ${runningWith(homes).join(' | ')}`);
+    });
+  }, 30_000);
 });
+
+/** Command lines of this machine's processes that mention one of the homes (Linux /proc). */
+function runningWith(homes: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      continue; // it exited meanwhile
+    }
+    if (homes.some((h) => cmd.includes(h))) out.push(`${pid}: ${cmd.trim()}`);
+  }
+  return out;
+}

@@ -94,6 +94,7 @@ export async function createCluster(opts: {
   // Exits the test did not ask for (kill() clears the flag first).
   const died: Array<string | undefined> = manifest.nodes.map(() => undefined);
   const expectExit = new Set<ChildProcess>();
+  const groupLeaders = new WeakSet<ChildProcess>();
   const start = (i: number, wrapper: readonly string[] = opts.wrapper?.(i) ?? []): ChildProcess => {
     const n = manifest.nodes[i];
     if (n === undefined) throw new Error(`no node ${i}`);
@@ -108,10 +109,16 @@ export async function createCluster(opts: {
       ...(opts.startArgs ?? []),
     ];
     const [cmd, ...args] = [...wrapper, ...argv] as [string, ...string[]];
+    // A wrapper such as faketime forks the node and waits for it without passing signals on, so a
+    // wrapped node runs in its own process group and kill() signals the whole group; otherwise
+    // stopAll() would stop the wrapper and leave the node running.
+    const wrapped = wrapper.length > 0;
     const child = spawn(cmd, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env },
+      detached: wrapped,
     });
+    if (wrapped) groupLeaders.add(child);
     const log = createWriteStream(join(n.home, 'node.log'), { flags: 'a' });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
@@ -128,7 +135,8 @@ export async function createCluster(opts: {
       if (c === undefined || c.exitCode !== null || c.signalCode !== null) return resolve();
       expectExit.add(c);
       c.once('exit', () => resolve());
-      c.kill(signal);
+      if (groupLeaders.has(c) && c.pid !== undefined) process.kill(-c.pid, signal);
+      else c.kill(signal);
     });
   return {
     manifest,
