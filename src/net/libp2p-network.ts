@@ -37,6 +37,7 @@ import { NetError } from './errors.ts';
 import { encodeFrameHeader, FrameDecoder, MAX_FRAME_CAP } from './frame.ts';
 import { libp2pKeyFromSeed } from './identity.ts';
 import { hostOf, InboundGuard } from './inbound-guard.ts';
+import { noiseCrypto } from './noise-crypto.ts';
 import { CHANNELS, Outbox, type OutboxLimits } from './outbox.ts';
 import { PeerScores, type ScoringOptions, type Severity } from './scoring.ts';
 
@@ -372,7 +373,7 @@ export class Libp2pNetwork implements Transport {
       start: false,
       addresses: { listen: [...opts.listen] },
       transports: [tcp()],
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [noise({ crypto: noiseCrypto })],
       streamMuxers: [yamux({ maxInboundStreams: 32, maxOutboundStreams: 32 })],
       // A closed world: no identify, no ping, no discovery. Yamux keep-alives detect dead links.
       connectionMonitor: { enabled: false },

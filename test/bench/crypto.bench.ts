@@ -3,14 +3,17 @@
  * baselines measured in the same run: ed25519 verification on libsodium vs OpenSSL (node:crypto)
  * vs @noble/curves, BLS on blst vs
  * noble, and aggregate verification against a single verification (it should cost about one
- * pairing check whatever the number of signers); Keccak-256 on WebAssembly vs @noble/hashes.
+ * pairing check whatever the number of signers); Keccak-256 on WebAssembly vs @noble/hashes; Noise's
+ * frame cipher with the default's per-frame key import vs Verity's cached key.
  *   --quick   shorter measurement windows (CI smoke run)
  */
+import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
 import { ed25519 as nobleEd } from '@noble/curves/ed25519.js';
 import { blstAvailable, createBls } from '../../crypto/bls/index.ts';
 import { ed25519, ed25519Backend, sodiumAvailable, verifierFor } from '../../crypto/ed25519.ts';
 import { type KeccakBackendName, keccak256On, keccakBackend } from '../../crypto/hash.ts';
 import { proverFor, vrf, vrfProver } from '../../crypto/vrf.ts';
+import { noiseCrypto } from '../../src/net/noise-crypto.ts';
 import { seededBytes } from '../helpers/seeded.ts';
 import { fmt, header, measure, table } from './harness.ts';
 
@@ -117,6 +120,33 @@ header('Verity crypto benchmark');
     { op: 'verify', 'ops/s': fmt(measure('verify', () => vrf.verify(pk, pi, alpha), { minMs }).opsPerSec) },
     { op: 'proofToHash', 'ops/s': fmt(measure('p2h', () => vrf.proofToHash(pi), { minMs }).opsPerSec) },
   ]);
+}
+
+// Noise transport cipher -------------------------------------------------------------------------
+{
+  // Every frame between validators is sealed by the sender and opened by the receiver. At 1,200
+  // bytes and above Noise's default hands node:crypto the raw key each time; Verity's caches it.
+  const k = rand(32);
+  const nonce = rand(12);
+  const ad = new Uint8Array(0);
+  const rows: Array<Record<string, string>> = [];
+  for (const size of [1500, 16_000, 60_000]) {
+    const text = rand(size);
+    const sealOpen = (c: typeof defaultCrypto) => () =>
+      c.chaCha20Poly1305Decrypt(c.chaCha20Poly1305Encrypt(text, nonce, ad, k), nonce, ad, k);
+    const theirs = measure(`noise default ${size}`, sealOpen(defaultCrypto), { minMs });
+    const ours = measure(`noise cached ${size}`, sealOpen(noiseCrypto), { minMs });
+    rows.push({
+      'frame bytes': fmt(size, 0),
+      'default µs': fmt(1e6 / theirs.opsPerSec, 1),
+      'cached key µs': fmt(1e6 / ours.opsPerSec, 1),
+      'default / cached': `${fmt(ours.opsPerSec / theirs.opsPerSec, 2)}×`,
+    });
+  }
+  console.log(
+    '## Noise ChaCha20-Poly1305, seal + open one frame (libp2p-noise default vs src/net/noise-crypto.ts)',
+  );
+  table(rows);
 }
 
 // BLS ----------------------------------------------------------------------------------------
