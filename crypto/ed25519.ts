@@ -78,13 +78,13 @@ const publicKeys = new LruCache<KeyObject>(4096);
 const privateKeys = new LruCache<KeyObject>(64);
 
 function privateKeyObject(secretKey: Uint8Array): KeyObject {
-  return privateKeys.get(byteKey(secretKey), () =>
+  return privateKeys.getOrMake(byteKey(secretKey), () =>
     createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' }),
   );
 }
 
 function publicKeyObject(publicKey: Uint8Array): KeyObject {
-  return publicKeys.get(byteKey(publicKey), () =>
+  return publicKeys.getOrMake(byteKey(publicKey), () =>
     createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' }),
   );
 }

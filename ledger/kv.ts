@@ -5,6 +5,7 @@
  */
 import { byteKey } from '../crypto/bytes.ts';
 import { VerityError } from '../crypto/errors.ts';
+import { LruCache } from '../crypto/lru.ts';
 
 /**
  * A store failed underneath us: the node's own fault, never a peer's. `STORAGE_FULL` (no space
@@ -212,48 +213,39 @@ export class StagedKvStore implements KvStore {
 /**
  * A write-through read cache in front of a slow store (LevelDB reads are asynchronous round
  * trips to a thread pool). Every write goes through `batch`, so the cache never disagrees with
- * the store. Bounded by entry count; least recently used entries go first.
+ * the store. Bounded by entry count; the least recently used entries go first (crypto/lru.ts).
  */
 export class CachingKvStore implements KvStore {
   readonly #base: KvStore;
-  readonly #max: number;
-  readonly #cache = new Map<string, Uint8Array | null>();
+  /** latin1 key → value, or `null` for a key known to be absent. */
+  readonly #cache: LruCache<Uint8Array | null>;
   readonly #cacheWrite: (key: Uint8Array) => boolean;
   /** Counts batches started and finished: a read that overlapped one does not fill the cache. */
   #writes = 0;
 
   /**
+   * `maxEntries` bounds the cache (once warm it keeps at least half as many; see crypto/lru.ts).
    * `cacheWrite` says which written keys to keep (default: all): a write always updates an entry
    * already cached, but a key written and never read — an index entry, a log record — need not
    * push read-hot ones out, or cost memory and collector time until it ages out.
    */
   constructor(base: KvStore, maxEntries = 200_000, cacheWrite: (key: Uint8Array) => boolean = () => true) {
     this.#base = base;
-    this.#max = maxEntries;
+    this.#cache = new LruCache(maxEntries);
     this.#cacheWrite = cacheWrite;
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     const k = byteKey(key);
     const hit = this.#cache.get(k);
-    if (hit !== undefined) {
-      this.#cache.delete(k);
-      this.#cache.set(k, hit);
-      return hit === null ? undefined : hit;
-    }
+    if (hit !== undefined) return hit === null ? undefined : hit;
     // A write may land while the base read is in flight (LevelDB reads are asynchronous): the read
     // then returns what was there before, which is fine for this caller but must not be cached —
     // it would hide the write from every later reader (a negative entry outliving the put).
     const writes = this.#writes;
     const v = await this.#base.get(key);
-    if (this.#writes === writes) this.#remember(k, v ?? null);
+    if (this.#writes === writes) this.#cache.set(k, v ?? null);
     return v;
-  }
-
-  #remember(k: string, v: Uint8Array | null): void {
-    this.#cache.delete(k);
-    this.#cache.set(k, v);
-    while (this.#cache.size > this.#max) this.#cache.delete(this.#cache.keys().next().value as string);
   }
 
   async batch(ops: readonly KvOp[]): Promise<void> {
@@ -263,7 +255,7 @@ export class CachingKvStore implements KvStore {
     for (const op of ops) {
       const k = byteKey(op.key);
       if (this.#cache.has(k) || this.#cacheWrite(op.key))
-        this.#remember(k, op.type === 'put' ? op.value : null);
+        this.#cache.set(k, op.type === 'put' ? op.value : null);
     }
   }
 

@@ -300,7 +300,7 @@ export function encodeTransaction(tx: Transaction): EncodedTransaction {
 const senderAddresses = new LruCache<Uint8Array>(65_536);
 
 function senderAddress(publicKey: Uint8Array): Uint8Array {
-  return senderAddresses.get(byteKey(publicKey), () => addressFromPublicKey(publicKey));
+  return senderAddresses.getOrMake(byteKey(publicKey), () => addressFromPublicKey(publicKey));
 }
 
 function decodeOperation(item: RlpItem | undefined): Operation {
@@ -414,8 +414,7 @@ export function decodeTransaction(
  * so the same id means the same check with the same answer: a node verifies each transaction
  * once, not once at admission, again for every gossiped copy, and again in the block.
  */
-const verified = new Map<string, true>();
-const VERIFIED_CACHE_SIZE = 200_000;
+const verified = new LruCache<true>(200_000);
 
 function wrongChain(encoded: EncodedTransaction, chainId: string): TxError | undefined {
   return encoded.tx.chainId === chainId
@@ -427,7 +426,6 @@ const cacheKey = (encoded: EncodedTransaction) => byteKey(encoded.id);
 
 function rememberVerified(key: string): void {
   verified.set(key, true);
-  if (verified.size > VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
 }
 
 const badSignature = () => new TxError('TX_BAD_SIGNATURE', 'transaction signature does not verify');

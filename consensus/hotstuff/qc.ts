@@ -198,7 +198,7 @@ export interface QcTrust {
 const memo = new LruCache<boolean>(100_000);
 
 function memoised(parts: Uint8Array[], check: () => boolean): boolean {
-  return memo.get(toHex(sha256(concatBytes(...parts))), () => {
+  return memo.getOrMake(toHex(sha256(concatBytes(...parts))), () => {
     try {
       return check();
     } catch {

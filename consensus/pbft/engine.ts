@@ -371,7 +371,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   // -- helpers -------------------------------------------------------------------------------
 
   #primary(view: number): number {
-    return this.#primaryMemo.get(view, () => this.#schedule.proposer(1, view));
+    return this.#primaryMemo.getOrMake(view, () => this.#schedule.proposer(1, view));
   }
 
   #isPrimary(): boolean {

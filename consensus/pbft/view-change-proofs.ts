@@ -108,7 +108,9 @@ export class ViewChangeProofs {
   viewChange(from: number, vc: ViewChange, signature: Uint8Array, checkSignature: boolean): boolean {
     const bytes = viewChangeBytes(this.#chainId, vc);
     const key = `${from}:${toHex(signature)}:${toHex(sha256(bytes))}`;
-    return this.#vcMemo.get(key, () => this.#checkViewChange(from, vc, signature, bytes, checkSignature));
+    return this.#vcMemo.getOrMake(key, () =>
+      this.#checkViewChange(from, vc, signature, bytes, checkSignature),
+    );
   }
 
   #checkViewChange(
@@ -141,7 +143,7 @@ export class ViewChangeProofs {
     const pk = this.#validators.at(validator)?.publicKey;
     if (pk === undefined) return false;
     const key = `${validator}:${toHex(signature)}:${toHex(sha256(bytes))}`;
-    return this.#sigMemo.get(key, () => ed25519.verify(signature, bytes, pk));
+    return this.#sigMemo.getOrMake(key, () => ed25519.verify(signature, bytes, pk));
   }
 
   #validCheckpoint(cp: CheckpointProof): boolean {

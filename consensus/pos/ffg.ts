@@ -68,7 +68,7 @@ export function verifyFfg(
       ),
     ),
   );
-  return verified.get(id, () => {
+  return verified.getOrMake(id, () => {
     try {
       return bls.fastAggregateVerify(keys as Uint8Array[], message, signature);
     } catch {

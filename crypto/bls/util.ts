@@ -1,31 +1,21 @@
 /** Small helpers shared by the BLS backends. */
 import { toHex } from '../bytes.ts';
+import { LruCache } from '../lru.ts';
 
 /**
- * A bounded LRU for decoded + validated public keys: consensus verifies against the same few
+ * A bounded cache of decoded + validated public keys: consensus verifies against the same few
  * hundred validator keys over and over, and KeyValidate (a subgroup check) is the expensive part
  * of decoding. Only successful decodings are cached.
  */
 export class DecodeCache<V> {
-  readonly #max: number;
-  readonly #map = new Map<string, V>();
+  readonly #cache: LruCache<V>;
 
   constructor(max: number) {
-    this.#max = max;
+    this.#cache = new LruCache(max);
   }
 
   get(bytes: Uint8Array, decode: (bytes: Uint8Array) => V): V {
-    const key = toHex(bytes);
-    const hit = this.#map.get(key);
-    if (hit !== undefined) {
-      this.#map.delete(key);
-      this.#map.set(key, hit);
-      return hit;
-    }
-    const value = decode(bytes);
-    this.#map.set(key, value);
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value as string);
-    return value;
+    return this.#cache.getOrMake(toHex(bytes), () => decode(bytes));
   }
 }
 

@@ -127,7 +127,7 @@ const sets = new LruCache<ValidatorSet>(64);
 export async function storedSet(state: LedgerState, epoch: number): Promise<ValidatorSet | undefined> {
   const raw = await state.getEntry(epochSetKey(epoch));
   if (raw === undefined) return undefined;
-  return sets.get(toHex(sha256(raw)), () => new ValidatorSet(decodeValidatorList(raw)));
+  return sets.getOrMake(toHex(sha256(raw)), () => new ValidatorSet(decodeValidatorList(raw)));
 }
 
 /**

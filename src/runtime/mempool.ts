@@ -29,7 +29,9 @@
  * stake can no longer cover together with the sender's earlier pending ones. Other senders'
  * queues are not re-checked: only a sender's own transactions lower its balance, nonce or stake.
  */
+
 import { byteKey } from '../../crypto/bytes.ts';
+import { LruCache } from '../../crypto/lru.ts';
 import type { Account } from '../../ledger/state.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
 
@@ -38,6 +40,7 @@ export interface MempoolOptions {
   readonly maxBytes?: number;
   readonly maxPerSender?: number;
   readonly futureNonceWindow?: number;
+  /** Ids remembered as seen: at most this many, and once warm at least half (crypto/lru.ts). */
   readonly seenCacheSize?: number;
   /** Largest transaction accepted from clients and peers (decoding cap); default 64 KiB. */
   readonly maxTxBytes?: number;
@@ -89,7 +92,6 @@ export class Mempool {
   readonly #maxBytes: number;
   readonly #maxPerSender: number;
   readonly #window: number;
-  readonly #seenMax: number;
   readonly #account: (address: Uint8Array) => Promise<Account>;
   readonly #senders = new Map<string, SenderQueue>();
   readonly #byId = new Map<string, EncodedTransaction>();
@@ -100,8 +102,8 @@ export class Mempool {
    * these keys as much again).
    */
   readonly #byBytes = new Map<string, EncodedTransaction>();
-  /** Recently seen ids (admitted, committed, or refused as replays): insertion-ordered LRU. */
-  readonly #seen = new Map<string, true>();
+  /** Recently seen ids (admitted, committed, or refused as replays). */
+  readonly #seen: LruCache<true>;
   #bytes = 0;
   /** Senders whose transaction with their committed nonce is pending (see `includable`). */
   #ready = 0;
@@ -114,7 +116,7 @@ export class Mempool {
     this.#maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
     this.#maxPerSender = opts.maxPerSender ?? 512;
     this.#window = opts.futureNonceWindow ?? 64;
-    this.#seenMax = opts.seenCacheSize ?? 100_000;
+    this.#seen = new LruCache(opts.seenCacheSize ?? 100_000);
   }
 
   get size(): number {
@@ -172,9 +174,7 @@ export class Mempool {
   }
 
   #markSeen(idKey: string): void {
-    this.#seen.delete(idKey);
     this.#seen.set(idKey, true);
-    if (this.#seen.size > this.#seenMax) this.#seen.delete(this.#seen.keys().next().value as string);
   }
 
   async add(etx: EncodedTransaction): Promise<AdmitResult> {

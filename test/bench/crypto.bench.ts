@@ -4,7 +4,8 @@
  * vs @noble/curves, BLS on blst vs
  * noble, and aggregate verification against a single verification (it should cost about one
  * pairing check whatever the number of signers); Keccak-256 on WebAssembly vs @noble/hashes; Noise's
- * frame cipher with the default's per-frame key import vs Verity's cached key.
+ * frame cipher with the default's per-frame key import vs Verity's cached key; insertion into a full
+ * bounded cache (crypto/lru.ts) vs one Map evicting with keys().next().
  *   --quick   shorter measurement windows (CI smoke run)
  */
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
@@ -12,6 +13,7 @@ import { ed25519 as nobleEd } from '@noble/curves/ed25519.js';
 import { blstAvailable, createBls } from '../../crypto/bls/index.ts';
 import { ed25519, ed25519Backend, sodiumAvailable, verifierFor } from '../../crypto/ed25519.ts';
 import { type KeccakBackendName, keccak256On, keccakBackend } from '../../crypto/hash.ts';
+import { LruCache } from '../../crypto/lru.ts';
 import { proverFor, vrf, vrfProver } from '../../crypto/vrf.ts';
 import { noiseCrypto } from '../../src/net/noise-crypto.ts';
 import { seededBytes } from '../helpers/seeded.ts';
@@ -146,6 +148,41 @@ header('Verity crypto benchmark');
   console.log(
     '## Noise ChaCha20-Poly1305, seal + open one frame (libp2p-noise default vs src/net/noise-crypto.ts)',
   );
+  table(rows);
+}
+
+// Bounded caches ---------------------------------------------------------------------------------
+{
+  // The verified-signature, seen-id and store-read caches take one insertion per transaction (or
+  // per trie node) once full, each evicting one entry. Baseline: one Map evicting its oldest key
+  // with map.keys().next(), which walks the holes that deletes leave in V8's table — a cost that
+  // grows as the holes do, so each row times the mean over `turnover` insertions into a full cache.
+  const rows: Array<Record<string, string>> = [];
+  for (const max of quick ? [10_000, 50_000] : [10_000, 200_000]) {
+    const turnover = 2 * max;
+    const keys = Array.from({ length: 2 * max + turnover }, (_, i) => `k${i.toString(36).padStart(31, '0')}`);
+    const timeInserts = (insert: (key: string) => void): number => {
+      for (let i = 0; i < max; i++) insert(keys[i] as string);
+      const start = performance.now();
+      for (let i = max; i < max + turnover; i++) insert(keys[i] as string);
+      return ((performance.now() - start) * 1000) / turnover;
+    };
+    const oneMap = new Map<string, number>();
+    const viaIterator = timeInserts((key) => {
+      oneMap.set(key, 0);
+      if (oneMap.size > max) oneMap.delete(oneMap.keys().next().value as string);
+    });
+    const lru = new LruCache<number>(max);
+    const generations = timeInserts((key) => lru.set(key, 0));
+    rows.push({
+      entries: fmt(max, 0),
+      insertions: fmt(turnover, 0),
+      'Map + keys().next() µs': fmt(viaIterator, 2),
+      'LruCache µs': fmt(generations, 2),
+      ratio: `${fmt(viaIterator / generations, 1)}×`,
+    });
+  }
+  console.log('## Insertion into a full bounded cache (crypto/lru.ts vs one Map evicting its oldest key)');
   table(rows);
 }
 
