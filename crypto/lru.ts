@@ -33,7 +33,7 @@ export class LruCache<V, K extends string | number = string> {
     const young = this.#young.get(key);
     if (young !== undefined) return young;
     const old = this.#old.get(key);
-    if (old !== undefined) this.#promote(key, old);
+    if (old !== undefined) this.set(key, old);
     return old;
   }
 
@@ -43,8 +43,12 @@ export class LruCache<V, K extends string | number = string> {
   }
 
   set(key: K, value: V): void {
-    if (this.#young.has(key)) this.#young.set(key, value);
-    else this.#promote(key, value);
+    this.#young.set(key, value);
+    this.#old.delete(key); // a key is never in both
+    if (this.#young.size >= this.#half) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
   }
 
   delete(key: K): void {
@@ -57,22 +61,12 @@ export class LruCache<V, K extends string | number = string> {
     const hit = this.get(key);
     if (hit !== undefined) return hit;
     const value = make();
-    this.#promote(key, value);
+    this.set(key, value);
     return value;
   }
 
   clear(): void {
     this.#young.clear();
     this.#old.clear();
-  }
-
-  /** Puts `key` (not in the young map) into the young map; a key is never in both. */
-  #promote(key: K, value: V): void {
-    this.#old.delete(key);
-    this.#young.set(key, value);
-    if (this.#young.size >= this.#half) {
-      this.#old = this.#young;
-      this.#young = new Map();
-    }
   }
 }

@@ -254,7 +254,7 @@ export class CachingKvStore implements KvStore {
     this.#writes++;
     for (const op of ops) {
       const k = byteKey(op.key);
-      if (this.#cache.has(k) || this.#cacheWrite(op.key))
+      if (this.#cacheWrite(op.key) || this.#cache.has(k))
         this.#cache.set(k, op.type === 'put' ? op.value : null);
     }
   }
