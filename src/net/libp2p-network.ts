@@ -23,7 +23,6 @@
  *  - `stop()` clears every timer, resets every stream and stops libp2p: nothing keeps the process
  *    alive afterwards.
  */
-import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import type { Connection, Libp2p, MultiaddrConnection, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
@@ -37,7 +36,7 @@ import { NetError } from './errors.ts';
 import { encodeFrameHeader, FrameDecoder, MAX_FRAME_CAP } from './frame.ts';
 import { libp2pKeyFromSeed } from './identity.ts';
 import { hostOf, InboundGuard } from './inbound-guard.ts';
-import { noiseCrypto } from './noise-crypto.ts';
+import { verityNoise } from './noise.ts';
 import { CHANNELS, Outbox, type OutboxLimits } from './outbox.ts';
 import { PeerScores, type ScoringOptions, type Severity } from './scoring.ts';
 
@@ -373,7 +372,7 @@ export class Libp2pNetwork implements Transport {
       start: false,
       addresses: { listen: [...opts.listen] },
       transports: [tcp()],
-      connectionEncrypters: [noise({ crypto: noiseCrypto })],
+      connectionEncrypters: [verityNoise()],
       streamMuxers: [yamux({ maxInboundStreams: 32, maxOutboundStreams: 32 })],
       // A closed world: no identify, no ping, no discovery. Yamux keep-alives detect dead links.
       connectionMonitor: { enabled: false },
