@@ -32,6 +32,7 @@ import { createLibp2p } from 'libp2p';
 import type { Channel, Logger, MessageHandler, Transport } from '../runtime/ports.ts';
 import { silentLogger } from '../runtime/ports.ts';
 import { type BackoffOptions, backoffDelay } from './backoff.ts';
+import { waitForDrain } from './drain.ts';
 import { NetError } from './errors.ts';
 import { encodeFrameHeader, FrameDecoder, MAX_FRAME_CAP } from './frame.ts';
 import { libp2pKeyFromSeed } from './identity.ts';
@@ -887,7 +888,7 @@ export class Libp2pNetwork implements Transport {
   async #awaitDrain(st: PeerState, stream: Stream): Promise<void> {
     const { signal, done } = this.#deadline(this.#stallTimeoutMs, `drain:${stream.id}:${st.id}`);
     try {
-      await stream.onDrain({ signal });
+      await waitForDrain(stream, signal); // not stream.onDrain(): see drain.ts
     } catch (e) {
       if (signal.aborted && this.#running) {
         this.#log.warn('peer is not reading: resetting the stream', {
