@@ -40,6 +40,7 @@ import { hostOf, InboundGuard } from './inbound-guard.ts';
 import { verityNoise } from './noise.ts';
 import { CHANNELS, Outbox, type OutboxLimits } from './outbox.ts';
 import { PeerScores, type ScoringOptions, type Severity } from './scoring.ts';
+import { lazyWindowUpdates } from './yamux-window.ts';
 
 export const PROTOCOLS: Readonly<Record<Channel, string>> = {
   consensus: '/verity/consensus/1.0.0',
@@ -935,6 +936,7 @@ export class Libp2pNetwork implements Transport {
     }
     const st = this.#peers.get(peer);
     if (st !== undefined) this.#markReady(st);
+    lazyWindowUpdates(stream); // inbound streams are the ones receiving data, so granting window
     const decoder = new FrameDecoder(this.#caps[channel]);
     const stats = this.#channelStats[channel];
     this.#inbound.add(stream);
