@@ -42,7 +42,7 @@ import type {
   SignSlot,
 } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
-import { concatBytes, utf8 } from '../../crypto/bytes.ts';
+import { concatBytes, equalBytes, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 as ed } from '../../crypto/ed25519.ts';
 import { invariant, onlyTyped, VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
@@ -933,7 +933,12 @@ export class ConsensusRuntime<M> {
     bySync: boolean,
   ): Promise<void> {
     const height = executed.block.header.height;
-    this.#headState = undefined;
+    // The block's own post-state is the new head's: its trie already holds the paths the block
+    // wrote, decoded, and its account cache the accounts it touched. A view opened afresh from the
+    // state root would load and decode every one of them again for the mempool's first look at
+    // each sender. Only read through here (children execute on tries of their own).
+    invariant(equalBytes(executed.hash, this.#o.chain.headHash), 'the block just committed is the head');
+    this.#headState = executed.state;
     this.#sync.progressed();
     this.#pipeline.executed.pruneTo(height);
     await this.mempool.update(executed.txs);
