@@ -118,7 +118,10 @@ export async function createCluster(opts: {
       env: { ...process.env, ...opts.env },
       detached: wrapped,
     });
-    if (wrapped) groupLeaders.add(child);
+    if (wrapped) {
+      groupLeaders.add(child);
+      if (child.pid !== undefined) trackGroup(child.pid);
+    }
     const log = createWriteStream(join(n.home, 'node.log'), { flags: 'a' });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
@@ -129,15 +132,24 @@ export async function createCluster(opts: {
     });
     return child;
   };
-  const kill = (i: number, signal: NodeJS.Signals = 'SIGTERM') =>
-    new Promise<void>((resolve) => {
-      const c = procs[i];
-      if (c === undefined || c.exitCode !== null || c.signalCode !== null) return resolve();
-      expectExit.add(c);
+  const kill = async (i: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+    const c = procs[i];
+    if (c === undefined) return;
+    expectExit.add(c);
+    if (groupLeaders.has(c) && c.pid !== undefined) {
+      // The wrapper may exit before the node under it (faketime does at once), or have exited
+      // already: signal the group whatever the wrapper's state, and wait until all of it is gone.
+      signalGroup(c.pid, signal);
+      while (groupAlive(c.pid)) await new Promise((r) => setTimeout(r, 50));
+      liveGroups.delete(c.pid);
+      return;
+    }
+    if (c.exitCode !== null || c.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
-      if (groupLeaders.has(c) && c.pid !== undefined) process.kill(-c.pid, signal);
-      else c.kill(signal);
+      c.kill(signal);
     });
+  };
   return {
     manifest,
     clients: manifest.nodes.map((n) => new RpcClient(n.rpc, { timeoutMs: 30_000 })),
@@ -161,6 +173,38 @@ export async function createCluster(opts: {
       }
     },
   };
+}
+
+/** Process groups of wrapped nodes still running. A detached group does not get the terminal's
+ * Ctrl-C, so whatever is left is killed when this process exits. */
+const liveGroups = new Set<number>();
+function trackGroup(pid: number): void {
+  if (liveGroups.size === 0 && !exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const g of liveGroups) signalGroup(g, 'SIGKILL');
+    });
+  }
+  liveGroups.add(pid);
+}
+let exitHook = false;
+
+/** Signals process group `pid`; a group that is already gone is not an error. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+  }
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function waitFor<T>(
