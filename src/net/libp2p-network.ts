@@ -291,6 +291,7 @@ export class Libp2pNetwork implements Transport {
   readonly #guard: InboundGuard<MultiaddrConnection>;
   readonly #dials = new Map<string, DialEntry>();
   readonly #peers = new Map<string, PeerState>();
+  #untunedYamuxLogged = false;
   readonly #inbound = new Set<Stream>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #channelStats: Record<Channel, ChannelStats>;
@@ -374,7 +375,11 @@ export class Libp2pNetwork implements Transport {
       start: false,
       addresses: { listen: [...opts.listen] },
       transports: [tcp()],
-      connectionEncrypters: [verityNoise()],
+      connectionEncrypters: [
+        verityNoise(() =>
+          net.#log.warn('Noise decoder not recognised (a library upgrade?): reading frames untuned', {}),
+        ),
+      ],
       streamMuxers: [yamux({ maxInboundStreams: 32, maxOutboundStreams: 32 })],
       // A closed world: no identify, no ping, no discovery. Yamux keep-alives detect dead links.
       connectionMonitor: { enabled: false },
@@ -936,7 +941,14 @@ export class Libp2pNetwork implements Transport {
     }
     const st = this.#peers.get(peer);
     if (st !== undefined) this.#markReady(st);
-    lazyWindowUpdates(stream); // inbound streams are the ones receiving data, so granting window
+    // Inbound streams are the ones receiving data, so granting window.
+    if (!lazyWindowUpdates(stream) && !this.#untunedYamuxLogged) {
+      this.#untunedYamuxLogged = true;
+      this.#log.warn(
+        'Yamux stream not recognised (a library upgrade?): window updates after every frame',
+        {},
+      );
+    }
     const decoder = new FrameDecoder(this.#caps[channel]);
     const stats = this.#channelStats[channel];
     this.#inbound.add(stream);

@@ -29,7 +29,6 @@
  * stake can no longer cover together with the sender's earlier pending ones. Other senders'
  * queues are not re-checked: only a sender's own transactions lower its balance, nonce or stake.
  */
-
 import { byteKey } from '../../crypto/bytes.ts';
 import { LruCache } from '../../crypto/lru.ts';
 import type { Account } from '../../ledger/state.ts';

@@ -81,6 +81,14 @@ describe('verityNoise', () => {
     const varint = { decoder: { lengthDecoder: () => 0, encodingLength: () => 1 } };
     expect(tuneDecoder(varint as unknown as MessageStream)).toBe(false);
     expect(varint.decoder.lengthDecoder).not.toBe(uint16Length);
+    // Two bytes, but little-endian, or not throwing a RangeError when short: not Noise's reader.
+    const le = (d: Uint8Array) => (d.length < 2 ? Number.NaN : (d[1] as number) * 256 + (d[0] as number));
+    const lenient = (d: Uint8Array) => (d.length < 2 ? 0 : (d[0] as number) * 256 + (d[1] as number));
+    for (const lengthDecoder of [le, lenient]) {
+      const stream = { decoder: { lengthDecoder, encodingLength: () => 2 } };
+      expect(tuneDecoder(stream as unknown as MessageStream)).toBe(false);
+      expect(stream.decoder.lengthDecoder).toBe(lengthDecoder);
+    }
   });
 
   it('handshakes, tunes both decoders and carries every message intact', async () => {

@@ -62,14 +62,15 @@ describe('lazyWindowUpdates', () => {
 
   it('keeps the library behaviour before the stream is established and when half the window is used', () => {
     const calls: string[] = [];
-    const fake = {
-      state: 3,
-      recvWindow: 1000,
-      recvWindowCapacity: 600,
+    class YamuxStream {
+      state = 3;
+      recvWindow = 1000;
+      recvWindowCapacity = 600;
       sendWindowUpdate(this: { recvWindowCapacity: number }) {
         calls.push(`update at ${this.recvWindowCapacity}`);
-      },
-    };
+      }
+    }
+    const fake = new YamuxStream();
     expect(lazyWindowUpdates(fake as unknown as Stream)).toBe(true);
     expect(lazyWindowUpdates(fake as unknown as Stream)).toBe(true); // once only
     fake.sendWindowUpdate();
@@ -84,8 +85,41 @@ describe('lazyWindowUpdates', () => {
   });
 
   it('leaves a stream that is not a Yamux stream alone', () => {
-    const other = { sendWindowUpdate: () => {} };
-    expect(lazyWindowUpdates(other as unknown as Stream)).toBe(false);
+    const other = { state: 3, recvWindow: 1000, recvWindowCapacity: 600, sendWindowUpdate: () => {} };
+    expect(lazyWindowUpdates(other as unknown as Stream)).toBe(false); // the right shape, another class
     expect(lazyWindowUpdates({} as Stream)).toBe(false);
   });
+
+  it('a receiver paused until the sender is out of window, then resumed, gets every byte', async () => {
+    const [a, b] = multiaddrConnectionPair();
+    const sender = yamux()().createStreamMuxer(a);
+    const receiver = yamux()().createStreamMuxer(b);
+    let inbound: Stream | undefined;
+    let received = 0;
+    receiver.addEventListener('stream', (evt) => {
+      inbound = evt.detail as Stream;
+      expect(lazyWindowUpdates(inbound)).toBe(true);
+      inbound.addEventListener('message', (e) => {
+        received += e.data.byteLength;
+      });
+    });
+    const s = await sender.createStream();
+    const tick = () => new Promise((r) => setTimeout(r, 1));
+    s.send(new Uint8Array(100));
+    for (let i = 0; i < 100 && received < 100; i++) await tick();
+    // The library's StreamState.Established, which the tuned rule tests for.
+    expect((inbound as unknown as { state: number }).state).toBe(3);
+    inbound?.pause();
+    let sent = 100;
+    for (let i = 0; i < 12; i++) {
+      s.send(new Uint8Array(64 * 1024));
+      sent += 64 * 1024;
+      await tick();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(received).toBeLessThan(sent); // held back: the window is used up
+    inbound?.resume();
+    for (let i = 0; i < 500 && received < sent; i++) await tick();
+    expect(received).toBe(sent);
+  }, 20_000);
 });
