@@ -35,7 +35,7 @@ async function abuse(args: string[]): Promise<{ reports: Report[]; code: number;
 
 describe('rpc abuse', () => {
   it('every attack gets typed 4xx answers or closed connections; the good client is served; RSS bounded; no error line', async () => {
-    const { reports, code, stderr } = await abuse(['--seconds', '4']);
+    const { reports, code, stderr } = await abuse(['--seconds', '6']);
     expect(reports.map((r) => r.attack)).toEqual([
       'none',
       'connections',
