@@ -424,10 +424,6 @@ function wrongChain(encoded: EncodedTransaction, chainId: string): TxError | und
 
 const cacheKey = (encoded: EncodedTransaction) => byteKey(encoded.id);
 
-function rememberVerified(key: string): void {
-  verified.set(key, true);
-}
-
 const badSignature = () => new TxError('TX_BAD_SIGNATURE', 'transaction signature does not verify');
 
 /** Checks the chain id and the signature. Throws TX_WRONG_CHAIN / TX_BAD_SIGNATURE. */
@@ -438,7 +434,7 @@ export function verifyTransaction(encoded: EncodedTransaction, chainId: string):
   if (verified.has(key)) return;
   if (!ed25519.verify(encoded.tx.signature, signedMessageOf(encoded), encoded.tx.sender))
     throw badSignature();
-  rememberVerified(key);
+  verified.set(key, true);
 }
 
 /**
@@ -467,7 +463,7 @@ export async function verifyTransactions(
     }),
   );
   todo.forEach(({ index, key }, j) => {
-    if (answers[j] === true) rememberVerified(key);
+    if (answers[j] === true) verified.set(key, true);
     else out[index] = badSignature();
   });
   return out;

@@ -340,7 +340,6 @@ interface Lingering {
  */
 function lingerThenClose(socket: Socket, lingering: Lingering): void {
   const from = socket.bytesRead;
-  const until = performance.now() + LINGER_MS;
   const bytes = lingering.count < LINGER_FULL ? LINGER_BYTES : LINGER_BYTES_BUSY;
   lingering.count++;
   socket.end();
@@ -350,15 +349,13 @@ function lingerThenClose(socket: Socket, lingering: Lingering): void {
     if (socket.bytesRead - from > bytes) socket.destroy();
   };
   socket.on('data', onData);
-  const timer = setInterval(() => {
-    if (performance.now() > until) socket.destroy();
-  }, 50);
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
   timer.unref();
   socket.once('end', () => socket.destroy());
   socket.once('close', () => {
     lingering.count--;
     socket.off('data', onData);
-    clearInterval(timer);
+    clearTimeout(timer);
   });
 }
 

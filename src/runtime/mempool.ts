@@ -172,10 +172,6 @@ export class Mempool {
     return this.#seen.has(byteKey(id));
   }
 
-  #markSeen(idKey: string): void {
-    this.#seen.set(idKey, true);
-  }
-
   async add(etx: EncodedTransaction): Promise<AdmitResult> {
     const idKey = byteKey(etx.id);
     if (this.#byId.has(idKey) || this.#seen.has(idKey)) {
@@ -184,7 +180,7 @@ export class Mempool {
     const account = await this.#account(etx.from);
     const nonce = etx.tx.nonce;
     if (nonce < account.nonce) {
-      this.#markSeen(idKey);
+      this.#seen.set(idKey, true);
       return {
         ok: false,
         code: 'NONCE_TOO_LOW',
@@ -250,7 +246,7 @@ export class Mempool {
     this.#byId.set(idKey, etx);
     this.#byBytes.set(byteKey(etx.bytes), etx);
     this.#bytes += etx.bytes.length;
-    this.#markSeen(idKey);
+    this.#seen.set(idKey, true);
     if (!wasIncludable && this.includable) this.onAvailable?.();
     return { ok: true };
   }
@@ -385,7 +381,7 @@ export class Mempool {
     const touched = new Set<string>();
     for (const etx of committed) {
       const idKey = byteKey(etx.id);
-      this.#markSeen(idKey);
+      this.#seen.set(idKey, true);
       const key = byteKey(etx.from);
       touched.add(key);
       const pending = this.#byId.get(idKey);
