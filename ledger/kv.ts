@@ -33,12 +33,25 @@ export interface KvIterateOptions {
   readonly limit?: number;
 }
 
+/**
+ * Log bytes a store's own recovery threw away when it opened: LevelDB skips a log record that fails
+ * its CRC and carries on (it has no strict mode to turn on from here), so writes it acknowledged
+ * may be gone without an error. `file` is the log's name, `reason` LevelDB's own words.
+ */
+export interface RecoveryDrop {
+  readonly file: string;
+  readonly bytes: number;
+  readonly reason: string;
+}
+
 export interface KvStore {
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
   batch(ops: readonly KvOp[]): Promise<void>;
   /** Entries whose key starts with `prefix`, in byte order of the key. */
   iterate(prefix: Uint8Array, opts?: KvIterateOptions): AsyncIterable<readonly [Uint8Array, Uint8Array]>;
   close(): Promise<void>;
+  /** What opening this store dropped of its own log (a store that never drops has no such method). */
+  droppedOnOpen?(): readonly RecoveryDrop[];
 }
 
 function keyBytes(s: string): Uint8Array {

@@ -12,7 +12,9 @@
  * A damaged record is never handed on: reads skip it and remember its key (`damaged`), and the
  * double-sign guard treats it as lost records (signing-guard.ts) — the validator refuses every slot
  * it may have signed until the chain has moved past them, since the damaged record may have been a
- * lock or a vote it must not forget.
+ * lock or a vote it must not forget. Records LevelDB itself dropped from its log on opening (a CRC
+ * failure it skips silently) count the same: the store reports them (`KvStore.droppedOnOpen`), or
+ * a flipped tail that held no signing batch would go unnoticed beside an intact sign fence.
  *
  * `w/meta/format` marks a framed WAL; a WAL written before frames (records, no mark) is framed in
  * one atomic batch when opened.
@@ -47,6 +49,8 @@ export function unframeRecord(key: Uint8Array, stored: Uint8Array): Uint8Array |
 export class CheckedWal implements KvStore {
   readonly #kv: KvStore;
   readonly #damaged = new Map<string, Uint8Array>();
+  /** Records LevelDB dropped from its own log as it opened: lost without a key to name. */
+  #dropped: string[] = [];
   #opened = false;
   #created = false;
 
@@ -67,6 +71,9 @@ export class CheckedWal implements KvStore {
   async open(): Promise<{ migrated: number }> {
     if (this.#opened) return { migrated: 0 };
     this.#opened = true;
+    this.#dropped = (this.#kv.droppedOnOpen?.() ?? []).map(
+      (d) => `LevelDB log ${d.file}: ${d.bytes} bytes dropped (${d.reason})`,
+    );
     const mark = await this.#kv.get(FORMAT_KEY);
     if (mark !== undefined) {
       // Damaged, the mark still says the WAL is framed: it is written back whole, and the damage
@@ -86,9 +93,13 @@ export class CheckedWal implements KvStore {
     return { migrated: ops.length - 1 };
   }
 
-  /** Keys (utf8, or hex where not printable) of the records that failed their checksum so far. */
+  /**
+   * Keys (utf8, or hex where not printable) of the records that failed their checksum so far, and
+   * each stretch of LevelDB's log that failed its own checksum when the WAL opened. Either may
+   * have held what this validator signed: the signing guard counts both as lost.
+   */
   damaged(): string[] {
-    return [...this.#damaged.keys()];
+    return [...this.#damaged.keys(), ...this.#dropped];
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {

@@ -6,9 +6,17 @@
  * Every failure of LevelDB leaves this module as a `StorageError` (see `storageErrorFrom`): the
  * node's own disk failed, which callers must never mistake for a peer's misbehaviour.
  */
+import { readFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
+import { basename, join } from 'node:path';
 import { Level } from 'level';
-import { type KvIterateOptions, type KvOp, type KvStore, StorageError } from '../../ledger/kv.ts';
+import {
+  type KvIterateOptions,
+  type KvOp,
+  type KvStore,
+  type RecoveryDrop,
+  StorageError,
+} from '../../ledger/kv.ts';
 
 export interface LevelKvStoreOptions {
   /** fsync every batch (default true). Benchmarks may turn it off to measure the structure itself. */
@@ -117,6 +125,30 @@ export function storageErrorFrom(e: unknown, path: string, op: LevelKvOp): Stora
   return err;
 }
 
+/**
+ * The log bytes LevelDB's recovery dropped, from its info log (`LOG`, begun afresh by every open):
+ * `db_impl.cc` reports each record of a replayed log that failed its CRC or framing as
+ * "<file>: dropping <n> bytes; <status>" and, without paranoid checks (which classic-level does
+ * not expose), goes on without it. A tail cut short by a crash is not reported: those bytes were
+ * never acknowledged.
+ */
+export function recoveryDrops(infoLog: string): RecoveryDrop[] {
+  const drops: RecoveryDrop[] = [];
+  for (const m of infoLog.matchAll(/^\S+ \S+ (?:\(ignoring error\) )?(.+?): dropping (\d+) bytes; (.+)$/gm))
+    drops.push({ file: basename(m[1] as string), bytes: Number(m[2]), reason: (m[3] as string).trim() });
+  return drops;
+}
+
+/** LevelDB's info log as this open left it, or '' if there is none (it is LevelDB's, not ours). */
+async function infoLogAfterOpen(path: string): Promise<string> {
+  try {
+    // (Recovery's lines come first; 1 MiB is far more than any open writes before it returns.)
+    return (await readFile(join(path, 'LOG'))).subarray(0, 1 << 20).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
 function view(b: Uint8Array): Uint8Array {
   // level returns Buffers; hand out plain Uint8Array views so equality helpers behave the same.
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -144,23 +176,36 @@ interface LevelRange {
 export class LevelKvStore implements KvStore {
   readonly #db: Level<Uint8Array, Uint8Array>;
   readonly #sync: boolean;
+  readonly #dropped: readonly RecoveryDrop[];
   /** The directory this store lives in (named by every StorageError it throws). */
   readonly path: string;
 
-  private constructor(db: Level<Uint8Array, Uint8Array>, path: string, sync: boolean) {
+  private constructor(
+    db: Level<Uint8Array, Uint8Array>,
+    path: string,
+    sync: boolean,
+    dropped: readonly RecoveryDrop[],
+  ) {
     this.#db = db;
     this.path = path;
     this.#sync = sync;
+    this.#dropped = dropped;
   }
 
   static async open(path: string, opts: LevelKvStoreOptions = {}): Promise<LevelKvStore> {
+    let db: Level<Uint8Array, Uint8Array>;
     try {
-      const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' });
+      db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' });
       await db.open();
-      return new LevelKvStore(db, path, opts.sync ?? true);
     } catch (e) {
       throw storageErrorFrom(e, path, 'open');
     }
+    return new LevelKvStore(db, path, opts.sync ?? true, recoveryDrops(await infoLogAfterOpen(path)));
+  }
+
+  /** The log records LevelDB threw away while opening this store (see `recoveryDrops`). */
+  droppedOnOpen(): readonly RecoveryDrop[] {
+    return this.#dropped;
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {

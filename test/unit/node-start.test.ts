@@ -2,7 +2,7 @@
 // start that fails (an address in use, another node in the home) leaves nothing behind — no
 // port bound, no store open, no node.pid — and says which setting to change.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -237,5 +237,37 @@ describe('VerityNode.start', () => {
       holder.kill('SIGKILL');
       await new Promise((r) => holder.once('exit', r));
     }
+  });
+
+  it("LevelDB dropped part of the chain store's log on open: an error line says so and what to do; a clean start says nothing", async () => {
+    const errors: string[] = [];
+    const logger = { ...silentLogger, error: (m: string) => errors.push(m) };
+    const startStop = async () => {
+      const node = await VerityNode.start({
+        home,
+        config: config(await freePort()),
+        logger,
+        network: network(),
+      });
+      // A block committed by this start: its write is the newest record of the chain store's log.
+      const from = node.chain.height;
+      for (let i = 0; i < 400 && node.chain.height <= from; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(node.chain.height).toBeGreaterThan(from);
+      await node.stop();
+    };
+    await startStop();
+    expect(errors).toEqual([]);
+    const dir = join(home, 'data', 'chain');
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.log'))) {
+      const b = readFileSync(join(dir, f));
+      for (let i = Math.max(0, b.length - 64); i < b.length; i++) b[i] = (b[i] as number) ^ 0x5a;
+      writeFileSync(join(dir, f), b);
+    }
+    await startStop();
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^LevelDB dropped part of the chain store's log as it opened .*delete HOME\/data\/chain/,
+      ),
+    ]);
   });
 });
