@@ -4,7 +4,8 @@
  * (ledger/rlp-decode.ts behind rlpDecodeStrict, ledger/rlp-encode.ts behind rlpEncode) vs
  * @ethereumjs/rlp's, on one signed transfer, a gossip frame of 512 and a block body of 2,000 (and
  * the commit's index record); and the whole `decodeTransaction` (RLP, field checks, sender
- * address), with and without the id hashed in.
+ * address), with and without the id hashed in; and the RPC nesting guard on a 1,000-transfer body
+ * beside JSON.parse.
  *   --quick   shorter measurement windows
  */
 import { RLP } from '@ethereumjs/rlp';
@@ -12,6 +13,7 @@ import { ed25519 } from '../../crypto/ed25519.ts';
 import { rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import { encodeRlp, type RlpInput } from '../../ledger/rlp-encode.ts';
 import { decodeTransaction, signTransaction } from '../../ledger/tx.ts';
+import { jsonNestsDeeperThan } from '../../src/rpc/json-depth.ts';
 import { seededBytes } from '../helpers/seeded.ts';
 import { fmt, header, measure, table } from './harness.ts';
 
@@ -113,4 +115,18 @@ table([
     'tx/s': fmt(withId.opsPerSec),
     'µs/tx': (1e6 / withId.opsPerSec).toFixed(2),
   },
+]);
+
+// The RPC's submit body: the nesting guard runs on every body before JSON.parse does (src/rpc/body.ts).
+const submitBody = new TextEncoder().encode(
+  JSON.stringify({ txs: txs.slice(0, 1000).map((t) => Buffer.from(t.bytes).toString('hex')) }),
+);
+const guard = measure('jsonNestsDeeperThan', () => jsonNestsDeeperThan(submitBody, 8), { minMs });
+const parse = measure('JSON.parse', () => JSON.parse(new TextDecoder().decode(submitBody)), { minMs });
+console.log(
+  `\n## A /txs body of 1,000 transfers (${fmt(submitBody.length)} bytes): the nesting guard beside JSON.parse`,
+);
+table([
+  { step: 'nesting guard (src/rpc/json-depth.ts)', 'ms/body': (1e3 / guard.opsPerSec).toFixed(3) },
+  { step: 'JSON.parse (decode + parse)', 'ms/body': (1e3 / parse.opsPerSec).toFixed(3) },
 ]);
