@@ -412,6 +412,8 @@ export class ConsensusRuntime<M> {
       ...(opts.txVerifier === undefined ? {} : { verifier: opts.txVerifier }),
       counters: this.counters,
       send: (frame) => this.#send(undefined, 'tx', frame),
+      sendTo: (peer, frame) => this.#send(peer, 'tx', frame),
+      isValidator: (peer) => this.#validators.byPeerId(peer) !== undefined,
       enqueue: (fn) => this.#events.enqueue(fn),
     });
   }

@@ -1,11 +1,19 @@
 /**
- * Transaction gossip: admitted transactions go to every peer in batches — one frame per few
+ * Transaction gossip: admitted transactions go to peers in batches — one frame per few
  * milliseconds instead of one per transaction per peer (each frame costs a write and a muxer round
  * on every connection) — and gossiped frames are decoded strictly, each transaction checked against
  * the mempool before any decoding or signature work (most copies are duplicates: first by its
  * bytes among the pending ones, else by id in the seen-cache), skipped unverified when the mempool
  * has no room for it, verified, admitted and passed on. A malformed frame is a major penalty, an
  * invalid transaction a minor one.
+ *
+ * Passed on to whom: a transaction this node admitted from a client or from a peer that is not a
+ * validator goes to every peer. One first heard from a validator goes to the peers that are not
+ * validators only: that validator sent it to every peer it has, and validators keep a connection to
+ * each other, so passing it on to them again only sent each validator two more copies to decode
+ * and drop (with 4 validators, two of every three frames a validator received). A validator cut
+ * off from the one that admitted a transaction misses it until it is in a block — it cannot propose
+ * it meanwhile, and the others can.
  */
 import { onlyTyped } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
@@ -47,35 +55,65 @@ export interface TxGossipOptions {
   readonly counters: { rejected: number; txGossipNoRoom: number };
   /** Sends a frame on the tx channel to every peer. */
   send(frame: Uint8Array): void;
+  /** Sends a frame on the tx channel to one peer. */
+  sendTo(peer: string, frame: Uint8Array): void;
+  /** Whether a peer is a validator of the current set (its own gossip reached the others). */
+  isValidator(peer: string): boolean;
   /** Runs `fn` on the runtime's event queue. */
   enqueue(fn: () => void): void;
 }
 
+/** Transactions waiting for the next frame, and their size with framing. */
+class Outbox {
+  txs: Uint8Array[] = [];
+  bytes = 0;
+
+  push(tx: Uint8Array): boolean {
+    this.txs.push(tx);
+    this.bytes += tx.length + 4;
+    return this.txs.length >= GOSSIP_MAX_TXS || this.bytes >= GOSSIP_MAX_BYTES;
+  }
+
+  /** The frame of what waits, emptied; undefined if nothing waits. */
+  take(): Uint8Array | undefined {
+    if (this.txs.length === 0) return undefined;
+    const frame = rlpEncode(this.txs);
+    this.txs = [];
+    this.bytes = 0;
+    return frame;
+  }
+}
+
 export class TxGossip {
   readonly #o: TxGossipOptions;
-  #out: Uint8Array[] = [];
-  #bytes = 0;
+  /** For every peer. */
+  readonly #toAll = new Outbox();
+  /** For the peers that are not validators (first heard from a validator). */
+  readonly #toOthers = new Outbox();
 
   constructor(o: TxGossipOptions) {
     this.#o = o;
   }
 
-  /** Passes an admitted transaction on (in the next batch). */
+  /** Passes a transaction admitted from a client (or a peer that is no validator) on to every peer. */
   add(tx: Uint8Array): void {
-    this.#out.push(tx);
-    this.#bytes += tx.length + 4;
-    if (this.#out.length >= GOSSIP_MAX_TXS || this.#bytes >= GOSSIP_MAX_BYTES) this.flush();
-    else if (this.#out.length === 1)
+    this.#queue(this.#toAll, tx);
+  }
+
+  #queue(box: Outbox, tx: Uint8Array): void {
+    if (box.push(tx)) this.flush();
+    else if (this.#toAll.txs.length + this.#toOthers.txs.length === 1)
       this.#o.timers.set('tx-gossip', GOSSIP_DELAY_MS, () => this.#o.enqueue(() => this.flush()));
   }
 
   flush(): void {
-    if (this.#out.length === 0) return;
     this.#o.timers.cancel('tx-gossip');
-    const frame = rlpEncode(this.#out);
-    this.#out = [];
-    this.#bytes = 0;
-    this.#o.send(frame);
+    const all = this.#toAll.take();
+    if (all !== undefined) this.#o.send(all);
+    const others = this.#toOthers.take();
+    if (others === undefined) return;
+    for (const peer of this.#o.transport.peers())
+      if (!this.#o.isValidator(peer)) this.#o.sendTo(peer, others);
   }
 
   /** A frame of gossiped transactions from `from`. */
@@ -102,7 +140,7 @@ export class TxGossip {
           this.#invalid(from);
           continue;
         }
-        await this.#admit(etx);
+        await this.#admit(from, etx);
       }
       return;
     }
@@ -114,7 +152,7 @@ export class TxGossip {
     }
     const refused = await verifyTransactions(fresh, this.#o.chainId, verifier);
     for (const [i, etx] of fresh.entries()) {
-      if (refused[i] === undefined) await this.#admit(etx);
+      if (refused[i] === undefined) await this.#admit(from, etx);
       else this.#invalid(from);
     }
   }
@@ -150,8 +188,8 @@ export class TxGossip {
     this.#o.transport.penalize(from, 'invalid transaction gossiped', 'minor');
   }
 
-  async #admit(etx: EncodedTransaction): Promise<void> {
+  async #admit(from: string, etx: EncodedTransaction): Promise<void> {
     const r = await this.#o.mempool.add(etx);
-    if (r.ok) this.add(etx.bytes);
+    if (r.ok) this.#queue(this.#o.isValidator(from) ? this.#toOthers : this.#toAll, etx.bytes);
   }
 }

@@ -73,6 +73,9 @@ describe('state sync (simulator): a wiped validator catches up from a snapshot',
     expect(r.safe, JSON.stringify(r.violations)).toBe(true);
     expect(outcome.snapshots).toBe(0);
     expect(outcome.lowest).toBe(1);
-    expect(outcome.synced).toBeGreaterThanOrEqual(heightAtReset);
+    // Every block from the first, by block sync or (Raft) the leader's log: which carries how many
+    // depends on the trace.
+    expect(outcome.synced).toBeGreaterThan(0);
+    expect(outcome.height, JSON.stringify({ outcome, heightAtReset })).toBeGreaterThanOrEqual(heightAtReset);
   });
 });

@@ -1,6 +1,8 @@
 // A gossiped frame gets the same verdicts whether its signatures are checked one by one on this
 // thread (the simulator's path) or as one batch on the verification pool (a node's default):
-// the same transactions admitted and passed on, the same peer penalized as often.
+// the same transactions admitted and passed on, the same peer penalized as often. Passed on to
+// whom: what came from a validator goes only to peers that are not validators (that validator
+// reached the others itself); what came from anyone else goes to every peer.
 import { afterAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
@@ -15,8 +17,16 @@ import { VerifyPool } from '../../src/runtime/verify-pool.ts';
 const pool = new VerifyPool({ threads: 1 });
 afterAll(() => pool.close());
 
-/** One frame from peer "p1": good ones, a forgery, a duplicate, garbage, another chain's. */
-async function deliver(seed: number, verifier: BatchVerifier | undefined) {
+/**
+ * One frame from peer "p1": good ones, a forgery, a duplicate, garbage, another chain's. The peers
+ * are p1, v2 and f3; `validators` says which of them are validators.
+ */
+async function deliver(
+  seed: number,
+  verifier: BatchVerifier | undefined,
+  validators: readonly string[] = [],
+  peers: readonly string[] = ['p1', 'v2', 'f3'],
+) {
   const keys = Array.from({ length: 3 }, (_, i) => ed25519.keygen(new Uint8Array(32).fill(seed + i)));
   const to = addressFromPublicKey(new Uint8Array(32).fill(9));
   const sign = (k: (typeof keys)[number], chainId = 'gossip') =>
@@ -36,23 +46,43 @@ async function deliver(seed: number, verifier: BatchVerifier | undefined) {
 
   const mempool = new Mempool(async () => ({ nonce: 0, balance: 1_000n, stake: 0n }));
   const penalties: string[] = [];
-  const sent: Uint8Array[] = [];
+  const sent: Array<{ to: string; frame: Uint8Array }> = [];
   const counters = { rejected: 0, txGossipNoRoom: 0 };
   const gossip = new TxGossip({
     chainId: 'gossip',
     mempool,
-    transport: { penalize: (peer: string, reason: string) => penalties.push(`${peer}: ${reason}`) } as never,
+    transport: {
+      penalize: (peer: string, reason: string) => penalties.push(`${peer}: ${reason}`),
+      peers: () => [...peers],
+    } as never,
     timers: { set: () => undefined, cancel: () => undefined, cancelAll: () => undefined },
     counters,
     ...(verifier === undefined ? {} : { verifier }),
-    send: (f) => sent.push(f),
+    send: (frame) => sent.push({ to: 'every peer', frame }),
+    sendTo: (to, frame) => sent.push({ to, frame }),
+    isValidator: (peer) => validators.includes(peer),
     enqueue: (fn) => fn(),
   });
   await gossip.onFrame('p1', frame);
   gossip.flush();
-  const passedOn = sent.flatMap((f) => (rlpDecodeStrict(f, 1 << 20, 'frame') as Uint8Array[]).map(toHex));
+  const txsOf = (f: Uint8Array) => (rlpDecodeStrict(f, 1 << 20, 'frame') as Uint8Array[]).map(toHex);
+  const passedOn = sent.flatMap((s) => txsOf(s.frame));
   const expectOn = [a, c].map((t) => toHex(t.bytes));
-  return { passedOn, expectOn, pending: mempool.size, penalties, rejected: counters.rejected };
+  const sentTo = sent.map((s) => s.to);
+  // A transaction a client gave this node goes to every peer, whoever sent the frame.
+  sent.length = 0;
+  gossip.add(sign(keys[1] as (typeof keys)[number]).bytes);
+  gossip.flush();
+  const clientTxTo = sent.map((s) => s.to);
+  return {
+    passedOn,
+    expectOn,
+    to: sentTo,
+    clientTxTo,
+    pending: mempool.size,
+    penalties,
+    rejected: counters.rejected,
+  };
 }
 
 describe('transaction gossip verification', () => {
@@ -69,6 +99,26 @@ describe('transaction gossip verification', () => {
       expect(got.rejected).toBe(3);
       expect(got.penalties).toEqual(Array(3).fill('p1: invalid transaction gossiped'));
     });
+  });
+
+  it('from a peer that is not a validator: passed on to every peer', async () => {
+    const got = await deliver(40, undefined, ['v2']);
+    expect(got.to).toEqual(['every peer']);
+    expect(got.passedOn).toEqual(got.expectOn);
+  });
+
+  it('from a validator: passed on to the peers that are not validators only, in one frame each', async () => {
+    const got = await deliver(50, undefined, ['p1', 'v2']);
+    expect(got.to).toEqual(['f3']);
+    expect(got.passedOn).toEqual(got.expectOn);
+    expect(got.clientTxTo).toEqual(['every peer']);
+  });
+
+  it('from a validator, among validators only: admitted, and sent nowhere', async () => {
+    const got = await deliver(60, undefined, ['p1', 'v2'], ['p1', 'v2']);
+    expect(got.to).toEqual([]);
+    expect(got.pending).toBe(2);
+    expect(got.clientTxTo).toEqual(['every peer']);
   });
 
   it('the worker did the checking on that path', () => {
