@@ -1,3 +1,4 @@
+import { bech32m } from '@scure/base';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, fromUtf8, toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
@@ -45,6 +46,17 @@ describe('addresses', () => {
     const text = formatAddress(bobAddr);
     expect(text.startsWith('verity1')).toBe(true);
     expect(toHex(parseAddress(text))).toBe(toHex(bobAddr));
+  });
+
+  it('the text form is by the bytes at each call: the same again, and another after a change in place', () => {
+    const addr = addressFromPublicKey(bob.publicKey).slice();
+    const first = formatAddress(addr);
+    expect(formatAddress(addr)).toBe(first);
+    addr[0] = (addr[0] as number) ^ 1; // (cached under the old bytes, not the array)
+    const second = formatAddress(addr);
+    expect(second).not.toBe(first);
+    expect(toHex(parseAddress(second))).toBe(toHex(addr));
+    expect(second).toBe(bech32m.encode('verity', bech32m.toWords(addr)));
   });
 
   it('reject a single-character typo, a wrong prefix and mixed case', () => {
