@@ -82,6 +82,11 @@ function costOf(etx: EncodedTransaction): { balance: bigint; stake: bigint } {
   return { balance: 0n, stake: 0n };
 }
 
+function anyBelow(byNonce: ReadonlyMap<number, unknown>, nonce: number): boolean {
+  for (const n of byNonce.keys()) if (n < nonce) return true;
+  return false;
+}
+
 export class Mempool {
   readonly #maxTxs: number;
   /** Bumped on every change of the pending set or a sender's base; keys the memos below. */
@@ -404,6 +409,13 @@ export class Mempool {
     const first = q.byNonce.values().next().value as EncodedTransaction;
     const account = await this.#account(first.from);
     this.#setBase(q, account.nonce);
+    // The usual case after a commit: nothing left below the new nonce, and the balance and stake
+    // cover all the sender's pending transactions together — so every run of them in nonce order
+    // is covered too (no cost is negative), and nothing goes. Sorting every queue of every sender
+    // in the block to find that out was about a quarter of `update`: 5.7 → 3.8–4.5 ms for a block
+    // of 1,024 with 8,192 pending from 256 senders, the benchmark's shape at saturation.
+    if (q.spend <= account.balance && q.unstake <= account.stake && !anyBelow(q.byNonce, account.nonce))
+      return;
     let balance = account.balance;
     let stake = account.stake;
     for (const n of [...q.byNonce.keys()].sort((a, b) => a - b)) {

@@ -299,6 +299,20 @@ describe('mempool re-check after a commit', () => {
     expect(await pool.add(a1)).toEqual({ ok: true });
   });
 
+  it('drops what the new nonce made stale even when the balance covers everything pending', async () => {
+    const { pool, set } = setup();
+    const a0 = tx(A, 0, 1n);
+    const a1 = tx(A, 1, 1n);
+    for (const t of [a0, a1]) expect(await pool.add(t)).toEqual({ ok: true });
+    // Another proposer's block carried a different A transaction at nonce 0; funds are ample.
+    set(A, { nonce: 1 });
+    await pool.update([tx(A, 0, 2n)]);
+    expect(pool.has(a0.id)).toBe(false);
+    expect(pool.seen(a0.id)).toBe(true);
+    expect(pool.has(a1.id)).toBe(true);
+    expect((await selectAll(pool, new Map([[toHex(A.address), 1]]))).map(label)).toEqual(['A1']);
+  });
+
   it('re-checks in nonce order: an earlier transaction keeps its claim on the balance', async () => {
     const { pool, set } = setup({}, 30n);
     const t = [tx(A, 0, 1n), tx(A, 3, 10n), tx(A, 1, 10n), tx(A, 2, 9n)];
