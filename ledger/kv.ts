@@ -36,7 +36,8 @@ export interface KvIterateOptions {
 /**
  * Log bytes a store's own recovery threw away when it opened: LevelDB skips a log record that fails
  * its CRC and carries on (it has no strict mode to turn on from here), so writes it acknowledged
- * may be gone without an error. `file` is the log's name, `reason` LevelDB's own words.
+ * may be gone without an error. `file` is the log's name ('' where LevelDB named none, `bytes`
+ * then 0), `reason` LevelDB's own words.
  */
 export interface RecoveryDrop {
   readonly file: string;
@@ -50,8 +51,12 @@ export interface KvStore {
   /** Entries whose key starts with `prefix`, in byte order of the key. */
   iterate(prefix: Uint8Array, opts?: KvIterateOptions): AsyncIterable<readonly [Uint8Array, Uint8Array]>;
   close(): Promise<void>;
-  /** What opening this store dropped of its own log (a store that never drops has no such method). */
+  /**
+   * What opening this store dropped of its own log, kept until acknowledged (a store that never
+   * drops has neither method).
+   */
   droppedOnOpen?(): readonly RecoveryDrop[];
+  acknowledgeDrops?(): Promise<void>;
 }
 
 function keyBytes(s: string): Uint8Array {

@@ -240,6 +240,17 @@ export class VerityNode {
           };
 
     const chainKv = await openStore(paths, paths.chainDb, o.config.storage.sync);
+    // Said before anything reads the store (a drop may make opening the chain fail), then
+    // acknowledged: this line is all a chain store's drop calls for, as block sync refills it.
+    for (const drop of chainKv.droppedOnOpen())
+      log.error(
+        "LevelDB dropped part of the chain store's log as it opened (it failed its checksum): writes acknowledged before the last stop may be lost. If the node does not follow the chain, stop it, delete HOME/data/chain and start it again to sync the chain back (keep the consensus WAL)",
+        { store: paths.chainDb, ...drop },
+      );
+    await chainKv.acknowledgeDrops().catch(async (e) => {
+      await chainKv.close().catch(() => undefined);
+      throw e;
+    });
     const walKv = await openStore(paths, paths.walDb, true).catch(async (e) => {
       await chainKv.close().catch(() => undefined);
       throw e;
@@ -269,11 +280,6 @@ export class VerityNode {
         head: toHex(chain.headHash),
         genesis: toHex(chain.genesisHash),
       });
-      for (const drop of chainKv.droppedOnOpen())
-        log.error(
-          "LevelDB dropped part of the chain store's log as it opened (it failed its checksum): writes acknowledged before the last stop may be lost. If the node does not follow the chain, stop it, delete HOME/data/chain and start it again to sync the chain back (keep the consensus WAL)",
-          { store: paths.chainDb, ...drop },
-        );
       const network = await o.network({ config: o.config, genesis, identitySeed, logger: log });
       started.push(() => network.stop());
       const threads = verifyThreadCount(o.config.node.verifyThreads, availableParallelism());

@@ -71,8 +71,10 @@ export class CheckedWal implements KvStore {
   async open(): Promise<{ migrated: number }> {
     if (this.#opened) return { migrated: 0 };
     this.#opened = true;
-    this.#dropped = (this.#kv.droppedOnOpen?.() ?? []).map(
-      (d) => `LevelDB log ${d.file}: ${d.bytes} bytes dropped (${d.reason})`,
+    this.#dropped = (this.#kv.droppedOnOpen?.() ?? []).map((d) =>
+      d.file === ''
+        ? `LevelDB ignored an error on open (${d.reason})`
+        : `LevelDB log ${d.file}: ${d.bytes} bytes dropped (${d.reason})`,
     );
     const mark = await this.#kv.get(FORMAT_KEY);
     if (mark !== undefined) {
@@ -125,10 +127,15 @@ export class CheckedWal implements KvStore {
     );
   }
 
-  /** Deletes the damaged records found so far (they were never used). */
+  /**
+   * Deletes the damaged records found so far (they were never used), and acknowledges what the
+   * store dropped on opening: called once the loss is accounted for (the guard's bound durable),
+   * so a start that fails before then reports it again.
+   */
   async dropDamaged(): Promise<void> {
     const keys = [...this.#damaged.values()].filter((k) => !equalBytes(k, FORMAT_KEY));
     if (keys.length > 0) await this.#kv.batch(keys.map((key) => ({ type: 'del', key })));
+    if (this.#dropped.length > 0) await this.#kv.acknowledgeDrops?.();
   }
 
   close(): Promise<void> {

@@ -6,7 +6,7 @@
  * Every failure of LevelDB leaves this module as a `StorageError` (see `storageErrorFrom`): the
  * node's own disk failed, which callers must never mistake for a peer's misbehaviour.
  */
-import { readFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rm } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { basename, join } from 'node:path';
 import { Level } from 'level';
@@ -126,26 +126,87 @@ export function storageErrorFrom(e: unknown, path: string, op: LevelKvOp): Stora
 }
 
 /**
- * The log bytes LevelDB's recovery dropped, from its info log (`LOG`, begun afresh by every open):
- * `db_impl.cc` reports each record of a replayed log that failed its CRC or framing as
- * "<file>: dropping <n> bytes; <status>" and, without paranoid checks (which classic-level does
- * not expose), goes on without it. A tail cut short by a crash is not reported: those bytes were
- * never acknowledged.
+ * What LevelDB's recovery threw away, from its info log (`LOG`, begun afresh by every open).
+ * Without paranoid checks (which classic-level does not expose) `db_impl.cc` goes on past both:
+ * each stretch of a replayed log that failed its CRC or framing ("<file>: dropping <n> bytes;
+ * <status>"), and an error it chose to ignore ("Ignoring error <status>": a log it could not read,
+ * a damaged batch). A tail cut short by a crash is not reported: with fsync, never acknowledged.
  */
 export function recoveryDrops(infoLog: string): RecoveryDrop[] {
   const drops: RecoveryDrop[] = [];
-  for (const m of infoLog.matchAll(/^\S+ \S+ (?:\(ignoring error\) )?(.+?): dropping (\d+) bytes; (.+)$/gm))
-    drops.push({ file: basename(m[1] as string), bytes: Number(m[2]), reason: (m[3] as string).trim() });
+  for (const m of infoLog.matchAll(
+    /^\S+ \S+ (?:(?:\(ignoring error\) )?(.+?): dropping (\d+) bytes; (.+)|Ignoring error (.+))$/gm,
+  ))
+    drops.push(
+      m[4] === undefined
+        ? { file: basename(m[1] as string), bytes: Number(m[2]), reason: (m[3] as string).trim() }
+        : { file: '', bytes: 0, reason: m[4].trim() },
+    );
   return drops;
 }
 
-/** LevelDB's info log as this open left it, or '' if there is none (it is LevelDB's, not ours). */
+/** LevelDB's info log as this open left it (its first 1 MiB: recovery writes first), or ''. */
 async function infoLogAfterOpen(path: string): Promise<string> {
+  let f: FileHandle | undefined;
   try {
-    // (Recovery's lines come first; 1 MiB is far more than any open writes before it returns.)
-    return (await readFile(join(path, 'LOG'))).subarray(0, 1 << 20).toString('utf8');
+    f = await open(join(path, 'LOG'), 'r');
+    const buf = Buffer.alloc(1 << 20);
+    const { bytesRead } = await f.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
   } catch {
-    return '';
+    return ''; // (no info log: nothing said)
+  } finally {
+    await f?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Drops are kept beside the store (in `RECOVERY-DROPS`, a name LevelDB leaves alone) until the
+ * owner acknowledges them: LevelDB writes the recovered log out to a table and deletes it while
+ * opening, so the next open has nothing to say — a start that failed before the drop was dealt
+ * with (the consensus WAL's signing guard) must not take the report with it.
+ */
+const DROPS_FILE = 'RECOVERY-DROPS';
+
+async function keptDrops(path: string): Promise<RecoveryDrop[]> {
+  let text: string;
+  try {
+    text = await readFile(join(path, DROPS_FILE), 'utf8');
+  } catch {
+    return [];
+  }
+  const drops: RecoveryDrop[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const d = JSON.parse(line) as Partial<RecoveryDrop>;
+      drops.push({
+        file: typeof d.file === 'string' ? d.file : '',
+        bytes: typeof d.bytes === 'number' ? d.bytes : 0,
+        reason: typeof d.reason === 'string' ? d.reason : 'unreadable entry',
+      });
+    } catch {
+      // A torn line of our own file still says something was dropped.
+      drops.push({ file: '', bytes: 0, reason: `unreadable ${DROPS_FILE} entry` });
+    }
+  }
+  return drops;
+}
+
+/** Appends `drops` to the kept ones, durably (the file and its directory entry fsynced). */
+async function keepDrops(path: string, drops: readonly RecoveryDrop[]): Promise<void> {
+  const f = await open(join(path, DROPS_FILE), 'a');
+  try {
+    await f.appendFile(drops.map((d) => `${JSON.stringify(d)}\n`).join(''));
+    await f.sync();
+  } finally {
+    await f.close();
+  }
+  const dir = await open(path, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
   }
 }
 
@@ -176,7 +237,7 @@ interface LevelRange {
 export class LevelKvStore implements KvStore {
   readonly #db: Level<Uint8Array, Uint8Array>;
   readonly #sync: boolean;
-  readonly #dropped: readonly RecoveryDrop[];
+  #dropped: readonly RecoveryDrop[];
   /** The directory this store lives in (named by every StorageError it throws). */
   readonly path: string;
 
@@ -200,12 +261,33 @@ export class LevelKvStore implements KvStore {
     } catch (e) {
       throw storageErrorFrom(e, path, 'open');
     }
-    return new LevelKvStore(db, path, opts.sync ?? true, recoveryDrops(await infoLogAfterOpen(path)));
+    try {
+      const fresh = recoveryDrops(await infoLogAfterOpen(path));
+      if (fresh.length > 0) await keepDrops(path, fresh);
+      return new LevelKvStore(db, path, opts.sync ?? true, await keptDrops(path));
+    } catch (e) {
+      await db.close().catch(() => undefined);
+      throw storageErrorFrom(e, path, 'open');
+    }
   }
 
-  /** The log records LevelDB threw away while opening this store (see `recoveryDrops`). */
+  /**
+   * What LevelDB threw away while opening this store, this time or at an earlier open whose
+   * report was not acknowledged since (see `recoveryDrops`).
+   */
   droppedOnOpen(): readonly RecoveryDrop[] {
     return this.#dropped;
+  }
+
+  /** The drops are dealt with: later opens report only new ones. */
+  async acknowledgeDrops(): Promise<void> {
+    if (this.#dropped.length === 0) return;
+    try {
+      await rm(join(this.path, DROPS_FILE), { force: true });
+    } catch (e) {
+      throw storageErrorFrom(e, this.path, 'batch');
+    }
+    this.#dropped = [];
   }
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {

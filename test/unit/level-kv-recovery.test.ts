@@ -53,10 +53,12 @@ describe('recoveryDrops: what LevelDB says it dropped', () => {
       '2026/12/05-17:27:09.788695 7fea4ffff6c0 Level-0 table #5: started',
       '2026/12/05-17:27:09.788700 7fea4ffff6c0 /d/000007.log: dropping 32768 bytes; Corruption: bad record length',
       '2026/12/05-17:27:09.789939 7fea4ffff6c0 Delete type=0 #3',
+      '2026/12/05-17:27:09.789950 7fea4ffff6c0 Ignoring error Corruption: WriteBatch has wrong count',
     ].join('\n');
     expect(recoveryDrops(log)).toEqual([
       { file: '000003.log', bytes: 142, reason: 'Corruption: checksum mismatch' },
       { file: '000007.log', bytes: 32768, reason: 'Corruption: bad record length' },
+      { file: '', bytes: 0, reason: 'Corruption: WriteBatch has wrong count' },
     ]);
     expect(recoveryDrops('')).toEqual([]);
     expect(recoveryDrops(log.split('\n')[0] as string)).toEqual([]);
@@ -91,7 +93,13 @@ describe('LevelKvStore.droppedOnOpen', () => {
     } finally {
       await store.close();
     }
-    // The recovered log was written out to a table: the next open has nothing to report.
+    // LevelDB wrote the recovered log out to a table and has nothing more to say; the report is
+    // kept until acknowledged (a start that failed in between must not lose it), then gone.
+    store = await LevelKvStore.open(path);
+    expect(store.droppedOnOpen()).toHaveLength(1);
+    await store.acknowledgeDrops();
+    expect(store.droppedOnOpen()).toEqual([]);
+    await store.close();
     store = await LevelKvStore.open(path);
     expect(store.droppedOnOpen()).toEqual([]);
     await store.close();
@@ -137,6 +145,8 @@ describe('the signing guard over LevelDB: a WAL tail that held no signing batch'
     const path = await freshPath();
     const fence = await signedThenBookkeeping(path);
     flipLogTail(path);
+    // A start that failed before its signing guard loaded (a port in use, say): the report stays.
+    await (await LevelKvStore.open(path)).close();
     const { g, wal, kv } = await reopened(path, fence);
     try {
       expect(wal.damaged()).toEqual([
@@ -146,6 +156,14 @@ describe('the signing guard over LevelDB: a WAL tail that held no signing batch'
       expect(g.refusing()).toEqual({ upToHeight: 1, upToViewRound: 0 });
     } finally {
       await kv.close();
+    }
+    // The guard's recovery acknowledged it; the bound it wrote keeps refusing without it.
+    const again = await reopened(path, fence);
+    try {
+      expect(again.wal.damaged()).toEqual([]);
+      expect(again.g.refusing()).toEqual({ upToHeight: 1, upToViewRound: 0 });
+    } finally {
+      await again.kv.close();
     }
   });
 });
