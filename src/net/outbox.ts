@@ -1,8 +1,9 @@
 /**
  * A peer's bounded outbound queue: one FIFO per channel under a shared byte and frame budget.
- * When a slow peer's budget is exceeded the oldest 'tx' frames go first (gossip is re-sent and
- * re-fetched), then the oldest 'sync' frames, and only then the oldest 'consensus' frames (engines
- * re-broadcast). Enqueueing never blocks.
+ * When a slow peer's budget is exceeded the oldest 'tx' frames go first (nothing re-sends them:
+ * a transaction dropped so reaches that peer in the block that commits it, or again from a client
+ * that retries), then the oldest 'sync' frames (re-fetched), and only then the oldest 'consensus'
+ * frames (engines re-broadcast). Enqueueing never blocks.
  */
 
 import { Fifo } from '../runtime/fifo.ts';

@@ -414,6 +414,7 @@ export class ConsensusRuntime<M> {
       send: (frame) => this.#send(undefined, 'tx', frame),
       sendTo: (peer, frame) => this.#send(peer, 'tx', frame),
       isValidator: (peer) => this.#validators.byPeerId(peer) !== undefined,
+      selfIsValidator: () => this.#self !== undefined,
       enqueue: (fn) => this.#events.enqueue(fn),
     });
   }

@@ -8,12 +8,14 @@
  * invalid transaction a minor one.
  *
  * Passed on to whom: a transaction this node admitted from a client or from a peer that is not a
- * validator goes to every peer. One first heard from a validator goes to the peers that are not
- * validators only: that validator sent it to every peer it has, and validators keep a connection to
- * each other, so passing it on to them again only sent each validator two more copies to decode
- * and drop (with 4 validators, two of every three frames a validator received). A validator cut
- * off from the one that admitted a transaction misses it until it is in a block — it cannot propose
- * it meanwhile, and the others can.
+ * validator goes to every peer. A validator passes one first heard from another validator on to
+ * the peers that are not validators only: that validator sent it to every peer it has, and
+ * validators are configured to dial each other (as `verity testnet` sets them up), so passing it
+ * on to them again only sent each validator two more copies to decode and drop (with 4
+ * validators, two of every three frames a validator received). A validator without a connection to
+ * the one that admitted a transaction — or whose frame was dropped by a slow link's outbox — lacks
+ * it until a block carries it: it cannot propose it meanwhile, and the others can. A node that is
+ * not a validator (a sentry in front of one, say) passes everything on to every peer.
  */
 import { onlyTyped } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
@@ -59,6 +61,8 @@ export interface TxGossipOptions {
   sendTo(peer: string, frame: Uint8Array): void;
   /** Whether a peer is a validator of the current set (its own gossip reached the others). */
   isValidator(peer: string): boolean;
+  /** Whether this node is a validator of the current set (only then does the rule above apply). */
+  selfIsValidator(): boolean;
   /** Runs `fn` on the runtime's event queue. */
   enqueue(fn: () => void): void;
 }
@@ -78,9 +82,13 @@ class Outbox {
   take(): Uint8Array | undefined {
     if (this.txs.length === 0) return undefined;
     const frame = rlpEncode(this.txs);
+    this.clear();
+    return frame;
+  }
+
+  clear(): void {
     this.txs = [];
     this.bytes = 0;
-    return frame;
   }
 }
 
@@ -110,10 +118,14 @@ export class TxGossip {
     this.#o.timers.cancel('tx-gossip');
     const all = this.#toAll.take();
     if (all !== undefined) this.#o.send(all);
-    const others = this.#toOthers.take();
-    if (others === undefined) return;
-    for (const peer of this.#o.transport.peers())
-      if (!this.#o.isValidator(peer)) this.#o.sendTo(peer, others);
+    if (this.#toOthers.txs.length === 0) return;
+    const others = this.#o.transport.peers().filter((p) => !this.#o.isValidator(p));
+    // (Encoded only for someone: among validators alone, as in a testnet, nobody.)
+    if (others.length === 0) this.#toOthers.clear();
+    else {
+      const frame = this.#toOthers.take() as Uint8Array;
+      for (const peer of others) this.#o.sendTo(peer, frame);
+    }
   }
 
   /** A frame of gossiped transactions from `from`. */
@@ -190,6 +202,8 @@ export class TxGossip {
 
   async #admit(from: string, etx: EncodedTransaction): Promise<void> {
     const r = await this.#o.mempool.add(etx);
-    if (r.ok) this.#queue(this.#o.isValidator(from) ? this.#toOthers : this.#toAll, etx.bytes);
+    if (!r.ok) return;
+    const fromValidator = this.#o.selfIsValidator() && this.#o.isValidator(from);
+    this.#queue(fromValidator ? this.#toOthers : this.#toAll, etx.bytes);
   }
 }

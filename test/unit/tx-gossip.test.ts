@@ -26,6 +26,7 @@ async function deliver(
   verifier: BatchVerifier | undefined,
   validators: readonly string[] = [],
   peers: readonly string[] = ['p1', 'v2', 'f3'],
+  selfIsValidator = true,
 ) {
   const keys = Array.from({ length: 3 }, (_, i) => ed25519.keygen(new Uint8Array(32).fill(seed + i)));
   const to = addressFromPublicKey(new Uint8Array(32).fill(9));
@@ -47,6 +48,7 @@ async function deliver(
   const mempool = new Mempool(async () => ({ nonce: 0, balance: 1_000n, stake: 0n }));
   const penalties: string[] = [];
   const sent: Array<{ to: string; frame: Uint8Array }> = [];
+  const armed: string[] = [];
   const counters = { rejected: 0, txGossipNoRoom: 0 };
   const gossip = new TxGossip({
     chainId: 'gossip',
@@ -55,15 +57,18 @@ async function deliver(
       penalize: (peer: string, reason: string) => penalties.push(`${peer}: ${reason}`),
       peers: () => [...peers],
     } as never,
-    timers: { set: () => undefined, cancel: () => undefined, cancelAll: () => undefined },
+    timers: { set: (id: string) => void armed.push(id), cancel: () => undefined, cancelAll: () => undefined },
     counters,
     ...(verifier === undefined ? {} : { verifier }),
     send: (frame) => sent.push({ to: 'every peer', frame }),
     sendTo: (to, frame) => sent.push({ to, frame }),
     isValidator: (peer) => validators.includes(peer),
+    selfIsValidator: () => selfIsValidator,
     enqueue: (fn) => fn(),
   });
   await gossip.onFrame('p1', frame);
+  // The first transaction queued, whichever batch it went to, armed the flush timer.
+  const timerArmed = [...armed];
   gossip.flush();
   const txsOf = (f: Uint8Array) => (rlpDecodeStrict(f, 1 << 20, 'frame') as Uint8Array[]).map(toHex);
   const passedOn = sent.flatMap((s) => txsOf(s.frame));
@@ -79,6 +84,7 @@ async function deliver(
     expectOn,
     to: sentTo,
     clientTxTo,
+    timerArmed,
     pending: mempool.size,
     penalties,
     rejected: counters.rejected,
@@ -112,6 +118,18 @@ describe('transaction gossip verification', () => {
     expect(got.to).toEqual(['f3']);
     expect(got.passedOn).toEqual(got.expectOn);
     expect(got.clientTxTo).toEqual(['every peer']);
+  });
+
+  it('from a validator, to a node that is no validator (a sentry): passed on to every peer', async () => {
+    const got = await deliver(70, undefined, ['p1', 'v2'], ['p1', 'v2', 'f3'], false);
+    expect(got.to).toEqual(['every peer']);
+    expect(got.passedOn).toEqual(got.expectOn);
+  });
+
+  it('a transaction from a validator queued alone still arms the flush timer', async () => {
+    const got = await deliver(80, undefined, ['p1', 'v2']);
+    expect(got.timerArmed).toEqual(['tx-gossip']);
+    expect(got.to).toEqual(['f3']);
   });
 
   it('from a validator, among validators only: admitted, and sent nowhere', async () => {
