@@ -53,6 +53,10 @@ export interface HomeCheck {
 
 const errnoOf = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
+/** The peer id of a p2p.peers entry ("<peerId>@<multiaddr>" or "<multiaddr>/p2p/<peerId>"). */
+const peerIdOf = (entry: string): string | undefined =>
+  entry.includes('@') ? entry.slice(0, entry.indexOf('@')) : /\/p2p\/([^/]+)/.exec(entry)?.[1];
+
 function configProblemFix(key: string, message: string, configPath: string): string {
   if (/^unknown (key|section)/.test(message)) return `remove it from ${configPath}, or fix its spelling`;
   const spec = keySpec(key);
@@ -249,6 +253,19 @@ export async function checkHome(home: string, opts: { passphrase?: string } = {}
           message: `its public key is not validator ${v.index}'s VRF key in the genesis`,
           fix: "put this validator's own vrf.json in keys/",
         });
+      // Validators pass on each other's gossip to non-validators only (tx-gossip.ts): one missing
+      // from p2p.peers (and not dialling this one) leaves it seeing that one's transactions in
+      // blocks only.
+      if (config !== undefined) {
+        const listed = new Set(config.p2p.peers.map(peerIdOf));
+        for (const w of genesis.validators.validators)
+          if (w.index !== v.index && !listed.has(w.peerId))
+            problems.push({
+              key: 'p2p.peers',
+              message: `does not list validator ${w.index} (${w.name}): validators pass on each other's transactions to non-validators only, so this one would see those ${w.name}'s clients send only once a block carries them`,
+              fix: `add "${w.peerId}@<its p2p address>" to p2p.peers in ${paths.config} (verity testnet lists every validator)`,
+            });
+      }
       const sharePublicKey = genesis.threshold?.sharePublicKeys[v.index];
       if (share === undefined && hotstuff && threshold)
         problems.push({

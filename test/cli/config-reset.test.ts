@@ -140,6 +140,22 @@ describe('verity config check', () => {
     expect(k.problems.find((p) => p.key === 'keys/bls.json')?.message).toContain("not validator 1's BLS key");
   });
 
+  it('a validator whose p2p.peers leaves out another validator: named, with the entry to add', async () => {
+    const lone = join(dir, 'lone');
+    await cp(home(1), lone, { recursive: true });
+    const config = join(lone, 'config.toml');
+    const before = readFileSync(config, 'utf8');
+    const v0 = net.nodes[0]?.peerId as string;
+    expect(before).toContain(v0); // (the testnet lists it: the control, exit 0, is the valid home above)
+    await writeFile(config, before.replace(/^peers = \[.*\]$/m, 'peers = []'));
+    const r = await cli([configCheck], ['config', 'check', '--home', lone, '--json']);
+    expect(r.code).toBe(1);
+    const c = json<HomeCheck>(r);
+    expect(c.problems.map((p) => p.key)).toEqual(['p2p.peers']);
+    expect(c.problems[0]?.message).toMatch(/^does not list validator 0 /);
+    expect(c.problems[0]?.fix).toContain(`"${v0}@<its p2p address>"`);
+  });
+
   it('a missing config file or home is invalid (exit 1); no --home is a usage error (exit 2)', async () => {
     const empty = join(dir, 'empty');
     await cp(home(1), empty, { recursive: true });
