@@ -150,11 +150,12 @@ async function infoLogAfterOpen(path: string): Promise<string> {
   let f: FileHandle | undefined;
   try {
     f = await open(join(path, 'LOG'), 'r');
-    const buf = Buffer.alloc(1 << 20);
+    const buf = Buffer.allocUnsafe(1 << 20);
     const { bytesRead } = await f.read(buf, 0, buf.length, 0);
     return buf.subarray(0, bytesRead).toString('utf8');
-  } catch {
-    return ''; // (no info log: nothing said)
+  } catch (e) {
+    if (isMissing(e)) return ''; // (no info log: nothing said)
+    throw e;
   } finally {
     await f?.close().catch(() => undefined);
   }
@@ -168,12 +169,16 @@ async function infoLogAfterOpen(path: string): Promise<string> {
  */
 const DROPS_FILE = 'RECOVERY-DROPS';
 
-async function keptDrops(path: string): Promise<RecoveryDrop[]> {
+const isMissing = (e: unknown): boolean => (e as NodeJS.ErrnoException).code === 'ENOENT';
+
+/** The drops kept and not yet acknowledged (a file that cannot be read is a failed open). */
+async function loadKeptDrops(path: string): Promise<RecoveryDrop[]> {
   let text: string;
   try {
     text = await readFile(join(path, DROPS_FILE), 'utf8');
-  } catch {
-    return [];
+  } catch (e) {
+    if (isMissing(e)) return [];
+    throw e;
   }
   const drops: RecoveryDrop[] = [];
   for (const line of text.split('\n')) {
@@ -264,7 +269,7 @@ export class LevelKvStore implements KvStore {
     try {
       const fresh = recoveryDrops(await infoLogAfterOpen(path));
       if (fresh.length > 0) await keepDrops(path, fresh);
-      return new LevelKvStore(db, path, opts.sync ?? true, await keptDrops(path));
+      return new LevelKvStore(db, path, opts.sync ?? true, await loadKeptDrops(path));
     } catch (e) {
       await db.close().catch(() => undefined);
       throw storageErrorFrom(e, path, 'open');
