@@ -16,6 +16,7 @@
  */
 import { concatBytes, equalBytes, u64be } from '../crypto/bytes.ts';
 import { invariant, onlyTyped } from '../crypto/errors.ts';
+import type { BatchVerifier } from '../crypto/signature-batch.ts';
 import {
   type Block,
   type BlockHeader,
@@ -66,7 +67,13 @@ import { type SnapshotInstall, stageSnapshot } from './snapshot-install.ts';
 import { epochOf } from './staking/config.ts';
 import { type EvidenceVerifier, type StakingRules, storedSet, validatorSetAt } from './staking/lifecycle.ts';
 import { applyBlock, LedgerState } from './state.ts';
-import { DEFAULT_MAX_TX_BYTES, decodeTransaction, type EncodedTransaction, verifyTransaction } from './tx.ts';
+import {
+  DEFAULT_MAX_TX_BYTES,
+  decodeTransaction,
+  type EncodedTransaction,
+  verifyTransaction,
+  verifyTransactions,
+} from './tx.ts';
 import type { ValidatorSet } from './validators.ts';
 
 export { ChainError, type ChainErrorCode } from './chain-error.ts';
@@ -520,22 +527,54 @@ export class ChainStore {
   }
 
   /**
-   * Decodes and signature-checks a block's transactions. Throws BLOCK_REJECTED on any bad one.
-   * `known` returns transactions the caller already decoded (its mempool), by their bytes: a
-   * block mostly carries transactions every node admitted before, which then need neither
-   * decoding nor hashing again.
+   * Decodes and signature-checks a block's transactions on this thread. Throws BLOCK_REJECTED on
+   * any bad one. `known` returns transactions the caller already decoded (its mempool), by their
+   * bytes: a block mostly carries transactions every node admitted before, which then need
+   * neither decoding nor hashing again.
    */
   decodeTxs(txs: readonly Uint8Array[], known?: KnownTransactions): EncodedTransaction[] {
+    const etxs = this.decodeTxsUnverified(txs, known);
+    etxs.forEach((etx, i) => {
+      try {
+        verifyTransaction(etx, this.genesis.chainId);
+      } catch (e) {
+        throw new ChainError('BLOCK_REJECTED', `transaction ${i}: ${onlyTyped(e).message}`);
+      }
+    });
+    return etxs;
+  }
+
+  /**
+   * `decodeTxs` with the signatures checked by `verifier` (a worker pool): the same verdicts, and
+   * a proposal's transactions this node never saw are not verified on its event loop.
+   */
+  async decodeAndVerifyTxs(
+    txs: readonly Uint8Array[],
+    known: KnownTransactions | undefined,
+    verifier: BatchVerifier,
+  ): Promise<EncodedTransaction[]> {
+    const etxs = this.decodeTxsUnverified(txs, known);
+    const refused = await verifyTransactions(etxs, this.genesis.chainId, verifier);
+    const i = refused.findIndex((e) => e !== undefined);
+    if (i >= 0) throw new ChainError('BLOCK_REJECTED', `transaction ${i}: ${(refused[i] as Error).message}`);
+    return etxs;
+  }
+
+  /**
+   * Decodes transactions without checking their signatures: for bytes whose signatures were
+   * checked before they were committed (this node's own blocks), or before a signature check.
+   * Throws BLOCK_REJECTED on bytes that do not decode.
+   */
+  decodeTxsUnverified(txs: readonly Uint8Array[], known?: KnownTransactions): EncodedTransaction[] {
     const maxTxBytes = this.#opts.maxTxBytes ?? DEFAULT_MAX_TX_BYTES;
     return txs.map((bytes, i) => {
       try {
         const held = known?.(bytes);
         if (held !== undefined)
           invariant(equalBytes(held.bytes, bytes), 'a known transaction has these bytes');
-        const etx =
-          held !== undefined && held.bytes.length <= maxTxBytes ? held : decodeTransaction(bytes, maxTxBytes);
-        verifyTransaction(etx, this.genesis.chainId);
-        return etx;
+        return held !== undefined && held.bytes.length <= maxTxBytes
+          ? held
+          : decodeTransaction(bytes, maxTxBytes);
       } catch (e) {
         throw new ChainError('BLOCK_REJECTED', `transaction ${i}: ${onlyTyped(e).message}`);
       }
@@ -623,6 +662,8 @@ export class ChainStore {
       nowMs?: number;
       maxFutureDriftMs?: number;
       known?: KnownTransactions;
+      /** Checks the transactions' signatures (a worker pool); default: this thread. */
+      verifier?: BatchVerifier;
       /** The epoch of the engine that asks (see `validatorsFor`). */
       epoch?: number;
     } = {},
@@ -667,7 +708,10 @@ export class ChainStore {
         });
       reject((e as Error).message);
     }
-    const txs = this.decodeTxs(block.txs, opts.known);
+    const txs =
+      opts.verifier === undefined
+        ? this.decodeTxs(block.txs, opts.known)
+        : await this.decodeAndVerifyTxs(block.txs, opts.known, opts.verifier);
     const exec = await this.#execute(txs, h.height, opts.parent);
     if (!equalBytes(exec.historyRoot, h.historyRoot)) reject('historyRoot does not match its ancestors');
     if (!equalBytes(exec.stateRoot, h.stateRoot)) reject('stateRoot does not match execution');

@@ -51,6 +51,7 @@ export interface BlockPipelineContext<M> {
     | 'maxBlockBytes'
     | 'maxFutureDriftMs'
     | 'afterBuild'
+    | 'txVerifier'
   > & { readonly engine: Pick<EngineModule<M>, 'confirmations'> };
   readonly mempool: Mempool;
   readonly clock: BlockClock;
@@ -235,6 +236,9 @@ export class BlockPipeline<M> {
         nowMs: this.#c.clock.now(),
         maxFutureDriftMs: this.#c.options.maxFutureDriftMs ?? DEFAULT_MAX_FUTURE_DRIFT_MS,
         known: (bytes) => this.#c.mempool.pendingWithBytes(bytes),
+        // What gossip did not bring (a full pool skips it; a slow link drops it) is verified on
+        // the workers, not on the event loop every other step of this node waits behind.
+        ...(this.#c.options.txVerifier === undefined ? {} : { verifier: this.#c.options.txVerifier }),
         epoch: this.#c.epoch(),
         ...(parent === undefined ? {} : { parent }),
       });

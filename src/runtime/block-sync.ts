@@ -16,6 +16,7 @@
 
 import { equalBytes } from '../../crypto/bytes.ts';
 import { onlyTyped } from '../../crypto/errors.ts';
+import type { BatchVerifier } from '../../crypto/signature-batch.ts';
 import type { Block } from '../../ledger/block.ts';
 import { decodeBlock } from '../../ledger/block.ts';
 import { type CommitCertificate, decodeCertificate, verifyCertificate } from '../../ledger/certificate.ts';
@@ -70,6 +71,8 @@ export interface BlockSyncOptions {
   /** With no new block for this long while a peer is ahead, sync from it. */
   readonly syncStaleMs?: number;
   readonly maxFutureDriftMs?: number;
+  /** Checks synced blocks' transaction signatures (a worker pool); default: this thread. */
+  readonly txVerifier?: BatchVerifier;
   /** The runtime's counters (shared). */
   readonly counters: { rejected: number; syncedBlocks: number; syncFailures: number };
   /** Sends a frame on the sync channel (to one peer, or every peer). */
@@ -362,7 +365,10 @@ export class BlockSync {
       let executed: ExecutedBlock;
       try {
         // The certificate proves the block committed; execution must still reproduce its roots.
-        executed = await chain.validateAndExecute(block);
+        executed = await chain.validateAndExecute(
+          block,
+          this.#o.txVerifier === undefined ? {} : { verifier: this.#o.txVerifier },
+        );
       } catch (e) {
         // Only a block that fails validation is the peer's doing. Anything else — the disk, a
         // damaged store — is ours: it propagates and halts this node, and no peer is blamed.

@@ -327,6 +327,7 @@ export class ConsensusRuntime<M> {
       ...(opts.statusIntervalMs === undefined ? {} : { statusIntervalMs: opts.statusIntervalMs }),
       ...(opts.syncStaleMs === undefined ? {} : { syncStaleMs: opts.syncStaleMs }),
       ...(opts.maxFutureDriftMs === undefined ? {} : { maxFutureDriftMs: opts.maxFutureDriftMs }),
+      ...(opts.txVerifier === undefined ? {} : { txVerifier: opts.txVerifier }),
       counters: this.counters,
       send: (to, bytes) => this.#send(to, 'sync', bytes),
       enqueue: (fn) => this.#events.enqueue(fn),

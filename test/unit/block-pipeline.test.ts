@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { EngineInput } from '../../consensus/types.ts';
+import { type BatchVerifier, inThreadVerifier } from '../../crypto/signature-batch.ts';
 import { ChainError, type ChainStore } from '../../ledger/chain.ts';
 import {
   BlockPipeline,
@@ -18,20 +19,22 @@ import type { Mempool } from '../../src/runtime/mempool.ts';
 import { silentLogger, type Timers } from '../../src/runtime/ports.ts';
 import { blankBlock } from '../helpers/blank-block.ts';
 
-function setup(opts: { clockWaitMs?: number } = {}) {
+function setup(opts: { clockWaitMs?: number; txVerifier?: BatchVerifier } = {}) {
   const solutions: Array<(header: Uint8Array) => void> = [];
   let epoch = 0;
   const timers = new Map<string, () => void>();
   const steps: EngineInput<never>[] = [];
   let executions = 0;
+  const executeOptions: Array<{ verifier?: BatchVerifier }> = [];
   let clockReads = 0;
   const head = { height: 0, time: { ms: 0, logical: 0 } };
   const chain = {
     headHash: new Uint8Array(32),
     height: 0,
     head,
-    async validateAndExecute() {
+    async validateAndExecute(_block: unknown, o: { verifier?: BatchVerifier }) {
       executions++;
+      executeOptions.push(o);
       throw new ChainError('BLOCK_IN_FUTURE', 'timestamped past this clock', { readyAtMs: 5_000 });
     },
   } as unknown as ChainStore;
@@ -53,8 +56,9 @@ function setup(opts: { clockWaitMs?: number } = {}) {
       timers: fakeTimers,
       engine: {},
       miner: { mine: (_job, solved) => solutions.push(solved), cancel: () => {} },
+      ...(opts.txVerifier === undefined ? {} : { txVerifier: opts.txVerifier }),
     },
-    mempool: {} as Mempool,
+    mempool: { pendingWithBytes: () => undefined } as unknown as Mempool,
     clock,
     log: silentLogger,
     counters: { blocksMined: 0, certifiedForks: 0 },
@@ -85,6 +89,7 @@ function setup(opts: { clockWaitMs?: number } = {}) {
     fire,
     nextEpoch: () => epoch++,
     executions: () => executions,
+    executeOptions,
     clockReads: () => clockReads,
     solutions,
   };
@@ -144,5 +149,17 @@ describe('block pipeline: timed work of an engine instance', () => {
     (t.solutions[0] as (header: Uint8Array) => void)(Uint8Array.of(0xc0)); // never decoded
     await new Promise((r) => setImmediate(r));
     expect(t.steps).toEqual([]);
+  });
+});
+
+describe('block pipeline: where a proposal is verified', () => {
+  it("a proposal's signatures go to the node's verifier (its worker pool) when it has one, else this thread", async () => {
+    const pooled = setup({ txVerifier: inThreadVerifier });
+    await pooled.pipeline.execute(block, hash);
+    expect(pooled.executeOptions[0]?.verifier).toBe(inThreadVerifier);
+    const plain = setup();
+    await plain.pipeline.execute(block, hash);
+    expect(plain.executeOptions[0]).toBeDefined();
+    expect(plain.executeOptions[0]?.verifier).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { concatBytes, toHex, u64be, utf8 } from '../../crypto/bytes.ts';
+import { type BatchVerifier, verifyEach } from '../../crypto/signature-batch.ts';
 import { decodeBlock, encodeBlock, headerHash } from '../../ledger/block.ts';
 import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
 import { type ChainError, ChainStore, type ExecutedBlock } from '../../ledger/chain.ts';
@@ -522,6 +523,43 @@ describe('block bodies', () => {
     expect(asked).toEqual([toHex(held.bytes), toHex(other.bytes)]);
     // A lookup that answers with another transaction breaks its contract: a bug, not a bad block.
     expect(() => store.decodeTxs([other.bytes], () => held)).toThrow(/invariant broken/);
+  });
+
+  it("a verifier (the node's worker pool) checks a proposal's signatures instead of this thread, with the same verdicts", async () => {
+    const chain = makeTestChain({ label: 'proposal-verifier' });
+    const built = await proposeBlock(chain, 5);
+    const validator = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
+    const nowMs = built.block.header.time.ms;
+    const asked: number[] = [];
+    const recording = (answer?: boolean): BatchVerifier => ({
+      async verifyMany(checks) {
+        asked.push(checks.length);
+        return answer === undefined ? verifyEach(checks) : checks.map(() => answer);
+      },
+    });
+    // A verifier that refuses everything: its verdict, not this thread's, decides.
+    await expect(
+      validator.validateAndExecute(built.block, { nowMs, verifier: recording(false) }),
+    ).rejects.toSatisfy(
+      (e) => codeOf(e) === 'BLOCK_REJECTED' && /transaction 0: .*does not verify/.test((e as Error).message),
+    );
+    expect(asked).toEqual([5]);
+    // A bad signature is refused as on this thread, naming the transaction.
+    const { txRoot } = await import('../../ledger/block.ts');
+    const txs = built.block.txs.map((t) => t.slice());
+    const last = txs[3] as Uint8Array;
+    last[last.length - 1] = (last[last.length - 1] as number) ^ 1;
+    const tampered = { header: { ...built.block.header, txRoot: txRoot(txs) }, txs };
+    await expect(validator.validateAndExecute(tampered, { nowMs, verifier: recording() })).rejects.toSatisfy(
+      (e) => codeOf(e) === 'BLOCK_REJECTED' && /transaction 3: .*does not verify/.test((e as Error).message),
+    );
+    // The good block verifies through it; what it vouched for is remembered, so not asked again.
+    asked.length = 0;
+    const ok = await validator.validateAndExecute(built.block, { nowMs, verifier: recording() });
+    expect(toHex(ok.hash)).toBe(toHex(built.hash));
+    expect(asked).toEqual([1]); // the four untampered ones were checked with the tampered block
+    await validator.validateAndExecute(built.block, { nowMs, verifier: recording() });
+    expect(asked).toEqual([1]);
   });
 
   it('a block keeps its encoding: the bytes it was decoded from (copied), or its first encoding', async () => {
