@@ -417,6 +417,8 @@ export class ConsensusRuntime<M> {
       isValidator: (peer) => this.#validators.byPeerId(peer) !== undefined,
       selfIsValidator: () => this.#self !== undefined,
       enqueue: (fn) => this.#events.enqueue(fn),
+      enqueueIntake: (fn, bytes) => this.#events.enqueueIntake(fn, bytes),
+      fault: (e) => this.halt(e),
     });
   }
 
@@ -1100,12 +1102,17 @@ export class ConsensusRuntime<M> {
       case 'tx': {
         // Under a gossip flood, shed transactions rather than memory: they reach us again in
         // proposals or from the client that resubmits.
+        // (Frames whose signatures are being checked count too: they wait off the queue.)
         const intake = this.#events.intake;
-        if (intake.events > 4 * MAX_PENDING_INTAKE || intake.bytes > 4 * MAX_PENDING_INTAKE_BYTES) {
+        const verifying = this.#gossip.verifying;
+        if (
+          intake.events + verifying.frames > 4 * MAX_PENDING_INTAKE ||
+          intake.bytes + verifying.bytes > 4 * MAX_PENDING_INTAKE_BYTES
+        ) {
           this.counters.droppedTxGossip++;
           return;
         }
-        this.#events.enqueueIntake(() => this.#gossip.onFrame(from, bytes), bytes.length);
+        this.#gossip.receive(from, bytes);
         break;
       }
       case 'sync':

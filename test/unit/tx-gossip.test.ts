@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
-import { type BatchVerifier, inThreadVerifier } from '../../crypto/signature-batch.ts';
+import { type BatchVerifier, inThreadVerifier, verifyEach } from '../../crypto/signature-batch.ts';
 import { addressFromPublicKey } from '../../ledger/address.ts';
 import { rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import { signTransaction } from '../../ledger/tx.ts';
@@ -65,8 +65,18 @@ async function deliver(
     isValidator: (peer) => validators.includes(peer),
     selfIsValidator: () => selfIsValidator,
     enqueue: (fn) => fn(),
+    enqueueIntake: (fn) => {
+      queue = queue.then(fn);
+    },
+    fault: (e) => {
+      throw e;
+    },
   });
-  await gossip.onFrame('p1', frame);
+  let queue: Promise<void> = Promise.resolve();
+  gossip.receive('p1', frame);
+  await queue;
+  await gossip.settled();
+  await queue;
   // The first transaction queued, whichever batch it went to, armed the flush timer.
   const timerArmed = [...armed];
   gossip.flush();
@@ -141,5 +151,130 @@ describe('transaction gossip verification', () => {
 
   it('the worker did the checking on that path', () => {
     expect(pool.stats.checks).toBeGreaterThanOrEqual(3);
+  });
+});
+
+/** A verifier that answers when told to: `release(k)` answers its k-th batch (this thread's verdicts). */
+function heldVerifier() {
+  const batches: Array<{ size: number; answer: () => void }> = [];
+  const verifier: BatchVerifier = {
+    verifyMany(checks) {
+      return new Promise((resolve) =>
+        batches.push({ size: checks.length, answer: () => resolve(verifyEach(checks)) }),
+      );
+    },
+  };
+  return { verifier, batches, release: (k: number) => (batches[k] as { answer: () => void }).answer() };
+}
+
+/** A TxGossip on a FIFO intake queue the test drains, with `signed(k, nonce)` transfers. */
+function offQueueSetup(seed: number, verifier: BatchVerifier) {
+  // Keys of its own per test: the verified-id cache is the process's.
+  const keys = Array.from({ length: 3 }, (_, i) => ed25519.keygen(new Uint8Array(32).fill(seed + i)));
+  const to = addressFromPublicKey(new Uint8Array(32).fill(9));
+  const signed = (k: number, nonce: number) =>
+    signTransaction(
+      {
+        chainId: 'gossip',
+        sender: (keys[k] as (typeof keys)[number]).publicKey,
+        nonce,
+        op: { type: 'transfer', to, amount: 1n },
+      },
+      (keys[k] as (typeof keys)[number]).secretKey,
+    );
+  const mempool = new Mempool(async () => ({ nonce: 0, balance: 1_000n, stake: 0n }));
+  const intake: Array<() => Promise<void> | void> = [];
+  const faults: unknown[] = [];
+  const sent: Uint8Array[] = [];
+  const gossip = new TxGossip({
+    chainId: 'gossip',
+    mempool,
+    transport: { penalize: () => undefined, peers: () => ['p1', 'f3'] } as never,
+    timers: { set: () => undefined, cancel: () => undefined, cancelAll: () => undefined },
+    counters: { rejected: 0, txGossipNoRoom: 0 },
+    verifier,
+    send: (frame) => sent.push(frame),
+    sendTo: () => undefined,
+    isValidator: () => false,
+    selfIsValidator: () => true,
+    enqueue: (fn) => fn(),
+    enqueueIntake: (fn) => void intake.push(fn),
+    fault: (e) => void faults.push(e),
+  });
+  /** Runs the queued intake events in order, as the runtime's queue would. */
+  const drain = async () => {
+    while (intake.length > 0) await (intake.shift() as () => Promise<void> | void)();
+  };
+  const passedOn = () => {
+    gossip.flush();
+    return sent.flatMap((f) => (rlpDecodeStrict(f, 1 << 20, 'frame') as Uint8Array[]).map(toHex));
+  };
+  return { gossip, mempool, signed, intake, drain, faults, passedOn };
+}
+
+describe('transaction gossip: signatures checked off the event queue', () => {
+  it('the queue is free while a frame is verified; the frame counts as intake until its admission is queued', async () => {
+    const held = heldVerifier();
+    const t = offQueueSetup(110, held.verifier);
+    const txs = [t.signed(0, 0), t.signed(1, 0)];
+    const frame = rlpEncode(txs.map((x) => x.bytes));
+    t.gossip.receive('p1', frame);
+    await t.drain(); // the decoding event: done, though nothing is verified yet
+    expect(t.intake).toHaveLength(0);
+    expect(held.batches.map((b) => b.size)).toEqual([2]);
+    expect(t.gossip.verifying.frames).toBe(1);
+    expect(t.gossip.verifying.bytes).toBe(txs[0]!.bytes.length + txs[1]!.bytes.length);
+    expect(t.mempool.size).toBe(0);
+    held.release(0);
+    await t.gossip.settled();
+    expect(t.gossip.verifying).toEqual({ frames: 0, bytes: 0 });
+    expect(t.intake).toHaveLength(1); // the admission, queued as intake
+    await t.drain();
+    expect(t.mempool.size).toBe(2);
+  });
+
+  it('admissions keep the order the frames came in, whichever verification finishes first', async () => {
+    const held = heldVerifier();
+    const t = offQueueSetup(120, held.verifier);
+    const first = t.signed(0, 0);
+    const second = t.signed(0, 1);
+    t.gossip.receive('p1', rlpEncode([first.bytes]));
+    t.gossip.receive('p1', rlpEncode([second.bytes]));
+    await t.drain();
+    expect(held.batches).toHaveLength(2);
+    held.release(1);
+    await new Promise((r) => setImmediate(r));
+    expect(t.intake).toHaveLength(0); // the second waits for the first
+    held.release(0);
+    await t.gossip.settled();
+    await t.drain();
+    expect(t.passedOn()).toEqual([toHex(first.bytes), toHex(second.bytes)]);
+    expect(t.mempool.size).toBe(2);
+  });
+
+  it('a copy arriving while the first is verified is not verified again', async () => {
+    const held = heldVerifier();
+    const t = offQueueSetup(130, held.verifier);
+    const tx = t.signed(2, 0);
+    t.gossip.receive('p1', rlpEncode([tx.bytes]));
+    await t.drain();
+    t.gossip.receive('f3', rlpEncode([tx.bytes, t.signed(1, 0).bytes]));
+    await t.drain();
+    expect(held.batches.map((b) => b.size)).toEqual([1, 1]);
+    held.release(0);
+    held.release(1);
+    await t.gossip.settled();
+    await t.drain();
+    expect(t.mempool.size).toBe(2);
+  });
+
+  it("a verifier that breaks its promise is this node's fault, reported to halt it", async () => {
+    const t = offQueueSetup(140, { verifyMany: () => Promise.reject(new Error('pool broke')) });
+    t.gossip.receive('p1', rlpEncode([t.signed(0, 0).bytes]));
+    await t.drain();
+    await t.gossip.settled();
+    expect(t.faults.map((e) => (e as Error).message)).toEqual(['pool broke']);
+    expect(t.gossip.verifying).toEqual({ frames: 0, bytes: 0 });
+    expect(t.intake).toHaveLength(0);
   });
 });
