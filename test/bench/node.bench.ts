@@ -14,7 +14,9 @@
  * to 1 s while it keeps refusing); commits are observed by following
  * node 0's blocks. Latency includes the generator's 50 ms polling granularity; "p50 admitted ms" is
  * the median from a transaction's generation to the node's answer admitting it (the client's queue
- * and the POST), the part of p50 spent before the node holds it. The first lines name
+ * and the POST), the part of p50 spent before the node holds it; "pool checks/tx" is the signatures
+ * the validators' verification pools checked per committed transaction per validator (1.00: each
+ * checked once by each; 0 without a pool). The first lines name
  * the ed25519 verification backend in use (VERITY_ED25519_BACKEND, which the validators inherit)
  * and the same-run baselines: one verification's time (the "CPU/tx in verifications" column gives
  * each row's CPU per transaction in those) and the SHA-256 rate.
@@ -191,6 +193,13 @@ async function clusterCpuSeconds(c: Cluster): Promise<number> {
   return (await nodeMetric(c, 'verity_process_cpu_seconds_total')).reduce((a, b) => a + b, 0);
 }
 
+/** Signatures the validators' verification pools checked, all together (workers and fallback). */
+async function clusterPoolChecks(c: Cluster): Promise<number> {
+  const sum = async (where: string) =>
+    (await nodeMetric(c, `verity_verify_pool_checks_total\\{where="${where}"\\}`)).reduce((a, b) => a + b, 0);
+  return (await sum('worker')) + (await sum('event_loop'));
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
@@ -336,6 +345,7 @@ async function runCluster(
       });
       process.stderr.write('sending\n');
       const cpuBefore = await clusterCpuSeconds(cluster);
+      const checksBefore = await clusterPoolChecks(cluster);
       const viewChangesBefore = (await rpc0.get<{ viewChanges: number }>('/status')).viewChanges;
       const submitted = new Map<string, number>();
       let nextHeight = (await rpc0.status()).height + 1;
@@ -456,6 +466,7 @@ async function runCluster(
       leftovers = submitted.size > rejected;
       const elapsed = (Math.max(performance.now(), windowEnd) - start) / 1000;
       const cpu = (await clusterCpuSeconds(cluster)) - cpuBefore;
+      const checks = (await clusterPoolChecks(cluster)) - checksBefore;
       windows.push({ fromUs, toUs: monotonicUs() });
       windowCpu += cpu;
       windowCommitted += latencies.length;
@@ -488,6 +499,7 @@ async function runCluster(
         'run s': fmt(elapsed, 1),
         'node CPU ms/tx': fmt(figures.cpuMsPerTx, 3),
         'CPU/tx in verifications': `${fmt((figures.cpuMsPerTx * 1000) / baseline.verifyUs, 1)}×`,
+        'pool checks/tx': fmt(checks / Math.max(1, latencies.length) / n, 2),
         'max heap MB': fmt(await maxHeapMb(cluster), 0),
         'max RSS MB': fmt(await maxRssMb(cluster), 0),
         runs: repeat > 1 ? `1 (#${run})` : '1',
@@ -528,6 +540,7 @@ async function runCluster(
               'run s': '',
               'node CPU ms/tx': fmt(med.cpuMsPerTx, 3),
               'CPU/tx in verifications': `${fmt((med.cpuMsPerTx * 1000) / baseline.verifyUs, 1)}×`,
+              'pool checks/tx': '',
               'max heap MB': '',
               'max RSS MB': '',
               runs: `${repeat} (median)`,
