@@ -18,8 +18,15 @@ export interface SignatureCheck {
 }
 
 /** Answers many checks; `answers[i]` is exactly `ed25519.verify` of `checks[i]`. */
+/**
+ * Whose checks these are: `urgent` for work the node's consensus waits on (a proposal's
+ * transactions), `bulk` for intake (client submissions, gossip). A verifier with a backlog answers
+ * urgent checks first; the verdicts are the same either way.
+ */
+export type VerifyPriority = 'urgent' | 'bulk';
+
 export interface BatchVerifier {
-  verifyMany(checks: readonly SignatureCheck[]): Promise<boolean[]>;
+  verifyMany(checks: readonly SignatureCheck[], priority?: VerifyPriority): Promise<boolean[]>;
 }
 
 const HEAD = 4 + ED25519_SIGNATURE_LENGTH + ED25519_PUBLIC_KEY_LENGTH;

@@ -554,7 +554,8 @@ export class ChainStore {
     verifier: BatchVerifier,
   ): Promise<EncodedTransaction[]> {
     const etxs = this.decodeTxsUnverified(txs, known);
-    const refused = await verifyTransactions(etxs, this.genesis.chainId, verifier);
+    // Urgent: consensus waits on this block, not behind the intake queued on the verifier.
+    const refused = await verifyTransactions(etxs, this.genesis.chainId, verifier, 'urgent');
     const i = refused.findIndex((e) => e !== undefined);
     if (i >= 0) throw new ChainError('BLOCK_REJECTED', `transaction ${i}: ${(refused[i] as Error).message}`);
     return etxs;

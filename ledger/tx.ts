@@ -18,7 +18,7 @@ import { ed25519 } from '../crypto/ed25519.ts';
 import { onlyTyped, VerityError } from '../crypto/errors.ts';
 import { sha256 } from '../crypto/hash.ts';
 import { LruCache } from '../crypto/lru.ts';
-import type { BatchVerifier } from '../crypto/signature-batch.ts';
+import type { BatchVerifier, VerifyPriority } from '../crypto/signature-batch.ts';
 import { ADDRESS_LENGTH, addressFromPublicKey } from './address.ts';
 import {
   asBytes,
@@ -446,6 +446,7 @@ export async function verifyTransactions(
   encoded: readonly EncodedTransaction[],
   chainId: string,
   verifier: BatchVerifier,
+  priority: VerifyPriority = 'bulk',
 ): Promise<Array<TxError | undefined>> {
   const out = encoded.map((etx) => wrongChain(etx, chainId));
   // Each unverified transaction's cache key, kept to remember it once its signature checks out.
@@ -461,6 +462,7 @@ export async function verifyTransactions(
       const etx = encoded[index] as EncodedTransaction;
       return { signature: etx.tx.signature, message: signedMessageOf(etx), publicKey: etx.tx.sender };
     }),
+    priority,
   );
   todo.forEach(({ index, key }, j) => {
     if (answers[j] === true) verified.set(key, true);

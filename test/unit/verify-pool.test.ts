@@ -88,6 +88,30 @@ describe('signature verification pool', () => {
     expect(answers.flat()).toEqual(expected);
   });
 
+  it('urgent checks are answered before a bulk backlog queued ahead of them, with the same verdicts', async () => {
+    const p = pool({ threads: 1 });
+    const rand = seededBytes('verify-pool-priority');
+    const keys = ed25519.keygen(rand(32));
+    const backlog = Array.from({ length: 2048 }, (_, i) => {
+      const message = new Uint8Array([i & 0xff, i >> 8]);
+      return { signature: ed25519.sign(message, keys.secretKey), message, publicKey: keys.publicKey };
+    });
+    const order: string[] = [];
+    const bulk = p.verifyMany(backlog, 'bulk').then((a) => {
+      order.push('bulk');
+      return a;
+    });
+    const urgent = p.verifyMany(checks.slice(0, 70), 'urgent').then((a) => {
+      order.push('urgent');
+      return a;
+    });
+    const [bulkAnswers, urgentAnswers] = await Promise.all([bulk, urgent]);
+    expect(order).toEqual(['urgent', 'bulk']);
+    expect(urgentAnswers).toEqual(expected.slice(0, 70));
+    expect(bulkAnswers.every(Boolean)).toBe(true);
+    expect(p.stats.chunks).toBe(8 + 1); // the backlog in chunks of at most 256, the urgent one whole
+  });
+
   for (const [name, script, message] of [
     ['throws', 'broken-verify-worker.ts', /a bug in verification/],
     ['exits', 'exiting-verify-worker.ts', /exited \(code 3\)/],
