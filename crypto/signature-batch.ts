@@ -17,7 +17,6 @@ export interface SignatureCheck {
   readonly publicKey: Uint8Array;
 }
 
-/** Answers many checks; `answers[i]` is exactly `ed25519.verify` of `checks[i]`. */
 /**
  * Whose checks these are: `urgent` for work the node's consensus waits on (a proposal's
  * transactions), `bulk` for intake (client submissions, gossip). A verifier with a backlog answers
@@ -25,6 +24,7 @@ export interface SignatureCheck {
  */
 export type VerifyPriority = 'urgent' | 'bulk';
 
+/** Answers many checks; `answers[i]` is exactly `ed25519.verify` of `checks[i]`. */
 export interface BatchVerifier {
   verifyMany(checks: readonly SignatureCheck[], priority?: VerifyPriority): Promise<boolean[]>;
 }

@@ -533,20 +533,22 @@ export class ChainStore {
    * neither decoding nor hashing again.
    */
   decodeTxs(txs: readonly Uint8Array[], known?: KnownTransactions): EncodedTransaction[] {
-    const etxs = this.decodeTxsUnverified(txs, known);
-    etxs.forEach((etx, i) => {
+    // Each decoded and verified in turn: the first bad one, whatever its fault, is the one named.
+    return txs.map((bytes, i) => {
       try {
+        const etx = this.#decodeTx(bytes, known);
         verifyTransaction(etx, this.genesis.chainId);
+        return etx;
       } catch (e) {
         throw new ChainError('BLOCK_REJECTED', `transaction ${i}: ${onlyTyped(e).message}`);
       }
     });
-    return etxs;
   }
 
   /**
    * `decodeTxs` with the signatures checked by `verifier` (a worker pool): the same verdicts, and
-   * a proposal's transactions this node never saw are not verified on its event loop.
+   * a proposal's transactions this node never saw are not verified on its event loop. (Every one is
+   * decoded first, so a decoding fault is the one named even after an earlier bad signature.)
    */
   async decodeAndVerifyTxs(
     txs: readonly Uint8Array[],
@@ -567,19 +569,23 @@ export class ChainStore {
    * Throws BLOCK_REJECTED on bytes that do not decode.
    */
   decodeTxsUnverified(txs: readonly Uint8Array[], known?: KnownTransactions): EncodedTransaction[] {
-    const maxTxBytes = this.#opts.maxTxBytes ?? DEFAULT_MAX_TX_BYTES;
     return txs.map((bytes, i) => {
       try {
-        const held = known?.(bytes);
-        if (held !== undefined)
-          invariant(equalBytes(held.bytes, bytes), 'a known transaction has these bytes');
-        return held !== undefined && held.bytes.length <= maxTxBytes
-          ? held
-          : decodeTransaction(bytes, maxTxBytes);
+        return this.#decodeTx(bytes, known);
       } catch (e) {
         throw new ChainError('BLOCK_REJECTED', `transaction ${i}: ${onlyTyped(e).message}`);
       }
     });
+  }
+
+  /** One transaction: the caller's decoded copy when it holds these exact bytes, else decoded. */
+  #decodeTx(bytes: Uint8Array, known: KnownTransactions | undefined): EncodedTransaction {
+    const maxTxBytes = this.#opts.maxTxBytes ?? DEFAULT_MAX_TX_BYTES;
+    const held = known?.(bytes);
+    if (held !== undefined) invariant(equalBytes(held.bytes, bytes), 'a known transaction has these bytes');
+    return held !== undefined && held.bytes.length <= maxTxBytes
+      ? held
+      : decodeTransaction(bytes, maxTxBytes);
   }
 
   /** Uncommitted ancestors from the head's child up to `parent`, oldest first. */

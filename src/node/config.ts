@@ -126,7 +126,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       key: 'verify_threads',
       kind: 'string',
       default: 'auto',
-      doc: `Worker threads that check the signatures of submitted and gossiped transactions, off the event loop (the verdicts are the same on any count). \`"auto"\`: one fewer than the machine's cores, at most ${MAX_AUTO_VERIFY_THREADS} (none on one core); \`"0"\`: verify on the event loop; or a count up to ${MAX_VERIFY_THREADS}, as a string.`,
+      doc: `Worker threads that check the signatures of submitted and gossiped transactions (and of block transactions the node had not seen), off the event loop (the verdicts are the same on any count). \`"auto"\`: one fewer than the machine's cores, at most ${MAX_AUTO_VERIFY_THREADS} (none on one core); \`"0"\`: verify on the event loop; or a count up to ${MAX_VERIFY_THREADS}, as a string.`,
     },
   },
   p2p: {

@@ -185,7 +185,10 @@ export interface RuntimeOptions<M> {
   readonly rng: Rng;
   readonly logger?: Logger;
   readonly verify?: SignatureVerifier;
-  /** Checks gossiped transactions' signatures a frame at a time (a worker pool); default: one by one here. */
+  /**
+   * Checks transaction signatures in batches (a worker pool): gossip frames, and a proposal's or
+   * synced block's transactions not seen before. Default: one by one here.
+   */
   readonly txVerifier?: BatchVerifier;
   readonly mempool?: MempoolOptions;
   readonly maxBlockTxs?: number;

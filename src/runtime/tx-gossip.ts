@@ -104,7 +104,10 @@ export class TxGossip {
   /** For the peers that are not validators (first heard from a validator). */
   readonly #toOthers = new Outbox();
   readonly #verifying = { frames: 0, bytes: 0 };
-  /** Ids of the transactions being verified: a copy in a later frame is not verified twice. */
+  /**
+   * Ids of the transactions being verified or waiting for admission: a copy in a later frame is
+   * not verified twice. (After a halt, an admission that never runs leaves its ids here: harmless.)
+   */
   readonly #inFlight = new Set<string>();
   /** The last frame's verification: admissions are queued in the order the frames came. */
   #tail: Promise<void> = Promise.resolve();
@@ -157,7 +160,10 @@ export class TxGossip {
     else this.#o.enqueueIntake(() => this.#startVerifying(from, frame, verifier), frame.length);
   }
 
-  /** Resolves once every frame received so far has been verified and its admission queued. */
+  /**
+   * Resolves once every frame whose decoding event has run has been verified and its admission
+   * queued (frames still waiting in the intake queue are not covered).
+   */
   settled(): Promise<void> {
     return this.#tail;
   }
@@ -187,18 +193,34 @@ export class TxGossip {
     for (const k of keys) this.#inFlight.add(k);
     this.#verifying.frames++;
     this.#verifying.bytes += bytes;
-    const refused = verifyTransactions(fresh, this.#o.chainId, verifier).finally(() => {
+    // Settled at once: a rejection must reach `fault` even while an earlier frame still holds the
+    // tail (else it would be an unhandled rejection, which ends the process without a halt).
+    const outcome = verifyTransactions(fresh, this.#o.chainId, verifier).then(
+      (verdicts) => ({ verdicts }),
+      (error: unknown) => ({ error }),
+    );
+    const done = () => {
       for (const k of keys) this.#inFlight.delete(k);
-      this.#verifying.frames--;
-      this.#verifying.bytes -= bytes;
-    });
+    };
     this.#tail = this.#tail
       .then(async () => {
-        const verdicts = await refused;
+        const r = await outcome;
+        // Counted as verifying until counted as intake (the admission below).
+        this.#verifying.frames--;
+        this.#verifying.bytes -= bytes;
+        if ('error' in r) {
+          done();
+          this.#o.fault(r.error);
+          return;
+        }
         this.#o.enqueueIntake(async () => {
-          for (const [i, etx] of fresh.entries()) {
-            if (verdicts[i] === undefined) await this.#admit(from, etx);
-            else this.#invalid(from);
+          try {
+            for (const [i, etx] of fresh.entries()) {
+              if (r.verdicts[i] === undefined) await this.#admit(from, etx);
+              else this.#invalid(from);
+            }
+          } finally {
+            done();
           }
         }, bytes);
       })

@@ -531,9 +531,11 @@ describe('block bodies', () => {
     const validator = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
     const nowMs = built.block.header.time.ms;
     const asked: number[] = [];
+    const priorities = new Set<string | undefined>();
     const recording = (answer?: boolean): BatchVerifier => ({
-      async verifyMany(checks) {
+      async verifyMany(checks, priority) {
         asked.push(checks.length);
+        priorities.add(priority);
         return answer === undefined ? verifyEach(checks) : checks.map(() => answer);
       },
     });
@@ -560,6 +562,8 @@ describe('block bodies', () => {
     expect(asked).toEqual([1]); // the four untampered ones were checked with the tampered block
     await validator.validateAndExecute(built.block, { nowMs, verifier: recording() });
     expect(asked).toEqual([1]);
+    // Consensus waits on these: they go before the intake queued on the pool.
+    expect([...priorities]).toEqual(['urgent']);
   });
 
   it('a block keeps its encoding: the bytes it was decoded from (copied), or its first encoding', async () => {

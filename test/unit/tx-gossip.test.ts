@@ -168,7 +168,7 @@ function heldVerifier() {
 }
 
 /** A TxGossip on a FIFO intake queue the test drains, with `signed(k, nonce)` transfers. */
-function offQueueSetup(seed: number, verifier: BatchVerifier) {
+function offQueueSetup(seed: number, verifier: BatchVerifier, start: { balance?: bigint } = {}) {
   // Keys of its own per test: the verified-id cache is the process's.
   const keys = Array.from({ length: 3 }, (_, i) => ed25519.keygen(new Uint8Array(32).fill(seed + i)));
   const to = addressFromPublicKey(new Uint8Array(32).fill(9));
@@ -182,7 +182,8 @@ function offQueueSetup(seed: number, verifier: BatchVerifier) {
       },
       (keys[k] as (typeof keys)[number]).secretKey,
     );
-  const mempool = new Mempool(async () => ({ nonce: 0, balance: 1_000n, stake: 0n }));
+  const funds = { balance: start.balance ?? 1_000n };
+  const mempool = new Mempool(async () => ({ nonce: 0, balance: funds.balance, stake: 0n }));
   const intake: Array<() => Promise<void> | void> = [];
   const faults: unknown[] = [];
   const sent: Uint8Array[] = [];
@@ -209,7 +210,7 @@ function offQueueSetup(seed: number, verifier: BatchVerifier) {
     gossip.flush();
     return sent.flatMap((f) => (rlpDecodeStrict(f, 1 << 20, 'frame') as Uint8Array[]).map(toHex));
   };
-  return { gossip, mempool, signed, intake, drain, faults, passedOn };
+  return { gossip, mempool, signed, intake, drain, faults, passedOn, funds };
 }
 
 describe('transaction gossip: signatures checked off the event queue', () => {
@@ -266,6 +267,49 @@ describe('transaction gossip: signatures checked off the event queue', () => {
     await t.gossip.settled();
     await t.drain();
     expect(t.mempool.size).toBe(2);
+  });
+
+  it('a broken promise behind a frame still being verified is reported too, not left unhandled', async () => {
+    const held = heldVerifier();
+    let calls = 0;
+    const t = offQueueSetup(150, {
+      verifyMany: (checks, priority) =>
+        calls++ === 0 ? held.verifier.verifyMany(checks, priority) : Promise.reject(new Error('pool broke')),
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      t.gossip.receive('p1', rlpEncode([t.signed(0, 0).bytes]));
+      t.gossip.receive('p1', rlpEncode([t.signed(1, 0).bytes]));
+      await t.drain();
+      await new Promise((r) => setTimeout(r, 20)); // the second rejects while the first is held
+      held.release(0);
+      await t.gossip.settled();
+      await t.drain();
+      await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    expect(t.faults.map((e) => (e as Error).message)).toEqual(['pool broke']);
+    expect(t.mempool.size).toBe(1); // the first frame's, admitted in its turn
+  });
+
+  it('a transaction is in flight only until its admission: refused then, a later copy is looked at again', async () => {
+    const t = offQueueSetup(160, inThreadVerifier, { balance: 0n });
+    const tx = t.signed(0, 0);
+    t.gossip.receive('p1', rlpEncode([tx.bytes]));
+    await t.drain();
+    await t.gossip.settled();
+    await t.drain();
+    expect(t.mempool.size).toBe(0); // no funds: refused, not marked seen
+    t.funds.balance = 1_000n;
+    t.gossip.receive('f3', rlpEncode([tx.bytes]));
+    await t.drain();
+    await t.gossip.settled();
+    await t.drain();
+    expect(t.mempool.size).toBe(1);
   });
 
   it("a verifier that breaks its promise is this node's fault, reported to halt it", async () => {

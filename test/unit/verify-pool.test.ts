@@ -123,18 +123,30 @@ describe('signature verification pool', () => {
         workerUrl: new URL(`../helpers/${script}`, import.meta.url),
         onFailure: (e) => failures.push(e),
       });
-      expect(await p.verifyMany(checks)).toEqual(expected);
+      // Three chunks: two sent to the worker, one still waiting in the pool when it fails.
+      expect(await p.verifyMany([...checks, ...checks, ...checks])).toEqual([
+        ...expected,
+        ...expected,
+        ...expected,
+      ]);
       expect(failures).toHaveLength(1);
       expect(failures[0]?.message).toMatch(message);
       expect(p.threads).toBe(0);
       expect(await p.verifyMany(checks.slice(0, 7))).toEqual(expected.slice(0, 7));
       expect(p.stats.checks).toBe(0);
-      // The 280 of the failed batch but the 80 of wrong length (never packed), then 5 more.
-      expect(p.stats.inThread).toBe(200 + 5);
+      // The 3 × 280 of the failed batch but the 3 × 80 of wrong length (never packed), then 5 more.
+      expect(p.stats.inThread).toBe(600 + 5);
       await new Promise((r) => setTimeout(r, 50));
       expect(failures).toHaveLength(1);
     });
   }
+
+  it('close answers the checks still waiting in the pool and on the worker, on this thread', async () => {
+    const p = pool({ threads: 1 });
+    const pending = p.verifyMany([...checks, ...checks, ...checks]);
+    await p.close();
+    expect(await pending).toEqual([...expected, ...expected, ...expected]);
+  });
 
   it('after close, checks are answered on this thread', async () => {
     const p = pool({ threads: 1 });
