@@ -30,6 +30,13 @@ import {
   txRoot,
 } from './block.ts';
 import {
+  type BlockTxRules,
+  decodeAndVerifyBlockTxs,
+  decodeBlockTxs,
+  decodeBlockTxsUnverified,
+  type KnownTransactions,
+} from './block-txs.ts';
+import {
   type CertificateSchemes,
   type CommitCertificate,
   decodeCertificate,
@@ -67,24 +74,13 @@ import { type SnapshotInstall, stageSnapshot } from './snapshot-install.ts';
 import { epochOf } from './staking/config.ts';
 import { type EvidenceVerifier, type StakingRules, storedSet, validatorSetAt } from './staking/lifecycle.ts';
 import { applyBlock, LedgerState } from './state.ts';
-import {
-  DEFAULT_MAX_TX_BYTES,
-  decodeTransaction,
-  type EncodedTransaction,
-  verifyTransaction,
-  verifyTransactions,
-} from './tx.ts';
+import { DEFAULT_MAX_TX_BYTES, type EncodedTransaction } from './tx.ts';
 import type { ValidatorSet } from './validators.ts';
 
+export type { KnownTransactions } from './block-txs.ts';
 export { ChainError, type ChainErrorCode } from './chain-error.ts';
 export { HISTORY_PREFIX, LOG_PREFIX, STATE_PREFIX } from './chain-layout.ts';
 export type { SnapshotInstall } from './snapshot-install.ts';
-
-/**
- * Transactions a caller already decoded and verified, looked up by their exact encoding: the
- * answer, if any, must be the transaction whose `bytes` equal the argument.
- */
-export type KnownTransactions = (bytes: Uint8Array) => EncodedTransaction | undefined;
 
 export interface TxLocation {
   readonly height: number;
@@ -526,66 +522,27 @@ export class ChainStore {
     };
   }
 
-  /**
-   * Decodes and signature-checks a block's transactions on this thread. Throws BLOCK_REJECTED on
-   * any bad one. `known` returns transactions the caller already decoded (its mempool), by their
-   * bytes: a block mostly carries transactions every node admitted before, which then need
-   * neither decoding nor hashing again.
-   */
+  /** A block's transactions decoded and verified on this thread (block-txs.ts). */
   decodeTxs(txs: readonly Uint8Array[], known?: KnownTransactions): EncodedTransaction[] {
-    // Each decoded and verified in turn: the first bad one, whatever its fault, is the one named.
-    return txs.map((bytes, i) => {
-      try {
-        const etx = this.#decodeTx(bytes, known);
-        verifyTransaction(etx, this.genesis.chainId);
-        return etx;
-      } catch (e) {
-        throw new ChainError('BLOCK_REJECTED', `transaction ${i}: ${onlyTyped(e).message}`);
-      }
-    });
+    return decodeBlockTxs(txs, this.#txRules(), known);
   }
 
-  /**
-   * `decodeTxs` with the signatures checked by `verifier` (a worker pool): the same verdicts, and
-   * a proposal's transactions this node never saw are not verified on its event loop. (Every one is
-   * decoded first, so a decoding fault is the one named even after an earlier bad signature.)
-   */
-  async decodeAndVerifyTxs(
+  /** The same, the signatures checked urgently by `verifier` (a worker pool; block-txs.ts). */
+  decodeAndVerifyTxs(
     txs: readonly Uint8Array[],
     known: KnownTransactions | undefined,
     verifier: BatchVerifier,
   ): Promise<EncodedTransaction[]> {
-    const etxs = this.decodeTxsUnverified(txs, known);
-    // Urgent: consensus waits on this block, not behind the intake queued on the verifier.
-    const refused = await verifyTransactions(etxs, this.genesis.chainId, verifier, 'urgent');
-    const i = refused.findIndex((e) => e !== undefined);
-    if (i >= 0) throw new ChainError('BLOCK_REJECTED', `transaction ${i}: ${(refused[i] as Error).message}`);
-    return etxs;
+    return decodeAndVerifyBlockTxs(txs, this.#txRules(), known, verifier);
   }
 
-  /**
-   * Decodes transactions without checking their signatures: for bytes whose signatures were
-   * checked before they were committed (this node's own blocks), or before a signature check.
-   * Throws BLOCK_REJECTED on bytes that do not decode.
-   */
+  /** Decoded only: for committed blocks, whose signatures were checked before (block-txs.ts). */
   decodeTxsUnverified(txs: readonly Uint8Array[], known?: KnownTransactions): EncodedTransaction[] {
-    return txs.map((bytes, i) => {
-      try {
-        return this.#decodeTx(bytes, known);
-      } catch (e) {
-        throw new ChainError('BLOCK_REJECTED', `transaction ${i}: ${onlyTyped(e).message}`);
-      }
-    });
+    return decodeBlockTxsUnverified(txs, this.#txRules(), known);
   }
 
-  /** One transaction: the caller's decoded copy when it holds these exact bytes, else decoded. */
-  #decodeTx(bytes: Uint8Array, known: KnownTransactions | undefined): EncodedTransaction {
-    const maxTxBytes = this.#opts.maxTxBytes ?? DEFAULT_MAX_TX_BYTES;
-    const held = known?.(bytes);
-    if (held !== undefined) invariant(equalBytes(held.bytes, bytes), 'a known transaction has these bytes');
-    return held !== undefined && held.bytes.length <= maxTxBytes
-      ? held
-      : decodeTransaction(bytes, maxTxBytes);
+  #txRules(): BlockTxRules {
+    return { chainId: this.genesis.chainId, maxTxBytes: this.#opts.maxTxBytes ?? DEFAULT_MAX_TX_BYTES };
   }
 
   /** Uncommitted ancestors from the head's child up to `parent`, oldest first. */
