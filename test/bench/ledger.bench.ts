@@ -5,23 +5,30 @@
  * steadily enough to compare one change with the next.
  *
  * A proposer (in memory, untimed) builds a chain of blocks of transfers; the follower then, block
- * after block on one growing store: decodes the block as it arrives in a consensus message,
- * validates and executes it with its transactions already known (decoded and verified at gossip
- * admission, as `known` and the verified-id cache make them for a node), and commits it. Times are
- * this process's user CPU time (LevelDB's own threads included), medians over the blocks after a
+ * after block on one growing store: takes the block's transactions in as gossip frames (the node's
+ * TxGossip and Mempool: decoded, checked against the pool, admitted), decodes the block as it
+ * arrives in a consensus message, validates and executes it with its transactions known from the
+ * mempool (as a node's block pipeline does), commits it, and updates the mempool. Times are this
+ * process's user CPU time (LevelDB's own threads included), medians over the blocks after a
  * warm-up; system time (mostly fsync) is reported apart, and so are the operations and bytes
- * written; signature verification is not in them (bench:crypto, bench:node).
+ * written. Signature verification is not in them (bench:crypto, bench:node): the gossip's verifier
+ * here answers every check valid at once (the transactions are genuinely signed).
  *   --blocks N (default 40)  --txs N per block (default 2000)  --quick (10 blocks)
  */
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byteKey } from '../../crypto/bytes.ts';
+import type { BatchVerifier } from '../../crypto/signature-batch.ts';
 import { decodeBlock, encodeBlock } from '../../ledger/block.ts';
 import { ChainStore } from '../../ledger/chain.ts';
 import { isStateKey } from '../../ledger/chain-layout.ts';
+import { rlpEncode } from '../../ledger/codec.ts';
 import { CachingKvStore, type KvStore, MemoryKvStore } from '../../ledger/kv.ts';
-import { type EncodedTransaction, signTransaction, verifyTransaction } from '../../ledger/tx.ts';
+import type { LedgerState } from '../../ledger/state.ts';
+import { type EncodedTransaction, signTransaction } from '../../ledger/tx.ts';
+import { Mempool } from '../../src/runtime/mempool.ts';
+import type { Transport } from '../../src/runtime/ports.ts';
+import { TxGossip } from '../../src/runtime/tx-gossip.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
 import { LevelKvStore } from '../../src/storage/level-kv.ts';
 import { makeTestChain, quorumCertificate, type TestKey } from '../helpers/chain.ts';
@@ -48,7 +55,12 @@ const SINK = seededBytes('bench-ledger')(20);
 
 // The chain to follow, built ahead (untimed).
 const proposer = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
-const blocks: Array<{ bytes: Uint8Array; txs: EncodedTransaction[]; cert: unknown }> = [];
+const blocks: Array<{ bytes: Uint8Array; frames: Uint8Array[]; cert: unknown }> = [];
+/** Gossip frames as a peer sends them: up to 512 transactions each (tx-gossip.ts). */
+const framesOf = (txs: readonly EncodedTransaction[]) =>
+  Array.from({ length: Math.ceil(txs.length / 512) }, (_, i) =>
+    rlpEncode(txs.slice(i * 512, (i + 1) * 512).map((t) => t.bytes)),
+  );
 const nonces = new Array<number>(SENDERS).fill(0);
 for (let b = 0; b < BLOCKS; b++) {
   const txs = Array.from({ length: TXS }, (_, i) => {
@@ -74,8 +86,7 @@ for (let b = 0; b < BLOCKS; b++) {
   const cert = quorumCertificate(chain, executed.block.header.height, executed.hash);
   await proposer.commit(executed, cert);
   // A fresh copy of the bytes: what a peer's message carries (not the proposer's cached encoding).
-  blocks.push({ bytes: encodeBlock(executed.block).slice(), txs, cert });
-  for (const t of txs) verifyTransaction(t, chain.genesis.chainId); // admitted at gossip: known good
+  blocks.push({ bytes: encodeBlock(executed.block).slice(), frames: framesOf(txs), cert });
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'verity-bench-ledger-'));
@@ -98,22 +109,81 @@ const writtenAtOpen = { ...written };
 // (and on a VM, a lot) and is the same for any change to the code; it is reported apart.
 const cpuUs = () => process.cpuUsage().user;
 const systemAtStart = process.cpuUsage().system;
-const phases = { decode: [] as number[], validate: [] as number[], commit: [] as number[] };
-for (const [b, { bytes, txs, cert }] of blocks.entries()) {
-  const known = new Map(txs.map((t) => [byteKey(t.bytes), t]));
+
+// The node's intake: its mempool over the committed head's state (cached until the next commit, as
+// the runtime caches it), and its gossip, fed one peer validator's frames.
+let headState: LedgerState | undefined;
+const mempool = new Mempool(async (address) => {
+  headState ??= await follower.stateAt();
+  return headState.getAccount(address);
+});
+const intake: Promise<void>[] = [];
+const allValid: BatchVerifier = { verifyMany: async (checks) => checks.map(() => true) };
+const nowhere: Transport = {
+  self: 'follower',
+  send: () => {},
+  broadcast: () => {},
+  onMessage: () => {},
+  peers: () => [],
+  penalize: (peer, reason) => {
+    throw new Error(`bench: ${peer} penalized: ${reason}`);
+  },
+};
+const gossip = new TxGossip({
+  chainId: chain.genesis.chainId,
+  mempool,
+  transport: nowhere,
+  timers: { set: () => {}, cancel: () => {}, cancelAll: () => {} },
+  verifier: allValid,
+  counters: { rejected: 0, txGossipNoRoom: 0 },
+  send: () => {},
+  sendTo: () => {},
+  isValidator: () => true,
+  selfIsValidator: () => true,
+  enqueue: (fn) => fn(),
+  enqueueIntake: (fn) => {
+    intake.push(Promise.resolve(fn()));
+  },
+  fault: (e) => {
+    throw e;
+  },
+});
+
+const phases = {
+  gossip: [] as number[],
+  decode: [] as number[],
+  validate: [] as number[],
+  commit: [] as number[],
+  'mempool update': [] as number[],
+};
+for (const [b, { bytes, frames, cert }] of blocks.entries()) {
   const t0 = cpuUs();
-  const block = decodeBlock(bytes);
+  for (const frame of frames) gossip.receive('peer', frame);
+  // Every frame's verification settles and its admission is queued; then the admissions run.
+  while (intake.length > 0) {
+    await Promise.all(intake.splice(0));
+    await gossip.settled();
+  }
   const t1 = cpuUs();
-  const executed = await follower.validateAndExecute(block, {
-    known: (bytes) => known.get(byteKey(bytes)),
-  });
+  if (mempool.size !== TXS) throw new Error(`bench: ${mempool.size} of ${TXS} transactions admitted`);
+  const block = decodeBlock(bytes);
   const t2 = cpuUs();
-  await follower.commit(executed, cert as never);
+  const executed = await follower.validateAndExecute(block, {
+    known: (bytes) => mempool.pendingWithBytes(bytes),
+  });
   const t3 = cpuUs();
+  await follower.commit(executed, cert as never);
+  headState = undefined;
+  const t4 = cpuUs();
+  await mempool.update(executed.txs);
+  const t5 = cpuUs();
+  if (mempool.size !== 0) throw new Error(`bench: ${mempool.size} transactions left pending`);
   if (b < WARMUP) continue;
-  phases.decode.push((t1 - t0) / TXS);
-  phases.validate.push((t2 - t1) / TXS);
-  phases.commit.push((t3 - t2) / TXS);
+  phases.gossip.push((t1 - t0) / TXS);
+  phases.decode.push((t2 - t1) / TXS);
+  phases.validate.push((t3 - t2) / TXS);
+  phases.commit.push((t4 - t3) / TXS);
+  phases['mempool update'].push((t5 - t4) / TXS);
 }
 const systemUsPerTx = (process.cpuUsage().system - systemAtStart) / (TXS * BLOCKS);
 const committedTxs = TXS * BLOCKS;
@@ -128,7 +198,9 @@ const diskBytes = (await readdir(join(dir, 'chain'))).reduce(
 const onDisk = await diskBytes;
 await rm(dir, { recursive: true, force: true });
 
-const total = phases.decode.map((d, i) => d + (phases.validate[i] as number) + (phases.commit[i] as number));
+const total = phases.decode.map((_, i) =>
+  Object.values(phases).reduce((sum, xs) => sum + (xs[i] as number), 0),
+);
 console.log(`\n## user CPU per transaction, median of ${total.length} blocks after ${WARMUP} of warm-up`);
 table([
   ...Object.entries(phases).map(([phase, xs]) => ({ phase, 'µs/tx': fmt(median(xs), 2) })),
