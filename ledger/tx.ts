@@ -106,8 +106,15 @@ export interface EncodedTransaction {
   readonly tx: Transaction;
   readonly bytes: Uint8Array;
   readonly id: Uint8Array;
+  /**
+   * `byteKey(id)`: the key of every map and cache keyed by transaction id (mempool, seen-cache,
+   * verified-id cache, gossip), made once per decoding — one string, so V8 hashes it once too.
+   */
+  readonly idKey: string;
   /** Address of the sender. */
   readonly from: Uint8Array;
+  /** `byteKey(from)`: one string per recent sender, shared by its transactions. */
+  readonly fromKey: string;
 }
 
 export type TxErrorCode =
@@ -293,14 +300,23 @@ export function signTransaction(tx: UnsignedTransaction, secretKey: Uint8Array):
 
 export function encodeTransaction(tx: Transaction): EncodedTransaction {
   const bytes = rlpEncode([...unsignedFields(tx), tx.signature]);
-  return { tx, bytes, id: sha256(bytes), from: senderAddress(tx.sender) };
+  return withIds(tx, bytes, sha256(bytes));
 }
 
-/** Addresses of recent senders: busy senders send many transactions, each decoded on every node. */
-const senderAddresses = new LruCache<Uint8Array>(65_536);
+/** Addresses of recent senders and their keys: busy senders send many transactions, each decoded on every node. */
+const senderAddresses = new LruCache<{ readonly address: Uint8Array; readonly key: string }>(65_536);
 
-function senderAddress(publicKey: Uint8Array): Uint8Array {
-  return senderAddresses.getOrMake(byteKey(publicKey), () => addressFromPublicKey(publicKey));
+function withIds(
+  tx: Transaction,
+  bytes: Uint8Array,
+  id: Uint8Array,
+  idKey = byteKey(id),
+): EncodedTransaction {
+  const sender = senderAddresses.getOrMake(byteKey(tx.sender), () => {
+    const address = addressFromPublicKey(tx.sender);
+    return { address, key: byteKey(address) };
+  });
+  return { tx, bytes, id, idKey, from: sender.address, fromKey: sender.key };
 }
 
 function decodeOperation(item: RlpItem | undefined): Operation {
@@ -368,12 +384,14 @@ function decodeAddresses(item: RlpItem | undefined, what: string, max: number): 
 /**
  * Strictly decodes wire bytes. Does not check the signature or chain (see `verifyTransaction`):
  * decoding is cheap and done first, so garbage is rejected before any signature work. `id` is
- * sha256(bytes) when the caller already hashed them (to look them up), so they are not hashed again.
+ * sha256(bytes) when the caller already hashed them (to look them up), so they are not hashed
+ * again, and `idKey` its `byteKey` when the caller made that too.
  */
 export function decodeTransaction(
   bytes: Uint8Array,
   maxBytes = DEFAULT_MAX_TX_BYTES,
   id?: Uint8Array,
+  idKey?: string,
 ): EncodedTransaction {
   try {
     const fields = asList(rlpDecodeStrict(bytes, maxBytes, 'transaction'), 'transaction');
@@ -392,7 +410,7 @@ export function decodeTransaction(
       signature: asBytes(fields[5], 'signature', { length: 64 }),
     };
     validateFields(tx);
-    return { tx, bytes, id: id ?? sha256(bytes), from: senderAddress(tx.sender) };
+    return id === undefined ? withIds(tx, bytes, sha256(bytes)) : withIds(tx, bytes, id, idKey);
   } catch (e) {
     if (e instanceof TxError) throw e;
     if (e instanceof DecodeError) {
@@ -422,15 +440,13 @@ function wrongChain(encoded: EncodedTransaction, chainId: string): TxError | und
     : new TxError('TX_WRONG_CHAIN', `transaction is for chain "${encoded.tx.chainId}", this is "${chainId}"`);
 }
 
-const cacheKey = (encoded: EncodedTransaction) => byteKey(encoded.id);
-
 const badSignature = () => new TxError('TX_BAD_SIGNATURE', 'transaction signature does not verify');
 
 /** Checks the chain id and the signature. Throws TX_WRONG_CHAIN / TX_BAD_SIGNATURE. */
 export function verifyTransaction(encoded: EncodedTransaction, chainId: string): void {
   const wrong = wrongChain(encoded, chainId);
   if (wrong !== undefined) throw wrong;
-  const key = cacheKey(encoded);
+  const key = encoded.idKey;
   if (verified.has(key)) return;
   if (!ed25519.verify(encoded.tx.signature, signedMessageOf(encoded), encoded.tx.sender))
     throw badSignature();
@@ -453,7 +469,7 @@ export async function verifyTransactions(
   const todo: Array<{ index: number; key: string }> = [];
   out.forEach((e, index) => {
     if (e !== undefined) return;
-    const key = cacheKey(encoded[index] as EncodedTransaction);
+    const key = (encoded[index] as EncodedTransaction).idKey;
     if (!verified.has(key)) todo.push({ index, key });
   });
   if (todo.length === 0) return out;

@@ -12,7 +12,7 @@ import { engineNames, getEngine } from '../../consensus/registry.ts';
 import { SeededRng } from '../../consensus/rng.ts';
 import type { EngineModule } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
-import { byteKey, equalBytes, toHex } from '../../crypto/bytes.ts';
+import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { ed25519Backend } from '../../crypto/ed25519.ts';
 import { CryptoError } from '../../crypto/errors.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
@@ -400,7 +400,7 @@ export class VerityNode {
         pendingNonce: (address, committed) => runtime.mempool.pendingNonce(address, committed),
         submit: (etx: EncodedTransaction): Promise<AdmitResult> => runtime.submit(etx),
         submitMany: (etxs) => runtime.submitMany(etxs),
-        hasRoomFor: (etx) => runtime.mempool.seen(etx.id) || runtime.mempool.hasRoomFor(etx),
+        hasRoomFor: (etx) => runtime.mempool.seenKey(etx.idKey) || runtime.mempool.hasRoomFor(etx),
         pending: (id) => runtime.mempool.has(id),
         overloaded: () => runtime.overloaded,
         waitForCommit: (id, signal) => runtime.waitForCommit(id, signal),
@@ -417,7 +417,7 @@ export class VerityNode {
         noteSubmitted: (etx) => {
           metrics.txsSubmitted.inc();
           if (node !== undefined && node.submittedAt.size < 200_000)
-            node.submittedAt.set(byteKey(etx.id), performance.now());
+            node.submittedAt.set(etx.idKey, performance.now());
         },
       };
       const rpc = new RpcServer(api, {
@@ -513,7 +513,7 @@ export class VerityNode {
     this.#lastCommitAt = now;
     this.metrics.txsCommitted.inc(txs.length);
     for (const t of txs) {
-      const key = byteKey(t.id);
+      const key = t.idKey;
       const at = this.submittedAt.get(key);
       if (at !== undefined) {
         this.metrics.commitLatency.observe((now - at) / 1000);

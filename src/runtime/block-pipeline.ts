@@ -8,7 +8,7 @@
  * this module reaches them only through its context.
  */
 import type { EngineInput, EngineModule, EngineOutput } from '../../consensus/types.ts';
-import { byteKey, equalBytes, toHex } from '../../crypto/bytes.ts';
+import { equalBytes, toHex } from '../../crypto/bytes.ts';
 import { invariant } from '../../crypto/errors.ts';
 import { type Block, decodeHeader, encodeHeader, headerHash } from '../../ledger/block.ts';
 import type { CommitCertificate } from '../../ledger/certificate.ts';
@@ -127,7 +127,7 @@ export class BlockPipeline<M> {
     }
     const exclude = new Set<string>();
     for (let p = parent; p !== undefined && p.block.header.height > chain.height; p = p.parent) {
-      for (const t of p.txs) exclude.add(byteKey(t.id)); // the mempool's key for an id
+      for (const t of p.txs) exclude.add(t.idKey); // the mempool's key for an id
     }
     const state = parent?.state ?? (await this.#c.headState());
     const epoch = this.#c.epoch();

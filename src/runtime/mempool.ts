@@ -29,7 +29,7 @@
  * stake can no longer cover together with the sender's earlier pending ones. Other senders'
  * queues are not re-checked: only a sender's own transactions lower its balance, nonce or stake.
  */
-import { byteKey } from '../../crypto/bytes.ts';
+import { byteKey, equalBytes } from '../../crypto/bytes.ts';
 import { LruCache } from '../../crypto/lru.ts';
 import type { Account } from '../../ledger/state.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
@@ -82,6 +82,30 @@ function costOf(etx: EncodedTransaction): { balance: bigint; stake: bigint } {
   return { balance: 0n, stake: 0n };
 }
 
+/** The last 16 bytes of a transaction's encoding as a string key (the whole, if shorter). */
+function tailKey(b: Uint8Array): string {
+  const n = b.length;
+  if (n < 16) return byteKey(b);
+  return String.fromCharCode(
+    b[n - 16] as number,
+    b[n - 15] as number,
+    b[n - 14] as number,
+    b[n - 13] as number,
+    b[n - 12] as number,
+    b[n - 11] as number,
+    b[n - 10] as number,
+    b[n - 9] as number,
+    b[n - 8] as number,
+    b[n - 7] as number,
+    b[n - 6] as number,
+    b[n - 5] as number,
+    b[n - 4] as number,
+    b[n - 3] as number,
+    b[n - 2] as number,
+    b[n - 1] as number,
+  );
+}
+
 function anyBelow(byNonce: ReadonlyMap<number, unknown>, nonce: number): boolean {
   for (const n of byNonce.keys()) if (n < nonce) return true;
   return false;
@@ -100,12 +124,12 @@ export class Mempool {
   readonly #senders = new Map<string, SenderQueue>();
   readonly #byId = new Map<string, EncodedTransaction>();
   /**
-   * The pending transactions by their bytes (`byteKey`): a gossiped or proposed copy of one is
-   * recognised without hashing it (see `pendingWithBytes`). The keys are one character per byte
-   * on the V8 heap: they about double the pool's memory (`maxBytes` bounds the transactions, and
-   * these keys as much again).
+   * The pending transactions by the last 16 bytes of their encoding (`tailKey`: the end of the
+   * signature), so that a gossiped or proposed copy of one is recognised without hashing it (see
+   * `pendingWithBytes`, which compares the whole bytes). A key of the whole encoding cost a
+   * 150-character string made and hashed per lookup, and doubled the pool's memory.
    */
-  readonly #byBytes = new Map<string, EncodedTransaction>();
+  readonly #byTail = new Map<string, EncodedTransaction>();
   /** Recently seen ids (admitted, committed, or refused as replays). */
   readonly #seen: LruCache<true>;
   #bytes = 0;
@@ -169,16 +193,22 @@ export class Mempool {
    * are of transactions it already holds.
    */
   pendingWithBytes(bytes: Uint8Array): EncodedTransaction | undefined {
-    return this.#byBytes.get(byteKey(bytes));
+    const held = this.#byTail.get(tailKey(bytes));
+    return held !== undefined && equalBytes(held.bytes, bytes) ? held : undefined;
   }
 
   /** Whether `id` is in the seen-cache (pending, committed or a refused replay, recently). */
   seen(id: Uint8Array): boolean {
-    return this.#seen.has(byteKey(id));
+    return this.seenKey(byteKey(id));
+  }
+
+  /** `seen` for an id already made a key (`byteKey(id)`, as `EncodedTransaction.idKey`). */
+  seenKey(idKey: string): boolean {
+    return this.#seen.has(idKey);
   }
 
   async add(etx: EncodedTransaction): Promise<AdmitResult> {
-    const idKey = byteKey(etx.id);
+    const idKey = etx.idKey;
     if (this.#byId.has(idKey) || this.#seen.has(idKey)) {
       return { ok: false, code: 'DUPLICATE', reason: 'transaction already seen' };
     }
@@ -199,7 +229,7 @@ export class Mempool {
         reason: `nonce ${nonce} is more than ${this.#window} ahead of the next nonce ${account.nonce}`,
       };
     }
-    const senderKey = byteKey(etx.from);
+    const senderKey = etx.fromKey;
     let queue = this.#senders.get(senderKey);
     if (queue?.byNonce.has(nonce)) {
       return {
@@ -249,7 +279,11 @@ export class Mempool {
     queue.spend += cost.balance;
     queue.unstake += cost.stake;
     this.#byId.set(idKey, etx);
-    this.#byBytes.set(byteKey(etx.bytes), etx);
+    // A tail another pending transaction already has is not indexed: its copies are then found
+    // by id, hashed (two different transactions sharing 16 bytes of signature is a 2^-128 chance,
+    // or a sender grinding its own signatures to lose the shortcut).
+    const tail = tailKey(etx.bytes);
+    if (!this.#byTail.has(tail)) this.#byTail.set(tail, etx);
     this.#bytes += etx.bytes.length;
     this.#seen.set(idKey, true);
     if (!wasIncludable && this.includable) this.onAvailable?.();
@@ -293,7 +327,7 @@ export class Mempool {
    */
   hasRoomFor(etx: EncodedTransaction): boolean {
     if (this.#byId.size < this.#maxTxs && this.#bytes + etx.bytes.length <= this.#maxBytes) return true;
-    const senderKey = byteKey(etx.from);
+    const senderKey = etx.fromKey;
     const mine = this.#senders.get(senderKey)?.byNonce.size ?? 0;
     const { victim, most } = this.#biggestSender();
     return victim !== undefined && victim !== senderKey && most > mine + 1;
@@ -330,9 +364,10 @@ export class Mempool {
     q.spend -= cost.balance;
     q.unstake -= cost.stake;
     if (q.byNonce.size === 0) this.#senders.delete(senderKey);
-    const idKey = byteKey(etx.id);
+    const idKey = etx.idKey;
     this.#byId.delete(idKey);
-    this.#byBytes.delete(byteKey(etx.bytes));
+    const tail = tailKey(etx.bytes);
+    if (this.#byTail.get(tail) === etx) this.#byTail.delete(tail);
     this.#bytes -= etx.bytes.length;
     if (opts.forget) this.#seen.delete(idKey);
   }
@@ -361,7 +396,7 @@ export class Mempool {
       for (const c of cursors) {
         if (out.length >= opts.maxTxs) break;
         let etx = c.queue.byNonce.get(c.next);
-        while (etx !== undefined && opts.exclude?.has(byteKey(etx.id))) {
+        while (etx !== undefined && opts.exclude?.has(etx.idKey)) {
           c.next++;
           etx = c.queue.byNonce.get(c.next);
         }
@@ -385,9 +420,9 @@ export class Mempool {
   async update(committed: readonly EncodedTransaction[]): Promise<void> {
     const touched = new Set<string>();
     for (const etx of committed) {
-      const idKey = byteKey(etx.id);
+      const idKey = etx.idKey;
       this.#seen.set(idKey, true);
-      const key = byteKey(etx.from);
+      const key = etx.fromKey;
       touched.add(key);
       const pending = this.#byId.get(idKey);
       if (pending !== undefined) this.#remove(key, pending.tx.nonce);

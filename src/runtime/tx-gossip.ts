@@ -189,7 +189,7 @@ export class TxGossip {
     const fresh = this.#decodeFrame(from, frame);
     if (fresh.length === 0) return;
     const bytes = fresh.reduce((n, etx) => n + etx.bytes.length, 0);
-    const keys = fresh.map((etx) => byteKey(etx.id));
+    const keys = fresh.map((etx) => etx.idKey);
     for (const k of keys) this.#inFlight.add(k);
     this.#verifying.frames++;
     this.#verifying.bytes += bytes;
@@ -261,11 +261,11 @@ export class TxGossip {
     const small = bytes.length <= (this.#o.maxTxBytes ?? DEFAULT_MAX_TX_BYTES);
     if (small && this.#o.mempool.pendingWithBytes(bytes) !== undefined) return undefined;
     const id = sha256(bytes);
-    if (this.#o.mempool.seen(id) || (this.#inFlight.size > 0 && this.#inFlight.has(byteKey(id))))
-      return undefined;
+    const idKey = byteKey(id);
+    if (this.#o.mempool.seenKey(idKey) || this.#inFlight.has(idKey)) return undefined;
     let etx: EncodedTransaction;
     try {
-      etx = decodeTransaction(bytes, this.#o.maxTxBytes, id);
+      etx = decodeTransaction(bytes, this.#o.maxTxBytes, id, idKey);
     } catch (e) {
       onlyTyped(e);
       this.#invalid(from);

@@ -214,6 +214,35 @@ describe('mempool lookup by bytes (gossip and block copies)', () => {
     expect(pool.pendingWithBytes(a1.bytes)).toBeUndefined();
     expect(pool.pendingWithBytes(a0.bytes)).toBe(a0);
   });
+
+  it('indexes by the last 16 bytes but answers only for equal bytes; a second tail holder stays unindexed', async () => {
+    const { pool, set } = setup();
+    const a0 = tx(A, 0);
+    // Same 16-byte tail as a0, other bytes before it: a copy of a1 whose encoding was forged to end
+    // like a0's (the index is the pool's, which neither decodes nor verifies what it holds).
+    const a1 = tx(A, 1);
+    const forged = {
+      ...a1,
+      bytes: new Uint8Array([...a1.bytes.subarray(0, -16), ...a0.bytes.subarray(-16)]),
+    };
+    expect(await pool.add(a0)).toEqual({ ok: true });
+    expect(await pool.add(forged)).toEqual({ ok: true });
+    // Equal tails, unequal bodies: only the exact bytes find a0, and the forged one is not indexed
+    // (its copies are found by id; `pool.has`).
+    expect(pool.pendingWithBytes(a0.bytes.slice())).toBe(a0);
+    expect(pool.pendingWithBytes(forged.bytes.slice())).toBeUndefined();
+    expect(pool.has(forged.id)).toBe(true);
+    // Removing the unindexed holder (A's balance now covers a0 only) leaves a0's entry; a0's
+    // commit takes it.
+    set(A, { balance: 1n });
+    await pool.recheck();
+    expect(pool.has(forged.id)).toBe(false);
+    expect(pool.pendingWithBytes(a0.bytes)).toBe(a0);
+    set(A, { nonce: 1 });
+    await pool.update([a0]);
+    expect(pool.size).toBe(0);
+    expect(pool.pendingWithBytes(a0.bytes)).toBeUndefined();
+  });
 });
 
 describe('mempool room (asked before the signature check)', () => {

@@ -1,6 +1,6 @@
 import { bech32m } from '@scure/base';
 import { describe, expect, it } from 'vitest';
-import { concatBytes, fromUtf8, toHex, utf8 } from '../../crypto/bytes.ts';
+import { byteKey, concatBytes, fromUtf8, toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import { type BatchVerifier, inThreadVerifier, type SignatureCheck } from '../../crypto/signature-batch.ts';
 import { addressFromPublicKey, formatAddress, parseAddress } from '../../ledger/address.ts';
@@ -207,6 +207,19 @@ describe('transactions', () => {
       concatBytes(new Uint8Array(100).fill(0x61), new Uint8Array([0xff])),
     ])
       expect(codeOf(() => fromUtf8(bad))).toBe('INVALID_UTF8');
+  });
+
+  it("carries its id's and sender's map keys, the same however it was made (sender's shared)", () => {
+    const signed = signTransaction(transfer(), alice.secretKey);
+    const decoded = decodeTransaction(signed.bytes.slice());
+    const given = decodeTransaction(signed.bytes.slice(), undefined, signed.id, byteKey(signed.id));
+    for (const etx of [signed, decoded, given]) {
+      expect(etx.idKey).toBe(byteKey(signed.id));
+      expect(etx.fromKey).toBe(byteKey(addressFromPublicKey(alice.publicKey)));
+    }
+    const next = decodeTransaction(signTransaction(transfer({ nonce: 1 }), alice.secretKey).bytes);
+    expect(next.idKey).not.toBe(signed.idKey);
+    expect(next.fromKey).toBe(signed.fromKey);
   });
 
   it('signs domain-separated bytes that include the chain id', () => {
