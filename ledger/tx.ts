@@ -13,10 +13,10 @@
  * never replays on another chain. The id is SHA-256 of the wire bytes; strict decoding and strict
  * signature verification (canonical S) mean a transaction has exactly one id.
  */
-import { byteKey, concatBytes, toHex, utf8 } from '../crypto/bytes.ts';
+import { byteKey, bytesFromKey, concatBytes, toHex, utf8 } from '../crypto/bytes.ts';
 import { ed25519 } from '../crypto/ed25519.ts';
 import { onlyTyped, VerityError } from '../crypto/errors.ts';
-import { sha256 } from '../crypto/hash.ts';
+import { sha256Key } from '../crypto/hash.ts';
 import { LruCache } from '../crypto/lru.ts';
 import type { BatchVerifier, VerifyPriority } from '../crypto/signature-batch.ts';
 import { ADDRESS_LENGTH, addressFromPublicKey } from './address.ts';
@@ -300,17 +300,18 @@ export function signTransaction(tx: UnsignedTransaction, secretKey: Uint8Array):
 
 export function encodeTransaction(tx: Transaction): EncodedTransaction {
   const bytes = rlpEncode([...unsignedFields(tx), tx.signature]);
-  return withIds(tx, bytes, sha256(bytes));
+  return withIds(tx, bytes, sha256Key(bytes));
 }
 
 /** Addresses of recent senders and their keys: busy senders send many transactions, each decoded on every node. */
 const senderAddresses = new LruCache<{ readonly address: Uint8Array; readonly key: string }>(65_536);
 
+/** `idKey` is sha256(bytes) as a `byteKey`, `id` the same as bytes (made from it if not given). */
 function withIds(
   tx: Transaction,
   bytes: Uint8Array,
-  id: Uint8Array,
-  idKey = byteKey(id),
+  idKey: string,
+  id = bytesFromKey(idKey),
 ): EncodedTransaction {
   const sender = senderAddresses.getOrMake(byteKey(tx.sender), () => {
     const address = addressFromPublicKey(tx.sender);
@@ -410,7 +411,9 @@ export function decodeTransaction(
       signature: asBytes(fields[5], 'signature', { length: 64 }),
     };
     validateFields(tx);
-    return id === undefined ? withIds(tx, bytes, sha256(bytes)) : withIds(tx, bytes, id, idKey);
+    return id === undefined
+      ? withIds(tx, bytes, sha256Key(bytes))
+      : withIds(tx, bytes, idKey ?? byteKey(id), id);
   } catch (e) {
     if (e instanceof TxError) throw e;
     if (e instanceof DecodeError) {

@@ -26,9 +26,12 @@ function digestOf(algorithm: string, data: Uint8Array): Uint8Array {
   throw new Error(`browser build: hash algorithm ${algorithm} is not available`);
 }
 
-/** node:crypto `hash(algorithm, data, 'buffer')`. */
-export function hash(algorithm: string, data: Uint8Array, _encoding?: string): Uint8Array {
-  return digestOf(algorithm, data);
+/** node:crypto `hash(algorithm, data, 'buffer' | 'binary')`: bytes, or one latin1 character per byte. */
+export function hash(algorithm: string, data: Uint8Array, encoding = 'hex'): Uint8Array | string {
+  const digest = digestOf(algorithm, data);
+  if (encoding === 'buffer') return digest;
+  if (encoding === 'binary' || encoding === 'latin1') return String.fromCharCode(...digest);
+  throw new Error(`browser build: hash output encoding ${encoding} is not available`);
 }
 
 /** node:crypto `createHash(algorithm)`: update(…) then digest(). */

@@ -7,6 +7,7 @@
  * cost is the JS→native call, not the compression, so one call over one contiguous buffer wins.
  */
 import { hash } from 'node:crypto';
+import { bytesFromKey } from '../../crypto/bytes.ts';
 import { LogError } from './errors.ts';
 
 export const HASH_BYTES = 32;
@@ -19,10 +20,10 @@ nodeInput[0] = 0x01;
 const LEAF_SCRATCH_BYTES = 4096;
 const leafInput = new Uint8Array(LEAF_SCRATCH_BYTES);
 
+// A plain Uint8Array on V8's heap, made from the 'binary' (latin1) digest: a 'buffer' digest costs an
+// ArrayBuffer outside the heap per hash, most of a hash's cost at these sizes (crypto/hash.ts).
 function digest(data: Uint8Array): Uint8Array {
-  const out = hash('sha256', data, 'buffer');
-  // Plain Uint8Array, not Buffer, so equality helpers and test matchers treat every hash alike.
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  return bytesFromKey(hash('sha256', data, 'binary'));
 }
 
 /**

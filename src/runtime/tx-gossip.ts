@@ -17,9 +17,9 @@
  * it until a block carries it: it cannot propose it meanwhile, and the others can. A node that is
  * not a validator (a sentry in front of one, say) passes everything on to every peer.
  */
-import { byteKey } from '../../crypto/bytes.ts';
+import { bytesFromKey } from '../../crypto/bytes.ts';
 import { onlyTyped } from '../../crypto/errors.ts';
-import { sha256 } from '../../crypto/hash.ts';
+import { sha256Key } from '../../crypto/hash.ts';
 import type { BatchVerifier } from '../../crypto/signature-batch.ts';
 import { asBytes, asList, DecodeError, rlpDecodeStrict, rlpEncode } from '../../ledger/codec.ts';
 import {
@@ -260,12 +260,11 @@ export class TxGossip {
     // over the size cap cannot be pending: it is not copied into a key, decoding refuses it.)
     const small = bytes.length <= (this.#o.maxTxBytes ?? DEFAULT_MAX_TX_BYTES);
     if (small && this.#o.mempool.pendingWithBytes(bytes) !== undefined) return undefined;
-    const id = sha256(bytes);
-    const idKey = byteKey(id);
+    const idKey = sha256Key(bytes); // the id as the maps' key: no bytes made for a duplicate
     if (this.#o.mempool.seenKey(idKey) || this.#inFlight.has(idKey)) return undefined;
     let etx: EncodedTransaction;
     try {
-      etx = decodeTransaction(bytes, this.#o.maxTxBytes, id, idKey);
+      etx = decodeTransaction(bytes, this.#o.maxTxBytes, bytesFromKey(idKey), idKey);
     } catch (e) {
       onlyTyped(e);
       this.#invalid(from);

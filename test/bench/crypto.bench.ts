@@ -3,16 +3,19 @@
  * baselines measured in the same run: ed25519 verification on libsodium vs OpenSSL (node:crypto)
  * vs @noble/curves, BLS on blst vs
  * noble, and aggregate verification against a single verification (it should cost about one
- * pairing check whatever the number of signers); Keccak-256 on WebAssembly vs @noble/hashes; Noise's
+ * pairing check whatever the number of signers); Keccak-256 on WebAssembly vs @noble/hashes;
+ * SHA-256's digest as a Buffer vs as a latin1 string (crypto/hash.ts); Noise's
  * frame cipher with the default's per-frame key import vs Verity's cached key; insertion into a full
  * bounded cache (crypto/lru.ts) vs one Map evicting with keys().next().
  *   --quick   shorter measurement windows (CI smoke run)
  */
+
+import { hash as nodeHash } from 'node:crypto';
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
 import { ed25519 as nobleEd } from '@noble/curves/ed25519.js';
 import { blstAvailable, createBls } from '../../crypto/bls/index.ts';
 import { ed25519, ed25519Backend, sodiumAvailable, verifierFor } from '../../crypto/ed25519.ts';
-import { type KeccakBackendName, keccak256On, keccakBackend } from '../../crypto/hash.ts';
+import { type KeccakBackendName, keccak256On, keccakBackend, sha256, sha256Key } from '../../crypto/hash.ts';
 import { LruCache } from '../../crypto/lru.ts';
 import { proverFor, vrf, vrfProver } from '../../crypto/vrf.ts';
 import { noiseCrypto } from '../../src/net/noise-crypto.ts';
@@ -101,6 +104,28 @@ header('Verity crypto benchmark');
     });
   }
   console.log(`## Keccak-256: hash-wasm (WebAssembly) vs @noble/hashes — in use: ${keccakBackend}`);
+  table(rows);
+}
+
+// SHA-256 ------------------------------------------------------------------------------------
+{
+  // node:crypto's one-shot hash() at the sizes Verity hashes most (a log node's 65 bytes, a
+  // transaction's ~150): the digest as a Buffer (an ArrayBuffer outside V8's heap per call) vs
+  // as a latin1 string, alone (a map key) and made into bytes on the heap (crypto/hash.ts).
+  const rows = [65, 150].map((size) => {
+    const data = rand(size);
+    const buffer = measure(`sha256 buffer ${size}`, () => nodeHash('sha256', data, 'buffer'), { minMs });
+    const key = measure(`sha256 key ${size}`, () => sha256Key(data), { minMs });
+    const bytes = measure(`sha256 bytes ${size}`, () => sha256(data), { minMs });
+    return {
+      input: `${size} B`,
+      'Buffer digest ns': fmt(1e9 / buffer.opsPerSec),
+      'sha256Key ns': fmt(1e9 / key.opsPerSec),
+      'sha256 (bytes) ns': fmt(1e9 / bytes.opsPerSec),
+      'sha256 speed-up': `${fmt(bytes.opsPerSec / buffer.opsPerSec, 2)}×`,
+    };
+  });
+  console.log("## SHA-256 (node:crypto one-shot): the digest's form");
   table(rows);
 }
 

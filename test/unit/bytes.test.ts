@@ -7,12 +7,14 @@ import { describe, expect, it } from 'vitest';
 import {
   allocBytesUnsafe,
   byteKey,
+  bytesFromKey,
   concatBytes,
   copyBytes,
   toHex,
   u32be,
   u64be,
 } from '../../crypto/bytes.ts';
+import { CryptoError } from '../../crypto/errors.ts';
 import { seededBytes } from '../helpers/seeded.ts';
 
 describe('slab-carved copies', () => {
@@ -139,5 +141,20 @@ describe('byteKey', () => {
       expect(new Set(keys).size).toBe(4);
       expect(byteKey(a.slice())).toBe(keys[0]);
     }
+  });
+
+  it('bytesFromKey undoes it at every length and byte value, and refuses a character above 255', () => {
+    const rand = seededBytes('bytesFromKey');
+    for (const n of [0, 1, 31, 32, 33, 64, 65, 140, 1000]) {
+      const b = rand(n);
+      const back = bytesFromKey(byteKey(b));
+      expect(back).toEqual(b);
+      expect(back).not.toBe(b);
+    }
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    for (const part of [all.subarray(0, 64), all.subarray(192), all])
+      expect(bytesFromKey(byteKey(part))).toEqual(part);
+    for (const bad of ['\u0100', `${'a'.repeat(40)}\u20ac`, `${'a'.repeat(100)}\u0101`])
+      expect(() => bytesFromKey(bad)).toThrow(CryptoError);
   });
 });

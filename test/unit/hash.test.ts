@@ -3,9 +3,9 @@
 // a large input, and results that stay put when the one reused hasher runs again.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { toHex, utf8 } from '../../crypto/bytes.ts';
+import { byteKey, toHex, utf8 } from '../../crypto/bytes.ts';
 import { CryptoError } from '../../crypto/errors.ts';
-import { keccak256, keccak256On, keccakBackend } from '../../crypto/hash.ts';
+import { keccak256, keccak256On, keccakBackend, sha256, sha256Key } from '../../crypto/hash.ts';
 import { seededBytes } from '../helpers/seeded.ts';
 
 const wasm = keccak256On('wasm');
@@ -51,5 +51,24 @@ describe('keccak256 backends', () => {
     for (const f of [wasm, noble, keccak256]) {
       expect(() => f('abc' as unknown as Uint8Array)).toThrow(CryptoError);
     }
+  });
+});
+
+describe("sha256 (from node:crypto's latin1 digest)", () => {
+  it('equals the Buffer digest on every length to 300 bytes, as bytes and as a key', () => {
+    const rand = seededBytes('sha256 forms');
+    for (let n = 0; n <= 300; n++) {
+      const data = rand(n);
+      const expected = createHash('sha256').update(data).digest();
+      expect(sha256(data)).toEqual(new Uint8Array(expected));
+      expect(sha256Key(data)).toBe(byteKey(expected));
+    }
+    expect(toHex(sha256(utf8('abc')))).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
+  });
+
+  it('refuses a non-bytes input with a CryptoError', () => {
+    for (const bad of ['abc', [1, 2], undefined]) expect(() => sha256Key(bad as never)).toThrow(CryptoError);
   });
 });

@@ -109,6 +109,7 @@ describe('crypto public API: wrong-type inputs are typed errors, verifies are fa
     keccak256: [crypto.keccak256, [msg], 'throws'],
     toHex: [crypto.toHex, [msg], 'throws'],
     byteKey: [crypto.byteKey, [msg], 'throws'],
+    bytesFromKey: [crypto.bytesFromKey, ['k'], 'throws'],
     fromHex: [crypto.fromHex, ['00'], 'throws'],
     fromHexExact: [crypto.fromHexExact, ['00', 1, 'x'], 'throws'],
     concatBytes: [crypto.concatBytes, [msg, msg], 'throws'],
