@@ -114,8 +114,9 @@ export class LedgerState {
     return false;
   }
 
-  async getAccount(address: Uint8Array): Promise<Account> {
-    const k = byteKey(address);
+  /** `key` is `byteKey(address)` when the caller has it (`EncodedTransaction.fromKey`). */
+  async getAccount(address: Uint8Array, key?: string): Promise<Account> {
+    const k = key ?? byteKey(address);
     const cached = this.#accounts.get(k);
     if (cached !== undefined) return cached.account;
     const raw = await this.trie.get(accountKey(address));
@@ -124,8 +125,8 @@ export class LedgerState {
     return account;
   }
 
-  async setAccount(address: Uint8Array, account: Account): Promise<void> {
-    this.#accounts.set(byteKey(address), { address, account, dirty: true });
+  async setAccount(address: Uint8Array, account: Account, key?: string): Promise<void> {
+    this.#accounts.set(key ?? byteKey(address), { address, account, dirty: true });
   }
 
   async getRecord(key: Uint8Array): Promise<DataRecord | undefined> {
@@ -203,8 +204,8 @@ export class LedgerState {
    * staking and membership operations.
    */
   async applyTransaction(etx: EncodedTransaction, rules: StakingRules = NO_STAKING): Promise<Receipt> {
-    const { tx, from } = etx;
-    const sender = await this.getAccount(from);
+    const { tx, from, fromKey } = etx;
+    const sender = await this.getAccount(from, fromKey);
     if (tx.nonce !== sender.nonce) return fail('BAD_NONCE');
     const bumped: Account = { ...sender, nonce: sender.nonce + 1 };
     const op = tx.op;
@@ -212,14 +213,15 @@ export class LedgerState {
       case 'transfer': {
         if (sender.balance < op.amount) return this.#consume(from, bumped, 'INSUFFICIENT_FUNDS');
         if (equalBytes(op.to, from)) {
-          await this.setAccount(from, bumped);
+          await this.setAccount(from, bumped, fromKey);
           return OK;
         }
-        const recipient = await this.getAccount(op.to);
+        const toKey = byteKey(op.to);
+        const recipient = await this.getAccount(op.to, toKey);
         if (recipient.balance + op.amount > MAX_AMOUNT)
           return this.#consume(from, bumped, 'BALANCE_OVERFLOW');
-        await this.setAccount(from, { ...bumped, balance: sender.balance - op.amount });
-        await this.setAccount(op.to, { ...recipient, balance: recipient.balance + op.amount });
+        await this.setAccount(from, { ...bumped, balance: sender.balance - op.amount }, fromKey);
+        await this.setAccount(op.to, { ...recipient, balance: recipient.balance + op.amount }, toKey);
         return OK;
       }
       case 'put': {

@@ -120,7 +120,7 @@ export class Mempool {
   readonly #maxBytes: number;
   readonly #maxPerSender: number;
   readonly #window: number;
-  readonly #account: (address: Uint8Array) => Promise<Account>;
+  readonly #account: (address: Uint8Array, key: string) => Promise<Account>;
   readonly #senders = new Map<string, SenderQueue>();
   readonly #byId = new Map<string, EncodedTransaction>();
   /**
@@ -138,7 +138,8 @@ export class Mempool {
   /** Called when the pool goes from nothing includable to something includable. */
   onAvailable: (() => void) | undefined;
 
-  constructor(account: (address: Uint8Array) => Promise<Account>, opts: MempoolOptions = {}) {
+  /** `account(address, key)`: the committed account; `key` is `byteKey(address)`. */
+  constructor(account: (address: Uint8Array, key: string) => Promise<Account>, opts: MempoolOptions = {}) {
     this.#account = account;
     this.#maxTxs = opts.maxTxs ?? 10_000;
     this.#maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
@@ -212,7 +213,7 @@ export class Mempool {
     if (this.#byId.has(idKey) || this.#seen.has(idKey)) {
       return { ok: false, code: 'DUPLICATE', reason: 'transaction already seen' };
     }
-    const account = await this.#account(etx.from);
+    const account = await this.#account(etx.from, etx.fromKey);
     const nonce = etx.tx.nonce;
     if (nonce < account.nonce) {
       this.#seen.set(idKey, true);
@@ -442,7 +443,7 @@ export class Mempool {
     const q = this.#senders.get(key);
     if (q === undefined) return;
     const first = q.byNonce.values().next().value as EncodedTransaction;
-    const account = await this.#account(first.from);
+    const account = await this.#account(first.from, first.fromKey);
     this.#setBase(q, account.nonce);
     // The usual case after a commit: nothing left below the new nonce, and the balance and stake
     // cover all the sender's pending transactions together — so every run of them in nonce order

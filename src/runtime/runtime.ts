@@ -378,7 +378,7 @@ export class ConsensusRuntime<M> {
     };
     this.#engine = this.#createEngine();
     this.mempool = new Mempool(
-      async (address) => (await this.#headStateView()).getAccount(address),
+      async (address, key) => (await this.#headStateView()).getAccount(address, key),
       opts.mempool,
     );
     this.mempool.onAvailable = () => this.#events.enqueue(() => this.#step({ kind: 'txs-available' }));

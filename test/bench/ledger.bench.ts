@@ -113,9 +113,9 @@ const systemAtStart = process.cpuUsage().system;
 // The node's intake: its mempool over the committed head's state (cached until the next commit, as
 // the runtime caches it), and its gossip, fed one peer validator's frames.
 let headState: LedgerState | undefined;
-const mempool = new Mempool(async (address) => {
+const mempool = new Mempool(async (address, key) => {
   headState ??= await follower.stateAt();
-  return headState.getAccount(address);
+  return headState.getAccount(address, key);
 });
 const intake: Promise<void>[] = [];
 const allValid: BatchVerifier = { verifyMany: async (checks) => checks.map(() => true) };
