@@ -32,17 +32,11 @@ export function byteKey(bytes: Uint8Array): string {
 
 /**
  * The bytes of a `byteKey` (the inverse): one per character, each below 256, else CryptoError
- * INVALID_ARGUMENT. Up to 64 bytes into an array on V8's heap, without a Buffer in between.
+ * INVALID_ARGUMENT. An array of its own, without a Buffer in between (on V8's heap up to 64 bytes).
  */
 export function bytesFromKey(key: string): Uint8Array {
   if (typeof key !== 'string') throw new CryptoError('INVALID_ARGUMENT', 'bytesFromKey: expected a string');
   const n = key.length;
-  if (n > ON_HEAP_MAX) {
-    const b = Buffer.from(key, 'latin1');
-    if (b.length !== n || b.toString('latin1') !== key)
-      throw new CryptoError('INVALID_ARGUMENT', 'bytesFromKey: a character above 255');
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  }
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const c = key.charCodeAt(i);

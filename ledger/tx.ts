@@ -306,18 +306,13 @@ export function encodeTransaction(tx: Transaction): EncodedTransaction {
 /** Addresses of recent senders and their keys: busy senders send many transactions, each decoded on every node. */
 const senderAddresses = new LruCache<{ readonly address: Uint8Array; readonly key: string }>(65_536);
 
-/** `idKey` is sha256(bytes) as a `byteKey`, `id` the same as bytes (made from it if not given). */
-function withIds(
-  tx: Transaction,
-  bytes: Uint8Array,
-  idKey: string,
-  id = bytesFromKey(idKey),
-): EncodedTransaction {
+/** `idKey` is `sha256Key(bytes)`; the id's bytes are made from it. */
+function withIds(tx: Transaction, bytes: Uint8Array, idKey: string): EncodedTransaction {
   const sender = senderAddresses.getOrMake(byteKey(tx.sender), () => {
     const address = addressFromPublicKey(tx.sender);
     return { address, key: byteKey(address) };
   });
-  return { tx, bytes, id, idKey, from: sender.address, fromKey: sender.key };
+  return { tx, bytes, id: bytesFromKey(idKey), idKey, from: sender.address, fromKey: sender.key };
 }
 
 function decodeOperation(item: RlpItem | undefined): Operation {
@@ -384,14 +379,13 @@ function decodeAddresses(item: RlpItem | undefined, what: string, max: number): 
 
 /**
  * Strictly decodes wire bytes. Does not check the signature or chain (see `verifyTransaction`):
- * decoding is cheap and done first, so garbage is rejected before any signature work. `id` is
- * sha256(bytes) when the caller already hashed them (to look them up), so they are not hashed
- * again, and `idKey` its `byteKey` when the caller made that too.
+ * decoding is cheap and done first, so garbage is rejected before any signature work. `idKey` is
+ * `sha256Key(bytes)` when the caller already hashed them (to look them up), so they are not
+ * hashed again.
  */
 export function decodeTransaction(
   bytes: Uint8Array,
   maxBytes = DEFAULT_MAX_TX_BYTES,
-  id?: Uint8Array,
   idKey?: string,
 ): EncodedTransaction {
   try {
@@ -411,9 +405,7 @@ export function decodeTransaction(
       signature: asBytes(fields[5], 'signature', { length: 64 }),
     };
     validateFields(tx);
-    return id === undefined
-      ? withIds(tx, bytes, sha256Key(bytes))
-      : withIds(tx, bytes, idKey ?? byteKey(id), id);
+    return withIds(tx, bytes, idKey ?? sha256Key(bytes));
   } catch (e) {
     if (e instanceof TxError) throw e;
     if (e instanceof DecodeError) {

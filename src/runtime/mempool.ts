@@ -188,10 +188,12 @@ export class Mempool {
   }
 
   /**
-   * The pending transaction whose encoding is exactly `bytes`, if any. Equal bytes are the same
-   * transaction (the id is their hash), so this answers what `get(sha256(bytes))` would for a
-   * pending one, at a fraction of the cost: most copies a node receives, by gossip or in a block,
-   * are of transactions it already holds.
+   * The pending transaction whose encoding is exactly `bytes`, or undefined — also, rarely, for a
+   * pending one whose 16-byte tail an earlier pending transaction holds (see `add`): callers then
+   * hash the bytes and look the id up, as for any transaction not held. Equal bytes are the same
+   * transaction (the id is their hash), so a hit answers what `get(sha256(bytes))` would, at a
+   * fraction of the cost: most copies a node receives, by gossip or in a block, are of
+   * transactions it already holds.
    */
   pendingWithBytes(bytes: Uint8Array): EncodedTransaction | undefined {
     const held = this.#byTail.get(tailKey(bytes));
@@ -281,8 +283,9 @@ export class Mempool {
     queue.unstake += cost.stake;
     this.#byId.set(idKey, etx);
     // A tail another pending transaction already has is not indexed: its copies are then found
-    // by id, hashed (two different transactions sharing 16 bytes of signature is a 2^-128 chance,
-    // or a sender grinding its own signatures to lose the shortcut).
+    // by id, hashed. (Two transactions ending in the same 16 bytes of signature: about 2^-124 by
+    // chance — S is below 2^253 — and far too costly to grind; the later one only loses the
+    // shortcut.)
     const tail = tailKey(etx.bytes);
     if (!this.#byTail.has(tail)) this.#byTail.set(tail, etx);
     this.#bytes += etx.bytes.length;

@@ -103,7 +103,7 @@ const withId = measure(
   'decodeTransaction with id',
   () => {
     const t = txs[j++ % txs.length] as (typeof txs)[number];
-    decodeTransaction(t.bytes, undefined, t.id);
+    decodeTransaction(t.bytes, undefined, t.idKey);
   },
   { minMs },
 );

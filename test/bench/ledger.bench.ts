@@ -113,10 +113,14 @@ const systemAtStart = process.cpuUsage().system;
 // The node's intake: its mempool over the committed head's state (cached until the next commit, as
 // the runtime caches it), and its gossip, fed one peer validator's frames.
 let headState: LedgerState | undefined;
-const mempool = new Mempool(async (address, key) => {
-  headState ??= await follower.stateAt();
-  return headState.getAccount(address, key);
-});
+const mempool = new Mempool(
+  async (address, key) => {
+    headState ??= await follower.stateAt();
+    return headState.getAccount(address, key);
+  },
+  // Room for a whole block's transactions, whatever --txs says.
+  { maxTxs: Math.max(TXS, 10_000), maxPerSender: TXS, futureNonceWindow: Math.ceil(TXS / SENDERS) + 1 },
+);
 const intake: Promise<void>[] = [];
 const allValid: BatchVerifier = { verifyMany: async (checks) => checks.map(() => true) };
 const nowhere: Transport = {

@@ -15,10 +15,11 @@ const SINK = testKey('mempool:sink').address;
 function setup(opts: MempoolOptions = {}, balance = 1_000_000n) {
   const accounts = new Map<string, Account>();
   for (const k of [A, B, C]) accounts.set(toHex(k.address), { nonce: 0, balance, stake: 0n });
-  const pool = new Mempool(
-    async (address) => accounts.get(toHex(address)) ?? { nonce: 0, balance: 0n, stake: 0n },
-    opts,
-  );
+  const pool = new Mempool(async (address, key) => {
+    // The key the pool passes on (a transaction's `fromKey`) must be the address's own.
+    if (key !== byteKey(address)) throw new Error('mempool: account asked with another key');
+    return accounts.get(toHex(address)) ?? { nonce: 0, balance: 0n, stake: 0n };
+  }, opts);
   const set = (k: TestKey, a: Partial<Account>) => {
     const key = toHex(k.address);
     accounts.set(key, { ...(accounts.get(key) as Account), ...a });

@@ -212,13 +212,19 @@ describe('transactions', () => {
   it("carries its id's and sender's map keys, the same however it was made (sender's shared)", () => {
     const signed = signTransaction(transfer(), alice.secretKey);
     const decoded = decodeTransaction(signed.bytes.slice());
-    const given = decodeTransaction(signed.bytes.slice(), undefined, signed.id, byteKey(signed.id));
+    const given = decodeTransaction(signed.bytes.slice(), undefined, byteKey(signed.id));
     for (const etx of [signed, decoded, given]) {
       expect(etx.idKey).toBe(byteKey(signed.id));
+      expect(etx.id).toEqual(signed.id);
       expect(etx.fromKey).toBe(byteKey(addressFromPublicKey(alice.publicKey)));
     }
+    // The caller's key is taken as the id (gossip hashed the bytes already): no second hash.
+    const told = decodeTransaction(signed.bytes.slice(), undefined, byteKey(new Uint8Array(32)));
+    expect(told.id).toEqual(new Uint8Array(32));
+    // A recent sender's address is one object, shared by its transactions.
     const next = decodeTransaction(signTransaction(transfer({ nonce: 1 }), alice.secretKey).bytes);
     expect(next.idKey).not.toBe(signed.idKey);
+    expect(next.from).toBe(signed.from);
     expect(next.fromKey).toBe(signed.fromKey);
   });
 
