@@ -200,12 +200,10 @@ export class Mempool {
     return held !== undefined && equalBytes(held.bytes, bytes) ? held : undefined;
   }
 
-  /** Whether `id` is in the seen-cache (pending, committed or a refused replay, recently). */
-  seen(id: Uint8Array): boolean {
-    return this.seenKey(byteKey(id));
-  }
-
-  /** `seen` for an id already made a key (`byteKey(id)`, as `EncodedTransaction.idKey`). */
+  /**
+   * Whether an id is in the seen-cache (pending, committed or a refused replay, recently), by its
+   * key (`EncodedTransaction.idKey`, or `sha256Key` of the bytes).
+   */
   seenKey(idKey: string): boolean {
     return this.#seen.has(idKey);
   }

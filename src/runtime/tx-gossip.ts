@@ -1,3 +1,22 @@
+/**
+ * Transaction gossip: admitted transactions go to peers in batches — one frame per few
+ * milliseconds instead of one per transaction per peer (each frame costs a write and a muxer round
+ * on every connection) — and gossiped frames are decoded strictly, each transaction checked against
+ * the mempool before any decoding or signature work (most copies are duplicates: first by its
+ * bytes among the pending ones, else by id in the seen-cache), skipped unverified when the mempool
+ * has no room for it, verified, admitted and passed on. A malformed frame is a major penalty, an
+ * invalid transaction a minor one.
+ *
+ * Passed on to whom: a transaction this node admitted from a client or from a peer that is not a
+ * validator goes to every peer. A validator passes one first heard from another validator on to
+ * the peers that are not validators only: that validator sent it to every peer it has, and
+ * validators are configured to dial each other (as `verity testnet` sets them up), so passing it
+ * on to them again only sent each validator two more copies to decode and drop (with 4
+ * validators, two of every three frames a validator received). A validator without a connection to
+ * the one that admitted a transaction — or whose frame was dropped by a slow link's outbox — lacks
+ * it until a block carries it: it cannot propose it meanwhile, and the others can. A node that is
+ * not a validator (a sentry in front of one, say) passes everything on to every peer.
+ */
 import { onlyTyped } from '../../crypto/errors.ts';
 import { sha256Key } from '../../crypto/hash.ts';
 import type { BatchVerifier } from '../../crypto/signature-batch.ts';

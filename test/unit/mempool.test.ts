@@ -63,7 +63,7 @@ describe('mempool admission', () => {
     const replay = tx(A, 4);
     expect(await pool.add(replay)).toMatchObject({ ok: false, code: 'NONCE_TOO_LOW' });
     // A refused replay is remembered: the next copy is dropped as seen.
-    expect(pool.seen(replay.id)).toBe(true);
+    expect(pool.seenKey(replay.idKey)).toBe(true);
     expect(await pool.add(replay)).toMatchObject({ ok: false, code: 'DUPLICATE' });
     expect(await pool.add(tx(A, 9))).toMatchObject({ ok: false, code: 'NONCE_TOO_HIGH' });
     expect(await pool.add(tx(A, 5))).toEqual({ ok: true });
@@ -179,7 +179,7 @@ describe('mempool caps and eviction', () => {
     expect(await pool.add(b0)).toEqual({ ok: true });
     expect(await pool.add(tx(C, 0))).toEqual({ ok: true }); // evicts a1
     expect(pool.has(a1.id)).toBe(false);
-    expect(pool.seen(a1.id)).toBe(false);
+    expect(pool.seenKey(a1.idKey)).toBe(false);
     // Room again once B's transaction commits; the retry is admitted, not called a duplicate.
     set(B, { nonce: 1 });
     await pool.update([b0]);
@@ -318,12 +318,12 @@ describe('mempool re-check after a commit', () => {
     set(B, { balance: 0n });
     await pool.update([other]);
     expect(pool.has(a0.id)).toBe(false); // nonce 0 is used
-    expect(pool.seen(a0.id)).toBe(true); // ... for good: a replay, still refused as seen
+    expect(pool.seenKey(a0.idKey)).toBe(true); // ... for good: a replay, still refused as seen
     expect(pool.has(a1.id)).toBe(false); // 4 > 1
-    expect(pool.seen(a1.id)).toBe(false); // ... but it may apply once A has funds again
+    expect(pool.seenKey(a1.idKey)).toBe(false); // ... but it may apply once A has funds again
     expect(pool.has(a2.id)).toBe(true); // moves no balance
     expect(pool.has(b0.id)).toBe(true); // B sent nothing in the block: not re-checked
-    expect(pool.seen(other.id)).toBe(true);
+    expect(pool.seenKey(other.idKey)).toBe(true);
     expect(pool.size).toBe(2);
     set(A, { balance: 4n });
     expect(await pool.add(a1)).toEqual({ ok: true });
@@ -338,7 +338,7 @@ describe('mempool re-check after a commit', () => {
     set(A, { nonce: 1 });
     await pool.update([tx(A, 0, 2n)]);
     expect(pool.has(a0.id)).toBe(false);
-    expect(pool.seen(a0.id)).toBe(true);
+    expect(pool.seenKey(a0.idKey)).toBe(true);
     expect(pool.has(a1.id)).toBe(true);
     expect((await selectAll(pool, new Map([[toHex(A.address), 1]]))).map(label)).toEqual(['A1']);
   });
