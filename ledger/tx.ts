@@ -16,7 +16,7 @@
 import { byteKey, bytesFromKey, concatBytes, toHex, utf8 } from '../crypto/bytes.ts';
 import { ed25519 } from '../crypto/ed25519.ts';
 import { onlyTyped, VerityError } from '../crypto/errors.ts';
-import { sha256Key } from '../crypto/hash.ts';
+import { sha256, sha256Key } from '../crypto/hash.ts';
 import { LruCache } from '../crypto/lru.ts';
 import type { BatchVerifier, VerifyPriority } from '../crypto/signature-batch.ts';
 import { ADDRESS_LENGTH, addressFromPublicKey } from './address.ts';
@@ -296,6 +296,11 @@ export function signTransaction(tx: UnsignedTransaction, secretKey: Uint8Array):
     throw new TxError('TX_BAD_SIGNATURE', 'the secret key does not match the sender public key');
   }
   return encodeTransaction(signed);
+}
+
+/** A transaction's id: the SHA-256 of its encoded bytes (what `EncodedTransaction.id` holds). */
+export function transactionId(bytes: Uint8Array): Uint8Array {
+  return sha256(bytes);
 }
 
 export function encodeTransaction(tx: Transaction): EncodedTransaction {

@@ -66,6 +66,10 @@ describe('RPC', () => {
     expect(tx.height).toBe(r.height);
     const block = await rpc.get(`/block?height=${r.height}`);
     expect((block.txs as Array<{ id: string }>)[0]?.id).toBe(r.id);
+    // txs=ids: the same block, each transaction as its id alone.
+    const ids = await rpc.get(`/block?height=${r.height}&txs=ids`);
+    expect(ids.txs).toEqual((block.txs as Array<{ id: string }>).map((t) => ({ id: t.id })));
+    expect({ ...ids, txs: undefined }).toEqual({ ...block, txs: undefined });
     const acct = await rpc.account(formatAddress(to));
     expect(acct.balance).toBe('7');
     expect((await rpc.account(formatAddress(from))).nextNonce).toBe(1);
@@ -122,6 +126,7 @@ describe('RPC', () => {
       [fetch(`${base}/tx?mode=bogus`, { method: 'POST', body: '{}' }), 400, 'INVALID_PARAMETER'],
       [fetch(`${base}/block?height=-1`), 400, 'INVALID_PARAMETER'],
       [fetch(`${base}/block?height=999999`), 404, 'NOT_FOUND'],
+      [fetch(`${base}/block?height=1&txs=raw`), 400, 'INVALID_PARAMETER'],
       [fetch(`${base}/account?address=verity1nope`), 400, 'INVALID_ADDRESS'],
       [fetch(`${base}/tx?id=00`), 400, 'INVALID_PARAMETER'],
       [fetch(`${base}/nope`), 404, 'NOT_FOUND'],
