@@ -251,8 +251,8 @@ export class ConsensusRuntime<M> {
   #selfAddress: Uint8Array | undefined;
   readonly #signer: EngineSigner;
   readonly #chainId: string;
-  /** Every event, one at a time: consensus work first, transaction intake when none waits. */
-  readonly #events = new EventQueue((e) => this.halt(e));
+  /** Every event, one at a time: consensus work first, transaction intake in its share. */
+  readonly #events: EventQueue;
   #halt: Halt | undefined;
   readonly #blockClock: BlockClock;
   /** The consensus WAL, every record framed and checksummed (wal-records.ts). */
@@ -310,6 +310,7 @@ export class ConsensusRuntime<M> {
 
   constructor(opts: RuntimeOptions<M>) {
     this.#o = opts;
+    this.#events = new EventQueue((e) => this.halt(e), opts.monotonicMs ? { now: opts.monotonicMs } : {});
     this.#log = opts.logger ?? silentLogger;
     this.#chainId = opts.genesis.chainId;
     const validators = opts.genesis.validators;

@@ -94,4 +94,62 @@ describe('EventQueue', () => {
     expect(q.stopped).toBe(true);
     expect(q.intake).toEqual({ events: 0, bytes: 0 });
   });
+
+  /**
+   * A stream of urgent events of 20 ms each (one queues the next, as a catching-up validator's
+   * blocks do) and six bulk events of 4 ms queued at t = 20, on a clock the events advance.
+   */
+  async function share(clock: boolean): Promise<string[]> {
+    let t = 0;
+    const q = new EventQueue(
+      (e) => {
+        throw e;
+      },
+      clock ? { now: () => t, bulkShare: { afterMs: 50, turnMs: 10 } } : {},
+    );
+    const ran: string[] = [];
+    const urgent = (i: number) => () => {
+      t += 20;
+      ran.push(`u${i}`);
+      if (i < 10) q.enqueue(urgent(i + 1));
+    };
+    q.enqueue(urgent(0));
+    for (let j = 0; j < 6; j++)
+      q.enqueueIntake(() => {
+        t += 4;
+        ran.push(`b${j}`);
+      }, 1);
+    await q.idle();
+    return ran;
+  }
+
+  it('gives waiting bulk work a turn of 10 ms after 50 ms of continuous urgent work', async () => {
+    // Bulk is due at 20 + 50 = 70: u3 ends at 80, then bulk until 90 (b2, started at 88, ends at
+    // 92), urgent again until 92 + 50 = 142 is passed (u6 ends at 152), then the rest of the bulk.
+    expect(await share(true)).toEqual('u0 u1 u2 u3 b0 b1 b2 u4 u5 u6 b3 b4 b5 u7 u8 u9 u10'.split(' '));
+  });
+
+  it('keeps strict priority without a clock', async () => {
+    expect(await share(false)).toEqual('u0 u1 u2 u3 u4 u5 u6 u7 u8 u9 u10 b0 b1 b2 b3 b4 b5'.split(' '));
+  });
+
+  it('runs bulk work at once when nothing urgent waits, and urgent work first after it', async () => {
+    let t = 0;
+    const q = new EventQueue(
+      (e) => {
+        throw e;
+      },
+      { now: () => t, bulkShare: { afterMs: 5, turnMs: 1 } },
+    );
+    const ran: string[] = [];
+    q.enqueueIntake(async () => {
+      t += 100; // a long intake: the urgent event queued meanwhile still goes next
+      ran.push('b0');
+      q.enqueue(() => void ran.push('u0'));
+      q.enqueueIntake(() => void ran.push('b1'), 1);
+      await tick();
+    }, 1);
+    await q.idle();
+    expect(ran).toEqual(['b0', 'u0', 'b1']);
+  });
 });
