@@ -71,6 +71,11 @@ function usage(problem: string): never {
 }
 {
   const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    // The file's opening comment explains every option.
+    console.log(`${USAGE}\nOptions and columns: the opening comment of test/bench/node.bench.ts.`);
+    process.exit(0);
+  }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (!a.startsWith('--')) continue;
