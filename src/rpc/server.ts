@@ -125,7 +125,7 @@ export function txToJson(etx: EncodedTransaction): Record<string, unknown> {
 /**
  * `/block`'s `txs` parameter: `full` (default) decodes every transaction; `ids` gives each as its
  * id alone (`{"id"}`: the hash of its bytes, nothing decoded), for a client that only matches
- * what it submitted against what was committed — a thousandth of a block's JSON, and of its cost.
+ * what it submitted against what was committed — about a seventh of the transactions' JSON.
  */
 function txsDetailParam(url: URL): 'full' | 'ids' {
   const v = url.searchParams.get('txs') ?? 'full';
@@ -627,8 +627,8 @@ export class RpcServer {
         };
       }
       case '/block': {
-        const height = (await blockHashHeight(chain, url)) ?? intParam(url, 'height') ?? chain.height;
         const txs = txsDetailParam(url);
+        const height = (await blockHashHeight(chain, url)) ?? intParam(url, 'height') ?? chain.height;
         const block = await chain.getBlock(height);
         if (block === undefined)
           throw notFound(

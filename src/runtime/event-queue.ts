@@ -14,13 +14,14 @@ export type RuntimeEvent = () => Promise<void> | void;
  * executes synced and consensus blocks back to back, and bench:node measured one doing so for
  * 5–9 s at a time while its clients' submissions waited (their p99 went past 8 s; the cluster,
  * which needs only three of four, went on committing without it). So with a clock, bulk work
- * that has waited `bulkShare.afterMs` of continuous urgent work gets a turn of up to
- * `bulkShare.turnMs` (200 and 20 by default): intake keeps about a tenth of the event loop when it
- * has work, and urgent work waits at most one turn (and the bulk event running when it ends).
+ * that has waited through `bulkShare.afterMs` of urgent work gets a turn of `bulkShare.turnMs`
+ * (200 and 20 by default): intake keeps about a tenth of the event loop when it has work, and
+ * urgent work waits at most one turn and the bulk event still running when it ends.
  * Measured at 4,000 tx/s offered, that halved PBFT's p99 (one lagging validator's clients) and
  * left p50 as it was; a turn of 10 ms after every 50 ms also halved the p99 but raised PBFT's p50
- * by half (its primary's consensus work waited behind intake more often). Without a clock the order is strict priority; the simulator
- * passes its virtual clock, so the rule holds in virtual time there.
+ * by half (its primary's consensus work waited behind intake more often). Without a clock the
+ * order is strict priority. The simulator passes its virtual clock, but its events cost no
+ * virtual time (a node's queue drains at one instant), so there too the order is strict priority.
  *
  * An event that throws is the node's own fault (peer- and client-caused failures are handled
  * where they arise): it goes to `onFault`, which halts the node, and the queue goes on draining
@@ -55,6 +56,9 @@ export class EventQueue {
     this.#now = opts.now;
     this.#afterMs = opts.bulkShare?.afterMs ?? 200;
     this.#turnMs = opts.bulkShare?.turnMs ?? 20;
+    // A turn of no time would let urgent work starve bulk work again.
+    if (!(this.#afterMs >= 0 && this.#turnMs > 0 && Number.isFinite(this.#afterMs + this.#turnMs)))
+      throw new RangeError('EventQueue: bulkShare needs afterMs ≥ 0 and turnMs > 0, both finite');
   }
 
   get stopped(): boolean {
@@ -69,7 +73,7 @@ export class EventQueue {
     return { events: this.#bulk.size, bytes: this.#bulkBytes };
   }
 
-  /** Queues `fn`: urgent work, or bulk work that waits for every urgent event (intake, evidence). */
+  /** Queues `fn`: urgent work, or bulk work (intake, evidence), which waits for urgent work but for its turns. */
   enqueue(fn: RuntimeEvent, priority: 'urgent' | 'bulk' = 'urgent'): void {
     this.#push(priority === 'urgent' ? this.#urgent : this.#bulk, fn);
   }
@@ -103,8 +107,6 @@ export class EventQueue {
 
   #push(queue: Fifo<RuntimeEvent>, fn: RuntimeEvent): void {
     if (this.#stopped) return;
-    if (queue === this.#bulk && queue.size === 0 && this.#now !== undefined)
-      this.#bulkDueAt = this.#now() + this.#afterMs;
     queue.push(fn);
     // The flag is set before #drain runs: its first event may enqueue more work synchronously,
     // and that must not start a second, concurrent drain.
@@ -137,20 +139,20 @@ export class EventQueue {
     const now = this.#now?.();
     if (now === undefined) return this.#urgent.shift() ?? this.#bulk.shift();
     if (this.#urgent.size === 0 || this.#bulk.size === 0) {
+      // Nothing waits for anything: the next bulk wait starts when urgent work is next preferred.
       this.#turnEndsAt = undefined;
-      const urgent = this.#urgent.shift();
-      if (urgent !== undefined) return urgent;
-      // Bulk work runs: what is left of it waits for urgent work from now on.
-      this.#bulkDueAt = now + this.#afterMs;
-      return this.#bulk.shift();
+      this.#bulkDueAt = undefined;
+      return this.#urgent.shift() ?? this.#bulk.shift();
     }
-    if (this.#turnEndsAt === undefined && now >= (this.#bulkDueAt ?? now))
-      this.#turnEndsAt = now + this.#turnMs;
     if (this.#turnEndsAt !== undefined) {
       if (now < this.#turnEndsAt) return this.#bulk.shift();
       // The turn is over: urgent work again, and bulk work due after another stretch of it.
       this.#turnEndsAt = undefined;
       this.#bulkDueAt = now + this.#afterMs;
+    } else if (this.#bulkDueAt === undefined) this.#bulkDueAt = now + this.#afterMs;
+    else if (now >= this.#bulkDueAt) {
+      this.#turnEndsAt = now + this.#turnMs;
+      return this.#bulk.shift();
     }
     return this.#urgent.shift();
   }

@@ -174,7 +174,10 @@ export interface RuntimeOptions<M> {
   readonly transport: Transport;
   readonly timers: Timers;
   readonly clock: Clock;
-  /** A monotonic clock in ms (leases: consensus/types.ts EngineContext.monotonicMs); optional. */
+  /**
+   * A monotonic clock in ms (leases: consensus/types.ts EngineContext.monotonicMs; intake's turns
+   * in the event queue, event-queue.ts); optional.
+   */
   readonly monotonicMs?: () => number;
   /** The simulator's leader choice (Twins scenarios): consensus/types.ts EngineContext.leaderOverride. */
   readonly leaderOverride?: LeaderOverride;

@@ -41,7 +41,8 @@
  *
  * `--profile` runs the validators under `node --cpu-prof` and prints where their main threads
  * spent the load windows (profiling itself slows them down, so its throughput is not the figure).
- * `--keep` keeps each testnet's directory. Any other `--flag` is refused (exit code 2).
+ * `--keep` keeps each testnet's directory. `--help` prints the usage; any other `--flag` is
+ * refused (exit code 2).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';

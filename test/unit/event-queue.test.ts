@@ -1,7 +1,7 @@
 /**
  * The runtime's event queue (src/runtime/event-queue.ts): one event at a time, urgent work before
- * bulk intake, intake bytes counted until an intake starts, a throwing event reported as the
- * node's fault, and nothing run after stop.
+ * bulk intake, with a clock bulk work's bounded turns, intake bytes counted until an intake
+ * starts, a throwing event reported as the node's fault, and nothing run after stop.
  */
 import { describe, expect, it } from 'vitest';
 import { EventQueue } from '../../src/runtime/event-queue.ts';
@@ -146,10 +146,23 @@ describe('EventQueue', () => {
       t += 100; // a long intake: the urgent event queued meanwhile still goes next
       ran.push('b0');
       q.enqueue(() => void ran.push('u0'));
-      q.enqueueIntake(() => void ran.push('b1'), 1);
       await tick();
     }, 1);
+    // Queued before b0 ran: a bulk event's own run time is not urgent work it waited through.
+    q.enqueueIntake(() => void ran.push('b1'), 1);
     await q.idle();
     expect(ran).toEqual(['b0', 'u0', 'b1']);
+  });
+
+  it('refuses a bulk share whose turn takes no time', () => {
+    const fault = (e: unknown) => {
+      throw e;
+    };
+    expect(() => new EventQueue(fault, { now: () => 0, bulkShare: { afterMs: 50, turnMs: 0 } })).toThrow(
+      RangeError,
+    );
+    expect(
+      () => new EventQueue(fault, { now: () => 0, bulkShare: { afterMs: Number.NaN, turnMs: 5 } }),
+    ).toThrow(RangeError);
   });
 });

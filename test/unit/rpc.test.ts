@@ -70,6 +70,7 @@ describe('RPC', () => {
     const ids = await rpc.get(`/block?height=${r.height}&txs=ids`);
     expect(ids.txs).toEqual((block.txs as Array<{ id: string }>).map((t) => ({ id: t.id })));
     expect({ ...ids, txs: undefined }).toEqual({ ...block, txs: undefined });
+    expect((await rpc.get(`/block?hash=${block.hash}&txs=ids`)).txs).toEqual(ids.txs);
     const acct = await rpc.account(formatAddress(to));
     expect(acct.balance).toBe('7');
     expect((await rpc.account(formatAddress(from))).nextNonce).toBe(1);
