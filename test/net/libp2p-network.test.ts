@@ -170,7 +170,11 @@ describe('libp2p network', () => {
     // Consensus: never sent by or to a non-validator.
     nv.send(v1b.self, 'consensus', new Uint8Array([4]));
     nv.broadcast('consensus', new Uint8Array([5]));
-    expect(nv.stats().channels.consensus.dropped).toBe(2);
+    // The send, and the broadcast once per validator connection: v1b's, and v2's too while a
+    // redial that v2 then refuses is open (seen once in a loaded full run: 3). Nothing arrives
+    // either way (checked below).
+    const dropped = nv.stats().channels.consensus.dropped;
+    expect(dropped === 2 || dropped === 3).toBe(true);
     v1b.broadcast('consensus', new Uint8Array([6]));
     await waitFor(
       () => box2.some((x) => x.channel === 'consensus' && x.bytes[0] === 6),
