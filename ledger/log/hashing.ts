@@ -2,12 +2,12 @@
  * RFC 9162 §2.1.1 hashing: leaf = SHA-256(0x00 ‖ entry), node = SHA-256(0x01 ‖ left ‖ right),
  * empty tree = SHA-256(""). The domain-separation bytes keep a leaf from being passed off as a node.
  *
- * Hot path: node:crypto's one-shot `hash()` measured fastest on this machine for 65- and 101-byte
- * inputs (≈1.4× createHash().update().digest() and ≈1.4× @noble/hashes sha256): at these sizes the
- * cost is the JS→native call, not the compression, so one call over one contiguous buffer wins.
+ * Hot path: node:crypto's one-shot `hash()` (crypto/hash.ts `sha256`) measured fastest on this
+ * machine for 65- and 101-byte inputs (≈1.4× createHash().update().digest() and ≈1.4×
+ * @noble/hashes sha256): at these sizes the cost is the JS→native call, not the compression, so
+ * one call over one contiguous buffer wins.
  */
-import { hash } from 'node:crypto';
-import { bytesFromKey } from '../../crypto/bytes.ts';
+import { sha256 } from '../../crypto/hash.ts';
 import { LogError } from './errors.ts';
 
 export const HASH_BYTES = 32;
@@ -19,12 +19,6 @@ nodeInput[0] = 0x01;
 /** Reused scratch for leaf inputs up to this size; larger entries get a one-off buffer. */
 const LEAF_SCRATCH_BYTES = 4096;
 const leafInput = new Uint8Array(LEAF_SCRATCH_BYTES);
-
-// A plain Uint8Array on V8's heap, made from the 'binary' (latin1) digest: a 'buffer' digest costs an
-// ArrayBuffer outside the heap per hash, most of a hash's cost at these sizes (crypto/hash.ts).
-function digest(data: Uint8Array): Uint8Array {
-  return bytesFromKey(hash('sha256', data, 'binary'));
-}
 
 /**
  * Hash of a leaf. `entry` must be a Uint8Array: anything else (a string, an array of numbers, a
@@ -39,11 +33,11 @@ export function leafHash(entry: Uint8Array): Uint8Array {
   if (len <= LEAF_SCRATCH_BYTES) {
     leafInput[0] = 0x00;
     leafInput.set(entry, 1);
-    return digest(leafInput.subarray(0, len));
+    return sha256(leafInput.subarray(0, len));
   }
   const buf = new Uint8Array(len);
   buf.set(entry, 1);
-  return digest(buf);
+  return sha256(buf);
 }
 
 function describe(x: unknown): string {
@@ -57,16 +51,16 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   if (left.length === HASH_BYTES && right.length === HASH_BYTES) {
     nodeInput.set(left, 1);
     nodeInput.set(right, 1 + HASH_BYTES);
-    return digest(nodeInput);
+    return sha256(nodeInput);
   }
   const buf = new Uint8Array(1 + left.length + right.length);
   buf[0] = 0x01;
   buf.set(left, 1);
   buf.set(right, 1 + left.length);
-  return digest(buf);
+  return sha256(buf);
 }
 
-const EMPTY_ROOT = digest(new Uint8Array(0));
+const EMPTY_ROOT = sha256(new Uint8Array(0));
 
 /** Root of the empty tree, SHA-256 of the empty string. A fresh copy each call. */
 export function emptyRoot(): Uint8Array {
