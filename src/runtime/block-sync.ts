@@ -19,6 +19,7 @@ import { onlyTyped } from '../../crypto/errors.ts';
 import type { BatchVerifier } from '../../crypto/signature-batch.ts';
 import type { Block } from '../../ledger/block.ts';
 import { decodeBlock } from '../../ledger/block.ts';
+import type { KnownTransactions } from '../../ledger/block-txs.ts';
 import { type CommitCertificate, decodeCertificate, verifyCertificate } from '../../ledger/certificate.ts';
 import { ChainError, type ChainStore, type ExecutedBlock } from '../../ledger/chain.ts';
 import type { Clock } from '../../ledger/clock.ts';
@@ -73,6 +74,13 @@ export interface BlockSyncOptions {
   readonly maxFutureDriftMs?: number;
   /** Checks synced blocks' transaction signatures (a worker pool); default: this thread. */
   readonly txVerifier?: BatchVerifier;
+  /**
+   * Transactions this node already holds decoded (the mempool's): a synced block's copies of them
+   * are taken as they are, not decoded and hashed again, as for a block consensus delivers. A
+   * validator that fell behind holds most of what the blocks it fetches carry (gossip reached it).
+   * (Their signatures are not checked again either way: tx.ts remembers verified ids.)
+   */
+  readonly known?: KnownTransactions;
   /** The runtime's counters (shared). */
   readonly counters: { rejected: number; syncedBlocks: number; syncFailures: number };
   /** Sends a frame on the sync channel (to one peer, or every peer). */
@@ -365,10 +373,10 @@ export class BlockSync {
       let executed: ExecutedBlock;
       try {
         // The certificate proves the block committed; execution must still reproduce its roots.
-        executed = await chain.validateAndExecute(
-          block,
-          this.#o.txVerifier === undefined ? {} : { verifier: this.#o.txVerifier },
-        );
+        executed = await chain.validateAndExecute(block, {
+          ...(this.#o.txVerifier === undefined ? {} : { verifier: this.#o.txVerifier }),
+          ...(this.#o.known === undefined ? {} : { known: this.#o.known }),
+        });
       } catch (e) {
         // Only a block that fails validation is the peer's doing. Anything else — the disk, a
         // damaged store — is ours: it propagates and halts this node, and no peer is blamed.

@@ -335,6 +335,7 @@ export class ConsensusRuntime<M> {
       ...(opts.syncStaleMs === undefined ? {} : { syncStaleMs: opts.syncStaleMs }),
       ...(opts.maxFutureDriftMs === undefined ? {} : { maxFutureDriftMs: opts.maxFutureDriftMs }),
       ...(opts.txVerifier === undefined ? {} : { txVerifier: opts.txVerifier }),
+      known: (bytes) => this.mempool.pendingWithBytes(bytes),
       counters: this.counters,
       send: (to, bytes) => this.#send(to, 'sync', bytes),
       enqueue: (fn) => this.#events.enqueue(fn),

@@ -12,7 +12,7 @@ import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
 import { ChainStore } from '../../ledger/chain.ts';
 import { type KvStore, MemoryKvStore, StorageError } from '../../ledger/kv.ts';
 import { encodeManifest, SnapshotSource } from '../../ledger/snapshot.ts';
-import { signTransaction } from '../../ledger/tx.ts';
+import { type EncodedTransaction, signTransaction } from '../../ledger/tx.ts';
 import type { Channel, MessageHandler, Timers, Transport } from '../../src/runtime/ports.ts';
 import { ConsensusRuntime } from '../../src/runtime/runtime.ts';
 import { decodeSync, encodeSync, type SyncMessage } from '../../src/runtime/sync-codec.ts';
@@ -76,6 +76,8 @@ class Harness {
   readonly halts: string[] = [];
   readonly errors: Array<{ message: string; fields: Record<string, unknown> | undefined }> = [];
   readonly behaviour = new Map<string, PeerBehaviour>();
+  /** The transactions of each block synced, as the runtime committed them. */
+  readonly synced: EncodedTransaction[][] = [];
   handler: MessageHandler | undefined;
   runtime!: ConsensusRuntime<unknown>;
 
@@ -127,6 +129,9 @@ class Harness {
       hooks: {
         onHalt: (halt) => {
           this.halts.push(halt.code);
+        },
+        onCommit: (executed, _certificate, bySync) => {
+          if (bySync) this.synced.push([...executed.txs]);
         },
       },
     });
@@ -270,6 +275,32 @@ describe('runtime block sync', () => {
     // Once it disconnects (or is banned), its claim is forgotten.
     h.connected.delete('liar');
     expect(h.runtime.syncStatus()).toEqual({ syncing: false, bestPeerHeight: SOURCE_HEIGHT });
+  });
+
+  it('takes the transactions of synced blocks that its mempool holds from it, decoded already', async () => {
+    const HELD = 10;
+    const h = new Harness();
+    await h.start();
+    // The first blocks' transactions reached it (as gossip, say) before it fell behind.
+    const held: EncodedTransaction[] = [];
+    for (let height = 1; height <= HELD; height++) {
+      const block = await source.getBlock(height);
+      held.push(...h.runtime.chain.decodeTxs(block?.txs ?? []));
+    }
+    for (const etx of held) expect(await h.runtime.submit(etx)).toEqual({ ok: true });
+    h.peer('honest', 'honest');
+    await h.status('honest', SOURCE_HEIGHT);
+    await h.advance(2_000);
+    expect(h.height).toBe(SOURCE_HEIGHT);
+    expect(h.synced).toHaveLength(SOURCE_HEIGHT);
+    // The very objects the mempool held: neither decoded nor hashed again. The rest were decoded
+    // from the blocks (negative control: a copy is not the held object, though it is equal).
+    expect(h.synced.slice(0, HELD).map(([etx]) => etx)).toEqual(held);
+    h.synced.slice(0, HELD).forEach(([etx], i) => expect(etx).toBe(held[i]));
+    const later = h.runtime.chain.decodeTxs((await source.getBlock(HELD + 1))?.txs ?? []);
+    expect(h.synced[HELD]?.[0]).toEqual(later[0]);
+    expect(h.synced[HELD]?.[0]).not.toBe(later[0]);
+    expect(h.runtime.mempool.size).toBe(0);
   });
 
   it('an empty or invalid reply penalizes that peer and rotates at once, without waiting for a timeout', async () => {
