@@ -107,6 +107,12 @@ export interface BlockSyncOptions {
   headWork?(): bigint;
 }
 
+/** Why a reply failed, and how much it counts against the peer that sent it (`none`: not its doing). */
+interface SyncFailure {
+  readonly reason: string;
+  readonly severity: 'minor' | 'major' | 'none';
+}
+
 export class BlockSync {
   readonly #o: BlockSyncOptions;
   readonly #log: Logger;
@@ -116,6 +122,8 @@ export class BlockSync {
    */
   readonly #peerSync = new Map<string, { height: number; at: number; failures: number; work?: bigint }>();
   #inflight: { peer: string; from: number } | undefined;
+  /** A reply's blocks are being applied, one event each (see `#applyFrom`). */
+  #applying = false;
   #timeoutMs = SYNC_TIMEOUT_MS;
   #lastProgressAt = 0;
   /** When a peer was first seen ahead of our head (undefined once we progress). */
@@ -236,7 +244,7 @@ export class BlockSync {
    * answers every request at once with nothing useful cannot hold us in a request loop.
    */
   maybeRequest(exclude?: string): void {
-    if (this.#inflight !== undefined || this.#o.paused?.() === true) return;
+    if (this.#inflight !== undefined || this.#applying || this.#o.paused?.() === true) return;
     this.prunePeers();
     const height = this.#o.chain.height;
     let best: string | undefined;
@@ -302,7 +310,7 @@ export class BlockSync {
    * A block request to `peer` failed: pass it over while others failed less, and penalize it
    * unless the failure was not its doing (`none`: it served a certified block of another fork).
    */
-  #syncFailed(peer: string, reason: string, severity: 'minor' | 'major' | 'none'): void {
+  #syncFailed(peer: string, reason: string, severity: SyncFailure['severity']): void {
     const p = this.#peerSync.get(peer);
     if (p !== undefined) p.failures++;
     this.#o.counters.syncFailures++;
@@ -315,7 +323,44 @@ export class BlockSync {
     if (request?.peer !== from) return; // unsolicited
     this.#inflight = undefined;
     this.#o.timers.cancel('sync-timeout');
-    const failed = await this.#applyBlocks(from, request.from, items);
+    if (items.length === 0) {
+      this.#finish(from, { reason: 'empty blocks reply', severity: 'minor' });
+      return;
+    }
+    this.#applying = true;
+    await this.#applyFrom(from, request.from, items, 0);
+  }
+
+  /**
+   * Applies a reply's block `i` (to `get-blocks` from `fromHeight`) and queues the next as an
+   * event of its own: a reply of 64 full blocks took seconds to apply, and as one event it held
+   * every other event back — the consensus messages that would let this node rejoin, and its
+   * transaction intake (which event-queue.ts gives a turn only between events). No new request
+   * goes out until the reply is done (`#applying`).
+   */
+  async #applyFrom(
+    from: string,
+    fromHeight: number,
+    items: Extract<SyncMessage, { kind: 'blocks' }>['items'],
+    i: number,
+  ): Promise<void> {
+    let outcome: 'next' | 'done' | SyncFailure;
+    try {
+      outcome = await this.#applyOne(from, fromHeight + i, items[i] as (typeof items)[number]);
+    } catch (e) {
+      this.#applying = false;
+      throw e;
+    }
+    if (outcome === 'next' && i + 1 < items.length) {
+      this.#o.enqueue(() => this.#applyFrom(from, fromHeight, items, i + 1));
+      return;
+    }
+    this.#applying = false;
+    this.#finish(from, typeof outcome === 'string' ? undefined : outcome);
+  }
+
+  /** A reply is done: on a failure the peer is scored and another asked, else the next blocks. */
+  #finish(from: string, failed: SyncFailure | undefined): void {
     if (failed !== undefined) {
       this.#syncFailed(from, failed.reason, failed.severity);
       this.maybeRequest(from);
@@ -328,70 +373,64 @@ export class BlockSync {
   }
 
   /**
-   * Verifies and commits a reply to `get-blocks` from `fromHeight`: it must be non-empty and
-   * start at that height with consecutive blocks (some may already be committed by consensus
-   * meanwhile: skipped), each with a valid certificate and re-executing to its header's roots.
-   * Returns why the reply failed, if it did (blocks before the failure stay committed).
+   * Verifies and commits one block of a reply, which must be at `expected` (some may already be
+   * committed by consensus meanwhile: skipped), with a valid certificate, and re-execute to its
+   * header's roots. Returns `next` to go on, `done` if the reply's blocks no longer extend the
+   * head, or why the reply failed (blocks before the failure stay committed).
    */
-  async #applyBlocks(
+  async #applyOne(
     from: string,
-    fromHeight: number,
-    items: Extract<SyncMessage, { kind: 'blocks' }>['items'],
-  ): Promise<{ reason: string; severity: 'minor' | 'major' | 'none' } | undefined> {
-    if (items.length === 0) return { reason: 'empty blocks reply', severity: 'minor' };
+    expected: number,
+    item: Extract<SyncMessage, { kind: 'blocks' }>['items'][number],
+  ): Promise<'next' | 'done' | SyncFailure> {
     const chain = this.#o.chain;
-    let expected = fromHeight;
-    for (const item of items) {
-      let block: Block;
-      let cert: CommitCertificate;
-      try {
-        block = decodeBlock(item.block);
-        cert = decodeCertificate(item.certificate, chain.schemes);
-      } catch (e) {
-        return { reason: `bad synced block: ${onlyTyped(e).message}`, severity: 'major' };
-      }
-      if (block.header.height !== expected) {
-        return {
-          reason: `sent height ${block.header.height} where ${expected} was asked for`,
-          severity: 'minor',
-        };
-      }
-      expected++;
-      if (block.header.height <= chain.height) continue; // consensus committed it meanwhile
-      if (block.header.height !== chain.height + 1) break;
-      // The set and signing epoch of this block, from this node's own state (the head is its parent).
-      const trust = await chain.trustFor(block.header.height);
-      const check = verifyCertificate(cert, block.header, trust, chain.schemes);
-      if (!check.ok)
-        return { reason: `synced block certificate invalid: ${check.reason}`, severity: 'major' };
-      if (!equalBytes(block.header.parentHash, chain.headHash)) {
-        // Certified, yet not on our chain: the fork is below our head, where the peer cannot have
-        // put it — two chains were certified (or, under proof of work, outmined). No peer is blamed.
-        await this.#o.certifiedFork(from, block, cert);
-        return { reason: `its block ${block.header.height} is certified on another fork`, severity: 'none' };
-      }
-      let executed: ExecutedBlock;
-      try {
-        // The certificate proves the block committed; execution must still reproduce its roots.
-        executed = await chain.validateAndExecute(block, {
-          ...(this.#o.txVerifier === undefined ? {} : { verifier: this.#o.txVerifier }),
-          ...(this.#o.known === undefined ? {} : { known: this.#o.known }),
-        });
-      } catch (e) {
-        // Only a block that fails validation is the peer's doing. Anything else — the disk, a
-        // damaged store — is ours: it propagates and halts this node, and no peer is blamed.
-        if (!(e instanceof ChainError && e.code === 'BLOCK_REJECTED')) throw e;
-        this.#log.warn('synced block failed validation', {
-          height: block.header.height,
-          from,
-          error: e.message,
-        });
-        return { reason: 'synced block failed validation', severity: 'major' };
-      }
-      await chain.commit(executed, cert);
-      this.#o.counters.syncedBlocks++;
-      await this.#o.committed(executed, cert);
+    let block: Block;
+    let cert: CommitCertificate;
+    try {
+      block = decodeBlock(item.block);
+      cert = decodeCertificate(item.certificate, chain.schemes);
+    } catch (e) {
+      return { reason: `bad synced block: ${onlyTyped(e).message}`, severity: 'major' };
     }
-    return undefined;
+    if (block.header.height !== expected) {
+      return {
+        reason: `sent height ${block.header.height} where ${expected} was asked for`,
+        severity: 'minor',
+      };
+    }
+    if (block.header.height <= chain.height) return 'next'; // consensus committed it meanwhile
+    if (block.header.height !== chain.height + 1) return 'done';
+    // The set and signing epoch of this block, from this node's own state (the head is its parent).
+    const trust = await chain.trustFor(block.header.height);
+    const check = verifyCertificate(cert, block.header, trust, chain.schemes);
+    if (!check.ok) return { reason: `synced block certificate invalid: ${check.reason}`, severity: 'major' };
+    if (!equalBytes(block.header.parentHash, chain.headHash)) {
+      // Certified, yet not on our chain: the fork is below our head, where the peer cannot have
+      // put it — two chains were certified (or, under proof of work, outmined). No peer is blamed.
+      await this.#o.certifiedFork(from, block, cert);
+      return { reason: `its block ${block.header.height} is certified on another fork`, severity: 'none' };
+    }
+    let executed: ExecutedBlock;
+    try {
+      // The certificate proves the block committed; execution must still reproduce its roots.
+      executed = await chain.validateAndExecute(block, {
+        ...(this.#o.txVerifier === undefined ? {} : { verifier: this.#o.txVerifier }),
+        ...(this.#o.known === undefined ? {} : { known: this.#o.known }),
+      });
+    } catch (e) {
+      // Only a block that fails validation is the peer's doing. Anything else — the disk, a
+      // damaged store — is ours: it propagates and halts this node, and no peer is blamed.
+      if (!(e instanceof ChainError && e.code === 'BLOCK_REJECTED')) throw e;
+      this.#log.warn('synced block failed validation', {
+        height: block.header.height,
+        from,
+        error: e.message,
+      });
+      return { reason: 'synced block failed validation', severity: 'major' };
+    }
+    await chain.commit(executed, cert);
+    this.#o.counters.syncedBlocks++;
+    await this.#o.committed(executed, cert);
+    return 'next';
   }
 }

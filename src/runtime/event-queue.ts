@@ -11,7 +11,8 @@ export type RuntimeEvent = () => Promise<void> | void;
  * votes and timeouts must not wait behind thousands of signature checks.
  *
  * Priority alone would let urgent work starve intake without bound: a validator catching up
- * executes synced and consensus blocks back to back, and bench:node measured one doing so for
+ * executes synced and consensus blocks back to back (block sync queues one event per block, so
+ * that turns fall between them), and bench:node measured one doing so for
  * 5–9 s at a time while its clients' submissions waited (their p99 went past 8 s; the cluster,
  * which needs only three of four, went on committing without it). So with a clock, bulk work
  * that has waited through `bulkShare.afterMs` of urgent work gets a turn of `bulkShare.turnMs`

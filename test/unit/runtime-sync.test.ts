@@ -78,6 +78,8 @@ class Harness {
   readonly behaviour = new Map<string, PeerBehaviour>();
   /** The transactions of each block synced, as the runtime committed them. */
   readonly synced: EncodedTransaction[][] = [];
+  /** Called as each synced block commits. */
+  onSynced: ((height: number) => void) | undefined;
   handler: MessageHandler | undefined;
   runtime!: ConsensusRuntime<unknown>;
 
@@ -131,7 +133,9 @@ class Harness {
           this.halts.push(halt.code);
         },
         onCommit: (executed, _certificate, bySync) => {
-          if (bySync) this.synced.push([...executed.txs]);
+          if (!bySync) return;
+          this.synced.push([...executed.txs]);
+          this.onSynced?.(executed.block.header.height);
         },
       },
     });
@@ -296,11 +300,41 @@ describe('runtime block sync', () => {
     // The very objects the mempool held: neither decoded nor hashed again. The rest were decoded
     // from the blocks (negative control: a copy is not the held object, though it is equal).
     expect(h.synced.slice(0, HELD).map(([etx]) => etx)).toEqual(held);
-    h.synced.slice(0, HELD).forEach(([etx], i) => expect(etx).toBe(held[i]));
+    for (const [i, etx] of held.entries()) expect(h.synced[i]?.[0]).toBe(etx);
     const later = h.runtime.chain.decodeTxs((await source.getBlock(HELD + 1))?.txs ?? []);
     expect(h.synced[HELD]?.[0]).toEqual(later[0]);
     expect(h.synced[HELD]?.[0]).not.toBe(later[0]);
     expect(h.runtime.mempool.size).toBe(0);
+  });
+
+  it('applies a reply one block per event: what arrives meanwhile runs between its blocks', async () => {
+    const h = new Harness();
+    await h.start();
+    h.peer('honest', 'honest');
+    h.peer('other', 'silent');
+    const bestSeen = new Map<number, number>();
+    h.onSynced = (height) => {
+      bestSeen.set(height, h.runtime.syncStatus().bestPeerHeight);
+      // A status arrives while block 5 commits: it is queued behind the event applying block 5.
+      if (height === 5)
+        h.handler?.(
+          'other',
+          'sync',
+          encodeSync({ kind: 'status', height: 1_000, hash: new Uint8Array(32), clockMs: h.now }),
+        );
+    };
+    await h.status('honest', SOURCE_HEIGHT);
+    await h.advance(3_000); // the silent peer's request times out after 1.5 s
+    expect(h.height).toBe(SOURCE_HEIGHT);
+    // It ran before block 6: one reply of 64 blocks was one event, and it would have waited for all.
+    expect([bestSeen.get(5), bestSeen.get(6), bestSeen.get(64)]).toEqual([SOURCE_HEIGHT, 1_000, 1_000]);
+    // No request went out while the reply was being applied: the next (to the higher claim) asks
+    // for block 65.
+    expect(h.requests.map((r) => `${r.to}@${r.from}`).slice(0, 3)).toEqual([
+      'honest@1',
+      'other@65',
+      'honest@65',
+    ]);
   });
 
   it('an empty or invalid reply penalizes that peer and rotates at once, without waiting for a timeout', async () => {
