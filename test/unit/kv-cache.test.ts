@@ -26,17 +26,18 @@ const KEY = utf8('tx/1');
 const VALUE = utf8('height 62');
 
 describe('CachingKvStore', () => {
-  it('a read that overlapped a write of its key does not cache what it read before the write', async () => {
-    const base = new SlowReads();
-    const cache: KvStore = new CachingKvStore(base);
-    const early = cache.get(KEY); // in flight: reads "absent"
-    await cache.batch([{ type: 'put', key: KEY, value: VALUE }]);
-    base.release();
-    expect(await early).toBeUndefined(); // it began before the write: the old value is fine
-    const later = cache.get(KEY);
-    base.release();
-    expect(await later).toEqual(VALUE);
-  });
+  for (const kept of [true, false])
+    it(`a read that overlapped a write of its key does not cache what it read before the write (${kept ? 'a key kept on write' : 'a key only read through'})`, async () => {
+      const base = new SlowReads();
+      const cache: KvStore = new CachingKvStore(base, 100, () => kept);
+      const early = cache.get(KEY); // in flight: reads "absent"
+      await cache.batch([{ type: 'put', key: KEY, value: VALUE }]);
+      base.release();
+      expect(await early).toBeUndefined(); // it began before the write: the old value is fine
+      const later = cache.get(KEY);
+      base.release();
+      expect(await later).toEqual(VALUE);
+    });
 
   it('a read with no write in between is cached (the base is not asked again)', async () => {
     const base = new SlowReads();
@@ -71,15 +72,22 @@ describe('CachingKvStore', () => {
     expect(reads).toBe(1); // not cached on write: read through, and cached now
     expect(await cache.get(cold)).toEqual(VALUE);
     expect(reads).toBe(1);
-    // A write to a key cached by a read still updates it (a miss cached as absent, too).
+    // A write to a key cached by a read is never hidden by it (a miss cached as absent, too): a
+    // write to any such key drops those reads, which are read through again.
     const other = utf8('h/absent');
     expect(await cache.get(other)).toBeUndefined();
-    await cache.batch([
-      { type: 'put', key: cold, value: utf8('new') },
-      { type: 'put', key: other, value: utf8('now here') },
-    ]);
-    expect(await cache.get(cold)).toEqual(utf8('new'));
-    expect(await cache.get(other)).toEqual(utf8('now here'));
     expect(reads).toBe(2);
+    await cache.batch([{ type: 'put', key: other, value: utf8('now here') }]);
+    expect(await cache.get(other)).toEqual(utf8('now here'));
+    expect(await cache.get(cold)).toEqual(VALUE);
+    expect(reads).toBe(4);
+    await cache.batch([{ type: 'put', key: cold, value: utf8('new') }]);
+    expect(await cache.get(cold)).toEqual(utf8('new'));
+    expect(reads).toBe(5);
+    // A write of hot keys alone leaves the other reads cached; the hot key is updated in place.
+    await cache.batch([{ type: 'put', key: hot, value: utf8('hot, new') }]);
+    expect(await cache.get(cold)).toEqual(utf8('new'));
+    expect(await cache.get(hot)).toEqual(utf8('hot, new'));
+    expect(reads).toBe(5);
   });
 });
