@@ -267,9 +267,9 @@ export class VerityNode {
     try {
       // Trie nodes are read again and again (every block's fresh trie instance starts cold, and
       // reads what the block before wrote): keep the hot ones in memory in front of LevelDB. Other
-      // keys (index entries, log records, blocks) are cached once read, not on write: caching every
-      // write held ~5 entries per transaction — heap grew 127 → 278 MB over 60,000 transfers in
-      // bench:node, and collector time with it.
+      // keys (index entries, log records, blocks) are cached once read, until the next commit, and
+      // not on write: caching every write held ~5 entries per transaction — heap grew 127 → 278 MB
+      // over 60,000 transfers in bench:node, and collector time with it.
       const chain = await ChainStore.open(
         new CachingKvStore(chainKv, 200_000, isStateKey),
         genesis,
