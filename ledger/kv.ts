@@ -231,7 +231,8 @@ export class StagedKvStore implements KvStore {
 /**
  * A write-through read cache in front of a slow store (LevelDB reads are asynchronous round
  * trips to a thread pool). Every write goes through `batch`, so the cache never disagrees with
- * the store. Bounded by entry count; the least recently used entries go first (crypto/lru.ts).
+ * the store. Two parts, each bounded by entry count (`maxEntries`, and a quarter of it for the
+ * reads of keys not kept on write); the least recently used entries go first (crypto/lru.ts).
  */
 export class CachingKvStore implements KvStore {
   readonly #base: KvStore;

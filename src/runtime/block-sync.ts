@@ -333,10 +333,10 @@ export class BlockSync {
 
   /**
    * Applies a reply's block `i` (to `get-blocks` from `fromHeight`) and queues the next as an
-   * event of its own: a reply of 64 full blocks took seconds to apply, and as one event it held
-   * every other event back — the consensus messages that would let this node rejoin, and its
-   * transaction intake (which event-queue.ts gives a turn only between events). No new request
-   * goes out until the reply is done (`#applying`).
+   * event of its own: a reply of up to 64 blocks (8 MiB) took seconds to apply, and as one event
+   * it held every other event back — the consensus messages that would let this node rejoin, and
+   * its transaction intake (which event-queue.ts gives a turn only between events). No new
+   * request goes out until the reply is done (`#applying`).
    */
   async #applyFrom(
     from: string,
