@@ -373,9 +373,9 @@ export class BlockSync {
   }
 
   /**
-   * Verifies and commits one block of a reply, which must be at `expected` (some may already be
-   * committed by consensus meanwhile: skipped), with a valid certificate, and re-execute to its
-   * header's roots. Returns `next` to go on, `done` if the reply's blocks no longer extend the
+   * Verifies and commits one block of a reply, which must be at `expected` (one that consensus
+   * committed meanwhile is skipped), carry a valid certificate and re-execute to its header's
+   * roots. Returns `next` to go on, `done` if the reply's blocks no longer extend the
    * head, or why the reply failed (blocks before the failure stay committed).
    */
   async #applyOne(
