@@ -11,7 +11,7 @@
  *   [p2p]        listen, peers = ["<peerId>@/ip4/…/tcp/…"], allow_non_validators, max_frame_* …
  *   [rpc]        listen = "127.0.0.1:26657", max_body_bytes, commit_timeout_ms, max_connections …
  *   [mempool]    max_txs, max_bytes, max_per_sender, future_nonce_window, max_tx_bytes
- *   [consensus]  max_block_txs, max_block_bytes, max_future_drift_ms, status_interval_ms
+ *   [consensus]  max_block_txs, max_block_bytes, min_block_interval_ms, max_future_drift_ms, status_interval_ms
  *   [storage]    sync (fsync every commit; never turn off for a validator)
  */
 import { readFile } from 'node:fs/promises';
@@ -56,6 +56,7 @@ export interface NodeConfig {
   readonly consensus: {
     maxBlockTxs: number;
     maxBlockBytes: number;
+    minBlockIntervalMs: number;
     maxFutureDriftMs: number;
     statusIntervalMs: number;
     snapshotLead: number;
@@ -260,6 +261,13 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       default: 960 * 1024,
       doc: 'The largest block this node builds when it proposes; blocks from other validators are accepted up to 64 KiB larger.',
     },
+    minBlockIntervalMs: {
+      key: 'min_block_interval_ms',
+      kind: 'integer',
+      unit: 'ms',
+      default: 100,
+      doc: "A block this node proposes comes at least this long after its parent's timestamp, unless the mempool holds a full block (max_block_txs): a lightly loaded network then makes fewer, larger blocks instead of keeping every validator's CPU busy with near-empty ones. Adds up to this much latency under light load; 0 proposes back to back. Keep it well below the engine's proposal timeout. Pacing only: blocks closer together are still valid.",
+    },
     maxFutureDriftMs: {
       key: 'max_future_drift_ms',
       kind: 'integer',
@@ -411,6 +419,15 @@ export const RULES: readonly ConfigRule[] = [
       when(
         c.consensus.maxBlockBytes + 64 * 1024 > c.p2p.maxConsensusFrameBytes,
         'must leave 64 KiB of room below p2p.max_consensus_frame_bytes (proposals carry blocks)',
+      ),
+  },
+  {
+    key: 'consensus.min_block_interval_ms',
+    rule: "must be at most 1000 (the engines' default proposal timeouts are 1 s: a longer wait would make the other validators give up on the proposer)",
+    problem: (c) =>
+      when(
+        c.consensus.minBlockIntervalMs > 1000,
+        "must be at most 1000 (the engines' default proposal timeouts are 1 s: a longer wait would make the other validators give up on the proposer)",
       ),
   },
   {

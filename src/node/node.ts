@@ -315,6 +315,7 @@ export class VerityNode {
         mempool: o.config.mempool,
         maxBlockTxs: o.config.consensus.maxBlockTxs,
         maxBlockBytes: o.config.consensus.maxBlockBytes,
+        minBlockIntervalMs: o.config.consensus.minBlockIntervalMs,
         maxFutureDriftMs: o.config.consensus.maxFutureDriftMs,
         statusIntervalMs: o.config.consensus.statusIntervalMs,
         snapshotLead: o.config.consensus.snapshotLead,

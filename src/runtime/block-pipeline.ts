@@ -49,6 +49,7 @@ export interface BlockPipelineContext<M> {
     | 'hooks'
     | 'maxBlockTxs'
     | 'maxBlockBytes'
+    | 'minBlockIntervalMs'
     | 'maxFutureDriftMs'
     | 'afterBuild'
     | 'txVerifier'
@@ -97,8 +98,11 @@ export class BlockPipeline<M> {
     return { parent: p, ok: p !== undefined };
   }
 
-  /** The engine's `build-block`: a block of mempool transactions on the parent it names. */
-  async build(req: BuildRequest<M>): Promise<void> {
+  /**
+   * The engine's `build-block`: a block of mempool transactions on the parent it names. `paced`:
+   * this request already waited out the block interval (see #paceWaitMs).
+   */
+  async build(req: BuildRequest<M>, paced = false): Promise<void> {
     const chain = this.#chain;
     const proposer = this.#c.selfAddress();
     if (proposer === undefined) return;
@@ -118,6 +122,13 @@ export class BlockPipeline<M> {
       // (The epoch check is made now, with this instance's epoch, and runs when the timer fires.)
       const again = this.#c.sameEpoch(() => this.build(req));
       this.#timers.set('build-clock', Math.min(clockWait, 250), () => this.#c.enqueue(again));
+      return;
+    }
+    const paceWait = paced ? 0 : this.#paceWaitMs(req, parentHeader.time.ms);
+    if (paceWait > 0) {
+      // As for the clock: the latest request wins, and the engine's timeouts go on meanwhile.
+      const again = this.#c.sameEpoch(() => this.build(req, true));
+      this.#timers.set('build-pace', paceWait, () => this.#c.enqueue(again));
       return;
     }
     if (parent !== undefined) this.executed.pin(parent.hash);
@@ -180,6 +191,27 @@ export class BlockPipeline<M> {
       hash: executed.hash,
       block: executed.block,
     });
+  }
+
+  /**
+   * How long to hold a build so that this node's blocks come at least `minBlockIntervalMs` after
+   * their parent's timestamp (at most that long: a parent stamped by a clock ahead of this one
+   * waits no longer). Every block costs each validator a few milliseconds of CPU whatever it holds
+   * (votes, WAL and fence writes with fsync, the commit batch, status), so without a floor a
+   * lightly loaded network commits blocks of a few transactions back to back and keeps its
+   * machines' cores busy doing it. Not held: a request for an empty block (the engine paced it
+   * already) and a pool holding a full block's worth (under load the floor never costs
+   * throughput). Pacing, not a validity rule: other validators accept blocks closer together.
+   * (The pool's count starts at the committed nonces, so on an uncommitted parent it counts that
+   * parent's transactions too: it can only build sooner.)
+   */
+  #paceWaitMs(req: BuildRequest<M>, parentMs: number): number {
+    const o = this.#c.options;
+    const interval = o.minBlockIntervalMs ?? 0;
+    if (interval <= 0 || req.empty) return 0;
+    const left = parentMs + interval - this.#c.clock.now();
+    if (left <= 0 || this.#c.mempool.includableAtLeast(o.maxBlockTxs ?? DEFAULT_BUILD_MAX_TXS)) return 0;
+    return Math.min(left, interval);
   }
 
   /**

@@ -196,6 +196,11 @@ export interface RuntimeOptions<M> {
   readonly mempool?: MempoolOptions;
   readonly maxBlockTxs?: number;
   readonly maxBlockBytes?: number;
+  /**
+   * The blocks this node builds come at least this long after their parent's timestamp unless the
+   * pool holds a full block (block-pipeline.ts #paceWaitMs). Default 0: back to back.
+   */
+  readonly minBlockIntervalMs?: number;
   readonly maxFutureDriftMs?: number;
   /** Grinds Proof-of-Work nonces for an engine that asks to `mine` (ports.ts Miner). */
   readonly miner?: Miner;

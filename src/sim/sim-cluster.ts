@@ -61,6 +61,8 @@ export interface SimClusterOptions {
   readonly trace: (line: string) => void;
   /** ConsensusRuntime's snapshotLead (state sync); its default when absent. */
   readonly snapshotLead?: number;
+  /** ConsensusRuntime's minBlockIntervalMs; 0 when absent. */
+  readonly minBlockIntervalMs?: number;
   /** Each validator's relative share of the hash power (Proof of Work); equal when absent. */
   readonly hashPower?: readonly number[];
   readonly verify: SignatureVerifier;
@@ -185,6 +187,7 @@ export class SimCluster {
         simHashesPerMs(o.genesis, shareOf(o.hashPower, node.validator, o.genesis.validators.size)),
       ),
       ...(o.snapshotLead === undefined ? {} : { snapshotLead: o.snapshotLead }),
+      ...(o.minBlockIntervalMs === undefined ? {} : { minBlockIntervalMs: o.minBlockIntervalMs }),
       ...(o.leaderOverride === undefined ? {} : { leaderOverride: o.leaderOverride }),
       ...(o.log === undefined ? {} : { logger: this.#logger(node, o.log) }),
       ...(alternatives === undefined ? {} : { afterBuild: alternatives.afterBuild }),

@@ -82,6 +82,8 @@ export interface SimOptions {
   readonly byzantineValidators?: readonly number[];
   /** The runtime's state-sync lead (RuntimeOptions.snapshotLead); its default when absent. */
   readonly snapshotLead?: number;
+  /** The runtime's floor under the block interval (RuntimeOptions.minBlockIntervalMs); 0 when absent. */
+  readonly minBlockIntervalMs?: number;
   /**
    * Proof of Work: each validator's share of the hash power, as relative weights (one per
    * validator; a Byzantine validator's twin mines with its share). Default: equal shares.
@@ -270,6 +272,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     hooks: (node, chain) => watch(node, chain),
     ...(o.log === undefined ? {} : { log: o.log }),
     ...(o.snapshotLead === undefined ? {} : { snapshotLead: o.snapshotLead }),
+    ...(o.minBlockIntervalMs === undefined ? {} : { minBlockIntervalMs: o.minBlockIntervalMs }),
     ...(o.hashPower === undefined ? {} : { hashPower: o.hashPower }),
     ...(o.leaderOverride === undefined ? {} : { leaderOverride: o.leaderOverride }),
   });

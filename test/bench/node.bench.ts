@@ -4,8 +4,8 @@
  * second and submit-to-commit latency (p50/p99) at increasing offered load, per engine.
  *
  *   node test/bench/node.bench.ts [--engines tendermint,hotstuff] [--rates 1000,2000,4000] [--seconds 15]
- *     [--validators 4 | 1 | 1,4] [--verify-threads auto | 0 | 0,auto] [--contend] [--repeat K] [--quick]
- *     [--profile] [--keep]
+ *     [--validators 4 | 1 | 1,4] [--verify-threads auto | 0 | 0,auto] [--set key=value]… [--contend]
+ *     [--repeat K] [--quick] [--profile] [--keep]
  *
  * The load generator runs in this process (pre-signed transfers from 256 funded accounts, sent
  * with POST /txs in batches, each sender's to one of the N nodes, at most one request in flight
@@ -29,6 +29,9 @@
  * `--verify-threads` sets each validator's `node.verify_threads` (worker threads that check
  * transaction signatures; default `auto`, as a node's config); a list (`0,auto`) runs each setting
  * in turn on a fresh testnet, so the two sit side by side in one run's table ("verify threads").
+ *
+ * `--set key=value` (repeatable) starts every validator with that config.toml override, as
+ * `verity start --set` does (`--set consensus.min_block_interval_ms=0`, say); the header lists them.
  *
  * `--contend` runs the same rates again on the same testnet (after the quiet rows) while a busy
  * process (`node -e 'for(;;){}'`) takes one CPU core; the `contended` column says which rows, and
@@ -63,8 +66,8 @@ import { fmt, header, measure, median, table } from './harness.ts';
 
 const USAGE =
   'usage: node test/bench/node.bench.ts [--engines tendermint,hotstuff] [--rates 1000,2000,4000] [--seconds 15]\n' +
-  '  [--validators 4 | 1 | 1,4] [--verify-threads auto | 0 | 0,auto] [--contend] [--repeat K] [--quick] [--profile] [--keep]';
-const VALUE_FLAGS = new Set(['engines', 'rates', 'seconds', 'validators', 'verify-threads', 'repeat']);
+  '  [--validators 4 | 1 | 1,4] [--verify-threads auto | 0 | 0,auto] [--set key=value]… [--contend] [--repeat K] [--quick] [--profile] [--keep]';
+const VALUE_FLAGS = new Set(['engines', 'rates', 'seconds', 'validators', 'verify-threads', 'repeat', 'set']);
 const SWITCHES = new Set(['quick', 'profile', 'keep', 'contend']);
 function usage(problem: string): never {
   console.error(`${problem}\n${USAGE}`);
@@ -112,6 +115,14 @@ const verifyThreads = arg('verify-threads', 'auto')
   .map((t) =>
     /^(auto|\d{1,2})$/.test(t) ? t : usage(`--verify-threads: ${t} is not "auto" or a thread count`),
   );
+/** Every `--set key=value`, passed on to each validator's `verity start`. */
+const overrides = process.argv.flatMap((a, i) => {
+  if (a !== '--set') return [];
+  const v = process.argv[i + 1] ?? '';
+  return /^[a-z_]+\.[a-z_]+=./.test(v)
+    ? [v]
+    : usage(`--set: ${v || '(nothing)'} is not key=value (section.key)`);
+});
 const repeatList = positiveInts('repeat', '1');
 if (repeatList.length !== 1) usage('--repeat takes one number');
 const repeat = repeatList[0] as number;
@@ -123,6 +134,9 @@ header(
 );
 console.log(
   `ed25519 verification backend: ${ed25519Backend} (VERITY_ED25519_BACKEND=${process.env.VERITY_ED25519_BACKEND ?? '(unset)'}, inherited by the validators)`,
+);
+console.log(
+  `validators' config: defaults${overrides.length === 0 ? '' : `, with ${overrides.map((o) => `--set ${o}`).join(' ')}`}`,
 );
 
 /**
@@ -296,7 +310,7 @@ async function runCluster(
     engineParams: params,
     slot,
     accounts: ACCOUNTS,
-    startArgs: ['--set', `node.verify_threads=${threads}`],
+    startArgs: ['--set', `node.verify_threads=${threads}`, ...overrides.flatMap((o) => ['--set', o])],
     ...(profile ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(dir, 'profiles')}` } } : {}),
   });
   current = cluster;

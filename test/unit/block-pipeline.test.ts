@@ -19,15 +19,27 @@ import type { Mempool } from '../../src/runtime/mempool.ts';
 import { silentLogger, type Timers } from '../../src/runtime/ports.ts';
 import { blankBlock } from '../helpers/blank-block.ts';
 
-function setup(opts: { clockWaitMs?: number; txVerifier?: BatchVerifier } = {}) {
+function setup(
+  opts: {
+    clockWaitMs?: number;
+    txVerifier?: BatchVerifier;
+    /** Pacing: the runtime option, this clock's reading, the parent's stamp, a full pool. */
+    minBlockIntervalMs?: number;
+    nowMs?: number;
+    parentMs?: number;
+    fullPool?: boolean;
+  } = {},
+) {
   const solutions: Array<(header: Uint8Array) => void> = [];
   let epoch = 0;
   const timers = new Map<string, () => void>();
+  const timerMs = new Map<string, number>();
+  let proposals = 0;
   const steps: EngineInput<never>[] = [];
   let executions = 0;
   const executeOptions: Array<{ verifier?: BatchVerifier }> = [];
   let clockReads = 0;
-  const head = { height: 0, time: { ms: 0, logical: 0 } };
+  const head = { height: 0, time: { ms: opts.parentMs ?? 0, logical: 0 } };
   const chain = {
     headHash: new Uint8Array(32),
     height: 0,
@@ -37,14 +49,22 @@ function setup(opts: { clockWaitMs?: number; txVerifier?: BatchVerifier } = {}) 
       executeOptions.push(o);
       throw new ChainError('BLOCK_IN_FUTURE', 'timestamped past this clock', { readyAtMs: 5_000 });
     },
+    isSuffix: () => false,
+    async propose() {
+      proposals++; // counted, then refused the way a block with no validator set is (nothing built)
+      throw new ChainError('NOT_FOUND', 'no validator set in these tests');
+    },
   } as unknown as ChainStore;
   const fakeTimers = {
-    set: (name: string, _ms: number, fn: () => void) => timers.set(name, fn),
+    set: (name: string, ms: number, fn: () => void) => {
+      timers.set(name, fn);
+      timerMs.set(name, ms);
+    },
     cancel: (name: string) => timers.delete(name),
     cancelAll: () => timers.clear(),
   } as unknown as Timers;
   const clock = {
-    now: () => 0,
+    now: () => opts.nowMs ?? 0,
     stampWaitMs: () => {
       clockReads++;
       return opts.clockWaitMs ?? 0;
@@ -57,14 +77,23 @@ function setup(opts: { clockWaitMs?: number; txVerifier?: BatchVerifier } = {}) 
       engine: {},
       miner: { mine: (_job, solved) => solutions.push(solved), cancel: () => {} },
       ...(opts.txVerifier === undefined ? {} : { txVerifier: opts.txVerifier }),
+      ...(opts.minBlockIntervalMs === undefined ? {} : { minBlockIntervalMs: opts.minBlockIntervalMs }),
+      maxBlockTxs: 100,
     },
-    mempool: { pendingWithBytes: () => undefined } as unknown as Mempool,
+    mempool: {
+      pendingWithBytes: () => undefined,
+      includableAtLeast: (n: number) => {
+        expect(n).toBe(100); // a full block: max_block_txs
+        return opts.fullPool ?? false;
+      },
+      select: async () => [],
+    } as unknown as Mempool,
     clock,
     log: silentLogger,
     counters: { blocksMined: 0, certifiedForks: 0 },
     epoch: () => epoch,
     selfAddress: () => new Uint8Array(20),
-    headState: () => Promise.reject(new Error('not read in these tests')),
+    headState: async () => ({}) as never,
     step: async (input) => {
       steps.push(input);
     },
@@ -92,6 +121,8 @@ function setup(opts: { clockWaitMs?: number; txVerifier?: BatchVerifier } = {}) 
     executeOptions,
     clockReads: () => clockReads,
     solutions,
+    timerMs,
+    proposals: () => proposals,
   };
 }
 
@@ -161,5 +192,59 @@ describe('block pipeline: where a proposal is verified', () => {
     await plain.pipeline.execute(block, hash);
     expect(plain.executeOptions[0]).toBeDefined();
     expect(plain.executeOptions[0]?.verifier).toBeUndefined();
+  });
+});
+
+describe('block pipeline: a floor under the block interval (min_block_interval_ms)', () => {
+  const req = { kind: 'build-block', height: 1, round: 0, parent: new Uint8Array(32) } as BuildRequest<never>;
+
+  it('a build soon after its parent waits out the rest of the interval, then builds without waiting again', async () => {
+    const t = setup({ minBlockIntervalMs: 100, parentMs: 1_000, nowMs: 1_030 });
+    await t.pipeline.build(req);
+    expect(t.proposals()).toBe(0);
+    expect(t.timerMs.get('build-pace')).toBe(70);
+    await t.fire('build-pace'); // this fake clock stands still: the retry must not wait again
+    expect(t.proposals()).toBe(1);
+    expect(t.timers.has('build-pace')).toBe(false);
+  });
+
+  it('builds at once when the interval has passed, when the pool holds a full block, for an empty block, and when off', async () => {
+    const cases = [
+      { name: 'interval passed', o: { minBlockIntervalMs: 100, parentMs: 1_000, nowMs: 1_100 }, r: req },
+      {
+        name: 'full pool',
+        o: { minBlockIntervalMs: 100, parentMs: 1_000, nowMs: 1_001, fullPool: true },
+        r: req,
+      },
+      {
+        name: 'empty block',
+        o: { minBlockIntervalMs: 100, parentMs: 1_000, nowMs: 1_001 },
+        r: { ...req, empty: true },
+      },
+      { name: 'off', o: { minBlockIntervalMs: 0, parentMs: 1_000, nowMs: 1_001 }, r: req },
+      { name: 'unset', o: { parentMs: 1_000, nowMs: 1_001 }, r: req },
+    ];
+    for (const c of cases) {
+      const t = setup(c.o);
+      await t.pipeline.build(c.r);
+      expect(t.proposals(), c.name).toBe(1);
+      expect(t.timers.has('build-pace'), c.name).toBe(false);
+    }
+  });
+
+  it('waits at most the interval when the parent was stamped by a clock far ahead of this one', async () => {
+    const t = setup({ minBlockIntervalMs: 100, parentMs: 60_000, nowMs: 1_000 });
+    await t.pipeline.build(req);
+    expect(t.timerMs.get('build-pace')).toBe(100);
+    await t.fire('build-pace');
+    expect(t.proposals()).toBe(1);
+  });
+
+  it('a paced build is dropped when its timer fires after an epoch boundary', async () => {
+    const t = setup({ minBlockIntervalMs: 100, parentMs: 1_000, nowMs: 1_030 });
+    await t.pipeline.build(req);
+    t.nextEpoch();
+    await t.fire('build-pace');
+    expect(t.proposals()).toBe(0);
   });
 });
