@@ -36,7 +36,7 @@ function parseDuration(text: string): number {
 export const sim: Command = {
   name: 'sim',
   summary: 'run a deterministic simulation of a consensus engine under faults',
-  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${ALL_BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew,corrupt] [--seed S] [--duration 60s] [--txs N] [--hash-power LIST] [--trace FILE] | --twins --engine NAME (--nodes N --byzantine B [--rounds R] [--scenarios K] | --twins-scenario STRING [--trace FILE]) [--seed S] [--round-ms MS]`,
+  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${ALL_BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew,corrupt] [--seed S] [--duration 60s] [--txs N] [--hash-power LIST] [--min-block-interval MS] [--trace FILE] | --twins --engine NAME (--nodes N --byzantine B [--rounds R] [--scenarios K] | --twins-scenario STRING [--trace FILE]) [--seed S] [--round-ms MS]`,
   description: [
     'Runs the real engine and runtime over a simulated network, disks and clocks in virtual time,',
     'then heals the network and checks that every honest node makes progress. Same seed, same trace.',
@@ -108,6 +108,12 @@ export const sim: Command = {
       valueName: 'LIST',
       description:
         "pow: each validator's share of the hash power, relative weights (e.g. 1,1,1,3; default equal)",
+    },
+    'min-block-interval': {
+      type: 'string',
+      valueName: 'MS',
+      description:
+        "each node's floor under its block interval, as consensus.min_block_interval_ms sets it on a real node (default 0: back to back)",
     },
     twins: { type: 'boolean', description: 'run a Twins scenario search instead of one run' },
     rounds: { type: 'string', valueName: 'R', description: 'Twins: rounds per scenario (default 2)' },
@@ -197,6 +203,9 @@ export const sim: Command = {
       seed: str(values, 'seed') ?? '1',
       durationMs: parseDuration(str(values, 'duration') ?? '60s'),
       txs: intOption(values, 'txs', 200, 0, 1_000_000),
+      ...(values['min-block-interval'] === undefined
+        ? {}
+        : { minBlockIntervalMs: intOption(values, 'min-block-interval', 0, 0, 1000) }),
       onProgress: (p) => out.info(`  … ${p.phase}: t=${(p.timeMs / 1000).toFixed(0)}s height=${p.height}`),
     };
     const traceFile = str(values, 'trace');
@@ -264,7 +273,7 @@ export const sim: Command = {
 /** `verity sim --twins`: a Twins scenario search (src/sim/twins.ts); exit codes in the help. */
 async function runTwins({ values, out }: CommandContext): Promise<number> {
   const { name, params } = parseEngineFlag(required(values, 'engine'));
-  for (const flag of ['byzantine-mode', 'faults', 'duration', 'txs'])
+  for (const flag of ['byzantine-mode', 'faults', 'duration', 'txs', 'min-block-interval'])
     if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply with --twins`);
   const [{ engineNames, getEngine }, twins, { tolerates }] = await Promise.all([
     import('../../consensus/registry.ts'),

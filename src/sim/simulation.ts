@@ -767,6 +767,7 @@ export function replayCommand(o: SimOptions): string {
     `--duration ${duration}`,
     `--txs ${o.txs}`,
     o.hashPower === undefined ? '' : `--hash-power ${o.hashPower.join(',')}`,
+    o.minBlockIntervalMs ? `--min-block-interval ${o.minBlockIntervalMs}` : '',
   ]
     .filter(Boolean)
     .join(' ');

@@ -231,6 +231,31 @@ describe('verity sim (the real command)', () => {
   );
 
   it.concurrent(
+    '--min-block-interval paces every node: the same seed runs another trace, as safely, and fewer blocks',
+    async () => {
+      const args = [
+        '--engine',
+        'tendermint',
+        '--nodes',
+        '4',
+        '--seed',
+        'pace',
+        '--duration',
+        '10s',
+        '--txs',
+        '60',
+      ];
+      const [free, paced] = await Promise.all([sim(args), sim([...args, '--min-block-interval', '300'])]);
+      expect(free.r.code, free.r.stderr).toBe(0);
+      expect(paced.r.code, paced.r.stderr).toBe(0);
+      expect(paced.s.committedTxs).toBe(60);
+      expect(paced.s.traceHash).not.toBe(free.s.traceHash);
+      expect(paced.s.committedHeight).toBeLessThan(free.s.committedHeight);
+    },
+    SIM_TEST_TIMEOUT_MS,
+  );
+
+  it.concurrent(
     'usage errors exit 2',
     async () => {
       const cases = [
@@ -238,6 +263,8 @@ describe('verity sim (the real command)', () => {
         ['--engine', 'nope', '--nodes', '4'],
         ['--engine', 'pbft', '--nodes', '4', '--duration', '500ms'],
         ['--engine', 'pbft', '--nodes', '4', '--faults', 'loss,meteor'],
+        ['--engine', 'pbft', '--nodes', '4', '--min-block-interval', '1001'],
+        ['--engine', 'pbft', '--nodes', '4', '--min-block-interval', '-5'],
       ];
       const results = await Promise.all(cases.map((args) => runVerity(['sim', ...args])));
       for (const [i, r] of results.entries())

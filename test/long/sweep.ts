@@ -4,11 +4,14 @@
  * every Byzantine mode in rotation, replay included). Prints progress and, for every failure, why
  * and the exact replay command.
  *   node test/long/sweep.ts [--seeds 1000] [--engines tendermint,pbft,hotstuff] [--workers 2]
- *                           [--staking SEEDS] [--membership SEEDS]
+ *                           [--staking SEEDS] [--membership SEEDS] [--min-block-interval MS]
  * `--staking SEEDS` adds, per engine, SEEDS runs of the staking sweep (test/sim/staking-sweep.ts:
  * the same faults with the validator set churning through epochs; default 100, 0 for none).
  * `--membership SEEDS` adds, when raft is swept, SEEDS runs of the membership sweep
  * (test/sim/membership-sweep.ts: random `membership` requests under the faults; default 300).
+ * `--min-block-interval MS` runs every node of the standard sweep's runs with that floor under its
+ * block interval (`consensus.min_block_interval_ms`; a real node's default is 100, the
+ * simulator's 0); failures replay with `verity sim --min-block-interval MS`.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { engineNames, getEngine } from '../../consensus/registry.ts';
@@ -19,6 +22,8 @@ import { sweepOptions } from '../sim/sweep-options.ts';
 
 interface Job {
   engine: string;
+  /** RuntimeOptions.minBlockIntervalMs for a standard run (0: none). */
+  minBlockIntervalMs: number;
   params: Record<string, string | number | boolean>;
   seed: number;
   /** A staking-sweep run (staking-sweep.ts) rather than the standard one. */
@@ -33,6 +38,11 @@ if (isMainThread) {
     return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
   };
   const seeds = Number(arg('seeds', '1000'));
+  const minBlockIntervalMs = Number(arg('min-block-interval', '0'));
+  if (!Number.isSafeInteger(minBlockIntervalMs) || minBlockIntervalMs < 0 || minBlockIntervalMs > 1000) {
+    console.error('--min-block-interval takes milliseconds from 0 to 1000');
+    process.exit(2);
+  }
   const workers = Number(arg('workers', '2'));
   const engines = arg('engines', engineNames().join(','))
     .split(',')
@@ -54,16 +64,18 @@ if (isMainThread) {
   const jobs: Job[] = [];
   for (const v of variants) {
     const perVariant = v.engine === 'hotstuff' ? Math.ceil(seeds / 4) : seeds;
-    for (let s = 1; s <= perVariant; s++) jobs.push({ ...v, seed: 100_000 + s });
+    for (let s = 1; s <= perVariant; s++) jobs.push({ ...v, seed: 100_000 + s, minBlockIntervalMs });
   }
   const stakingSeeds = Number(arg('staking', '100'));
   for (const e of engines)
     for (let s = 1; s <= stakingSeeds; s++)
-      jobs.push({ engine: e, params: {}, seed: 200_000 + s, staking: true });
+      jobs.push({ engine: e, params: {}, seed: 200_000 + s, staking: true, minBlockIntervalMs: 0 });
   const membershipSeeds = engines.includes('raft') ? Number(arg('membership', '300')) : 0;
   for (let s = 1; s <= membershipSeeds; s++)
-    jobs.push({ engine: 'raft', params: {}, seed: 300_000 + s, membership: true });
-  console.log(`long sweep: ${jobs.length} runs (${engines.join(', ')}), ${workers} workers`);
+    jobs.push({ engine: 'raft', params: {}, seed: 300_000 + s, membership: true, minBlockIntervalMs: 0 });
+  console.log(
+    `long sweep: ${jobs.length} runs (${engines.join(', ')}), ${workers} workers${minBlockIntervalMs > 0 ? `, standard runs with a ${minBlockIntervalMs} ms floor under the block interval` : ''}`,
+  );
   let done = 0;
   let failed = 0;
   let damaged = 0;
@@ -103,7 +115,10 @@ if (isMainThread) {
       ? stakingSweepOptions(engine, job.seed)
       : job.membership
         ? membershipSweepOptions(job.seed)
-        : sweepOptions(engine, job.seed, job.params);
+        : {
+            ...sweepOptions(engine, job.seed, job.params),
+            ...(job.minBlockIntervalMs > 0 ? { minBlockIntervalMs: job.minBlockIntervalMs } : {}),
+          };
     // A sweep's `inspect` throws when the run's end state is wrong: a failure like any other.
     const r = await runSimulation(o).catch((e: Error) => ({
       safe: false,
