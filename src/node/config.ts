@@ -19,6 +19,12 @@ import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { VerityError } from '../../crypto/errors.ts';
 import { DEFAULT_MAX_TX_BYTES } from '../../ledger/tx.ts';
 
+/**
+ * The most `consensus.min_block_interval_ms` may be: half the shortest default proposal timeout
+ * (Algorand's 500 ms proposal wait). At 500 ms and more the simulator's Algorand changed periods.
+ */
+export const MAX_MIN_BLOCK_INTERVAL_MS = 250;
+
 export class ConfigError extends VerityError<'CONFIG_INVALID'> {}
 
 export interface NodeConfig {
@@ -266,7 +272,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       kind: 'integer',
       unit: 'ms',
       default: 100,
-      doc: "A block this node proposes comes at least this long after its parent's timestamp, unless the mempool holds a full block (max_block_txs): a lightly loaded network then makes fewer, larger blocks instead of keeping every validator's CPU busy with near-empty ones. Adds up to this much latency under light load; 0 proposes back to back. Keep it well below the engine's proposal timeout. Pacing only: blocks closer together are still valid.",
+      doc: "A block this node proposes waits until its parent's timestamp plus this long (never longer than this), unless the mempool already holds a full block (max_block_txs): a lightly loaded network then makes fewer, larger blocks instead of keeping every validator's CPU busy with near-empty ones. Adds up to this much latency per block under light load (chained HotStuff commits three blocks later, so up to three times this); 0 proposes back to back. The other validators' proposal timeouts run meanwhile: keep it well below the shortest (defaults: Algorand's proposal wait 500 ms, the others 1 s or more; Proof of Stake's attestations at a third of a slot). Pacing only: blocks closer together are still valid.",
     },
     maxFutureDriftMs: {
       key: 'max_future_drift_ms',
@@ -423,11 +429,11 @@ export const RULES: readonly ConfigRule[] = [
   },
   {
     key: 'consensus.min_block_interval_ms',
-    rule: "must be at most 1000 (the engines' default proposal timeouts are 1 s: a longer wait would make the other validators give up on the proposer)",
+    rule: "must be at most 250 (the other validators' proposal timeouts run while a proposer waits: Algorand's default proposal wait is 500 ms)",
     problem: (c) =>
       when(
-        c.consensus.minBlockIntervalMs > 1000,
-        "must be at most 1000 (the engines' default proposal timeouts are 1 s: a longer wait would make the other validators give up on the proposer)",
+        c.consensus.minBlockIntervalMs > MAX_MIN_BLOCK_INTERVAL_MS,
+        "must be at most 250 (the other validators' proposal timeouts run while a proposer waits: Algorand's default proposal wait is 500 ms)",
       ),
   },
   {

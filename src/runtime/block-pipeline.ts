@@ -82,6 +82,8 @@ export class BlockPipeline<M> {
   readonly executed = new ExecutedBlocks();
   /** Blocks held until this clock catches up, and whether each is being looked at again now. */
   readonly #held = new Map<string, 'held' | 'rechecking'>();
+  /** Counts build requests (see #build). */
+  #buildGeneration = 0;
   /** Counts mining jobs: a solution of a job cancelled or replaced since is dropped. */
   #mineGeneration = 0;
   readonly #certifiedForkHeights = new Set<number>();
@@ -98,11 +100,19 @@ export class BlockPipeline<M> {
     return { parent: p, ok: p !== undefined };
   }
 
+  /** The engine's `build-block`: a block of mempool transactions on the parent it names. */
+  async build(req: BuildRequest<M>): Promise<void> {
+    await this.#build(req, ++this.#buildGeneration, false);
+  }
+
   /**
-   * The engine's `build-block`: a block of mempool transactions on the parent it names. `paced`:
-   * this request already waited out the block interval (see #paceWaitMs).
+   * `generation`: the request's number — one held on a timer (for the clock, or the block
+   * interval) is dropped when it fires if a later request came meanwhile: the engine has moved
+   * on, and building the old one would cost a block's execution and could take the later one's
+   * timer. `paced`: it already waited out the block interval (see #paceWaitMs).
    */
-  async build(req: BuildRequest<M>, paced = false): Promise<void> {
+  async #build(req: BuildRequest<M>, generation: number, paced: boolean): Promise<void> {
+    if (generation !== this.#buildGeneration) return;
     const chain = this.#chain;
     const proposer = this.#c.selfAddress();
     if (proposer === undefined) return;
@@ -120,14 +130,14 @@ export class BlockPipeline<M> {
       // Just started, on a clock past the parent's by more than the drift bound: compare it with the peers' first (the
       // latest build request wins; the engine's own timeouts go on meanwhile).
       // (The epoch check is made now, with this instance's epoch, and runs when the timer fires.)
-      const again = this.#c.sameEpoch(() => this.build(req));
+      const again = this.#c.sameEpoch(() => this.#build(req, generation, paced));
       this.#timers.set('build-clock', Math.min(clockWait, 250), () => this.#c.enqueue(again));
       return;
     }
     const paceWait = paced ? 0 : this.#paceWaitMs(req, parentHeader.time.ms);
     if (paceWait > 0) {
       // As for the clock: the latest request wins, and the engine's timeouts go on meanwhile.
-      const again = this.#c.sameEpoch(() => this.build(req, true));
+      const again = this.#c.sameEpoch(() => this.#build(req, generation, true));
       this.#timers.set('build-pace', paceWait, () => this.#c.enqueue(again));
       return;
     }
@@ -194,16 +204,17 @@ export class BlockPipeline<M> {
   }
 
   /**
-   * How long to hold a build so that this node's blocks come at least `minBlockIntervalMs` after
-   * their parent's timestamp (at most that long: a parent stamped by a clock ahead of this one
-   * waits no longer). Every block costs each validator a few milliseconds of CPU whatever it holds
-   * (votes, WAL and fence writes with fsync, the commit batch, status), so without a floor a
-   * lightly loaded network commits blocks of a few transactions back to back and keeps its
-   * machines' cores busy doing it. Not held: a request for an empty block (the engine paced it
-   * already) and a pool holding a full block's worth (under load the floor never costs
-   * throughput). Pacing, not a validity rule: other validators accept blocks closer together.
-   * (The pool's count starts at the committed nonces, so on an uncommitted parent it counts that
-   * parent's transactions too: it can only build sooner.)
+   * How long to hold a build: until its parent's timestamp plus `minBlockIntervalMs`, and at most
+   * that long (a parent stamped by a clock ahead of this one waits no longer, and its child may
+   * then be stamped closer to it). Every block costs each validator milliseconds of CPU whatever
+   * it holds (votes, WAL and fence writes with fsync, the commit batch, status), so without a
+   * floor a lightly loaded network commits blocks of a few transactions back to back and keeps its
+   * machines' cores busy doing it. Not held: a request when the pool already holds a full block by
+   * count (`maxBlockTxs`; looked at once, when the request comes), and one for an empty block
+   * (`req.empty`, which no engine makes today: such a block would be for the protocol's sake).
+   * Pacing, not a validity rule: other validators accept blocks closer together. (The pool's count
+   * starts at the committed nonces, so on an uncommitted parent it counts that parent's
+   * transactions too: it can only build sooner.)
    */
   #paceWaitMs(req: BuildRequest<M>, parentMs: number): number {
     const o = this.#c.options;

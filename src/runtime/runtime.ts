@@ -197,8 +197,8 @@ export interface RuntimeOptions<M> {
   readonly maxBlockTxs?: number;
   readonly maxBlockBytes?: number;
   /**
-   * The blocks this node builds come at least this long after their parent's timestamp unless the
-   * pool holds a full block (block-pipeline.ts #paceWaitMs). Default 0: back to back.
+   * A block this node builds waits until its parent's timestamp plus this long (at most this long)
+   * unless the pool holds a full block (block-pipeline.ts #paceWaitMs). Default 0: back to back.
    */
   readonly minBlockIntervalMs?: number;
   readonly maxFutureDriftMs?: number;

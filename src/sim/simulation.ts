@@ -208,6 +208,10 @@ export interface SimResult {
 }
 
 export async function runSimulation(o: SimOptions): Promise<SimResult> {
+  const pace = o.minBlockIntervalMs ?? 0;
+  // What `verity sim --min-block-interval` takes, so that every run's replay command replays it.
+  if (!Number.isSafeInteger(pace) || pace < 0 || pace > 1000)
+    throw new RangeError(`minBlockIntervalMs must be an integer from 0 to 1000, not ${pace}`);
   const wallStart = performance.now();
   const root = new SeededRng(o.seed);
   const netRng = root.derive('network');

@@ -119,7 +119,7 @@ const verifyThreads = arg('verify-threads', 'auto')
 const overrides = process.argv.flatMap((a, i) => {
   if (a !== '--set') return [];
   const v = process.argv[i + 1] ?? '';
-  return /^[a-z_]+\.[a-z_]+=./.test(v)
+  return /^[a-z0-9_]+\.[a-z0-9_]+=./.test(v)
     ? [v]
     : usage(`--set: ${v || '(nothing)'} is not key=value (section.key)`);
 });

@@ -264,7 +264,7 @@ describe('verity sim (the real command)', () => {
         ['--engine', 'pbft', '--nodes', '4', '--duration', '500ms'],
         ['--engine', 'pbft', '--nodes', '4', '--faults', 'loss,meteor'],
         ['--engine', 'pbft', '--nodes', '4', '--min-block-interval', '1001'],
-        ['--engine', 'pbft', '--nodes', '4', '--min-block-interval', '-5'],
+        ['--engine', 'pbft', '--nodes', '4', '--min-block-interval', '1.5'],
       ];
       const results = await Promise.all(cases.map((args) => runVerity(['sim', ...args])));
       for (const [i, r] of results.entries())

@@ -38,8 +38,9 @@ if (isMainThread) {
     return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
   };
   const seeds = Number(arg('seeds', '1000'));
-  const minBlockIntervalMs = Number(arg('min-block-interval', '0'));
-  if (!Number.isSafeInteger(minBlockIntervalMs) || minBlockIntervalMs < 0 || minBlockIntervalMs > 1000) {
+  const intervalText = arg('min-block-interval', '0');
+  const minBlockIntervalMs = /^\d{1,4}$/.test(intervalText) ? Number(intervalText) : -1;
+  if (minBlockIntervalMs < 0 || minBlockIntervalMs > 1000) {
     console.error('--min-block-interval takes milliseconds from 0 to 1000');
     process.exit(2);
   }

@@ -35,6 +35,8 @@ function setup(
   const timers = new Map<string, () => void>();
   const timerMs = new Map<string, number>();
   let proposals = 0;
+  /** Each proposal's engineData[0]: which request it was built for. */
+  const built: Array<number | undefined> = [];
   const steps: EngineInput<never>[] = [];
   let executions = 0;
   const executeOptions: Array<{ verifier?: BatchVerifier }> = [];
@@ -50,8 +52,9 @@ function setup(
       throw new ChainError('BLOCK_IN_FUTURE', 'timestamped past this clock', { readyAtMs: 5_000 });
     },
     isSuffix: () => false,
-    async propose() {
+    async propose(o: { engineData?: Uint8Array }) {
       proposals++; // counted, then refused the way a block with no validator set is (nothing built)
+      built.push(o.engineData?.[0]);
       throw new ChainError('NOT_FOUND', 'no validator set in these tests');
     },
   } as unknown as ChainStore;
@@ -123,6 +126,7 @@ function setup(
     solutions,
     timerMs,
     proposals: () => proposals,
+    built,
   };
 }
 
@@ -238,6 +242,30 @@ describe('block pipeline: a floor under the block interval (min_block_interval_m
     expect(t.timerMs.get('build-pace')).toBe(100);
     await t.fire('build-pace');
     expect(t.proposals()).toBe(1);
+  });
+
+  it('a held build is dropped once a later request came (the later one built at once, or held in its place)', async () => {
+    const o = { minBlockIntervalMs: 100, parentMs: 1_000, nowMs: 1_030, fullPool: false };
+    const t = setup(o);
+    await t.pipeline.build(req); // held
+    o.fullPool = true;
+    await t.pipeline.build({ ...req, round: 1 }); // built at once
+    expect(t.proposals()).toBe(1);
+    await t.fire('build-pace'); // the first one's timer: nothing more is built
+    expect(t.proposals()).toBe(1);
+  });
+
+  it('a build held for the clock does not take the place of a later one held for the interval', async () => {
+    const o = { minBlockIntervalMs: 100, parentMs: 1_000, nowMs: 1_030, clockWaitMs: 200 };
+    const t = setup(o);
+    await t.pipeline.build({ ...req, engineData: Uint8Array.of(1) }); // held for the clock
+    o.clockWaitMs = 0;
+    await t.pipeline.build({ ...req, round: 1, engineData: Uint8Array.of(2) }); // held for the interval
+    expect(t.timers.has('build-pace')).toBe(true);
+    await t.fire('build-clock'); // the first one: superseded, dropped before it could re-arm build-pace
+    expect(t.proposals()).toBe(0);
+    await t.fire('build-pace');
+    expect(t.built).toEqual([2]); // the later request's block, not the first one's
   });
 
   it('a paced build is dropped when its timer fires after an epoch boundary', async () => {
