@@ -404,6 +404,7 @@ export class VerityNode {
         hasRoomFor: (etx) => runtime.mempool.seenKey(etx.idKey) || runtime.mempool.hasRoomFor(etx),
         pending: (id) => runtime.mempool.has(id),
         overloaded: () => runtime.overloaded,
+        syncingAnswer: () => runtime.syncingAnswer(),
         waitForCommit: (id, signal) => runtime.waitForCommit(id, signal),
         onBlock: (listener) => {
           node?.blockListeners.add(listener);

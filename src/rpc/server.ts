@@ -29,6 +29,7 @@ import {
 import { receiptToJson } from '../../ledger/receipt.ts';
 import { decodeTransaction, type EncodedTransaction, TxError, transactionId } from '../../ledger/tx.ts';
 import { operationToJson } from '../../ledger/tx-json.ts';
+import type { SyncingAnswer } from '../runtime/client-intake.ts';
 import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Logger } from '../runtime/ports.ts';
 import { ReadError } from '../runtime/read-barrier.ts';
@@ -64,6 +65,8 @@ export interface NodeApi {
   pending(id: Uint8Array): boolean;
   /** Intake is saturated: refuse submissions (503) before decoding and verifying them. */
   overloaded(): boolean;
+  /** NODE_SYNCING (naming the heights) while the node catches up; undefined when it does not. */
+  syncingAnswer(): SyncingAnswer | undefined;
   /** Where the transaction took effect, once committed. */
   waitForCommit(id: Uint8Array, signal: AbortSignal): Promise<TxLocation>;
   onBlock(listener: (height: number) => void): () => void;

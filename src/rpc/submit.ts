@@ -24,6 +24,8 @@ import type { NodeApi, RpcOptions } from './server.ts';
 
 /** Most transactions in one `POST /txs`. */
 const MAX_BATCH_TXS = 1000;
+/** Refusals that are the node's state, not the transaction's: HTTP 503, retry (here or elsewhere). */
+const RETRY_LATER: ReadonlySet<string> = new Set(['MEMPOOL_FULL', 'NODE_HALTED', 'NODE_SYNCING']);
 
 export class Submissions {
   readonly #api: NodeApi;
@@ -35,7 +37,11 @@ export class Submissions {
   }
 
   readonly #refuseIfOverloaded = (): void => {
-    if (this.#api.overloaded()) throw overloaded();
+    if (!this.#api.overloaded()) return;
+    // A node catching up is full of what its peers already committed: say that, not "overloaded".
+    const syncing = this.#api.syncingAnswer();
+    if (syncing === undefined) throw overloaded();
+    throw new RpcError(503, syncing.code, `${syncing.reason} (nothing in this request was admitted)`);
   };
 
   /** `POST /tx?mode=async|sync|commit` with {"tx": "<hex>"}. */
@@ -88,7 +94,7 @@ export class Submissions {
         };
       if (r.code === 'DUPLICATE')
         throw badRequest('DUPLICATE', 'this transaction was seen and refused before; it is not pending');
-      throw new RpcError(r.code === 'MEMPOOL_FULL' || r.code === 'NODE_HALTED' ? 503 : 400, r.code, r.reason);
+      throw new RpcError(RETRY_LATER.has(r.code) ? 503 : 400, r.code, r.reason);
     }
     if (r.ok) this.#api.noteSubmitted(etx);
     if (mode === 'sync') return { id, admitted: r.ok, pending: true };
@@ -137,6 +143,7 @@ export class Submissions {
     type Result = { id?: string; ok: boolean; code?: string };
     const results: Result[] = [];
     const decoded: Array<{ at: number; etx: EncodedTransaction }> = [];
+    let noRoom: string | undefined;
     for (const hex of txs as unknown[]) {
       try {
         if (typeof hex !== 'string') throw badRequest('TX_MALFORMED', 'not a string');
@@ -144,7 +151,9 @@ export class Submissions {
         // No room for it (a full pool, no fair eviction): say so before the signature check,
         // which under overload would be spent on a transaction refused anyway.
         if (!this.#api.hasRoomFor(etx)) {
-          results.push({ id: toHex(etx.id), ok: false, code: 'MEMPOOL_FULL' });
+          // (The same refusal from the pool itself would say NODE_SYNCING on a node catching up.)
+          noRoom ??= this.#api.syncingAnswer()?.code ?? 'MEMPOOL_FULL';
+          results.push({ id: toHex(etx.id), ok: false, code: noRoom });
           continue;
         }
         decoded.push({ at: results.length, etx });

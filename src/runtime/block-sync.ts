@@ -190,10 +190,15 @@ export class BlockSync {
 
   /** Whether this node is catching up, and the best height a connected peer reported recently. */
   status(): { syncing: boolean; bestPeerHeight: number } {
-    this.prunePeers();
-    let best = this.#o.chain.height;
-    for (const p of this.#peerSync.values()) if (p.height > best) best = p.height;
-    return { syncing: best >= this.#o.chain.height + 2, bestPeerHeight: best };
+    // Expired claims are skipped, not forgotten: asking changes nothing (the RPC and client
+    // intake ask at any time; forgetting stays with the request path).
+    const height = this.#o.chain.height;
+    let best = height;
+    if (this.#peerSync.size > 0) {
+      const live = this.#liveClaim();
+      for (const [peer, p] of this.#peerSync) if (p.height > best && live(peer, p.at)) best = p.height;
+    }
+    return { syncing: best >= height + 2, bestPeerHeight: best };
   }
 
   /** Answers a peer's get-blocks with committed blocks and their certificates (capped). */
@@ -223,14 +228,20 @@ export class BlockSync {
   /** Forgets the heights of peers that are gone (disconnected, banned) or silent too long. */
   prunePeers(): void {
     if (this.#peerSync.size === 0) return;
-    const connected = new Set(this.#o.transport.peers());
-    const ttl = PEER_STATUS_TTL_INTERVALS * (this.#o.statusIntervalMs ?? 1000);
-    const now = this.#o.clock.now();
+    const live = this.#liveClaim();
     for (const [peer, p] of this.#peerSync) {
-      if (connected.has(peer) && now - p.at <= ttl) continue;
+      if (live(peer, p.at)) continue;
       this.#peerSync.delete(peer);
       this.#o.forgotten?.(peer);
     }
+  }
+
+  /** Whether a claim made at `at` still stands now: its peer is connected and it is recent. */
+  #liveClaim(): (peer: string, at: number) => boolean {
+    const connected = new Set(this.#o.transport.peers());
+    const ttl = PEER_STATUS_TTL_INTERVALS * (this.#o.statusIntervalMs ?? 1000);
+    const now = this.#o.clock.now();
+    return (peer, at) => connected.has(peer) && now - at <= ttl;
   }
 
   /**

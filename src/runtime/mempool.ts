@@ -54,7 +54,9 @@ export type AdmitCode =
   | 'SENDER_LIMIT'
   | 'MEMPOOL_FULL'
   /** Consensus stopped on this node (runtime.ts, Halt): submit elsewhere. */
-  | 'NODE_HALTED';
+  | 'NODE_HALTED'
+  /** The node is catching up, so its state cannot judge the transaction yet (client-intake.ts). */
+  | 'NODE_SYNCING';
 
 export type AdmitResult =
   | { readonly ok: true }

@@ -8,8 +8,8 @@
  *    (signing-guard.ts), durable before the step's messages are sent;
  *  - builds, executes and commits blocks on the chain store (with speculative parents), holding
  *    blocks from this node's future (block times: clock-offset.ts);
- *  - admits transactions to the mempool; their gossip (tx-gossip.ts) and block sync
- *    (block-sync.ts) are modules of their own;
+ *  - admits transactions to the mempool; what clients are answered (client-intake.ts), gossip
+ *    (tx-gossip.ts) and block sync (block-sync.ts) are modules of their own;
  *  - halts for good on a fault of its own (a storage error, or any exception: a bug);
  *  - on a chain whose set changes (ledger/staking), starts a new engine instance with the new set
  *    once an epoch's last block is committed (see #enterEpoch).
@@ -61,6 +61,12 @@ import type { EncodedTransaction } from '../../ledger/tx.ts';
 import type { ValidatorSet } from '../../ledger/validators.ts';
 import { BlockPipeline, DEFAULT_BUILD_MAX_TXS, DEFAULT_MAX_FUTURE_DRIFT_MS } from './block-pipeline.ts';
 import { BlockSync } from './block-sync.ts';
+import {
+  ClientIntake,
+  MAX_PENDING_INTAKE,
+  MAX_PENDING_INTAKE_BYTES,
+  type SyncingAnswer,
+} from './client-intake.ts';
 import { BlockClock } from './clock-offset.ts';
 import { CommitWaiters } from './commit-waiters.ts';
 import { EventQueue } from './event-queue.ts';
@@ -85,34 +91,6 @@ const ALL_ENGINE_RECORDS = utf8('w/engine');
 function engineRecords(epoch: number): Uint8Array {
   return epoch === 0 ? WAL_ENGINE : utf8(`w/engine@${epoch}/`);
 }
-const OVERLOADED_ANSWER: AdmitResult = {
-  ok: false,
-  code: 'MEMPOOL_FULL',
-  reason: 'the node is overloaded; retry later',
-};
-const HALTED_ANSWER: AdmitResult = {
-  ok: false,
-  code: 'NODE_HALTED',
-  reason: 'consensus has stopped on this node; see its log',
-};
-/**
- * Transaction intake (submissions + gossip batches) queued before clients are told to back off:
- * this many queued units, or this many bytes of transactions (a unit can be one transaction or a
- * batch of a thousand, so units alone would let batches queue without bound).
- */
-const MAX_PENDING_INTAKE = 5_000;
-const MAX_PENDING_INTAKE_BYTES = 1024 * 1024;
-/**
- * Clients are refused (503, before their transactions are decoded or verified) while the mempool
- * holds this many full blocks of includable transactions (behind no nonce gap: a pool full of
- * gapped ones must still take the gap-fillers, or it never drains). Past it a transaction only
- * waits longer, and the work of admitting it — checked once here and once by every peer it is
- * gossiped to — is taken from the blocks:
- * measured with 4 validators on 2 cores, letting clients fill a 10,000-transaction pool at twice
- * the sustainable load made 2,000-transaction blocks take 5–11 s and the committed rate fall by
- * half. Gossip is not gated: what a peer admitted is bounded at its own edge.
- */
-const CLIENT_INTAKE_BLOCKS = 2;
 /** A read the engine has not confirmed (and the chain reached) within this fails with READ_TIMEOUT. */
 const READ_TIMEOUT_MS = 5_000;
 
@@ -267,8 +245,8 @@ export class ConsensusRuntime<M> {
   readonly #wal: CheckedWal;
   /** Damaged WAL records dropped at start by a node that keeps no signing state (walLoss). */
   #droppedLoss: WalLoss | undefined;
-  /** Submissions waiting in the intake queue: answered NODE_HALTED if consensus halts first. */
-  readonly #pendingSubmits = new Set<(r: AdmitResult) => void>();
+  /** What clients' submissions are answered: backpressure, halted, syncing (client-intake.ts). */
+  readonly #intake: ClientIntake;
   /** Per engine timer, how many times it was set or cancelled (see 'set-timer' in #apply). */
   readonly #timerGenerations = new Map<string, number>();
   readonly #guard: SigningGuard;
@@ -392,6 +370,14 @@ export class ConsensusRuntime<M> {
       opts.mempool,
     );
     this.mempool.onAvailable = () => this.#events.enqueue(() => this.#step({ kind: 'txs-available' }));
+    this.#intake = new ClientIntake({
+      events: this.#events,
+      mempool: this.mempool,
+      maxBlockTxs: opts.maxBlockTxs ?? DEFAULT_BUILD_MAX_TXS,
+      gossip: (bytes) => this.#gossip.add(bytes),
+      syncStatus: () => this.#sync.status(),
+      height: () => opts.chain.height,
+    });
     this.#evidence = new EvidenceRelay<M>({
       options: opts,
       mempool: this.mempool,
@@ -568,8 +554,7 @@ export class ConsensusRuntime<M> {
     this.#o.timers.cancelAll();
     this.#pipeline.cancelMining();
     void this.#o.miner?.close?.();
-    for (const answer of this.#pendingSubmits) answer(HALTED_ANSWER);
-    this.#pendingSubmits.clear();
+    this.#intake.answerHalted();
   }
 
   /** Set once consensus halted on this node (a local storage fault or a broken invariant). */
@@ -612,23 +597,19 @@ export class ConsensusRuntime<M> {
     return this.#events.idle();
   }
 
-  /**
-   * Whether transaction intake is past what the node can admit soon. The RPC asks before it
-   * decodes and verifies a submission: refusing after that work would spend the CPU an
-   * overloaded node lacks on transactions it then drops (and again on each client retry).
-   */
+  /** Whether transaction intake is past what the node can admit soon (client-intake.ts). */
   get overloaded(): boolean {
-    const intake = this.#events.intake;
-    return (
-      intake.events >= MAX_PENDING_INTAKE ||
-      intake.bytes >= MAX_PENDING_INTAKE_BYTES ||
-      this.mempool.includableAtLeast(CLIENT_INTAKE_BLOCKS * (this.#o.maxBlockTxs ?? DEFAULT_BUILD_MAX_TXS))
-    );
+    return this.#intake.overloaded;
+  }
+
+  /** NODE_SYNCING, naming the heights, while this node catches up; undefined when it does not. */
+  syncingAnswer(): SyncingAnswer | undefined {
+    return this.#intake.syncingAnswer();
   }
 
   /** Admits a transaction from a client (decoded + verified by the caller) and gossips it. */
   submit(etx: EncodedTransaction): Promise<AdmitResult> {
-    return this.#admit([etx], (results) => results[0] as AdmitResult);
+    return this.#intake.admit([etx], (results) => results[0] as AdmitResult);
   }
 
   /**
@@ -638,38 +619,7 @@ export class ConsensusRuntime<M> {
    * its own fsyncs). One result per transaction, in order.
    */
   submitMany(etxs: readonly EncodedTransaction[]): Promise<AdmitResult[]> {
-    return this.#admit(etxs, (results) => results);
-  }
-
-  /**
-   * `submit` and `submitMany`: admits `etxs` as one unit and answers with `shape(results)`, with
-   * no promise hop of its own (the simulator's event order is the same for either caller).
-   */
-  #admit<T>(etxs: readonly EncodedTransaction[], shape: (results: AdmitResult[]) => T): Promise<T> {
-    const all = (r: AdmitResult) => shape(etxs.map(() => r));
-    // Backpressure: past what the node can admit soon, say so at once (HTTP 503) rather than
-    // queue without bound — an overloaded node that keeps accepting collapses instead of serving
-    // at capacity.
-    if (this.overloaded) return Promise.resolve(all(OVERLOADED_ANSWER));
-    if (this.#events.stopped) return Promise.resolve(all(HALTED_ANSWER));
-    if (etxs.length === 0) return Promise.resolve(shape([]));
-    return new Promise((resolve) => {
-      const answer = (r: AdmitResult) => resolve(all(r));
-      this.#pendingSubmits.add(answer);
-      this.#events.enqueueIntake(
-        async () => {
-          this.#pendingSubmits.delete(answer);
-          const results: AdmitResult[] = [];
-          for (const etx of etxs) {
-            const r = await this.mempool.add(etx);
-            if (r.ok) this.#gossip.add(etx.bytes);
-            results.push(r);
-          }
-          resolve(shape(results));
-        },
-        etxs.reduce((n, etx) => n + etx.bytes.length, 0),
-      );
-    });
+    return this.#intake.admit(etxs, (results) => results);
   }
 
   /**

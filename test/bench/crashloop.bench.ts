@@ -198,7 +198,7 @@ try {
 
   // Load through the stable nodes.
   type Signed = (typeof txs)[number];
-  const RETRYABLE = new Set(['MEMPOOL_FULL', 'NONCE_TOO_HIGH', 'SENDER_LIMIT']);
+  const RETRYABLE = new Set(['MEMPOOL_FULL', 'NODE_SYNCING', 'NONCE_TOO_HIGH', 'SENDER_LIMIT']);
   const retry: Signed[] = [];
   let sent = 0;
   let rejected = 0;

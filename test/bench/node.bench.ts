@@ -408,15 +408,16 @@ async function runCluster(
       })();
       // The client: each sender's transactions go to one node (sender k to node k mod N), through
       // a queue per node, at most one request in flight per node, so a sender's nonces arrive in
-      // order. What a node refuses for now (per transaction: a full mempool, a nonce too far ahead,
-      // the per-sender limit) goes back to the front of its queue, ahead of that sender's later
-      // nonces — a client that dropped or reordered them would leave nonce gaps that stall the
-      // sender. A node that refuses a whole request (503: overloaded) is left alone for 100 ms,
-      // doubling to 1 s while it keeps refusing, as a client honouring back-pressure would:
+      // order. What a node refuses for now (per transaction: a full mempool, a node catching up,
+      // a nonce too far ahead, the per-sender limit) goes back to the front of its queue, ahead of
+      // that sender's later nonces — a client that dropped or reordered them would leave nonce
+      // gaps that stall the sender. A node that refuses a whole request (503: overloaded or
+      // catching up) is left alone for 100 ms, doubling to 1 s while it keeps refusing, as a
+      // client honouring back-pressure would:
       // re-sending at once would spend the CPU this machine's validators and this generator share
       // on refusals. Latency counts from when a transaction was generated, queueing included.
       type Signed = (typeof txs)[number];
-      const RETRYABLE = new Set(['MEMPOOL_FULL', 'NONCE_TOO_HIGH', 'SENDER_LIMIT']);
+      const RETRYABLE = new Set(['MEMPOOL_FULL', 'NODE_SYNCING', 'NONCE_TOO_HIGH', 'SENDER_LIMIT']);
       const queues = nodeIds.map(() => [] as Signed[]);
       const inflight = nodeIds.map(() => false);
       const backoff = nodeIds.map(() => ({ until: 0, delayMs: 0 }));

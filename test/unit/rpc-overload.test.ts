@@ -8,6 +8,7 @@ import { StorageError } from '../../ledger/kv.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { RpcClient, RpcClientError } from '../../src/rpc/client.ts';
 import { type NodeApi, RpcServer } from '../../src/rpc/server.ts';
+import type { AdmitResult } from '../../src/runtime/mempool.ts';
 import { silentLogger } from '../../src/runtime/ports.ts';
 
 let server: RpcServer;
@@ -18,6 +19,7 @@ beforeAll(async () => {
   // Only what POST /tx and /txs touch before admission; anything else would throw.
   const api = {
     overloaded: () => true,
+    syncingAnswer: () => undefined,
     submit: () => {
       submitted++;
       throw new Error('submit must not be reached');
@@ -60,6 +62,62 @@ describe('rpc under overload', () => {
   it('POST /txs: the whole batch is refused with 503 MEMPOOL_FULL', async () => {
     expect(await refusal(client.post('/txs', { txs: ['00', '01'] }))).toEqual([503, 'MEMPOOL_FULL']);
     expect(submitted).toBe(0);
+  });
+});
+
+describe('rpc on a node catching up: NODE_SYNCING, 503', () => {
+  const syncing = {
+    ok: false,
+    code: 'NODE_SYNCING',
+    reason: 'this node is catching up (at height 3, its peers at 40), so…',
+  } as const;
+
+  it('overloaded while catching up: /tx and /txs say NODE_SYNCING, and nothing is decoded', async () => {
+    const api = { overloaded: () => true, syncingAnswer: () => syncing };
+    await withServer(api, {}, async (c) => {
+      expect(await refusal(c.post('/tx?mode=sync', { tx: 'zz-not-hex' }))).toEqual([503, 'NODE_SYNCING']);
+      expect(await refusal(c.post('/txs', { txs: ['00'] }))).toEqual([503, 'NODE_SYNCING']);
+    });
+  });
+
+  it("the node's own NODE_SYNCING answer is a 503 (retry), where NONCE_TOO_HIGH is a 400", async () => {
+    const etx = signedTransfer(5);
+    const submitWith = (answer: AdmitResult) =>
+      withServer(
+        {
+          overloaded: () => false,
+          genesis: { chainId: 'c' },
+          chain: { getTxLocation: async () => undefined },
+          submit: async () => answer,
+          pending: () => false,
+        },
+        {},
+        (c) => refusal(c.post('/tx?mode=sync', { tx: toHex(etx.bytes) })),
+      );
+    expect(await submitWith(syncing)).toEqual([503, 'NODE_SYNCING']);
+    expect(await submitWith({ ok: false, code: 'NONCE_TOO_HIGH', reason: 'ahead' })).toEqual([
+      400,
+      'NONCE_TOO_HIGH',
+    ]);
+  });
+
+  it('a batch entry with no room says NODE_SYNCING on a node catching up, MEMPOOL_FULL otherwise', async () => {
+    const etx = signedTransfer(6);
+    const entry = (syncingAnswer: () => unknown) =>
+      withServer(
+        {
+          overloaded: () => false,
+          genesis: { chainId: 'c' },
+          hasRoomFor: () => false,
+          submitMany: async () => [],
+          syncingAnswer,
+        },
+        {},
+        (c) => c.post('/txs', { txs: [toHex(etx.bytes)] }),
+      );
+    const id = toHex(etx.id);
+    expect(await entry(() => syncing)).toEqual({ results: [{ id, ok: false, code: 'NODE_SYNCING' }] });
+    expect(await entry(() => undefined)).toEqual({ results: [{ id, ok: false, code: 'MEMPOOL_FULL' }] });
   });
 });
 

@@ -628,6 +628,54 @@ describe('runtime: a fault of its own storage', () => {
   });
 });
 
+describe('runtime client intake while catching up', () => {
+  const [a, b] = chain.accounts as [TestKey, TestKey];
+  const transfer = (nonce: number, amount: bigint) =>
+    signTransaction(
+      {
+        chainId: chain.genesis.chainId,
+        sender: a.publicKey,
+        nonce,
+        op: { type: 'transfer', to: b.address, amount },
+      },
+      a.secretKey,
+    );
+
+  it('a node whose peers are ahead answers NODE_SYNCING where its stale state would refuse', async () => {
+    const h = new Harness();
+    await h.start();
+    h.peer('ahead', 'silent'); // claims blocks it never serves: this node stays behind
+    await h.status('ahead', 40);
+    expect(h.runtime.syncStatus()).toEqual({ syncing: true, bestPeerHeight: 40 });
+    // A nonce past the window of the stale nonce, funds it may not have seen yet: not the client's fault.
+    for (const etx of [transfer(64, 1n), transfer(1, 10n ** 12n)]) {
+      const r = await h.runtime.submit(etx);
+      expect(r).toMatchObject({ ok: false, code: 'NODE_SYNCING' });
+      expect((r as { reason: string }).reason).toContain('at height 0, its peers at 40');
+    }
+    // What it can judge, it still does: admits a good one, refuses a copy.
+    expect(await h.runtime.submit(transfer(0, 1n))).toEqual({ ok: true });
+    expect(await h.runtime.submit(transfer(0, 1n))).toMatchObject({ ok: false, code: 'DUPLICATE' });
+    // Once the claim no longer stands (the peer left), the same refusals are the state's again.
+    h.connected.delete('ahead');
+    expect(h.runtime.syncStatus().syncing).toBe(false);
+    expect(await h.runtime.submit(transfer(64, 1n))).toMatchObject({ ok: false, code: 'NONCE_TOO_HIGH' });
+  });
+
+  it('a node level with its peers refuses as its state says (negative control)', async () => {
+    const h = new Harness();
+    await h.start();
+    h.peer('level', 'silent');
+    await h.status('level', 1); // one ahead is a height being finished, not catching up
+    expect(h.runtime.syncStatus().syncing).toBe(false);
+    expect(await h.runtime.submit(transfer(64, 1n))).toMatchObject({ ok: false, code: 'NONCE_TOO_HIGH' });
+    expect(await h.runtime.submit(transfer(0, 10n ** 12n))).toMatchObject({
+      ok: false,
+      code: 'INSUFFICIENT_FUNDS',
+    });
+  });
+});
+
 describe('runtime waitForCommit', () => {
   it('is resolved by a commit that lands while it is still looking the transaction up', async () => {
     let release!: () => void;
