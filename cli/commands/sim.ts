@@ -155,10 +155,8 @@ export const sim: Command = {
     const { values, out } = ctx;
     const { name, params } = parseEngineFlag(required(values, 'engine'));
     // The engines and the simulator load only when a simulation runs (not for --help).
-    const [{ engineNames, getEngine }, { replayCommand, runSimulation }] = await Promise.all([
-      import('../../consensus/registry.ts'),
-      import('../../src/sim/simulation.ts'),
-    ]);
+    const [{ engineNames, getEngine }, { MAX_SIM_MIN_BLOCK_INTERVAL_MS, replayCommand, runSimulation }] =
+      await Promise.all([import('../../consensus/registry.ts'), import('../../src/sim/simulation.ts')]);
     const engine = getEngine(name);
     if (engine === undefined)
       throw new UsageError(`unknown engine "${name}" (known: ${engineNames().join(', ')})`);
@@ -205,7 +203,9 @@ export const sim: Command = {
       txs: intOption(values, 'txs', 200, 0, 1_000_000),
       ...(values['min-block-interval'] === undefined
         ? {}
-        : { minBlockIntervalMs: intOption(values, 'min-block-interval', 0, 0, 1000) }),
+        : {
+            minBlockIntervalMs: intOption(values, 'min-block-interval', 0, 0, MAX_SIM_MIN_BLOCK_INTERVAL_MS),
+          }),
       onProgress: (p) => out.info(`  … ${p.phase}: t=${(p.timeMs / 1000).toFixed(0)}s height=${p.height}`),
     };
     const traceFile = str(values, 'trace');

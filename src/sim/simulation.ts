@@ -207,11 +207,19 @@ export interface SimResult {
   }>;
 }
 
+/**
+ * The largest block-interval floor a simulation takes (SimOptions.minBlockIntervalMs): what
+ * `verity sim --min-block-interval` and the long sweep accept too, so every run's replay command
+ * replays it.
+ */
+export const MAX_SIM_MIN_BLOCK_INTERVAL_MS = 1000;
+
 export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const pace = o.minBlockIntervalMs ?? 0;
-  // What `verity sim --min-block-interval` takes, so that every run's replay command replays it.
-  if (!Number.isSafeInteger(pace) || pace < 0 || pace > 1000)
-    throw new RangeError(`minBlockIntervalMs must be an integer from 0 to 1000, not ${pace}`);
+  if (!Number.isSafeInteger(pace) || pace < 0 || pace > MAX_SIM_MIN_BLOCK_INTERVAL_MS)
+    throw new RangeError(
+      `minBlockIntervalMs must be an integer from 0 to ${MAX_SIM_MIN_BLOCK_INTERVAL_MS}, not ${pace}`,
+    );
   const wallStart = performance.now();
   const root = new SeededRng(o.seed);
   const netRng = root.derive('network');

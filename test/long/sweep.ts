@@ -15,7 +15,7 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { engineNames, getEngine } from '../../consensus/registry.ts';
-import { replayCommand, runSimulation } from '../../src/sim/simulation.ts';
+import { MAX_SIM_MIN_BLOCK_INTERVAL_MS, replayCommand, runSimulation } from '../../src/sim/simulation.ts';
 import { membershipSweepOptions } from '../sim/membership-sweep.ts';
 import { stakingSweepOptions } from '../sim/staking-sweep.ts';
 import { sweepOptions } from '../sim/sweep-options.ts';
@@ -40,8 +40,8 @@ if (isMainThread) {
   const seeds = Number(arg('seeds', '1000'));
   const intervalText = arg('min-block-interval', '0');
   const minBlockIntervalMs = /^\d{1,4}$/.test(intervalText) ? Number(intervalText) : -1;
-  if (minBlockIntervalMs < 0 || minBlockIntervalMs > 1000) {
-    console.error('--min-block-interval takes milliseconds from 0 to 1000');
+  if (minBlockIntervalMs < 0 || minBlockIntervalMs > MAX_SIM_MIN_BLOCK_INTERVAL_MS) {
+    console.error(`--min-block-interval takes milliseconds from 0 to ${MAX_SIM_MIN_BLOCK_INTERVAL_MS}`);
     process.exit(2);
   }
   const workers = Number(arg('workers', '2'));
