@@ -188,17 +188,26 @@ export class BlockSync {
     return true;
   }
 
-  /** Whether this node is catching up, and the best height a connected peer reported recently. */
+  /**
+   * The best height a connected peer reported recently, and whether this node is catching up: two
+   * or more blocks below a claim whose peer has not failed a request since it last served one. A
+   * peer claiming blocks it never serves would otherwise keep this node "syncing" for good (and
+   * its clients answered NODE_SYNCING). Expired claims are skipped, not forgotten: asking changes
+   * nothing here (the RPC and client intake ask at any time).
+   */
   status(): { syncing: boolean; bestPeerHeight: number } {
-    // Expired claims are skipped, not forgotten: asking changes nothing (the RPC and client
-    // intake ask at any time; forgetting stays with the request path).
     const height = this.#o.chain.height;
     let best = height;
+    let believed = height;
     if (this.#peerSync.size > 0) {
       const live = this.#liveClaim();
-      for (const [peer, p] of this.#peerSync) if (p.height > best && live(peer, p.at)) best = p.height;
+      for (const [peer, p] of this.#peerSync) {
+        if (!live(peer, p.at)) continue;
+        best = Math.max(best, p.height);
+        if (p.failures === 0) believed = Math.max(believed, p.height);
+      }
     }
-    return { syncing: best >= height + 2, bestPeerHeight: best };
+    return { syncing: believed >= height + 2, bestPeerHeight: best };
   }
 
   /** Answers a peer's get-blocks with committed blocks and their certificates (capped). */

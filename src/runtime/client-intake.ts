@@ -12,8 +12,9 @@
  *   a wrong answer, and a 400 tells a client its transaction is bad. So while syncing those
  *   become this retryable 503, naming the heights. CometBFT likewise refuses `broadcast_tx` during
  *   block sync (#785). Admission itself is unchanged: what the pool takes is judged again against
- *   each committed block, and refusals stale state cannot cause (a used nonce, a taken one, a
- *   duplicate) stay as they are.
+ *   each committed block, and the other refusals stay as they are (a used nonce and a duplicate
+ *   are refused whatever the state; a taken nonce is a pending transaction's, which stale state
+ *   makes only in the rare case that the pending one was admitted against it).
  */
 import type { EncodedTransaction } from '../../ledger/tx.ts';
 import type { EventQueue } from './event-queue.ts';
@@ -91,6 +92,8 @@ export class ClientIntake {
    * overloaded node lacks on transactions it then drops (and again on each client retry).
    */
   get overloaded(): boolean {
+    // A halted node is not overloaded: it answers NODE_HALTED, whatever its pool holds.
+    if (this.#c.events.stopped) return false;
     const intake = this.#c.events.intake;
     return (
       intake.events >= MAX_PENDING_INTAKE ||
@@ -106,7 +109,7 @@ export class ClientIntake {
     return {
       ok: false,
       code: 'NODE_SYNCING',
-      reason: `this node is catching up (at height ${this.#c.height()}, its peers at ${bestPeerHeight}), so its state is too old to judge this transaction; retry shortly or submit to another node`,
+      reason: `this node is catching up (at height ${this.#c.height()}, its peers at ${bestPeerHeight}), so its state is too old to judge this transaction; retry later or submit to another node`,
     };
   }
 
@@ -118,9 +121,10 @@ export class ClientIntake {
    * submission and a batch).
    */
   admit<T>(etxs: readonly EncodedTransaction[], shape: (results: AdmitResult[]) => T): Promise<T> {
+    // Halted first: a stopped node's full pool is not a reason to come back.
     const all = (r: AdmitResult) => shape(etxs.map(() => r));
-    if (this.overloaded) return Promise.resolve(all(this.syncingAnswer() ?? OVERLOADED_ANSWER));
     if (this.#c.events.stopped) return Promise.resolve(all(HALTED_ANSWER));
+    if (this.overloaded) return Promise.resolve(all(this.syncingAnswer() ?? OVERLOADED_ANSWER));
     if (etxs.length === 0) return Promise.resolve(shape([]));
     return new Promise((resolve) => {
       const answer = (r: AdmitResult) => resolve(all(r));

@@ -39,7 +39,7 @@ if (isMainThread) {
   };
   const seeds = Number(arg('seeds', '1000'));
   const intervalText = arg('min-block-interval', '0');
-  const minBlockIntervalMs = /^\d{1,4}$/.test(intervalText) ? Number(intervalText) : -1;
+  const minBlockIntervalMs = /^\d+$/.test(intervalText) ? Number(intervalText) : -1;
   if (minBlockIntervalMs < 0 || minBlockIntervalMs > MAX_SIM_MIN_BLOCK_INTERVAL_MS) {
     console.error(`--min-block-interval takes milliseconds from 0 to ${MAX_SIM_MIN_BLOCK_INTERVAL_MS}`);
     process.exit(2);

@@ -118,6 +118,16 @@ describe('client intake on a node catching up', () => {
     expect(s.state.statusAsked).toBe(0); // no refusal needed it
   });
 
+  it('converts only the stale refusal in a batch: the rest are admitted and gossiped', async () => {
+    const high = { ok: false, code: 'NONCE_TOO_HIGH', reason: 'ahead' } as const;
+    const s = setup([{ ok: true }, high, { ok: true }], { syncing: true });
+    const txs = [tx(0), tx(1), tx(2)];
+    const r = await admitted(s, txs);
+    expect(r.map((x) => (x.ok ? 'ok' : x.code))).toEqual(['ok', 'NODE_SYNCING', 'ok']);
+    expect(s.state.added).toBe(3);
+    expect(s.gossiped).toEqual([txs[0]?.bytes, txs[2]?.bytes]);
+  });
+
   it('asks block sync once per unit, however many refusals', async () => {
     const full = { ok: false, code: 'MEMPOOL_FULL', reason: 'full' } as const;
     const s = setup([full, full, full], { syncing: true });
@@ -141,5 +151,13 @@ describe('client intake when consensus stops', () => {
     expect(await queued).toMatchObject([{ ok: false, code: 'NODE_HALTED' }]);
     s.state.stopped = true;
     expect(await s.intake.admit([tx(1)], (r) => r)).toMatchObject([{ ok: false, code: 'NODE_HALTED' }]);
+  });
+
+  it('a halted node with a full pool says NODE_HALTED, not MEMPOOL_FULL or NODE_SYNCING', async () => {
+    const s = setup([], { overloaded: true, syncing: true });
+    expect(s.intake.overloaded).toBe(true);
+    s.state.stopped = true;
+    expect(s.intake.overloaded).toBe(false); // so the RPC does not refuse it as overloaded either
+    expect(await s.intake.admit([tx(0)], (r) => r)).toMatchObject([{ ok: false, code: 'NODE_HALTED' }]);
   });
 });

@@ -284,7 +284,8 @@ describe('runtime block sync', () => {
     expect(h.penalties.filter((p) => p.peer === 'honest')).toEqual([]);
     expect(h.runtime.counters.syncedBlocks).toBe(SOURCE_HEIGHT);
     expect(toHexHead(h)).toBe(toHexHead({ runtime: { chain: source } }));
-    expect(h.runtime.syncStatus().bestPeerHeight).toBe(10_000);
+    // Still reported, but a claim whose peer failed to serve it does not make this node "syncing".
+    expect(h.runtime.syncStatus()).toEqual({ syncing: false, bestPeerHeight: 10_000 });
     // Once it disconnects (or is banned), its claim is forgotten.
     h.connected.delete('liar');
     expect(h.runtime.syncStatus()).toEqual({ syncing: false, bestPeerHeight: SOURCE_HEIGHT });
@@ -659,6 +660,21 @@ describe('runtime client intake while catching up', () => {
     // Once the claim no longer stands (the peer left), the same refusals are the state's again.
     h.connected.delete('ahead');
     expect(h.runtime.syncStatus().syncing).toBe(false);
+    expect(await h.runtime.submit(transfer(64, 1n))).toMatchObject({ ok: false, code: 'NONCE_TOO_HIGH' });
+    // Asking forgot nothing: the claim stands again with the peer back (within its time to live).
+    h.connected.add('ahead');
+    expect(h.runtime.syncStatus()).toEqual({ syncing: true, bestPeerHeight: 40 });
+  });
+
+  it('a peer that claims blocks and fails to serve them stops counting: no NODE_SYNCING for good', async () => {
+    const h = new Harness();
+    await h.start();
+    h.peer('liar', 'silent');
+    await h.status('liar', 40);
+    expect(h.runtime.syncStatus().syncing).toBe(true);
+    await h.advance(2_000); // its block request times out (1.5 s)
+    expect(h.requests.length).toBeGreaterThan(0);
+    expect(h.runtime.syncStatus()).toEqual({ syncing: false, bestPeerHeight: 40 });
     expect(await h.runtime.submit(transfer(64, 1n))).toMatchObject({ ok: false, code: 'NONCE_TOO_HIGH' });
   });
 
