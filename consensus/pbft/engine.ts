@@ -786,6 +786,13 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
 
   #onCommitted(head: HeadInfo, block?: Block, certificate?: CommitCertificate): void {
     const decided = this.#committing;
+    // Later in this method a commit re-arms the progress timer, so a replica that missed a view
+    // change and now commits only by block sync never times out, never sends a VIEW-CHANGE, and
+    // so is never sent the NEW-VIEW: it stays in its old view, outside consensus, for good (4
+    // validators on 2 cores: one of four syncing every block while the others ran slower without
+    // it). A certificate of a later view proves > 2/3 of the power moved there: follow them.
+    const certificateView =
+      certificate?.kind === 'ed25519-quorum' ? (certificate as QuorumCertificate).round : undefined;
     this.#head = head;
     this.#committed.set(head.height, blockId(head.hash));
     if (this.#committing !== undefined && head.height >= this.#committing.seq) this.#committing = undefined;
@@ -823,6 +830,9 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       this.#myCheckpoint = msg;
       this.#broadcast(msg);
     }
+    // Our VIEW-CHANGE for that view makes its primary (or anyone holding its NEW-VIEW) send us
+    // the NEW-VIEW (#nv); we install it and take part again.
+    if (certificateView !== undefined && certificateView > this.#view) this.#startViewChange(certificateView);
   }
 
   #retryTransient(): void {

@@ -446,7 +446,13 @@ export class EngineCluster<M> {
           node.head = { height: h, hash: c.hash, header: c.block.header };
           this.#extendChain(node, h, c.hash, c.certificate);
           for (const [k, b] of node.executed) if (b.header.height <= h) node.executed.delete(k);
-          this.#step(node, { kind: 'committed', head: this.headInfo(node.head), bySync: true });
+          this.#step(node, {
+            kind: 'committed',
+            head: this.headInfo(node.head),
+            bySync: true,
+            block: c.block,
+            certificate: c.certificate,
+          });
         }
       }
       this.#syncTick();

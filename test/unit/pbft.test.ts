@@ -461,6 +461,37 @@ describe('pbft liveness: what the simulator found', () => {
     for (const i of [0, 2, 3]) expect(c.node(i).chain.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('a replica that missed a view change and commits only by block sync rejoins the new view', () => {
+    const c = cluster();
+    c.input(1, { kind: 'txs-available' });
+    const before = c.height(3);
+    expect(before).toBeGreaterThanOrEqual(1);
+    // Validator 3 hears nothing while the others change to view 1 and commit in it.
+    dropWhere(c, (from, to) => from === 3 || to === 3);
+    for (const i of [0, 1]) c.fire(i, 'progress'); // 2 follows by the f+1 rule
+    for (const i of [0, 1, 2]) expect(state(c.node(i))).toMatchObject({ view: 1, active: true });
+    c.mempool = 2;
+    c.input(2, { kind: 'txs-available' });
+    expect(c.height(0)).toBeGreaterThanOrEqual(before + 2);
+    expect(state(c.node(3))).toMatchObject({ view: 0, active: true });
+    // The network heals; block sync brings 3 the blocks certified in view 1. Each commit re-arms
+    // its progress timer, so only the certificate's view can tell it that it is behind.
+    dropWhere(c, () => false);
+    c.run(c.now + 250);
+    expect(c.height(3)).toBe(c.height(0));
+    expect(state(c.node(3))).toMatchObject({ view: 1, active: true });
+    // And it takes part again: the next block commits at 3 by its own COMMIT quorum, not by sync.
+    const sent = c.node(3).outputs.length;
+    c.mempool = 1;
+    c.input(2, { kind: 'txs-available' });
+    expect(c.height(3)).toBe(c.height(0));
+    const commits = c
+      .node(3)
+      .outputs.slice(sent)
+      .filter((o) => o.kind === 'broadcast' && o.msg.type === 'commit');
+    expect(commits.length).toBeGreaterThan(0);
+  });
+
   it('keeps its checkpoint block durable: replicas whose chain lost it commit it again (sweep-100467)', () => {
     const c = cluster({ checkpointInterval: 2, watermarkWindow: 4 });
     c.input(1, { kind: 'txs-available' });
