@@ -18,7 +18,7 @@ import { equalBytes } from '../../crypto/bytes.ts';
 import { onlyTyped } from '../../crypto/errors.ts';
 import type { BatchVerifier } from '../../crypto/signature-batch.ts';
 import type { Block } from '../../ledger/block.ts';
-import { decodeBlock } from '../../ledger/block.ts';
+import { decodeBlock, headerHash } from '../../ledger/block.ts';
 import type { KnownTransactions } from '../../ledger/block-txs.ts';
 import { type CommitCertificate, decodeCertificate, verifyCertificate } from '../../ledger/certificate.ts';
 import { ChainError, type ChainStore, type ExecutedBlock } from '../../ledger/chain.ts';
@@ -81,8 +81,15 @@ export interface BlockSyncOptions {
    * (Their signatures are not checked again either way: tx.ts remembers verified ids.)
    */
   readonly known?: KnownTransactions;
+  /**
+   * The block with this header hash as this node already executed it (the block pipeline's, from
+   * a proposal consensus delivered), if it still holds it: a validator that falls behind has
+   * usually executed the blocks it then fetches, and executing each again (decoding its
+   * transactions, updating the state and log) doubled the work that made it fall behind.
+   */
+  executedBlock?(hash: Uint8Array): ExecutedBlock | undefined;
   /** The runtime's counters (shared). */
-  readonly counters: { rejected: number; syncedBlocks: number; syncFailures: number };
+  readonly counters: { rejected: number; syncedBlocks: number; syncedReused: number; syncFailures: number };
   /** Sends a frame on the sync channel (to one peer, or every peer). */
   send(to: string | undefined, bytes: Uint8Array): void;
   /** Runs `fn` on the runtime's event queue. */
@@ -429,6 +436,16 @@ export class BlockSync {
       // put it — two chains were certified (or, under proof of work, outmined). No peer is blamed.
       await this.#o.certifiedFork(from, block, cert);
       return { reason: `its block ${block.header.height} is certified on another fork`, severity: 'none' };
+    }
+    // Executed already on this same parent (our head): the same header hash is the same block and
+    // the same resulting state, so that execution is what committing it needs.
+    const ready = this.#o.executedBlock?.(headerHash(block.header));
+    if (ready !== undefined && ready.suffix === undefined) {
+      await chain.commit(ready, cert);
+      this.#o.counters.syncedBlocks++;
+      this.#o.counters.syncedReused++;
+      await this.#o.committed(ready, cert);
+      return 'next';
     }
     let executed: ExecutedBlock;
     try {

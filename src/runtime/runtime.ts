@@ -272,6 +272,8 @@ export class ConsensusRuntime<M> {
     bytesOut: 0,
     rejected: 0,
     syncedBlocks: 0,
+    /** Of those, blocks this node had executed already (from consensus): committed as they were. */
+    syncedReused: 0,
     /** Block requests that timed out or got an empty or invalid reply. */
     syncFailures: 0,
     /** State snapshots installed (snapshot-sync.ts), and sessions abandoned. */
@@ -319,6 +321,7 @@ export class ConsensusRuntime<M> {
       ...(opts.maxFutureDriftMs === undefined ? {} : { maxFutureDriftMs: opts.maxFutureDriftMs }),
       ...(opts.txVerifier === undefined ? {} : { txVerifier: opts.txVerifier }),
       known: (bytes) => this.mempool.pendingWithBytes(bytes),
+      executedBlock: (hash) => this.#pipeline.executed.get(hash),
       counters: this.counters,
       send: (to, bytes) => this.#send(to, 'sync', bytes),
       enqueue: (fn) => this.#events.enqueue(fn),

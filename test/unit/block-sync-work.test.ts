@@ -35,7 +35,7 @@ function harness(headWork?: () => bigint) {
     timers: { set() {}, cancel() {}, cancelAll() {} },
     clock: { now: () => NOW },
     logger: silentLogger,
-    counters: { rejected: 0, syncedBlocks: 0, syncFailures: 0 },
+    counters: { rejected: 0, syncedBlocks: 0, syncedReused: 0, syncFailures: 0 },
     send: (to, bytes) => sent.push({ to, msg: decodeSync(bytes) }),
     enqueue: (fn) => void fn(),
     committed: async () => {},
