@@ -55,7 +55,10 @@
  * Replicas verify every embedded signature (checkpoint proofs, PRE-PREPARE and PREPARE signatures
  * in the certificates, the VIEW-CHANGE signatures) against the genesis keys, re-derive O, and
  * only then install the view. A valid NEW-VIEW for any higher view is accepted directly, so a
- * replica that missed view changes catches up from one (relayed) NEW-VIEW.
+ * replica that missed view changes catches up from one (relayed) NEW-VIEW. A replica that commits
+ * a block certified in a later view (block sync brought it) moves to that view: the certificate's
+ * > 2/3 COMMITs prove the power moved there, and its VIEW-CHANGE gets it the NEW-VIEW — else each
+ * synced commit re-arms its progress timer and it never leaves its old view.
  *
  * Persisted before messages leave (runtime batch): the view and whether it is installed, the
  * stable checkpoint with its proof, every prepared certificate above it (and its block, so a
