@@ -834,8 +834,12 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       this.#broadcast(msg);
     }
     // Our VIEW-CHANGE for that view makes its primary (or anyone holding its NEW-VIEW) send us
-    // the NEW-VIEW (#nv); we install it and take part again.
-    if (certificateView !== undefined && certificateView > this.#view) this.#startViewChange(certificateView);
+    // the NEW-VIEW (#nv); we install it and take part again. Following the others is no timeout
+    // of ours (and this commit was progress): the next timeouts are not lengthened for it.
+    if (certificateView !== undefined && certificateView > this.#view) {
+      this.#startViewChange(certificateView);
+      this.#failed = 0;
+    }
   }
 
   #retryTransient(): void {

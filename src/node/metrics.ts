@@ -25,6 +25,8 @@ export interface MetricSources {
   evidence(): number;
   rejectedMessages(): number;
   syncedBlocks(): number;
+  /** Of those, blocks this node had executed already and committed as they were. */
+  syncedReused(): number;
   /** Heights at which block sync met a certified block of a conflicting chain. */
   certifiedForks(): number;
   /** State snapshots installed (state sync), and sessions abandoned. */
@@ -127,6 +129,11 @@ export class NodeMetrics {
     );
     counter('verity_rejected_messages_total', 'Peer messages rejected as invalid', src.rejectedMessages);
     counter('verity_synced_blocks_total', 'Blocks applied through block sync', src.syncedBlocks);
+    counter(
+      'verity_synced_reused_total',
+      'Blocks applied through block sync that this node had already executed (from a proposal), committed without executing them again',
+      src.syncedReused,
+    );
     counter(
       'verity_certified_forks_total',
       'Heights at which block sync was served a certified block of a conflicting chain (more faulty validators than tolerated)',

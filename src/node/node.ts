@@ -371,6 +371,7 @@ export class VerityNode {
         evidence: () => runtime.counters.evidence,
         rejectedMessages: () => runtime.counters.rejected,
         syncedBlocks: () => runtime.counters.syncedBlocks,
+        syncedReused: () => runtime.counters.syncedReused,
         certifiedForks: () => runtime.counters.certifiedForks,
         snapshots: () => runtime.counters.snapshots,
         snapshotFailures: () => runtime.counters.snapshotFailures,

@@ -440,6 +440,9 @@ export class BlockSync {
     // Executed already on this same parent (our head): the same header hash is the same block and
     // the same resulting state, so that execution is what committing it needs.
     const ready = this.#o.executedBlock?.(headerHash(block.header));
+    // (A suffix block — above its epoch's last — is never committed; none can be next here while
+    // its epoch is open, and the pipeline's copies are dropped when the next epoch starts. Checked
+    // all the same, as BlockPipeline.commit does.)
     if (ready !== undefined && ready.suffix === undefined) {
       await chain.commit(ready, cert);
       this.#o.counters.syncedBlocks++;

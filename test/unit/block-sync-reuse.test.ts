@@ -43,12 +43,20 @@ async function certifiedChain(height: number): Promise<ChainStore> {
   return store;
 }
 
-async function syncTwoBlocks(reuse: boolean) {
+/**
+ * Syncs blocks 1 and 2 from a certified chain into a fresh store. `held`: how many of them this
+ * node had executed already (block 1, then block 2 on that uncommitted block 1), as the block
+ * pipeline would hold them; `reuse`: whether block sync is given them.
+ */
+async function syncTwoBlocks(reuse: boolean, held: 1 | 2 = 1) {
   const source = await certifiedChain(2);
   const mine = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
-  // This node executed block 1 already (consensus delivered its proposal), not block 2.
-  const block1 = decodeBlock((await source.getBlockBytes(1)) as Uint8Array);
-  const held: ExecutedBlock = await mine.validateAndExecute(block1);
+  const cache: ExecutedBlock[] = [];
+  for (let h = 1; h <= held; h++) {
+    const block = decodeBlock((await source.getBlockBytes(h)) as Uint8Array);
+    const parent = cache.at(-1);
+    cache.push(await mine.validateAndExecute(block, parent === undefined ? {} : { parent }));
+  }
   let executions = 0;
   const validateAndExecute = mine.validateAndExecute.bind(mine);
   mine.validateAndExecute = (...args) => {
@@ -71,9 +79,7 @@ async function syncTwoBlocks(reuse: boolean) {
     enqueue: (fn) => void queue.push(fn),
     committed: async (executed) => void committed.push(executed),
     certifiedFork: async () => {},
-    ...(reuse
-      ? { executedBlock: (hash: Uint8Array) => (equalBytes(hash, held.hash) ? held : undefined) }
-      : {}),
+    ...(reuse ? { executedBlock: (hash: Uint8Array) => cache.find((e) => equalBytes(e.hash, hash)) } : {}),
   });
   sync.onStatus('peer', { kind: 'status', height: 2, hash: source.headHash, clockMs: 0 });
   expect(sent).toContain('get-blocks');
@@ -85,7 +91,7 @@ async function syncTwoBlocks(reuse: boolean) {
     });
   await sync.onBlocks('peer', items);
   for (let fn = queue.shift(); fn !== undefined; fn = queue.shift()) await fn();
-  return { mine, source, held, executions, counters, committed };
+  return { mine, source, held: cache[0] as ExecutedBlock, executions, counters, committed };
 }
 
 describe('block sync reuses what this node executed', () => {
@@ -97,6 +103,17 @@ describe('block sync reuses what this node executed', () => {
     expect(counters).toMatchObject({ syncedBlocks: 2, syncedReused: 1 });
     expect(committed[0]).toBe(held); // the after-commit work got this node's own execution
     expect((await mine.getTxLocation(held.txs[0]?.id as Uint8Array))?.height).toBe(1);
+  });
+
+  it('commits a chain of executed blocks (the second on the uncommitted first) with no execution', async () => {
+    const { mine, source, executions, counters } = await syncTwoBlocks(true, 2);
+    expect(executions).toBe(0);
+    expect(counters).toMatchObject({ syncedBlocks: 2, syncedReused: 2 });
+    expect(mine.headHash).toEqual(source.headHash);
+    // The state read back from the store is the source's, not only the header's roots.
+    const [, b] = chain.accounts as [TestKey, TestKey];
+    const ours = await (await mine.stateAt()).getAccount(b.address);
+    expect(ours.balance).toEqual((await (await source.stateAt()).getAccount(b.address)).balance);
   });
 
   it('negative control: without the executed copy, both blocks are executed', async () => {

@@ -492,6 +492,51 @@ describe('pbft liveness: what the simulator found', () => {
     expect(commits.length).toBeGreaterThan(0);
   });
 
+  it('rejoins when the others have moved on twice meanwhile (NEW-VIEW of the latest view)', () => {
+    const c = cluster();
+    c.input(1, { kind: 'txs-available' });
+    const before = c.height(3);
+    dropWhere(c, (from, to) => from === 3 || to === 3);
+    for (const i of [0, 1]) c.fire(i, 'progress');
+    c.mempool = 2;
+    c.input(2, { kind: 'txs-available' });
+    expect(c.height(0)).toBeGreaterThanOrEqual(before + 2);
+    // 0-2 leave view 1; view 2's primary is 3 (cut off), so they go on to view 3 (primary 0).
+    for (const i of [0, 1]) c.fire(i, 'progress');
+    for (const i of [0, 1, 2]) if (c.armed(i, 'view-change')) c.fire(i, 'view-change');
+    for (const i of [0, 1, 2]) expect(state(c.node(i))).toMatchObject({ view: 3, active: true });
+    expect(state(c.node(3))).toMatchObject({ view: 0, active: true });
+    dropWhere(c, () => false);
+    c.run(c.now + 250);
+    expect(c.height(3)).toBe(c.height(0));
+    expect(state(c.node(3))).toMatchObject({ view: 3, active: true });
+  });
+
+  it('rejoins when the replica that missed the view change is the old primary', () => {
+    const c = cluster();
+    c.input(1, { kind: 'txs-available' });
+    const before = c.height(1);
+    dropWhere(c, (from, to) => from === 1 || to === 1);
+    for (const i of [0, 3]) c.fire(i, 'progress');
+    for (const i of [0, 2, 3]) expect(state(c.node(i))).toMatchObject({ view: 1, active: true });
+    c.mempool = 2;
+    c.input(2, { kind: 'txs-available' });
+    expect(c.height(0)).toBeGreaterThanOrEqual(before + 2);
+    expect(state(c.node(1))).toMatchObject({ view: 0, active: true });
+    dropWhere(c, () => false);
+    c.run(c.now + 250);
+    expect(state(c.node(1))).toMatchObject({ view: 1, active: true });
+    const sent = c.node(1).outputs.length;
+    c.mempool = 1;
+    c.input(2, { kind: 'txs-available' });
+    expect(c.height(1)).toBe(c.height(0));
+    const commits = c
+      .node(1)
+      .outputs.slice(sent)
+      .filter((o) => o.kind === 'broadcast' && o.msg.type === 'commit');
+    expect(commits.length).toBeGreaterThan(0);
+  });
+
   it('keeps its checkpoint block durable: replicas whose chain lost it commit it again (sweep-100467)', () => {
     const c = cluster({ checkpointInterval: 2, watermarkWindow: 4 });
     c.input(1, { kind: 'txs-available' });
