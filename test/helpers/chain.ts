@@ -5,8 +5,15 @@ import { concatBytes, toHex, utf8 } from '../../crypto/bytes.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
-import { commitVoteBytes, type QuorumCertificate } from '../../ledger/certificate.ts';
+import {
+  commitVoteBytes,
+  LEDGER_CERTIFICATE_SCHEMES,
+  type QuorumCertificate,
+} from '../../ledger/certificate.ts';
+import { ChainStore } from '../../ledger/chain.ts';
 import { type Genesis, parseGenesis } from '../../ledger/genesis.ts';
+import { MemoryKvStore } from '../../ledger/kv.ts';
+import { signTransaction } from '../../ledger/tx.ts';
 import { peerIdFromEd25519 } from '../../ledger/validators.ts';
 
 export interface TestKey {
@@ -102,4 +109,39 @@ export function quorumCertificate(
 
 export function label(...parts: Array<string | number>): Uint8Array {
   return concatBytes(utf8(parts.join(':')));
+}
+
+/**
+ * An in-memory chain store of `height` committed blocks, each one transfer from account 0 to
+ * account 1, proposed by validator 0 at `startMs` + height seconds + `skewMs` (two chains built
+ * with different skews differ from block 1 on) and certified by every validator.
+ */
+export async function certifiedChain(
+  chain: TestChain,
+  height: number,
+  opts: { startMs?: number; skewMs?: number } = {},
+): Promise<ChainStore> {
+  const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, {
+    schemes: LEDGER_CERTIFICATE_SCHEMES,
+  });
+  const [a, b] = chain.accounts as [TestKey, TestKey];
+  for (let h = 1; h <= height; h++) {
+    const tx = signTransaction(
+      {
+        chainId: chain.genesis.chainId,
+        sender: a.publicKey,
+        nonce: h - 1,
+        op: { type: 'transfer', to: b.address, amount: 1n },
+      },
+      a.secretKey,
+    );
+    const executed = await store.propose({
+      txs: [tx],
+      time: { ms: (opts.startMs ?? 1_700_000_000_000) + h * 1000 + (opts.skewMs ?? 0), logical: 0 },
+      proposer: (chain.validators[0] as TestKey).address,
+      engineData: new Uint8Array(0),
+    });
+    await store.commit(executed, quorumCertificate(chain, h, executed.hash));
+  }
+  return store;
 }

@@ -8,40 +8,14 @@ import { decodeBlock } from '../../ledger/block.ts';
 import { LEDGER_CERTIFICATE_SCHEMES } from '../../ledger/certificate.ts';
 import { ChainStore, type ExecutedBlock } from '../../ledger/chain.ts';
 import { MemoryKvStore } from '../../ledger/kv.ts';
-import { signTransaction } from '../../ledger/tx.ts';
 import { BlockSync } from '../../src/runtime/block-sync.ts';
 import { silentLogger, type Transport } from '../../src/runtime/ports.ts';
 import { decodeSync } from '../../src/runtime/sync-codec.ts';
-import { makeTestChain, quorumCertificate, type TestKey } from '../helpers/chain.ts';
+import { certifiedChain, makeTestChain, type TestKey } from '../helpers/chain.ts';
 
 const OPTS = { schemes: LEDGER_CERTIFICATE_SCHEMES };
 const chain = makeTestChain({ validators: 4, accounts: 2 });
 const GENESIS_MS = 1_700_000_000_000;
-
-/** A certified chain of `height` blocks, one transfer each. */
-async function certifiedChain(height: number): Promise<ChainStore> {
-  const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
-  const [a, b] = chain.accounts as [TestKey, TestKey];
-  for (let h = 1; h <= height; h++) {
-    const tx = signTransaction(
-      {
-        chainId: chain.genesis.chainId,
-        sender: a.publicKey,
-        nonce: h - 1,
-        op: { type: 'transfer', to: b.address, amount: 1n },
-      },
-      a.secretKey,
-    );
-    const executed = await store.propose({
-      txs: [tx],
-      time: { ms: GENESIS_MS + h * 1000, logical: 0 },
-      proposer: (chain.validators[0] as TestKey).address,
-      engineData: new Uint8Array(0),
-    });
-    await store.commit(executed, quorumCertificate(chain, h, executed.hash));
-  }
-  return store;
-}
 
 /**
  * Syncs blocks 1 and 2 from a certified chain into a fresh store. `held`: how many of them this
@@ -49,7 +23,7 @@ async function certifiedChain(height: number): Promise<ChainStore> {
  * pipeline would hold them; `reuse`: whether block sync is given them.
  */
 async function syncTwoBlocks(reuse: boolean, held: 1 | 2 = 1) {
-  const source = await certifiedChain(2);
+  const source = await certifiedChain(chain, 2, { startMs: GENESIS_MS });
   const mine = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
   const cache: ExecutedBlock[] = [];
   for (let h = 1; h <= held; h++) {

@@ -16,7 +16,7 @@ import { type EncodedTransaction, signTransaction } from '../../ledger/tx.ts';
 import type { Channel, MessageHandler, Timers, Transport } from '../../src/runtime/ports.ts';
 import { ConsensusRuntime } from '../../src/runtime/runtime.ts';
 import { decodeSync, encodeSync, type SyncMessage } from '../../src/runtime/sync-codec.ts';
-import { makeTestChain, quorumCertificate, type TestKey } from '../helpers/chain.ts';
+import { certifiedChain as certifiedTransfers, makeTestChain, type TestKey } from '../helpers/chain.ts';
 import { FailingKvStore } from '../helpers/faulty-store.ts';
 
 const OPTS = { schemes: LEDGER_CERTIFICATE_SCHEMES };
@@ -25,34 +25,9 @@ const GENESIS_MS = 1_700_000_000_000;
 const SOURCE_HEIGHT = 70; // more than one MAX_SYNC_BATCH (64): two requests
 const FORK_HEIGHT = 3;
 
-/**
- * A chain of `height` certified blocks, one transfer each; `skewMs` moves every block's time, so
- * that two chains built with different skews differ from block 1 on — each certified by a quorum
- * (as only more faulty validators than the bound could make them).
- */
-async function certifiedChain(height: number, skewMs: number): Promise<ChainStore> {
-  const store = await ChainStore.open(new MemoryKvStore(), chain.genesis, OPTS);
-  const [a, b] = chain.accounts as [TestKey, TestKey];
-  for (let h = 1; h <= height; h++) {
-    const tx = signTransaction(
-      {
-        chainId: chain.genesis.chainId,
-        sender: a.publicKey,
-        nonce: h - 1,
-        op: { type: 'transfer', to: b.address, amount: 1n },
-      },
-      a.secretKey,
-    );
-    const executed = await store.propose({
-      txs: [tx],
-      time: { ms: GENESIS_MS + h * 1000 + skewMs, logical: 0 },
-      proposer: (chain.validators[0] as TestKey).address,
-      engineData: new Uint8Array(0),
-    });
-    await store.commit(executed, quorumCertificate(chain, h, executed.hash));
-  }
-  return store;
-}
+/** A chain of `height` certified blocks, one transfer each; `skewMs` moves every block's time. */
+const certifiedChain = (height: number, skewMs: number) =>
+  certifiedTransfers(chain, height, { startMs: GENESIS_MS, skewMs });
 
 /** The honest chain, and a conflicting one (another block 1) certified too. */
 let source: ChainStore;
