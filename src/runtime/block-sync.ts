@@ -438,36 +438,33 @@ export class BlockSync {
       return { reason: `its block ${block.header.height} is certified on another fork`, severity: 'none' };
     }
     // Executed already on this same parent (our head): the same header hash is the same block and
-    // the same resulting state, so that execution is what committing it needs.
+    // the same resulting state, so that execution is what committing it needs. (A suffix block —
+    // above its epoch's last — is never committed; none can be next here while its epoch is open,
+    // and the pipeline's copies are dropped when the next epoch starts. Checked all the same, as
+    // BlockPipeline.commit does.)
     const ready = this.#o.executedBlock?.(headerHash(block.header));
-    // (A suffix block — above its epoch's last — is never committed; none can be next here while
-    // its epoch is open, and the pipeline's copies are dropped when the next epoch starts. Checked
-    // all the same, as BlockPipeline.commit does.)
-    if (ready !== undefined && ready.suffix === undefined) {
-      await chain.commit(ready, cert);
-      this.#o.counters.syncedBlocks++;
-      this.#o.counters.syncedReused++;
-      await this.#o.committed(ready, cert);
-      return 'next';
-    }
     let executed: ExecutedBlock;
-    try {
-      // The certificate proves the block committed; execution must still reproduce its roots.
-      executed = await chain.validateAndExecute(block, {
-        ...(this.#o.txVerifier === undefined ? {} : { verifier: this.#o.txVerifier }),
-        ...(this.#o.known === undefined ? {} : { known: this.#o.known }),
-      });
-    } catch (e) {
-      // Only a block that fails validation is the peer's doing. Anything else — the disk, a
-      // damaged store — is ours: it propagates and halts this node, and no peer is blamed.
-      if (!(e instanceof ChainError && e.code === 'BLOCK_REJECTED')) throw e;
-      this.#log.warn('synced block failed validation', {
-        height: block.header.height,
-        from,
-        error: e.message,
-      });
-      return { reason: 'synced block failed validation', severity: 'major' };
-    }
+    if (ready !== undefined && ready.suffix === undefined) {
+      executed = ready;
+      this.#o.counters.syncedReused++;
+    } else
+      try {
+        // The certificate proves the block committed; execution must still reproduce its roots.
+        executed = await chain.validateAndExecute(block, {
+          ...(this.#o.txVerifier === undefined ? {} : { verifier: this.#o.txVerifier }),
+          ...(this.#o.known === undefined ? {} : { known: this.#o.known }),
+        });
+      } catch (e) {
+        // Only a block that fails validation is the peer's doing. Anything else — the disk, a
+        // damaged store — is ours: it propagates and halts this node, and no peer is blamed.
+        if (!(e instanceof ChainError && e.code === 'BLOCK_REJECTED')) throw e;
+        this.#log.warn('synced block failed validation', {
+          height: block.header.height,
+          from,
+          error: e.message,
+        });
+        return { reason: 'synced block failed validation', severity: 'major' };
+      }
     await chain.commit(executed, cert);
     this.#o.counters.syncedBlocks++;
     await this.#o.committed(executed, cert);

@@ -44,7 +44,7 @@ const OVERLOADED_ANSWER: AdmitResult = {
   code: 'MEMPOOL_FULL',
   reason: 'the node is overloaded; retry later',
 };
-export const HALTED_ANSWER: AdmitResult = {
+const HALTED_ANSWER: AdmitResult = {
   ok: false,
   code: 'NODE_HALTED',
   reason: 'consensus has stopped on this node; see its log',
