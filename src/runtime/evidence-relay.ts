@@ -18,7 +18,7 @@ import { onlyTyped } from '../../crypto/errors.ts';
 import { addressFromPublicKey } from '../../ledger/address.ts';
 import type { LedgerState } from '../../ledger/state.ts';
 import { MAX_EVIDENCE_TX_BYTES, signTransaction } from '../../ledger/tx.ts';
-import type { ValidatorSet } from '../../ledger/validators.ts';
+import type { Epoch } from './epoch.ts';
 import { EquivocationWatch } from './equivocation-watch.ts';
 import type { RuntimeEvent } from './event-queue.ts';
 import type { Mempool } from './mempool.ts';
@@ -37,7 +37,7 @@ export interface EvidenceRelayContext<M> {
   readonly log: Logger;
   readonly counters: { equivocations: number; rejected: number };
   /** The epoch the engine runs, its set, and this node's index in it. */
-  current(): { readonly epoch: number; readonly validators: ValidatorSet; readonly self: number | undefined };
+  current(): Epoch;
   /** The committed head's state. */
   headState(): Promise<LedgerState>;
   /** Sends sync-channel bytes to every peer (counted as the runtime's own messages). */

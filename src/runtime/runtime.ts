@@ -42,8 +42,7 @@ import type {
   SignSlot,
 } from '../../consensus/types.ts';
 import { bls } from '../../crypto/bls/index.ts';
-import { concatBytes, equalBytes, utf8 } from '../../crypto/bytes.ts';
-import { ed25519 as ed } from '../../crypto/ed25519.ts';
+import { equalBytes } from '../../crypto/bytes.ts';
 import { invariant, onlyTyped, VerityError } from '../../crypto/errors.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import type { BatchVerifier } from '../../crypto/signature-batch.ts';
@@ -69,6 +68,15 @@ import {
 } from './client-intake.ts';
 import { BlockClock } from './clock-offset.ts';
 import { CommitWaiters } from './commit-waiters.ts';
+import {
+  ALL_ENGINE_RECORDS,
+  type Epoch,
+  engineRecordKey,
+  epochAfterHead,
+  forgetEngineRecordsBefore,
+  genesisEpoch,
+  readEngineRecords,
+} from './epoch.ts';
 import { EventQueue } from './event-queue.ts';
 import { EvidenceRelay } from './evidence-relay.ts';
 import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
@@ -81,16 +89,6 @@ import { decodeSync, type SyncMessage } from './sync-codec.ts';
 import { TxGossip } from './tx-gossip.ts';
 import { CheckedWal } from './wal-records.ts';
 
-const WAL_ENGINE = utf8('w/engine/');
-/**
- * Engine records of epoch e > 0 (ledger/staking) live under their own prefix, w/engine@<e>/: a
- * node whose chain store lost the epoch's last block at a crash runs the epoch before again, and
- * must find the newer epoch's records intact when it gets there.
- */
-const ALL_ENGINE_RECORDS = utf8('w/engine');
-function engineRecords(epoch: number): Uint8Array {
-  return epoch === 0 ? WAL_ENGINE : utf8(`w/engine@${epoch}/`);
-}
 /** A read the engine has not confirmed (and the chain reached) within this fails with READ_TIMEOUT. */
 const READ_TIMEOUT_MS = 5_000;
 
@@ -223,18 +221,10 @@ export class ConsensusRuntime<M> {
   #engine: ConsensusEngine<M>;
   readonly #log: Logger;
   readonly mempool: Mempool;
-  /**
-   * The epoch the engine instance runs, and its set (ledger/staking: the set can change only
-   * between epochs; without staking, epoch 0 and the genesis set for ever).
-   */
-  #epoch = 0;
-  #validators: ValidatorSet;
+  /** The epoch the engine instance runs: its number, set, base block and this node's place (epoch.ts). */
+  #current: Epoch;
   /** The committed membership request, for engines that carry it out (EngineModule.membership). */
   #membership: MembershipTarget | undefined;
-  /** The last block of the epoch before (EngineContext.base): where the instance starts. */
-  #base: { height: number; hash: Uint8Array } = { height: 0, hash: new Uint8Array(32) };
-  #self: number | undefined;
-  #selfAddress: Uint8Array | undefined;
   readonly #signer: EngineSigner;
   readonly #chainId: string;
   /** Every event, one at a time: consensus work first, transaction intake in its share. */
@@ -301,10 +291,8 @@ export class ConsensusRuntime<M> {
     this.#events = new EventQueue((e) => this.halt(e), opts.monotonicMs ? { now: opts.monotonicMs } : {});
     this.#log = opts.logger ?? silentLogger;
     this.#chainId = opts.genesis.chainId;
-    const validators = opts.genesis.validators;
-    this.#validators = validators;
-    this.#placeSelf();
-    const self = this.#self;
+    this.#current = genesisEpoch(opts.genesis, opts.keys?.ed25519);
+    const { validators, self } = this.#current;
     this.#wal = new CheckedWal(opts.wal);
     this.#commitWaiters = new CommitWaiters((id) => opts.chain.getTxLocation(id));
     this.#reads = new ReadBarrier(opts.timers);
@@ -387,7 +375,7 @@ export class ConsensusRuntime<M> {
       gossip: () => this.#gossip,
       log: this.#log,
       counters: this.counters,
-      current: () => ({ epoch: this.#epoch, validators: this.#validators, self: this.#self }),
+      current: () => this.#current,
       headState: () => this.#headStateView(),
       broadcast: (bytes) => this.#send(undefined, 'sync', bytes),
       enqueueBulk: (fn) => this.#events.enqueue(fn, 'bulk'),
@@ -398,8 +386,8 @@ export class ConsensusRuntime<M> {
       clock: this.#blockClock,
       log: this.#log,
       counters: this.counters,
-      epoch: () => this.#epoch,
-      selfAddress: () => this.#selfAddress,
+      epoch: () => this.#current.epoch,
+      selfAddress: () => this.#current.selfAddress,
       headState: () => this.#headStateView(),
       step: (input) => this.#step(input),
       enqueue: (fn) => this.#events.enqueue(fn),
@@ -416,23 +404,12 @@ export class ConsensusRuntime<M> {
       counters: this.counters,
       send: (frame) => this.#send(undefined, 'tx', frame),
       sendTo: (peer, frame) => this.#send(peer, 'tx', frame),
-      isValidator: (peer) => this.#validators.byPeerId(peer) !== undefined,
-      selfIsValidator: () => this.#self !== undefined,
+      isValidator: (peer) => this.#current.validators.byPeerId(peer) !== undefined,
+      selfIsValidator: () => this.#current.self !== undefined,
       enqueue: (fn) => this.#events.enqueue(fn),
       enqueueIntake: (fn, bytes) => this.#events.enqueueIntake(fn, bytes),
       fault: (e) => this.halt(e),
     });
-  }
-
-  /** This node's index and address in the set of the current epoch (undefined: not in it). */
-  #placeSelf(): void {
-    const keys = this.#o.keys;
-    const self =
-      keys === undefined
-        ? undefined
-        : this.#validators.byPublicKey(ed.publicKeyFromSecret(keys.ed25519))?.index;
-    this.#self = self;
-    this.#selfAddress = self === undefined ? undefined : this.#validators.at(self)?.address;
   }
 
   /** An engine instance for the current epoch and set. */
@@ -440,13 +417,13 @@ export class ConsensusRuntime<M> {
     const o = this.#o;
     return o.engine.create({
       chainId: this.#chainId,
-      ...(this.#epoch === 0 ? {} : { epoch: this.#epoch, base: this.#base }),
-      validators: this.#validators,
+      ...(this.#current.epoch === 0 ? {} : { epoch: this.#current.epoch, base: this.#current.base }),
+      validators: this.#current.validators,
       genesisTimeMs: o.genesis.genesisTime,
       nowMs: () => this.#blockClock.networkNow(),
-      self: this.#self,
-      params: o.engine.parseParams(o.genesis.engine.params, this.#validators),
-      rng: o.rng.derive(this.#epoch === 0 ? 'engine' : `engine/epoch-${this.#epoch}`),
+      self: this.#current.self,
+      params: o.engine.parseParams(o.genesis.engine.params, this.#current.validators),
+      rng: o.rng.derive(this.#current.epoch === 0 ? 'engine' : `engine/epoch-${this.#current.epoch}`),
       signer: this.#signer,
       ...(o.genesis.threshold === undefined ? {} : { threshold: o.genesis.threshold }),
       ...(o.monotonicMs === undefined ? {} : { monotonicMs: o.monotonicMs }),
@@ -456,18 +433,18 @@ export class ConsensusRuntime<M> {
 
   /** This node's validator index in the current epoch's set, or undefined. */
   get self(): number | undefined {
-    return this.#self;
+    return this.#current.self;
   }
 
   /** The epoch the engine runs (0 without staking) and its validator set. */
   get epoch(): { readonly epoch: number; readonly validators: ValidatorSet } {
-    return { epoch: this.#epoch, validators: this.#validators };
+    return { epoch: this.#current.epoch, validators: this.#current.validators };
   }
 
   /** Runs `fn` only if the engine instance that asked for it is still the current one. */
   #sameEpoch<T>(fn: () => T): () => T | undefined {
-    const epoch = this.#epoch;
-    return () => (this.#epoch === epoch ? fn() : undefined);
+    const epoch = this.#current.epoch;
+    return () => (this.#current.epoch === epoch ? fn() : undefined);
   }
 
   #blsSign(message: Uint8Array): Uint8Array {
@@ -495,25 +472,22 @@ export class ConsensusRuntime<M> {
     const chain = this.#o.chain;
     if (this.#o.genesis.staking !== undefined) {
       // The epoch of the next block to commit, and its set, from this node's own chain.
-      this.#epoch = chain.epochOf(chain.height + 1);
-      this.#validators = await chain.validatorsFor(chain.height + 1);
-      await this.#loadBase();
-      this.#placeSelf();
-      this.#o.transport.admitValidators?.(this.#validators.validators.map((v) => v.peerId));
-      if (this.#epoch !== 0) this.#engine = this.#createEngine();
-      this.#evidence.watch.enterEpoch(this.#epoch);
-      this.#o.hooks?.onEpoch?.(this.#epoch, this.#validators);
+      this.#current = await epochAfterHead(chain, this.#o.genesis, this.#o.keys?.ed25519);
+      this.#o.transport.admitValidators?.(this.#current.validators.validators.map((v) => v.peerId));
+      if (this.#current.epoch !== 0) this.#engine = this.#createEngine();
+      this.#evidence.watch.enterEpoch(this.#current.epoch);
+      this.#o.hooks?.onEpoch?.(this.#current.epoch, this.#current.validators);
     }
     // Read before the guard loads: a damaged record among them is a loss the guard must count —
     // every epoch's, though only this one's are the engine's now.
     for await (const _ of this.#wal.iterate(ALL_ENGINE_RECORDS));
-    const recovered = await this.#engineRecords();
+    const recovered = await readEngineRecords(this.#wal, this.#current.epoch);
     // Keys that may sign in some epoch: this node's guard matters even while it is out of the set.
     // (An engine whose messages have no double-sign slot keeps no signing state to guard.)
     const maySign =
       this.#o.engine.slotless !== true &&
       this.#o.keys !== undefined &&
-      (this.#self !== undefined || this.#o.genesis.staking !== undefined);
+      (this.#current.self !== undefined || this.#o.genesis.staking !== undefined);
     if (maySign) await this.#guard.load(chain.height);
     else if (this.#wal.damaged().length > 0) {
       // Nothing was signed from this WAL: its damaged records are simply not used.
@@ -524,7 +498,7 @@ export class ConsensusRuntime<M> {
     }
     this.#o.transport.onMessage((from, channel, bytes) => this.#onNetwork(from, channel, bytes));
     this.#sync.progressed();
-    const fence = this.#guard.refusing(this.#epoch);
+    const fence = this.#guard.refusing(this.#current.epoch);
     this.#events.enqueue(async () => {
       await this.#readMembership();
       await this.#step({
@@ -544,7 +518,7 @@ export class ConsensusRuntime<M> {
    * (signing-guard.ts; cleared once it signs above them).
    */
   signingFence(): { upToHeight: number; upToViewRound: number } | undefined {
-    return this.#guard.refusing(this.#epoch);
+    return this.#guard.refusing(this.#current.epoch);
   }
 
   /** What the last start found lost from the consensus WAL (undefined: nothing). */
@@ -685,7 +659,7 @@ export class ConsensusRuntime<M> {
     const r = await this.#o.chain.membershipRequest();
     if (r === undefined) return;
     const indices = (addresses: readonly Uint8Array[]) =>
-      addresses.map((a) => this.#validators.byAddress(a)?.index).filter((i) => i !== undefined);
+      addresses.map((a) => this.#current.validators.byAddress(a)?.index).filter((i) => i !== undefined);
     this.#membership = { seq: r.seq, voters: indices(r.voters), learners: indices(r.learners) };
   }
 
@@ -713,14 +687,14 @@ export class ConsensusRuntime<M> {
       if (out.kind === 'persist')
         walOps.push({
           type: 'put',
-          key: concatBytes(engineRecords(this.#epoch), utf8(out.key)),
+          key: engineRecordKey(this.#current.epoch, out.key),
           value: out.record,
         });
       else if (out.kind === 'forget')
-        walOps.push({ type: 'del', key: concatBytes(engineRecords(this.#epoch), utf8(out.key)) });
+        walOps.push({ type: 'del', key: engineRecordKey(this.#current.epoch, out.key) });
       if ((out.kind !== 'broadcast' && out.kind !== 'send') || keys === undefined || this.self === undefined)
         continue;
-      const seal = sealEnvelope(codec, out.msg, this.#chainId, this.self, keys.ed25519, this.#epoch);
+      const seal = sealEnvelope(codec, out.msg, this.#chainId, this.self, keys.ed25519, this.#current.epoch);
       const envelope = seal.bytes;
       const slot = codec.slot(out.msg);
       if (slot === undefined) {
@@ -729,7 +703,7 @@ export class ConsensusRuntime<M> {
       }
       const hash = sha256(codec.signingBytes(out.msg, this.#domain()));
       const link = codec.ffgLink?.(out.msg);
-      const verdict = this.#guard.verdict(slot, hash, this.#epoch, link);
+      const verdict = this.#guard.verdict(slot, hash, this.#current.epoch, link);
       if (verdict.kind === 'refuse') {
         // The WAL lost what was signed here (sign nothing in this slot, ever), or an FFG vote
         // would be slashable beside one signed before.
@@ -754,7 +728,7 @@ export class ConsensusRuntime<M> {
         continue;
       }
       sealed.set(out, seal);
-      if (verdict.kind === 'sign') this.#guard.record(slot, hash, envelope, this.#epoch, link);
+      if (verdict.kind === 'sign') this.#guard.record(slot, hash, envelope, this.#current.epoch, link);
     }
     await this.#guard.flush(walOps, this.#o.chain.height);
 
@@ -778,15 +752,15 @@ export class ConsensusRuntime<M> {
             this.#send(
               undefined,
               'consensus',
-              encodeEnvelope(codec.encode(out.msg), out.from, out.signature, this.#epoch),
+              encodeEnvelope(codec.encode(out.msg), out.from, out.signature, this.#current.epoch),
             );
           else {
-            const peer = this.#validators.at(out.to)?.peerId;
+            const peer = this.#current.validators.at(out.to)?.peerId;
             if (peer !== undefined && out.to !== this.self)
               this.#send(
                 peer,
                 'consensus',
-                encodeEnvelope(codec.encode(out.msg), out.from, out.signature, this.#epoch),
+                encodeEnvelope(codec.encode(out.msg), out.from, out.signature, this.#current.epoch),
               );
           }
           break;
@@ -870,14 +844,22 @@ export class ConsensusRuntime<M> {
     const codec = this.#o.engine.codec;
     // Decoding our own envelope again is only needed for a re-sent original (the guard case).
     const opened: { msg: M; signature: Uint8Array } =
-      known ?? openEnvelope<M>(envelope, codec, this.#validators, this.#chainId, () => true, this.#epoch);
+      known ??
+      openEnvelope<M>(
+        envelope,
+        codec,
+        this.#current.validators,
+        this.#chainId,
+        () => true,
+        this.#current.epoch,
+      );
     const own = opened.msg;
     const signature = opened.signature;
     this.#o.hooks?.onSigned?.(
       codec.slot(own),
       sha256(codec.signingBytes(own, this.#domain())),
       codec.describe(own),
-      this.#epoch,
+      this.#current.epoch,
     );
     if (to === undefined || to === self) {
       // Own messages take the same path as everyone else's: loop back into the engine.
@@ -887,7 +869,7 @@ export class ConsensusRuntime<M> {
     }
     if (to === undefined) this.#send(undefined, 'consensus', envelope);
     else if (to !== self) {
-      const peer = this.#validators.at(to)?.peerId;
+      const peer = this.#current.validators.at(to)?.peerId;
       if (peer !== undefined) this.#send(peer, 'consensus', envelope);
     }
   }
@@ -916,8 +898,8 @@ export class ConsensusRuntime<M> {
     await this.mempool.update(executed.txs);
     const position = this.#o.engine.guardPosition?.(executed.block.header);
     if (position === undefined) {
-      this.#pruneGuard(height, this.#base.height);
-      this.#evidence.watch.prune(height - this.#base.height); // slot numbers count from the epoch's base
+      this.#pruneGuard(height, this.#current.base.height);
+      this.#evidence.watch.prune(height - this.#current.base.height); // slot numbers count from the epoch's base
     } else {
       // The engine numbers its slots by time, from genesis in every epoch.
       this.#pruneGuard(position, 0);
@@ -934,7 +916,7 @@ export class ConsensusRuntime<M> {
     this.#reads.committed(height);
     this.#o.hooks?.onCommit?.(executed, certificate, bySync);
     this.#sync.broadcastStatus();
-    if (this.#o.chain.isSuffix(height + 1, this.#epoch)) {
+    if (this.#o.chain.isSuffix(height + 1, this.#current.epoch)) {
       // The epoch's last block is committed: its engine's work is done.
       await this.#enterEpoch();
       if (this.mempool.includable) await this.#step({ kind: 'txs-available' });
@@ -975,17 +957,17 @@ export class ConsensusRuntime<M> {
    */
   async #enterEpoch(): Promise<void> {
     const chain = this.#o.chain;
-    const from = this.#epoch;
+    const from = this.#current.epoch;
     await this.#startInstance();
     this.counters.epochs++;
-    this.#o.hooks?.onEpoch?.(this.#epoch, this.#validators);
+    this.#o.hooks?.onEpoch?.(this.#current.epoch, this.#current.validators);
     this.#log.info('new epoch: a new engine instance with the epoch’s validator set', {
-      epoch: this.#epoch,
+      epoch: this.#current.epoch,
       from,
       height: chain.height,
-      validators: this.#validators.size,
-      totalPower: this.#validators.totalPower,
-      self: this.#self ?? null,
+      validators: this.#current.validators.size,
+      totalPower: this.#current.validators.totalPower,
+      self: this.#current.self ?? null,
     });
   }
 
@@ -995,63 +977,28 @@ export class ConsensusRuntime<M> {
    * a crash lost the boundary, or state sync moved the head), started on the head.
    */
   async #startInstance(): Promise<void> {
-    const chain = this.#o.chain;
-    this.#epoch = chain.epochOf(chain.height + 1);
-    this.#validators = await chain.validatorsFor(chain.height + 1);
-    await this.#loadBase();
+    this.#current = await epochAfterHead(this.#o.chain, this.#o.genesis, this.#o.keys?.ed25519);
     for (const timer of [...this.#timerGenerations.keys()]) {
       this.#timerGeneration(timer);
       this.#o.timers.cancel(`engine:${timer}`);
     }
     this.#pipeline.executed.clear();
-    const recovered = await this.#engineRecords();
-    await this.#forgetEarlierEpochs();
-    this.#placeSelf();
-    this.#o.transport.admitValidators?.(this.#validators.validators.map((v) => v.peerId));
+    const recovered = await readEngineRecords(this.#wal, this.#current.epoch);
+    await forgetEngineRecordsBefore(this.#wal, this.#current.epoch);
+    this.#o.transport.admitValidators?.(this.#current.validators.validators.map((v) => v.peerId));
     this.#engine = this.#createEngine();
-    this.#evidence.watch.enterEpoch(this.#epoch);
+    this.#evidence.watch.enterEpoch(this.#current.epoch);
     await this.#readMembership();
     await this.#step({ kind: 'start', head: this.#headInfo(), recovered });
   }
 
-  /** The current epoch's engine records in the WAL. */
-  async #engineRecords(): Promise<Map<string, Uint8Array>> {
-    const prefix = engineRecords(this.#epoch);
-    const recovered = new Map<string, Uint8Array>();
-    for await (const [k, v] of this.#wal.iterate(prefix))
-      recovered.set(Buffer.from(k.subarray(prefix.length)).toString('utf8'), v);
-    return recovered;
-  }
-
-  /**
-   * Drops the engine records of the epoch two back. Not the last one's: a crash that loses the
-   * epoch's last block from the chain store (an unsynced write) runs that engine again, which must
-   * find its records. (Signed slots are kept per epoch by the guard and pruned by height.)
-   */
-  async #forgetEarlierEpochs(): Promise<void> {
-    if (this.#epoch < 2) return;
-    const ops: KvOp[] = [];
-    for await (const [k] of this.#wal.iterate(engineRecords(this.#epoch - 2)))
-      ops.push({ type: 'del', key: k });
-    if (ops.length > 0) await this.#wal.batch(ops);
-  }
-
-  /** The epoch's base block: the last of the epoch before, committed (so in the block history). */
-  async #loadBase(): Promise<void> {
-    const staking = this.#o.genesis.staking;
-    const height = staking === undefined ? 0 : this.#epoch * staking.epochLength;
-    const hash = await this.#o.chain.history.getEntry(height);
-    invariant(hash !== undefined, `the epoch's base block ${height} is committed`);
-    this.#base = { height, hash };
-  }
-
   /** What this epoch's signatures are bound to (ledger/signing-domain.ts). */
   #domain(): string {
-    return signingDomain(this.#chainId, this.#epoch);
+    return signingDomain(this.#chainId, this.#current.epoch);
   }
 
   #pruneGuard(height: number, base: number): void {
-    const ops = this.#guard.prune(height, this.#epoch, base);
+    const ops = this.#guard.prune(height, this.#current.epoch, base);
     // (Not after an epoch boundary: the new epoch's slots may reuse these keys.)
     if (ops.length > 0) this.#events.enqueue(this.#sameEpoch(() => this.#wal.batch(ops)));
   }
@@ -1094,10 +1041,10 @@ export class ConsensusRuntime<M> {
       opened = openEnvelope(
         bytes,
         engine.codec,
-        this.#validators,
+        this.#current.validators,
         this.#chainId,
         this.#o.verify,
-        this.#epoch,
+        this.#current.epoch,
       );
     } catch (e) {
       if (!(e instanceof EnvelopeError)) throw e; // not the sender's fault: this node's bug
