@@ -86,14 +86,27 @@ export async function readEngineRecords(wal: KvStore, epoch: number): Promise<Ma
   return recovered;
 }
 
+/** The epoch whose records `key` is (one under ALL_ENGINE_RECORDS), or undefined if none's. */
+function recordEpoch(key: Uint8Array): number | undefined {
+  const name = Buffer.from(key.subarray(ALL_ENGINE_RECORDS.length)).toString('latin1');
+  if (name.startsWith('/')) return 0;
+  const m = /^@(\d+)\//.exec(name);
+  return m === null ? undefined : Number(m[1]);
+}
+
 /**
- * Drops the engine records of the epoch two before `epoch`. Not the last one's: a crash that loses
- * the epoch's last block from the chain store (an unsynced write) runs that engine again, which
- * must find its records. (Signed slots are kept per epoch by the signing guard, pruned by height.)
+ * Drops the engine records of every epoch before `epoch` − 1 (the one two back, after a boundary;
+ * all the skipped ones too when state sync moved the head across several). Not the last one's: a
+ * crash that loses the epoch's last block from the chain store (an unsynced write) runs that
+ * engine again, which must find its records. (Signed slots are kept per epoch by the signing
+ * guard, pruned by height.)
  */
 export async function forgetEngineRecordsBefore(wal: KvStore, epoch: number): Promise<void> {
   if (epoch < 2) return;
   const ops: KvOp[] = [];
-  for await (const [k] of wal.iterate(engineRecordsPrefix(epoch - 2))) ops.push({ type: 'del', key: k });
+  for await (const [k] of wal.iterate(ALL_ENGINE_RECORDS)) {
+    const of = recordEpoch(k);
+    if (of !== undefined && of < epoch - 1) ops.push({ type: 'del', key: k });
+  }
   if (ops.length > 0) await wal.batch(ops);
 }

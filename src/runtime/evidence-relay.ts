@@ -36,7 +36,7 @@ export interface EvidenceRelayContext<M> {
   readonly gossip: () => TxGossip;
   readonly log: Logger;
   readonly counters: { equivocations: number; rejected: number };
-  /** The epoch the engine runs, its set, and this node's index in it. */
+  /** The epoch the engine runs: its number, its set, and this node's index in it (epoch.ts). */
   current(): Epoch;
   /** The committed head's state. */
   headState(): Promise<LedgerState>;

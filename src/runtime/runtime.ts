@@ -772,7 +772,7 @@ export class ConsensusRuntime<M> {
           const generation = this.#timerGeneration(timer);
           this.#o.timers.set(`engine:${timer}`, out.afterMs, () =>
             this.#events.enqueue(() =>
-              // (An epoch boundary starts a new generation of every timer: see #enterEpoch.)
+              // (A new engine instance starts a new generation of every timer: see #startInstance.)
               this.#timerGenerations.get(timer) === generation
                 ? this.#step(
                     token === undefined ? { kind: 'timeout', timer } : { kind: 'timeout', timer, token },
@@ -950,10 +950,11 @@ export class ConsensusRuntime<M> {
 
   /**
    * Starts the next epoch's engine on the committed head (the last block of the epoch before),
-   * with the set the ledger computed for it. What the old instance left — its timers, queued
-   * work, the suffix blocks it built above the boundary, its WAL records and signed slots — is
-   * dropped: the new instance signs in its own domain, so nothing it signs can conflict with
-   * the old one's, and it starts like a validator restarted with an empty WAL.
+   * with the set the ledger computed for it. What the old instance left running — its timers,
+   * queued work, the suffix blocks it built above the boundary — is dropped; its WAL records and
+   * signed slots are kept (a crash that loses the boundary block runs that epoch again: epoch.ts),
+   * and do not matter to the new instance, which signs in its own domain, so nothing it signs can
+   * conflict with the old one's. It starts like a validator restarted with an empty WAL.
    */
   async #enterEpoch(): Promise<void> {
     const chain = this.#o.chain;

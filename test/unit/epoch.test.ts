@@ -57,11 +57,19 @@ describe('the epoch after the head', () => {
   ]);
   const genesis = { ...first.genesis, staking: { epochLength: 10 } } as unknown as Genesis;
   const baseHash = new Uint8Array(32).fill(7);
+  // The chain's answers for the block after the head only (height + 1): the set at the boundary
+  // is the next epoch's, which asking for the head itself would miss.
   const stub = (height: number, history: Map<number, Uint8Array>) =>
     ({
       height,
-      epochOf: (h: number) => Math.floor((h - 1) / 10),
-      validatorsFor: async () => later,
+      epochOf: (h: number) => {
+        expect(h).toBe(height + 1);
+        return Math.floor((h - 1) / 10);
+      },
+      validatorsFor: async (h: number) => {
+        expect(h).toBe(height + 1);
+        return later;
+      },
       history: { getEntry: async (i: number) => history.get(i) },
     }) as unknown as ChainStore;
 
@@ -70,8 +78,8 @@ describe('the epoch after the head', () => {
     expect(e.epoch).toBe(2);
     expect(e.validators).toBe(later);
     expect(e.base).toEqual({ height: 20, hash: baseHash });
-    expect(e.self).toBe(later.byPublicKey(joiner.publicKey)?.index);
-    expect(e.self).toBeDefined();
+    expect(e.self).toBe(3);
+    expect(e.selfAddress).toEqual(later.at(3)?.address);
     // Validator 0 of the first set left: it is no one in epoch 2.
     const left = await epochAfterHead(
       stub(20, new Map([[20, baseHash]])),
@@ -79,6 +87,13 @@ describe('the epoch after the head', () => {
       first.validators[0]?.secretKey,
     );
     expect(left.self).toBeUndefined();
+  });
+
+  it('without staking the base is the genesis block', async () => {
+    const plain = { ...first.genesis } as Genesis;
+    const genesisHash = new Uint8Array(32).fill(9);
+    const e = await epochAfterHead(stub(0, new Map([[0, genesisHash]])), plain, joiner.secretKey);
+    expect(e.base).toEqual({ height: 0, hash: genesisHash });
   });
 
   it('a base block missing from the history is a fault of this node', async () => {
@@ -93,6 +108,7 @@ describe("the engine's records, per epoch", () => {
     expect(text(engineRecordsPrefix(0))).toBe('w/engine/');
     expect(text(engineRecordsPrefix(3))).toBe('w/engine@3/');
     expect(text(engineRecordKey(3, 'state'))).toBe('w/engine@3/state');
+    expect(text(ALL_ENGINE_RECORDS)).toBe('w/engine');
     for (const e of [0, 1, 12])
       expect(text(engineRecordsPrefix(e)).startsWith(text(ALL_ENGINE_RECORDS))).toBe(true);
   });
@@ -133,11 +149,28 @@ describe("the engine's records, per epoch", () => {
     ]);
     await forgetEngineRecordsBefore(wal, 1); // nothing two back
     expect((await readEngineRecords(wal, 0)).size).toBe(1);
+    await forgetEngineRecordsBefore(wal, 2);
+    expect((await readEngineRecords(wal, 0)).size).toBe(0);
+    expect((await readEngineRecords(wal, 1)).size).toBe(1);
     await forgetEngineRecordsBefore(wal, 3);
     expect((await readEngineRecords(wal, 1)).size).toBe(0);
-    expect((await readEngineRecords(wal, 0)).size).toBe(1);
     expect((await readEngineRecords(wal, 2)).size).toBe(1);
     expect((await readEngineRecords(wal, 3)).size).toBe(1);
     expect((await readEngineRecords(wal, 11)).size).toBe(1);
+  });
+
+  it('after a jump across epochs (state sync), every epoch before the last is forgotten, and nothing else', async () => {
+    const wal = await walWith([
+      [0, 'state', 'zero'],
+      [1, 'state', 'one'],
+      [3, 'state', 'three'],
+      [4, 'state', 'four'],
+      [5, 'state', 'five'],
+    ]);
+    await wal.batch([{ type: 'put', key: utf8('w/meta/format'), value: utf8('1') }]);
+    await forgetEngineRecordsBefore(wal, 5);
+    for (const gone of [0, 1, 3]) expect((await readEngineRecords(wal, gone)).size).toBe(0);
+    for (const kept of [4, 5]) expect((await readEngineRecords(wal, kept)).size).toBe(1);
+    expect(await wal.get(utf8('w/meta/format'))).toBeDefined();
   });
 });
