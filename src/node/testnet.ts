@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { EngineParams } from '../../ledger/genesis.ts';
 import { GenesisBuildError, planChain, refuseExisting, writeChain } from '../genesis-builder.ts';
 import { writeFileAtomic } from '../keystore.ts';
+import { appendOutputTo } from './child-log.ts';
 import { configToToml, defaultConfig } from './config.ts';
 import { homePaths } from './home.ts';
 import { nodeRunningError, runningNodePid } from './home-lock.ts';
@@ -145,14 +146,7 @@ export function spawnTestnet(
     });
   });
   if (opts.stdio !== 'inherit') {
-    for (const [i, c] of children.entries()) {
-      const logFile = join(m.nodes[i]?.home ?? '.', 'node.log');
-      void import('node:fs').then(({ createWriteStream }) => {
-        const out = createWriteStream(logFile, { flags: 'a' });
-        c.stdout?.pipe(out);
-        c.stderr?.pipe(out);
-      });
-    }
+    for (const [i, c] of children.entries()) appendOutputTo(c, join(m.nodes[i]?.home ?? '.', 'node.log'));
   }
   return {
     children,

@@ -13,12 +13,13 @@
  * "skipped". The members and the temp directory go away in every case (also on Ctrl-C).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { appendOutputTo } from '../../src/node/child-log.ts';
 import { freeBasePort } from '../e2e/helpers.ts';
 import { fmt, header, table } from './harness.ts';
 
@@ -231,9 +232,7 @@ export async function runEtcdReference(o: {
         `verity-bench-${process.pid}`,
       ];
       const p = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      const out = createWriteStream(join(dir, `m${i}.log`));
-      p.stdout?.pipe(out);
-      p.stderr?.pipe(out);
+      appendOutputTo(p, join(dir, `m${i}.log`));
       p.once('exit', (code, signal) =>
         died.push(`etcd member m${i} exited (code ${code}, signal ${signal})`),
       );

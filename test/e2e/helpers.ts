@@ -1,9 +1,10 @@
 /** Helpers for end-to-end tests: real `verity start` processes on 127.0.0.1. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { getEngine } from '../../consensus/registry.ts';
+import { appendOutputTo } from '../../src/node/child-log.ts';
 import { createTestnet, type TestnetManifest } from '../../src/node/testnet.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
 import { VERITY } from '../helpers/cli.ts';
@@ -122,9 +123,7 @@ export async function createCluster(opts: {
       groupLeaders.add(child);
       if (child.pid !== undefined) trackGroup(child.pid);
     }
-    const log = createWriteStream(join(n.home, 'node.log'), { flags: 'a' });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
+    appendOutputTo(child, join(n.home, 'node.log'));
     procs[i] = child;
     died[i] = undefined;
     child.once('exit', (code, signal) => {
