@@ -1,6 +1,6 @@
 /** Helpers for end-to-end tests: real `verity start` processes on 127.0.0.1. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { getEngine } from '../../consensus/registry.ts';
@@ -36,6 +36,26 @@ export async function freeBasePort(slot: number, count: number): Promise<number>
   throw new Error(`no ${count} consecutive free ports near ${basePort(slot)}`);
 }
 
+/** libfaketime (Debian's faketime package), where this machine has it. */
+export const LIBFAKETIME = [
+  '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
+  '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
+  '/usr/lib/faketime/libfaketime.so.1',
+].find((f) => existsSync(f));
+
+/**
+ * A `Cluster.start` wrapper that runs a node on a clock `offset` off (libfaketime's syntax, e.g.
+ * '+20s'): the library preloaded by `env`, which execs the node. Not the `faketime` command: it
+ * forks, and it names a semaphore and a shared-memory object after its pid (O_EXCL) that only its
+ * normal exit removes — a wrapper stopped by a signal leaves them, and a later one given the same
+ * pid (pids wrap at 32768 in CI's container) exits with status 1 before the node starts.
+ */
+export function fakeClock(offset: string): string[] {
+  if (LIBFAKETIME === undefined)
+    throw new Error('libfaketime is not installed (Debian: apt-get install faketime)');
+  return ['env', `LD_PRELOAD=${LIBFAKETIME}`, `FAKETIME=${offset}`];
+}
+
 /** Thrown by a check that can never succeed (a node died): `waitFor` gives up at once. */
 export class FatalWaitError extends Error {}
 
@@ -43,7 +63,7 @@ export interface Cluster {
   readonly manifest: TestnetManifest;
   readonly clients: RpcClient[];
   readonly procs: Array<ChildProcess | undefined>;
-  /** Starts node i; `wrapper` runs it under another command (e.g. ['faketime', '-f', '+20s']). */
+  /** Starts node i; `wrapper` runs it under another command (e.g. fakeClock('+20s')). */
   start(i: number, wrapper?: readonly string[]): ChildProcess;
   kill(i: number, signal?: NodeJS.Signals): Promise<void>;
   /** The test expects node i's process to exit on its own (assertAlive ignores it). */
@@ -110,9 +130,9 @@ export async function createCluster(opts: {
       ...(opts.startArgs ?? []),
     ];
     const [cmd, ...args] = [...wrapper, ...argv] as [string, ...string[]];
-    // A wrapper such as faketime forks the node and waits for it without passing signals on, so a
-    // wrapped node runs in its own process group and kill() signals the whole group; otherwise
-    // stopAll() would stop the wrapper and leave the node running.
+    // A wrapper may fork the node and wait for it without passing signals on (the faketime command
+    // did; a netns wrapper may), so a wrapped node runs in its own process group and kill()
+    // signals the whole group; otherwise stopAll() would stop the wrapper and leave the node running.
     const wrapped = wrapper.length > 0;
     const child = spawn(cmd, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -136,7 +156,7 @@ export async function createCluster(opts: {
     if (c === undefined) return;
     expectExit.add(c);
     if (groupLeaders.has(c) && c.pid !== undefined) {
-      // The wrapper may exit before the node under it (faketime does at once), or have exited
+      // The wrapper may exit before the node under it (the faketime command did at once), or have exited
       // already: signal the group whatever the wrapper's state, and wait until all of it is gone.
       signalGroup(c.pid, signal);
       while (groupAlive(c.pid)) await new Promise((r) => setTimeout(r, 50));

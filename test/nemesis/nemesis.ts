@@ -45,7 +45,6 @@
 import { spawnSync } from 'node:child_process';
 import {
   closeSync,
-  existsSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -63,7 +62,15 @@ import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
 import type { RpcClient } from '../../src/rpc/client.ts';
-import { type Cluster, createCluster, heights, waitFor, waitUntilRunning } from '../e2e/helpers.ts';
+import {
+  type Cluster,
+  createCluster,
+  fakeClock,
+  heights,
+  LIBFAKETIME,
+  waitFor,
+  waitUntilRunning,
+} from '../e2e/helpers.ts';
 import { runVerity } from '../helpers/cli.ts';
 import { type Anomaly, checkHistory, type FinalBlock, type History, type NodeFinal } from './history.ts';
 import { available, createNetns, type NetnsNet } from './netns.ts';
@@ -160,12 +167,6 @@ function percentile(xs: readonly number[], p: number): number | null {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))] as number;
 }
-
-const LIBFAKETIME = [
-  '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
-  '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
-  '/usr/lib/faketime/libfaketime.so.1',
-].find((f) => existsSync(f));
 
 /** Flips the last 64 bytes of every non-empty LevelDB log of a node's consensus WAL. */
 function damageWal(home: string): void {
@@ -383,9 +384,7 @@ async function runEngine(engine: string, slot: number): Promise<EngineReport> {
         ] as const) {
           down.add(v);
           await c.kill(v);
-          // (libfaketime preloaded by `env`, which execs: the faketime command forks, and a
-          // kill would reach it, not the node.)
-          c.start(v, [...(net?.wrapper(v) ?? []), 'env', `LD_PRELOAD=${LIBFAKETIME}`, `FAKETIME=${offset}`]);
+          c.start(v, [...(net?.wrapper(v) ?? []), ...fakeClock(offset)]);
           down.delete(v);
         }
         await sleep(Math.max(0, end - t()));
