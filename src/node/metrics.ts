@@ -35,6 +35,10 @@ export interface MetricSources {
   equivocations(): number;
   /** 1 once consensus halted on this node (a storage fault or a broken invariant). */
   halted(): number;
+  /** Seconds the event loop spent running callbacks since start (event-loop-load.ts). */
+  eventLoopBusySeconds(): number;
+  /** The busy share of the event loop's last window, 0 to 1. */
+  eventLoopUtilization(): number;
 }
 
 export class NodeMetrics {
@@ -149,6 +153,16 @@ export class NodeMetrics {
       'verity_consensus_halted',
       '1 if consensus stopped on this node (storage fault or bug; see the log)',
       src.halted,
+    );
+    counter(
+      'verity_event_loop_busy_seconds_total',
+      "Seconds the node's event loop spent running callbacks rather than waiting (its busy share over a window is this counter's rate)",
+      src.eventLoopBusySeconds,
+    );
+    gauge(
+      'verity_event_loop_utilization',
+      "Share of the last second the node's event loop was busy, 0 to 1 (this node's load; it rises too when a competing process takes the machine's cores)",
+      src.eventLoopUtilization,
     );
     this.commitLatency = new Histogram({
       name: 'verity_tx_commit_latency_seconds',

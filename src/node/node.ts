@@ -39,6 +39,7 @@ import { FileSignFence } from '../storage/sign-fence-file.ts';
 import { nodeChainOptions } from './chain-store-options.ts';
 import { type NodeConfig, verifyThreadCount } from './config.ts';
 import { NodeApiError } from './errors.ts';
+import { EventLoopLoad } from './event-loop-load.ts';
 import { type HomePaths, homePaths } from './home.ts';
 import { HomeLock, nodeRunningError, posixLockHolder } from './home-lock.ts';
 import { listenError } from './listen-error.ts';
@@ -298,6 +299,10 @@ export class VerityNode {
       let node: VerityNode | undefined;
       // (Closed by the runtime's stop, on shutdown or a failed start alike.)
       const miner = new GrindingMiner();
+      // How busy the event loop is (the metrics export it).
+      const loadMeter = new EventLoopLoad().start();
+      started.push(async () => loadMeter.stop());
+      stores.push({ close: async () => loadMeter.stop() });
       const runtime = new ConsensusRuntime<unknown>({
         engine,
         genesis,
@@ -376,6 +381,8 @@ export class VerityNode {
         snapshots: () => runtime.counters.snapshots,
         snapshotFailures: () => runtime.counters.snapshotFailures,
         halted: () => (runtime.halted === undefined ? 0 : 1),
+        eventLoopBusySeconds: () => loadMeter.busySeconds(),
+        eventLoopUtilization: () => loadMeter.utilization(),
         equivocations: () => runtime.counters.equivocations,
       });
       const statusHistory = new StatusHistory({

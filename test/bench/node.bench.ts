@@ -366,6 +366,8 @@ async function runCluster(
       process.stderr.write('sending\n');
       const cpuBefore = await clusterCpuSeconds(cluster);
       const checksBefore = await clusterPoolChecks(cluster);
+      const busyBefore = await nodeMetric(cluster, 'verity_event_loop_busy_seconds_total');
+      const busySince = performance.now();
       const viewChangesBefore = (await rpc0.get<{ viewChanges: number }>('/status')).viewChanges;
       const submitted = new Map<string, number>();
       let nextHeight = (await rpc0.status()).height + 1;
@@ -490,6 +492,11 @@ async function runCluster(
       const elapsed = (Math.max(performance.now(), windowEnd) - start) / 1000;
       const cpu = (await clusterCpuSeconds(cluster)) - cpuBefore;
       const checks = (await clusterPoolChecks(cluster)) - checksBefore;
+      const busyAfter = await nodeMetric(cluster, 'verity_event_loop_busy_seconds_total');
+      const busyWallS = (performance.now() - busySince) / 1000;
+      const busyShares = busyAfter
+        .map((b, i) => (b - (busyBefore[i] ?? 0)) / busyWallS)
+        .sort((a, b) => a - b);
       windows.push({ fromUs, toUs: monotonicUs() });
       windowCpu += cpu;
       windowCommitted += latencies.length;
@@ -523,6 +530,7 @@ async function runCluster(
         'node CPU ms/tx': fmt(figures.cpuMsPerTx, 3),
         'CPU/tx in verifications': `${fmt((figures.cpuMsPerTx * 1000) / baseline.verifyUs, 1)}×`,
         'pool checks/tx': fmt(checks / Math.max(1, latencies.length) / n, 2),
+        'event loop busy': `${fmt(busyShares[0] ?? 0, 2)}–${fmt(busyShares.at(-1) ?? 0, 2)}`,
         'max heap MB': fmt(await maxHeapMb(cluster), 0),
         'max RSS MB': fmt(await maxRssMb(cluster), 0),
         runs: repeat > 1 ? `1 (#${run})` : '1',
@@ -564,6 +572,7 @@ async function runCluster(
               'node CPU ms/tx': fmt(med.cpuMsPerTx, 3),
               'CPU/tx in verifications': `${fmt((med.cpuMsPerTx * 1000) / baseline.verifyUs, 1)}×`,
               'pool checks/tx': '',
+              'event loop busy': '',
               'max heap MB': '',
               'max RSS MB': '',
               runs: `${repeat} (median)`,
