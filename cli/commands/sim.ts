@@ -36,7 +36,7 @@ function parseDuration(text: string): number {
 export const sim: Command = {
   name: 'sim',
   summary: 'run a deterministic simulation of a consensus engine under faults',
-  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${ALL_BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew,corrupt] [--seed S] [--duration 60s] [--txs N] [--hash-power LIST] [--min-block-interval MS] [--trace FILE] | --twins --engine NAME (--nodes N --byzantine B [--rounds R] [--scenarios K] | --twins-scenario STRING [--trace FILE]) [--seed S] [--round-ms MS]`,
+  synopsis: `--engine NAME --nodes N [--byzantine B] [--byzantine-mode ${ALL_BYZANTINE_MODES.join('|')}] [--faults loss,dup,reorder,partition,clog,crash,skew,corrupt] [--seed S] [--duration 60s] [--txs N] [--hash-power LIST] [--min-block-interval MS] [--busy-block-interval MS --load X] [--trace FILE] | --twins --engine NAME (--nodes N --byzantine B [--rounds R] [--scenarios K] | --twins-scenario STRING [--trace FILE]) [--seed S] [--round-ms MS]`,
   description: [
     'Runs the real engine and runtime over a simulated network, disks and clocks in virtual time,',
     'then heals the network and checks that every honest node makes progress. Same seed, same trace.',
@@ -114,6 +114,18 @@ export const sim: Command = {
       valueName: 'MS',
       description:
         "each node's floor under its block interval, as consensus.min_block_interval_ms sets it on a real node (default 0: back to back)",
+    },
+    'busy-block-interval': {
+      type: 'string',
+      valueName: 'MS',
+      description:
+        "each node's floor when busy, as consensus.busy_block_interval_ms sets it on a real node (default: the minimum; with --load)",
+    },
+    load: {
+      type: 'string',
+      valueName: 'X',
+      description:
+        'how busy every node reports itself, 0 to 1 (a real node measures its event loop): from 0.3 to 0.5 the floor stretches to --busy-block-interval (default 0)',
     },
     twins: { type: 'boolean', description: 'run a Twins scenario search instead of one run' },
     rounds: { type: 'string', valueName: 'R', description: 'Twins: rounds per scenario (default 2)' },
@@ -206,6 +218,18 @@ export const sim: Command = {
         : {
             minBlockIntervalMs: intOption(values, 'min-block-interval', 0, 0, MAX_SIM_MIN_BLOCK_INTERVAL_MS),
           }),
+      ...(values['busy-block-interval'] === undefined
+        ? {}
+        : {
+            busyBlockIntervalMs: intOption(
+              values,
+              'busy-block-interval',
+              0,
+              0,
+              MAX_SIM_MIN_BLOCK_INTERVAL_MS,
+            ),
+          }),
+      ...(values.load === undefined ? {} : { load: loadOption(str(values, 'load') as string) }),
       onProgress: (p) => out.info(`  … ${p.phase}: t=${(p.timeMs / 1000).toFixed(0)}s height=${p.height}`),
     };
     const traceFile = str(values, 'trace');
@@ -270,10 +294,25 @@ export const sim: Command = {
   },
 };
 
+/** `--load X`: a number from 0 to 1, written as `verity sim` prints it in a replay command. */
+function loadOption(text: string): number {
+  const x = text.trim() === '' ? Number.NaN : Number(text);
+  if (!(x >= 0 && x <= 1)) throw new UsageError(`--load must be a number from 0 to 1, got "${text}"`);
+  return x;
+}
+
 /** `verity sim --twins`: a Twins scenario search (src/sim/twins.ts); exit codes in the help. */
 async function runTwins({ values, out }: CommandContext): Promise<number> {
   const { name, params } = parseEngineFlag(required(values, 'engine'));
-  for (const flag of ['byzantine-mode', 'faults', 'duration', 'txs', 'min-block-interval'])
+  for (const flag of [
+    'byzantine-mode',
+    'faults',
+    'duration',
+    'txs',
+    'min-block-interval',
+    'busy-block-interval',
+    'load',
+  ])
     if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply with --twins`);
   const [{ engineNames, getEngine }, twins, { tolerates }] = await Promise.all([
     import('../../consensus/registry.ts'),

@@ -11,7 +11,8 @@
  *   [p2p]        listen, peers = ["<peerId>@/ip4/…/tcp/…"], allow_non_validators, max_frame_* …
  *   [rpc]        listen = "127.0.0.1:26657", max_body_bytes, commit_timeout_ms, max_connections …
  *   [mempool]    max_txs, max_bytes, max_per_sender, future_nonce_window, max_tx_bytes
- *   [consensus]  max_block_txs, max_block_bytes, min_block_interval_ms, max_future_drift_ms, status_interval_ms
+ *   [consensus]  max_block_txs, max_block_bytes, min_block_interval_ms, busy_block_interval_ms,
+ *                max_future_drift_ms, status_interval_ms
  *   [storage]    sync (fsync every commit; never turn off for a validator)
  */
 import { readFile } from 'node:fs/promises';
@@ -63,6 +64,7 @@ export interface NodeConfig {
     maxBlockTxs: number;
     maxBlockBytes: number;
     minBlockIntervalMs: number;
+    busyBlockIntervalMs: number;
     maxFutureDriftMs: number;
     statusIntervalMs: number;
     snapshotLead: number;
@@ -272,7 +274,14 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       kind: 'integer',
       unit: 'ms',
       default: 100,
-      doc: "A block this node proposes waits until its parent's timestamp plus this long (never longer than this), unless the mempool already holds a full block (max_block_txs): a lightly loaded network then makes fewer, larger blocks instead of keeping every validator's CPU busy with near-empty ones. Adds up to this much latency per block under light load (chained HotStuff commits three blocks later, so up to three times this); 0 proposes back to back. Near the machine's capacity a longer floor pays: on the 2-core benchmark machine 200 gave Tendermint and PBFT less CPU per transaction and a lower p50 at 4,000 tx/s, but a higher p50 below saturation (README, Throughput). The other validators' proposal timeouts run meanwhile: keep it well below the shortest (defaults: Algorand's proposal wait 500 ms, the others 1 s or more; Proof of Stake's attestations at a third of a slot). Pacing only: blocks closer together are still valid.",
+      doc: "A block this node proposes waits until its parent's timestamp plus this long (never longer than this), unless the mempool already holds a full block (max_block_txs): a lightly loaded network then makes fewer, larger blocks instead of keeping every validator's CPU busy with near-empty ones. Adds up to this much latency per block under light load (chained HotStuff commits three blocks later, so up to three times this); 0 proposes back to back. When this node is busy the floor stretches toward busy_block_interval_ms. The other validators' proposal timeouts run meanwhile: keep it well below the shortest (defaults: Algorand's proposal wait 500 ms, the others 1 s or more; Proof of Stake's attestations at a third of a slot). Pacing only: blocks closer together are still valid.",
+    },
+    busyBlockIntervalMs: {
+      key: 'busy_block_interval_ms',
+      kind: 'integer',
+      unit: 'ms',
+      default: 200,
+      doc: "The floor under the block interval when this node is saturated: as its event loop's busy share over the last second (metric verity_event_loop_utilization) rises from 0.3 to 0.5, the floor stretches linearly from min_block_interval_ms to this. Every block costs each validator CPU whatever it holds, so near capacity fewer, larger blocks leave more of the machine for transactions; below it the floor stays short, where waiting would only add latency. At or below min_block_interval_ms: never stretches. Pacing only, like min_block_interval_ms, and under the same bound.",
     },
     maxFutureDriftMs: {
       key: 'max_future_drift_ms',
@@ -434,6 +443,15 @@ export const RULES: readonly ConfigRule[] = [
       when(
         c.consensus.minBlockIntervalMs > MAX_MIN_BLOCK_INTERVAL_MS,
         "must be at most 250 (the other validators' proposal timeouts run while a proposer waits: Algorand's default proposal wait is 500 ms)",
+      ),
+  },
+  {
+    key: 'consensus.busy_block_interval_ms',
+    rule: "must be at most 250 (the bound of min_block_interval_ms: the other validators' proposal timeouts run while a proposer waits)",
+    problem: (c) =>
+      when(
+        c.consensus.busyBlockIntervalMs > MAX_MIN_BLOCK_INTERVAL_MS,
+        "must be at most 250 (the bound of min_block_interval_ms: the other validators' proposal timeouts run while a proposer waits)",
       ),
   },
   {

@@ -1,8 +1,9 @@
 /**
  * How busy this node's event loop is: the share of wall time it spent running callbacks rather
  * than waiting for I/O (Node's event-loop utilization), over the last completed window, and in
- * total since start. The metrics export both (`verity_event_loop_utilization`,
- * `verity_event_loop_busy_seconds_total`, from which any window's share is a difference). A saturated machine shows here as well as a saturated node: a thread that gets the
+ * total since start. The runtime paces blocks by the first (RuntimeOptions.load); the metrics
+ * export the second (`verity_event_loop_busy_seconds_total`), from which any window's share is a
+ * difference. A saturated machine shows here as well as a saturated node: a thread that gets the
  * CPU only part of the time takes longer over each callback, and so is busy a larger share.
  */
 import { performance } from 'node:perf_hooks';

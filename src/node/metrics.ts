@@ -37,7 +37,7 @@ export interface MetricSources {
   halted(): number;
   /** Seconds the event loop spent running callbacks since start (event-loop-load.ts). */
   eventLoopBusySeconds(): number;
-  /** The busy share of the event loop's last window, 0 to 1. */
+  /** The busy share of the event loop's last window, 0 to 1 (what block pacing reads). */
   eventLoopUtilization(): number;
 }
 
@@ -161,7 +161,7 @@ export class NodeMetrics {
     );
     gauge(
       'verity_event_loop_utilization',
-      "Share of the last second the node's event loop was busy, 0 to 1 (this node's load; it rises too when a competing process takes the machine's cores)",
+      "Share of the last second the node's event loop was busy, 0 to 1 (this node's load; it rises too when a competing process takes the machine's cores). Block pacing stretches its floor toward consensus.busy_block_interval_ms from 0.3 to 0.5",
       src.eventLoopUtilization,
     );
     this.commitLatency = new Histogram({

@@ -299,7 +299,7 @@ export class VerityNode {
       let node: VerityNode | undefined;
       // (Closed by the runtime's stop, on shutdown or a failed start alike.)
       const miner = new GrindingMiner();
-      // How busy the event loop is (the metrics export it).
+      // How busy the event loop is: block pacing reads it, and the metrics export it.
       const loadMeter = new EventLoopLoad().start();
       started.push(async () => loadMeter.stop());
       stores.push({ close: async () => loadMeter.stop() });
@@ -321,6 +321,8 @@ export class VerityNode {
         maxBlockTxs: o.config.consensus.maxBlockTxs,
         maxBlockBytes: o.config.consensus.maxBlockBytes,
         minBlockIntervalMs: o.config.consensus.minBlockIntervalMs,
+        busyBlockIntervalMs: o.config.consensus.busyBlockIntervalMs,
+        load: () => loadMeter.utilization(),
         maxFutureDriftMs: o.config.consensus.maxFutureDriftMs,
         statusIntervalMs: o.config.consensus.statusIntervalMs,
         snapshotLead: o.config.consensus.snapshotLead,

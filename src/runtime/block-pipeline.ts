@@ -37,6 +37,29 @@ const MAX_HELD = 64;
  */
 const HOLD_RECHECK_MS = 1000;
 
+/**
+ * The busy share (RuntimeOptions.load) at or below which the block floor is `minBlockIntervalMs`,
+ * and at or above which it is `busyBlockIntervalMs`; linear between. From bench:node on the 2-core
+ * machine, four validators and the load generator: each validator's event loop was busy 0.13–0.23
+ * at up to 1,000 tx/s offered, 0.29–0.44 at 3,000 and 0.37–0.48 at 4,000, where the machine is
+ * saturated (ARCHITECTURE, block pacing).
+ */
+export const PACE_LOAD_LOW = 0.3;
+export const PACE_LOAD_HIGH = 0.5;
+
+/**
+ * The floor under the block interval at `load` (0 to 1): `minMs` while the node is not busy,
+ * stretching to `busyMs` as it saturates. Every block costs each validator a fixed amount of CPU
+ * whatever it holds, so near saturation fewer, larger blocks leave more of the machine for
+ * transactions; below it, waiting is only latency (chained HotStuff pays it three times). A
+ * `busyMs` below `minMs` is `minMs`; a load that is not a number counts as idle.
+ */
+export function blockFloorMs(minMs: number, busyMs: number, load: number): number {
+  if (busyMs <= minMs || !(load > PACE_LOAD_LOW)) return minMs;
+  const stretch = Math.min(1, (load - PACE_LOAD_LOW) / (PACE_LOAD_HIGH - PACE_LOAD_LOW));
+  return Math.round(minMs + (busyMs - minMs) * stretch);
+}
+
 export type BuildRequest<M> = Extract<EngineOutput<M>, { kind: 'build-block' }>;
 
 /** What the pipeline needs from its runtime. */
@@ -50,6 +73,8 @@ export interface BlockPipelineContext<M> {
     | 'maxBlockTxs'
     | 'maxBlockBytes'
     | 'minBlockIntervalMs'
+    | 'busyBlockIntervalMs'
+    | 'load'
     | 'maxFutureDriftMs'
     | 'afterBuild'
     | 'txVerifier'
@@ -204,7 +229,8 @@ export class BlockPipeline<M> {
   }
 
   /**
-   * How long to hold a build: until its parent's timestamp plus `minBlockIntervalMs`, and at most
+   * How long to hold a build: until its parent's timestamp plus the floor (`minBlockIntervalMs`,
+   * stretched toward `busyBlockIntervalMs` by how busy this node is: blockFloorMs), and at most
    * that long (a parent stamped by a clock ahead of this one waits no longer, and its child may
    * then be stamped closer to it). Every block costs each validator milliseconds of CPU whatever
    * it holds (votes, WAL and fence writes with fsync, the commit batch, status), so without a
@@ -218,7 +244,8 @@ export class BlockPipeline<M> {
    */
   #paceWaitMs(req: BuildRequest<M>, parentMs: number): number {
     const o = this.#c.options;
-    const interval = o.minBlockIntervalMs ?? 0;
+    const min = o.minBlockIntervalMs ?? 0;
+    const interval = o.load === undefined ? min : blockFloorMs(min, o.busyBlockIntervalMs ?? min, o.load());
     if (interval <= 0 || req.empty) return 0;
     const left = parentMs + interval - this.#c.clock.now();
     if (left <= 0 || this.#c.mempool.includableAtLeast(o.maxBlockTxs ?? DEFAULT_BUILD_MAX_TXS)) return 0;

@@ -177,6 +177,17 @@ export interface RuntimeOptions<M> {
    * unless the pool holds a full block (block-pipeline.ts #paceWaitMs). Default 0: back to back.
    */
   readonly minBlockIntervalMs?: number;
+  /**
+   * The floor when this node is saturated (`load` at PACE_LOAD_HIGH or more); between, it
+   * stretches linearly from `minBlockIntervalMs` (block-pipeline.ts blockFloorMs). Default:
+   * `minBlockIntervalMs` (no stretch).
+   */
+  readonly busyBlockIntervalMs?: number;
+  /**
+   * How busy this node is, 0 to 1 (the node: its event loop's busy share over the last second,
+   * src/node/event-loop-load.ts; the simulator: a scripted value). Default: never busy.
+   */
+  readonly load?: () => number;
   readonly maxFutureDriftMs?: number;
   /** Grinds Proof-of-Work nonces for an engine that asks to `mine` (ports.ts Miner). */
   readonly miner?: Miner;

@@ -63,6 +63,10 @@ export interface SimClusterOptions {
   readonly snapshotLead?: number;
   /** ConsensusRuntime's minBlockIntervalMs; 0 when absent. */
   readonly minBlockIntervalMs?: number;
+  /** ConsensusRuntime's busyBlockIntervalMs; the minimum when absent. */
+  readonly busyBlockIntervalMs?: number;
+  /** What every node's ConsensusRuntime `load` reads (a fixed value); never busy when absent. */
+  readonly load?: number;
   /** Each validator's relative share of the hash power (Proof of Work); equal when absent. */
   readonly hashPower?: readonly number[];
   readonly verify: SignatureVerifier;
@@ -188,6 +192,8 @@ export class SimCluster {
       ),
       ...(o.snapshotLead === undefined ? {} : { snapshotLead: o.snapshotLead }),
       ...(o.minBlockIntervalMs === undefined ? {} : { minBlockIntervalMs: o.minBlockIntervalMs }),
+      ...(o.busyBlockIntervalMs === undefined ? {} : { busyBlockIntervalMs: o.busyBlockIntervalMs }),
+      ...(o.load === undefined ? {} : { load: () => o.load as number }),
       ...(o.leaderOverride === undefined ? {} : { leaderOverride: o.leaderOverride }),
       ...(o.log === undefined ? {} : { logger: this.#logger(node, o.log) }),
       ...(alternatives === undefined ? {} : { afterBuild: alternatives.afterBuild }),

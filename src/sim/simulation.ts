@@ -84,6 +84,13 @@ export interface SimOptions {
   readonly snapshotLead?: number;
   /** The runtime's floor under the block interval (RuntimeOptions.minBlockIntervalMs); 0 when absent. */
   readonly minBlockIntervalMs?: number;
+  /** The runtime's floor when busy (RuntimeOptions.busyBlockIntervalMs); the minimum when absent. */
+  readonly busyBlockIntervalMs?: number;
+  /**
+   * How busy every node reports itself, 0 to 1 (RuntimeOptions.load; a real node measures its
+   * event loop): a fixed value, so a run replays. 0 when absent.
+   */
+  readonly load?: number;
   /**
    * Proof of Work: each validator's share of the hash power, as relative weights (one per
    * validator; a Byzantine validator's twin mines with its share). Default: equal shares.
@@ -220,6 +227,13 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     throw new RangeError(
       `minBlockIntervalMs must be an integer from 0 to ${MAX_SIM_MIN_BLOCK_INTERVAL_MS}, not ${pace}`,
     );
+  const busyPace = o.busyBlockIntervalMs ?? pace;
+  if (!Number.isSafeInteger(busyPace) || busyPace < 0 || busyPace > MAX_SIM_MIN_BLOCK_INTERVAL_MS)
+    throw new RangeError(
+      `busyBlockIntervalMs must be an integer from 0 to ${MAX_SIM_MIN_BLOCK_INTERVAL_MS}, not ${busyPace}`,
+    );
+  if (o.load !== undefined && !(o.load >= 0 && o.load <= 1))
+    throw new RangeError(`load must be from 0 to 1, not ${o.load}`);
   const wallStart = performance.now();
   const root = new SeededRng(o.seed);
   const netRng = root.derive('network');
@@ -285,6 +299,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     ...(o.log === undefined ? {} : { log: o.log }),
     ...(o.snapshotLead === undefined ? {} : { snapshotLead: o.snapshotLead }),
     ...(o.minBlockIntervalMs === undefined ? {} : { minBlockIntervalMs: o.minBlockIntervalMs }),
+    ...(o.busyBlockIntervalMs === undefined ? {} : { busyBlockIntervalMs: o.busyBlockIntervalMs }),
+    ...(o.load === undefined ? {} : { load: o.load }),
     ...(o.hashPower === undefined ? {} : { hashPower: o.hashPower }),
     ...(o.leaderOverride === undefined ? {} : { leaderOverride: o.leaderOverride }),
   });
@@ -780,6 +796,8 @@ export function replayCommand(o: SimOptions): string {
     `--txs ${o.txs}`,
     o.hashPower === undefined ? '' : `--hash-power ${o.hashPower.join(',')}`,
     o.minBlockIntervalMs ? `--min-block-interval ${o.minBlockIntervalMs}` : '',
+    o.busyBlockIntervalMs === undefined ? '' : `--busy-block-interval ${o.busyBlockIntervalMs}`,
+    o.load ? `--load ${o.load}` : '',
   ]
     .filter(Boolean)
     .join(' ');

@@ -231,7 +231,7 @@ describe('verity sim (the real command)', () => {
   );
 
   it.concurrent(
-    '--min-block-interval paces every node: the same seed runs another trace, as safely, and fewer blocks',
+    '--min-block-interval paces every node: the same seed runs another trace, as safely, and fewer blocks; a busy node (--load 1) paces at --busy-block-interval, an idle one at the minimum',
     async () => {
       const args = [
         '--engine',
@@ -245,12 +245,22 @@ describe('verity sim (the real command)', () => {
         '--txs',
         '60',
       ];
-      const [free, paced] = await Promise.all([sim(args), sim([...args, '--min-block-interval', '300'])]);
-      expect(free.r.code, free.r.stderr).toBe(0);
-      expect(paced.r.code, paced.r.stderr).toBe(0);
+      const stretch = ['--min-block-interval', '100', '--busy-block-interval', '300'];
+      const [free, paced, short, busy, idle] = await Promise.all([
+        sim(args),
+        sim([...args, '--min-block-interval', '300']),
+        sim([...args, '--min-block-interval', '100']),
+        // A node that reports itself saturated paces at --busy-block-interval, an idle one at the minimum.
+        sim([...args, ...stretch, '--load', '1']),
+        sim([...args, ...stretch, '--load', '0']),
+      ]);
+      for (const x of [free, paced, short, busy, idle]) expect(x.r.code, x.r.stderr).toBe(0);
       expect(paced.s.committedTxs).toBe(60);
       expect(paced.s.traceHash).not.toBe(free.s.traceHash);
       expect(paced.s.committedHeight).toBeLessThan(free.s.committedHeight);
+      expect(short.s.traceHash).not.toBe(paced.s.traceHash);
+      expect(busy.s.traceHash).toBe(paced.s.traceHash);
+      expect(idle.s.traceHash).toBe(short.s.traceHash);
     },
     SIM_TEST_TIMEOUT_MS,
   );
@@ -265,6 +275,11 @@ describe('verity sim (the real command)', () => {
         ['--engine', 'pbft', '--nodes', '4', '--faults', 'loss,meteor'],
         ['--engine', 'pbft', '--nodes', '4', '--min-block-interval', '1001'],
         ['--engine', 'pbft', '--nodes', '4', '--min-block-interval', '1.5'],
+        ['--engine', 'pbft', '--nodes', '4', '--busy-block-interval', '1001'],
+        ['--engine', 'pbft', '--nodes', '4', '--load', '1.01'],
+        ['--engine', 'pbft', '--nodes', '4', '--load', ''],
+        ['--engine', 'pbft', '--nodes', '4', '--load', 'busy'],
+        ['--twins', '--engine', 'pbft', '--nodes', '4', '--byzantine', '1', '--load', '1'],
       ];
       const results = await Promise.all(cases.map((args) => runVerity(['sim', ...args])));
       for (const [i, r] of results.entries())

@@ -18,6 +18,7 @@ import { pow } from '../../consensus/pow/index.ts';
 import { raft } from '../../consensus/raft/index.ts';
 import { tendermint } from '../../consensus/tendermint/index.ts';
 import type { EngineModule } from '../../consensus/types.ts';
+import { PACE_LOAD_HIGH, PACE_LOAD_LOW } from '../../src/runtime/block-pipeline.ts';
 import { replayCommand, runSimulation } from '../../src/sim/simulation.ts';
 import { sweepOptions } from './sweep-options.ts';
 
@@ -26,7 +27,11 @@ const INTERVAL_MS = 250;
 const TXS = 400;
 
 /** Gaps (ms) between each committed block with transactions and its parent, on node 0's chain. */
-async function run(engine: EngineModule<unknown>, minBlockIntervalMs: number) {
+async function run(
+  engine: EngineModule<unknown>,
+  minBlockIntervalMs: number,
+  busy: { busyBlockIntervalMs: number; load: number } | Record<string, never> = {},
+) {
   const gaps: number[] = [];
   const r = await runSimulation({
     engine,
@@ -38,6 +43,7 @@ async function run(engine: EngineModule<unknown>, minBlockIntervalMs: number) {
     durationMs: 30_000,
     txs: TXS,
     minBlockIntervalMs,
+    ...busy,
     inspect: async (ctl) => {
       const chain = ctl.runtime(0)?.chain;
       if (chain === undefined) return;
@@ -73,6 +79,34 @@ describe('a floor under the block interval (min_block_interval_ms)', () => {
   }
 });
 
+describe('the floor stretches on a busy node (busy_block_interval_ms)', () => {
+  // Each node reports itself busy through the runtime's load port (a real node: its event loop).
+  const MIN_MS = 50;
+  const BUSY_MS = 250;
+  for (const engine of [tendermint, hotstuff] as EngineModule<unknown>[]) {
+    it(`${engine.name}: saturated, blocks come ${BUSY_MS} ms apart at least; half-way, at least ${(MIN_MS + BUSY_MS) / 2}; idle, the minimum`, async () => {
+      const gapsAt = async (load: number) => {
+        const { r, gaps } = await run(engine, MIN_MS, { busyBlockIntervalMs: BUSY_MS, load });
+        expect(r.safe, JSON.stringify(r.violations.slice(0, 3))).toBe(true);
+        expect(r.live, r.livenessFailure).toBe(true);
+        expect(r.committedTxs).toBe(TXS);
+        expect(gaps.length).toBeGreaterThan(5);
+        return gaps;
+      };
+      const saturated = await gapsAt(1);
+      expect(Math.min(...saturated)).toBeGreaterThanOrEqual(BUSY_MS);
+      const half = await gapsAt((PACE_LOAD_LOW + PACE_LOAD_HIGH) / 2);
+      expect(Math.min(...half)).toBeGreaterThanOrEqual((MIN_MS + BUSY_MS) / 2);
+      expect(Math.min(...half)).toBeLessThan(BUSY_MS);
+      // The control: idle, the same busy floor does not apply.
+      const idle = await gapsAt(0);
+      expect(Math.min(...idle)).toBeGreaterThanOrEqual(MIN_MS);
+      expect(Math.min(...idle)).toBeLessThan((MIN_MS + BUSY_MS) / 2);
+      expect(idle.length).toBeGreaterThan(saturated.length);
+    }, 300_000);
+  }
+});
+
 describe('pacing under the sweep faults', () => {
   // Every engine: a real node paces whatever it runs. The three that do not build back to back
   // rarely wait (but their timeouts run while they do): four seeds each, both sizes.
@@ -94,5 +128,8 @@ describe('pacing under the sweep faults', () => {
     const o = sweepOptions(tendermint as EngineModule<unknown>, 1);
     expect(replayCommand({ ...o, minBlockIntervalMs: 100 })).toContain(' --min-block-interval 100');
     expect(replayCommand(o)).not.toContain('--min-block-interval');
+    const busy = replayCommand({ ...o, minBlockIntervalMs: 50, busyBlockIntervalMs: 250, load: 0.4 });
+    expect(busy).toContain(' --min-block-interval 50 --busy-block-interval 250 --load 0.4');
+    expect(replayCommand(o)).not.toMatch(/--busy-block-interval|--load/);
   });
 });

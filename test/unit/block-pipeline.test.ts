@@ -13,6 +13,9 @@ import {
   BlockPipeline,
   type BlockPipelineContext,
   type BuildRequest,
+  blockFloorMs,
+  PACE_LOAD_HIGH,
+  PACE_LOAD_LOW,
 } from '../../src/runtime/block-pipeline.ts';
 import type { BlockClock } from '../../src/runtime/clock-offset.ts';
 import type { Mempool } from '../../src/runtime/mempool.ts';
@@ -25,6 +28,9 @@ function setup(
     txVerifier?: BatchVerifier;
     /** Pacing: the runtime option, this clock's reading, the parent's stamp, a full pool. */
     minBlockIntervalMs?: number;
+    busyBlockIntervalMs?: number;
+    /** RuntimeOptions.load: how busy this node is, read at each build. */
+    load?: () => number;
     nowMs?: number;
     parentMs?: number;
     fullPool?: boolean;
@@ -81,6 +87,8 @@ function setup(
       miner: { mine: (_job, solved) => solutions.push(solved), cancel: () => {} },
       ...(opts.txVerifier === undefined ? {} : { txVerifier: opts.txVerifier }),
       ...(opts.minBlockIntervalMs === undefined ? {} : { minBlockIntervalMs: opts.minBlockIntervalMs }),
+      ...(opts.busyBlockIntervalMs === undefined ? {} : { busyBlockIntervalMs: opts.busyBlockIntervalMs }),
+      ...(opts.load === undefined ? {} : { load: opts.load }),
       maxBlockTxs: 100,
     },
     mempool: {
@@ -274,5 +282,77 @@ describe('block pipeline: a floor under the block interval (min_block_interval_m
     t.nextEpoch();
     await t.fire('build-pace');
     expect(t.proposals()).toBe(0);
+  });
+});
+
+describe('block pipeline: the floor stretches when this node is busy (busy_block_interval_ms)', () => {
+  const req = { kind: 'build-block', height: 1, round: 0, parent: new Uint8Array(32) } as BuildRequest<never>;
+
+  it('blockFloorMs: the minimum up to the low mark, the busy floor from the high mark, a straight line between', () => {
+    expect(PACE_LOAD_LOW).toBeLessThan(PACE_LOAD_HIGH);
+    for (const load of [0, PACE_LOAD_LOW / 2, PACE_LOAD_LOW])
+      expect(blockFloorMs(100, 200, load), `${load}`).toBe(100);
+    for (const load of [PACE_LOAD_HIGH, (PACE_LOAD_HIGH + 1) / 2, 1, 7])
+      expect(blockFloorMs(100, 200, load), `${load}`).toBe(200);
+    expect(blockFloorMs(100, 200, (PACE_LOAD_LOW + PACE_LOAD_HIGH) / 2)).toBe(150);
+    expect(blockFloorMs(100, 200, PACE_LOAD_LOW + (PACE_LOAD_HIGH - PACE_LOAD_LOW) / 4)).toBe(125);
+    // Never shorter than the minimum: a busy floor at or below it does not stretch (nor shrink).
+    expect(blockFloorMs(100, 50, 1)).toBe(100);
+    expect(blockFloorMs(100, 100, 1)).toBe(100);
+    expect(blockFloorMs(0, 200, 1)).toBe(200);
+    // A reading that is not a number is idle, never a reason to wait.
+    expect(blockFloorMs(100, 200, Number.NaN)).toBe(100);
+  });
+
+  it('a build waits out the stretched floor when busy, the minimum when idle, and reads the load at each build', async () => {
+    let load = 1;
+    const reads: number[] = [];
+    const o = { minBlockIntervalMs: 100, busyBlockIntervalMs: 200, parentMs: 1_000, nowMs: 1_030 };
+    const read = () => {
+      reads.push(load);
+      return load;
+    };
+    const t = setup({ ...o, load: read });
+    await t.pipeline.build(req);
+    expect(t.timerMs.get('build-pace')).toBe(170); // 1,000 + 200 − 1,030
+    load = 0;
+    await t.pipeline.build({ ...req, round: 1 });
+    expect(t.timerMs.get('build-pace')).toBe(70); // 1,000 + 100 − 1,030
+    load = (PACE_LOAD_LOW + PACE_LOAD_HIGH) / 2;
+    await t.pipeline.build({ ...req, round: 2 });
+    expect(t.timerMs.get('build-pace')).toBe(120); // 1,000 + 150 − 1,030
+    expect(reads).toEqual([1, 0, (PACE_LOAD_LOW + PACE_LOAD_HIGH) / 2]);
+    load = 1;
+    await t.fire('build-pace'); // waited once: built without waiting again, however busy now
+    expect(t.proposals()).toBe(1);
+  });
+
+  it('busy, but the stretched floor has passed, the pool holds a full block, or no busy floor is set: builds at once', async () => {
+    const cases = [
+      {
+        name: 'passed',
+        o: { minBlockIntervalMs: 100, busyBlockIntervalMs: 200, parentMs: 1_000, nowMs: 1_200 },
+      },
+      {
+        name: 'full pool',
+        o: {
+          minBlockIntervalMs: 100,
+          busyBlockIntervalMs: 200,
+          parentMs: 1_000,
+          nowMs: 1_001,
+          fullPool: true,
+        },
+      },
+      {
+        name: 'no busy floor, minimum passed',
+        o: { minBlockIntervalMs: 100, parentMs: 1_000, nowMs: 1_100 },
+      },
+    ];
+    for (const c of cases) {
+      const t = setup({ ...c.o, load: () => 1 });
+      await t.pipeline.build(req);
+      expect(t.proposals(), c.name).toBe(1);
+      expect(t.timers.has('build-pace'), c.name).toBe(false);
+    }
   });
 });

@@ -166,6 +166,17 @@ describe('node config', () => {
       applyOverrides(defaultConfig(), ['consensus.min_block_interval_ms=250']).consensus.minBlockIntervalMs,
     ).toBe(250);
     expect(defaultConfig().consensus.minBlockIntervalMs).toBe(100);
+    // The floor under load has the same bound; one at or below the minimum (never stretching) is fine.
+    expect(defaultConfig().consensus.busyBlockIntervalMs).toBe(200);
+    rejects(
+      () => applyOverrides(defaultConfig(), ['consensus.busy_block_interval_ms=251']),
+      'consensus.busy_block_interval_ms',
+    );
+    const noStretch = applyOverrides(defaultConfig(), [
+      'consensus.min_block_interval_ms=250',
+      'consensus.busy_block_interval_ms=0',
+    ]).consensus;
+    expect([noStretch.minBlockIntervalMs, noStretch.busyBlockIntervalMs]).toEqual([250, 0]);
     rejects(
       () => applyOverrides(defaultConfig(), ['consensus.max_block_bytes=1048576']),
       'consensus.max_block_bytes',
