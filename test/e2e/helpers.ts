@@ -48,7 +48,9 @@ export const LIBFAKETIME = [
  * '+20s'): the library preloaded by `env`, which execs the node. Not the `faketime` command: it
  * forks, and it names a semaphore and a shared-memory object after its pid (O_EXCL) that only its
  * normal exit removes — a wrapper stopped by a signal leaves them, and a later one given the same
- * pid (pids wrap at 32768 in CI's container) exits with status 1 before the node starts.
+ * pid (pids wrap at 32768 in CI's container) exits with status 1 before the node starts. (The
+ * library alone makes such objects too and leaves them after a SIGKILL, but on a name taken it
+ * goes on without them.)
  */
 export function fakeClock(offset: string): string[] {
   if (LIBFAKETIME === undefined)
