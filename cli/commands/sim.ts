@@ -202,6 +202,11 @@ export const sim: Command = {
           `--hash-power takes ${nodes} non-negative weights, one per validator, not all zero`,
         );
     }
+    // The floor when busy and the load that stretches to it mean nothing apart.
+    if ((values['busy-block-interval'] === undefined) !== (values.load === undefined))
+      throw new UsageError(
+        '--busy-block-interval and --load go together (the floor when busy, and how busy)',
+      );
     const opts: SimOptions = {
       engine,
       engineParams: params,
@@ -294,9 +299,9 @@ export const sim: Command = {
   },
 };
 
-/** `--load X`: a number from 0 to 1, written as `verity sim` prints it in a replay command. */
+/** `--load X`: a decimal number from 0 to 1 (as a replay command prints it: 0.4, 1, 1e-7). */
 function loadOption(text: string): number {
-  const x = text.trim() === '' ? Number.NaN : Number(text);
+  const x = /^\d+(\.\d+)?(e-?\d+)?$/.test(text) ? Number(text) : Number.NaN;
   if (!(x >= 0 && x <= 1)) throw new UsageError(`--load must be a number from 0 to 1, got "${text}"`);
   return x;
 }

@@ -274,7 +274,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
       kind: 'integer',
       unit: 'ms',
       default: 100,
-      doc: "A block this node proposes waits until its parent's timestamp plus this long (never longer than this), unless the mempool already holds a full block (max_block_txs): a lightly loaded network then makes fewer, larger blocks instead of keeping every validator's CPU busy with near-empty ones. Adds up to this much latency per block under light load (chained HotStuff commits three blocks later, so up to three times this); 0 proposes back to back. When this node is busy the floor stretches toward busy_block_interval_ms. The other validators' proposal timeouts run meanwhile: keep it well below the shortest (defaults: Algorand's proposal wait 500 ms, the others 1 s or more; Proof of Stake's attestations at a third of a slot). Pacing only: blocks closer together are still valid.",
+      doc: "A block this node proposes waits until its parent's timestamp plus this long (never longer than the floor), unless the mempool already holds a full block (max_block_txs): a lightly loaded network then makes fewer, larger blocks instead of keeping every validator's CPU busy with near-empty ones. Adds up to this much latency per block under light load (chained HotStuff commits three blocks later, so up to three times this); 0 proposes back to back, busy or not. When this node is busy the floor stretches toward busy_block_interval_ms (and may then be longer than this). The other validators' proposal timeouts run meanwhile: keep it well below the shortest (defaults: Algorand's proposal wait 500 ms, the others 1 s or more; Proof of Stake's attestations at a third of a slot). Pacing only: blocks closer together are still valid.",
     },
     busyBlockIntervalMs: {
       key: 'busy_block_interval_ms',
@@ -447,11 +447,11 @@ export const RULES: readonly ConfigRule[] = [
   },
   {
     key: 'consensus.busy_block_interval_ms',
-    rule: "must be at most 250 (the bound of min_block_interval_ms: the other validators' proposal timeouts run while a proposer waits)",
+    rule: `must be at most ${MAX_MIN_BLOCK_INTERVAL_MS} (the bound of min_block_interval_ms: the other validators' proposal timeouts run while a proposer waits)`,
     problem: (c) =>
       when(
         c.consensus.busyBlockIntervalMs > MAX_MIN_BLOCK_INTERVAL_MS,
-        "must be at most 250 (the bound of min_block_interval_ms: the other validators' proposal timeouts run while a proposer waits)",
+        `must be at most ${MAX_MIN_BLOCK_INTERVAL_MS} (the bound of min_block_interval_ms: the other validators' proposal timeouts run while a proposer waits)`,
       ),
   },
   {

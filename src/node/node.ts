@@ -44,6 +44,7 @@ import { type HomePaths, homePaths } from './home.ts';
 import { HomeLock, nodeRunningError, posixLockHolder } from './home-lock.ts';
 import { listenError } from './listen-error.ts';
 import { NodeMetrics } from './metrics.ts';
+import { pacingOptions } from './pacing-options.ts';
 import { RealTimers } from './timers.ts';
 
 /** What the node needs from its network beyond the runtime's Transport. */
@@ -301,8 +302,7 @@ export class VerityNode {
       const miner = new GrindingMiner();
       // How busy the event loop is: block pacing reads it, and the metrics export it.
       const loadMeter = new EventLoopLoad().start();
-      started.push(async () => loadMeter.stop());
-      stores.push({ close: async () => loadMeter.stop() });
+      stores.push({ close: async () => loadMeter.stop() }); // (stopped on a failed start too)
       const runtime = new ConsensusRuntime<unknown>({
         engine,
         genesis,
@@ -320,9 +320,7 @@ export class VerityNode {
         mempool: o.config.mempool,
         maxBlockTxs: o.config.consensus.maxBlockTxs,
         maxBlockBytes: o.config.consensus.maxBlockBytes,
-        minBlockIntervalMs: o.config.consensus.minBlockIntervalMs,
-        busyBlockIntervalMs: o.config.consensus.busyBlockIntervalMs,
-        load: () => loadMeter.utilization(),
+        ...pacingOptions(o.config.consensus, loadMeter),
         maxFutureDriftMs: o.config.consensus.maxFutureDriftMs,
         statusIntervalMs: o.config.consensus.statusIntervalMs,
         snapshotLead: o.config.consensus.snapshotLead,

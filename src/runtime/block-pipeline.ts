@@ -40,8 +40,8 @@ const HOLD_RECHECK_MS = 1000;
 /**
  * The busy share (RuntimeOptions.load) at or below which the block floor is `minBlockIntervalMs`,
  * and at or above which it is `busyBlockIntervalMs`; linear between. From bench:node on the 2-core
- * machine, four validators and the load generator: each validator's event loop was busy 0.13–0.23
- * at up to 1,000 tx/s offered, 0.29–0.44 at 3,000 and 0.37–0.48 at 4,000, where the machine is
+ * machine, four validators and the load generator: each validator's event loop was busy 0.13–0.27
+ * at up to 1,000 tx/s offered, 0.29–0.47 at 3,000 and 0.36–0.53 at 4,000, where the machine is
  * saturated (ARCHITECTURE, block pacing).
  */
 export const PACE_LOAD_LOW = 0.3;
@@ -52,10 +52,11 @@ export const PACE_LOAD_HIGH = 0.5;
  * stretching to `busyMs` as it saturates. Every block costs each validator a fixed amount of CPU
  * whatever it holds, so near saturation fewer, larger blocks leave more of the machine for
  * transactions; below it, waiting is only latency (chained HotStuff pays it three times). A
- * `busyMs` below `minMs` is `minMs`; a load that is not a number counts as idle.
+ * `minMs` of 0 turns pacing off, busy or not (the setting's documented meaning); a `busyMs`
+ * below `minMs` is `minMs`; a load that is not a number counts as idle.
  */
 export function blockFloorMs(minMs: number, busyMs: number, load: number): number {
-  if (busyMs <= minMs || !(load > PACE_LOAD_LOW)) return minMs;
+  if (minMs <= 0 || busyMs <= minMs || !(load > PACE_LOAD_LOW)) return Math.max(0, minMs);
   const stretch = Math.min(1, (load - PACE_LOAD_LOW) / (PACE_LOAD_HIGH - PACE_LOAD_LOW));
   return Math.round(minMs + (busyMs - minMs) * stretch);
 }

@@ -174,7 +174,8 @@ export interface RuntimeOptions<M> {
   readonly maxBlockBytes?: number;
   /**
    * A block this node builds waits until its parent's timestamp plus this long (at most this long)
-   * unless the pool holds a full block (block-pipeline.ts #paceWaitMs). Default 0: back to back.
+   * (stretched toward `busyBlockIntervalMs` when busy) unless the pool holds a full block
+   * (block-pipeline.ts #paceWaitMs). Default 0: back to back, busy or not.
    */
   readonly minBlockIntervalMs?: number;
   /**

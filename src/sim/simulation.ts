@@ -796,8 +796,10 @@ export function replayCommand(o: SimOptions): string {
     `--txs ${o.txs}`,
     o.hashPower === undefined ? '' : `--hash-power ${o.hashPower.join(',')}`,
     o.minBlockIntervalMs ? `--min-block-interval ${o.minBlockIntervalMs}` : '',
-    o.busyBlockIntervalMs === undefined ? '' : `--busy-block-interval ${o.busyBlockIntervalMs}`,
-    o.load ? `--load ${o.load}` : '',
+    // (Apart, the two do nothing, and the command refuses one without the other.)
+    o.load
+      ? `--busy-block-interval ${o.busyBlockIntervalMs ?? o.minBlockIntervalMs ?? 0} --load ${o.load}`
+      : '',
   ]
     .filter(Boolean)
     .join(' ');

@@ -16,7 +16,9 @@
  * the median from a transaction's generation to the node's answer admitting it (the client's queue
  * and the POST), the part of p50 spent before the node holds it; "pool checks/tx" is the signatures
  * the validators' verification pools checked per committed transaction per validator (1.00: each
- * checked once by each; 0 without a pool). The first lines name
+ * checked once by each; 0 without a pool); "event loop busy" is the lowest and highest of the
+ * validators' event-loop busy shares over the run (what block pacing stretches its floor by:
+ * `consensus.busy_block_interval_ms`). The first lines name
  * the ed25519 verification backend in use (VERITY_ED25519_BACKEND, which the validators inherit)
  * and the same-run baselines: one verification's time (the "CPU/tx in verifications" column gives
  * each row's CPU per transaction in those) and the SHA-256 rate.

@@ -275,10 +275,14 @@ describe('verity sim (the real command)', () => {
         ['--engine', 'pbft', '--nodes', '4', '--faults', 'loss,meteor'],
         ['--engine', 'pbft', '--nodes', '4', '--min-block-interval', '1001'],
         ['--engine', 'pbft', '--nodes', '4', '--min-block-interval', '1.5'],
-        ['--engine', 'pbft', '--nodes', '4', '--busy-block-interval', '1001'],
-        ['--engine', 'pbft', '--nodes', '4', '--load', '1.01'],
-        ['--engine', 'pbft', '--nodes', '4', '--load', ''],
-        ['--engine', 'pbft', '--nodes', '4', '--load', 'busy'],
+        ['--engine', 'pbft', '--nodes', '4', '--busy-block-interval', '1001', '--load', '1'],
+        ['--engine', 'pbft', '--nodes', '4', '--busy-block-interval', '200', '--load', '1.01'],
+        ['--engine', 'pbft', '--nodes', '4', '--busy-block-interval', '200', '--load', ''],
+        ['--engine', 'pbft', '--nodes', '4', '--busy-block-interval', '200', '--load', 'busy'],
+        ['--engine', 'pbft', '--nodes', '4', '--busy-block-interval', '200', '--load', '0x1'],
+        // One without the other would do nothing.
+        ['--engine', 'pbft', '--nodes', '4', '--busy-block-interval', '200'],
+        ['--engine', 'pbft', '--nodes', '4', '--load', '1'],
         ['--twins', '--engine', 'pbft', '--nodes', '4', '--byzantine', '1', '--load', '1'],
       ];
       const results = await Promise.all(cases.map((args) => runVerity(['sim', ...args])));

@@ -6,7 +6,9 @@
  * the same runs commit blocks closer together than that, so the check can fail. And under the
  * sweep's faults (every network, node, clock and storage fault; f Byzantine in the sweep's
  * modes), a network whose nodes pace at the node's default stays safe and, after healing, live —
- * for every engine.
+ * for every engine. A busy node's floor stretches (busy_block_interval_ms): saturated, half-way
+ * and idle it paces at the busy floor, between the two and at the minimum; and under the sweep
+ * faults with every node saturated at the bound (250 ms), every engine stays safe and live.
  */
 import { describe, expect, it } from 'vitest';
 import { algorand } from '../../consensus/algorand/index.ts';
@@ -124,6 +126,23 @@ describe('pacing under the sweep faults', () => {
     }, 600_000);
   }
 
+  // Saturated: every node's floor stretched to 250 ms, the bound of both settings (the other
+  // validators' proposal timeouts run while a proposer waits).
+  for (const { engine, seeds } of runs.map((r) => ({ ...r, seeds: r.seeds === 12 ? 4 : 2 }))) {
+    it(`${engine.name}: seeds 1–${seeds} of the sweep with every node saturated (floor stretched to 250 ms): safe, then live after healing`, async () => {
+      for (let seed = 1; seed <= seeds; seed++) {
+        const r = await runSimulation({
+          ...sweepOptions(engine, seed),
+          minBlockIntervalMs: 100,
+          busyBlockIntervalMs: 250,
+          load: 1,
+        });
+        expect(r.safe, `seed ${seed}: ${JSON.stringify(r.violations.slice(0, 3))}`).toBe(true);
+        expect(r.live, `seed ${seed}: ${r.livenessFailure}`).toBe(true);
+      }
+    }, 600_000);
+  }
+
   it("a paced run's replay command says so (and an unpaced one does not)", () => {
     const o = sweepOptions(tendermint as EngineModule<unknown>, 1);
     expect(replayCommand({ ...o, minBlockIntervalMs: 100 })).toContain(' --min-block-interval 100');
@@ -131,5 +150,10 @@ describe('pacing under the sweep faults', () => {
     const busy = replayCommand({ ...o, minBlockIntervalMs: 50, busyBlockIntervalMs: 250, load: 0.4 });
     expect(busy).toContain(' --min-block-interval 50 --busy-block-interval 250 --load 0.4');
     expect(replayCommand(o)).not.toMatch(/--busy-block-interval|--load/);
+    // Never one of the pair alone (the command refuses that): a busy floor left unset is the minimum.
+    expect(replayCommand({ ...o, minBlockIntervalMs: 50, load: 1 })).toContain(
+      ' --busy-block-interval 50 --load 1',
+    );
+    expect(replayCommand({ ...o, busyBlockIntervalMs: 250 })).not.toContain('--busy-block-interval');
   });
 });

@@ -299,7 +299,8 @@ describe('block pipeline: the floor stretches when this node is busy (busy_block
     // Never shorter than the minimum: a busy floor at or below it does not stretch (nor shrink).
     expect(blockFloorMs(100, 50, 1)).toBe(100);
     expect(blockFloorMs(100, 100, 1)).toBe(100);
-    expect(blockFloorMs(0, 200, 1)).toBe(200);
+    // A minimum of 0 is no pacing at all, however busy (min_block_interval_ms = 0: back to back).
+    expect(blockFloorMs(0, 200, 1)).toBe(0);
     // A reading that is not a number is idle, never a reason to wait.
     expect(blockFloorMs(100, 200, Number.NaN)).toBe(100);
   });

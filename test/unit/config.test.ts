@@ -172,6 +172,9 @@ describe('node config', () => {
       () => applyOverrides(defaultConfig(), ['consensus.busy_block_interval_ms=251']),
       'consensus.busy_block_interval_ms',
     );
+    expect(
+      applyOverrides(defaultConfig(), ['consensus.busy_block_interval_ms=250']).consensus.busyBlockIntervalMs,
+    ).toBe(250);
     const noStretch = applyOverrides(defaultConfig(), [
       'consensus.min_block_interval_ms=250',
       'consensus.busy_block_interval_ms=0',
