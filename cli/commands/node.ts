@@ -193,58 +193,98 @@ export const start: Command = {
     'passphrase-env': { type: 'string', valueName: 'VAR', description: 'passphrase of encrypted key files' },
   },
   async run({ values, out }) {
-    const home = resolve(required(values, 'home'));
-    const passphrase = passphraseFromEnv(str(values, 'passphrase-env'));
-    const sets = collectSets(values);
-    const fmt = str(values, 'log-format');
-    const lvl = str(values, 'log-level');
-    if (fmt !== undefined) sets.push(`node.log_format=${fmt}`);
-    if (lvl !== undefined) sets.push(`node.log_level=${lvl}`);
-    const fileConfig = await loadConfig(homePaths(home).config); // a bad config.toml: exit 1
-    let config: ReturnType<typeof applyOverrides>;
+    // From here on a SIGINT/SIGTERM stops the node, even one that comes while it is starting.
+    const stopSignal = stopSignals();
     try {
-      config = applyOverrides(fileConfig, sets);
-    } catch (e) {
-      // loadConfig validated the file, so this is a bad --set / --log-format / --log-level: exit 2.
-      if (e instanceof VerityError && e.code === 'CONFIG_INVALID') throw new UsageError(e.message);
-      throw e;
+      return await startAndRun(values, out, stopSignal.received);
+    } finally {
+      stopSignal.dispose();
     }
-    const [{ createLogger }, { createNodeNetwork }, { VerityNode }] = await Promise.all([
-      import('../../src/node/logger.ts'),
-      import('../../src/node/network.ts'),
-      import('../../src/node/node.ts'),
-    ]);
-    const logger = createLogger({
-      level: config.node.logLevel,
-      format: config.node.logFormat,
-      name: config.node.moniker,
-    });
-    return refusingRunning(out, async () => {
-      const node = await VerityNode.start({
-        home,
-        config,
-        logger,
-        network: createNodeNetwork,
-        ...(passphrase === undefined ? {} : { passphrase }),
-      });
-      return runUntilStopped(node, logger);
-    });
   },
 };
 
-/** Waits for SIGINT/SIGTERM or a consensus halt, then stops the node (and releases its home). */
-async function runUntilStopped(node: VerityNode, logger: Logger): Promise<number> {
-  const ended = await new Promise<{ halt?: Halt }>((resolveStop) => {
-    const stop = (signal: string) => {
+/** `verity start` once it listens for stop signals: config, logger, the node, then its run. */
+async function startAndRun(
+  values: CommandContext['values'],
+  out: Output,
+  stopSignal: Promise<string>,
+): Promise<number> {
+  const home = resolve(required(values, 'home'));
+  const passphrase = passphraseFromEnv(str(values, 'passphrase-env'));
+  const sets = collectSets(values);
+  const fmt = str(values, 'log-format');
+  const lvl = str(values, 'log-level');
+  if (fmt !== undefined) sets.push(`node.log_format=${fmt}`);
+  if (lvl !== undefined) sets.push(`node.log_level=${lvl}`);
+  const fileConfig = await loadConfig(homePaths(home).config); // a bad config.toml: exit 1
+  let config: ReturnType<typeof applyOverrides>;
+  try {
+    config = applyOverrides(fileConfig, sets);
+  } catch (e) {
+    // loadConfig validated the file, so this is a bad --set / --log-format / --log-level: exit 2.
+    if (e instanceof VerityError && e.code === 'CONFIG_INVALID') throw new UsageError(e.message);
+    throw e;
+  }
+  const [{ createLogger }, { createNodeNetwork }, { VerityNode }] = await Promise.all([
+    import('../../src/node/logger.ts'),
+    import('../../src/node/network.ts'),
+    import('../../src/node/node.ts'),
+  ]);
+  const logger = createLogger({
+    level: config.node.logLevel,
+    format: config.node.logFormat,
+    name: config.node.moniker,
+  });
+  return refusingRunning(out, async () => {
+    const node = await VerityNode.start({
+      home,
+      config,
+      logger,
+      network: createNodeNetwork,
+      ...(passphrase === undefined ? {} : { passphrase }),
+    });
+    return runUntilStopped(node, logger, stopSignal);
+  });
+}
+
+/**
+ * SIGINT and SIGTERM, listened for from the start of `verity start`: `received` resolves with the
+ * first. Listening only once the node had started left a window — the RPC answering and blocks
+ * committing while the runtime started — in which the default action killed the node by signal,
+ * leaving its node.pid behind. One that comes while the node starts stops it once it has started.
+ */
+function stopSignals(): { received: Promise<string>; dispose(): void } {
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
+  const received = new Promise<string>((resolve) => {
+    onSignal = (signal) => resolve(signal);
+  });
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    received,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** Waits for a stop signal or a consensus halt, then stops the node (and releases its home). */
+async function runUntilStopped(
+  node: VerityNode,
+  logger: Logger,
+  stopSignal: Promise<string>,
+): Promise<number> {
+  const ended = await Promise.race([
+    stopSignal.then((signal): { halt?: Halt } => {
       logger.info('shutting down', { signal });
-      void node.stop().then(() => resolveStop({}));
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+      return {};
+    }),
     // Consensus halted (the node's storage failed, or a bug): stop and exit non-zero, so a
     // supervisor notices instead of keeping a node that answers but no longer takes part.
-    void node.halted.then((halt) => node.stop().then(() => resolveStop({ halt })));
-  });
+    node.halted.then((halt) => ({ halt })),
+  ]);
+  await node.stop();
   if (ended.halt !== undefined) {
     process.stderr.write(
       `error: consensus halted on this node: ${ended.halt.message} [${ended.halt.code}]\n`,

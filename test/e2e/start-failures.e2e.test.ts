@@ -138,4 +138,20 @@ describe('e2e: start failures are loud and leave nothing behind', () => {
     expect(await exited).toBe(0);
     expect(readPidFile()).toBeUndefined();
   });
+
+  // Listening for signals only once the node had started left a window (RPC answering, the runtime
+  // starting) in which SIGTERM killed the node by signal and left node.pid (CI on 2a84632).
+  it('SIGTERM while the node is still starting: it stops once started, exits 0 and removes node.pid', async () => {
+    const proc = cluster.start(0);
+    // node.pid is written early in the start, long before the node has started.
+    await waitFor('node.pid', async () => (readPidFile() === `${proc.pid}\n` ? true : undefined), 30_000, 5);
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      proc.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    await cluster.kill(0, 'SIGTERM');
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(readPidFile()).toBeUndefined();
+    const log = readFileSync(join(home, 'node.log'), 'utf8');
+    expect(log).toMatch(/shutting down/);
+  });
 });
