@@ -221,17 +221,19 @@ export interface SimResult {
  */
 export const MAX_SIM_MIN_BLOCK_INTERVAL_MS = 1000;
 
+/** Both floors (ms) within what a simulation takes (MAX_SIM_MIN_BLOCK_INTERVAL_MS). */
+function checkFloors(o: SimOptions): void {
+  for (const name of ['minBlockIntervalMs', 'busyBlockIntervalMs'] as const) {
+    const ms = o[name] ?? 0;
+    if (!Number.isSafeInteger(ms) || ms < 0 || ms > MAX_SIM_MIN_BLOCK_INTERVAL_MS)
+      throw new RangeError(
+        `${name} must be an integer from 0 to ${MAX_SIM_MIN_BLOCK_INTERVAL_MS}, not ${ms}`,
+      );
+  }
+}
+
 export async function runSimulation(o: SimOptions): Promise<SimResult> {
-  const pace = o.minBlockIntervalMs ?? 0;
-  if (!Number.isSafeInteger(pace) || pace < 0 || pace > MAX_SIM_MIN_BLOCK_INTERVAL_MS)
-    throw new RangeError(
-      `minBlockIntervalMs must be an integer from 0 to ${MAX_SIM_MIN_BLOCK_INTERVAL_MS}, not ${pace}`,
-    );
-  const busyPace = o.busyBlockIntervalMs ?? pace;
-  if (!Number.isSafeInteger(busyPace) || busyPace < 0 || busyPace > MAX_SIM_MIN_BLOCK_INTERVAL_MS)
-    throw new RangeError(
-      `busyBlockIntervalMs must be an integer from 0 to ${MAX_SIM_MIN_BLOCK_INTERVAL_MS}, not ${busyPace}`,
-    );
+  checkFloors(o);
   if (o.load !== undefined && !(o.load >= 0 && o.load <= 1))
     throw new RangeError(`load must be from 0 to 1, not ${o.load}`);
   const wallStart = performance.now();
