@@ -6,7 +6,9 @@
  * extending the block of its highest QC; the block's header carries (v, commit rule, QC of the
  * parent). Validators vote — a BLS signature, or a threshold share, over (chain, v, hash) — and
  * send the vote to the leader of v + 1, which aggregates > 2/3 of the power into QC(v) and carries
- * it in its own proposal: one QC per block, one round of votes per view, linear messages.
+ * it in its own proposal: one QC per block, one round of votes per view, linear messages. It also
+ * announces QC(v) to every node at once (a SYNC; n messages more per view, still linear): the
+ * runtime may hold its proposal for the block floor, and the QC alone commits and moves views.
  *
  * Pacemaker. A view ends with QC(v) or with a timeout certificate TC(v): a validator whose view
  * timer expires broadcasts TIMEOUT(v, highQC) (BLS-signed, with its highest QC), and > 2/3 of
@@ -1237,6 +1239,25 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     rememberValidQc(qc, this.#trust);
     this.#log('debug', 'formed QC', { view: m.view, votes: votes.length });
     this.#processQc(qc, undefined);
+    if (this.#leader(m.view + 1) === this.#self) this.#announceQc(qc);
+  }
+
+  /**
+   * The next leader announces the QC it formed to every node at once, instead of only in its
+   * proposal: the runtime may hold that proposal for the block floor (min_block_interval_ms), and
+   * the QC alone is what commits the parent (two-chain) and moves the others into the new view.
+   * A QC proves itself, so it is sent as a SYNC; the proposal carries it again, verified once
+   * (verifyQc is memoised).
+   */
+  #announceQc(qc: QuorumCert): void {
+    this.#broadcast({
+      type: 'sync',
+      view: this.#curView,
+      highQc: qc,
+      tc: undefined,
+      request: false,
+      blocks: [],
+    });
   }
 
   /**

@@ -253,6 +253,8 @@ for (const cfg of CONFIGS) {
         // and node 0's answers to the others' requests for the missing proposal of view 21.
         if (msg.type === 'vote' && msg.view === W && to !== 1) return null;
         if (from === 0 && msg.type === 'sync') return null;
+        // …and node 1's announcement of the QC it formed (it goes out at once, before its proposal).
+        if (from === 1 && msg.type === 'sync' && msg.view === W + 1 && !msg.request) return null;
         return 10;
       };
       c.intercept = (from, msg) => {
@@ -289,6 +291,8 @@ for (const cfg of CONFIGS) {
       let replaced: Proposal | undefined;
       c.route = (from, to, msg) => {
         if (from === N && msg.type === 'proposal' && msg.view === W + 1 && to !== M) return null;
+        // N's announcement of QC(W) (it goes out at once, before its proposal): lost too.
+        if (from === N && msg.type === 'sync' && msg.view === W + 1 && !msg.request && to !== M) return null;
         if (msg.type === 'vote' && msg.view === W && to !== N) return null; // no QC(W) from timeouts
         if (from === M && to !== M && msg.type !== 'proposal' && msg.type !== 'fetch' && msg.view <= W + 1)
           return null;
