@@ -95,7 +95,7 @@ export interface BlockPipelineContext<M> {
   /** Queues work behind the events already waiting. */
   enqueue(fn: RuntimeEvent): void;
   /** Wraps `fn` to run only if the engine instance that asked for it is still the current one. */
-  sameEpoch<T>(fn: () => T): () => T | undefined;
+  sameInstance<T>(fn: () => T): () => T | undefined;
   /** Everything that follows a commit (mempool, waiters, guard pruning, the engine's input). */
   afterCommit(executed: ExecutedBlock, certificate: CommitCertificate, bySync: boolean): Promise<void>;
 }
@@ -155,15 +155,15 @@ export class BlockPipeline<M> {
     if (clockWait > 0) {
       // Just started, on a clock past the parent's by more than the drift bound: compare it with the peers' first (the
       // latest build request wins; the engine's own timeouts go on meanwhile).
-      // (The epoch check is made now, with this instance's epoch, and runs when the timer fires.)
-      const again = this.#c.sameEpoch(() => this.#build(req, generation, paced));
+      // (The instance is captured now, and checked when the timer fires.)
+      const again = this.#c.sameInstance(() => this.#build(req, generation, paced));
       this.#timers.set('build-clock', Math.min(clockWait, 250), () => this.#c.enqueue(again));
       return;
     }
     const paceWait = paced ? 0 : this.#paceWaitMs(req, parentHeader.time.ms);
     if (paceWait > 0) {
       // As for the clock: the latest request wins, and the engine's timeouts go on meanwhile.
-      const again = this.#c.sameEpoch(() => this.#build(req, generation, true));
+      const again = this.#c.sameInstance(() => this.#build(req, generation, true));
       this.#timers.set('build-pace', paceWait, () => this.#c.enqueue(again));
       return;
     }
@@ -355,7 +355,7 @@ export class BlockPipeline<M> {
         waitMs: wait,
       });
     this.#held.set(id, 'held');
-    const recheck = this.#c.sameEpoch(() => this.execute(block, hash)); // (this instance's epoch)
+    const recheck = this.#c.sameInstance(() => this.execute(block, hash)); // (this engine instance)
     this.#timers.set(`hold:${id}`, Math.min(HOLD_RECHECK_MS, Math.max(1, wait)), () =>
       this.#c.enqueue(async () => {
         this.#held.set(id, 'rechecking');

@@ -403,7 +403,7 @@ export class ConsensusRuntime<M> {
       headState: () => this.#headStateView(),
       step: (input) => this.#step(input),
       enqueue: (fn) => this.#events.enqueue(fn),
-      sameEpoch: (fn) => this.#sameEpoch(fn),
+      sameInstance: (fn) => this.#sameInstance(fn),
       afterCommit: (executed, certificate, bySync) => this.#afterCommit(executed, certificate, bySync),
     });
     this.#gossip = new TxGossip({
@@ -453,10 +453,15 @@ export class ConsensusRuntime<M> {
     return { epoch: this.#current.epoch, validators: this.#current.validators };
   }
 
-  /** Runs `fn` only if the engine instance that asked for it is still the current one. */
-  #sameEpoch<T>(fn: () => T): () => T | undefined {
-    const epoch = this.#current.epoch;
-    return () => (this.#current.epoch === epoch ? fn() : undefined);
+  /**
+   * Runs `fn` only if the engine instance that asked for it is still the current one: by identity,
+   * not by epoch number, since state sync starts a new instance in the same epoch (#afterSnapshot)
+   * and the old one's queued work (a build held for the block floor, an execution, a commit) names
+   * blocks of a head that is gone.
+   */
+  #sameInstance<T>(fn: () => T): () => T | undefined {
+    const current = this.#current;
+    return () => (this.#current === current ? fn() : undefined);
   }
 
   #blsSign(message: Uint8Array): Uint8Array {
@@ -801,15 +806,16 @@ export class ConsensusRuntime<M> {
         case 'persist':
         case 'forget':
           break; // done above
-        // Queued work of an engine instance is dropped once its epoch is over.
+        // Queued work of an engine instance is dropped once another instance replaces it (a new epoch,
+        // or state sync).
         case 'build-block':
-          this.#events.enqueue(this.#sameEpoch(() => this.#pipeline.build(out)));
+          this.#events.enqueue(this.#sameInstance(() => this.#pipeline.build(out)));
           break;
         case 'execute':
-          this.#events.enqueue(this.#sameEpoch(() => this.#pipeline.execute(out.block, out.hash)));
+          this.#events.enqueue(this.#sameInstance(() => this.#pipeline.execute(out.block, out.hash)));
           break;
         case 'commit':
-          this.#events.enqueue(this.#sameEpoch(() => this.#pipeline.commit(out.hash, out.certificate)));
+          this.#events.enqueue(this.#sameInstance(() => this.#pipeline.commit(out.hash, out.certificate)));
           break;
         case 'mine':
           this.#pipeline.mine(out.hash, out.target);
@@ -876,7 +882,7 @@ export class ConsensusRuntime<M> {
     if (to === undefined || to === self) {
       // Own messages take the same path as everyone else's: loop back into the engine.
       this.#events.enqueue(
-        this.#sameEpoch(() => this.#step({ kind: 'message', from: self, msg: own, signature })),
+        this.#sameInstance(() => this.#step({ kind: 'message', from: self, msg: own, signature })),
       );
     }
     if (to === undefined) this.#send(undefined, 'consensus', envelope);
@@ -1013,7 +1019,7 @@ export class ConsensusRuntime<M> {
   #pruneGuard(height: number, base: number): void {
     const ops = this.#guard.prune(height, this.#current.epoch, base);
     // (Not after an epoch boundary: the new epoch's slots may reuse these keys.)
-    if (ops.length > 0) this.#events.enqueue(this.#sameEpoch(() => this.#wal.batch(ops)));
+    if (ops.length > 0) this.#events.enqueue(this.#sameInstance(() => this.#wal.batch(ops)));
   }
 
   // -- network -------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ function setup(
       steps.push(input);
     },
     enqueue: (fn) => void fn(),
-    sameEpoch: (fn) => {
+    sameInstance: (fn) => {
       const armed = epoch;
       return () => (epoch === armed ? fn() : undefined);
     },
