@@ -23,7 +23,6 @@ import {
   encodeEnvelope,
   openEnvelope,
   type SignatureVerifier,
-  sealEnvelope,
 } from '../../consensus/envelope.ts';
 import type { Equivocation } from '../../consensus/evidence.ts';
 import type { Rng } from '../../consensus/rng.ts';
@@ -53,7 +52,7 @@ import type { ChainStore, ExecutedBlock, TxLocation } from '../../ledger/chain.t
 import type { Clock } from '../../ledger/clock.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
 import type { Hlc } from '../../ledger/hlc.ts';
-import { type KvOp, type KvStore, StorageError } from '../../ledger/kv.ts';
+import { type KvStore, StorageError } from '../../ledger/kv.ts';
 import { signingDomain } from '../../ledger/signing-domain.ts';
 import type { LedgerState } from '../../ledger/state.ts';
 import type { EncodedTransaction } from '../../ledger/tx.ts';
@@ -71,7 +70,6 @@ import { CommitWaiters } from './commit-waiters.ts';
 import {
   ALL_ENGINE_RECORDS,
   type Epoch,
-  engineRecordKey,
   epochAfterHead,
   forgetEngineRecordsBefore,
   genesisEpoch,
@@ -80,6 +78,7 @@ import {
 import { EventQueue } from './event-queue.ts';
 import { EvidenceRelay } from './evidence-relay.ts';
 import { type AdmitResult, Mempool, type MempoolOptions } from './mempool.ts';
+import { sealOutputs } from './output-sealer.ts';
 import { type Channel, type Logger, type Miner, silentLogger, type Timers, type Transport } from './ports.ts';
 import { ReadBarrier, ReadError } from './read-barrier.ts';
 import type { SignFenceStore } from './sign-fence.ts';
@@ -693,60 +692,21 @@ export class ConsensusRuntime<M> {
   }
 
   async #apply(outputs: EngineOutput<M>[]): Promise<void> {
-    // 1. Durable first: the engine record, and the guard entry (slot → signed envelope) of every
+    // 1. Durable first: the engine records, and the guard entry (slot → signed envelope) of every
     //    message this step signs, in one synced batch before anything leaves the node.
     const codec = this.#o.engine.codec;
-    const walOps: KvOp[] = [];
-    const sealed = new Map<EngineOutput<M>, { bytes: Uint8Array; signature: Uint8Array }>();
-    const replaced = new Map<EngineOutput<M>, Uint8Array>();
-    const keys = this.#o.keys;
-    for (const out of outputs) {
-      if (out.kind === 'persist')
-        walOps.push({
-          type: 'put',
-          key: engineRecordKey(this.#current.epoch, out.key),
-          value: out.record,
-        });
-      else if (out.kind === 'forget')
-        walOps.push({ type: 'del', key: engineRecordKey(this.#current.epoch, out.key) });
-      if ((out.kind !== 'broadcast' && out.kind !== 'send') || keys === undefined || this.self === undefined)
-        continue;
-      const seal = sealEnvelope(codec, out.msg, this.#chainId, this.self, keys.ed25519, this.#current.epoch);
-      const envelope = seal.bytes;
-      const slot = codec.slot(out.msg);
-      if (slot === undefined) {
-        sealed.set(out, seal);
-        continue;
-      }
-      const hash = sha256(codec.signingBytes(out.msg, this.#domain()));
-      const link = codec.ffgLink?.(out.msg);
-      const verdict = this.#guard.verdict(slot, hash, this.#current.epoch, link);
-      if (verdict.kind === 'refuse') {
-        // The WAL lost what was signed here (sign nothing in this slot, ever), or an FFG vote
-        // would be slashable beside one signed before.
-        this.#log.debug(
-          verdict.reason === 'fence'
-            ? 'sign fence: not signing a slot this validator may have signed before'
-            : 'slashing protection: not signing an FFG vote that would surround, be surrounded by or repeat the target of one signed before',
-          { slot, refused: codec.describe(out.msg) },
-        );
-        this.#o.hooks?.onRefused?.(slot, codec.describe(out.msg));
-        continue;
-      }
-      if (verdict.kind === 'resend') {
-        // Already signed something else for this slot (before a crash, typically): never sign a
-        // second message — re-send the one we signed, which keeps this validator participating.
-        this.#log.warn('double-sign guard: re-sending the message already signed for this slot', {
-          slot,
-          refused: codec.describe(out.msg),
-        });
-        this.#o.hooks?.onRefused?.(slot, codec.describe(out.msg));
-        replaced.set(out, verdict.envelope);
-        continue;
-      }
-      sealed.set(out, seal);
-      if (verdict.kind === 'sign') this.#guard.record(slot, hash, envelope, this.#current.epoch, link);
-    }
+    const secretKey = this.#o.keys?.ed25519;
+    const index = this.self;
+    const { walOps, sealed, replaced } = sealOutputs(outputs, {
+      codec,
+      chainId: this.#chainId,
+      epoch: this.#current.epoch,
+      domain: this.#domain(),
+      signer: secretKey === undefined || index === undefined ? undefined : { index, secretKey },
+      guard: this.#guard,
+      log: this.#log,
+      onRefused: (slot, description) => this.#o.hooks?.onRefused?.(slot, description),
+    });
     await this.#guard.flush(walOps, this.#o.chain.height);
 
     // 2. Effects, in order.
