@@ -6,9 +6,10 @@
  * extending the block of its highest QC; the block's header carries (v, commit rule, QC of the
  * parent). Validators vote — a BLS signature, or a threshold share, over (chain, v, hash) — and
  * send the vote to the leader of v + 1, which aggregates > 2/3 of the power into QC(v) and carries
- * it in its own proposal: one QC per block, one round of votes per view, linear messages. It also
- * announces QC(v) to every node at once (a SYNC; n messages more per view, still linear): the
- * runtime may hold its proposal for the block floor, and the QC alone commits and moves views.
+ * it in its own proposal: one QC per block, one round of votes per view, linear messages. When it
+ * builds at once (transactions pending) it also announces QC(v) to every node (a SYNC; n messages
+ * more per view, still linear): the runtime may hold its proposal for the block floor, and the QC
+ * alone commits and moves views.
  *
  * Pacemaker. A view ends with QC(v) or with a timeout certificate TC(v): a validator whose view
  * timer expires broadcasts TIMEOUT(v, highQC) (BLS-signed, with its highest QC), and > 2/3 of
@@ -1239,7 +1240,9 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     rememberValidQc(qc, this.#trust);
     this.#log('debug', 'formed QC', { view: m.view, votes: votes.length });
     this.#processQc(qc, undefined);
-    if (this.#leader(m.view + 1) === this.#self) this.#announceQc(qc);
+    // (Only when it is building at once: an idle leader's QC commits no transaction, and the
+    // others, moved into its view a second before its proposal, would ask for that proposal.)
+    if (this.#leader(m.view + 1) === this.#self && this.#buildingView === this.#curView) this.#announceQc(qc);
   }
 
   /**

@@ -145,9 +145,14 @@ for (const cfg of CONFIGS) {
 
     it('a leader withholding its QC from some nodes only costs a view; its parent’s block still commits', () => {
       const c = cluster(cfg);
-      const W = 13; // leader(13) = 1 carries QC(12) to node 0 only
+      const W = 13; // leader(13) = 1 carries QC(12) to node 0 only (its proposal, and its announcement)
       c.route = (from, to, msg) =>
-        from === 1 && msg.type === 'proposal' && msg.view === W && to >= 2 ? null : 10;
+        from === 1 &&
+        (msg.type === 'proposal' || (msg.type === 'sync' && !msg.request)) &&
+        msg.view === W &&
+        to >= 2
+          ? null
+          : 10;
       c.start();
       c.run(10_000);
       expect(c.agreement()).toBe(true);
@@ -442,3 +447,39 @@ for (const cfg of CONFIGS) {
     });
   });
 }
+
+describe('the next leader announces the QC it forms', () => {
+  const run = (mempool: number) => {
+    const c = new Cluster({
+      n: 4,
+      params: { viewTimeoutMs: 1000 },
+      latencyMs: 10,
+      verifyCertificates: true,
+      mempool,
+    });
+    c.start();
+    c.run(10_000);
+    expect(c.agreement()).toBe(true);
+    const syncs = c.sent.filter((s) => s.msg.type === 'sync') as Array<{
+      to: number | 'all';
+      msg: Extract<HsMessage, { type: 'sync' }>;
+    }>;
+    return {
+      c,
+      // (View 1's leader waits idle at the start, before any transaction is announced to it.)
+      requests: syncs.filter((s) => s.msg.request && s.msg.view > 1).length,
+      // (Replies to requests go to the asker alone.)
+      announced: syncs.filter((s) => !s.msg.request && s.to === 'all').length,
+    };
+  };
+
+  it('when it proposes at once; an idle leader does not (the others would ask it for its proposal during its idle wait)', () => {
+    const busy = run(10_000);
+    expect(busy.announced).toBeGreaterThan(20);
+    expect(busy.requests).toBe(0);
+    const idle = run(0);
+    expect(idle.c.height(0)).toBeGreaterThan(3); // empty blocks, a second apart
+    expect(idle.announced).toBe(0);
+    expect(idle.requests).toBe(0);
+  });
+});
