@@ -459,8 +459,8 @@ export class ConsensusRuntime<M> {
    * blocks of a head that is gone.
    */
   #sameInstance<T>(fn: () => T): () => T | undefined {
-    const current = this.#current;
-    return () => (this.#current === current ? fn() : undefined);
+    const engine = this.#engine;
+    return () => (this.#engine === engine ? fn() : undefined);
   }
 
   #blsSign(message: Uint8Array): Uint8Array {
