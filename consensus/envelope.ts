@@ -50,8 +50,30 @@ export function sealEnvelope<M>(
   secretKey: Uint8Array,
   epoch = 0,
 ): { bytes: Uint8Array; msgBytes: Uint8Array; signature: Uint8Array } {
+  return sealSigningBytes(
+    codec,
+    msg,
+    codec.signingBytes(msg, signingDomain(chainId, epoch)),
+    signer,
+    secretKey,
+    epoch,
+  );
+}
+
+/**
+ * sealEnvelope with `codec.signingBytes(msg, signingDomain(chainId, epoch))` already in hand (the
+ * runtime hashes them for the double-sign guard before it decides to sign).
+ */
+export function sealSigningBytes<M>(
+  codec: MessageCodec<M>,
+  msg: M,
+  signingBytes: Uint8Array,
+  signer: number,
+  secretKey: Uint8Array,
+  epoch = 0,
+): { bytes: Uint8Array; msgBytes: Uint8Array; signature: Uint8Array } {
   const msgBytes = codec.encode(msg);
-  const signature = ed25519.sign(codec.signingBytes(msg, signingDomain(chainId, epoch)), secretKey);
+  const signature = ed25519.sign(signingBytes, secretKey);
   return { bytes: encodeEnvelope(msgBytes, signer, signature, epoch), msgBytes, signature };
 }
 

@@ -12,10 +12,11 @@
  * The runtime then writes the operations and the guard's new records in one synced batch
  * (SigningGuard.flush) before it sends anything (runtime.ts #apply).
  */
-import { sealEnvelope } from '../../consensus/envelope.ts';
+import { sealSigningBytes } from '../../consensus/envelope.ts';
 import type { EngineOutput, MessageCodec, SignSlot } from '../../consensus/types.ts';
 import { sha256 } from '../../crypto/hash.ts';
 import type { KvOp } from '../../ledger/kv.ts';
+import { signingDomain } from '../../ledger/signing-domain.ts';
 import { engineRecordKey } from './epoch.ts';
 import type { Logger } from './ports.ts';
 import type { SigningGuard } from './signing-guard.ts';
@@ -23,9 +24,8 @@ import type { SigningGuard } from './signing-guard.ts';
 export interface SealContext<M> {
   readonly codec: MessageCodec<M>;
   readonly chainId: string;
-  /** The engine instance's epoch, and the signing domain of that epoch. */
+  /** The engine instance's epoch (the signatures' domain is signingDomain(chainId, epoch)). */
   readonly epoch: number;
-  readonly domain: string;
   /** This validator's index and ed25519 secret key; undefined: not a validator, nothing is sealed. */
   readonly signer: { readonly index: number; readonly secretKey: Uint8Array } | undefined;
   readonly guard: SigningGuard;
@@ -47,18 +47,23 @@ export function sealOutputs<M>(outputs: readonly EngineOutput<M>[], c: SealConte
   const walOps: KvOp[] = [];
   const sealed: SealedOutputs<M>['sealed'] = new Map();
   const replaced = new Map<EngineOutput<M>, Uint8Array>();
+  const signer = c.signer;
+  const domain = signingDomain(c.chainId, c.epoch);
   for (const out of outputs) {
     if (out.kind === 'persist')
       walOps.push({ type: 'put', key: engineRecordKey(c.epoch, out.key), value: out.record });
     else if (out.kind === 'forget') walOps.push({ type: 'del', key: engineRecordKey(c.epoch, out.key) });
-    if ((out.kind !== 'broadcast' && out.kind !== 'send') || c.signer === undefined) continue;
-    const seal = sealEnvelope(c.codec, out.msg, c.chainId, c.signer.index, c.signer.secretKey, c.epoch);
+    if ((out.kind !== 'broadcast' && out.kind !== 'send') || signer === undefined) continue;
+    // The signing bytes are encoded once: hashed for the guard, and signed only if it allows.
+    const signingBytes = c.codec.signingBytes(out.msg, domain);
+    const seal = () =>
+      sealSigningBytes(c.codec, out.msg, signingBytes, signer.index, signer.secretKey, c.epoch);
     const slot = c.codec.slot(out.msg);
     if (slot === undefined) {
-      sealed.set(out, seal);
+      sealed.set(out, seal());
       continue;
     }
-    const hash = sha256(c.codec.signingBytes(out.msg, c.domain));
+    const hash = sha256(signingBytes);
     const link = c.codec.ffgLink?.(out.msg);
     const verdict = c.guard.verdict(slot, hash, c.epoch, link);
     if (verdict.kind === 'refuse') {
@@ -84,8 +89,9 @@ export function sealOutputs<M>(outputs: readonly EngineOutput<M>[], c: SealConte
       replaced.set(out, verdict.envelope);
       continue;
     }
-    sealed.set(out, seal);
-    if (verdict.kind === 'sign') c.guard.record(slot, hash, seal.bytes, c.epoch, link);
+    const signed = seal();
+    sealed.set(out, signed);
+    if (verdict.kind === 'sign') c.guard.record(slot, hash, signed.bytes, c.epoch, link);
   }
   return { walOps, sealed, replaced };
 }

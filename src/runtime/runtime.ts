@@ -701,7 +701,6 @@ export class ConsensusRuntime<M> {
       codec,
       chainId: this.#chainId,
       epoch: this.#current.epoch,
-      domain: this.#domain(),
       signer: secretKey === undefined || index === undefined ? undefined : { index, secretKey },
       guard: this.#guard,
       log: this.#log,

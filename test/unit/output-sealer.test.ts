@@ -44,7 +44,6 @@ async function context(fence = new MemorySignFence()) {
     codec,
     chainId: 'seal-test',
     epoch: 0,
-    domain: 'seal-test',
     signer: { index: 0, secretKey: key.secretKey },
     guard,
     log: quiet,
