@@ -92,6 +92,7 @@ import {
   proposalMessage,
 } from './messages.ts';
 import type { HotStuffParams } from './params.ts';
+import { type BlockNode, PendingBlocks } from './pending-blocks.ts';
 import {
   assembleAggregateQc,
   assembleTc,
@@ -121,17 +122,6 @@ type Proposal = Extract<HsMessage, { type: 'proposal' }>;
 type Vote = Extract<HsMessage, { type: 'vote' }>;
 type Timeout = Extract<HsMessage, { type: 'timeout' }>;
 type Sync = Extract<HsMessage, { type: 'sync' }>;
-
-interface BlockNode {
-  readonly block: Block;
-  readonly hash: Uint8Array;
-  readonly id: BlockId;
-  readonly parentId: BlockId;
-  readonly height: number;
-  readonly view: number;
-  readonly justify: QuorumCert;
-  status: 'waiting' | 'executing' | 'valid' | 'invalid';
-}
 
 interface SeenProposal {
   readonly id: BlockId;
@@ -196,12 +186,6 @@ const STATE_RECORD: RecordSchema<Persisted> = {
   },
 };
 
-function blockSize(b: Block): number {
-  let s = 1024;
-  for (const t of b.txs) s += t.length + 8;
-  return s;
-}
-
 /** What the parameters require of the validator set: threshold QCs count shares, so equal powers. */
 export function checkHotStuffValidators(params: HotStuffParams, validators: ValidatorSet): void {
   if (params.qc === 'threshold' && new Set(validators.validators.map((v) => v.power)).size !== 1)
@@ -262,9 +246,14 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   #lastTickView = -1;
   #stalledTicks = 0;
 
-  readonly #blocks = new Map<BlockId, BlockNode>();
-  /** Missing blocks by hash → fetch attempts left. */
-  readonly #wanted = new Map<BlockId, number>();
+  readonly #blocks = new PendingBlocks({
+    maxBlocks: MAX_BLOCKS,
+    maxWanted: MAX_WANTED,
+    fetchAttempts: FETCH_ATTEMPTS,
+    maxFetchHashes: MAX_FETCH_HASHES,
+    maxServedBlocks: MAX_SYNC_BLOCKS,
+    maxServedBytes: MAX_SYNC_BYTES,
+  });
   readonly #proposals = new Map<number, SeenProposal>();
   readonly #votes = new Map<number, VoteSet<Uint8Array, BlockId>>();
   readonly #timeouts = new Map<number, Map<number, { highQc: QuorumCert; signature: Uint8Array }>>();
@@ -600,16 +589,8 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         else this.#requestSync(undefined);
       }
     }
-    if (this.#wanted.size > 0) {
-      const ids = [...this.#wanted.keys()].slice(0, MAX_FETCH_HASHES);
-      for (const id of ids) {
-        const left = (this.#wanted.get(id) ?? 1) - 1;
-        if (left <= 0)
-          this.#wanted.delete(id); // nobody has it (pruned as committed): sync will do
-        else this.#wanted.set(id, left);
-      }
-      this.#broadcast({ type: 'fetch', hashes: ids.map(hashOfBlockId) });
-    }
+    const ids = this.#blocks.fetchRound();
+    if (ids.length > 0) this.#broadcast({ type: 'fetch', hashes: ids.map(hashOfBlockId) });
   }
 
   // -- pacemaker ------------------------------------------------------------------------------
@@ -681,7 +662,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
   #proposesAtOnce(blockHash: Uint8Array, what: 'block' | 'chain'): boolean {
     if (this.#txsPending) return true;
     const id = blockId(blockHash);
-    if (what === 'chain') return this.#chainHasTxs(id);
+    if (what === 'chain') return this.#blocks.chainHasTxs(id, this.#head.height);
     return (this.#blocks.get(id)?.block.header.txCount ?? 0) > 0;
   }
 
@@ -928,9 +909,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       justify: d.justify,
       status: 'waiting',
     };
-    this.#blocks.set(id, node);
-    this.#wanted.delete(id);
-    if (this.#blocks.size > MAX_BLOCKS) this.#capBlocks();
+    this.#blocks.add(node, blockId(this.#highQc.blockHash));
     this.#tryExecute(node, from);
     const qc = this.#qcByBlock.get(id);
     if (qc !== undefined) this.#lockAndCommit(qc);
@@ -976,49 +955,18 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       return;
     }
     node.status = 'valid';
-    for (const child of this.#blocks.values())
-      if (child.parentId === id && child.status === 'waiting') this.#tryExecute(child, undefined);
+    for (const child of this.#blocks.waitingChildren(id)) this.#tryExecute(child, undefined);
     this.#tryCommit();
     this.#tryPropose();
     this.#tryVote();
   }
 
+  /** A block named by a QC or a child is missing: fetch it, from `from` first if given. */
   #want(id: BlockId, from: number | undefined): void {
-    if (this.#blocks.has(id) || id === this.#head.id || this.#wanted.has(id)) return;
-    if (this.#wanted.size >= MAX_WANTED) return;
-    this.#wanted.set(id, FETCH_ATTEMPTS);
+    if (!this.#blocks.want(id, this.#head.id)) return;
     const msg: HsMessage = { type: 'fetch', hashes: [hashOfBlockId(id)] };
     if (from !== undefined && from !== this.#self) this.#send(from, msg);
     else this.#broadcast(msg);
-  }
-
-  #capBlocks(): void {
-    const keep = new Set<BlockId>();
-    for (
-      let n = this.#blocks.get(blockId(this.#highQc.blockHash));
-      n !== undefined;
-      n = this.#blocks.get(n.parentId)
-    )
-      keep.add(n.id);
-    const victims = [...this.#blocks.values()]
-      .filter((b) => !keep.has(b.id))
-      .sort((a, b) => a.view - b.view)
-      .slice(0, this.#blocks.size - Math.floor(MAX_BLOCKS * 0.9));
-    for (const v of victims) this.#blocks.delete(v.id);
-  }
-
-  /** Blocks from `topId` down towards the head (top first), stopping at `stopId`, size-capped. */
-  #chainBlocks(topId: BlockId, stopId: BlockId | undefined, acc: Block[], seen: Set<BlockId>): void {
-    let bytes = acc.reduce((s, b) => s + blockSize(b), 0);
-    for (let n = this.#blocks.get(topId); n !== undefined; n = this.#blocks.get(n.parentId)) {
-      if (n.id === stopId || acc.length >= MAX_SYNC_BLOCKS) return;
-      if (seen.has(n.id)) continue;
-      const size = blockSize(n.block);
-      if (acc.length > 0 && bytes + size > MAX_SYNC_BYTES) return;
-      seen.add(n.id);
-      acc.push(n.block);
-      bytes += size;
-    }
   }
 
   #onCommitted(head: HeadInfo, bySync: boolean): void {
@@ -1026,15 +974,13 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     this.#setHead(head);
     if (this.#emittedHeight < head.height) this.#emittedHeight = head.height;
     this.#txsPending = false; // the runtime re-announces a non-empty mempool right after
-    for (const [id, b] of this.#blocks) if (b.height <= head.height) this.#blocks.delete(id);
+    this.#blocks.pruneTo(this.#head);
     for (const [key, height] of this.#persistedBlocks) {
       if (height > head.height - KEEP_COMMITTED_BLOCKS) continue;
       this.#persistedBlocks.delete(key);
       this.#out.push({ kind: 'forget', key });
     }
-    this.#wanted.delete(this.#head.id);
-    for (const b of this.#blocks.values())
-      if (b.status === 'waiting' && b.parentId === this.#head.id) this.#tryExecute(b, undefined);
+    for (const b of this.#blocks.waitingChildren(this.#head.id)) this.#tryExecute(b, undefined);
     if (this.#commitTarget !== undefined && this.#commitTarget.targetHeight <= head.height)
       this.#commitTarget = undefined;
     this.#tryCommit();
@@ -1332,7 +1278,12 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     if (!m.request || from === this.#self || !this.#allowReply(from)) return;
     const blocks: Block[] = [];
     if (m.highQc.view < this.#highQc.view)
-      this.#chainBlocks(blockId(this.#highQc.blockHash), blockId(m.highQc.blockHash), blocks, new Set());
+      this.#blocks.serveChain(
+        blockId(this.#highQc.blockHash),
+        blockId(m.highQc.blockHash),
+        blocks,
+        new Set(),
+      );
     this.#send(from, {
       type: 'sync',
       view: this.#curView,
@@ -1364,7 +1315,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     if (from === this.#self || !this.#allowReply(from)) return;
     const blocks: Block[] = [];
     const seen = new Set<BlockId>();
-    for (const h of m.hashes) this.#chainBlocks(blockId(h), undefined, blocks, seen);
+    for (const h of m.hashes) this.#blocks.serveChain(blockId(h), undefined, blocks, seen);
     if (blocks.length === 0) return;
     this.#send(from, {
       type: 'sync',
@@ -1388,7 +1339,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
           x.done = true;
           continue;
         }
-        if (!this.#wanted.has(id) && !this.#qcByBlock.has(id)) continue;
+        if (!this.#blocks.isWanted(id) && !this.#qcByBlock.has(id)) continue;
         x.done = true;
         let d: EngineData;
         try {
@@ -1427,16 +1378,6 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
 
   // -- proposing ------------------------------------------------------------------------------
 
-  #chainHasTxs(id: BlockId): boolean {
-    for (
-      let n = this.#blocks.get(id);
-      n !== undefined && n.height > this.#head.height;
-      n = this.#blocks.get(n.parentId)
-    )
-      if (n.block.header.txCount > 0) return true;
-    return false;
-  }
-
   #tryPropose(): void {
     const self = this.#self;
     const v = this.#curView;
@@ -1462,7 +1403,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       this.#txsPending ||
       this.#emptyDueView === v ||
       this.#p.emptyBlockIntervalMs === 0 ||
-      this.#chainHasTxs(pid);
+      this.#blocks.chainHasTxs(pid, this.#head.height);
     if (!urgent) {
       if (this.#waitingView !== v) {
         this.#waitingView = v;
