@@ -25,23 +25,9 @@
  * members do not lie, and as Q1 + Q2 > total; it is not Byzantine evidence of anything.
  */
 
-import { equalBytes } from '../../crypto/bytes.ts';
-import { type BlockHeader, decodeHeaderItem, headerFields, headerHash } from '../../ledger/block.ts';
-import {
-  ancestryViolation,
-  badVoteSignature,
-  type CertificateCheck,
-  type CertificateScheme,
-  type CommitCertificate,
-  decodeAncestry,
-  decodeVotes,
-  encodeVotes,
-  type QuorumVote,
-  type TrustAnchor,
-  votesViolation,
-} from '../../ledger/certificate.ts';
-import { asList, DecodeError } from '../../ledger/codec.ts';
-import { signingDomain } from '../../ledger/signing-domain.ts';
+import type { BlockHeader } from '../../ledger/block.ts';
+import type { QuorumVote } from '../../ledger/certificate.ts';
+import { type HeaderVoteCertificate, headerVoteScheme } from '../header-vote-certificate.ts';
 import {
   acceptedBytes,
   type Ballot,
@@ -60,20 +46,16 @@ export const MULTIPAXOS_CERT_KIND = 'multipaxos-q2-accepted';
 export const MULTIPAXOS_CERT_GUARANTEE =
   'crash-fault certificate: validators holding the Phase-2 quorum of power accepted the block (or a descendant) in one ballot, and every Phase-1 quorum meets every Phase-2 quorum (Q1 + Q2 > total power); as good as the assumption that validators do not lie';
 
-export interface MultiPaxosCertificate extends CommitCertificate {
+export interface MultiPaxosCertificate extends HeaderVoteCertificate {
   readonly kind: typeof MULTIPAXOS_CERT_KIND;
   /** The ballot every acceptance was given in. */
   readonly ballot: Ballot;
-  /** D: the accepted block's header. */
-  readonly header: BlockHeader;
   readonly votes: readonly QuorumVote[];
-  /** Present when the certified block is an ancestor of D: its inclusion proof in D's historyRoot. */
-  readonly ancestry?: readonly Uint8Array[];
 }
 
 /** The certificate of block (`height`, `blockHash`) from a proof for D (`header`); `ancestry` below D. */
 export function multipaxosCertificate(
-  proof: CommitProof,
+  proof: Pick<CommitProof, 'ballot' | 'votes'>,
   header: BlockHeader,
   height: number,
   blockHash: Uint8Array,
@@ -90,69 +72,39 @@ export function multipaxosCertificate(
   return ancestry === undefined ? base : { ...base, ancestry };
 }
 
-function fail(reason: string): CertificateCheck {
-  return { ok: false, reason };
-}
-
-/** The structural rules (everything but the signatures): a reason, or undefined. */
-export function certificateRuleViolation(
-  cert: MultiPaxosCertificate,
-  trust: Pick<TrustAnchor, 'chainId' | 'validators' | 'epoch'>,
-): string | undefined {
-  const d = cert.header;
-  if (d.chainId !== trust.chainId) return `accepted header is for chain "${d.chainId}"`;
-  if (!equalBytes(d.validatorsHash, trust.validators.hash))
-    return 'accepted header has another validator set';
-  if (d.engine !== MULTIPAXOS_ENGINE) return `accepted header is from engine "${d.engine}"`;
-  let stamp: Stamp;
-  try {
-    stamp = decodeStamp(d.engineData);
-  } catch (e) {
-    return `accepted header: ${(e as Error).message}`;
-  }
-  if (compareBallots(stamp.ballot, cert.ballot) > 0)
-    return `acceptances in ballot ${formatBallot(cert.ballot)} of a block created in the later ballot ${formatBallot(stamp.ballot)}`;
-  const unsafe = quorumViolation(stamp.phase1Quorum, stamp.phase2Quorum, trust.validators.totalPower);
-  if (unsafe !== undefined) return `accepted header states quorums the chain cannot run with: ${unsafe}`;
-  const unproven =
-    ancestryViolation(d, cert.height, cert.blockHash, cert.ancestry, 'accepted') ??
-    votesViolation(cert.votes, trust.validators, 'acceptances');
-  if (unproven !== undefined) return unproven;
-  const power = trust.validators.powerOf(cert.votes.map((v) => v.validator));
-  if (power < stamp.phase2Quorum)
-    return `acceptors hold ${power} of ${trust.validators.totalPower} power; the phase-2 quorum is ${stamp.phase2Quorum}`;
-  return undefined;
-}
-
-export const multipaxosCertificateScheme: CertificateScheme<MultiPaxosCertificate> = {
+const multipaxos = headerVoteScheme<MultiPaxosCertificate, Ballot, Stamp>({
   kind: MULTIPAXOS_CERT_KIND,
   guarantee: MULTIPAXOS_CERT_GUARANTEE,
-  encodePayload(cert) {
-    const payload = [cert.ballot.round, cert.ballot.node, headerFields(cert.header), encodeVotes(cert.votes)];
-    return cert.ancestry === undefined ? payload : [...payload, [...cert.ancestry]];
+  engine: MULTIPAXOS_ENGINE,
+  did: 'accepted',
+  vote: 'acceptance',
+  votesField: 'votes',
+  roundFields: 2,
+  encodeRound: (ballot) => [ballot.round, ballot.node],
+  decodeRound: (f) => decodeBallot(f[0], f[1], `${MULTIPAXOS_CERT_KIND}.ballot`),
+  roundOf: (cert) => cert.ballot,
+  votesOf: (cert) => cert.votes,
+  assemble: ({ height, blockHash, round, header, votes, ancestry }) =>
+    multipaxosCertificate({ ballot: round, votes }, header, height, blockHash, ancestry),
+  decodeEngineData: decodeStamp,
+  roundViolation(cert, stamp, trust) {
+    if (compareBallots(stamp.ballot, cert.ballot) > 0)
+      return `acceptances in ballot ${formatBallot(cert.ballot)} of a block created in the later ballot ${formatBallot(stamp.ballot)}`;
+    const unsafe = quorumViolation(stamp.phase1Quorum, stamp.phase2Quorum, trust.validators.totalPower);
+    return unsafe === undefined
+      ? undefined
+      : `accepted header states quorums the chain cannot run with: ${unsafe}`;
   },
-  decodePayload(item, height, blockHash) {
-    const k = MULTIPAXOS_CERT_KIND;
-    const f = asList(item, k);
-    if (f.length !== 4 && f.length !== 5)
-      throw new DecodeError('MALFORMED', `${k}: expected 4 or 5 fields, got ${f.length}`);
-    const ballot = decodeBallot(f[0], f[1], `${k}.ballot`);
-    const header = decodeHeaderItem(f[2]);
-    const votes = decodeVotes(f[3], `${k}.votes`);
-    const base = { kind: k, height, blockHash, ballot, header, votes } as const;
-    return f.length === 4 ? base : { ...base, ancestry: decodeAncestry(f[4], `${k}.ancestry`) };
+  quorumViolation(cert, stamp, trust) {
+    const power = trust.validators.powerOf(cert.votes.map((v) => v.validator));
+    return power < stamp.phase2Quorum
+      ? `acceptors hold ${power} of ${trust.validators.totalPower} power; the phase-2 quorum is ${stamp.phase2Quorum}`
+      : undefined;
   },
-  verify(cert, trust) {
-    if (cert.kind !== MULTIPAXOS_CERT_KIND) return fail(`not a ${MULTIPAXOS_CERT_KIND} certificate`);
-    const violation = certificateRuleViolation(cert, trust);
-    if (violation !== undefined) return fail(violation);
-    const message = acceptedBytes(
-      signingDomain(trust.chainId, trust.epoch),
-      cert.ballot,
-      cert.header.height,
-      headerHash(cert.header),
-    );
-    const bad = badVoteSignature(cert.votes, message, trust.validators, 'acceptance');
-    return bad === undefined ? { ok: true } : fail(bad);
-  },
-};
+  signedMessage: acceptedBytes,
+});
+
+/** The structural rules (everything but the signatures): a reason, or undefined. */
+export const certificateRuleViolation = multipaxos.ruleViolation;
+
+export const multipaxosCertificateScheme = multipaxos.scheme;

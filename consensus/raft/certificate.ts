@@ -24,24 +24,11 @@
  * members do not lie; it is not Byzantine evidence of anything.
  */
 
-import { equalBytes } from '../../crypto/bytes.ts';
-import { type BlockHeader, decodeHeaderItem, headerFields, headerHash } from '../../ledger/block.ts';
-import {
-  ancestryViolation,
-  badVoteSignature,
-  type CertificateCheck,
-  type CertificateScheme,
-  type CommitCertificate,
-  decodeAncestry,
-  decodeVotes,
-  encodeVotes,
-  type QuorumVote,
-  type TrustAnchor,
-  votesViolation,
-} from '../../ledger/certificate.ts';
-import { asList, asSafeUint, DecodeError } from '../../ledger/codec.ts';
-import { signingDomain } from '../../ledger/signing-domain.ts';
-import { configViolation, Membership, type RaftConfig } from './config.ts';
+import type { BlockHeader } from '../../ledger/block.ts';
+import type { QuorumVote } from '../../ledger/certificate.ts';
+import { asSafeUint } from '../../ledger/codec.ts';
+import { type HeaderVoteCertificate, headerVoteScheme } from '../header-vote-certificate.ts';
+import { configViolation, Membership } from './config.ts';
 import { ackBytes, type CommitProof, decodeEngineData, RAFT_ENGINE } from './entry.ts';
 
 export const RAFT_CERT_KIND = 'raft-majority-acks';
@@ -49,20 +36,16 @@ export const RAFT_CERT_KIND = 'raft-majority-acks';
 export const RAFT_CERT_GUARANTEE =
   "crash-fault certificate: a majority of the voters' power in the configuration the acknowledged header names (both majorities while it is joint) acknowledged the block (or a same-term descendant) in the term that created it; as good as the assumption that validators do not lie";
 
-export interface RaftCertificate extends CommitCertificate {
+export interface RaftCertificate extends HeaderVoteCertificate {
   readonly kind: typeof RAFT_CERT_KIND;
   /** The term the acknowledgements were given in; D's own term. */
   readonly term: number;
-  /** D: the acknowledged block's header. */
-  readonly header: BlockHeader;
   readonly acks: readonly QuorumVote[];
-  /** Present when the certified block is an ancestor of D: its inclusion proof in D's historyRoot. */
-  readonly ancestry?: readonly Uint8Array[];
 }
 
 /** The certificate of block (`height`, `blockHash`) from a proof for D (`header`); `ancestry` below D. */
 export function raftCertificate(
-  proof: CommitProof,
+  proof: Pick<CommitProof, 'term' | 'acks'>,
   header: BlockHeader,
   height: number,
   blockHash: Uint8Array,
@@ -79,75 +62,45 @@ export function raftCertificate(
   return ancestry === undefined ? base : { ...base, ancestry };
 }
 
-function fail(reason: string): CertificateCheck {
-  return { ok: false, reason };
-}
-
-/** The structural rules (everything but the signatures): a reason, or undefined. */
-export function certificateRuleViolation(
-  cert: RaftCertificate,
-  trust: Pick<TrustAnchor, 'chainId' | 'validators' | 'epoch'>,
-): string | undefined {
-  const d = cert.header;
-  if (d.chainId !== trust.chainId) return `acknowledged header is for chain "${d.chainId}"`;
-  if (!equalBytes(d.validatorsHash, trust.validators.hash))
-    return 'acknowledged header has another validator set';
-  if (d.engine !== RAFT_ENGINE) return `acknowledged header is from engine "${d.engine}"`;
-  let term: number;
-  let config: RaftConfig | undefined;
-  try {
-    ({ term, config } = decodeEngineData(d.engineData));
-  } catch (e) {
-    return `acknowledged header: ${(e as Error).message}`;
-  }
-  const badConfig = config === undefined ? undefined : configViolation(config, trust.validators);
-  if (badConfig !== undefined) return `acknowledged header's configuration: ${badConfig}`;
-  if (term !== cert.term)
-    return `acknowledgements of term ${cert.term} for an entry of term ${term}: only an entry of the acknowledging term commits by replication (Raft §5.4.2)`;
-  const unproven =
-    ancestryViolation(d, cert.height, cert.blockHash, cert.ancestry, 'acknowledged') ??
-    votesViolation(cert.acks, trust.validators, 'acknowledgements');
-  if (unproven !== undefined) return unproven;
-  if (config === undefined) {
-    const power = trust.validators.powerOf(cert.acks.map((a) => a.validator));
-    if (power < trust.validators.majorityPower)
-      return `acknowledgers hold ${power} of ${trust.validators.totalPower} power; need ${trust.validators.majorityPower}`;
-    return undefined;
-  }
-  const membership = new Membership(config, trust.validators);
-  if (!membership.hasQuorum(cert.acks.map((a) => a.validator)))
-    return `acknowledgers ${cert.acks.map((a) => a.validator).join(',')} are not a quorum of ${membership.describe()}`;
-  return undefined;
-}
-
-export const raftCertificateScheme: CertificateScheme<RaftCertificate> = {
+const raft = headerVoteScheme<RaftCertificate, number, ReturnType<typeof decodeEngineData>>({
   kind: RAFT_CERT_KIND,
   guarantee: RAFT_CERT_GUARANTEE,
-  encodePayload(cert) {
-    const payload = [cert.term, headerFields(cert.header), encodeVotes(cert.acks)];
-    return cert.ancestry === undefined ? payload : [...payload, [...cert.ancestry]];
+  engine: RAFT_ENGINE,
+  did: 'acknowledged',
+  vote: 'acknowledgement',
+  votesField: 'acks',
+  roundFields: 1,
+  encodeRound: (term) => [term],
+  decodeRound: (f) => asSafeUint(f[0], `${RAFT_CERT_KIND}.term`),
+  roundOf: (cert) => cert.term,
+  votesOf: (cert) => cert.acks,
+  assemble: ({ height, blockHash, round, header, votes, ancestry }) =>
+    raftCertificate({ term: round, acks: votes }, header, height, blockHash, ancestry),
+  decodeEngineData,
+  roundViolation(cert, { term, config }, trust) {
+    const badConfig = config === undefined ? undefined : configViolation(config, trust.validators);
+    if (badConfig !== undefined) return `acknowledged header's configuration: ${badConfig}`;
+    if (term !== cert.term)
+      return `acknowledgements of term ${cert.term} for an entry of term ${term}: only an entry of the acknowledging term commits by replication (Raft §5.4.2)`;
+    return undefined;
   },
-  decodePayload(item, height, blockHash) {
-    const f = asList(item, RAFT_CERT_KIND);
-    if (f.length !== 3 && f.length !== 4)
-      throw new DecodeError('MALFORMED', `${RAFT_CERT_KIND}: expected 3 or 4 fields, got ${f.length}`);
-    const term = asSafeUint(f[0], `${RAFT_CERT_KIND}.term`);
-    const header = decodeHeaderItem(f[1]);
-    const acks = decodeVotes(f[2], `${RAFT_CERT_KIND}.acks`);
-    const base = { kind: RAFT_CERT_KIND, height, blockHash, term, header, acks } as const;
-    return f.length === 3 ? base : { ...base, ancestry: decodeAncestry(f[3], `${RAFT_CERT_KIND}.ancestry`) };
+  quorumViolation(cert, { config }, trust) {
+    const signers = cert.acks.map((a) => a.validator);
+    if (config === undefined) {
+      const power = trust.validators.powerOf(signers);
+      return power < trust.validators.majorityPower
+        ? `acknowledgers hold ${power} of ${trust.validators.totalPower} power; need ${trust.validators.majorityPower}`
+        : undefined;
+    }
+    const membership = new Membership(config, trust.validators);
+    return membership.hasQuorum(signers)
+      ? undefined
+      : `acknowledgers ${signers.join(',')} are not a quorum of ${membership.describe()}`;
   },
-  verify(cert, trust) {
-    if (cert.kind !== RAFT_CERT_KIND) return fail(`not a ${RAFT_CERT_KIND} certificate`);
-    const violation = certificateRuleViolation(cert, trust);
-    if (violation !== undefined) return fail(violation);
-    const message = ackBytes(
-      signingDomain(trust.chainId, trust.epoch),
-      cert.term,
-      cert.header.height,
-      headerHash(cert.header),
-    );
-    const bad = badVoteSignature(cert.acks, message, trust.validators, 'acknowledgement');
-    return bad === undefined ? { ok: true } : fail(bad);
-  },
-};
+  signedMessage: ackBytes,
+});
+
+/** The structural rules (everything but the signatures): a reason, or undefined. */
+export const certificateRuleViolation = raft.ruleViolation;
+
+export const raftCertificateScheme = raft.scheme;
