@@ -26,7 +26,8 @@
  * `--validators N` sets the testnet size: `--validators 1` is the single-validator row (one node
  * using the whole machine); a list (`--validators 1,4`) runs each size in turn, per engine, on a
  * fresh testnet, and the `validators` column says which. "node CPU ms/tx" is per validator: the
- * cluster's CPU over the committed transactions, divided by N.
+ * cluster's CPU over the committed transactions, divided by N; "CPU in kernel" is the share of it
+ * the kernel spent on the validators' behalf (loopback sockets, fsync, page faults).
  *
  * `--verify-threads` sets each validator's `node.verify_threads` (worker threads that check
  * transaction signatures; default `auto`, as a node's config); a list (`0,auto`) runs each setting
@@ -216,6 +217,11 @@ async function clusterCpuSeconds(c: Cluster): Promise<number> {
   return (await nodeMetric(c, 'verity_process_cpu_seconds_total')).reduce((a, b) => a + b, 0);
 }
 
+/** Of those, the seconds spent in the kernel on the nodes' behalf (sockets, fsync, page faults). */
+async function clusterKernelSeconds(c: Cluster): Promise<number> {
+  return (await nodeMetric(c, 'verity_process_cpu_system_seconds_total')).reduce((a, b) => a + b, 0);
+}
+
 /** Signatures the validators' verification pools checked, all together (workers and fallback). */
 async function clusterPoolChecks(c: Cluster): Promise<number> {
   const sum = async (where: string) =>
@@ -368,6 +374,7 @@ async function runCluster(
       });
       process.stderr.write('sending\n');
       const cpuBefore = await clusterCpuSeconds(cluster);
+      const kernelBefore = await clusterKernelSeconds(cluster);
       const checksBefore = await clusterPoolChecks(cluster);
       const busyBefore = await nodeMetric(cluster, 'verity_event_loop_busy_seconds_total');
       const busySince = performance.now();
@@ -543,6 +550,7 @@ async function runCluster(
       leftovers = submitted.size > rejected;
       const elapsed = (Math.max(performance.now(), windowEnd) - start) / 1000;
       const cpu = (await clusterCpuSeconds(cluster)) - cpuBefore;
+      const kernel = (await clusterKernelSeconds(cluster)) - kernelBefore;
       const checks = (await clusterPoolChecks(cluster)) - checksBefore;
       const busyAfter = await nodeMetric(cluster, 'verity_event_loop_busy_seconds_total');
       const busyWallS = (performance.now() - busySince) / 1000;
@@ -581,6 +589,7 @@ async function runCluster(
         'run s': fmt(elapsed, 1),
         'node CPU ms/tx': fmt(figures.cpuMsPerTx, 3),
         'CPU/tx in verifications': `${fmt((figures.cpuMsPerTx * 1000) / baseline.verifyUs, 1)}×`,
+        'CPU in kernel': `${fmt((100 * kernel) / Math.max(1e-9, cpu), 0)}%`,
         'pool checks/tx': fmt(checks / Math.max(1, latencies.length) / n, 2),
         'event loop busy': `${fmt(busyShares[0] ?? 0, 2)}–${fmt(busyShares.at(-1) ?? 0, 2)}`,
         'max heap MB': fmt(await maxHeapMb(cluster), 0),
@@ -623,6 +632,7 @@ async function runCluster(
               'run s': '',
               'node CPU ms/tx': fmt(med.cpuMsPerTx, 3),
               'CPU/tx in verifications': `${fmt((med.cpuMsPerTx * 1000) / baseline.verifyUs, 1)}×`,
+              'CPU in kernel': '',
               'pool checks/tx': '',
               'event loop busy': '',
               'max heap MB': '',
