@@ -70,6 +70,7 @@ import { type LogPreview, TransparencyLog } from './log/index.ts';
 import { type MembershipRequest, readMembershipRequest } from './membership.ts';
 import { MerklePatriciaTrie } from './mpt/index.ts';
 import { encodeLogEntry, type Receipt, receiptCodeNumber, receiptFromNumber } from './receipt.ts';
+import { RecentBlocks } from './recent-blocks.ts';
 import { type SnapshotInstall, stageSnapshot } from './snapshot-install.ts';
 import { epochOf } from './staking/config.ts';
 import { type EvidenceVerifier, type StakingRules, storedSet, validatorSetAt } from './staking/lifecycle.ts';
@@ -152,6 +153,13 @@ export interface ChainOptions {
   readonly headerRule?: (header: BlockHeader, hash: Uint8Array, parent: BlockHeader) => string | undefined;
 }
 
+/**
+ * Committed blocks kept in memory for reads (recent-blocks.ts): a few seconds of blocks under load,
+ * and never more than a few full-size blocks' bytes.
+ */
+const RECENT_BLOCKS = 32;
+const RECENT_BLOCK_BYTES = 16 * 1024 * 1024;
+
 /** The accounts a transaction involves, for the account index: its sender, a transfer's recipient. */
 function accountsOf(etx: EncodedTransaction): Uint8Array[] {
   const op = etx.tx.op;
@@ -182,6 +190,8 @@ export class ChainStore {
   #lowestBlock = 1;
   #genesisHash: Uint8Array;
   #committing = false;
+  /** The newest committed blocks, served without reading them back (recent-blocks.ts). */
+  readonly #recent = new RecentBlocks(RECENT_BLOCKS, RECENT_BLOCK_BYTES);
   /** The rules every block executes under (applyBlock), all but its height. */
   readonly #rules: Omit<StakingRules, 'height'>;
 
@@ -475,6 +485,8 @@ export class ChainStore {
    */
   async #readBlock(height: number): Promise<{ raw: Uint8Array; block: Block } | undefined> {
     if (!Number.isSafeInteger(height) || height < 0 || height > this.#head.height) return undefined;
+    const recent = this.#recent.get(height);
+    if (recent !== undefined) return recent;
     const raw = await this.#staged.get(heightKey(P_BLOCK, height));
     if (raw === undefined) return undefined;
     const corrupt = (why: string) =>
@@ -764,9 +776,10 @@ export class ChainStore {
         throw new ChainError('CHAIN_CORRUPT', 'block history after append does not match the height');
       // Written with the staged log and history in one batch, never staged themselves: nothing
       // reads them back before the write (the BAD_NONCE read below is of the committed index).
+      const raw = encodeBlock(block);
       const ops: KvOp[] = [
         ...trieOps,
-        { type: 'put', key: heightKey(P_BLOCK, h.height), value: encodeBlock(block) },
+        { type: 'put', key: heightKey(P_BLOCK, h.height), value: raw },
         { type: 'put', key: concatBytes(P_HASH, executed.hash), value: u64be(h.height) },
         {
           type: 'put',
@@ -800,6 +813,7 @@ export class ChainStore {
       await this.#staged.flush(ops);
       this.#head = h;
       this.#headHash = executed.hash;
+      this.#recent.add(h.height, { raw, block });
       // Detach it from the blocks beneath (see ExecutedBlock.parent): its children now read the
       // committed state straight from the store, through its (emptied) overlay.
       executed.overlay.rebase(this.#staged);
@@ -856,6 +870,7 @@ export class ChainStore {
       await this.history.reload();
       this.#head = h;
       this.#headHash = hash;
+      this.#recent.clear();
       this.#accountIndexFrom = height + 1;
       this.#lowestBlock = height;
     } finally {

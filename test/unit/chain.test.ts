@@ -130,10 +130,12 @@ describe('chain store', () => {
 
   it('checks a stored block against its own hashes before handing it out (a flipped bit, a misdirected write)', async () => {
     const base = new MemoryKvStore();
+    const writer = await ChainStore.open(base, chain.genesis, OPTS);
+    await commitNext(writer, chain, transfers(chain, 0, 4));
+    const b2 = await commitNext(writer, chain, transfers(chain, 1, 4));
+    await commitNext(writer, chain, transfers(chain, 2, 4));
+    // Reopened (as after a restart): the blocks are read from the store, not the recent window.
     const store = await ChainStore.open(base, chain.genesis, OPTS);
-    await commitNext(store, chain, transfers(chain, 0, 4));
-    const b2 = await commitNext(store, chain, transfers(chain, 1, 4));
-    await commitNext(store, chain, transfers(chain, 2, 4));
     const key = (h: number) => concatBytes(utf8('b/'), u64be(h));
     const good = base.getSync(key(1)) as Uint8Array;
     const flipped = good.slice();
@@ -149,6 +151,27 @@ describe('chain store', () => {
     expect((await store.getBlock(0))?.header.height).toBe(0);
     base.batchSync([{ type: 'put', key: key(1), value: good }]);
     expect((await store.getBlock(1))?.header.height).toBe(1);
+  });
+
+  it('serves the newest committed blocks from memory, and finds a damaged copy once one leaves that window', async () => {
+    const base = new MemoryKvStore();
+    const store = await ChainStore.open(base, chain.genesis, OPTS);
+    const committed = [];
+    for (let i = 0; i < 3; i++) committed.push(await commitNext(store, chain, transfers(chain, i, 2)));
+    const key = (h: number) => concatBytes(utf8('b/'), u64be(h));
+    const stored = base.getSync(key(1)) as Uint8Array;
+    base.batchSync([{ type: 'put', key: key(1), value: stored.subarray(0, 50) }]);
+    // Block 1 was committed by this store: it is served as committed, bytes and block alike.
+    expect(toHex((await store.getBlockBytes(1)) as Uint8Array)).toBe(toHex(stored));
+    expect(toHex(headerHash((await store.getBlock(1))!.header))).toBe(toHex(committed[0]!.hash));
+    // Enough commits push it out of the window (32 blocks): the damaged copy is now read, and refused.
+    for (let i = 0; i < 32; i++) await commitNext(store, chain, transfers(chain, 3 + i, 1));
+    await expect(store.getBlock(1)).rejects.toSatisfy((e) => codeOf(e) === 'STORAGE_CORRUPT');
+    // The newest are still served from memory, the same bytes as stored.
+    const head = store.head.height;
+    expect(toHex((await store.getBlockBytes(head)) as Uint8Array)).toBe(
+      toHex(base.getSync(key(head)) as Uint8Array),
+    );
   });
 
   it('detects a block-hash history that disagrees with the head, and names an older store format', async () => {
