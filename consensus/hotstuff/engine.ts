@@ -261,9 +261,9 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
    * Validators whose proposal, vote, timeout or sync failed a BLS check, by view: nothing more of
    * theirs in that view is verified (each check costs a pairing, and an authenticated sender of a bad
    * signature is Byzantine — honest validators never send one). Views outside the kept window
-   * count against its nearest edge (#failedKey), so this holds at most MAX_VIEW_AHEAD + 2 views.
+   * count against its nearest edge (#failedChecksKey), so this holds at most MAX_VIEW_AHEAD + 2 views.
    */
-  readonly #failed = new Map<number, Set<number>>();
+  readonly #failedChecks = new Map<number, Set<number>>();
   readonly #qcByView = new Map<number, QuorumCert>();
   readonly #qcByBlock = new Map<BlockId, QuorumCert>();
   #commitTarget: { targetId: BlockId; targetHeight: number; topId: BlockId; qc: QuorumCert } | undefined;
@@ -418,7 +418,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     };
   }
 
-  #log(level: 'debug' | 'info' | 'warn', message: string, fields?: Record<string, unknown>): void {
+  #note(level: 'debug' | 'info' | 'warn', message: string, fields?: Record<string, unknown>): void {
     this.#out.push(
       fields === undefined ? { kind: 'log', level, message } : { kind: 'log', level, message, fields },
     );
@@ -605,7 +605,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     this.#curView = view;
     this.#dirty = true;
     this.#prune();
-    this.#log('debug', 'enter view', { view, reason, highQc: this.#highQc.view });
+    this.#note('debug', 'enter view', { view, reason, highQc: this.#highQc.view });
     if (reason === 'tc' && this.#self !== undefined && this.#highTc !== undefined) {
       // The new leader needs TC(view − 1) to propose; it usually forms it itself, this makes sure.
       const leader = this.#leader(view);
@@ -723,7 +723,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         signature,
         tc: this.#highTc?.view === v - 1 ? this.#highTc : undefined,
       };
-      this.#log('debug', 'view timeout', { view: v, highQc: this.#highQc.view });
+      this.#note('debug', 'view timeout', { view: v, highQc: this.#highQc.view });
     }
     this.#broadcast(this.#myTimeout);
     // Let anyone assemble this view's QC if the next leader is down.
@@ -734,7 +734,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     const v = this.#curView;
     for (const k of this.#votes.keys()) if (k < v - 2) this.#votes.delete(k);
     for (const k of this.#timeouts.keys()) if (k < v - 1) this.#timeouts.delete(k);
-    for (const k of this.#failed.keys()) if (k < v - 1) this.#failed.delete(k);
+    for (const k of this.#failedChecks.keys()) if (k < v - 1) this.#failedChecks.delete(k);
     for (const k of this.#proposals.keys()) if (k < v - 8) this.#proposals.delete(k);
     for (const [k, qc] of this.#qcByView) {
       if (k < v - 64 && k < this.#highQc.view) {
@@ -764,7 +764,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         );
       }
     } else if (!equalBytes(known.blockHash, qc.blockHash)) {
-      this.#log('warn', 'two QCs for one view: more than 1/3 of the power equivocated', { view: qc.view });
+      this.#note('warn', 'two QCs for one view: more than 1/3 of the power equivocated', { view: qc.view });
       return;
     }
     if (qc.view > this.#highQc.view) {
@@ -828,7 +828,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       path.push(n);
       if (n.parentId === this.#head.id) break;
       if (n.height <= this.#head.height + 1) {
-        this.#log('warn', 'certified chain does not extend the committed head', { height: n.height });
+        this.#note('warn', 'certified chain does not extend the committed head', { height: n.height });
         this.#commitTarget = undefined;
         return;
       }
@@ -853,7 +853,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     for (let i = 0; i <= ti; i++) {
       const b = path[i] as BlockNode;
       if (b.status === 'invalid') {
-        this.#log('warn', 'a committed block failed execution here', { height: b.height });
+        this.#note('warn', 'a committed block failed execution here', { height: b.height });
         this.#commitTarget = undefined;
         return;
       }
@@ -886,7 +886,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
               qc: t.qc,
               ancestry: history.inclusionProof(b.height, target.height),
             };
-      this.#log('debug', 'commit', { height: b.height, view: b.view, by: t.qc.view });
+      this.#note('debug', 'commit', { height: b.height, view: b.view, by: t.qc.view });
       this.#out.push({ kind: 'commit', hash: b.hash, certificate });
       this.#emittedHeight = b.height;
     }
@@ -951,7 +951,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       if (code === 'STALE') this.#blocks.delete(id);
       else if (code === 'UNKNOWN_PARENT' || code === 'FUTURE') node.status = 'waiting';
       else node.status = 'invalid';
-      this.#log('info', 'block not executed', { height: node.height, view: node.view, code, reason });
+      this.#note('info', 'block not executed', { height: node.height, view: node.view, code, reason });
       return;
     }
     node.status = 'valid';
@@ -1086,7 +1086,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     if (this.#p.qc === 'threshold') {
       const share = this.#ctx.signer.blsShareSign?.(message);
       if (share === undefined || share.index !== self + 1) {
-        this.#log('warn', 'hotstuff: this node’s key share does not match its validator index');
+        this.#note('warn', 'hotstuff: this node’s key share does not match its validator index');
         return;
       }
       signature = share.signature;
@@ -1119,19 +1119,19 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     this.#armVoteTimer(b.hash);
   }
 
-  #failedKey(view: number): number {
+  #failedChecksKey(view: number): number {
     return Math.min(Math.max(view, this.#curView - 1), this.#curView + MAX_VIEW_AHEAD);
   }
 
   #hasFailed(from: number, view: number): boolean {
-    return this.#failed.get(this.#failedKey(view))?.has(from) ?? false;
+    return this.#failedChecks.get(this.#failedChecksKey(view))?.has(from) ?? false;
   }
 
-  /** Records a failed BLS check of `from` in `view` and reports it (once per view: see #failed). */
+  /** Records a failed BLS check of `from` in `view` and reports it (once per view: see #failedChecks). */
   #failedCheck(from: number, view: number, detail: string): void {
-    const key = this.#failedKey(view);
-    let set = this.#failed.get(key);
-    if (set === undefined) this.#failed.set(key, (set = new Set()));
+    const key = this.#failedChecksKey(view);
+    let set = this.#failedChecks.get(key);
+    if (set === undefined) this.#failedChecks.set(key, (set = new Set()));
     set.add(from);
     this.#evidence('invalid-message', from, view, detail);
   }
@@ -1184,7 +1184,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         ? assembleThresholdQc(m.view, m.blockHash, votes, this.#threshold)
         : assembleAggregateQc(m.view, m.blockHash, votes, this.#validators.size);
     rememberValidQc(qc, this.#trust);
-    this.#log('debug', 'formed QC', { view: m.view, votes: votes.length });
+    this.#note('debug', 'formed QC', { view: m.view, votes: votes.length });
     this.#processQc(qc, undefined);
     // (Only when it is building at once: an idle leader's QC commits no transaction, and the
     // others, moved into its view a second before its proposal, would ask for that proposal.)
@@ -1261,7 +1261,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
         this.#validators.size,
       );
       rememberValidTc(tc, this.#trust);
-      this.#log('debug', 'formed TC', { view: m.view, highQc: tc.highQc.view });
+      this.#note('debug', 'formed TC', { view: m.view, highQc: tc.highQc.view });
       this.#processTc(tc, undefined);
       return;
     }
@@ -1436,7 +1436,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
     const msg = proposalMessage(view, block, tc, hash) as Proposal;
     this.#myProposal = msg;
     this.#armViewTimer();
-    this.#log('debug', 'propose', { view, height: block.header.height, txs: block.txs.length });
+    this.#note('debug', 'propose', { view, height: block.header.height, txs: block.txs.length });
     this.#broadcast(msg);
   }
 }

@@ -264,8 +264,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #nvSentFor = -1;
   #nvTicks = 0;
   /** The installed NEW-VIEW's re-proposals above the stable checkpoint, and its last sequence number. */
-  readonly #o = new Map<number, { digest: BlockId; parent: BlockId }>();
-  #oMax = 0;
+  readonly #reproposals = new Map<number, { digest: BlockId; parent: BlockId }>();
+  #reproposedUpTo = 0;
   /**
    * Valid VIEW-CHANGEs above the floor (#vcFloor), by validator then view. Kept per view, not
    * just the highest: a replica that gave up on view v (its timer fired) still counts toward
@@ -275,7 +275,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   /** The view whose view-change timer is armed (it is armed once per view). */
   #vcTimerFor = -1;
   /** View changes since the last commit: the exponent of the timers' backoff. */
-  #failed = 0;
+  #failedViews = 0;
   #viewChanges = 0;
   /** A validator was seen in an older view: relay it our NEW-VIEW on the next tick. */
   #lagSeen = false;
@@ -289,7 +289,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
 
   // Log.
   #stable: CheckpointProof = { seq: 0, digest: new Uint8Array(0), votes: [] };
-  readonly #log = new Map<number, SeqLog>();
+  readonly #seqLogs = new Map<number, SeqLog>();
   /** Highest-view prepared certificate per sequence number above the stable checkpoint. */
   readonly #prepared = new Map<number, PreparedCert>();
   readonly #blocks = new Map<BlockId, Block>();
@@ -382,7 +382,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   }
 
   #logAt(seq: number): SeqLog {
-    let log = this.#log.get(seq);
+    let log = this.#seqLogs.get(seq);
     if (log === undefined) {
       log = {
         pps: new Map(),
@@ -392,7 +392,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         sentCommit: new Set(),
         preparedIn: new Set(),
       };
-      this.#log.set(seq, log);
+      this.#seqLogs.set(seq, log);
     }
     return log;
   }
@@ -434,7 +434,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       this.#stable = { seq: base.height, digest: base.hash, votes: [] };
     this.#committed.set(head.height, blockId(head.hash));
     this.#restore(recovered);
-    this.#proposedSeq = Math.max(this.#head.height, this.#stable.seq, this.#oMax);
+    this.#proposedSeq = Math.max(this.#head.height, this.#stable.seq, this.#reproposedUpTo);
     this.#out.push({ kind: 'set-timer', timer: 'rebroadcast', afterMs: this.#p.rebroadcastMs });
     if (this.#active && this.#view > 0 && this.#nv === undefined) {
       // Installed view without its NEW-VIEW (should not happen): leave it.
@@ -609,8 +609,8 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     if (!this.#inWindow(msg.seq)) return;
     const digest = blockId(msg.digest);
     const parent = blockId(msg.parent);
-    if (v > 0 && msg.seq <= this.#oMax) {
-      const o = this.#o.get(msg.seq);
+    if (v > 0 && msg.seq <= this.#reproposedUpTo) {
+      const o = this.#reproposals.get(msg.seq);
       if (o === undefined || o.digest !== digest || o.parent !== parent) {
         this.#evidence(
           'invalid-message',
@@ -645,10 +645,10 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   }
 
   #wantBody(seq: number, digest: BlockId): boolean {
-    if (this.#o.get(seq)?.digest === digest) return true;
+    if (this.#reproposals.get(seq)?.digest === digest) return true;
     const cert = this.#prepared.get(seq);
     if (cert !== undefined && blockId(cert.digest) === digest) return true;
-    const log = this.#log.get(seq);
+    const log = this.#seqLogs.get(seq);
     if (log === undefined) return false;
     for (const pp of log.pps.values()) if (pp.digest === digest) return true;
     for (const set of log.commits.values()) if (set.powerFor(digest) > 0) return true;
@@ -728,12 +728,12 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       });
     }
     this.#stable = cp;
-    for (const k of [...this.#log.keys()]) if (k <= cp.seq) this.#log.delete(k);
+    for (const k of [...this.#seqLogs.keys()]) if (k <= cp.seq) this.#seqLogs.delete(k);
     for (const k of [...this.#prepared.keys()]) if (k <= cp.seq) this.#prepared.delete(k);
     for (const k of [...this.#checkpoints.keys()]) if (k <= cp.seq) this.#checkpoints.delete(k);
     for (const k of [...this.#committed.keys()])
       if (k < cp.seq && k < this.#head.height) this.#committed.delete(k);
-    for (const k of [...this.#o.keys()]) if (k <= cp.seq) this.#o.delete(k);
+    for (const k of [...this.#reproposals.keys()]) if (k <= cp.seq) this.#reproposals.delete(k);
     for (const [id, block] of [...this.#blocks]) {
       if (block.header.height <= cp.seq) {
         this.#blocks.delete(id);
@@ -800,7 +800,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     this.#committed.set(head.height, blockId(head.hash));
     if (this.#committing !== undefined && head.height >= this.#committing.seq) this.#committing = undefined;
     if (this.#ckptBlock !== undefined && head.height >= this.#ckptBlock.seq) this.#ckptBlock = undefined;
-    this.#failed = 0;
+    this.#failedViews = 0;
     this.#retryTransient();
     if (this.#proposedSeq < head.height) this.#proposedSeq = head.height;
     if (this.#active) this.#armProgress();
@@ -838,7 +838,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     // of ours (and this commit was progress): the next timeouts are not lengthened for it.
     if (certificateView !== undefined && certificateView > this.#view) {
       this.#startViewChange(certificateView);
-      this.#failed = 0;
+      this.#failedViews = 0;
     }
   }
 
@@ -856,7 +856,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       token: { height: this.#head.height, round: this.#view },
       afterMs:
         this.#p.emptyBlockIntervalMs +
-        exponentialTimeout(this.#p.requestTimeoutMs, this.#failed, this.#p.maxTimeoutMs),
+        exponentialTimeout(this.#p.requestTimeoutMs, this.#failedViews, this.#p.maxTimeoutMs),
     });
   }
 
@@ -946,7 +946,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     this.#relayOddVotes(prevHeight);
     if (!stalled) {
       // Our COMMIT for the block we just committed: a replica one block behind needs it.
-      for (const [view, set] of this.#log.get(this.#head.height)?.commits ?? []) {
+      for (const [view, set] of this.#seqLogs.get(this.#head.height)?.commits ?? []) {
         for (const vote of set.all()) {
           if (vote.validator === self && vote.value === blockId(this.#head.hash))
             this.#broadcast({ type: 'commit', view, seq: this.#head.height, digest: this.#head.hash });
@@ -960,7 +960,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     const hi = this.#stable.seq + this.#p.watermarkWindow;
     const next = this.#head.height + 1;
     for (let n = Math.max(this.#head.height, this.#stable.seq + 1); n <= hi; n++) {
-      const log = this.#log.get(n);
+      const log = this.#seqLogs.get(n);
       if (log === undefined) continue;
       const pp = log.pps.get(v);
       if (pp !== undefined && n >= next && (pp.from === self || n <= next + 1)) {
@@ -1011,7 +1011,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
       n <= this.#head.height;
       n++
     ) {
-      const log = this.#log.get(n);
+      const log = this.#seqLogs.get(n);
       const committed = this.#committedAt(n);
       if (log === undefined || committed === undefined) continue;
       for (const [view, set] of log.commits) {
@@ -1063,7 +1063,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     let chainDigest: BlockId | undefined; // digest at n-1 if COMMIT-eligible in v (R2)
     const hi = this.#stable.seq + this.#p.watermarkWindow;
     for (let n = this.#stable.seq + 1; n <= hi; n++) {
-      const log = this.#log.get(n);
+      const log = this.#seqLogs.get(n);
       const pp = log?.pps.get(v);
       if (log === undefined || pp === undefined) {
         chainDigest = undefined;
@@ -1076,7 +1076,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         const parentOk =
           committedParent !== undefined
             ? committedParent === pp.parent
-            : this.#log.get(n - 1)?.pps.get(v)?.digest === pp.parent;
+            : this.#seqLogs.get(n - 1)?.pps.get(v)?.digest === pp.parent;
         const acceptable =
           n <= this.#head.height
             ? this.#committedAt(n) === pp.digest
@@ -1193,7 +1193,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         }
       }
     }
-    const log = this.#log.get(n);
+    const log = this.#seqLogs.get(n);
     if (log === undefined) return;
     for (const [view, set] of log.commits) {
       const d = set.valueWith(this.#validators.quorumPower);
@@ -1235,7 +1235,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   #assignedAt(seq: number): BlockId | undefined {
     if (seq === this.#head.height) return blockId(this.#head.hash);
     if (seq < this.#head.height) return undefined;
-    return this.#log.get(seq)?.pps.get(this.#view)?.digest;
+    return this.#seqLogs.get(seq)?.pps.get(this.#view)?.digest;
   }
 
   #maybePropose(): void {
@@ -1284,10 +1284,10 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     });
     this.#view = target;
     this.#active = false;
-    this.#o.clear();
-    this.#oMax = 0;
+    this.#reproposals.clear();
+    this.#reproposedUpTo = 0;
     this.#viewChanges++;
-    this.#failed++;
+    this.#failedViews++;
     this.#building = undefined;
     this.#emptyArmed = false;
     this.#emptyDue = false;
@@ -1396,7 +1396,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
         token: { height: 0, round: this.#view },
         afterMs: exponentialTimeout(
           this.#p.viewChangeTimeoutMs,
-          Math.max(0, this.#failed - 1),
+          Math.max(0, this.#failedViews - 1),
           this.#p.maxTimeoutMs,
         ),
       });
@@ -1482,7 +1482,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
 
   /** New primary: PRE-PREPAREs in this view for O (with the block when we hold it). */
   #sendReproposals(): void {
-    for (const [seq, o] of [...this.#o].sort((a, b) => a[0] - b[0])) {
+    for (const [seq, o] of [...this.#reproposals].sort((a, b) => a[0] - b[0])) {
       this.#broadcast({
         type: 'pre-prepare',
         view: this.#view,
@@ -1495,12 +1495,12 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
   }
 
   #setReproposals(derived: DerivedReproposals): void {
-    this.#o.clear();
-    this.#oMax = 0;
+    this.#reproposals.clear();
+    this.#reproposedUpTo = 0;
     for (const e of derived.entries) {
-      this.#oMax = Math.max(this.#oMax, e.seq);
+      this.#reproposedUpTo = Math.max(this.#reproposedUpTo, e.seq);
       if (e.seq > this.#stable.seq)
-        this.#o.set(e.seq, { digest: blockId(e.digest), parent: blockId(e.parent) });
+        this.#reproposals.set(e.seq, { digest: blockId(e.digest), parent: blockId(e.parent) });
     }
   }
 
@@ -1524,7 +1524,7 @@ export class PbftEngine implements ConsensusEngine<PbftMessage> {
     this.#pruneViewChanges();
     this.#setStable(derived.checkpoint);
     this.#setReproposals(derived);
-    this.#proposedSeq = Math.max(this.#head.height, this.#stable.seq, this.#oMax);
+    this.#proposedSeq = Math.max(this.#head.height, this.#stable.seq, this.#reproposedUpTo);
     this.#building = undefined;
     this.#emptyArmed = false;
     this.#emptyDue = false;

@@ -60,7 +60,7 @@ export class FrameDecoder {
   #length = -1;
   readonly #parts: Uint8Array[] = [];
   #filled = 0;
-  #failed: NetError | undefined;
+  #failure: NetError | undefined;
 
   constructor(cap: number) {
     if (!Number.isSafeInteger(cap) || cap < 0 || cap > MAX_FRAME_CAP) {
@@ -80,7 +80,7 @@ export class FrameDecoder {
    * (FRAME_TOO_LARGE / FRAME_MALFORMED) at the first violation; the decoder then stays failed.
    */
   *push(data: ByteChunks): Generator<Uint8Array> {
-    if (this.#failed !== undefined) throw this.#failed;
+    if (this.#failure !== undefined) throw this.#failure;
     const chunks: Iterable<Uint8Array> = data instanceof Uint8Array ? [data] : data;
     for (const chunk of chunks) yield* this.#pushChunk(chunk);
   }
@@ -143,7 +143,7 @@ export class FrameDecoder {
   #fail(code: 'FRAME_TOO_LARGE' | 'FRAME_MALFORMED', message: string): NetError {
     this.#parts.length = 0;
     this.#filled = 0;
-    this.#failed = new NetError(code, message, { cap: this.cap });
-    return this.#failed;
+    this.#failure = new NetError(code, message, { cap: this.cap });
+    return this.#failure;
   }
 }

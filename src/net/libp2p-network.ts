@@ -276,7 +276,7 @@ export async function createLibp2pNetwork(opts: Libp2pNetworkOptions): Promise<L
 
 export class Libp2pNetwork implements Transport {
   readonly self: string;
-  readonly #log: Logger;
+  readonly #logger: Logger;
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #caps: Readonly<Record<Channel, number>>;
@@ -305,7 +305,7 @@ export class Libp2pNetwork implements Transport {
 
   private constructor(opts: Libp2pNetworkOptions, self: string) {
     this.self = self;
-    this.#log = opts.logger ?? silentLogger;
+    this.#logger = opts.logger ?? silentLogger;
     this.#now = opts.now ?? Date.now;
     this.#random = opts.random ?? Math.random;
     const caps = { ...DEFAULT_MAX_FRAME_BYTES, ...opts.maxFrameBytes };
@@ -377,7 +377,7 @@ export class Libp2pNetwork implements Transport {
       transports: [tcp()],
       connectionEncrypters: [
         verityNoise(() =>
-          net.#log.warn('Noise decoder not recognised (a library upgrade?): reading frames untuned', {}),
+          net.#logger.warn('Noise decoder not recognised (a library upgrade?): reading frames untuned', {}),
         ),
       ],
       streamMuxers: [yamux({ maxInboundStreams: 32, maxOutboundStreams: 32 })],
@@ -442,7 +442,7 @@ export class Libp2pNetwork implements Transport {
       await this.stop();
       throw new NetError('START_FAILED', `p2p could not start: ${(e as Error).message}`);
     }
-    this.#log.info('p2p listening', { peerId: this.self, addrs: this.listenAddrs() });
+    this.#logger.info('p2p listening', { peerId: this.self, addrs: this.listenAddrs() });
     for (const id of this.#dials.keys()) void this.#dial(id);
   }
 
@@ -470,14 +470,14 @@ export class Libp2pNetwork implements Transport {
       }
     ).components?.addressManager;
     am?._updatePeerStoreAddresses?.stop?.();
-    this.#log.info('p2p stopped', { peerId: this.self });
+    this.#logger.info('p2p stopped', { peerId: this.self });
   }
 
   /** Admits a new epoch's validators (Transport.admitValidators): the allow-list only grows. */
   admitValidators(peerIds: readonly string[]): void {
     const added = peerIds.map(checkPeerId).filter((id) => !this.#validators.has(id));
     for (const id of added) this.#validators.add(id);
-    if (added.length > 0) this.#log.info('p2p: validators of a new epoch admitted', { peers: added });
+    if (added.length > 0) this.#logger.info('p2p: validators of a new epoch admitted', { peers: added });
   }
 
   /** The addresses this node listens on, with its /p2p/<peerId> suffix. */
@@ -526,10 +526,10 @@ export class Libp2pNetwork implements Transport {
     if (peer === this.self) return;
     this.#counters.penalties[severity]++;
     const { score, banned } = this.#scores.penalize(peer, severity);
-    this.#log.warn('peer penalized', { peer, reason, severity, score });
+    this.#logger.warn('peer penalized', { peer, reason, severity, score });
     if (!banned) return;
     this.#counters.bans++;
-    this.#log.warn('peer banned: disconnecting', {
+    this.#logger.warn('peer banned: disconnecting', {
       peer,
       score,
       until: new Date(this.#scores.bannedUntil(peer)).toISOString(),
@@ -549,7 +549,7 @@ export class Libp2pNetwork implements Transport {
       if (pid !== undefined) {
         this.libp2p
           .hangUp(pid)
-          .catch((e: unknown) => this.#log.debug('hang-up failed', { peer, error: String(e) }));
+          .catch((e: unknown) => this.#logger.debug('hang-up failed', { peer, error: String(e) }));
       }
     }
   }
@@ -637,7 +637,7 @@ export class Libp2pNetwork implements Transport {
     }
     if (why === undefined) return false;
     this.#counters.refused++;
-    this.#log.debug('connection refused', { peer, direction, reason: why });
+    this.#logger.debug('connection refused', { peer, direction, reason: why });
     return true;
   }
 
@@ -652,7 +652,7 @@ export class Libp2pNetwork implements Transport {
   #addDialTarget(pa: PeerAddress): boolean {
     if (pa.id === this.self) return false;
     if (!this.#isAllowed(pa.id)) {
-      this.#log.warn('configured peer is not in the allow-list: not dialling it', { peer: pa.id });
+      this.#logger.warn('configured peer is not in the allow-list: not dialling it', { peer: pa.id });
       return false;
     }
     const addrs = pa.addrs.map((a) => dialAddr(a, pa.id));
@@ -678,7 +678,7 @@ export class Libp2pNetwork implements Transport {
       await this.libp2p.dial(entry.addrs);
     } catch (e) {
       this.#counters.dialFailures++;
-      this.#log.debug('dial failed', { peer: id, attempt: entry.attempt, error: (e as Error).message });
+      this.#logger.debug('dial failed', { peer: id, attempt: entry.attempt, error: (e as Error).message });
     } finally {
       entry.dialing = false;
     }
@@ -731,7 +731,7 @@ export class Libp2pNetwork implements Transport {
       link.stream = await this.#openStream(st, channel);
     } catch (e) {
       if (this.#running && this.#peers.get(st.id) === st) {
-        this.#log.debug('peer did not accept our stream: hanging up', {
+        this.#logger.debug('peer did not accept our stream: hanging up', {
           peer: st.id,
           error: (e as Error).message,
         });
@@ -748,7 +748,7 @@ export class Libp2pNetwork implements Transport {
     st.ready = true;
     const entry = this.#dials.get(st.id);
     if (entry !== undefined) entry.attempt = 0;
-    this.#log.info('peer connected', { peer: st.id, validator: this.#validators.has(st.id) });
+    this.#logger.info('peer connected', { peer: st.id, validator: this.#validators.has(st.id) });
   }
 
   /** Consensus flows only between two validators. */
@@ -765,7 +765,7 @@ export class Libp2pNetwork implements Transport {
     }
     this.#counters.disconnects++;
     if (!this.#running) return;
-    this.#log.info('peer disconnected', { peer: id });
+    this.#logger.info('peer disconnected', { peer: id });
     this.#scheduleDial(id);
   }
 
@@ -785,7 +785,7 @@ export class Libp2pNetwork implements Transport {
     const stats = this.#channelStats[channel];
     if (bytes.length > this.#caps[channel]) {
       stats.dropped++;
-      this.#log.error('outbound frame exceeds the channel cap: not sent', {
+      this.#logger.error('outbound frame exceeds the channel cap: not sent', {
         channel,
         bytes: bytes.length,
         cap: this.#caps[channel],
@@ -804,7 +804,7 @@ export class Libp2pNetwork implements Transport {
     const evicted = st.outbox.push(channel, bytes);
     if (evicted.length > 0) {
       for (const e of evicted) this.#channelStats[e.channel].dropped++;
-      this.#log.debug('slow peer: outbox full, frames dropped', { peer: st.id, dropped: evicted.length });
+      this.#logger.debug('slow peer: outbox full, frames dropped', { peer: st.id, dropped: evicted.length });
     }
     void this.#pump(st, channel);
   }
@@ -850,7 +850,7 @@ export class Libp2pNetwork implements Transport {
       link.stream = undefined;
       if (s !== undefined && s.status === 'open') s.abort(e as Error);
       if (this.#running) {
-        this.#log.debug('outbound stream failed', {
+        this.#logger.debug('outbound stream failed', {
           peer: st.id,
           channel,
           dropped,
@@ -897,7 +897,7 @@ export class Libp2pNetwork implements Transport {
       await waitForDrain(stream, signal); // not stream.onDrain(): see drain.ts
     } catch (e) {
       if (signal.aborted && this.#running) {
-        this.#log.warn('peer is not reading: resetting the stream', {
+        this.#logger.warn('peer is not reading: resetting the stream', {
           peer: st.id,
           protocol: stream.protocol,
         });
@@ -944,7 +944,7 @@ export class Libp2pNetwork implements Transport {
     // Inbound streams are the ones receiving data, so granting window.
     if (!lazyWindowUpdates(stream) && !this.#untunedYamuxLogged) {
       this.#untunedYamuxLogged = true;
-      this.#log.warn(
+      this.#logger.warn(
         'Yamux stream not recognised (a library upgrade?): window updates after every frame',
         {},
       );
@@ -967,7 +967,7 @@ export class Libp2pNetwork implements Transport {
         const code = e instanceof NetError ? e.code : undefined;
         if (code === 'FRAME_TOO_LARGE') this.#counters.oversizedFrames++;
         else this.#counters.malformedFrames++;
-        this.#log.warn('bad frame: resetting stream', { peer, channel, error: (e as Error).message });
+        this.#logger.warn('bad frame: resetting stream', { peer, channel, error: (e as Error).message });
         stream.abort(e as Error);
         this.penalize(peer, `bad ${channel} frame: ${(e as Error).message}`, 'major');
       }
@@ -986,7 +986,7 @@ export class Libp2pNetwork implements Transport {
     try {
       handler(peer, channel, frame);
     } catch (e) {
-      this.#log.error('message handler threw', { peer, channel, error: (e as Error).message });
+      this.#logger.error('message handler threw', { peer, channel, error: (e as Error).message });
     }
   }
 

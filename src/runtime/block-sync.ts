@@ -122,7 +122,7 @@ interface SyncFailure {
 
 export class BlockSync {
   readonly #o: BlockSyncOptions;
-  readonly #log: Logger;
+  readonly #logger: Logger;
   /**
    * Each peer's view: the height it last claimed, when (our clock), and how many block requests
    * to it failed since it last served one (timeout, empty or invalid reply).
@@ -138,7 +138,7 @@ export class BlockSync {
 
   constructor(o: BlockSyncOptions) {
     this.#o = o;
-    this.#log = o.logger;
+    this.#logger = o.logger;
   }
 
   /** Consensus or sync committed a block (or the node started): progress, for the staleness rule. */
@@ -458,7 +458,7 @@ export class BlockSync {
         // Only a block that fails validation is the peer's doing. Anything else — the disk, a
         // damaged store — is ours: it propagates and halts this node, and no peer is blamed.
         if (!(e instanceof ChainError && e.code === 'BLOCK_REJECTED')) throw e;
-        this.#log.warn('synced block failed validation', {
+        this.#logger.warn('synced block failed validation', {
           height: block.header.height,
           from,
           error: e.message,

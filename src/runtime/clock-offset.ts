@@ -62,7 +62,7 @@ export class BlockClock {
   readonly #driftMs: number;
   readonly #validators: ReadonlySet<string>;
   readonly #quorum: number;
-  readonly #log: Logger;
+  readonly #logger: Logger;
   readonly #beforeReading: () => void;
   readonly #offset = new ClockOffset();
   readonly #startedAt: number;
@@ -81,7 +81,7 @@ export class BlockClock {
     this.#validators = o.validatorPeers;
     // n = the other validators and this one.
     this.#quorum = 2 * Math.floor(o.validatorPeers.size / 3) + 1;
-    this.#log = o.logger;
+    this.#logger = o.logger;
     this.#beforeReading = o.beforeReading;
     this.#startedAt = o.clock.now();
   }
@@ -112,7 +112,7 @@ export class BlockClock {
     const c = this.offset();
     if (c === undefined || !c.off || now - this.#warnedAt < 60_000) return;
     this.#warnedAt = now;
-    this.#log.warn(
+    this.#logger.warn(
       `this node's clock is ${(Math.abs(c.offsetMs) / 1000).toFixed(1)} s ${c.offsetMs > 0 ? 'ahead of' : 'behind'} its peers (median of ${c.peers}): fix its time sync (NTP)`,
       {
         offsetMs: c.offsetMs,

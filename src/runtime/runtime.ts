@@ -230,7 +230,7 @@ export type BuildAnother = (o: { txs: readonly EncodedTransaction[]; time: Hlc }
 export class ConsensusRuntime<M> {
   readonly #o: RuntimeOptions<M>;
   #engine: ConsensusEngine<M>;
-  readonly #log: Logger;
+  readonly #logger: Logger;
   readonly mempool: Mempool;
   /** The epoch the engine instance runs: its number, set, base block and this node's place (epoch.ts). */
   #current: Epoch;
@@ -300,21 +300,21 @@ export class ConsensusRuntime<M> {
   constructor(opts: RuntimeOptions<M>) {
     this.#o = opts;
     this.#events = new EventQueue((e) => this.halt(e), opts.monotonicMs ? { now: opts.monotonicMs } : {});
-    this.#log = opts.logger ?? silentLogger;
+    this.#logger = opts.logger ?? silentLogger;
     this.#chainId = opts.genesis.chainId;
     this.#current = genesisEpoch(opts.genesis, opts.keys?.ed25519);
     const { validators, self } = this.#current;
     this.#wal = new CheckedWal(opts.wal);
     this.#commitWaiters = new CommitWaiters((id) => opts.chain.getTxLocation(id));
     this.#reads = new ReadBarrier(opts.timers);
-    this.#guard = new SigningGuard({ wal: this.#wal, fence: opts.fence, logger: this.#log });
+    this.#guard = new SigningGuard({ wal: this.#wal, fence: opts.fence, logger: this.#logger });
     this.#sync = new BlockSync({
       chain: opts.chain,
       genesis: opts.genesis,
       transport: opts.transport,
       timers: opts.timers,
       clock: opts.clock,
-      logger: this.#log,
+      logger: this.#logger,
       ...(opts.statusIntervalMs === undefined ? {} : { statusIntervalMs: opts.statusIntervalMs }),
       ...(opts.syncStaleMs === undefined ? {} : { syncStaleMs: opts.syncStaleMs }),
       ...(opts.maxFutureDriftMs === undefined ? {} : { maxFutureDriftMs: opts.maxFutureDriftMs }),
@@ -343,7 +343,7 @@ export class ConsensusRuntime<M> {
       transport: opts.transport,
       timers: opts.timers,
       clock: opts.clock,
-      logger: this.#log,
+      logger: this.#logger,
       minLead: opts.snapshotLead ?? DEFAULT_SNAPSHOT_LEAD,
       counters: this.counters,
       send: (to, bytes) => this.#send(to, 'sync', bytes),
@@ -354,7 +354,7 @@ export class ConsensusRuntime<M> {
       clock: opts.clock,
       driftMs: opts.maxFutureDriftMs ?? DEFAULT_MAX_FUTURE_DRIFT_MS,
       validatorPeers: new Set(validators.validators.filter((v) => v.index !== self).map((v) => v.peerId)),
-      logger: this.#log,
+      logger: this.#logger,
       beforeReading: () => this.#sync.prunePeers(),
     });
     this.#signer = {
@@ -384,7 +384,7 @@ export class ConsensusRuntime<M> {
       options: opts,
       mempool: this.mempool,
       gossip: () => this.#gossip,
-      log: this.#log,
+      log: this.#logger,
       counters: this.counters,
       current: () => this.#current,
       headState: () => this.#headStateView(),
@@ -395,7 +395,7 @@ export class ConsensusRuntime<M> {
       options: opts,
       mempool: this.mempool,
       clock: this.#blockClock,
-      log: this.#log,
+      log: this.#logger,
       counters: this.counters,
       epoch: () => this.#current.epoch,
       selfAddress: () => this.#current.selfAddress,
@@ -484,7 +484,7 @@ export class ConsensusRuntime<M> {
   /** Loads the write-ahead state, starts the engine and the status ticker. */
   async start(): Promise<void> {
     const { migrated } = await this.#wal.open();
-    if (migrated > 0) this.#log.info('consensus WAL records framed with checksums', { records: migrated });
+    if (migrated > 0) this.#logger.info('consensus WAL records framed with checksums', { records: migrated });
     const chain = this.#o.chain;
     if (this.#o.genesis.staking !== undefined) {
       // The epoch of the next block to commit, and its set, from this node's own chain.
@@ -508,7 +508,7 @@ export class ConsensusRuntime<M> {
     else if (this.#wal.damaged().length > 0) {
       // Nothing was signed from this WAL: its damaged records are simply not used.
       const records = [...this.#wal.damaged()];
-      this.#log.warn('consensus WAL records failed their checksum and were dropped', { records });
+      this.#logger.warn('consensus WAL records failed their checksum and were dropped', { records });
       this.#droppedLoss = { gap: false, damagedRecords: records };
       await this.#wal.dropDamaged();
     }
@@ -565,7 +565,7 @@ export class ConsensusRuntime<M> {
     const message = e instanceof Error ? e.message : String(e);
     this.#halt = { code, message, error: e };
     this.stop();
-    this.#log.error(
+    this.#logger.error(
       isStorageFault(e)
         ? "consensus halted: this node's storage failed (not a peer's fault)"
         : e instanceof EngineHalt
@@ -703,7 +703,7 @@ export class ConsensusRuntime<M> {
       epoch: this.#current.epoch,
       signer: secretKey === undefined || index === undefined ? undefined : { index, secretKey },
       guard: this.#guard,
-      log: this.#log,
+      log: this.#logger,
       onRefused: (slot, description) => this.#o.hooks?.onRefused?.(slot, description),
     });
     await this.#guard.flush(walOps, this.#o.chain.height);
@@ -787,11 +787,11 @@ export class ConsensusRuntime<M> {
           return;
         case 'evidence':
           this.counters.evidence++;
-          this.#log.warn('byzantine evidence', { ...out.evidence });
+          this.#logger.warn('byzantine evidence', { ...out.evidence });
           this.#o.hooks?.onEvidence?.(out.evidence);
           break;
         case 'log':
-          this.#log[out.level](out.message, out.fields);
+          this.#logger[out.level](out.message, out.fields);
           break;
         case 'read-ready':
           this.#reads.ready(out.id, out.index);
@@ -920,7 +920,7 @@ export class ConsensusRuntime<M> {
     await this.mempool.recheck();
     this.#reads.committed(this.#o.chain.height);
     await this.#startInstance();
-    this.#log.info('consensus restarted on the snapshot', { height: this.#o.chain.height });
+    this.#logger.info('consensus restarted on the snapshot', { height: this.#o.chain.height });
     this.#sync.broadcastStatus();
     this.#sync.maybeRequest();
   }
@@ -939,7 +939,7 @@ export class ConsensusRuntime<M> {
     await this.#startInstance();
     this.counters.epochs++;
     this.#o.hooks?.onEpoch?.(this.#current.epoch, this.#current.validators);
-    this.#log.info('new epoch: a new engine instance with the epoch’s validator set', {
+    this.#logger.info('new epoch: a new engine instance with the epoch’s validator set', {
       epoch: this.#current.epoch,
       from,
       height: chain.height,

@@ -140,7 +140,7 @@ export async function walHoldsOnlyResetMark(kv: KvStore): Promise<boolean> {
 export class SigningGuard {
   readonly #wal: CheckedWal;
   readonly #store: SignFenceStore | undefined;
-  readonly #log: Logger;
+  readonly #logger: Logger;
   /** Signed slots: slot key (hex) → hash of the signed bytes and the sealed envelope. */
   readonly #slots = new Map<string, { hash: string; envelope: Uint8Array }>();
   /** Slots recorded since the last flush. */
@@ -161,7 +161,7 @@ export class SigningGuard {
   constructor(o: { wal: CheckedWal; fence: SignFenceStore | undefined; logger: Logger }) {
     this.#wal = o.wal;
     this.#store = o.fence;
-    this.#log = o.logger;
+    this.#logger = o.logger;
   }
 
   /** Reads the guard back from the WAL and checks it against the fence (a validator only). */
@@ -381,12 +381,12 @@ export class SigningGuard {
       const intended =
         !gap && markers.length === 0 && resetAt?.length === 8 && Number(bytesToBigInt(resetAt)) === fence.seq;
       if (intended)
-        this.#log.warn(
+        this.#logger.warn(
           'starting after `verity reset` (the consensus WAL was dropped on purpose): refusing to sign any slot this validator signed before until the chain moves past them',
           { fenceBatches: fence.seq, upToHeight: bound.maxHeight, upToViewRound: bound.maxViewRound },
         );
       else
-        this.#log[ambiguous ? 'warn' : 'error'](
+        this.#logger[ambiguous ? 'warn' : 'error'](
           ambiguous
             ? 'the consensus WAL may have lost signing records: it is one signing batch behind the sign fence (a WAL tail lost, or a crash between the two writes); refusing to sign any slot this validator may have signed until the chain moves past them'
             : 'the consensus WAL lost signing records: refusing to sign any slot this validator may have signed until the chain moves past them',
@@ -402,7 +402,7 @@ export class SigningGuard {
     } else if (fence === undefined || walSeq > fence.seq + 1) {
       // No fence yet (a new validator, or one from before fences) or an older one: the WAL is newer.
       if (walSeq > 0)
-        this.#log.warn('sign fence missing or behind the consensus WAL: rebuilt from the WAL', {
+        this.#logger.warn('sign fence missing or behind the consensus WAL: rebuilt from the WAL', {
           fence: store.where,
           walBatches: walSeq,
           fenceBatches: fence?.seq ?? null,
@@ -418,7 +418,7 @@ export class SigningGuard {
       this.#fence = { ...fence, seq: Math.max(fence.seq, walSeq) };
     }
     if (chainHeight < this.#fence.chainHeight)
-      this.#log.warn(
+      this.#logger.warn(
         'the chain store is behind where this validator last signed (it lost committed blocks); catching up by block sync',
         { height: chainHeight, signedAtHeight: this.#fence.chainHeight },
       );
