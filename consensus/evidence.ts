@@ -209,7 +209,8 @@ export function stakingEvidenceVerifier(t: Omit<EvidenceTrust, 'validators'>): E
     try {
       e = decodeEquivocation(bytes, MAX_EVIDENCE_BYTES);
     } catch (err) {
-      return { ok: false, reason: (err as Error).message };
+      // A submitter's bad bytes; anything else is a bug of this node, and loud.
+      return { ok: false, reason: onlyTyped(err).message };
     }
     const epoch = e.epoch ?? 0;
     const validators = await setOf(epoch);

@@ -11,7 +11,9 @@
  * last (the costly part) every signature over the kind's message. Each kind gives its round, its
  * rules, its quorum and its message: its file says why they prove commitment.
  */
+
 import { equalBytes } from '../crypto/bytes.ts';
+import { onlyTyped } from '../crypto/errors.ts';
 import { type BlockHeader, decodeHeaderItem, headerFields, headerHash } from '../ledger/block.ts';
 import {
   ancestryViolation,
@@ -91,7 +93,7 @@ export function headerVoteScheme<C extends HeaderVoteCertificate, R, E>(
     try {
       data = k.decodeEngineData(d.engineData);
     } catch (e) {
-      return `${k.did} header: ${(e as Error).message}`;
+      return `${k.did} header: ${onlyTyped(e).message}`;
     }
     return (
       k.roundViolation(cert, data, trust) ??

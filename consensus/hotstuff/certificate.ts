@@ -33,6 +33,7 @@
 
 import { bls } from '../../crypto/bls/index.ts';
 import { equalBytes } from '../../crypto/bytes.ts';
+import { onlyTyped } from '../../crypto/errors.ts';
 import { type BlockHeader, decodeHeaderItem, headerFields, headerHash } from '../../ledger/block.ts';
 import {
   ancestryViolation,
@@ -119,7 +120,7 @@ export function commitProofQcs(
     try {
       d = decodeEngineData(h.engineData);
     } catch (e) {
-      return `header ${i}: ${(e as Error).message}`;
+      return `header ${i}: ${onlyTyped(e).message}`;
     }
     if (!equalBytes(d.justify.blockHash, h.parentHash))
       return `header ${i}: justify QC is not for its parent`;

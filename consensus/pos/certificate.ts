@@ -14,7 +14,9 @@
  * (a light client does not walk the chain of justifications): with more than 1/3 of the stake
  * Byzantine, the signers could finalize anything, as with any BFT certificate.
  */
+
 import { toHex } from '../../crypto/bytes.ts';
+import { onlyTyped } from '../../crypto/errors.ts';
 import { type BlockHeader, decodeHeaderItem, headerFields, headerHash } from '../../ledger/block.ts';
 import type {
   CertificateCheck,
@@ -93,7 +95,7 @@ export const posCertificateScheme: CertificateScheme<PosCertificate> = {
     try {
       ({ slotsPerEpoch, leakAfter } = parsePosParams(trust.engineParams));
     } catch (e) {
-      return fail(`the genesis engine parameters: ${(e as Error).message}`);
+      return fail(`the genesis engine parameters: ${onlyTyped(e).message}`);
     }
     const [first] = cert.headers;
     if (
@@ -119,7 +121,7 @@ export const posCertificateScheme: CertificateScheme<PosCertificate> = {
     try {
       rootSlot = decodePosData(last.engineData).slot;
     } catch (e) {
-      return fail(`the checkpoint root's engine data: ${(e as Error).message}`);
+      return fail(`the checkpoint root's engine data: ${onlyTyped(e).message}`);
     }
     if (c.slot % slotsPerEpoch !== 0 || rootSlot > c.slot)
       return fail(`checkpoint slot ${c.slot} is not an epoch start at or after its root's slot ${rootSlot}`);

@@ -6,6 +6,7 @@
  * Registered as `pos` (consensus/registry.ts). Its certificates are FFG finality proofs
  * (certificate.ts): accountable safety, which every verifier prints.
  */
+import { onlyTyped } from '../../crypto/errors.ts';
 import { headerHash } from '../../ledger/block.ts';
 import { BYZANTINE_FAULTS } from '../fault-model.ts';
 import type { EngineModule } from '../types.ts';
@@ -35,7 +36,7 @@ export const pos: EngineModule<PosMessage> = {
     try {
       data = decodePosData(header.engineData);
     } catch (e) {
-      return `engine data: ${(e as Error).message}`;
+      return `engine data: ${onlyTyped(e).message}`;
     }
     let parentData: { slot: number; mix: Uint8Array; seed: Uint8Array };
     if (parent.height === 0) {
@@ -45,7 +46,7 @@ export const pos: EngineModule<PosMessage> = {
       try {
         parentData = decodePosData(parent.engineData);
       } catch (e) {
-        return `parent engine data: ${(e as Error).message}`;
+        return `parent engine data: ${onlyTyped(e).message}`;
       }
     return posHeaderFault(data, parentData, parsePosParams(params).slotsPerEpoch);
   },

@@ -13,7 +13,9 @@
  *    block — without summing from genesis;
  *  - SHA-256 of the header, read big-endian, is at most the target.
  */
+
 import { bytesToBigInt, concatBytes, u32be, u64be } from '../../crypto/bytes.ts';
+import { onlyTyped } from '../../crypto/errors.ts';
 import type { BlockHeader } from '../../ledger/block.ts';
 import { DecodeError } from '../../ledger/codec.ts';
 import { asertTarget } from './asert.ts';
@@ -119,13 +121,13 @@ export function powHeaderFault(
   try {
     d = decodePowData(header.engineData);
   } catch (e) {
-    return (e as Error).message;
+    return onlyTyped(e).message;
   }
   let target: bigint;
   try {
     target = decodeCompact(d.bits);
   } catch (e) {
-    return (e as Error).message;
+    return onlyTyped(e).message;
   }
   if (target === 0n || target > rule.genesisTarget) return 'target out of range';
   if (!hashMeetsTarget(hash, target)) return 'hash does not meet its target';
