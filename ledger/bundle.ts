@@ -23,7 +23,6 @@
  * would let hundreds of different files "verify" as the same proof.
  */
 import { fromHex, fromUtf8, toHex } from '../crypto/bytes.ts';
-import { onlyTyped } from '../crypto/errors.ts';
 import { formatAddress, parseAddress } from './address.ts';
 import { type BlockHeader, decodeHeader, headerHash } from './block.ts';
 import {
@@ -193,7 +192,7 @@ function certifiedHeader(
     header = decodeHeader(hexField(o, 'header', 4096));
   } catch (e) {
     if (e instanceof Reject) throw e;
-    throw new Reject('MALFORMED', `header: ${onlyTyped(e).message}`);
+    throw new Reject('MALFORMED', `header: ${(e as Error).message}`);
   }
   const trust = trustAt(header.height);
   if (header.chainId !== trust.chainId) {
@@ -204,7 +203,7 @@ function certifiedHeader(
     certificate = decodeCertificate(hexField(o, 'certificate', 256 * 1024), schemes);
   } catch (e) {
     if (e instanceof Reject) throw e;
-    throw new Reject('BAD_CERTIFICATE', onlyTyped(e).message);
+    throw new Reject('BAD_CERTIFICATE', (e as Error).message);
   }
   const check = verifyCertificate(certificate, header, trust, schemes);
   if (!check.ok) throw new Reject('BAD_CERTIFICATE', check.reason);
@@ -249,7 +248,7 @@ function mptValue(root: Uint8Array, key: Uint8Array, proof: Uint8Array[]): Uint8
   try {
     return verifyMptProof(root, key, proof, { secure: true });
   } catch (e) {
-    throw new Reject('BAD_PROOF', `state proof: ${onlyTyped(e).message}`);
+    throw new Reject('BAD_PROOF', `state proof: ${(e as Error).message}`);
   }
 }
 
@@ -257,11 +256,11 @@ function verifyAccount(o: Record<string, unknown>, trust: TrustAt, schemes: Cert
   exactKeys(o, ['version', 'kind', 'address', 'proof', 'header', 'certificate'], 'an account bundle');
   const addrText = field(o, 'address');
   let address: Uint8Array;
-  if (typeof addrText !== 'string') throw new Reject('MALFORMED', '"address" must be a string');
   try {
+    if (typeof addrText !== 'string') throw new Error('"address" must be a string');
     address = parseAddress(addrText);
   } catch (e) {
-    throw new Reject('MALFORMED', onlyTyped(e).message);
+    throw new Reject('MALFORMED', (e as Error).message);
   }
   if (formatAddress(address) !== addrText)
     throw new Reject('MALFORMED', '"address" is not in canonical (lower-case) form');
@@ -336,7 +335,7 @@ function verifyTx(
     etx = decodeTransaction(txBytes, maxTxBytes);
     verifyTransaction(etx, trust(0).chainId);
   } catch (e) {
-    throw new Reject('BAD_TRANSACTION', onlyTyped(e).message);
+    throw new Reject('BAD_TRANSACTION', (e as Error).message);
   }
   const height = safeInt(o, 'height');
   const logIndex = safeInt(o, 'logIndex');
@@ -518,7 +517,7 @@ function followEpochs(
         certifying = new ValidatorSet(decodeValidatorList(hexField(t, 'set', 300 * 1024)));
       } catch (e) {
         if (e instanceof Reject) throw e;
-        throw new Reject('MALFORMED', `"epochs[${i}].set": ${onlyTyped(e).message}`);
+        throw new Reject('MALFORMED', `"epochs[${i}].set": ${(e as Error).message}`);
       }
     }
     // (verifyCertificate checks the header names `certifying` — its validatorsHash — first.)
@@ -557,7 +556,7 @@ function followEpochs(
     try {
       next = new ValidatorSet(decodeValidatorList(bytes));
     } catch (e) {
-      throw new Reject('BAD_PROOF', `the validator set of epoch ${k}: ${onlyTyped(e).message}`);
+      throw new Reject('BAD_PROOF', `the validator set of epoch ${k}: ${(e as Error).message}`);
     }
     sets.set(k, next);
     trusted = { epoch: k, set: next, at };

@@ -155,7 +155,7 @@ export interface ChainOptions {
 
 /**
  * Committed blocks kept in memory for reads (recent-blocks.ts): a few seconds of blocks under load,
- * and never more than a few full-size blocks' bytes.
+ * and never more than a few full-size blocks' worth of memory.
  */
 const RECENT_BLOCKS = 32;
 const RECENT_BLOCK_BYTES = 16 * 1024 * 1024;
@@ -468,7 +468,10 @@ export class ChainStore {
     return readMembershipRequest(await this.stateAt());
   }
 
-  /** A committed block's stored bytes, checked (#readBlock) before they are served to anyone. */
+  /**
+   * A committed block's bytes: one of the newest as committed, else as stored and checked
+   * (#readBlock) before they are served to anyone.
+   */
   async getBlockBytes(height: number): Promise<Uint8Array | undefined> {
     return (await this.#readBlock(height))?.raw;
   }
@@ -478,10 +481,11 @@ export class ChainStore {
   }
 
   /**
-   * Reads block `height` and checks it against the store's own hashes: it decodes, its header
-   * hash is indexed at that height, and its transactions hash to the header's root. A block that
-   * fails is damaged storage (STORAGE_CORRUPT: the node halts and says so), never served to a peer — which
-   * would reject it and blame this node — nor to a client.
+   * Block `height`: one of the newest from memory, as committed (recent-blocks.ts); any other is
+   * read and checked against the store's own hashes: it decodes, its header hash is indexed at
+   * that height, and its transactions hash to the header's root. A block that fails is damaged
+   * storage (STORAGE_CORRUPT: the node halts and says so), never served to a peer — which would
+   * reject it and blame this node — nor to a client.
    */
   async #readBlock(height: number): Promise<{ raw: Uint8Array; block: Block } | undefined> {
     if (!Number.isSafeInteger(height) || height < 0 || height > this.#head.height) return undefined;
@@ -813,7 +817,11 @@ export class ChainStore {
       await this.#staged.flush(ops);
       this.#head = h;
       this.#headHash = executed.hash;
-      this.#recent.add(h.height, { raw, block });
+      // (A small encoding may be a view into a shared slab, crypto/bytes.ts: a kept copy owns its bytes.)
+      this.#recent.add(h.height, {
+        raw: raw.byteLength === raw.buffer.byteLength ? raw : raw.slice(),
+        block,
+      });
       // Detach it from the blocks beneath (see ExecutedBlock.parent): its children now read the
       // committed state straight from the store, through its (emptied) overlay.
       executed.overlay.rebase(this.#staged);

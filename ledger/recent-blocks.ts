@@ -7,7 +7,8 @@
  *
  * These copies are the blocks the node validated and wrote, so they need no check; a damaged copy
  * on disk is still found, by the first read that goes to the store once the block has left this
- * window. Bounded by count and by bytes: a window of full blocks stays small.
+ * window (or after a restart). Bounded by count and by bytes — the encoding and the decoded
+ * transactions both count (`costOf`) — so a window of full blocks stays small.
  */
 import type { Block } from './block.ts';
 
@@ -15,6 +16,14 @@ export interface RecentBlock {
   /** The block's encoding, as stored. */
   readonly raw: Uint8Array;
   readonly block: Block;
+}
+
+/**
+ * What an entry holds in memory, about: its encoding, the transactions' bytes again (the decoded
+ * block's own copies) and each transaction's array object.
+ */
+export function costOf(entry: RecentBlock): number {
+  return 2 * entry.raw.length + 96 * entry.block.txs.length;
 }
 
 export class RecentBlocks {
@@ -37,15 +46,20 @@ export class RecentBlocks {
     return this.#blocks.get(height);
   }
 
-  /** A block just committed at `height`, above every block held. */
+  /** A block just committed at `height` (commits come in order: it is the newest). */
   add(height: number, entry: RecentBlock): void {
-    if (entry.raw.length > this.#maxBytes) return;
+    const old = this.#blocks.get(height);
+    if (old !== undefined) {
+      this.#blocks.delete(height);
+      this.#bytes -= costOf(old);
+    }
+    if (costOf(entry) > this.#maxBytes) return;
     this.#blocks.set(height, entry);
-    this.#bytes += entry.raw.length;
+    this.#bytes += costOf(entry);
     for (const [h, e] of this.#blocks) {
       if (this.#blocks.size <= this.#maxBlocks && this.#bytes <= this.#maxBytes) break;
       this.#blocks.delete(h);
-      this.#bytes -= e.raw.length;
+      this.#bytes -= costOf(e);
     }
   }
 

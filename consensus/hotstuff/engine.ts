@@ -909,7 +909,7 @@ export class HotStuffEngine implements ConsensusEngine<HsMessage> {
       justify: d.justify,
       status: 'waiting',
     };
-    this.#blocks.add(node, blockId(this.#highQc.blockHash));
+    this.#blocks.add(node, () => blockId(this.#highQc.blockHash));
     this.#tryExecute(node, from);
     const qc = this.#qcByBlock.get(id);
     if (qc !== undefined) this.#lockAndCommit(qc);

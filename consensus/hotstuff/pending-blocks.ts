@@ -6,7 +6,8 @@
  *
  * Bounded three ways against a peer that floods blocks or hashes: at most `maxBlocks` blocks (the
  * oldest views go first, never the chain of the highest QC), at most `maxWanted` hashes in flight,
- * each fetched `fetchAttempts` times before it is left to sync, and a served chain of at most
+ * each asked for once when wanted and in `fetchAttempts` rounds after that before it is left to
+ * sync, and a served chain of at most
  * `maxServedBlocks` blocks and `maxServedBytes` bytes.
  */
 import type { Block } from '../../ledger/block.ts';
@@ -77,13 +78,13 @@ export class PendingBlocks {
 
   /**
    * Holds a block the caller found new and above the committed head; it is no longer wanted. Over
-   * the cap, the blocks of the oldest views go, except the chain below `keepTopId` (the highest
-   * QC's block), which the next proposal and commit build on.
+   * the cap, the blocks of the oldest views go, except the chain below `keepTopId()` (the highest
+   * QC's block, asked for only then), which the next proposal and commit build on.
    */
-  add(node: BlockNode, keepTopId: BlockId): void {
+  add(node: BlockNode, keepTopId: () => BlockId): void {
     this.#blocks.set(node.id, node);
     this.#wanted.delete(node.id);
-    if (this.#blocks.size > this.#limits.maxBlocks) this.#cap(keepTopId);
+    if (this.#blocks.size > this.#limits.maxBlocks) this.#cap(keepTopId());
   }
 
   delete(id: BlockId): void {

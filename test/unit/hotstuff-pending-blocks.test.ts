@@ -48,7 +48,7 @@ const id = (n: number): BlockId => blockId(hashOf(n));
 
 /** A chain 1 ← 2 ← … ← len above the head (0), block k at height k. */
 function chain(store: PendingBlocks, len: number, txsAt: (k: number) => number = () => 0): void {
-  for (let k = 1; k <= len; k++) store.add(node(k, k - 1, k, k, txsAt(k)), id(len));
+  for (let k = 1; k <= len; k++) store.add(node(k, k - 1, k, k, txsAt(k)), () => id(len));
 }
 
 describe('HotStuff pending blocks', () => {
@@ -56,7 +56,7 @@ describe('HotStuff pending blocks', () => {
     const s = new PendingBlocks(LIMITS);
     expect(s.want(id(1), id(0))).toBe(true);
     expect(s.isWanted(id(1))).toBe(true);
-    s.add(node(1, 0, 1), id(1));
+    s.add(node(1, 0, 1), () => id(1));
     expect(s.has(id(1))).toBe(true);
     expect(s.get(id(1))?.height).toBe(1);
     expect(s.isWanted(id(1))).toBe(false);
@@ -65,7 +65,7 @@ describe('HotStuff pending blocks', () => {
 
   it('wants a block once, never the head or one it holds, and at most maxWanted', () => {
     const s = new PendingBlocks(LIMITS);
-    s.add(node(1, 0, 1), id(1));
+    s.add(node(1, 0, 1), () => id(1));
     expect(s.want(id(0), id(0))).toBe(false); // the committed head
     expect(s.want(id(1), id(0))).toBe(false); // held
     expect(s.want(id(7), id(0))).toBe(true);
@@ -93,12 +93,12 @@ describe('HotStuff pending blocks', () => {
 
   it('over the cap drops the oldest views, never the chain below the kept top', () => {
     const s = new PendingBlocks(LIMITS);
-    // A long chain 1..6 (views 1..6), then forks of old views off the head: 100..104 (views 10..14).
+    // A chain 1..6 (views 1..6), then forks off the head in later views: 100..104 (views 10..14).
     chain(s, 6);
-    for (let k = 0; k < 4; k++) s.add(node(100 + k, 0, 1, 10 + k), id(6));
+    for (let k = 0; k < 4; k++) s.add(node(100 + k, 0, 1, 10 + k), () => id(6));
     expect(s.size).toBe(10);
     // The eleventh block trips the cap: down to 9 (0.9 × 10), the chain of 6 kept, forks dropped by view.
-    s.add(node(104, 0, 1, 14), id(6));
+    s.add(node(104, 0, 1, 14), () => id(6));
     expect(s.size).toBe(9);
     for (let k = 1; k <= 6; k++) expect(s.has(id(k))).toBe(true);
     expect(s.has(id(100))).toBe(false); // view 10, the oldest fork
@@ -108,13 +108,13 @@ describe('HotStuff pending blocks', () => {
 
   it('keeps the kept chain even when its views are the oldest', () => {
     const s = new PendingBlocks(LIMITS);
-    for (let k = 0; k < 5; k++) s.add(node(100 + k, 0, 1, 50 + k), id(3));
-    s.add(node(1, 0, 1, 1), id(3));
-    s.add(node(2, 1, 2, 2), id(3));
-    s.add(node(3, 2, 3, 3), id(3));
-    s.add(node(4, 3, 4, 4), id(3));
-    s.add(node(5, 4, 5, 5), id(3));
-    s.add(node(6, 5, 6, 6), id(3)); // 11 blocks: cap
+    for (let k = 0; k < 5; k++) s.add(node(100 + k, 0, 1, 50 + k), () => id(3));
+    s.add(node(1, 0, 1, 1), () => id(3));
+    s.add(node(2, 1, 2, 2), () => id(3));
+    s.add(node(3, 2, 3, 3), () => id(3));
+    s.add(node(4, 3, 4, 4), () => id(3));
+    s.add(node(5, 4, 5, 5), () => id(3));
+    s.add(node(6, 5, 6, 6), () => id(3)); // 11 blocks: cap
     expect(s.size).toBe(9);
     for (const k of [1, 2, 3]) expect(s.has(id(k))).toBe(true);
     expect(s.has(id(4))).toBe(false); // oldest views outside the kept chain go first
@@ -132,12 +132,12 @@ describe('HotStuff pending blocks', () => {
 
   it('lists the waiting children of a block', () => {
     const s = new PendingBlocks(LIMITS);
-    s.add(node(1, 0, 1), id(1));
-    s.add(node(2, 0, 1, 2), id(1));
-    s.add(node(3, 1, 2), id(1));
+    s.add(node(1, 0, 1), () => id(1));
+    s.add(node(2, 0, 1, 2), () => id(1));
+    s.add(node(3, 1, 2), () => id(1));
     const executing = node(4, 0, 1, 3);
     executing.status = 'executing';
-    s.add(executing, id(1));
+    s.add(executing, () => id(1));
     expect(
       s
         .waitingChildren(id(0))
@@ -174,12 +174,12 @@ describe('HotStuff pending blocks', () => {
     const big = 5000;
     const one = servedSize(node(1, 0, 1, 1, 10, big).block);
     const s = new PendingBlocks({ ...LIMITS, maxServedBytes: 2 * one });
-    for (let k = 1; k <= 4; k++) s.add(node(k, k - 1, k, k, 10, big), id(4));
+    for (let k = 1; k <= 4; k++) s.add(node(k, k - 1, k, k, 10, big), () => id(4));
     const acc: Block[] = [];
     s.serveChain(id(4), undefined, acc, new Set());
     expect(acc.length).toBe(2);
     const tiny = new PendingBlocks({ ...LIMITS, maxServedBytes: 1 });
-    tiny.add(node(1, 0, 1, 1, 10, big), id(1));
+    tiny.add(node(1, 0, 1, 1, 10, big), () => id(1));
     const first: Block[] = [];
     tiny.serveChain(id(1), undefined, first, new Set());
     expect(first.length).toBe(1); // a block larger than the cap still goes alone
