@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: two workers keep the machine busy without thrashing.
     maxWorkers: 2,
+    // Lists the verity-* temp entries a run leaves behind (fails it with VERITY_STRICT_TMP=1).
+    globalSetup: ['test/helpers/tmp-guard-setup.ts'],
   },
 });

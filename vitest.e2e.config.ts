@@ -9,5 +9,7 @@ export default defineConfig({
     hookTimeout: 180_000,
     maxWorkers: 1,
     fileParallelism: false,
+    // Lists the verity-* temp entries a run leaves behind (fails it with VERITY_STRICT_TMP=1).
+    globalSetup: ['test/helpers/tmp-guard-setup.ts'],
   },
 });

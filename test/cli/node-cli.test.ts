@@ -1,10 +1,10 @@
 // The node-setup CLI (`verity testnet`, `verity init`, `verity start` argument checks) end to end:
 // real processes, real files. No node is started.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGenesis } from '../../ledger/genesis.ts';
 import { loadKey } from '../../src/keystore.ts';
 import { loadConfig } from '../../src/node/config.ts';
@@ -16,6 +16,10 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'verity-node-cli-'));
+});
+
+afterAll(async () => {
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
 });
 
 async function snapshot(paths: readonly string[]): Promise<string[]> {

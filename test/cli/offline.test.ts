@@ -1,9 +1,9 @@
 // The offline CLI end to end: real processes, real files.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealEnvelope } from '../../consensus/envelope.ts';
 import { encodeEquivocation, equivocation } from '../../consensus/evidence.ts';
 import { tendermintCodec } from '../../consensus/tendermint/messages.ts';
@@ -29,6 +29,10 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'verity-cli-'));
+});
+
+afterAll(async () => {
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
 });
 
 describe('verity CLI (offline commands)', () => {

@@ -2,7 +2,7 @@
 // `verity` binary: `tx broadcast` of what `tx sign` wrote, `query block` (latest, by hash, and the
 // RPC's /block?hash=), `events` (the block stream), and `testnet status` over a manifest with a live, a refusing and a silent node.
 import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import type { VerityNode } from '../../src/node/node.ts';
 import type { TestnetManifest } from '../../src/node/testnet.ts';
 import { RpcClient, type RpcClientError } from '../../src/rpc/client.ts';
 import { type CliResult, parseJsonOutput, runVerity, VERITY } from '../helpers/cli.ts';
-import { singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
+import { removeTestnet, singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
 
 const CHAIN_ID = 'operator-test';
 const RECIPIENT = formatAddress(addressFromPublicKey(new Uint8Array(32).fill(9)));
@@ -34,6 +34,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await node?.stop();
+  await removeTestnet(manifest);
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
 });
 
 type Account = TestnetManifest['accounts'][number];

@@ -2,10 +2,10 @@
 // rendering in-process; the command through the real binary over a testnet directory whose node
 // logs are written by the test (no node needs to run).
 import { spawn } from 'node:child_process';
-import { appendFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { formatLogLine, mergeByTime, parseLogLine } from '../../cli/commands/testnet-logs.ts';
 import { runVerity, VERITY } from '../helpers/cli.ts';
 
@@ -13,8 +13,14 @@ const T0 = Date.UTC(2026, 11, 2, 17, 0, 0);
 const rec = (ms: number, level: number, msg: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ level, time: T0 + ms, name: 'n', msg, ...extra });
 
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true, maxRetries: 3 });
+});
+
 async function testnetDir(logs: Record<string, string[]>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'verity-logs-'));
+  dirs.push(dir);
   const nodes = [];
   for (const [name, lines] of Object.entries(logs)) {
     const home = join(dir, name);
@@ -109,7 +115,12 @@ describe('verity testnet logs', () => {
       await appendFile(join(dir, 'node1', 'node.log'), `${rec(60, 30, 'half').slice(20)}\n`);
       await until(() => out.includes('half'));
     } finally {
+      // Stopped before its directory is removed (afterAll): SIGINT, and SIGKILL if it lingers.
+      const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      if (child.exitCode === null && child.signalCode === null) await exited;
+      clearTimeout(timer);
     }
     const msgs = out
       .trimEnd()

@@ -12,7 +12,7 @@ import type { VerityNode } from '../../src/node/node.ts';
 import type { TestnetManifest } from '../../src/node/testnet.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
 import { parseJsonOutput, runVerity } from '../helpers/cli.ts';
-import { singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
+import { removeTestnet, singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
 
 const CHAIN_ID = 'tx-wait-test';
 /** Short, so that the old behaviour (waiting for the node's timeout) fails this file quickly. */
@@ -28,10 +28,21 @@ interface TestNode {
 /** A fresh single-validator chain with two funded accounts, its RPC on a free port. */
 async function startNode(): Promise<TestNode> {
   const manifest = await singleValidatorTestnet({ chainId: CHAIN_ID, accounts: 2 });
-  const node = await startSingleNode(manifest, (cfg) => {
-    cfg.rpc.commitTimeoutMs = COMMIT_TIMEOUT_MS;
-  });
-  return { node, rpc: new RpcClient(node.rpcUrl), manifest };
+  try {
+    const node = await startSingleNode(manifest, (cfg) => {
+      cfg.rpc.commitTimeoutMs = COMMIT_TIMEOUT_MS;
+    });
+    return { node, rpc: new RpcClient(node.rpcUrl), manifest };
+  } catch (e) {
+    await removeTestnet(manifest);
+    throw e;
+  }
+}
+
+/** Stops the node, then removes its testnet directory. */
+async function stopNode(n: TestNode): Promise<void> {
+  await n.node.stop();
+  await removeTestnet(n.manifest);
 }
 
 /** Runs `f` against a node of its own (see the top of the file), then stops it. */
@@ -40,7 +51,7 @@ async function withOwnNode<T>(f: (n: TestNode) => Promise<T>): Promise<T> {
   try {
     return await f(n);
   } finally {
-    await n.node.stop();
+    await stopNode(n);
   }
 }
 
@@ -51,7 +62,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await shared?.node.stop();
+  if (shared !== undefined) await stopNode(shared);
 });
 
 type Account = { keyFile: string; address: string };

@@ -2,11 +2,11 @@
 // real bash (zsh only if it is installed: this machine has none, and nothing is installed for it).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, copyFile, mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { COMMANDS } from '../../cli/main.ts';
 import { parseJsonOutput, runVerity } from '../helpers/cli.ts';
 
@@ -30,6 +30,7 @@ describe('verity --version', () => {
   it("bin/verity runs on a PATH without the project's Node — through a symlink too; without npm ci it says so", async () => {
     const bin = fileURLToPath(new URL('../../bin/verity', import.meta.url));
     const dir = await mkdtemp(join(tmpdir(), 'verity-bin-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true, maxRetries: 3 }));
     await symlink(bin, join(dir, 'verity'));
     const env = { ...process.env, PATH: '/usr/bin:/bin' };
     for (const path of [bin, join(dir, 'verity')]) {
@@ -75,6 +76,10 @@ describe('verity completion', () => {
     zsh = z.stdout;
     await writeFile(join(dir, 'verity.bash'), bash);
     await writeFile(join(dir, '_verity'), zsh);
+  });
+
+  afterAll(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   });
 
   /** What the bash script offers for the command line `words` (the last one being completed). */

@@ -3,7 +3,7 @@
 // the honest majority keeps committing; one that equivocates is caught with verifiable evidence.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeEnvelope, sealEnvelope } from '../../consensus/envelope.ts';
 import { tendermintCodec } from '../../consensus/tendermint/messages.ts';
 import { ed25519 } from '../../crypto/ed25519.ts';
@@ -11,14 +11,17 @@ import { loadKey } from '../../src/keystore.ts';
 import { createLibp2pNetwork, type Libp2pNetwork } from '../../src/net/index.ts';
 import { runVerity } from '../helpers/cli.ts';
 import { type Cluster, createCluster, heights, tmpDir, waitFor } from './helpers.ts';
+import { afterSuite } from './suite-dir.ts';
 
 describe('e2e hostile peers', () => {
   let cluster: Cluster;
+  let dir: string | undefined;
   const attackers: Libp2pNetwork[] = [];
 
   beforeAll(async () => {
+    dir = await tmpDir('verity-e2e-bad-');
     cluster = await createCluster({
-      dir: await tmpDir('verity-e2e-bad-'),
+      dir,
       validators: 4,
       engine: 'tendermint',
       slot: 20,
@@ -30,10 +33,13 @@ describe('e2e hostile peers', () => {
     );
   });
 
-  afterAll(async () => {
-    for (const a of attackers) await a.stop().catch(() => undefined);
-    await cluster?.stopAll();
-  });
+  afterSuite(
+    () => dir,
+    async () => {
+      for (const a of attackers) await a.stop().catch(() => undefined);
+      await cluster?.stopAll();
+    },
+  );
 
   const peersOf = () => cluster.manifest.nodes.slice(0, 3).map((n) => `${n.peerId}@${n.p2p}`);
   const validatorIds = () => cluster.manifest.nodes.map((n) => n.peerId);

@@ -5,19 +5,22 @@
 // Needs libfaketime (.ci/run installs Debian's faketime; elsewhere the test says why it skips).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { RpcClient } from '../../src/rpc/client.ts';
 import { type Cluster, createCluster, fakeClock, heights, LIBFAKETIME, tmpDir, waitFor } from './helpers.ts';
+import { afterSuite } from './suite-dir.ts';
 
 const hasFaketime = LIBFAKETIME !== undefined;
 const SKEW = { 1: '+20s', 2: '-20s' } as const;
 
 describe.skipIf(!hasFaketime)('e2e: validators with clocks 20 s off (needs libfaketime)', () => {
   let cluster: Cluster;
+  let dir: string | undefined;
 
   beforeAll(async () => {
+    dir = await tmpDir('verity-e2e-skew-');
     cluster = await createCluster({
-      dir: await tmpDir('verity-e2e-skew-'),
+      dir,
       validators: 4,
       engine: 'hotstuff',
       slot: 34,
@@ -30,9 +33,10 @@ describe.skipIf(!hasFaketime)('e2e: validators with clocks 20 s off (needs libfa
     cluster.start(3);
   });
 
-  afterAll(async () => {
-    await cluster?.stopAll();
-  });
+  afterSuite(
+    () => dir,
+    () => cluster?.stopAll(),
+  );
 
   it('both keep committing and proposing, report the offset and warn', async () => {
     await waitFor('every node at height ≥ 8', async () =>

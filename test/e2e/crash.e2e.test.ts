@@ -4,7 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getEngine } from '../../consensus/registry.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { addressFromPublicKey } from '../../ledger/address.ts';
@@ -20,6 +20,7 @@ import {
   waitFor,
   waitUntilRunning,
 } from './helpers.ts';
+import { afterSuite } from './suite-dir.ts';
 
 const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raft,multipaxos,algorand').split(
   ',',
@@ -28,10 +29,12 @@ const ENGINES = (process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raf
 for (const [slot, engine] of ENGINES.entries())
   describe(`e2e crash and recovery (${engine})`, () => {
     let cluster: Cluster;
+    let dir: string | undefined;
 
     beforeAll(async () => {
+      dir = await tmpDir('verity-e2e-crash-');
       cluster = await createCluster({
-        dir: await tmpDir('verity-e2e-crash-'),
+        dir,
         validators: 4,
         engine,
         slot: 10 + slot,
@@ -40,9 +43,10 @@ for (const [slot, engine] of ENGINES.entries())
       await waitUntilRunning(cluster, engine);
     });
 
-    afterAll(async () => {
-      await cluster?.stopAll();
-    });
+    afterSuite(
+      () => dir,
+      () => cluster?.stopAll(),
+    );
 
     const leaderBased = getEngine(engine)?.faultModel.kind === 'crash';
     it(`survives kill -9 of ${leaderBased ? 'the leader' : 'a validator'} and its restart without losing acknowledged transactions`, async () => {

@@ -1,7 +1,9 @@
 /** Helpers for end-to-end tests: real `verity start` processes on 127.0.0.1. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getEngine } from '../../consensus/registry.ts';
 import { appendOutputTo } from '../../src/node/child-log.ts';
@@ -263,8 +265,13 @@ export async function heights(c: Cluster, which: number[]): Promise<number[]> {
   );
 }
 
+/**
+ * A fresh directory `prefix` + six random characters in the system temp directory (os.tmpdir():
+ * $TMPDIR, or /tmp). A suite that makes one ends with afterSuite (./suite-dir.ts): removed if it
+ * passed, kept for debugging if it failed.
+ */
 export function tmpDir(prefix: string): Promise<string> {
-  return import('node:fs/promises').then(({ mkdtemp: mk }) => mk(join(process.env.TMPDIR ?? '/tmp', prefix)));
+  return mkdtemp(join(tmpdir(), prefix));
 }
 
 /** Log lines at error level or above (pino: error 50, fatal 60), and stack traces. */

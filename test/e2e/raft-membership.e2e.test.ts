@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../crypto/bytes.ts';
 import { addressFromPublicKey } from '../../ledger/address.ts';
 import { signTransaction } from '../../ledger/tx.ts';
@@ -14,18 +14,21 @@ import { loadKey } from '../../src/keystore.ts';
 import type { RpcClient } from '../../src/rpc/client.ts';
 import { VERITY } from '../helpers/cli.ts';
 import { type Cluster, createCluster, errorLines, heights, tmpDir, waitFor } from './helpers.ts';
+import { afterSuite } from './suite-dir.ts';
 
 const run = promisify(execFile);
 
 describe('e2e: raft membership and state sync', () => {
   let cluster: Cluster;
+  let dir: string | undefined;
   const home = (i: number) => cluster.manifest.nodes[i]?.home as string;
   const rpc = (i: number) => cluster.clients[i] as RpcClient;
   const logOf = (i: number) => readFileSync(join(home(i), 'node.log'), 'utf8');
 
   beforeAll(async () => {
+    dir = await tmpDir('verity-e2e-raft-membership-');
     cluster = await createCluster({
-      dir: await tmpDir('verity-e2e-raft-membership-'),
+      dir,
       validators: 4,
       engine: 'raft',
       slot: 46,
@@ -36,9 +39,10 @@ describe('e2e: raft membership and state sync', () => {
     );
   }, 120_000);
 
-  afterAll(async () => {
-    await cluster?.stopAll();
-  });
+  afterSuite(
+    () => dir,
+    () => cluster?.stopAll(),
+  );
 
   /** The next nonce of account 0, which only this file spends from. */
   let nonce = 0;

@@ -4,9 +4,10 @@
 // changes verifies offline against genesis alone, walking the epoch transitions.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseJsonOutput, runVerity } from '../helpers/cli.ts';
 import { type Cluster, createCluster, errorLines, tmpDir, waitFor, waitUntilRunning } from './helpers.ts';
+import { afterSuite } from './suite-dir.ts';
 
 const ENGINES = (process.env.VERITY_E2E_STAKING_ENGINES ?? 'tendermint,hotstuff,pos').split(',');
 const EPOCH = 8;
@@ -41,9 +42,10 @@ for (const [slot, ENGINE] of ENGINES.entries())
       await waitUntilRunning(cluster, ENGINE);
     }, 180_000);
 
-    afterAll(async () => {
-      await cluster?.stopAll();
-    });
+    afterSuite(
+      () => dir,
+      () => cluster?.stopAll(),
+    );
 
     it('registers and bonds through the CLI, joins at the boundary and signs; the unbonded one leaves; proofs verify from genesis', async () => {
       const candidate = cluster.manifest.nodes[4]?.address as string;

@@ -7,9 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runVerity } from '../helpers/cli.ts';
 import { type Cluster, createCluster, heights, tmpDir, waitFor } from './helpers.ts';
+import { afterSuite } from './suite-dir.ts';
 
 function occupy(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -49,9 +50,10 @@ describe('e2e: start failures are loud and leave nothing behind', () => {
     rpcPort = portOf(n?.rpc as string);
   });
 
-  afterAll(async () => {
-    await cluster?.stopAll();
-  });
+  afterSuite(
+    () => dir,
+    () => cluster?.stopAll(),
+  );
 
   /** `verity start` on the node's home with `port` held by this process. */
   async function startWithPortTaken(port: number) {

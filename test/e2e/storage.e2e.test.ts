@@ -3,21 +3,28 @@
 // again with the disk still full it fails the same way at once; with space back, it resumes and
 // catches up. Needs root to mount a tmpfs (CI runs as root; elsewhere the test says why it skips).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { toHex, utf8 } from '../../crypto/bytes.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
 import type { RpcClient } from '../../src/rpc/client.ts';
 import { VERITY } from '../helpers/cli.ts';
 import { type Cluster, createCluster, heights, tmpDir, waitFor } from './helpers.ts';
+import { afterSuite } from './suite-dir.ts';
 
 function canMountTmpfs(): boolean {
-  const probe = join(process.env.TMPDIR ?? '/tmp', `verity-tmpfs-probe-${process.pid}`);
+  const probe = join(tmpdir(), `verity-tmpfs-probe-${process.pid}`);
   mkdirSync(probe, { recursive: true });
   const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]).status === 0;
   if (ok) spawnSync('umount', [probe]);
+  try {
+    rmdirSync(probe); // empty once unmounted: never a recursive removal of a mount point
+  } catch (e) {
+    console.error(`e2e: could not remove the tmpfs probe ${probe}: ${(e as Error).message}`);
+  }
   return ok;
 }
 
@@ -25,12 +32,14 @@ const mountable = canMountTmpfs();
 
 describe.skipIf(!mountable)('e2e: a validator whose disk fills up (needs root to mount a tmpfs)', () => {
   let cluster: Cluster;
+  let dir: string | undefined;
   let data: string;
   const VICTIM = 3;
 
   beforeAll(async () => {
+    dir = await tmpDir('verity-e2e-disk-');
     cluster = await createCluster({
-      dir: await tmpDir('verity-e2e-disk-'),
+      dir,
       validators: 4,
       engine: 'hotstuff',
       slot: 30,
@@ -44,10 +53,13 @@ describe.skipIf(!mountable)('e2e: a validator whose disk fills up (needs root to
     );
   });
 
-  afterAll(async () => {
-    await cluster?.stopAll();
-    if (data !== undefined) spawnSync('umount', ['-l', data]);
-  });
+  afterSuite(
+    () => dir,
+    async () => {
+      await cluster?.stopAll();
+      if (data !== undefined) spawnSync('umount', ['-l', data]);
+    },
+  );
 
   it('halts with a plain reason and exits non-zero, blames no peer, then resumes once space returns', async () => {
     const victim = cluster.procs[VICTIM];

@@ -2,7 +2,7 @@
 // through the RPC and the CLI, agreement of every node, proofs verified offline.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getEngine } from '../../consensus/registry.ts';
 import { toHex } from '../../crypto/bytes.ts';
 import { addressFromPublicKey, formatAddress } from '../../ledger/address.ts';
@@ -19,6 +19,7 @@ import {
   waitFor,
   waitUntilRunning,
 } from './helpers.ts';
+import { afterSuite } from './suite-dir.ts';
 
 const ENGINES = (
   process.env.VERITY_E2E_ENGINES ?? 'tendermint,hotstuff,pbft,raft,multipaxos,algorand,pow,pos'
@@ -63,9 +64,10 @@ for (const [slot, engine] of ENGINES.entries()) {
       await waitUntilRunning(cluster, engine);
     });
 
-    afterAll(async () => {
-      await cluster?.stopAll();
-    });
+    afterSuite(
+      () => dir,
+      () => cluster?.stopAll(),
+    );
 
     it('commits 200 transactions from several senders on every node, with identical state and log', async () => {
       const keys = await Promise.all(cluster.manifest.accounts.map((a) => loadKey(a.keyFile)));

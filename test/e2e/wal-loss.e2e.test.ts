@@ -6,18 +6,21 @@
 // the log records it dropped (level-kv.ts `droppedOnOpen`); before, this case failed one run in three.
 import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { RpcClient } from '../../src/rpc/client.ts';
 import { type Cluster, createCluster, heights, tmpDir, waitFor } from './helpers.ts';
+import { afterSuite } from './suite-dir.ts';
 
 const VICTIM = 3;
 
 describe('e2e: a validator whose consensus WAL lost records', () => {
   let cluster: Cluster;
+  let dir: string | undefined;
 
   beforeAll(async () => {
+    dir = await tmpDir('verity-e2e-wal-');
     cluster = await createCluster({
-      dir: await tmpDir('verity-e2e-wal-'),
+      dir,
       validators: 4,
       engine: 'hotstuff',
       slot: 32,
@@ -28,9 +31,10 @@ describe('e2e: a validator whose consensus WAL lost records', () => {
     );
   });
 
-  afterAll(async () => {
-    await cluster?.stopAll();
-  });
+  afterSuite(
+    () => dir,
+    () => cluster?.stopAll(),
+  );
 
   const home = () => cluster.manifest.nodes[VICTIM]?.home as string;
   const walLogs = () =>

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { toHex } from '../../crypto/bytes.ts';
 import { EXPLORER_DIST, ensureExplorerBuilt } from '../../explorer/build.ts';
 import { tamper, verifyAgainstGenesis } from '../../explorer/src/verify.ts';
@@ -20,7 +20,7 @@ import type { VerityNode } from '../../src/node/node.ts';
 import type { TestnetManifest } from '../../src/node/testnet.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
 import { serveExplorer } from '../../src/rpc/explorer.ts';
-import { singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
+import { removeTestnet, singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
 
 let manifest: TestnetManifest;
 let node: VerityNode;
@@ -33,6 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await node?.stop();
+  await removeTestnet(manifest);
 });
 
 describe('explorer routes', () => {
@@ -111,6 +112,7 @@ describe('the page’s verification (explorer/src/verify.ts)', () => {
     expect(bad.status).toBe('invalid');
     if (bad.status === 'invalid') expect(bad.reason.length).toBeGreaterThan(0);
     const other = await singleValidatorTestnet({ chainId: manifest.chainId, accounts: 1 });
+    onTestFinished(() => removeTestnet(other));
     const wrong = verifyAgainstGenesis(bundle, await readFile(other.genesis, 'utf8'));
     expect(wrong).toMatchObject({ status: 'invalid', code: 'BAD_CERTIFICATE' });
     expect(verifyAgainstGenesis(bundle, '{')).toMatchObject({ status: 'bad-genesis' });

@@ -22,7 +22,7 @@ import type { VerityNode } from '../../src/node/node.ts';
 import type { TestnetManifest } from '../../src/node/testnet.ts';
 import { RpcClient } from '../../src/rpc/client.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
-import { singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
+import { removeTestnet, singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
 
 const CHROMIUM = process.env.VERITY_CHROMIUM ?? '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -77,6 +77,7 @@ describe.skipIf(!HAVE_CHROMIUM)(
     afterAll(async () => {
       await browser?.close();
       await node?.stop();
+      await removeTestnet(manifest);
     });
 
     it('streams blocks, shows a block with its signers, verifies a proof and refuses it tampered', async () => {

@@ -3,7 +3,7 @@
  * network: a fresh testnet directory with funded accounts, and its node started in this process
  * with the RPC on a free port and an in-process network.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultConfig, type NodeConfig } from '../../src/node/config.ts';
@@ -12,9 +12,13 @@ import { createTestnet, type TestnetManifest } from '../../src/node/testnet.ts';
 import { silentLogger } from '../../src/runtime/ports.ts';
 import { InProcessHub } from './inprocess-network.ts';
 
+/** The temp directory of each testnet made here, for removeTestnet. */
+const testnetDirs = new WeakMap<TestnetManifest, string>();
+
 /**
- * A one-validator testnet in a fresh temp directory: Tendermint (an empty block every 200 ms)
- * unless `engine` says otherwise.
+ * A one-validator testnet in a fresh temp directory (`verity-<chainId>-*`): Tendermint (an empty
+ * block every 200 ms) unless `engine` says otherwise. The caller removes it with removeTestnet
+ * once its node is stopped (in afterAll or a finally).
  */
 export async function singleValidatorTestnet(opts: {
   chainId: string;
@@ -23,14 +27,33 @@ export async function singleValidatorTestnet(opts: {
   engineParams?: Record<string, string | number | boolean>;
 }): Promise<TestnetManifest> {
   const dir = await mkdtemp(join(tmpdir(), `verity-${opts.chainId}-`));
-  return createTestnet({
-    dir,
-    validators: 1,
-    engine: opts.engine ?? 'tendermint',
-    engineParams: opts.engineParams ?? (opts.engine === undefined ? { emptyBlockIntervalMs: 200 } : {}),
-    accounts: opts.accounts,
-    chainId: opts.chainId,
-  });
+  try {
+    const manifest = await createTestnet({
+      dir,
+      validators: 1,
+      engine: opts.engine ?? 'tendermint',
+      engineParams: opts.engineParams ?? (opts.engine === undefined ? { emptyBlockIntervalMs: 200 } : {}),
+      accounts: opts.accounts,
+      chainId: opts.chainId,
+    });
+    testnetDirs.set(manifest, dir);
+    return manifest;
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+    throw e;
+  }
+}
+
+/**
+ * Removes the temp directory of a testnet from singleValidatorTestnet (stop its node first).
+ * Undefined (a beforeAll that failed before making it) is nothing to remove.
+ */
+export async function removeTestnet(manifest: TestnetManifest | undefined): Promise<void> {
+  if (manifest === undefined) return;
+  const dir = testnetDirs.get(manifest);
+  if (dir === undefined) throw new Error('removeTestnet: not a testnet made by singleValidatorTestnet');
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  testnetDirs.delete(manifest);
 }
 
 /** Starts the testnet's node in this process; `tweak` adjusts its config (RPC on a free port). */

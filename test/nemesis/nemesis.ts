@@ -631,7 +631,7 @@ async function runEngine(engine: string, slot: number): Promise<EngineReport> {
     current = undefined;
     unmountAll();
     if (KEEP || keep) log(`kept ${dir}`);
-    else await rm(dir, { recursive: true, force: true });
+    else await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 

@@ -291,7 +291,7 @@ async function main(): Promise<void> {
       );
   } finally {
     await c.stopAll();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   }
   const failed = reports.filter((r) => r.checks.length > 0).length;
   if (JSON_OUT) console.log(JSON.stringify(reports, null, 2));

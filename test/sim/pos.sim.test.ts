@@ -13,10 +13,10 @@
  * validators that signed on both (leak.ts); with the leak off the same run stays safe.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { decodeEquivocation, MAX_EVIDENCE_BYTES, verifyEquivocation } from '../../consensus/evidence.ts';
 import { pos } from '../../consensus/pos/index.ts';
 import type { EngineModule } from '../../consensus/types.ts';
@@ -89,7 +89,8 @@ describe('pos under the simulator', () => {
     const power = genesis.validators.powerOf(convicted);
     expect(3 * power).toBeGreaterThanOrEqual(genesis.validators.totalPower);
     // Offline, with the command a user runs: the genesis file and one piece of evidence.
-    const dir = mkdtempSync(join(tmpdir(), 'pos-evidence-'));
+    const dir = mkdtempSync(join(tmpdir(), 'verity-pos-evidence-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
     writeFileSync(join(dir, 'genesis.json'), JSON.stringify(genesisToJson(genesis)));
     writeFileSync(join(dir, 'evidence.hex'), toHex(r.evidenceBytes[0] as Uint8Array));
     const out = execFileSync(

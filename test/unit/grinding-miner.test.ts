@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,7 @@ setTimeout(() => m.cancel(), 200);
 `,
     );
     const r = spawnSync(process.execPath, [script], { timeout: 15_000 });
+    rmSync(script, { force: true, maxRetries: 3 }); // spawnSync reports a failed child, it does not throw
     // Killed by the timeout (signal set), it would have hung like the e2e nodes once did.
     expect(r.signal).toBeNull();
     expect(r.status).toBe(0);

@@ -3,7 +3,7 @@
 // else) taken over, and LevelDB's lock holder found for the backstop.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -20,8 +20,9 @@ beforeEach(async () => {
   pidFile = join(home, 'node.pid');
 });
 
-afterEach(() => {
+afterEach(async () => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
+  await rm(home, { recursive: true, force: true, maxRetries: 3 });
 });
 
 /** A pid that no process has any more. */

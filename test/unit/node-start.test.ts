@@ -6,22 +6,27 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetError } from '../../src/net/errors.ts';
 import { defaultConfig } from '../../src/node/config.ts';
 import { ListenError, NodeRunningError } from '../../src/node/errors.ts';
 import { type NetworkFactory, VerityNode } from '../../src/node/node.ts';
+import type { TestnetManifest } from '../../src/node/testnet.ts';
 import { silentLogger } from '../../src/runtime/ports.ts';
 import { InProcessHub } from '../helpers/inprocess-network.ts';
-import { singleValidatorTestnet } from '../helpers/single-node.ts';
+import { removeTestnet, singleValidatorTestnet } from '../helpers/single-node.ts';
 
+let testnet: TestnetManifest | undefined;
 let home: string;
 const LEVEL_KV = fileURLToPath(new URL('../../src/storage/level-kv.ts', import.meta.url));
 
 beforeAll(async () => {
-  const m = await singleValidatorTestnet({ chainId: 'start-test', accounts: 1 });
-  home = m.nodes[0]?.home as string;
+  testnet = await singleValidatorTestnet({ chainId: 'start-test', accounts: 1 });
+  home = testnet.nodes[0]?.home as string;
 }, 60_000);
+
+// Each test stops the nodes (and the lock-holding process) it started.
+afterAll(() => removeTestnet(testnet));
 
 function listenOn(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {

@@ -11,7 +11,7 @@ import { loadKey } from '../../src/keystore.ts';
 import type { VerityNode } from '../../src/node/node.ts';
 import type { TestnetManifest } from '../../src/node/testnet.ts';
 import { RpcClient, RpcClientError } from '../../src/rpc/client.ts';
-import { singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
+import { removeTestnet, singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
 
 const RECIPIENT = formatAddress(addressFromPublicKey(new Uint8Array(32).fill(9)));
 
@@ -21,7 +21,13 @@ async function start(engine: string | undefined) {
     accounts: 1,
     ...(engine === undefined ? {} : { engine }),
   });
-  const node: VerityNode = await startSingleNode(manifest);
+  let node: VerityNode;
+  try {
+    node = await startSingleNode(manifest);
+  } catch (e) {
+    await removeTestnet(manifest);
+    throw e;
+  }
   return { manifest, node, rpc: new RpcClient(node.rpcUrl) };
 }
 
@@ -50,6 +56,8 @@ describe('reads with a consistency level', () => {
   afterAll(async () => {
     await raft?.node.stop();
     await tendermint?.node.stop();
+    await removeTestnet(raft?.manifest);
+    await removeTestnet(tendermint?.manifest);
   });
 
   it('raft: a committed transfer is visible to linearizable, lease and local reads, each labelled', async () => {

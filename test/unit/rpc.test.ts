@@ -9,10 +9,12 @@ import { parseGenesis, trustAnchor } from '../../ledger/genesis.ts';
 import { signTransaction } from '../../ledger/tx.ts';
 import { loadKey } from '../../src/keystore.ts';
 import type { VerityNode } from '../../src/node/node.ts';
+import type { TestnetManifest } from '../../src/node/testnet.ts';
 import { RpcClient, type RpcClientError } from '../../src/rpc/client.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../../src/schemes.ts';
-import { singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
+import { removeTestnet, singleValidatorTestnet, startSingleNode } from '../helpers/single-node.ts';
 
+let testnet: TestnetManifest | undefined;
 let node: VerityNode;
 let rpc: RpcClient;
 let genesisFile: string;
@@ -22,6 +24,7 @@ let chainId: string;
 
 beforeAll(async () => {
   const m = await singleValidatorTestnet({ chainId: 'rpc-test', accounts: 2 });
+  testnet = m;
   chainId = m.chainId;
   genesisFile = m.genesis;
   node = await startSingleNode(m);
@@ -32,6 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await node?.stop();
+  await removeTestnet(testnet);
 });
 
 async function code(p: Promise<unknown>): Promise<[number, string]> {

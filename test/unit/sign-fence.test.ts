@@ -2,10 +2,10 @@
  * The sign fence (src/runtime/sign-fence.ts, src/storage/sign-fence-file.ts): a checksummed
  * record in two copies written alternately; a damaged copy is ignored, the newest intact one wins.
  */
-import { mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   advanceFence,
   decodeFence,
@@ -55,6 +55,7 @@ describe('sign fence', () => {
 
   it('on disk: copies alternate; a torn copy leaves the previous fence; both torn is reported', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'verity-fence-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true, maxRetries: 3 }));
     const store = new FileSignFence(join(dir, 'sign-fence'));
     expect(await store.load()).toEqual({ fence: undefined, damaged: 0 });
     const f1 = advanceFence(EMPTY_FENCE, [{ height: 3, round: 0, step: 1 }], 2);

@@ -3,10 +3,10 @@
  * (keys/vrf.json, its own random seed) with its public key in genesis, and the runtime hands an
  * engine a `vrfProve` whose proofs verify against that genesis key.
  */
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { getEngine } from '../../consensus/registry.ts';
 import { SeededRng } from '../../consensus/rng.ts';
 import type { EngineContext, EngineModule } from '../../consensus/types.ts';
@@ -24,6 +24,7 @@ import { makeTestChain } from '../helpers/chain.ts';
 describe('validator VRF keys', () => {
   it('a new chain gives each validator its own VRF key file, listed in genesis, distinct from its ed25519 key', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'verity-vrf-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true, maxRetries: 3 }));
     const plan = planChain({
       chainId: 'vrf-keys',
       validators: 3,
