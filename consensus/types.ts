@@ -436,6 +436,14 @@ export interface EngineModule<M = unknown> {
    */
   confirmations?(params: EngineParams): { readonly blocks: number; readonly expectedMs: number };
   /**
+   * How many blocks, each certified, must be built on a block before its commit rule commits it
+   * (HotStuff: 1 with the two-chain rule, 2 with the three-chain). Block pacing builds such
+   * certifying blocks at once, empty, rather than hold them for the floor: the floor then delays
+   * a commit, not the next transactions (src/runtime/block-pipeline.ts). Absent: a block commits
+   * on its own certificate (or, Proof of Work, on mined confirmations, which are not paced).
+   */
+  certifyingDescendants?(params: EngineParams): number;
+  /**
    * For an engine whose blocks become final well after they are made (Proof of Stake: Casper FFG
    * finalizes an epoch's checkpoint two epochs later), how long that takes on schedule: the node
    * lets a client wait for a commit several times that. Absent: about one round.

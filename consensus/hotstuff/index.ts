@@ -27,6 +27,8 @@ export const hotstuff: EngineModule<HsMessage> = {
     return { ...parsed };
   },
   create: (ctx) => new HotStuffEngine(ctx, parseHotStuffParams(ctx.params)),
+  // A block commits once its child (two-chain) or child and grandchild (three-chain) are certified.
+  certifyingDescendants: (params) => parseHotStuffParams(params).chain - 1,
   byzantine: {
     conflicting(msg, ctx) {
       switch (msg.type) {

@@ -80,6 +80,8 @@ export interface BlockPipelineContext<M> {
     | 'afterBuild'
     | 'txVerifier'
   > & { readonly engine: Pick<EngineModule<M>, 'confirmations'> };
+  /** EngineModule.certifyingDescendants for this chain's parameters (0: none). */
+  readonly certifyingDescendants: number;
   readonly mempool: Mempool;
   readonly clock: BlockClock;
   readonly log: Logger;
@@ -161,7 +163,9 @@ export class BlockPipeline<M> {
       return;
     }
     const paceWait = paced ? 0 : this.#paceWaitMs(req, parentHeader.time.ms);
-    if (paceWait > 0) {
+    // A block its parent's commit waits for goes out now, empty (see #certifiesPending).
+    const certifying = paceWait > 0 && this.#certifiesPending(parent);
+    if (paceWait > 0 && !certifying) {
       // As for the clock: the latest request wins, and the engine's timeouts go on meanwhile.
       const again = this.#c.sameInstance(() => this.#build(req, generation, true));
       this.#timers.set('build-pace', paceWait, () => this.#c.enqueue(again));
@@ -181,7 +185,7 @@ export class BlockPipeline<M> {
     const o = this.#c.options;
     // Above its epoch's last block an engine only finishes certifying that block: no transactions.
     const txs =
-      req.empty || chain.isSuffix(req.height, epoch)
+      req.empty || certifying || chain.isSuffix(req.height, epoch)
         ? []
         : await this.#c.mempool.select({
             maxTxs: o.maxBlockTxs ?? DEFAULT_BUILD_MAX_TXS,
@@ -230,6 +234,25 @@ export class BlockPipeline<M> {
   }
 
   /**
+   * Whether a block on `parent` is one the commit of transactions already proposed waits for: an
+   * uncommitted block with transactions among the `certifyingDescendants` nearest ancestors
+   * (HotStuff's two-chain: the parent itself). Held for the floor, such a block would hold those
+   * transactions' commit for one more interval — HotStuff's p50 was its other engines' plus about
+   * one floor. Built at once and empty instead, it certifies them a round later, and the next
+   * block, on an empty parent, is paced as usual: about a full block per floor, as before, and an
+   * empty one between, which has no transactions to execute or write (bench:node measured no
+   * more CPU per transaction). An engine whose blocks commit on their own certificate has 0.
+   */
+  #certifiesPending(parent: ExecutedBlock | undefined): boolean {
+    let b = parent;
+    for (let i = 0; i < this.#c.certifyingDescendants && b !== undefined; i++, b = b.parent) {
+      if (b.block.header.height <= this.#chain.height) return false;
+      if (b.txs.length > 0) return true;
+    }
+    return false;
+  }
+
+  /**
    * How long to hold a build: until its parent's timestamp plus the floor (`minBlockIntervalMs`,
    * stretched toward `busyBlockIntervalMs` by how busy this node is: blockFloorMs), and at most
    * that long (a parent stamped by a clock ahead of this one waits no longer, and its child may
@@ -238,7 +261,8 @@ export class BlockPipeline<M> {
    * floor a lightly loaded network commits blocks of a few transactions back to back and keeps its
    * machines' cores busy doing it. Not held: a request when the pool already holds a full block by
    * count (`maxBlockTxs`; looked at once, when the request comes), and one for an empty block
-   * (`req.empty`, which no engine makes today: such a block would be for the protocol's sake).
+   * (`req.empty`: for the protocol's sake); one that would certify pending transactions is built
+   * at once, empty, by the caller (#certifiesPending).
    * Pacing, not a validity rule: other validators accept blocks closer together. (The pool's count
    * starts at the committed nonces, so on an uncommitted parent it counts that parent's
    * transactions too: it can only build sooner.)

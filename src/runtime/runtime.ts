@@ -393,6 +393,7 @@ export class ConsensusRuntime<M> {
     });
     this.#pipeline = new BlockPipeline<M>({
       options: opts,
+      certifyingDescendants: opts.engine.certifyingDescendants?.(opts.genesis.engine.params) ?? 0,
       mempool: this.mempool,
       clock: this.#blockClock,
       log: this.#logger,

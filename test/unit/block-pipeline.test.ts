@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineInput } from '../../consensus/types.ts';
 import { type BatchVerifier, inThreadVerifier } from '../../crypto/signature-batch.ts';
-import { ChainError, type ChainStore } from '../../ledger/chain.ts';
+import { ChainError, type ChainStore, type ExecutedBlock } from '../../ledger/chain.ts';
 import {
   BlockPipeline,
   type BlockPipelineContext,
@@ -34,6 +34,9 @@ function setup(
     nowMs?: number;
     parentMs?: number;
     fullPool?: boolean;
+    /** EngineModule.certifyingDescendants (default 0), and the committed height (default 0). */
+    certifyingDescendants?: number;
+    committedHeight?: number;
   } = {},
 ) {
   const solutions: Array<(header: Uint8Array) => void> = [];
@@ -43,6 +46,9 @@ function setup(
   let proposals = 0;
   /** Each proposal's engineData[0]: which request it was built for. */
   const built: Array<number | undefined> = [];
+  /** Each proposal's transaction count, and how often the pool was asked for transactions. */
+  const proposedTxs: number[] = [];
+  let selects = 0;
   const steps: EngineInput<never>[] = [];
   let executions = 0;
   const executeOptions: Array<{ verifier?: BatchVerifier }> = [];
@@ -50,7 +56,7 @@ function setup(
   const head = { height: 0, time: { ms: opts.parentMs ?? 0, logical: 0 } };
   const chain = {
     headHash: new Uint8Array(32),
-    height: 0,
+    height: opts.committedHeight ?? 0,
     head,
     async validateAndExecute(_block: unknown, o: { verifier?: BatchVerifier }) {
       executions++;
@@ -58,9 +64,10 @@ function setup(
       throw new ChainError('BLOCK_IN_FUTURE', 'timestamped past this clock', { readyAtMs: 5_000 });
     },
     isSuffix: () => false,
-    async propose(o: { engineData?: Uint8Array }) {
+    async propose(o: { engineData?: Uint8Array; txs: readonly unknown[] }) {
       proposals++; // counted, then refused the way a block with no validator set is (nothing built)
       built.push(o.engineData?.[0]);
+      proposedTxs.push(o.txs.length);
       throw new ChainError('NOT_FOUND', 'no validator set in these tests');
     },
   } as unknown as ChainStore;
@@ -97,7 +104,10 @@ function setup(
         expect(n).toBe(100); // a full block: max_block_txs
         return opts.fullPool ?? false;
       },
-      select: async () => [],
+      select: async () => {
+        selects++;
+        return [{}];
+      },
     } as unknown as Mempool,
     clock,
     log: silentLogger,
@@ -114,6 +124,7 @@ function setup(
       return () => (epoch === armed ? fn() : undefined);
     },
     afterCommit: () => Promise.resolve(),
+    certifyingDescendants: opts.certifyingDescendants ?? 0,
   };
   const fire = async (name: string) => {
     const fn = timers.get(name);
@@ -135,6 +146,8 @@ function setup(
     timerMs,
     proposals: () => proposals,
     built,
+    proposedTxs,
+    selects: () => selects,
   };
 }
 
@@ -282,6 +295,77 @@ describe('block pipeline: a floor under the block interval (min_block_interval_m
     t.nextEpoch();
     await t.fire('build-pace');
     expect(t.proposals()).toBe(0);
+  });
+});
+
+describe('block pipeline: a block that certifies pending transactions is not held (certifyingDescendants)', () => {
+  /** An executed, uncommitted block at `height` (the fake chain's head is at 0) on `parent`. */
+  const executed = (height: number, txs: number, parent?: ExecutedBlock): ExecutedBlock =>
+    ({
+      block: { header: { height, time: { ms: 1_000, logical: 0 } } },
+      hash: new Uint8Array(32).fill(height),
+      txs: Array.from({ length: txs }, () => ({})),
+      parent,
+    }) as unknown as ExecutedBlock;
+  /** A build on the newest of `chain` (oldest first, heights 1, 2, …), 30 ms into a 100 ms floor. */
+  async function buildOn(
+    chain: readonly number[],
+    certifyingDescendants: number,
+    { nowMs = 1_030, committedHeight = 0 } = {},
+  ) {
+    const t = setup({ minBlockIntervalMs: 100, nowMs, certifyingDescendants, committedHeight });
+    let parent: ExecutedBlock | undefined;
+    for (const [i, txs] of chain.entries()) {
+      parent = executed(i + 1, txs, parent);
+      t.pipeline.executed.add(parent);
+    }
+    const tip = parent as ExecutedBlock;
+    await t.pipeline.build({
+      kind: 'build-block',
+      height: tip.block.header.height + 1,
+      round: 0,
+      parent: tip.hash,
+    } as BuildRequest<never>);
+    return t;
+  }
+
+  it('two-chain (1): a block on an uncommitted parent with transactions is built at once, empty', async () => {
+    const t = await buildOn([5], 1);
+    expect(t.proposedTxs).toEqual([0]);
+    expect(t.selects()).toBe(0); // the pool is not even asked
+    expect(t.timers.has('build-pace')).toBe(false);
+  });
+
+  it('its child, on an empty parent, is held for the floor and then carries transactions', async () => {
+    const t = await buildOn([5, 0], 1);
+    expect(t.proposals()).toBe(0);
+    expect(t.timerMs.get('build-pace')).toBe(70);
+    await t.fire('build-pace');
+    expect(t.proposedTxs).toEqual([1]);
+  });
+
+  it('three-chain (2): the grandchild of a block with transactions is certifying too, the next one is not', async () => {
+    expect((await buildOn([5, 0], 2)).proposedTxs).toEqual([0]);
+    const t = await buildOn([5, 0, 0], 2);
+    expect(t.proposals()).toBe(0);
+    expect(t.timers.has('build-pace')).toBe(true);
+  });
+
+  it('a block with transactions that committed already (still linked from its child) needs no certifying', async () => {
+    const t = await buildOn([5, 0], 2, { committedHeight: 1 });
+    expect(t.proposals()).toBe(0);
+    expect(t.timers.has('build-pace')).toBe(true);
+  });
+
+  it('an engine whose blocks commit on their own certificate (0) holds the build as before', async () => {
+    const t = await buildOn([5], 0);
+    expect(t.proposals()).toBe(0);
+    expect(t.timers.has('build-pace')).toBe(true);
+  });
+
+  it('a build the floor would not hold carries transactions as usual', async () => {
+    const t = await buildOn([5], 1, { nowMs: 1_200 });
+    expect(t.proposedTxs).toEqual([1]);
   });
 });
 
