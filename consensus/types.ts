@@ -438,8 +438,8 @@ export interface EngineModule<M = unknown> {
   /**
    * How many blocks, each certified, must be built on a block before its commit rule commits it
    * (HotStuff: 1 with the two-chain rule, 2 with the three-chain). Block pacing builds such
-   * certifying blocks at once, empty, rather than hold them for the floor: the floor then delays
-   * a commit, not the next transactions (src/runtime/block-pipeline.ts). Absent: a block commits
+   * certifying blocks at once, empty, rather than hold them for the floor, so that the floor
+   * delays the next transactions, not a commit (src/runtime/block-pipeline.ts). Absent: a block commits
    * on its own certificate (or, Proof of Work, on mined confirmations, which are not paced).
    */
   certifyingDescendants?(params: EngineParams): number;

@@ -12,8 +12,9 @@ import { createTestnet, type TestnetManifest } from '../../src/node/testnet.ts';
 import { silentLogger } from '../../src/runtime/ports.ts';
 import { InProcessHub } from './inprocess-network.ts';
 
-/** The temp directory of each testnet made here, for removeTestnet. */
+/** The temp directory of each testnet made here, for removeTestnet; and those removed already. */
 const testnetDirs = new WeakMap<TestnetManifest, string>();
+const removedTestnets = new WeakSet<TestnetManifest>();
 
 /**
  * A one-validator testnet in a fresh temp directory (`verity-<chainId>-*`): Tendermint (an empty
@@ -46,14 +47,15 @@ export async function singleValidatorTestnet(opts: {
 
 /**
  * Removes the temp directory of a testnet from singleValidatorTestnet (stop its node first).
- * Undefined (a beforeAll that failed before making it) is nothing to remove.
+ * Undefined (a beforeAll that failed before making it), or one removed already, is nothing to do.
  */
 export async function removeTestnet(manifest: TestnetManifest | undefined): Promise<void> {
-  if (manifest === undefined) return;
+  if (manifest === undefined || removedTestnets.has(manifest)) return;
   const dir = testnetDirs.get(manifest);
   if (dir === undefined) throw new Error('removeTestnet: not a testnet made by singleValidatorTestnet');
   await rm(dir, { recursive: true, force: true, maxRetries: 3 });
   testnetDirs.delete(manifest);
+  removedTestnets.add(manifest);
 }
 
 /** Starts the testnet's node in this process; `tweak` adjusts its config (RPC on a free port). */

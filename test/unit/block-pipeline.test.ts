@@ -6,6 +6,8 @@
  * fires (it was the latter, which always passed).
  */
 import { describe, expect, it } from 'vitest';
+import { hotstuff } from '../../consensus/hotstuff/index.ts';
+import { tendermint } from '../../consensus/tendermint/index.ts';
 import type { EngineInput } from '../../consensus/types.ts';
 import { type BatchVerifier, inThreadVerifier } from '../../crypto/signature-batch.ts';
 import { ChainError, type ChainStore, type ExecutedBlock } from '../../ledger/chain.ts';
@@ -311,9 +313,9 @@ describe('block pipeline: a block that certifies pending transactions is not hel
   async function buildOn(
     chain: readonly number[],
     certifyingDescendants: number,
-    { nowMs = 1_030, committedHeight = 0 } = {},
+    { nowMs = 1_030, committedHeight = 0, clockWaitMs = 0 } = {},
   ) {
-    const t = setup({ minBlockIntervalMs: 100, nowMs, certifyingDescendants, committedHeight });
+    const t = setup({ minBlockIntervalMs: 100, nowMs, certifyingDescendants, committedHeight, clockWaitMs });
     let parent: ExecutedBlock | undefined;
     for (const [i, txs] of chain.entries()) {
       parent = executed(i + 1, txs, parent);
@@ -361,6 +363,19 @@ describe('block pipeline: a block that certifies pending transactions is not hel
     const t = await buildOn([5], 0);
     expect(t.proposals()).toBe(0);
     expect(t.timers.has('build-pace')).toBe(true);
+  });
+
+  it('a certifying build still waits for this clock to pass its parent first', async () => {
+    const t = await buildOn([5], 1, { clockWaitMs: 40 });
+    expect(t.proposals()).toBe(0);
+    expect(t.timers.has('build-clock')).toBe(true);
+  });
+
+  it('HotStuff declares one certifying block for the two-chain rule, two for the three-chain', () => {
+    expect(hotstuff.certifyingDescendants?.({})).toBe(1);
+    expect(hotstuff.certifyingDescendants?.({ chain: 2 })).toBe(1);
+    expect(hotstuff.certifyingDescendants?.({ chain: 3 })).toBe(2);
+    expect(tendermint.certifyingDescendants).toBeUndefined();
   });
 
   it('a build the floor would not hold carries transactions as usual', async () => {

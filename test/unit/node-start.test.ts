@@ -100,8 +100,11 @@ async function startsCleanly(port: number): Promise<void> {
     logger: silentLogger,
     network: network(),
   });
-  expect(node.health()).toEqual({ ok: true, problems: [] });
-  await node.stop();
+  try {
+    expect(node.health()).toEqual({ ok: true, problems: [] });
+  } finally {
+    await node.stop();
+  }
 }
 
 describe('VerityNode.start', () => {
@@ -121,10 +124,15 @@ describe('VerityNode.start', () => {
     expect(await firstHealth(port)).toEqual({ status: 503, problems: ['starting'] });
     open();
     const node = await starting;
-    expect(await health(port)).toEqual({ status: 200, problems: [] });
-    const stopped = node.stop();
-    expect(node.health().problems).toContain('stopping');
-    await stopped;
+    let stopped: Promise<void> | undefined;
+    try {
+      expect(await health(port)).toEqual({ status: 200, problems: [] });
+      stopped = node.stop();
+      expect(node.health().problems).toContain('stopping');
+    } finally {
+      // A failed assertion still stops the node: afterAll removes a home no store holds open.
+      await (stopped ?? node.stop());
+    }
     expect(existsSync(join(home, 'node.pid'))).toBe(false);
   });
 
