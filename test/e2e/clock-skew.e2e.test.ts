@@ -52,9 +52,12 @@ describe.skipIf(!hasFaketime)('e2e: validators with clocks 20 s off (needs libfa
       expect(sign * (status.clockOffsetMs as number)).toBeGreaterThan(15_000);
       const health = await fetch(`${rpc.base}/health`);
       expect(health.status).toBe(503);
-      expect(JSON.stringify(await health.json())).toMatch(/clock is 2\d\.\d s (ahead of|behind) its peers/);
+      // 20 s of skew, measured net of message delay: 19.9 s was seen on a loaded machine.
+      expect(JSON.stringify(await health.json())).toMatch(
+        /clock is (1[5-9]|2\d)\.\d s (ahead of|behind) its peers/,
+      );
       const log = readFileSync(join(cluster.manifest.nodes[i]?.home as string, 'node.log'), 'utf8');
-      expect(log).toMatch(/this node's clock is 2\d\.\d s (ahead of|behind) its peers/);
+      expect(log).toMatch(/this node's clock is (1[5-9]|2\d)\.\d s (ahead of|behind) its peers/);
       expect(log).not.toMatch(/rejected proposed block/);
     }
     // Blocks proposed by each skewed validator are in the chain.
