@@ -11,14 +11,16 @@ import { LruCache } from '../crypto/lru.ts';
  * A store failed underneath us: the node's own fault, never a peer's. `STORAGE_FULL` (no space
  * left), `STORAGE_IO` (a read or write failed), `STORAGE_CORRUPT` (the store's own checksums or
  * structure are damaged), `STORAGE_LOCKED` (another process holds it), `STORAGE_CLOSED` (used
- * after close). `meta.path` names the store's directory when known.
+ * after close), `STORAGE_REMOVED` (the node's home or a store's directory was deleted or replaced
+ * while it ran: src/node/home-watch.ts). `meta.path` names the store's directory when known.
  */
 export type StorageErrorCode =
   | 'STORAGE_FULL'
   | 'STORAGE_IO'
   | 'STORAGE_CORRUPT'
   | 'STORAGE_LOCKED'
-  | 'STORAGE_CLOSED';
+  | 'STORAGE_CLOSED'
+  | 'STORAGE_REMOVED';
 
 export class StorageError extends VerityError<StorageErrorCode> {}
 

@@ -42,6 +42,7 @@ import { NodeApiError } from './errors.ts';
 import { EventLoopLoad } from './event-loop-load.ts';
 import { type HomePaths, homePaths } from './home.ts';
 import { HomeLock, nodeRunningError, posixLockHolder } from './home-lock.ts';
+import { watchHome } from './home-watch.ts';
 import { listenError } from './listen-error.ts';
 import { NodeMetrics } from './metrics.ts';
 import { pacingOptions } from './pacing-options.ts';
@@ -75,6 +76,8 @@ export interface StartOptions {
   readonly logger: Logger;
   readonly network: NetworkFactory;
   readonly passphrase?: string;
+  /** How often the home's identity is checked (home-watch.ts); default 5 s, tests shorten it. */
+  readonly homeCheckIntervalMs?: number;
 }
 
 async function readGenesis(path: string): Promise<Genesis> {
@@ -146,6 +149,8 @@ export class VerityNode {
   readonly #lock: HomeLock;
   /** Stops sampling /status for GET /status/history (sampled from start to stop). */
   #stopSampling: (() => void) | undefined;
+  /** Stops checking that the home is still the one opened (home-watch.ts). */
+  #stopHomeWatch: (() => void) | undefined;
   private readonly blockListeners = new Set<(height: number) => void>();
   private readonly submittedAt = new Map<string, number>();
   #rpcAddress: { host: string; port: number } | undefined;
@@ -470,6 +475,12 @@ export class VerityNode {
           };
         },
       });
+      // Only now: a failed start has nothing to watch. (The runtime's halt ignores a second call.)
+      node.#stopHomeWatch = watchHome({
+        paths,
+        onRemoved: (e) => runtime.halt(e),
+        ...(o.homeCheckIntervalMs === undefined ? {} : { intervalMs: o.homeCheckIntervalMs }),
+      });
       node.#started = true;
       log.info('node started', {
         moniker: o.config.node.moniker,
@@ -538,6 +549,7 @@ export class VerityNode {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#stopSampling?.();
+      this.#stopHomeWatch?.();
       this.runtime.stop();
       await this.runtime.idle().catch(() => undefined);
       await this.rpc.close().catch(() => undefined);

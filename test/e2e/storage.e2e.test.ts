@@ -2,8 +2,10 @@
 // peers. It halts with one plain line naming the store and the remedy and exits non-zero; started
 // again with the disk still full it fails the same way at once; with space back, it resumes and
 // catches up. Needs root to mount a tmpfs (CI runs as root; elsewhere the test says why it skips).
+// And a validator whose data directory is deleted while it runs: it halts with STORAGE_REMOVED and
+// exits non-zero, instead of committing into files that no longer have a name.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -112,4 +114,37 @@ describe.skipIf(!mountable)('e2e: a validator whose disk fills up (needs root to
       120_000,
     );
   }, 300_000);
+});
+
+describe('e2e: a validator whose data directory is deleted while it runs', () => {
+  let cluster: Cluster;
+  let dir: string | undefined;
+
+  beforeAll(async () => {
+    dir = await tmpDir('verity-e2e-rmdata-');
+    cluster = await createCluster({ dir, validators: 1, engine: 'tendermint', slot: 48 });
+    cluster.start(0);
+    await waitFor('height ≥ 2', async () =>
+      ((await heights(cluster, [0]))[0] ?? 0) >= 2 ? true : undefined,
+    );
+  });
+
+  afterSuite(
+    () => dir,
+    () => cluster?.stopAll(),
+  );
+
+  it('halts with STORAGE_REMOVED within the check interval and exits non-zero', async () => {
+    const node = cluster.procs[0];
+    const home = cluster.manifest.nodes[0]?.home as string;
+    const exited = new Promise<number | null>((resolve) => node?.once('exit', (code) => resolve(code)));
+    cluster.expectExit(0);
+    const removedAt = Date.now();
+    rmSync(join(home, 'data'), { recursive: true, force: true });
+    expect(await exited).toBe(1);
+    expect(Date.now() - removedAt).toBeLessThan(15_000);
+    const log = readFileSync(join(home, 'node.log'), 'utf8');
+    expect(log).toMatch(/consensus halted on this node: .*data\/chain was removed.* \[STORAGE_REMOVED\]/);
+    expect(log).not.toMatch(/penaliz|banned|failed validation/i);
+  }, 120_000);
 });

@@ -62,11 +62,18 @@ export async function removeTestnet(manifest: TestnetManifest | undefined): Prom
 export function startSingleNode(
   manifest: TestnetManifest,
   tweak: (config: NodeConfig) => void = () => {},
+  options: { homeCheckIntervalMs?: number } = {},
 ): Promise<VerityNode> {
   const config = defaultConfig('node0');
   config.rpc.listen = '127.0.0.1:0';
   tweak(config);
   const home = manifest.nodes[0]?.home;
   if (home === undefined) throw new Error('the testnet has no node');
-  return VerityNode.start({ home, config, logger: silentLogger, network: new InProcessHub().factory() });
+  return VerityNode.start({
+    home,
+    config,
+    logger: silentLogger,
+    network: new InProcessHub().factory(),
+    ...options,
+  });
 }
