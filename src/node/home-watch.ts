@@ -3,64 +3,94 @@
  * it has open after their directory is deleted (`rm -rf HOME/data`, a cleanup script, a volume
  * remounted): the node would go on committing and acknowledging into storage that no longer has
  * a name, and lose all of it at its next start, silently. Instead, every few seconds the node
- * compares the identity (device and inode) of its home's directories with what it opened at
- * start, and on a change halts consensus with a storage fault (`STORAGE_REMOVED`): nothing more
- * is signed or acknowledged, `GET /health` says why, and `verity start` exits non-zero.
+ * compares the identity (device and inode) of its home's directories and of its stores' LOCK files
+ * with what it opened, and on a change halts consensus with a storage fault (`STORAGE_REMOVED`):
+ * nothing more is signed or acknowledged, `GET /health` says why, and `verity start` exits non-zero.
+ *
+ * The LOCK files matter because a directory's inode number is freed when it is deleted and may be
+ * given to the next directory made (`rm -rf data && mkdir -p data/chain`), while LevelDB holds its
+ * LOCK open, so that inode cannot be reused while the node runs. The identities are read as the
+ * stores open, before anything else starts, so a removal during the start is seen too.
  *
  * Safety never rested on this: the sign fence (keys/) keeps a restarted validator from signing
  * twice. What it adds is that the fault is loud and immediate instead of found at the restart.
  */
+
 import { statSync } from 'node:fs';
+import { stat as statAsync } from 'node:fs/promises';
+import { join } from 'node:path';
 import { StorageError } from '../../ledger/kv.ts';
 import type { HomePaths } from './home.ts';
 
 /** How often the home is checked: a few stat calls, so cheap; a fault is seen within this. */
 export const HOME_CHECK_INTERVAL_MS = 5_000;
 
-/** A directory's identity: the same path may name a new directory after a delete and re-create. */
-export interface DirIdentity {
+/** A path's identity: the same path may name another file or directory after a delete. */
+export interface PathIdentity {
   readonly path: string;
-  readonly dev: number;
-  readonly ino: number;
+  /** `dev:ino`, from 64-bit stat fields (an inode number may not fit a double). */
+  readonly id: string;
 }
 
-/** Reads a path's identity, or undefined if nothing is there (tests inject a fake). */
-export type StatIdentity = (path: string) => { dev: number; ino: number } | undefined;
+/** Whether an error only says the path is not there (any other is a fault of its own). */
+function isAbsent(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
 
-export const statIdentity: StatIdentity = (path) => {
+/** The identity of what is at `path` now, or undefined if nothing is (tests inject a fake). */
+export type StatIdentity = (path: string) => Promise<string | undefined>;
+
+export const statIdentity: StatIdentity = async (path) => {
   try {
-    const s = statSync(path);
-    return { dev: s.dev, ino: s.ino };
+    const s = await statAsync(path, { bigint: true });
+    return `${s.dev}:${s.ino}`;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')
-      return undefined;
+    if (isAbsent(e)) return undefined;
     throw e;
   }
 };
 
-/** The directories whose loss loses what the node writes: the home, the keys, both stores. */
-export function watchedDirs(paths: HomePaths): string[] {
-  return [paths.home, paths.keys, paths.chainDb, paths.walDb];
+/** What the node must not lose under it: the home, the keys, both stores and their LOCK files. */
+export function watchedPaths(paths: HomePaths): string[] {
+  return [
+    paths.home,
+    paths.keys,
+    paths.chainDb,
+    join(paths.chainDb, 'LOCK'),
+    paths.walDb,
+    join(paths.walDb, 'LOCK'),
+  ];
 }
 
-/** Identities of `dirs` now; a directory missing at start is not watched (nothing to lose). */
-export function identities(dirs: readonly string[], stat: StatIdentity = statIdentity): DirIdentity[] {
-  const out: DirIdentity[] = [];
-  for (const path of dirs) {
-    const id = stat(path);
-    if (id !== undefined) out.push({ path, ...id });
+/**
+ * Identities of `paths` now, read synchronously right after the stores open (so nothing can
+ * happen between opening and reading). A path missing now is not watched: a full node without
+ * keys/ has nothing there to lose.
+ */
+export function identitiesNow(paths: readonly string[]): PathIdentity[] {
+  const out: PathIdentity[] = [];
+  for (const path of paths) {
+    try {
+      const s = statSync(path, { bigint: true });
+      out.push({ path, id: `${s.dev}:${s.ino}` });
+    } catch (e) {
+      if (!isAbsent(e)) throw e;
+    }
   }
   return out;
 }
 
-/** What changed since `before`, one phrase per directory; empty when nothing did. */
-export function identityChanges(before: readonly DirIdentity[], stat: StatIdentity = statIdentity): string[] {
+/** What changed since `before`, one phrase per path; empty when nothing did. */
+export async function identityChanges(
+  before: readonly PathIdentity[],
+  stat: StatIdentity = statIdentity,
+): Promise<string[]> {
   const changes: string[] = [];
-  for (const d of before) {
-    const now = stat(d.path);
-    if (now === undefined) changes.push(`${d.path} was removed`);
-    else if (now.dev !== d.dev || now.ino !== d.ino)
-      changes.push(`${d.path} was replaced by another directory`);
+  for (const p of before) {
+    const now = await stat(p.path);
+    if (now === undefined) changes.push(`${p.path} was removed`);
+    else if (now !== p.id) changes.push(`${p.path} was replaced`);
   }
   return changes;
 }
@@ -75,42 +105,67 @@ export function homeRemovedError(home: string, changes: readonly string[]): Stor
 }
 
 export interface HomeWatchOptions {
-  readonly paths: HomePaths;
+  readonly home: string;
+  /** The identities read as the stores opened (identitiesNow). */
+  readonly before: readonly PathIdentity[];
   /** Called once, with the fault, on the first check that finds a change. */
   readonly onRemoved: (e: StorageError) => void;
   readonly intervalMs?: number;
   readonly stat?: StatIdentity;
-  /** A repeating timer; returns its stop (default: an unref'd setInterval). */
-  readonly every?: (ms: number, tick: () => void) => () => void;
+  /**
+   * A repeating timer; returns its stop (default: an unref'd setInterval). Each tick returns the
+   * check it started, if any, for tests to await.
+   */
+  readonly every?: (ms: number, tick: () => Promise<void> | undefined) => () => void;
 }
 
-function unrefInterval(ms: number, tick: () => void): () => void {
+function unrefInterval(ms: number, tick: () => unknown): () => void {
   const h = setInterval(tick, ms);
   h.unref();
   return () => clearInterval(h);
 }
 
-/** Starts watching; returns the stop. Reads the identities at once, so call it once the home is open. */
+/**
+ * Starts checking; returns the stop, after which nothing more is reported. The stat calls run off
+ * the event loop; a check still running when the next is due is not started twice. A path that
+ * cannot be looked at (EACCES, EIO…) is a fault only when two checks in a row fail so: one
+ * transient error does not stop a validator.
+ */
 export function watchHome(o: HomeWatchOptions): () => void {
   const stat = o.stat ?? statIdentity;
-  const before = identities(watchedDirs(o.paths), stat);
-  let stop: (() => void) | undefined;
-  let fired = false;
-  const check = (): void => {
-    if (fired) return;
+  let stopped = false;
+  let running = false;
+  let failedChecks = 0;
+  const report = (changes: string[]): void => {
+    stopped = true;
+    stopTimer();
+    o.onRemoved(homeRemovedError(o.home, changes));
+  };
+  const check = async (): Promise<void> => {
     let changes: string[];
     try {
-      changes = identityChanges(before, stat);
+      changes = await identityChanges(o.before, stat);
     } catch (e) {
-      // EACCES, EIO…: the home cannot even be looked at, which is as much a storage fault.
-      const code = (e as NodeJS.ErrnoException).code ?? 'unknown';
-      changes = [`${o.paths.home} cannot be checked (${code})`];
+      if (stopped) return;
+      failedChecks++;
+      if (failedChecks >= 2) {
+        const err = e as NodeJS.ErrnoException;
+        report([`the home ${o.home} cannot be checked (${err.code ?? 'error'}: ${err.message})`]);
+      }
+      return;
     }
-    if (changes.length === 0) return;
-    fired = true;
-    stop?.();
-    o.onRemoved(homeRemovedError(o.paths.home, changes));
+    failedChecks = 0;
+    if (!stopped && changes.length > 0) report(changes);
   };
-  stop = (o.every ?? unrefInterval)(o.intervalMs ?? HOME_CHECK_INTERVAL_MS, check);
-  return () => stop?.();
+  const stopTimer = (o.every ?? unrefInterval)(o.intervalMs ?? HOME_CHECK_INTERVAL_MS, () => {
+    if (stopped || running) return undefined;
+    running = true;
+    return check().finally(() => {
+      running = false;
+    });
+  });
+  return () => {
+    stopped = true;
+    stopTimer();
+  };
 }

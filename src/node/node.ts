@@ -42,7 +42,7 @@ import { NodeApiError } from './errors.ts';
 import { EventLoopLoad } from './event-loop-load.ts';
 import { type HomePaths, homePaths } from './home.ts';
 import { HomeLock, nodeRunningError, posixLockHolder } from './home-lock.ts';
-import { watchHome } from './home-watch.ts';
+import { identitiesNow, watchedPaths, watchHome } from './home-watch.ts';
 import { listenError } from './listen-error.ts';
 import { NodeMetrics } from './metrics.ts';
 import { pacingOptions } from './pacing-options.ts';
@@ -262,6 +262,8 @@ export class VerityNode {
       await chainKv.close().catch(() => undefined);
       throw e;
     });
+    // What the home watch compares against, read now that both stores are open (home-watch.ts).
+    const homeIdentities = identitiesNow(watchedPaths(paths));
     const fence = keys === undefined ? undefined : new FileSignFence(paths.signFence);
     const stores: Array<{ close(): Promise<void> }> = [
       chainKv,
@@ -475,9 +477,10 @@ export class VerityNode {
           };
         },
       });
-      // Only now: a failed start has nothing to watch. (The runtime's halt ignores a second call.)
+      // Checked only from now: a failed start has nothing to halt. (A second halt is ignored.)
       node.#stopHomeWatch = watchHome({
-        paths,
+        home: paths.home,
+        before: homeIdentities,
         onRemoved: (e) => runtime.halt(e),
         ...(o.homeCheckIntervalMs === undefined ? {} : { intervalMs: o.homeCheckIntervalMs }),
       });

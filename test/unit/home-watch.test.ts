@@ -1,7 +1,7 @@
 // The home watch (src/node/home-watch.ts): a node whose home, keys or stores are deleted or
 // replaced while it runs halts with STORAGE_REMOVED instead of committing into files that no
 // longer have a name.
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,11 +9,11 @@ import { StorageError } from '../../ledger/kv.ts';
 import { homePaths } from '../../src/node/home.ts';
 import {
   homeRemovedError,
-  identities,
+  identitiesNow,
   identityChanges,
   type StatIdentity,
   statIdentity,
-  watchedDirs,
+  watchedPaths,
   watchHome,
 } from '../../src/node/home-watch.ts';
 import type { VerityNode } from '../../src/node/node.ts';
@@ -28,17 +28,18 @@ beforeAll(async () => {
 afterAll(() => rm(root, { recursive: true, force: true }));
 
 let n = 0;
-/** A home laid out as a node's, with keys/ and both stores' directories. */
+/** A home laid out as a node's: keys/, both stores' directories and their LOCK files. */
 async function fakeHome() {
   const paths = homePaths(join(root, `home-${n++}`));
   for (const d of [paths.keys, paths.chainDb, paths.walDb]) await mkdir(d, { recursive: true });
+  for (const d of [paths.chainDb, paths.walDb]) await writeFile(join(d, 'LOCK'), '');
   return paths;
 }
 
-/** A timer the test ticks by hand. */
+/** A timer the test ticks by hand; each tick returns the check it started. */
 function manualTimer() {
-  const t = { tick: () => {}, stopped: false, ms: 0 };
-  const every = (ms: number, tick: () => void) => {
+  const t = { tick: (): Promise<void> | undefined => undefined, stopped: false, ms: 0 };
+  const every = (ms: number, tick: () => Promise<void> | undefined) => {
     t.ms = ms;
     t.tick = tick;
     return () => {
@@ -51,44 +52,64 @@ function manualTimer() {
 describe('identityChanges', () => {
   it('is empty while nothing changed', async () => {
     const paths = await fakeHome();
-    const before = identities(watchedDirs(paths));
-    expect(before.map((d) => d.path)).toEqual([paths.home, paths.keys, paths.chainDb, paths.walDb]);
-    expect(identityChanges(before)).toEqual([]);
+    const before = identitiesNow(watchedPaths(paths));
+    expect(before.map((d) => d.path)).toEqual([
+      paths.home,
+      paths.keys,
+      paths.chainDb,
+      join(paths.chainDb, 'LOCK'),
+      paths.walDb,
+      join(paths.walDb, 'LOCK'),
+    ]);
+    expect(await identityChanges(before)).toEqual([]);
   });
 
   it('names a removed store and a store replaced by a fresh directory of the same name', async () => {
     const paths = await fakeHome();
-    const before = identities(watchedDirs(paths));
+    const before = identitiesNow(watchedPaths(paths));
     await rm(paths.chainDb, { recursive: true });
     await rename(paths.walDb, `${paths.walDb}.old`);
     await mkdir(paths.walDb);
-    expect(identityChanges(before)).toEqual([
+    await writeFile(join(paths.walDb, 'LOCK'), '');
+    expect(await identityChanges(before)).toEqual([
       `${paths.chainDb} was removed`,
-      `${paths.walDb} was replaced by another directory`,
+      `${join(paths.chainDb, 'LOCK')} was removed`,
+      `${paths.walDb} was replaced`,
+      `${join(paths.walDb, 'LOCK')} was replaced`,
     ]);
   });
 
-  it('names every directory under a removed home', async () => {
+  it('sees a replaced LOCK file even where the directory kept its identity', async () => {
     const paths = await fakeHome();
-    const before = identities(watchedDirs(paths));
+    const before = identitiesNow(watchedPaths(paths));
+    // (Holding the old file open, as LevelDB does, keeps its inode from being reused.)
+    await rename(join(paths.chainDb, 'LOCK'), join(paths.home, 'old-lock'));
+    await writeFile(join(paths.chainDb, 'LOCK'), '');
+    expect(await identityChanges(before)).toEqual([`${join(paths.chainDb, 'LOCK')} was replaced`]);
+  });
+
+  it('names every path under a removed home', async () => {
+    const paths = await fakeHome();
+    const before = identitiesNow(watchedPaths(paths));
     await rm(paths.home, { recursive: true });
-    expect(identityChanges(before)).toHaveLength(4);
+    expect(await identityChanges(before)).toHaveLength(6);
   });
 
-  it('does not watch a directory that was missing at start', async () => {
+  it('does not watch a path that was missing when the stores opened (a full node has no keys/)', async () => {
     const paths = await fakeHome();
-    await rm(paths.walDb, { recursive: true });
-    const before = identities(watchedDirs(paths));
-    expect(before.map((d) => d.path)).not.toContain(paths.walDb);
-    expect(identityChanges(before)).toEqual([]);
+    await rm(paths.keys, { recursive: true });
+    const before = identitiesNow(watchedPaths(paths));
+    expect(before.map((d) => d.path)).not.toContain(paths.keys);
+    expect(await identityChanges(before)).toEqual([]);
   });
 
-  it('passes on an error other than absence (the watch turns it into a fault)', () => {
-    const stat: StatIdentity = () => {
+  it('passes on an error other than absence (the watch decides what it means)', async () => {
+    const stat: StatIdentity = async () => {
       throw Object.assign(new Error('denied'), { code: 'EACCES' });
     };
-    expect(() => identityChanges([{ path: '/x', dev: 1, ino: 2 }], stat)).toThrow('denied');
-    expect(statIdentity(join(root, 'no-such-dir'))).toBeUndefined();
+    await expect(identityChanges([{ path: '/x', id: '1:2' }], stat)).rejects.toThrow('denied');
+    expect(await statIdentity(join(root, 'no-such-dir'))).toBeUndefined();
+    expect(await statIdentity(join(root, 'no-such-dir', 'below-a-file'))).toBeUndefined();
   });
 });
 
@@ -97,47 +118,75 @@ describe('watchHome', () => {
     const paths = await fakeHome();
     const { t, every } = manualTimer();
     const faults: StorageError[] = [];
-    watchHome({ paths, onRemoved: (e) => faults.push(e), every, intervalMs: 1234 });
+    const before = identitiesNow(watchedPaths(paths));
+    watchHome({ home: paths.home, before, onRemoved: (e) => faults.push(e), every, intervalMs: 1234 });
     expect(t.ms).toBe(1234);
-    t.tick();
-    t.tick();
+    await t.tick();
+    await t.tick();
     expect(faults).toEqual([]);
     await rm(join(paths.home, 'data'), { recursive: true });
-    t.tick();
-    t.tick();
+    await t.tick();
+    expect(t.tick()).toBeUndefined(); // stopped: no further check
     expect(faults).toHaveLength(1);
     const e = faults[0] as StorageError;
     expect(e).toBeInstanceOf(StorageError);
     expect(e.code).toBe('STORAGE_REMOVED');
-    expect(e.message).toContain(`${paths.chainDb} was removed; ${paths.walDb} was removed`);
+    expect(e.message).toContain(`${paths.chainDb} was removed; ${join(paths.chainDb, 'LOCK')} was removed`);
     expect(e.message).toContain('start the node again');
     expect(e.meta).toMatchObject({ path: paths.home, changes: expect.any(Array) });
     expect(t.stopped).toBe(true);
   });
 
-  it('a home that cannot be looked at is a fault too', async () => {
+  it('a path that cannot be looked at is a fault on the second check in a row, not the first', async () => {
     const paths = await fakeHome();
     const { t, every } = manualTimer();
-    let denied = false;
+    let denied = 0;
     const stat: StatIdentity = (p) => {
-      if (denied) throw Object.assign(new Error('denied'), { code: 'EACCES' });
+      if (denied > 0) {
+        denied--;
+        throw Object.assign(new Error('permission denied'), { code: 'EACCES' });
+      }
       return statIdentity(p);
     };
     const faults: StorageError[] = [];
-    watchHome({ paths, onRemoved: (e) => faults.push(e), every, stat });
-    t.tick();
+    const before = identitiesNow(watchedPaths(paths));
+    watchHome({ home: paths.home, before, onRemoved: (e) => faults.push(e), every, stat });
+    denied = 1;
+    await t.tick(); // one failure
+    await t.tick(); // then a clean check: the count starts again
+    denied = 1;
+    await t.tick();
     expect(faults).toEqual([]);
-    denied = true;
-    t.tick();
+    denied = 2;
+    await t.tick();
+    await t.tick();
     expect(faults.map((e) => e.message)).toEqual([
-      expect.stringContaining(`${paths.home} cannot be checked (EACCES)`),
+      expect.stringContaining(`the home ${paths.home} cannot be checked (EACCES: permission denied)`),
     ]);
   });
 
-  it('its stop stops the timer', async () => {
+  it('reports nothing once stopped, even of a check already under way', async () => {
+    const paths = await fakeHome();
     const { t, every } = manualTimer();
-    const stop = watchHome({ paths: await fakeHome(), onRemoved: () => {}, every });
+    const faults: StorageError[] = [];
+    const before = identitiesNow(watchedPaths(paths));
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const stat: StatIdentity = async (p) => {
+      await gate;
+      return statIdentity(p);
+    };
+    const stop = watchHome({ home: paths.home, before, onRemoved: (e) => faults.push(e), every, stat });
+    const running = t.tick();
+    expect(t.tick()).toBeUndefined(); // one check at a time
+    await rm(paths.home, { recursive: true });
     stop();
+    release();
+    await running;
+    expect(t.tick()).toBeUndefined();
+    expect(faults).toEqual([]);
     expect(t.stopped).toBe(true);
   });
 
@@ -155,13 +204,13 @@ describe('a node whose data directory is deleted under it', () => {
     await removeTestnet(testnet);
   });
 
-  it('halts with STORAGE_REMOVED, says so on /health, and stops cleanly', async () => {
+  it('runs on while its home is intact, then halts with STORAGE_REMOVED, says so on /health, commits no more and stops', async () => {
     testnet = await singleValidatorTestnet({ chainId: 'home-watch', accounts: 1 });
     const home = testnet.nodes[0]?.home as string;
     node = await startSingleNode(testnet, () => {}, { homeCheckIntervalMs: 50 });
-    // Committing before: a healthy node, no halt.
-    for (let i = 0; i < 500 && node.chain.height < 2; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(node.chain.height).toBeGreaterThanOrEqual(2);
+    // Several checks pass on a healthy node while it commits.
+    for (let i = 0; i < 500 && node.chain.height < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(node.chain.height).toBeGreaterThanOrEqual(3);
     expect(node.runtime.halted).toBeUndefined();
     await rm(join(home, 'data'), { recursive: true, force: true });
     const halt = await Promise.race([
@@ -177,5 +226,8 @@ describe('a node whose data directory is deleted under it', () => {
     const heightAtHalt = node.chain.height;
     await new Promise((r) => setTimeout(r, 300));
     expect(node.chain.height).toBe(heightAtHalt);
+    await node.stop();
+    expect(node.health().problems).toContain('stopping');
+    node = undefined;
   }, 30_000);
 });
