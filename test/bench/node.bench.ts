@@ -31,7 +31,7 @@
  * fresh testnet, and the `validators` column says which. "node CPU ms/tx" is per validator: the
  * cluster's CPU over the committed transactions, divided by N; "CPU in kernel" is the share of it
  * the kernel spent on the validators' behalf (loopback sockets, fsync, page faults); "CPU
- * main/verify/libuv/V8" splits their CPU by thread (Linux, thread-cpu.ts): the event loop, the
+ * main/workers/libuv/V8" splits their CPU by thread (Linux, thread-cpu.ts): the event loop, the
  * verification workers, libuv's pool (LevelDB's writes and compactions) and V8's helpers (GC).
  *
  * `--verify-threads` sets each validator's `node.verify_threads` (worker threads that check
@@ -73,7 +73,7 @@ import { seededBytes } from '../helpers/seeded.ts';
 import { profileParts, shares, type Window } from './cpu-profile.ts';
 import { fmt, header, measure, median, table } from './harness.ts';
 import { type BlockCommit, steadyRate } from './steady-rate.ts';
-import { threadCpuSeconds, threadShares } from './thread-cpu.ts';
+import { readThreads, threadShares } from './thread-cpu.ts';
 
 const USAGE =
   'usage: node test/bench/node.bench.ts [--engines tendermint,hotstuff] [--rates 1000,2000,4000] [--seconds 15]\n' +
@@ -384,7 +384,7 @@ async function runCluster(
       process.stderr.write('sending\n');
       const cpuBefore = await clusterCpuSeconds(cluster);
       const nodePids = cluster.procs.flatMap((p) => (p?.pid === undefined ? [] : [p.pid]));
-      const threadsBefore = threadCpuSeconds(nodePids);
+      const threadsBefore = readThreads(nodePids);
       const kernelBefore = await clusterKernelSeconds(cluster);
       const checksBefore = await clusterPoolChecks(cluster);
       const busyBefore = await nodeMetric(cluster, 'verity_event_loop_busy_seconds_total');
@@ -565,7 +565,7 @@ async function runCluster(
       leftovers = submitted.size > rejected;
       const elapsed = (Math.max(performance.now(), windowEnd) - start) / 1000;
       const cpu = (await clusterCpuSeconds(cluster)) - cpuBefore;
-      const threadsAfter = threadCpuSeconds(nodePids);
+      const threadsAfter = readThreads(nodePids);
       const kernel = (await clusterKernelSeconds(cluster)) - kernelBefore;
       const checks = (await clusterPoolChecks(cluster)) - checksBefore;
       const busyAfter = await nodeMetric(cluster, 'verity_event_loop_busy_seconds_total');
@@ -608,7 +608,7 @@ async function runCluster(
         'node CPU ms/tx': fmt(figures.cpuMsPerTx, 3),
         'CPU/tx in verifications': `${fmt((figures.cpuMsPerTx * 1000) / baseline.verifyUs, 1)}×`,
         'CPU in kernel': `${fmt((100 * kernel) / Math.max(1e-9, cpu), 0)}%`,
-        'CPU main/verify/libuv/V8':
+        'CPU main/workers/libuv/V8':
           threadsBefore === undefined || threadsAfter === undefined
             ? ''
             : threadShares(threadsBefore, threadsAfter),
@@ -657,7 +657,7 @@ async function runCluster(
               'node CPU ms/tx': fmt(med.cpuMsPerTx, 3),
               'CPU/tx in verifications': `${fmt((med.cpuMsPerTx * 1000) / baseline.verifyUs, 1)}×`,
               'CPU in kernel': '',
-              'CPU main/verify/libuv/V8': '',
+              'CPU main/workers/libuv/V8': '',
               'pool checks/tx': '',
               'event loop busy': '',
               'max heap MB': '',

@@ -1,20 +1,20 @@
 /**
  * Where the validators' CPU goes, by thread, from Linux's /proc: the main thread (the event loop),
- * the verification workers, libuv's pool (LevelDB's writes with fsync and its compactions, file
- * I/O) and V8's helper threads (concurrent GC, compilers). `--profile` sees only JavaScript
- * threads; this also counts the native ones, so a run shows, say, LevelDB's compactions growing
- * with the store. Elsewhere than Linux it reads nothing, and the column is left out.
+ * the worker threads (signature verification; also Proof of Work's miner), libuv's pool (LevelDB's
+ * writes with fsync and its compactions, file I/O) and V8's helper threads (concurrent GC,
+ * compilers). `--profile` sees only JavaScript threads; this also counts the native ones, so a run
+ * shows, say, LevelDB's compactions growing with the store. Elsewhere than Linux, or where the
+ * threads carry no names (Node before 22 names none), it gives nothing and the column is empty.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
-export const THREAD_GROUPS = ['main', 'verify', 'libuv', 'V8'] as const;
+export const THREAD_GROUPS = ['main', 'workers', 'libuv', 'V8'] as const;
 export type ThreadGroup = (typeof THREAD_GROUPS)[number] | 'other';
 
-/** The group of a thread by its name (`/proc/PID/task/TID/comm`, as Node names its threads). */
+/** The group of a thread other than the main one by its name (`/proc/PID/task/TID/comm`). */
 export function threadGroup(comm: string): ThreadGroup {
-  if (comm === 'MainThread' || comm === 'node') return 'main';
-  if (comm === 'WorkerThread') return 'verify';
+  if (comm === 'WorkerThread') return 'workers';
   if (comm.startsWith('libuv-worker')) return 'libuv';
   if (comm.startsWith('V8') || comm === 'DelayedTaskSche') return 'V8';
   return 'other';
@@ -26,7 +26,7 @@ export function statTicks(stat: string): number {
   // rest[0] is field 3 (state): utime is field 14, stime field 15.
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime))
+  if (rest.length < 13 || !Number.isInteger(utime) || !Number.isInteger(stime))
     throw new Error(`not a /proc stat line: ${stat.slice(0, 80)}`);
   return utime + stime;
 }
@@ -43,10 +43,14 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** CPU seconds per group over every thread of `pids`; undefined where /proc cannot be read. */
-export function threadCpuSeconds(pids: readonly number[]): Map<ThreadGroup, number> | undefined {
+/** One reading: CPU seconds of each live thread, by `pid/tid`, with its group. */
+export type ThreadReading = ReadonlyMap<string, { readonly group: ThreadGroup; readonly seconds: number }>;
+
+/** Every thread of `pids` now; undefined where /proc cannot be read or no thread has a name. */
+export function readThreads(pids: readonly number[]): ThreadReading | undefined {
   if (process.platform !== 'linux') return undefined;
-  const out = new Map<ThreadGroup, number>();
+  const out = new Map<string, { group: ThreadGroup; seconds: number }>();
+  let named = false;
   try {
     for (const pid of pids) {
       for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -58,27 +62,33 @@ export function threadCpuSeconds(pids: readonly number[]): Map<ThreadGroup, numb
         } catch {
           continue; // the thread ended between the listing and the read
         }
-        const g = threadGroup(comm);
-        out.set(g, (out.get(g) ?? 0) + statTicks(stat) / clockTicks());
+        const main = tid === String(pid);
+        if (!main && comm !== 'node') named = true;
+        out.set(`${pid}/${tid}`, {
+          group: main ? 'main' : threadGroup(comm),
+          seconds: statTicks(stat) / clockTicks(),
+        });
       }
     }
   } catch {
     return undefined;
   }
-  return out;
+  return named ? out : undefined;
 }
 
 /**
- * Each group's share of the CPU spent between two readings, as "main/verify/libuv/V8 %" (the
- * rest, "other", is left out: it is the few idle helper threads). A thread that ended between
- * the readings takes its seconds with it, so a share can be a little low; never negative.
+ * Each group's share of the CPU spent between two readings, as "main/workers/libuv/V8 %" (the
+ * rest, "other", counts in the whole: the few idle helper threads). Deltas are taken per thread,
+ * so a thread that ended between the readings loses only what it spent after the first one, and
+ * one that started counts in full.
  */
-export function threadShares(
-  before: ReadonlyMap<ThreadGroup, number>,
-  after: ReadonlyMap<ThreadGroup, number>,
-): string {
-  const spent = (g: ThreadGroup) => Math.max(0, (after.get(g) ?? 0) - (before.get(g) ?? 0));
-  const all = [...THREAD_GROUPS, 'other' as const].reduce((a, g) => a + spent(g), 0);
+export function threadShares(before: ThreadReading, after: ThreadReading): string {
+  const spent = new Map<ThreadGroup, number>();
+  for (const [key, t] of after) {
+    const was = before.get(key)?.seconds ?? 0;
+    spent.set(t.group, (spent.get(t.group) ?? 0) + Math.max(0, t.seconds - was));
+  }
+  const all = [...spent.values()].reduce((a, b) => a + b, 0);
   if (all <= 0) return '';
-  return `${THREAD_GROUPS.map((g) => Math.round((100 * spent(g)) / all)).join('/')} %`;
+  return `${THREAD_GROUPS.map((g) => Math.round((100 * (spent.get(g) ?? 0)) / all)).join('/')} %`;
 }

@@ -25,15 +25,34 @@ describe('steadyRate', () => {
     expect(steadyRate(commits, 0, 20_000)).toBeCloseTo(5000, 5);
   });
 
-  it('counts only the window after its first quarter, and nothing past its end', () => {
+  it('counts only the blocks after the first quarter and up to the end, from the first to the last', () => {
     const from = WARM_SHARE * 10_000;
     const commits = [
       { at: from, txs: 1_000_000 }, // the boundary itself is warm-up
-      { at: from + 1, txs: 75 },
-      { at: 10_000, txs: 75 }, // the window's last instant counts
+      { at: from + 1000, txs: 100 }, // the first block inside: its transactions came before it
+      { at: from + 2000, txs: 100 },
+      { at: 10_000, txs: 100 }, // the window's last instant counts
       { at: 10_001, txs: 1_000_000 },
     ];
-    expect(steadyRate(commits, 0, 10_000)).toBe(150 / 7.5);
+    expect(steadyRate(commits, 0, 10_000)).toBeCloseTo(200 / ((10_000 - from - 1000) / 1000), 9);
+  });
+
+  it('does not move with where the blocks fall against the window, unlike a count over the span', () => {
+    let worstSteady = 0;
+    let worstCount = 0;
+    for (let phase = 0; phase < 200; phase += 10) {
+      const commits = keepingUp(4000, 30_000, 200, 300 + phase);
+      worstSteady = Math.max(worstSteady, Math.abs(steadyRate(commits, 0, 30_000) - 4000));
+      const counted = commits.filter((c) => c.at > 7_500 && c.at <= 30_000).reduce((n, c) => n + c.txs, 0);
+      worstCount = Math.max(worstCount, Math.abs(counted / 22.5 - 4000));
+    }
+    expect(worstSteady).toBeLessThan(1);
+    expect(worstCount).toBeGreaterThan(10); // the negative control: what the estimate avoids
+  });
+
+  it('with a single block inside, gives what it holds over the span', () => {
+    expect(steadyRate([{ at: 9_000, txs: 750 }], 0, 10_000)).toBeCloseTo(100, 9);
+    expect(steadyRate([], 0, 10_000)).toBe(0);
   });
 
   it('measures from the window start it is given', () => {
