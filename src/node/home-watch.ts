@@ -41,10 +41,14 @@ function isAbsent(e: unknown): boolean {
 /** The identity of what is at `path` now, or undefined if nothing is (tests inject a fake). */
 export type StatIdentity = (path: string) => Promise<string | undefined>;
 
+/** `dev:ino` of a stat taken with `bigint: true`. */
+function identityOf(s: { readonly dev: bigint; readonly ino: bigint }): string {
+  return `${s.dev}:${s.ino}`;
+}
+
 export const statIdentity: StatIdentity = async (path) => {
   try {
-    const s = await statAsync(path, { bigint: true });
-    return `${s.dev}:${s.ino}`;
+    return identityOf(await statAsync(path, { bigint: true }));
   } catch (e) {
     if (isAbsent(e)) return undefined;
     throw e;
@@ -72,8 +76,7 @@ export function identitiesNow(paths: readonly string[]): PathIdentity[] {
   const out: PathIdentity[] = [];
   for (const path of paths) {
     try {
-      const s = statSync(path, { bigint: true });
-      out.push({ path, id: `${s.dev}:${s.ino}` });
+      out.push({ path, id: identityOf(statSync(path, { bigint: true })) });
     } catch (e) {
       if (!isAbsent(e)) throw e;
     }

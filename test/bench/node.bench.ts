@@ -13,10 +13,10 @@
  * client would, and a node that refused a whole request (503) is left alone for 100 ms, doubling
  * to 1 s while it keeps refusing); commits are observed by following
  * node 0's blocks as it commits them (its GET /events stream); "committed tx/s" counts what
- * committed inside the sending window, and "steady tx/s" the committed rate over the window's last
- * three quarters (steady-rate.ts): the offered rate when the testnet keeps up, where the first
- * falls short by what the window's last p50 or so sent; "p50 admitted ms" is
- * the median from a transaction's generation to the node's answer admitting it (the client's queue
+ * committed inside the sending window, and "steady tx/s" the committed rate of the blocks in the
+ * window's last three quarters, from the first to the last (steady-rate.ts): the offered rate when
+ * the testnet keeps up, where the first falls short by what the window's last p50 sent; "p50
+ * admitted ms" is the median from a transaction's generation to the node's answer admitting it (the client's queue
  * and the POST), the part of p50 spent before the node holds it; "pool checks/tx" is the signatures
  * the validators' verification pools checked per committed transaction per validator (1.00: each
  * checked once by each; 0 without a pool); "event loop busy" is the lowest and highest of the
