@@ -34,9 +34,9 @@ import type { AdmitResult } from '../runtime/mempool.ts';
 import type { Logger, Transport } from '../runtime/ports.ts';
 import { ConsensusRuntime, type Halt, type ValidatorKeys } from '../runtime/runtime.ts';
 import { VerifyPool } from '../runtime/verify-pool.ts';
-import { LevelKvStore } from '../storage/level-kv.ts';
+import { LevelKvStore, type LevelKvStoreOptions } from '../storage/level-kv.ts';
 import { FileSignFence } from '../storage/sign-fence-file.ts';
-import { nodeChainOptions } from './chain-store-options.ts';
+import { CHAIN_STORE_WRITE_BUFFER_BYTES, nodeChainOptions } from './chain-store-options.ts';
 import { type NodeConfig, verifyThreadCount } from './config.ts';
 import { NodeApiError } from './errors.ts';
 import { EventLoopLoad } from './event-loop-load.ts';
@@ -113,9 +113,9 @@ async function optionalKey(path: string, passphrase: string | undefined) {
  * home that node.pid did not reveal (its file deleted, or the race HomeLock leaves to LevelDB):
  * say so as a start with node.pid would.
  */
-async function openStore(paths: HomePaths, dir: string, sync: boolean): Promise<LevelKvStore> {
+async function openStore(paths: HomePaths, dir: string, opts: LevelKvStoreOptions): Promise<LevelKvStore> {
   try {
-    return await LevelKvStore.open(dir, { sync });
+    return await LevelKvStore.open(dir, opts);
   } catch (e) {
     if (e instanceof StorageError && e.code === 'STORAGE_LOCKED')
       throw nodeRunningError(paths.home, posixLockHolder(join(dir, 'LOCK')));
@@ -246,7 +246,10 @@ export class VerityNode {
                 }),
           };
 
-    const chainKv = await openStore(paths, paths.chainDb, o.config.storage.sync);
+    const chainKv = await openStore(paths, paths.chainDb, {
+      sync: o.config.storage.sync,
+      writeBufferBytes: CHAIN_STORE_WRITE_BUFFER_BYTES,
+    });
     // Said before anything reads the store (a drop may make opening the chain fail), then
     // acknowledged: this line is all a chain store's drop calls for, as block sync refills it.
     for (const drop of chainKv.droppedOnOpen())
@@ -258,7 +261,7 @@ export class VerityNode {
       await chainKv.close().catch(() => undefined);
       throw e;
     });
-    const walKv = await openStore(paths, paths.walDb, true).catch(async (e) => {
+    const walKv = await openStore(paths, paths.walDb, { sync: true }).catch(async (e) => {
       await chainKv.close().catch(() => undefined);
       throw e;
     });
