@@ -10,6 +10,7 @@ import type { ChainOptions } from '../../ledger/chain.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
 import { engineChainOptions } from '../chain-options.ts';
 import { ALL_CERTIFICATE_SCHEMES } from '../schemes.ts';
+import type { LevelKvStoreOptions } from '../storage/level-kv.ts';
 import type { NodeConfig } from './config.ts';
 
 /**
@@ -20,6 +21,14 @@ import type { NodeConfig } from './config.ts';
  * writes little and keeps LevelDB's default.
  */
 export const CHAIN_STORE_WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
+
+/**
+ * How every opener of the chain store opens its LevelDB: the node, and `verity snapshot` reading
+ * its head (with a smaller table, replaying the node's log would flush it as many small tables).
+ */
+export function chainStoreKvOptions(sync: boolean): LevelKvStoreOptions {
+  return { sync, writeBufferBytes: CHAIN_STORE_WRITE_BUFFER_BYTES };
+}
 
 /** Room for a block's header and certificate beyond its configured transaction bytes. */
 const BLOCK_OVERHEAD_BYTES = 64 * 1024;

@@ -36,7 +36,7 @@ import { ConsensusRuntime, type Halt, type ValidatorKeys } from '../runtime/runt
 import { VerifyPool } from '../runtime/verify-pool.ts';
 import { LevelKvStore, type LevelKvStoreOptions } from '../storage/level-kv.ts';
 import { FileSignFence } from '../storage/sign-fence-file.ts';
-import { CHAIN_STORE_WRITE_BUFFER_BYTES, nodeChainOptions } from './chain-store-options.ts';
+import { chainStoreKvOptions, nodeChainOptions } from './chain-store-options.ts';
 import { type NodeConfig, verifyThreadCount } from './config.ts';
 import { NodeApiError } from './errors.ts';
 import { EventLoopLoad } from './event-loop-load.ts';
@@ -246,10 +246,7 @@ export class VerityNode {
                 }),
           };
 
-    const chainKv = await openStore(paths, paths.chainDb, {
-      sync: o.config.storage.sync,
-      writeBufferBytes: CHAIN_STORE_WRITE_BUFFER_BYTES,
-    });
+    const chainKv = await openStore(paths, paths.chainDb, chainStoreKvOptions(o.config.storage.sync));
     // Said before anything reads the store (a drop may make opening the chain fail), then
     // acknowledged: this line is all a chain store's drop calls for, as block sync refills it.
     for (const drop of chainKv.droppedOnOpen())

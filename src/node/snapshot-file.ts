@@ -60,7 +60,7 @@ import { StagedKvStore, StorageError } from '../../ledger/kv.ts';
 import type { SignFence } from '../runtime/sign-fence.ts';
 import { LevelKvStore } from '../storage/level-kv.ts';
 import { diskSize, fenceStore, loneValidator, removeAfterSealing } from './chain-data.ts';
-import { nodeChainOptions } from './chain-store-options.ts';
+import { chainStoreKvOptions, nodeChainOptions } from './chain-store-options.ts';
 import { loadConfig, type NodeConfig } from './config.ts';
 import { NodeApiError } from './errors.ts';
 import { type HomePaths, homePaths } from './home.ts';
@@ -468,7 +468,7 @@ async function readHead(
   if (!existsSync(join(dir, 'CURRENT'))) throw failed(`${dir} holds no LevelDB store (no CURRENT file)`);
   let kv: LevelKvStore;
   try {
-    kv = await LevelKvStore.open(dir, { sync: true });
+    kv = await LevelKvStore.open(dir, chainStoreKvOptions(true));
   } catch (e) {
     if (e instanceof StorageError && e.code === 'STORAGE_LOCKED')
       throw nodeRunningError(home, posixLockHolder(join(dir, 'LOCK')));

@@ -23,15 +23,17 @@ export interface LevelKvStoreOptions {
   readonly sync?: boolean;
   /**
    * Bytes LevelDB gathers in memory (and in its log) before it writes them out as a sorted table
-   * (LevelDB's default, 4 MiB, when absent). Every table written to level 0 is later merged with
-   * all of level 1, so fewer, larger ones cost fewer rewrites; the price is this much memory twice
-   * over (the table being filled and the one being written) and a longer log to replay at open.
+   * (LevelDB's default, 4 MiB, when absent): an integer from 64 KiB to 1 GiB, LevelDB's own bounds.
+   * Every table written to level 0 is later merged with the level-1 tables it overlaps (with random
+   * keys, all of them), so fewer, larger ones cost fewer rewrites; the price is this much memory
+   * twice over (the table being filled and the one being written) and a longer log to replay at open.
    */
   readonly writeBufferBytes?: number;
 }
 
 /**
- * What LevelDB's table writing read and wrote, in MB, summed over its levels: its flushes of the
+ * What LevelDB's table writing read and wrote, in MiB (LevelDB divides by 2^20 and rounds each
+ * level to a whole MiB), summed over its levels: its flushes of the
  * in-memory table and its merges of one level into the next (a flush may land in level 0, 1 or 2,
  * so the two are not told apart by level). Written over what came in is its write amplification.
  */
@@ -41,8 +43,8 @@ export interface CompactionTotals {
 }
 
 /**
- * Reads LevelDB's `leveldb.stats` table (db_impl.cc: one row per level with files, size in MB,
- * seconds, MB read and MB written). Undefined if the text has no such row.
+ * Reads LevelDB's `leveldb.stats` table (db_impl.cc: one row per level with files, size,
+ * seconds, MiB read and MiB written). Undefined if the text has no such row.
  */
 export function compactionTotals(stats: string): CompactionTotals | undefined {
   let readMb = 0;
@@ -59,7 +61,7 @@ export function compactionTotals(stats: string): CompactionTotals | undefined {
 }
 
 /** The store operation that failed, as named in `StorageError` messages and `meta.op`. */
-export type LevelKvOp = 'open' | 'get' | 'batch' | 'iterate' | 'close';
+export type LevelKvOp = 'open' | 'get' | 'batch' | 'iterate' | 'close' | 'stats';
 
 interface ErrorLike {
   readonly code?: unknown;
@@ -294,6 +296,11 @@ export class LevelKvStore implements KvStore {
   }
 
   static async open(path: string, opts: LevelKvStoreOptions = {}): Promise<LevelKvStore> {
+    const buffer = opts.writeBufferBytes;
+    // classic-level reads it as an unsigned 32-bit integer without checking, and LevelDB clips it:
+    // a wrong value would be silently another one.
+    if (buffer !== undefined && !(Number.isInteger(buffer) && buffer >= 2 ** 16 && buffer <= 2 ** 30))
+      throw new RangeError(`writeBufferBytes must be an integer from 65536 to 2^30, got ${buffer}`);
     let db: Level<Uint8Array, Uint8Array>;
     try {
       db = new Level<Uint8Array, Uint8Array>(path, {
@@ -330,7 +337,7 @@ export class LevelKvStore implements KvStore {
       const db = this.#db as unknown as { getProperty(name: string): string };
       return compactionTotals(db.getProperty('leveldb.stats'));
     } catch (e) {
-      throw storageErrorFrom(e, this.path, 'get');
+      throw storageErrorFrom(e, this.path, 'stats');
     }
   }
 

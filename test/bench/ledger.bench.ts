@@ -230,5 +230,5 @@ console.log(
 console.log(
   compactions === undefined
     ? 'LevelDB wrote no tables'
-    : `LevelDB, in-memory table ${fmt(writeBufferBytes / 2 ** 20, 0)} MiB: ${fmt(compactions.writtenMb, 0)} MB of tables written (flushes and merges), ${fmt((compactions.writtenMb * 1e6) / (written.bytes - writtenAtOpen.bytes), 2)}× the keys and values that came in`,
+    : `LevelDB, in-memory table ${fmt(writeBufferBytes / 2 ** 20, 0)} MiB: ${fmt(compactions.writtenMb, 0)} MiB of tables written (flushes and merges), ${fmt((compactions.writtenMb * 2 ** 20) / (written.bytes - writtenAtOpen.bytes), 2)}× the keys and values that came in`,
 );

@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CHAIN_STORE_WRITE_BUFFER_BYTES } from '../../src/node/chain-store-options.ts';
+import { CHAIN_STORE_WRITE_BUFFER_BYTES, chainStoreKvOptions } from '../../src/node/chain-store-options.ts';
 import { compactionTotals, LevelKvStore, type LevelKvStoreOptions } from '../../src/storage/level-kv.ts';
 
 const dirs: string[] = [];
@@ -16,13 +16,16 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-/** Writes `mb` MB of incompressible values under random keys (as the transaction index is keyed). */
-async function storeWith(opts: LevelKvStoreOptions, mb: number) {
+/**
+ * Writes `batches` batches of 256 incompressible 4 KiB values (1,056,768 bytes each) under random
+ * keys, as the transaction index is keyed.
+ */
+async function storeWith(opts: LevelKvStoreOptions, batches: number) {
   const dir = await mkdtemp(join(tmpdir(), 'verity-level-buffer-'));
   dirs.push(dir);
   const path = join(dir, 'db');
   const store = await LevelKvStore.open(path, { sync: false, ...opts });
-  for (let b = 0; b < mb; b++) {
+  for (let b = 0; b < batches; b++) {
     await store.batch(
       Array.from({ length: 256 }, () => ({
         type: 'put' as const,
@@ -38,16 +41,29 @@ async function storeWith(opts: LevelKvStoreOptions, mb: number) {
 }
 
 describe('LevelKvStore write buffer', () => {
-  it("10 MB stays in the chain store's in-memory table; with LevelDB's default 4 MiB it is flushed to tables", async () => {
+  it("12 batches (12.7 MB) stay in the chain store's in-memory table; with LevelDB's default 4 MiB they are flushed", async () => {
     expect(CHAIN_STORE_WRITE_BUFFER_BYTES).toBeGreaterThanOrEqual(16 * 2 ** 20);
-    const large = await storeWith({ writeBufferBytes: CHAIN_STORE_WRITE_BUFFER_BYTES }, 10);
+    const large = await storeWith(chainStoreKvOptions(false), 12);
     expect(large.tables).toBe(0);
     expect(large.totals?.writtenMb ?? 0).toBe(0);
-    // The default (the control: the option is not ignored): the same writes filled the table twice;
-    // the second flush may still be under way, but the first is done before the second can start.
-    const small = await storeWith({}, 10);
+    // The default (the control: the option is not ignored): the table fills after the fourth batch
+    // and the eighth; LevelDB starts the second flush only once the first is done, so at least one
+    // flush is counted (the second may still be under way).
+    const small = await storeWith({ sync: false }, 12);
     expect(small.tables).toBeGreaterThanOrEqual(1);
     expect(small.totals?.writtenMb).toBeGreaterThanOrEqual(3);
+  });
+
+  it('refuses a write buffer LevelDB would silently change (outside 64 KiB to 1 GiB, or not an integer)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'verity-level-buffer-'));
+    dirs.push(dir);
+    for (const writeBufferBytes of [Number.NaN, 2 ** 16 - 1, 2 ** 30 + 1, 2 ** 32, 1_000_000.5]) {
+      await expect(LevelKvStore.open(join(dir, 'db'), { writeBufferBytes })).rejects.toThrow(
+        /writeBufferBytes/,
+      );
+    }
+    const store = await LevelKvStore.open(join(dir, 'db'), { writeBufferBytes: 2 ** 16 });
+    await store.close();
   });
 });
 
