@@ -14,17 +14,18 @@ import type { LevelKvStoreOptions } from '../storage/level-kv.ts';
 import type { NodeConfig } from './config.ts';
 
 /**
- * LevelDB's in-memory table for the chain store: 32 MiB, not LevelDB's 4 MiB. Transaction hashes
- * key the index randomly, so every table flushed to level 0 is merged with all of level 1; eight
- * times fewer flushes cut what the merges rewrite (`npm run bench:ledger -- --write-buffer-mb 4`
- * compares). Costs up to 64 MiB of memory and a longer log to replay at open. The consensus WAL
- * writes little and keeps LevelDB's default.
+ * LevelDB's in-memory table for the chain store: LevelDB's own 4 MiB. A 32 MiB table wrote about
+ * 40% fewer table bytes over two million transactions (`npm run bench:ledger -- --blocks 1000
+ * --write-buffer-mb 32` compares), but its merges come in bursts eight times larger: with four
+ * validators on two cores p99 went past 2 s whenever they fell (docs/THROUGHPUT.md). Smooth work
+ * keeps the latency bounds; a node with cores to spare for LevelDB might choose otherwise.
  */
-export const CHAIN_STORE_WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
+export const CHAIN_STORE_WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /**
  * How every opener of the chain store opens its LevelDB: the node, and `verity snapshot` reading
- * its head (with a smaller table, replaying the node's log would flush it as many small tables).
+ * its head (with a table smaller than the node's, replaying the node's log would flush it as many
+ * small tables).
  */
 export function chainStoreKvOptions(sync: boolean): LevelKvStoreOptions {
   return { sync, writeBufferBytes: CHAIN_STORE_WRITE_BUFFER_BYTES };
