@@ -33,9 +33,9 @@ export interface LevelKvStoreOptions {
 
 /**
  * What LevelDB's table writing read and wrote, in MiB (LevelDB divides by 2^20 and rounds each
- * level to a whole MiB), summed over its levels: its flushes of the
- * in-memory table and its merges of one level into the next (a flush may land in level 0, 1 or 2,
- * so the two are not told apart by level). Written over what came in is its write amplification.
+ * level to a whole MiB), summed over its levels: its flushes of the in-memory table and its merges
+ * of one level into the next (a flush may land in level 0, 1 or 2, so the two are not told apart by
+ * level). Written over what came in is its write amplification.
  */
 export interface CompactionTotals {
   readonly readMb: number;
@@ -330,7 +330,7 @@ export class LevelKvStore implements KvStore {
     return this.#dropped;
   }
 
-  /** What this store's compactions have written since it opened (benchmarks: write amplification). */
+  /** What this store's flushes and merges have read and written since it opened (benchmarks). */
   compactions(): CompactionTotals | undefined {
     try {
       // `level` types its export for the browser too; on Node it is classic-level, which has this.

@@ -15,8 +15,9 @@
  * here answers every check valid at once (the transactions are genuinely signed).
  *
  * LevelDB merges its tables in the background, in bursts a median over blocks misses: the mean user
- * CPU over the whole run counts them, and LevelDB's own figures say what its merges rewrote per MB
- * that came in (its write amplification), which grows with the store (try --blocks 1000).
+ * CPU over the whole run counts them, and LevelDB's own figures say what its flushes and merges
+ * wrote per byte that came in (its write amplification), which grows with the store (try
+ * --blocks 1000; what is still in memory or level 0 at the end is not merged yet).
  *   --blocks N (default 40)  --txs N per block (default 2000)  --quick (10 blocks)
  *   --write-buffer-mb N  LevelDB's in-memory table (default: the node's chain store's)
  */
