@@ -15,6 +15,13 @@ export interface SignatureCheck {
   readonly signature: Uint8Array;
   readonly message: Uint8Array;
   readonly publicKey: Uint8Array;
+  /**
+   * True once this very check (the same signature, message and key) is known to verify, found by
+   * another caller while this one waited: a verifier with a backlog may then answer true without
+   * checking it again. The caller vouches that true means exactly that (ledger/tx.ts asks whether
+   * the transaction's id, a hash of all its signed bytes, has verified).
+   */
+  readonly knownValid?: () => boolean;
 }
 
 /**

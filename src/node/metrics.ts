@@ -20,6 +20,8 @@ export interface MetricSources {
   verifyThreads(): number;
   /** Transaction signatures the verification pool checked, by where: worker, event_loop (a worker had failed). */
   verifyPoolChecks(): Readonly<Record<string, number>>;
+  /** Of the signatures handed to the pool, those answered unchecked: verified meanwhile by another batch. */
+  verifyPoolSkipped(): number;
   peerPenalties(): number;
   peerBans(): number;
   evidence(): number;
@@ -118,6 +120,11 @@ export class NodeMetrics {
       'Transaction signatures checked by the verification pool, by where: worker, or event_loop (after a worker failed)',
       'where',
       src.verifyPoolChecks,
+    );
+    counter(
+      'verity_verify_pool_skipped_total',
+      "Transaction signatures the verification pool answered without checking: the same transaction verified meanwhile in another batch (a block's, ahead of gossip's)",
+      src.verifyPoolSkipped,
     );
     counter('verity_peer_penalties_total', 'Penalties given to misbehaving peers', src.peerPenalties);
     counter('verity_peer_bans_total', 'Peers banned (disconnected for a cool-down) by scoring', src.peerBans);

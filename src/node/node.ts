@@ -375,6 +375,7 @@ export class VerityNode {
           worker: verifyPool?.stats.checks ?? 0,
           event_loop: verifyPool?.stats.inThread ?? 0,
         }),
+        verifyPoolSkipped: () => verifyPool?.stats.skipped ?? 0,
         peerPenalties: () => {
           const p = network.stats().penalties;
           return p.minor + p.major;

@@ -282,6 +282,34 @@ describe('verifyTransactions (many at once, on a batch verifier)', () => {
     expect(calls[1]).toHaveLength(1);
   });
 
+  it("a check's knownValid turns true once its transaction verified in another batch, and only then", async () => {
+    const [a, b] = fresh(2) as [ReturnType<typeof signTransaction>, ReturnType<typeof signTransaction>];
+    const forged = forge(b);
+    const held: SignatureCheck[][] = [];
+    let release: () => void = () => undefined;
+    const holding: BatchVerifier = {
+      verifyMany: async (checks) => {
+        held.push([...checks]);
+        await new Promise<void>((r) => {
+          release = r;
+        });
+        return inThreadVerifier.verifyMany(checks);
+      },
+    };
+    const waiting = verifyTransactions([a, b, forged], 'test-chain', holding);
+    await Promise.resolve();
+    const [ka, kb, kf] = (held[0] ?? []).map((c) => c.knownValid);
+    expect([ka?.(), kb?.(), kf?.()]).toEqual([false, false, false]);
+    // Another batch (a block's, say) verifies `a` and the forged copy of `b` meanwhile.
+    expect(
+      (await verifyTransactions([a, forged], 'test-chain', inThreadVerifier)).map((e) => e?.code),
+    ).toEqual([undefined, 'TX_BAD_SIGNATURE']);
+    expect([ka?.(), kb?.(), kf?.()]).toEqual([true, false, false]);
+    release();
+    expect((await waiting).map((e) => e?.code)).toEqual([undefined, undefined, 'TX_BAD_SIGNATURE']);
+    expect(kb?.()).toBe(true);
+  });
+
   it("takes the verifier's answers: all false refuses even good signatures, nothing is cached", async () => {
     const batch = fresh(2);
     const no = recording(false);

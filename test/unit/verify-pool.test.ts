@@ -3,7 +3,8 @@
 // throws or dies is reported and its checks are answered here instead.
 import { afterEach, describe, expect, it } from 'vitest';
 import { ed25519, verify } from '../../crypto/ed25519.ts';
-import { packChecks, type SignatureCheck, verifyPacked } from '../../crypto/signature-batch.ts';
+import { packable, packChecks, type SignatureCheck, verifyPacked } from '../../crypto/signature-batch.ts';
+import { signTransaction, verifyTransactions } from '../../ledger/tx.ts';
 import { VerifyPool } from '../../src/runtime/verify-pool.ts';
 import { L, Point, sigOf, torsionPoints } from '../helpers/ed25519-points.ts';
 import { seededBytes } from '../helpers/seeded.ts';
@@ -50,6 +51,16 @@ function adversarialChecks(): SignatureCheck[] {
     out.push({ signature, message, publicKey: publicKey.slice(0, 31) });
   }
   return out;
+}
+
+/** `n` checks that verify, under one key. */
+function validChecks(seed: string, n: number): SignatureCheck[] {
+  const rand = seededBytes(seed);
+  const keys = ed25519.keygen(rand(32));
+  return Array.from({ length: n }, (_, i) => {
+    const message = new Uint8Array([i & 0xff, i >> 8]);
+    return { signature: ed25519.sign(message, keys.secretKey), message, publicKey: keys.publicKey };
+  });
 }
 
 const here = (checks: readonly SignatureCheck[]) =>
@@ -111,6 +122,59 @@ describe('signature verification pool', () => {
     expect(bulkAnswers.every(Boolean)).toBe(true);
     expect(p.stats.chunks).toBe(8 + 1); // the backlog in chunks of at most 256, the urgent one whole
   });
+
+  it('a waiting chunk is sent without the checks found valid meanwhile (knownValid): answered true, unchecked', async () => {
+    const p = pool({ threads: 1 });
+    const backlog = validChecks('verify-pool-known', 1024); // four chunks: two on the worker, two waiting
+    let learned = false;
+    // Checks that do not verify (of lengths a worker takes): an answer of true can only be knownValid's.
+    const vouched = checks
+      .filter((c, i) => !expected[i] && c.signature.length === 64 && c.publicKey.length === 32)
+      .slice(0, 10)
+      .map((c) => ({ ...c, knownValid: () => learned }));
+    const unvouched = checks.slice(0, 14).map((c) => ({ ...c, knownValid: () => false }));
+    const first = p.verifyMany(backlog, 'bulk');
+    const later = p.verifyMany([...vouched, ...unvouched], 'bulk');
+    const allVouched = p.verifyMany(vouched.slice(0, 3), 'bulk');
+    learned = true; // while both wait behind the backlog
+    expect(await later).toEqual([...vouched.map(() => true), ...expected.slice(0, 14)]);
+    expect(await allVouched).toEqual([true, true, true]);
+    expect((await first).every(Boolean)).toBe(true);
+    expect(p.stats.skipped).toBe(13);
+    // (Of the 14 unvouched, those of lengths no worker takes are answered false without a worker.)
+    expect(p.stats.checks).toBe(1024 + unvouched.filter(packable).length);
+    // The backlog's four chunks and the later batch's remainder; the one vouched whole is never sent.
+    expect(p.stats.chunks).toBe(4 + 1);
+  });
+
+  // With three backlog chunks the gossip chunk is the very next one sent after the block's answer
+  // (the pool sends it once the block's verdicts are in the cache: a dispatch deferred by a tick).
+  for (const chunks of [3, 4]) {
+    it(`a gossip batch behind ${chunks} backlog chunks does not check again what a block's urgent batch verified`, async () => {
+      const p = pool({ threads: 1 });
+      const rand = seededBytes(`verify-pool-txs-${chunks}`);
+      const keys = ed25519.keygen(rand(32));
+      const txs = Array.from({ length: 20 }, (_, nonce) =>
+        signTransaction(
+          {
+            chainId: 'pool-chain',
+            sender: keys.publicKey,
+            nonce,
+            op: { type: 'transfer', to: rand(20), amount: 1n },
+          },
+          keys.secretKey,
+        ),
+      );
+      const backlog = p.verifyMany(validChecks(`verify-pool-txs-backlog-${chunks}`, 256 * chunks), 'bulk');
+      const gossip = verifyTransactions(txs, 'pool-chain', p, 'bulk');
+      const block = verifyTransactions(txs.slice(0, 15), 'pool-chain', p, 'urgent');
+      expect(await block).toEqual(new Array(15).fill(undefined));
+      expect(await gossip).toEqual(new Array(20).fill(undefined));
+      await backlog;
+      expect(p.stats.skipped).toBe(15);
+      expect(p.stats.checks).toBe(256 * chunks + 15 + 5);
+    });
+  }
 
   for (const [name, script, message] of [
     ['throws', 'broken-verify-worker.ts', /a bug in verification/],
