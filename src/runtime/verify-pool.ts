@@ -14,8 +14,8 @@
  *
  * A chunk is sent without the checks its caller says were found valid while it waited
  * (`SignatureCheck.knownValid`), answered true here: under load a block's urgent checks overtake
- * the gossip chunks holding the same transactions, which would otherwise check them again (7–11%
- * of a validator's checks at twice its capacity, 3–5% at 4,000 tx/s; docs/THROUGHPUT.md).
+ * the gossip chunks holding the same transactions, which would otherwise check them again (12–29%
+ * more checks than transactions at twice the benchmark's capacity; docs/THROUGHPUT.md).
  *
  * A worker that throws or exits is a bug, not an input: `onFailure` reports it, the worker's
  * unanswered checks are verified on the main thread, and so is everything the pool is given once
