@@ -19,7 +19,8 @@ export interface SignatureCheck {
    * True once this very check (the same signature, message and key) is known to verify, found by
    * another caller while this one waited: a verifier with a backlog may then answer true without
    * checking it again. The caller vouches that true means exactly that (ledger/tx.ts asks whether
-   * the transaction's id, a hash of all its signed bytes, has verified).
+   * the transaction's id, a hash of all its signed bytes, has verified). Asked when the chunk
+   * leaves the verifier's queue: it must be cheap and must not throw.
    */
   readonly knownValid?: () => boolean;
 }

@@ -14,8 +14,9 @@
  *
  * A chunk is sent without the checks its caller says were found valid while it waited
  * (`SignatureCheck.knownValid`), answered true here: under load a block's urgent checks overtake
- * the gossip chunks holding the same transactions, which would otherwise check them again (12–29%
- * more checks than transactions at twice the benchmark's capacity; docs/THROUGHPUT.md).
+ * the gossip chunks holding the same transactions, which would otherwise check them again (13–29%
+ * more checks than transactions at 8,000 tx/s offered, past the benchmark's capacity;
+ * docs/THROUGHPUT.md).
  *
  * A worker that throws or exits is a bug, not an input: `onFailure` reports it, the worker's
  * unanswered checks are verified on the main thread, and so is everything the pool is given once
@@ -194,9 +195,9 @@ export class VerifyPool implements BatchVerifier {
       lane.load -= job.checks.length;
       this.stats.checks += job.checks.length;
       job.resolve(Array.from(m.answers, (a) => a === 1));
-      // Sent a tick later, once the callers' continuations have cached what just verified: the
-      // next chunk may hold the same transactions (`knownValid`). The worker meanwhile works on
-      // the other chunk it holds (IN_FLIGHT).
+      // Sent on setImmediate, once the caller whose batch this answer completed has cached what
+      // verified (microtasks): the next chunk may hold the same transactions (`knownValid`). The
+      // worker meanwhile works on its other chunk, if it holds one (IN_FLIGHT).
       setImmediate(() => this.#dispatch());
     });
     worker.on('error', (e) => this.#fail(lane, e));

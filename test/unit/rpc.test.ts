@@ -231,7 +231,8 @@ describe('RPC', () => {
     );
     expect(onWorkers > 0).toBe(threads > 0);
     expect(text).toContain('verity_verify_pool_checks_total{where="event_loop"} 0');
-    expect(text).toMatch(/^verity_verify_pool_skipped_total \d+$/m);
+    // A lone validator never checks another's block, so nothing overtakes its intake checks.
+    expect(text).toContain('verity_verify_pool_skipped_total 0');
     // The event loop's busy time (a counter that has counted this node's start) and last window's share.
     expect(Number(/^verity_event_loop_busy_seconds_total (\S+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
     const share = Number(/^verity_event_loop_utilization (\S+)$/m.exec(text)?.[1]);

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ed25519, verify } from '../../crypto/ed25519.ts';
 import { packable, packChecks, type SignatureCheck, verifyPacked } from '../../crypto/signature-batch.ts';
-import { signTransaction, verifyTransactions } from '../../ledger/tx.ts';
+import { decodeTransaction, signTransaction, verifyTransactions } from '../../ledger/tx.ts';
 import { VerifyPool } from '../../src/runtime/verify-pool.ts';
 import { L, Point, sigOf, torsionPoints } from '../helpers/ed25519-points.ts';
 import { seededBytes } from '../helpers/seeded.ts';
@@ -133,11 +133,23 @@ describe('signature verification pool', () => {
       .slice(0, 10)
       .map((c) => ({ ...c, knownValid: () => learned }));
     const unvouched = checks.slice(0, 14).map((c) => ({ ...c, knownValid: () => false }));
+    // Interleaved, so that each answer must come back to its own place.
+    const mixed: SignatureCheck[] = [];
+    const want: boolean[] = [];
+    unvouched.forEach((c, i) => {
+      const v = vouched[i];
+      if (v !== undefined) {
+        mixed.push(v);
+        want.push(true);
+      }
+      mixed.push(c);
+      want.push(expected[i] as boolean);
+    });
     const first = p.verifyMany(backlog, 'bulk');
-    const later = p.verifyMany([...vouched, ...unvouched], 'bulk');
+    const later = p.verifyMany(mixed, 'bulk');
     const allVouched = p.verifyMany(vouched.slice(0, 3), 'bulk');
     learned = true; // while both wait behind the backlog
-    expect(await later).toEqual([...vouched.map(() => true), ...expected.slice(0, 14)]);
+    expect(await later).toEqual(want);
     expect(await allVouched).toEqual([true, true, true]);
     expect((await first).every(Boolean)).toBe(true);
     expect(p.stats.skipped).toBe(13);
@@ -148,7 +160,7 @@ describe('signature verification pool', () => {
   });
 
   // With three backlog chunks the gossip chunk is the very next one sent after the block's answer
-  // (the pool sends it once the block's verdicts are in the cache: a dispatch deferred by a tick).
+  // (the pool sends it once the block's verdicts are in the cache: a dispatch on setImmediate).
   for (const chunks of [3, 4]) {
     it(`a gossip batch behind ${chunks} backlog chunks does not check again what a block's urgent batch verified`, async () => {
       const p = pool({ threads: 1 });
@@ -166,13 +178,25 @@ describe('signature verification pool', () => {
         ),
       );
       const backlog = p.verifyMany(validChecks(`verify-pool-txs-backlog-${chunks}`, 256 * chunks), 'bulk');
-      const gossip = verifyTransactions(txs, 'pool-chain', p, 'bulk');
-      const block = verifyTransactions(txs.slice(0, 15), 'pool-chain', p, 'urgent');
-      expect(await block).toEqual(new Array(15).fill(undefined));
-      expect(await gossip).toEqual(new Array(20).fill(undefined));
+      // Gossip brings a forged copy of one; the block holds every other one (not the forged).
+      const forged = txs[7] as (typeof txs)[number];
+      const bytes = forged.bytes.slice();
+      bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1;
+      const gossiped = txs.map((t, i) => (i === 7 ? decodeTransaction(bytes) : t));
+      const gossip = verifyTransactions(gossiped, 'pool-chain', p, 'bulk');
+      const block = verifyTransactions(
+        txs.filter((_, i) => i % 2 === 0),
+        'pool-chain',
+        p,
+        'urgent',
+      );
+      expect(await block).toEqual(new Array(10).fill(undefined));
+      expect((await gossip).map((e) => e?.code)).toEqual(
+        gossiped.map((_, i) => (i === 7 ? 'TX_BAD_SIGNATURE' : undefined)),
+      );
       await backlog;
-      expect(p.stats.skipped).toBe(15);
-      expect(p.stats.checks).toBe(256 * chunks + 15 + 5);
+      expect(p.stats.skipped).toBe(10);
+      expect(p.stats.checks).toBe(256 * chunks + 10 + 10);
     });
   }
 
