@@ -101,12 +101,7 @@ describe('signature verification pool', () => {
 
   it('urgent checks are answered before a bulk backlog queued ahead of them, with the same verdicts', async () => {
     const p = pool({ threads: 1 });
-    const rand = seededBytes('verify-pool-priority');
-    const keys = ed25519.keygen(rand(32));
-    const backlog = Array.from({ length: 2048 }, (_, i) => {
-      const message = new Uint8Array([i & 0xff, i >> 8]);
-      return { signature: ed25519.sign(message, keys.secretKey), message, publicKey: keys.publicKey };
-    });
+    const backlog = validChecks('verify-pool-priority', 2048);
     const order: string[] = [];
     const bulk = p.verifyMany(backlog, 'bulk').then((a) => {
       order.push('bulk');
