@@ -151,6 +151,7 @@ export class VerifyPool implements BatchVerifier {
       const id = this.#nextId++;
       const packed = packChecks(job.checks);
       lane.jobs.set(id, job);
+      if (lane.jobs.size === 1) lane.worker.ref(); // owed an answer: keeps the process alive
       lane.load += job.checks.length;
       this.stats.chunks++;
       lane.worker.postMessage({ id, packed }, [packed.buffer as ArrayBuffer]);
@@ -192,6 +193,7 @@ export class VerifyPool implements BatchVerifier {
       const job = lane.jobs.get(m.id);
       if (job === undefined) return;
       lane.jobs.delete(m.id);
+      if (lane.jobs.size === 0) lane.worker.unref();
       lane.load -= job.checks.length;
       this.stats.checks += job.checks.length;
       job.resolve(Array.from(m.answers, (a) => a === 1));
@@ -204,7 +206,9 @@ export class VerifyPool implements BatchVerifier {
     worker.on('exit', (code) => {
       if (!this.#closed) this.#fail(lane, new Error(`signature verification worker exited (code ${code})`));
     });
-    // Idle workers never keep the process alive (after the listeners: attaching one refs again).
+    // An idle worker never keeps the process alive, and one owes answers does (#dispatch): a
+    // caller awaiting them with nothing else to wait on would otherwise see the process exit
+    // (unref after the listeners: attaching one refs again).
     worker.unref();
     return lane;
   }

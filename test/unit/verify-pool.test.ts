@@ -1,6 +1,10 @@
 // Signature verification on worker threads (src/runtime/verify-pool.ts) answers exactly as
 // ed25519.verify on this thread, on adversarial inputs, however the batch is split; a worker that
 // throws or dies is reported and its checks are answered here instead.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ed25519, verify } from '../../crypto/ed25519.ts';
 import { packable, packChecks, type SignatureCheck, verifyPacked } from '../../crypto/signature-batch.ts';
@@ -236,6 +240,39 @@ describe('signature verification pool', () => {
     await p.close();
     expect(p.threads).toBe(0);
     expect(await p.verifyMany(checks.slice(0, 14))).toEqual(expected.slice(0, 14));
+  });
+
+  it('a process awaiting only the pool stays alive for its answers, and exits once the pool is idle', () => {
+    // Workers owing answers are ref'd, idle ones not: before, an awaited batch with nothing else
+    // keeping the process alive ended it mid-wait (exit code 13, an unsettled top-level await); a
+    // ref'd idle worker would instead keep it alive after the answers (the 20 s timeout here).
+    // A script file, not `-e`: an evaluated script's process exited with a ref'd worker alive.
+    const root = new URL('../../', import.meta.url);
+    const script = [
+      `const { ed25519 } = await import(${JSON.stringify(new URL('crypto/ed25519.ts', root).href)});`,
+      `const { VerifyPool } = await import(${JSON.stringify(new URL('src/runtime/verify-pool.ts', root).href)});`,
+      'const k = ed25519.keygen(new Uint8Array(32).fill(7));',
+      'const message = new Uint8Array([1, 2, 3]);',
+      'const good = { signature: ed25519.sign(message, k.secretKey), message, publicKey: k.publicKey };',
+      'const bad = { ...good, message: new Uint8Array([1, 2, 4]) };',
+      'const pool = new VerifyPool({ threads: 2 });',
+      'const answers = await pool.verifyMany(Array.from({ length: 100 }, (_, i) => (i % 3 === 0 ? bad : good)));',
+      "process.stdout.write(answers.map((a) => (a ? '1' : '0')).join(''));",
+    ].join('\n');
+    const dir = mkdtempSync(join(tmpdir(), 'verity-verify-pool-'));
+    let out: string;
+    try {
+      const file = join(dir, 'await-pool.mjs');
+      writeFileSync(file, script);
+      out = execFileSync(process.execPath, [file], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 20_000,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(out).toBe(Array.from({ length: 100 }, (_, i) => (i % 3 === 0 ? '0' : '1')).join(''));
   });
 
   it('refuses a thread count that is not a positive integer', () => {
