@@ -1,24 +1,28 @@
 /**
  * npm run bench:crypto — operations/s for every primitive Verity's hot paths use, with the
  * baselines measured in the same run: ed25519 verification on libsodium vs OpenSSL (node:crypto)
- * vs @noble/curves, BLS on blst vs
+ * vs @noble/curves, and through the node's verification pool at 1, 2 and every core's worker threads
+ * vs on this thread (the raw rate per thread count); BLS on blst vs
  * noble, and aggregate verification against a single verification (it should cost about one
  * pairing check whatever the number of signers); Keccak-256 on WebAssembly vs @noble/hashes;
  * SHA-256's digest as a Buffer vs as a latin1 string (crypto/hash.ts); Noise's
  * frame cipher with the default's per-frame key import vs Verity's cached key; insertion into a full
  * bounded cache (crypto/lru.ts) vs one Map evicting with keys().next().
- *   --quick   shorter measurement windows (CI smoke run)
+ *   --quick   shorter measurement windows (a quick look; the figures quoted come from full runs)
  */
 
 import { hash as nodeHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto';
 import { ed25519 as nobleEd } from '@noble/curves/ed25519.js';
 import { blstAvailable, createBls } from '../../crypto/bls/index.ts';
 import { ed25519, ed25519Backend, sodiumAvailable, verifierFor } from '../../crypto/ed25519.ts';
 import { type KeccakBackendName, keccak256On, keccakBackend, sha256, sha256Key } from '../../crypto/hash.ts';
 import { LruCache } from '../../crypto/lru.ts';
+import { type BatchVerifier, inThreadVerifier, type SignatureCheck } from '../../crypto/signature-batch.ts';
 import { proverFor, vrf, vrfProver } from '../../crypto/vrf.ts';
 import { noiseCrypto } from '../../src/net/noise-crypto.ts';
+import { VerifyPool } from '../../src/runtime/verify-pool.ts';
 import { seededBytes } from '../helpers/seeded.ts';
 import { fmt, header, measure, table } from './harness.ts';
 
@@ -78,6 +82,69 @@ header('Verity crypto benchmark');
       'vs OpenSSL': `${fmt(r.cold.opsPerSec / openssl.cold.opsPerSec, 2)}×`,
     })),
   ]);
+}
+
+// ed25519 on worker threads -----------------------------------------------------------------
+{
+  // The node's verification pool (src/runtime/verify-pool.ts, `node.verify_threads`): chunks of
+  // checks cross to worker threads as one buffer each. The rate per thread count, beside the same
+  // checks verified on this thread: what a validator's signature bound is with every core.
+  const BATCH = 256;
+  const msg = rand(150); // a transfer's signed bytes are about this long
+  const keys = Array.from({ length: 1024 }, () => ed25519.keygen(rand(32)));
+  const checks: SignatureCheck[] = keys.map((k) => ({
+    signature: ed25519.sign(msg, k.secretKey),
+    message: msg,
+    publicKey: k.publicKey,
+  }));
+  const batches = Array.from({ length: checks.length / BATCH }, (_, b) =>
+    checks.slice(b * BATCH, (b + 1) * BATCH),
+  );
+  // A forged signature in the mix must still be refused: a benchmark that verified nothing would be fastest.
+  const forged = { ...(checks[0] as SignatureCheck), message: rand(150) };
+  const allValid = (answers: boolean[]) => {
+    if (!answers.every(Boolean)) throw new Error('bench:crypto: a valid signature was refused');
+  };
+  const rate = async (verifier: BatchVerifier, inFlight: number) => {
+    allValid(await verifier.verifyMany(batches[0] as SignatureCheck[]));
+    if ((await verifier.verifyMany([forged]))[0] !== false)
+      throw new Error('bench:crypto: a forged signature verified');
+    let done = 0;
+    let next = 0;
+    const start = performance.now();
+    const lane = async () => {
+      while (performance.now() - start < minMs) {
+        const batch = batches[next++ % batches.length] as SignatureCheck[];
+        allValid(await verifier.verifyMany(batch));
+        done += batch.length;
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, lane));
+    return done / ((performance.now() - start) / 1000);
+  };
+  const inline = await rate(inThreadVerifier, 1);
+  const cores = availableParallelism();
+  const counts = [...new Set([1, 2, cores])].sort((a, b) => a - b);
+  const rows: Array<Record<string, string>> = [
+    { threads: '0 (this thread)', 'verifications/s': fmt(inline, 0), 'vs this thread': '1.00×' },
+  ];
+  for (const threads of counts) {
+    const pool = new VerifyPool({ threads });
+    try {
+      const perSec = await rate(pool, 2 * threads);
+      rows.push({
+        threads: String(threads),
+        'verifications/s': fmt(perSec, 0),
+        'vs this thread': `${fmt(perSec / inline, 2)}×`,
+      });
+    } finally {
+      await pool.close();
+    }
+  }
+  console.log(
+    `## ed25519 on the verification pool (${ed25519Backend}, ${checks.length} keys, chunks of ${BATCH}; this machine: ${cores} cores)`,
+  );
+  table(rows);
 }
 
 // Keccak-256 ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@
  *     the leader's cost to assemble one, and the commit certificate a light client checks;
  *  3. commit latency in message delays for the 2-chain and 3-chain rules, on the in-memory
  *     cluster with a fixed 10 ms link latency (proposal sent → block committed, per node).
- *   --quick   shorter runs (CI smoke run)
+ *   --quick   shorter runs (a quick look; the figures quoted come from full runs)
  */
 
 import { hotstuff } from '../../consensus/hotstuff/index.ts';
