@@ -206,8 +206,8 @@ export class VerifyPool implements BatchVerifier {
     worker.on('exit', (code) => {
       if (!this.#closed) this.#fail(lane, new Error(`signature verification worker exited (code ${code})`));
     });
-    // An idle worker never keeps the process alive, and one owes answers does (#dispatch): a
-    // caller awaiting them with nothing else to wait on would otherwise see the process exit
+    // An idle worker never keeps the process alive, and one that owes answers does (#dispatch):
+    // a caller awaiting them with nothing else to wait on would otherwise see the process exit
     // (unref after the listeners: attaching one refs again).
     worker.unref();
     return lane;
@@ -229,6 +229,7 @@ export class VerifyPool implements BatchVerifier {
   #drainInThread(lane: Lane): void {
     for (const job of lane.jobs.values()) this.#answerInThread(job);
     lane.jobs.clear();
+    lane.worker.unref(); // owes nothing now, even before terminate() ends it
     lane.load = 0;
   }
 
